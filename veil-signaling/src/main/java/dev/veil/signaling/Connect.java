@@ -1,0 +1,46 @@
+package dev.veil.signaling;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Objects;
+
+/**
+ * {@code connect}: the first message of a client.
+ *
+ * @param role what the connection does with media
+ * @param channelId the channel to join, {@code [A-Za-z0-9._~:@+-]{1,255}}
+ * @param metadata free JSON for the application (never shown to other clients), or {@code null}
+ * @param signalingNotifyMetadata free JSON shown to the other members in {@code notify}, or {@code null}
+ * @param e2ee whether the client will encrypt its media end to end
+ * @param audio whether the client sends audio (only meaningful when {@code role.sends()})
+ * @param video whether the client sends video (only meaningful when {@code role.sends()})
+ */
+public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
+    boolean e2ee, boolean audio, boolean video) implements SignalingMessage {
+
+  public Connect {
+    Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(channelId, "channelId");
+    metadata = metadata == null ? null : metadata.deepCopy();
+    signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
+  }
+
+  /** A connect with audio and video and no metadata. */
+  public static Connect of(Role role, String channelId, boolean e2ee) {
+    return new Connect(role, channelId, null, null, e2ee, true, true);
+  }
+
+  @Override
+  public JsonNode metadata() {
+    return metadata == null ? null : metadata.deepCopy();
+  }
+
+  @Override
+  public JsonNode signalingNotifyMetadata() {
+    return signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
+  }
+
+  @Override
+  public String type() {
+    return "connect";
+  }
+}

@@ -1,0 +1,426 @@
+package dev.veil.signaling;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.veil.signaling.SignalingException.Reason;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The JSON codec of the signaling protocol: one JSON object per WebSocket text frame, with a string {@code type}
+ * and snake_case fields (docs/PROTOCOL.md §1).
+ *
+ * <pre>
+ *   {"type":"connect","role":"sendrecv","channel_id":"room-1","e2ee":true,
+ *    "metadata":{...},"signaling_notify_metadata":{...}}
+ * </pre>
+ *
+ * <p>Decoding is strict and fails closed: the text must be at most {@link #MAX_MESSAGE_CHARS} characters of one
+ * JSON object without duplicate keys, nested at most {@link #MAX_DEPTH} deep; the type must be known; every
+ * required field must be present with the right JSON type and within its size limit; a field the type does not
+ * have is refused. Every failure is a {@link SignalingException} with a {@link Reason}. Encoding never fails.
+ * Instances are immutable and thread-safe.
+ */
+public final class SignalingCodec {
+
+  /** Largest accepted message, in UTF-16 characters. */
+  public static final int MAX_MESSAGE_CHARS = 256 * 1024;
+  /** Largest SDP, in characters. */
+  public static final int MAX_SDP_CHARS = 192 * 1024;
+  /** Largest {@code metadata} or {@code signaling_notify_metadata}, as compact JSON, in characters. */
+  public static final int MAX_METADATA_CHARS = 16 * 1024;
+  /** Largest {@code e2ee} payload in base64 characters (the server's own limit is usually smaller). */
+  public static final int MAX_E2EE_PAYLOAD_CHARS = 64 * 1024;
+  /** Largest {@code reason}, in characters. */
+  public static final int MAX_REASON_CHARS = 1024;
+  /** Most entries in a notify's {@code data}. */
+  public static final int MAX_DATA_ENTRIES = 10_000;
+  /** Deepest JSON nesting accepted. */
+  public static final int MAX_DEPTH = 32;
+
+  /** Channel ids: 1 to 255 characters of {@code A-Z a-z 0-9 . _ ~ : @ + -}. */
+  public static final Pattern CHANNEL_ID = Pattern.compile("[A-Za-z0-9._~:@+\\-]{1,255}");
+  /** Connection ids: 26 characters of Crockford base32 (upper case). */
+  public static final Pattern CONNECTION_ID = Pattern.compile("[0-9A-HJKMNP-TV-Z]{26}");
+  private static final Pattern BASE64 =
+      Pattern.compile("(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?");
+
+  private final ObjectMapper mapper;
+
+  public SignalingCodec() {
+    JsonFactory factory = JsonFactory.builder()
+        .streamReadConstraints(StreamReadConstraints.builder()
+            .maxNestingDepth(MAX_DEPTH)
+            .maxStringLength(MAX_MESSAGE_CHARS)
+            .maxNumberLength(20)
+            .build())
+        .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .build();
+    this.mapper = new ObjectMapper(factory)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  }
+
+  // ------------------------------------------------------------------------------------------------ encoding
+
+  /** The JSON text of {@code m}. */
+  public String encode(SignalingMessage m) {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("type", m.type());
+    if (m instanceof Connect c) {
+      o.put("role", c.role().wire());
+      o.put("channel_id", c.channelId());
+      if (c.metadata() != null) {
+        o.set("metadata", c.metadata());
+      }
+      if (c.signalingNotifyMetadata() != null) {
+        o.set("signaling_notify_metadata", c.signalingNotifyMetadata());
+      }
+      o.put("e2ee", c.e2ee());
+      o.put("audio", c.audio());
+      o.put("video", c.video());
+    } else if (m instanceof Offer of) {
+      o.put("connection_id", of.connectionId());
+      o.put("channel_id", of.channelId());
+      o.put("sdp", of.sdp());
+      o.put("e2ee", of.e2ee());
+      o.put("ping_interval", of.pingIntervalSeconds());
+    } else if (m instanceof Answer a) {
+      o.put("sdp", a.sdp());
+    } else if (m instanceof ReOffer r) {
+      o.put("sdp", r.sdp());
+    } else if (m instanceof ReAnswer r) {
+      o.put("sdp", r.sdp());
+    } else if (m instanceof Notify n) {
+      o.put("event_type", n.eventType().wire());
+      o.put("connection_id", n.connectionId());
+      o.put("role", n.role().wire());
+      if (n.signalingNotifyMetadata() != null) {
+        o.set("signaling_notify_metadata", n.signalingNotifyMetadata());
+      }
+      if (n.data() != null) {
+        ArrayNode arr = o.putArray("data");
+        for (ConnectionInfo ci : n.data()) {
+          ObjectNode e = arr.addObject();
+          e.put("connection_id", ci.connectionId());
+          e.put("role", ci.role().wire());
+          if (ci.signalingNotifyMetadata() != null) {
+            e.set("signaling_notify_metadata", ci.signalingNotifyMetadata());
+          }
+        }
+      }
+      o.put("channel_connections", n.channelConnections());
+    } else if (m instanceof Disconnect d) {
+      if (d.reason() != null) {
+        o.put("reason", d.reason());
+      }
+    } else if (m instanceof E2ee e) {
+      if (e.to() != null) {
+        o.put("to", e.to());
+      } else {
+        o.put("from", e.from());
+      }
+      o.put("payload", e.payload());
+    } else if (m instanceof ErrorMessage er) {
+      o.put("reason", er.reason());
+    }
+    // Ping and Pong have only the type.
+    try {
+      return mapper.writeValueAsString(o);
+    } catch (JsonProcessingException ex) {
+      throw new IllegalStateException("a tree of plain nodes always serialises", ex);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ decoding
+
+  /** Parses and validates one message. */
+  public SignalingMessage decode(String text) throws SignalingException {
+    if (text == null) {
+      throw new SignalingException(Reason.MALFORMED_JSON, "no message");
+    }
+    if (text.length() > MAX_MESSAGE_CHARS) {
+      throw new SignalingException(Reason.TOO_LARGE,
+          "message of " + text.length() + " characters exceeds " + MAX_MESSAGE_CHARS);
+    }
+    JsonNode root;
+    try {
+      root = mapper.readTree(text);
+    } catch (JsonProcessingException ex) {
+      throw new SignalingException(Reason.MALFORMED_JSON, "not valid JSON: " + firstLine(ex.getOriginalMessage()));
+    } catch (RuntimeException ex) {
+      throw new SignalingException(Reason.MALFORMED_JSON, "not valid JSON");
+    }
+    if (root == null || !root.isObject()) {
+      throw new SignalingException(Reason.MALFORMED_JSON, "a message must be a JSON object");
+    }
+    Fields f = new Fields((ObjectNode) root);
+    String type = f.optString("type", 64);
+    if (type == null) {
+      throw new SignalingException(Reason.UNKNOWN_TYPE, "missing field 'type'");
+    }
+    SignalingMessage m;
+    switch (type) {
+      case "connect": {
+        String roleText = f.string("role", 16);
+        Role role = Role.fromWire(roleText);
+        if (role == null) {
+          throw new SignalingException(Reason.INVALID_FIELD,
+              "'role' must be sendrecv, sendonly or recvonly, not '" + clip(roleText) + "'");
+        }
+        String channel = f.string("channel_id", 255);
+        if (!CHANNEL_ID.matcher(channel).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD,
+              "'channel_id' must be 1-255 characters of A-Z a-z 0-9 . _ ~ : @ + -");
+        }
+        JsonNode metadata = f.optMetadata("metadata");
+        JsonNode notifyMetadata = f.optMetadata("signaling_notify_metadata");
+        boolean e2ee = f.optBool("e2ee", false);
+        boolean audio = f.optBool("audio", true);
+        boolean video = f.optBool("video", true);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video);
+        break;
+      }
+      case "offer": {
+        String cid = f.connectionId("connection_id");
+        String channel = f.string("channel_id", 255);
+        if (!CHANNEL_ID.matcher(channel).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'channel_id' is not a valid channel id");
+        }
+        String sdp = f.sdp();
+        boolean e2ee = f.optBool("e2ee", false);
+        int ping = f.optInt("ping_interval", 5, 1, 3600);
+        m = new Offer(cid, channel, sdp, e2ee, ping);
+        break;
+      }
+      case "answer":
+        m = new Answer(f.sdp());
+        break;
+      case "re-offer":
+        m = new ReOffer(f.sdp());
+        break;
+      case "re-answer":
+        m = new ReAnswer(f.sdp());
+        break;
+      case "notify": {
+        String ev = f.string("event_type", 64);
+        Notify.EventType eventType = Notify.EventType.fromWire(ev);
+        if (eventType == null) {
+          throw new SignalingException(Reason.INVALID_FIELD, "unknown notify event_type '" + clip(ev) + "'");
+        }
+        String cid = f.connectionId("connection_id");
+        Role role = f.role();
+        JsonNode meta = f.optMetadata("signaling_notify_metadata");
+        List<ConnectionInfo> data = f.optData();
+        int count = f.optInt("channel_connections", 0, 0, Integer.MAX_VALUE);
+        m = new Notify(eventType, cid, role, meta, data, count);
+        break;
+      }
+      case "ping":
+        m = new Ping();
+        break;
+      case "pong":
+        m = new Pong();
+        break;
+      case "disconnect":
+        m = new Disconnect(f.optString("reason", MAX_REASON_CHARS));
+        break;
+      case "e2ee": {
+        boolean hasTo = f.has("to");
+        boolean hasFrom = f.has("from");
+        if (hasTo == hasFrom) {
+          throw new SignalingException(hasTo ? Reason.INVALID_FIELD : Reason.MISSING_FIELD,
+              "an e2ee message has exactly one of 'to' and 'from'");
+        }
+        String peer = f.connectionId(hasTo ? "to" : "from");
+        String payload = f.string("payload", MAX_E2EE_PAYLOAD_CHARS);
+        if (payload.isEmpty() || !BASE64.matcher(payload).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
+        }
+        m = hasTo ? E2ee.to(peer, payload) : E2ee.from(peer, payload);
+        break;
+      }
+      case "error":
+        m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
+        break;
+      default:
+        throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
+    }
+    f.rejectUnknown(type);
+    return m;
+  }
+
+  private static String clip(String s) {
+    if (s == null) {
+      return "null";
+    }
+    String t = s.length() > 40 ? s.substring(0, 40) + "…" : s;
+    StringBuilder b = new StringBuilder(t.length());
+    for (int i = 0; i < t.length(); i++) {
+      char ch = t.charAt(i);
+      b.append(ch < 0x20 || ch == 0x7f ? '?' : ch);
+    }
+    return b.toString();
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return clip(nl < 0 ? s : s.substring(0, nl));
+  }
+
+  /** Field access that records which names were read, so that the rest can be refused. */
+  private final class Fields {
+    private final ObjectNode o;
+    private final Set<String> seen = new HashSet<>();
+
+    Fields(ObjectNode o) {
+      this.o = o;
+    }
+
+    boolean has(String name) {
+      return o.has(name);
+    }
+
+    private JsonNode get(String name) {
+      seen.add(name);
+      JsonNode n = o.get(name);
+      return n == null || n.isNull() ? null : n;
+    }
+
+    String string(String name, int max) throws SignalingException {
+      String s = optString(name, max);
+      if (s == null) {
+        throw new SignalingException(Reason.MISSING_FIELD, "missing field '" + name + "'");
+      }
+      return s;
+    }
+
+    String optString(String name, int max) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return null;
+      }
+      if (!n.isTextual()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be a string");
+      }
+      String s = n.textValue();
+      if (s.length() > max) {
+        throw new SignalingException(Reason.TOO_LARGE,
+            "'" + name + "' of " + s.length() + " characters exceeds " + max);
+      }
+      return s;
+    }
+
+    String connectionId(String name) throws SignalingException {
+      String s = string(name, 64);
+      if (!CONNECTION_ID.matcher(s).matches()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' is not a connection id");
+      }
+      return s;
+    }
+
+    String sdp() throws SignalingException {
+      String s = string("sdp", MAX_SDP_CHARS);
+      if (!s.startsWith("v=0")) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'sdp' must be an SDP starting with v=0");
+      }
+      return s;
+    }
+
+    Role role() throws SignalingException {
+      String s = string("role", 16);
+      Role r = Role.fromWire(s);
+      if (r == null) {
+        throw new SignalingException(Reason.INVALID_FIELD, "unknown role '" + clip(s) + "'");
+      }
+      return r;
+    }
+
+    boolean optBool(String name, boolean dflt) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return dflt;
+      }
+      if (!n.isBoolean()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be true or false");
+      }
+      return n.booleanValue();
+    }
+
+    int optInt(String name, int dflt, int min, int max) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return dflt;
+      }
+      if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < min || n.intValue() > max) {
+        throw new SignalingException(Reason.INVALID_FIELD,
+            "'" + name + "' must be an integer from " + min + " to " + max);
+      }
+      return n.intValue();
+    }
+
+    JsonNode optMetadata(String name) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return null;
+      }
+      String compact;
+      try {
+        compact = mapper.writeValueAsString(n);
+      } catch (JsonProcessingException ex) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' cannot be serialised");
+      }
+      if (compact.length() > MAX_METADATA_CHARS) {
+        throw new SignalingException(Reason.TOO_LARGE,
+            "'" + name + "' of " + compact.length() + " characters exceeds " + MAX_METADATA_CHARS);
+      }
+      return n;
+    }
+
+    List<ConnectionInfo> optData() throws SignalingException {
+      JsonNode n = get("data");
+      if (n == null) {
+        return null;
+      }
+      if (!n.isArray()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'data' must be an array");
+      }
+      if (n.size() > MAX_DATA_ENTRIES) {
+        throw new SignalingException(Reason.TOO_LARGE, "'data' has more than " + MAX_DATA_ENTRIES + " entries");
+      }
+      List<ConnectionInfo> out = new ArrayList<>(n.size());
+      for (JsonNode e : n) {
+        if (!e.isObject()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'data' entries must be objects");
+        }
+        Fields ef = new Fields((ObjectNode) e);
+        out.add(new ConnectionInfo(ef.connectionId("connection_id"), ef.role(),
+            ef.optMetadata("signaling_notify_metadata")));
+        ef.rejectUnknown("notify data entry");
+      }
+      return out;
+    }
+
+    void rejectUnknown(String where) throws SignalingException {
+      for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+        String name = it.next();
+        if (!seen.contains(name)) {
+          throw new SignalingException(Reason.UNKNOWN_FIELD, "unknown field '" + clip(name) + "' in " + where);
+        }
+      }
+    }
+  }
+}
