@@ -167,17 +167,20 @@ export class JFrameEncryptor {
 }
 
 /**
- * Reads a JFrame trailer: {keyIndex, iv, ciphertextEnd}. Throws E2EEError 'truncated' or 'bad-header' (an
- * IV length other than 12, or a key index over 15).
+ * Reads a JFrame trailer: {keyIndex, iv, counter, ciphertextEnd}. Throws E2EEError 'truncated', 'bad-header' (an
+ * IV length other than 12, or an IV counter of 0xFFFF or more, which no sender writes) or 'bad-key-index' (16+).
  */
 export function parseTrailer(data) {
   if (data.length < OVERHEAD) throw new E2EEError('truncated', 'shorter than the JFrame overhead');
   const keyIndex = data[data.length - 1];
   const ivLength = data[data.length - 2];
   if (ivLength !== IV_LENGTH) throw new E2EEError('bad-header', 'JFrame IV length ' + ivLength);
-  if (keyIndex >= KEYRING_SIZE) throw new E2EEError('bad-header', 'JFrame key index ' + keyIndex);
   const ciphertextEnd = data.length - 2 - IV_LENGTH;
-  return { keyIndex, iv: data.subarray(ciphertextEnd, ciphertextEnd + IV_LENGTH), ciphertextEnd };
+  const iv = data.subarray(ciphertextEnd, ciphertextEnd + IV_LENGTH);
+  const counter = new DataView(iv.buffer, iv.byteOffset, IV_LENGTH).getUint32(8);
+  if (counter >= 0xffff) throw new E2EEError('bad-header', 'JFrame IV counter ' + counter);
+  if (keyIndex >= KEYRING_SIZE) throw new E2EEError('bad-key-index', 'JFrame key index ' + keyIndex);
+  return { keyIndex, iv, counter, ciphertextEnd };
 }
 
 /** The receiving side for one remote sender: 16 key slots and the ratchet-on-failure of Jitsi. */

@@ -144,9 +144,13 @@ test('parseTrailer_malformed_typedErrors', () => {
   assert.throws(() => parseTrailer(f), { reason: 'bad-header' });
   f[38] = 12;
   f[39] = 16;
-  assert.throws(() => parseTrailer(f), { reason: 'bad-header' });
+  assert.throws(() => parseTrailer(f), { reason: 'bad-key-index' });
   f[39] = 15;
   assert.equal(parseTrailer(f).keyIndex, 15);
+  f.set([0, 0, 0xff, 0xff], 34);
+  assert.throws(() => parseTrailer(f), { reason: 'bad-header' });
+  f.set([0, 0, 0xff, 0xfe], 34);
+  assert.equal(parseTrailer(f).counter, 0xfffe);
 });
 
 test('decrypt_emptySlot_rejectedNoKey', async () => {

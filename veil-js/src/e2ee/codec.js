@@ -1,0 +1,72 @@
+/**
+ * The codec-aware clear prefix: how many leading bytes of an encoded frame stay in clear (and are authenticated as
+ * AAD), so the SFU and the packetizer still see what they need. Same rules as veil-e2ee's dev.veil.e2ee.codec.Codec
+ * and Jitsi's UNENCRYPTED_BYTES:
+ *
+ *   codec  frame type     clear prefix
+ *   vp8    'key'          10 bytes (frame tag 3, start code 9d 01 2a, width and height 2 + 2; RFC 6386 §9.1)
+ *   vp8    'delta'         3 bytes (the frame tag)
+ *   vp8    unknown        10 if the P bit (byte 0, bit 0) is 0 (key frame), else 3
+ *   opus   any             1 byte  (the TOC byte, RFC 6716 §3.1)
+ *   none   any             0 bytes (the whole frame is encrypted)
+ *
+ * Every rule is clamped to the frame length: a frame shorter than its prefix is all prefix, never an error.
+ * A codec is an object {name, clearPrefixLength(data: Uint8Array, type: 'key'|'delta'|undefined): number};
+ * H.264, VP9 or AV1 rules can be added to CODECS (those whose packetizer parses the whole frame, such as H.264 NAL
+ * units or AV1 OBUs, will need a per-unit rule, which the signature leaves room for by receiving the whole frame).
+ */
+
+export const VP8_KEY_FRAME_PREFIX = 10;
+export const VP8_DELTA_FRAME_PREFIX = 3;
+export const OPUS_PREFIX = 1;
+/** The largest prefix of any built-in codec. */
+export const MAX_PREFIX = VP8_KEY_FRAME_PREFIX;
+
+/** True when a VP8 frame is a key frame: from the encoder's type when known, else from the P bit. */
+export function isVp8KeyFrame(data, type) {
+  if (type === 'key') return true;
+  if (type === 'delta') return false;
+  return data.length > 0 && (data[0] & 1) === 0;
+}
+
+export const CODECS = Object.freeze({
+  vp8: Object.freeze({
+    name: 'vp8',
+    clearPrefixLength(data, type) {
+      if (data.length === 0) return 0;
+      return Math.min(isVp8KeyFrame(data, type) ? VP8_KEY_FRAME_PREFIX : VP8_DELTA_FRAME_PREFIX, data.length);
+    },
+  }),
+  opus: Object.freeze({
+    name: 'opus',
+    clearPrefixLength(data) {
+      return Math.min(OPUS_PREFIX, data.length);
+    },
+  }),
+  none: Object.freeze({
+    name: 'none',
+    clearPrefixLength() {
+      return 0;
+    },
+  }),
+});
+
+const BY_MIME = new Map([
+  ['video/vp8', CODECS.vp8],
+  ['audio/opus', CODECS.opus],
+  // VP9 frames can be encrypted whole (its packetizer does not parse the payload), as LiveKit does.
+  ['video/vp9', CODECS.none],
+]);
+
+/**
+ * The codec of a frame from its RTP mime type (RTCEncodedVideoFrame/AudioFrame getMetadata().mimeType, e.g.
+ * 'video/VP8'), falling back to the transform's kind when the browser gives no mime type ('video' → vp8,
+ * 'audio' → opus). Returns null for a codec Veil cannot protect yet (H.264, AV1, …): the caller must then drop the
+ * frame rather than send it in clear.
+ */
+export function codecFor(mimeType, kind) {
+  if (mimeType) return BY_MIME.get(String(mimeType).toLowerCase()) || null;
+  if (kind === 'video') return CODECS.vp8;
+  if (kind === 'audio') return CODECS.opus;
+  return null;
+}
