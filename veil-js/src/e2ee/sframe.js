@@ -103,24 +103,20 @@ export function encodeHeader(kid, ctr) {
 
 /**
  * Decodes the SFrame header at `offset` of `bytes`: {kid, ctr, length} (kid and ctr are BigInts, length the
- * header's size in bytes). Throws E2EEError 'truncated', or 'bad-header' for a non-minimal encoding.
+ * header's size in bytes). Throws E2EEError 'truncated' when there is no byte at all, 'bad-header' when the KID or
+ * CTR bytes do not fit. Like veil-e2ee, it accepts non-minimal encodings: the header is authenticated as AAD, so
+ * this creates no malleability, and encoders always write the minimal form.
  */
 export function decodeHeader(bytes, offset = 0) {
   if (offset >= bytes.length) throw new E2EEError('truncated', 'no SFrame header');
   const config = bytes[offset];
-  let pos = offset + 1;
-  const field = (extended, value, what) => {
-    if (!extended) return BigInt(value);
-    const n = value + 1;
-    if (pos + n > bytes.length) throw new E2EEError('truncated', 'SFrame ' + what + ' needs ' + n + ' bytes');
-    const v = readUintBE(bytes, pos, n);
-    if (v < 8n || (n > 1 && bytes[pos] === 0)) throw new E2EEError('bad-header', 'non-minimal SFrame ' + what);
-    pos += n;
-    return v;
-  };
-  const kid = field((config & 0x80) !== 0, (config >> 4) & 7, 'KID');
-  const ctr = field((config & 0x08) !== 0, config & 7, 'CTR');
-  return { kid, ctr, length: pos - offset };
+  const kl = (config & 0x80) === 0 ? 0 : ((config >> 4) & 7) + 1;
+  const cl = (config & 0x08) === 0 ? 0 : (config & 7) + 1;
+  const length = 1 + kl + cl;
+  if (offset + length > bytes.length) throw new E2EEError('bad-header', 'SFrame header does not fit');
+  const kid = kl === 0 ? BigInt((config >> 4) & 7) : readUintBE(bytes, offset + 1, kl);
+  const ctr = cl === 0 ? BigInt(config & 7) : readUintBE(bytes, offset + 1 + kl, cl);
+  return { kid, ctr, length };
 }
 
 /** The label input of §4.4: prefix ‖ KID (8 bytes) ‖ suite (2 bytes). */

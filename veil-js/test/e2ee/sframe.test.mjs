@@ -72,15 +72,20 @@ test('rfc9605_sframe_tamperedMetadata_rejectedBadTag', { skip }, async () => {
   }
 });
 
-test('decodeHeader_truncatedKid_throwsTruncated', () => {
-  assert.throws(() => decodeHeader(fromHex('99012345')), (e) => e instanceof E2EEError && e.reason === 'truncated');
-  assert.throws(() => decodeHeader(new Uint8Array(0)), { reason: 'truncated' });
+test('decodeHeader_doesNotFit_throwsBadHeader', () => {
+  assert.throws(() => decodeHeader(fromHex('99012345')), (e) => e instanceof E2EEError && e.reason === 'bad-header');
+  assert.throws(() => decodeHeader(fromHex('ff' + 'ff'.repeat(15))), { reason: 'bad-header' });
 });
 
-test('decodeHeader_nonMinimal_throwsBadHeader', () => {
-  // KID 5 written in an extension byte, and CTR 0x0001 written in two bytes.
-  assert.throws(() => decodeHeader(fromHex('8005')), { reason: 'bad-header' });
-  assert.throws(() => decodeHeader(fromHex('090001')), { reason: 'bad-header' });
+test('decodeHeader_empty_throwsTruncated', () => {
+  assert.throws(() => decodeHeader(new Uint8Array(0)), { reason: 'truncated' });
+  assert.throws(() => decodeHeader(fromHex('00'), 1), { reason: 'truncated' });
+});
+
+test('decodeHeader_nonMinimal_acceptedAsVeilE2ee', () => {
+  // KID 5 written in an extension byte, and CTR 1 written in two bytes.
+  assert.deepEqual(decodeHeader(fromHex('8005')), { kid: 5n, ctr: 0n, length: 2 });
+  assert.deepEqual(decodeHeader(fromHex('090001')), { kid: 0n, ctr: 1n, length: 3 });
 });
 
 test('encodeHeader_outOfRange_throws', () => {
