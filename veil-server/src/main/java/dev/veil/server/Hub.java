@@ -1,0 +1,498 @@
+package dev.veil.server;
+
+import dev.veil.signaling.Answer;
+import dev.veil.signaling.Connect;
+import dev.veil.signaling.ConnectionInfo;
+import dev.veil.signaling.Disconnect;
+import dev.veil.signaling.E2ee;
+import dev.veil.signaling.ErrorMessage;
+import dev.veil.signaling.Notify;
+import dev.veil.signaling.Offer;
+import dev.veil.signaling.Ping;
+import dev.veil.signaling.Pong;
+import dev.veil.signaling.ReAnswer;
+import dev.veil.signaling.ReOffer;
+import dev.veil.signaling.SignalingCodec;
+import dev.veil.signaling.SignalingException;
+import dev.veil.signaling.SignalingMessage;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The signaling logic: channels, connections, offer/answer, re-offers, notify, keepalive and the E2EE relay.
+ * Everything here runs on the {@link EventLoop}; the WebSocket callbacks only post to it.
+ */
+final class Hub {
+  private static final Logger LOG = LoggerFactory.getLogger(Hub.class);
+
+  /** WebSocket close codes used by the server. */
+  static final int CLOSE_NORMAL = 1000;
+  static final int CLOSE_POLICY = 1008;
+  static final int CLOSE_TOO_BIG = 1009;
+  static final int CLOSE_GOING_AWAY = 1001;
+
+  enum State { NEW, OFFERED, ACTIVE, CLOSED }
+
+  /** One WebSocket and, after connect, one member of a channel. */
+  final class Conn {
+    final WsPeer ws;
+    State state = State.NEW;
+    String id;
+    Connect connect;
+    Channel channel;
+    Media.Peer peer;
+    List<Media.Track> published = List.of();
+    boolean reofferInFlight;
+    boolean reofferWanted;
+    int missedPongs;
+    EventLoop.Timer deadline;
+    EventLoop.Timer pinger;
+    TokenBucket e2eeBucket;
+
+    Conn(WsPeer ws) {
+      this.ws = ws;
+    }
+
+    @Override
+    public String toString() {
+      return id != null ? id : "ws@" + ws.remote();
+    }
+  }
+
+  /** The members of one channel. */
+  static final class Channel {
+    final String id;
+    final boolean e2ee;
+    /** Every connection that has been sent its offer, in joining order. */
+    final Map<String, Conn> members = new LinkedHashMap<>();
+
+    Channel(String id, boolean e2ee) {
+      this.id = id;
+      this.e2ee = e2ee;
+    }
+
+    List<Conn> active() {
+      List<Conn> out = new ArrayList<>();
+      for (Conn c : members.values()) {
+        if (c.state == State.ACTIVE) {
+          out.add(c);
+        }
+      }
+      return out;
+    }
+  }
+
+  private final EventLoop loop;
+  private final ServerConfig cfg;
+  private final Stats stats;
+  private final Media media;
+  private final ConnectionIds ids;
+  private final SignalingCodec codec = new SignalingCodec();
+  private final Map<String, Channel> channels = new HashMap<>();
+  private final Map<String, Conn> byId = new HashMap<>();
+  private int openSockets;
+
+  Hub(EventLoop loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
+    this.loop = loop;
+    this.cfg = cfg;
+    this.stats = stats;
+    this.media = media;
+    this.ids = ids;
+  }
+
+  // -------------------------------------------------------------------------------------------- socket events
+
+  Conn opened(WsPeer ws) {
+    Conn c = new Conn(ws);
+    openSockets++;
+    stats.webSockets.set(openSockets);
+    stats.inc("signaling.websockets_opened");
+    if (openSockets > cfg.maxConnections()) {
+      refuse(c, "the server is full");
+      return c;
+    }
+    c.deadline = loop.schedule(seconds(cfg.signalingTimeoutSeconds()), () -> {
+      if (c.state == State.NEW) {
+        refuse(c, "no connect within " + cfg.signalingTimeoutSeconds() + " s");
+      }
+    });
+    return c;
+  }
+
+  void text(Conn c, String text) {
+    if (c.state == State.CLOSED) {
+      return;
+    }
+    stats.inc("signaling.messages_in");
+    SignalingMessage m;
+    try {
+      m = codec.decode(text);
+    } catch (SignalingException e) {
+      stats.inc("signaling.rejected." + e.reason().name().toLowerCase());
+      violation(c, "bad message: " + e.getMessage());
+      return;
+    }
+    if (m instanceof Connect connect) {
+      onConnect(c, connect);
+    } else if (m instanceof Answer a) {
+      onAnswer(c, a.sdp(), false);
+    } else if (m instanceof ReAnswer a) {
+      onAnswer(c, a.sdp(), true);
+    } else if (m instanceof Pong) {
+      c.missedPongs = 0;
+    } else if (m instanceof Ping) {
+      send(c, new Pong());
+    } else if (m instanceof Disconnect) {
+      LOG.info("{} disconnects", c);
+      leave(c, CLOSE_NORMAL, "disconnect");
+    } else if (m instanceof E2ee e) {
+      onE2ee(c, e);
+    } else {
+      violation(c, "'" + m.type() + "' is sent by the server only");
+    }
+  }
+
+  void binary(Conn c) {
+    if (c.state != State.CLOSED) {
+      stats.inc("signaling.rejected.binary");
+      violation(c, "binary frames are not part of the signaling protocol");
+    }
+  }
+
+  void tooLarge(Conn c) {
+    if (c.state != State.CLOSED) {
+      stats.inc("signaling.rejected.too_large");
+      violation(c, "message too large");
+    }
+  }
+
+  void closed(Conn c) {
+    openSockets--;
+    stats.webSockets.set(openSockets);
+    if (c.state != State.CLOSED) {
+      LOG.info("{} closed its WebSocket", c);
+      leave(c, -1, null);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------- connect
+
+  private void onConnect(Conn c, Connect m) {
+    if (c.state != State.NEW) {
+      violation(c, "connect was already sent");
+      return;
+    }
+    if (m.e2ee() && !cfg.e2ee()) {
+      stats.inc("signaling.refused.e2ee_disabled");
+      refuse(c, "e2ee is disabled on this server (e2ee = false in the server config)");
+      return;
+    }
+    Channel ch = channels.get(m.channelId());
+    if (ch != null && ch.e2ee != m.e2ee()) {
+      stats.inc("signaling.refused.e2ee_mismatch");
+      refuse(c, ch.e2ee
+          ? "channel " + ch.id + " is end-to-end encrypted: connect with e2ee: true"
+          : "channel " + ch.id + " is not end-to-end encrypted: connect without e2ee");
+      return;
+    }
+    if (ch == null && channels.size() >= cfg.maxChannels()) {
+      refuse(c, "too many channels");
+      return;
+    }
+    if (ch != null && ch.members.size() >= cfg.maxConnectionsPerChannel()) {
+      refuse(c, "channel " + ch.id + " is full");
+      return;
+    }
+    if (ch == null) {
+      ch = new Channel(m.channelId(), m.e2ee());
+      channels.put(ch.id, ch);
+      stats.channels.set(channels.size());
+    }
+    c.id = ids.next();
+    c.connect = m;
+    c.channel = ch;
+    c.e2eeBucket = new TokenBucket(cfg.e2eeMessagesPerSecond(), cfg.e2eeBurst(), loop.nowNanos());
+    ch.members.put(c.id, c);
+    byId.put(c.id, c);
+    stats.connections.set(byId.size());
+    stats.inc("signaling.connects");
+    c.peer = media.open(c.id, m.role(), m.audio(), m.video(), () -> {
+      if (c.state != State.CLOSED) {
+        LOG.info("{} media failed", c);
+        leave(c, CLOSE_GOING_AWAY, "media connection failed");
+      }
+    });
+    String sdp = c.peer.offer(m.role().receives() ? tracksFor(c) : List.of());
+    c.state = State.OFFERED;
+    LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
+    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
+    armAnswerDeadline(c);
+    c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
+  }
+
+  private void ping(Conn c) {
+    if (c.state == State.CLOSED) {
+      return;
+    }
+    if (c.missedPongs >= cfg.maxMissedPongs()) {
+      stats.inc("signaling.ping_timeouts");
+      leave(c, CLOSE_GOING_AWAY, "no pong to " + c.missedPongs + " pings");
+      return;
+    }
+    c.missedPongs++;
+    send(c, new Ping());
+    c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
+  }
+
+  private void armAnswerDeadline(Conn c) {
+    cancel(c.deadline);
+    c.deadline = loop.schedule(seconds(cfg.signalingTimeoutSeconds()), () -> {
+      if (c.state == State.OFFERED || c.reofferInFlight) {
+        stats.inc("signaling.answer_timeouts");
+        if (c.state != State.CLOSED) {
+          sendError(c, "no answer within " + cfg.signalingTimeoutSeconds() + " s");
+          leave(c, CLOSE_POLICY, "answer timeout");
+        }
+      }
+    });
+  }
+
+  /** The tracks that {@code c} should receive: every track published by the other members of its channel. */
+  private List<Media.Track> tracksFor(Conn c) {
+    List<Media.Track> out = new ArrayList<>();
+    for (Conn o : c.channel.members.values()) {
+      if (o != c && o.state == State.ACTIVE) {
+        out.addAll(o.published);
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------ answer, re-offer
+
+  private void onAnswer(Conn c, String sdp, boolean reAnswer) {
+    boolean expected = reAnswer ? (c.state == State.ACTIVE && c.reofferInFlight) : c.state == State.OFFERED;
+    if (!expected) {
+      violation(c, (reAnswer ? "re-answer" : "answer") + " without a pending "
+          + (reAnswer ? "re-offer" : "offer"));
+      return;
+    }
+    List<Media.Track> tracks;
+    try {
+      tracks = c.peer.answer(sdp);
+    } catch (Media.MediaException e) {
+      stats.inc("signaling.rejected.answer");
+      violation(c, "unusable " + (reAnswer ? "re-answer" : "answer") + ": " + e.getMessage());
+      return;
+    }
+    cancel(c.deadline);
+    c.deadline = null;
+    if (!reAnswer) {
+      c.published = List.copyOf(tracks);
+      c.state = State.ACTIVE;
+      announce(c);
+      if (!c.published.isEmpty()) {
+        for (Conn o : c.channel.active()) {
+          if (o != c && o.connect.role().receives()) {
+            requestReoffer(o);
+          }
+        }
+      }
+    } else {
+      c.reofferInFlight = false;
+      stats.inc("signaling.re_answers");
+    }
+    if (c.reofferWanted) {
+      requestReoffer(c);
+    }
+  }
+
+  /** Sends {@code c} a re-offer for the current tracks of its channel, or queues one behind the pending one. */
+  private void requestReoffer(Conn c) {
+    if (c.state == State.OFFERED || c.reofferInFlight) {
+      c.reofferWanted = true;
+      return;
+    }
+    if (c.state != State.ACTIVE) {
+      return;
+    }
+    c.reofferWanted = false;
+    c.reofferInFlight = true;
+    String sdp = c.peer.offer(c.connect.role().receives() ? tracksFor(c) : List.of());
+    stats.inc("signaling.re_offers");
+    send(c, new ReOffer(sdp));
+    armAnswerDeadline(c);
+  }
+
+  /** Tells the channel about the newcomer and the newcomer about the channel. */
+  private void announce(Conn c) {
+    List<Conn> active = c.channel.active();
+    List<ConnectionInfo> existing = new ArrayList<>();
+    for (Conn o : active) {
+      if (o != c) {
+        existing.add(new ConnectionInfo(o.id, o.connect.role(), o.connect.signalingNotifyMetadata()));
+      }
+    }
+    Notify created = new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
+        c.connect.signalingNotifyMetadata(), null, active.size());
+    for (Conn o : active) {
+      if (o != c) {
+        send(o, created);
+      }
+    }
+    send(c, new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
+        c.connect.signalingNotifyMetadata(), existing, active.size()));
+  }
+
+  // --------------------------------------------------------------------------------------------------- leave
+
+  /** Removes {@code c} from its channel, tells the others, and closes its socket ({@code code} < 0: closed). */
+  private void leave(Conn c, int code, String reason) {
+    if (c.state == State.CLOSED) {
+      return;
+    }
+    boolean wasActive = c.state == State.ACTIVE;
+    c.state = State.CLOSED;
+    cancel(c.deadline);
+    cancel(c.pinger);
+    if (c.peer != null) {
+      c.peer.close();
+    }
+    if (c.id != null) {
+      byId.remove(c.id);
+      stats.connections.set(byId.size());
+      Channel ch = c.channel;
+      ch.members.remove(c.id);
+      if (wasActive) {
+        List<Conn> rest = ch.active();
+        Notify destroyed = new Notify(Notify.EventType.CONNECTION_DESTROYED, c.id, c.connect.role(),
+            c.connect.signalingNotifyMetadata(), null, rest.size());
+        for (Conn o : rest) {
+          send(o, destroyed);
+        }
+        if (!c.published.isEmpty()) {
+          for (Conn o : rest) {
+            if (o.connect.role().receives()) {
+              requestReoffer(o);
+            }
+          }
+        }
+      }
+      if (ch.members.isEmpty()) {
+        channels.remove(ch.id);
+        stats.channels.set(channels.size());
+      }
+      LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
+    }
+    if (code >= 0) {
+      if (code != CLOSE_NORMAL) {
+        send(c, new Disconnect(reason));
+      }
+      c.ws.close(code, reason == null ? "" : truncate(reason, 120));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- e2ee relay
+
+  private void onE2ee(Conn c, E2ee m) {
+    if (m.to() == null) {
+      violation(c, "an e2ee message from a client must have 'to', not 'from'");
+      return;
+    }
+    if (c.state == State.NEW) {
+      violation(c, "e2ee before connect");
+      return;
+    }
+    if (!c.connect.e2ee()) {
+      stats.inc("e2ee.rejected.not_e2ee");
+      violation(c, "e2ee messages need a connection made with e2ee: true");
+      return;
+    }
+    if (m.payloadLength() > cfg.e2eePayloadMaxBytes()) {
+      stats.inc("e2ee.rejected.too_large");
+      violation(c, "e2ee payload of " + m.payloadLength() + " bytes exceeds " + cfg.e2eePayloadMaxBytes());
+      return;
+    }
+    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
+      stats.inc("e2ee.rejected.rate");
+      sendError(c, "e2ee message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
+      return;
+    }
+    if (c.state != State.ACTIVE) {
+      stats.inc("e2ee.rejected.not_active");
+      sendError(c, "e2ee message dropped: answer the offer first");
+      return;
+    }
+    Conn to = byId.get(m.to());
+    if (to == c) {
+      stats.inc("e2ee.rejected.self");
+      sendError(c, "e2ee message dropped: addressed to the sender");
+      return;
+    }
+    if (to == null || to.channel != c.channel || to.state != State.ACTIVE) {
+      stats.inc("e2ee.rejected.no_destination");
+      sendError(c, "e2ee message dropped: " + m.to() + " is not connected in channel " + c.channel.id);
+      return;
+    }
+    stats.inc("e2ee.relayed");
+    send(to, m.stampedFrom(c.id));
+  }
+
+  // ---------------------------------------------------------------------------------------------------- utils
+
+  /** An error the client caused by breaking the protocol: error, then close this socket only. */
+  private void violation(Conn c, String reason) {
+    stats.inc("signaling.violations");
+    LOG.info("{} protocol violation: {}", c, reason);
+    sendError(c, reason);
+    leave(c, CLOSE_POLICY, "protocol violation");
+  }
+
+  /** A connect that cannot be accepted: error, then close. */
+  private void refuse(Conn c, String reason) {
+    LOG.info("{} refused: {}", c, reason);
+    sendError(c, reason);
+    leave(c, CLOSE_POLICY, reason);
+  }
+
+  private void sendError(Conn c, String reason) {
+    stats.inc("signaling.errors_sent");
+    send(c, new ErrorMessage(truncate(reason, SignalingCodec.MAX_REASON_CHARS)));
+  }
+
+  private void send(Conn c, SignalingMessage m) {
+    stats.inc("signaling.messages_out");
+    c.ws.sendText(codec.encode(m));
+  }
+
+  private static void cancel(EventLoop.Timer t) {
+    if (t != null) {
+      t.cancel();
+    }
+  }
+
+  private static long seconds(int s) {
+    return TimeUnit.SECONDS.toNanos(s);
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+
+  /** Closes every connection (server shutdown). */
+  void shutdown() {
+    for (Conn c : new ArrayList<>(byId.values())) {
+      leave(c, CLOSE_GOING_AWAY, "server shutting down");
+    }
+  }
+
+  int channelCount() {
+    return channels.size();
+  }
+}

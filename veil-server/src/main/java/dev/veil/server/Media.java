@@ -1,0 +1,42 @@
+package dev.veil.server;
+
+import dev.veil.signaling.Role;
+import java.util.List;
+
+/**
+ * The media plane as the signaling hub drives it: one {@link Peer} (a WebRTC transport on the shared UDP port)
+ * per connection, the tracks each peer publishes, and the offers that make a peer receive the tracks of others.
+ * Every method runs on the event loop.
+ */
+interface Media {
+
+  /** A track a connection publishes. {@code id} is unique in the server. */
+  record Track(String ownerConnectionId, String id, String kind) {}
+
+  /** Thrown for an answer the media plane cannot use. */
+  final class MediaException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    MediaException(String message) {
+      super(message);
+    }
+  }
+
+  /** The media of one connection. */
+  interface Peer {
+    /**
+     * An SDP offer with this peer's own send slots (if its role sends) and one sendonly m-section for each of
+     * {@code receive}, in a stable order (existing m-sections keep their mid; gone tracks become inactive).
+     */
+    String offer(List<Track> receive);
+
+    /** Applies the answer to the last offer; returns the tracks this peer publishes after it. */
+    List<Track> answer(String sdp) throws MediaException;
+
+    /** Tears down the transport and everything routed to or from it. */
+    void close();
+  }
+
+  /** Creates the media of a new connection. */
+  Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
+}

@@ -1,0 +1,129 @@
+package dev.veil.server;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.veil.signaling.SignalingCodec;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Map;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The whole SFU: HTTP + WebSocket signaling (Jetty), the UDP media port and the event loop that owns the state. */
+public final class VeilServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(VeilServer.class);
+
+  private final ServerConfig cfg;
+  private final Stats stats = new Stats();
+  private final long startedNanos = System.nanoTime();
+  private EventLoop loop;
+  private RtcMedia media;
+  private Hub hub;
+  private Server jetty;
+  private ServerConnector connector;
+  private volatile boolean stopped;
+
+  public VeilServer(ServerConfig cfg) {
+    this.cfg = cfg;
+  }
+
+  /** Binds the ports and starts serving. */
+  public void start() throws Exception {
+    loop = new EventLoop("veil-loop");
+    media = new RtcMedia(loop, cfg, stats);
+    hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
+    loop.start();
+
+    QueuedThreadPool pool = new QueuedThreadPool(64, 4);
+    pool.setName("veil-http");
+    jetty = new Server(pool);
+    connector = new ServerConnector(jetty, 1, 1);
+    connector.setHost(cfg.httpBindAddress());
+    connector.setPort(cfg.httpPort());
+    jetty.addConnector(connector);
+    ContextHandler context = new ContextHandler("/");
+    WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(jetty, context, container -> {
+      container.setMaxTextMessageSize(SignalingCodec.MAX_MESSAGE_CHARS * 2L);
+      container.setMaxBinaryMessageSize(1024);
+      container.setIdleTimeout(Duration.ofSeconds(
+          (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
+      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub));
+    });
+    ws.setHandler(new WebHandler(this::health));
+    context.setHandler(ws);
+    jetty.setHandler(context);
+    jetty.setStopTimeout(2000);
+    jetty.start();
+    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
+        cfg.announcedAddress(), cfg.e2ee());
+  }
+
+  /** The bound HTTP port. */
+  public int httpPort() {
+    return connector.getLocalPort();
+  }
+
+  /** The bound UDP port. */
+  public int rtcPort() {
+    return media.localPort();
+  }
+
+  public Stats stats() {
+    return stats;
+  }
+
+  ObjectNode health() {
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("status", stopped ? "stopping" : "ok");
+    o.put("uptime_seconds", (System.nanoTime() - startedNanos) / 1_000_000_000L);
+    o.put("e2ee", cfg.e2ee());
+    o.put("http_port", httpPort());
+    o.put("rtc_port", rtcPort());
+    o.put("channels", stats.channels());
+    o.put("connections", stats.connections());
+    ObjectNode counters = o.putObject("counters");
+    for (Map.Entry<String, Long> e : stats.snapshot().entrySet()) {
+      counters.put(e.getKey(), e.getValue());
+    }
+    return o;
+  }
+
+  /** Closes every connection, stops HTTP and the UDP port. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    LOG.info("veil-server stopping");
+    if (loop != null && hub != null) {
+      loop.execute(hub::shutdown);
+    }
+    try {
+      if (jetty != null) {
+        jetty.stop();
+      }
+    } catch (Exception e) {
+      LOG.warn("stopping HTTP: {}", e.toString());
+    }
+    if (loop != null) {
+      loop.execute(media::close);
+      try {
+        loop.stop(3000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    LOG.info("veil-server stopped");
+  }
+
+  InetSocketAddress rtcAddress() {
+    return new InetSocketAddress(cfg.announcedAddress(), rtcPort());
+  }
+}
