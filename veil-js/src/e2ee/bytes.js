@@ -1,7 +1,8 @@
 // Byte helpers shared by the E2EE modules. Plain Uint8Array in, Uint8Array out.
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// fatal: malformed UTF-8 throws; ignoreBOM: a leading EF BB BF is kept as U+FEFF, as Java's decoder does.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 encoding of a string. */
 export function utf8(s) {
@@ -101,5 +102,28 @@ export function fromBase64(s) {
   }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** base64url (RFC 4648 §5) without padding. */
+export function toBase64Url(b) {
+  return toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Strict base64url without padding of exactly `length` bytes: only the url alphabet, no padding, the exact
+ * character count and canonical trailing bits (so every value has one encoding). Returns null otherwise.
+ */
+export function fromBase64UrlStrict(s, length) {
+  if (typeof s !== 'string' || s.length !== Math.floor((length * 4 + 2) / 3) || /[^A-Za-z0-9_-]/.test(s)) {
+    return null;
+  }
+  let out;
+  try {
+    out = fromBase64(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4));
+  } catch {
+    return null;
+  }
+  if (out.length !== length || toBase64Url(out) !== s) return null;
   return out;
 }

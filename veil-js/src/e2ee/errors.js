@@ -11,6 +11,9 @@
  *   'bad-message'      a malformed key message
  *   'bad-signature'    a signature that does not verify
  *   'exhausted'        a counter or ratchet step space is used up
+ * and, for the pairwise channel and bundles (veil-e2ee's PairwiseException.Reason, lower-case):
+ *   'malformed', 'unsupported-version', 'wrong-recipient', 'wrong-sender', 'bad-bundle'
+ *   (and 'replay', 'bad-tag', 'bad-key' as above)
  */
 export class E2EEError extends Error {
   constructor(reason, message) {

@@ -1,0 +1,311 @@
+/**
+ * Per-connection E2EE identities, bundles, fingerprints and the room verification code, byte-compatible with
+ * veil-e2ee's dev.veil.e2ee.identity (docs/PROTOCOL.md §3).
+ *
+ *   identity      an Ed25519 key pair and an X25519 key-agreement ("kx") key pair, made fresh per connection
+ *   bundle sig    = Ed25519-Sign(identity key, "Veil 1.0 bundle" ‖ identity_key (32) ‖ kx_key (32))
+ *   bundle JSON   = {"version":1,"identity_key":"<b64url>","kx_key":"<b64url>","signature":"<b64url>"}
+ *                   (base64url without padding), published under "e2ee_bundle" in signaling_notify_metadata;
+ *                   the connection id is not in it: a receiver labels a bundle with the id of the notification
+ *   fingerprint   = SHA-256("Veil 1.0 fingerprint" ‖ identity_key), shown as 16 groups of 4 lower-case hex digits
+ *   room code     members sorted by connection id (unsigned order of the UTF-8 bytes), n = 1..65535;
+ *                 hash = SHA-256("Veil 1.0 room code" ‖ n (uint16) ‖ for each: len (uint8) ‖ cid ‖ identity_key)
+ *                 group i (0..5) = uint40 of hash[5i, 5i+5) mod 100000, 5 digits; 6 groups joined by spaces
+ *   connection id = 1..255 bytes of UTF-8, always written as len (uint8) ‖ bytes
+ *
+ * Private keys live in non-extractable WebCrypto CryptoKeys. destroy() drops them (JS cannot overwrite a
+ * CryptoKey; once unreferenced it is gone with the identity), and every later private-key use throws.
+ */
+
+import { concat, utf8, fromUtf8, toBase64Url, fromBase64UrlStrict, toHex, constantTimeEqual } from './bytes.js';
+import { E2EEError } from './errors.js';
+
+const subtle = globalThis.crypto.subtle;
+
+export const KEY_LENGTH = 32;
+export const SIGNATURE_LENGTH = 64;
+export const BUNDLE_VERSION = 1;
+/** The member of signaling_notify_metadata that holds the bundle object. */
+export const METADATA_MEMBER = 'e2ee_bundle';
+export const MAX_CONNECTION_ID_LENGTH = 255;
+
+const BUNDLE_LABEL = utf8('Veil 1.0 bundle');
+const FINGERPRINT_LABEL = utf8('Veil 1.0 fingerprint');
+const ROOM_CODE_LABEL = utf8('Veil 1.0 room code');
+
+// DER PKCS#8 prefixes of RFC 8410 for a 32-byte private key.
+const PKCS8_ED25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
+  0x04, 0x22, 0x04, 0x20]);
+const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e,
+  0x04, 0x22, 0x04, 0x20]);
+
+function isWellFormed(s) {
+  if (typeof s.isWellFormed === 'function') return s.isWellFormed();
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/** True for a connection id Veil can carry: a well-formed string of 1..255 UTF-8 bytes. */
+export function isValidConnectionId(id) {
+  if (typeof id !== 'string' || id.length === 0 || !isWellFormed(id)) return false;
+  return utf8(id).length <= MAX_CONNECTION_ID_LENGTH;
+}
+
+function requireConnectionId(id) {
+  if (!isValidConnectionId(id)) throw new E2EEError('malformed', 'not a valid connection id (1..255 UTF-8 bytes)');
+  return id;
+}
+
+/** len (uint8) ‖ UTF-8 bytes of the id. */
+export function lengthPrefixedId(id) {
+  const b = utf8(requireConnectionId(id));
+  return concat(Uint8Array.of(b.length), b);
+}
+
+/** Decodes `len` bytes of strict UTF-8 at `off` as a connection id; null when malformed or empty. */
+export function decodeConnectionId(buf, off, len) {
+  if (len < 1 || len > MAX_CONNECTION_ID_LENGTH || off < 0 || off + len > buf.length) return null;
+  try {
+    return fromUtf8(buf.subarray(off, off + len));
+  } catch {
+    return null;
+  }
+}
+
+/** Unsigned lexicographic order of the UTF-8 bytes (not JS's UTF-16 order). */
+export function compareConnectionIds(a, b) {
+  const x = utf8(a);
+  const y = utf8(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+function checkKey(k, n, what) {
+  if (!(k instanceof Uint8Array) || k.length !== n) throw new E2EEError('bad-key', what + ' must be ' + n + ' bytes');
+}
+
+/** "Veil 1.0 bundle" ‖ identityKey ‖ kxKey: the bytes the identity key signs. */
+export function bundleSignatureInput(identityKey, kxKey) {
+  return concat(BUNDLE_LABEL, identityKey, kxKey);
+}
+
+/** SHA-256("Veil 1.0 fingerprint" ‖ identity key): 32 bytes. */
+export async function fingerprint(identityKey) {
+  checkKey(identityKey, KEY_LENGTH, 'identity key');
+  return new Uint8Array(await subtle.digest('SHA-256', concat(FINGERPRINT_LABEL, identityKey)));
+}
+
+/** "xxxx xxxx … xxxx": 16 groups of 4 lower-case hex digits. */
+export function fingerprintDisplay(fp) {
+  return toHex(fp).match(/.{4}/g).join(' ');
+}
+
+/** Constant-time check of fingerprint bytes against a displayed one (spaces, colons and case ignored). */
+export function fingerprintMatches(fp, displayed) {
+  if (typeof displayed !== 'string') return false;
+  const hex = displayed.replace(/[ :]/g, '').toLowerCase();
+  if (hex.length !== 64 || /[^0-9a-f]/.test(hex)) return false;
+  const other = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) other[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return constantTimeEqual(fp, other);
+}
+
+/** The public half of an identity, labelled with the connection id it was published for. */
+export class Bundle {
+  constructor(connectionId, identityKey, kxKey, signature) {
+    requireConnectionId(connectionId);
+    checkKey(identityKey, KEY_LENGTH, 'identity key');
+    checkKey(kxKey, KEY_LENGTH, 'kx key');
+    checkKey(signature, SIGNATURE_LENGTH, 'signature');
+    this.connectionId = connectionId;
+    this.identityKey = Uint8Array.from(identityKey);
+    this.kxKey = Uint8Array.from(kxKey);
+    this.signature = Uint8Array.from(signature);
+    Object.freeze(this);
+  }
+
+  /**
+   * Parses a bundle (the object under "e2ee_bundle", or its JSON text) and labels it with the connection id of the
+   * notification. Unknown members are ignored. Does not verify the signature. Throws E2EEError('bad-bundle').
+   */
+  static fromJson(connectionId, json) {
+    if (!isValidConnectionId(connectionId)) throw new E2EEError('bad-bundle', 'invalid connection id');
+    let obj = json;
+    if (typeof json === 'string') {
+      if (json.length > 16384) throw new E2EEError('bad-bundle', 'bundle JSON too long');
+      try {
+        obj = JSON.parse(json);
+      } catch {
+        throw new E2EEError('bad-bundle', 'not JSON');
+      }
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new E2EEError('bad-bundle', 'not an object');
+    if (obj.version !== BUNDLE_VERSION) throw new E2EEError('bad-bundle', 'unsupported or missing bundle version');
+    const field = (name, n) => {
+      const v = fromBase64UrlStrict(obj[name], n);
+      if (!v) throw new E2EEError('bad-bundle', name + ' is not ' + n + ' bytes of canonical base64url');
+      return v;
+    };
+    return new Bundle(connectionId, field('identity_key', KEY_LENGTH), field('kx_key', KEY_LENGTH),
+      field('signature', SIGNATURE_LENGTH));
+  }
+
+  /** The object to publish under "e2ee_bundle" (members in veil-e2ee's order). */
+  toObject() {
+    return {
+      version: BUNDLE_VERSION,
+      identity_key: toBase64Url(this.identityKey),
+      kx_key: toBase64Url(this.kxKey),
+      signature: toBase64Url(this.signature),
+    };
+  }
+
+  /** The JSON text, byte-identical to veil-e2ee's Bundle.toJson(). */
+  toJson() {
+    return JSON.stringify(this.toObject());
+  }
+
+  /** True when the signature is a valid Ed25519 signature of the identity key over the kx key. */
+  async verify() {
+    try {
+      const pub = await subtle.importKey('raw', this.identityKey, 'Ed25519', false, ['verify']);
+      return await subtle.verify('Ed25519', pub, this.signature, bundleSignatureInput(this.identityKey, this.kxKey));
+    } catch {
+      return false; // a malformed point is a failed verification, never an exception
+    }
+  }
+
+  fingerprint() {
+    return fingerprint(this.identityKey);
+  }
+}
+
+async function publicOf(alg, pkcs8Prefix, priv) {
+  const k = await subtle.importKey('pkcs8', concat(pkcs8Prefix, priv), alg, true,
+    alg === 'Ed25519' ? ['sign'] : ['deriveBits']);
+  const jwk = await subtle.exportKey('jwk', k);
+  return fromBase64UrlStrict(jwk.x, KEY_LENGTH);
+}
+
+/** The E2EE identity of one connection. */
+export class Identity {
+  #signKey;
+  #kxPrivate;
+  #destroyed = false;
+
+  constructor(signKey, identityKey, kxPrivate, kxKey, signature) {
+    this.#signKey = signKey;
+    this.#kxPrivate = kxPrivate;
+    /** The Ed25519 public identity key (32 bytes). */
+    this.identityKey = identityKey;
+    /** The X25519 public key-agreement key (32 bytes). */
+    this.kxKey = kxKey;
+    /** Ed25519 signature over "Veil 1.0 bundle" ‖ identityKey ‖ kxKey. */
+    this.signature = signature;
+  }
+
+  static async #make(signKey, identityKey, kxPrivate, kxKey) {
+    const signature = new Uint8Array(await subtle.sign('Ed25519', signKey, bundleSignatureInput(identityKey, kxKey)));
+    return new Identity(signKey, identityKey, kxPrivate, kxKey, signature);
+  }
+
+  /** A fresh identity (private keys non-extractable). */
+  static async generate() {
+    const ed = await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+    const x = await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits']);
+    const ik = new Uint8Array(await subtle.exportKey('raw', ed.publicKey));
+    const kx = new Uint8Array(await subtle.exportKey('raw', x.publicKey));
+    return Identity.#make(ed.privateKey, ik, x.privateKey, kx);
+  }
+
+  /** An identity from a 32-byte Ed25519 seed and a 32-byte X25519 private key (test vectors). */
+  static async fromPrivateKeys(ed25519Seed, x25519PrivateKey) {
+    checkKey(ed25519Seed, KEY_LENGTH, 'Ed25519 seed');
+    checkKey(x25519PrivateKey, KEY_LENGTH, 'X25519 private key');
+    const ik = await publicOf('Ed25519', PKCS8_ED25519, ed25519Seed);
+    const kx = await publicOf('X25519', PKCS8_X25519, x25519PrivateKey);
+    const sign = await subtle.importKey('pkcs8', concat(PKCS8_ED25519, ed25519Seed), 'Ed25519', false, ['sign']);
+    const kxPriv = await subtle.importKey('pkcs8', concat(PKCS8_X25519, x25519PrivateKey), 'X25519', false,
+      ['deriveBits']);
+    return Identity.#make(sign, ik, kxPriv, kx);
+  }
+
+  #checkLive() {
+    if (this.#destroyed) throw new E2EEError('destroyed', 'identity has been destroyed');
+  }
+
+  /** The bundle to publish, labelled with this connection's id. */
+  bundle(connectionId) {
+    this.#checkLive();
+    return new Bundle(connectionId, this.identityKey, this.kxKey, this.signature);
+  }
+
+  fingerprint() {
+    return fingerprint(this.identityKey);
+  }
+
+  /** Ed25519 signature of `data` by the identity key. */
+  async sign(data) {
+    this.#checkLive();
+    return new Uint8Array(await subtle.sign('Ed25519', this.#signKey, data));
+  }
+
+  /**
+   * X25519 of the own kx private key and a peer's kx public key: 32 bytes, for the pairwise key derivation only
+   * (the caller wipes them). Throws E2EEError('bad-key') for an all-zero result (a small-order peer key).
+   */
+  async agree(peerKxKey) {
+    this.#checkLive();
+    checkKey(peerKxKey, KEY_LENGTH, 'X25519 public key');
+    let bits;
+    try {
+      const pub = await subtle.importKey('raw', peerKxKey, 'X25519', false, []);
+      bits = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pub }, this.#kxPrivate, 256));
+    } catch {
+      throw new E2EEError('bad-key', 'X25519 agreement failed (small-order or malformed peer key)');
+    }
+    if (bits.every((b) => b === 0)) throw new E2EEError('bad-key', 'X25519 shared secret is all zeros');
+    return bits;
+  }
+
+  /** Drops both private keys; every later use throws E2EEError('destroyed'). */
+  destroy() {
+    this.#destroyed = true;
+    this.#signKey = null;
+    this.#kxPrivate = null;
+  }
+
+  get destroyed() {
+    return this.#destroyed;
+  }
+}
+
+/**
+ * The exact bytes the room code hashes. `members` is an iterable of {connectionId, identityKey}. Throws
+ * E2EEError('malformed') for an empty set, more than 65535 members or a connection id listed twice.
+ */
+export function verificationCodeInput(members) {
+  const list = [...members];
+  if (list.length === 0 || list.length > 0xffff) throw new E2EEError('malformed', 'a room has 1..65535 members');
+  const sorted = list.map((m) => ({ id: requireConnectionId(m.connectionId), key: m.identityKey }))
+    .sort((a, b) => compareConnectionIds(a.id, b.id));
+  const parts = [ROOM_CODE_LABEL, Uint8Array.of(sorted.length >> 8, sorted.length & 0xff)];
+  for (let i = 0; i < sorted.length; i++) {
+    if (i > 0 && sorted[i].id === sorted[i - 1].id) throw new E2EEError('malformed', 'connection id listed twice');
+    checkKey(sorted[i].key, KEY_LENGTH, 'identity key');
+    parts.push(lengthPrefixedId(sorted[i].id), sorted[i].key);
+  }
+  return concat(...parts);
+}
+
+/** The room verification code of a member set: {hash (32 bytes), display ("01234 56789 … 67890")}. */
+export async function verificationCode(members) {
+  const hash = new Uint8Array(await subtle.digest('SHA-256', verificationCodeInput(members)));
+  const groups = [];
+  for (let g = 0; g < 6; g++) {
+    let v = 0;
+    for (let i = 0; i < 5; i++) v = v * 256 + hash[5 * g + i];
+    groups.push(String(v % 100000).padStart(5, '0'));
+  }
+  return { hash, display: groups.join(' ') };
+}
