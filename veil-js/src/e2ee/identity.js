@@ -110,6 +110,37 @@ export function fingerprintMatches(fp, displayed) {
   return constantTimeEqual(fp, other);
 }
 
+/**
+ * Checks what JSON.parse lets through but veil-e2ee's strict reader refuses: a member name used twice in the
+ * top-level object, and nesting deeper than 16. `text` must already be valid JSON.
+ */
+function strictJsonShape(text) {
+  const names = new Set();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (/\s/.test(text[k])) k++;
+        if (text[k] === ':') {
+          const name = JSON.parse(text.slice(i, j + 1));
+          if (names.has(name)) return false;
+          names.add(name);
+        }
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      if (++depth > 17) return false;
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return true;
+}
+
 /** The public half of an identity, labelled with the connection id it was published for. */
 export class Bundle {
   constructor(connectionId, identityKey, kxKey, signature) {
@@ -138,6 +169,7 @@ export class Bundle {
       } catch {
         throw new E2EEError('bad-bundle', 'not JSON');
       }
+      if (!strictJsonShape(json)) throw new E2EEError('bad-bundle', 'duplicate member or nesting too deep');
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new E2EEError('bad-bundle', 'not an object');
     if (obj.version !== BUNDLE_VERSION) throw new E2EEError('bad-bundle', 'unsupported or missing bundle version');
