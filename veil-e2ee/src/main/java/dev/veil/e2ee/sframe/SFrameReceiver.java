@@ -1,0 +1,221 @@
+package dev.veil.e2ee.sframe;
+
+import dev.veil.e2ee.codec.ClearPrefixPolicy;
+import dev.veil.e2ee.codec.DecryptResult;
+import dev.veil.e2ee.codec.FrameBuffers;
+import dev.veil.e2ee.codec.FrameType;
+import dev.veil.e2ee.codec.Rejection;
+import dev.veil.e2ee.key.KeyId;
+import dev.veil.e2ee.key.KeyRatchet;
+import dev.veil.e2ee.key.KeyRing;
+import dev.veil.e2ee.key.ReplayWindow;
+import dev.veil.e2ee.util.SecretBytes;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Decrypts one remote sender's SFrame frames (RFC 9605), with that sender's key ring and replay windows.
+ *
+ * <p><b>Keys.</b> A ring of at most {@code keyRingCapacity} keys by KID ({@link KeyId}: generation &lt;&lt; 8 |
+ * step); installing one more retires the one installed longest ago. A frame whose KID is not in the ring but has the
+ * same generation as a key in it and a step at most {@link #MAX_RATCHET_STEPS} higher is tried with the key ratcheted
+ * forward by {@link KeyRatchet#VEIL}; the ratcheted key is installed only once that frame has authenticated.
+ *
+ * <p><b>Replay.</b> Each installed KID has a {@link ReplayWindow} over its CTR (128 frames). A frame whose CTR was
+ * already accepted, or is more than 127 below the highest accepted, is rejected with {@link Rejection#REPLAY}. The
+ * window moves only after a frame authenticates.
+ *
+ * <p><b>Results.</b> {@code decrypt...} methods return a {@link DecryptResult}; the {@code ...Raw} variants return
+ * the plaintext length, or a negative {@link Rejection#code()}, and allocate nothing on the steady-state path. After
+ * a rejection the output region's content is unspecified and must not be used.
+ *
+ * <p>Not thread-safe: use one receiver per remote sender (or per incoming stream), confined to one thread.
+ */
+public final class SFrameReceiver {
+    /** How far ahead (in ratchet steps within one generation) a KID may be and still be ratcheted to. */
+    public static final int MAX_RATCHET_STEPS = 16;
+    /** Default number of keys kept per sender. */
+    public static final int DEFAULT_KEY_RING_CAPACITY = 8;
+
+    private final CipherSuite suite;
+    private final SFrameAead aead;
+    private final KeyRing<Entry> ring;
+    private final long[] parsed = new long[2];
+
+    /** Per-KID state: base key (kept for ratcheting), derived key and salt, replay window. */
+    private static final class Entry {
+        final byte[] baseKey;
+        final SFrameKey key;
+        final ReplayWindow window = new ReplayWindow();
+
+        Entry(byte[] baseKey, SFrameKey key) {
+            this.baseKey = baseKey;
+            this.key = key;
+        }
+
+        void destroy() {
+            Arrays.fill(baseKey, (byte) 0);
+            key.destroy();
+        }
+    }
+
+    public SFrameReceiver(CipherSuite suite) {
+        this(suite, DEFAULT_KEY_RING_CAPACITY);
+    }
+
+    public SFrameReceiver(CipherSuite suite, int keyRingCapacity) {
+        this.suite = Objects.requireNonNull(suite, "suite");
+        this.aead = new SFrameAead(suite);
+        this.ring = new KeyRing<>(keyRingCapacity, Entry::destroy);
+    }
+
+    public CipherSuite suite() {
+        return suite;
+    }
+
+    /** Installs (or replaces) the base key of {@code id}; the bytes are copied. */
+    public void addKey(KeyId id, SecretBytes baseKey) {
+        Objects.requireNonNull(id, "id");
+        byte[] b = baseKey.toByteArray();
+        ring.put(id, new Entry(b, SFrameKey.derive(suite, id.toKid(), b)));
+    }
+
+    /** Removes the key of {@code id}; returns whether it was installed. */
+    public boolean removeKey(KeyId id) {
+        return ring.remove(id);
+    }
+
+    /** Removes every key. */
+    public void clearKeys() {
+        ring.clear();
+    }
+
+    /** Whether a key for {@code id} is installed (ratcheted keys are installed once a frame authenticated). */
+    public boolean hasKey(KeyId id) {
+        return ring.get(id) != null;
+    }
+
+    /**
+     * RFC 9605 decryption of {@code in[off, off + len)} = {@code header ‖ ciphertext ‖ tag} with
+     * AAD = {@code header ‖ metadata}; the plaintext goes to {@code out} at {@code outOff}.
+     */
+    public DecryptResult decrypt(byte[] metadata, int mdOff, int mdLen, byte[] in, int off, int len,
+                                 byte[] out, int outOff) {
+        return toResult(decryptRaw(metadata, mdOff, mdLen, in, off, len, out, outOff));
+    }
+
+    /** As {@link #decrypt}, returning the plaintext length or a negative {@link Rejection#code()}. */
+    public int decryptRaw(byte[] metadata, int mdOff, int mdLen, byte[] in, int off, int len,
+                          byte[] out, int outOff) {
+        FrameBuffers.checkRange(metadata, mdOff, mdLen);
+        FrameBuffers.checkRange(in, off, len);
+        if (len == 0) {
+            return Rejection.TRUNCATED.code();
+        }
+        int h = SFrameHeader.parse(in, off, len, parsed);
+        if (h < 0) {
+            return Rejection.MALFORMED_HEADER.code();
+        }
+        int body = len - h;
+        if (body < suite.tagLength()) {
+            return Rejection.TRUNCATED.code();
+        }
+        FrameBuffers.checkOutput(in, off, len, out, outOff, body - suite.tagLength());
+        return open(parsed[0], parsed[1], in, off, h, metadata, mdOff, mdLen, in, off + h, body, out, outOff);
+    }
+
+    /**
+     * Decrypts a media frame {@code clearPrefix ‖ header ‖ ciphertext ‖ tag} (see
+     * {@link SFrameSender#encryptFrame}); writes {@code clearPrefix ‖ plaintext} to {@code out}.
+     *
+     * <p>The prefix length is {@code policy}'s length for the received frame (for VP8 without a frame type, read from
+     * the clear P bit). If the header and tag do not fit after that many bytes, the frame is taken to be one that was
+     * shorter than its codec prefix: the prefix is the largest shorter length after which a header and a tag end
+     * exactly at the frame's end.
+     */
+    public DecryptResult decryptFrame(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
+                                      byte[] out, int outOff) {
+        return toResult(decryptFrameRaw(policy, type, in, off, len, out, outOff));
+    }
+
+    /** As {@link #decryptFrame}, returning the plaintext length or a negative {@link Rejection#code()}. */
+    public int decryptFrameRaw(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
+                               byte[] out, int outOff) {
+        FrameBuffers.checkRange(in, off, len);
+        if (len == 0) {
+            return Rejection.TRUNCATED.code();
+        }
+        int nt = suite.tagLength();
+        int n = FrameBuffers.prefix(policy, in, off, len, type);
+        int h = SFrameHeader.parse(in, off + n, len - n, parsed);
+        if (h < 0 || len - n - h < nt) {
+            int firstFailure = h < 0 ? Rejection.MALFORMED_HEADER.code() : Rejection.TRUNCATED.code();
+            // A frame shorter than its codec prefix: its whole body was the prefix and the ciphertext is empty.
+            h = -1;
+            for (int k = n - 1; k >= 0; k--) {
+                int hk = SFrameHeader.parse(in, off + k, len - k, parsed);
+                if (hk >= 0 && k + hk + nt == len) {
+                    n = k;
+                    h = hk;
+                    break;
+                }
+            }
+            if (h < 0) {
+                return firstFailure;
+            }
+        }
+        int ctLen = len - n - h - nt;
+        FrameBuffers.checkOutput(in, off, len, out, outOff, n + ctLen);
+        int r = open(parsed[0], parsed[1], in, off + n, h, in, off, n, in, off + n + h, len - n - h, out, outOff + n);
+        if (r < 0) {
+            return r;
+        }
+        System.arraycopy(in, off, out, outOff, n);
+        return n + r;
+    }
+
+    private int open(long kid, long ctr, byte[] hdr, int hdrOff, int hdrLen, byte[] md, int mdOff, int mdLen,
+                     byte[] ct, int ctOff, int ctLen, byte[] out, int outOff) {
+        int ptLen = ctLen - suite.tagLength();
+        Entry e = ring.get(kid);
+        if (e != null) {
+            if (!e.window.isFresh(ctr)) {
+                return Rejection.REPLAY.code();
+            }
+            if (!aead.open(e.key, ctr, hdr, hdrOff, hdrLen, md, mdOff, mdLen, ct, ctOff, ctLen, out, outOff)) {
+                return Rejection.BAD_TAG.code();
+            }
+            e.window.accept(ctr);
+            return ptLen;
+        }
+        // Not installed: can a key of the same generation be ratcheted forward to it?
+        KeyId target = KeyId.fromKid(kid);
+        KeyId baseId = ring.ratchetBase(target, MAX_RATCHET_STEPS);
+        if (baseId == null) {
+            return Rejection.NO_KEY.code();
+        }
+        byte[] base = ring.get(baseId).baseKey.clone();
+        for (int s = baseId.step(); s < target.step(); s++) {
+            byte[] next = KeyRatchet.VEIL.next(base);
+            Arrays.fill(base, (byte) 0);
+            base = next;
+        }
+        Entry candidate = new Entry(base, SFrameKey.derive(suite, kid, base));
+        if (!aead.open(candidate.key, ctr, hdr, hdrOff, hdrLen, md, mdOff, mdLen, ct, ctOff, ctLen, out, outOff)) {
+            candidate.destroy();
+            return Rejection.BAD_TAG.code();
+        }
+        candidate.window.accept(ctr);
+        ring.put(target, candidate);
+        return ptLen;
+    }
+
+    private static DecryptResult toResult(int raw) {
+        return raw >= 0 ? new DecryptResult.Decrypted(raw) : DecryptResult.Rejected.of(Rejection.fromCode(raw));
+    }
+
+    @Override
+    public String toString() {
+        return "SFrameReceiver[" + suite + ", keys=" + ring.size() + "]";
+    }
+}
