@@ -1,0 +1,365 @@
+// Veil browser SDK: WebRTC through a Veil SFU, with Sora's shape.
+//
+//   import Veil from '/sdk/veil.js';
+//   const conn = Veil.connection('ws://localhost:5000/signaling');
+//   const sendrecv = conn.sendrecv('room-1', {name: 'alice'}, {signalingNotifyMetadata: {name: 'alice'}});
+//   sendrecv.on('track', ev => { video.srcObject = ev.streams[0]; });
+//   await sendrecv.connect(mediaStream);
+//   await sendrecv.disconnect();
+//
+// The signaling protocol (JSON over WebSocket) is specified in docs/PROTOCOL.md §1.
+
+const DEFAULT_TIMEOUT_MS = 30000;
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
+
+/** An Error raised by the SDK; `reason` is a short machine-usable word. */
+export class VeilError extends Error {
+  constructor(message, reason) {
+    super(message);
+    this.name = 'VeilError';
+    this.reason = reason;
+  }
+}
+
+/** Splits an SDP into its m-sections: [{mid, kind, direction, port, msid}]. */
+export function parseSections(sdp) {
+  const out = [];
+  const parts = sdp.split(/\r?\nm=/).slice(1);
+  for (const part of parts) {
+    const lines = ('m=' + part).split(/\r?\n/);
+    const m = /^m=(\w+) (\d+)/.exec(lines[0]);
+    const sec = { kind: m ? m[1] : '', port: m ? Number(m[2]) : 0, mid: null, direction: 'sendrecv', msid: null };
+    for (const l of lines) {
+      if (l.startsWith('a=mid:')) sec.mid = l.slice(6).trim();
+      else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l.trim())) sec.direction = l.trim().slice(2);
+      else if (l.startsWith('a=msid:')) sec.msid = l.slice(7).trim().split(' ')[0];
+    }
+    out.push(sec);
+  }
+  return out;
+}
+
+/** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
+export class VeilConnection {
+  constructor(url, role, channelId, metadata, options) {
+    if (!['sendrecv', 'sendonly', 'recvonly'].includes(role)) throw new VeilError(`bad role ${role}`, 'bad-argument');
+    if (typeof channelId !== 'string' || !/^[A-Za-z0-9._~:@+-]{1,255}$/.test(channelId)) {
+      throw new VeilError('channelId must be 1-255 characters of A-Z a-z 0-9 . _ ~ : @ + -', 'bad-argument');
+    }
+    this.url = url;
+    this.role = role;
+    this.channelId = channelId;
+    this.metadata = metadata === undefined ? null : metadata;
+    this.options = Object.assign({ audio: true, video: true, e2ee: false, timeout: DEFAULT_TIMEOUT_MS }, options || {});
+    this.signalingNotifyMetadata = this.options.signalingNotifyMetadata === undefined ? null : this.options.signalingNotifyMetadata;
+    /** @type {RTCPeerConnection|null} */
+    this.pc = null;
+    /** @type {string|null} */
+    this.connectionId = null;
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    this.stream = null;
+    /** connection_id → {role, signalingNotifyMetadata} of the other members. */
+    this.members = new Map();
+    /** Remote MediaStreams by the publisher's connection id. */
+    this.remoteStreams = new Map();
+    this._listeners = new Map(EVENTS.map(e => [e, []]));
+    this._queue = Promise.resolve();
+    this._closed = false;
+    this._connecting = null;
+    this._pingInterval = 0;
+    // E2EE hook (issue 4): an object with any of
+    //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
+    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
+    // set with setE2eeHandler() before connect().
+    this._e2ee = null;
+  }
+
+  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling' or 'timeout'. */
+  on(event, fn) {
+    const list = this._listeners.get(event);
+    if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
+    list.push(fn);
+    return this;
+  }
+
+  /** Removes a listener added with on(). */
+  off(event, fn) {
+    const list = this._listeners.get(event);
+    if (list) { const i = list.indexOf(fn); if (i >= 0) list.splice(i, 1); }
+    return this;
+  }
+
+  _emit(event, arg) {
+    for (const fn of [...(this._listeners.get(event) || [])]) {
+      try { fn(arg); } catch (e) { console.error(`veil: ${event} listener failed`, e); }
+    }
+  }
+
+  /** Installs the E2EE handler (used by the E2EE layer; see the comment in the constructor). */
+  setE2eeHandler(handler) {
+    this._e2ee = handler;
+  }
+
+  /** Sends an opaque E2EE message (base64) to one connection of the channel through the server's relay. */
+  sendE2ee(to, payloadBase64) {
+    this._send({ type: 'e2ee', to, payload: payloadBase64 });
+  }
+
+  /**
+   * Joins the channel. Resolves with the stream sent once ICE and DTLS are connected (media flows);
+   * rejects with an Error saying why on refusal, failure or timeout.
+   * @param {MediaStream|null} stream what to send (ignored for recvonly)
+   */
+  connect(stream) {
+    if (this._connecting) throw new VeilError('connect() was already called', 'bad-state');
+    if (this.role !== 'recvonly' && !(stream && typeof stream.getTracks === 'function')) {
+      return Promise.reject(new VeilError(`${this.role} needs a MediaStream to send`, 'bad-argument'));
+    }
+    this.stream = this.role === 'recvonly' ? null : stream;
+    this._connecting = new Promise((resolve, reject) => {
+      this._resolveConnect = resolve;
+      this._rejectConnect = reject;
+    });
+    this._connectTimer = setTimeout(() => {
+      this._emit('timeout', {});
+      this._abend('timeout', `connect timed out after ${this.options.timeout} ms (${this._progress()})`);
+    }, this.options.timeout);
+    this._stage = 'opening WebSocket';
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (e) {
+      this._abend('signaling', `cannot open WebSocket ${this.url}: ${e.message}`);
+      return this._connecting;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this._stage = 'waiting for offer';
+      const msg = { type: 'connect', role: this.role, channel_id: this.channelId, e2ee: !!this.options.e2ee };
+      if (this.metadata !== null) msg.metadata = this.metadata;
+      if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
+      if (this.role !== 'recvonly') {
+        msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
+        msg.video = !!this.options.video && stream.getVideoTracks().length > 0;
+      }
+      this._send(msg);
+    };
+    ws.onmessage = ev => this._onSignaling(ev.data);
+    ws.onerror = () => { /* the close event follows and says more */ };
+    ws.onclose = ev => {
+      if (this._closed) return;
+      const why = this._lastError || (ev.reason ? ev.reason : `WebSocket closed (code ${ev.code})`);
+      this._abend('signaling', `signaling closed: ${why}`);
+    };
+    return this._connecting;
+  }
+
+  _progress() {
+    const pc = this.pc;
+    return pc ? `${this._stage}; ice ${pc.iceConnectionState}, peer connection ${pc.connectionState}` : this._stage;
+  }
+
+  _send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  _onSignaling(data) {
+    if (typeof data !== 'string') return;
+    let msg;
+    try { msg = JSON.parse(data); } catch (e) { return; }
+    this._emit('signaling', msg);
+    switch (msg.type) {
+      case 'offer': this._serial(() => this._onOffer(msg)); break;
+      case 're-offer': this._serial(() => this._onReOffer(msg)); break;
+      case 'ping': this._send({ type: 'pong' }); break;
+      case 'notify': this._onNotify(msg); break;
+      case 'e2ee':
+        if (this._e2ee && this._e2ee.onMessage) this._e2ee.onMessage(this, msg.from, msg.payload);
+        break;
+      case 'error':
+        this._lastError = msg.reason;
+        if (this._rejectConnect && this.connectionId === null) {
+          this._abend('signaling', `refused by the server: ${msg.reason}`);
+        } else {
+          this._emit('e2ee', { type: 'signaling-error', reason: msg.reason });
+        }
+        break;
+      case 'disconnect':
+        this._lastError = this._lastError || msg.reason;
+        break;
+      default: break;
+    }
+  }
+
+  /** Runs SDP work one step at a time (an offer and the re-offers after it never interleave). */
+  _serial(fn) {
+    this._queue = this._queue.then(() => (this._closed ? null : fn())).catch(e => {
+      this._abend('sdp', `SDP negotiation failed: ${e && e.message ? e.message : e}`);
+    });
+  }
+
+  async _onOffer(msg) {
+    this._stage = 'negotiating';
+    this.connectionId = msg.connection_id;
+    this._pingInterval = msg.ping_interval;
+    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+    if (this.options.e2ee && this.options.encodedInsertableStreams) config.encodedInsertableStreams = true;
+    const pc = new RTCPeerConnection(config);
+    this.pc = pc;
+    pc.ontrack = ev => this._onTrack(ev);
+    pc.onconnectionstatechange = () => this._onPcState();
+    if (this._e2ee && this._e2ee.onOffer) await this._e2ee.onOffer(this, msg);
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await this._attachLocalTracks(msg.sdp);
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+    this._stage = 'connecting ICE/DTLS';
+    this._onPcState();
+  }
+
+  /** Puts the local tracks on the m-sections the server offered to receive (a=recvonly). */
+  async _attachLocalTracks(sdp) {
+    if (!this.stream) return;
+    const wanted = parseSections(sdp).filter(s => s.direction === 'recvonly' && s.port !== 0);
+    const pending = { audio: this.stream.getAudioTracks().slice(), video: this.stream.getVideoTracks().slice() };
+    for (const t of this.pc.getTransceivers()) {
+      const sec = wanted.find(s => s.mid === t.mid);
+      if (!sec) continue;
+      const track = (pending[sec.kind] || []).shift();
+      if (!track) { t.direction = 'inactive'; continue; }
+      t.direction = 'sendonly';
+      await t.sender.replaceTrack(track);
+      if (t.sender.setStreams) t.sender.setStreams(this.stream);
+      if (this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
+    }
+  }
+
+  async _onReOffer(msg) {
+    const pc = this.pc;
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
+  }
+
+  _onTrack(ev) {
+    const stream = ev.streams && ev.streams[0];
+    const connectionId = stream ? stream.id : null;
+    if (this._e2ee && this._e2ee.setupReceiver) this._e2ee.setupReceiver(this, ev.receiver, connectionId);
+    if (stream && !this.remoteStreams.has(stream.id)) {
+      this.remoteStreams.set(stream.id, stream);
+      stream.addEventListener('removetrack', e => {
+        this._emit('removetrack', { track: e.track, stream, connectionId: stream.id });
+        if (stream.getTracks().length === 0) this.remoteStreams.delete(stream.id);
+      });
+    }
+    this._emit('track', {
+      track: ev.track, streams: ev.streams, receiver: ev.receiver, transceiver: ev.transceiver, connectionId,
+    });
+  }
+
+  _onPcState() {
+    const pc = this.pc;
+    if (!pc) return;
+    const s = pc.connectionState;
+    if (s === 'connected' && this._resolveConnect) {
+      clearTimeout(this._connectTimer);
+      const resolve = this._resolveConnect;
+      this._resolveConnect = this._rejectConnect = null;
+      this._stage = 'connected';
+      resolve(this.stream);
+    } else if (s === 'failed') {
+      this._abend('media', `media connection failed (ice ${pc.iceConnectionState})`);
+    }
+  }
+
+  _onNotify(msg) {
+    if (msg.event_type === 'connection.created') {
+      if (msg.connection_id === this.connectionId && Array.isArray(msg.data)) {
+        for (const m of msg.data) {
+          this.members.set(m.connection_id, { role: m.role, signalingNotifyMetadata: m.signaling_notify_metadata ?? null });
+        }
+      } else if (msg.connection_id !== this.connectionId) {
+        this.members.set(msg.connection_id, { role: msg.role, signalingNotifyMetadata: msg.signaling_notify_metadata ?? null });
+      }
+    } else if (msg.event_type === 'connection.destroyed') {
+      this.members.delete(msg.connection_id);
+    }
+    if (this._e2ee && this._e2ee.onNotify) this._e2ee.onNotify(this, msg);
+    this._emit('notify', msg);
+  }
+
+  /** Leaves the channel and closes everything. Resolves when done; never rejects. */
+  async disconnect() {
+    if (this._closed) return;
+    this._send({ type: 'disconnect' });
+    this._teardown();
+    if (this._rejectConnect) {
+      const reject = this._rejectConnect;
+      this._resolveConnect = this._rejectConnect = null;
+      reject(new VeilError('disconnect() was called before the connection was up', 'disconnected'));
+    }
+    this._emit('disconnect', { type: 'normal', reason: 'disconnect() called' });
+  }
+
+  _abend(reason, message) {
+    if (this._closed) return;
+    this._teardown();
+    const err = new VeilError(`Veil: ${message}`, reason);
+    if (this._rejectConnect) {
+      const reject = this._rejectConnect;
+      this._resolveConnect = this._rejectConnect = null;
+      reject(err);
+    }
+    this._emit('disconnect', { type: 'abend', reason, message: err.message });
+  }
+
+  _teardown() {
+    this._closed = true;
+    clearTimeout(this._connectTimer);
+    if (this._e2ee && this._e2ee.close) {
+      try { this._e2ee.close(this); } catch (e) { /* closing */ }
+    }
+    if (this.ws) {
+      this.ws.onclose = this.ws.onmessage = this.ws.onopen = null;
+      try { this.ws.close(1000, 'disconnect'); } catch (e) { /* closing */ }
+    }
+    if (this.pc) {
+      this.pc.ontrack = this.pc.onconnectionstatechange = null;
+      try { this.pc.close(); } catch (e) { /* closing */ }
+    }
+  }
+}
+
+/** The entry point: Veil.connection(url).sendrecv | sendonly | recvonly (channelId, metadata, options). */
+export class VeilSignaling {
+  constructor(url) {
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new VeilError('url must be a ws:// or wss:// URL', 'bad-argument');
+    this.url = url;
+  }
+
+  sendrecv(channelId, metadata = null, options = {}) {
+    return new VeilConnection(this.url, 'sendrecv', channelId, metadata, options);
+  }
+
+  sendonly(channelId, metadata = null, options = {}) {
+    return new VeilConnection(this.url, 'sendonly', channelId, metadata, options);
+  }
+
+  recvonly(channelId, metadata = null, options = {}) {
+    return new VeilConnection(this.url, 'recvonly', channelId, metadata, options);
+  }
+}
+
+const Veil = {
+  version: '0.1.0',
+  /** A signaling endpoint, e.g. Veil.connection('ws://localhost:5000/signaling'). */
+  connection(url) {
+    return new VeilSignaling(url);
+  },
+  VeilError,
+};
+
+export default Veil;
