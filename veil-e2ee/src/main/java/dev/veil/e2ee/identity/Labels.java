@@ -1,0 +1,17 @@
+package dev.veil.e2ee.identity;
+
+import java.nio.charset.StandardCharsets;
+
+/** The ASCII labels of Veil's identity layer (docs/PROTOCOL.md §3.1). Each is used as a prefix, never alone. */
+final class Labels {
+    static final byte[] BUNDLE = ascii("Veil 1.0 bundle");
+    static final byte[] FINGERPRINT = ascii("Veil 1.0 fingerprint");
+    static final byte[] ROOM_CODE = ascii("Veil 1.0 room code");
+
+    private Labels() {
+    }
+
+    static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+}
