@@ -1,0 +1,166 @@
+package dev.veil.webrtc.srtp;
+
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * AES_CM_128_HMAC_SHA1_80 (<a href="https://www.rfc-editor.org/rfc/rfc3711#section-4.1.1">RFC 3711 §4.1.1</a>,
+ * §4.2.1).
+ *
+ * <pre>
+ * SRTP:  IV  = (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16)        i = ROC || SEQ (48 bits)
+ *        tag = HMAC-SHA1(k_a, header || encrypted payload || ROC)[0..10)
+ *
+ * SRTCP: IV  = (k_s * 2^16) XOR (SSRC * 2^64) XOR (SRTCP index * 2^16)
+ *        packet = header(8) || encrypted rest || E(1) SRTCP index(31) || tag(10)
+ *        tag = HMAC-SHA1(k_a, header || encrypted rest || E || index)[0..10)
+ * </pre>
+ */
+final class AesCmHmacSrtpCipher extends SrtpCipher {
+    private static final int TAG = 10;
+
+    private final SecretKeySpec rtpKey;
+    private final SecretKeySpec rtcpKey;
+    private final byte[] rtpSalt;
+    private final byte[] rtcpSalt;
+    private final Cipher rtpCtr;
+    private final Cipher rtcpCtr;
+    private final Mac rtpMac;
+    private final Mac rtcpMac;
+    private final byte[] iv = new byte[16];
+    private final byte[] rocBytes = new byte[4];
+    private final byte[] fullTag = new byte[20];
+    private final byte[] computed = new byte[TAG];
+    private final byte[] received = new byte[TAG];
+
+    AesCmHmacSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
+        int keyLen = profile.keyLength();
+        int saltLen = profile.saltLength();
+        int authLen = profile.authKeyLength();
+        rtpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_ENCRYPTION, keyLen), "AES");
+        rtcpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_ENCRYPTION, keyLen),
+                "AES");
+        rtpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_SALT, saltLen);
+        rtcpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_SALT, saltLen);
+        rtpCtr = Cipher.getInstance("AES/CTR/NoPadding");
+        rtcpCtr = Cipher.getInstance("AES/CTR/NoPadding");
+        rtpMac = Mac.getInstance("HmacSHA1");
+        rtpMac.init(new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_AUTH, authLen),
+                "HmacSHA1"));
+        rtcpMac = Mac.getInstance("HmacSHA1");
+        rtcpMac.init(new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_AUTH, authLen),
+                "HmacSHA1"));
+    }
+
+    @Override
+    int tagLength() {
+        return TAG;
+    }
+
+    /** The AES-CM counter block for (salt, SSRC, 48-bit index); visible for the RFC 3711 B.2 test. */
+    static void counterBlock(byte[] out, byte[] salt, int ssrc, long index) {
+        java.util.Arrays.fill(out, (byte) 0);
+        System.arraycopy(salt, 0, out, 0, 14);
+        out[4] ^= (byte) (ssrc >>> 24);
+        out[5] ^= (byte) (ssrc >>> 16);
+        out[6] ^= (byte) (ssrc >>> 8);
+        out[7] ^= (byte) ssrc;
+        out[8] ^= (byte) (index >>> 40);
+        out[9] ^= (byte) (index >>> 32);
+        out[10] ^= (byte) (index >>> 24);
+        out[11] ^= (byte) (index >>> 16);
+        out[12] ^= (byte) (index >>> 8);
+        out[13] ^= (byte) index;
+    }
+
+    @Override
+    byte[] protectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        byte[] out = new byte[len + TAG];
+        System.arraycopy(packet, off, out, 0, headerLength);
+        counterBlock(iv, rtpSalt, ssrc, index);
+        rtpCtr.init(Cipher.ENCRYPT_MODE, rtpKey, new IvParameterSpec(iv));
+        rtpCtr.doFinal(packet, off + headerLength, len - headerLength, out, headerLength);
+        rtpMac.update(out, 0, len);
+        putInt(rocBytes, 0, (int) (index >>> 16));
+        rtpMac.update(rocBytes);
+        rtpMac.doFinal(fullTag, 0);
+        System.arraycopy(fullTag, 0, out, len, TAG);
+        return out;
+    }
+
+    @Override
+    byte[] unprotectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        int authLen = len - TAG;
+        rtpMac.update(packet, off, authLen);
+        putInt(rocBytes, 0, (int) (index >>> 16));
+        rtpMac.update(rocBytes);
+        rtpMac.doFinal(fullTag, 0);
+        if (!tagMatches(packet, off + authLen)) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP authentication tag mismatch");
+        }
+        byte[] out = new byte[authLen];
+        System.arraycopy(packet, off, out, 0, headerLength);
+        counterBlock(iv, rtpSalt, ssrc, index);
+        rtpCtr.init(Cipher.DECRYPT_MODE, rtpKey, new IvParameterSpec(iv));
+        rtpCtr.doFinal(packet, off + headerLength, authLen - headerLength, out, headerLength);
+        return out;
+    }
+
+    @Override
+    byte[] protectRtcp(byte[] packet, int off, int len, int ssrc, int srtcpIndex, boolean encrypt)
+            throws GeneralSecurityException {
+        byte[] out = new byte[len + SRTCP_INDEX_LENGTH + TAG];
+        System.arraycopy(packet, off, out, 0, RTCP_HEADER_LENGTH);
+        if (encrypt) {
+            counterBlock(iv, rtcpSalt, ssrc, srtcpIndex & 0x7fffffffL);
+            rtcpCtr.init(Cipher.ENCRYPT_MODE, rtcpKey, new IvParameterSpec(iv));
+            rtcpCtr.doFinal(packet, off + RTCP_HEADER_LENGTH, len - RTCP_HEADER_LENGTH, out, RTCP_HEADER_LENGTH);
+        } else {
+            System.arraycopy(packet, off + RTCP_HEADER_LENGTH, out, RTCP_HEADER_LENGTH, len - RTCP_HEADER_LENGTH);
+        }
+        putInt(out, len, (encrypt ? 0x80000000 : 0) | (srtcpIndex & 0x7fffffff));
+        rtcpMac.update(out, 0, len + SRTCP_INDEX_LENGTH);
+        rtcpMac.doFinal(fullTag, 0);
+        System.arraycopy(fullTag, 0, out, len + SRTCP_INDEX_LENGTH, TAG);
+        return out;
+    }
+
+    @Override
+    byte[] unprotectRtcp(byte[] packet, int off, int len, int ssrc, int srtcpIndex, boolean encrypted)
+            throws GeneralSecurityException {
+        int authLen = len - TAG;
+        rtcpMac.update(packet, off, authLen);
+        rtcpMac.doFinal(fullTag, 0);
+        if (!tagMatches(packet, off + authLen)) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTCP authentication tag mismatch");
+        }
+        int plainLen = authLen - SRTCP_INDEX_LENGTH;
+        byte[] out = new byte[plainLen];
+        System.arraycopy(packet, off, out, 0, RTCP_HEADER_LENGTH);
+        if (encrypted) {
+            counterBlock(iv, rtcpSalt, ssrc, srtcpIndex & 0x7fffffffL);
+            rtcpCtr.init(Cipher.DECRYPT_MODE, rtcpKey, new IvParameterSpec(iv));
+            rtcpCtr.doFinal(packet, off + RTCP_HEADER_LENGTH, plainLen - RTCP_HEADER_LENGTH, out, RTCP_HEADER_LENGTH);
+        } else {
+            System.arraycopy(packet, off + RTCP_HEADER_LENGTH, out, RTCP_HEADER_LENGTH, plainLen - RTCP_HEADER_LENGTH);
+        }
+        return out;
+    }
+
+    @Override
+    int srtcpIndexOffset(int len) {
+        return len - TAG - SRTCP_INDEX_LENGTH;
+    }
+
+    private boolean tagMatches(byte[] packet, int tagOffset) {
+        System.arraycopy(fullTag, 0, computed, 0, TAG);
+        System.arraycopy(packet, tagOffset, received, 0, TAG);
+        return MessageDigest.isEqual(computed, received);
+    }
+}

@@ -1,0 +1,311 @@
+package dev.veil.webrtc.srtp;
+
+import java.security.GeneralSecurityException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * SRTP and SRTCP protection for one endpoint of one DTLS-SRTP association: outgoing packets are protected with
+ * this side's master key, incoming ones checked with the peer's.
+ *
+ * <p>Per-SSRC state (rollover counter, 128-packet replay windows, SRTCP index) is created on demand: for
+ * outgoing streams on their first packet, for incoming streams only once a packet has authenticated, so forged
+ * packets allocate nothing. At most {@value #MAX_STREAMS} SSRCs per direction and kind.
+ *
+ * <p>Protected packets are fresh arrays; inputs are never modified. A refused packet raises an
+ * {@link SrtpException} whose {@link SrtpException#reason()} says why; it carries no stack trace, so dropping
+ * and counting is cheap.
+ *
+ * <p>Not thread-safe: confine each session to one event loop (it reuses its {@code Cipher} and {@code Mac}
+ * objects).
+ */
+public final class SrtpSession {
+    /** Cap on SSRCs tracked per direction and per kind (RTP, RTCP). */
+    public static final int MAX_STREAMS = 2048;
+
+    private static final int RTP_HEADER = 12;
+
+    private final SrtpProfile profile;
+    private final SrtpCipher tx;
+    private final SrtpCipher rx;
+    private final Map<Integer, RtpIndexEstimator> txRtp = new HashMap<>();
+    private final Map<Integer, ReceiveStream> rxRtp = new HashMap<>();
+    private final Map<Integer, int[]> txRtcp = new HashMap<>();
+    private final Map<Integer, ReplayWindow> rxRtcp = new HashMap<>();
+
+    private static final class ReceiveStream {
+        final RtpIndexEstimator estimator;
+        final ReplayWindow window = new ReplayWindow();
+
+        ReceiveStream(RtpIndexEstimator estimator) {
+            this.estimator = estimator;
+        }
+    }
+
+    SrtpSession(SrtpProfile profile, SrtpCipher tx, SrtpCipher rx) {
+        this.profile = profile;
+        this.tx = tx;
+        this.rx = rx;
+    }
+
+    /** The DTLS server's session: sends with the server write key, receives with the client write key. */
+    public static SrtpSession forServer(SrtpKeyingMaterial keys) throws GeneralSecurityException {
+        Objects.requireNonNull(keys, "keys");
+        SrtpProfile p = keys.profile();
+        return new SrtpSession(p, SrtpCipher.create(p, keys.serverKey(), keys.serverSalt()),
+                SrtpCipher.create(p, keys.clientKey(), keys.clientSalt()));
+    }
+
+    /** The DTLS client's session: sends with the client write key, receives with the server write key. */
+    public static SrtpSession forClient(SrtpKeyingMaterial keys) throws GeneralSecurityException {
+        Objects.requireNonNull(keys, "keys");
+        SrtpProfile p = keys.profile();
+        return new SrtpSession(p, SrtpCipher.create(p, keys.clientKey(), keys.clientSalt()),
+                SrtpCipher.create(p, keys.serverKey(), keys.serverSalt()));
+    }
+
+    public SrtpProfile profile() {
+        return profile;
+    }
+
+    /** Protects a whole plain RTP packet. */
+    public byte[] protectRtp(byte[] rtp) throws SrtpException {
+        return protectRtp(rtp, 0, rtp.length);
+    }
+
+    /** Protects the plain RTP packet in {@code buf[off, off+len)}. */
+    public byte[] protectRtp(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        int hdr = rtpHeaderLength(buf, off, len);
+        int ssrc = readInt(buf, off + 8);
+        int seq = readU16(buf, off + 2);
+        RtpIndexEstimator est = txRtp.get(ssrc);
+        if (est == null) {
+            if (txRtp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many outgoing SSRCs");
+            }
+            est = new RtpIndexEstimator(seq);
+            txRtp.put(ssrc, est);
+        }
+        long index = est.estimate(seq);
+        if (index < 0) {
+            throw new SrtpException(SrtpRejection.TOO_OLD, "sequence number precedes the stream's first packet");
+        }
+        if (index > RtpIndexEstimator.MAX_INDEX) {
+            throw new SrtpException(SrtpRejection.INDEX_EXHAUSTED, "SRTP index exhausted; re-key");
+        }
+        byte[] out;
+        try {
+            out = tx.protectRtp(buf, off, len, hdr, ssrc, index);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        est.update(index);
+        return out;
+    }
+
+    /** Checks and decrypts a whole SRTP packet, returning the plain RTP packet. */
+    public byte[] unprotectRtp(byte[] srtp) throws SrtpException {
+        return unprotectRtp(srtp, 0, srtp.length);
+    }
+
+    /** Checks and decrypts the SRTP packet in {@code buf[off, off+len)}. */
+    public byte[] unprotectRtp(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        int hdr = rtpHeaderLength(buf, off, len);
+        if (len < hdr + rx.tagLength()) {
+            throw new SrtpException(SrtpRejection.TOO_SHORT, "SRTP packet shorter than header and tag");
+        }
+        int ssrc = readInt(buf, off + 8);
+        int seq = readU16(buf, off + 2);
+        ReceiveStream stream = rxRtp.get(ssrc);
+        boolean isNew = stream == null;
+        if (isNew) {
+            if (rxRtp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming SSRCs");
+            }
+            stream = new ReceiveStream(new RtpIndexEstimator(seq));
+        }
+        long index = stream.estimator.estimate(seq);
+        if (index < 0) {
+            throw new SrtpException(SrtpRejection.TOO_OLD, "sequence number precedes the stream's first packet");
+        }
+        if (index > RtpIndexEstimator.MAX_INDEX) {
+            throw new SrtpException(SrtpRejection.INDEX_EXHAUSTED, "SRTP index exhausted");
+        }
+        SrtpRejection replay = stream.window.check(index);
+        if (replay != null) {
+            throw new SrtpException(replay, "SRTP index " + index + " refused by the replay window");
+        }
+        byte[] out;
+        try {
+            out = rx.unprotectRtp(buf, off, len, hdr, ssrc, index);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        if (isNew) {
+            rxRtp.put(ssrc, stream);
+        }
+        stream.estimator.update(index);
+        stream.window.accept(index);
+        return out;
+    }
+
+    /** Protects a whole plain (compound) RTCP packet; the payload is encrypted (E = 1). */
+    public byte[] protectRtcp(byte[] rtcp) throws SrtpException {
+        return protectRtcp(rtcp, 0, rtcp.length, true);
+    }
+
+    /** Protects the plain RTCP packet in {@code buf[off, off+len)} (E = 1). */
+    public byte[] protectRtcp(byte[] buf, int off, int len) throws SrtpException {
+        return protectRtcp(buf, off, len, true);
+    }
+
+    byte[] protectRtcp(byte[] buf, int off, int len, boolean encrypt) throws SrtpException {
+        checkBounds(buf, off, len);
+        checkRtcpHeader(buf, off, len, 8);
+        int ssrc = readInt(buf, off + 4);
+        int[] next = txRtcp.get(ssrc);
+        if (next == null) {
+            if (txRtcp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many outgoing RTCP SSRCs");
+            }
+            next = new int[1];
+            txRtcp.put(ssrc, next);
+        }
+        if (next[0] < 0) {
+            throw new SrtpException(SrtpRejection.INDEX_EXHAUSTED, "SRTCP index exhausted; re-key");
+        }
+        int index = next[0];
+        byte[] out;
+        try {
+            out = tx.protectRtcp(buf, off, len, ssrc, index, encrypt);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        next[0] = index + 1; // becomes negative after 2^31 - 1: exhausted
+        return out;
+    }
+
+    /** Checks and decrypts a whole SRTCP packet, returning the plain (compound) RTCP packet. */
+    public byte[] unprotectRtcp(byte[] srtcp) throws SrtpException {
+        return unprotectRtcp(srtcp, 0, srtcp.length);
+    }
+
+    /** Checks and decrypts the SRTCP packet in {@code buf[off, off+len)}. */
+    public byte[] unprotectRtcp(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        checkRtcpHeader(buf, off, len, 8 + rx.tagLength() + SrtpCipher.SRTCP_INDEX_LENGTH);
+        int ssrc = readInt(buf, off + 4);
+        int word = readInt(buf, off + rx.srtcpIndexOffset(len));
+        boolean encrypted = word < 0;
+        int index = word & 0x7fffffff;
+        ReplayWindow window = rxRtcp.get(ssrc);
+        boolean isNew = window == null;
+        if (isNew) {
+            if (rxRtcp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming RTCP SSRCs");
+            }
+            window = new ReplayWindow();
+        }
+        SrtpRejection replay = window.check(index);
+        if (replay != null) {
+            throw new SrtpException(replay, "SRTCP index " + index + " refused by the replay window");
+        }
+        byte[] out;
+        try {
+            out = rx.unprotectRtcp(buf, off, len, ssrc, index, encrypted);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        if (isNew) {
+            rxRtcp.put(ssrc, window);
+        }
+        window.accept(index);
+        return out;
+    }
+
+    /** Test hook: pretend an outgoing SSRC has already wrapped {@code roc} times. */
+    void setSendRoc(int ssrc, int firstSeq, long roc) {
+        RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
+        est.setRoc(roc);
+        txRtp.put(ssrc, est);
+    }
+
+    /** Test hook: the next SRTCP index used for an SSRC. */
+    void setSendRtcpIndex(int ssrc, int index) {
+        txRtcp.put(ssrc, new int[] {index});
+    }
+
+    /** Test hook: pretend an incoming SSRC has already wrapped {@code roc} times. */
+    void setReceiveRoc(int ssrc, int firstSeq, long roc) {
+        RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
+        est.setRoc(roc);
+        rxRtp.put(ssrc, new ReceiveStream(est));
+    }
+
+    /** The current rollover counter of an incoming SSRC, or -1 if unknown. */
+    long receiveRoc(int ssrc) {
+        ReceiveStream s = rxRtp.get(ssrc);
+        return s == null ? -1 : s.estimator.roc();
+    }
+
+    static int rtpHeaderLength(byte[] p, int off, int len) throws SrtpException {
+        if (len < RTP_HEADER) {
+            throw new SrtpException(SrtpRejection.TOO_SHORT, "shorter than an RTP header");
+        }
+        int b0 = p[off] & 0xff;
+        if ((b0 >>> 6) != 2) {
+            throw new SrtpException(SrtpRejection.MALFORMED, "not RTP version 2");
+        }
+        int hdr = RTP_HEADER + 4 * (b0 & 0x0f);
+        if ((b0 & 0x10) != 0) {
+            if (len < hdr + 4) {
+                throw new SrtpException(SrtpRejection.MALFORMED, "header extension runs past the packet");
+            }
+            hdr += 4 + 4 * readU16(p, off + hdr + 2);
+        }
+        if (hdr > len) {
+            throw new SrtpException(SrtpRejection.MALFORMED, "RTP header runs past the packet");
+        }
+        return hdr;
+    }
+
+    private static void checkRtcpHeader(byte[] p, int off, int len, int minLength) throws SrtpException {
+        if (len < minLength) {
+            throw new SrtpException(SrtpRejection.TOO_SHORT, "RTCP packet too short");
+        }
+        if (((p[off] & 0xff) >>> 6) != 2) {
+            throw new SrtpException(SrtpRejection.MALFORMED, "not RTCP version 2");
+        }
+    }
+
+    private static void checkBounds(byte[] buf, int off, int len) throws SrtpException {
+        Objects.requireNonNull(buf, "buf");
+        if (off < 0 || len < 0 || off > buf.length - len) {
+            throw new SrtpException(SrtpRejection.MALFORMED, "offset/length outside the buffer");
+        }
+    }
+
+    static int readInt(byte[] b, int off) {
+        return ((b[off] & 0xff) << 24) | ((b[off + 1] & 0xff) << 16) | ((b[off + 2] & 0xff) << 8) | (b[off + 3] & 0xff);
+    }
+
+    static int readU16(byte[] b, int off) {
+        return ((b[off] & 0xff) << 8) | (b[off + 1] & 0xff);
+    }
+
+    @Override
+    public String toString() {
+        return "SrtpSession[" + profile + ", " + txRtp.size() + " out / " + rxRtp.size() + " in RTP streams]";
+    }
+}
