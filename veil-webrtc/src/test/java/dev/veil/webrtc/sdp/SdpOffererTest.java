@@ -1,0 +1,296 @@
+package dev.veil.webrtc.sdp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class SdpOffererTest {
+
+    private static final DtlsFingerprint SERVER_FP = DtlsFingerprint.sha256("server cert".getBytes(StandardCharsets.UTF_8));
+    private SdpOfferer offerer;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        offerer = new SdpOfferer(4242424242L, "srvUfrag12345678", "srvPassword0123456789abcdefghijk", SERVER_FP,
+                InetAddress.getByName("203.0.113.5"), 5000);
+    }
+
+    static String fixture(String name) throws IOException {
+        try (InputStream in = SdpOffererTest.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static List<String> lines(String sdp) {
+        return List.of(sdp.split("\r\n"));
+    }
+
+    @Test
+    void createOffer_recvAndSendTracks_hasEveryWebRtcLine() throws Exception {
+        String a = offerer.addRecvOnly(MediaKind.AUDIO);
+        String v = offerer.addRecvOnly(MediaKind.VIDEO);
+        String fwd = offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-7", 3000000001L, "cnameB"));
+        assertEquals(List.of("0", "1", "2"), List.of(a, v, fwd));
+        String sdp = offerer.createOffer();
+        assertTrue(sdp.endsWith("\r\n"));
+        List<String> l = lines(sdp);
+        assertEquals("v=0", l.get(0));
+        assertEquals("o=- 4242424242 1 IN IP4 0.0.0.0", l.get(1));
+        assertTrue(l.contains("a=ice-lite"));
+        assertTrue(l.contains("a=group:BUNDLE 0 1 2"));
+        assertTrue(l.contains("m=audio 5000 UDP/TLS/RTP/SAVPF 111"));
+        assertTrue(l.contains("m=video 5000 UDP/TLS/RTP/SAVPF 96 102"));
+        assertTrue(l.contains("a=rtpmap:111 opus/48000/2"));
+        assertTrue(l.contains("a=fmtp:111 minptime=10;useinbandfec=1"));
+        assertTrue(l.contains("a=rtpmap:96 VP8/90000"));
+        assertTrue(l.contains("a=rtcp-fb:96 nack"));
+        assertTrue(l.contains("a=rtcp-fb:96 nack pli"));
+        assertTrue(l.contains("a=rtcp-fb:96 ccm fir"));
+        assertTrue(l.contains("a=rtpmap:102 H264/90000"));
+        assertTrue(l.contains("a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"));
+        assertTrue(l.contains("a=msid:conn-B prod-7"));
+        assertTrue(l.contains("a=ssrc:3000000001 cname:cnameB"));
+        assertEquals(3, l.stream().filter(x -> x.equals("a=setup:actpass")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=rtcp-mux")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=rtcp-rsize")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=candidate:1 1 udp 2130706431 203.0.113.5 5000 typ host"))
+                .count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=end-of-candidates")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=ice-ufrag:srvUfrag12345678")).count());
+        assertEquals(3, l.stream().filter(x -> x.equals("a=fingerprint:" + SERVER_FP.toSdpValue())).count());
+        assertEquals(2, l.stream().filter(x -> x.equals("a=recvonly")).count());
+        assertEquals(1, l.stream().filter(x -> x.equals("a=sendonly")).count());
+    }
+
+    @Test
+    void createOffer_parsesBackWithSameModel() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-1", 17L, "cnameB"));
+        SdpAnswer parsed = SdpAnswer.parse(offerer.createOffer());
+        assertTrue(parsed.iceLite());
+        assertEquals(List.of("0", "1"), parsed.bundleMids());
+        assertEquals(SetupRole.ACTPASS, parsed.setup());
+        assertEquals(SERVER_FP, parsed.fingerprint());
+        assertEquals("srvUfrag12345678", parsed.iceUfrag());
+        SdpAnswer.Media send = parsed.media("1").orElseThrow();
+        assertEquals(Direction.SENDONLY, send.direction());
+        assertEquals(List.of(17L), send.ssrcs());
+        assertEquals("conn-B", send.msidStream());
+        assertEquals("prod-1", send.msidTrack());
+        assertEquals(Map.of(17L, "cnameB"), send.cnames());
+        assertEquals(Codec.opus(), send.codec(111).orElseThrow());
+        assertEquals(1, send.extmapId(Extmap.SDES_MID).orElseThrow());
+    }
+
+    @Test
+    void reOffer_trackRemovedAndAdded_keepsOrderPortAndMarksInactive() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String gone = offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-2", 5L, "cB"));
+        offerer.createOffer();
+        offerer.deactivate(gone);
+        String added = offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-C", "prod-3", 6L, "cC"));
+        assertEquals("2", added);
+        String sdp = offerer.createOffer();
+        assertTrue(sdp.contains("o=- 4242424242 2 IN IP4"));
+        SdpAnswer p = SdpAnswer.parse(sdp);
+        assertEquals(List.of("0", "1", "2"), p.media().stream().map(SdpAnswer.Media::mid).toList());
+        SdpAnswer.Media inactive = p.media("1").orElseThrow();
+        assertEquals(Direction.INACTIVE, inactive.direction());
+        assertEquals(5000, inactive.port());
+        assertTrue(inactive.ssrcs().isEmpty());
+        assertNull(inactive.msidStream());
+        assertEquals(List.of(6L), p.media("2").orElseThrow().ssrcs());
+        assertFalse(sdp.contains("prod-2"));
+    }
+
+    @Test
+    void addSendOnly_reuseEnabled_takesInactiveSlotOfSameKind() throws Exception {
+        offerer.reuseInactiveSlots(true);
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String v = offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("b", "t1", 5L, "c"));
+        String a = offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("b", "t2", 6L, "c"));
+        offerer.deactivate(v);
+        offerer.deactivate(a);
+        assertEquals(a, offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("c", "t3", 7L, "c")));
+        assertEquals(v, offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("c", "t4", 8L, "c")));
+        assertEquals("3", offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("c", "t5", 9L, "c")));
+        assertEquals(4, offerer.mediaSections().size());
+    }
+
+    @Test
+    void createOffer_noMediaOrIpv6_handled() throws Exception {
+        assertThrows(IllegalStateException.class, offerer::createOffer);
+        SdpOfferer v6 = new SdpOfferer(1, "abcd", "0123456789012345678901", SERVER_FP,
+                InetAddress.getByName("2001:db8::5"), 443);
+        v6.addInactive(MediaKind.AUDIO);
+        String sdp = v6.createOffer();
+        assertTrue(sdp.contains("c=IN IP6 2001:db8:0:0:0:0:0:5\r\n"));
+        assertTrue(sdp.contains("a=candidate:1 1 udp 2130706431 2001:db8:0:0:0:0:0:5 443 typ host\r\n"));
+        assertTrue(sdp.contains("a=inactive\r\n"));
+    }
+
+    @Test
+    void setIceCredentials_restart_nextOfferCarriesThem() {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        offerer.setIceCredentials("newUfragnewUfrag", "newPasswordnewPasswordnewPasswor");
+        String sdp = offerer.createOffer();
+        assertTrue(sdp.contains("a=ice-ufrag:newUfragnewUfrag\r\n"));
+        assertTrue(sdp.contains("a=ice-pwd:newPasswordnewPasswordnewPasswor\r\n"));
+    }
+
+    /** The offer that the chromium-answer.sdp fixture answers: 2 uploads, 2 forwarded tracks, VP8+RTX+H264. */
+    private void chromiumOffer() {
+        offerer.videoCodecs(List.of(Codec.vp8(), Codec.rtx(97, 96), Codec.h264()));
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        offerer.addRecvOnly(MediaKind.VIDEO);
+        offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-a", 111111L, "cB"));
+        offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-v", 222222L, "cB"));
+        offerer.createOffer();
+    }
+
+    @Test
+    void applyAnswer_chromiumAnswer_extractsEverythingTheServerNeeds() throws Exception {
+        chromiumOffer();
+        SdpAnswer a = offerer.applyAnswer(fixture("chromium-answer.sdp"));
+        assertEquals("Fh3k", a.iceUfrag());
+        assertEquals("p4Qz8xXk0mT1wNcLsVb9dA2e", a.icePwd());
+        assertEquals(SetupRole.ACTIVE, a.setup());
+        assertEquals("sha-256", a.fingerprint().algorithm());
+        assertEquals(32, a.fingerprint().value().length);
+        assertEquals(0x7B, a.fingerprint().value()[0] & 0xFF);
+        assertEquals(0x7D, a.fingerprint().value()[31] & 0xFF);
+        assertFalse(a.iceLite());
+        assertEquals(List.of("0", "1", "2", "3"), a.bundleMids());
+
+        SdpAnswer.Media mic = a.media("0").orElseThrow();
+        assertEquals(MediaKind.AUDIO, mic.kind());
+        assertEquals(Direction.SENDONLY, mic.direction());
+        assertEquals(List.of(111), mic.payloadTypes());
+        assertEquals(2404115117L, mic.primarySsrc().orElseThrow());
+        assertEquals("b9e2a6c4-3f1d-4e8a-9c57-2d61f0a8e3b4", mic.msidStream());
+        assertEquals(1, mic.extmapId(Extmap.SDES_MID).orElseThrow());
+        assertTrue(mic.rtcpMux());
+
+        SdpAnswer.Media cam = a.media("1").orElseThrow();
+        assertEquals(List.of(96, 97, 102), cam.payloadTypes());
+        assertEquals(3735928559L, cam.primarySsrc().orElseThrow());
+        assertEquals(1122334455L, cam.rtxSsrcFor(3735928559L).orElseThrow());
+        assertEquals(List.of(new SdpAnswer.SsrcGroup("FID", List.of(3735928559L, 1122334455L))), cam.ssrcGroups());
+        assertEquals("XqT2f9Lk7bN4vR1s", cam.cnames().get(3735928559L));
+        assertEquals("apt=96", cam.codec(97).orElseThrow().fmtp());
+        assertEquals(List.of("nack", "nack pli", "ccm fir"), cam.codec(96).orElseThrow().rtcpFeedback());
+        assertEquals("H264", cam.codec(102).orElseThrow().name());
+
+        SdpAnswer.Media fwd = a.media("3").orElseThrow();
+        assertEquals(Direction.RECVONLY, fwd.direction());
+        assertTrue(fwd.ssrcs().isEmpty());
+        assertTrue(fwd.primarySsrc().isEmpty());
+    }
+
+    @Test
+    void applyAnswer_lfLineEndingsAndSessionLevelFingerprint_accepted() throws Exception {
+        chromiumOffer();
+        String ans = fixture("chromium-answer.sdp").replace("\r\n", "\n");
+        String fpLine = ans.lines().filter(l -> l.startsWith("a=fingerprint:")).findFirst().orElseThrow();
+        ans = ans.replace(fpLine + "\n", "").replace("t=0 0\n", "t=0 0\n" + fpLine + "\n"); // Firefox style
+        SdpAnswer a = offerer.applyAnswer(ans);
+        assertEquals(32, a.fingerprint().value().length);
+        assertEquals(a.fingerprint(), a.media("3").orElseThrow().fingerprint());
+    }
+
+    @Test
+    void applyAnswer_midsOutOfOrder_throws() throws Exception {
+        chromiumOffer();
+        String ans = fixture("chromium-answer.sdp").replace("a=mid:2\r\n", "a=mid:X\r\n");
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(ans));
+    }
+
+    @Test
+    void applyAnswer_illegalDirection_throws() throws Exception {
+        chromiumOffer();
+        // mid 3 was offered sendonly: the browser cannot answer sendonly
+        String ans = fixture("chromium-answer.sdp");
+        int m3 = ans.indexOf("a=mid:3");
+        String bad = ans.substring(0, m3) + ans.substring(m3).replaceFirst("a=recvonly", "a=sendonly");
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(bad));
+    }
+
+    @Test
+    void applyAnswer_missingFingerprintOrActpassOrUnofferedPt_throws() throws Exception {
+        chromiumOffer();
+        String ans = fixture("chromium-answer.sdp");
+        String noFp = ans.replaceAll("a=fingerprint:[^\r]*\r\n", "");
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(noFp));
+        String actpass = ans.replace("a=setup:active", "a=setup:actpass");
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(actpass));
+        String pt = ans.replaceFirst("m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=audio 9 UDP/TLS/RTP/SAVPF 111 0");
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(pt));
+        String fewer = ans.substring(0, ans.indexOf("m=video 9 UDP/TLS/RTP/SAVPF 96 97 102\r\nc=IN IP4 0.0.0.0\r\n"
+                + "a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:Fh3k\r\na=ice-pwd:p4Qz8xXk0mT1wNcLsVb9dA2e\r\n"
+                + "a=ice-options:trickle\r\na=fingerprint:sha-256 7B:0E:3A:9C:41:D2:58:6F:1A:B3:C4:77:E0:2D:95:08:"
+                + "6C:F1:23:BA:4E:90:D7:31:AF:62:08:CE:5B:19:E4:7D\r\na=setup:active\r\na=mid:3"));
+        assertThrows(SdpException.class, () -> offerer.applyAnswer(fewer));
+    }
+
+    @Test
+    void applyAnswer_rejectedMLine_allowed() throws Exception {
+        chromiumOffer();
+        String ans = fixture("chromium-answer.sdp");
+        int m3 = ans.lastIndexOf("m=video 9 ");
+        String rejected = ans.substring(0, m3) + "m=video 0 " + ans.substring(m3 + "m=video 9 ".length());
+        SdpAnswer a = offerer.applyAnswer(rejected);
+        assertTrue(a.media("3").orElseThrow().rejected());
+    }
+
+    @Test
+    void parse_garbage_throwsSdpException() {
+        assertThrows(SdpException.class, () -> SdpAnswer.parse("hello"));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse(null));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse("v=0\r\nm=audio x UDP/TLS/RTP/SAVPF 111\r\n"));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 300\r\n"));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse("v=0\r\nbogus\r\n"));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse(
+                "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:a\r\na=ice-pwd:b\r\n"
+                        + "a=fingerprint:sha-256 ZZ:00\r\n"));
+        assertThrows(SdpException.class, () -> SdpAnswer.parse(
+                "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:a\r\na=ice-pwd:b\r\n"
+                        + "a=fingerprint:sha-256 00:11\r\na=ssrc:99999999999 cname:x\r\n"));
+    }
+
+    @Test
+    void dtlsFingerprint_formatParseMatch_roundTrip() throws Exception {
+        byte[] cert = "certificate DER".getBytes(StandardCharsets.UTF_8);
+        DtlsFingerprint fp = DtlsFingerprint.sha256(cert);
+        String v = fp.toSdpValue();
+        assertTrue(v.matches("sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}"));
+        DtlsFingerprint back = DtlsFingerprint.parse(v.toLowerCase(java.util.Locale.ROOT).replace("sha-256", "SHA-256"));
+        assertEquals(fp, back);
+        assertArrayEquals(fp.value(), back.value());
+        assertTrue(back.matches(cert));
+        assertFalse(back.matches("other".getBytes(StandardCharsets.UTF_8)));
+        assertFalse(new DtlsFingerprint("md5", new byte[16]).matches(cert));
+    }
+
+    @Test
+    void direction_answerRules() {
+        assertTrue(Direction.RECVONLY.acceptsAnswer(Direction.SENDONLY));
+        assertTrue(Direction.RECVONLY.acceptsAnswer(Direction.INACTIVE));
+        assertFalse(Direction.RECVONLY.acceptsAnswer(Direction.RECVONLY));
+        assertFalse(Direction.SENDONLY.acceptsAnswer(Direction.SENDRECV));
+        assertTrue(Direction.SENDRECV.acceptsAnswer(Direction.RECVONLY));
+        assertFalse(Direction.INACTIVE.acceptsAnswer(Direction.SENDONLY));
+    }
+}
