@@ -17,14 +17,18 @@
  * and the next material is ratchet.js's jframeRatchet. In passphrase (shared key) mode the 16-byte key is the AES
  * key itself and never ratchets.
  *
- * The receiver keeps 16 slots per sender, indexed by the key-index byte. When a frame fails to authenticate
- * under a ratchetable slot, it tries up to 8 successive ratchets of that slot and commits the ratcheted key only
- * when the frame then authenticates (and the slot was not replaced meanwhile).
+ * The receiver keeps 16 slots per sender, indexed by the key-index byte (key index k goes to slot k mod 16). When
+ * a frame fails to authenticate under a ratchetable slot, it tries up to 8 successive ratchets of that slot and
+ * commits the ratcheted key only when the frame then authenticates (and the slot was not replaced meanwhile).
+ * A replay window per SSRC (the IV's first 4 bytes, 16 SSRCs remembered) over the IV counter (wrap-aware modulo
+ * 0xFFFF, 128 frames) rejects replayed and too-old frames. These are veil-e2ee's JFrameSender/JFrameReceiver rules;
+ * all of them are fail-closed fixes over Jitsi's receiver that leave the wire format unchanged.
  */
 
 import { utf8 } from './bytes.js';
 import { E2EEError } from './errors.js';
 import { jframeRatchet } from './ratchet.js';
+import { WrappingReplayWindow } from './keyring.js';
 
 const subtle = globalThis.crypto.subtle;
 const EMPTY = new Uint8Array(0);
@@ -36,6 +40,10 @@ export const TAG_LENGTH = 16;
 export const OVERHEAD = TAG_LENGTH + IV_LENGTH + 2;
 export const KEYRING_SIZE = 16;
 export const RATCHET_WINDOW = 8;
+/** The IV counter is written modulo this (65535, as Jitsi does). */
+export const COUNTER_MODULUS = 0xffff;
+/** SSRCs whose replay windows a receiver remembers (least recently used forgotten). */
+export const MAX_SSRCS = 16;
 
 /** One JFrame key: an AES-128-GCM CryptoKey, and the material it came from when it can ratchet. */
 export class JFrameKey {
@@ -48,10 +56,10 @@ export class JFrameKey {
     this.#material = material;
   }
 
-  /** The key of 32 bytes of key material (Jitsi's managed keys). */
+  /** The key of some key material (Jitsi's managed keys are 32 random bytes; any non-empty length works). */
   static async fromMaterial(material) {
-    if (!(material instanceof Uint8Array) || material.length !== 32) {
-      throw new E2EEError('bad-key', 'JFrame key material must be 32 bytes');
+    if (!(material instanceof Uint8Array) || material.length === 0) {
+      throw new E2EEError('bad-key', 'empty JFrame key material');
     }
     const ikm = await subtle.importKey('raw', material, 'HKDF', false, ['deriveKey']);
     const aes = await subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: ENCRYPTION_SALT, info: EMPTY }, ikm,
@@ -59,10 +67,16 @@ export class JFrameKey {
     return new JFrameKey(aes, Uint8Array.from(material));
   }
 
-  /** A raw 16-byte AES key used as is (passphrase / shared-key mode); it cannot ratchet. */
+  /** A raw AES key (16 or 32 bytes) used as is (passphrase / shared-key mode); it cannot ratchet. */
   static async fromAesKey(key) {
-    if (!(key instanceof Uint8Array) || key.length !== 16) throw new E2EEError('bad-key', 'AES-128 key must be 16 bytes');
-    return new JFrameKey(await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']), null);
+    if (!(key instanceof Uint8Array) || (key.length !== 16 && key.length !== 24 && key.length !== 32)) {
+      throw new E2EEError('bad-key', 'raw AES key must be 16, 24 or 32 bytes');
+    }
+    try {
+      return new JFrameKey(await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']), null);
+    } catch {
+      throw new E2EEError('bad-key', 'AES key size not supported here');
+    }
   }
 
   /** Whether this key came from material and can ratchet. */
@@ -97,63 +111,102 @@ export class JFrameKey {
   }
 }
 
-function checkIndex(index) {
-  if (!Number.isInteger(index) || index < 0 || index >= KEYRING_SIZE) {
-    throw new RangeError('JFrame key index must be 0..15');
-  }
+function slotOf(keyIndex) {
+  if (!Number.isInteger(keyIndex) || keyIndex < 0) throw new RangeError('negative or non-integer key index');
+  return keyIndex % KEYRING_SIZE;
 }
 
 function defaultCounterStart() {
   const b = new Uint32Array(1);
   globalThis.crypto.getRandomValues(b);
-  return b[0] % 0xffff;
+  return b[0] % COUNTER_MODULUS;
 }
 
-/** The sending side of one local participant: the current key and index, and the per-SSRC frame counters. */
-export class JFrameEncryptor {
-  #key = null;
-  #index = 0;
+/**
+ * The sending side of one local participant: 16 key slots, the current one, and the per-SSRC frame counters.
+ * Share one sender across the participant's streams.
+ */
+export class JFrameSender {
+  #ring = new Array(KEYRING_SIZE).fill(null);
+  #current = -1;
   #sendCounts = new Map();
   #counterStart;
+  #keyOps = Promise.resolve();
 
-  /** @param {{counterStart?: () => number}} [options] where each SSRC's counter starts (random by default). */
+  /** @param {{counterStart?: () => number}} [options] where each SSRC's counter starts (random in [0, 0xFFFE]). */
   constructor(options = {}) {
     this.#counterStart = options.counterStart || defaultCounterStart;
   }
 
-  /** Sends with `key` under key index 0..15 from now on. */
-  setKey(index, key) {
-    checkIndex(index);
-    this.#key = key;
-    this.#index = index;
+  #serial(op) {
+    const p = this.#keyOps.then(op);
+    this.#keyOps = p.catch(() => {});
+    return p;
   }
 
-  /** Stops sending: encrypt then refuses every frame. */
-  clearKey() {
-    this.#key = null;
+  #install(keyIndex, key) {
+    const slot = slotOf(keyIndex);
+    if (this.#ring[slot] && this.#ring[slot] !== key) this.#ring[slot].destroy();
+    this.#ring[slot] = key;
+    this.#current = slot;
+  }
+
+  /** Installs key material (HKDF "JFrameEncryptionKey", ratchetable) in slot keyIndex % 16 and makes it current. */
+  setKey(keyIndex, material) {
+    slotOf(keyIndex);
+    return this.#serial(async () => this.#install(keyIndex, await JFrameKey.fromMaterial(material)));
+  }
+
+  /** Installs a raw AES key (passphrase / shared-key mode, never ratcheted) in slot keyIndex % 16, current. */
+  setRawKey(keyIndex, aesKey) {
+    slotOf(keyIndex);
+    return this.#serial(async () => this.#install(keyIndex, await JFrameKey.fromAesKey(aesKey)));
+  }
+
+  /** Empties slot keyIndex % 16; if it was current, encryption stops until a key is set. */
+  removeKey(keyIndex) {
+    const slot = slotOf(keyIndex);
+    if (this.#ring[slot]) this.#ring[slot].destroy();
+    this.#ring[slot] = null;
+  }
+
+  /** Ratchets the current key's material (Jitsi does this on a join), keeping its slot. */
+  ratchet() {
+    return this.#serial(async () => {
+      const k = this.#current < 0 ? null : this.#ring[this.#current];
+      if (!k) throw new E2EEError('no-key', 'no key set');
+      if (!k.ratchetable) throw new E2EEError('unsupported', 'a raw key cannot be ratcheted');
+      this.#install(this.#current, await k.next());
+    });
+  }
+
+  /** The current key index (0..15), or -1. */
+  get currentKeyIndex() {
+    return this.#current;
   }
 
   get hasKey() {
-    return this.#key !== null;
+    return this.#current >= 0 && this.#ring[this.#current] !== null;
   }
 
   /**
-   * Encrypts one frame whose first `prefixLength` bytes stay in clear. `ssrc` and `timestamp` are the frame's
-   * RTP SSRC and timestamp (uint32). Throws E2EEError('no-key') when no key is set.
+   * Encrypts one frame (the codec's clear prefix stays in front). `ssrc` and `timestamp` are the frame's RTP SSRC
+   * and timestamp (uint32). Rejects with E2EEError('no-key') when the current slot is empty.
    */
-  async encrypt(data, prefixLength, ssrc, timestamp) {
-    const key = this.#key;
+  async encrypt(codec, type, ssrc, timestamp, data) {
+    const index = this.#current;
+    const key = index < 0 ? null : this.#ring[index];
     if (!key) throw new E2EEError('no-key', 'no JFrame send key');
-    const index = this.#index;
-    const n = Math.min(prefixLength, data.length);
-    let count = this.#sendCounts.get(ssrc);
-    if (count === undefined) count = this.#counterStart();
-    this.#sendCounts.set(ssrc, count + 1);
+    const n = codec.clearPrefixLength(data, type);
+    const s = ssrc >>> 0;
+    let count = this.#sendCounts.get(s);
+    if (count === undefined) count = this.#counterStart() % COUNTER_MODULUS;
+    this.#sendCounts.set(s, (count + 1) % COUNTER_MODULUS);
     const iv = new Uint8Array(IV_LENGTH);
     const view = new DataView(iv.buffer);
-    view.setUint32(0, ssrc >>> 0);
+    view.setUint32(0, s);
     view.setUint32(4, timestamp >>> 0);
-    view.setUint32(8, count % 0xffff);
+    view.setUint32(8, count);
     const prefix = data.subarray(0, n);
     const ct = await key.seal(iv, prefix, data.subarray(n));
     const out = new Uint8Array(n + ct.length + IV_LENGTH + 2);
@@ -167,74 +220,104 @@ export class JFrameEncryptor {
 }
 
 /**
- * Reads a JFrame trailer: {keyIndex, iv, counter, ciphertextEnd}. Throws E2EEError 'truncated', 'bad-header' (an
- * IV length other than 12, or an IV counter of 0xFFFF or more, which no sender writes) or 'bad-key-index' (16+).
+ * Reads a JFrame trailer: {keyIndex, iv, ssrc, counter, body} (body = frame length - 30). Throws E2EEError
+ * 'truncated' (< 30 bytes), 'bad-header' (IV length byte not 12) or 'bad-key-index' (16 or more).
  */
 export function parseTrailer(data) {
   if (data.length < OVERHEAD) throw new E2EEError('truncated', 'shorter than the JFrame overhead');
+  if (data[data.length - 2] !== IV_LENGTH) throw new E2EEError('bad-header', 'JFrame IV length ' + data[data.length - 2]);
   const keyIndex = data[data.length - 1];
-  const ivLength = data[data.length - 2];
-  if (ivLength !== IV_LENGTH) throw new E2EEError('bad-header', 'JFrame IV length ' + ivLength);
-  const ciphertextEnd = data.length - 2 - IV_LENGTH;
-  const iv = data.subarray(ciphertextEnd, ciphertextEnd + IV_LENGTH);
-  const counter = new DataView(iv.buffer, iv.byteOffset, IV_LENGTH).getUint32(8);
-  if (counter >= 0xffff) throw new E2EEError('bad-header', 'JFrame IV counter ' + counter);
   if (keyIndex >= KEYRING_SIZE) throw new E2EEError('bad-key-index', 'JFrame key index ' + keyIndex);
-  return { keyIndex, iv, counter, ciphertextEnd };
+  const ivOff = data.length - 2 - IV_LENGTH;
+  const iv = data.subarray(ivOff, ivOff + IV_LENGTH);
+  const view = new DataView(iv.buffer, iv.byteOffset, IV_LENGTH);
+  return { keyIndex, iv, ssrc: view.getUint32(0), counter: view.getUint32(8), body: data.length - OVERHEAD };
 }
 
-/** The receiving side for one remote sender: 16 key slots and the ratchet-on-failure of Jitsi. */
-export class JFrameDecryptor {
+/** The receiving side for one remote participant: 16 key slots, ratchet-on-failure, replay windows per SSRC. */
+export class JFrameReceiver {
   #ring = new Array(KEYRING_SIZE).fill(null);
-  #window;
+  #windows = new Map(); // ssrc -> WrappingReplayWindow, in least-recently-used order
 
-  /** @param {{ratchetWindow?: number}} [options] ratchet attempts on a failed frame (8, as Jitsi; 0 = none). */
-  constructor(options = {}) {
-    this.#window = options.ratchetWindow ?? RATCHET_WINDOW;
+  #put(slot, key) {
+    if (this.#ring[slot] && this.#ring[slot] !== key) this.#ring[slot].destroy();
+    this.#ring[slot] = key;
   }
 
-  setKey(index, key) {
-    checkIndex(index);
-    this.#ring[index] = key;
+  /** Installs key material (ratchetable) in slot keyIndex % 16. */
+  async setKey(keyIndex, material) {
+    const slot = slotOf(keyIndex);
+    this.#put(slot, await JFrameKey.fromMaterial(material));
   }
 
-  removeKey(index) {
-    checkIndex(index);
-    this.#ring[index] = null;
+  /** Installs a raw AES key (never ratcheted) in slot keyIndex % 16. */
+  async setRawKey(keyIndex, aesKey) {
+    const slot = slotOf(keyIndex);
+    this.#put(slot, await JFrameKey.fromAesKey(aesKey));
+  }
+
+  removeKey(keyIndex) {
+    this.#put(slotOf(keyIndex), null);
+  }
+
+  hasKey(keyIndex) {
+    return this.#ring[slotOf(keyIndex)] !== null;
   }
 
   /** The key now in a slot (after any committed ratchet), or null. */
-  keyAt(index) {
-    checkIndex(index);
-    return this.#ring[index];
+  keyAt(keyIndex) {
+    return this.#ring[slotOf(keyIndex)];
   }
 
   /**
-   * Decrypts one JFrame. `prefixLength` is what the codec says for this frame; it is capped at the frame length
-   * minus the overhead. Returns {data: prefix ‖ plaintext, keyIndex, iv, ratchetSteps}. Throws E2EEError
-   * 'truncated', 'bad-header', 'no-key' or 'bad-tag'; a failed frame changes no slot.
+   * Decrypts one JFrame and returns clearPrefix ‖ plaintext (frame length - 30 bytes); the prefix length is the
+   * codec's for the body, as the sender computed it. Rejects with E2EEError 'truncated', 'bad-header',
+   * 'bad-key-index', 'no-key', 'replay' or 'bad-tag' (checked in that order, as veil-e2ee does); a rejected frame
+   * changes no slot and no window.
    */
-  async decrypt(data, prefixLength) {
-    const { keyIndex, iv, ciphertextEnd } = parseTrailer(data);
+  async decrypt(codec, type, data) {
+    const { keyIndex, iv, ssrc, counter, body } = parseTrailer(data);
     const initial = this.#ring[keyIndex];
     if (!initial) throw new E2EEError('no-key', 'no JFrame key at index ' + keyIndex);
-    const n = Math.min(prefixLength, ciphertextEnd - TAG_LENGTH);
+    if (counter >= COUNTER_MODULUS) throw new E2EEError('bad-header', 'JFrame IV counter ' + counter);
+    if (!this.#fresh(ssrc, counter)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
+    const n = codec.clearPrefixLength(data.subarray(0, body), type);
     const prefix = data.subarray(0, n);
-    const ct = data.subarray(n, ciphertextEnd);
+    const ct = data.subarray(n, body + TAG_LENGTH);
     let key = initial;
-    for (let step = 0; ; step++) {
+    let pt = null;
+    for (let step = 0; pt === null; step++) {
       try {
-        const pt = await key.open(iv, prefix, ct);
-        if (step > 0 && this.#ring[keyIndex] === initial) this.#ring[keyIndex] = key;
-        const out = new Uint8Array(n + pt.length);
-        out.set(prefix, 0);
-        out.set(pt, n);
-        return { data: out, keyIndex, iv: Uint8Array.from(iv), ratchetSteps: step };
+        pt = await key.open(iv, prefix, ct);
       } catch (e) {
         if (!(e instanceof E2EEError) || e.reason !== 'bad-tag') throw e;
-        if (step >= this.#window || !key.ratchetable) throw e;
+        if (step >= RATCHET_WINDOW || !key.ratchetable) throw e;
         key = await key.next();
       }
     }
+    if (!this.#fresh(ssrc, counter)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
+    if (key !== initial && this.#ring[keyIndex] === initial) this.#put(keyIndex, key);
+    this.#accept(ssrc, counter);
+    const out = new Uint8Array(body);
+    out.set(prefix, 0);
+    out.set(pt, n);
+    return out;
+  }
+
+  #fresh(ssrc, counter) {
+    const w = this.#windows.get(ssrc);
+    return !w || w.isFresh(counter);
+  }
+
+  #accept(ssrc, counter) {
+    let w = this.#windows.get(ssrc);
+    if (w) {
+      this.#windows.delete(ssrc);
+    } else {
+      w = new WrappingReplayWindow(COUNTER_MODULUS);
+      if (this.#windows.size >= MAX_SSRCS) this.#windows.delete(this.#windows.keys().next().value);
+    }
+    this.#windows.set(ssrc, w);
+    w.accept(counter);
   }
 }

@@ -26,6 +26,8 @@
 
 import { concat, constantTimeEqual, uintBE, readUintBE, utf8 } from './bytes.js';
 import { E2EEError } from './errors.js';
+import { KeyRing, ReplayWindow, splitKid, nextStep } from './keyring.js';
+import { veilRatchet } from './ratchet.js';
 
 const subtle = globalThis.crypto.subtle;
 const EMPTY = new Uint8Array(0);
@@ -117,6 +119,16 @@ export function decodeHeader(bytes, offset = 0) {
   const kid = kl === 0 ? BigInt((config >> 4) & 7) : readUintBE(bytes, offset + 1, kl);
   const ctr = cl === 0 ? BigInt(config & 7) : readUintBE(bytes, offset + 1 + kl, cl);
   return { kid, ctr, length };
+}
+
+/** As decodeHeader, but null when the header does not fit (or there is no byte at all). */
+export function tryDecodeHeader(bytes, offset = 0) {
+  if (offset >= bytes.length) return null;
+  const config = bytes[offset];
+  const kl = (config & 0x80) === 0 ? 0 : ((config >> 4) & 7) + 1;
+  const cl = (config & 0x08) === 0 ? 0 : (config & 7) + 1;
+  if (offset + 1 + kl + cl > bytes.length) return null;
+  return decodeHeader(bytes, offset);
 }
 
 /** The label input of §4.4: prefix ‖ KID (8 bytes) ‖ suite (2 bytes). */
@@ -289,5 +301,239 @@ export class SFrameKey {
     const header = frame.subarray(offset, offset + h.length);
     const body = frame.subarray(offset + h.length);
     return this.#aead.decrypt(makeNonce(this.#salt, h.ctr), concat(header, metadata), body);
+  }
+}
+
+const U64_LAST = U64_MAX;
+
+/**
+ * Encrypts the frames of one local participant with SFrame. Share ONE sender across all of the participant's
+ * streams (audio and video): the 64-bit counter starts at 0, grows by one per frame across every stream, is never
+ * reset (not even by setKey), and encryption stops once all 2^64 values are used, so no (key, CTR) ever repeats.
+ *
+ *   encrypt(metadata, plaintext)        RFC 9605: header ‖ ct ‖ tag, AAD = header ‖ metadata
+ *   encryptFrame(codec, type, frame)    Veil media framing: clearPrefix ‖ header ‖ ct ‖ tag, AAD = header ‖ clearPrefix
+ */
+export class SFrameSender {
+  #suite;
+  #key = null;
+  #base = null;
+  #counter;
+  #exhausted = false;
+  #keyOps = Promise.resolve();
+
+  constructor(suite = DEFAULT_SUITE, firstCounter = 0n) {
+    this.#suite = suiteInfo(suite).id;
+    this.#counter = toU64(firstCounter, 'CTR');
+  }
+
+  get suite() {
+    return this.#suite;
+  }
+
+  /** The KID frames are encrypted under now (BigInt), or null. */
+  get keyId() {
+    return this.#key ? this.#key.kid : null;
+  }
+
+  /** The CTR the next frame will carry. */
+  get nextCounter() {
+    return this.#counter;
+  }
+
+  #serial(op) {
+    const p = this.#keyOps.then(op);
+    this.#keyOps = p.catch(() => {});
+    return p;
+  }
+
+  async #install(kid, base) {
+    const key = await SFrameKey.fromBaseKey(this.#suite, kid, base);
+    if (this.#base) this.#base.fill(0);
+    this.#key = key;
+    this.#base = base;
+  }
+
+  /** Starts encrypting under `kid` with `baseKey` (copied). */
+  setKey(kid, baseKey) {
+    const base = Uint8Array.from(baseKey);
+    return this.#serial(() => this.#install(toU64(kid, 'KID'), base));
+  }
+
+  /**
+   * Ratchets the current key one step (Veil ratchet; what a sender does on a join) and returns the new KID.
+   * Rejects with E2EEError 'no-key' or 'exhausted'.
+   */
+  ratchet() {
+    return this.#serial(async () => {
+      if (!this.#key) throw new E2EEError('no-key', 'no key set');
+      const kid = nextStep(this.#key.kid);
+      await this.#install(kid, await veilRatchet(this.#base));
+      return kid;
+    });
+  }
+
+  #take() {
+    if (!this.#key) throw new E2EEError('no-key', 'no SFrame send key');
+    if (this.#exhausted) throw new E2EEError('exhausted', 'SFrame counter exhausted');
+    const ctr = this.#counter;
+    if (ctr === U64_LAST) this.#exhausted = true;
+    else this.#counter = ctr + 1n;
+    return { key: this.#key, ctr };
+  }
+
+  /** RFC 9605 encryption; rejects with E2EEError 'no-key' or 'exhausted'. */
+  async encrypt(metadata, plaintext) {
+    const { key, ctr } = this.#take();
+    return key.encrypt(ctr, plaintext, metadata);
+  }
+
+  /**
+   * Encrypts a media frame: the codec's clear prefix (see codec.js) stays in front and is the metadata; a frame
+   * shorter than its prefix is all prefix, with an empty ciphertext.
+   */
+  async encryptFrame(codec, type, frame) {
+    const n = codec.clearPrefixLength(frame, type);
+    const { key, ctr } = this.#take();
+    const prefix = frame.subarray(0, n);
+    return key.encrypt(ctr, frame.subarray(n), prefix, prefix);
+  }
+}
+
+/** How far ahead (ratchet steps within one generation) a KID may be and still be ratcheted to. */
+export const MAX_RATCHET_STEPS = 16;
+/** Keys kept per remote sender. */
+export const DEFAULT_KEY_RING_CAPACITY = 8;
+
+/**
+ * Decrypts one remote sender's SFrame frames, with that sender's key ring and a replay window per KID (the same
+ * rules as veil-e2ee's SFrameReceiver):
+ * - a KID not installed but in the generation of an installed key and at most 16 steps above it is tried with
+ *   that key ratcheted forward; the ratcheted key is installed only once a frame authenticated under it;
+ * - a CTR already accepted, or more than 127 below the highest accepted for its KID, is a 'replay';
+ * - rejections are E2EEError 'truncated', 'bad-header', 'no-key', 'replay' or 'bad-tag'; nothing is returned
+ *   for a rejected frame.
+ * Safe for overlapping calls (several streams of one sender): the window is checked again after decryption.
+ */
+export class SFrameReceiver {
+  #suite;
+  #nt;
+  #ring;
+
+  constructor(suite = DEFAULT_SUITE, capacity = DEFAULT_KEY_RING_CAPACITY) {
+    const s = suiteInfo(suite);
+    this.#suite = s.id;
+    this.#nt = s.nt;
+    this.#ring = new KeyRing(capacity, (e) => e.baseKey.fill(0));
+  }
+
+  get suite() {
+    return this.#suite;
+  }
+
+  /** Installs (or replaces) the base key of `kid` (copied). */
+  async addKey(kid, baseKey) {
+    const k = toU64(kid, 'KID');
+    const base = Uint8Array.from(baseKey);
+    const key = await SFrameKey.fromBaseKey(this.#suite, k, base);
+    this.#ring.put(k, { baseKey: base, key, window: new ReplayWindow() });
+  }
+
+  removeKey(kid) {
+    return this.#ring.remove(toU64(kid, 'KID'));
+  }
+
+  clearKeys() {
+    this.#ring.clear();
+  }
+
+  hasKey(kid) {
+    return this.#ring.get(toU64(kid, 'KID')) !== null;
+  }
+
+  /** Installed KIDs (BigInts). */
+  keyIds() {
+    return this.#ring.kids();
+  }
+
+  /** RFC 9605 decryption of header ‖ ct ‖ tag with AAD = header ‖ metadata; returns the plaintext. */
+  async decrypt(metadata, data) {
+    if (data.length === 0) throw new E2EEError('truncated', 'empty frame');
+    const h = tryDecodeHeader(data, 0);
+    if (!h) throw new E2EEError('bad-header', 'SFrame header does not fit');
+    if (data.length - h.length < this.#nt) throw new E2EEError('truncated', 'shorter than the tag');
+    return this.#open(data, 0, h, metadata);
+  }
+
+  /**
+   * Decrypts a media frame clearPrefix ‖ header ‖ ct ‖ tag and returns clearPrefix ‖ plaintext. The prefix length
+   * is the codec's for the received frame; if no header and tag fit after it, the frame is taken to be one that was
+   * shorter than its prefix: the prefix is the largest shorter length after which a header and a tag end exactly
+   * at the frame's end.
+   */
+  async decryptFrame(codec, type, frame) {
+    const len = frame.length;
+    if (len === 0) throw new E2EEError('truncated', 'empty frame');
+    const nt = this.#nt;
+    let n = codec.clearPrefixLength(frame, type);
+    let h = tryDecodeHeader(frame, n);
+    if (!h || len - n - h.length < nt) {
+      const firstFailure = h ? 'truncated' : 'bad-header';
+      h = null;
+      for (let k = n - 1; k >= 0; k--) {
+        const hk = tryDecodeHeader(frame, k);
+        if (hk && k + hk.length + nt === len) {
+          n = k;
+          h = hk;
+          break;
+        }
+      }
+      if (!h) throw new E2EEError(firstFailure, 'no SFrame header and tag after the clear prefix');
+    }
+    const prefix = frame.subarray(0, n);
+    const pt = await this.#open(frame, n, h, prefix);
+    const out = new Uint8Array(n + pt.length);
+    out.set(prefix, 0);
+    out.set(pt, n);
+    return out;
+  }
+
+  async #open(frame, offset, h, metadata) {
+    const { kid, ctr } = h;
+    const e = this.#ring.get(kid);
+    if (e) {
+      if (!e.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      const pt = await e.key.openAt(frame, offset, h, metadata);
+      if (!e.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      e.window.accept(ctr);
+      return pt;
+    }
+    const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
+    if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
+    let base = Uint8Array.from(this.#ring.get(baseKid).baseKey);
+    for (let s = splitKid(baseKid).step; s < splitKid(kid).step; s++) {
+      const next = await veilRatchet(base);
+      base.fill(0);
+      base = next;
+    }
+    const key = await SFrameKey.fromBaseKey(this.#suite, kid, base);
+    let pt;
+    try {
+      pt = await key.openAt(frame, offset, h, metadata);
+    } catch (err) {
+      base.fill(0);
+      throw err;
+    }
+    const installed = this.#ring.get(kid); // a concurrent frame may have installed it meanwhile
+    if (installed) {
+      base.fill(0);
+      if (!installed.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      installed.window.accept(ctr);
+      return pt;
+    }
+    const entry = { baseKey: base, key, window: new ReplayWindow() };
+    entry.window.accept(ctr);
+    this.#ring.put(kid, entry);
+    return pt;
   }
 }

@@ -117,3 +117,152 @@ test('sframeAead_wrongKeyLength_throwsBadKey', async () => {
   await assert.rejects(SFrameAead.create(4, new Uint8Array(32)), { reason: 'bad-key' });
   await assert.rejects(SFrameAead.create(9, new Uint8Array(16)), { reason: 'unsupported' });
 });
+
+// ---- SFrameSender / SFrameReceiver: Veil's media framing, key ring and replay windows ----
+
+import { SFrameSender, SFrameReceiver } from '../../src/e2ee/sframe.js';
+import { CODECS } from '../../src/e2ee/codec.js';
+import { kidOf } from '../../src/e2ee/keyring.js';
+import { veilRatchet } from '../../src/e2ee/ratchet.js';
+import { hkdfSync } from 'node:crypto';
+
+const BASE = fromHex('0f0e0d0c0b0a09080706050403020100' + '00112233445566778899aabbccddeeff');
+const VP8_KEY = fromHex('b0be009d012a8002e001' + '55'.repeat(50));
+const VP8_DELTA = fromHex('310200' + '66'.repeat(50));
+
+async function pairAt(kid = 0n, suite = 4) {
+  const s = new SFrameSender(suite);
+  await s.setKey(kid, BASE);
+  const r = new SFrameReceiver(suite);
+  await r.addKey(kid, BASE);
+  return { s, r };
+}
+
+test('veilRatchet_matchesIndependentHkdf', async () => {
+  const ref = hkdfSync('sha256', BASE, Buffer.alloc(0), Buffer.from('Veil 1.0 ratchet'), 32);
+  assert.equal(toHex(await veilRatchet(BASE)), Buffer.from(ref).toString('hex'));
+});
+
+test('encryptFrame_layout_prefixHeaderCiphertextTag', async () => {
+  const { s } = await pairAt(kidOf(1, 2));
+  const f = await s.encryptFrame(CODECS.vp8, 'key', VP8_KEY);
+  assert.deepEqual(f.subarray(0, 10), VP8_KEY.subarray(0, 10));
+  // header of KID 0x102, CTR 0: X=1 K=1 (2 KID bytes), Y=0 C=0 -> 0x90 01 02
+  assert.equal(toHex(f.subarray(10, 13)), '900102');
+  assert.equal(f.length, VP8_KEY.length + 3 + 16);
+  // Equivalent to RFC 9605 encryption with the prefix as metadata.
+  const k = await SFrameKey.fromBaseKey(4, kidOf(1, 2), BASE);
+  assert.deepEqual(f.subarray(10), await k.encrypt(0n, VP8_KEY.subarray(10), VP8_KEY.subarray(0, 10)));
+});
+
+test('sender_counterSharedAcrossStreams_neverReset', async () => {
+  const { s } = await pairAt();
+  await s.encryptFrame(CODECS.vp8, 'key', VP8_KEY);
+  await s.encryptFrame(CODECS.opus, undefined, fromHex('fc00'));
+  assert.equal(s.nextCounter, 2n);
+  await s.setKey(5n, BASE);
+  const f = await s.encrypt(new Uint8Array(0), fromHex('00'));
+  assert.deepEqual(decodeHeader(f), { kid: 5n, ctr: 2n, length: 1 });
+});
+
+test('sender_counterExhausted_refuses', async () => {
+  const s = new SFrameSender(4, (1n << 64n) - 1n);
+  await s.setKey(0n, BASE);
+  await s.encrypt(new Uint8Array(0), fromHex('01'));
+  await assert.rejects(s.encrypt(new Uint8Array(0), fromHex('01')), { reason: 'exhausted' });
+  await assert.rejects(new SFrameSender().encryptFrame(CODECS.opus, undefined, fromHex('fc')), { reason: 'no-key' });
+});
+
+test('receiver_roundTrip_everyCodecAndShortFrames', async () => {
+  for (const suite of [1, 4, 5]) {
+    const { s, r } = await pairAt(7n, suite);
+    const cases = [[CODECS.vp8, 'key', VP8_KEY], [CODECS.vp8, 'delta', VP8_DELTA], [CODECS.vp8, undefined, VP8_KEY],
+      [CODECS.opus, undefined, fromHex('fc0102')], [CODECS.vp8, 'key', fromHex('b0be00')],
+      [CODECS.vp8, 'key', fromHex('b0')], [CODECS.opus, undefined, fromHex('fc')], [CODECS.none, undefined, fromHex('0102')]];
+    for (const [codec, type, frame] of cases) {
+      const f = await s.encryptFrame(codec, type, frame);
+      assert.deepEqual(await r.decryptFrame(codec, type, f), frame, `suite ${suite} ${codec.name} ${toHex(frame).slice(0, 8)}`);
+    }
+  }
+});
+
+test('receiver_replayedOrTooOld_rejectedReplay', async () => {
+  const { s, r } = await pairAt();
+  const frames = [];
+  for (let i = 0; i < 130; i++) frames.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc' + i.toString(16).padStart(2, '0'))));
+  await r.decryptFrame(CODECS.opus, undefined, frames[1]);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[1]), { reason: 'replay' });
+  await r.decryptFrame(CODECS.opus, undefined, frames[129]);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[1]), { reason: 'replay' });
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[0]), { reason: 'replay' }); // 129 behind
+  await r.decryptFrame(CODECS.opus, undefined, frames[2]); // 127 behind, unseen
+});
+
+test('receiver_concurrentDuplicate_onlyOneAccepted', async () => {
+  const { s, r } = await pairAt();
+  const f = await s.encryptFrame(CODECS.opus, undefined, fromHex('fc01'));
+  const results = await Promise.allSettled([r.decryptFrame(CODECS.opus, undefined, f), r.decryptFrame(CODECS.opus, undefined, f)]);
+  assert.deepEqual(results.map((x) => x.status).sort(), ['fulfilled', 'rejected']);
+  assert.equal(results.find((x) => x.status === 'rejected').reason.reason, 'replay');
+});
+
+test('receiver_tampered_rejectedBadTagWindowUnmoved', async () => {
+  const { s, r } = await pairAt();
+  const f = await s.encryptFrame(CODECS.vp8, 'key', VP8_KEY);
+  const t = Uint8Array.from(f);
+  t[3] ^= 1; // inside the clear prefix: authenticated as metadata
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', t), { reason: 'bad-tag' });
+  const u = Uint8Array.from(f);
+  u[u.length - 1] ^= 1;
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', u), { reason: 'bad-tag' });
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', f), VP8_KEY);
+});
+
+test('receiver_senderRatchetedAhead_derivedAndInstalledOnSuccess', async () => {
+  const { s, r } = await pairAt(kidOf(2, 0));
+  for (let i = 0; i < 3; i++) await s.ratchet();
+  assert.equal(s.keyId, kidOf(2, 3));
+  const f = await s.encryptFrame(CODECS.vp8, 'delta', VP8_DELTA);
+  assert.equal(r.hasKey(kidOf(2, 3)), false);
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'delta', f), VP8_DELTA);
+  assert.equal(r.hasKey(kidOf(2, 3)), true);
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'delta', f), { reason: 'replay' });
+});
+
+test('receiver_tooFarAheadOrOtherGeneration_rejectedNoKey', async () => {
+  const { s, r } = await pairAt(kidOf(2, 0));
+  for (let i = 0; i < 17; i++) await s.ratchet();
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, await s.encryptFrame(CODECS.opus, undefined, fromHex('fc'))), { reason: 'no-key' });
+  await s.setKey(kidOf(3, 0), BASE);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, await s.encryptFrame(CODECS.opus, undefined, fromHex('fc'))), { reason: 'no-key' });
+});
+
+test('receiver_forgedRatchetFrame_notInstalled', async () => {
+  const { r } = await pairAt(kidOf(2, 0));
+  const other = new SFrameSender(4);
+  await other.setKey(kidOf(2, 1), new Uint8Array(32).fill(9));
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, await other.encryptFrame(CODECS.opus, undefined, fromHex('fc'))), { reason: 'bad-tag' });
+  assert.equal(r.hasKey(kidOf(2, 1)), false);
+});
+
+test('receiver_ringCapacity_oldestKeyRetired', async () => {
+  const r = new SFrameReceiver(4, 2);
+  const s = new SFrameSender(4);
+  for (const g of [1, 2, 3]) await r.addKey(kidOf(g, 0), BASE);
+  await s.setKey(kidOf(1, 0), BASE);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, await s.encryptFrame(CODECS.opus, undefined, fromHex('fc'))), { reason: 'no-key' });
+  await s.setKey(kidOf(3, 0), BASE);
+  assert.deepEqual(await r.decryptFrame(CODECS.opus, undefined, await s.encryptFrame(CODECS.opus, undefined, fromHex('fc'))), fromHex('fc'));
+  assert.equal(r.removeKey(kidOf(3, 0)), true);
+  assert.equal(r.hasKey(kidOf(3, 0)), false);
+});
+
+test('receiver_malformed_typedErrors', async () => {
+  const { r } = await pairAt();
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, new Uint8Array(0)), { reason: 'truncated' });
+  await assert.rejects(r.decrypt(new Uint8Array(0), new Uint8Array(0)), { reason: 'truncated' });
+  await assert.rejects(r.decrypt(new Uint8Array(0), fromHex('ff01')), { reason: 'bad-header' });
+  await assert.rejects(r.decrypt(new Uint8Array(0), fromHex('00' + '00'.repeat(15))), { reason: 'truncated' });
+  // opus prefix 1, then a header claiming 8 KID bytes that do not fit, no shorter prefix works either
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, fromHex('fcff01')), { reason: 'bad-header' });
+});
