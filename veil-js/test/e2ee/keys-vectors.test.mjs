@@ -69,3 +69,91 @@ test('keysVerificationCode_everyRejection_refused', { skip: codes.skip }, () => 
     assert.throws(() => verificationCodeInput(members), { reason: 'malformed' }, c.description);
   }
 });
+
+import { big } from './vectors.mjs';
+import { encodeKey, encodeKeyAck, decodeKeyMessage } from '../../src/e2ee/keymessages.js';
+import { PairwiseChannel, party, directionKey } from '../../src/e2ee/pairwise.js';
+import { kidOf } from '../../src/e2ee/keyring.js';
+
+const msgs = vectors('keys-messages.json');
+
+test('keysMessages_everyValid_encodesAndDecodes', { skip: msgs.skip }, () => {
+  assert.ok(msgs.v.valid.length > 0);
+  for (const c of msgs.v.valid) {
+    const kid = big(c.kid);
+    assert.equal(kid, kidOf(big(c.generation), c.step));
+    const bytes = c.type === 'KEY' ? encodeKey(kid, fromHex(c.base_key), c.active) : encodeKeyAck(kid);
+    assert.equal(toHex(bytes), c.bytes, c.type + ' ' + c.kid);
+    const m = decodeKeyMessage(fromHex(c.bytes));
+    assert.equal(m.type, c.type === 'KEY' ? 'key' : 'key-ack');
+    assert.equal(m.kid, kid);
+    if (c.type === 'KEY') {
+      assert.equal(toHex(m.baseKey), c.base_key);
+      assert.equal(m.active, c.active);
+    }
+  }
+});
+
+test('keysMessages_everyMalformed_rejected', { skip: msgs.skip }, () => {
+  assert.ok(msgs.v.malformed.length > 0);
+  for (const c of msgs.v.malformed) {
+    assert.throws(() => decodeKeyMessage(fromHex(c.bytes)), { reason: 'malformed-key-message' }, c.description);
+  }
+});
+
+const pw = vectors('keys-pairwise.json');
+const PAIRWISE_REASONS = {
+  MALFORMED: 'malformed', UNSUPPORTED_VERSION: 'unsupported-version', WRONG_RECIPIENT: 'wrong-recipient',
+  WRONG_SENDER: 'wrong-sender', REPLAY: 'replay', BAD_TAG: 'bad-tag',
+};
+
+async function identities() {
+  const byName = new Map();
+  for (const c of ids.v.identities) {
+    byName.set(c.name, { c, id: await Identity.fromPrivateKeys(fromHex(c.ed25519_seed), fromHex(c.x25519_private)) });
+  }
+  return byName;
+}
+
+test('keysPairwise_everyPair_sharedSecretKeysAndSealedMessages', { skip: pw.skip || ids.skip }, async () => {
+  const byName = await identities();
+  assert.ok(pw.v.pairs.length > 0);
+  for (const p of pw.v.pairs) {
+    const a = byName.get(p.a);
+    const b = byName.get(p.b);
+    const shared = await a.id.agree(b.id.kxKey);
+    assert.equal(toHex(shared), p.shared_secret, p.a + '/' + p.b);
+    assert.equal(toHex(await b.id.agree(a.id.kxKey)), p.shared_secret);
+    const pa = party(a.c.connection_id, a.id.identityKey, a.id.kxKey);
+    const pb = party(b.c.connection_id, b.id.identityKey, b.id.kxKey);
+    assert.equal(toHex(pa), p.party_a);
+    assert.equal(toHex(pb), p.party_b);
+    assert.equal(toHex(await directionKey(shared, pa, pb)), p.key_a_to_b);
+    assert.equal(toHex(await directionKey(shared, pb, pa)), p.key_b_to_a);
+    const ab = await PairwiseChannel.create(a.id, a.c.connection_id, b.id.bundle(b.c.connection_id));
+    const ba = await PairwiseChannel.create(b.id, b.c.connection_id, a.id.bundle(a.c.connection_id));
+    for (const m of p.messages) {
+      const [from, to] = m.from === 'a' ? [ab, ba] : [ba, ab];
+      assert.equal(toHex(await from.seal(fromHex(m.plaintext))), m.sealed, p.a + '/' + p.b + ' ' + m.plaintext);
+      assert.equal(toHex(await to.open(fromHex(m.sealed))), m.plaintext);
+    }
+  }
+});
+
+test('keysPairwise_everyReceiveCase_resultsInOrder', { skip: pw.skip || ids.skip }, async () => {
+  const byName = await identities();
+  assert.ok(pw.v.receive_cases.length > 0);
+  for (const rc of pw.v.receive_cases) {
+    const r = byName.get(rc.receiver);
+    const s = byName.get(rc.sender);
+    const ch = await PairwiseChannel.create(r.id, r.c.connection_id, s.id.bundle(s.c.connection_id));
+    for (const st of rc.steps) {
+      const p = ch.open(fromHex(st.message));
+      if (st.result === 'ok') {
+        assert.equal(toHex(await p), st.plaintext, rc.description);
+      } else {
+        await assert.rejects(p, { reason: PAIRWISE_REASONS[st.result] }, rc.description + ' ' + st.result);
+      }
+    }
+  }
+});
