@@ -7,7 +7,11 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
-import java.util.List;
+import dev.veil.webrtc.sdp.MediaKind;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,11 +26,16 @@ final class RtcMedia implements Media {
   private final Stats stats;
   private final DatagramChannel udp;
   private final ByteBuffer rx = ByteBuffer.allocateDirect(2048);
+  private final Map<String, RtcPeer> peers = new HashMap<>();
+  private final Map<String, Producer> producers = new HashMap<>();
+  private final SecureRandom random = new SecureRandom();
+  private final InetAddress announced;
 
   RtcMedia(EventLoop loop, ServerConfig cfg, Stats stats) throws IOException {
     this.loop = loop;
     this.cfg = cfg;
     this.stats = stats;
+    this.announced = InetAddress.getByName(cfg.announcedAddress());
     this.udp = DatagramChannel.open();
     udp.bind(new InetSocketAddress(cfg.rtcBindAddress(), cfg.rtcPort()));
     loop.register(udp, this::readable);
@@ -67,7 +76,36 @@ final class RtcMedia implements Media {
 
   @Override
   public Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed) {
-    throw new UnsupportedOperationException("media not wired yet");
+    RtcPeer p = new RtcPeer(this, connectionId, role, audio, video, onMediaFailed);
+    peers.put(connectionId, p);
+    stats.inc("media.peers_opened");
+    return p;
+  }
+
+  void removed(RtcPeer p) {
+    peers.remove(p.connectionId);
+    for (Media.Track t : p.published) {
+      producers.remove(t.id());
+    }
+  }
+
+  /** A published track: its owner and the SSRC it arrives with. */
+  record Producer(RtcPeer owner, Media.Track track, MediaKind kind, long ssrc) {}
+
+  Producer producer(String trackId) {
+    return producers.get(trackId);
+  }
+
+  void addProducer(Producer p) {
+    producers.put(p.track().id(), p);
+  }
+
+  InetAddress announcedAddress() {
+    return announced;
+  }
+
+  SecureRandom random() {
+    return random;
   }
 
   void close() {

@@ -6,7 +6,7 @@ import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException;
 
 /** One signaling WebSocket: posts everything it receives to the hub on the event loop. */
-final class SignalingEndpoint implements Session.Listener.AutoDemanding, WsPeer {
+public final class SignalingEndpoint implements Session.Listener.AutoDemanding, WsPeer {
   private final EventLoop loop;
   private final Hub hub;
   private volatile Session session;
