@@ -1,0 +1,49 @@
+package dev.veil.webrtc.rtp;
+
+import java.util.Locale;
+
+/** The codecs the SFU forwards, and where a decoder can start (key frames). */
+public enum RtpCodec {
+    /** Opus: every packet is independently decodable. */
+    OPUS,
+    /** VP8 (RFC 7741). */
+    VP8,
+    /** H.264 (RFC 6184), passed through. */
+    H264,
+    /** Anything else: forwarded without key-frame gating. */
+    OTHER;
+
+    /** The codec for an rtpmap encoding name ("opus", "VP8", "H264"), case-insensitive. */
+    public static RtpCodec fromName(String encodingName) {
+        switch (encodingName.toUpperCase(Locale.ROOT)) {
+            case "OPUS":
+                return OPUS;
+            case "VP8":
+                return VP8;
+            case "H264":
+                return H264;
+            default:
+                return OTHER;
+        }
+    }
+
+    /** Whether forwarding must start at a key frame. */
+    public boolean needsKeyFrame() {
+        return this == VP8 || this == H264;
+    }
+
+    /**
+     * Whether the RTP payload {@code buf[off..off+len)} is a place a decoder can start: the first packet of a key
+     * frame for video, any packet for audio and unknown codecs.
+     */
+    public boolean isKeyFrame(byte[] buf, int off, int len) {
+        switch (this) {
+            case VP8:
+                return Vp8Descriptor.isKeyFrame(buf, off, len);
+            case H264:
+                return H264.isKeyFrame(buf, off, len);
+            default:
+                return true;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.veil.webrtc.rtp;
+
+/**
+ * The VP8 payload descriptor (<a href="https://www.rfc-editor.org/rfc/rfc7741#section-4.2">RFC 7741 §4.2</a>) and
+ * key-frame detection from the VP8 payload header that follows it (§4.3).
+ *
+ * <pre>
+ *        0 1 2 3 4 5 6 7
+ *       +-+-+-+-+-+-+-+-+
+ *       |X|R|N|S|R| PID | (REQUIRED)
+ *       +-+-+-+-+-+-+-+-+
+ *  X:   |I|L|T|K| RSV   | (OPTIONAL)
+ *       +-+-+-+-+-+-+-+-+
+ *  I:   |M| PictureID   | (OPTIONAL)
+ *       +-+-+-+-+-+-+-+-+
+ *  M:   | PictureID     | (OPTIONAL, 15-bit picture id when M=1)
+ *       +-+-+-+-+-+-+-+-+
+ *  L:   |   TL0PICIDX   | (OPTIONAL)
+ *       +-+-+-+-+-+-+-+-+
+ *  T/K: |TID|Y| KEYIDX  | (OPTIONAL)
+ *       +-+-+-+-+-+-+-+-+
+ *
+ *  VP8 payload header (first bytes of the frame, only at S=1, PID=0):
+ *       +-+-+-+-+-+-+-+-+
+ *       |Size0|H| VER |P|   P = 0: key frame
+ *       +-+-+-+-+-+-+-+-+
+ * </pre>
+ *
+ * The first byte of the VP8 frame is inside the E2EE clear prefix (VP8 keeps 10 bytes clear on a key frame and 3 on
+ * a delta frame), so the P bit is readable by the SFU.
+ *
+ * @param nonReference N bit
+ * @param startOfPartition S bit
+ * @param partitionId PID
+ * @param pictureId picture id, -1 if absent
+ * @param tl0PicIdx TL0PICIDX, -1 if absent
+ * @param temporalLayer TID, -1 if absent
+ * @param layerSync Y bit
+ * @param keyIdx KEYIDX, -1 if absent
+ * @param length descriptor length in bytes (where the VP8 payload starts)
+ */
+public record Vp8Descriptor(boolean nonReference, boolean startOfPartition, int partitionId, int pictureId,
+        int tl0PicIdx, int temporalLayer, boolean layerSync, int keyIdx, int length) {
+
+    /**
+     * Parses the descriptor at the start of an RTP payload.
+     *
+     * @throws RtpException if the payload is shorter than the descriptor it announces
+     */
+    public static Vp8Descriptor parse(byte[] buf, int off, int len) throws RtpException {
+        if (len < 1) {
+            throw new RtpException("empty VP8 payload");
+        }
+        int p = off;
+        int end = off + len;
+        int b0 = buf[p++] & 0xFF;
+        boolean x = (b0 & 0x80) != 0;
+        int pictureId = -1;
+        int tl0 = -1;
+        int tid = -1;
+        boolean y = false;
+        int keyIdx = -1;
+        if (x) {
+            if (p >= end) {
+                throw new RtpException("VP8 X byte missing");
+            }
+            int xb = buf[p++] & 0xFF;
+            if ((xb & 0x80) != 0) { // I
+                if (p >= end) {
+                    throw new RtpException("VP8 picture id missing");
+                }
+                int pb = buf[p++] & 0xFF;
+                if ((pb & 0x80) != 0) {
+                    if (p >= end) {
+                        throw new RtpException("VP8 15-bit picture id truncated");
+                    }
+                    pictureId = ((pb & 0x7F) << 8) | (buf[p++] & 0xFF);
+                } else {
+                    pictureId = pb;
+                }
+            }
+            if ((xb & 0x40) != 0) { // L
+                if (p >= end) {
+                    throw new RtpException("VP8 TL0PICIDX missing");
+                }
+                tl0 = buf[p++] & 0xFF;
+            }
+            if ((xb & 0x30) != 0) { // T or K
+                if (p >= end) {
+                    throw new RtpException("VP8 TID/KEYIDX missing");
+                }
+                int tk = buf[p++] & 0xFF;
+                if ((xb & 0x20) != 0) {
+                    tid = tk >> 6;
+                    y = (tk & 0x20) != 0;
+                }
+                if ((xb & 0x10) != 0) {
+                    keyIdx = tk & 0x1F;
+                }
+            }
+        }
+        return new Vp8Descriptor((b0 & 0x20) != 0, (b0 & 0x10) != 0, b0 & 0x07, pictureId, tl0, tid, y, keyIdx,
+                p - off);
+    }
+
+    /**
+     * Whether this RTP payload starts a VP8 key frame: S=1, PID=0 and the P bit of the first payload byte is 0.
+     * False for malformed or truncated payloads.
+     */
+    public static boolean isKeyFrame(byte[] buf, int off, int len) {
+        try {
+            Vp8Descriptor d = parse(buf, off, len);
+            if (!d.startOfPartition || d.partitionId != 0 || d.length >= len) {
+                return false;
+            }
+            return (buf[off + d.length] & 0x01) == 0;
+        } catch (RtpException e) {
+            return false;
+        }
+    }
+}
