@@ -251,6 +251,9 @@ export class VeilConnection {
     if (stream && !this.remoteStreams.has(stream.id)) {
       this.remoteStreams.set(stream.id, stream);
       stream.addEventListener('removetrack', e => {
+        // The server deactivated the m-line (the publisher left or stopped): the track is over for good (the
+        // server never reuses the m-line), so end it here and tell the application.
+        try { e.track.stop(); } catch (err) { /* already ended */ }
         this._emit('removetrack', { track: e.track, stream, connectionId: stream.id });
         if (stream.getTracks().length === 0) this.remoteStreams.delete(stream.id);
       });

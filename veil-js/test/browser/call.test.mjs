@@ -1,0 +1,179 @@
+// Three headless Chromium pages join one channel through the SDK served by a real veil-server.jar; each must
+// decode both others' video (and it must be the other page's picture) and receive their audio; a page that leaves
+// produces connection.destroyed at the others and its tracks end there.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, waitFor } from '../helpers/server.mjs';
+import { launchChromium, syntheticStreamSource } from '../helpers/browser.mjs';
+
+const PEERS = [
+  { name: 'red', rgb: [220, 40, 40], hz: 440 },
+  { name: 'green', rgb: [40, 200, 60], hz: 550 },
+  { name: 'blue', rgb: [40, 60, 220], hz: 660 },
+];
+const CHANNEL = 'browser-call';
+let server;
+let browser;
+const pages = [];
+const ids = [];
+
+// ------------------------------------------------------------------------------------------------ in-page code
+async function joinInPage({ ws, channel, rgb, hz, name }) {
+  const { default: Veil } = await import('/sdk/veil.js');
+  const stream = window.makeSyntheticStream(rgb, hz);
+  const conn = Veil.connection(ws).sendrecv(channel, null, { signalingNotifyMetadata: { name } });
+  const veil = { conn, remote: {}, notifies: [], removed: [], disconnects: [], t0: performance.now() };
+  window.veil = veil;
+  conn.on('track', ev => {
+    const r = (veil.remote[ev.connectionId] ||= { tracks: {} });
+    r.tracks[ev.track.kind] = ev.track;
+    if (ev.track.kind === 'video') {
+      const v = document.createElement('video');
+      v.muted = true; v.autoplay = true; v.playsInline = true;
+      v.srcObject = new MediaStream([ev.track]);
+      document.body.appendChild(v);
+      r.video = v;
+      const onFrame = now => { if (r.firstFrameAt === undefined) r.firstFrameAt = now; };
+      if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
+      v.play().catch(() => {});
+    }
+  });
+  conn.on('notify', m => veil.notifies.push(m));
+  conn.on('removetrack', ev => veil.removed.push({ connectionId: ev.connectionId, kind: ev.track.kind }));
+  conn.on('disconnect', ev => veil.disconnects.push(ev));
+  await conn.connect(stream);
+  veil.connectedAt = performance.now();
+  return conn.connectionId;
+}
+
+async function statsInPage() {
+  const veil = window.veil;
+  const report = await veil.conn.pc.getStats();
+  const byTrack = {};
+  report.forEach(s => {
+    if (s.type === 'inbound-rtp') {
+      byTrack[s.trackIdentifier] = { framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0 };
+    }
+  });
+  const out = {};
+  for (const [cid, r] of Object.entries(veil.remote)) {
+    out[cid] = {
+      video: r.tracks.video ? byTrack[r.tracks.video.id] || null : null,
+      audio: r.tracks.audio ? byTrack[r.tracks.audio.id] || null : null,
+      firstFrameMs: r.firstFrameAt === undefined ? null : r.firstFrameAt - veil.t0,
+      videoState: r.tracks.video ? r.tracks.video.readyState : null,
+      audioState: r.tracks.audio ? r.tracks.audio.readyState : null,
+    };
+  }
+  return { remote: out, connectedMs: veil.connectedAt - veil.t0 };
+}
+
+/** The colour of the top-left quarter of the remote video of `cid` (away from the moving bar). */
+function colourInPage(cid) {
+  const r = window.veil.remote[cid];
+  if (!r || !r.video || r.video.videoWidth === 0) return null;
+  const c = document.createElement('canvas');
+  c.width = 64; c.height = 48;
+  const g = c.getContext('2d');
+  g.drawImage(r.video, 0, 0, 64, 48);
+  const d = g.getImageData(8, 8, 16, 16).data;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
+  const n = d.length / 4;
+  return sum.map(v => Math.round(v / n));
+}
+
+// ----------------------------------------------------------------------------------------------------- tests
+before(async () => {
+  server = await startServer();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) {
+    const code = await server.stop();
+    if (process.env.VEIL_SHOW_SERVER_LOG) console.log(server.log());
+    assert.equal(code, 0, 'veil-server must exit cleanly on SIGTERM');
+  }
+});
+
+function close(a, b, tol) {
+  return a.every((v, i) => Math.abs(v - b[i]) <= tol);
+}
+
+test('three pages see and hear each other; a leaver ends at the others', async t => {
+  const startedAt = Date.now();
+  for (const p of PEERS) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', e => console.error(`[${p.name}] page error:`, e.message));
+    await page.goto(server.base + '/');
+    await page.addScriptTag({ content: syntheticStreamSource() });
+    pages.push(page);
+  }
+  // join one after the other, so the re-offer path is exercised for the earlier ones
+  for (let i = 0; i < PEERS.length; i++) {
+    const p = PEERS[i];
+    ids[i] = await pages[i].evaluate(joinInPage, { ws: server.ws, channel: CHANNEL, rgb: p.rgb, hz: p.hz, name: p.name });
+    assert.match(ids[i], /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  }
+
+  // every page: both others' video decodes and keeps decoding, their audio arrives
+  const first = [];
+  for (let i = 0; i < pages.length; i++) {
+    const others = ids.filter((_, j) => j !== i);
+    first[i] = await waitFor(`page ${PEERS[i].name} decoding both others`, async () => {
+      const s = await pages[i].evaluate(statsInPage);
+      const ok = others.every(o => s.remote[o] && s.remote[o].video && s.remote[o].video.framesDecoded > 0
+        && s.remote[o].audio && s.remote[o].audio.packetsReceived > 0);
+      return ok ? s : null;
+    }, 30000);
+  }
+  for (let i = 0; i < pages.length; i++) {
+    const others = ids.filter((_, j) => j !== i);
+    await waitFor(`page ${PEERS[i].name}: framesDecoded and audio packets grow`, async () => {
+      const s = await pages[i].evaluate(statsInPage);
+      return others.every(o => s.remote[o].video.framesDecoded > first[i].remote[o].video.framesDecoded + 10
+        && s.remote[o].audio.packetsReceived > first[i].remote[o].audio.packetsReceived + 10);
+    });
+  }
+
+  // the decoded picture is the other page's: its colour
+  for (let i = 0; i < pages.length; i++) {
+    for (let j = 0; j < pages.length; j++) {
+      if (i === j) continue;
+      const want = PEERS[j].rgb;
+      let got = null;
+      await waitFor(`page ${PEERS[i].name} shows ${PEERS[j].name}'s colour`, async () => {
+        got = await pages[i].evaluate(colourInPage, ids[j]);
+        return got && close(got, want, 45);
+      }).catch(e => { throw new Error(`${e.message}; got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); });
+    }
+  }
+
+  // numbers: the last joiner's connect → connected and → first decoded frame of each other page
+  const last = await pages[2].evaluate(statsInPage);
+  const firstFrames = ids.slice(0, 2).map(o => last.remote[o].firstFrameMs).filter(v => v !== null);
+  t.diagnostic(`last joiner: connect→connected ${last.connectedMs.toFixed(0)} ms, connect→first decoded remote frame ${firstFrames.map(v => v.toFixed(0)).join(' / ')} ms`);
+
+  // blue leaves: the others get connection.destroyed, blue's tracks end there, red and green keep decoding
+  await pages[2].evaluate(() => window.veil.conn.disconnect());
+  for (let i = 0; i < 2; i++) {
+    await waitFor(`page ${PEERS[i].name} gets connection.destroyed for blue`, () => pages[i].evaluate(
+      cid => window.veil.notifies.some(m => m.event_type === 'connection.destroyed' && m.connection_id === cid), ids[2]));
+    await waitFor(`blue's tracks end at ${PEERS[i].name}`, async () => {
+      const s = await pages[i].evaluate(statsInPage);
+      return s.remote[ids[2]].videoState === 'ended' && s.remote[ids[2]].audioState === 'ended';
+    });
+  }
+  for (let i = 0; i < 2; i++) {
+    const other = ids[1 - i];
+    const before = (await pages[i].evaluate(statsInPage)).remote[other].video.framesDecoded;
+    await waitFor(`page ${PEERS[i].name} still decodes after the leave`, async () =>
+      (await pages[i].evaluate(statsInPage)).remote[other].video.framesDecoded > before + 10);
+  }
+  const health = await (await fetch(server.base + '/health')).json();
+  assert.equal(health.connections, 2);
+  t.diagnostic(`whole call test ${Date.now() - startedAt} ms; server counters ${JSON.stringify(health.counters)}`);
+});

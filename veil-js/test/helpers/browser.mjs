@@ -1,0 +1,56 @@
+// Launches the system Chromium headless through playwright-core. A missing /usr/bin/chromium is an error, never a skip.
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.VEIL_CHROMIUM || '/usr/bin/chromium';
+
+export async function launchChromium() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium); the browser tests cannot be skipped`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--disable-background-networking',
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+      '--disable-backgrounding-occluded-windows',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/**
+ * Runs in the page: a synthetic camera and microphone. The video is a canvas filled with `rgb` and a moving white
+ * bar (so frames differ); the audio is an oscillator at `hz`.
+ */
+export function syntheticStreamSource() {
+  return `
+  window.makeSyntheticStream = function (rgb, hz) {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320; canvas.height = 240;
+    const g = canvas.getContext('2d');
+    let n = 0;
+    const draw = () => {
+      g.fillStyle = 'rgb(' + rgb.join(',') + ')';
+      g.fillRect(0, 0, 320, 240);
+      g.fillStyle = '#fff';
+      g.fillRect((n * 7) % 320, 200, 24, 40);
+      n++;
+    };
+    draw();
+    window.__drawTimer = setInterval(draw, 33);
+    const video = canvas.captureStream(30).getVideoTracks()[0];
+    const ac = new AudioContext();
+    const osc = ac.createOscillator();
+    osc.frequency.value = hz;
+    const dest = ac.createMediaStreamDestination();
+    osc.connect(dest);
+    osc.start();
+    return new MediaStream([dest.stream.getAudioTracks()[0], video]);
+  };`;
+}

@@ -1,0 +1,64 @@
+// Starts veil-server.jar (built by `mvn package`) on ephemeral ports and reads the bound ports from its
+// machine-readable line: "veil-server listening http_port=N rtc_port=M ...".
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const JAR = path.resolve(here, '../../../veil-server/target/veil-server.jar');
+
+/**
+ * @param {{args?: string[], timeoutMs?: number}} [opts]
+ * @returns {Promise<{httpPort: number, rtcPort: number, base: string, ws: string, log: () => string, stop: () => Promise<number|null>}>}
+ */
+export async function startServer(opts = {}) {
+  if (!existsSync(JAR)) throw new Error(`${JAR} is missing: run "mvn -B -DskipTests package" first`);
+  const args = ['-jar', JAR, '--http-port', '0', '--rtc-port', '0', ...(opts.args || [])];
+  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', d => { err += d; });
+  const exited = new Promise(resolve => child.on('exit', code => resolve(code)));
+  const ports = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`veil-server did not start within ${opts.timeoutMs || 30000} ms:\n${err}`)),
+      opts.timeoutMs || 30000);
+    child.stdout.on('data', d => {
+      out += d;
+      const m = /veil-server listening http_port=(\d+) rtc_port=(\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve({ httpPort: Number(m[1]), rtcPort: Number(m[2]) }); }
+    });
+    exited.then(code => { clearTimeout(timer); reject(new Error(`veil-server exited with ${code}:\n${err}`)); });
+  });
+  return {
+    ...ports,
+    base: `http://127.0.0.1:${ports.httpPort}`,
+    ws: `ws://127.0.0.1:${ports.httpPort}/signaling`,
+    log: () => err,
+    /** SIGTERM, then the exit code (the shutdown hook stops Jetty and UDP). */
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}
+
+/** Polls `fn` (sync or async) until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitFor(what, fn, timeoutMs = 20000, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise(r => setTimeout(r, intervalMs));
+  }
+}
