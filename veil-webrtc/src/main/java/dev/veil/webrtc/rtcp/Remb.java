@@ -1,0 +1,90 @@
+package dev.veil.webrtc.rtcp;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Receiver Estimated Maximum Bitrate, PSFB (PT=206) FMT=15 "application layer feedback" with the identifier "REMB"
+ * (draft-alvestrand-rmcat-remb-03 §2.2). The SFU parses it and does not act on it (no bandwidth estimation yet).
+ *
+ * <pre>
+ * |V=2|P| FMT=15  |   PT=206      |             length            |
+ * |                  SSRC of packet sender                        |
+ * |                  SSRC of media source (0)                     |
+ * |  Unique identifier 'R' 'E' 'M' 'B'                            |
+ * |  Num SSRC     | BR Exp    |  BR Mantissa (18 bits)            |
+ * |   SSRC feedback                                               |  (Num SSRC times)
+ * </pre>
+ *
+ * @param senderSsrc SSRC of the packet sender
+ * @param bitrate the estimate in bits per second (mantissa * 2^exp)
+ * @param ssrcs the media sources the estimate applies to
+ */
+public record Remb(long senderSsrc, long bitrate, List<Long> ssrcs) implements RtcpPacket {
+
+    /** FMT of application layer feedback. */
+    public static final int FMT = 15;
+
+    public Remb {
+        Bytes.checkU32(senderSsrc, "senderSsrc");
+        if (bitrate < 0) {
+            throw new IllegalArgumentException("negative bitrate");
+        }
+        ssrcs = List.copyOf(ssrcs);
+        if (ssrcs.size() > 255) {
+            throw new IllegalArgumentException("at most 255 SSRCs");
+        }
+    }
+
+    static boolean isRemb(byte[] b, int o, int len) {
+        return len >= 20 && b[o + 12] == 'R' && b[o + 13] == 'E' && b[o + 14] == 'M' && b[o + 15] == 'B';
+    }
+
+    @Override
+    public int packetType() {
+        return PT_PSFB;
+    }
+
+    @Override
+    public int encodedLength() {
+        return 20 + 4 * ssrcs.size();
+    }
+
+    @Override
+    public int writeTo(byte[] out, int off) {
+        int len = encodedLength();
+        Bytes.header(out, off, FMT, PT_PSFB, len);
+        Bytes.w32(out, off + 4, senderSsrc);
+        Bytes.w32(out, off + 8, 0);
+        out[off + 12] = 'R';
+        out[off + 13] = 'E';
+        out[off + 14] = 'M';
+        out[off + 15] = 'B';
+        int exp = 0;
+        long mantissa = bitrate;
+        while (mantissa > 0x3FFFF) {
+            mantissa >>>= 1;
+            exp++;
+        }
+        Bytes.w32(out, off + 16, ((long) ssrcs.size() << 24) | ((long) exp << 18) | mantissa);
+        for (int i = 0; i < ssrcs.size(); i++) {
+            Bytes.w32(out, off + 20 + 4 * i, ssrcs.get(i));
+        }
+        return len;
+    }
+
+    static Remb read(byte[] b, int o, int len) throws RtcpException {
+        int n = Bytes.u8(b, o + 16);
+        if (len < 20 + 4 * n) {
+            throw new RtcpException("REMB shorter than its " + n + " SSRCs");
+        }
+        int exp = Bytes.u8(b, o + 17) >>> 2;
+        long mantissa = ((Bytes.u8(b, o + 17) & 0x03L) << 16) | Bytes.u16(b, o + 18);
+        long bitrate = exp > 45 ? Long.MAX_VALUE : mantissa << exp; // 18+45 bits < 63
+        List<Long> ssrcs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ssrcs.add(Bytes.u32(b, o + 20 + 4 * i));
+        }
+        return new Remb(Bytes.u32(b, o + 4), bitrate, ssrcs);
+    }
+}
