@@ -97,7 +97,8 @@ public final class SFrameReceiver {
 
     /**
      * RFC 9605 decryption of {@code in[off, off + len)} = {@code header ‖ ciphertext ‖ tag} with
-     * AAD = {@code header ‖ metadata}; the plaintext goes to {@code out} at {@code outOff}.
+     * AAD = {@code header ‖ metadata}; the plaintext goes to {@code out} at {@code outOff}, which must have room for
+     * {@link #maxDecryptedLength(int) maxDecryptedLength(len)} bytes.
      */
     public DecryptResult decrypt(byte[] metadata, int mdOff, int mdLen, byte[] in, int off, int len,
                                  byte[] out, int outOff) {
@@ -120,18 +121,21 @@ public final class SFrameReceiver {
         if (body < suite.tagLength()) {
             return Rejection.TRUNCATED.code();
         }
-        FrameBuffers.checkOutput(in, off, len, out, outOff, body - suite.tagLength());
+        FrameBuffers.checkOutput(in, off, len, out, outOff, maxDecryptedLength(len));
         return open(parsed[0], parsed[1], in, off, h, metadata, mdOff, mdLen, in, off + h, body, out, outOff);
     }
 
     /**
      * Decrypts a media frame {@code clearPrefix ‖ header ‖ ciphertext ‖ tag} (see
-     * {@link SFrameSender#encryptFrame}); writes {@code clearPrefix ‖ plaintext} to {@code out}.
+     * {@link SFrameSender#encryptFrame}); writes {@code clearPrefix ‖ plaintext} to {@code out}, which must have room
+     * for {@link #maxDecryptedLength(int) maxDecryptedLength(len)} bytes.
      *
-     * <p>The prefix length is {@code policy}'s length for the received frame (for VP8 without a frame type, read from
-     * the clear P bit). If the header and tag do not fit after that many bytes, the frame is taken to be one that was
-     * shorter than its codec prefix: the prefix is the largest shorter length after which a header and a tag end
-     * exactly at the frame's end.
+     * <p>The prefix length n is {@code policy}'s length for the received frame (for VP8 without a frame type, read
+     * from the clear P bit). A frame that was shorter than its codec prefix was sent with its whole body as prefix and
+     * an empty ciphertext; such a frame is recognised by a header that, parsed at some k &lt; n, is followed by
+     * exactly a tag. If the reading at n does not fit or does not authenticate, every such k is tried, largest
+     * first, without side effects until one authenticates (at most n readings, i.e. 10 for VP8). The reported
+     * rejection is the one of the reading at n when that reading fits, else that of the largest k.
      */
     public DecryptResult decryptFrame(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
                                       byte[] out, int outOff) {
@@ -145,27 +149,47 @@ public final class SFrameReceiver {
         if (len == 0) {
             return Rejection.TRUNCATED.code();
         }
+        FrameBuffers.checkOutput(in, off, len, out, outOff, maxDecryptedLength(len));
         int nt = suite.tagLength();
         int n = FrameBuffers.prefix(policy, in, off, len, type);
         int h = SFrameHeader.parse(in, off + n, len - n, parsed);
-        if (h < 0 || len - n - h < nt) {
-            int firstFailure = h < 0 ? Rejection.MALFORMED_HEADER.code() : Rejection.TRUNCATED.code();
-            // A frame shorter than its codec prefix: its whole body was the prefix and the ciphertext is empty.
-            h = -1;
-            for (int k = n - 1; k >= 0; k--) {
-                int hk = SFrameHeader.parse(in, off + k, len - k, parsed);
-                if (hk >= 0 && k + hk + nt == len) {
-                    n = k;
-                    h = hk;
-                    break;
-                }
-            }
-            if (h < 0) {
-                return firstFailure;
+        int first;
+        if (h < 0) {
+            first = Rejection.MALFORMED_HEADER.code();
+        } else if (len - n - h < nt) {
+            first = Rejection.TRUNCATED.code();
+        } else {
+            first = openFrame(in, off, len, n, h, out, outOff);
+            if (first >= 0) {
+                return first;
             }
         }
-        int ctLen = len - n - h - nt;
-        FrameBuffers.checkOutput(in, off, len, out, outOff, n + ctLen);
+        // A frame shorter than its codec prefix: prefix k < n, then a header, then only the tag. Several k may fit;
+        // each is tried (at most n - 1 <= 9 for the built-in codecs), none has side effects unless it authenticates.
+        boolean primaryFits = h >= 0 && len - n - h >= nt;
+        int fallback = 0;
+        for (int k = n - 1; k >= 0; k--) {
+            int hk = SFrameHeader.parse(in, off + k, len - k, parsed);
+            if (hk >= 0 && k + hk + nt == len) {
+                int r = openFrame(in, off, len, k, hk, out, outOff);
+                if (r >= 0) {
+                    return r;
+                }
+                if (fallback == 0) {
+                    fallback = r;
+                }
+            }
+        }
+        return primaryFits || fallback == 0 ? first : fallback;
+    }
+
+    /** An upper bound of the plaintext length of an {@code encryptedLength}-byte frame (minimal header, tag). */
+    public int maxDecryptedLength(int encryptedLength) {
+        return Math.max(0, encryptedLength - 1 - suite.tagLength());
+    }
+
+    /** Opens the reading "n prefix bytes, then an h-byte header" (the header must be in {@link #parsed}). */
+    private int openFrame(byte[] in, int off, int len, int n, int h, byte[] out, int outOff) {
         int r = open(parsed[0], parsed[1], in, off + n, h, in, off, n, in, off + n + h, len - n - h, out, outOff + n);
         if (r < 0) {
             return r;
