@@ -78,13 +78,19 @@ public final class PairwiseChannel {
             throw new PairwiseException(Reason.BAD_KEY, e.getMessage());
         }
         try {
-            byte[] own = party(selfConnectionId, self.identityKey(), self.kxKey());
-            byte[] other = party(peer.connectionId(), peer.identityKey(), peer.kxKey());
-            return new PairwiseChannel(selfConnectionId, peer.connectionId(),
-                    directionKey(shared, own, other), directionKey(shared, other, own));
+            return fromShared(selfConnectionId, self.identityKey(), self.kxKey(), peer, shared);
         } finally {
             Arrays.fill(shared, (byte) 0);
         }
+    }
+
+    /** The channel from an X25519 result already computed (tests reuse shared secrets to run faster). */
+    static PairwiseChannel fromShared(String selfConnectionId, byte[] selfIdentityKey, byte[] selfKxKey, Bundle peer,
+                                      byte[] shared) {
+        byte[] own = party(selfConnectionId, selfIdentityKey, selfKxKey);
+        byte[] other = party(peer.connectionId(), peer.identityKey(), peer.kxKey());
+        return new PairwiseChannel(selfConnectionId, peer.connectionId(),
+                directionKey(shared, own, other), directionKey(shared, other, own));
     }
 
     /** {@code len ‖ cid ‖ identity key ‖ kx key}. */
