@@ -266,6 +266,20 @@ export class Identity {
     if (this.#destroyed) throw new E2EEError('destroyed', 'identity has been destroyed');
   }
 
+  /**
+   * The bundle object to publish under "e2ee_bundle" before the server assigned a connection id (the id is not
+   * part of it): {version, identity_key, kx_key, signature}.
+   */
+  bundleObject() {
+    this.#checkLive();
+    return {
+      version: BUNDLE_VERSION,
+      identity_key: toBase64Url(this.identityKey),
+      kx_key: toBase64Url(this.kxKey),
+      signature: toBase64Url(this.signature),
+    };
+  }
+
   /** The bundle to publish, labelled with this connection's id. */
   bundle(connectionId) {
     this.#checkLive();

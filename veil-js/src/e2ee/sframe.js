@@ -390,11 +390,15 @@ export class SFrameSender {
 
   /**
    * Encrypts a media frame: the codec's clear prefix (see codec.js) stays in front and is the metadata; a frame
-   * shorter than its prefix is all prefix, with an empty ciphertext.
+   * shorter than its prefix is all prefix, with an empty ciphertext. `info`, when given, receives {kid, ctr}.
    */
-  async encryptFrame(codec, type, frame) {
+  async encryptFrame(codec, type, frame, info = null) {
     const n = codec.clearPrefixLength(frame, type);
     const { key, ctr } = this.#take();
+    if (info) {
+      info.kid = key.kid;
+      info.ctr = ctr;
+    }
     const prefix = frame.subarray(0, n);
     return key.encrypt(ctr, frame.subarray(n), prefix, prefix);
   }
@@ -469,9 +473,9 @@ export class SFrameReceiver {
    * Decrypts a media frame clearPrefix ‖ header ‖ ct ‖ tag and returns clearPrefix ‖ plaintext. The prefix length
    * is the codec's for the received frame; if no header and tag fit after it, the frame is taken to be one that was
    * shorter than its prefix: the prefix is the largest shorter length after which a header and a tag end exactly
-   * at the frame's end.
+   * at the frame's end. `info`, when given, receives {kid, ctr} of a frame that decrypted.
    */
-  async decryptFrame(codec, type, frame) {
+  async decryptFrame(codec, type, frame, info = null) {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
     const nt = this.#nt;
@@ -492,6 +496,10 @@ export class SFrameReceiver {
     }
     const prefix = frame.subarray(0, n);
     const pt = await this.#open(frame, n, h, prefix);
+    if (info) {
+      info.kid = h.kid;
+      info.ctr = h.ctr;
+    }
     const out = new Uint8Array(n + pt.length);
     out.set(prefix, 0);
     out.set(pt, n);
