@@ -1,0 +1,205 @@
+package dev.veil.webrtc.router;
+
+import dev.veil.webrtc.rtp.HeaderExtension;
+import dev.veil.webrtc.rtp.RtpHeader;
+import dev.veil.webrtc.rtp.RtpPacket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * One subscriber's copy of a {@link Producer} (mediasoup's simple Consumer). It sends with its own SSRC and payload
+ * type and rewrites sequence numbers and timestamps so that the subscriber sees one continuous stream across pauses
+ * and producer switches:
+ *
+ * <pre>
+ *   out_seq = in_seq + seqOffset   (mod 2^16)      out_ts = in_ts + tsOffset   (mod 2^32)
+ * </pre>
+ *
+ * The offsets are fixed at a sync point: the first packet forwarded after creation, {@link Router#resumeConsumer}
+ * or {@link Router#switchProducer}; for video the sync point must be the first packet of a key frame. At a sync
+ * point the next out_seq is the last one sent + 1 and the next out_ts the last one sent plus the wall-clock time
+ * elapsed since, in clock units (the first sync uses random initial values). Between sync points losses stay
+ * visible as gaps, so the subscriber NACKs them; a NACKed out_seq maps back to in_seq with the same offset, which is
+ * only valid back to the sync point.
+ *
+ * <p>Publisher header extensions are stripped (their ids and send times mean nothing to the subscriber); if the
+ * subscriber negotiated the MID extension, the consumer's mid is written instead.
+ */
+public final class Consumer {
+
+    private final String id;
+    private final String peerId;
+    private final ConsumerParams params;
+    private final List<HeaderExtension> extensions;
+    Producer producer;
+    boolean paused;
+    boolean closed;
+
+    // sequence/timestamp mapping
+    boolean synced;
+    boolean started;
+    int seqOffset;
+    long tsOffset;
+    int syncInSeq;
+    int syncOutSeq;
+    int lastOutSeq;
+    long lastOutTs;
+    long lastOutMillis;
+    private final int initialSeq;
+    private final long initialTs;
+    long lastKeyFrameAskMillis = Producer.NEVER;
+
+    long packetsSent;
+    long octetsSent;
+
+    Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs) {
+        this.id = id;
+        this.peerId = peerId;
+        this.producer = producer;
+        this.params = params;
+        this.initialSeq = initialSeq;
+        this.initialTs = initialTs;
+        this.extensions = params.midExtensionId() > 0
+                ? List.of(new HeaderExtension(params.midExtensionId(), params.mid().getBytes(StandardCharsets.US_ASCII)))
+                : List.of();
+    }
+
+    /** The consumer id given by the server. */
+    public String id() {
+        return id;
+    }
+
+    /** The subscribing peer (connection id). */
+    public String peerId() {
+        return peerId;
+    }
+
+    /** The producer currently feeding this consumer. */
+    public Producer producer() {
+        return producer;
+    }
+
+    /** The SSRC this consumer sends with. */
+    public long ssrc() {
+        return params.ssrc();
+    }
+
+    /** The parameters given at creation. */
+    public ConsumerParams params() {
+        return params;
+    }
+
+    /** Whether paused by {@link Router#pauseConsumer}. */
+    public boolean paused() {
+        return paused;
+    }
+
+    /** Whether a video consumer still waits for a key frame before forwarding (after start, resume or switch). */
+    public boolean waitingForKeyFrame() {
+        return !synced && !paused && producer.codec().needsKeyFrame();
+    }
+
+    /** RTP packets sent (forwarded, not retransmissions). */
+    public long packetsSent() {
+        return packetsSent;
+    }
+
+    /** Whether the consumer was closed. */
+    public boolean closed() {
+        return closed;
+    }
+
+    /** Drops the mapping: the next forwarded packet (a key frame for video) becomes a new sync point. */
+    void resync() {
+        synced = false;
+    }
+
+    /**
+     * Rewrites a packet of the producer for the subscriber, or returns null when it must not be forwarded (paused,
+     * waiting for a key frame, older than the sync point).
+     */
+    byte[] forward(RtpPacket pkt, boolean keyFrame, long nowMillis) {
+        if (paused || closed) {
+            return null;
+        }
+        RtpHeader h = pkt.header();
+        int inSeq = h.sequenceNumber();
+        if (!synced) {
+            if (producer.codec().needsKeyFrame() && !keyFrame) {
+                return null;
+            }
+            int outSeq;
+            long outTs;
+            if (started) {
+                outSeq = (lastOutSeq + 1) & 0xFFFF;
+                long elapsed = Math.max(1, (nowMillis - lastOutMillis) * producer.clockRate() / 1000);
+                outTs = (lastOutTs + elapsed) & 0xFFFF_FFFFL;
+            } else {
+                outSeq = initialSeq;
+                outTs = initialTs;
+            }
+            seqOffset = (outSeq - inSeq) & 0xFFFF;
+            tsOffset = (outTs - h.timestamp()) & 0xFFFF_FFFFL;
+            syncInSeq = inSeq;
+            syncOutSeq = outSeq;
+            synced = true;
+            started = true;
+            lastOutSeq = outSeq;
+            lastOutTs = outTs;
+            lastOutMillis = nowMillis;
+        } else if (RtpHeader.seqDelta(syncInSeq, inSeq) < 0) {
+            return null; // from before the sync point
+        }
+        int outSeq = (inSeq + seqOffset) & 0xFFFF;
+        long outTs = (h.timestamp() + tsOffset) & 0xFFFF_FFFFL;
+        if (RtpHeader.seqDelta(lastOutSeq, outSeq) > 0) {
+            lastOutSeq = outSeq;
+            lastOutTs = outTs;
+            lastOutMillis = nowMillis;
+        }
+        packetsSent++;
+        octetsSent += pkt.payloadLength();
+        return rewrite(pkt, outSeq, outTs);
+    }
+
+    /**
+     * The producer sequence number of a NACKed out_seq, or -1 if it was not sent under the current mapping.
+     */
+    int producerSeqOf(int outSeq) {
+        if (!synced || RtpHeader.seqDelta(syncOutSeq, outSeq) < 0 || RtpHeader.seqDelta(outSeq, lastOutSeq) < 0) {
+            return -1;
+        }
+        return (outSeq - seqOffset) & 0xFFFF;
+    }
+
+    /** Rewrites a cached producer packet for a retransmission (counters and mapping unchanged). */
+    byte[] retransmit(RtpPacket pkt) {
+        int outSeq = (pkt.header().sequenceNumber() + seqOffset) & 0xFFFF;
+        long outTs = (pkt.header().timestamp() + tsOffset) & 0xFFFF_FFFFL;
+        return rewrite(pkt, outSeq, outTs);
+    }
+
+    private byte[] rewrite(RtpPacket pkt, int outSeq, long outTs) {
+        RtpHeader h = pkt.header();
+        if (h.extensionProfile() < 0 && extensions.isEmpty()) {
+            byte[] out = pkt.toByteArray();
+            RtpPacket.setSsrc(out, 0, params.ssrc());
+            RtpPacket.setPayloadType(out, 0, params.payloadType());
+            RtpPacket.setSequenceNumber(out, 0, outSeq);
+            RtpPacket.setTimestamp(out, 0, outTs);
+            return out;
+        }
+        return pkt.rewrite(h.rewritten(params.ssrc(), params.payloadType(), outSeq, outTs).withExtensions(extensions));
+    }
+
+    /** The consumer's RTP timestamp for a producer RTP timestamp (for sender reports). */
+    long outTimestamp(long producerTimestamp) {
+        return (producerTimestamp + tsOffset) & 0xFFFF_FFFFL;
+    }
+
+    @Override
+    public String toString() {
+        return "Consumer[" + id + " of " + peerId + " <- " + producer.id() + ", ssrc=" + params.ssrc()
+                + (paused ? ", paused" : "") + "]";
+    }
+}

@@ -1,0 +1,95 @@
+package dev.veil.webrtc.router;
+
+import dev.veil.webrtc.rtp.RtpCodec;
+import dev.veil.webrtc.sdp.MediaKind;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * An incoming stream of one publisher (mediasoup's Producer): one SSRC, one codec. Created and owned by a {@link
+ * Router}; the accessors are for the server's bookkeeping.
+ */
+public final class Producer {
+    static final long NEVER = Long.MIN_VALUE;
+
+    private final String id;
+    private final String peerId;
+    private final ProducerParams params;
+    final RetransmissionCache cache;
+    final ReceiveStats receiveStats = new ReceiveStats();
+    final List<Consumer> consumers = new ArrayList<>();
+    long lastKeyFrameRequestMillis = NEVER;
+    int firSequence;
+    long lastSrCompactNtp;
+    long lastSrMillis = NEVER;
+    final int[] nackedSeq;
+    final long[] nackedAtMillis;
+    boolean closed;
+
+    Producer(String id, String peerId, ProducerParams params, int cacheSize) {
+        this.id = id;
+        this.peerId = peerId;
+        this.params = params;
+        this.cache = new RetransmissionCache(cacheSize);
+        this.nackedSeq = new int[cacheSize];
+        this.nackedAtMillis = new long[cacheSize];
+        java.util.Arrays.fill(nackedAtMillis, NEVER);
+    }
+
+    /** The producer id given by the server. */
+    public String id() {
+        return id;
+    }
+
+    /** The publishing peer (connection id). */
+    public String peerId() {
+        return peerId;
+    }
+
+    /** Audio or video. */
+    public MediaKind kind() {
+        return params.kind();
+    }
+
+    /** The codec. */
+    public RtpCodec codec() {
+        return params.codec();
+    }
+
+    /** The publisher's SSRC. */
+    public long ssrc() {
+        return params.ssrc();
+    }
+
+    /** The publisher's payload type. */
+    public int payloadType() {
+        return params.payloadType();
+    }
+
+    /** The RTP clock rate. */
+    public int clockRate() {
+        return params.clockRate();
+    }
+
+    /** The parameters given at creation. */
+    public ProducerParams params() {
+        return params;
+    }
+
+    /** The consumers currently fed by this producer (unmodifiable snapshot). */
+    public List<Consumer> consumers() {
+        return Collections.unmodifiableList(new ArrayList<>(consumers));
+    }
+
+    /** Whether the producer was closed. */
+    public boolean closed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "Producer[" + id + " of " + peerId + ", " + params.kind() + " " + params.codec() + ", ssrc="
+                + params.ssrc() + "]";
+    }
+}

@@ -1,0 +1,34 @@
+package dev.veil.webrtc.router;
+
+/**
+ * The last N packets of a producer by sequence number (a ring indexed by {@code seq mod N}); a slot holds a copy of
+ * the packet as the publisher sent it (already SRTP-decrypted).
+ */
+final class RetransmissionCache {
+    private final byte[][] packets;
+    private final int[] seqs;
+    private final int mask;
+
+    RetransmissionCache(int size) {
+        packets = new byte[size][];
+        seqs = new int[size];
+        mask = size - 1;
+    }
+
+    void put(int seq, byte[] buf, int off, int len) {
+        int i = seq & mask;
+        byte[] copy = packets[i];
+        if (copy == null || copy.length != len) {
+            copy = new byte[len];
+        }
+        System.arraycopy(buf, off, copy, 0, len);
+        packets[i] = copy;
+        seqs[i] = seq;
+    }
+
+    /** The cached packet with this sequence number, or null (never cached or overwritten). */
+    byte[] get(int seq) {
+        int i = seq & mask;
+        return packets[i] != null && seqs[i] == seq ? packets[i] : null;
+    }
+}
