@@ -148,7 +148,7 @@ class GroupKeySimulationTest {
             this.identity = identity;
             this.bundle = identity.bundle(id);
             this.mgr = new GroupKeyManager(identity, id, new DeterministicRandom(seed),
-                    new GroupKeyManager.Config(5_000, 8, 64, 64));
+                    GroupKeyManager.Config.DEFAULT);
         }
     }
 
