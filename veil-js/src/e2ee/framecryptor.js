@@ -131,6 +131,8 @@ export class FrameCryptor {
       case 'bindReceiver':
         this.#bindings.set(msg.transformId, msg.senderId);
         return;
+      case 'ping':
+        return;
       case 'enable':
         this.#enabled = true;
         return;

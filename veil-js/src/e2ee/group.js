@@ -69,18 +69,22 @@ export class GroupKeyManager {
   #pending = null; // {id, key, awaiting: Set, deadline}
   #destroyed = false;
   #queue = Promise.resolve();
+  #ratchet;
 
   /**
    * @param identity the Identity whose bundle this connection published
    * @param selfConnectionId this connection's id
-   * @param {{random?: (n: number) => Uint8Array, config?: object}} [options] random bytes (seed it in tests) and
-   *   config overrides of DEFAULT_CONFIG
+   * @param {{random?: (n: number) => Uint8Array, config?: object, ratchet?: (key: Uint8Array) => Promise<Uint8Array>}}
+   *   [options] random bytes (seed it in tests), config overrides of DEFAULT_CONFIG, and the join ratchet:
+   *   veilRatchet (default, SFrame; §3.5 rule 2) or jframeRatchet for JFrame calls, whose receivers catch up with
+   *   Jitsi's ratchet-on-failure (8 steps, the refresh bound)
    */
   constructor(identity, selfConnectionId, options = {}) {
     if (!isValidConnectionId(selfConnectionId)) throw new E2EEError('malformed', 'invalid own connection id');
     this.#identity = identity;
     this.#self = selfConnectionId;
     this.#random = options.random || defaultRandom;
+    this.#ratchet = options.ratchet || veilRatchet;
     this.#config = { ...DEFAULT_CONFIG, ...(options.config || {}) };
     const c = this.#config;
     if (c.activationTimeoutMillis < 0 || c.refreshSteps < 1 || c.refreshSteps > MAX_STEP
@@ -235,7 +239,7 @@ export class GroupKeyManager {
         pending.awaiting.add(p.bundle.connectionId);
       }
     } else if (splitKid(this.#activeId).step < MAX_STEP) { // J1
-      const next = await veilRatchet(this.#activeKey);
+      const next = await this.#ratchet(this.#activeKey);
       this.#activeKey.fill(0);
       this.#activeKey = next;
       const { generation, step } = splitKid(this.#activeId);

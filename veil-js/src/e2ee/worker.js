@@ -18,6 +18,7 @@
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
  *   {type: 'enable'} | {type: 'disable'}                         disabled: frames pass through untouched
  *   {type: 'destroy'}                                            drops every key
+ *   {type: 'ping'}                                               nothing (answered by its ack: the queue is idle)
  * Messages to the main thread:
  *   {type: 'e2ee-error', reason, operation, kind, senderId, suppressed}   a frame was dropped (rate-limited)
  *   {type: 'e2ee-key-used', operation, senderId, kid}                     first frame under a key, per sender

@@ -1,0 +1,505 @@
+/**
+ * Veil's browser E2EE, the part the SDK (veil.js) calls. Everything else in src/e2ee is its machinery.
+ *
+ *   import { createE2EE, isE2EESupported } from './e2ee/index.js';
+ *
+ *   const e2ee = await createE2EE({ format: 'sframe' });      // identity made here, worker started
+ *   connect.signaling_notify_metadata = e2ee.notifyMetadata(appMetadata);   // publishes the bundle
+ *   connection.setE2eeHandler(e2ee.handler);                   // the SDK hook: offer, notify, relay, tracks, close
+ *   e2ee.on('e2ee', ev => ...);   // {type: 'error' | 'key-used' | 'send-key' | 'key-installed' | 'fingerprints'
+ *                                 //        | 'verification-code', ...}
+ *   e2ee.selfFingerprint; e2ee.remoteFingerprints; e2ee.verificationCode;
+ *   e2ee.destroy();                                            // identity, keys and worker gone
+ *
+ * Without the hook, the same can be driven by hand: start(selfConnectionId, room), attachSender(sender, kind),
+ * attachReceiver(receiver, kind, senderId), onMembersJoined([{connectionId, metadata}]), onMemberJoined(id,
+ * metadata), onMemberLeft(id), onRelayMessage(from, payloadBase64), and the `sendRelay(to, payloadBase64)` callback.
+ *
+ * Two key modes:
+ *   'keys' (default)  the group key manager of docs/PROTOCOL.md §3.5: per-connection identities, the bundle in
+ *                     signaling_notify_metadata, key messages through the server's E2EE relay, ratchet on join,
+ *                     fresh key on leave activated once delivered
+ *   'passphrase'      every sender's key = PBKDF2(passphrase, room ‖ 0x00 ‖ sender's connection id) (§2.5); no key
+ *                     messages; the passphrase comes from options.passphrase or, with passphraseFromHash, from
+ *                     location.hash "#e2eekey=…" and follows 'hashchange'
+ * Frames: 'sframe' (RFC 9605, suite 4, the default) or 'jframe' (Jitsi's format; the join ratchet is then Jitsi's,
+ * and a KID (g, s) uses key index g mod 16).
+ */
+
+import { E2EEError } from './errors.js';
+import { Identity, Bundle, METADATA_MEMBER, fingerprintDisplay, fingerprint, verificationCode } from './identity.js';
+import { GroupKeyManager } from './group.js';
+import { passphraseKey, passphraseFromHash } from './passphrase.js';
+import { toBase64, fromBase64, toHex } from './bytes.js';
+import { jframeRatchet, veilRatchet } from './ratchet.js';
+
+/** True where the browser has RTCRtpScriptTransform. */
+export function supportsScriptTransform(g = globalThis) {
+  return typeof g.RTCRtpScriptTransform === 'function';
+}
+
+/** True where the browser has encoded transforms of either kind (RTCRtpScriptTransform or createEncodedStreams). */
+export function isE2EESupported(g = globalThis) {
+  return supportsScriptTransform(g)
+    || !!(g.RTCRtpSender && g.RTCRtpSender.prototype && 'createEncodedStreams' in g.RTCRtpSender.prototype);
+}
+
+/** The default worker script, next to this module. */
+export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
+export const WORKER_NAME = 'Veil E2EE Worker';
+
+let transformIds = 0;
+
+/**
+ * Creates the E2EE state of one connection: a fresh identity and the E2EE Worker.
+ * @param {object} [options]
+ * @param {'sframe'|'jframe'} [options.format='sframe']
+ * @param {'keys'|'passphrase'} [options.mode='keys']
+ * @param {string} [options.passphrase]              passphrase mode: the passphrase
+ * @param {boolean} [options.passphraseFromHash]     passphrase mode: read "#e2eekey=…" and follow hashchange
+ * @param {string|URL} [options.workerUrl]           defaults to ./worker.js beside this module
+ * @param {object} [options.worker]                  a Worker-like object to use instead (tests)
+ * @param {(ev: object) => void} [options.onEvent]   receives every 'e2ee' event
+ * @param {boolean} [options.keepKeysForTesting]     keep copies of received keys for exportKeysForTesting()
+ * @param {(n: number) => Uint8Array} [options.random]   random bytes for the key manager (tests)
+ * @param {() => number} [options.now]               monotonic milliseconds (tests)
+ * @returns {Promise<VeilE2EE>} rejects with an Error saying why where the browser lacks encoded transforms
+ */
+export async function createE2EE(options = {}) {
+  const format = options.format || 'sframe';
+  if (format !== 'sframe' && format !== 'jframe') throw new E2EEError('unsupported', 'format must be sframe or jframe');
+  const mode = options.mode || (options.passphrase !== undefined || options.passphraseFromHash ? 'passphrase' : 'keys');
+  if (mode !== 'keys' && mode !== 'passphrase') throw new E2EEError('unsupported', 'mode must be keys or passphrase');
+  let worker = options.worker;
+  if (!worker) {
+    if (!isE2EESupported()) {
+      throw new E2EEError('unsupported',
+        'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
+    }
+    worker = new Worker(options.workerUrl || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
+  }
+  const identity = await Identity.generate();
+  const fp = fingerprintDisplay(await identity.fingerprint());
+  return new VeilE2EE({ ...options, format, mode }, worker, identity, fp);
+}
+
+/** The E2EE state of one connection (made by createE2EE). */
+export class VeilE2EE {
+  #opts;
+  #worker;
+  #identity;
+  #mgr = null;
+  #listeners = [];
+  #members = new Map(); // connection id -> Bundle (verified)
+  #pendingMembers = []; // member inputs that arrived before start()
+  #timer = null;
+  #now;
+  #room = null;
+  #passphrase = null;
+  #derived = new Map(); // passphrase mode: sender id (or '' for self) -> true
+  #receiversBySender = new Set();
+  #keptKeys = new Map();
+  #sendKey = null;
+  #acks = new Map();
+  #ackId = 0;
+  #hashListener = null;
+  #inputs = Promise.resolve();
+  #destroyed = false;
+
+  constructor(opts, worker, identity, selfFingerprint) {
+    this.#opts = opts;
+    this.#worker = worker;
+    this.#identity = identity;
+    this.#now = opts.now || (() => globalThis.performance.now());
+    /** 'sframe' | 'jframe' */
+    this.format = opts.format;
+    /** 'keys' | 'passphrase' */
+    this.mode = opts.mode;
+    /** The object published under "e2ee_bundle" in signaling_notify_metadata. */
+    this.bundle = identity.bundleObject();
+    /** The own identity's fingerprint, "xxxx xxxx … xxxx". */
+    this.selfFingerprint = selfFingerprint;
+    /** connection id → fingerprint display of every member whose bundle verified. */
+    this.remoteFingerprints = new Map();
+    /** The room verification code ("01234 56789 …"), or null before start(). */
+    this.verificationCode = null;
+    /** The own connection id, once started. */
+    this.selfConnectionId = null;
+    /** true when RTCRtpScriptTransform is missing and the PeerConnection needs encodedInsertableStreams: true. */
+    this.needsEncodedInsertableStreams = !supportsScriptTransform();
+    /** Set by the SDK: sends an E2EE relay message {to, payload (standard base64)}. */
+    this.sendRelay = null;
+    if (opts.onEvent) this.#listeners.push(opts.onEvent);
+    worker.onmessage = (ev) => this.#onWorkerMessage(ev.data);
+    this.#post({ type: 'setFormat', format: this.format });
+    if (this.mode === 'passphrase') {
+      if (opts.passphrase !== undefined) this.#passphrase = opts.passphrase || null;
+      if (opts.passphraseFromHash && globalThis.location) {
+        this.#passphrase = passphraseFromHash(globalThis.location.hash) ?? this.#passphrase;
+        this.#hashListener = () => this.setPassphrase(passphraseFromHash(globalThis.location.hash));
+        if (globalThis.addEventListener) globalThis.addEventListener('hashchange', this.#hashListener);
+      }
+    }
+    /** The hook object for VeilConnection.setE2eeHandler(). */
+    this.handler = {
+      onOffer: (connection, msg) => {
+        if (!this.sendRelay) this.sendRelay = (to, payload) => connection.sendE2ee(to, payload);
+        this.start(msg.connection_id, connection.channelId);
+      },
+      onNotify: (connection, msg) => this.#onNotify(msg),
+      onMessage: (connection, from, payload) => this.onRelayMessage(from, payload),
+      setupSender: (connection, sender) => this.attachSender(sender, sender.track ? sender.track.kind : undefined),
+      setupReceiver: (connection, receiver, connectionId) =>
+        this.attachReceiver(receiver, receiver.track ? receiver.track.kind : undefined, connectionId),
+      close: () => this.destroy(),
+    };
+  }
+
+  // ------------------------------------------------------------------ events
+
+  /** Adds a listener; the only event is 'e2ee' (see the module comment for its types). */
+  on(event, fn) {
+    if (event !== 'e2ee') throw new E2EEError('unsupported', 'unknown event ' + event);
+    this.#listeners.push(fn);
+    return this;
+  }
+
+  off(event, fn) {
+    const i = this.#listeners.indexOf(fn);
+    if (i >= 0) this.#listeners.splice(i, 1);
+    return this;
+  }
+
+  #emit(ev) {
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(ev);
+      } catch (e) {
+        // a listener's failure is not the E2EE layer's
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ setup
+
+  /** `metadata` with the bundle added under "e2ee_bundle" (for connect's signaling_notify_metadata). */
+  notifyMetadata(metadata = null) {
+    const base = metadata && typeof metadata === 'object' && !Array.isArray(metadata) ? metadata : {};
+    return { ...base, [METADATA_MEMBER]: this.bundle };
+  }
+
+  /** Starts once the server told the connection id (the offer); `room` is the channel id (passphrase salt). */
+  start(selfConnectionId, room) {
+    if (this.#destroyed || this.selfConnectionId !== null) return;
+    this.selfConnectionId = selfConnectionId;
+    this.#room = room;
+    if (this.mode === 'keys') {
+      this.#mgr = new GroupKeyManager(this.#identity, selfConnectionId, {
+        random: this.#opts.random, ratchet: this.format === 'jframe' ? jframeRatchet : veilRatchet,
+      });
+      this.#drain();
+    } else {
+      this.#derivePassphraseKeys();
+    }
+    this.#refreshMembership();
+    const early = this.#pendingMembers;
+    this.#pendingMembers = [];
+    for (const f of early) f();
+  }
+
+  /** Encrypts what this RTCRtpSender sends. */
+  attachSender(sender, kind) {
+    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind) });
+  }
+
+  /** Decrypts what this RTCRtpReceiver receives from `senderId` (the publisher's connection id). */
+  attachReceiver(receiver, kind, senderId) {
+    const transformId = 't' + ++transformIds;
+    this.#attach(receiver, { operation: 'decrypt', kind: kind || (receiver.track && receiver.track.kind),
+      senderId: senderId || undefined, transformId });
+    if (senderId && this.mode === 'passphrase') this.#derivePassphraseKey(senderId);
+    return transformId;
+  }
+
+  /** Names the sender of a receiver attached without one. */
+  bindReceiver(transformId, senderId) {
+    this.#post({ type: 'bindReceiver', transformId, senderId });
+    if (this.mode === 'passphrase') this.#derivePassphraseKey(senderId);
+  }
+
+  #attach(target, options) {
+    if (this.#destroyed) throw new E2EEError('destroyed', 'E2EE has been destroyed');
+    if (supportsScriptTransform()) {
+      target.transform = new globalThis.RTCRtpScriptTransform(this.#worker, options);
+      return;
+    }
+    if (typeof target.createEncodedStreams !== 'function') {
+      throw new E2EEError('unsupported', 'no encoded transform on this sender/receiver');
+    }
+    const { readable, writable } = target.createEncodedStreams();
+    this.#worker.postMessage({ type: 'stream', ...options, readable, writable }, [readable, writable]);
+  }
+
+  // ------------------------------------------------------------------ signaling inputs
+
+  #onNotify(msg) {
+    if (msg.event_type === 'connection.created') {
+      if (msg.connection_id === this.selfConnectionId && Array.isArray(msg.data)) {
+        this.onMembersJoined(msg.data.filter((m) => m.connection_id !== this.selfConnectionId)
+          .map((m) => ({ connectionId: m.connection_id, metadata: m.signaling_notify_metadata })));
+      } else if (msg.connection_id !== this.selfConnectionId) {
+        this.onMemberJoined(msg.connection_id, msg.signaling_notify_metadata);
+      }
+    } else if (msg.event_type === 'connection.destroyed' && msg.connection_id !== this.selfConnectionId) {
+      this.onMemberLeft(msg.connection_id);
+    }
+  }
+
+  /** One member joined; `metadata` is its signaling_notify_metadata (holding "e2ee_bundle"). */
+  onMemberJoined(connectionId, metadata) {
+    this.onMembersJoined([{ connectionId, metadata }]);
+  }
+
+  /** The members already present (the newcomer's list), or one join: [{connectionId, metadata}]. */
+  onMembersJoined(list) {
+    if (this.selfConnectionId === null) {
+      this.#pendingMembers.push(() => this.onMembersJoined(list));
+      return;
+    }
+    const bundles = [];
+    for (const { connectionId, metadata } of list) {
+      try {
+        const obj = metadata && typeof metadata === 'object' ? metadata[METADATA_MEMBER] : undefined;
+        if (obj === undefined) throw new E2EEError('bad-bundle', 'no e2ee_bundle in its signaling_notify_metadata');
+        bundles.push(Bundle.fromJson(connectionId, obj));
+      } catch (e) {
+        this.#emit({ type: 'error', source: 'keys', reason: e.reason || 'bad-bundle', from: connectionId,
+          detail: e.message });
+      }
+    }
+    if (bundles.length === 0) return;
+    this.#input(async () => {
+      if (this.#mgr) {
+        await this.#mgr.membersJoined(this.#now(), bundles);
+        this.#drain();
+      } else {
+        for (const b of bundles) {
+          if (await b.verify()) this.#members.set(b.connectionId, b);
+          else this.#emit({ type: 'error', source: 'keys', reason: 'bad-bundle', from: b.connectionId });
+          this.#derivePassphraseKey(b.connectionId);
+        }
+      }
+      await this.#refreshMembership();
+    });
+  }
+
+  /** A member left. */
+  onMemberLeft(connectionId) {
+    if (this.selfConnectionId === null) {
+      this.#pendingMembers.push(() => this.onMemberLeft(connectionId));
+      return;
+    }
+    this.#input(async () => {
+      if (this.#mgr) {
+        await this.#mgr.memberLeft(this.#now(), connectionId);
+        this.#drain();
+      } else {
+        this.#members.delete(connectionId);
+        this.#derived.delete(connectionId);
+        this.#post({ type: 'removeSender', senderId: connectionId });
+      }
+      this.#keptKeys.delete(connectionId);
+      await this.#refreshMembership();
+    });
+  }
+
+  /** An E2EE relay message: `from` as the server stamped it, `payload` standard base64. */
+  onRelayMessage(from, payload) {
+    if (!this.#mgr) return; // passphrase mode sends and takes no key messages
+    let bytes;
+    try {
+      bytes = fromBase64(payload);
+    } catch {
+      this.#emit({ type: 'error', source: 'keys', reason: 'malformed', from, detail: 'payload is not base64' });
+      return;
+    }
+    this.#input(async () => {
+      await this.#mgr.messageReceived(this.#now(), from, bytes);
+      this.#drain();
+    });
+  }
+
+  /** Passphrase mode: a new passphrase (null or '' = none: every frame is dropped until one is set). */
+  setPassphrase(passphrase) {
+    if (this.mode !== 'passphrase') throw new E2EEError('unsupported', 'not in passphrase mode');
+    this.#passphrase = passphrase || null;
+    this.#derived.clear();
+    if (this.selfConnectionId !== null) this.#derivePassphraseKeys();
+  }
+
+  #input(op) {
+    const p = this.#inputs.then(() => (this.#destroyed ? undefined : op()));
+    this.#inputs = p.catch((e) => this.#emit({ type: 'error', source: 'keys', reason: e.reason || 'internal',
+      detail: e.message }));
+    return p;
+  }
+
+  // ------------------------------------------------------------------ key manager outputs
+
+  #drain() {
+    if (!this.#mgr || this.#destroyed) return;
+    for (const o of this.#mgr.drainOutputs()) {
+      if (o.type === 'send') {
+        if (this.sendRelay) this.sendRelay(o.to, toBase64(o.message));
+        else this.#emit({ type: 'error', source: 'keys', reason: 'no-relay', from: o.to });
+      } else if (o.type === 'install-key') {
+        this.#post({ type: 'setReceiveKey', senderId: o.sender, kid: o.kid.toString(), key: o.baseKey });
+        if (this.#opts.keepKeysForTesting) {
+          if (!this.#keptKeys.has(o.sender)) this.#keptKeys.set(o.sender, []);
+          this.#keptKeys.get(o.sender).push({ kid: o.kid.toString(), key: toHex(o.baseKey) });
+        }
+        o.baseKey.fill(0);
+        this.#emit({ type: 'key-installed', senderId: o.sender, kid: o.kid.toString() });
+      } else if (o.type === 'activate-send-key') {
+        this.#post({ type: 'setSendKey', kid: o.kid.toString(), key: o.baseKey });
+        if (this.#opts.keepKeysForTesting) this.#sendKey = { kid: o.kid.toString(), key: toHex(o.baseKey) };
+        o.baseKey.fill(0);
+        this.#emit({ type: 'send-key', kid: o.kid.toString() });
+      } else if (o.type === 'forget-sender') {
+        this.#post({ type: 'removeSender', senderId: o.connectionId });
+      } else if (o.type === 'rejected') {
+        this.#emit({ type: 'error', source: 'keys', reason: o.reason, from: o.from, detail: o.detail });
+      }
+    }
+    this.#schedule();
+  }
+
+  #schedule() {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const at = this.#mgr ? this.#mgr.pollTimeout() : null;
+    if (at === null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#input(async () => {
+        await this.#mgr.handleTimeout(this.#now());
+        this.#drain();
+      });
+    }, Math.max(0, at - this.#now()));
+  }
+
+  // ------------------------------------------------------------------ passphrase mode
+
+  #derivePassphraseKeys() {
+    this.#derivePassphraseKey(null);
+    for (const id of this.#members.keys()) this.#derivePassphraseKey(id);
+    for (const id of this.#receiversBySender) this.#derivePassphraseKey(id);
+  }
+
+  #derivePassphraseKey(senderId) {
+    if (this.mode !== 'passphrase' || this.selfConnectionId === null) return;
+    if (senderId !== null) this.#receiversBySender.add(senderId);
+    const slot = senderId === null ? '' : senderId;
+    const pass = this.#passphrase;
+    if (!pass || this.#derived.has(slot)) return;
+    this.#derived.set(slot, true);
+    const participant = senderId === null ? this.selfConnectionId : senderId;
+    this.#input(async () => {
+      const key = await passphraseKey(pass, this.#room, participant);
+      if (this.#destroyed || this.#passphrase !== pass) return;
+      this.#post({ type: 'setPassphraseKey', senderId, key });
+      key.fill(0);
+      if (senderId === null) this.#emit({ type: 'send-key', kid: '0' });
+    });
+  }
+
+  // ------------------------------------------------------------------ membership, fingerprints, code
+
+  async #refreshMembership() {
+    if (this.#mgr) {
+      this.#members = new Map(this.#mgr.members().map((b) => [b.connectionId, b]));
+    }
+    const fps = new Map();
+    for (const [id, b] of this.#members) fps.set(id, fingerprintDisplay(await fingerprint(b.identityKey)));
+    const changed = fps.size !== this.remoteFingerprints.size
+      || [...fps].some(([id, f]) => this.remoteFingerprints.get(id) !== f);
+    this.remoteFingerprints = fps;
+    if (changed) this.#emit({ type: 'fingerprints', self: this.selfFingerprint, remote: new Map(fps) });
+    const members = [{ connectionId: this.selfConnectionId, identityKey: this.#identity.identityKey },
+      ...[...this.#members.values()].map((b) => ({ connectionId: b.connectionId, identityKey: b.identityKey }))];
+    const code = (await verificationCode(members)).display;
+    if (code !== this.verificationCode) {
+      this.verificationCode = code;
+      this.#emit({ type: 'verification-code', code });
+    }
+  }
+
+  // ------------------------------------------------------------------ worker
+
+  #post(msg) {
+    if (this.#destroyed && msg.type !== 'destroy') return;
+    this.#worker.postMessage(msg);
+  }
+
+  #onWorkerMessage(m) {
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'ack') {
+      const resolve = this.#acks.get(m.id);
+      this.#acks.delete(m.id);
+      if (resolve) resolve();
+    } else if (m.type === 'e2ee-error') {
+      if (m.id !== undefined && this.#acks.has(m.id)) {
+        const resolve = this.#acks.get(m.id);
+        this.#acks.delete(m.id);
+        resolve();
+      }
+      this.#emit({ type: 'error', source: m.operation === 'message' ? 'worker' : 'frames', reason: m.reason,
+        operation: m.operation, kind: m.kind, senderId: m.senderId, suppressed: m.suppressed, detail: m.detail });
+    } else if (m.type === 'e2ee-key-used') {
+      this.#emit({ type: 'key-used', operation: m.operation, senderId: m.senderId, kid: m.kid });
+    }
+  }
+
+  /** Resolves once every input so far was processed and the worker applied every key sent to it. */
+  async idle() {
+    await this.#inputs;
+    if (this.#destroyed) return;
+    const id = ++this.#ackId;
+    await new Promise((resolve) => {
+      this.#acks.set(id, resolve);
+      this.#worker.postMessage({ type: 'ping', id });
+    });
+  }
+
+  /**
+   * For tests only (option keepKeysForTesting): {send: {kid, key}, receive: {connectionId: [{kid, key}]}} with hex
+   * keys, the base keys this connection holds. Lets a test show a departed member's keys open nothing new.
+   */
+  exportKeysForTesting() {
+    if (!this.#opts.keepKeysForTesting) throw new E2EEError('unsupported', 'create with keepKeysForTesting: true');
+    const receive = {};
+    for (const [id, list] of this.#keptKeys) receive[id] = list.map((k) => ({ ...k }));
+    return { send: this.#sendKey ? { ...this.#sendKey } : null, receive };
+  }
+
+  /** Destroys the identity, the key manager and every key, and stops the worker. */
+  destroy() {
+    if (this.#destroyed) return;
+    this.#post({ type: 'destroy' });
+    this.#destroyed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#mgr) this.#mgr.destroy();
+    else this.#identity.destroy();
+    if (this.#hashListener && globalThis.removeEventListener) {
+      globalThis.removeEventListener('hashchange', this.#hashListener);
+    }
+    for (const resolve of this.#acks.values()) resolve();
+    this.#acks.clear();
+    this.#keptKeys.clear();
+    if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
+  }
+
+  get destroyed() {
+    return this.#destroyed;
+  }
+}
