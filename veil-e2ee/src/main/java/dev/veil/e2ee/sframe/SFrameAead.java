@@ -32,6 +32,8 @@ final class SFrameAead {
     private final byte[] macOut;
     private final byte[] expectedTag;
     private final byte[] receivedTag;
+    /** header ‖ metadata, so GCM gets one updateAAD call (JDK 17 buffers every call's AAD separately). */
+    private byte[] aadScratch = new byte[SFrameHeader.MAX_LENGTH + 16];
 
     SFrameAead(CipherSuite suite) {
         this.suite = suite;
@@ -79,10 +81,7 @@ final class SFrameAead {
         makeNonce(key, ctr);
         if (suite.isGcm()) {
             cipher.init(Cipher.ENCRYPT_MODE, key.encKey, new GCMParameterSpec(128, nonce));
-            cipher.updateAAD(aad1, a1Off, a1Len);
-            if (a2Len > 0) {
-                cipher.updateAAD(aad2, a2Off, a2Len);
-            }
+            gcmAad(aad1, a1Off, a1Len, aad2, a2Off, a2Len);
             return cipher.doFinal(pt, ptOff, ptLen, out, outOff);
         }
         startCtr(Cipher.ENCRYPT_MODE, key);
@@ -102,10 +101,7 @@ final class SFrameAead {
         try {
             if (suite.isGcm()) {
                 cipher.init(Cipher.DECRYPT_MODE, key.encKey, new GCMParameterSpec(128, nonce));
-                cipher.updateAAD(aad1, a1Off, a1Len);
-                if (a2Len > 0) {
-                    cipher.updateAAD(aad2, a2Off, a2Len);
-                }
+                gcmAad(aad1, a1Off, a1Len, aad2, a2Off, a2Len);
                 cipher.doFinal(in, inOff, inLen, out, outOff);
                 return true;
             }
@@ -128,6 +124,20 @@ final class SFrameAead {
             // Keys and parameters are built here and valid; the caller checked the output size.
             throw new IllegalStateException("frame decryption failed unexpectedly", e);
         }
+    }
+
+    private void gcmAad(byte[] aad1, int a1Off, int a1Len, byte[] aad2, int a2Off, int a2Len) {
+        if (a2Len == 0) {
+            cipher.updateAAD(aad1, a1Off, a1Len);
+            return;
+        }
+        int total = a1Len + a2Len;
+        if (total > aadScratch.length) {
+            aadScratch = new byte[Math.max(total, 2 * aadScratch.length)];
+        }
+        System.arraycopy(aad1, a1Off, aadScratch, 0, a1Len);
+        System.arraycopy(aad2, a2Off, aadScratch, a1Len, a2Len);
+        cipher.updateAAD(aadScratch, 0, total);
     }
 
     private void startCtr(int mode, SFrameKey key) throws GeneralSecurityException {
