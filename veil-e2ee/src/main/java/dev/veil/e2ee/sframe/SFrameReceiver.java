@@ -26,8 +26,9 @@ import java.util.Objects;
  * window moves only after a frame authenticates.
  *
  * <p><b>Results.</b> {@code decrypt...} methods return a {@link DecryptResult}; the {@code ...Raw} variants return
- * the plaintext length, or a negative {@link Rejection#code()}, and allocate nothing on the steady-state path. After
- * a rejection the output region's content is unspecified and must not be used.
+ * the plaintext length, or a negative {@link Rejection#code()}, and allocate nothing themselves on the steady-state
+ * path (the JCE cipher still allocates on every {@code init}: about 1 kB per frame on JDK 17, see
+ * docs/BENCHMARKS.md). After a rejection the output region's content is unspecified and must not be used.
  *
  * <p>Not thread-safe: use one receiver per remote sender (or per incoming stream), confined to one thread.
  */
