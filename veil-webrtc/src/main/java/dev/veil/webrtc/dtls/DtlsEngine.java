@@ -115,7 +115,7 @@ public abstract sealed class DtlsEngine permits DtlsServerEngine, DtlsClientEngi
         }
     }
 
-    /** Datagrams refused (oversized, or after close/failure). */
+    /** Datagrams refused (oversized, malformed records, or after close/failure). */
     public long droppedDatagrams() {
         synchronized (lock) {
             return droppedDatagrams;
@@ -208,14 +208,15 @@ public abstract sealed class DtlsEngine permits DtlsServerEngine, DtlsClientEngi
     }
 
     /**
-     * Feeds one datagram from the peer (RFC 7983 first byte 20-63). Never throws for bad input: garbage is
-     * ignored by the record layer, and what ends the association is reported as an event.
+     * Feeds one datagram from the peer (RFC 7983 first byte 20-63). Never throws for bad input: a datagram whose
+     * records are not well formed is refused and counted ({@link #droppedDatagrams()}), other garbage is ignored by
+     * the record layer, and what ends the association is reported as an event.
      */
     public void handleDatagram(byte[] datagram, long nowMillis) {
         Objects.requireNonNull(datagram, "datagram");
         synchronized (lock) {
             if (state == State.CLOSED || state == State.FAILED || datagram.length > DtlsConfig.MAX_DATAGRAM
-                    || datagram.length == 0) {
+                    || !DtlsRecords.wellFormed(datagram)) {
                 droppedDatagrams++;
                 return;
             }

@@ -25,7 +25,7 @@ public final class SrtpException extends GeneralSecurityException {
     }
 
     @Override
-    public synchronized Throwable fillInStackTrace() {
+    public Throwable fillInStackTrace() {
         return this;
     }
 

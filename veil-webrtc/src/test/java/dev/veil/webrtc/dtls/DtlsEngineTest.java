@@ -236,7 +236,7 @@ class DtlsEngineTest {
         // A record header announcing more bytes than present, and an oversized datagram.
         server.handleDatagram(new byte[] {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0}, NOW);
         server.handleDatagram(new byte[DtlsConfig.MAX_DATAGRAM + 1], NOW);
-        assertEquals(1, server.droppedDatagrams(), "only the oversized one is refused outright");
+        assertTrue(server.droppedDatagrams() >= 4, "truncated, oversized and malformed records are refused");
         server.awaitIdle();
         client.start(NOW);
         // Interleave garbage with the real flights.
@@ -293,7 +293,12 @@ class DtlsEngineTest {
         assertTrue(server.isClosed());
         assertTrue(client.isClosed());
         assertNull(client.pollEvent(), "a local close reports nothing");
-        server.handleDatagram(new byte[] {23, 1, 2}, NOW);
+        byte[] late = new byte[40];
+        late[0] = 23;
+        late[1] = (byte) 0xfe;
+        late[2] = (byte) 0xfd;
+        late[12] = 27;
+        server.handleDatagram(late, NOW);
         assertEquals(1, server.droppedDatagrams(), "nothing is accepted after close");
     }
 
@@ -323,8 +328,30 @@ class DtlsEngineTest {
         DtlsServerEngine server = new DtlsServerEngine(serverCert, DtlsConfig.defaults(), r -> {
             throw new java.util.concurrent.RejectedExecutionException("full");
         }, () -> { }, new SecureRandom());
-        server.handleDatagram(new byte[] {22, (byte) 0xfe, (byte) 0xfd}, NOW);
+        server.handleDatagram(new byte[] {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1}, NOW);
         assertEquals(DtlsFailure.HANDSHAKE_FAILED, failed(server).reason());
+    }
+
+    @Test
+    void records_wellFormed_acceptsCompleteRecordsOnly() {
+        byte[] hello = {22, (byte) 0xfe, (byte) 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 2};
+        assertTrue(DtlsRecords.wellFormed(hello));
+        byte[] two = new byte[hello.length * 2];
+        System.arraycopy(hello, 0, two, 0, hello.length);
+        System.arraycopy(hello, 0, two, hello.length, hello.length);
+        assertTrue(DtlsRecords.wellFormed(two), "several records in one datagram");
+        assertFalse(DtlsRecords.wellFormed(java.util.Arrays.copyOf(hello, 14)), "truncated fragment");
+        assertFalse(DtlsRecords.wellFormed(java.util.Arrays.copyOf(two, two.length - 1)), "truncated second record");
+        assertFalse(DtlsRecords.wellFormed(new byte[] {22, (byte) 0xfe}), "short header");
+        byte[] badType = hello.clone();
+        badType[0] = 30;
+        assertFalse(DtlsRecords.wellFormed(badType));
+        byte[] shortProtected = {23, (byte) 0xfe, (byte) 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 2, 9, 9};
+        assertFalse(DtlsRecords.wellFormed(shortProtected), "epoch 1 without room for nonce and tag");
+        byte[] protectedOk = new byte[13 + 24];
+        System.arraycopy(shortProtected, 0, protectedOk, 0, 11);
+        protectedOk[12] = 24;
+        assertTrue(DtlsRecords.wellFormed(protectedOk));
     }
 
     @Test

@@ -1,0 +1,458 @@
+package dev.veil.webrtc.transport;
+
+import dev.veil.webrtc.dtls.DtlsCertificate;
+import dev.veil.webrtc.dtls.DtlsConfig;
+import dev.veil.webrtc.dtls.DtlsEvent;
+import dev.veil.webrtc.dtls.DtlsServerEngine;
+import dev.veil.webrtc.ice.IceCredentials;
+import dev.veil.webrtc.ice.IceEvent;
+import dev.veil.webrtc.ice.IceLiteAgent;
+import dev.veil.webrtc.ice.StunResult;
+import dev.veil.webrtc.mux.Demux;
+import dev.veil.webrtc.mux.PacketKind;
+import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.srtp.SrtpException;
+import dev.veil.webrtc.srtp.SrtpProfile;
+import dev.veil.webrtc.srtp.SrtpRejection;
+import dev.veil.webrtc.srtp.SrtpSession;
+import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+
+/**
+ * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), a DTLS 1.2 server
+ * ({@link DtlsServerEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
+ * {@code Rtc}.
+ *
+ * <h2>Run loop</h2>
+ * <pre>
+ *   transport.handleDatagram(bytes, from, now)   // every datagram the server routes to this peer
+ *   transport.sendRtp(plainRtp) / sendRtcp(..)   // media to forward to this peer
+ *   transport.poll(now)                          // when the Timeout passes, or when {@code wakeup} fires
+ *   for (;;) {                                   // after each of the above
+ *       TransportOutput o = transport.pollOutput();
+ *       if (o instanceof TransportOutput.Timeout t) { schedule poll at t.atMillis(); break; }
+ *       if (o instanceof TransportOutput.Transmit x) { socket.send(x.data(), x.destination()); }
+ *       else if (o instanceof TransportOutput.Event e) { ... }
+ *   }
+ * </pre>
+ * Datagrams are classified once by their first byte (RFC 7983): STUN goes to the ICE agent; DTLS is accepted
+ * only from addresses that passed an ICE check (Chromium starts DTLS before it nominates); SRTP/SRTCP only from
+ * those addresses and only once keyed. Anything bad is dropped and counted ({@link #stats()}), never thrown.
+ *
+ * <h2>Threading</h2>
+ * Not thread-safe: confine to one event loop. The one exception is the DTLS handshake, which BouncyCastle runs
+ * blocking on {@code dtlsExecutor} (see {@link dev.veil.webrtc.dtls.DtlsEngine}); when it has output or has
+ * finished it calls {@code wakeup} from its worker thread, and the server must then call {@link #poll(long)} on
+ * the transport's loop to collect it. {@link #awaitDtlsIdle()} is for tests and lock-step callers.
+ *
+ * <h2>SDP</h2>
+ * {@link #localIceCredentials()} and {@link #localFingerprint()} go in the offer (with {@code a=ice-lite} and
+ * {@code a=setup:actpass}); {@link #setRemoteIceCredentials} and {@link #setRemoteFingerprint} take the answer's.
+ * {@link #restartIce()} makes new local credentials for a re-offer; DTLS and SRTP carry on.
+ */
+public final class WebRtcTransport {
+    /** Cap on addresses remembered as ICE-validated (one per candidate pair the browser checks). */
+    static final int MAX_VALIDATED_ADDRESSES = 8;
+
+    private final IceLiteAgent ice;
+    private final DtlsServerEngine dtls;
+    private final ArrayDeque<TransportOutput> outputs = new ArrayDeque<>();
+    private final LinkedHashSet<InetSocketAddress> validated = new LinkedHashSet<>();
+
+    private SrtpSession srtp;
+    private SrtpProfile profile;
+    private InetSocketAddress dtlsRemote;
+    private boolean connected;
+    private boolean ended;
+
+    private final long[] received = new long[PacketKind.values().length];
+    private final long[] dropped = new long[PacketKind.values().length];
+    private final EnumMap<SrtpRejection, Long> srtpRejected = new EnumMap<>(SrtpRejection.class);
+    private final EnumMap<SrtpRejection, Long> srtcpRejected = new EnumMap<>(SrtpRejection.class);
+    private long stunErrorResponses;
+    private long rtpSent;
+    private long rtcpSent;
+    private long sendDropped;
+
+    /**
+     * @param certificate the server's DTLS certificate (one for all transports)
+     * @param dtlsConfig SRTP profile preference, MTU, handshake deadline
+     * @param dtlsExecutor runs BouncyCastle's blocking handshake; a small pool owned by the server
+     * @param wakeup called from a DTLS worker thread when there is output to collect: schedule {@link #poll(long)}
+     *     on this transport's loop
+     * @param random ICE credentials and DTLS randomness
+     */
+    public WebRtcTransport(DtlsCertificate certificate, DtlsConfig dtlsConfig, Executor dtlsExecutor,
+            Runnable wakeup, SecureRandom random) {
+        Objects.requireNonNull(random, "random");
+        this.ice = new IceLiteAgent(random);
+        this.dtls = new DtlsServerEngine(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
+    }
+
+    // ------------------------------------------------------------------------------------------ SDP parameters
+
+    /** The local ICE ufrag and password for the offer. */
+    public IceCredentials localIceCredentials() {
+        return ice.localCredentials();
+    }
+
+    /** The local DTLS fingerprint for the offer ({@code a=fingerprint:sha-256 ...}). */
+    public DtlsFingerprint localFingerprint() {
+        return dtls.localFingerprint();
+    }
+
+    /** The browser's {@code a=ice-ufrag} / {@code a=ice-pwd} from its answer. */
+    public void setRemoteIceCredentials(String ufrag, String password) {
+        ice.setRemoteCredentials(ufrag, password);
+    }
+
+    /**
+     * The browser's {@code a=fingerprint} from its answer. The DTLS handshake is only reported complete once this
+     * is set and matches the certificate the browser presented; a mismatch fails the transport.
+     */
+    public void setRemoteFingerprint(DtlsFingerprint fingerprint) {
+        dtls.setRemoteFingerprint(fingerprint);
+        drainDtls();
+    }
+
+    /** ICE restart: new local credentials for the re-offer (then {@link #setRemoteIceCredentials} again). */
+    public IceCredentials restartIce() {
+        return ice.restart();
+    }
+
+    // ------------------------------------------------------------------------------------------------- input
+
+    /**
+     * Handles one datagram the server received for this peer. Never throws for bad input: whatever is malformed,
+     * unauthenticated, from the wrong address or arrives too early is dropped and counted.
+     */
+    public void handleDatagram(byte[] data, InetSocketAddress from, long nowMillis) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(from, "from");
+        PacketKind kind = Demux.classify(data, 0, data.length);
+        if (ended) {
+            dropped[kind.ordinal()]++;
+            return;
+        }
+        try {
+            switch (kind) {
+                case STUN:
+                    handleStun(data, from, nowMillis);
+                    break;
+                case DTLS:
+                    handleDtls(data, from, nowMillis);
+                    break;
+                case RTP:
+                    handleRtp(data, from);
+                    break;
+                case RTCP:
+                    handleRtcp(data, from);
+                    break;
+                default:
+                    dropped[PacketKind.UNKNOWN.ordinal()]++;
+                    break;
+            }
+        } catch (RuntimeException e) {
+            // A bug in a protocol engine must not take the server down for one peer's packet: drop and count.
+            dropped[kind.ordinal()]++;
+        }
+    }
+
+    private void handleStun(byte[] data, InetSocketAddress from, long nowMillis) {
+        StunResult r = ice.handleStun(from, data, 0, data.length, nowMillis);
+        if (r instanceof StunResult.Accepted) {
+            StunResult.Accepted a = (StunResult.Accepted) r;
+            received[PacketKind.STUN.ordinal()]++;
+            outputs.add(new TransportOutput.Transmit(a.datagram(), a.destination()));
+            if (!validated.contains(from)) {
+                if (validated.size() >= MAX_VALIDATED_ADDRESSES) {
+                    evictOldestValidated();
+                }
+                validated.add(from);
+                outputs.add(new TransportOutput.AddressValidated(from));
+            }
+        } else if (r instanceof StunResult.Rejected) {
+            StunResult.Rejected rej = (StunResult.Rejected) r;
+            dropped[PacketKind.STUN.ordinal()]++;
+            stunErrorResponses++;
+            outputs.add(new TransportOutput.Transmit(rej.datagram(), rej.destination()));
+        } else {
+            dropped[PacketKind.STUN.ordinal()]++;
+        }
+        drainIce();
+    }
+
+    private void evictOldestValidated() {
+        Optional<InetSocketAddress> selected = ice.selectedAddress();
+        for (InetSocketAddress a : validated) {
+            if (!selected.map(a::equals).orElse(false) && !a.equals(dtlsRemote)) {
+                validated.remove(a);
+                return;
+            }
+        }
+    }
+
+    private void handleDtls(byte[] data, InetSocketAddress from, long nowMillis) {
+        if (!validated.contains(from) || dtls.isClosed()) {
+            dropped[PacketKind.DTLS.ordinal()]++;
+            return;
+        }
+        dtlsRemote = from;
+        long before = dtls.droppedDatagrams();
+        dtls.handleDatagram(data, nowMillis);
+        if (dtls.droppedDatagrams() != before) {
+            dropped[PacketKind.DTLS.ordinal()]++;
+        } else {
+            received[PacketKind.DTLS.ordinal()]++;
+        }
+        drainDtls();
+    }
+
+    private boolean mediaSourceOk(InetSocketAddress from) {
+        return srtp != null && validated.contains(from);
+    }
+
+    private void handleRtp(byte[] data, InetSocketAddress from) {
+        if (!mediaSourceOk(from)) {
+            dropped[PacketKind.RTP.ordinal()]++;
+            return;
+        }
+        try {
+            byte[] plain = srtp.unprotectRtp(data);
+            received[PacketKind.RTP.ordinal()]++;
+            outputs.add(new TransportOutput.RtpReceived(plain));
+        } catch (SrtpException e) {
+            dropped[PacketKind.RTP.ordinal()]++;
+            srtpRejected.merge(e.reason(), 1L, Long::sum);
+        }
+    }
+
+    private void handleRtcp(byte[] data, InetSocketAddress from) {
+        if (!mediaSourceOk(from)) {
+            dropped[PacketKind.RTCP.ordinal()]++;
+            return;
+        }
+        try {
+            byte[] plain = srtp.unprotectRtcp(data);
+            received[PacketKind.RTCP.ordinal()]++;
+            outputs.add(new TransportOutput.RtcpReceived(plain));
+        } catch (SrtpException e) {
+            dropped[PacketKind.RTCP.ordinal()]++;
+            srtcpRejected.merge(e.reason(), 1L, Long::sum);
+        }
+    }
+
+    /** Advances timers (ICE consent, DTLS handshake deadline) and collects what the DTLS worker produced. */
+    public void poll(long nowMillis) {
+        if (ended) {
+            return;
+        }
+        ice.poll(nowMillis);
+        drainIce();
+        if (!ended) {
+            dtls.poll(nowMillis);
+            drainDtls();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ output
+
+    /**
+     * Protects a plain RTP packet for this peer and queues it for the selected address. Dropped (and counted) if
+     * the transport is not connected or SRTP refuses it (e.g. a malformed header).
+     *
+     * @return whether a datagram was queued
+     */
+    public boolean sendRtp(byte[] plainRtp) {
+        Objects.requireNonNull(plainRtp, "plainRtp");
+        Optional<InetSocketAddress> to = ice.selectedAddress();
+        if (!connected || ended || to.isEmpty()) {
+            sendDropped++;
+            return false;
+        }
+        try {
+            outputs.add(new TransportOutput.Transmit(srtp.protectRtp(plainRtp), to.get()));
+            rtpSent++;
+            return true;
+        } catch (SrtpException e) {
+            sendDropped++;
+            return false;
+        }
+    }
+
+    /** Protects a plain (compound) RTCP packet and queues it; see {@link #sendRtp}. */
+    public boolean sendRtcp(byte[] plainRtcp) {
+        Objects.requireNonNull(plainRtcp, "plainRtcp");
+        Optional<InetSocketAddress> to = ice.selectedAddress();
+        if (!connected || ended || to.isEmpty()) {
+            sendDropped++;
+            return false;
+        }
+        try {
+            outputs.add(new TransportOutput.Transmit(srtp.protectRtcp(plainRtcp), to.get()));
+            rtcpSent++;
+            return true;
+        } catch (SrtpException e) {
+            sendDropped++;
+            return false;
+        }
+    }
+
+    /** The next output: a queued datagram or event, else the {@link TransportOutput.Timeout} for {@link #poll}. */
+    public TransportOutput pollOutput() {
+        TransportOutput o = outputs.poll();
+        return o != null ? o : new TransportOutput.Timeout(nextTimeoutMillis());
+    }
+
+    /** When {@link #poll(long)} must next run (caller's clock), or {@link Long#MAX_VALUE}. */
+    public long nextTimeoutMillis() {
+        if (ended) {
+            return Long.MAX_VALUE;
+        }
+        return Math.min(ice.nextTimeout(), dtls.nextTimeoutMillis());
+    }
+
+    /** Closes the connection: sends DTLS close_notify, stops ICE, reports {@link TransportOutput.Closed}. */
+    public void close() {
+        if (ended) {
+            return;
+        }
+        dtls.close();
+        drainDtlsTransmits();
+        end(new TransportOutput.Closed("closed locally"));
+    }
+
+    // -------------------------------------------------------------------------------------------------- state
+
+    /** True between {@link TransportOutput.Connected} and the end. */
+    public boolean isConnected() {
+        return connected && !ended;
+    }
+
+    /** True after {@link TransportOutput.Closed} or {@link TransportOutput.Failed}. */
+    public boolean isEnded() {
+        return ended;
+    }
+
+    /** Where media goes: the nominated address, if any. */
+    public Optional<InetSocketAddress> selectedAddress() {
+        return ice.selectedAddress();
+    }
+
+    /** Whether a datagram from this address belongs to this transport (it passed an ICE check). */
+    public boolean isValidatedAddress(InetSocketAddress address) {
+        return validated.contains(address);
+    }
+
+    /** The negotiated SRTP profile, once DTLS finished. */
+    public Optional<SrtpProfile> srtpProfile() {
+        return Optional.ofNullable(profile);
+    }
+
+    /** A snapshot of the counters. */
+    public TransportStats stats() {
+        Map<PacketKind, Long> rec = new EnumMap<>(PacketKind.class);
+        Map<PacketKind, Long> drop = new EnumMap<>(PacketKind.class);
+        for (PacketKind k : PacketKind.values()) {
+            rec.put(k, received[k.ordinal()]);
+            drop.put(k, dropped[k.ordinal()]);
+        }
+        return new TransportStats(rec, drop, srtpRejected, srtcpRejected, stunErrorResponses, rtpSent, rtcpSent,
+                sendDropped);
+    }
+
+    /**
+     * Blocks until the DTLS worker has consumed every datagram given to it and waits for more (or has ended);
+     * then {@link #poll(long)} collects its output. For tests and lock-step callers, never on a loop that the
+     * worker's {@code wakeup} needs.
+     */
+    public void awaitDtlsIdle() throws InterruptedException {
+        dtls.awaitIdle();
+    }
+
+    // ------------------------------------------------------------------------------------------------ internals
+
+    private void drainIce() {
+        for (IceEvent e; (e = ice.pollEvent()) != null;) {
+            if (e instanceof IceEvent.Connected) {
+                maybeConnected();
+            } else if (e instanceof IceEvent.SelectedAddressChanged) {
+                IceEvent.SelectedAddressChanged c = (IceEvent.SelectedAddressChanged) e;
+                outputs.add(new TransportOutput.RemoteAddressChanged(c.previous(), c.selected()));
+            } else if (e instanceof IceEvent.ConsentExpired) {
+                dtls.close();
+                drainDtlsTransmits();
+                end(new TransportOutput.Failed("ICE consent expired (no valid check for "
+                        + IceLiteAgent.CONSENT_TIMEOUT_MILLIS / 1000 + " s)"));
+                return;
+            }
+        }
+    }
+
+    private void drainDtls() {
+        drainDtlsTransmits();
+        for (DtlsEvent e; !ended && (e = dtls.pollEvent()) != null;) {
+            if (e instanceof DtlsEvent.HandshakeComplete) {
+                DtlsEvent.HandshakeComplete hc = (DtlsEvent.HandshakeComplete) e;
+                try {
+                    srtp = SrtpSession.forServer(hc.keys());
+                    profile = hc.profile();
+                } catch (GeneralSecurityException ex) {
+                    end(new TransportOutput.Failed("SRTP setup failed: " + ex.getMessage()));
+                    return;
+                } finally {
+                    hc.keys().destroy();
+                }
+                maybeConnected();
+            } else if (e instanceof DtlsEvent.Failed) {
+                DtlsEvent.Failed f = (DtlsEvent.Failed) e;
+                drainDtlsTransmits();
+                end(new TransportOutput.Failed("DTLS " + f.reason() + ": " + f.detail()));
+            } else if (e instanceof DtlsEvent.Closed) {
+                drainDtlsTransmits();
+                end(new TransportOutput.Closed("DTLS " + ((DtlsEvent.Closed) e).reason()));
+            }
+        }
+    }
+
+    /** DTLS output goes to the nominated address, else to where the peer's DTLS came from. */
+    private void drainDtlsTransmits() {
+        for (byte[] d; (d = dtls.pollTransmit()) != null;) {
+            InetSocketAddress to = ice.selectedAddress().orElse(dtlsRemote);
+            if (to != null) {
+                outputs.add(new TransportOutput.Transmit(d, to));
+            }
+        }
+    }
+
+    private void maybeConnected() {
+        if (connected || ended || srtp == null) {
+            return;
+        }
+        Optional<InetSocketAddress> sel = ice.selectedAddress();
+        if (sel.isPresent()) {
+            connected = true;
+            outputs.add(new TransportOutput.Connected(profile, sel.get()));
+        }
+    }
+
+    private void end(TransportOutput.Event finalEvent) {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        connected = false;
+        ice.close();
+        dtls.close();
+        srtp = null;
+        outputs.add(finalEvent);
+    }
+}
