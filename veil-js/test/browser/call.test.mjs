@@ -94,7 +94,9 @@ after(async () => {
   if (server) {
     const code = await server.stop();
     if (process.env.VEIL_SHOW_SERVER_LOG) console.log(server.log());
-    assert.equal(code, 0, 'veil-server must exit cleanly on SIGTERM');
+    // 143 = 128 + SIGTERM: the JVM's status after its shutdown hooks ran (Jetty and UDP stopped)
+    assert.ok(code === 0 || code === 143, `veil-server must exit cleanly on SIGTERM, got ${code}`);
+    assert.match(server.log(), /veil-server stopped/);
   }
 });
 

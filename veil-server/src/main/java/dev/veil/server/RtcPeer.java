@@ -1,69 +1,112 @@
 package dev.veil.server;
 
 import dev.veil.signaling.Role;
-import dev.veil.webrtc.ice.IceCredentials;
-import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.router.Consumer;
+import dev.veil.webrtc.router.ConsumerParams;
+import dev.veil.webrtc.router.Producer;
+import dev.veil.webrtc.router.ProducerParams;
+import dev.veil.webrtc.rtp.RtpCodec;
+import dev.veil.webrtc.sdp.Codec;
+import dev.veil.webrtc.sdp.Extmap;
 import dev.veil.webrtc.sdp.MediaKind;
 import dev.veil.webrtc.sdp.SdpAnswer;
 import dev.veil.webrtc.sdp.SdpException;
 import dev.veil.webrtc.sdp.SdpOfferer;
 import dev.veil.webrtc.sdp.SendTrack;
+import dev.veil.webrtc.transport.TransportOutput;
+import dev.veil.webrtc.transport.TransportStats;
+import dev.veil.webrtc.transport.WebRtcTransport;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The media of one connection: its SDP state, its transport on the shared UDP port, its tracks. */
+/**
+ * The media of one connection, on the event loop: its {@link WebRtcTransport} on the shared UDP port, its SDP
+ * state ({@link SdpOfferer}), the producers it publishes and the consumers it subscribes to in the router.
+ */
 final class RtcPeer implements Media.Peer {
+  private static final Logger LOG = LoggerFactory.getLogger(RtcPeer.class);
+
+  /** A forwarded track on one of this peer's sendonly m-lines. */
+  private static final class Sending {
+    final String mid;
+    final long ssrc;
+    String consumerId;
+
+    Sending(String mid, long ssrc) {
+      this.mid = mid;
+      this.ssrc = ssrc;
+    }
+  }
+
   final RtcMedia media;
   final String connectionId;
   final Role role;
-  final IceCredentials ice;
+  private final WebRtcTransport transport;
   private final SdpOfferer sdp;
   private final String audioUpMid;
   private final String videoUpMid;
-  /** Forwarded track id → mid of its sendonly m-line. */
-  private final Map<String, String> sending = new LinkedHashMap<>();
+  private final Runnable onFailed;
+  /** Forwarded track id → its m-line. */
+  private final Map<String, Sending> sending = new LinkedHashMap<>();
   List<Media.Track> published = List.of();
+  private boolean answered;
   private boolean closed;
+  private boolean connectedLogged;
+  private EventLoop.Timer timer;
+  private long timerAt = Long.MAX_VALUE;
+  private boolean wakeupPosted;
+  private final Object wakeupLock = new Object();
 
   RtcPeer(RtcMedia media, String connectionId, Role role, boolean audio, boolean video, Runnable onFailed) {
     this.media = media;
     this.connectionId = connectionId;
     this.role = role;
-    this.ice = IceCredentials.random(media.random());
-    this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, ice.ufrag(), ice.password(), fingerprint(),
-        media.announcedAddress(), media.localPort());
+    this.onFailed = onFailed;
+    this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
+        media.random());
+    this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
+        transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
+        media.localPort());
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
 
-  private DtlsFingerprint fingerprint() {
-    byte[] b = new byte[32];
-    media.random().nextBytes(b);
-    return DtlsFingerprint.sha256(b);
+  String localUfrag() {
+    return transport.localIceCredentials().ufrag();
   }
+
+  // ------------------------------------------------------------------------------------------------------ SDP
 
   @Override
   public String offer(List<Media.Track> receive) {
-    List<String> wanted = new ArrayList<>();
+    Set<String> wanted = new HashSet<>();
     for (Media.Track t : receive) {
       wanted.add(t.id());
       if (!sending.containsKey(t.id())) {
-        RtcMedia.Producer p = media.producer(t.id());
+        Producer p = media.router.findProducer(t.id());
         if (p == null) {
           continue;
         }
-        String mid = sdp.addSendOnly(p.kind(), new SendTrack(t.ownerConnectionId(), t.id(), p.ssrc(),
+        long ssrc = media.router.newSsrc();
+        String mid = sdp.addSendOnly(p.kind(), new SendTrack(t.ownerConnectionId(), t.id(), ssrc,
             t.ownerConnectionId()));
-        sending.put(t.id(), mid);
+        sending.put(t.id(), new Sending(mid, ssrc));
       }
     }
     for (var it = sending.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       if (!wanted.contains(e.getKey())) {
-        sdp.deactivate(e.getValue());
+        sdp.deactivate(e.getValue().mid);
+        closeConsumer(e.getValue());
         it.remove();
       }
     }
@@ -84,30 +127,177 @@ final class RtcPeer implements Media.Peer {
     } catch (SdpException e) {
       throw new Media.MediaException(e.getMessage());
     }
-    if (published.isEmpty()) {
-      List<Media.Track> tracks = new ArrayList<>();
-      publish(a, audioUpMid, MediaKind.AUDIO, "audio", tracks);
-      publish(a, videoUpMid, MediaKind.VIDEO, "video", tracks);
-      published = List.copyOf(tracks);
+    if (a.iceUfrag() == null || a.icePwd() == null || a.fingerprint() == null) {
+      throw new Media.MediaException("the answer has no ICE credentials or DTLS fingerprint");
     }
+    if (!answered) {
+      answered = true;
+      transport.setRemoteIceCredentials(a.iceUfrag(), a.icePwd());
+      transport.setRemoteFingerprint(a.fingerprint());
+      List<Media.Track> tracks = new ArrayList<>();
+      publish(a, audioUpMid, "audio", tracks);
+      publish(a, videoUpMid, "video", tracks);
+      published = List.copyOf(tracks);
+      drain();
+    }
+    for (Map.Entry<String, Sending> e : sending.entrySet()) {
+      if (e.getValue().consumerId == null) {
+        consume(a, e.getKey(), e.getValue());
+      }
+    }
+    media.drainRouter();
     return published;
   }
 
-  private void publish(SdpAnswer a, String mid, MediaKind kind, String label, List<Media.Track> out) {
+  private void publish(SdpAnswer a, String mid, String label, List<Media.Track> out) {
     if (mid == null) {
       return;
     }
     Optional<SdpAnswer.Media> m = a.media(mid);
-    if (m.isEmpty() || m.get().rejected() || !m.get().direction().sends()) {
+    if (m.isEmpty() || m.get().rejected() || !m.get().direction().sends() || m.get().payloadTypes().isEmpty()) {
       return;
     }
     Optional<Long> ssrc = m.get().primarySsrc();
     if (ssrc.isEmpty()) {
+      LOG.info("{} sends on mid {} without a=ssrc; not forwarded", connectionId, mid);
       return;
     }
-    Media.Track t = new Media.Track(connectionId, connectionId + "-" + label, label);
-    media.addProducer(new RtcMedia.Producer(this, t, kind, ssrc.get()));
-    out.add(t);
+    int pt = m.get().payloadTypes().get(0);
+    Optional<Codec> codec = m.get().codec(pt);
+    if (codec.isEmpty()) {
+      return;
+    }
+    String trackId = connectionId + "-" + label;
+    media.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
+        RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
+    out.add(new Media.Track(connectionId, trackId, label));
+  }
+
+  private void consume(SdpAnswer a, String trackId, Sending s) {
+    Producer p = media.router.findProducer(trackId);
+    Optional<SdpAnswer.Media> m = a.media(s.mid);
+    if (p == null || p.closed() || m.isEmpty() || m.get().rejected() || !m.get().direction().receives()) {
+      return;
+    }
+    if (!m.get().payloadTypes().contains(p.payloadType())) {
+      LOG.info("{} cannot receive {}: payload type {} not in its answer", connectionId, trackId, p.payloadType());
+      return;
+    }
+    int midExt = m.get().extmapId(Extmap.SDES_MID).orElse(0);
+    String consumerId = connectionId + "/" + trackId;
+    media.router.createConsumer(consumerId, connectionId, trackId,
+        new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid), media.nowMillis());
+    s.consumerId = consumerId;
+  }
+
+  private void closeConsumer(Sending s) {
+    if (s.consumerId != null) {
+      Consumer c = media.router.findConsumer(s.consumerId);
+      if (c != null && !c.closed()) {
+        media.router.closeConsumer(s.consumerId);
+      }
+      s.consumerId = null;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ transport
+
+  void handleDatagram(byte[] data, InetSocketAddress from) {
+    transport.handleDatagram(data, from, media.nowMillis());
+    drain();
+  }
+
+  void sendRtp(byte[] plain) {
+    if (transport.sendRtp(plain)) {
+      drain();
+    }
+  }
+
+  void sendRtcp(byte[] plain) {
+    if (transport.sendRtcp(plain)) {
+      drain();
+    }
+  }
+
+  /** Called by a DTLS worker thread: collect its output on the loop. */
+  private void wakeup() {
+    synchronized (wakeupLock) {
+      if (wakeupPosted) {
+        return;
+      }
+      wakeupPosted = true;
+    }
+    media.loop().execute(() -> {
+      synchronized (wakeupLock) {
+        wakeupPosted = false;
+      }
+      if (!closed) {
+        transport.poll(media.nowMillis());
+        drain();
+      }
+    });
+  }
+
+  /** Handles everything the transport has queued, then re-arms its timer. */
+  private void drain() {
+    TransportOutput o;
+    while ((o = transport.pollOutput()) != null) {
+      if (o instanceof TransportOutput.Transmit t) {
+        media.send(t.data(), t.destination());
+      } else if (o instanceof TransportOutput.Timeout t) {
+        arm(t.atMillis());
+        break;
+      } else if (o instanceof TransportOutput.RtpReceived r) {
+        media.routeRtp(this, r.packet());
+      } else if (o instanceof TransportOutput.RtcpReceived r) {
+        media.routeRtcp(this, r.packet());
+      } else if (o instanceof TransportOutput.AddressValidated v) {
+        media.addressValidated(this, v.address());
+      } else if (o instanceof TransportOutput.RemoteAddressChanged c) {
+        media.addressValidated(this, c.current());
+        LOG.info("{} media moved to a new address", connectionId);
+      } else if (o instanceof TransportOutput.Connected c) {
+        media.stats().inc("media.transports_connected");
+        if (!connectedLogged) {
+          connectedLogged = true;
+          LOG.info("{} media connected ({})", connectionId, c.profile());
+        }
+      } else if (o instanceof TransportOutput.Failed f) {
+        media.stats().inc("media.transports_failed");
+        LOG.info("{} media failed: {}", connectionId, f.reason());
+        if (!closed) {
+          onFailed.run();
+        }
+      } else if (o instanceof TransportOutput.Closed c) {
+        if (!closed) {
+          LOG.info("{} media closed by the peer: {}", connectionId, c.reason());
+          onFailed.run();
+        }
+      }
+    }
+  }
+
+  private void arm(long atMillis) {
+    if (closed || atMillis == timerAt && timer != null) {
+      return;
+    }
+    if (timer != null) {
+      timer.cancel();
+      timer = null;
+    }
+    timerAt = atMillis;
+    if (atMillis == Long.MAX_VALUE) {
+      return;
+    }
+    long delay = Math.max(0, atMillis - media.nowMillis());
+    timer = media.loop().schedule(TimeUnit.MILLISECONDS.toNanos(delay), () -> {
+      timer = null;
+      timerAt = Long.MAX_VALUE;
+      if (!closed) {
+        transport.poll(media.nowMillis());
+        drain();
+      }
+    });
   }
 
   @Override
@@ -115,7 +305,36 @@ final class RtcPeer implements Media.Peer {
     if (closed) {
       return;
     }
-    closed = true;
+    closeTransport();
     media.removed(this);
+  }
+
+  void closeTransport() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (timer != null) {
+      timer.cancel();
+    }
+    TransportStats st = transport.stats();
+    LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",
+        connectionId, st.received(), st.dropped(), st.srtpRejected(), st.stunErrorResponses(), st.rtpSent(),
+        st.rtcpSent());
+    for (var e : st.dropped().entrySet()) {
+      media.stats().add("media.dropped." + e.getKey().name().toLowerCase(), e.getValue());
+    }
+    for (var e : st.received().entrySet()) {
+      media.stats().add("media.received." + e.getKey().name().toLowerCase(), e.getValue());
+    }
+    transport.close();
+    TransportOutput o;
+    while ((o = transport.pollOutput()) != null) {
+      if (o instanceof TransportOutput.Transmit t) {
+        media.send(t.data(), t.destination()); // close_notify
+      } else if (o instanceof TransportOutput.Timeout) {
+        break;
+      }
+    }
   }
 }
