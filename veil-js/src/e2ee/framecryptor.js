@@ -161,7 +161,7 @@ export class FrameCryptor {
     }
   }
 
-  #error(operation, senderId, kind, reason) {
+  #error(operation, senderId, kind, reason, detail) {
     const k = operation + '|' + senderId + '|' + reason;
     const now = this.#now();
     const e = this.#errors.get(k);
@@ -170,7 +170,7 @@ export class FrameCryptor {
       return;
     }
     this.#errors.set(k, { last: now, suppressed: 0 });
-    this.#post({ type: 'e2ee-error', reason, operation, kind, senderId, suppressed: e ? e.suppressed : 0 });
+    this.#post({ type: 'e2ee-error', reason, operation, kind, senderId, suppressed: e ? e.suppressed : 0, detail });
   }
 
   #keyUsed(operation, senderId, kid) {
@@ -221,7 +221,7 @@ export class FrameCryptor {
         if (!r) throw new E2EEError('no-key', 'no keys for sender');
         if (this.#format === 'sframe') {
           const info = {};
-          out = await r.decryptFrame(codec, type, data, info);
+          out = await r.decryptFrame(codec, type, data, info, ctx.transformId ?? ctx.kind);
           this.#keyUsed(op, senderId, info.kid);
         } else {
           out = await r.decrypt(codec, type, data);
@@ -235,7 +235,7 @@ export class FrameCryptor {
         this.#error(op, senderId, ctx.kind, 'internal');
         return false;
       }
-      this.#error(op, senderId, ctx.kind, e.reason);
+      this.#error(op, senderId, ctx.kind, e.reason, e.message);
       return false;
     }
   }

@@ -410,14 +410,16 @@ export const MAX_RATCHET_STEPS = 16;
 export const DEFAULT_KEY_RING_CAPACITY = 8;
 
 /**
- * Decrypts one remote sender's SFrame frames, with that sender's key ring and a replay window per KID (the same
- * rules as veil-e2ee's SFrameReceiver):
+ * Decrypts one remote sender's SFrame frames, with that sender's key ring and a replay window per KID and
+ * incoming stream (the rules of veil-e2ee's SFrameReceiver, which is used per remote sender or per stream):
  * - a KID not installed but in the generation of an installed key and at most 16 steps above it is tried with
  *   that key ratcheted forward; the ratcheted key is installed only once a frame authenticated under it;
  * - a CTR already accepted, or more than 127 below the highest accepted for its KID, is a 'replay';
  * - rejections are E2EEError 'truncated', 'bad-header', 'no-key', 'replay' or 'bad-tag'; nothing is returned
  *   for a rejected frame.
- * Safe for overlapping calls (several streams of one sender): the window is checked again after decryption.
+ * A sender's streams (audio, video) share its one CTR sequence, but arrive with different delays; a window per
+ * stream (the optional `stream` argument: any key, e.g. the transform id) keeps a late video frame from being
+ * judged against the audio's newer CTRs. Safe for overlapping calls: the window is checked again after decryption.
  */
 export class SFrameReceiver {
   #suite;
@@ -440,7 +442,7 @@ export class SFrameReceiver {
     const k = toU64(kid, 'KID');
     const base = Uint8Array.from(baseKey);
     const key = await SFrameKey.fromBaseKey(this.#suite, k, base);
-    this.#ring.put(k, { baseKey: base, key, window: new ReplayWindow() });
+    this.#ring.put(k, newEntry(base, key));
   }
 
   removeKey(kid) {
@@ -461,21 +463,22 @@ export class SFrameReceiver {
   }
 
   /** RFC 9605 decryption of header ‖ ct ‖ tag with AAD = header ‖ metadata; returns the plaintext. */
-  async decrypt(metadata, data) {
+  async decrypt(metadata, data, stream = '') {
     if (data.length === 0) throw new E2EEError('truncated', 'empty frame');
     const h = tryDecodeHeader(data, 0);
     if (!h) throw new E2EEError('bad-header', 'SFrame header does not fit');
     if (data.length - h.length < this.#nt) throw new E2EEError('truncated', 'shorter than the tag');
-    return this.#open(data, 0, h, metadata);
+    return this.#open(data, 0, h, metadata, stream);
   }
 
   /**
    * Decrypts a media frame clearPrefix ‖ header ‖ ct ‖ tag and returns clearPrefix ‖ plaintext. The prefix length
    * is the codec's for the received frame; if no header and tag fit after it, the frame is taken to be one that was
    * shorter than its prefix: the prefix is the largest shorter length after which a header and a tag end exactly
-   * at the frame's end. `info`, when given, receives {kid, ctr} of a frame that decrypted.
+   * at the frame's end. `info`, when given, receives {kid, ctr} of a frame that decrypted; `stream` names the
+   * incoming stream whose replay window applies.
    */
-  async decryptFrame(codec, type, frame, info = null) {
+  async decryptFrame(codec, type, frame, info = null, stream = '') {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
     const nt = this.#nt;
@@ -495,7 +498,7 @@ export class SFrameReceiver {
       if (!h) throw new E2EEError(firstFailure, 'no SFrame header and tag after the clear prefix');
     }
     const prefix = frame.subarray(0, n);
-    const pt = await this.#open(frame, n, h, prefix);
+    const pt = await this.#open(frame, n, h, prefix, stream);
     if (info) {
       info.kid = h.kid;
       info.ctr = h.ctr;
@@ -506,14 +509,15 @@ export class SFrameReceiver {
     return out;
   }
 
-  async #open(frame, offset, h, metadata) {
+  async #open(frame, offset, h, metadata, stream) {
     const { kid, ctr } = h;
     const e = this.#ring.get(kid);
     if (e) {
-      if (!e.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      if (!windowOf(e, stream).isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
       const pt = await e.key.openAt(frame, offset, h, metadata);
-      if (!e.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
-      e.window.accept(ctr);
+      const w = windowOf(e, stream);
+      if (!w.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      w.accept(ctr);
       return pt;
     }
     const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
@@ -535,13 +539,28 @@ export class SFrameReceiver {
     const installed = this.#ring.get(kid); // a concurrent frame may have installed it meanwhile
     if (installed) {
       base.fill(0);
-      if (!installed.window.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
-      installed.window.accept(ctr);
+      const w = windowOf(installed, stream);
+      if (!w.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      w.accept(ctr);
       return pt;
     }
-    const entry = { baseKey: base, key, window: new ReplayWindow() };
-    entry.window.accept(ctr);
+    const entry = newEntry(base, key);
+    windowOf(entry, stream).accept(ctr);
     this.#ring.put(kid, entry);
     return pt;
   }
+}
+
+function newEntry(baseKey, key) {
+  return { baseKey, key, windows: new Map() };
+}
+
+/** The replay window of one stream under one KID (made on first use). */
+function windowOf(entry, stream) {
+  let w = entry.windows.get(stream);
+  if (!w) {
+    w = new ReplayWindow();
+    entry.windows.set(stream, w);
+  }
+  return w;
 }

@@ -20,7 +20,8 @@
  *   {type: 'destroy'}                                            drops every key
  *   {type: 'ping'}                                               nothing (answered by its ack: the queue is idle)
  * Messages to the main thread:
- *   {type: 'e2ee-error', reason, operation, kind, senderId, suppressed}   a frame was dropped (rate-limited)
+ *   {type: 'e2ee-error', reason, operation, kind, senderId, suppressed, detail}   a frame was dropped
+ *                                                                   (rate-limited; detail never holds key bytes)
  *   {type: 'e2ee-key-used', operation, senderId, kid}                     first frame under a key, per sender
  */
 

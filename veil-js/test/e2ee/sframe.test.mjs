@@ -266,3 +266,19 @@ test('receiver_malformed_typedErrors', async () => {
   // opus prefix 1, then a header claiming 8 KID bytes that do not fit, no shorter prefix works either
   await assert.rejects(r.decryptFrame(CODECS.opus, undefined, fromHex('fcff01')), { reason: 'bad-header' });
 });
+
+test('receiver_windowPerStream_lateVideoFrameNotJudgedAgainstAudio', async () => {
+  const { s, r } = await pairAt();
+  const video = await s.encryptFrame(CODECS.vp8, 'key', VP8_KEY); // CTR 0
+  const audio = [];
+  for (let i = 0; i < 200; i++) audio.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc01')));
+  for (const f of audio) await r.decryptFrame(CODECS.opus, undefined, f, null, 'audio');
+  // 200 CTRs behind the audio stream's newest, but the first frame of the video stream
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', video, null, 'video'), VP8_KEY);
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', video, null, 'video'), { reason: 'replay' });
+  // judged against the audio stream's window it would have been too old
+  const { s: s2, r: r2 } = await pairAt();
+  const v2 = await s2.encryptFrame(CODECS.vp8, 'key', VP8_KEY);
+  for (let i = 0; i < 200; i++) await r2.decryptFrame(CODECS.opus, undefined, await s2.encryptFrame(CODECS.opus, undefined, fromHex('fc01')));
+  await assert.rejects(r2.decryptFrame(CODECS.vp8, 'key', v2), { reason: 'replay' });
+});

@@ -135,7 +135,9 @@ test('worker_sframeKeys_matchingKeysDecode_wrongKeysDecodeNothing', async () => 
     return { good: await run(1), bad: await run(2) };
   });
   assert.ok(result.good.stats.video > 10, 'frames decoded with the right key: ' + JSON.stringify(result.good));
-  assert.deepEqual(result.good.reasons, [], JSON.stringify(result.good.errs));
+  // Chromium may hand the receive transform an encoded frame twice (seen at stream start); the second copy is a
+  // replay and is dropped. Nothing else may fail with the right key.
+  assert.ok(result.good.reasons.every((r) => r === 'replay'), JSON.stringify(result.good.errs));
   assert.ok(result.good.used.includes('encrypt:257') && result.good.used.includes('decrypt:257'));
   assert.equal(result.bad.stats.video, 0, 'nothing decoded with the wrong key');
   assert.deepEqual(result.bad.reasons, ['bad-tag']);
@@ -158,7 +160,7 @@ test('createE2EE_passphraseMode_samePassphraseDecodes_wrongDecodesNothing', asyn
       if (receiverPassphrase === 'correct horse') {
         stats = await until(() => inbound(call.pc2), (s) => s.video > 10);
       } else {
-        await until(async () => errors.length, (n) => n >= 1);
+        await until(async () => errors.filter((r) => r === 'bad-tag').length, (n) => n >= 1);
         await until(() => inbound(call.pc2), (s) => s.audio > 50);
         stats = await inbound(call.pc2);
       }
@@ -175,6 +177,8 @@ test('createE2EE_passphraseMode_samePassphraseDecodes_wrongDecodesNothing', asyn
   assert.ok(result.good.stats.video > 10, JSON.stringify(result.good));
   assert.match(result.good.fp, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
   assert.equal(result.bad.stats.video, 0, JSON.stringify(result.bad));
-  assert.deepEqual(result.bad.errors, ['bad-tag']);
+  // 'no-key' while the PBKDF2 derivation is still running, then 'bad-tag' for every frame
+  assert.ok(result.bad.errors.includes('bad-tag'), JSON.stringify(result.bad));
+  assert.ok(result.bad.errors.every((r) => r === 'bad-tag' || r === 'no-key'), JSON.stringify(result.bad));
   await page.close();
 });
