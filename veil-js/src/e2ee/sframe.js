@@ -473,30 +473,49 @@ export class SFrameReceiver {
 
   /**
    * Decrypts a media frame clearPrefix ‖ header ‖ ct ‖ tag and returns clearPrefix ‖ plaintext. The prefix length
-   * is the codec's for the received frame; if no header and tag fit after it, the frame is taken to be one that was
-   * shorter than its prefix: the prefix is the largest shorter length after which a header and a tag end exactly
-   * at the frame's end. `info`, when given, receives {kid, ctr} of a frame that decrypted; `stream` names the
-   * incoming stream whose replay window applies.
+   * n is the codec's for the received frame. A frame that was shorter than its codec prefix was sent as all prefix
+   * with an empty ciphertext, so after its prefix k < n come a header and exactly Nt bytes: if the reading at n
+   * does not fit or does not authenticate, every such k is tried, largest first, until one authenticates (none
+   * changes any state unless it does). The error is that of the reading at n if it fits, else that of the largest
+   * k (docs/PROTOCOL.md §2.2). `info`, when given, receives {kid, ctr} of a frame that decrypted; `stream` names
+   * the incoming stream whose replay window applies.
    */
   async decryptFrame(codec, type, frame, info = null, stream = '') {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
     const nt = this.#nt;
-    let n = codec.clearPrefixLength(frame, type);
-    let h = tryDecodeHeader(frame, n);
-    if (!h || len - n - h.length < nt) {
-      const firstFailure = h ? 'truncated' : 'bad-header';
-      h = null;
-      for (let k = n - 1; k >= 0; k--) {
-        const hk = tryDecodeHeader(frame, k);
-        if (hk && k + hk.length + nt === len) {
-          n = k;
-          h = hk;
-          break;
+    const n = codec.clearPrefixLength(frame, type);
+    const h = tryDecodeHeader(frame, n);
+    const primaryFits = h !== null && len - n - h.length >= nt;
+    let first;
+    if (!h) {
+      first = new E2EEError('bad-header', 'SFrame header does not fit after the clear prefix');
+    } else if (!primaryFits) {
+      first = new E2EEError('truncated', 'no room for the tag');
+    } else {
+      try {
+        return await this.#openFrame(frame, n, h, info, stream);
+      } catch (e) {
+        if (!(e instanceof E2EEError)) throw e;
+        first = e;
+      }
+    }
+    let fallback = null;
+    for (let k = n - 1; k >= 0; k--) {
+      const hk = tryDecodeHeader(frame, k);
+      if (hk && k + hk.length + nt === len) {
+        try {
+          return await this.#openFrame(frame, k, hk, info, stream);
+        } catch (e) {
+          if (!(e instanceof E2EEError)) throw e;
+          if (!fallback) fallback = e;
         }
       }
-      if (!h) throw new E2EEError(firstFailure, 'no SFrame header and tag after the clear prefix');
     }
+    throw primaryFits || !fallback ? first : fallback;
+  }
+
+  async #openFrame(frame, n, h, info, stream) {
     const prefix = frame.subarray(0, n);
     const pt = await this.#open(frame, n, h, prefix, stream);
     if (info) {

@@ -282,3 +282,21 @@ test('receiver_windowPerStream_lateVideoFrameNotJudgedAgainstAudio', async () =>
   for (let i = 0; i < 200; i++) await r2.decryptFrame(CODECS.opus, undefined, await s2.encryptFrame(CODECS.opus, undefined, fromHex('fc01')));
   await assert.rejects(r2.decryptFrame(CODECS.vp8, 'key', v2), { reason: 'replay' });
 });
+
+test('receiver_shortFrameBehindLongHeader_triesEveryExactFitPrefix', async () => {
+  // A 3-byte VP8 key frame (all prefix) under a KID and CTR whose header is long: the reading at n = 10 fits
+  // (header + 16 bytes) but does not authenticate; the exact-fit reading at k = 3 does.
+  const kid = kidOf(0x123456, 7);
+  const s = new SFrameSender(4, 0x1234567n);
+  await s.setKey(kid, BASE);
+  const r = new SFrameReceiver(4);
+  await r.addKey(kid, BASE);
+  const short = fromHex('b0be00');
+  const f = await s.encryptFrame(CODECS.vp8, 'key', short);
+  assert.equal(f.length, 3 + encodeHeader(kid, 0x1234567n).length + 16);
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', f), short);
+  // Again: the exact-fit reading is now a replay, and the reason reported is the one of the reading at n = 10
+  // (it fits), whatever its garbage header names.
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', f), (e) => e instanceof E2EEError && e.reason !== undefined);
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', await s.encryptFrame(CODECS.vp8, 'key', short)), short);
+});
