@@ -171,7 +171,7 @@ class GroupKeySimulationTest {
 
         void run() {
             int maxMembers = 2 + rnd.nextInt(11);
-            int budget = 4 + rnd.nextInt(3 * maxMembers + 6);
+            int budget = 3 + rnd.nextInt(2 * maxMembers + 3);
             // start with some members already there
             int initial = 1 + rnd.nextInt(maxMembers);
             for (int i = 0; i < initial; i++) {
