@@ -157,3 +157,60 @@ test('keysPairwise_everyReceiveCase_resultsInOrder', { skip: pw.skip || ids.skip
     }
   }
 });
+
+import { GroupKeyManager } from '../../src/e2ee/group.js';
+import { splitKid as split } from '../../src/e2ee/keyring.js';
+
+const mgrVectors = vectors('keys-manager.json');
+
+/** A manager output in the vector's shape. */
+function asVector(o) {
+  const kidFields = (kid) => {
+    const { generation, step } = split(kid);
+    return { generation: Number(generation), step };
+  };
+  switch (o.type) {
+    case 'send': return { type: 'send_to', connection_id: o.to, message: toHex(o.message) };
+    case 'install-key': return { type: 'install_key', sender: o.sender, ...kidFields(o.kid), base_key: toHex(o.baseKey) };
+    case 'activate-send-key': return { type: 'activate_send_key', ...kidFields(o.kid), base_key: toHex(o.baseKey) };
+    case 'forget-sender': return { type: 'forget_sender', connection_id: o.connectionId };
+    case 'rejected': return { type: 'rejected', from: o.from, reason: o.reason.toUpperCase().replace(/-/g, '_') };
+    default: throw new Error('unknown output ' + o.type);
+  }
+}
+
+test('keysManager_scriptedRun_sameOutputsInOrder', { skip: mgrVectors.skip || ids.skip }, async () => {
+  const byCid = new Map(ids.v.identities.map((c) => [c.connection_id, c]));
+  const managers = new Map();
+  assert.ok(mgrVectors.v.steps.length > 0);
+  for (const [i, st] of mgrVectors.v.steps.entries()) {
+    const what = `step ${i} (${st.member} ${st.input})`;
+    let mgr = managers.get(st.member);
+    const now = st.now;
+    if (st.input === 'create') {
+      const c = byCid.get(st.connection_id);
+      const draws = mgrVectors.v.random_keys[st.member].map(fromHex);
+      const identity = await Identity.fromPrivateKeys(fromHex(c.ed25519_seed), fromHex(c.x25519_private));
+      mgr = new GroupKeyManager(identity, st.connection_id, {
+        random: (n) => {
+          assert.equal(n, 32);
+          assert.ok(draws.length > 0, st.member + ' drew more keys than the vector has');
+          return draws.shift();
+        },
+        config: { activationTimeoutMillis: 5000, refreshSteps: 8, maxEarlyMessagesPerSender: 16, maxEarlySenders: 64 },
+      });
+      managers.set(st.member, mgr);
+    } else if (st.input === 'members_joined') {
+      await mgr.membersJoined(now, st.connection_ids.map((cid) => Bundle.fromJson(cid, byCid.get(cid).bundle_json)));
+    } else if (st.input === 'member_left') {
+      await mgr.memberLeft(now, st.connection_id);
+    } else if (st.input === 'message_received') {
+      await mgr.messageReceived(now, st.from, fromHex(st.message));
+    } else if (st.input === 'timeout') {
+      await mgr.handleTimeout(now);
+    } else {
+      assert.fail('unknown input ' + st.input);
+    }
+    assert.deepEqual(mgr.drainOutputs().map(asVector), st.outputs, what);
+  }
+});
