@@ -3,6 +3,8 @@
 // produces connection.destroyed at the others and its tracks end there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import crypto from 'node:crypto';
 import { startServer, waitFor } from '../helpers/server.mjs';
 import { launchChromium, syntheticStreamSource } from '../helpers/browser.mjs';
 
@@ -158,6 +160,42 @@ test('three pages see and hear each other; a leaver ends at the others', async t
   const last = await pages[2].evaluate(statsInPage);
   const firstFrames = ids.slice(0, 2).map(o => last.remote[o].firstFrameMs).filter(v => v !== null);
   t.diagnostic(`last joiner: connect→connected ${last.connectedMs.toFixed(0)} ms, connect→first decoded remote frame ${firstFrames.map(v => v.toFixed(0)).join(' / ')} ms`);
+
+  // hostile input in the middle of the call: garbage datagrams of every kind on the media port and a signaling
+  // client that sends bad JSON; the offender is refused and closed, the three pages keep their media
+  const before = [];
+  for (let i = 0; i < pages.length; i++) before[i] = await pages[i].evaluate(statsInPage);
+  const udp = dgram.createSocket('udp4');
+  const firstBytes = [0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0x90, 0xff, 0x40];
+  for (let k = 0; k < 300; k++) {
+    const b = crypto.randomBytes(1 + (k * 37) % 1200);
+    b[0] = firstBytes[k % firstBytes.length];
+    if (b.length > 1 && (b[0] & 0xc0) === 0x80 && k % 2) b[1] = 200 + (k % 8); // RTCP packet types
+    await new Promise((resolve, reject) => udp.send(b, server.rtcPort, '127.0.0.1', e => (e ? reject(e) : resolve())));
+  }
+  udp.close();
+  const refused = await pages[0].evaluate(ws => new Promise(resolve => {
+    const sock = new WebSocket(ws);
+    const got = [];
+    sock.onopen = () => sock.send('{"type":"connect","role":"sendrecv","channel_id":');
+    sock.onmessage = e => got.push(JSON.parse(e.data));
+    sock.onclose = e => resolve({ got, code: e.code });
+  }), server.ws);
+  assert.equal(refused.got[0].type, 'error');
+  assert.match(refused.got[0].reason, /not valid JSON/);
+  assert.equal(refused.code, 1008);
+  for (let i = 0; i < pages.length; i++) {
+    const others = ids.filter((_, j) => j !== i);
+    await waitFor(`page ${PEERS[i].name} keeps its media after the hostile input`, async () => {
+      const s = await pages[i].evaluate(statsInPage);
+      return others.every(o => s.remote[o].video.framesDecoded > before[i].remote[o].video.framesDecoded + 10
+        && s.remote[o].audio.packetsReceived > before[i].remote[o].audio.packetsReceived + 10);
+    });
+  }
+  const afterHostile = (await (await fetch(server.base + '/health')).json()).counters;
+  const droppedUdp = Object.entries(afterHostile).filter(([k]) => k.startsWith('udp.dropped.')).reduce((a, [, v]) => a + v, 0);
+  assert.ok(droppedUdp >= 250, `garbage datagrams counted as dropped: ${JSON.stringify(afterHostile)}`);
+  assert.ok(afterHostile['signaling.violations'] >= 1);
 
   // blue leaves: the others get connection.destroyed, blue's tracks end there, red and green keep decoding
   await pages[2].evaluate(() => window.veil.conn.disconnect());

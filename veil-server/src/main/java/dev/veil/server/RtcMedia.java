@@ -83,6 +83,8 @@ final class RtcMedia implements Media {
         });
     this.router = new Router(RouterConfig.defaults(), random);
     this.udp = DatagramChannel.open();
+    udp.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
+    udp.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 4 * 1024 * 1024);
     udp.bind(new InetSocketAddress(cfg.rtcBindAddress(), cfg.rtcPort()));
     loop.register(udp, this::readable);
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
@@ -291,9 +293,32 @@ final class RtcMedia implements Media {
     }
   }
 
-  /** Router counters, for /health and tests. */
-  RouterStats routerStats() {
-    return router.stats();
+  /**
+   * Counters of the live media (call on the loop): the router's, and the transports' of the peers still open
+   * (those of closed peers are already in {@link Stats}).
+   */
+  Map<String, Long> liveCounters() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    RouterStats r = router.stats();
+    out.put("router.rtp_received", r.rtpReceived());
+    out.put("router.rtp_forwarded", r.rtpForwarded());
+    out.put("router.rtp_malformed", r.rtpMalformed());
+    out.put("router.rtp_unknown_ssrc", r.rtpUnknownSsrc());
+    out.put("router.rtp_wrong_payload_type", r.rtpWrongPayloadType());
+    out.put("router.rtp_dropped_before_key_frame", r.rtpDroppedBeforeKeyFrame());
+    out.put("router.rtcp_received", r.rtcpReceived());
+    out.put("router.rtcp_malformed", r.rtcpMalformed());
+    out.put("router.nacked_packets", r.nackedPackets());
+    out.put("router.retransmitted_from_cache", r.retransmittedFromCache());
+    out.put("router.nacked_upstream", r.nackedUpstream());
+    out.put("router.key_frame_requests_sent", r.keyFrameRequestsSent());
+    out.put("router.key_frame_requests_suppressed", r.keyFrameRequestsSuppressed());
+    out.put("router.sender_reports_sent", r.senderReportsSent());
+    out.put("router.receiver_reports_sent", r.receiverReportsSent());
+    for (RtcPeer p : peers.values()) {
+      p.addLiveCounters(out);
+    }
+    return out;
   }
 
   void close() {

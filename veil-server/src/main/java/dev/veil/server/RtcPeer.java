@@ -188,6 +188,11 @@ final class RtcPeer implements Media.Peer {
     media.router.createConsumer(consumerId, connectionId, trackId,
         new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid), media.nowMillis());
     s.consumerId = consumerId;
+    if (!transport.isConnected()) {
+      // Nothing can reach the subscriber before DTLS-SRTP is up: hold the consumer, and resume it (which asks the
+      // publisher for a fresh key frame) once connected, so the first frame it gets is decodable.
+      media.router.pauseConsumer(consumerId);
+    }
   }
 
   private void closeConsumer(Sending s) {
@@ -262,6 +267,15 @@ final class RtcPeer implements Media.Peer {
           connectedLogged = true;
           LOG.info("{} media connected ({})", connectionId, c.profile());
         }
+        for (Sending sn : sending.values()) {
+          if (sn.consumerId != null) {
+            Consumer con = media.router.findConsumer(sn.consumerId);
+            if (con != null && !con.closed() && con.paused()) {
+              media.router.resumeConsumer(sn.consumerId, media.nowMillis());
+            }
+          }
+        }
+        media.drainRouter();
       } else if (o instanceof TransportOutput.Failed f) {
         media.stats().inc("media.transports_failed");
         LOG.info("{} media failed: {}", connectionId, f.reason());
@@ -300,6 +314,26 @@ final class RtcPeer implements Media.Peer {
     });
   }
 
+  /** Adds this transport's counters to {@code out} (live peers; closed ones are folded into Stats). */
+  void addLiveCounters(Map<String, Long> out) {
+    TransportStats st = transport.stats();
+    for (var e : st.dropped().entrySet()) {
+      out.merge("media.dropped." + e.getKey().name().toLowerCase(), e.getValue(), Long::sum);
+    }
+    for (var e : st.received().entrySet()) {
+      out.merge("media.received." + e.getKey().name().toLowerCase(), e.getValue(), Long::sum);
+    }
+    for (var e : st.srtpRejected().entrySet()) {
+      out.merge("media.srtp_rejected." + e.getKey().name().toLowerCase(), e.getValue(), Long::sum);
+    }
+    for (var e : st.srtcpRejected().entrySet()) {
+      out.merge("media.srtcp_rejected." + e.getKey().name().toLowerCase(), e.getValue(), Long::sum);
+    }
+    out.merge("media.stun_error_responses", st.stunErrorResponses(), Long::sum);
+    out.merge("media.rtp_sent", st.rtpSent(), Long::sum);
+    out.merge("media.rtcp_sent", st.rtcpSent(), Long::sum);
+  }
+
   @Override
   public void close() {
     if (closed) {
@@ -321,12 +355,9 @@ final class RtcPeer implements Media.Peer {
     LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",
         connectionId, st.received(), st.dropped(), st.srtpRejected(), st.stunErrorResponses(), st.rtpSent(),
         st.rtcpSent());
-    for (var e : st.dropped().entrySet()) {
-      media.stats().add("media.dropped." + e.getKey().name().toLowerCase(), e.getValue());
-    }
-    for (var e : st.received().entrySet()) {
-      media.stats().add("media.received." + e.getKey().name().toLowerCase(), e.getValue());
-    }
+    Map<String, Long> finalCounters = new java.util.TreeMap<>();
+    addLiveCounters(finalCounters);
+    finalCounters.forEach((k, v) -> media.stats().add(k, v));
     transport.close();
     TransportOutput o;
     while ((o = transport.pollOutput()) != null) {

@@ -24,12 +24,11 @@ import java.io.File;
  * @param e2eePayloadMaxBytes largest decoded e2ee payload
  * @param e2eeMessagesPerSecond sustained e2ee messages per second per sender
  * @param e2eeBurst e2ee burst per sender
- * @param iceTimeoutSeconds seconds without ICE consent before media is torn down
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, int iceTimeoutSeconds) {
+    int e2eeMessagesPerSecond, int e2eeBurst) {
 
   /** Thrown for a configuration file that cannot be read or holds a bad value. */
   public static final class ConfigurationException extends Exception {
@@ -80,8 +79,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
           range(c, "limits.signaling_timeout_seconds", 1, 3600),
           range(c, "limits.e2ee_payload_max_bytes", 16, 48 * 1024),
           range(c, "limits.e2ee_messages_per_second", 1, 100_000),
-          range(c, "limits.e2ee_burst", 1, 1_000_000),
-          range(c, "limits.ice_timeout_seconds", 5, 3600));
+          range(c, "limits.e2ee_burst", 1, 1_000_000));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -91,15 +89,14 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withPorts(Integer http, Integer rtc) {
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst,
-        iceTimeoutSeconds);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, iceTimeoutSeconds);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst);
   }
 
   private static int port(Config c, String key) throws ConfigurationException {

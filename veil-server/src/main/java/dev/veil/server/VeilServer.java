@@ -78,6 +78,24 @@ public final class VeilServer implements AutoCloseable {
     return stats;
   }
 
+  /**
+   * Every counter: the server's, plus the live router and transport counters (read on the event loop; empty if
+   * the loop does not answer within a second).
+   */
+  public Map<String, Long> counters() {
+    Map<String, Long> out = new java.util.TreeMap<>(stats.snapshot());
+    if (loop != null && media != null && !stopped) {
+      java.util.concurrent.CompletableFuture<Map<String, Long>> live = new java.util.concurrent.CompletableFuture<>();
+      loop.execute(() -> live.complete(media.liveCounters()));
+      try {
+        live.get(1, java.util.concurrent.TimeUnit.SECONDS).forEach((k, v) -> out.merge(k, v, Long::sum));
+      } catch (Exception e) {
+        out.put("health.live_counters_unavailable", 1L);
+      }
+    }
+    return out;
+  }
+
   ObjectNode health() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     o.put("status", stopped ? "stopping" : "ok");
@@ -88,7 +106,7 @@ public final class VeilServer implements AutoCloseable {
     o.put("channels", stats.channels());
     o.put("connections", stats.connections());
     ObjectNode counters = o.putObject("counters");
-    for (Map.Entry<String, Long> e : stats.snapshot().entrySet()) {
+    for (Map.Entry<String, Long> e : counters().entrySet()) {
       counters.put(e.getKey(), e.getValue());
     }
     return o;
