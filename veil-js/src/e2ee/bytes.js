@@ -79,11 +79,6 @@ export function readUintBE(b, off, len) {
   return v;
 }
 
-/** Overwrites the bytes with zeros (best effort: JS cannot promise other copies are gone). */
-export function wipe(b) {
-  if (b) b.fill(0);
-}
-
 /** Standard base64 (with padding) of bytes. */
 export function toBase64(b) {
   let s = '';

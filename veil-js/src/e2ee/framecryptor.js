@@ -20,6 +20,7 @@ import { codecFor } from './codec.js';
 import { SFrameSender, SFrameReceiver, DEFAULT_SUITE } from './sframe.js';
 import { JFrameSender, JFrameReceiver, KEYRING_SIZE } from './jframe.js';
 import { splitKid } from './keyring.js';
+import { asBytes } from './bytes.js';
 
 export const FORMATS = Object.freeze(['sframe', 'jframe']);
 const ERROR_INTERVAL_MS = 1000;
@@ -32,13 +33,6 @@ function asKid(kid) {
 
 function jframeIndex(kid) {
   return Number(splitKid(kid).generation % BigInt(KEYRING_SIZE));
-}
-
-function bytes(x) {
-  if (x instanceof Uint8Array) return x;
-  if (x instanceof ArrayBuffer) return new Uint8Array(x);
-  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  throw new TypeError('key must be bytes');
 }
 
 export class FrameCryptor {
@@ -102,7 +96,7 @@ export class FrameCryptor {
       }
       case 'setSendKey': {
         const kid = asKid(msg.kid);
-        const key = bytes(msg.key);
+        const key = asBytes(msg.key);
         if (this.#format === 'sframe') await this.#sender.setKey(kid, key);
         else await this.#sender.setKey(jframeIndex(kid), key);
         return;
@@ -110,11 +104,11 @@ export class FrameCryptor {
       case 'setReceiveKey':
         return this.#install(msg.senderId, async (r) => {
           const kid = asKid(msg.kid);
-          if (this.#format === 'sframe') await r.addKey(kid, bytes(msg.key));
-          else await r.setKey(jframeIndex(kid), bytes(msg.key));
+          if (this.#format === 'sframe') await r.addKey(kid, asBytes(msg.key));
+          else await r.setKey(jframeIndex(kid), asBytes(msg.key));
         });
       case 'setPassphraseKey': {
-        const key = bytes(msg.key);
+        const key = asBytes(msg.key);
         if (msg.senderId == null) {
           if (this.#format === 'sframe') await this.#sender.setKey(0n, key);
           else await this.#sender.setRawKey(0, key);

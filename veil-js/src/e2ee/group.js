@@ -353,11 +353,9 @@ export class GroupKeyManager {
   }
 
   async #startPending(now) {
-    const gen = (() => {
-      const a = splitKid(this.#activeId).generation;
-      const p = this.#pending ? splitKid(this.#pending.id).generation : 0n;
-      return (a > p ? a : p) + 1n;
-    })();
+    const active = splitKid(this.#activeId).generation;
+    const pendingGen = this.#pending ? splitKid(this.#pending.id).generation : 0n;
+    const gen = (active > pendingGen ? active : pendingGen) + 1n;
     if (gen > MAX_GENERATION) throw new E2EEError('exhausted', 'key generations exhausted');
     if (this.#pending) this.#pending.key.fill(0);
     const pending = {

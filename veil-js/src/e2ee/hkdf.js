@@ -1,7 +1,5 @@
 // HKDF (RFC 5869) over WebCrypto. `hash` is a WebCrypto hash name: 'SHA-256' or 'SHA-512'.
 
-import { concat } from './bytes.js';
-
 const subtle = globalThis.crypto.subtle;
 const HASH_LEN = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
 const EMPTY = new Uint8Array(0);
@@ -23,18 +21,4 @@ export async function hmac(hash, key, data) {
 export async function hkdfExtract(hash, salt, ikm) {
   const s = salt && salt.length > 0 ? salt : new Uint8Array(HASH_LEN[hash]);
   return hmac(hash, s, ikm);
-}
-
-/** HKDF-Expand: T(1) ‖ T(2) ‖ … truncated to `length`. */
-export async function hkdfExpand(hash, prk, info, length) {
-  const k = await subtle.importKey('raw', prk, { name: 'HMAC', hash }, false, ['sign']);
-  const n = Math.ceil(length / HASH_LEN[hash]);
-  if (n > 255) throw new RangeError('HKDF output too long');
-  let t = EMPTY;
-  const out = new Uint8Array(n * HASH_LEN[hash]);
-  for (let i = 1; i <= n; i++) {
-    t = new Uint8Array(await subtle.sign('HMAC', k, concat(t, info || EMPTY, Uint8Array.of(i))));
-    out.set(t, (i - 1) * t.length);
-  }
-  return out.subarray(0, length);
 }

@@ -97,7 +97,7 @@ export class VeilE2EE {
   #room = null;
   #passphrase = null;
   #derived = new Map(); // passphrase mode: sender id (or '' for self) -> true
-  #receiversBySender = new Set();
+  #passphraseSenders = new Set(); // every remote sender whose passphrase key this member needs
   #keptKeys = new Map();
   #sendKey = null;
   #acks = new Map();
@@ -306,6 +306,7 @@ export class VeilE2EE {
       } else {
         this.#members.delete(connectionId);
         this.#derived.delete(connectionId);
+        this.#passphraseSenders.delete(connectionId);
         this.#post({ type: 'removeSender', senderId: connectionId });
       }
       this.#keptKeys.delete(connectionId);
@@ -392,13 +393,13 @@ export class VeilE2EE {
 
   #derivePassphraseKeys() {
     this.#derivePassphraseKey(null);
-    for (const id of this.#members.keys()) this.#derivePassphraseKey(id);
-    for (const id of this.#receiversBySender) this.#derivePassphraseKey(id);
+    for (const id of this.#passphraseSenders) this.#derivePassphraseKey(id);
   }
 
   #derivePassphraseKey(senderId) {
-    if (this.mode !== 'passphrase' || this.selfConnectionId === null) return;
-    if (senderId !== null) this.#receiversBySender.add(senderId);
+    if (this.mode !== 'passphrase') return;
+    if (senderId !== null) this.#passphraseSenders.add(senderId);
+    if (this.selfConnectionId === null) return;
     const slot = senderId === null ? '' : senderId;
     const pass = this.#passphrase;
     if (!pass || this.#derived.has(slot)) return;

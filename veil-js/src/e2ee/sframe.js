@@ -103,6 +103,19 @@ export function encodeHeader(kid, ctr) {
   return out;
 }
 
+/** The header at `offset`: {kid, ctr, length}, or null when it does not fit (or there is no byte at all). */
+function parseHeader(bytes, offset) {
+  if (offset >= bytes.length) return null;
+  const config = bytes[offset];
+  const kl = (config & 0x80) === 0 ? 0 : ((config >> 4) & 7) + 1;
+  const cl = (config & 0x08) === 0 ? 0 : (config & 7) + 1;
+  const length = 1 + kl + cl;
+  if (offset + length > bytes.length) return null;
+  const kid = kl === 0 ? BigInt((config >> 4) & 7) : readUintBE(bytes, offset + 1, kl);
+  const ctr = cl === 0 ? BigInt(config & 7) : readUintBE(bytes, offset + 1 + kl, cl);
+  return { kid, ctr, length };
+}
+
 /**
  * Decodes the SFrame header at `offset` of `bytes`: {kid, ctr, length} (kid and ctr are BigInts, length the
  * header's size in bytes). Throws E2EEError 'truncated' when there is no byte at all, 'bad-header' when the KID or
@@ -111,24 +124,14 @@ export function encodeHeader(kid, ctr) {
  */
 export function decodeHeader(bytes, offset = 0) {
   if (offset >= bytes.length) throw new E2EEError('truncated', 'no SFrame header');
-  const config = bytes[offset];
-  const kl = (config & 0x80) === 0 ? 0 : ((config >> 4) & 7) + 1;
-  const cl = (config & 0x08) === 0 ? 0 : (config & 7) + 1;
-  const length = 1 + kl + cl;
-  if (offset + length > bytes.length) throw new E2EEError('bad-header', 'SFrame header does not fit');
-  const kid = kl === 0 ? BigInt((config >> 4) & 7) : readUintBE(bytes, offset + 1, kl);
-  const ctr = cl === 0 ? BigInt(config & 7) : readUintBE(bytes, offset + 1 + kl, cl);
-  return { kid, ctr, length };
+  const h = parseHeader(bytes, offset);
+  if (!h) throw new E2EEError('bad-header', 'SFrame header does not fit');
+  return h;
 }
 
 /** As decodeHeader, but null when the header does not fit (or there is no byte at all). */
 export function tryDecodeHeader(bytes, offset = 0) {
-  if (offset >= bytes.length) return null;
-  const config = bytes[offset];
-  const kl = (config & 0x80) === 0 ? 0 : ((config >> 4) & 7) + 1;
-  const cl = (config & 0x08) === 0 ? 0 : (config & 7) + 1;
-  if (offset + 1 + kl + cl > bytes.length) return null;
-  return decodeHeader(bytes, offset);
+  return parseHeader(bytes, offset);
 }
 
 /** The label input of §4.4: prefix ‖ KID (8 bytes) ‖ suite (2 bytes). */
@@ -304,8 +307,6 @@ export class SFrameKey {
   }
 }
 
-const U64_LAST = U64_MAX;
-
 /**
  * Encrypts the frames of one local participant with SFrame. Share ONE sender across all of the participant's
  * streams (audio and video): the 64-bit counter starts at 0, grows by one per frame across every stream, is never
@@ -377,7 +378,7 @@ export class SFrameSender {
     if (!this.#key) throw new E2EEError('no-key', 'no SFrame send key');
     if (this.#exhausted) throw new E2EEError('exhausted', 'SFrame counter exhausted');
     const ctr = this.#counter;
-    if (ctr === U64_LAST) this.#exhausted = true;
+    if (ctr === U64_MAX) this.#exhausted = true;
     else this.#counter = ctr + 1n;
     return { key: this.#key, ctr };
   }
