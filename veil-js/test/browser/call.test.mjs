@@ -217,3 +217,67 @@ test('three pages see and hear each other; a leaver ends at the others', async t
   assert.equal(health.connections, 2);
   t.diagnostic(`whole call test ${Date.now() - startedAt} ms; server counters ${JSON.stringify(health.counters)}`);
 });
+
+test('sendonly → recvonly works, and failed connects reject with a reason', async () => {
+  const context = await browser.newContext();
+  const sender = await context.newPage();
+  const receiver = await context.newPage();
+  for (const page of [sender, receiver]) {
+    await page.goto(server.base + '/');
+    await page.addScriptTag({ content: syntheticStreamSource() });
+  }
+  const senderId = await sender.evaluate(async ({ ws }) => {
+    const { default: Veil } = await import('/sdk/veil.js');
+    const conn = Veil.connection(ws).sendonly('one-way', null, {});
+    window.veil = { conn };
+    await conn.connect(window.makeSyntheticStream([250, 200, 0], 300));
+    return conn.connectionId;
+  }, { ws: server.ws });
+  await receiver.evaluate(async ({ ws }) => {
+    const { default: Veil } = await import('/sdk/veil.js');
+    const conn = Veil.connection(ws).recvonly('one-way', null, {});
+    const veil = { conn, tracks: [] };
+    window.veil = veil;
+    conn.on('track', ev => veil.tracks.push({ kind: ev.track.kind, id: ev.track.id, from: ev.connectionId }));
+    await conn.connect();
+  }, { ws: server.ws });
+  await waitFor('the recvonly page decodes the sendonly page', () => receiver.evaluate(async from => {
+    const tracks = window.veil.tracks.filter(t => t.from === from);
+    if (tracks.length !== 2) return false;
+    const video = tracks.find(t => t.kind === 'video');
+    let frames = 0;
+    (await window.veil.conn.pc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp' && s.trackIdentifier === video.id) frames = s.framesDecoded || 0;
+    });
+    return frames > 5;
+  }, senderId));
+  // the sender receives nothing: its peer connection has no receiving m-line with a track
+  const senderTracks = await sender.evaluate(() => window.veil.conn.pc.getTransceivers()
+    .filter(t => t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv').length);
+  assert.equal(senderTracks, 0);
+
+  const failures = await receiver.evaluate(async ({ ws, deadPort }) => {
+    const { default: Veil } = await import('/sdk/veil.js');
+    const out = {};
+    try {
+      await Veil.connection(ws).recvonly('secret', null, { e2ee: true }).connect();
+    } catch (e) { out.e2ee = e.message; }
+    try {
+      await Veil.connection(`ws://127.0.0.1:${deadPort}/signaling`).recvonly('x', null, { timeout: 5000 }).connect();
+    } catch (e) { out.noServer = e.message; }
+    try {
+      await Veil.connection(ws).sendrecv('x', null, {}).connect(null);
+    } catch (e) { out.noStream = e.message; }
+    try {
+      Veil.connection(ws).sendrecv('bad channel', null, {});
+    } catch (e) { out.badChannel = e.message; }
+    return out;
+  }, { ws: server.ws, deadPort: server.rtcPort });
+  assert.match(failures.e2ee, /refused by the server: e2ee is disabled on this server/);
+  assert.match(failures.noServer, /signaling closed|timed out/);
+  assert.match(failures.noStream, /needs a MediaStream/);
+  assert.match(failures.badChannel, /channelId must be/);
+  await sender.evaluate(() => window.veil.conn.disconnect());
+  await receiver.evaluate(() => window.veil.conn.disconnect());
+  await context.close();
+});

@@ -39,6 +39,9 @@ final class RtcPeer implements Media.Peer {
   private static final class Sending {
     final String mid;
     final long ssrc;
+    String trackId;
+    /** Accepted by the subscriber's answer, started once its transport is connected. */
+    ConsumerParams pending;
     String consumerId;
 
     Sending(String mid, long ssrc) {
@@ -141,7 +144,7 @@ final class RtcPeer implements Media.Peer {
       drain();
     }
     for (Map.Entry<String, Sending> e : sending.entrySet()) {
-      if (e.getValue().consumerId == null) {
+      if (e.getValue().consumerId == null && e.getValue().pending == null) {
         consume(a, e.getKey(), e.getValue());
       }
     }
@@ -184,18 +187,27 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     int midExt = m.get().extmapId(Extmap.SDES_MID).orElse(0);
-    String consumerId = connectionId + "/" + trackId;
-    media.router.createConsumer(consumerId, connectionId, trackId,
-        new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid), media.nowMillis());
-    s.consumerId = consumerId;
-    if (!transport.isConnected()) {
-      // Nothing can reach the subscriber before DTLS-SRTP is up: hold the consumer, and resume it (which asks the
-      // publisher for a fresh key frame) once connected, so the first frame it gets is decodable.
-      media.router.pauseConsumer(consumerId);
+    s.pending = new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid);
+    s.trackId = trackId;
+    if (transport.isConnected()) {
+      startConsumer(s);
     }
+    // else: nothing can reach the subscriber before DTLS-SRTP is up; the consumer starts (and asks the publisher
+    // for a key frame) on Connected, so the first frame the subscriber gets is a decodable one.
+  }
+
+  private void startConsumer(Sending s) {
+    if (s.pending == null || media.router.findProducer(s.trackId) == null) {
+      return;
+    }
+    String consumerId = connectionId + "/" + s.trackId;
+    media.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    s.consumerId = consumerId;
+    s.pending = null;
   }
 
   private void closeConsumer(Sending s) {
+    s.pending = null;
     if (s.consumerId != null) {
       Consumer c = media.router.findConsumer(s.consumerId);
       if (c != null && !c.closed()) {
@@ -268,12 +280,7 @@ final class RtcPeer implements Media.Peer {
           LOG.info("{} media connected ({})", connectionId, c.profile());
         }
         for (Sending sn : sending.values()) {
-          if (sn.consumerId != null) {
-            Consumer con = media.router.findConsumer(sn.consumerId);
-            if (con != null && !con.closed() && con.paused()) {
-              media.router.resumeConsumer(sn.consumerId, media.nowMillis());
-            }
-          }
+          startConsumer(sn);
         }
         media.drainRouter();
       } else if (o instanceof TransportOutput.Failed f) {
