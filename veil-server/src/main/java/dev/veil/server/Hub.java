@@ -48,6 +48,8 @@ final class Hub {
     Channel channel;
     Media.Peer peer;
     List<Media.Track> published = List.of();
+    /** The ids of the tracks in the last (re-)offer sent to this connection. */
+    java.util.Set<String> offeredTracks = java.util.Set.of();
     boolean reofferInFlight;
     boolean reofferWanted;
     int missedPongs;
@@ -228,7 +230,7 @@ final class Hub {
         leave(c, CLOSE_GOING_AWAY, "media connection failed");
       }
     });
-    String sdp = c.peer.offer(m.role().receives() ? tracksFor(c) : List.of());
+    String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
     send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
@@ -261,6 +263,21 @@ final class Hub {
         }
       }
     });
+  }
+
+  /** A (re-)offer with the tracks {@code c} should receive now; remembers which they were. */
+  private String offerFor(Conn c) {
+    List<Media.Track> tracks = c.connect.role().receives() ? tracksFor(c) : List.of();
+    c.offeredTracks = trackIds(tracks);
+    return c.peer.offer(tracks);
+  }
+
+  private static java.util.Set<String> trackIds(List<Media.Track> tracks) {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (Media.Track t : tracks) {
+      ids.add(t.id());
+    }
+    return ids;
   }
 
   /** The tracks that {@code c} should receive: every track published by the other members of its channel. */
@@ -308,7 +325,9 @@ final class Hub {
       c.reofferInFlight = false;
       stats.inc("signaling.re_answers");
     }
-    if (c.reofferWanted) {
+    // Tracks may have come or gone while the (re-)offer was out (e.g. a member published while this one had not
+    // answered yet): catch up.
+    if (c.reofferWanted || (c.connect.role().receives() && !trackIds(tracksFor(c)).equals(c.offeredTracks))) {
       requestReoffer(c);
     }
   }
@@ -324,7 +343,7 @@ final class Hub {
     }
     c.reofferWanted = false;
     c.reofferInFlight = true;
-    String sdp = c.peer.offer(c.connect.role().receives() ? tracksFor(c) : List.of());
+    String sdp = offerFor(c);
     stats.inc("signaling.re_offers");
     send(c, new ReOffer(sdp));
     armAnswerDeadline(c);

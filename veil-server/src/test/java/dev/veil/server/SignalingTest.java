@@ -152,6 +152,22 @@ class SignalingTest {
   }
 
   @Test
+  void tracksPublishedWhileAnOfferIsOut_areReofferedAfterTheAnswer() throws Exception {
+    start(false);
+    WsTestClient a = ws();
+    a.send(connectMsg("sendrecv", "room", false, "alice"));
+    JsonNode offer = a.expect("offer");
+    assertEquals(0, sendingSections(offer.get("sdp").asText()));
+    Joined b = join("room", false, "bob"); // publishes while alice has not answered
+    a.send(sdpMsg("answer", browser.answer(offer.get("sdp").asText(), true)));
+    JsonNode self = a.expect("notify");
+    assertEquals(b.id(), self.get("data").get(0).get("connection_id").asText());
+    String sdp = a.expect("re-offer").get("sdp").asText();
+    assertEquals(2, sendingSections(sdp));
+    assertTrue(sdp.contains("a=msid:" + b.id() + " "), sdp);
+  }
+
+  @Test
   void leave_notifiesDestroyed_andReoffersWithTracksInactive() throws Exception {
     start(false);
     Joined a = join("room", false, "alice");
