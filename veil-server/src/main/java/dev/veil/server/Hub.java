@@ -131,6 +131,20 @@ final class Hub {
     if (c.state == State.CLOSED) {
       return;
     }
+    try {
+      dispatch(c, text);
+    } catch (RuntimeException e) {
+      // A bug must cost this connection only, never the loop or the other members.
+      stats.inc("signaling.internal_errors");
+      LOG.error("{} internal error handling a message", c, e);
+      if (c.state != State.CLOSED) {
+        sendError(c, "internal error");
+        leave(c, 1011, "internal error");
+      }
+    }
+  }
+
+  private void dispatch(Conn c, String text) {
     stats.inc("signaling.messages_in");
     SignalingMessage m;
     try {

@@ -121,6 +121,15 @@ final class RtcPeer implements Media.Peer {
 
   @Override
   public List<Media.Track> answer(String text) throws Media.MediaException {
+    try {
+      return applyAnswer(text);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // e.g. a hostile answer whose SSRCs collide: refuse it like any other unusable answer
+      throw new Media.MediaException(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+    }
+  }
+
+  private List<Media.Track> applyAnswer(String text) throws Media.MediaException {
     if (closed) {
       throw new Media.MediaException("connection closed");
     }

@@ -363,6 +363,23 @@ class SignalingTest {
   }
 
   @Test
+  void hostileAnswer_sameSsrcOnAudioAndVideo_isRefusedAndClosed() throws Exception {
+    start(false);
+    WsTestClient c = ws();
+    c.send(connectMsg("sendrecv", "room", false, null));
+    String answer = browser.answer(c.expect("offer").get("sdp").asText(), true);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("a=ssrc:(\\d+) ").matcher(answer);
+    assertTrue(m.find());
+    String first = m.group(1);
+    assertTrue(m.find());
+    c.send(sdpMsg("answer", answer.replace("a=ssrc:" + m.group(1) + " ", "a=ssrc:" + first + " ")));
+    assertTrue(c.expect("error").get("reason").asText().startsWith("unusable answer"));
+    assertTrue(c.awaitClosed());
+    assertEquals(0, server.stats().connections());
+    assertEquals(0, server.stats().get("signaling.internal_errors"));
+  }
+
+  @Test
   void missedPongs_closeTheConnection() throws Exception {
     ServerConfig d = ServerConfig.defaults();
     start(new ServerConfig(false, 0, d.httpBindAddress(), 0, d.rtcBindAddress(), d.announcedAddress(), 1, 1,
