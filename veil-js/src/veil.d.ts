@@ -89,6 +89,10 @@ export declare class VeilConnection {
   on(event: 'removetrack', fn: (ev: RemoveTrackEvent) => void): this;
   on(event: 'notify', fn: (msg: NotifyMessage) => void): this;
   on(event: 'disconnect', fn: (ev: DisconnectEvent) => void): this;
+  /**
+   * E2EE events (issue 4: keys, fingerprints, verification code, errors). Until then: an `error` from the server
+   * after the connection is up (e.g. a dropped relay message) arrives as `{type: 'signaling-error', reason}`.
+   */
   on(event: 'e2ee', fn: (ev: unknown) => void): this;
   on(event: 'signaling', fn: (msg: unknown) => void): this;
   on(event: 'timeout', fn: (ev: unknown) => void): this;
