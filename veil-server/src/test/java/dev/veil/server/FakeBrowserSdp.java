@@ -13,13 +13,26 @@ final class FakeBrowserSdp {
   private final Random random;
   private final String fingerprint;
 
+  private final String ufrag;
+  private final String pwd;
+
   FakeBrowserSdp(long seed) {
     this.random = new Random(seed);
     StringBuilder fp = new StringBuilder();
     for (int i = 0; i < 32; i++) {
       fp.append(i == 0 ? "" : ":").append(String.format(Locale.ROOT, "%02X", random.nextInt(256)));
     }
-    this.fingerprint = fp.toString();
+    this.fingerprint = "sha-256 " + fp;
+    this.ufrag = "fake";
+    this.pwd = "fakefakefakefakefakefake";
+  }
+
+  /** Answers with real ICE credentials and a real certificate fingerprint ({@code "sha-256 AB:..."}). */
+  FakeBrowserSdp(long seed, String ufrag, String pwd, String fingerprintSdpValue) {
+    this.random = new Random(seed);
+    this.fingerprint = fingerprintSdpValue;
+    this.ufrag = ufrag;
+    this.pwd = pwd;
   }
 
   /** The answer to {@code offer}; {@code publish} says whether to send on the m-lines the server receives. */
@@ -60,9 +73,9 @@ final class FakeBrowserSdp {
       s.append("c=IN IP4 0.0.0.0\r\n");
       s.append("a=mid:").append(mid).append("\r\n");
       s.append("a=").append(answerDir).append("\r\n");
-      s.append("a=ice-ufrag:fake\r\n");
-      s.append("a=ice-pwd:fakefakefakefakefakefake\r\n");
-      s.append("a=fingerprint:sha-256 ").append(fingerprint).append("\r\n");
+      s.append("a=ice-ufrag:").append(ufrag).append("\r\n");
+      s.append("a=ice-pwd:").append(pwd).append("\r\n");
+      s.append("a=fingerprint:").append(fingerprint).append("\r\n");
       s.append("a=setup:active\r\n");
       s.append("a=rtcp-mux\r\n");
       for (String l : rtp) {

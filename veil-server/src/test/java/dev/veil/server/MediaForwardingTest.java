@@ -1,0 +1,135 @@
+package dev.veil.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Media through a real server (ephemeral ports) between two clients built from Veil's own engines: a publisher's
+ * SRTP audio reaches the subscriber with the subscriber's SSRC, and keeps reaching it while a stranger floods the
+ * media port with malformed STUN, DTLS, RTP and RTCP and forged SRTP, and another client sends bad JSON.
+ */
+class MediaForwardingTest {
+  private VeilServer server;
+  private WebSocketClient client;
+  private ExecutorService pool;
+  private final Random random = new Random(11);
+
+  @BeforeEach
+  void start() throws Exception {
+    server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
+    server.start();
+    client = new WebSocketClient();
+    client.start();
+    pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "test-dtls");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    client.stop();
+    server.close();
+    pool.shutdownNow();
+  }
+
+  private int seq = 100;
+
+  /** Sends audio until the subscriber got {@code n} packets; returns the payloads it got, checking each. */
+  private Set<String> flow(MediaTestPeer pub, long pubSsrc, MediaTestPeer sub, long subSsrc, int n) throws Exception {
+    Set<String> sent = new HashSet<>();
+    Set<String> got = new HashSet<>();
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (got.size() < n) {
+      assertTrue(System.currentTimeMillis() < deadline, "only " + got.size() + " of " + n + " packets arrived");
+      String payload = "opus frame " + seq;
+      sent.add(payload);
+      pub.sendOpus(pubSsrc, seq, seq * 960L, payload.getBytes(StandardCharsets.US_ASCII));
+      seq++;
+      for (MediaTestPeer.Rtp r; (r = sub.pollRtp()) != null; ) {
+        assertEquals(subSsrc, r.ssrc(), "forwarded with the SSRC announced to the subscriber");
+        assertEquals(111, r.payloadType());
+        String p = new String(r.payload(), StandardCharsets.US_ASCII);
+        assertTrue(sent.contains(p), "payload forwarded unchanged: " + p);
+        got.add(p);
+      }
+    }
+    return got;
+  }
+
+  @Test
+  void audio_isForwardedWithTheSubscribersSsrc_andSurvivesHostileTraffic() throws Exception {
+    try (MediaTestPeer pub = new MediaTestPeer(client, server, "media", "sendonly", pool, 1);
+        MediaTestPeer sub = new MediaTestPeer(client, server, "media", "recvonly", pool, 2)) {
+      long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
+      long subSsrc = MediaTestPeer.ssrcs(sub.offerSdp).get(0);
+      flow(pub, pubSsrc, sub, subSsrc, 20);
+
+      // hostile traffic: garbage of every kind and forged SRTP with the publisher's SSRC, from a stranger
+      try (DatagramSocket evil = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+        int[] firsts = {0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0xff};
+        for (int i = 0; i < 140; i++) {
+          byte[] b = new byte[1 + random.nextInt(1000)];
+          random.nextBytes(b);
+          b[0] = (byte) firsts[i % firsts.length];
+          if (i % 10 == 0 && b.length > 12) {
+            b[0] = (byte) 0x80;
+            b[1] = 111;
+            for (int k = 0; k < 4; k++) {
+              b[8 + k] = (byte) (pubSsrc >>> (24 - 8 * k));
+            }
+          }
+          evil.send(new DatagramPacket(b, b.length, InetAddress.getLoopbackAddress(), server.rtcPort()));
+        }
+      }
+      WsTestClient bad = WsTestClient.connect(client, server.httpPort());
+      bad.send("{\"type\":\"e2ee\",\"to\":\"" + pub.connectionId + "\"");
+      assertTrue(bad.expect("error").get("reason").asText().contains("not valid JSON"));
+      assertTrue(bad.awaitClosed());
+
+      // the subscriber keeps getting the publisher's audio; both members are still there
+      flow(pub, pubSsrc, sub, subSsrc, 20);
+      for (var m : pub.ws.sync()) { // the publisher heard of the subscriber, and of nothing bad
+        assertEquals("notify", m.get("type").asText(), m.toString());
+      }
+      assertEquals(2, server.stats().connections());
+      Map<String, Long> c = server.counters();
+      long dropped = c.entrySet().stream().filter(e -> e.getKey().startsWith("udp.dropped."))
+          .mapToLong(Map.Entry::getValue).sum();
+      assertTrue(dropped >= 1, c.toString());
+      assertTrue(c.getOrDefault("router.rtp_forwarded", 0L) >= 40, c.toString());
+      assertEquals(0L, c.getOrDefault("signaling.internal_errors", 0L));
+    }
+  }
+
+  @Test
+  void publisherLeaves_subscriberIsReofferedWithoutItsTracks() throws Exception {
+    try (MediaTestPeer pub = new MediaTestPeer(client, server, "media", "sendonly", pool, 3);
+        MediaTestPeer sub = new MediaTestPeer(client, server, "media", "recvonly", pool, 4)) {
+      flow(pub, MediaTestPeer.ssrcs(pub.answerSdp).get(0), sub, MediaTestPeer.ssrcs(sub.offerSdp).get(0), 5);
+      pub.ws.send("{\"type\":\"disconnect\"}");
+      assertEquals("connection.destroyed", sub.ws.expectSkippingPings("notify").get("event_type").asText());
+      String reoffer = sub.ws.expectSkippingPings("re-offer").get("sdp").asText();
+      assertEquals(List.of(), MediaTestPeer.ssrcs(reoffer));
+      assertEquals(1, server.stats().connections());
+    }
+  }
+}

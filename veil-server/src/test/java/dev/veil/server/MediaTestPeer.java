@@ -1,0 +1,195 @@
+package dev.veil.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.veil.webrtc.dtls.DtlsCertificate;
+import dev.veil.webrtc.dtls.DtlsClientEngine;
+import dev.veil.webrtc.dtls.DtlsConfig;
+import dev.veil.webrtc.dtls.DtlsEvent;
+import dev.veil.webrtc.ice.IceCredentials;
+import dev.veil.webrtc.mux.Demux;
+import dev.veil.webrtc.mux.PacketKind;
+import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.srtp.SrtpSession;
+import dev.veil.webrtc.stun.StunAttribute;
+import dev.veil.webrtc.stun.StunClass;
+import dev.veil.webrtc.stun.StunMessage;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+
+/**
+ * A WebRTC client made of Veil's own engines (STUN codec, DTLS client, SRTP) on a real UDP socket, for tests that
+ * need media through a real server without a browser: signaling, ICE check with USE-CANDIDATE, DTLS handshake,
+ * then SRTP both ways.
+ */
+final class MediaTestPeer implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final long DEADLINE_MS = 15_000;
+
+  final WsTestClient ws;
+  final String connectionId;
+  final String offerSdp;
+  final String answerSdp;
+  private final DatagramSocket socket;
+  private final InetSocketAddress server;
+  private final IceCredentials ice;
+  private final DtlsCertificate certificate;
+  private final DtlsClientEngine dtls;
+  private final Random random;
+  private SrtpSession srtp;
+  private String serverUfrag;
+  private String serverPwd;
+
+  /** Joins {@code channel} as {@code role} and connects ICE and DTLS. */
+  MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed)
+      throws Exception {
+    this.random = new Random(seed);
+    this.ice = IceCredentials.random(random);
+    this.certificate = DtlsCertificate.generate(new SecureRandom(), System.currentTimeMillis());
+    this.dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom());
+    this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    this.socket.setSoTimeout(20);
+    this.server = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.rtcPort());
+    this.ws = WsTestClient.connect(client, s.httpPort());
+    ws.send("{\"type\":\"connect\",\"role\":\"" + role + "\",\"channel_id\":\"" + channel + "\"}");
+    JsonNode offer = ws.expect("offer");
+    this.connectionId = offer.get("connection_id").asText();
+    this.offerSdp = offer.get("sdp").asText();
+    String fingerprint = null;
+    for (String l : offerSdp.split("\r\n")) {
+      if (l.startsWith("a=ice-ufrag:")) {
+        serverUfrag = l.substring(12);
+      } else if (l.startsWith("a=ice-pwd:")) {
+        serverPwd = l.substring(10);
+      } else if (l.startsWith("a=fingerprint:")) {
+        fingerprint = l.substring(14);
+      }
+    }
+    dtls.setRemoteFingerprint(DtlsFingerprint.parse(fingerprint));
+    this.answerSdp = new FakeBrowserSdp(seed, ice.ufrag(), ice.password(), certificate.fingerprint().toSdpValue())
+        .answer(offerSdp, !role.equals("recvonly"));
+    ws.send("{\"type\":\"answer\",\"sdp\":" + JSON.writeValueAsString(answerSdp) + "}");
+    ws.expect("notify");
+    connect();
+  }
+
+  private void connect() throws Exception {
+    byte[] tid = new byte[12];
+    random.nextBytes(tid);
+    send(StunMessage.builder(StunClass.REQUEST, StunMessage.METHOD_BINDING, tid)
+        .add(new StunAttribute.Username(serverUfrag + ":" + ice.ufrag()))
+        .add(new StunAttribute.IceControlling(random.nextLong()))
+        .add(new StunAttribute.Priority(1853824767L))
+        .add(new StunAttribute.UseCandidate())
+        .encode(serverPwd.getBytes(StandardCharsets.UTF_8), true));
+    dtls.start(System.currentTimeMillis());
+    long deadline = System.currentTimeMillis() + DEADLINE_MS;
+    while (srtp == null) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("DTLS did not complete");
+      }
+      for (byte[] d; (d = dtls.pollTransmit()) != null; ) {
+        send(d);
+      }
+      for (DtlsEvent e; (e = dtls.pollEvent()) != null; ) {
+        if (e instanceof DtlsEvent.HandshakeComplete hc) {
+          srtp = SrtpSession.forClient(hc.keys());
+        } else {
+          throw new AssertionError("DTLS ended: " + e);
+        }
+      }
+      byte[] in = receive();
+      if (in != null && Demux.classify(in) == PacketKind.DTLS) {
+        dtls.handleDatagram(in, System.currentTimeMillis());
+      }
+      dtls.poll(System.currentTimeMillis());
+    }
+  }
+
+  private void send(byte[] b) throws Exception {
+    socket.send(new DatagramPacket(b, b.length, server));
+  }
+
+  private byte[] receive() throws Exception {
+    byte[] buf = new byte[1600];
+    DatagramPacket p = new DatagramPacket(buf, buf.length);
+    try {
+      socket.receive(p);
+    } catch (SocketTimeoutException e) {
+      return null;
+    }
+    byte[] out = new byte[p.getLength()];
+    System.arraycopy(buf, 0, out, 0, out.length);
+    return out;
+  }
+
+  /** The SSRCs of {@code a=ssrc} lines in {@code sdp}, in order. */
+  static List<Long> ssrcs(String sdp) {
+    List<Long> out = new ArrayList<>();
+    Matcher m = Pattern.compile("a=ssrc:(\\d+) cname:").matcher(sdp);
+    while (m.find()) {
+      out.add(Long.parseLong(m.group(1)));
+    }
+    return out;
+  }
+
+  /** Sends one Opus RTP packet with {@code payload}. */
+  void sendOpus(long ssrc, int seq, long timestamp, byte[] payload) throws Exception {
+    byte[] rtp = new byte[12 + payload.length];
+    rtp[0] = (byte) 0x80;
+    rtp[1] = 111;
+    rtp[2] = (byte) (seq >>> 8);
+    rtp[3] = (byte) seq;
+    for (int i = 0; i < 4; i++) {
+      rtp[4 + i] = (byte) (timestamp >>> (24 - 8 * i));
+      rtp[8 + i] = (byte) (ssrc >>> (24 - 8 * i));
+    }
+    System.arraycopy(payload, 0, rtp, 12, payload.length);
+    send(srtp.protectRtp(rtp));
+  }
+
+  /** A received RTP packet, decrypted. */
+  record Rtp(long ssrc, int payloadType, byte[] payload) {}
+
+  /** The next RTP packet within ~20 ms, or null (RTCP and STUN are skipped). */
+  Rtp pollRtp() throws Exception {
+    byte[] in = receive();
+    if (in == null || Demux.classify(in) != PacketKind.RTP) {
+      return null;
+    }
+    byte[] p = srtp.unprotectRtp(in);
+    long ssrc = ((p[8] & 0xffL) << 24) | ((p[9] & 0xffL) << 16) | ((p[10] & 0xffL) << 8) | (p[11] & 0xffL);
+    int cc = p[0] & 0x0f;
+    int off = 12 + 4 * cc;
+    if ((p[0] & 0x10) != 0) {
+      int extLen = ((p[off + 2] & 0xff) << 8 | (p[off + 3] & 0xff)) * 4;
+      off += 4 + extLen;
+    }
+    int end = p.length;
+    if ((p[0] & 0x20) != 0) {
+      end -= p[p.length - 1] & 0xff;
+    }
+    byte[] payload = new byte[end - off];
+    System.arraycopy(p, off, payload, 0, payload.length);
+    return new Rtp(ssrc, p[1] & 0x7f, payload);
+  }
+
+  @Override
+  public void close() {
+    dtls.close();
+    socket.close();
+    ws.close();
+  }
+}
