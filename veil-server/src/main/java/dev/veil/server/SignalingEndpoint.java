@@ -42,7 +42,8 @@ public final class SignalingEndpoint implements Session.Listener.AutoDemanding, 
   }
 
   @Override
-  public void onWebSocketClose(int statusCode, String reason) {
+  public void onWebSocketClose(int statusCode, String reason, Callback callback) {
+    callback.succeed();
     loop.execute(() -> hub.closed(conn));
   }
 

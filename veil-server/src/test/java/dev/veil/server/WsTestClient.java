@@ -48,7 +48,8 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
   }
 
   @Override
-  public void onWebSocketClose(int code, String reason) {
+  public void onWebSocketClose(int code, String reason, Callback callback) {
+    callback.succeed();
     closeCode = code;
     closeReason = reason;
     closed.countDown();
