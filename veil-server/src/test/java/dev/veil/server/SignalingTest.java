@@ -351,6 +351,27 @@ class SignalingTest {
   }
 
   @Test
+  void oversizedFrame_andBinaryFrame_closeOnlyTheOffender() throws Exception {
+    start(false);
+    Joined a = join("room", false, "alice");
+    WsTestClient big = ws();
+    big.send("{\"type\":\"answer\",\"sdp\":\"v=0" + "a".repeat(600_000) + "\"}");
+    assertTrue(big.awaitClosed());
+    assertEquals(1009, big.closeCode);
+    WsTestClient mid = ws(); // under the frame limit, over the codec's
+    mid.send("{\"type\":\"answer\",\"sdp\":\"v=0" + "a".repeat(SignalingCodec.MAX_MESSAGE_CHARS) + "\"}");
+    assertTrue(mid.expect("error").get("reason").asText().contains("exceeds"));
+    assertTrue(mid.awaitClosed());
+    assertEquals(2, server.stats().get("signaling.rejected.too_large")); // the frame and the message
+    WsTestClient binary = ws();
+    binary.sendBinary(new byte[] {1, 2, 3});
+    assertTrue(binary.expect("error").get("reason").asText().contains("binary frames"));
+    assertTrue(binary.awaitClosed());
+    assertEquals(List.of(), a.ws().sync());
+    assertEquals(1, server.stats().connections());
+  }
+
+  @Test
   void garbageAnswer_isRefusedAndClosed() throws Exception {
     start(false);
     WsTestClient c = ws();

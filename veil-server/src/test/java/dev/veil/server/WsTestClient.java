@@ -59,6 +59,10 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
     session.sendText(text, Callback.NOOP);
   }
 
+  void sendBinary(byte[] b) {
+    session.sendBinary(java.nio.ByteBuffer.wrap(b), Callback.NOOP);
+  }
+
   void send(JsonNode n) {
     send(n.toString());
   }
