@@ -1,0 +1,68 @@
+package dev.veil.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerConfigTest {
+  @TempDir
+  Path dir;
+
+  private File write(String hocon) throws Exception {
+    Path p = dir.resolve("veil.conf");
+    Files.writeString(p, hocon);
+    return p.toFile();
+  }
+
+  @Test
+  void defaults_comeFromTheEmbeddedReferenceConf() {
+    ServerConfig c = ServerConfig.defaults();
+    assertFalse(c.e2ee());
+    assertEquals(5000, c.httpPort());
+    assertEquals(50000, c.rtcPort());
+    assertEquals("127.0.0.1", c.announcedAddress());
+    assertEquals("127.0.0.1", c.rtcBindAddress());
+    assertEquals(4096, c.e2eePayloadMaxBytes());
+  }
+
+  @Test
+  void load_fileOverridesSomeKeys_restStaysDefault() throws Exception {
+    ServerConfig c = ServerConfig.load(write("e2ee = true\nhttp_port = 8080\nlimits { e2ee_burst = 7 }\n"));
+    assertTrue(c.e2ee());
+    assertEquals(8080, c.httpPort());
+    assertEquals(7, c.e2eeBurst());
+    assertEquals(50000, c.rtcPort());
+    assertEquals(50, c.e2eeMessagesPerSecond());
+  }
+
+  @Test
+  void withPorts_flagsOverrideTheFile() throws Exception {
+    ServerConfig c = ServerConfig.load(write("http_port = 8080\nrtc_port = 9000\n")).withPorts(0, null);
+    assertEquals(0, c.httpPort());
+    assertEquals(9000, c.rtcPort());
+  }
+
+  @Test
+  void load_badValues_throwConfigurationException() throws Exception {
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("http_port = 70000")));
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("e2ee = maybe")));
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("ping_interval_seconds = 0")));
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("e2ee = ")));
+    assertThrows(ServerConfig.ConfigurationException.class,
+        () -> ServerConfig.load(dir.resolve("missing.conf").toFile()));
+  }
+
+  @Test
+  void main_badConfig_exitsWith2() throws Exception {
+    File f = write("http_port = -1");
+    int code = new picocli.CommandLine(new Main()).execute("--config", f.getPath());
+    assertEquals(2, code);
+  }
+}
