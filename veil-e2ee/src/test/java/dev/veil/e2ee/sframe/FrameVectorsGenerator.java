@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Writes test-vectors/frames-*.json (only with {@code -Dveil.vectors.write=true}; otherwise reported skipped).
+ * Writes test-vectors/frames-*.json. Not part of the ordinary run (its name is outside Surefire's includes); run it
+ * with {@code -Dtest=FrameVectorsGenerator -Dveil.vectors.write=true} (without the property it reports itself skipped).
  * Deterministic: every key and frame comes from {@link FrameVectorFiles#bytes}. The files are checked by the
  * *VectorsTest classes, which recompute every output from the inputs; this generator is not the check.
  */
