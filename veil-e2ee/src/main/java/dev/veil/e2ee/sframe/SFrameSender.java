@@ -27,7 +27,9 @@ import java.util.Optional;
  *       (AAD = {@code header ‖ clearPrefix}) and the rest of the frame is the plaintext (docs/PROTOCOL.md §2).</li>
  * </ul>
  *
- * <p>Not thread-safe: use one sender per outgoing stream, confined to one thread. It reuses its JCE
+ * <p>Use <b>one sender per member</b>: all of a member's outgoing streams (audio and video) must go through the same
+ * sender so that they share one CTR sequence. Two senders holding the same key would repeat nonces, which breaks
+ * AES-GCM. Not thread-safe: confine the sender to one thread (or serialize access to it). It reuses its JCE
  * {@code Cipher}/{@code Mac} and scratch buffers across frames and writes into caller-supplied buffers.
  */
 public final class SFrameSender {
