@@ -1,7 +1,8 @@
 // Starts veil-server.jar (built by `mvn package`) on ephemeral ports and reads the bound ports from its
 // machine-readable line: "veil-server listening http_port=N rtc_port=M ...".
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -9,12 +10,19 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const JAR = path.resolve(here, '../../../veil-server/target/veil-server.jar');
 
 /**
- * @param {{args?: string[], timeoutMs?: number}} [opts]
+ * @param {{args?: string[], config?: string, timeoutMs?: number}} [opts] `config`: HOCON text written to a temporary
+ *   file and passed with --config (e.g. 'e2ee = true')
  * @returns {Promise<{httpPort: number, rtcPort: number, base: string, ws: string, log: () => string, stop: () => Promise<number|null>}>}
  */
 export async function startServer(opts = {}) {
   if (!existsSync(JAR)) throw new Error(`${JAR} is missing: run "mvn -B -DskipTests package" first`);
   const args = ['-jar', JAR, '--http-port', '0', '--rtc-port', '0', ...(opts.args || [])];
+  if (opts.config !== undefined) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'veil-conf-'));
+    const file = path.join(dir, 'veil.conf');
+    writeFileSync(file, opts.config);
+    args.push('--config', file);
+  }
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
