@@ -24,6 +24,10 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--rtc-port", paramLabel = "N", description = "UDP media port (0 = ephemeral).")
   Integer rtcPort;
 
+  /** TEST ONLY (hidden): records forwarded VP8 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
+  @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
+  File testForwardTap;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -44,6 +48,9 @@ public final class Main implements Callable<Integer> {
     }
     cfg = cfg.withPorts(httpPort, rtcPort);
     VeilServer server = new VeilServer(cfg);
+    if (testForwardTap != null) {
+      server.enableForwardTapForTesting(testForwardTap.toPath());
+    }
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();

@@ -63,6 +63,8 @@ final class RtcMedia implements Media {
   private EventLoop.Timer routerTimer;
   private long routerDeadline = Long.MAX_VALUE;
   private boolean closed;
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
+  ForwardTap tap;
 
   RtcMedia(EventLoop loop, ServerConfig cfg, Stats stats) throws IOException {
     this.loop = loop;
@@ -259,6 +261,9 @@ final class RtcMedia implements Media {
         continue;
       }
       if (o instanceof RouterOutput.Rtp rtp) {
+        if (tap != null) {
+          tap.record(router, rtp);
+        }
         to.sendRtp(rtp.packet());
       } else if (o instanceof RouterOutput.Rtcp rtcp) {
         to.sendRtcp(rtcp.packet());
@@ -334,6 +339,9 @@ final class RtcMedia implements Media {
       p.closeTransport();
     }
     dtlsPool.shutdownNow();
+    if (tap != null) {
+      tap.close();
+    }
     try {
       udp.close();
     } catch (IOException e) {

@@ -28,15 +28,28 @@ public final class VeilServer implements AutoCloseable {
   private Server jetty;
   private ServerConnector connector;
   private volatile boolean stopped;
+  private java.nio.file.Path forwardTapFile;
 
   public VeilServer(ServerConfig cfg) {
     this.cfg = cfg;
+  }
+
+  /**
+   * TEST ONLY: record the forwarded VP8 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
+   * Only the hidden flag {@code --test-forward-tap} calls it; never the configuration file.
+   */
+  public void enableForwardTapForTesting(java.nio.file.Path file) {
+    this.forwardTapFile = file;
   }
 
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
     loop = new EventLoop("veil-loop");
     media = new RtcMedia(loop, cfg, stats);
+    if (forwardTapFile != null) {
+      media.tap = new ForwardTap(forwardTapFile);
+      LOG.warn("TEST ONLY forward tap on: forwarded VP8 payloads are written to {}", forwardTapFile);
+    }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
     loop.start();
 
