@@ -7,8 +7,21 @@ export interface ConnectionOptions {
   audio?: boolean;
   /** Send video (default true; only with a stream that has a video track). */
   video?: boolean;
-  /** End-to-end encrypt the media (needs a server with e2ee = true; see issue 4's E2EE layer). */
+  /** End-to-end encrypt the media (needs a server with e2ee = true). Fails closed: nothing goes out in clear. */
   e2ee?: boolean;
+  /** E2EE frame format: 'sframe' (RFC 9605, default) or 'jframe' (lib-jitsi-meet's). */
+  e2eeFormat?: 'sframe' | 'jframe';
+  /**
+   * E2EE key mode. Default: 'passphrase' when `passphrase` is given or the page URL has "#e2eekey=…", else 'keys'
+   * (the group key manager: keys through the server's relay, ratchet on join, fresh key on leave).
+   */
+  e2eeMode?: 'keys' | 'passphrase';
+  /** Passphrase mode: the passphrase (else it is read from "#e2eekey=…" and follows hashchange). No key messages. */
+  passphrase?: string;
+  /** Tests only: keep copies of the keys so `connection.e2ee.exportKeysForTesting()` can return them. */
+  keepKeysForTesting?: boolean;
+  /** URL of the E2EE worker script (default: e2ee/worker.js beside veil.js). */
+  e2eeWorkerUrl?: string | URL;
   /** JSON shown to the other members of the channel in notify (e.g. a display name, an E2EE key bundle). */
   signalingNotifyMetadata?: unknown;
   /** Milliseconds connect() waits for media before it rejects (default 30000). */
@@ -56,6 +69,29 @@ export interface DisconnectEvent {
   message?: string;
 }
 
+/** An `e2ee` event; `time` is epoch milliseconds (performance.timeOrigin + performance.now()). */
+export type E2eeEvent = { time: number } & (
+  | { type: 'send-key'; kid: string }
+  | { type: 'key-installed'; senderId: string; kid: string }
+  | { type: 'key-used'; operation: 'encrypt' | 'decrypt'; senderId: string | null; kid: string }
+  | { type: 'fingerprints'; self: string; remote: Record<string, string> }
+  | { type: 'verification-code'; code: string }
+  | {
+      type: 'error';
+      /** 'frames': a frame was dropped (reason 'no-key' | 'bad-tag' | 'replay' | 'truncated' | 'bad-header' | …);
+       *  'keys': a key message or bundle was rejected; 'worker': a worker command failed. */
+      source: 'frames' | 'keys' | 'worker';
+      reason: string;
+      operation?: string;
+      kind?: string;
+      senderId?: string | null;
+      from?: string;
+      suppressed?: number;
+      detail?: string;
+    }
+  | { type: 'signaling-error'; reason: string }
+);
+
 export interface E2eeHandler {
   onOffer?(connection: VeilConnection, offer: { connection_id: string; sdp: string; e2ee: boolean }): void | Promise<void>;
   onNotify?(connection: VeilConnection, msg: NotifyMessage): void;
@@ -66,7 +102,7 @@ export interface E2eeHandler {
 }
 
 export declare class VeilError extends Error {
-  /** 'timeout' | 'signaling' | 'media' | 'sdp' | 'bad-argument' | 'bad-state' | 'disconnected' */
+  /** 'timeout' | 'signaling' | 'media' | 'sdp' | 'e2ee' | 'e2ee-unsupported' | 'bad-argument' | 'bad-state' | 'disconnected' */
   readonly reason: string;
 }
 
@@ -81,6 +117,19 @@ export declare class VeilConnection {
   readonly members: Map<string, { role: Role; signalingNotifyMetadata: unknown }>;
   /** Remote streams by the publisher's connection id. */
   readonly remoteStreams: Map<string, MediaStream>;
+  /** This connection's E2EE identity fingerprint ("xxxx xxxx … xxxx", 16 groups), or null without E2EE. */
+  readonly e2eeSelfFingerprint: string | null;
+  /** connection_id → fingerprint of every other member whose key bundle verified ({} without E2EE). */
+  readonly e2eeRemoteFingerprints: Record<string, string>;
+  /** The room verification code, the same at every member of an unattacked call; changes on join and leave. */
+  readonly e2eeVerificationCode: string | null;
+  /** 'keys' | 'passphrase' with E2EE, else null. */
+  readonly e2eeMode: 'keys' | 'passphrase' | null;
+  /** The E2EE state object (src/e2ee/index.js), for advanced use and tests (`exportKeysForTesting()`). */
+  readonly e2ee: {
+    exportKeysForTesting(): { send: { kid: string; key: string } | null; receive: Record<string, { kid: string; key: string }[]> };
+    setPassphrase(passphrase: string | null): void;
+  } | null;
   /** Joins; resolves once ICE and DTLS are connected, rejects with a VeilError that says why. */
   connect(stream?: MediaStream | null): Promise<MediaStream | null>;
   /** Leaves the channel; never rejects. */
@@ -90,10 +139,11 @@ export declare class VeilConnection {
   on(event: 'notify', fn: (msg: NotifyMessage) => void): this;
   on(event: 'disconnect', fn: (ev: DisconnectEvent) => void): this;
   /**
-   * E2EE events (issue 4: keys, fingerprints, verification code, errors). Until then: an `error` from the server
-   * after the connection is up (e.g. a dropped relay message) arrives as `{type: 'signaling-error', reason}`.
+   * E2EE events: keys (send-key, key-installed, key-used), fingerprints, verification-code, errors (a frame that
+   * did not decrypt was dropped, and why). An `error` from the server after the connection is up (e.g. a dropped
+   * relay message) arrives as `{type: 'signaling-error', reason}`.
    */
-  on(event: 'e2ee', fn: (ev: unknown) => void): this;
+  on(event: 'e2ee', fn: (ev: E2eeEvent) => void): this;
   on(event: 'signaling', fn: (msg: unknown) => void): this;
   on(event: 'timeout', fn: (ev: unknown) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
@@ -113,6 +163,8 @@ export declare function parseSections(sdp: string): { mid: string | null; kind: 
 
 declare const Veil: {
   readonly version: string;
+  /** Resolves where this browser can do E2EE; rejects with a VeilError (reason 'e2ee-unsupported') saying why not. */
+  initE2EE(): Promise<void>;
   connection(url: string): VeilSignaling;
   VeilError: typeof VeilError;
 };

@@ -8,6 +8,16 @@
 //   await sendrecv.disconnect();
 //
 // The signaling protocol (JSON over WebSocket) is specified in docs/PROTOCOL.md §1.
+//
+// End-to-end encryption (docs/PROTOCOL.md §2-§3):
+//   await Veil.initE2EE();                                   // rejects where the browser lacks encoded transforms
+//   const c = Veil.connection(url).sendrecv('room', meta, {e2ee: true});   // group keys, SFrame
+//   c.on('e2ee', ev => ...);  c.e2eeSelfFingerprint; c.e2eeRemoteFingerprints; c.e2eeVerificationCode;
+// {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
+// "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
+
+import { createE2EE, isE2EESupported } from './e2ee/index.js';
+import { passphraseFromHash } from './e2ee/passphrase.js';
 
 const DEFAULT_TIMEOUT_MS = 30000;
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
@@ -73,6 +83,53 @@ export class VeilConnection {
     //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
     // set with setE2eeHandler() before connect().
     this._e2ee = null;
+    /** The E2EE state (src/e2ee/index.js VeilE2EE) of a connection made with {e2ee: true}, once connect() ran. */
+    this.e2ee = null;
+  }
+
+  /** This connection's E2EE identity fingerprint ("xxxx xxxx …"), or null without E2EE. */
+  get e2eeSelfFingerprint() {
+    return this.e2ee ? this.e2ee.selfFingerprint : null;
+  }
+
+  /** connection_id → fingerprint of every other member whose key bundle verified ({} without E2EE). */
+  get e2eeRemoteFingerprints() {
+    return this.e2ee ? Object.fromEntries(this.e2ee.remoteFingerprints) : {};
+  }
+
+  /** The room verification code every member shows alike (compare it out of band), or null. */
+  get e2eeVerificationCode() {
+    return this.e2ee ? this.e2ee.verificationCode : null;
+  }
+
+  /** 'keys' | 'passphrase' for an E2EE connection, else null. */
+  get e2eeMode() {
+    return this.e2ee ? this.e2ee.mode : null;
+  }
+
+  /** Makes the E2EE state (identity, worker) and plugs it into the hook; the bundle goes into the notify metadata. */
+  async _setupE2ee() {
+    const o = this.options;
+    const hashKey = globalThis.location ? passphraseFromHash(globalThis.location.hash) : null;
+    const mode = o.e2eeMode || (o.passphrase !== undefined || hashKey !== null ? 'passphrase' : 'keys');
+    const e2ee = await createE2EE({
+      format: o.e2eeFormat || 'sframe',
+      mode,
+      passphrase: o.passphrase,
+      passphraseFromHash: mode === 'passphrase' && o.passphrase === undefined,
+      keepKeysForTesting: !!o.keepKeysForTesting,
+      workerUrl: o.e2eeWorkerUrl,
+      onEvent: ev => this._emit('e2ee', {
+        ...ev,
+        ...(ev.remote instanceof Map ? { remote: Object.fromEntries(ev.remote) } : {}),
+        time: performance.timeOrigin + performance.now(),
+      }),
+    });
+    if (this._closed) { e2ee.destroy(); return; }
+    this.e2ee = e2ee;
+    e2ee.sendRelay = (to, payload) => this.sendE2ee(to, payload);
+    this.signalingNotifyMetadata = e2ee.notifyMetadata(this.signalingNotifyMetadata);
+    this.setE2eeHandler(e2ee.handler);
   }
 
   /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling' or 'timeout'. */
@@ -125,13 +182,25 @@ export class VeilConnection {
       this._emit('timeout', {});
       this._abend('timeout', `connect timed out after ${this.options.timeout} ms (${this._progress()})`);
     }, this.options.timeout);
+    if (this.options.e2ee) {
+      this._stage = 'starting E2EE';
+      this._setupE2ee().then(() => this._openSignaling(stream),
+        e => this._abend('e2ee', `E2EE unavailable: ${e && e.message ? e.message : e}`));
+    } else {
+      this._openSignaling(stream);
+    }
+    return this._connecting;
+  }
+
+  _openSignaling(stream) {
+    if (this._closed) return;
     this._stage = 'opening WebSocket';
     let ws;
     try {
       ws = new WebSocket(this.url);
     } catch (e) {
       this._abend('signaling', `cannot open WebSocket ${this.url}: ${e.message}`);
-      return this._connecting;
+      return;
     }
     this.ws = ws;
     ws.onopen = () => {
@@ -152,7 +221,6 @@ export class VeilConnection {
       const why = this._lastError || (ev.reason ? ev.reason : `WebSocket closed (code ${ev.code})`);
       this._abend('signaling', `signaling closed: ${why}`);
     };
-    return this._connecting;
   }
 
   _progress() {
@@ -204,7 +272,9 @@ export class VeilConnection {
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
     const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
-    if (this.options.e2ee && this.options.encodedInsertableStreams) config.encodedInsertableStreams = true;
+    if (this.options.e2ee && (this.options.encodedInsertableStreams || (this.e2ee && this.e2ee.needsEncodedInsertableStreams))) {
+      config.encodedInsertableStreams = true;
+    }
     const pc = new RTCPeerConnection(config);
     this.pc = pc;
     pc.ontrack = ev => this._onTrack(ev);
@@ -356,8 +426,27 @@ export class VeilSignaling {
   }
 }
 
+/**
+ * Checks that this browser can do Veil's E2EE: encoded transforms (RTCRtpScriptTransform or createEncodedStreams)
+ * and WebCrypto. Resolves when it can; rejects with a VeilError (reason 'e2ee-unsupported') saying what is missing.
+ */
+async function initE2EE() {
+  if (!isE2EESupported()) {
+    throw new VeilError('Veil: this browser has no encoded transforms (RTCRtpScriptTransform or '
+      + 'RTCRtpSender.createEncodedStreams): end-to-end encryption is impossible here', 'e2ee-unsupported');
+  }
+  if (!globalThis.crypto || !globalThis.crypto.subtle) {
+    throw new VeilError('Veil: WebCrypto (crypto.subtle) is unavailable (E2EE needs a secure context: https or '
+      + 'localhost)', 'e2ee-unsupported');
+  }
+  if (typeof Worker !== 'function') {
+    throw new VeilError('Veil: this browser has no Web Workers: E2EE is impossible here', 'e2ee-unsupported');
+  }
+}
+
 const Veil = {
   version: '0.1.0',
+  initE2EE,
   /** A signaling endpoint, e.g. Veil.connection('ws://localhost:5000/signaling'). */
   connection(url) {
     return new VeilSignaling(url);
