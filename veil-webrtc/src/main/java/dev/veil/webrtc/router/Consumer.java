@@ -40,8 +40,12 @@ public final class Consumer {
     boolean started;
     int seqOffset;
     long tsOffset;
-    int syncInSeq;
-    int syncOutSeq;
+    // Extended (unwrapped) sequence numbers, so that "before the sync point" and "sent under the current mapping"
+    // stay right however many packets have passed since the sync (a 16-bit comparison flips after 32,768).
+    long syncInExt;
+    long highestInExt;
+    long syncOutExt;
+    long lastOutExt;
     int lastOutSeq;
     long lastOutTs;
     long lastOutMillis;
@@ -140,19 +144,27 @@ public final class Consumer {
             }
             seqOffset = (outSeq - inSeq) & 0xFFFF;
             tsOffset = (outTs - h.timestamp()) & 0xFFFF_FFFFL;
-            syncInSeq = inSeq;
-            syncOutSeq = outSeq;
+            syncInExt = inSeq;
+            highestInExt = inSeq;
+            syncOutExt = outSeq;
+            lastOutExt = outSeq;
             synced = true;
             started = true;
             lastOutSeq = outSeq;
             lastOutTs = outTs;
             lastOutMillis = nowMillis;
-        } else if (RtpHeader.seqDelta(syncInSeq, inSeq) < 0) {
-            return null; // from before the sync point
+        } else {
+            long inExt = highestInExt + RtpHeader.seqDelta((int) (highestInExt & 0xFFFF), inSeq);
+            if (inExt < syncInExt) {
+                return null; // from before the sync point
+            }
+            highestInExt = Math.max(highestInExt, inExt);
         }
         int outSeq = (inSeq + seqOffset) & 0xFFFF;
         long outTs = (h.timestamp() + tsOffset) & 0xFFFF_FFFFL;
-        if (RtpHeader.seqDelta(lastOutSeq, outSeq) > 0) {
+        int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
+        if (outDelta > 0) {
+            lastOutExt += outDelta;
             lastOutSeq = outSeq;
             lastOutTs = outTs;
             lastOutMillis = nowMillis;
@@ -166,7 +178,11 @@ public final class Consumer {
      * The producer sequence number of a NACKed out_seq, or -1 if it was not sent under the current mapping.
      */
     int producerSeqOf(int outSeq) {
-        if (!synced || RtpHeader.seqDelta(syncOutSeq, outSeq) < 0 || RtpHeader.seqDelta(outSeq, lastOutSeq) < 0) {
+        if (!synced) {
+            return -1;
+        }
+        long outExt = lastOutExt + RtpHeader.seqDelta(lastOutSeq, outSeq);
+        if (outExt < syncOutExt || outExt > lastOutExt) {
             return -1;
         }
         return (outSeq - seqOffset) & 0xFFFF;

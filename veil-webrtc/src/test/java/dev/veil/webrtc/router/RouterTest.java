@@ -132,6 +132,35 @@ class RouterTest {
     }
 
     @Test
+    void forward_longStream_keepsForwardingPastSequenceWrapsAndAnswersNacks() throws Exception {
+        audioProducer();
+        Consumer c = router.createConsumer("c1", SUB, "pa", new ConsumerParams(0xABCDL, 109, null, 0, null), now);
+        drain();
+        int total = 3 * 65536 + 100; // far past the 32,768 packets where a 16-bit "before the sync point" test flips
+        int lastOut = -1;
+        for (int i = 0; i < total; i++) {
+            send(PUB, rtp(AUDIO_SSRC, 111, 40_000 + i, 960L * i, new byte[] {(byte) i, 1, 2}));
+            now += 20;
+            List<RtpPacket> out = rtpTo(drain(), SUB);
+            assertEquals(1, out.size(), "packet " + i + " forwarded");
+            int seq = out.get(0).header().sequenceNumber();
+            if (lastOut >= 0) {
+                assertEquals(1, RtpHeader.seqDelta(lastOut, seq), "continuous at packet " + i);
+            }
+            lastOut = seq;
+        }
+        assertEquals(total, c.packetsSent());
+        // a packet from before the latest 32,768 arrives very late: it is older than anything cached, never a crash
+        send(PUB, rtp(AUDIO_SSRC, 111, 40_000 + total - 40_000, 0, new byte[] {9}));
+        drain();
+        // a NACK for the packet just sent is still answered from the cache under the current mapping
+        sendRtcp(SUB, new GenericNack(0x77, 0xABCDL, List.of(lastOut)));
+        List<RtpPacket> resent = rtpTo(drain(), SUB);
+        assertEquals(1, resent.size());
+        assertEquals(lastOut, resent.get(0).header().sequenceNumber());
+    }
+
+    @Test
     void pauseResumeAndSwitchProducer_streamStaysContinuous() throws Exception {
         audioProducer();
         router.createProducer("pa2", "pub2", new ProducerParams(MediaKind.AUDIO, RtpCodec.OPUS, 111, 48000, 0x9999L,
