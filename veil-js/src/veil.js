@@ -272,9 +272,10 @@ export class VeilConnection {
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
     const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
-    if (this.options.e2ee && (this.options.encodedInsertableStreams || (this.e2ee && this.e2ee.needsEncodedInsertableStreams))) {
-      config.encodedInsertableStreams = true;
-    }
+    // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
+    // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
+    // ontrack) is silently bypassed: media would flow in clear. With it, a frame without a transform goes nowhere.
+    if (this.options.e2ee) config.encodedInsertableStreams = true;
     const pc = new RTCPeerConnection(config);
     this.pc = pc;
     pc.ontrack = ev => this._onTrack(ev);
@@ -300,9 +301,11 @@ export class VeilConnection {
       const track = (pending[sec.kind] || []).shift();
       if (!track) { t.direction = 'inactive'; continue; }
       t.direction = 'sendonly';
+      // E2EE: the encrypting transform goes on before the track, so no frame can leave unencrypted
+      if (this.e2ee) this.e2ee.attachSender(t.sender, track.kind);
       await t.sender.replaceTrack(track);
       if (t.sender.setStreams) t.sender.setStreams(this.stream);
-      if (this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
+      if (!this.e2ee && this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
     }
   }
 
