@@ -1,0 +1,139 @@
+// The demo app at "/": join a channel (end-to-end encrypted by default), see everyone, and compare the room
+// verification code. A passphrase in the URL hash ("#e2eekey=…") selects passphrase mode.
+import Veil from '../veil.js';
+
+const $ = id => document.getElementById(id);
+let conn = null;
+let stream = null;
+const names = new Map(); // connection id → display name
+
+function setStatus(s) { $('status').textContent = s; }
+
+function setBadge(kind, text) {
+  const b = $('badge');
+  b.className = 'badge ' + kind;
+  b.textContent = text;
+}
+
+function short(fp) {
+  return fp ? fp.split(' ').slice(0, 2).join(' ') : '';
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Redraws the fingerprints, the code and the captions from the connection's properties. */
+function render() {
+  const on = conn && conn.e2ee;
+  const code = on ? conn.e2eeVerificationCode : null;
+  $('code').textContent = code || '—';
+  $('code').classList.toggle('empty', !code);
+  const self = on ? conn.e2eeSelfFingerprint : null;
+  $('selfFp').textContent = self || '—';
+  $('selfFp').classList.toggle('empty', !self);
+  $('selfShort').textContent = short(self);
+  const fps = on ? conn.e2eeRemoteFingerprints : {};
+  const ids = conn ? [...conn.members.keys()] : [];
+  const list = $('peers');
+  list.replaceChildren();
+  if (ids.length === 0) list.appendChild(el('li', 'empty', 'nobody else yet'));
+  for (const id of ids) {
+    const li = el('li');
+    li.dataset.connectionId = id;
+    const who = el('div', 'who', names.get(id) || 'guest');
+    const fp = el('div', 'fp-block', fps[id] || (on ? 'key bundle not verified' : 'not encrypted'));
+    fp.dataset.fingerprint = fps[id] || '';
+    li.append(who, el('div', 'id', id), fp);
+    list.appendChild(li);
+    const cap = document.querySelector(`#peer-${id} .fp`);
+    if (cap) cap.textContent = short(fps[id]);
+  }
+}
+
+function figureFor(id) {
+  let fig = document.getElementById('peer-' + id);
+  if (!fig) {
+    fig = el('figure');
+    fig.id = 'peer-' + id;
+    const v = el('video');
+    v.autoplay = true; v.playsInline = true;
+    const cap = el('figcaption');
+    cap.append(el('span', 'who', names.get(id) || id.slice(0, 8)), el('span', 'fp'));
+    fig.append(v, cap);
+    $('videos').appendChild(fig);
+  }
+  return fig;
+}
+
+function reset() {
+  document.querySelectorAll('figure[id^="peer-"]').forEach(f => f.remove());
+  names.clear();
+  $('joinBtn').disabled = false;
+  $('leaveBtn').disabled = true;
+  render();
+}
+
+$('join').addEventListener('submit', async ev => {
+  ev.preventDefault();
+  $('joinBtn').disabled = true;
+  $('errors').textContent = '';
+  const e2ee = $('e2ee').checked;
+  try {
+    if (e2ee) await Veil.initE2EE();
+    stream = stream || (window.veilDemoStream ? window.veilDemoStream()
+      : await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }));
+    $('local').srcObject = stream;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signaling`;
+    const name = $('name').value.trim() || 'guest';
+    conn = Veil.connection(url).sendrecv($('channel').value, null, { e2ee, signalingNotifyMetadata: { name } });
+    window.veilDemo = { conn };
+    conn.on('track', e => {
+      const id = e.connectionId || 'remote';
+      const v = figureFor(id).querySelector('video');
+      if (v.srcObject !== e.streams[0]) v.srcObject = e.streams[0];
+    });
+    conn.on('notify', m => {
+      if (m.event_type === 'connection.created') {
+        for (const x of m.data || [m]) {
+          const n = x.signaling_notify_metadata && x.signaling_notify_metadata.name;
+          if (n) names.set(x.connection_id, String(n).slice(0, 40));
+        }
+      } else if (m.event_type === 'connection.destroyed') {
+        const fig = document.getElementById('peer-' + m.connection_id);
+        if (fig) fig.remove();
+      }
+      render();
+    });
+    conn.on('e2ee', e => {
+      if (e.type === 'error' && e.source === 'frames') {
+        $('errors').textContent = `dropped ${e.kind || ''} frames from ${names.get(e.senderId) || e.senderId || 'a peer'}: ${e.reason}`;
+      }
+      render();
+    });
+    conn.on('disconnect', e => {
+      setStatus(e.type === 'normal' ? 'left' : 'disconnected: ' + (e.message || e.reason));
+      setBadge('idle', 'not connected');
+      conn = null;
+      reset();
+    });
+    setStatus('connecting…');
+    await conn.connect(stream);
+    setStatus('connected');
+    if (conn.e2ee) setBadge('on', 'E2EE · ' + (conn.e2eeMode === 'passphrase' ? 'passphrase' : conn.e2ee.format === 'jframe' ? 'JFrame' : 'SFrame'));
+    else setBadge('off', 'not end-to-end encrypted');
+    $('leaveBtn').disabled = false;
+    render();
+  } catch (e) {
+    setStatus('failed: ' + e.message);
+    setBadge('idle', 'not connected');
+    $('joinBtn').disabled = false;
+  }
+});
+
+$('leaveBtn').addEventListener('click', () => { if (conn) conn.disconnect(); });
+window.addEventListener('hashchange', render);
+render();

@@ -1,0 +1,76 @@
+// The demo app at "/" in headless Chromium: two pages join one E2EE channel through its form; each shows the
+// E2EE badge, its own fingerprint, the other's fingerprint (which is the other's own) and the same verification
+// code. Screenshots go to veil-js/screenshots/ (git-ignored).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { startServer, waitFor } from '../helpers/server.mjs';
+import { launchChromium } from '../helpers/browser.mjs';
+import { smallStreamSource } from './e2ee-pages.mjs';
+
+const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../screenshots');
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({ config: 'e2ee = true' });
+  browser = await launchChromium();
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+const PEOPLE = [{ name: 'Alice', rgb: [220, 60, 50] }, { name: 'Bob', rgb: [40, 110, 220] }];
+
+test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
+  const pages = [];
+  for (const p of PEOPLE) {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 720 } });
+    const page = await context.newPage();
+    page.on('pageerror', e => console.error('page error:', e.message));
+    await page.addInitScript(`${smallStreamSource()}\nwindow.veilDemoStream = () => window.makeSmallStream(${JSON.stringify(p.rgb)}, 440);`);
+    await page.goto(server.base + '/');
+    await page.fill('#channel', 'demo-e2ee');
+    await page.fill('#name', p.name);
+    await page.click('#joinBtn');
+    await waitFor(`${p.name} connected`, () => page.evaluate(() => !document.getElementById('leaveBtn').disabled));
+    pages.push(page);
+  }
+  const read = page => page.evaluate(() => ({
+    badge: document.getElementById('badge').textContent,
+    code: document.getElementById('code').textContent,
+    self: document.getElementById('selfFp').textContent,
+    peers: [...document.querySelectorAll('#peers li[data-connection-id]')].map(li => ({
+      id: li.dataset.connectionId, who: li.querySelector('.who').textContent, fp: li.querySelector('.fp-block').dataset.fingerprint })),
+    id: window.veilDemo.conn.connectionId,
+    sdkCode: window.veilDemo.conn.e2eeVerificationCode,
+    videoPlaying: [...document.querySelectorAll('figure[id^="peer-"] video')].some(v => v.videoWidth > 0 && !v.paused),
+  }));
+  const views = await waitFor('both pages show one code, each other and the remote video', async () => {
+    const v = await Promise.all(pages.map(read));
+    return v.every(x => x.peers.length === 1 && x.peers[0].fp && x.videoPlaying && /\d{5}/.test(x.code)) && v[0].code === v[1].code ? v : null;
+  });
+  for (let i = 0; i < 2; i++) {
+    const me = views[i];
+    const other = views[1 - i];
+    assert.match(me.badge, /E2EE/);
+    assert.equal(me.code, me.sdkCode);
+    assert.match(me.self, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+    assert.equal(me.peers[0].id, other.id);
+    assert.equal(me.peers[0].fp, other.self, 'the fingerprint shown for the peer is the peer\'s own');
+    assert.equal(me.peers[0].who, PEOPLE[1 - i].name);
+  }
+  for (let i = 0; i < 2; i++) await pages[i].screenshot({ path: path.join(SHOTS, `demo-${PEOPLE[i].name.toLowerCase()}.png`) });
+  // leaving empties the peer list on the other side and changes its code
+  await pages[1].click('#leaveBtn');
+  await waitFor('Alice sees Bob leave', async () => {
+    const v = await read(pages[0]);
+    return v.peers.length === 0 && v.code !== views[0].code;
+  });
+  await pages[0].click('#leaveBtn');
+});
