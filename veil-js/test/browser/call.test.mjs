@@ -5,8 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import crypto from 'node:crypto';
-import { startServer, waitFor } from '../helpers/server.mjs';
-import { launchChromium, syntheticStreamSource } from '../helpers/browser.mjs';
+import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
+import { launchChromium, syntheticStreamSource } from '../../test-support/helpers/browser.mjs';
 
 const PEERS = [
   { name: 'red', rgb: [220, 40, 40], hz: 440 },

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, waitFor } from '../helpers/server.mjs';
-import { launchChromium } from '../helpers/browser.mjs';
+import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
+import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import {
   smallStreamSource, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, e2eeViewInPage, closeColour, readTap,
   reassemble,
-} from './e2ee-pages.mjs';
+} from '../../test-support/browser/e2ee-pages.mjs';
 import { SFrameReceiver, tryDecodeHeader, DEFAULT_SUITE } from '../../src/e2ee/sframe.js';
 import { CODECS } from '../../src/e2ee/codec.js';
 import { splitKid } from '../../src/e2ee/keyring.js';

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { startServer, waitFor } from '../helpers/server.mjs';
-import { launchChromium } from '../helpers/browser.mjs';
-import { smallStreamSource } from './e2ee-pages.mjs';
+import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
+import { launchChromium } from '../../test-support/helpers/browser.mjs';
+import { smallStreamSource } from '../../test-support/browser/e2ee-pages.mjs';
 
 const SHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../screenshots');
 let server;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadVectors, big, PROJECT_VECTORS } from './vectors.mjs';
+import { loadVectors, big, PROJECT_VECTORS } from '../../test-support/e2ee/vectors.mjs';
 import { fromHex, toHex } from '../../src/e2ee/bytes.js';
 import { CODECS } from '../../src/e2ee/codec.js';
 import { REJECTION_REASONS } from '../../src/e2ee/errors.js';

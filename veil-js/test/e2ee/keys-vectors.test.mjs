@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadVectors, PROJECT_VECTORS } from './vectors.mjs';
+import { loadVectors, PROJECT_VECTORS } from '../../test-support/e2ee/vectors.mjs';
 import { fromHex, toHex, utf8 } from '../../src/e2ee/bytes.js';
 import {
   Identity, Bundle, bundleSignatureInput, fingerprint, fingerprintDisplay, verificationCode, verificationCodeInput,
@@ -70,7 +70,7 @@ test('keysVerificationCode_everyRejection_refused', { skip: codes.skip }, () => 
   }
 });
 
-import { big } from './vectors.mjs';
+import { big } from '../../test-support/e2ee/vectors.mjs';
 import { encodeKey, encodeKeyAck, decodeKeyMessage } from '../../src/e2ee/keymessages.js';
 import { PairwiseChannel, party, directionKey } from '../../src/e2ee/pairwise.js';
 import { kidOf } from '../../src/e2ee/keyring.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadVectors, big, SHARED_VECTORS } from './vectors.mjs';
+import { loadVectors, big, SHARED_VECTORS } from '../../test-support/e2ee/vectors.mjs';
 import { fromHex, toHex } from '../../src/e2ee/bytes.js';
 import { hkdfExtract } from '../../src/e2ee/hkdf.js';
 import {

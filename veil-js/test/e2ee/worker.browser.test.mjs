@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, normalize } from 'node:path';
-import { launchChromium, syntheticStreamSource } from '../helpers/browser.mjs';
+import { launchChromium, syntheticStreamSource } from '../../test-support/helpers/browser.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 let server;

@@ -3,7 +3,7 @@
 // Run directly (as node's test runner does for every file under test/) it tests itself.
 
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,21 +59,4 @@ export function projectVectorFiles(prefix) {
   if (!existsSync(PROJECT_VECTORS)) return [];
   return readdirSync(PROJECT_VECTORS).filter((f) => f.startsWith(prefix) && f.endsWith('.json')).sort()
     .map((f) => join(PROJECT_VECTORS, f));
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { test } = await import('node:test');
-  const assert = (await import('node:assert/strict')).default;
-  test('parseJsonExact_bigIntegers_keptExact', () => {
-    const v = parseJsonExact('{"kid": 18446744073709551615, "ctr": 7, "s": "12345678901234567890", "a": [1.5, -2]}');
-    assert.equal(big(v.kid), (1n << 64n) - 1n);
-    assert.equal(v.ctr, 7);
-    assert.equal(v.s, '12345678901234567890');
-    assert.deepEqual(v.a, [1.5, -2]);
-  });
-  test('parseJsonExact_escapedQuoteInString_notConfused', () => {
-    const v = parseJsonExact('{"s": "a\\" 12345678901234567890", "n": 12345678901234567890}');
-    assert.equal(v.s, 'a" 12345678901234567890');
-    assert.equal(v.n, '12345678901234567890');
-  });
 }
