@@ -1,0 +1,150 @@
+package dev.veil.client;
+
+import dev.veil.webrtc.sdp.Codec;
+import dev.veil.webrtc.sdp.Direction;
+import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.sdp.MediaKind;
+import dev.veil.webrtc.sdp.SdpAnswer;
+import dev.veil.webrtc.sdp.SdpException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The client side of the server's SDP offers (docs/PROTOCOL.md §1.3): reads an offer and writes the answer a
+ * browser would give. Every m-line keeps its mid, kind, order and offered payload types; the direction is
+ * reversed: the audio m-line the server receives on becomes {@code sendonly} with this client's SSRC (if it
+ * sends), every m-line the server sends on becomes {@code recvonly} (if it receives), everything else
+ * {@code inactive}. The client sends no video.
+ */
+final class ClientSdp {
+    private static final Pattern CANDIDATE =
+            Pattern.compile("(?m)^a=candidate:\\S+ 1 (?i:udp) \\d+ (\\S+) (\\d+) typ host");
+
+    private ClientSdp() {}
+
+    /** What the client learnt from an offer. */
+    record Offer(String iceUfrag, String icePwd, DtlsFingerprint fingerprint, InetSocketAddress candidate,
+            List<SdpAnswer.Media> media) {
+
+        /** The audio m-line the server receives on (this client's upload), if any. */
+        SdpAnswer.Media uploadAudio() {
+            for (SdpAnswer.Media m : media) {
+                if (!m.rejected() && m.kind() == MediaKind.AUDIO && m.direction() == Direction.RECVONLY) {
+                    return m;
+                }
+            }
+            return null;
+        }
+
+        /** The tracks the server forwards: every {@code sendonly} m-line with an SSRC and a stream id. */
+        List<Track> tracks() {
+            List<Track> out = new ArrayList<>();
+            for (SdpAnswer.Media m : media) {
+                if (!m.rejected() && m.direction() == Direction.SENDONLY && m.msidStream() != null
+                        && m.primarySsrc().isPresent() && m.kind() != null) {
+                    out.add(new Track(m.msidStream(), m.kind() == MediaKind.AUDIO ? "audio" : "video", m.mid(),
+                            m.primarySsrc().get()));
+                }
+            }
+            return out;
+        }
+    }
+
+    static Offer parseOffer(String sdp) throws SdpException {
+        SdpAnswer a = SdpAnswer.parse(sdp);
+        if (a.iceUfrag() == null || a.icePwd() == null || a.fingerprint() == null) {
+            throw new SdpException("offer lacks ice-ufrag, ice-pwd or fingerprint");
+        }
+        Matcher c = CANDIDATE.matcher(sdp);
+        if (!c.find()) {
+            throw new SdpException("offer has no UDP host candidate");
+        }
+        InetSocketAddress candidate;
+        try {
+            // an IP literal: no name lookup happens
+            candidate = new InetSocketAddress(InetAddress.getByName(c.group(1)), Integer.parseInt(c.group(2)));
+        } catch (UnknownHostException | IllegalArgumentException e) {
+            throw new SdpException("bad host candidate " + c.group(1) + " " + c.group(2));
+        }
+        return new Offer(a.iceUfrag(), a.icePwd(), a.fingerprint(), candidate, a.media());
+    }
+
+    /** The opus payload type of an m-line, or -1. */
+    static int opusPayloadType(SdpAnswer.Media m) {
+        for (Codec codec : m.codecs()) {
+            if (codec.name().toLowerCase(Locale.ROOT).equals("opus")) {
+                return codec.payloadType();
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * The answer to {@code offer}.
+     *
+     * @param send whether this client sends audio (sendrecv, sendonly)
+     * @param receive whether it receives (sendrecv, recvonly)
+     * @param ssrc this client's audio SSRC
+     * @param cname this client's RTCP CNAME and msid stream id
+     */
+    static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
+            boolean send, boolean receive, long ssrc, String cname) {
+        StringBuilder sb = new StringBuilder(2048);
+        line(sb, "v=0");
+        line(sb, "o=- 4611731400430051336 " + sessionVersion + " IN IP4 127.0.0.1");
+        line(sb, "s=-");
+        line(sb, "t=0 0");
+        StringBuilder group = new StringBuilder("a=group:BUNDLE");
+        for (SdpAnswer.Media m : offer.media()) {
+            group.append(' ').append(m.mid());
+        }
+        line(sb, group.toString());
+        line(sb, "a=msid-semantic: WMS " + cname);
+        for (SdpAnswer.Media m : offer.media()) {
+            StringBuilder mline = new StringBuilder("m=").append(m.media()).append(' ')
+                    .append(m.rejected() ? 0 : 9).append(' ').append(m.protocol());
+            for (int pt : m.payloadTypes()) {
+                mline.append(' ').append(pt);
+            }
+            line(sb, mline.toString());
+            line(sb, "c=IN IP4 0.0.0.0");
+            line(sb, "a=mid:" + m.mid());
+            boolean upload = send && m.kind() == MediaKind.AUDIO && m.direction() == Direction.RECVONLY;
+            String dir;
+            if (upload) {
+                dir = "sendonly";
+            } else if (receive && m.direction() == Direction.SENDONLY) {
+                dir = "recvonly";
+            } else {
+                dir = "inactive";
+            }
+            line(sb, "a=" + dir);
+            line(sb, "a=ice-ufrag:" + ufrag);
+            line(sb, "a=ice-pwd:" + pwd);
+            line(sb, "a=fingerprint:" + fingerprint.toSdpValue());
+            line(sb, "a=setup:active");
+            line(sb, "a=rtcp-mux");
+            for (Codec codec : m.codecs()) {
+                line(sb, "a=rtpmap:" + codec.payloadType() + " " + codec.rtpmap());
+                if (!codec.fmtp().isEmpty()) {
+                    line(sb, "a=fmtp:" + codec.payloadType() + " " + codec.fmtp());
+                }
+            }
+            if (upload) {
+                line(sb, "a=msid:" + cname + " " + cname + "-audio");
+                line(sb, "a=ssrc:" + ssrc + " cname:" + cname);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void line(StringBuilder sb, String l) {
+        sb.append(l).append("\r\n");
+    }
+}

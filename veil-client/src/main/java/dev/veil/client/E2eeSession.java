@@ -1,0 +1,328 @@
+package dev.veil.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.veil.e2ee.codec.Codec;
+import dev.veil.e2ee.codec.DecryptResult;
+import dev.veil.e2ee.codec.FrameCryptoException;
+import dev.veil.e2ee.codec.FrameType;
+import dev.veil.e2ee.group.GroupKeyManager;
+import dev.veil.e2ee.group.GroupOutput;
+import dev.veil.e2ee.identity.Bundle;
+import dev.veil.e2ee.identity.BundleFormatException;
+import dev.veil.e2ee.identity.Identity;
+import dev.veil.e2ee.key.KeyId;
+import dev.veil.e2ee.sframe.CipherSuite;
+import dev.veil.e2ee.sframe.SFrameReceiver;
+import dev.veil.e2ee.sframe.SFrameSender;
+import dev.veil.e2ee.util.SecretBytes;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * The E2EE state of one connection, the Java twin of the browser's {@code veil-js/src/e2ee/index.js}: a fresh
+ * {@link Identity} whose bundle goes into {@code signaling_notify_metadata}, a {@link GroupKeyManager} fed by
+ * {@code notify} and the relay, and the frame layer: one {@link SFrameSender} for this member (every outgoing
+ * stream shares its CTR) and one {@link SFrameReceiver} per remote sender. The manager's outputs are applied as
+ * the browser applies them: {@code SendTo} → relay, {@code InstallKey} → that sender's receiver,
+ * {@code ActivateSendKey} → the sender, {@code ForgetSender} → drop the receiver, {@code Rejected} → an error
+ * event. Confined to the connection's event-loop thread.
+ */
+final class E2eeSession {
+    static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long ERROR_INTERVAL_MILLIS = 1_000;
+
+    /** A base key as kept for tests. */
+    record KeptKey(KeyId keyId, byte[] baseKey) {
+        KeptKey {
+            baseKey = baseKey.clone();
+        }
+
+        @Override
+        public byte[] baseKey() {
+            return baseKey.clone();
+        }
+
+        @Override
+        public String toString() {
+            return "KeptKey[" + keyId + "]";
+        }
+    }
+
+    private final Identity identity;
+    private final SecureRandom random;
+    private final boolean keepKeys;
+    private final Consumer<E2eeEvent> events;
+    private final BiConsumer<String, String> relay;
+    private final String selfFingerprint;
+    private final SFrameSender sender = new SFrameSender(SUITE);
+    private final Map<String, SFrameReceiver> receivers = new HashMap<>();
+    private final Map<String, long[]> errorState = new HashMap<>(); // sender|reason -> {last report, suppressed}
+    private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
+    private KeptKey keptSend;
+    private GroupKeyManager manager;
+    private Map<String, String> remoteFingerprints = Map.of();
+    private String verificationCode;
+    private boolean destroyed;
+
+    /**
+     * @param events where E2EE events go
+     * @param relay sends a relay message: (to, standard base64 payload)
+     */
+    E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay) {
+        this.random = random;
+        this.keepKeys = keepKeys;
+        this.events = events;
+        this.relay = relay;
+        this.identity = Identity.generate(random);
+        this.selfFingerprint = identity.fingerprint().display();
+    }
+
+    /** {@code metadata} (an object, or null) with the bundle added under {@code e2ee_bundle}. */
+    JsonNode notifyMetadata(JsonNode metadata) throws IOException {
+        ObjectNode out = metadata != null && metadata.isObject() ? (ObjectNode) metadata.deepCopy()
+                : JSON.createObjectNode();
+        if (metadata != null && !metadata.isObject() && !metadata.isNull()) {
+            throw new IllegalArgumentException("signaling_notify_metadata must be a JSON object with E2EE on");
+        }
+        // the bundle's JSON does not contain the connection id; any valid label will do before the offer
+        out.set(Bundle.METADATA_MEMBER, JSON.readTree(identity.bundle("unassigned").toJson()));
+        return out;
+    }
+
+    String selfFingerprint() {
+        return selfFingerprint;
+    }
+
+    Map<String, String> remoteFingerprints() {
+        return remoteFingerprints;
+    }
+
+    String verificationCode() {
+        return verificationCode;
+    }
+
+    /** The server told this connection its id (the offer): the key manager starts. */
+    void start(String selfConnectionId, long now) {
+        if (destroyed || manager != null) {
+            return;
+        }
+        manager = new GroupKeyManager(identity, selfConnectionId, random);
+        drain();
+        refreshMembership();
+    }
+
+    boolean started() {
+        return manager != null;
+    }
+
+    /** Members joined: (connection id, signaling_notify_metadata) pairs. */
+    void membersJoined(long now, List<Map.Entry<String, JsonNode>> members) {
+        if (destroyed || manager == null) {
+            return;
+        }
+        List<Bundle> bundles = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> m : members) {
+            JsonNode b = m.getValue() == null ? null : m.getValue().get(Bundle.METADATA_MEMBER);
+            if (b == null || !b.isObject()) {
+                emitError("keys", "BAD_BUNDLE", m.getKey(), "no e2ee_bundle in its signaling_notify_metadata");
+                continue;
+            }
+            try {
+                bundles.add(Bundle.fromJson(m.getKey(), b.toString()));
+            } catch (BundleFormatException e) {
+                emitError("keys", "BAD_BUNDLE", m.getKey(), e.getMessage());
+            }
+        }
+        if (!bundles.isEmpty()) {
+            manager.membersJoined(now, bundles);
+            drain();
+            refreshMembership();
+        }
+    }
+
+    void memberLeft(long now, String connectionId) {
+        if (destroyed || manager == null) {
+            return;
+        }
+        manager.memberLeft(now, connectionId);
+        keptReceive.remove(connectionId);
+        drain();
+        refreshMembership();
+    }
+
+    void relayMessage(long now, String from, String payloadBase64) {
+        if (destroyed || manager == null) {
+            return;
+        }
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(payloadBase64);
+        } catch (IllegalArgumentException e) {
+            emitError("keys", "MALFORMED", from, "payload is not base64");
+            return;
+        }
+        manager.messageReceived(now, from, bytes);
+        drain();
+    }
+
+    /** When {@link #timeout} is due next (monotonic ms). */
+    OptionalLong nextTimeout() {
+        return destroyed || manager == null ? OptionalLong.empty() : manager.pollTimeout();
+    }
+
+    void timeout(long now) {
+        if (destroyed || manager == null) {
+            return;
+        }
+        manager.handleTimeout(now);
+        drain();
+    }
+
+    /** Encrypts one Opus frame (clear TOC byte, docs/PROTOCOL.md §2.2 media framing). */
+    byte[] encryptOpus(byte[] frame) throws FrameCryptoException {
+        if (destroyed) {
+            throw new FrameCryptoException("E2EE destroyed");
+        }
+        return sender.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
+    }
+
+    /**
+     * Decrypts one Opus frame of {@code senderId}; null if it does not decrypt (it is then dropped and reported,
+     * at most once per second per sender and reason).
+     */
+    byte[] decryptOpus(String senderId, byte[] frame, long now) {
+        if (destroyed) {
+            return null;
+        }
+        SFrameReceiver r = receivers.get(senderId);
+        if (r == null) {
+            frameError(senderId, "NO_KEY", now);
+            return null;
+        }
+        byte[] out = new byte[Math.max(frame.length, r.maxDecryptedLength(frame.length))];
+        DecryptResult res = r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0);
+        if (res instanceof DecryptResult.Decrypted d) {
+            return Arrays.copyOf(out, d.length());
+        }
+        Arrays.fill(out, (byte) 0);
+        frameError(senderId, ((DecryptResult.Rejected) res).reason().name(), now);
+        return null;
+    }
+
+    private void frameError(String senderId, String reason, long now) {
+        long[] st = errorState.computeIfAbsent(senderId + "|" + reason, k -> new long[] {Long.MIN_VALUE, 0});
+        if (st[0] != Long.MIN_VALUE && now - st[0] < ERROR_INTERVAL_MILLIS) {
+            st[1]++;
+            return;
+        }
+        long suppressed = st[1];
+        st[0] = now;
+        st[1] = 0;
+        events.accept(new E2eeEvent.Error("frames", reason, senderId, "frame dropped", suppressed));
+    }
+
+    private void emitError(String source, String reason, String from, String detail) {
+        events.accept(new E2eeEvent.Error(source, reason, from, detail, 0));
+    }
+
+    private void drain() {
+        if (manager == null || destroyed) {
+            return;
+        }
+        for (GroupOutput o : manager.drainOutputs()) {
+            if (o instanceof GroupOutput.SendTo s) {
+                relay.accept(s.connectionId(), Base64.getEncoder().encodeToString(s.message()));
+            } else if (o instanceof GroupOutput.InstallKey k) {
+                receivers.computeIfAbsent(k.sender(), x -> new SFrameReceiver(SUITE)).addKey(k.keyId(), k.baseKey());
+                if (keepKeys) {
+                    keptReceive.computeIfAbsent(k.sender(), x -> new ArrayList<>())
+                            .add(new KeptKey(k.keyId(), k.baseKey().toByteArray()));
+                }
+                k.baseKey().destroy();
+                events.accept(new E2eeEvent.KeyInstalled(k.sender(), k.keyId().generation(), k.keyId().step()));
+            } else if (o instanceof GroupOutput.ActivateSendKey a) {
+                sender.setKey(a.keyId(), a.baseKey());
+                if (keepKeys) {
+                    keptSend = new KeptKey(a.keyId(), a.baseKey().toByteArray());
+                }
+                a.baseKey().destroy();
+                events.accept(new E2eeEvent.SendKey(a.keyId().generation(), a.keyId().step()));
+            } else if (o instanceof GroupOutput.ForgetSender f) {
+                SFrameReceiver r = receivers.remove(f.connectionId());
+                if (r != null) {
+                    r.clearKeys();
+                }
+            } else if (o instanceof GroupOutput.Rejected r) {
+                emitError("keys", r.reason().name(), r.from(), r.detail());
+            }
+        }
+    }
+
+    private void refreshMembership() {
+        if (manager == null || destroyed) {
+            return;
+        }
+        Map<String, String> fps = new LinkedHashMap<>();
+        for (Bundle b : manager.members()) {
+            fps.put(b.connectionId(), b.fingerprint().display());
+        }
+        if (!fps.equals(remoteFingerprints)) {
+            remoteFingerprints = Collections.unmodifiableMap(fps);
+            events.accept(new E2eeEvent.Fingerprints(selfFingerprint, fps));
+        }
+        String code = manager.verificationCode().display();
+        if (!code.equals(verificationCode)) {
+            verificationCode = code;
+            events.accept(new E2eeEvent.VerificationCodeChanged(code));
+        }
+    }
+
+    /** Tests only: the current send key. */
+    KeptKey keptSendKey() {
+        return keptSend;
+    }
+
+    /** Tests only: every receive key installed, per sender. */
+    Map<String, List<KeptKey>> keptReceiveKeys() {
+        Map<String, List<KeptKey>> out = new LinkedHashMap<>();
+        keptReceive.forEach((k, v) -> out.put(k, List.copyOf(v)));
+        return out;
+    }
+
+    /** Wipes the identity, the key manager and every key. */
+    void destroy() {
+        if (destroyed) {
+            return;
+        }
+        destroyed = true;
+        if (manager != null) {
+            manager.destroy();
+        } else {
+            identity.destroy();
+        }
+        for (SFrameReceiver r : receivers.values()) {
+            r.clearKeys();
+        }
+        receivers.clear();
+        keptReceive.clear();
+        keptSend = null;
+    }
+
+    boolean isDestroyed() {
+        return destroyed;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.veil.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.sdp.MediaKind;
+import dev.veil.webrtc.sdp.SdpAnswer;
+import dev.veil.webrtc.sdp.SdpException;
+import dev.veil.webrtc.sdp.SdpOfferer;
+import dev.veil.webrtc.sdp.SendTrack;
+import dev.veil.webrtc.sdp.Direction;
+import java.net.InetAddress;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The client's answers against the server's own offer writer and answer checker (SdpOfferer). */
+class ClientSdpTest {
+    private static final DtlsFingerprint SERVER_FP = DtlsFingerprint.sha256(new byte[] {1, 2, 3});
+    private static final DtlsFingerprint CLIENT_FP = DtlsFingerprint.sha256(new byte[] {4, 5, 6});
+
+    private static SdpOfferer offerer() throws Exception {
+        return new SdpOfferer(42, "serverufrag12345", "serverpasswordserverpassword1234", SERVER_FP,
+                InetAddress.getByName("127.0.0.1"), 50000);
+    }
+
+    @Test
+    void answer_toSendrecvOffer_isAcceptedByTheServer_andCarriesOwnSsrc() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        o.addSendOnly(MediaKind.AUDIO, new SendTrack("PUBLISHER", "t1", 1234, "c"));
+        o.addSendOnly(MediaKind.VIDEO, new SendTrack("PUBLISHER", "t2", 5678, "c"));
+        ClientSdp.Offer offer = ClientSdp.parseOffer(o.createOffer());
+        assertEquals(50000, offer.candidate().getPort());
+        assertEquals(111, ClientSdp.opusPayloadType(offer.uploadAudio()));
+        assertEquals(List.of(new Track("PUBLISHER", "audio", "1", 1234), new Track("PUBLISHER", "video", "2", 5678)),
+                offer.tracks());
+
+        String answer = ClientSdp.answer(offer, "2", "clientufrag", "clientpasswordclientpassword", CLIENT_FP, true,
+                true, 987654321L, "veil-java-X");
+        SdpAnswer a = o.applyAnswer(answer);
+        assertEquals(Direction.SENDONLY, a.media().get(0).direction());
+        assertEquals(987654321L, a.media().get(0).primarySsrc().orElseThrow());
+        assertEquals(Direction.RECVONLY, a.media().get(1).direction());
+        assertEquals(Direction.RECVONLY, a.media().get(2).direction());
+        assertEquals(CLIENT_FP, a.fingerprint());
+    }
+
+    @Test
+    void answer_recvonlyRole_sendsNothing() throws Exception {
+        SdpOfferer o = offerer();
+        o.addInactive(MediaKind.AUDIO);
+        ClientSdp.Offer offer = ClientSdp.parseOffer(o.createOffer());
+        SdpAnswer a = o.applyAnswer(ClientSdp.answer(offer, "2", "clientufrag", "clientpasswordclientpassword",
+                CLIENT_FP, false, true, 1, "c"));
+        assertEquals(Direction.INACTIVE, a.media().get(0).direction());
+        assertTrue(a.media().get(0).ssrcs().isEmpty());
+    }
+
+    @Test
+    void parseOffer_withoutCandidate_throws() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        String sdp = o.createOffer().replaceAll("a=candidate:[^\r]*\r\n", "");
+        assertThrows(SdpException.class, () -> ClientSdp.parseOffer(sdp));
+    }
+}
