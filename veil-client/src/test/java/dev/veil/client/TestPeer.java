@@ -1,0 +1,144 @@
+package dev.veil.client;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.veil.e2ee.key.KeyId;
+import dev.veil.e2ee.sframe.SFrameHeader;
+import dev.veil.signaling.Notify;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/** A connection plus everything it reported, for the end-to-end tests. */
+final class TestPeer implements AutoCloseable {
+    static final long DEADLINE_MS = 20_000;
+    /** An Opus silence frame (TOC 0xf8: CELT FB 20 ms, one frame), then a marker that makes each frame distinct. */
+    static final byte[] OPUS_SILENCE = {(byte) 0xf8, (byte) 0xff, (byte) 0xfe};
+
+    final String name;
+    final Connection connection;
+    /** sender → frames received from it, decrypted, in order. */
+    final Map<String, List<byte[]>> received = new ConcurrentHashMap<>();
+    /** sender → raw payloads as they arrived (before decryption). */
+    final Map<String, List<byte[]>> raw = new ConcurrentHashMap<>();
+    final List<E2eeEvent> e2ee = new CopyOnWriteArrayList<>();
+    final List<Notify> notifies = new CopyOnWriteArrayList<>();
+    final List<Track> tracks = new CopyOnWriteArrayList<>();
+    final List<String> disconnects = new CopyOnWriteArrayList<>();
+    /** Every frame this peer sent, as hex. */
+    final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    private int counter;
+    private long timestamp = 960;
+
+    TestPeer(String name, URI url, String channel, Options options) {
+        this.name = name;
+        this.connection = VeilClient.connection(url).sendrecv(channel, null, options);
+        connection.onAudioFrame((s, f) -> received.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>()).add(f))
+                .onE2ee(e2ee::add)
+                .onNotify(notifies::add)
+                .onTrack(tracks::add)
+                .onDisconnect(disconnects::add);
+        connection.setReceivedFrameTapForTesting(
+                (s, p) -> raw.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>()).add(p));
+    }
+
+    TestPeer connect() throws Exception {
+        connection.connect().get(DEADLINE_MS, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    String id() {
+        return connection.connectionId();
+    }
+
+    /** Sends the next distinct frame: Opus silence ‖ "name:counter". */
+    byte[] sendFrame() {
+        byte[] tag = (name + ":" + counter++).getBytes(StandardCharsets.US_ASCII);
+        byte[] f = new byte[OPUS_SILENCE.length + tag.length];
+        System.arraycopy(OPUS_SILENCE, 0, f, 0, OPUS_SILENCE.length);
+        System.arraycopy(tag, 0, f, OPUS_SILENCE.length, tag.length);
+        sent.add(HexFormat.of().formatHex(f));
+        connection.sendAudioFrame(f, timestamp);
+        timestamp += 960;
+        return f;
+    }
+
+    int receivedFrom(TestPeer other) {
+        return received.getOrDefault(other.id(), List.of()).size();
+    }
+
+    /** Every frame received from {@code other} is byte for byte one that {@code other} sent. */
+    void assertReceivedExactly(TestPeer other) {
+        for (byte[] f : received.getOrDefault(other.id(), List.of())) {
+            assertTrue(other.sent.contains(HexFormat.of().formatHex(f)),
+                    name + " got a frame " + other.name + " never sent: " + HexFormat.of().formatHex(f));
+        }
+    }
+
+    /** The newest send-key generation this peer reported (-1 if none). */
+    long sendGeneration() {
+        long g = -1;
+        for (E2eeEvent e : e2ee) {
+            if (e instanceof E2eeEvent.SendKey k) {
+                g = k.generation();
+            }
+        }
+        return g;
+    }
+
+    /** The generation of the KID in an SFrame-encrypted Opus frame (clear TOC byte, then the header). */
+    static long generationOf(byte[] encryptedOpus) throws Exception {
+        SFrameHeader h = SFrameHeader.decode(encryptedOpus, 1, encryptedOpus.length - 1);
+        return KeyId.fromKid(h.kid()).generation();
+    }
+
+    List<E2eeEvent.Error> errors() {
+        List<E2eeEvent.Error> out = new ArrayList<>();
+        for (E2eeEvent e : e2ee) {
+            if (e instanceof E2eeEvent.Error err) {
+                out.add(err);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+    }
+
+    /** Polls {@code cond} until it holds; fails with {@code what} at the deadline. */
+    static void await(String what, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+    }
+
+    /** Every peer sends a frame every ~5 ms (pacing, not an assertion) until {@code cond} holds. */
+    static void exchangeUntil(String what, List<TestPeer> peers, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out exchanging frames until: " + what);
+            }
+            for (TestPeer p : peers) {
+                p.sendFrame();
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+    }
+}
