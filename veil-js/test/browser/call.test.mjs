@@ -87,7 +87,8 @@ function colourInPage(cid) {
 
 // ----------------------------------------------------------------------------------------------------- tests
 before(async () => {
-  server = await startServer();
+  // the plain (non-E2EE) call: a server with e2ee = false, which also refuses E2EE connects
+  server = await startServer({ config: 'e2ee = false' });
   browser = await launchChromium();
 });
 

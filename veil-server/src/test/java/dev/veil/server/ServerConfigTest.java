@@ -24,7 +24,7 @@ class ServerConfigTest {
   @Test
   void defaults_comeFromTheEmbeddedReferenceConf() {
     ServerConfig c = ServerConfig.defaults();
-    assertFalse(c.e2ee());
+    assertTrue(c.e2ee());
     assertEquals(5000, c.httpPort());
     assertEquals(50000, c.rtcPort());
     assertEquals("127.0.0.1", c.announcedAddress());
@@ -34,8 +34,8 @@ class ServerConfigTest {
 
   @Test
   void load_fileOverridesSomeKeys_restStaysDefault() throws Exception {
-    ServerConfig c = ServerConfig.load(write("e2ee = true\nhttp_port = 8080\nlimits { e2ee_burst = 7 }\n"));
-    assertTrue(c.e2ee());
+    ServerConfig c = ServerConfig.load(write("e2ee = false\nhttp_port = 8080\nlimits { e2ee_burst = 7 }\n"));
+    assertFalse(c.e2ee());
     assertEquals(8080, c.httpPort());
     assertEquals(7, c.e2eeBurst());
     assertEquals(50000, c.rtcPort());
