@@ -16,7 +16,6 @@ import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
 import dev.veil.e2ee.sframe.SFrameSender;
-import dev.veil.e2ee.util.SecretBytes;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
