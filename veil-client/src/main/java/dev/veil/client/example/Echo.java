@@ -1,0 +1,77 @@
+package dev.veil.client.example;
+
+import dev.veil.client.Connection;
+import dev.veil.client.E2eeEvent;
+import dev.veil.client.Options;
+import dev.veil.client.VeilClient;
+import java.net.URI;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A Java participant that sends every Opus frame it receives back into the channel, for interop checks with the
+ * browser SDK: a browser that joins the same channel hears its own voice (and every other member's) again, which
+ * only works if the Java client decrypted the browser's SFrame frames and the browser decrypts the Java client's.
+ *
+ * <pre>
+ * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain]
+ * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
+ *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
+ * </pre>
+ *
+ * It prints its connection id and fingerprint, every change of the room verification code (compare it with the
+ * one the browser shows) and E2EE errors, and runs until Ctrl-C or until the server ends the connection.
+ */
+public final class Echo {
+    private Echo() {}
+
+    /**
+     * Joins {@code channel} and echoes: every received Opus frame is sent again as this connection's own frame
+     * (re-encrypted under its own key with E2EE), with its own RTP timestamps (+960 per frame, 20 ms at 48 kHz).
+     */
+    public static Connection start(URI signalingUrl, String channel, Options options) {
+        Connection c = VeilClient.connection(signalingUrl).sendrecv(channel, null, options);
+        AtomicLong timestamp = new AtomicLong(0);
+        c.onAudioFrame((sender, frame) -> {
+            if (c.isConnected()) {
+                c.sendAudioFrame(frame, timestamp.addAndGet(960));
+            }
+        });
+        return c;
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 2) {
+            System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain]");
+            System.exit(2);
+        }
+        boolean plain = args.length > 2 && args[2].equals("--plain");
+        Connection c = start(URI.create(args[0]), args[1], plain ? Options.plain() : Options.e2ee());
+        CountDownLatch ended = new CountDownLatch(1);
+        c.onE2ee(ev -> {
+            if (ev instanceof E2eeEvent.VerificationCodeChanged v) {
+                System.out.println("verification code: " + v.code());
+            } else if (ev instanceof E2eeEvent.Fingerprints f) {
+                f.remote().forEach((id, fp) -> System.out.println("member " + id + " fingerprint " + fp));
+            } else if (ev instanceof E2eeEvent.Error e) {
+                System.out.println("e2ee " + e.source() + " error from " + e.from() + ": " + e.reason()
+                        + (e.suppressed() > 0 ? " (+" + e.suppressed() + " more)" : ""));
+            }
+        }).onNotify(n -> System.out.println(n.eventType().wire() + " " + n.connectionId()))
+                .onDisconnect(reason -> {
+                    System.out.println("disconnected: " + reason);
+                    ended.countDown();
+                });
+        Runtime.getRuntime().addShutdownHook(new Thread(c::close));
+        try {
+            c.connect().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            System.err.println("connect failed: " + (e.getCause() != null ? e.getCause().getMessage() : e));
+            System.exit(1);
+        }
+        System.out.println("connected: " + c.connectionId() + (plain ? " (plain)"
+                : " fingerprint " + c.e2eeSelfFingerprint()));
+        ended.await();
+    }
+}
