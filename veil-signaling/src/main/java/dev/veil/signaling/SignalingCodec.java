@@ -134,7 +134,7 @@ public final class SignalingCodec {
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
     }
-    // Ping and Pong have only the type.
+    // Ping, Pong and IceRestart have only the type.
     try {
       return mapper.writeValueAsString(o);
     } catch (JsonProcessingException ex) {
@@ -226,6 +226,9 @@ public final class SignalingCodec {
         m = new Notify(eventType, cid, role, meta, data, count);
         break;
       }
+      case "ice-restart":
+        m = new IceRestart();
+        break;
       case "ping":
         m = new Ping();
         break;

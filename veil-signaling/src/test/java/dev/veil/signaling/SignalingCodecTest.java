@@ -43,6 +43,7 @@ class SignalingCodecTest {
     roundTrip(new Answer(SDP));
     roundTrip(new ReOffer(SDP));
     roundTrip(new ReAnswer(SDP));
+    roundTrip(new IceRestart());
     roundTrip(new Notify(Notify.EventType.CONNECTION_CREATED, CID_A, Role.SENDONLY, meta,
         List.of(new ConnectionInfo(CID_B, Role.SENDRECV, meta), new ConnectionInfo(CID_A, Role.RECVONLY, null)), 3));
     roundTrip(new Notify(Notify.EventType.CONNECTION_DESTROYED, CID_B, Role.SENDRECV, null, null, 1));
@@ -137,6 +138,15 @@ class SignalingCodecTest {
     assertEquals(Reason.UNKNOWN_TYPE, reject("{}").reason());
     assertEquals(Reason.UNKNOWN_TYPE, reject("{\"type\":\"PING\"}").reason());
     assertEquals(Reason.INVALID_FIELD, reject("{\"type\":7}").reason());
+  }
+
+  @Test
+  void decode_iceRestart_hasOnlyTheType() throws Exception {
+    assertEquals(new IceRestart(), codec.decode("{\"type\":\"ice-restart\"}"));
+    assertEquals("{\"type\":\"ice-restart\"}", codec.encode(new IceRestart()));
+    assertEquals(Reason.UNKNOWN_FIELD, reject("{\"type\":\"ice-restart\",\"sdp\":\"v=0\"}").reason());
+    assertEquals(Reason.UNKNOWN_TYPE, reject("{\"type\":\"ice_restart\"}").reason());
+    assertEquals(Reason.MALFORMED_JSON, reject("{\"type\":\"ice-restart\",\"type\":\"ice-restart\"}").reason());
   }
 
   @Test
