@@ -941,7 +941,10 @@ public final class Connection implements AutoCloseable {
         }
     }
 
-    /** Jetty's callbacks (its own threads): everything is handed to the loop. */
+    /**
+     * Internal: Jetty's WebSocket callbacks (on Jetty's threads), each handed to the loop. Public only because Jetty
+     * calls listener methods through a public lookup; it cannot be constructed outside this class.
+     */
     public final class SignalingListener implements Session.Listener.AutoDemanding {
         private SignalingListener() {}
 
