@@ -54,7 +54,9 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -62,7 +64,6 @@ import java.util.function.LongSupplier;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
-import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /**
  * One participant in a Veil channel: a signaling WebSocket, one UDP flow to the server (ICE, DTLS, SRTP) and, with
@@ -72,8 +73,10 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
  *
  * <h2>Threading</h2>
  * Each connection has <b>one event-loop thread</b> ({@code veil-client-N}): the UDP socket, the signaling messages
- * (handed over from Jetty's WebSocket threads), the DTLS engine (whose handshake runs on a short-lived worker
- * thread, as {@link DtlsClientEngine} requires), the key manager, SFrame and every timer run there, in order. The
+ * (handed over from the WebSocket threads of the SDK's one shared, daemon-threaded Jetty client), the DTLS engine
+ * (whose blocking handshake runs on a worker thread that exists only while the handshake does, as
+ * {@link DtlsClientEngine} requires), the key manager, SFrame and every timer run there, in order. Timers and the
+ * key manager read the clock of {@link Options#withClock}. The
  * public methods are thread-safe: they hand their work to the loop. <b>Listeners are called on the loop thread</b>,
  * one at a time and in order; they must not block (hand heavy work elsewhere), and may call this connection's
  * methods. The futures of {@link #connect()} and {@link #disconnect()} are completed on the loop thread too.
@@ -142,7 +145,6 @@ public final class Connection implements AutoCloseable {
     // loop-confined
     private EventLoop loop;
     private ExecutorService dtlsWorker;
-    private WebSocketClient wsClient;
     private Session ws;
     private E2eeSession e2ee;
     private IceCredentials ice;
@@ -347,7 +349,7 @@ public final class Connection implements AutoCloseable {
     @Override
     public void close() {
         try {
-            disconnect().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            disconnect().get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             // closing anyway
         }
@@ -424,8 +426,10 @@ public final class Connection implements AutoCloseable {
         try {
             ice = IceCredentials.random(random);
             certificate = DtlsCertificate.generate(random, System.currentTimeMillis());
-            dtlsWorker = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, Thread.currentThread().getName() + "-dtls");
+            String name = Thread.currentThread().getName() + "-dtls";
+            // one thread while a handshake runs (DtlsClientEngine's executor seam), gone a second after it ends
+            dtlsWorker = new ThreadPoolExecutor(0, 1, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, name);
                 t.setDaemon(true);
                 return t;
             });
@@ -442,9 +446,7 @@ public final class Connection implements AutoCloseable {
         }
         JsonNode notifyMd = notifyMetadata;
         try {
-            wsClient = new WebSocketClient();
-            wsClient.start();
-            wsClient.connect(new SignalingListener(), url).whenComplete((s, err) -> {
+            SharedWebSocketClient.get().connect(new SignalingListener(), url).whenComplete((s, err) -> {
                 if (err != null) {
                     loop.execute(() -> fail("cannot open the signaling WebSocket " + url + ": " + err.getMessage()));
                 } else {
@@ -562,7 +564,7 @@ public final class Connection implements AutoCloseable {
         sequence = random.nextInt(0x10000);
         sendSignaling(new Answer(answer(parsed)));
         if (e2ee != null) {
-            e2ee.start(connectionId, now);
+            e2ee.start(connectionId);
         }
         updateTracks(parsed);
         stage = "ICE: no answer to the connectivity check from " + server;
@@ -881,26 +883,22 @@ public final class Connection implements AutoCloseable {
         }
         emit(l -> l.onDisconnect(reason));
         Session s = ws;
-        WebSocketClient c = wsClient;
         EventLoop l = loop;
-        // Jetty must not be stopped from one of its own threads, and the loop should not block on it
+        // the loop must not block on Jetty's close handshake
         Thread closer = new Thread(() -> {
             try {
                 if (s != null && s.isOpen()) {
                     CompletableFuture<Void> closedWs = new CompletableFuture<>();
                     s.close(StatusCode.NORMAL, byApplication ? "disconnect" : "closing",
                             Callback.from(() -> closedWs.complete(null), closedWs::completeExceptionally));
-                    closedWs.get(2, java.util.concurrent.TimeUnit.SECONDS);
+                    closedWs.get(2, TimeUnit.SECONDS);
                 }
             } catch (Exception ignored) {
                 // stopping the client below closes it anyway
             }
             try {
-                if (c != null) {
-                    c.stop();
-                }
                 l.join(5_000);
-            } catch (Exception ignored) {
+            } catch (InterruptedException ignored) {
                 // best effort
             }
             disconnected.complete(null);

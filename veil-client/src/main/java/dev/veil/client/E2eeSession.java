@@ -16,6 +16,7 @@ import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
 import dev.veil.e2ee.sframe.SFrameSender;
+import dev.veil.e2ee.util.SecretBytes;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -115,7 +116,7 @@ final class E2eeSession {
     }
 
     /** The server told this connection its id (the offer): the key manager starts. */
-    void start(String selfConnectionId, long now) {
+    void start(String selfConnectionId) {
         if (destroyed || manager != null) {
             return;
         }
@@ -308,6 +309,10 @@ final class E2eeSession {
             return;
         }
         destroyed = true;
+        // SFrameSender has no destroy: replacing its key wipes the old base key and frame key
+        SecretBytes junk = SecretBytes.random(32, random);
+        sender.setKey(new KeyId(0, 0), junk);
+        junk.destroy();
         if (manager != null) {
             manager.destroy();
         } else {

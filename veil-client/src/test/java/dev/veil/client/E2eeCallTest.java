@@ -14,6 +14,7 @@ import dev.veil.e2ee.util.SecretBytes;
 import dev.veil.e2ee.sframe.SFrameReceiver;
 import dev.veil.e2ee.sframe.SFrameSender;
 import dev.veil.server.ServerConfig;
+import dev.veil.signaling.Notify;
 import dev.veil.server.VeilServer;
 import java.net.URI;
 import java.util.ArrayList;
@@ -118,6 +119,11 @@ class E2eeCallTest {
                 }
             }
         }
+        for (TestPeer p : abc) {
+            for (TestPeer q : abc) {
+                assertEquals(p != q, p.hasAudioTrackOf(q), p.name + " has a track of " + q.name);
+            }
+        }
         // what travelled was ciphertext: the payload past the clear TOC byte is not the frame
         byte[] rawAtoB = b.raw.get(a.id()).get(b.raw.get(a.id()).size() - 1);
         assertEquals((byte) 0xf8, rawAtoB[0], "the Opus TOC byte stays in clear");
@@ -140,6 +146,10 @@ class E2eeCallTest {
         assertNotEquals(codeAbc, a.connection.e2eeVerificationCode(), "the code changes when a member leaves");
         assertEquals(codeAb, a.connection.e2eeVerificationCode(), "same members, same identities, same code");
         assertFalse(a.connection.e2eeRemoteFingerprints().containsKey(c.id()));
+        TestPeer.await("carol's track ends at alice and bob", () -> ab.stream().allMatch(p -> p.removedTracks.stream()
+                .anyMatch(t -> t.connectionId().equals(c.id()))));
+        assertTrue(a.notifies.stream().anyMatch(n -> n.eventType() == Notify.EventType.CONNECTION_DESTROYED
+                && n.connectionId().equals(c.id())));
         TestPeer.await("alice and bob activate a new key generation", () -> a.sendGeneration() > genA
                 && b.sendGeneration() > genB);
 

@@ -34,6 +34,7 @@ final class TestPeer implements AutoCloseable {
     final List<E2eeEvent> e2ee = new CopyOnWriteArrayList<>();
     final List<Notify> notifies = new CopyOnWriteArrayList<>();
     final List<Track> tracks = new CopyOnWriteArrayList<>();
+    final List<Track> removedTracks = new CopyOnWriteArrayList<>();
     final List<String> disconnects = new CopyOnWriteArrayList<>();
     /** Every frame this peer sent, as hex. */
     final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
@@ -48,6 +49,12 @@ final class TestPeer implements AutoCloseable {
                 .onNotify(notifies::add)
                 .onTrack(tracks::add)
                 .onDisconnect(disconnects::add);
+        connection.addListener(new Connection.Listener() {
+            @Override
+            public void onRemoveTrack(Track t) {
+                removedTracks.add(t);
+            }
+        });
         connection.setReceivedFrameTapForTesting(
                 (s, p) -> raw.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>()).add(p));
     }
@@ -71,6 +78,11 @@ final class TestPeer implements AutoCloseable {
         connection.sendAudioFrame(f, timestamp);
         timestamp += 960;
         return f;
+    }
+
+    /** Whether this peer was told of an audio track of {@code other}. */
+    boolean hasAudioTrackOf(TestPeer other) {
+        return tracks.stream().anyMatch(t -> t.connectionId().equals(other.id()) && t.kind().equals("audio"));
     }
 
     int receivedFrom(TestPeer other) {
