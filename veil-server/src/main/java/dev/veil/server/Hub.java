@@ -6,6 +6,7 @@ import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.E2ee;
 import dev.veil.signaling.ErrorMessage;
+import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Notify;
 import dev.veil.signaling.Offer;
 import dev.veil.signaling.Ping;
@@ -39,6 +40,9 @@ final class Hub {
 
   enum State { NEW, OFFERED, ACTIVE, CLOSED }
 
+  /** A connection may ask for at most one ICE restart in this interval (the next is answered with an error). */
+  static final long ICE_RESTART_MIN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
+
   /** One WebSocket and, after connect, one member of a channel. */
   final class Conn {
     final WsPeer ws;
@@ -52,6 +56,10 @@ final class Hub {
     java.util.Set<String> offeredTracks = java.util.Set.of();
     boolean reofferInFlight;
     boolean reofferWanted;
+    /** The client asked for an ICE restart that the next re-offer carries. */
+    boolean iceRestartWanted;
+    /** Loop time of the last accepted ice-restart, or null. */
+    Long lastIceRestartNanos;
     int missedPongs;
     EventLoop.Timer deadline;
     EventLoop.Timer pinger;
@@ -169,6 +177,8 @@ final class Hub {
       leave(c, CLOSE_NORMAL, "disconnect");
     } else if (m instanceof E2ee e) {
       onE2ee(c, e);
+    } else if (m instanceof IceRestart) {
+      onIceRestart(c);
     } else {
       violation(c, "'" + m.type() + "' is sent by the server only");
     }
@@ -357,10 +367,43 @@ final class Hub {
     }
     c.reofferWanted = false;
     c.reofferInFlight = true;
+    if (c.iceRestartWanted) {
+      c.iceRestartWanted = false;
+      c.peer.restartIce();
+    }
     String sdp = offerFor(c);
     stats.inc("signaling.re_offers");
     send(c, new ReOffer(sdp));
     armAnswerDeadline(c);
+  }
+
+  /**
+   * {@code ice-restart}: the server is ICE lite and never restarts on its own; on the client's request it makes new
+   * local ICE credentials and sends them in a re-offer (behind a pending one, if any). At most one request per
+   * {@link #ICE_RESTART_MIN_INTERVAL_NANOS}; more are answered with an error and dropped.
+   */
+  private void onIceRestart(Conn c) {
+    if (c.state == State.NEW) {
+      violation(c, "ice-restart before connect");
+      return;
+    }
+    if (c.state != State.ACTIVE) {
+      stats.inc("signaling.ice_restart.rejected.not_active");
+      sendError(c, "ice-restart dropped: answer the offer first");
+      return;
+    }
+    long now = loop.nowNanos();
+    if (c.lastIceRestartNanos != null && now - c.lastIceRestartNanos < ICE_RESTART_MIN_INTERVAL_NANOS) {
+      stats.inc("signaling.ice_restart.rejected.rate");
+      sendError(c, "ice-restart dropped: at most one every "
+          + TimeUnit.NANOSECONDS.toMillis(ICE_RESTART_MIN_INTERVAL_NANOS) + " ms");
+      return;
+    }
+    c.lastIceRestartNanos = now;
+    stats.inc("signaling.ice_restarts");
+    LOG.info("{} asks for an ICE restart", c);
+    c.iceRestartWanted = true;
+    requestReoffer(c);
   }
 
   /** Tells the channel about the newcomer and the newcomer about the channel. */

@@ -33,6 +33,13 @@ interface Media {
     /** Applies the answer to the last offer; returns the tracks this peer publishes after it. */
     List<Track> answer(String sdp) throws MediaException;
 
+    /**
+     * ICE restart: new local ICE credentials, carried by the next {@link #offer}; the answer to that offer then
+     * brings the client's new ones. Checks with the old credentials keep working until the first valid check
+     * with the new ones, so media keeps flowing on a path that still works.
+     */
+    void restartIce();
+
     /** Tears down the transport and everything routed to or from it. */
     void close();
   }

@@ -156,7 +156,12 @@ final class RtcMedia implements Media {
     drainRouter();
   }
 
-  void ufragChanged(RtcPeer p, String ufrag) {
+  /**
+   * After an ICE restart: routes {@code ufrag} (the new one) and {@code previous} (still accepted by the agent
+   * until the restart completes) to {@code p}, and forgets the older ufrags of {@code p}.
+   */
+  void ufragChanged(RtcPeer p, String ufrag, String previous) {
+    byUfrag.entrySet().removeIf(e -> e.getValue() == p && !e.getKey().equals(previous));
     byUfrag.put(ufrag, p);
   }
 

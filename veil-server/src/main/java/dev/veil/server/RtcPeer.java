@@ -1,6 +1,7 @@
 package dev.veil.server;
 
 import dev.veil.signaling.Role;
+import dev.veil.webrtc.ice.IceCredentials;
 import dev.veil.webrtc.router.Consumer;
 import dev.veil.webrtc.router.ConsumerParams;
 import dev.veil.webrtc.router.Producer;
@@ -62,6 +63,12 @@ final class RtcPeer implements Media.Peer {
   private final Map<String, Sending> sending = new LinkedHashMap<>();
   List<Media.Track> published = List.of();
   private boolean answered;
+  /** The client's ICE credentials from its last answer. */
+  private String remoteUfrag;
+  private String remotePwd;
+  /** An ICE restart is in the offer the client has not answered yet. */
+  private boolean iceRestartPending;
+  private int iceRestarts;
   private boolean closed;
   private boolean connectedLogged;
   private EventLoop.Timer timer;
@@ -142,8 +149,21 @@ final class RtcPeer implements Media.Peer {
     if (a.iceUfrag() == null || a.icePwd() == null || a.fingerprint() == null) {
       throw new Media.MediaException("the answer has no ICE credentials or DTLS fingerprint");
     }
+    if (answered && !iceRestartPending && (!a.iceUfrag().equals(remoteUfrag) || !a.icePwd().equals(remotePwd))) {
+      // JSEP: the answerer changes its ICE credentials only in answer to an offer that restarts ICE
+      throw new Media.MediaException("the answer changes its ICE credentials without an ICE restart");
+    }
+    if (iceRestartPending) {
+      iceRestartPending = false;
+      remoteUfrag = a.iceUfrag();
+      remotePwd = a.icePwd();
+      transport.setRemoteIceCredentials(remoteUfrag, remotePwd);
+      LOG.info("{} ICE restart {} answered", connectionId, iceRestarts);
+    }
     if (!answered) {
       answered = true;
+      remoteUfrag = a.iceUfrag();
+      remotePwd = a.icePwd();
       transport.setRemoteIceCredentials(a.iceUfrag(), a.icePwd());
       transport.setRemoteFingerprint(a.fingerprint());
       List<Media.Track> tracks = new ArrayList<>();
@@ -224,6 +244,21 @@ final class RtcPeer implements Media.Peer {
       }
       s.consumerId = null;
     }
+  }
+
+  @Override
+  public void restartIce() {
+    if (closed) {
+      return;
+    }
+    String previous = localUfrag();
+    IceCredentials c = transport.restartIce();
+    sdp.setIceCredentials(c.ufrag(), c.password());
+    media.ufragChanged(this, c.ufrag(), previous);
+    iceRestartPending = true;
+    iceRestarts++;
+    media.stats().inc("media.ice_restarts");
+    LOG.info("{} ICE restart {}: new local credentials", connectionId, iceRestarts);
   }
 
   // ------------------------------------------------------------------------------------------------ transport

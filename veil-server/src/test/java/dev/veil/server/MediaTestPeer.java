@@ -42,9 +42,11 @@ final class MediaTestPeer implements AutoCloseable {
   final String connectionId;
   final String offerSdp;
   final String answerSdp;
-  private final DatagramSocket socket;
+  private DatagramSocket socket;
   private final InetSocketAddress server;
-  private final IceCredentials ice;
+  private IceCredentials ice;
+  private final long seed;
+  private final boolean publish;
   private final DtlsCertificate certificate;
   private final DtlsClientEngine dtls;
   private final Random random;
@@ -56,6 +58,8 @@ final class MediaTestPeer implements AutoCloseable {
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed)
       throws Exception {
     this.random = new Random(seed);
+    this.seed = seed;
+    this.publish = !role.equals("recvonly");
     this.ice = IceCredentials.random(random);
     this.certificate = DtlsCertificate.generate(new SecureRandom(), System.currentTimeMillis());
     this.dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom());
@@ -116,6 +120,97 @@ final class MediaTestPeer implements AutoCloseable {
       }
       dtls.poll(System.currentTimeMillis());
     }
+  }
+
+  String serverUfrag() {
+    return serverUfrag;
+  }
+
+  String serverPwd() {
+    return serverPwd;
+  }
+
+  String localUfrag() {
+    return ice.ufrag();
+  }
+
+  /**
+   * Asks for an ICE restart and answers the re-offer as a browser does (new local ICE credentials, same m-lines,
+   * same SSRCs); returns the re-offer's SDP. Checks are not sent: call {@link #check}.
+   */
+  String restartIce() throws Exception {
+    ws.send("{\"type\":\"ice-restart\"}");
+    JsonNode m;
+    while (!(m = ws.next()).path("type").asText().equals("re-offer")) {
+      String type = m.path("type").asText();
+      if (type.equals("ping")) {
+        ws.send("{\"type\":\"pong\"}");
+      } else if (!type.equals("notify")) { // notifies of members that joined meanwhile are fine
+        throw new AssertionError("expected re-offer, got " + m);
+      }
+    }
+    String reoffer = m.get("sdp").asText();
+    answerIceRestart(reoffer);
+    return reoffer;
+  }
+
+  /** Answers a re-offer that restarts ICE with new local credentials, and waits until the server has it. */
+  void answerIceRestart(String reoffer) throws Exception {
+    for (String l : reoffer.split("\r\n")) {
+      if (l.startsWith("a=ice-ufrag:")) {
+        serverUfrag = l.substring(12);
+      } else if (l.startsWith("a=ice-pwd:")) {
+        serverPwd = l.substring(10);
+      }
+    }
+    ice = IceCredentials.random(random);
+    String answer = new FakeBrowserSdp(seed, ice.ufrag(), ice.password(), certificate.fingerprint().toSdpValue())
+        .answer(reoffer, publish);
+    ws.send("{\"type\":\"re-answer\",\"sdp\":" + JSON.writeValueAsString(answer) + "}");
+    for (JsonNode m : ws.sync()) { // the server has processed the re-answer
+      if (!m.path("type").asText().equals("ping")) {
+        throw new AssertionError("unexpected after the re-answer: " + m);
+      }
+      ws.send("{\"type\":\"pong\"}");
+    }
+  }
+
+  /** Sends a Binding request with these credentials and returns the server's response (other packets skipped). */
+  StunMessage check(String serverUfrag, String serverPwd, String localUfrag, boolean useCandidate)
+      throws Exception {
+    byte[] tid = new byte[12];
+    random.nextBytes(tid);
+    StunMessage.Builder b = StunMessage.builder(StunClass.REQUEST, StunMessage.METHOD_BINDING, tid)
+        .add(new StunAttribute.Username(serverUfrag + ":" + localUfrag))
+        .add(new StunAttribute.IceControlling(random.nextLong()))
+        .add(new StunAttribute.Priority(1853824767L));
+    if (useCandidate) {
+      b.add(new StunAttribute.UseCandidate());
+    }
+    send(b.encode(serverPwd.getBytes(StandardCharsets.UTF_8), true));
+    long deadline = System.currentTimeMillis() + DEADLINE_MS;
+    while (System.currentTimeMillis() < deadline) {
+      byte[] in = receive();
+      if (in != null && Demux.classify(in) == PacketKind.STUN) {
+        StunMessage m = StunMessage.decode(in, 0, in.length);
+        if (java.util.Arrays.equals(tid, m.transactionId())) {
+          return m;
+        }
+      }
+    }
+    throw new AssertionError("no STUN response");
+  }
+
+  /** A network change: from now on this peer sends and receives on a new local port (DTLS and SRTP carry on). */
+  void moveToNewPort() throws Exception {
+    DatagramSocket fresh = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    fresh.setSoTimeout(20);
+    socket.close();
+    socket = fresh;
+  }
+
+  int localPort() {
+    return socket.getLocalPort();
   }
 
   private void send(byte[] b) throws Exception {
