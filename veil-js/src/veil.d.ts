@@ -26,6 +26,11 @@ export interface ConnectionOptions {
   signalingNotifyMetadata?: unknown;
   /** Milliseconds connect() waits for media before it rejects (default 30000). */
   timeout?: number;
+  /**
+   * Automatic ICE restarts in a row (default 3; 0 turns them off) when ICE stays 'disconnected' for 2 s or becomes
+   * 'failed' after media was up; when they do not bring ICE back, the connection ends with a 'media' abend.
+   */
+  iceRestartAttempts?: number;
   /** Use createEncodedStreams (Chrome's insertable streams) instead of RTCRtpScriptTransform for E2EE. */
   encodedInsertableStreams?: boolean;
 }
@@ -102,7 +107,7 @@ export interface E2eeHandler {
 }
 
 export declare class VeilError extends Error {
-  /** 'timeout' | 'signaling' | 'media' | 'sdp' | 'e2ee' | 'e2ee-unsupported' | 'bad-argument' | 'bad-state' | 'disconnected' */
+  /** 'timeout' | 'signaling' | 'media' | 'sdp' | 'e2ee' | 'e2ee-unsupported' | 'bad-argument' | 'bad-state' | 'disconnected' | 'ice-restart' */
   readonly reason: string;
 }
 
@@ -134,6 +139,13 @@ export declare class VeilConnection {
   connect(stream?: MediaStream | null): Promise<MediaStream | null>;
   /** Leaves the channel; never rejects. */
   disconnect(): Promise<void>;
+  /**
+   * ICE restart (e.g. after a network change): the server re-offers with new ice-ufrag/ice-pwd, the browser answers
+   * and checks with new credentials. Resolves once the re-offer is answered (then watch pc.iceConnectionState);
+   * rejects with a VeilError, reason 'ice-restart' if the server refused (more than one per 2 s) or 'bad-state'
+   * before media is up or after the connection ended. A call while a restart is pending joins it.
+   */
+  restartIce(): Promise<void>;
   on(event: 'track', fn: (ev: TrackEvent) => void): this;
   on(event: 'removetrack', fn: (ev: RemoveTrackEvent) => void): this;
   on(event: 'notify', fn: (msg: NotifyMessage) => void): this;

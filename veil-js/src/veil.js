@@ -20,6 +20,14 @@ import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
 
 const DEFAULT_TIMEOUT_MS = 30000;
+// ICE restart (docs/PROTOCOL.md §1): the server is ICE lite and never restarts on its own, so the SDK asks for one
+// when ICE stays 'disconnected' this long, or at once when it is 'failed'.
+const ICE_DISCONNECTED_GRACE_MS = 2000;
+// The server takes at most one ice-restart per 2 s per connection (and answers more with an error): keep a margin.
+const ICE_RESTART_MIN_INTERVAL_MS = 2500;
+// After an automatic restart, ICE must be back within this long, or the next attempt starts.
+const ICE_RESTART_WATCHDOG_MS = 5000;
+const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
 
 /** An Error raised by the SDK; `reason` is a short machine-usable word. */
@@ -49,6 +57,12 @@ export function parseSections(sdp) {
   return out;
 }
 
+/** The session-level (else first) a=ice-ufrag of an SDP, or null. */
+function iceUfrag(sdp) {
+  const m = /^a=ice-ufrag:(\S+)/m.exec(sdp || '');
+  return m ? m[1] : null;
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -60,7 +74,8 @@ export class VeilConnection {
     this.role = role;
     this.channelId = channelId;
     this.metadata = metadata === undefined ? null : metadata;
-    this.options = Object.assign({ audio: true, video: true, e2ee: false, timeout: DEFAULT_TIMEOUT_MS }, options || {});
+    this.options = Object.assign({ audio: true, video: true, e2ee: false, timeout: DEFAULT_TIMEOUT_MS,
+      iceRestartAttempts: DEFAULT_ICE_RESTART_ATTEMPTS }, options || {});
     this.signalingNotifyMetadata = this.options.signalingNotifyMetadata === undefined ? null : this.options.signalingNotifyMetadata;
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
@@ -78,6 +93,13 @@ export class VeilConnection {
     this._closed = false;
     this._connecting = null;
     this._pingInterval = 0;
+    // ICE restart: the pending request {promise, resolve, reject, timer}, when the last one was sent, the automatic
+    // attempts since ICE was last connected, the timer of the next automatic step, and whether media was ever up.
+    this._iceRestart = null;
+    this._lastIceRestartAt = -Infinity;
+    this._iceRestartAttempts = 0;
+    this._iceTimer = null;
+    this._mediaUp = false;
     // E2EE hook (issue 4): an object with any of
     //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
     //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
@@ -164,6 +186,71 @@ export class VeilConnection {
   }
 
   /**
+   * Restarts ICE (new ICE credentials on both sides, e.g. after a network change): asks the server with
+   * `ice-restart`, which answers with a re-offer carrying its new ice-ufrag/ice-pwd; the browser answers it and checks
+   * with the new credentials. Resolves once that re-offer is answered (ICE then reconnects: watch
+   * pc.iceConnectionState); rejects with a VeilError (reason 'ice-restart') if the server refused, or 'bad-state'
+   * before the connection is up or after it ended. A call while a restart is pending joins it. The SDK also does this
+   * on its own when ICE stays 'disconnected' for 2 s or 'failed' (at most `iceRestartAttempts` times in a row).
+   * @returns {Promise<void>}
+   */
+  restartIce() {
+    if (this._closed || !this.pc || !this._mediaUp) {
+      return Promise.reject(new VeilError('restartIce() needs a connection whose media is up', 'bad-state'));
+    }
+    if (!this._iceRestart) {
+      const r = {};
+      r.promise = new Promise((resolve, reject) => { r.resolve = resolve; r.reject = reject; });
+      const wait = Math.max(0, this._lastIceRestartAt + ICE_RESTART_MIN_INTERVAL_MS - Date.now());
+      r.timer = setTimeout(() => {
+        r.timer = null;
+        if (this._closed) return;
+        this._lastIceRestartAt = Date.now();
+        this._send({ type: 'ice-restart' });
+      }, wait);
+      this._iceRestart = r;
+    }
+    return this._iceRestart.promise;
+  }
+
+  _endIceRestart(error) {
+    const r = this._iceRestart;
+    if (!r) return;
+    this._iceRestart = null;
+    clearTimeout(r.timer);
+    if (error) r.reject(error); else r.resolve();
+  }
+
+  _onIceState() {
+    const pc = this.pc;
+    if (!pc || this._closed) return;
+    const s = pc.iceConnectionState;
+    if (s === 'connected' || s === 'completed') {
+      this._iceRestartAttempts = 0;
+      clearTimeout(this._iceTimer);
+      this._iceTimer = null;
+    } else if (this._mediaUp && !this._iceTimer && (s === 'disconnected' || s === 'failed')) {
+      // before media was first up, the connect timeout and the failed state end the attempt instead
+      this._iceTimer = setTimeout(() => this._autoIceRestart(), s === 'failed' ? 0 : ICE_DISCONNECTED_GRACE_MS);
+    }
+  }
+
+  _autoIceRestart() {
+    this._iceTimer = null;
+    const pc = this.pc;
+    if (!pc || this._closed) return;
+    const s = pc.iceConnectionState;
+    if (s === 'connected' || s === 'completed') return;
+    if (this._iceRestartAttempts >= this.options.iceRestartAttempts) {
+      this._abend('media', `media connection lost: ICE ${s} after ${this._iceRestartAttempts} ICE restarts`);
+      return;
+    }
+    this._iceRestartAttempts++;
+    this.restartIce().catch(() => { /* the watchdog below tries again or gives up */ });
+    this._iceTimer = setTimeout(() => this._autoIceRestart(), ICE_RESTART_WATCHDOG_MS);
+  }
+
+  /**
    * Joins the channel. Resolves with the stream sent once ICE and DTLS are connected (media flows);
    * rejects with an Error saying why on refusal, failure or timeout.
    * @param {MediaStream|null} stream what to send (ignored for recvonly)
@@ -247,7 +334,9 @@ export class VeilConnection {
         break;
       case 'error':
         this._lastError = msg.reason;
-        if (this._rejectConnect && this.connectionId === null) {
+        if (typeof msg.reason === 'string' && msg.reason.startsWith('ice-restart')) {
+          this._endIceRestart(new VeilError(`Veil: the server refused the ICE restart: ${msg.reason}`, 'ice-restart'));
+        } else if (this._rejectConnect && this.connectionId === null) {
           this._abend('signaling', `refused by the server: ${msg.reason}`);
         } else {
           this._emit('e2ee', { type: 'signaling-error', reason: msg.reason });
@@ -280,6 +369,7 @@ export class VeilConnection {
     this.pc = pc;
     pc.ontrack = ev => this._onTrack(ev);
     pc.onconnectionstatechange = () => this._onPcState();
+    pc.oniceconnectionstatechange = () => this._onIceState();
     if (this._e2ee && this._e2ee.onOffer) await this._e2ee.onOffer(this, msg);
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
     await this._attachLocalTracks(msg.sdp);
@@ -311,10 +401,14 @@ export class VeilConnection {
 
   async _onReOffer(msg) {
     const pc = this.pc;
+    const before = iceUfrag(pc.remoteDescription ? pc.remoteDescription.sdp : '');
+    // New ice-ufrag/ice-pwd in the offer = an ICE restart (JSEP): the answer gets new local credentials and the
+    // browser checks again with the new ones.
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
+    if (iceUfrag(msg.sdp) !== before) this._endIceRestart(null);
   }
 
   _onTrack(ev) {
@@ -340,13 +434,16 @@ export class VeilConnection {
     const pc = this.pc;
     if (!pc) return;
     const s = pc.connectionState;
+    if (s === 'connected') this._mediaUp = true;
     if (s === 'connected' && this._resolveConnect) {
       clearTimeout(this._connectTimer);
       const resolve = this._resolveConnect;
       this._resolveConnect = this._rejectConnect = null;
       this._stage = 'connected';
       resolve(this.stream);
-    } else if (s === 'failed') {
+    } else if (s === 'failed' && !(this._mediaUp && pc.iceConnectionState === 'failed'
+        && this.options.iceRestartAttempts > 0)) {
+      // (an ICE failure after media was up is left to the ICE restart in _onIceState, which gives up in the end)
       this._abend('media', `media connection failed (ice ${pc.iceConnectionState})`);
     }
   }
@@ -395,6 +492,8 @@ export class VeilConnection {
   _teardown() {
     this._closed = true;
     clearTimeout(this._connectTimer);
+    clearTimeout(this._iceTimer);
+    this._endIceRestart(new VeilError('Veil: the connection ended during the ICE restart', 'bad-state'));
     if (this._e2ee && this._e2ee.close) {
       try { this._e2ee.close(this); } catch (e) { /* closing */ }
     }
@@ -403,7 +502,7 @@ export class VeilConnection {
       try { this.ws.close(1000, 'disconnect'); } catch (e) { /* closing */ }
     }
     if (this.pc) {
-      this.pc.ontrack = this.pc.onconnectionstatechange = null;
+      this.pc.ontrack = this.pc.onconnectionstatechange = this.pc.oniceconnectionstatechange = null;
       try { this.pc.close(); } catch (e) { /* closing */ }
     }
   }
