@@ -1,0 +1,113 @@
+// Browser ↔ Java E2EE interop in headless Chromium against a real veil-server.jar (e2ee = true): the Java SDK's
+// example participant Echo (veil-client-all.jar, a separate JVM) and one Chromium page join the same channel with
+// E2EE. They agree on each other's identity fingerprints and on the verification code, and the page hears its own
+// oscillator again on Echo's track: Echo only re-sends Opus frames it decrypted (the page's SFrame frames) and
+// re-encrypts them under its own SFrame key, so decoded, non-silent audio on Echo's track means Java decrypted the
+// browser's frames and the browser decrypted Java's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
+import { launchChromium } from '../../test-support/helpers/browser.mjs';
+import { spawnEcho } from '../../test-support/helpers/java.mjs';
+import { smallStreamSource, joinE2eeInPage, e2eeStatsInPage, e2eeViewInPage } from '../../test-support/browser/e2ee-pages.mjs';
+
+const CHANNEL = 'java-interop';
+/** Frame errors tolerated for Echo's frames on either side: the first frames can arrive before the keys. */
+const STARTUP_ERRORS = 5;
+let server;
+let browser;
+let echo;
+
+before(async () => {
+  server = await startServer({ config: 'e2ee = true' });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (echo) {
+    const code = await echo.stop();
+    assert.ok(code === 0 || code === 143 || code === 'SIGTERM', `Echo must stop on SIGTERM, got ${code}`);
+  }
+  if (browser) await browser.close();
+  if (server) {
+    const code = await server.stop();
+    assert.ok(code === 0 || code === 143, `veil-server must exit cleanly, got ${code}`);
+  }
+});
+
+test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
+  const t0 = Date.now();
+  echo = spawnEcho({ ws: server.ws, channel: CHANNEL });
+  const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
+  await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
+    ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+  const echoId = echo.state.id;
+  assert.match(echo.state.fingerprint || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Echo prints its fingerprint');
+  const echoUpMs = Date.now() - t0;
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(server.base + '/');
+  await page.addScriptTag({ content: smallStreamSource() });
+  const t1 = Date.now();
+  const pageId = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: [220, 40, 40], hz: 440, name: 'page' });
+  assert.notEqual(pageId, echoId);
+
+  // fingerprints: the page lists Echo with the fingerprint Echo printed for itself, and Echo lists the page's own
+  const view = await waitFor('the page lists Echo\'s fingerprint', async () => {
+    const v = await page.evaluate(e2eeViewInPage);
+    return v.remote[echoId] ? v : null;
+  }).catch(failWithOutput);
+  assert.equal(view.remote[echoId], echo.state.fingerprint, 'the page sees the fingerprint Echo shows for itself');
+  assert.match(view.self, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+  await waitFor('Echo lists the page\'s fingerprint', () => echo.state.members[pageId]).catch(failWithOutput);
+  assert.equal(echo.state.members[pageId], view.self, 'Echo sees the fingerprint the page shows for itself');
+  assert.notEqual(view.self, echo.state.fingerprint);
+
+  // one verification code: the page's equals the last one Echo printed (both computed over the same two members)
+  const code = await waitFor('the page and Echo show the same code', async () => {
+    const v = await page.evaluate(e2eeViewInPage);
+    const last = echo.state.codes[echo.state.codes.length - 1];
+    return v.code && v.code === last && Object.keys(v.remote).length === 1 ? v.code : null;
+  }).catch(async e => failWithOutput(new Error(`${e.message}; page ${JSON.stringify(await page.evaluate(e2eeViewInPage))}`)));
+  assert.ok(echo.state.codes.length >= 2, `Echo's code changed when the page joined: ${echo.state.codes}`);
+  assert.notEqual(echo.state.codes[0], code, 'the code for two members differs from Echo\'s one-member code');
+
+  // media: the page decodes audio on Echo's track, non-silent and growing
+  const first = await waitFor('the page hears audio on Echo\'s track', async () => {
+    const s = (await page.evaluate(e2eeStatsInPage))[echoId];
+    return s && s.audio && s.audio.packetsReceived > 25 && s.audio.totalAudioEnergy > 0 && s.audio.totalSamplesReceived > 0
+      ? s.audio : null;
+  }).catch(async e => failWithOutput(new Error(`${e.message}; page events ${JSON.stringify(
+    (await page.evaluate(() => window.veil.events)).filter(x => x.type !== 'key-used').slice(-10))}`)));
+  const firstAudioMs = Date.now() - t1;
+  const later = await waitFor('Echo\'s audio keeps coming: packets, samples and energy grow', async () => {
+    const a = (await page.evaluate(e2eeStatsInPage))[echoId].audio;
+    return a.packetsReceived > first.packetsReceived + 50 && a.totalSamplesReceived > first.totalSamplesReceived
+      && a.totalAudioEnergy > first.totalAudioEnergy ? a : null;
+  });
+
+  // the page opened Echo's frames with a key Echo sent it, and dropped at most a few before the keys arrived
+  const events = await page.evaluate(() => window.veil.events);
+  const decryptedFromEcho = events.filter(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === echoId);
+  assert.ok(decryptedFromEcho.length > 0, 'the page reports decrypting with Echo\'s key');
+  const installed = events.filter(e => e.type === 'key-installed' && e.senderId === echoId).map(e => e.kid);
+  assert.ok(decryptedFromEcho.every(e => installed.includes(e.kid)), `decrypted under installed KIDs of Echo: ${installed}`);
+  const pageErrors = events.filter(e => e.type === 'error' && e.senderId === echoId);
+  const pageDropped = pageErrors.reduce((n, e) => n + 1 + (e.suppressed || 0), 0);
+  assert.ok(pageDropped <= STARTUP_ERRORS, `the page dropped ${pageDropped} of Echo's frames: ${JSON.stringify(pageErrors)}`);
+  assert.equal(events.filter(e => e.type === 'error' && e.source !== 'frames').length, 0, 'no key or worker errors in the page');
+  assert.ok(pageErrors.every(e => /^no[-_]key$/i.test(e.reason)), `the page's errors for Echo: ${JSON.stringify(pageErrors)}`);
+  // and Echo dropped at most a few of the page's frames (no key yet), none for any other reason
+  const echoDropped = echo.state.errors.reduce((n, e) => n + e.count, 0);
+  assert.ok(echoDropped <= STARTUP_ERRORS, `Echo dropped ${echoDropped} frames: ${JSON.stringify(echo.state.errors)}`);
+  assert.ok(echo.state.errors.every(e => /^no[-_]key$/i.test(e.reason)), `Echo's errors: ${JSON.stringify(echo.state.errors)}`);
+  assert.equal(echo.state.disconnected, null);
+
+  await page.evaluate(() => window.veil.conn.disconnect());
+  await context.close();
+  t.diagnostic(`Echo up ${echoUpMs} ms; page join → first audio back from Java ${firstAudioMs} ms; `
+    + `${later.packetsReceived} packets, ${later.totalSamplesReceived} samples from Echo; `
+    + `dropped: page ${pageDropped}, Echo ${echoDropped}; total ${Date.now() - t0} ms`);
+});
