@@ -1,33 +1,11 @@
 // In-page code and tap helpers shared by the browser E2EE tests (e2ee-*.test.mjs). Functions passed to
 // page.evaluate run in the page; the rest runs in node.
 import { readFileSync, existsSync } from 'node:fs';
+import { syntheticStreamSource } from '../helpers/browser.mjs';
 
 /** In-page: a small synthetic camera (a solid colour with a moving bar, 160x120 at 15 fps) and an oscillator. */
 export function smallStreamSource() {
-  return `
-  window.makeSmallStream = function (rgb, hz) {
-    const canvas = document.createElement('canvas');
-    canvas.width = 160; canvas.height = 120;
-    const g = canvas.getContext('2d');
-    let n = 0;
-    const draw = () => {
-      g.fillStyle = 'rgb(' + rgb.join(',') + ')';
-      g.fillRect(0, 0, 160, 120);
-      g.fillStyle = '#fff';
-      g.fillRect((n * 5) % 160, 100, 12, 20);
-      n++;
-    };
-    draw();
-    window.__drawTimer = setInterval(draw, 66);
-    const video = canvas.captureStream(15).getVideoTracks()[0];
-    const ac = new AudioContext();
-    const osc = ac.createOscillator();
-    osc.frequency.value = hz;
-    const dest = ac.createMediaStreamDestination();
-    osc.connect(dest);
-    osc.start();
-    return new MediaStream([dest.stream.getAudioTracks()[0], video]);
-  };`;
+  return syntheticStreamSource({ fn: 'makeSmallStream', width: 160, height: 120, fps: 15, step: 5 });
 }
 
 /** In-page: joins `channel` with E2EE through the SDK; records tracks, frames (rVFC), e2ee events. */

@@ -25,26 +25,29 @@ export async function launchChromium() {
 }
 
 /**
- * Runs in the page: a synthetic camera and microphone. The video is a canvas filled with `rgb` and a moving white
- * bar (so frames differ); the audio is an oscillator at `hz`.
+ * Runs in the page: defines `window[fn](rgb, hz)`, a synthetic camera and microphone. The video is a `width`x`height`
+ * canvas at `fps` filled with `rgb` and a white bar moving `step` pixels a frame (so frames differ); the audio is an
+ * oscillator at `hz`.
  */
-export function syntheticStreamSource() {
+export function syntheticStreamSource({ fn = 'makeSyntheticStream', width = 320, height = 240, fps = 30, step = 7 } = {}) {
+  const barW = Math.round(width * 0.075);
+  const barH = Math.round(height / 6);
   return `
-  window.makeSyntheticStream = function (rgb, hz) {
+  window[${JSON.stringify(fn)}] = function (rgb, hz) {
     const canvas = document.createElement('canvas');
-    canvas.width = 320; canvas.height = 240;
+    canvas.width = ${width}; canvas.height = ${height};
     const g = canvas.getContext('2d');
     let n = 0;
     const draw = () => {
       g.fillStyle = 'rgb(' + rgb.join(',') + ')';
-      g.fillRect(0, 0, 320, 240);
+      g.fillRect(0, 0, ${width}, ${height});
       g.fillStyle = '#fff';
-      g.fillRect((n * 7) % 320, 200, 24, 40);
+      g.fillRect((n * ${step}) % ${width}, ${height - barH}, ${barW}, ${barH});
       n++;
     };
     draw();
-    window.__drawTimer = setInterval(draw, 33);
-    const video = canvas.captureStream(30).getVideoTracks()[0];
+    window.__drawTimer = setInterval(draw, ${Math.floor(1000 / fps)});
+    const video = canvas.captureStream(${fps}).getVideoTracks()[0];
     const ac = new AudioContext();
     const osc = ac.createOscillator();
     osc.frequency.value = hz;
