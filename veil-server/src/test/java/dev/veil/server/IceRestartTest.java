@@ -14,7 +14,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,6 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class IceRestartTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private MediaTestServer fixture;
   private VeilServer server;
   private WebSocketClient client;
   private ExecutorService pool;
@@ -36,22 +36,15 @@ class IceRestartTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
-    server.start();
-    client = new WebSocketClient();
-    client.start();
-    pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "test-dtls");
-      t.setDaemon(true);
-      return t;
-    });
+    fixture = MediaTestServer.start();
+    server = fixture.server;
+    client = fixture.client;
+    pool = fixture.dtlsPool;
   }
 
   @AfterEach
   void stop() throws Exception {
-    client.stop();
-    server.close();
-    pool.shutdownNow();
+    fixture.close();
   }
 
   /** Sends audio from {@code pub} until {@code sub} got {@code n} of those packets (with a deadline). */

@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * media port with malformed STUN, DTLS, RTP and RTCP and forged SRTP, and another client sends bad JSON.
  */
 class MediaForwardingTest {
+  private MediaTestServer fixture;
   private VeilServer server;
   private WebSocketClient client;
   private ExecutorService pool;
@@ -33,22 +33,15 @@ class MediaForwardingTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
-    server.start();
-    client = new WebSocketClient();
-    client.start();
-    pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "test-dtls");
-      t.setDaemon(true);
-      return t;
-    });
+    fixture = MediaTestServer.start();
+    server = fixture.server;
+    client = fixture.client;
+    pool = fixture.dtlsPool;
   }
 
   @AfterEach
   void stop() throws Exception {
-    client.stop();
-    server.close();
-    pool.shutdownNow();
+    fixture.close();
   }
 
   private int seq = 100;

@@ -1,0 +1,42 @@
+package dev.veil.server;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+
+/**
+ * A real veil-server on ephemeral ports with the pieces a {@link MediaTestPeer} needs: a started Jetty WebSocket
+ * client and a daemon pool for the clients' DTLS handshakes. Closing stops all three.
+ */
+final class MediaTestServer implements AutoCloseable {
+  final VeilServer server;
+  final WebSocketClient client;
+  final ExecutorService dtlsPool;
+
+  private MediaTestServer(VeilServer server, WebSocketClient client, ExecutorService dtlsPool) {
+    this.server = server;
+    this.client = client;
+    this.dtlsPool = dtlsPool;
+  }
+
+  /** Starts a server with the default configuration on ports 0/0. */
+  static MediaTestServer start() throws Exception {
+    VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
+    server.start();
+    WebSocketClient client = new WebSocketClient();
+    client.start();
+    ExecutorService pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "test-dtls");
+      t.setDaemon(true);
+      return t;
+    });
+    return new MediaTestServer(server, client, pool);
+  }
+
+  @Override
+  public void close() throws Exception {
+    client.stop();
+    server.close();
+    dtlsPool.shutdownNow();
+  }
+}
