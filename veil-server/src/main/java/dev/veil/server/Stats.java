@@ -6,7 +6,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counters of the server, written on the event loop and read by {@code GET /health} and the tests. */
+/**
+ * Counters of the server, written on the event loop and read by {@code GET /health}, {@code GET /metrics}
+ * ({@link Metrics}) and the tests.
+ */
 public final class Stats {
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
   final AtomicInteger channels = new AtomicInteger();
@@ -34,6 +37,11 @@ public final class Stats {
 
   public int connections() {
     return connections.get();
+  }
+
+  /** Open signaling WebSockets, joined or not. */
+  public int webSockets() {
+    return webSockets.get();
   }
 
   /** Every counter, sorted by name. */

@@ -68,7 +68,7 @@ public final class VeilServer implements AutoCloseable {
           (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
       container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub));
     });
-    ws.setHandler(new WebHandler(this::health));
+    ws.setHandler(new WebHandler(this::health, this::metrics));
     context.setHandler(ws);
     jetty.setHandler(context);
     jetty.setStopTimeout(2000);
@@ -123,6 +123,12 @@ public final class VeilServer implements AutoCloseable {
       counters.put(e.getKey(), e.getValue());
     }
     return o;
+  }
+
+  /** {@code GET /metrics}: the same counters and gauges as {@link #health()}, in the Prometheus text format. */
+  String metrics() {
+    return Metrics.render(counters(),
+        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee()));
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */

@@ -20,7 +20,7 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The plain HTTP part: {@code /} (the demo page), {@code /sdk/*} (the browser SDK, copied from veil-js/src into
- * the jar under {@code web/}) and {@code GET /health}. Files come from the class path only, through a strict path
+ * the jar under {@code web/}), {@code GET /health} (JSON) and {@code GET /metrics} (Prometheus text, {@link Metrics}). Files come from the class path only, through a strict path
  * whitelist, so no request can reach anything else.
  */
 final class WebHandler extends Handler.Abstract.NonBlocking {
@@ -37,11 +37,13 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
       "map", "application/json");
 
   private final Supplier<ObjectNode> health;
+  private final Supplier<String> metrics;
   private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
   private final ObjectMapper json = new ObjectMapper();
 
-  WebHandler(Supplier<ObjectNode> health) {
+  WebHandler(Supplier<ObjectNode> health, Supplier<String> metrics) {
     this.health = health;
+    this.metrics = metrics;
   }
 
   @Override
@@ -62,6 +64,10 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
         return true;
       }
       send(response, callback, "application/json", body, head, "no-store");
+      return true;
+    }
+    if (path.equals("/metrics")) {
+      send(response, callback, Metrics.CONTENT_TYPE, utf8(metrics.get()), head, "no-store");
       return true;
     }
     String resource;
