@@ -1,71 +1,78 @@
 package dev.veil.server;
 
-import java.io.IOException;
-import java.nio.channels.ClosedSelectorException;
-import java.nio.channels.SelectableChannel;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.util.PriorityQueue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server's one state thread: a selector for the UDP socket, a queue of tasks posted by other threads (the
- * WebSocket callbacks) and timers. Every channel, connection, transport and router object lives on this thread
- * only, so none of them needs a lock.
+ * The server's one state thread: a single-threaded Netty event loop (epoll when the native transport loads, NIO
+ * otherwise) that owns the UDP socket, the tasks posted by other threads (the WebSocket callbacks, the DTLS
+ * workers) and the timers. Every channel, connection, transport and router object lives on this thread only, so
+ * none of them needs a lock.
+ *
+ * <p>A task or timer that throws is logged and costs only itself, never the loop. Tasks posted after {@link
+ * #stop(long)} has finished are dropped (as the selector loop this replaces did).
  */
 final class EventLoop implements Executor {
   private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
 
   /** A scheduled task; {@link #cancel()} it to stop it from running. */
-  static final class Timer implements Comparable<Timer> {
-    final long dueNanos;
-    final Runnable task;
-    private final long seq;
-    boolean cancelled;
+  static final class Timer {
+    private final ScheduledFuture<?> future;
 
-    Timer(long dueNanos, Runnable task, long seq) {
-      this.dueNanos = dueNanos;
-      this.task = task;
-      this.seq = seq;
+    private Timer(ScheduledFuture<?> future) {
+      this.future = future;
     }
 
     void cancel() {
-      cancelled = true;
-    }
-
-    @Override
-    public int compareTo(Timer o) {
-      int c = Long.compare(dueNanos - o.dueNanos, 0);
-      return c != 0 ? c : Long.compare(seq, o.seq);
+      future.cancel(false);
     }
   }
 
-  private final Selector selector;
-  private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-  private final PriorityQueue<Timer> timers = new PriorityQueue<>();
-  private final Thread thread;
-  private final CountDownLatch stopped = new CountDownLatch(1);
-  private volatile boolean running = true;
-  private long timerSeq;
+  private final boolean epoll;
+  private final MultiThreadIoEventLoopGroup group;
+  private final io.netty.channel.EventLoop loop;
 
-  EventLoop(String name) throws IOException {
-    this.selector = Selector.open();
-    this.thread = new Thread(this::run, name);
-    this.thread.setDaemon(false);
+  EventLoop(String name) {
+    this.epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    this.group = new MultiThreadIoEventLoopGroup(1, r -> {
+      Thread t = new FastThreadLocalThread(r, name);
+      t.setDaemon(false);
+      return t;
+    }, io);
+    this.loop = group.next();
+    if (epoll) {
+      LOG.info("event loop: Netty epoll");
+    } else {
+      LOG.info("event loop: Netty NIO (epoll unavailable: {})", String.valueOf(Epoll.unavailabilityCause()));
+    }
   }
 
+  /** Starts the loop thread (Netty would also start it on the first task or channel registration). */
   void start() {
-    thread.start();
+    execute(() -> { });
   }
 
   boolean inLoop() {
-    return Thread.currentThread() == thread;
+    return loop.inEventLoop();
+  }
+
+  /** True if the loop runs on the epoll native transport, false for NIO. */
+  boolean isEpoll() {
+    return epoll;
   }
 
   /** The loop's monotonic clock. */
@@ -75,91 +82,36 @@ final class EventLoop implements Executor {
 
   @Override
   public void execute(Runnable task) {
-    tasks.add(task);
-    selector.wakeup();
+    try {
+      loop.execute(() -> guard(task));
+    } catch (RejectedExecutionException e) {
+      LOG.debug("event loop stopped: task dropped");
+    }
   }
 
   /** Runs {@code task} on the loop after {@code delayNanos}; call on the loop thread only. */
   Timer schedule(long delayNanos, Runnable task) {
-    return scheduleAt(nowNanos() + delayNanos, task);
+    return new Timer(loop.schedule(() -> guard(task), Math.max(0, delayNanos), TimeUnit.NANOSECONDS));
   }
 
   /** Runs {@code task} on the loop at {@code dueNanos} (loop clock); call on the loop thread only. */
   Timer scheduleAt(long dueNanos, Runnable task) {
-    Timer t = new Timer(dueNanos, task, timerSeq++);
-    timers.add(t);
-    return t;
+    return schedule(dueNanos - nowNanos(), task);
   }
 
-  /** Registers {@code ch} for reads; {@code onReadable} runs on the loop whenever it has data. */
-  SelectionKey register(SelectableChannel ch, Consumer<SelectionKey> onReadable) throws IOException {
-    ch.configureBlocking(false);
-    return ch.register(selector, SelectionKey.OP_READ, onReadable);
+  /** A bootstrap for a UDP socket registered on this loop, with the datagram channel class of its transport. */
+  Bootstrap udpBootstrap() {
+    return new Bootstrap().group(loop).channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class);
   }
 
-  /** Stops the loop after the tasks already posted and waits up to {@code millis} for it. */
+  /**
+   * Stops the loop after the tasks already posted (pending timers are dropped, channels still open are closed)
+   * and waits up to {@code millis} for it.
+   */
   void stop(long millis) throws InterruptedException {
-    running = false;
-    selector.wakeup();
+    group.shutdownGracefully(0, millis, TimeUnit.MILLISECONDS);
     if (!inLoop()) {
-      stopped.await(millis, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private void run() {
-    try {
-      while (running) {
-        long waitMillis = 0;
-        if (tasks.isEmpty()) {
-          Timer next = timers.peek();
-          if (next == null) {
-            waitMillis = 1000;
-          } else {
-            long d = next.dueNanos - nowNanos();
-            waitMillis = d <= 0 ? -1 : Math.max(1, TimeUnit.NANOSECONDS.toMillis(d + 999_999));
-          }
-        } else {
-          waitMillis = -1;
-        }
-        if (waitMillis < 0) {
-          selector.selectNow();
-        } else {
-          selector.select(waitMillis);
-        }
-        for (SelectionKey key : selector.selectedKeys()) {
-          if (key.isValid() && key.isReadable()) {
-            guard(() -> ((Consumer<SelectionKey>) key.attachment()).accept(key));
-          }
-        }
-        selector.selectedKeys().clear();
-        Runnable r;
-        int budget = 10_000;
-        while (budget-- > 0 && (r = tasks.poll()) != null) {
-          guard(r);
-        }
-        long now = nowNanos();
-        Timer t;
-        while ((t = timers.peek()) != null && t.dueNanos - now <= 0) {
-          timers.poll();
-          if (!t.cancelled) {
-            guard(t.task);
-          }
-        }
-      }
-    } catch (IOException | ClosedSelectorException e) {
-      LOG.error("event loop failed", e);
-    } finally {
-      Runnable r;
-      while ((r = tasks.poll()) != null) {
-        guard(r);
-      }
-      try {
-        selector.close();
-      } catch (IOException ignored) {
-        // closing
-      }
-      stopped.countDown();
+      group.terminationFuture().await(millis, TimeUnit.MILLISECONDS);
     }
   }
 

@@ -11,13 +11,22 @@ import dev.veil.webrtc.router.RouterConfig;
 import dev.veil.webrtc.router.RouterOutput;
 import dev.veil.webrtc.router.RouterStats;
 import dev.veil.webrtc.transport.TransportOutput;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.nio.channels.SelectionKey;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.HashMap;
@@ -40,6 +49,13 @@ import org.slf4j.LoggerFactory;
  * <p>Demultiplexing: a datagram from a known (ICE-validated) address goes to that address's transport; a STUN
  * Binding request from a new address is routed by the local ufrag in its USERNAME (the transport then
  * authenticates it); anything else from an unknown address is dropped and counted.
+ *
+ * <p>I/O: the port is a Netty datagram channel registered on the {@link EventLoop}'s one Netty loop, so its
+ * handler runs on the state thread. Each received datagram is copied once out of its (pooled) buffer into the
+ * {@code byte[]} the engines take. Sends are written without a flush; one flush task per loop turn then hands the
+ * whole batch to the kernel (one {@code sendmmsg} on epoll). A send while the channel's pending writes exceed its
+ * high-water mark (4 MiB, the size of the socket buffer) is dropped and counted ({@code udp.send_dropped}), as a
+ * send into a full socket buffer was before.
  */
 final class RtcMedia implements Media {
   private static final Logger LOG = LoggerFactory.getLogger(RtcMedia.class);
@@ -48,9 +64,10 @@ final class RtcMedia implements Media {
   private final EventLoop loop;
   private final ServerConfig cfg;
   private final Stats stats;
-  private final DatagramChannel udp;
-  private final ByteBuffer rx = ByteBuffer.allocateDirect(MAX_DATAGRAM + 1);
-  private final ByteBuffer tx = ByteBuffer.allocateDirect(MAX_DATAGRAM * 2);
+  private final Channel udp;
+  private final ChannelFutureListener sent = this::sent;
+  private final Runnable flush = this::flush;
+  private boolean flushPending;
   private final Map<String, RtcPeer> peers = new HashMap<>();
   private final Map<String, RtcPeer> byUfrag = new HashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new HashMap<>();
@@ -89,20 +106,40 @@ final class RtcMedia implements Media {
     RouterConfig d = RouterConfig.defaults();
     this.router = new Router(new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
         d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis()), random);
-    this.udp = DatagramChannel.open();
-    udp.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
-    udp.setOption(java.net.StandardSocketOptions.SO_SNDBUF, 4 * 1024 * 1024);
-    udp.bind(new InetSocketAddress(cfg.rtcBindAddress(), cfg.rtcPort()));
-    loop.register(udp, this::readable);
+    // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
+    FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
+    rcv.maxMessagesPerRead(256);
+    rcv.respectMaybeMoreData(false);
+    ChannelFuture bound = loop.udpBootstrap()
+        .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
+        .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, rcv)
+        // Sends of one loop turn wait for its flush: allow as much as the socket buffer holds (a key frame
+        // forwarded to many subscribers), not Netty's default 64 KiB, before dropping.
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(2 * 1024 * 1024, 4 * 1024 * 1024))
+        .handler(new Inbound())
+        .bind(new InetSocketAddress(cfg.rtcBindAddress(), cfg.rtcPort()));
+    try {
+      bound.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      bound.channel().close();
+      dtlsPool.shutdownNow();
+      throw new IOException("interrupted while binding the UDP port", e);
+    }
+    if (!bound.isSuccess()) {
+      bound.channel().close();
+      dtlsPool.shutdownNow();
+      throw new IOException("cannot bind UDP " + cfg.rtcBindAddress() + ":" + cfg.rtcPort() + ": "
+          + bound.cause().getMessage(), bound.cause());
+    }
+    this.udp = bound.channel();
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
   }
 
   int localPort() {
-    try {
-      return ((InetSocketAddress) udp.getLocalAddress()).getPort();
-    } catch (IOException e) {
-      return -1;
-    }
+    InetSocketAddress a = (InetSocketAddress) udp.localAddress();
+    return a == null ? -1 : a.getPort();
   }
 
   long nowMillis() {
@@ -174,28 +211,36 @@ final class RtcMedia implements Media {
 
   // ---------------------------------------------------------------------------------------------------- UDP in
 
-  private void readable(SelectionKey key) {
-    for (int i = 0; i < 256; i++) {
-      rx.clear();
-      SocketAddress from;
+  /** The UDP channel's handler; Netty calls it on the loop thread. */
+  private final class Inbound extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
       try {
-        from = udp.receive(rx);
-      } catch (IOException e) {
-        stats.inc("udp.receive_errors");
-        return;
+        if (!(msg instanceof DatagramPacket packet)) {
+          return;
+        }
+        stats.inc("udp.datagrams_in");
+        ByteBuf content = packet.content();
+        int n = content.readableBytes();
+        if (n > MAX_DATAGRAM || n == 0) {
+          stats.inc("udp.dropped.size");
+          return;
+        }
+        byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
+        onDatagram(data, packet.sender());
+      } catch (RuntimeException e) {
+        // One bad datagram must never take the loop down (nor count as a socket error).
+        LOG.error("datagram handling failed on the event loop", e);
+      } finally {
+        ReferenceCountUtil.release(msg);
       }
-      if (from == null) {
-        return;
-      }
-      rx.flip();
-      stats.inc("udp.datagrams_in");
-      if (rx.remaining() > MAX_DATAGRAM || rx.remaining() == 0) {
-        stats.inc("udp.dropped.size");
-        continue;
-      }
-      byte[] data = new byte[rx.remaining()];
-      rx.get(data);
-      onDatagram(data, (InetSocketAddress) from);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // Receive errors (e.g. an ICMP error surfacing on the socket) cost the datagram only.
+      stats.inc("udp.receive_errors");
+      LOG.debug("udp: {}", cause.toString());
     }
   }
 
@@ -231,15 +276,26 @@ final class RtcMedia implements Media {
     if (closed) {
       return;
     }
-    tx.clear();
-    tx.put(data).flip();
-    try {
-      if (udp.send(tx, to) == 0) {
-        stats.inc("udp.send_dropped");
-      } else {
-        stats.inc("udp.datagrams_out");
-      }
-    } catch (IOException e) {
+    if (!udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    if (!flushPending) {
+      flushPending = true;
+      loop.execute(flush);
+    }
+  }
+
+  private void flush() {
+    flushPending = false;
+    udp.flush();
+  }
+
+  private void sent(ChannelFuture f) {
+    if (f.isSuccess()) {
+      stats.inc("udp.datagrams_out");
+    } else if (!closed) {
       stats.inc("udp.send_errors");
     }
   }
@@ -347,11 +403,8 @@ final class RtcMedia implements Media {
     if (tap != null) {
       tap.close();
     }
-    try {
-      udp.close();
-    } catch (IOException e) {
-      LOG.debug("closing udp", e);
-    }
+    udp.flush();
+    udp.close();
   }
 
   boolean isClosed() {

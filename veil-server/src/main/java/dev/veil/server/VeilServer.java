@@ -45,7 +45,13 @@ public final class VeilServer implements AutoCloseable {
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
     loop = new EventLoop("veil-loop");
-    media = new RtcMedia(loop, cfg, stats);
+    try {
+      media = new RtcMedia(loop, cfg, stats);
+    } catch (Exception e) {
+      loop.stop(3000); // the Netty loop thread may already run (the bind registered the channel)
+      loop = null;
+      throw e;
+    }
     if (forwardTapFile != null) {
       media.tap = new ForwardTap(forwardTapFile);
       LOG.warn("TEST ONLY forward tap on: forwarded VP8 payloads are written to {}", forwardTapFile);
