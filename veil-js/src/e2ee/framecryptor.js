@@ -6,7 +6,8 @@
  *
  * Fail closed: while enabled, a frame that cannot be encrypted (no key yet, unsupported codec) or decrypted (no key,
  * bad tag, replay, …) is dropped, never enqueued, and an 'e2ee-error' message is posted (at most one per second per
- * sender, reason and operation, with the number suppressed meanwhile). Disabled, frames pass through untouched.
+ * sender, media kind, reason and operation, with the number suppressed meanwhile: audio failures, 50 a second,
+ * never hide that video fails too). Disabled, frames pass through untouched.
  *
  * Keys (messages from the main thread, see handleMessage):
  *   group mode       setSendKey {kid, key} / setReceiveKey {senderId, kid, key}: SFrame uses the KID and base key;
@@ -44,7 +45,7 @@ export class FrameCryptor {
   #sender;
   #receivers = new Map(); // senderId -> SFrameReceiver | JFrameReceiver
   #bindings = new Map(); // transformId -> senderId
-  #errors = new Map(); // "op|sender|reason" -> {last, suppressed}
+  #errors = new Map(); // "op|sender|kind|reason" -> {last, suppressed}
   #used = new Set(); // "op|sender|kid" already reported
   #pending = new Map(); // senderId -> Promise of a key install (frames wait for it)
 
@@ -156,7 +157,7 @@ export class FrameCryptor {
   }
 
   #error(operation, senderId, kind, reason, detail) {
-    const k = operation + '|' + senderId + '|' + reason;
+    const k = operation + '|' + senderId + '|' + kind + '|' + reason;
     const now = this.#now();
     const e = this.#errors.get(k);
     if (e && now - e.last < ERROR_INTERVAL_MS) {

@@ -124,7 +124,7 @@ test('disabled_framesPassThroughUntouched', async () => {
   assert.equal(await a.c.processFrame(f, enc), false);
 });
 
-test('errors_rateLimitedPerSenderReasonAndOperation', async () => {
+test('errors_rateLimitedPerSenderKindReasonAndOperation', async () => {
   const a = cryptor();
   for (let i = 0; i < 5; i++) await a.c.processFrame(frame(VP8_KEY), enc);
   assert.equal(a.posted.length, 1);
@@ -137,6 +137,17 @@ test('errors_rateLimitedPerSenderReasonAndOperation', async () => {
   assert.equal(a.posted[1].suppressed, 5);
   await a.c.processFrame(frame(VP8_KEY), dec('Z'));
   assert.equal(a.posted.length, 3);
+});
+
+test('errors_rateLimitedPerKind_audioFailuresDoNotHideVideoFailures', async () => {
+  const a = cryptor();
+  // no receive key for Z: every frame fails; 50 audio failures a second must not hide the video ones
+  for (let i = 0; i < 10; i++) {
+    await a.c.processFrame(frame(OPUS, { mimeType: 'audio/opus' }), { ...dec('Z'), kind: 'audio' });
+  }
+  await a.c.processFrame(frame(VP8_KEY, { type: 'key' }), dec('Z'));
+  assert.deepEqual(a.posted.map((m) => [m.type, m.kind, m.senderId]),
+    [['e2ee-error', 'audio', 'Z'], ['e2ee-error', 'video', 'Z']]);
 });
 
 test('bindReceiver_namesTheSenderOfATransform', async () => {
