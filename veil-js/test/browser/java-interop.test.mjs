@@ -24,15 +24,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (echo) {
-    const code = await echo.stop();
-    assert.ok(code === 0 || code === 143 || code === 'SIGTERM', `Echo must stop on SIGTERM, got ${code}`);
-  }
+  // stop everything first, then judge the exit codes: a failed check must not leave Chromium or the server running
+  const echoCode = echo ? await echo.stop() : 0;
   if (browser) await browser.close();
-  if (server) {
-    const code = await server.stop();
-    assert.ok(code === 0 || code === 143, `veil-server must exit cleanly, got ${code}`);
-  }
+  const serverCode = server ? await server.stop() : 0;
+  assert.ok(echoCode === 0 || echoCode === 143 || echoCode === 'SIGTERM', `Echo must stop on SIGTERM, got ${echoCode}`);
+  assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
 });
 
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
