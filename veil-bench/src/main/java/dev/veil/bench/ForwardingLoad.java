@@ -112,11 +112,13 @@ public final class ForwardingLoad {
             long recv0 = sum(received);
             long[] perSub0 = snapshot(received);
             Map<String, Long> counters0 = server.counters();
+            long[] snmp0 = udpSnmp();
             long t0 = System.nanoTime();
 
             Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
 
             long t1 = System.nanoTime();
+            long[] snmp1 = udpSnmp();
             long sent1 = sum(sent);
             long recv1 = sum(received);
             long[] perSub1 = snapshot(received);
@@ -135,8 +137,20 @@ public final class ForwardingLoad {
                     offered, offered / wall, publishers * pps);
             System.out.printf(Locale.ROOT, "forwarded (received at subscribers): %d packets = %.0f pps "
                     + "(expected %d = offered x %d)%n", forwarded, forwarded / wall, expected, subscribers);
-            System.out.printf(Locale.ROOT, "loss: %.3f %% (window edges: packets in flight count as lost or "
-                    + "extra, ~1 frame per publisher per subscriber)%n",
+            long atSfu = delta(counters0, counters1, "router.rtp_received");
+            long outOfSfu = delta(counters0, counters1, "router.rtp_forwarded");
+            System.out.printf(Locale.ROOT, "at the SFU (router.rtp_received): %d = %.0f pps; forwarded by the SFU "
+                    + "(router.rtp_forwarded): %d = %.0f pps (expected %d = at the SFU x %d)%n", atSfu, atSfu / wall,
+                    outOfSfu, outOfSfu / wall, atSfu * subscribers, subscribers);
+            System.out.printf(Locale.ROOT, "where packets went missing: before the SFU (publisher SDK loops behind, "
+                    + "or kernel drops) %d; in the SFU %d; after the SFU (kernel, subscriber SDK loops) %d%n",
+                    offered - atSfu, atSfu * subscribers - outOfSfu, outOfSfu - forwarded);
+            if (snmp0 != null && snmp1 != null) {
+                System.out.printf(Locale.ROOT, "kernel UDP (whole host, /proc/net/snmp) in the window: "
+                        + "RcvbufErrors +%d, SndbufErrors +%d%n", snmp1[0] - snmp0[0], snmp1[1] - snmp0[1]);
+            }
+            System.out.printf(Locale.ROOT, "loss: %.3f %% (window edges: frames queued in the publisher SDK "
+                    + "loops or in flight when the window opens or closes count as extra or lost)%n",
                     expected == 0 ? 0.0 : 100.0 * (expected - forwarded) / expected);
             long minSub = Long.MAX_VALUE;
             long maxSub = 0;
@@ -161,8 +175,8 @@ public final class ForwardingLoad {
             }
             System.out.printf(Locale.ROOT, "forwarded pps per core-second of veil-loop: %.0f%n",
                     loopCpu > 0 ? forwarded / loopCpu : Double.NaN);
-            System.out.printf(Locale.ROOT, "received (offered) pps per core-second of veil-loop: %.0f%n",
-                    loopCpu > 0 ? offered / loopCpu : Double.NaN);
+            System.out.printf(Locale.ROOT, "incoming (at the SFU) pps per core-second of veil-loop: %.0f%n",
+                    loopCpu > 0 ? atSfu / loopCpu : Double.NaN);
             System.out.printf(Locale.ROOT, "veil-loop CPU per forwarded packet: %.0f ns%n",
                     forwarded > 0 ? (loopCpu1 - loopCpu0) / (double) forwarded : Double.NaN);
             System.out.println("server counters that changed in the window:");
@@ -297,6 +311,32 @@ public final class ForwardingLoad {
             return os.getProcessCpuTime();
         }
         return -1;
+    }
+
+    /** {RcvbufErrors, SndbufErrors} of the Udp line of /proc/net/snmp, or null where there is none. */
+    private static long[] udpSnmp() {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/snmp"));
+            for (int i = 0; i + 1 < lines.size(); i++) {
+                if (lines.get(i).startsWith("Udp:") && lines.get(i + 1).startsWith("Udp:")) {
+                    List<String> names = List.of(lines.get(i).trim().split("\\s+"));
+                    String[] values = lines.get(i + 1).trim().split("\\s+");
+                    int r = names.indexOf("RcvbufErrors");
+                    int w = names.indexOf("SndbufErrors");
+                    if (r < 0 || w < 0) {
+                        return null;
+                    }
+                    return new long[] {Long.parseLong(values[r]), Long.parseLong(values[w])};
+                }
+            }
+        } catch (Exception e) {
+            // not Linux, or not readable: left out of the report
+        }
+        return null;
+    }
+
+    private static long delta(Map<String, Long> before, Map<String, Long> after, String key) {
+        return after.getOrDefault(key, 0L) - before.getOrDefault(key, 0L);
     }
 
     private static long sum(AtomicLong[] a) {
