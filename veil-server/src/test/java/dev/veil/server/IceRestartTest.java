@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,23 +26,17 @@ import org.junit.jupiter.api.Test;
  */
 class IceRestartTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private MediaTestServer fixture;
-  private VeilServer server;
-  private WebSocketClient client;
-  private ExecutorService pool;
+  private MediaTestServer fx;
   private int seq = 100;
 
   @BeforeEach
   void start() throws Exception {
-    fixture = MediaTestServer.start();
-    server = fixture.server;
-    client = fixture.client;
-    pool = fixture.dtlsPool;
+    fx = MediaTestServer.start();
   }
 
   @AfterEach
   void stop() throws Exception {
-    fixture.close();
+    fx.close();
   }
 
   /** Sends audio from {@code pub} until {@code sub} got {@code n} of those packets (with a deadline). */
@@ -87,13 +79,13 @@ class IceRestartTest {
   }
 
   private long counter(String name) {
-    return server.counters().getOrDefault(name, 0L);
+    return fx.server.counters().getOrDefault(name, 0L);
   }
 
   @Test
   void iceRestart_reofferHasNewCredentials_newChecksAccepted_oldRetired_mediaKeepsFlowing() throws Exception {
-    try (MediaTestPeer pub = new MediaTestPeer(client, server, "ice", "sendonly", pool, 21);
-        MediaTestPeer sub = new MediaTestPeer(client, server, "ice", "recvonly", pool, 22)) {
+    try (MediaTestPeer pub = fx.peer("ice", "sendonly", 21);
+        MediaTestPeer sub = fx.peer("ice", "recvonly", 22)) {
       flow(pub, sub, 10);
       String oldUfrag = sub.serverUfrag();
       String oldPwd = sub.serverPwd();
@@ -119,14 +111,14 @@ class IceRestartTest {
       flow(pub, sub, 10);
       assertEquals(1, counter("signaling.ice_restarts"));
       assertEquals(1, counter("media.ice_restarts"));
-      assertEquals(2, server.stats().connections());
+      assertEquals(2, fx.server.stats().connections());
     }
   }
 
   @Test
   void iceRestart_afterANetworkChange_mediaFollowsBothClientsToTheirNewAddresses() throws Exception {
-    try (MediaTestPeer pub = new MediaTestPeer(client, server, "moving", "sendonly", pool, 31);
-        MediaTestPeer sub = new MediaTestPeer(client, server, "moving", "recvonly", pool, 32)) {
+    try (MediaTestPeer pub = fx.peer("moving", "sendonly", 31);
+        MediaTestPeer sub = fx.peer("moving", "recvonly", 32)) {
       flow(pub, sub, 10);
 
       int before = sub.localPort();
@@ -150,7 +142,7 @@ class IceRestartTest {
 
   @Test
   void iceRestart_twiceWithinTheInterval_secondIsAnsweredWithError_connectionStays() throws Exception {
-    try (MediaTestPeer p = new MediaTestPeer(client, server, "eager", "sendrecv", pool, 41)) {
+    try (MediaTestPeer p = fx.peer("eager", "sendrecv", 41)) {
       p.ws.send("{\"type\":\"ice-restart\"}");
       p.ws.send("{\"type\":\"ice-restart\"}");
       String reoffer = p.ws.expectSkippingPings("re-offer").get("sdp").asText();
@@ -161,18 +153,18 @@ class IceRestartTest {
           p.check(p.serverUfrag(), p.serverPwd(), p.localUfrag(), true).messageClass());
       assertEquals(1, counter("signaling.ice_restart.rejected.rate"));
       assertEquals(1, counter("media.ice_restarts"));
-      assertEquals(1, server.stats().connections());
+      assertEquals(1, fx.server.stats().connections());
     }
   }
 
   @Test
   void iceRestart_beforeConnect_isAViolation_beforeTheAnswer_isAnError() throws Exception {
-    WsTestClient early = WsTestClient.connect(client, server.httpPort());
+    WsTestClient early = WsTestClient.connect(fx.client, fx.server.httpPort());
     early.send("{\"type\":\"ice-restart\"}");
     assertTrue(early.expect("error").get("reason").asText().contains("ice-restart before connect"));
     assertTrue(early.awaitClosed());
 
-    WsTestClient w = WsTestClient.connect(client, server.httpPort());
+    WsTestClient w = WsTestClient.connect(fx.client, fx.server.httpPort());
     w.send("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"pending\"}");
     String offer = w.expect("offer").get("sdp").asText();
     w.send("{\"type\":\"ice-restart\"}");
@@ -180,15 +172,15 @@ class IceRestartTest {
     w.send("{\"type\":\"answer\",\"sdp\":" + JSON.writeValueAsString(new FakeBrowserSdp(5).answer(offer, true))
         + "}");
     assertEquals("connection.created", w.expect("notify").get("event_type").asText());
-    assertEquals(1, server.stats().connections());
+    assertEquals(1, fx.server.stats().connections());
     assertEquals(0, counter("media.ice_restarts"));
     w.close();
   }
 
   @Test
   void reAnswer_changingIceCredentialsWithoutARestart_isRefused() throws Exception {
-    try (MediaTestPeer sub = new MediaTestPeer(client, server, "sneaky", "recvonly", pool, 51);
-        MediaTestPeer pub = new MediaTestPeer(client, server, "sneaky", "sendonly", pool, 52)) {
+    try (MediaTestPeer sub = fx.peer("sneaky", "recvonly", 51);
+        MediaTestPeer pub = fx.peer("sneaky", "sendonly", 52)) {
       assertEquals("connection.created", sub.ws.expectSkippingPings("notify").get("event_type").asText());
       String reoffer = sub.ws.expectSkippingPings("re-offer").get("sdp").asText();
       String answer = new FakeBrowserSdp(53).answer(reoffer, false); // ice-ufrag "fake", not the client's

@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,23 +23,17 @@ import org.junit.jupiter.api.Test;
  * media port with malformed STUN, DTLS, RTP and RTCP and forged SRTP, and another client sends bad JSON.
  */
 class MediaForwardingTest {
-  private MediaTestServer fixture;
-  private VeilServer server;
-  private WebSocketClient client;
-  private ExecutorService pool;
+  private MediaTestServer fx;
   private final Random random = new Random(11);
 
   @BeforeEach
   void start() throws Exception {
-    fixture = MediaTestServer.start();
-    server = fixture.server;
-    client = fixture.client;
-    pool = fixture.dtlsPool;
+    fx = MediaTestServer.start();
   }
 
   @AfterEach
   void stop() throws Exception {
-    fixture.close();
+    fx.close();
   }
 
   private int seq = 100;
@@ -70,8 +62,8 @@ class MediaForwardingTest {
 
   @Test
   void audio_isForwardedWithTheSubscribersSsrc_andSurvivesHostileTraffic() throws Exception {
-    try (MediaTestPeer pub = new MediaTestPeer(client, server, "media", "sendonly", pool, 1);
-        MediaTestPeer sub = new MediaTestPeer(client, server, "media", "recvonly", pool, 2)) {
+    try (MediaTestPeer pub = fx.peer("media", "sendonly", 1);
+        MediaTestPeer sub = fx.peer("media", "recvonly", 2)) {
       long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
       long subSsrc = MediaTestPeer.ssrcs(sub.offerSdp).get(0);
       flow(pub, pubSsrc, sub, subSsrc, 20);
@@ -90,10 +82,10 @@ class MediaForwardingTest {
               b[8 + k] = (byte) (pubSsrc >>> (24 - 8 * k));
             }
           }
-          evil.send(new DatagramPacket(b, b.length, InetAddress.getLoopbackAddress(), server.rtcPort()));
+          evil.send(new DatagramPacket(b, b.length, InetAddress.getLoopbackAddress(), fx.server.rtcPort()));
         }
       }
-      WsTestClient bad = WsTestClient.connect(client, server.httpPort());
+      WsTestClient bad = WsTestClient.connect(fx.client, fx.server.httpPort());
       bad.send("{\"type\":\"e2ee\",\"to\":\"" + pub.connectionId + "\"");
       assertTrue(bad.expect("error").get("reason").asText().contains("not valid JSON"));
       assertTrue(bad.awaitClosed());
@@ -103,8 +95,8 @@ class MediaForwardingTest {
       for (var m : pub.ws.sync()) { // the publisher heard of the subscriber, and of nothing bad
         assertEquals("notify", m.get("type").asText(), m.toString());
       }
-      assertEquals(2, server.stats().connections());
-      Map<String, Long> c = server.counters();
+      assertEquals(2, fx.server.stats().connections());
+      Map<String, Long> c = fx.server.counters();
       long dropped = c.entrySet().stream().filter(e -> e.getKey().startsWith("udp.dropped."))
           .mapToLong(Map.Entry::getValue).sum();
       assertTrue(dropped >= 1, c.toString());
@@ -115,14 +107,14 @@ class MediaForwardingTest {
 
   @Test
   void publisherLeaves_subscriberIsReofferedWithoutItsTracks() throws Exception {
-    try (MediaTestPeer pub = new MediaTestPeer(client, server, "media", "sendonly", pool, 3);
-        MediaTestPeer sub = new MediaTestPeer(client, server, "media", "recvonly", pool, 4)) {
+    try (MediaTestPeer pub = fx.peer("media", "sendonly", 3);
+        MediaTestPeer sub = fx.peer("media", "recvonly", 4)) {
       flow(pub, MediaTestPeer.ssrcs(pub.answerSdp).get(0), sub, MediaTestPeer.ssrcs(sub.offerSdp).get(0), 5);
       pub.ws.send("{\"type\":\"disconnect\"}");
       assertEquals("connection.destroyed", sub.ws.expectSkippingPings("notify").get("event_type").asText());
       String reoffer = sub.ws.expectSkippingPings("re-offer").get("sdp").asText();
       assertEquals(List.of(), MediaTestPeer.ssrcs(reoffer));
-      assertEquals(1, server.stats().connections());
+      assertEquals(1, fx.server.stats().connections());
     }
   }
 }

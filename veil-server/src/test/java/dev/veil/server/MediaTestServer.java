@@ -33,6 +33,11 @@ final class MediaTestServer implements AutoCloseable {
     return new MediaTestServer(server, client, pool);
   }
 
+  /** A {@link MediaTestPeer} joined to {@code channel} as {@code role} on this server, connected (ICE + DTLS). */
+  MediaTestPeer peer(String channel, String role, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed);
+  }
+
   @Override
   public void close() throws Exception {
     client.stop();
