@@ -34,7 +34,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -74,7 +74,7 @@ final class RtcMedia implements Media {
   private final SecureRandom random = new SecureRandom();
   private final InetAddress announced;
   private final DtlsCertificate certificate;
-  private final DtlsConfig dtlsConfig = DtlsConfig.defaults();
+  private final DtlsConfig dtlsConfig;
   private final ExecutorService dtlsPool;
   final Router router;
   private EventLoop.Timer routerTimer;
@@ -93,13 +93,20 @@ final class RtcMedia implements Media {
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot make the DTLS certificate", e);
     }
+    // BouncyCastle's DTLS handshake blocks its thread: a fixed pool (threads end when idle) with a queue bounded by
+    // the connection limit, so a flood of stalled handshakes costs at most dtls_handshake_threads threads, each for
+    // at most the handshake timeout; a handshake the full queue refuses fails its connection.
     AtomicInteger n = new AtomicInteger();
-    this.dtlsPool = new ThreadPoolExecutor(0, Math.max(4, cfg.maxConnections()), 30, TimeUnit.SECONDS,
-        new SynchronousQueue<>(), r -> {
+    int threads = cfg.dtlsHandshakeThreads();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(cfg.maxConnections()), r -> {
           Thread t = new Thread(r, "veil-dtls-" + n.incrementAndGet());
           t.setDaemon(true);
           return t;
         });
+    pool.allowCoreThreadTimeOut(true);
+    this.dtlsPool = pool;
+    this.dtlsConfig = DtlsConfig.defaults().withHandshakeTimeoutMillis(cfg.dtlsHandshakeTimeoutSeconds() * 1000);
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.

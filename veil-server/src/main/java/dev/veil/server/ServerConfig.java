@@ -24,11 +24,16 @@ import java.io.File;
  * @param e2eePayloadMaxBytes largest decoded e2ee payload
  * @param e2eeMessagesPerSecond sustained e2ee messages per second per sender
  * @param e2eeBurst e2ee burst per sender
+ * @param dtlsHandshakeThreads threads that run DTLS handshakes (BouncyCastle's handshake blocks a thread); more
+ *     handshakes wait in a queue of at most {@code maxConnections}, and a stalled one holds its thread at most
+ *     {@code dtlsHandshakeTimeoutSeconds}
+ * @param dtlsHandshakeTimeoutSeconds seconds from a connection's first DTLS datagram (queueing included) to the end
+ *     of its handshake
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst) {
+    int e2eeMessagesPerSecond, int e2eeBurst, int dtlsHandshakeThreads, int dtlsHandshakeTimeoutSeconds) {
 
   /** Thrown for a configuration file that cannot be read or holds a bad value. */
   public static final class ConfigurationException extends Exception {
@@ -79,7 +84,9 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
           range(c, "limits.signaling_timeout_seconds", 1, 3600),
           range(c, "limits.e2ee_payload_max_bytes", 16, 48 * 1024),
           range(c, "limits.e2ee_messages_per_second", 1, 100_000),
-          range(c, "limits.e2ee_burst", 1, 1_000_000));
+          range(c, "limits.e2ee_burst", 1, 1_000_000),
+          range(c, "limits.dtls_handshake_threads", 1, 1024),
+          range(c, "limits.dtls_handshake_timeout_seconds", 1, 60));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -89,14 +96,23 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withPorts(Integer http, Integer rtc) {
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst,
+        dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, dtlsHandshakeThreads,
+        dtlsHandshakeTimeoutSeconds);
+  }
+
+  /** This configuration with another DTLS handshake pool size and timeout. */
+  public ServerConfig withDtlsHandshakes(int threads, int timeoutSeconds) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, threads, timeoutSeconds);
   }
 
   private static int port(Config c, String key) throws ConfigurationException {

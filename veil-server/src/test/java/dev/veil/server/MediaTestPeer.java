@@ -57,6 +57,15 @@ final class MediaTestPeer implements AutoCloseable {
   /** Joins {@code channel} as {@code role} and connects ICE and DTLS. */
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed)
       throws Exception {
+    this(client, s, channel, role, pool, seed, false);
+  }
+
+  /**
+   * Joins {@code channel} as {@code role} and connects ICE, then either completes DTLS or, if {@code stallDtls},
+   * sends its ClientHello once and never answers again (a stalled handshake, as a hostile client makes one).
+   */
+  MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
+      boolean stallDtls) throws Exception {
     this.random = new Random(seed);
     this.seed = seed;
     this.publish = !role.equals("recvonly");
@@ -86,10 +95,10 @@ final class MediaTestPeer implements AutoCloseable {
         .answer(offerSdp, !role.equals("recvonly"));
     ws.send("{\"type\":\"answer\",\"sdp\":" + JSON.writeValueAsString(answerSdp) + "}");
     ws.expect("notify");
-    connect();
+    connect(stallDtls);
   }
 
-  private void connect() throws Exception {
+  private void connect(boolean stallDtls) throws Exception {
     byte[] tid = new byte[12];
     random.nextBytes(tid);
     send(StunMessage.builder(StunClass.REQUEST, StunMessage.METHOD_BINDING, tid)
@@ -104,8 +113,14 @@ final class MediaTestPeer implements AutoCloseable {
       if (System.currentTimeMillis() > deadline) {
         throw new AssertionError("DTLS did not complete");
       }
+      boolean sent = false;
       for (byte[] d; (d = dtls.pollTransmit()) != null; ) {
         send(d);
+        sent = true;
+      }
+      if (stallDtls && sent) {
+        dtls.close(); // the ClientHello is out: go silent
+        return;
       }
       for (DtlsEvent e; (e = dtls.pollEvent()) != null; ) {
         if (e instanceof DtlsEvent.HandshakeComplete hc) {

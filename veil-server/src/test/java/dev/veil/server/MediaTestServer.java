@@ -21,7 +21,12 @@ final class MediaTestServer implements AutoCloseable {
 
   /** Starts a server with the default configuration on ports 0/0. */
   static MediaTestServer start() throws Exception {
-    VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
+    return start(ServerConfig.defaults());
+  }
+
+  /** Starts a server with {@code cfg} on ports 0/0. */
+  static MediaTestServer start(ServerConfig cfg) throws Exception {
+    VeilServer server = new VeilServer(cfg.withPorts(0, 0));
     server.start();
     WebSocketClient client = new WebSocketClient();
     client.start();
@@ -36,6 +41,11 @@ final class MediaTestServer implements AutoCloseable {
   /** A {@link MediaTestPeer} joined to {@code channel} as {@code role} on this server, connected (ICE + DTLS). */
   MediaTestPeer peer(String channel, String role, long seed) throws Exception {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed);
+  }
+
+  /** A peer that joins and connects ICE, sends one DTLS ClientHello and then stays silent. */
+  MediaTestPeer stalledPeer(String channel, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, "sendrecv", dtlsPool, seed, true);
   }
 
   @Override

@@ -405,7 +405,8 @@ class SignalingTest {
     ServerConfig d = ServerConfig.defaults();
     start(new ServerConfig(false, 0, d.httpBindAddress(), 0, d.rtcBindAddress(), d.announcedAddress(), 1, 1,
         d.maxConnectionsPerChannel(), d.maxChannels(), d.maxConnections(), d.signalingTimeoutSeconds(),
-        d.e2eePayloadMaxBytes(), d.e2eeMessagesPerSecond(), d.e2eeBurst()));
+        d.e2eePayloadMaxBytes(), d.e2eeMessagesPerSecond(), d.e2eeBurst(), d.dtlsHandshakeThreads(),
+        d.dtlsHandshakeTimeoutSeconds()));
     Joined a = join("room", false, "alice");
     a.ws().expect("ping");
     // no pong: the next ping tick closes it

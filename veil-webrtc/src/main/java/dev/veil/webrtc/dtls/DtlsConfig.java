@@ -42,6 +42,11 @@ public record DtlsConfig(List<SrtpProfile> srtpProfiles, int mtu, int handshakeT
                 30_000);
     }
 
+    /** The same settings with another handshake deadline. */
+    public DtlsConfig withHandshakeTimeoutMillis(int millis) {
+        return new DtlsConfig(srtpProfiles, mtu, millis);
+    }
+
     /** The same settings with another SRTP profile list. */
     public DtlsConfig withSrtpProfiles(List<SrtpProfile> profiles) {
         return new DtlsConfig(profiles, mtu, handshakeTimeoutMillis);

@@ -152,6 +152,12 @@ public abstract sealed class DtlsEngine permits DtlsServerEngine, DtlsClientEngi
 
     private void runWorker() {
         try {
+            synchronized (lock) {
+                if (state != State.HANDSHAKING) {
+                    // failed or closed while the task waited in the executor's queue: nothing to run
+                    return;
+                }
+            }
             DTLSTransport t = runHandshake(transport);
             synchronized (lock) {
                 if (state == State.HANDSHAKING) {
