@@ -82,6 +82,8 @@ final class RtcMedia implements Media {
   private boolean closed;
   /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
   ForwardTap tap;
+  /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
+  volatile ForwardTamper tamper;
 
   RtcMedia(EventLoop loop, ServerConfig cfg, Stats stats) throws IOException {
     this.loop = loop;
@@ -332,12 +334,24 @@ final class RtcMedia implements Media {
         if (tap != null) {
           tap.record(router, rtp);
         }
+        if (tamper != null) {
+          tamper(rtp, to);
+          continue;
+        }
         to.sendRtp(rtp.packet());
       } else if (o instanceof RouterOutput.Rtcp rtcp) {
         to.sendRtcp(rtcp.packet());
       }
     }
     armRouter();
+  }
+
+  private void tamper(RouterOutput.Rtp rtp, RtcPeer to) {
+    dev.veil.webrtc.router.Consumer c = router.findConsumer(rtp.consumerId());
+    String from = c == null ? "?" : c.producer().peerId();
+    for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
+      to.sendRtp(p);
+    }
   }
 
   private void armRouter() {

@@ -42,6 +42,17 @@ public final class VeilServer implements AutoCloseable {
     this.forwardTapFile = file;
   }
 
+  /**
+   * TEST ONLY: hands every forwarded RTP packet to {@code tamper} (a hostile server, {@link ForwardTamper}); null
+   * stops it. For the hostile-server test suites; no configuration key or command-line flag reaches it.
+   */
+  public void setForwardTamperForTesting(ForwardTamper tamper) {
+    if (media == null) {
+      throw new IllegalStateException("start the server first");
+    }
+    media.tamper = tamper;
+  }
+
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
     loop = new EventLoop("veil-loop");
