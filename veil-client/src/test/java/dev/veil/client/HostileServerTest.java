@@ -6,20 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.veil.e2ee.identity.Bundle;
-import dev.veil.e2ee.identity.Identity;
+import dev.veil.hostile.Attacks;
+import dev.veil.hostile.HostileMedia;
+import dev.veil.hostile.HostileRelay;
 import dev.veil.server.ServerConfig;
 import dev.veil.server.VeilServer;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,21 +75,16 @@ class HostileServerTest {
 
   @Test
   void substitutedBundle_isDetected_byFingerprintAndCode_andNoFrameIsDecodedAcrossIt() throws Exception {
-    // The server shows alice, for every other member, a bundle of its own made for that member's connection id.
-    Map<String, Identity> fakes = new ConcurrentHashMap<>();
-    SecureRandom rnd = new SecureRandom();
+    // The server shows alice (its first link), for every other member, a bundle of its own for that member's id.
     relay.script(new HostileRelay.Script() {
+      private HostileRelay.Script attack;
+
       @Override
       public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        if (link == relay.links.get(0) && msg.path("type").asText().equals("notify")) {
-          forEachBundle(msg, (id, meta) -> {
-            if (!id.equals(link.connectionId)) {
-              Identity fake = fakes.computeIfAbsent(id, k -> Identity.generate(rnd));
-              meta.set(Bundle.METADATA_MEMBER, json(fake.bundle(id).toJson()));
-            }
-          });
+        if (attack == null) {
+          attack = Attacks.substituteBundles(relay.links.get(0));
         }
-        return List.of(msg);
+        return attack.fromServer(link, msg);
       }
     });
     TestPeer a = join("alice");
@@ -122,16 +114,7 @@ class HostileServerTest {
     assertEquals(code, b.connection.e2eeVerificationCode());
 
     // the server tells alice (only) that a ghost joined, with a bundle of the server's own
-    String ghostId = "GH0ST00000000000000000000G";
-    Identity ghost = Identity.generate(new SecureRandom());
-    ObjectNode n = HostileRelay.JSON.createObjectNode();
-    n.put("type", "notify");
-    n.put("event_type", "connection.created");
-    n.put("connection_id", ghostId);
-    n.put("role", "sendrecv");
-    n.putObject("signaling_notify_metadata").set(Bundle.METADATA_MEMBER, json(ghost.bundle(ghostId).toJson()));
-    n.put("channel_connections", 3);
-    relay.link(a.id()).toClient(n);
+    String ghostId = Attacks.showGhost(relay.link(a.id()), 3);
 
     TestPeer.await("alice sees the ghost", () -> a.connection.e2eeRemoteFingerprints().containsKey(ghostId));
     assertFalse(b.connection.e2eeRemoteFingerprints().containsKey(ghostId));
@@ -145,20 +128,8 @@ class HostileServerTest {
     TestPeer a = join("alice");
     TestPeer b = join("bob");
     awaitCall(List.of(a, b));
-    // from now on every key message to alice from a newcomer (carol) is stamped as coming from bob
-    String bobId = b.id();
-    String aliceId = a.id();
-    relay.script(new HostileRelay.Script() {
-      @Override
-      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        String from = msg.path("from").asText();
-        if (msg.path("type").asText().equals("e2ee") && aliceId.equals(link.connectionId)
-            && !from.equals(bobId)) {
-          msg.put("from", bobId);
-        }
-        return List.of(msg);
-      }
-    });
+    // from now on every key message to alice from anyone but bob (carol, who joins next) is stamped as bob's
+    relay.script(Attacks.relabelKeyMessages(relay.link(a.id()), b.id()));
     TestPeer c = join("carol");
     TestPeer.exchangeUntil("bob and carol decode each other; alice gets 30 of carol's frames",
         List.of(a, b, c), () -> b.receivedFrom(c) >= 10 && c.receivedFrom(b) >= 10 && rawCount(a, c) >= 30);
@@ -170,12 +141,7 @@ class HostileServerTest {
 
   @Test
   void replayedRelayMessages_areRefused_andChangeNothing() throws Exception {
-    relay.script(new HostileRelay.Script() {
-      @Override
-      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        return msg.path("type").asText().equals("e2ee") ? List.of(msg, msg.deepCopy()) : List.of(msg);
-      }
-    });
+    relay.script(Attacks.duplicateKeyMessages());
     TestPeer a = join("alice");
     TestPeer b = join("bob");
     awaitCall(List.of(a, b));
@@ -191,22 +157,7 @@ class HostileServerTest {
     TestPeer a = join("alice");
     TestPeer b = join("bob");
     awaitCall(List.of(a, b));
-    int[] n = {0};
-    media.act((from, to, payload, rec) -> {
-      n[0]++;
-      if (payload.length < 4) {
-        return List.of(payload);
-      }
-      byte[] bad = payload.clone();
-      if (n[0] % 3 == 0) {
-        bad[1 + (n[0] % (bad.length - 1))] ^= 0x40; // a flipped bit past the clear Opus TOC
-        return List.of(bad);
-      }
-      if (n[0] % 5 == 0) {
-        return List.of(java.util.Arrays.copyOf(payload, payload.length - 3)); // truncated tag
-      }
-      return List.of(payload);
-    });
+    media.act(Attacks.corruptFrames(1)); // Opus: the TOC byte stays in clear
     int before = a.receivedFrom(b);
     TestPeer.exchangeUntil("40 more frames of bob decoded by alice", List.of(a, b),
         () -> a.receivedFrom(b) >= before + 40);
@@ -221,8 +172,7 @@ class HostileServerTest {
     TestPeer b = join("bob");
     awaitCall(List.of(a, b));
     // the server sends every forwarded frame again, followed by a copy of a frame recorded earlier
-    media.act((from, to, payload, rec) -> rec.isEmpty() ? List.of(payload)
-        : List.of(payload, payload.clone(), rec.get(rec.size() / 2)));
+    media.act(Attacks.replayFrames());
     int before = a.receivedFrom(b);
     TestPeer.exchangeUntil("40 more frames of bob decoded by alice", List.of(a, b),
         () -> a.receivedFrom(b) >= before + 40);
@@ -247,28 +197,6 @@ class HostileServerTest {
     Set<String> seen = new HashSet<>();
     for (byte[] f : at.received.getOrDefault(from.id(), List.of())) {
       assertTrue(seen.add(HexFormat.of().formatHex(f)), at.name + " decoded a frame of " + from.name + " twice");
-    }
-  }
-
-  private static JsonNode json(String text) {
-    try {
-      return HostileRelay.JSON.readTree(text);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  /** Calls {@code f} with (connection id, signaling_notify_metadata) of every member a notify describes. */
-  private static void forEachBundle(ObjectNode notify, java.util.function.BiConsumer<String, ObjectNode> f) {
-    if (notify.get("signaling_notify_metadata") instanceof ObjectNode meta) {
-      f.accept(notify.path("connection_id").asText(), meta);
-    }
-    if (notify.get("data") instanceof ArrayNode data) {
-      for (JsonNode e : data) {
-        if (e.get("signaling_notify_metadata") instanceof ObjectNode meta) {
-          f.accept(e.path("connection_id").asText(), meta);
-        }
-      }
     }
   }
 }

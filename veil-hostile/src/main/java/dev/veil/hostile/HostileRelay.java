@@ -1,4 +1,4 @@
-package dev.veil.client;
+package dev.veil.hostile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +24,7 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
  * media is {@code VeilServer.setForwardTamperForTesting}).
  */
 public final class HostileRelay implements AutoCloseable {
-  static final ObjectMapper JSON = new ObjectMapper();
+  public static final ObjectMapper JSON = new ObjectMapper();
 
   /** What the hostile server does with each message. The default passes everything unchanged. */
   public interface Script {

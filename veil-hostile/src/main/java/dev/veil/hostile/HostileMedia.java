@@ -1,4 +1,4 @@
-package dev.veil.client;
+package dev.veil.hostile;
 
 import dev.veil.server.ForwardTamper;
 import java.util.ArrayList;
@@ -11,17 +11,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * rewrite payloads, record packets and send them again (each extra packet shifts the subscriber's RTP sequence
  * numbers by one, so the hop's SRTP accepts it and only the E2EE layer can refuse it).
  */
-final class HostileMedia implements ForwardTamper {
+public final class HostileMedia implements ForwardTamper {
   /** What to do with one forwarded packet: return the payloads to send, in order (each becomes one RTP packet). */
-  interface Action {
+  public interface Action {
     List<byte[]> apply(String from, String to, byte[] payload, List<byte[]> recordedFromSender);
   }
+
+  /** Frames recorded per (publisher, subscriber) path, the first ones only. */
+  static final int MAX_RECORDED = 2000;
 
   private final Map<String, Integer> shift = new ConcurrentHashMap<>();
   private final Map<String, List<byte[]>> recorded = new ConcurrentHashMap<>();
   private volatile Action action = (from, to, payload, rec) -> List.of(payload);
 
-  void act(Action a) {
+  public void act(Action a) {
     this.action = a;
   }
 
@@ -31,7 +34,9 @@ final class HostileMedia implements ForwardTamper {
     byte[] payload = java.util.Arrays.copyOfRange(rtp, off, rtp.length);
     List<byte[]> rec = recorded.computeIfAbsent(from + ">" + to, k -> new ArrayList<>());
     List<byte[]> payloads = action.apply(from, to, payload, rec);
-    rec.add(payload);
+    if (rec.size() < MAX_RECORDED) {
+      rec.add(payload);
+    }
     int base = shift.getOrDefault(to, 0);
     int seq = ((rtp[2] & 0xff) << 8) | (rtp[3] & 0xff);
     List<byte[]> out = new ArrayList<>();
@@ -50,7 +55,7 @@ final class HostileMedia implements ForwardTamper {
   }
 
   /** RTP header length: 12 + CSRCs + the extension, if any. */
-  static int payloadOffset(byte[] rtp) {
+  public static int payloadOffset(byte[] rtp) {
     int off = 12 + 4 * (rtp[0] & 0x0f);
     if ((rtp[0] & 0x10) != 0) {
       off += 4 + 4 * (((rtp[off + 2] & 0xff) << 8) | (rtp[off + 3] & 0xff));

@@ -1,0 +1,149 @@
+package dev.veil.hostile;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.veil.e2ee.identity.Bundle;
+import dev.veil.e2ee.identity.Identity;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+
+/**
+ * The attacks of the hostile-server suites, shared by the Java tests and {@link HostileServerMain} (the browser
+ * tests): each is what a malicious operator of veil-server can do with its signaling relay or its media path.
+ * docs/SECURITY.md §5 lists the outcome each must have.
+ */
+public final class Attacks {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private Attacks() {
+  }
+
+  /**
+   * Bundle substitution (a man in the middle at join time): {@code victim}'s client is shown, for every other
+   * member, a bundle of the server's own made for that member's connection id.
+   */
+  public static HostileRelay.Script substituteBundles(HostileRelay.Link victim) {
+    Map<String, Identity> fakes = new ConcurrentHashMap<>();
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (link == victim && msg.path("type").asText().equals("notify")) {
+          forEachMemberMetadata(msg, (id, meta) -> {
+            if (!id.equals(link.connectionId) && meta.has(Bundle.METADATA_MEMBER)) {
+              Identity fake = fakes.computeIfAbsent(id, k -> Identity.generate(RANDOM));
+              meta.set(Bundle.METADATA_MEMBER, parse(fake.bundle(id).toJson()));
+            }
+          });
+        }
+        return List.of(msg);
+      }
+    };
+  }
+
+  /**
+   * Split view: announces to {@code victim} only a ghost member with a bundle of the server's own; returns the
+   * ghost's connection id.
+   */
+  public static String showGhost(HostileRelay.Link victim, int channelConnections) {
+    // a connection id as the server makes them: 26 characters of Crockford base32
+    String alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    StringBuilder id = new StringBuilder("GH0ST");
+    while (id.length() < 26) {
+      id.append(alphabet.charAt(RANDOM.nextInt(32)));
+    }
+    String ghostId = id.toString();
+    Identity ghost = Identity.generate(RANDOM);
+    ObjectNode n = HostileRelay.JSON.createObjectNode();
+    n.put("type", "notify");
+    n.put("event_type", "connection.created");
+    n.put("connection_id", ghostId);
+    n.put("role", "sendrecv");
+    n.putObject("signaling_notify_metadata").set(Bundle.METADATA_MEMBER, parse(ghost.bundle(ghostId).toJson()));
+    n.put("channel_connections", channelConnections);
+    victim.toClient(n);
+    return ghostId;
+  }
+
+  /**
+   * Relabelling: every key message delivered to {@code victim} from anyone but {@code as} is stamped as coming
+   * from {@code as}.
+   */
+  public static HostileRelay.Script relabelKeyMessages(HostileRelay.Link victim, String as) {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (link == victim && msg.path("type").asText().equals("e2ee") && !msg.path("from").asText().equals(as)) {
+          msg.put("from", as);
+        }
+        return List.of(msg);
+      }
+    };
+  }
+
+  /** Replay of key messages: every relay message is delivered twice. */
+  public static HostileRelay.Script duplicateKeyMessages() {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        return msg.path("type").asText().equals("e2ee") ? List.of(msg, msg.deepCopy()) : List.of(msg);
+      }
+    };
+  }
+
+  /**
+   * Frame corruption: of every 15 forwarded frames, 5 get one bit flipped past the first {@code clearBytes} (the
+   * codec prefix the E2EE layer leaves in clear) and 2 lose their last 3 bytes; the rest pass.
+   */
+  public static HostileMedia.Action corruptFrames(int clearBytes) {
+    AtomicInteger n = new AtomicInteger();
+    return (from, to, payload, recorded) -> {
+      int i = n.incrementAndGet();
+      if (payload.length <= clearBytes + 4) {
+        return List.of(payload);
+      }
+      if (i % 3 == 0) {
+        byte[] bad = payload.clone();
+        bad[clearBytes + (i % (bad.length - clearBytes))] ^= 0x40;
+        return List.of(bad);
+      }
+      if (i % 5 == 0) {
+        return List.of(Arrays.copyOf(payload, payload.length - 3));
+      }
+      return List.of(payload);
+    };
+  }
+
+  /** Frame replay: every forwarded frame is sent twice, then a copy of a frame recorded earlier on that path. */
+  public static HostileMedia.Action replayFrames() {
+    return (from, to, payload, recorded) -> recorded.isEmpty() ? List.of(payload)
+        : List.of(payload, payload.clone(), recorded.get(recorded.size() / 2));
+  }
+
+  /** Calls {@code f} with (connection id, signaling_notify_metadata) of every member a notify describes. */
+  public static void forEachMemberMetadata(ObjectNode notify, BiConsumer<String, ObjectNode> f) {
+    if (notify.get("signaling_notify_metadata") instanceof ObjectNode meta) {
+      f.accept(notify.path("connection_id").asText(), meta);
+    }
+    if (notify.get("data") instanceof ArrayNode data) {
+      for (JsonNode e : data) {
+        if (e.get("signaling_notify_metadata") instanceof ObjectNode meta) {
+          f.accept(e.path("connection_id").asText(), meta);
+        }
+      }
+    }
+  }
+
+  static JsonNode parse(String json) {
+    try {
+      return HostileRelay.JSON.readTree(json);
+    } catch (Exception e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package dev.veil.hostile;
+
+import dev.veil.server.ServerConfig;
+import dev.veil.server.VeilServer;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * TEST ONLY: a hostile veil-server as a process, for the browser hostile-server suite (veil-js). It runs a real
+ * {@link VeilServer} on ephemeral ports with a {@link HostileMedia} hand on its forwarding, and a {@link
+ * HostileRelay} in front of its signaling, and prints one line:
+ *
+ * <pre>veil-hostile listening relay_port=N http_port=N rtc_port=N</pre>
+ *
+ * <p>Pages load the SDK from {@code http_port} and connect their signaling to {@code relay_port}. The test then
+ * drives the attacks with one command per line on standard input; each is answered with one line, {@code ok ...}
+ * or {@code error ...}. Members are named by index in the order their WebSockets reached the relay.
+ *
+ * <pre>
+ * links                    ok links ID,ID,...
+ * pass                     signaling and media pass unchanged again
+ * substitute-bundles K     member K sees bundles of the server's own for everyone else
+ * ghost K                  member K (only) is told a ghost joined           ok ghost ID
+ * relabel K J              key messages to member K from anyone but J are stamped as from J
+ * duplicate-e2ee           every key message is delivered twice
+ * media corrupt C          frames corrupted past C clear bytes, some truncated
+ * media replay             every frame sent twice plus an earlier one
+ * media pass
+ * </pre>
+ *
+ * Standard input closing stops the process.
+ */
+public final class HostileServerMain {
+  private HostileServerMain() {
+  }
+
+  public static void main(String[] args) throws Exception {
+    VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
+    server.start();
+    HostileMedia media = new HostileMedia();
+    server.setForwardTamperForTesting(media);
+    HostileRelay relay = new HostileRelay(server.httpPort());
+    System.out.println("veil-hostile listening relay_port=" + relay.uri().getPort() + " http_port="
+        + server.httpPort() + " rtc_port=" + server.rtcPort());
+    System.out.flush();
+    try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+      for (String line; (line = in.readLine()) != null; ) {
+        String reply;
+        try {
+          reply = "ok " + run(line.trim().split("\\s+"), relay, media);
+        } catch (RuntimeException e) {
+          reply = "error " + e.getMessage();
+        }
+        System.out.println(reply);
+        System.out.flush();
+      }
+    } finally {
+      relay.close();
+      server.close();
+    }
+  }
+
+  private static String run(String[] c, HostileRelay relay, HostileMedia media) {
+    switch (c[0]) {
+      case "links": {
+        List<String> ids = new ArrayList<>();
+        for (HostileRelay.Link l : relay.links) {
+          ids.add(String.valueOf(l.connectionId));
+        }
+        return "links " + String.join(",", ids);
+      }
+      case "pass":
+        relay.script(new HostileRelay.Script() { });
+        media.act((from, to, payload, rec) -> List.of(payload));
+        return "pass";
+      case "substitute-bundles":
+        relay.script(Attacks.substituteBundles(link(relay, c, 1)));
+        return c[0];
+      case "ghost":
+        return "ghost " + Attacks.showGhost(link(relay, c, 1), relay.links.size() + 1);
+      case "relabel":
+        relay.script(Attacks.relabelKeyMessages(link(relay, c, 1), link(relay, c, 2).connectionId));
+        return c[0];
+      case "duplicate-e2ee":
+        relay.script(Attacks.duplicateKeyMessages());
+        return c[0];
+      case "media":
+        switch (c.length > 1 ? c[1] : "") {
+          case "corrupt":
+            media.act(Attacks.corruptFrames(Integer.parseInt(c[2])));
+            break;
+          case "replay":
+            media.act(Attacks.replayFrames());
+            break;
+          case "pass":
+            media.act((from, to, payload, rec) -> List.of(payload));
+            break;
+          default:
+            throw new IllegalArgumentException("media corrupt C | replay | pass");
+        }
+        return "media " + c[1];
+      default:
+        throw new IllegalArgumentException("unknown command " + c[0]);
+    }
+  }
+
+  private static HostileRelay.Link link(HostileRelay relay, String[] c, int arg) {
+    int k = Integer.parseInt(c[arg]);
+    if (k < 0 || k >= relay.links.size()) {
+      throw new IllegalArgumentException("no member " + k + " (" + relay.links.size() + " connected)");
+    }
+    return relay.links.get(k);
+  }
+}
