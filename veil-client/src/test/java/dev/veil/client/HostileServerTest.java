@@ -76,17 +76,7 @@ class HostileServerTest {
   @Test
   void substitutedBundle_isDetected_byFingerprintAndCode_andNoFrameIsDecodedAcrossIt() throws Exception {
     // The server shows alice (its first link), for every other member, a bundle of its own for that member's id.
-    relay.script(new HostileRelay.Script() {
-      private HostileRelay.Script attack;
-
-      @Override
-      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        if (attack == null) {
-          attack = Attacks.substituteBundles(relay.links.get(0));
-        }
-        return attack.fromServer(link, msg);
-      }
-    });
+    relay.script(Attacks.substituteBundles(relay, 0));
     TestPeer a = join("alice");
     TestPeer b = join("bob");
     TestPeer.await("both see one other member", () -> a.connection.e2eeRemoteFingerprints().size() == 1

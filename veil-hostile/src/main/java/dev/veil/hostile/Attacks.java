@@ -25,15 +25,16 @@ public final class Attacks {
   }
 
   /**
-   * Bundle substitution (a man in the middle at join time): {@code victim}'s client is shown, for every other
-   * member, a bundle of the server's own made for that member's connection id.
+   * Bundle substitution (a man in the middle at join time): the client of the {@code victim}-th link to reach the
+   * relay (counting from 0; it may connect later) is shown, for every other member, a bundle of the server's own
+   * made for that member's connection id.
    */
-  public static HostileRelay.Script substituteBundles(HostileRelay.Link victim) {
+  public static HostileRelay.Script substituteBundles(HostileRelay relay, int victim) {
     Map<String, Identity> fakes = new ConcurrentHashMap<>();
     return new HostileRelay.Script() {
       @Override
       public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        if (link == victim && msg.path("type").asText().equals("notify")) {
+        if (relay.links.indexOf(link) == victim && msg.path("type").asText().equals("notify")) {
           forEachMemberMetadata(msg, (id, meta) -> {
             if (!id.equals(link.connectionId) && meta.has(Bundle.METADATA_MEMBER)) {
               Identity fake = fakes.computeIfAbsent(id, k -> Identity.generate(RANDOM));

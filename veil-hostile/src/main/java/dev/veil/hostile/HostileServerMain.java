@@ -22,9 +22,10 @@ import java.util.List;
  * <pre>
  * links                    ok links ID,ID,...
  * pass                     signaling and media pass unchanged again
- * substitute-bundles K     member K sees bundles of the server's own for everyone else
+ * substitute-bundles K     member K (may join later) sees bundles of the server's own for everyone else
  * ghost K                  member K (only) is told a ghost joined           ok ghost ID
- * relabel K J              key messages to member K from anyone but J are stamped as from J
+ * relabel K J              key messages to member K from anyone but J (an index, or a 26-character
+ *                          connection id such as a ghost's) are stamped as from J
  * duplicate-e2ee           every key message is delivered twice
  * media corrupt C          frames corrupted past C clear bytes, some truncated
  * media replay             every frame sent twice plus an earlier one
@@ -77,12 +78,13 @@ public final class HostileServerMain {
         media.act((from, to, payload, rec) -> List.of(payload));
         return "pass";
       case "substitute-bundles":
-        relay.script(Attacks.substituteBundles(link(relay, c, 1)));
+        relay.script(Attacks.substituteBundles(relay, Integer.parseInt(c[1])));
         return c[0];
       case "ghost":
         return "ghost " + Attacks.showGhost(link(relay, c, 1), relay.links.size() + 1);
       case "relabel":
-        relay.script(Attacks.relabelKeyMessages(link(relay, c, 1), link(relay, c, 2).connectionId));
+        relay.script(Attacks.relabelKeyMessages(link(relay, c, 1),
+            c[2].length() == 26 ? c[2] : link(relay, c, 2).connectionId));
         return c[0];
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());

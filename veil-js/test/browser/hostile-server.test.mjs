@@ -1,0 +1,136 @@
+// The hostile-server suite in headless Chromium (docs/SECURITY.md §5): two E2EE pages talk through
+// veil-hostile-all.jar, a real veil-server whose operator attacks them — through its signaling relay (bundle
+// substitution, a ghost shown to one member, relabelled and replayed key messages) and through its hand on the
+// media it forwards (corrupted, truncated and replayed frames). Every attack ends prevented (nothing decoded
+// across it, refused and reported) or detected (fingerprints and codes differ).
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../../test-support/helpers/server.mjs';
+import { startHostileServer } from '../../test-support/helpers/hostile.mjs';
+import { launchChromium } from '../../test-support/helpers/browser.mjs';
+import { smallStreamSource, joinE2eeInPage, e2eeStatsInPage, e2eeViewInPage } from '../../test-support/browser/e2ee-pages.mjs';
+
+const CHANNEL = 'hostile-room';
+const PEERS = [
+  { name: 'alice', rgb: [220, 40, 40], hz: 440 },
+  { name: 'bob', rgb: [40, 200, 60], hz: 550 },
+];
+let server;
+let browser;
+let contexts = [];
+
+before(async () => { browser = await launchChromium(); });
+after(async () => { if (browser) await browser.close(); });
+
+// a fresh hostile server for every attack, so members are numbered 0, 1 in each
+beforeEach(async () => { server = await startHostileServer(); });
+afterEach(async () => {
+  for (const c of contexts) await c.close();
+  contexts = [];
+  if (server) await server.stop();
+});
+
+async function join(i) {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(server.base + '/');
+  await page.addScriptTag({ content: smallStreamSource() });
+  const p = PEERS[i];
+  const id = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: p.rgb, hz: p.hz, name: p.name });
+  return { page, id, name: p.name };
+}
+
+const stats = page => page.evaluate(e2eeStatsInPage);
+const view = page => page.evaluate(e2eeViewInPage);
+const errors = (page, source) => page.evaluate(s => window.veil.events
+  .filter(e => e.type === 'error' && e.source === s).map(e => ({ reason: e.reason, from: e.from })), source);
+
+/** Video frames `at` decoded from `from` (0 before its track), and RTP packets of it received. */
+async function videoOf(at, from) {
+  const s = (await stats(at.page))[from.id];
+  return { decoded: s?.video?.framesDecoded || 0, packets: s?.video?.packetsReceived || 0 };
+}
+
+async function decodingEachOther(a, b, n = 5) {
+  await waitFor('both decode each other', async () => (await videoOf(a, b)).decoded > n
+    && (await videoOf(b, a)).decoded > n, 30000);
+}
+
+test('hostile_substitutedBundle_isDetected_andNothingIsDecodedAcrossIt', async () => {
+  await server.command('substitute-bundles 0');
+  const a = await join(0);
+  const b = await join(1);
+  await waitFor('both list one member', async () => Object.keys((await view(a.page)).remote).length === 1
+    && Object.keys((await view(b.page)).remote).length === 1);
+  const va = await view(a.page);
+  const vb = await view(b.page);
+  assert.notEqual(va.remote[b.id], vb.self, 'alice is shown a key that is not bob\'s');
+  assert.equal(vb.remote[a.id], va.self);
+  assert.notEqual(va.code, vb.code, 'detected: the codes differ');
+  // prevented: bob's media reaches alice and is not decoded
+  await waitFor('alice receives 100 video packets of bob', async () => (await videoOf(a, b)).packets > 100, 30000);
+  assert.equal((await videoOf(a, b)).decoded, 0);
+  assert.equal((await videoOf(b, a)).decoded, 0);
+  assert.ok((await errors(a.page, 'frames')).length > 0);
+});
+
+test('hostile_ghostShownToOneMember_isDetected_byTheCode', async () => {
+  const a = await join(0);
+  const b = await join(1);
+  await waitFor('one code', async () => (await view(a.page)).code && (await view(a.page)).code === (await view(b.page)).code);
+  const ghost = (await server.command('ghost 0')).split(' ')[1];
+  await waitFor('alice lists the ghost', async () => ghost in (await view(a.page)).remote);
+  const va = await view(a.page);
+  const vb = await view(b.page);
+  assert.ok(!(ghost in vb.remote));
+  assert.notEqual(va.code, vb.code, 'a split view shows as different codes');
+});
+
+test('hostile_keyMessagesRelabelledAsAGhost_areRefused_andNoKeyIsInstalledForTheGhost', async () => {
+  const a = await join(0);
+  const ghost = (await server.command('ghost 0')).split(' ')[1];
+  await waitFor('alice lists the ghost', async () => ghost in (await view(a.page)).remote);
+  await server.command(`relabel 0 ${ghost}`);
+  const b = await join(1);
+  await waitFor('alice receives 100 video packets of bob', async () => (await videoOf(a, b)).packets > 100, 30000);
+  assert.equal((await videoOf(a, b)).decoded, 0, 'bob\'s key never reached alice');
+  const keyErrors = await errors(a.page, 'keys');
+  assert.ok(keyErrors.some(e => e.from === ghost), JSON.stringify(keyErrors));
+  const installed = await a.page.evaluate(g => window.veil.events.filter(e => e.type === 'key-installed'
+    && e.senderId === g).length, ghost);
+  assert.equal(installed, 0, 'nothing was installed as the ghost\'s key');
+});
+
+test('hostile_replayedKeyMessages_areRefused_andTheCallWorks', async () => {
+  await server.command('duplicate-e2ee');
+  const a = await join(0);
+  const b = await join(1);
+  await decodingEachOther(a, b);
+  const keyErrors = await errors(a.page, 'keys');
+  assert.ok(keyErrors.some(e => e.reason === 'replay'), JSON.stringify(keyErrors));
+});
+
+test('hostile_corruptedAndTruncatedFrames_areDropped_andDecodingResumes', async () => {
+  const a = await join(0);
+  const b = await join(1);
+  await decodingEachOther(a, b);
+  await server.command('media corrupt 10'); // past the VP8 clear prefix (10 bytes on key frames) and Opus's 1
+  await waitFor('alice reports dropped frames', async () => (await errors(a.page, 'frames')).length > 0, 20000);
+  const reasons = new Set((await errors(a.page, 'frames')).map(e => e.reason));
+  assert.ok([...reasons].every(r => ['bad-tag', 'truncated', 'bad-header', 'replay', 'no-key'].includes(r)), [...reasons].join());
+  await server.command('media pass');
+  const before = (await videoOf(a, b)).decoded;
+  await waitFor('alice decodes bob again', async () => (await videoOf(a, b)).decoded > before + 10, 30000);
+});
+
+test('hostile_replayedFrames_areRefused_andLiveFramesKeepDecoding', async () => {
+  const a = await join(0);
+  const b = await join(1);
+  await decodingEachOther(a, b);
+  await server.command('media replay');
+  const before = (await videoOf(a, b)).decoded;
+  await waitFor('alice reports replays', async () => (await errors(a.page, 'frames')).some(e => e.reason === 'replay'), 20000);
+  await waitFor('alice keeps decoding bob during the replay', async () => (await videoOf(a, b)).decoded > before + 10, 30000);
+});
