@@ -98,6 +98,23 @@ public final class Attacks {
   }
 
   /**
+   * Delayed key messages (e.g. acknowledgements held back to postpone a re-key): every relay message is delivered
+   * {@code millis} late, in order.
+   */
+  public static HostileRelay.Script delayKeyMessages(HostileRelay relay, long millis) {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (!msg.path("type").asText().equals("e2ee")) {
+          return List.of(msg);
+        }
+        relay.later(millis, () -> link.toClient(msg));
+        return List.of();
+      }
+    };
+  }
+
+  /**
    * Frame corruption: of every 15 forwarded frames, 5 get one bit flipped past the first {@code clearBytes} (the
    * codec prefix the E2EE layer leaves in clear) and 2 lose their last 3 bytes; the rest pass.
    */

@@ -90,6 +90,13 @@ public final class HostileRelay implements AutoCloseable {
     }
   }
 
+  /** Runs delayed deliveries in order (one thread: equal delays keep their order). */
+  private final java.util.concurrent.ScheduledExecutorService later =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "hostile-relay-later");
+        t.setDaemon(true);
+        return t;
+      });
   private final URI upstreamUri;
   private final Server jetty;
   private final ServerConnector connector;
@@ -127,6 +134,11 @@ public final class HostileRelay implements AutoCloseable {
   /** From now on the relay acts by {@code s}. */
   public void script(Script s) {
     this.script = s;
+  }
+
+  /** Runs {@code task} after {@code millis} (tasks with the same delay run in the order they were given). */
+  public void later(long millis, Runnable task) {
+    later.schedule(task, millis, TimeUnit.MILLISECONDS);
   }
 
   /** The link of the client whose connection id is {@code id}. */
@@ -206,6 +218,7 @@ public final class HostileRelay implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
+    later.shutdownNow();
     jetty.stop();
     upstreamClient.stop();
   }

@@ -27,6 +27,7 @@ import java.util.List;
  * relabel K J              key messages to member K from anyone but J (an index, or a 26-character
  *                          connection id such as a ghost's) are stamped as from J
  * duplicate-e2ee           every key message is delivered twice
+ * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
  * media replay             every frame sent twice plus an earlier one
  * media pass
@@ -89,6 +90,9 @@ public final class HostileServerMain {
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());
         return c[0];
+      case "delay-e2ee":
+        relay.script(Attacks.delayKeyMessages(relay, Long.parseLong(c[1])));
+        return c[0] + " " + c[1];
       case "media":
         switch (c.length > 1 ? c[1] : "") {
           case "corrupt":
