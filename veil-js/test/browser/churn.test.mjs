@@ -10,14 +10,19 @@ import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import { spawnChurn } from '../../test-support/helpers/java.mjs';
+import { smallStreamSource, joinE2eeInPage, e2eeStatsInPage } from '../../test-support/browser/e2ee-pages.mjs';
 
 const PUBLISHERS = Number(process.env.VEIL_CHURN_PUBLISHERS || 500);
 const CHANNEL = 'churn';
 /** The largest offer allowed: a handful of m-lines (at most two publishers live, ~700 characters a live m-line). */
 const MAX_OFFER = 10_000;
+/** The E2EE variant: fewer publishers (each streams longer, so its key reaches the member first). */
+const E2EE_PUBLISHERS = Number(process.env.VEIL_CHURN_E2EE_PUBLISHERS || 8);
 let server;
 let browser;
 let churn;
+let e2eeServer;
+let e2eeChurn;
 
 before(async () => {
   server = await startServer();
@@ -25,6 +30,8 @@ before(async () => {
 });
 
 after(async () => {
+  if (e2eeChurn) await e2eeChurn.stop();
+  if (e2eeServer) await e2eeServer.stop();
   const churnCode = churn ? await churn.stop() : 0;
   if (browser) await browser.close();
   const serverCode = server ? await server.stop() : 0;
@@ -158,4 +165,58 @@ test(`churn_${PUBLISHERS}PublishersJoinAndLeave_longLivedChromiumMemberStays_off
     + `characters, last ${sum.lastOffer}; ${sum.tracks.length} tracks, ${sum.removed.length} removed; transceivers max `
     + `${sum.maxTransceivers}; last publisher: ${later.packetsReceived} packets, energy ${later.totalAudioEnergy.toFixed(3)}; `
     + `total ${Date.now() - t0} ms`);
+});
+
+// E2EE: every recycled m-line is a new transceiver whose receiver the SDK binds to the new publisher's connection id
+// (its stream id), so the member decrypts each publisher with that publisher's key, and never fails a frame for any
+// other reason than a key not there yet.
+test(`churnE2ee_${E2EE_PUBLISHERS}Publishers_eachRecycledReceiverDecryptsItsOwnPublisher`, async t => {
+  const t0 = Date.now();
+  e2eeServer = await startServer({ config: 'e2ee = true' });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(e2eeServer.base + '/');
+  await page.addScriptTag({ content: smallStreamSource() });
+  await page.evaluate(joinE2eeInPage, { ws: e2eeServer.ws, channel: 'churn-e2ee', rgb: [40, 60, 220], hz: 330, name: 'member' });
+  await page.evaluate(() => {
+    window.veil.offers = [];
+    window.veil.mids = [];
+    window.veil.conn.on('signaling', m => { if (m.type === 're-offer') window.veil.offers.push(m.sdp.length); });
+    window.veil.conn.on('track', ev => window.veil.mids.push({ mid: ev.transceiver.mid, connectionId: ev.connectionId }));
+  });
+  e2eeChurn = spawnChurn({ ws: e2eeServer.ws, channel: 'churn-e2ee', count: E2EE_PUBLISHERS, frames: 25, e2ee: true });
+  const failWithOutput = e => { throw new Error(`${e.message}\n${e2eeChurn.output()}`); };
+  await waitFor(`${E2EE_PUBLISHERS} E2EE publishers joined and left`, () => {
+    if (e2eeChurn.state.failed) throw new Error(`Churn failed: ${e2eeChurn.state.failed}`);
+    if (e2eeChurn.state.exitCode !== null) throw new Error(`Churn exited with ${e2eeChurn.state.exitCode}`);
+    return e2eeChurn.state.last;
+  }, Math.max(60_000, E2EE_PUBLISHERS * 5000), 250).catch(failWithOutput);
+  const lastId = e2eeChurn.state.last;
+  const audio = await waitFor('the member decrypts and decodes the last publisher\'s audio', async () => {
+    const s = (await page.evaluate(e2eeStatsInPage))[lastId];
+    return s && s.audio && s.audio.packetsReceived > 25 && s.audio.totalAudioEnergy > 0 ? s.audio : null;
+  }, 30_000).catch(failWithOutput);
+
+  const { events, offers, mids, disconnected } = await page.evaluate(() => ({ events: window.veil.events,
+    offers: window.veil.offers, mids: window.veil.mids, disconnected: window.veil.conn._closed }));
+  assert.equal(disconnected, false);
+  const ids = [...e2eeChurn.state.joined, lastId];
+  // the member decrypted frames of (nearly) every publisher under that publisher's own key
+  const decrypted = new Set(events.filter(e => e.type === 'key-used' && e.operation === 'decrypt').map(e => e.senderId));
+  const heard = ids.filter(id => decrypted.has(id));
+  assert.ok(heard.length >= ids.length - 2, `decrypted ${heard.length} of ${ids.length} publishers`);
+  assert.ok(decrypted.has(lastId));
+  assert.ok([...decrypted].every(id => ids.includes(id)), 'decrypted for publishers of the run only');
+  const errors = events.filter(e => e.type === 'error');
+  assert.ok(errors.every(e => e.source === 'frames' && /^no[-_]key$/i.test(e.reason)),
+    `only frames before their key arrived may fail: ${JSON.stringify(errors.slice(0, 5))}`);
+  // and the m-lines were recycled: a new mid per track, few m-lines
+  assert.equal(new Set(mids.map(m => m.mid)).size, mids.length);
+  assert.ok(Math.max(...offers) < MAX_OFFER, `largest re-offer ${Math.max(...offers)}`);
+
+  await page.evaluate(() => window.veil.conn.disconnect());
+  await context.close();
+  t.diagnostic(`${ids.length} E2EE publishers: decrypted ${heard.length}; ${errors.length} frame errors (no key yet); `
+    + `largest re-offer ${Math.max(...offers)}; last publisher ${audio.packetsReceived} packets; total ${Date.now() - t0} ms`);
 });
