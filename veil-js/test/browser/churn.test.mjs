@@ -141,14 +141,14 @@ test(`churn_${PUBLISHERS}PublishersJoinAndLeave_longLivedChromiumMemberStays_off
 
   // offers stay small: a few live m-lines plus a few short rejected ones, never one per publisher that came
   assert.ok(sum.largestOffer < MAX_OFFER, `largest offer ${sum.largestOffer} characters`);
-  assert.ok(sum.offers > PUBLISHERS / 2, `the member got ${sum.offers} offers: the churn reached it`);
+  assert.ok(sum.offers > PUBLISHERS / 4, `the member got ${sum.offers} offers: the churn reached it`);
   // stopped transceivers are gone: the browser holds as few as the SDP has m-lines
   assert.ok(sum.maxTransceivers <= 8 && sum.transceivers <= 8, `transceivers ${sum.transceivers}, max ${sum.maxTransceivers}`);
 
   // every track the member was given came from a publisher of the run, on its own mid, and every one but the last
   // publisher's ended with one 'removetrack' (its track ended)
   const all = new Set([...churn.state.joined, lastId]);
-  assert.ok(sum.tracks.length >= PUBLISHERS / 4, `the member got ${sum.tracks.length} tracks`);
+  assert.ok(sum.tracks.length >= PUBLISHERS / 5, `the member got ${sum.tracks.length} tracks`);
   assert.ok(sum.tracks.every(x => all.has(x.connectionId) && x.kind === 'audio'), 'tracks of the publishers only');
   assert.equal(new Set(sum.tracks.map(x => x.mid)).size, sum.tracks.length, 'a new mid for every track');
   const stillLive = sum.tracks.filter(x => x.connectionId === lastId);
