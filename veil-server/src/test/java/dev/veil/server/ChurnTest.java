@@ -90,6 +90,48 @@ class ChurnTest {
     assertTrue(c.getOrDefault("router.rtp_forwarded", 0L) >= 3L * PUBLISHERS, c.toString());
   }
 
+  /**
+   * A recvonly subscriber that joins after a publisher has the publisher's track as its first m-line (the BUNDLE
+   * tag): when it goes, that m-line becomes inactive (never rejected: the tag stays), the other one is rejected, and
+   * later publishers recycle the rejected one; the offers keep 2 m-lines.
+   */
+  @Test
+  void firstMLineWasATrack_becomesInactiveAndStays_othersRecycled() throws Exception {
+    try (MediaTestPeer first = fx.peer("tag", "sendonly", 7)) {
+      MediaTestPeer sub = fx.peer("tag", "recvonly", 8);
+      try (sub) {
+        List<String> mids = mids(sub.offerSdp);
+        assertEquals(2, mids.size(), sub.offerSdp);
+        first.ws.send("{\"type\":\"disconnect\"}");
+        String gone = sub.nextReoffer();
+        sub.answerReoffer(gone);
+        assertTrue(gone.contains("a=group:BUNDLE " + mids.get(0) + "\r\n"), gone);
+        assertTrue(gone.lines().anyMatch(l -> l.matches("m=audio [1-9]\\d* .*")), gone);
+        assertEquals(1, gone.lines().filter(l -> l.matches("m=video 0 .*")).count(), gone);
+        assertEquals(List.of(), MediaTestPeer.ssrcs(gone));
+        for (int i = 0; i < 5; i++) {
+          try (MediaTestPeer pub = fx.peer("tag", "sendonly", 20 + i)) {
+            String announced = sub.nextReoffer();
+            sub.answerReoffer(announced);
+            // audio goes to a new m-line once (the inactive tag is not reused), video recycles index 1
+            assertTrue(mLines(announced) <= 3, announced);
+            List<Long> ssrcs = MediaTestPeer.ssrcs(announced);
+            assertEquals(2, ssrcs.size(), announced);
+            flow(pub, MediaTestPeer.ssrcs(pub.answerSdp).get(0), sub, ssrcs);
+            pub.ws.send("{\"type\":\"disconnect\"}");
+            String left = sub.nextReoffer();
+            sub.answerReoffer(left);
+            assertTrue(left.startsWith("v=0"), left);
+            assertTrue(mLines(left) <= 3, left);
+          }
+        }
+        for (var m : sub.ws.sync()) {
+          assertTrue(m.path("type").asText().equals("notify"), m.toString());
+        }
+      }
+    }
+  }
+
   private int seq = 1;
 
   /** Sends the publisher's audio until the subscriber got 3 packets, each with the audio SSRC it was announced. */
