@@ -34,7 +34,8 @@ import java.util.Objects;
  * String m = sdp.addSendOnly(MediaKind.VIDEO, new SendTrack(publisherConnId, producerId, consumerSsrc, cname));
  * send(sdp.createOffer());
  * SdpAnswer answer = sdp.applyAnswer(answerText);              // throws SdpException if it does not fit
- * sdp.deactivate(m); send(sdp.createOffer());                  // track gone: re-offer
+ * sdp.remove(m); send(sdp.createOffer());                      // track gone: re-offer rejects its m-line
+ * sdp.applyAnswer(reAnswerText);                                // now its place takes the next track of its kind
  * }</pre>
  */
 public final class SdpOfferer {
@@ -110,9 +111,10 @@ public final class SdpOfferer {
     }
 
     /**
-     * Whether {@link #addSendOnly} may reuse the m-line of a deactivated track of the same kind instead of appending
-     * one (keeps the SDP short in long calls; off by default because a reused transceiver fires a new track on the
-     * old receiver in the browser).
+     * Whether {@link #addSendOnly} may reuse the m-line of a {@link #deactivate deactivated} track of the same kind,
+     * keeping its mid, instead of appending one. Off by default and unused by the server, which uses
+     * {@link #remove} (reject, then recycle under a new mid): a reused transceiver fires a new track on the old
+     * receiver in the browser, which the SDKs would have to re-associate (and must not have stopped).
      */
     public SdpOfferer reuseInactiveSlots(boolean reuse) {
         this.reuseInactiveSlots = reuse;
