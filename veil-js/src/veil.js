@@ -88,6 +88,8 @@ export class VeilConnection {
     this.members = new Map();
     /** Remote MediaStreams by the publisher's connection id. */
     this.remoteStreams = new Map();
+    /** Live remote tracks: MediaStreamTrack → {stream, transceiver} (each gets one 'removetrack' when it ends). */
+    this._remoteTracks = new Map();
     this._listeners = new Map(EVENTS.map(e => [e, []]));
     this._queue = Promise.resolve();
     this._closed = false;
@@ -405,25 +407,48 @@ export class VeilConnection {
     // New ice-ufrag/ice-pwd in the offer = an ICE restart (JSEP): the answer gets new local credentials and the
     // browser checks again with the new ones.
     await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    // A track that is gone has its m-line rejected (port 0: the transceiver stops) or made inactive. Chromium fires
+    // 'removetrack' on the stream for both; whatever a browser fires, every such track ends here, once.
+    const live = new Set(pc.getTransceivers());
+    const sending = new Set(parseSections(msg.sdp)
+      .filter(s => s.port !== 0 && (s.direction === 'sendonly' || s.direction === 'sendrecv')).map(s => s.mid));
+    for (const [track, r] of [...this._remoteTracks]) {
+      const t = r.transceiver;
+      if (!live.has(t) || t.currentDirection === 'stopped' || t.direction === 'stopped' || !sending.has(t.mid)) {
+        this._remoteTrackEnded(track);
+      }
+    }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
     if (iceUfrag(msg.sdp) !== before) this._endIceRestart(null);
   }
 
+  /** Ends a remote track for good and emits 'removetrack' (once per track). */
+  _remoteTrackEnded(track) {
+    const r = this._remoteTracks.get(track);
+    if (!r) return;
+    this._remoteTracks.delete(track);
+    const stream = r.stream;
+    // The server never sends on this receiver again: a track that comes later, even on the same m-line index,
+    // comes on a new m-line (new mid), hence a new transceiver, receiver and track. So the old one ends here.
+    try { track.stop(); } catch (err) { /* already ended */ }
+    if (stream && stream.getTracks().includes(track)) stream.removeTrack(track);
+    this._emit('removetrack', { track, stream, connectionId: stream ? stream.id : null });
+    if (stream && stream.getTracks().length === 0 && this.remoteStreams.get(stream.id) === stream) {
+      this.remoteStreams.delete(stream.id);
+    }
+  }
+
   _onTrack(ev) {
     const stream = ev.streams && ev.streams[0];
     const connectionId = stream ? stream.id : null;
     if (this._e2ee && this._e2ee.setupReceiver) this._e2ee.setupReceiver(this, ev.receiver, connectionId);
+    this._remoteTracks.set(ev.track, { stream, transceiver: ev.transceiver });
     if (stream && !this.remoteStreams.has(stream.id)) {
       this.remoteStreams.set(stream.id, stream);
-      stream.addEventListener('removetrack', e => {
-        // The server deactivated the m-line (the publisher left or stopped): the track is over for good (the
-        // server never reuses the m-line), so end it here and tell the application.
-        try { e.track.stop(); } catch (err) { /* already ended */ }
-        this._emit('removetrack', { track: e.track, stream, connectionId: stream.id });
-        if (stream.getTracks().length === 0) this.remoteStreams.delete(stream.id);
-      });
+      // The server rejected or deactivated the m-line (the publisher left or stopped)
+      stream.addEventListener('removetrack', e => this._remoteTrackEnded(e.track));
     }
     this._emit('track', {
       track: ev.track, streams: ev.streams, receiver: ev.receiver, transceiver: ev.transceiver, connectionId,

@@ -74,3 +74,57 @@ function parseLine(state, line) {
     state.disconnected = m[1];
   }
 }
+
+/**
+ * Spawns the Java SDK's churn driver dev.veil.client.example.Churn: `count` sendonly publishers join `channel` one
+ * after another (`concurrency` at a time), each sends `frames` Opus frames and leaves; the last one stays and streams
+ * until stop(). It prints "joined I ID", "left I ID", "last ID" and "failed: REASON".
+ * @returns {{pid: number, state: {joined: string[], left: string[], last: string|null, failed: string|null,
+ *   exitCode: number|string|null}, output: () => string, stop: () => Promise<number|string|null>}}
+ */
+export function spawnChurn({ ws, channel, count, frames = 3, concurrency = 1, e2ee = false }) {
+  if (!existsSync(CLIENT_JAR)) {
+    throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
+  }
+  const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Churn', ws, channel, '--count', String(count),
+    '--frames', String(frames), '--concurrency', String(concurrency), ...(e2ee ? ['--e2ee'] : [])];
+  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const state = { joined: [], left: [], last: null, failed: null, exitCode: null };
+  let err = '';
+  let partial = '';
+  let tail = [];
+  const exited = new Promise(resolve => child.on('exit', (code, signal) => {
+    running.delete(child);
+    state.exitCode = code !== null ? code : signal;
+    resolve(state.exitCode);
+  }));
+  child.stderr.on('data', d => { err = (err + d).slice(-20000); });
+  child.stdout.on('data', d => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop();
+    for (const raw of lines) {
+      const line = raw.trim();
+      tail.push(line);
+      if (tail.length > 40) tail = tail.slice(-20);
+      let m;
+      if ((m = /^joined \d+ (\S+)$/.exec(line))) state.joined.push(m[1]);
+      else if ((m = /^left \d+ (\S+)$/.exec(line))) state.left.push(m[1]);
+      else if ((m = /^last (\S+)$/.exec(line))) state.last = m[1];
+      else if ((m = /^failed: (.*)$/.exec(line))) state.failed = m[1];
+    }
+  });
+  return {
+    pid: child.pid,
+    state,
+    output: () => `--- Churn stdout (tail)\n${tail.join('\n')}\n--- Churn stderr (tail)\n${err}`,
+    async stop() {
+      if (state.exitCode !== null) return state.exitCode;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}

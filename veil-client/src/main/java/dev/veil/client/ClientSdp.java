@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * browser would give. Every m-line keeps its mid, kind, order and offered payload types; the direction is
  * reversed: the audio m-line the server receives on becomes {@code sendonly} with this client's SSRC (if it
  * sends), every m-line the server sends on becomes {@code recvonly} (if it receives), everything else
- * {@code inactive}. The client sends no video.
+ * {@code inactive}. The client sends no video. An m-line the offer rejects (port 0: a track that is gone, whose place
+ * a later offer recycles under a new mid) is rejected in the answer too, out of the BUNDLE group, like a browser.
  */
 final class ClientSdp {
     private static final Pattern CANDIDATE =
@@ -102,13 +103,21 @@ final class ClientSdp {
         line(sb, "t=0 0");
         StringBuilder group = new StringBuilder("a=group:BUNDLE");
         for (SdpAnswer.Media m : offer.media()) {
-            group.append(' ').append(m.mid());
+            if (!m.rejected()) {
+                group.append(' ').append(m.mid());
+            }
         }
         line(sb, group.toString());
         line(sb, "a=msid-semantic: WMS " + cname);
         for (SdpAnswer.Media m : offer.media()) {
+            if (m.rejected()) {
+                line(sb, "m=" + m.media() + " 0 " + m.protocol() + " 0");
+                line(sb, "c=IN IP4 0.0.0.0");
+                line(sb, "a=mid:" + m.mid());
+                continue;
+            }
             StringBuilder mline = new StringBuilder("m=").append(m.media()).append(' ')
-                    .append(m.rejected() ? 0 : 9).append(' ').append(m.protocol());
+                    .append(9).append(' ').append(m.protocol());
             for (int pt : m.payloadTypes()) {
                 mline.append(' ').append(pt);
             }

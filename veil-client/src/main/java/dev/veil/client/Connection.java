@@ -141,6 +141,8 @@ public final class Connection implements AutoCloseable {
     private volatile Map<String, String> remoteFingerprints = Map.of();
     private volatile String verificationCode;
     private volatile BiConsumer<String, byte[]> receivedFrameTap;
+    /** The length of the largest offer or re-offer received (the server keeps it proportional to the tracks). */
+    private volatile int largestOffer;
 
     // loop-confined
     private EventLoop loop;
@@ -380,6 +382,11 @@ public final class Connection implements AutoCloseable {
     }
 
     /** Tests only: sees every received audio payload (sender, bytes as they came, before decryption). */
+    /** The length in characters of the largest SDP offer or re-offer this connection received so far. */
+    public int largestOfferLength() {
+        return largestOffer;
+    }
+
     void setReceivedFrameTapForTesting(BiConsumer<String, byte[]> tap) {
         this.receivedFrameTap = tap;
     }
@@ -537,6 +544,7 @@ public final class Connection implements AutoCloseable {
             return;
         }
         ClientSdp.Offer parsed;
+        largestOffer = Math.max(largestOffer, o.sdp().length());
         try {
             parsed = ClientSdp.parseOffer(o.sdp());
         } catch (SdpException e) {
@@ -584,6 +592,7 @@ public final class Connection implements AutoCloseable {
             return;
         }
         ClientSdp.Offer parsed;
+        largestOffer = Math.max(largestOffer, r.sdp().length());
         try {
             parsed = ClientSdp.parseOffer(r.sdp());
         } catch (SdpException e) {

@@ -58,6 +58,41 @@ class ClientSdpTest {
         assertTrue(a.media().get(0).ssrcs().isEmpty());
     }
 
+    private static String answerAs(ClientSdp.Offer offer) {
+        return ClientSdp.answer(offer, "2", "clientufrag", "clientpasswordclientpassword", CLIENT_FP, true, true,
+                987654321L, "veil-java-X");
+    }
+
+    @Test
+    void answer_rejectedAndRecycledMLines_rejectedOutOfBundle_tracksFollowTheNewMid() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        String gone = o.addSendOnly(MediaKind.AUDIO, new SendTrack("P1", "p1-audio", 1111, "P1"));
+        o.applyAnswer(answerAs(ClientSdp.parseOffer(o.createOffer())));
+
+        // P1 leaves: its m-line is rejected; the client rejects it too and leaves it out of BUNDLE
+        o.remove(gone);
+        ClientSdp.Offer rejecting = ClientSdp.parseOffer(o.createOffer());
+        assertEquals(List.of(), rejecting.tracks());
+        String answer = answerAs(rejecting);
+        assertTrue(answer.contains("a=group:BUNDLE 0\r\n"), answer);
+        assertTrue(answer.contains("m=audio 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\nm=")
+                || answer.endsWith("m=audio 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"), answer);
+        SdpAnswer a = o.applyAnswer(answer);
+        assertTrue(a.media(gone).orElseThrow().rejected());
+        assertEquals(List.of("0"), a.bundleMids());
+
+        // P2 joins: same m-line index, new mid, new SSRC: a new Track
+        String mid = o.addSendOnly(MediaKind.AUDIO, new SendTrack("P2", "p2-audio", 2222, "P2"));
+        assertEquals("2", mid);
+        ClientSdp.Offer recycled = ClientSdp.parseOffer(o.createOffer());
+        assertEquals(2, recycled.media().size());
+        assertEquals(List.of(new Track("P2", "audio", "2", 2222)), recycled.tracks());
+        SdpAnswer b = o.applyAnswer(answerAs(recycled));
+        assertEquals(List.of("0", "2"), b.bundleMids());
+        assertEquals(Direction.RECVONLY, b.media("2").orElseThrow().direction());
+    }
+
     @Test
     void parseOffer_withoutCandidate_throws() throws Exception {
         SdpOfferer o = offerer();

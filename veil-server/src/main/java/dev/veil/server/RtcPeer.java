@@ -115,7 +115,9 @@ final class RtcPeer implements Media.Peer {
     for (var it = sending.entrySet().iterator(); it.hasNext(); ) {
       var e = it.next();
       if (!wanted.contains(e.getKey())) {
-        sdp.deactivate(e.getValue().mid);
+        // rejected in this offer, recycled for a new track of its kind once the answer is in: the SDP stays
+        // proportional to the current tracks however many come and go
+        sdp.remove(e.getValue().mid);
         closeConsumer(e.getValue());
         it.remove();
       }

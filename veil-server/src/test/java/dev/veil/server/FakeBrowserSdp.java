@@ -7,7 +7,8 @@ import java.util.Random;
 
 /**
  * Writes the SDP answer a browser would give to the server's offer (for signaling tests that have no browser):
- * every m-line accepted with all offered formats, the direction reversed, and an SSRC on the m-lines it sends.
+ * every m-line accepted with all offered formats, the direction reversed, and an SSRC on the m-lines it sends; an
+ * m-line the offer rejects (port 0) is rejected in the answer too (like Chromium: port 0, its mid, out of BUNDLE).
  */
 final class FakeBrowserSdp {
   private final Random random;
@@ -54,6 +55,10 @@ final class FakeBrowserSdp {
         } else if (l.startsWith("a=rtpmap:") || l.startsWith("a=fmtp:") || l.startsWith("a=rtcp-fb:")) {
           rtp.add(l);
         }
+      }
+      if (mline[1].equals("0")) {
+        sections.add(mline[0] + " 0 " + mline[2] + " 0\r\nc=IN IP4 0.0.0.0\r\na=mid:" + mid + "\r\n");
+        continue;
       }
       mids.add(mid);
       String answerDir;

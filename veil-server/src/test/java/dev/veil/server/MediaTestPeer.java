@@ -190,6 +190,29 @@ final class MediaTestPeer implements AutoCloseable {
     }
   }
 
+  /** The next re-offer's SDP (pings answered, notifies skipped). */
+  String nextReoffer() throws Exception {
+    while (true) {
+      JsonNode m = ws.next();
+      String type = m.path("type").asText();
+      if (type.equals("re-offer")) {
+        return m.get("sdp").asText();
+      }
+      if (type.equals("ping")) {
+        ws.send("{\"type\":\"pong\"}");
+      } else if (!type.equals("notify")) {
+        throw new AssertionError("expected re-offer, got " + m);
+      }
+    }
+  }
+
+  /** Answers a re-offer that keeps the ICE credentials, as a browser does (rejected m-lines rejected too). */
+  void answerReoffer(String reoffer) throws Exception {
+    String answer = new FakeBrowserSdp(seed, ice.ufrag(), ice.password(), certificate.fingerprint().toSdpValue())
+        .answer(reoffer, publish);
+    ws.send("{\"type\":\"re-answer\",\"sdp\":" + JSON.writeValueAsString(answer) + "}");
+  }
+
   /** Sends a Binding request with these credentials and returns the server's response (other packets skipped). */
   StunMessage check(String serverUfrag, String serverPwd, String localUfrag, boolean useCandidate)
       throws Exception {

@@ -9,8 +9,17 @@ import java.util.Objects;
 
 /**
  * The SFU's side of the offer/answer exchange with one browser (the SFU always offers). It keeps the m-lines across
- * re-offers: new tracks are appended, removed tracks become {@code a=inactive} with their port kept, and existing
- * m-lines never move (RFC 8829 §5.2.2). Not thread-safe.
+ * re-offers and never moves one (RFC 8829 §5.2.2), but keeps the offer proportional to the current tracks by
+ * recycling the m-lines of removed tracks (RFC 8829 §5.2.2 "recycling", §5.3.1):
+ * <ol>
+ *   <li>{@link #remove(String)}: the next offer rejects the m-line (port 0, out of the BUNDLE group, only
+ *       {@code c=}, {@code a=mid} and {@code a=inactive}; the browser stops its transceiver and ends the track);</li>
+ *   <li>once the answer to that offer has been applied, the m-line is free: the next m-line added of the same kind
+ *       takes its place (same index) with a <em>new</em> mid (the browser makes a new transceiver for it).</li>
+ * </ol>
+ * So an offer holds the live m-lines plus at most as many short rejected ones as there were tracks at the peak, not
+ * one m-line per track that ever came and went. The first m-line carries the BUNDLE group's tag and is never
+ * rejected: {@link #remove(String)} makes it {@code a=inactive} instead (at most one such slot). Not thread-safe.
  *
  * <p>Every offer is Unified Plan with one BUNDLE group over all m-lines, {@code a=ice-lite}, {@code a=setup:actpass},
  * {@code a=rtcp-mux}, {@code a=rtcp-rsize}, and on every m-line the one host candidate
@@ -25,7 +34,8 @@ import java.util.Objects;
  * String m = sdp.addSendOnly(MediaKind.VIDEO, new SendTrack(publisherConnId, producerId, consumerSsrc, cname));
  * send(sdp.createOffer());
  * SdpAnswer answer = sdp.applyAnswer(answerText);              // throws SdpException if it does not fit
- * sdp.deactivate(m); send(sdp.createOffer());                  // track gone: re-offer
+ * sdp.remove(m); send(sdp.createOffer());                      // track gone: re-offer rejects its m-line
+ * sdp.applyAnswer(reAnswerText);                                // now its place takes the next track of its kind
  * }</pre>
  */
 public final class SdpOfferer {
@@ -47,7 +57,14 @@ public final class SdpOfferer {
     private boolean reuseInactiveSlots;
     private final List<MediaSection> sections = new ArrayList<>();
     private final List<Boolean> reusable = new ArrayList<>();
+    /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
+    private final List<Slot> slots = new ArrayList<>();
+    /** The m-lines and slot states of the last offer (what its answer is checked against). */
+    private List<MediaSection> offered = List.of();
+    private List<Slot> offeredSlots = List.of();
     private int nextMid;
+
+    private enum Slot { LIVE, REJECTED, RECYCLABLE }
 
     /**
      * @param sessionId the o= session id (random 62-bit positive number, per peer connection)
@@ -94,9 +111,10 @@ public final class SdpOfferer {
     }
 
     /**
-     * Whether {@link #addSendOnly} may reuse the m-line of a deactivated track of the same kind instead of appending
-     * one (keeps the SDP short in long calls; off by default because a reused transceiver fires a new track on the
-     * old receiver in the browser).
+     * Whether {@link #addSendOnly} may reuse the m-line of a {@link #deactivate deactivated} track of the same kind,
+     * keeping its mid, instead of appending one. Off by default and unused by the server, which uses
+     * {@link #remove} (reject, then recycle under a new mid): a reused transceiver fires a new track on the old
+     * receiver in the browser, which the SDKs would have to re-associate (and must not have stopped).
      */
     public SdpOfferer reuseInactiveSlots(boolean reuse) {
         this.reuseInactiveSlots = reuse;
@@ -114,25 +132,30 @@ public final class SdpOfferer {
         this.icePwd = password;
     }
 
-    /** Adds a RECVONLY m-line for the client's own upload; returns its mid. */
+    /** Adds (or recycles) a RECVONLY m-line for the client's own upload; returns its mid. */
     public String addRecvOnly(MediaKind kind) {
-        return append(kind, Direction.RECVONLY, null);
+        return place(kind, Direction.RECVONLY, null);
     }
 
-    /** Adds an INACTIVE m-line (e.g. a placeholder so a recvonly client with nothing to receive can connect). */
+    /** Adds (or recycles) an INACTIVE m-line (e.g. a placeholder so a recvonly client with nothing to receive can connect). */
     public String addInactive(MediaKind kind) {
-        String mid = append(kind, Direction.INACTIVE, null);
-        reusable.set(reusable.size() - 1, true);
+        String mid = place(kind, Direction.INACTIVE, null);
+        reusable.set(indexOf(mid), true);
         return mid;
     }
 
-    /** Adds (or, if enabled, reuses) a SENDONLY m-line for a forwarded track; returns its mid. */
+    /**
+     * Adds a SENDONLY m-line for a forwarded track and returns its (always new) mid: it takes the place of a removed
+     * m-line of the same kind whose rejection was answered, else (or, if enabled by {@link #reuseInactiveSlots}, an
+     * inactive m-line of the same kind, keeping its mid) it is appended.
+     */
     public String addSendOnly(MediaKind kind, SendTrack track) {
         Objects.requireNonNull(track, "track");
         if (reuseInactiveSlots) {
             for (int i = 0; i < sections.size(); i++) {
                 MediaSection s = sections.get(i);
-                if (reusable.get(i) && s.kind() == kind && s.direction() == Direction.INACTIVE) {
+                if (reusable.get(i) && slots.get(i) == Slot.LIVE && s.kind() == kind
+                        && s.direction() == Direction.INACTIVE) {
                     sections.set(i, new MediaSection(s.mid(), kind, Direction.SENDONLY, codecsFor(kind), extmaps,
                             track));
                     reusable.set(i, false);
@@ -140,13 +163,24 @@ public final class SdpOfferer {
                 }
             }
         }
-        return append(kind, Direction.SENDONLY, track);
+        return place(kind, Direction.SENDONLY, track);
     }
 
-    private String append(MediaKind kind, Direction d, SendTrack track) {
+    /** A new m-line with a new mid: on the first recyclable slot of the same kind, else appended. */
+    private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
-        sections.add(new MediaSection(mid, kind, d, codecsFor(kind), extmaps, track));
+        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind), extmaps, track);
+        for (int i = 0; i < sections.size(); i++) {
+            if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
+                sections.set(i, section);
+                slots.set(i, Slot.LIVE);
+                reusable.set(i, false);
+                return mid;
+            }
+        }
+        sections.add(section);
+        slots.add(Slot.LIVE);
         reusable.add(false);
         return mid;
     }
@@ -156,19 +190,51 @@ public final class SdpOfferer {
     }
 
     /**
-     * Marks an m-line {@code a=inactive} (its track was removed); the port and position are kept.
+     * Marks an m-line {@code a=inactive} (its track was removed); the port, mid and position are kept and the m-line
+     * stays in every offer. Prefer {@link #remove(String)}, which lets the m-line be recycled.
      *
-     * @throws IllegalArgumentException if there is no such mid
+     * @throws IllegalArgumentException if there is no such mid (or it was removed)
      */
     public void deactivate(String mid) {
-        int i = indexOf(mid);
+        int i = liveIndexOf(mid);
         sections.set(i, sections.get(i).withDirection(Direction.INACTIVE));
         reusable.set(i, true);
     }
 
+    /**
+     * Removes an m-line for good (its track is gone): the next offer rejects it (port 0), and once the answer to that
+     * offer is applied its place is taken by the next m-line added of the same kind. The first m-line (the BUNDLE
+     * tag) is made {@code a=inactive} instead and stays. The mid is never used again.
+     *
+     * @throws IllegalArgumentException if there is no such mid (or it was removed already)
+     */
+    public void remove(String mid) {
+        int i = liveIndexOf(mid);
+        if (i == 0) {
+            deactivate(mid);
+            return;
+        }
+        sections.set(i, sections.get(i).withDirection(Direction.INACTIVE));
+        slots.set(i, Slot.REJECTED);
+        reusable.set(i, false);
+    }
+
+    /** Whether the m-line with this mid is rejected (removed, not yet recycled). */
+    public boolean isRejected(String mid) {
+        return slots.get(indexOf(mid)) != Slot.LIVE;
+    }
+
+    private int liveIndexOf(String mid) {
+        int i = indexOf(mid);
+        if (slots.get(i) != Slot.LIVE) {
+            throw new IllegalArgumentException("m-line with mid " + mid + " was removed");
+        }
+        return i;
+    }
+
     /** Sets the direction of an m-line (e.g. SENDONLY→INACTIVE while paused and back). */
     public void setDirection(String mid, Direction direction) {
-        int i = indexOf(mid);
+        int i = liveIndexOf(mid);
         MediaSection s = sections.get(i);
         if (direction.sends() && s.track() == null) {
             throw new IllegalArgumentException("mid " + mid + " has no track to send");
@@ -185,7 +251,7 @@ public final class SdpOfferer {
         throw new IllegalArgumentException("no m-line with mid " + mid);
     }
 
-    /** The m-lines in order (unmodifiable snapshot). */
+    /** The m-lines in order, rejected ones included (unmodifiable snapshot; see {@link #isRejected}). */
     public List<MediaSection> mediaSections() {
         return Collections.unmodifiableList(new ArrayList<>(sections));
     }
@@ -205,6 +271,8 @@ public final class SdpOfferer {
             throw new IllegalStateException("an offer needs at least one m-line; add an inactive placeholder");
         }
         version++;
+        offered = List.copyOf(sections);
+        offeredSlots = List.copyOf(slots);
         StringBuilder sb = new StringBuilder(1024 + 1024 * sections.size());
         line(sb, "v=0");
         line(sb, "o=- " + sessionId + " " + version + " IN IP4 0.0.0.0");
@@ -212,15 +280,33 @@ public final class SdpOfferer {
         line(sb, "t=0 0");
         line(sb, "a=ice-lite");
         StringBuilder group = new StringBuilder("a=group:BUNDLE");
-        for (MediaSection s : sections) {
-            group.append(' ').append(s.mid());
+        for (int i = 0; i < sections.size(); i++) {
+            if (slots.get(i) == Slot.LIVE) {
+                group.append(' ').append(sections.get(i).mid());
+            }
         }
         line(sb, group.toString());
         line(sb, "a=msid-semantic: WMS *");
-        for (MediaSection s : sections) {
-            writeMedia(sb, s);
+        for (int i = 0; i < sections.size(); i++) {
+            if (slots.get(i) == Slot.LIVE) {
+                writeMedia(sb, sections.get(i));
+            } else {
+                writeRejected(sb, sections.get(i));
+            }
         }
         return sb.toString();
+    }
+
+    /** A rejected m-line: port 0, its mid and nothing else it would need to carry media (RFC 8829 §5.2.2). */
+    private void writeRejected(StringBuilder sb, MediaSection s) {
+        StringBuilder m = new StringBuilder("m=").append(s.kind().sdpName()).append(" 0 UDP/TLS/RTP/SAVPF");
+        for (Codec c : s.codecs()) {
+            m.append(' ').append(c.payloadType());
+        }
+        line(sb, m.toString());
+        line(sb, "c=IN " + (ipv6 ? "IP6 " : "IP4 ") + candidateAddress);
+        line(sb, "a=mid:" + s.mid());
+        line(sb, "a=inactive");
     }
 
     private void writeMedia(StringBuilder sb, MediaSection s) {
@@ -268,13 +354,18 @@ public final class SdpOfferer {
 
     /**
      * Parses the browser's answer to the last offer and checks that it fits: the same mids in the same order and
-     * of the same kinds, legal directions (RFC 3264 §6.1), only offered payload types, ice-ufrag/pwd and a
-     * fingerprint present, and {@code a=setup:active} or {@code passive} (never actpass in an answer).
+     * of the same kinds, the m-lines the offer rejected rejected too, legal directions (RFC 3264 §6.1), only offered
+     * payload types, ice-ufrag/pwd and a fingerprint present, and {@code a=setup:active} or {@code passive} (never
+     * actpass in an answer). Once it fits, the m-lines that offer rejected are free for new tracks.
      *
      * @throws SdpException if the answer cannot be parsed or does not fit the offer
      */
     public SdpAnswer applyAnswer(String answerSdp) throws SdpException {
         SdpAnswer a = SdpAnswer.parse(answerSdp);
+        List<MediaSection> sections = offered;
+        if (sections.isEmpty()) {
+            throw new SdpException("no offer to answer");
+        }
         if (a.media().size() != sections.size()) {
             throw new SdpException("answer has " + a.media().size() + " m-lines, offer has " + sections.size());
         }
@@ -290,6 +381,9 @@ public final class SdpOfferer {
             }
             if (m.rejected()) {
                 continue;
+            }
+            if (offeredSlots.get(i) != Slot.LIVE) {
+                throw new SdpException("mid " + o.mid() + ": the answer accepts an m-line the offer rejected");
             }
             anyAccepted = true;
             if (!o.direction().acceptsAnswer(m.direction())) {
@@ -313,6 +407,12 @@ public final class SdpOfferer {
                 if (!m.rejected() && (!m.iceUfrag().equals(a.iceUfrag()) || !m.fingerprint().equals(a.fingerprint()))) {
                     throw new SdpException("bundled m-lines disagree on ice-ufrag or fingerprint");
                 }
+            }
+        }
+        for (int i = 0; i < sections.size(); i++) {
+            if (offeredSlots.get(i) == Slot.REJECTED && slots.get(i) == Slot.REJECTED
+                    && this.sections.get(i).mid().equals(sections.get(i).mid())) {
+                slots.set(i, Slot.RECYCLABLE);
             }
         }
         return a;

@@ -116,6 +116,183 @@ class SdpOffererTest {
         assertFalse(sdp.contains("prod-2"));
     }
 
+    /**
+     * What a browser answers (the parts the offerer checks): every m-line with its mid and kind, the rejected ones
+     * rejected (port 0, out of BUNDLE, like Chromium), the others accepted with the direction reversed.
+     */
+    private static String answerTo(String offer) throws SdpException {
+        SdpAnswer o = SdpAnswer.parse(offer);
+        StringBuilder sb = new StringBuilder("v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE");
+        for (SdpAnswer.Media m : o.media()) {
+            if (!m.rejected()) {
+                sb.append(' ').append(m.mid());
+            }
+        }
+        sb.append("\r\n");
+        for (SdpAnswer.Media m : o.media()) {
+            if (m.rejected()) {
+                sb.append("m=").append(m.media()).append(" 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:")
+                        .append(m.mid()).append("\r\n");
+                continue;
+            }
+            sb.append("m=").append(m.media()).append(" 9 UDP/TLS/RTP/SAVPF ").append(m.payloadTypes().get(0))
+                    .append("\r\nc=IN IP4 0.0.0.0\r\na=mid:").append(m.mid()).append("\r\na=")
+                    .append(m.direction() == Direction.SENDONLY ? "recvonly"
+                            : m.direction() == Direction.RECVONLY ? "sendonly" : "inactive")
+                    .append("\r\na=ice-ufrag:brws\r\na=ice-pwd:browserpasswordbrowserpa\r\na=fingerprint:")
+                    .append(SERVER_FP.toSdpValue()).append("\r\na=setup:active\r\na=rtcp-mux\r\n");
+        }
+        return sb.toString();
+    }
+
+    private static SendTrack track(int n) {
+        return new SendTrack("conn-" + n, "prod-" + n, 1000L + n, "c" + n);
+    }
+
+    @Test
+    void remove_nextOfferRejectsMLine_portZeroOutOfBundleNoTrack() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String gone = offerer.addSendOnly(MediaKind.VIDEO, track(2));
+        String stays = offerer.addSendOnly(MediaKind.AUDIO, track(3));
+        offerer.applyAnswer(answerTo(offerer.createOffer()));
+        offerer.remove(gone);
+        assertTrue(offerer.isRejected(gone));
+        String sdp = offerer.createOffer();
+        assertTrue(sdp.contains("a=group:BUNDLE 0 2\r\n"), sdp);
+        SdpAnswer p = SdpAnswer.parse(sdp);
+        assertEquals(List.of("0", "1", "2"), p.media().stream().map(SdpAnswer.Media::mid).toList());
+        SdpAnswer.Media rejected = p.media(gone).orElseThrow();
+        assertTrue(rejected.rejected());
+        assertEquals(MediaKind.VIDEO, rejected.kind());
+        assertEquals(Direction.INACTIVE, rejected.direction());
+        assertTrue(rejected.ssrcs().isEmpty());
+        assertNull(rejected.msidStream());
+        assertFalse(sdp.contains("prod-2"));
+        int at = sdp.indexOf("a=mid:" + gone);
+        String section = sdp.substring(sdp.lastIndexOf("m=", at), sdp.indexOf("m=", at));
+        assertEquals("m=video 0 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 203.0.113.5\r\na=mid:1\r\na=inactive\r\n",
+                section);
+        assertEquals(List.of(1003L), p.media(stays).orElseThrow().ssrcs());
+        assertThrows(IllegalArgumentException.class, () -> offerer.remove(gone));
+        assertThrows(IllegalArgumentException.class, () -> offerer.setDirection(gone, Direction.SENDONLY));
+    }
+
+    @Test
+    void addSendOnly_afterRejectionAnswered_recyclesIndexWithNewMidOfSameKindOnly() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String v = offerer.addSendOnly(MediaKind.VIDEO, track(1));
+        String a = offerer.addSendOnly(MediaKind.AUDIO, track(2));
+        offerer.applyAnswer(answerTo(offerer.createOffer()));
+        offerer.remove(v);
+        offerer.remove(a);
+        // not answered yet: the browser has not stopped the transceivers, so the m-lines cannot be reused
+        String offer = offerer.createOffer();
+        assertEquals("3", offerer.addSendOnly(MediaKind.AUDIO, track(3)));
+        assertEquals(4, offerer.mediaSections().size());
+        offerer.applyAnswer(answerTo(offer));
+        // answered: the audio m-line (index 2) takes a new audio track under a new mid; video goes to index 1
+        assertEquals("4", offerer.addSendOnly(MediaKind.AUDIO, track(4)));
+        assertEquals("5", offerer.addSendOnly(MediaKind.VIDEO, track(5)));
+        assertEquals("6", offerer.addSendOnly(MediaKind.VIDEO, track(6)));
+        assertEquals(List.of("0", "5", "4", "3", "6"),
+                offerer.mediaSections().stream().map(MediaSection::mid).toList());
+        SdpAnswer p = SdpAnswer.parse(offerer.createOffer());
+        assertEquals(List.of("0", "5", "4", "3", "6"), p.bundleMids());
+        assertEquals(List.of(1004L), p.media("4").orElseThrow().ssrcs());
+        assertEquals("conn-5", p.media("5").orElseThrow().msidStream());
+        assertTrue(p.media().stream().noneMatch(SdpAnswer.Media::rejected));
+    }
+
+    @Test
+    void remove_firstMLine_becomesInactiveNotRejected_bundleTagStays() throws Exception {
+        String first = offerer.addSendOnly(MediaKind.AUDIO, track(1));
+        String second = offerer.addSendOnly(MediaKind.AUDIO, track(2));
+        offerer.applyAnswer(answerTo(offerer.createOffer()));
+        offerer.remove(first);
+        offerer.remove(second);
+        String sdp = offerer.createOffer();
+        assertTrue(sdp.contains("a=group:BUNDLE 0\r\n"), sdp);
+        SdpAnswer p = SdpAnswer.parse(sdp);
+        assertFalse(p.media(first).orElseThrow().rejected());
+        assertEquals(Direction.INACTIVE, p.media(first).orElseThrow().direction());
+        assertTrue(p.media(second).orElseThrow().rejected());
+        offerer.applyAnswer(answerTo(sdp));
+        assertEquals("2", offerer.addSendOnly(MediaKind.AUDIO, track(3)));
+        assertEquals(List.of("0", "2"), offerer.mediaSections().stream().map(MediaSection::mid).toList());
+    }
+
+    @Test
+    void applyAnswer_acceptsMLineTheOfferRejected_throws() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String gone = offerer.addSendOnly(MediaKind.AUDIO, track(1));
+        String first = offerer.createOffer();
+        offerer.applyAnswer(answerTo(first));
+        offerer.remove(gone);
+        offerer.createOffer();
+        // an answer that accepts the rejected m-line (here: the answer to the first offer) does not fit
+        SdpException e = assertThrows(SdpException.class, () -> offerer.applyAnswer(answerTo(first)));
+        assertTrue(e.getMessage().contains("rejected"), e.getMessage());
+        // and the m-line stays unusable until a fitting answer comes
+        offerer.addSendOnly(MediaKind.AUDIO, track(2));
+        assertEquals(3, offerer.mediaSections().size());
+    }
+
+    @Test
+    void applyAnswer_checksTheOfferSent_notLaterChanges() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        String offer = offerer.createOffer();
+        offerer.addSendOnly(MediaKind.VIDEO, track(1)); // not offered yet
+        offerer.applyAnswer(answerTo(offer));
+        SdpOfferer fresh = new SdpOfferer(1, "abcd", "0123456789012345678901", SERVER_FP,
+                InetAddress.getByName("127.0.0.1"), 5000);
+        fresh.addRecvOnly(MediaKind.AUDIO);
+        assertThrows(SdpException.class, () -> fresh.applyAnswer(answerTo(offer)), "no offer was made");
+    }
+
+    /**
+     * Churn: one track comes and goes at a time, N times over (with up to 3 other publishers live). The offer stays
+     * as small as after the first cycles: m-lines are recycled, never added for good.
+     */
+    @Test
+    void churn_manyTracksComeAndGo_offerStaysBounded() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        offerer.addRecvOnly(MediaKind.VIDEO);
+        offerer.applyAnswer(answerTo(offerer.createOffer()));
+        java.util.ArrayDeque<String[]> live = new java.util.ArrayDeque<>();
+        int largestAfterWarmup = 0;
+        int largestWarmup = 0;
+        int maxSections = 0;
+        for (int n = 0; n < 1000; n++) {
+            String a = offerer.addSendOnly(MediaKind.AUDIO, track(2 * n));
+            String v = offerer.addSendOnly(MediaKind.VIDEO, track(2 * n + 1));
+            live.add(new String[] {a, v});
+            String offer = offerer.createOffer();
+            offerer.applyAnswer(answerTo(offer));
+            int size = offer.length();
+            if (live.size() > 3) {
+                for (String mid : live.remove()) {
+                    offerer.remove(mid);
+                }
+                offer = offerer.createOffer();
+                offerer.applyAnswer(answerTo(offer));
+                size = Math.max(size, offer.length());
+            }
+            if (n < 10) {
+                largestWarmup = Math.max(largestWarmup, size);
+            } else {
+                largestAfterWarmup = Math.max(largestAfterWarmup, size);
+            }
+            maxSections = Math.max(maxSections, offerer.mediaSections().size());
+        }
+        // only the numbers in it grow longer (mids, track names, SSRCs, the version: 1 to 4 digits), never the m-lines
+        assertTrue(largestAfterWarmup <= largestWarmup + 300, largestAfterWarmup + " vs " + largestWarmup);
+        // 2 uploads + 4 publishers x 2 tracks at the peak: no more m-lines than that ever
+        assertEquals(10, maxSections);
+        assertTrue(largestAfterWarmup < 10_000, "largest offer " + largestAfterWarmup);
+        assertEquals("2001", offerer.mediaSections().stream().map(MediaSection::mid)
+                .max(java.util.Comparator.comparingInt(Integer::parseInt)).orElseThrow(), "mids are never reused");
+    }
+
     @Test
     void addSendOnly_reuseEnabled_takesInactiveSlotOfSameKind() throws Exception {
         offerer.reuseInactiveSlots(true);
