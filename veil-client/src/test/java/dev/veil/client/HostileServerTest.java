@@ -130,6 +130,21 @@ class HostileServerTest {
   }
 
   @Test
+  void leaveWithheldFromOneMember_isDetected_byTheCode() throws Exception {
+    TestPeer a = join("alice");
+    TestPeer b = join("bob");
+    TestPeer c = join("carol");
+    awaitCall(List.of(a, b, c));
+    String carolId = c.id();
+    relay.script(Attacks.withholdLeave(relay.link(a.id()), carolId));
+    c.connection.disconnect().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    TestPeer.await("bob sees carol leave", () -> !b.connection.e2eeRemoteFingerprints().containsKey(carolId));
+    // alice still lists carol: her code is not bob's, so comparing codes shows the withheld leave
+    assertTrue(a.connection.e2eeRemoteFingerprints().containsKey(carolId));
+    assertNotEquals(a.connection.e2eeVerificationCode(), b.connection.e2eeVerificationCode());
+  }
+
+  @Test
   void replayedRelayMessages_areRefused_andChangeNothing() throws Exception {
     relay.script(Attacks.duplicateKeyMessages());
     TestPeer a = join("alice");

@@ -87,6 +87,19 @@ public final class Attacks {
     };
   }
 
+  /** A withheld leave: {@code victim} is never told that {@code leaverId} left (the others are). */
+  public static HostileRelay.Script withholdLeave(HostileRelay.Link victim, String leaverId) {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        boolean hidden = link == victim && msg.path("type").asText().equals("notify")
+            && msg.path("event_type").asText().equals("connection.destroyed")
+            && msg.path("connection_id").asText().equals(leaverId);
+        return hidden ? List.of() : List.of(msg);
+      }
+    };
+  }
+
   /** Replay of key messages: every relay message is delivered twice. */
   public static HostileRelay.Script duplicateKeyMessages() {
     return new HostileRelay.Script() {
