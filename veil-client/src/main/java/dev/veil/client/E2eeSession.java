@@ -11,7 +11,10 @@ import dev.veil.e2ee.group.GroupKeyManager;
 import dev.veil.e2ee.group.GroupOutput;
 import dev.veil.e2ee.identity.Bundle;
 import dev.veil.e2ee.identity.BundleFormatException;
+import dev.veil.e2ee.identity.DeviceIdentity;
 import dev.veil.e2ee.identity.Identity;
+import dev.veil.e2ee.identity.VerificationCode;
+import dev.veil.e2ee.pairwise.PairwiseChannel;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
@@ -77,18 +80,55 @@ final class E2eeSession {
     private Map<String, String> remoteFingerprints = Map.of();
     private String verificationCode;
     private boolean destroyed;
+    private final DeviceIdentity device;
+    private final PeerVerification verification;
+    private String channelId;
+    private long lastNow;
 
     /**
      * @param events where E2EE events go
      * @param relay sends a relay message: (to, standard base64 payload)
      */
     E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay) {
+        this(random, keepKeys, events, relay, null, new VerifiedPeers(), PeerVerification.DEFAULT_GRACE_MILLIS);
+    }
+
+    /**
+     * @param device the persistent device identity, or null
+     * @param verified where verified devices are remembered
+     */
+    E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay,
+                DeviceIdentity device, VerifiedPeers verified, long graceMillis) {
         this.random = random;
         this.keepKeys = keepKeys;
         this.events = events;
         this.relay = relay;
         this.identity = Identity.generate(random);
         this.selfFingerprint = identity.fingerprint().display();
+        this.device = device;
+        this.verification = new PeerVerification(identity, device, verified, graceMillis, events,
+                (to, bytes) -> relay.accept(to, Base64.getEncoder().encodeToString(bytes)));
+    }
+
+    /** The persistent device fingerprint, or null without a device identity. */
+    String deviceFingerprint() {
+        return device == null ? null : device.fingerprint().display();
+    }
+
+    List<E2eeEvent.PeerInfo> peers() {
+        return verification.peers();
+    }
+
+    boolean roomVerified() {
+        return verification.roomVerified();
+    }
+
+    void markRoomVerified() {
+        verification.markRoomVerified();
+    }
+
+    void markVerified(String fingerprint) {
+        verification.markVerified(fingerprint);
     }
 
     /** {@code metadata} (an object, or null) with the bundle added under {@code e2ee_bundle}. */
@@ -116,10 +156,12 @@ final class E2eeSession {
     }
 
     /** The server told this connection its id (the offer): the key manager starts. */
-    void start(String selfConnectionId) {
+    void start(String selfConnectionId, String channel) {
         if (destroyed || manager != null) {
             return;
         }
+        channelId = channel;
+        verification.start(selfConnectionId, channel);
         manager = new GroupKeyManager(identity, selfConnectionId, random);
         drain();
         refreshMembership();
@@ -134,8 +176,10 @@ final class E2eeSession {
         if (destroyed || manager == null) {
             return;
         }
+        lastNow = now;
         List<Bundle> bundles = new ArrayList<>();
         for (Map.Entry<String, JsonNode> m : members) {
+            verification.setName(m.getKey(), PeerVerification.claimedName(m.getValue()));
             JsonNode b = m.getValue() == null ? null : m.getValue().get(Bundle.METADATA_MEMBER);
             if (b == null || !b.isObject()) {
                 emitError("keys", "BAD_BUNDLE", m.getKey(), "no e2ee_bundle in its signaling_notify_metadata");
@@ -158,6 +202,7 @@ final class E2eeSession {
         if (destroyed || manager == null) {
             return;
         }
+        lastNow = now;
         manager.memberLeft(now, connectionId);
         keptReceive.remove(connectionId);
         drain();
@@ -175,21 +220,39 @@ final class E2eeSession {
             emitError("keys", "MALFORMED", from, "payload is not base64");
             return;
         }
+        lastNow = now;
+        if (PairwiseChannel.kindOf(bytes) == PairwiseChannel.Purpose.DEVICE.kind()) {
+            verification.deviceMessage(now, from, bytes);
+            return;
+        }
         manager.messageReceived(now, from, bytes);
         drain();
     }
 
     /** When {@link #timeout} is due next (monotonic ms). */
     OptionalLong nextTimeout() {
-        return destroyed || manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        if (destroyed || manager == null) {
+            return OptionalLong.empty();
+        }
+        OptionalLong a = manager.pollTimeout();
+        OptionalLong b = verification.nextTimeout();
+        if (a.isEmpty()) {
+            return b;
+        }
+        return b.isEmpty() ? a : OptionalLong.of(Math.min(a.getAsLong(), b.getAsLong()));
     }
 
     void timeout(long now) {
         if (destroyed || manager == null) {
             return;
         }
-        manager.handleTimeout(now);
-        drain();
+        lastNow = now;
+        OptionalLong m = manager.pollTimeout();
+        if (m.isPresent() && now >= m.getAsLong()) {
+            manager.handleTimeout(now);
+            drain();
+        }
+        verification.timeout(now);
     }
 
     /** Encrypts one Opus frame (clear TOC byte, docs/PROTOCOL.md §2.2 media framing). */
@@ -284,11 +347,22 @@ final class E2eeSession {
             remoteFingerprints = Collections.unmodifiableMap(fps);
             events.accept(new E2eeEvent.Fingerprints(selfFingerprint, fps));
         }
-        String code = manager.verificationCode().display();
+        // the code shown covers the channel, the mode (keys) and the format (SFrame, suite 4) too
+        List<VerificationCode.Member> members = new ArrayList<>();
+        members.add(new VerificationCode.Member(manager.selfConnectionId(), identity.identityKey()));
+        Map<String, Bundle> bundles = new LinkedHashMap<>();
+        for (Bundle b : manager.members()) {
+            members.add(VerificationCode.Member.of(b));
+            bundles.put(b.connectionId(), b);
+        }
+        String code = VerificationCode.of(new VerificationCode.Context(channelId, VerificationCode.MODE_KEYS,
+                VerificationCode.FORMAT_SFRAME, SUITE.id()), members).display();
         if (!code.equals(verificationCode)) {
             verificationCode = code;
             events.accept(new E2eeEvent.VerificationCodeChanged(code));
+            verification.codeChanged(code);
         }
+        verification.membersChanged(lastNow, bundles, fps);
     }
 
     /** Tests only: the current send key. */
@@ -309,6 +383,7 @@ final class E2eeSession {
             return;
         }
         destroyed = true;
+        verification.destroy();
         // SFrameSender has no destroy: replacing its key wipes the old base key and frame key
         SecretBytes junk = SecretBytes.random(32, random);
         sender.setKey(new KeyId(0, 0), junk);
