@@ -60,7 +60,7 @@ function render() {
     else if (p && p.verified) source = el('div', 'source verified', p.verifiedName ? `✓ verified (as ${p.verifiedName})` : '✓ verified');
     else source = el('div', 'source', 'name from the server · not verified');
     const devFp = p && p.deviceFingerprint;
-    const dev = el('div', 'fp-block device-fp', devFp ? 'device ' + devFp : (on ? 'no device key shown' : ''));
+    const dev = el('div', 'device-fp', devFp ? 'device ' + devFp : (on ? 'no device key shown' : ''));
     dev.dataset.deviceFingerprint = devFp || '';
     const fp = el('div', 'fp-block', fps[id] || (on ? 'key bundle not verified' : 'not encrypted'));
     fp.dataset.fingerprint = fps[id] || '';

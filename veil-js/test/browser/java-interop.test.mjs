@@ -3,9 +3,14 @@
 // E2EE. They agree on each other's identity fingerprints and on the verification code, and the page hears its own
 // oscillator again on Echo's track: Echo only re-sends Opus frames it decrypted (the page's SFrame frames) and
 // re-encrypts them under its own SFrame key, so decoded, non-silent audio on Echo's track means Java decrypted the
-// browser's frames and the browser decrypted Java's.
+// browser's frames and the browser decrypted Java's. Both have a persistent device identity (Echo a key file, the
+// page a non-extractable key in IndexedDB) and each shows the other's device fingerprint, certified over the
+// device pairwise channel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import { spawnEcho } from '../../test-support/helpers/java.mjs';
@@ -17,6 +22,7 @@ const STARTUP_ERRORS = 5;
 let server;
 let browser;
 let echo;
+const keyDir = mkdtempSync(path.join(tmpdir(), 'veil-echo-'));
 
 before(async () => {
   server = await startServer({ config: 'e2ee = true' });
@@ -28,13 +34,15 @@ after(async () => {
   const echoCode = echo ? await echo.stop() : 0;
   if (browser) await browser.close();
   const serverCode = server ? await server.stop() : 0;
+  rmSync(keyDir, { recursive: true, force: true });
   assert.ok(echoCode === 0 || echoCode === 143 || echoCode === 'SIGTERM', `Echo must stop on SIGTERM, got ${echoCode}`);
   assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
 });
 
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
   const t0 = Date.now();
-  echo = spawnEcho({ ws: server.ws, channel: CHANNEL });
+  const deviceKey = path.join(keyDir, 'echo-device.key');
+  echo = spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
     ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
@@ -48,7 +56,8 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   await page.goto(server.base + '/');
   await page.addScriptTag({ content: smallStreamSource() });
   const t1 = Date.now();
-  const pageId = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: [220, 40, 40], hz: 440, name: 'page' });
+  const pageId = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: [220, 40, 40], hz: 440, name: 'page',
+    options: { e2eePersistentIdentity: true } });
   assert.notEqual(pageId, echoId);
 
   // fingerprints: the page lists Echo with the fingerprint Echo printed for itself, and Echo lists the page's own
@@ -70,6 +79,19 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   }).catch(async e => failWithOutput(new Error(`${e.message}; page ${JSON.stringify(await page.evaluate(e2eeViewInPage))}`)));
   assert.ok(echo.state.codes.length >= 2, `Echo's code changed when the page joined: ${echo.state.codes}`);
   assert.notEqual(echo.state.codes[0], code, 'the code for two members differs from Echo\'s one-member code');
+
+  // device identities: each shows the other's persistent device fingerprint, certified for this connection
+  assert.match(echo.state.device || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Echo prints its device fingerprint');
+  assert.equal((statSync(deviceKey).mode & 0o777).toString(8), '600', 'Echo\'s key file is owner-only');
+  const pageDevice = await page.evaluate(() => window.veil.conn.e2eeDeviceFingerprint);
+  assert.match(pageDevice || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+  const echoSeen = await waitFor('the page shows Echo\'s device fingerprint', async () => {
+    const p = (await page.evaluate(() => window.veil.conn.e2eePeers)).find(x => x.connectionId === echoId);
+    return p && p.deviceFingerprint ? p : null;
+  }).catch(failWithOutput);
+  assert.equal(echoSeen.deviceFingerprint, echo.state.device, 'Java\'s certificate verifies in the browser');
+  await waitFor('Echo shows the page\'s device fingerprint', () => echo.state.memberDevices[pageId]).catch(failWithOutput);
+  assert.equal(echo.state.memberDevices[pageId], pageDevice, 'the browser\'s certificate verifies in Java');
 
   // media: the page decodes audio on Echo's track, non-silent and growing
   const first = await waitFor('the page hears audio on Echo\'s track', async () => {
