@@ -504,7 +504,7 @@ public final class Connection implements AutoCloseable {
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
                         (to, payload) -> sendSignaling(E2ee.to(to, payload)), device,
                         options.verifiedPeers() != null ? options.verifiedPeers() : new VerifiedPeers(),
-                        options.deviceCertificateGraceMillis());
+                        options.deviceCertificateGraceMillis(), options.passphrase());
                 selfFingerprint = e2ee.selfFingerprint();
                 deviceFingerprint = e2ee.deviceFingerprint();
                 notifyMetadata = e2ee.notifyMetadata(notifyMetadata);

@@ -26,6 +26,7 @@ public final class Options {
     private java.nio.file.Path deviceKeyFile;
     private VerifiedPeers verifiedPeers;
     private long deviceCertificateGraceMillis = PeerVerification.DEFAULT_GRACE_MILLIS;
+    private String passphrase;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
             boolean keepKeysForTesting) {
@@ -80,7 +81,34 @@ public final class Options {
         o.deviceKeyFile = deviceKeyFile;
         o.verifiedPeers = verifiedPeers;
         o.deviceCertificateGraceMillis = deviceCertificateGraceMillis;
+        o.passphrase = passphrase;
         return o;
+    }
+
+    /**
+     * Passphrase mode (docs/PROTOCOL.md §2.5) instead of the group key manager: every member's SFrame key comes from
+     * this passphrase, the channel id, the member's connection id and a random KID of the member's own; no key
+     * messages. Everyone who knows the passphrase can decrypt, forever. Requires E2EE.
+     */
+    public Options withPassphrase(String passphrase) {
+        if (!e2ee) {
+            throw new IllegalStateException("passphrase mode needs Options.e2ee()");
+        }
+        if (passphrase == null || passphrase.isEmpty()) {
+            throw new IllegalArgumentException("empty passphrase");
+        }
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.passphrase = passphrase;
+        return o;
+    }
+
+    /** Whether this is passphrase mode. */
+    public boolean isPassphraseMode() {
+        return passphrase != null;
+    }
+
+    String passphrase() {
+        return passphrase;
     }
 
     /**
@@ -149,6 +177,7 @@ public final class Options {
 
     @Override
     public String toString() {
-        return "Options[e2ee=" + e2ee + ", connectTimeoutMillis=" + connectTimeoutMillis + "]";
+        return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "") + ", connectTimeoutMillis="
+                + connectTimeoutMillis + "]"; // never the passphrase itself
     }
 }
