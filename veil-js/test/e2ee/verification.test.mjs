@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createE2EE } from '../../src/e2ee/index.js';
 import { FrameCryptor } from '../../src/e2ee/framecryptor.js';
-import { DeviceIdentity, verificationCodeWithContext } from '../../src/e2ee/identity.js';
+import { DeviceIdentity, verificationCodeWithContext, fingerprintDisplay as fingerprintDisplayOf } from '../../src/e2ee/identity.js';
 import { fromHex, toHex, fromBase64UrlStrict } from '../../src/e2ee/bytes.js';
 import { decodeHeader } from '../../src/e2ee/sframe.js';
 
@@ -274,4 +274,34 @@ test('passphrase_jframe_saltInMetadata_sameConnectionIdGivesDifferentKeys', asyn
   assert.equal(toHex(new Uint8Array(g.data)), toHex(vp8));
   assert.ok(events.some((e) => e.type === 'error' && e.reason === 'no-salt' && e.from === 'NOSALT'));
   for (const m of [a.e, b.e, c]) m.destroy();
+});
+
+test('peerVerification_certificateForAnotherChannelOrConnection_isRefused_andEarlyBufferIsBounded', async () => {
+  const { PeerVerification, MAX_EARLY_SENDERS } = await import('../../src/e2ee/verification.js');
+  const { Identity } = await import('../../src/e2ee/identity.js');
+  const { PairwiseChannel, PURPOSE } = await import('../../src/e2ee/pairwise.js');
+  const alice = await Identity.generate();
+  const bob = await Identity.generate();
+  const bobDevice = await DeviceIdentity.fromSeed(seed('0b'));
+  const events = [];
+  const v = new PeerVerification({ identity: alice, emit: (e) => events.push(e), send: () => {} });
+  v.start('A', 'room');
+  await v.membersChanged(new Map([['B', bob.bundle('B')]]), new Map());
+  const bobToAlice = await PairwiseChannel.create(bob, 'B', alice.bundle('A'), PURPOSE.device);
+  // a certificate made for another channel, then one for another connection id: both refused
+  for (const [cid, channel] of [['B', 'other-room'], ['X', 'room']]) {
+    const cert = await bobDevice.certify(bob.identityKey, cid, channel);
+    await v.onDeviceMessage('B', await bobToAlice.seal(cert.encode()));
+  }
+  assert.equal(events.filter((e) => e.type === 'error' && e.reason === 'bad-signature').length, 2);
+  assert.equal(v.peers()[0].deviceFingerprint, null);
+  // the right one is accepted
+  await v.onDeviceMessage('B', await bobToAlice.seal((await bobDevice.certify(bob.identityKey, 'B', 'room')).encode()));
+  assert.equal(v.peers()[0].deviceFingerprint, fingerprintDisplayOf(await bobDevice.fingerprint()));
+  // messages from connections not (yet) members: one kept per sender, at most MAX_EARLY_SENDERS senders
+  for (let i = 0; i < MAX_EARLY_SENDERS + 5; i++) await v.onDeviceMessage('early' + i, new Uint8Array(100));
+  assert.equal(events.filter((e) => e.reason === 'buffer-full').length, 5);
+  await v.onDeviceMessage('big', new Uint8Array(2000));
+  assert.equal(events.filter((e) => e.reason === 'buffer-full').length, 6);
+  v.destroy();
 });
