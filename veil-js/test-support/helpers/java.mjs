@@ -21,12 +21,12 @@ process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}}
  */
-export function spawnEcho({ ws, channel, plain = false, deviceKey = null }) {
+export function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
-    ...(deviceKey ? ['--device-key', deviceKey] : [])];
+    ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : [])];
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,

@@ -5,7 +5,8 @@
 // re-encrypts them under its own SFrame key, so decoded, non-silent audio on Echo's track means Java decrypted the
 // browser's frames and the browser decrypted Java's. Both have a persistent device identity (Echo a key file, the
 // page a non-extractable key in IndexedDB) and each shows the other's device fingerprint, certified over the
-// device pairwise channel.
+// device pairwise channel. A second test does the same call in passphrase mode (Echo --passphrase): each side sends
+// under its own random KID and derives the other's key from the passphrase and the KID on the wire.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -129,4 +130,43 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   t.diagnostic(`Echo up ${echoUpMs} ms; page join → first audio back from Java ${firstAudioMs} ms; `
     + `${later.packetsReceived} packets, ${later.totalSamplesReceived} samples from Echo; `
     + `dropped: page ${pageDropped}, Echo ${echoDropped}; total ${Date.now() - t0} ms`);
+});
+
+test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgreeOnTheCode', async t => {
+  const channel = 'java-interop-passphrase';
+  const passphrase = 'correct horse battery staple';
+  const pp = spawnEcho({ ws: server.ws, channel, passphrase });
+  try {
+    const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
+    await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null
+      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', e => console.error('page error:', e.message));
+    await page.goto(server.base + '/');
+    await page.addScriptTag({ content: smallStreamSource() });
+    await page.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: [40, 200, 60], hz: 523, name: 'page', options: { passphrase } });
+    assert.equal(await page.evaluate(() => window.veil.conn.e2eeMode), 'passphrase');
+    const code = await waitFor('the page and Echo show the same passphrase-mode code', async () => {
+      const v = await page.evaluate(e2eeViewInPage);
+      return v.code && v.code === pp.state.codes[pp.state.codes.length - 1] ? v.code : null;
+    }).catch(failWithOutput);
+    const audio = await waitFor('the page hears its audio back through Java (decrypted, re-encrypted)', async () => {
+      const s = (await page.evaluate(e2eeStatsInPage))[pp.state.id];
+      return s && s.audio && s.audio.packetsReceived > 25 && s.audio.totalAudioEnergy > 0 ? s.audio : null;
+    }).catch(failWithOutput);
+    // Java's frames carry Java's own random KID, and the page derived its key from the passphrase and that KID
+    const events = await page.evaluate(() => window.veil.events);
+    const used = events.find(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === pp.state.id);
+    const own = events.find(e => e.type === 'send-key');
+    assert.ok(used && own, 'the page decrypted Echo and sent under its own KID');
+    assert.notEqual(used.kid, own.kid);
+    assert.notEqual(used.kid, '0');
+    assert.equal(pp.state.errors.filter(e => !/^no[-_]key$/i.test(e.reason)).length, 0, JSON.stringify(pp.state.errors));
+    await page.evaluate(() => window.veil.conn.disconnect());
+    await context.close();
+    t.diagnostic(`passphrase mode: code ${code}; ${audio.packetsReceived} packets back from Java`);
+  } finally {
+    await pp.stop();
+  }
 });

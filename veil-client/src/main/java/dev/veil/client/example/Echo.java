@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
+ *     [--passphrase P]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
@@ -45,14 +46,18 @@ public final class Echo {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]");
+            System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
+                    + " [--passphrase P]");
             System.exit(2);
         }
         boolean plain = false;
         java.nio.file.Path deviceKey = null;
+        String passphrase = null;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
+            } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
+                passphrase = args[++i];
             } else if (args[i].equals("--device-key") && i + 1 < args.length) {
                 deviceKey = java.nio.file.Path.of(args[++i]);
             } else {
@@ -63,6 +68,9 @@ public final class Echo {
         Options options = plain ? Options.plain() : Options.e2ee();
         if (deviceKey != null && !plain) {
             options = options.withDeviceKeyFile(deviceKey);
+        }
+        if (passphrase != null && !plain) {
+            options = options.withPassphrase(passphrase);
         }
         Connection c = start(URI.create(args[0]), args[1], options);
         CountDownLatch ended = new CountDownLatch(1);
