@@ -148,6 +148,18 @@ test('persistentIdentity_stableAcrossConnections_markVerified_thenNewProfileSame
   });
   assert.equal(back.device, b1.device);
   assert.equal((await alice.page.evaluate(() => window.lost)).filter((e) => e.scope === 'peer').length, 1);
+
+  // Alice's verification is remembered in her profile: after she reloads and rejoins, Bob is verified at once
+  await leave(alice.page);
+  await alice.page.reload();
+  const a2 = await join(alice.page, channel, 'Alice');
+  assert.equal(a2.device, a.device, 'Alice keeps her device fingerprint across a reload');
+  const remembered = await waitFor('Bob verified from IndexedDB', async () => {
+    const p = await peersOf(alice.page);
+    return p.length === 1 && p[0].verified ? p[0] : null;
+  });
+  assert.equal(remembered.device, b1.device);
+  assert.match(remembered.source, /✓ verified \(as Bob\)/);
   for (const x of [alice, bob, impostor]) await x.context.close();
 });
 
