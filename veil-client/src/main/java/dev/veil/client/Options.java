@@ -88,7 +88,8 @@ public final class Options {
     /**
      * Passphrase mode (docs/PROTOCOL.md §2.5) instead of the group key manager: every member's SFrame key comes from
      * this passphrase, the channel id, the member's connection id and a random KID of the member's own; no key
-     * messages. Everyone who knows the passphrase can decrypt, forever. Requires E2EE.
+     * messages. Everyone who knows the passphrase can decrypt, forever. Requires E2EE. Each member's key costs one
+     * PBKDF2 of 100,000 iterations on the connection's event-loop thread when it joins.
      */
     public Options withPassphrase(String passphrase) {
         if (!e2ee) {
