@@ -12,8 +12,9 @@
  * Keys (messages from the main thread, see handleMessage):
  *   group mode       setSendKey {kid, key} / setReceiveKey {senderId, kid, key}: SFrame uses the KID and base key;
  *                    JFrame uses key index = generation mod 16 and the 32 bytes as material
- *   passphrase mode  setPassphraseKey {senderId (null = own), key}: SFrame base key of KID 0; JFrame raw AES key
- *                    in key index 0
+ *   passphrase mode  setPassphraseKey {senderId, key}: SFrame: the sender's passphrase key P, from which its
+ *                    receiver derives the key of every KID; JFrame (also senderId null = own): the raw AES key in key
+ *                    index 0. The own SFrame key is a setSendKey under the own random KID.
  */
 
 import { E2EEError } from './errors.js';
@@ -109,14 +110,17 @@ export class FrameCryptor {
           else await r.setKey(jframeIndex(kid), asBytes(msg.key));
         });
       case 'setPassphraseKey': {
+        // docs/PROTOCOL.md §2.5. SFrame: a remote sender's passphrase key P; its receiver derives the key of each
+        // KID from P (the own SFrame key comes as setSendKey under the own random KID). JFrame: the AES key that the
+        // main thread derived from P and the sender's salt, in key index 0.
         const key = asBytes(msg.key);
         if (msg.senderId == null) {
-          if (this.#format === 'sframe') await this.#sender.setKey(0n, key);
-          else await this.#sender.setRawKey(0, key);
+          if (this.#format === 'sframe') throw new E2EEError('unsupported', 'SFrame passphrase send key: use setSendKey');
+          await this.#sender.setRawKey(0, key);
           return;
         }
         return this.#install(msg.senderId, async (r) => {
-          if (this.#format === 'sframe') await r.addKey(0n, key);
+          if (this.#format === 'sframe') r.setPassphraseKey(key);
           else await r.setRawKey(0, key);
         });
       }

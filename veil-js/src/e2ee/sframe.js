@@ -28,6 +28,7 @@ import { concat, constantTimeEqual, uintBE, readUintBE, utf8 } from './bytes.js'
 import { E2EEError } from './errors.js';
 import { KeyRing, ReplayWindow, splitKid, nextStep } from './keyring.js';
 import { veilRatchet } from './ratchet.js';
+import { sframePassphraseBaseKey } from './passphrase.js';
 
 const subtle = globalThis.crypto.subtle;
 const EMPTY = new Uint8Array(0);
@@ -426,6 +427,7 @@ export class SFrameReceiver {
   #suite;
   #nt;
   #ring;
+  #passphraseKey = null; // passphrase mode: the sender's P; unknown KIDs are derived from it
 
   constructor(suite = DEFAULT_SUITE, capacity = DEFAULT_KEY_RING_CAPACITY) {
     const s = suiteInfo(suite);
@@ -452,6 +454,19 @@ export class SFrameReceiver {
 
   clearKeys() {
     this.#ring.clear();
+    if (this.#passphraseKey) this.#passphraseKey.fill(0);
+    this.#passphraseKey = null;
+  }
+
+  /**
+   * Passphrase mode (docs/PROTOCOL.md §2.5): the sender's passphrase key P (copied). From now on a frame under a
+   * KID that is not installed is tried with sframeBaseKey(P, KID) (one HKDF and the key schedule, never a ratchet);
+   * the key is installed only once that frame authenticated, so forged fresh KIDs cost CPU but never grow or change
+   * state. Every key installed so far is removed (they came from the previous passphrase).
+   */
+  setPassphraseKey(p) {
+    this.clearKeys();
+    this.#passphraseKey = Uint8Array.from(p);
   }
 
   hasKey(kid) {
@@ -540,13 +555,18 @@ export class SFrameReceiver {
       w.accept(ctr);
       return pt;
     }
-    const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
-    if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
-    let base = Uint8Array.from(this.#ring.get(baseKid).baseKey);
-    for (let s = splitKid(baseKid).step; s < splitKid(kid).step; s++) {
-      const next = await veilRatchet(base);
-      base.fill(0);
-      base = next;
+    let base;
+    if (this.#passphraseKey) {
+      base = await sframePassphraseBaseKey(this.#passphraseKey, kid);
+    } else {
+      const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
+      if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
+      base = Uint8Array.from(this.#ring.get(baseKid).baseKey);
+      for (let s = splitKid(baseKid).step; s < splitKid(kid).step; s++) {
+        const next = await veilRatchet(base);
+        base.fill(0);
+        base = next;
+      }
     }
     const key = await SFrameKey.fromBaseKey(this.#suite, kid, base);
     let pt;

@@ -13,7 +13,7 @@
  *   {type: 'setFormat', format: 'sframe' | 'jframe', suite?}     (sframe, suite 4 by default; resets every key)
  *   {type: 'setSendKey', kid, key}                               own key (kid: bigint | decimal string | number)
  *   {type: 'setReceiveKey', senderId, kid, key}                  a remote sender's key (older ones are kept)
- *   {type: 'setPassphraseKey', senderId (null = own), key}       passphrase mode
+ *   {type: 'setPassphraseKey', senderId (null = own, JFrame only), key}   passphrase mode (see framecryptor.js)
  *   {type: 'removeSender', senderId}
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
  *   {type: 'enable'} | {type: 'disable'}                         disabled: frames pass through untouched

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sframePassphraseBaseKey } from '../../src/e2ee/passphrase.js';
 import { FrameCryptor } from '../../src/e2ee/framecryptor.js';
 import { fromHex, toHex } from '../../src/e2ee/bytes.js';
 import { kidOf } from '../../src/e2ee/keyring.js';
@@ -52,7 +53,14 @@ for (const format of ['sframe', 'jframe']) {
     await a.c.handleMessage({ type: 'setFormat', format });
     await b.c.handleMessage({ type: 'setFormat', format });
     const k = fromHex('00112233445566778899aabbccddeeff');
-    await a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k });
+    if (format === 'sframe') {
+      // the sender's own random KID; the receiver derives its key from P and the KID on the wire
+      const kid = 0x1234567890abcdefn;
+      await a.c.handleMessage({ type: 'setSendKey', kid, key: await sframePassphraseBaseKey(k, kid) });
+      await assert.rejects(a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k }));
+    } else {
+      await a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k });
+    }
     await b.c.handleMessage({ type: 'setPassphraseKey', senderId: 'A', key: k });
     const f = frame(VP8_KEY, { type: 'key' });
     assert.equal(await a.c.processFrame(f, enc), true);

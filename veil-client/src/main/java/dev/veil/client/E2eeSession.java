@@ -11,7 +11,11 @@ import dev.veil.e2ee.group.GroupKeyManager;
 import dev.veil.e2ee.group.GroupOutput;
 import dev.veil.e2ee.identity.Bundle;
 import dev.veil.e2ee.identity.BundleFormatException;
+import dev.veil.e2ee.identity.DeviceIdentity;
 import dev.veil.e2ee.identity.Identity;
+import dev.veil.e2ee.identity.VerificationCode;
+import dev.veil.e2ee.pairwise.PairwiseChannel;
+import dev.veil.e2ee.passphrase.PassphraseKeys;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
@@ -77,18 +81,60 @@ final class E2eeSession {
     private Map<String, String> remoteFingerprints = Map.of();
     private String verificationCode;
     private boolean destroyed;
+    private final DeviceIdentity device;
+    private final PeerVerification verification;
+    private String channelId;
+    private long lastNow;
+    private final String passphrase; // passphrase mode (docs/PROTOCOL.md §2.5), else null
+    private String selfId;
+    private final Map<String, Bundle> passphraseMembers = new LinkedHashMap<>();
 
     /**
      * @param events where E2EE events go
      * @param relay sends a relay message: (to, standard base64 payload)
      */
     E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay) {
+        this(random, keepKeys, events, relay, null, new VerifiedPeers(), PeerVerification.DEFAULT_GRACE_MILLIS, null);
+    }
+
+    /**
+     * @param device the persistent device identity, or null
+     * @param verified where verified devices are remembered
+     * @param passphrase passphrase mode with this passphrase (no key manager, no key messages), or null
+     */
+    E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay,
+                DeviceIdentity device, VerifiedPeers verified, long graceMillis, String passphrase) {
+        this.passphrase = passphrase;
         this.random = random;
         this.keepKeys = keepKeys;
         this.events = events;
         this.relay = relay;
         this.identity = Identity.generate(random);
         this.selfFingerprint = identity.fingerprint().display();
+        this.device = device;
+        this.verification = new PeerVerification(identity, device, verified, graceMillis, events,
+                (to, bytes) -> relay.accept(to, Base64.getEncoder().encodeToString(bytes)));
+    }
+
+    /** The persistent device fingerprint, or null without a device identity. */
+    String deviceFingerprint() {
+        return device == null ? null : device.fingerprint().display();
+    }
+
+    List<E2eeEvent.PeerInfo> peers() {
+        return verification.peers();
+    }
+
+    boolean roomVerified() {
+        return verification.roomVerified();
+    }
+
+    void markRoomVerified() {
+        verification.markRoomVerified();
+    }
+
+    void markVerified(String fingerprint) {
+        verification.markVerified(fingerprint);
     }
 
     /** {@code metadata} (an object, or null) with the bundle added under {@code e2ee_bundle}. */
@@ -116,8 +162,27 @@ final class E2eeSession {
     }
 
     /** The server told this connection its id (the offer): the key manager starts. */
-    void start(String selfConnectionId) {
-        if (destroyed || manager != null) {
+    void start(String selfConnectionId, String channel) {
+        if (destroyed || started()) {
+            return;
+        }
+        channelId = channel;
+        selfId = selfConnectionId;
+        verification.start(selfConnectionId, channel);
+        if (passphrase != null) {
+            // P from the server-assigned id, then the own random KID: the frame key is this connection's own
+            long kid = PassphraseKeys.randomKid(random);
+            SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channel, selfConnectionId);
+            SecretBytes base = PassphraseKeys.sframeBaseKey(p, kid);
+            p.destroy();
+            KeyId id = KeyId.fromKid(kid);
+            sender.setKey(id, base);
+            if (keepKeys) {
+                keptSend = new KeptKey(id, base.toByteArray());
+            }
+            base.destroy();
+            events.accept(new E2eeEvent.SendKey(id.generation(), id.step()));
+            refreshMembership();
             return;
         }
         manager = new GroupKeyManager(identity, selfConnectionId, random);
@@ -126,16 +191,18 @@ final class E2eeSession {
     }
 
     boolean started() {
-        return manager != null;
+        return selfId != null;
     }
 
     /** Members joined: (connection id, signaling_notify_metadata) pairs. */
     void membersJoined(long now, List<Map.Entry<String, JsonNode>> members) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
             return;
         }
+        lastNow = now;
         List<Bundle> bundles = new ArrayList<>();
         for (Map.Entry<String, JsonNode> m : members) {
+            verification.setName(m.getKey(), PeerVerification.claimedName(m.getValue()));
             JsonNode b = m.getValue() == null ? null : m.getValue().get(Bundle.METADATA_MEMBER);
             if (b == null || !b.isObject()) {
                 emitError("keys", "BAD_BUNDLE", m.getKey(), "no e2ee_bundle in its signaling_notify_metadata");
@@ -147,7 +214,19 @@ final class E2eeSession {
                 emitError("keys", "BAD_BUNDLE", m.getKey(), e.getMessage());
             }
         }
-        if (!bundles.isEmpty()) {
+        if (!bundles.isEmpty() && passphrase != null) {
+            for (Bundle b : bundles) {
+                if (b.connectionId().equals(selfId) || passphraseMembers.containsKey(b.connectionId()) || !b.verify()) {
+                    emitError("keys", "BAD_BUNDLE", b.connectionId(), "refused bundle");
+                    continue;
+                }
+                passphraseMembers.put(b.connectionId(), b);
+                SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channelId, b.connectionId());
+                receivers.computeIfAbsent(b.connectionId(), x -> new SFrameReceiver(SUITE)).setPassphraseKey(p);
+                p.destroy();
+            }
+            refreshMembership();
+        } else if (!bundles.isEmpty()) {
             manager.membersJoined(now, bundles);
             drain();
             refreshMembership();
@@ -155,17 +234,27 @@ final class E2eeSession {
     }
 
     void memberLeft(long now, String connectionId) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
+            return;
+        }
+        lastNow = now;
+        keptReceive.remove(connectionId);
+        if (passphrase != null) {
+            passphraseMembers.remove(connectionId);
+            SFrameReceiver r = receivers.remove(connectionId);
+            if (r != null) {
+                r.clearKeys();
+            }
+            refreshMembership();
             return;
         }
         manager.memberLeft(now, connectionId);
-        keptReceive.remove(connectionId);
         drain();
         refreshMembership();
     }
 
     void relayMessage(long now, String from, String payloadBase64) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
             return;
         }
         byte[] bytes;
@@ -175,21 +264,42 @@ final class E2eeSession {
             emitError("keys", "MALFORMED", from, "payload is not base64");
             return;
         }
+        lastNow = now;
+        if (PairwiseChannel.kindOf(bytes) == PairwiseChannel.Purpose.DEVICE.kind()) {
+            verification.deviceMessage(now, from, bytes);
+            return;
+        }
+        if (passphrase != null) {
+            return; // passphrase mode sends and takes no key messages
+        }
         manager.messageReceived(now, from, bytes);
         drain();
     }
 
     /** When {@link #timeout} is due next (monotonic ms). */
     OptionalLong nextTimeout() {
-        return destroyed || manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        if (destroyed || !started()) {
+            return OptionalLong.empty();
+        }
+        OptionalLong a = manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        OptionalLong b = verification.nextTimeout();
+        if (a.isEmpty()) {
+            return b;
+        }
+        return b.isEmpty() ? a : OptionalLong.of(Math.min(a.getAsLong(), b.getAsLong()));
     }
 
     void timeout(long now) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
             return;
         }
-        manager.handleTimeout(now);
-        drain();
+        lastNow = now;
+        OptionalLong m = manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        if (m.isPresent() && now >= m.getAsLong()) {
+            manager.handleTimeout(now);
+            drain();
+        }
+        verification.timeout(now);
     }
 
     /** Encrypts one Opus frame (clear TOC byte, docs/PROTOCOL.md §2.2 media framing). */
@@ -273,22 +383,35 @@ final class E2eeSession {
     }
 
     private void refreshMembership() {
-        if (manager == null || destroyed) {
+        if (!started() || destroyed) {
             return;
         }
+        List<Bundle> accepted = manager != null ? manager.members() : List.copyOf(passphraseMembers.values());
         Map<String, String> fps = new LinkedHashMap<>();
-        for (Bundle b : manager.members()) {
+        for (Bundle b : accepted) {
             fps.put(b.connectionId(), b.fingerprint().display());
         }
         if (!fps.equals(remoteFingerprints)) {
             remoteFingerprints = Collections.unmodifiableMap(fps);
             events.accept(new E2eeEvent.Fingerprints(selfFingerprint, fps));
         }
-        String code = manager.verificationCode().display();
+        // the code shown covers the channel, the mode and the format (SFrame, suite 4) too
+        List<VerificationCode.Member> members = new ArrayList<>();
+        members.add(new VerificationCode.Member(selfId, identity.identityKey()));
+        Map<String, Bundle> bundles = new LinkedHashMap<>();
+        for (Bundle b : accepted) {
+            members.add(VerificationCode.Member.of(b));
+            bundles.put(b.connectionId(), b);
+        }
+        String code = VerificationCode.of(new VerificationCode.Context(channelId,
+                passphrase != null ? VerificationCode.MODE_PASSPHRASE : VerificationCode.MODE_KEYS,
+                VerificationCode.FORMAT_SFRAME, SUITE.id()), members).display();
         if (!code.equals(verificationCode)) {
             verificationCode = code;
             events.accept(new E2eeEvent.VerificationCodeChanged(code));
+            verification.codeChanged(code);
         }
+        verification.membersChanged(lastNow, bundles, fps);
     }
 
     /** Tests only: the current send key. */
@@ -309,6 +432,7 @@ final class E2eeSession {
             return;
         }
         destroyed = true;
+        verification.destroy();
         // SFrameSender has no destroy: replacing its key wipes the old base key and frame key
         SecretBytes junk = SecretBytes.random(32, random);
         sender.setKey(new KeyId(0, 0), junk);

@@ -42,6 +42,7 @@ public final class SFrameReceiver {
     private final SFrameAead aead;
     private final KeyRing<Entry> ring;
     private final long[] parsed = new long[2];
+    private byte[] passphraseKey; // passphrase mode: the sender's P; unknown KIDs are derived from it
 
     /** Per-KID state: base key (kept for ratcheting), derived key and salt, replay window. */
     private static final class Entry {
@@ -86,9 +87,25 @@ public final class SFrameReceiver {
         return ring.remove(id);
     }
 
-    /** Removes every key. */
+    /** Removes every key (and the passphrase key). */
     public void clearKeys() {
         ring.clear();
+        if (passphraseKey != null) {
+            Arrays.fill(passphraseKey, (byte) 0);
+            passphraseKey = null;
+        }
+    }
+
+    /**
+     * Passphrase mode (docs/PROTOCOL.md §2.5): the sender's passphrase key P (copied). From now on a frame under a
+     * KID that is not installed is tried with {@link dev.veil.e2ee.passphrase.PassphraseKeys#sframeBaseKey
+     * sframeBaseKey(P, KID)} (one HKDF and the key schedule, no ratchet); the key is installed only once that
+     * frame authenticated, so a stream of forged fresh KIDs costs CPU but never grows or changes state. Every key
+     * installed so far is removed (they came from the previous passphrase).
+     */
+    public void setPassphraseKey(SecretBytes p) {
+        clearKeys();
+        passphraseKey = p.toByteArray();
     }
 
     /** Whether a key for {@code id} is installed (ratcheted keys are installed once a frame authenticated). */
@@ -213,8 +230,18 @@ public final class SFrameReceiver {
             e.window.accept(ctr);
             return ptLen;
         }
-        // Not installed: can a key of the same generation be ratcheted forward to it?
         KeyId target = KeyId.fromKid(kid);
+        if (passphraseKey != null) {
+            // passphrase mode: the key of any KID is derived from P; never ratcheted
+            SecretBytes p = SecretBytes.copyOf(passphraseKey);
+            SecretBytes derived = dev.veil.e2ee.passphrase.PassphraseKeys.sframeBaseKey(p, kid);
+            p.destroy();
+            byte[] base = derived.toByteArray();
+            derived.destroy();
+            return openCandidate(target, kid, ctr, base, hdr, hdrOff, hdrLen, md, mdOff, mdLen, ct, ctOff, ctLen,
+                    out, outOff);
+        }
+        // Not installed: can a key of the same generation be ratcheted forward to it?
         KeyId baseId = ring.ratchetBase(target, MAX_RATCHET_STEPS);
         if (baseId == null) {
             return Rejection.NO_KEY.code();
@@ -225,6 +252,14 @@ public final class SFrameReceiver {
             Arrays.fill(base, (byte) 0);
             base = next;
         }
+        return openCandidate(target, kid, ctr, base, hdr, hdrOff, hdrLen, md, mdOff, mdLen, ct, ctOff, ctLen, out,
+                outOff);
+    }
+
+    private int openCandidate(KeyId target, long kid, long ctr, byte[] base, byte[] hdr, int hdrOff, int hdrLen,
+                              byte[] md, int mdOff, int mdLen, byte[] ct, int ctOff, int ctLen, byte[] out,
+                              int outOff) {
+        int ptLen = ctLen - suite.tagLength();
         Entry candidate = new Entry(base, SFrameKey.derive(suite, kid, base));
         if (!aead.open(candidate.key, ctr, hdr, hdrOff, hdrLen, md, mdOff, mdLen, ct, ctOff, ctLen, out, outOff)) {
             candidate.destroy();
