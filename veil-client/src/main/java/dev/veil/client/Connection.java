@@ -351,6 +351,9 @@ public final class Connection implements AutoCloseable {
             return connected;
         }
         state = State.CONNECTING;
+        // set before the loop thread starts: its first turn may run before startOnLoop (a deadline of 0 would fail
+        // the connect at once)
+        connectDeadline = clock.getAsLong() + options.connectTimeoutMillis();
         try {
             DatagramChannel channel = DatagramChannel.open();
             channel.bind(new InetSocketAddress(0));
