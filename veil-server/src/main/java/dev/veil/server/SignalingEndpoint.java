@@ -1,16 +1,30 @@
 package dev.veil.server;
 
+import dev.veil.signaling.SignalingCodec;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
-import org.eclipse.jetty.websocket.api.exceptions.MessageTooLargeException;
 
-/** One signaling WebSocket: posts everything it receives to the hub on the event loop. */
-public final class SignalingEndpoint implements Session.Listener.AutoDemanding, WsPeer {
+/**
+ * One signaling WebSocket: posts everything it receives to the hub on the event loop.
+ *
+ * <p>Reading is demand-driven: the next message is read from the socket only after the loop has handled the last
+ * one, so a client can never queue more than one message of work on the loop, however fast it sends. Text arrives
+ * in parts and is put together here up to {@link SignalingCodec#MAX_MESSAGE_CHARS} characters; a longer message is
+ * not kept (the rest of it is read and dropped) and is answered as §1.5 says (error, disconnect, close 1008), not
+ * with a bare 1009. Every write reports back to the loop when done, which is what the hub's outbound accounting
+ * counts ({@link Outbound}).
+ */
+public final class SignalingEndpoint implements Session.Listener, WsPeer {
   private final EventLoop loop;
   private final Hub hub;
   private volatile Session session;
-  private Hub.Conn conn; // touched on the loop only
+  private Conn conn; // touched on the loop only
+  // Touched by Jetty's reading thread of this session only (one frame at a time, on demand).
+  private final StringBuilder text = new StringBuilder();
+  private boolean discarding;
 
   SignalingEndpoint(EventLoop loop, Hub hub) {
     this.loop = loop;
@@ -20,25 +34,61 @@ public final class SignalingEndpoint implements Session.Listener.AutoDemanding, 
   @Override
   public void onWebSocketOpen(Session s) {
     this.session = s;
-    loop.execute(() -> conn = hub.opened(this));
+    loop.execute(() -> {
+      conn = hub.opened(this);
+      s.demand();
+    });
   }
 
   @Override
-  public void onWebSocketText(String text) {
-    loop.execute(() -> hub.text(conn, text));
+  public void onWebSocketPartialText(String part, boolean last) {
+    Session s = session;
+    if (!discarding && text.length() + part.length() > SignalingCodec.MAX_MESSAGE_CHARS) {
+      discarding = true;
+      text.setLength(0);
+      text.trimToSize();
+      loop.execute(() -> hub.tooLarge(conn));
+    }
+    if (!discarding) {
+      text.append(part);
+    }
+    if (!last) {
+      s.demand();
+      return;
+    }
+    if (discarding) {
+      discarding = false;
+      s.demand();
+      return;
+    }
+    String message = text.toString();
+    text.setLength(0);
+    if (text.capacity() > 64 * 1024) {
+      text.trimToSize();
+    }
+    loop.execute(() -> {
+      hub.text(conn, message);
+      s.demand();
+    });
   }
 
   @Override
-  public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+  public void onWebSocketPartialBinary(ByteBuffer payload, boolean last, Callback callback) {
     callback.succeed();
-    loop.execute(() -> hub.binary(conn));
+    Session s = session;
+    if (last) {
+      loop.execute(() -> {
+        hub.binary(conn);
+        s.demand();
+      });
+    } else {
+      s.demand();
+    }
   }
 
   @Override
   public void onWebSocketError(Throwable cause) {
-    if (cause instanceof MessageTooLargeException) {
-      loop.execute(() -> hub.tooLarge(conn));
-    }
+    // a transport error is followed by onWebSocketClose, which tells the hub
   }
 
   @Override
@@ -48,11 +98,13 @@ public final class SignalingEndpoint implements Session.Listener.AutoDemanding, 
   }
 
   @Override
-  public void sendText(String text) {
+  public void sendText(String message, Runnable done) {
     Session s = session;
-    if (s != null && s.isOpen()) {
-      s.sendText(text, Callback.NOOP);
+    if (s == null || !s.isOpen()) {
+      done.run(); // on the loop already: never queued
+      return;
     }
+    s.sendText(message, Callback.from(() -> loop.execute(done), x -> loop.execute(done)));
   }
 
   @Override
@@ -64,8 +116,26 @@ public final class SignalingEndpoint implements Session.Listener.AutoDemanding, 
   }
 
   @Override
+  public void abort() {
+    Session s = session;
+    if (s != null) {
+      s.disconnect();
+    }
+  }
+
+  @Override
   public String remote() {
     Session s = session;
     return s == null ? "?" : String.valueOf(s.getRemoteSocketAddress());
+  }
+
+  @Override
+  public String addressKey() {
+    Session s = session;
+    SocketAddress a = s == null ? null : s.getRemoteSocketAddress();
+    if (a instanceof InetSocketAddress i && i.getAddress() != null) {
+      return Admission.addressKey(i.getAddress());
+    }
+    return "unknown";
   }
 }
