@@ -72,7 +72,7 @@ final class Outbound {
     return messages;
   }
 
-  /** Bytes of {@code s} in UTF-8, without encoding it. */
+  /** Bytes of {@code s} in UTF-8 as {@link String#getBytes} encodes it, without encoding it. */
   static int utf8Length(String s) {
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
@@ -84,6 +84,8 @@ final class Outbound {
       } else if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
         n += 4;
         i++;
+      } else if (Character.isSurrogate(ch)) {
+        n++; // a lone surrogate is encoded as '?'
       } else {
         n += 3;
       }
