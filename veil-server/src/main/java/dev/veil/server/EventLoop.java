@@ -138,6 +138,12 @@ final class EventLoop implements Executor, Scheduler {
     }
   }
 
+  /** TEST ONLY: ends the loop thread the way a crash would, without {@link #stop(long)}. */
+  void terminateForTesting() throws InterruptedException {
+    group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+    group.terminationFuture().await(5000, TimeUnit.MILLISECONDS);
+  }
+
   private void guard(Runnable r) {
     try {
       r.run();

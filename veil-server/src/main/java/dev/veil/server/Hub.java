@@ -50,6 +50,7 @@ final class Hub {
   private final ConnectionIds ids;
   private final Wire wire;
   private final Admission admission;
+  private final E2eeRelay relay;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
   private final Map<String, Conn> byId = new HashMap<>();
@@ -67,6 +68,7 @@ final class Hub {
     this.ids = ids;
     this.wire = new Wire(loop, stats, this::outboundFailed);
     this.admission = Admission.of(cfg);
+    this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
   }
 
   // -------------------------------------------------------------------------------------------- socket events
@@ -154,7 +156,7 @@ final class Hub {
       LOG.info("{} disconnects", c);
       leave(c, CLOSE_NORMAL, "disconnect");
     } else if (m instanceof E2ee e) {
-      onE2ee(c, e);
+      relay.onE2ee(c, e);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
     } else {
@@ -489,52 +491,6 @@ final class Hub {
       admission.releasePending(c.address);
       stats.pendingSockets.set(admission.pending());
     }
-  }
-
-  // ---------------------------------------------------------------------------------------------- e2ee relay
-
-  private void onE2ee(Conn c, E2ee m) {
-    if (m.to() == null) {
-      violation(c, "an e2ee message from a client must have 'to', not 'from'");
-      return;
-    }
-    if (c.state == State.NEW) {
-      violation(c, "e2ee before connect");
-      return;
-    }
-    if (!c.connect.e2ee()) {
-      stats.inc("e2ee.rejected.not_e2ee");
-      violation(c, "e2ee messages need a connection made with e2ee: true");
-      return;
-    }
-    if (m.payloadLength() > cfg.e2eePayloadMaxBytes()) {
-      stats.inc("e2ee.rejected.too_large");
-      violation(c, "e2ee payload of " + m.payloadLength() + " bytes exceeds " + cfg.e2eePayloadMaxBytes());
-      return;
-    }
-    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
-      stats.inc("e2ee.rejected.rate");
-      wire.softError(c, "e2ee message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
-      return;
-    }
-    if (c.state != State.ACTIVE) {
-      stats.inc("e2ee.rejected.not_active");
-      wire.softError(c, "e2ee message dropped: answer the offer first");
-      return;
-    }
-    Conn to = byId.get(m.to());
-    if (to == c) {
-      stats.inc("e2ee.rejected.self");
-      wire.softError(c, "e2ee message dropped: addressed to the sender");
-      return;
-    }
-    if (to == null || to.channel != c.channel || to.state != State.ACTIVE) {
-      stats.inc("e2ee.rejected.no_destination");
-      wire.softError(c, "e2ee message dropped: " + m.to() + " is not connected in channel " + c.channel.id);
-      return;
-    }
-    stats.inc("e2ee.relayed");
-    send(to, m.stampedFrom(c.id));
   }
 
   // ---------------------------------------------------------------------------------------------------- utils
