@@ -152,13 +152,17 @@ class IdleFloodTest {
         .withGuards(ServerConfig.Guards.defaults().withSignalingRate(10, 50)));
     RawWs flood = RawWs.open("127.0.0.1", server.httpPort(), 0);
     idle.add(flood);
-    for (int i = 0; i < 500; i++) {
-      try {
-        flood.sendText("{\"type\":\"ping\"}");
-      } catch (java.io.IOException e) {
-        break; // already closed
+    Thread writer = new Thread(() -> {
+      for (int i = 0; i < 500; i++) {
+        try {
+          flood.sendText("{\"type\":\"ping\"}");
+        } catch (java.io.IOException e) {
+          return; // already closed
+        }
       }
-    }
+    }, "flood-writer");
+    writer.setDaemon(true);
+    writer.start(); // the test reads meanwhile, as a client that reads would
     flood.socket.setSoTimeout((int) TimeUnit.SECONDS.toMillis(30));
     int pongs = 0;
     JsonNode n;

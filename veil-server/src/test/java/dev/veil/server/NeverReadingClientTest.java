@@ -155,7 +155,7 @@ class NeverReadingClientTest {
         heapAfter >> 20, server.stats().get("signaling.closed.outbound_bytes"),
         server.stats().get("signaling.closed.outbound_messages"), server.stats().get("signaling.closed.write_stall"));
     assertEquals(1, dropped);
-    assertTrue(maxQueued <= bound, "queued " + maxQueued);
+    assertTrue(maxQueued <= bound + 64 * 1024, "queued " + maxQueued); // + the sender's few in-flight messages
     // the heap did not keep what was sent at it (≈ sent × 5.5 KB): a generous margin over the 1 MiB bound
     assertTrue(heapAfter - heapBefore < 64L << 20, (heapAfter - heapBefore) + " bytes more heap");
     // the socket is really gone: the attacker reads what the kernel held, then the end
@@ -194,6 +194,41 @@ class NeverReadingClientTest {
     assertTrue(gone);
     assertEquals(1, server.stats().get("signaling.closed.write_stall"));
     assertEquals(0, server.stats().get("signaling.closed.ping_timeout"));
+    assertTrue(attacker.awaitServerEnd(30_000));
+  }
+
+  @Test
+  void neverReader_whileOthersJoinAndLeaveWith16kMetadata_isDropped_queueStaysUnderTheBound() throws Exception {
+    // the reproduction: churn with 16 KB notify metadata grew the heap by ~17 MB/s before
+    int bound = 1024 * 1024;
+    start(ServerConfig.Guards.defaults().withOutbound(bound, 2048, 20));
+    long heapBefore = usedHeapAfterGc();
+    String victim = joinAttacker();
+    WsTestClient observer = joinSender();
+    String metadata = "x".repeat(16_000);
+    long maxQueued = 0;
+    int cycles = 0;
+    boolean gone = false;
+    long deadline = System.nanoTime() + WAIT_NANOS;
+    while (!gone && System.nanoTime() < deadline) {
+      WsTestClient churn = WsTestClient.connect(client, server.httpPort());
+      churn.send("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"room\",\"e2ee\":true,"
+          + "\"signaling_notify_metadata\":{\"name\":\"" + metadata + "\"}}");
+      JsonNode offer = churn.expect("offer");
+      churn.send(answer(offer.path("sdp").asText()));
+      churn.expectSkippingPings("notify");
+      churn.send("{\"type\":\"disconnect\"}");
+      churn.awaitClosed();
+      cycles++;
+      gone = destroyed(sync(observer), victim);
+      maxQueued = Math.max(maxQueued, server.stats().outboundQueuedBytes());
+    }
+    long heapAfter = usedHeapAfterGc();
+    System.out.printf("never-reader (churn): %d join/leave cycles with 16 KB metadata; max queued %d bytes "
+        + "(bound %d); heap after GC %d MB -> %d MB%n", cycles, maxQueued, bound, heapBefore >> 20, heapAfter >> 20);
+    assertTrue(gone, "still there after " + cycles + " cycles");
+    assertTrue(maxQueued <= bound + 64 * 1024, "queued " + maxQueued); // + the observer's few in-flight messages
+    assertTrue(heapAfter - heapBefore < 64L << 20, (heapAfter - heapBefore) + " bytes more heap");
     assertTrue(attacker.awaitServerEnd(30_000));
   }
 }

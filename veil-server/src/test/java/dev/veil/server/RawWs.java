@@ -65,10 +65,13 @@ final class RawWs implements Closeable {
   }
 
   /** Sends one masked text frame. */
-  synchronized void sendText(String text) throws IOException {
-    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+  void sendText(String text) throws IOException {
+    sendFrame(0x81, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private synchronized void sendFrame(int firstByte, byte[] payload) throws IOException {
     ByteArrayOutputStream f = new ByteArrayOutputStream(payload.length + 14);
-    f.write(0x81);
+    f.write(firstByte);
     if (payload.length < 126) {
       f.write(0x80 | payload.length);
     } else if (payload.length < 65536) {
@@ -107,6 +110,11 @@ final class RawWs implements Closeable {
       int opcode = b0 & 0x0f;
       if (opcode == 0x8) {
         closeCode = len >= 2 ? ((payload[0] & 0xff) << 8) | (payload[1] & 0xff) : 1005;
+        try {
+          sendFrame(0x88, new byte[] {payload[0], payload[1]}); // answer the close, as a client must
+        } catch (IOException | RuntimeException e) {
+          // the server may have gone already
+        }
         return null;
       }
       if (opcode == 0x1) {
