@@ -66,7 +66,7 @@ final class Hub {
     this.stats = stats;
     this.media = media;
     this.ids = ids;
-    this.wire = new Wire(loop, stats, this::outboundFailed);
+    this.wire = new Wire(loop, stats, cfg.guards().outboundTotalMaxBytes(), this::outboundFailed);
     this.admission = Admission.of(cfg);
     this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
   }

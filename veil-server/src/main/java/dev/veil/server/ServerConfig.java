@@ -45,10 +45,11 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
    * @param writeStallTimeoutSeconds seconds queued bytes may go without any write completing
    * @param signalingMessagesPerSecond sustained messages per second a WebSocket may send
    * @param signalingBurst messages a WebSocket may send at once
+   * @param outboundTotalMaxBytes most bytes queued to all WebSockets together (past it the largest queue is dropped)
    */
   public record Guards(int connectTimeoutSeconds, int maxPendingSockets, int maxPendingSocketsPerAddress,
       int maxConnectionsPerAddress, int outboundMaxBytes, int outboundMaxMessages, int writeStallTimeoutSeconds,
-      int signalingMessagesPerSecond, int signalingBurst) {
+      int signalingMessagesPerSecond, int signalingBurst, int outboundTotalMaxBytes) {
 
     /** The embedded defaults. */
     public static Guards defaults() {
@@ -58,29 +59,37 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     public Guards withConnectTimeoutSeconds(int v) {
       return new Guards(v, maxPendingSockets, maxPendingSocketsPerAddress, maxConnectionsPerAddress,
           outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond,
-          signalingBurst);
+          signalingBurst, outboundTotalMaxBytes);
     }
 
     public Guards withPending(int max, int perAddress) {
       return new Guards(connectTimeoutSeconds, max, perAddress, maxConnectionsPerAddress, outboundMaxBytes,
-          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst);
+          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst,
+          outboundTotalMaxBytes);
     }
 
     public Guards withMaxConnectionsPerAddress(int v) {
       return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress, v, outboundMaxBytes,
-          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst);
+          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst,
+          outboundTotalMaxBytes);
     }
 
     public Guards withOutbound(int maxBytes, int maxMessages, int stallSeconds) {
       return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
           maxConnectionsPerAddress, maxBytes, maxMessages, stallSeconds, signalingMessagesPerSecond,
-          signalingBurst);
+          signalingBurst, outboundTotalMaxBytes);
     }
 
     public Guards withSignalingRate(int perSecond, int burst) {
       return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
           maxConnectionsPerAddress, outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds, perSecond,
-          burst);
+          burst, outboundTotalMaxBytes);
+    }
+
+    public Guards withOutboundTotalMaxBytes(int v) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
+          maxConnectionsPerAddress, outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds,
+          signalingMessagesPerSecond, signalingBurst, v);
     }
   }
 
@@ -153,7 +162,8 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.outbound_max_messages", 16, 1_000_000),
               range(c, "limits.write_stall_timeout_seconds", 1, 3600),
               range(c, "limits.signaling_messages_per_second", 1, 100_000),
-              range(c, "limits.signaling_burst", 1, 1_000_000)));
+              range(c, "limits.signaling_burst", 1, 1_000_000),
+              range(c, "limits.outbound_total_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, Integer.MAX_VALUE)));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }

@@ -3,6 +3,8 @@ package dev.veil.server;
 import dev.veil.signaling.ErrorMessage;
 import dev.veil.signaling.SignalingCodec;
 import dev.veil.signaling.SignalingMessage;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -13,6 +15,9 @@ import org.slf4j.LoggerFactory;
  * {@link Outbound} queue, accounts the writes the transport reports done, rate-limits error replies that do not
  * close the socket, and closes sockets gracefully with a hard close after {@link #CLOSE_GRACE_NANOS} for a client
  * that never completes the close handshake.
+ *
+ * <p>All queues together are bounded too ({@code limits.outbound_total_max_bytes}): past it the sockets with the
+ * largest queues are dropped, so that the heap the queues take has one bound whatever the number of sockets.
  *
  * <p>A socket whose queue is past a bound or stalled is never written to again: the message is dropped, the socket
  * is reported to {@code onOutboundFailed} (on a fresh loop task, so that no caller sees a member vanish in the
@@ -30,11 +35,17 @@ final class Wire {
   private final Scheduler clock;
   private final Stats stats;
   private final BiConsumer<Conn, Outbound.Verdict> onOutboundFailed;
+  private final long totalMaxBytes;
   private final SignalingCodec codec = new SignalingCodec();
+  /** Every socket not yet reported closed. */
+  private final Set<Conn> open = new HashSet<>();
+  /** Bytes queued to the sockets whose queue has not failed (a failed one's bytes are on their way out). */
+  private long liveBytes;
 
-  Wire(Scheduler clock, Stats stats, BiConsumer<Conn, Outbound.Verdict> onOutboundFailed) {
+  Wire(Scheduler clock, Stats stats, long totalMaxBytes, BiConsumer<Conn, Outbound.Verdict> onOutboundFailed) {
     this.clock = clock;
     this.stats = stats;
+    this.totalMaxBytes = totalMaxBytes;
     this.onOutboundFailed = onOutboundFailed;
   }
 
@@ -42,11 +53,13 @@ final class Wire {
   Conn newConn(WsPeer ws, ServerConfig cfg) {
     ServerConfig.Guards g = cfg.guards();
     long now = clock.nowNanos();
-    return new Conn(ws, ws.addressKey(),
+    Conn c = new Conn(ws, ws.addressKey(),
         new Outbound(g.outboundMaxBytes(), g.outboundMaxMessages(),
             TimeUnit.SECONDS.toNanos(g.writeStallTimeoutSeconds())),
         new TokenBucket(g.signalingMessagesPerSecond(), g.signalingBurst(), now),
         new TokenBucket(ERROR_REPLIES_PER_SECOND, ERROR_REPLY_BURST, now));
+    open.add(c);
+    return c;
   }
 
   /** Queues {@code m} to {@code c}, unless its queue failed; a queue past a bound or stalled fails here. */
@@ -57,12 +70,20 @@ final class Wire {
     }
     String text = codec.encode(m);
     int bytes = Outbound.utf8Length(text);
+    if (liveBytes + bytes > totalMaxBytes) {
+      shed(bytes);
+      if (c.outboundFailed) {
+        stats.inc("signaling.messages_dropped");
+        return;
+      }
+    }
     Outbound.Verdict v = c.out.admit(bytes, clock.nowNanos());
     if (v != Outbound.Verdict.OK) {
-      fail(c, v);
+      fail(c, v, null);
       stats.inc("signaling.messages_dropped");
       return;
     }
+    liveBytes += bytes;
     stats.inc("signaling.messages_out");
     stats.outboundBytes.addAndGet(bytes);
     stats.outboundMessages.incrementAndGet();
@@ -72,24 +93,47 @@ final class Wire {
   /** Checks {@code c}'s queue for a stall (the keepalive tick calls it: a pong does not excuse a stalled reader). */
   boolean checkStall(Conn c) {
     if (!c.outboundFailed && c.out.stalled(clock.nowNanos())) {
-      fail(c, Outbound.Verdict.STALLED);
+      fail(c, Outbound.Verdict.STALLED, null);
       return true;
     }
     return c.outboundFailed;
   }
 
+  /**
+   * All queues together would pass their budget: drops the sockets with the largest queues (the slowest readers)
+   * until {@code incoming} more bytes fit.
+   */
+  private void shed(int incoming) {
+    while (liveBytes + incoming > totalMaxBytes) {
+      Conn worst = null;
+      for (Conn o : open) {
+        if (!o.outboundFailed && o.out.bytes() > 0 && (worst == null || o.out.bytes() > worst.out.bytes())) {
+          worst = o;
+        }
+      }
+      if (worst == null) {
+        return;
+      }
+      fail(worst, Outbound.Verdict.TOO_MANY_BYTES, "outbound_total");
+    }
+  }
+
   private void written(Conn c, int bytes) {
+    if (!c.outboundFailed) {
+      liveBytes -= bytes;
+    }
     c.out.written(bytes, clock.nowNanos());
     stats.outboundBytes.addAndGet(-bytes);
     stats.outboundMessages.decrementAndGet();
   }
 
-  private void fail(Conn c, Outbound.Verdict v) {
+  private void fail(Conn c, Outbound.Verdict v, String why) {
     if (c.outboundFailed) {
       return;
     }
     c.outboundFailed = true;
-    String label = switch (v) {
+    liveBytes -= c.out.bytes();
+    String label = why != null ? why : switch (v) {
       case TOO_MANY_BYTES -> "outbound_bytes";
       case TOO_MANY_MESSAGES -> "outbound_messages";
       default -> "write_stall";
@@ -141,6 +185,7 @@ final class Wire {
   /** The transport reports the socket closed. */
   void socketClosed(Conn c) {
     c.socketClosed = true;
+    open.remove(c);
     if (c.hardClose != null) {
       c.hardClose.cancel();
     }

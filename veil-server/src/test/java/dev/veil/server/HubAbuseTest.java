@@ -172,6 +172,33 @@ class HubAbuseTest {
     assertEquals(1, stats.connections());
   }
 
+  @Test
+  void allQueuesTogether_pastTheTotalBudget_dropTheLargestQueue_only() {
+    start(cfg(guards().withOutbound(600_000, 100_000, 20).withOutboundTotalMaxBytes(700_000)
+        .withSignalingRate(100_000, 100_000)).withE2eeRate(100_000, 100_000));
+    Client slowest = join("10.0.0.1", "room", true);
+    Client slow = join("10.0.0.2", "room", true);
+    Client sender = join("10.0.0.3", "room", true);
+    slowest.ws().read();
+    slow.ws().read();
+    for (int i = 0; i < 100; i++) { // ≈550 KB to the slowest: under its own bound
+      send(sender, e2ee(slowest.id(), 4096));
+      sender.ws().read();
+    }
+    assertFalse(slowest.ws().aborted);
+    long maxQueued = 0;
+    for (int i = 0; i < 60; i++) { // ≈330 KB more to the other: together past 700 KB
+      send(sender, e2ee(slow.id(), 4096));
+      sender.ws().read();
+      maxQueued = Math.max(maxQueued, stats.outboundQueuedBytes());
+    }
+    assertTrue(slowest.ws().aborted, "the largest queue is dropped");
+    assertFalse(slow.ws().aborted);
+    assertEquals(1, stats.get("signaling.closed.outbound_total"));
+    assertTrue(maxQueued <= 700_000, "queued " + maxQueued);
+    assertTrue(stats.outboundQueuedBytes() > 300_000); // the other's queue is intact
+  }
+
   // ----------------------------------------------------------------------------------------- rate limiting
 
   @Test

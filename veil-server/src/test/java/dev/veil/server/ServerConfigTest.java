@@ -71,6 +71,7 @@ class ServerConfigTest {
     assertEquals(20, g.writeStallTimeoutSeconds());
     assertEquals(100, g.signalingMessagesPerSecond());
     assertEquals(300, g.signalingBurst());
+    assertEquals(268435456, g.outboundTotalMaxBytes());
     ServerConfig c = ServerConfig.load(write(
         "limits { max_pending_sockets_per_address = 3\n outbound_max_bytes = 2000000\n signaling_burst = 9 }\n"));
     assertEquals(3, c.guards().maxPendingSocketsPerAddress());
