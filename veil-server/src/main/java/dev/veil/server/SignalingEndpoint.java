@@ -20,19 +20,41 @@ import org.eclipse.jetty.websocket.api.Session;
 public final class SignalingEndpoint implements Session.Listener, WsPeer {
   private final EventLoop loop;
   private final Hub hub;
+  /** Where an Error on a Jetty thread goes (Jetty's own threads would only log it). */
+  private final java.util.function.BiConsumer<String, Throwable> fatal;
   private volatile Session session;
   private Conn conn; // touched on the loop only
   // Touched by Jetty's reading thread of this session only (one frame at a time, on demand).
   private final StringBuilder text = new StringBuilder();
   private boolean discarding;
 
-  SignalingEndpoint(EventLoop loop, Hub hub) {
+  SignalingEndpoint(EventLoop loop, Hub hub, java.util.function.BiConsumer<String, Throwable> fatal) {
     this.loop = loop;
     this.hub = hub;
+    this.fatal = fatal;
   }
 
   @Override
   public void onWebSocketOpen(Session s) {
+    try {
+      open(s);
+    } catch (Error e) {
+      fatal.accept("an error on a WebSocket thread", e);
+      throw e;
+    }
+  }
+
+  @Override
+  public void onWebSocketPartialText(String part, boolean last) {
+    try {
+      partialText(part, last);
+    } catch (Error e) {
+      fatal.accept("an error on a WebSocket thread", e);
+      throw e;
+    }
+  }
+
+  private void open(Session s) {
     this.session = s;
     loop.execute(() -> {
       conn = hub.opened(this);
@@ -40,8 +62,7 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
     });
   }
 
-  @Override
-  public void onWebSocketPartialText(String part, boolean last) {
+  private void partialText(String part, boolean last) {
     Session s = session;
     if (!discarding && text.length() + part.length() > SignalingCodec.MAX_MESSAGE_CHARS) {
       discarding = true;

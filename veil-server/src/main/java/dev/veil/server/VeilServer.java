@@ -121,7 +121,7 @@ public final class VeilServer implements AutoCloseable {
       container.setMaxOutgoingFrames(cfg.guards().outboundMaxMessages() + 64);
       container.setIdleTimeout(Duration.ofSeconds(
           (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
-      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub));
+      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail));
     });
     ws.setHandler(new WebHandler(this::health, this::metrics));
     context.setHandler(ws);
