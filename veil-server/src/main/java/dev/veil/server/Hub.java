@@ -507,7 +507,11 @@ final class Hub {
   /** A socket or connect that cannot be accepted: error, then close; counted as {@code signaling.refused.<label>}. */
   private void refuse(Conn c, String label, String reason) {
     stats.inc("signaling.refused." + label);
-    LOG.info("{} refused: {}", c, reason);
+    if (c.pending || label.startsWith("pending") || label.equals("shutting_down")) {
+      LOG.debug("{} refused: {}", c, reason); // floods of idle sockets: counted, not logged one by one
+    } else {
+      LOG.info("{} refused: {}", c, reason);
+    }
     wire.sendError(c, reason);
     leave(c, CLOSE_POLICY, reason);
   }

@@ -176,6 +176,7 @@ final class Wire {
       c.hardClose = clock.schedule(CLOSE_GRACE_NANOS, () -> {
         if (!c.socketClosed) {
           stats.inc("signaling.hard_closes");
+          LOG.debug("{} did not complete the close within the grace time: dropped", c);
           c.ws.abort();
         }
       });
