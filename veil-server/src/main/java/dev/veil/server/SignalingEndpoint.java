@@ -14,7 +14,7 @@ import org.eclipse.jetty.websocket.api.Session;
  * one, so a client can never queue more than one message of work on the loop, however fast it sends. Text arrives
  * in parts and is put together here up to {@link SignalingCodec#MAX_MESSAGE_CHARS} characters; a longer message is
  * not kept (the rest of it is read and dropped) and is answered as §1.5 says (error, disconnect, close 1008), not
- * with a bare 1009. Every write reports back to the loop when done, which is what the hub's outbound accounting
+ * with a bare 1009; the close frame waits for the end of that message. Every write reports back to the loop when done, which is what the hub's outbound accounting
  * counts ({@link Outbound}).
  */
 public final class SignalingEndpoint implements Session.Listener, WsPeer {
@@ -26,7 +26,11 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
   private Conn conn; // touched on the loop only
   // Touched by Jetty's reading thread of this session only (one frame at a time, on demand).
   private final StringBuilder text = new StringBuilder();
+  /** Guards {@link #discarding} and the deferred close, which the loop and the reading thread both touch. */
+  private final Object lock = new Object();
   private boolean discarding;
+  private int deferredCloseCode = -1;
+  private String deferredCloseReason;
 
   SignalingEndpoint(EventLoop loop, Hub hub, java.util.function.BiConsumer<String, Throwable> fatal) {
     this.loop = loop;
@@ -64,21 +68,35 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
 
   private void partialText(String part, boolean last) {
     Session s = session;
-    if (!discarding && text.length() + part.length() > SignalingCodec.MAX_MESSAGE_CHARS) {
-      discarding = true;
-      text.setLength(0);
-      text.trimToSize();
-      loop.execute(() -> hub.tooLarge(conn));
+    boolean drop;
+    synchronized (lock) {
+      if (!discarding && text.length() + part.length() > SignalingCodec.MAX_MESSAGE_CHARS) {
+        discarding = true;
+        text.setLength(0);
+        text.trimToSize();
+        loop.execute(() -> hub.tooLarge(conn));
+      }
+      drop = discarding;
     }
-    if (!discarding) {
+    if (!drop) {
       text.append(part);
     }
     if (!last) {
       s.demand();
       return;
     }
-    if (discarding) {
-      discarding = false;
+    if (drop) {
+      int code;
+      String reason;
+      synchronized (lock) {
+        discarding = false;
+        code = deferredCloseCode;
+        reason = deferredCloseReason;
+        deferredCloseCode = -1;
+      }
+      if (code >= 0) {
+        closeNow(code, reason);
+      }
       s.demand();
       return;
     }
@@ -128,8 +146,24 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
     s.sendText(message, Callback.from(() -> loop.execute(done), x -> loop.execute(done)));
   }
 
+  /**
+   * Closes the WebSocket; while the rest of an oversized message is still arriving, only once it has (a close in the
+   * middle of the client's own write would end in a reset that can lose the error and disconnect before it). The
+   * hub's hard close bounds the wait.
+   */
   @Override
   public void close(int code, String reason) {
+    synchronized (lock) {
+      if (discarding) {
+        deferredCloseCode = code;
+        deferredCloseReason = reason;
+        return;
+      }
+    }
+    closeNow(code, reason);
+  }
+
+  private void closeNow(int code, String reason) {
     Session s = session;
     if (s != null && s.isOpen()) {
       s.close(code, reason, Callback.NOOP);
