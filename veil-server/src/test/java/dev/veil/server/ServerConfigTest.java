@@ -64,7 +64,7 @@ class ServerConfigTest {
     ServerConfig.Guards g = ServerConfig.defaults().guards();
     assertEquals(5, g.connectTimeoutSeconds());
     assertEquals(200, g.maxPendingSockets());
-    assertEquals(8, g.maxPendingSocketsPerAddress());
+    assertEquals(32, g.maxPendingSocketsPerAddress());
     assertEquals(100, g.maxConnectionsPerAddress());
     assertEquals(1048576, g.outboundMaxBytes());
     assertEquals(2048, g.outboundMaxMessages());
