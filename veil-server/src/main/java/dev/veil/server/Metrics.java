@@ -79,7 +79,8 @@ final class Metrics {
         g.outboundQueuedBytes());
     gauge(sb, "veil_outbound_queued_messages", "Messages queued to signaling WebSockets and not yet written.",
         g.outboundQueuedMessages());
-    gauge(sb, "veil_healthy", "0 once a fatal error has made the server fail (it then exits).", g.healthy() ? 1 : 0);
+    gauge(sb, "veil_healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.",
+        g.healthy() ? 1 : 0);
 
     Map<String, Counter> byName = new TreeMap<>();
     for (Map.Entry<String, Long> e : counters.entrySet()) {

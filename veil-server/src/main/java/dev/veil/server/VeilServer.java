@@ -32,6 +32,12 @@ public final class VeilServer implements AutoCloseable {
   /** The first fatal error, or null: the server cannot be trusted to work any more (health "failed"). */
   private volatile Throwable fatal;
   private volatile java.util.function.Consumer<Throwable> fatalHandler = t -> { };
+  /** The event loop marks itself alive this often; {@code /health} reports "stalled" past {@link #loopStallNanos}. */
+  static final long HEARTBEAT_NANOS = 500_000_000L;
+  /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
+  volatile long loopStallNanos = 10_000_000_000L;
+  private volatile long lastBeatNanos = System.nanoTime();
+
   /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
 
@@ -88,6 +94,18 @@ public final class VeilServer implements AutoCloseable {
     loop.execute(task);
   }
 
+  private void heartbeat() {
+    lastBeatNanos = System.nanoTime();
+    if (!stopped) {
+      loop.schedule(HEARTBEAT_NANOS, this::heartbeat);
+    }
+  }
+
+  /** True if the event loop has not run its heartbeat for {@link #loopStallNanos}: it is stuck in some task. */
+  boolean loopStalled() {
+    return loop != null && !stopped && System.nanoTime() - lastBeatNanos > loopStallNanos;
+  }
+
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
     loop = new EventLoop("veil-loop", this::fail);
@@ -104,6 +122,7 @@ public final class VeilServer implements AutoCloseable {
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
     loop.start();
+    loop.execute(this::heartbeat);
 
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("veil-http");
@@ -167,7 +186,7 @@ public final class VeilServer implements AutoCloseable {
   ObjectNode health() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     Throwable f = fatal;
-    o.put("status", f != null ? "failed" : stopped ? "stopping" : "ok");
+    o.put("status", f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled" : "ok");
     if (f != null) {
       o.put("error", f.getClass().getName());
     }
@@ -187,7 +206,8 @@ public final class VeilServer implements AutoCloseable {
   /** {@code GET /metrics}: the same counters and gauges as {@link #health()}, in the Prometheus text format. */
   String metrics() {
     return Metrics.render(counters(),
-        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee(), fatal == null));
+        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee(),
+            fatal == null && !loopStalled()));
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */
