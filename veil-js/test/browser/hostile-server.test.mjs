@@ -1,4 +1,4 @@
-// The hostile-server suite in headless Chromium (docs/SECURITY.md §5): two E2EE pages talk through
+// The hostile-server suite in headless Chromium (docs/SECURITY.md §6): two E2EE pages talk through
 // veil-hostile-all.jar, a real veil-server whose operator attacks them — through its signaling relay (bundle
 // substitution, a ghost shown to one member, relabelled and replayed key messages) and through its hand on the
 // media it forwards (corrupted, truncated and replayed frames). Every attack ends prevented (nothing decoded

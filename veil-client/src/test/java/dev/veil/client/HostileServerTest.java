@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The hostile-server suite, Java SDK side (docs/SECURITY.md §5): a real veil-server whose signaling passes through a
+ * The hostile-server suite, Java SDK side (docs/SECURITY.md §6): a real veil-server whose signaling passes through a
  * {@link HostileRelay} and whose forwarded media passes through {@link HostileMedia}, both scripted by the test as a
  * malicious operator would. Every attack ends <em>prevented</em> (nothing forged, replayed or undecryptable is
  * delivered as media) or <em>detected</em> (the verification codes or fingerprints differ).
