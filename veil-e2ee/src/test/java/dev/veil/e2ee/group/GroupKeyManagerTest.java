@@ -145,7 +145,7 @@ class GroupKeyManagerTest {
     }
 
     @Test
-    void receiveActiveKey_installsWithoutAck_pendingKey_installsAndAcks() throws Exception {
+    void receiveActiveOrPendingKey_installsAndAcks() throws Exception {
         GroupKeyManager a = manager("alice");
         GroupKeyManager b = manager("bob");
         a.drainOutputs();
@@ -158,7 +158,8 @@ class GroupKeyManagerTest {
         assertEquals(1, installs.size());
         assertEquals(A, installs.get(0).sender());
         assertEquals(new KeyId(0, 1), installs.get(0).keyId());
-        assertTrue(only(atBob, SendTo.class).isEmpty(), "ACTIVE keys are not acked");
+        assertEquals(List.of(new KeyMessage.KeyAck(new KeyId(0, 1))), opened(atBob, "bob", "alice"),
+                "ACTIVE keys are acked too (rule R)");
         b.drainOutputs();
         a.memberJoined(0, bundle("carol"));
         a.memberLeft(0, C);
@@ -234,12 +235,12 @@ class GroupKeyManagerTest {
         a.drainOutputs();
         a.memberLeft(10_000, C);
         a.drainOutputs();
-        assertEquals(OptionalLong.of(15_000), a.pollTimeout());
-        a.handleTimeout(14_999);
-        assertTrue(a.drainOutputs().isEmpty());
-        a.handleTimeout(15_000);
+        assertEquals(OptionalLong.of(11_500), a.pendingDeadline());
+        a.handleTimeout(11_499);
+        assertTrue(only(a.drainOutputs(), ActivateSendKey.class).isEmpty());
+        a.handleTimeout(11_500);
         assertEquals(new KeyId(1, 0), activation(a.drainOutputs()).keyId());
-        assertTrue(a.pollTimeout().isEmpty());
+        assertTrue(a.pendingDeadline().isEmpty());
     }
 
     @Test
@@ -385,10 +386,14 @@ class GroupKeyManagerTest {
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 4), k, true).encode()));
         assertEquals(1, only(a.drainOutputs(), InstallKey.class).size());
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 4), k, true).encode()));
+        List<GroupOutput> again = a.drainOutputs();
+        assertTrue(only(again, InstallKey.class).isEmpty(), "a retransmitted KEY is not installed twice");
+        assertTrue(only(again, Rejected.class).isEmpty());
+        assertEquals(1, only(again, SendTo.class).size(), "... but acked again");
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 3), k, true).encode()));
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(2, 200), k, false).encode()));
         List<GroupOutput> outs = a.drainOutputs();
-        assertEquals(3, only(outs, Rejected.class).size());
+        assertEquals(2, only(outs, Rejected.class).size());
         assertTrue(only(outs, Rejected.class).stream().allMatch(r -> r.reason() == RejectReason.STALE_KEY));
         assertTrue(only(outs, InstallKey.class).isEmpty());
         assertTrue(only(outs, SendTo.class).isEmpty(), "no ack for a refused key");
