@@ -316,6 +316,11 @@ export class JFrameReceiver {
     this.#put(slotOf(keyIndex), null);
   }
 
+  /** Empties every slot (keys wiped). */
+  clearKeys() {
+    for (let i = 0; i < KEYRING_SIZE; i++) this.#put(i, null);
+  }
+
   hasKey(keyIndex) {
     return this.#ring[slotOf(keyIndex)] !== null;
   }

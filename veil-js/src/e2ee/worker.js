@@ -16,8 +16,9 @@
  *   {type: 'setPassphraseKey', senderId (null = own), key}       passphrase mode
  *   {type: 'removeSender', senderId}
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
- *   {type: 'enable'} | {type: 'disable'}                         disabled: frames pass through untouched
  *   {type: 'destroy'}                                            drops every key
+ * There is no way to make the worker forward frames unencrypted: an unknown message type is an error, and a frame
+ * that cannot be encrypted or decrypted is dropped.
  *   {type: 'ping'}                                               nothing (answered by its ack: the queue is idle)
  * Messages to the main thread:
  *   {type: 'e2ee-error', reason, operation, kind, senderId, suppressed, detail}   a frame was dropped
