@@ -16,8 +16,8 @@
  * queued; beyond that a frame is dropped at once.
  *
  * Replay windows belong to the receiver of a sender (worker-wide): every transform bound to that sender, whatever
- * track or re-offer it came from, shares them. A leave ('removeSender') also makes every key of every other sender
- * held now expire LEAVE_EXPIRY_MILLIS later (docs/PROTOCOL.md §3.6).
+ * track or re-offer it came from, shares them. A leave in group-key mode ('removeSender' with expireOthers) also
+ * makes every key of every other sender held now expire LEAVE_EXPIRY_MILLIS later (docs/PROTOCOL.md §3.6).
  *
  * Keys (messages from the main thread, see handleMessage):
  *   group mode       setSendKey {kid, key} / setReceiveKey {senderId, kid, key}: SFrame uses the KID and base key;
@@ -147,9 +147,12 @@ export class FrameCryptor {
         const r = this.#receivers.get(msg.senderId);
         if (r) r.clearKeys();
         this.#receivers.delete(msg.senderId);
-        // a departed member may know every key held now: none of them outlives the leave by more than 2 s
-        const now = this.#now();
-        for (const other of this.#receivers.values()) other.expireInstalledKeys(now, now + LEAVE_EXPIRY_MILLIS);
+        // group keys: a departed member may know every key held now, none outlives the leave by more than 2 s
+        // (passphrase keys never change, so there the others' keys stay)
+        if (msg.expireOthers) {
+          const now = this.#now();
+          for (const other of this.#receivers.values()) other.expireInstalledKeys(now, now + LEAVE_EXPIRY_MILLIS);
+        }
         this.#kickAll();
         return;
       }

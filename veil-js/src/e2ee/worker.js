@@ -14,7 +14,8 @@
  *   {type: 'setSendKey', kid, key}                               own key (kid: bigint | decimal string | number)
  *   {type: 'setReceiveKey', senderId, kid, key}                  a remote sender's key (older ones are kept)
  *   {type: 'setPassphraseKey', senderId (null = own), key}       passphrase mode
- *   {type: 'removeSender', senderId}
+ *   {type: 'removeSender', senderId, expireOthers?}              (group keys: every other sender's keys held
+ *                                                                now expire 2 s later)
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
  *   {type: 'destroy'}                                            drops every key
  * There is no way to make the worker forward frames unencrypted: an unknown message type is an error, and a frame

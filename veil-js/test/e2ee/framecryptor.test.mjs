@@ -306,7 +306,7 @@ test('removeSender_expiresEveryOtherSendersKeysTwoSecondsLater', async () => {
   await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'A', kid: 0, key: KEY });
   await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'L', kid: 0, key: new Uint8Array(32).fill(3) });
   b.clock.t = 1000;
-  await b.c.handleMessage({ type: 'removeSender', senderId: 'L' }); // L left: it knew A's key (0, 0)
+  await b.c.handleMessage({ type: 'removeSender', senderId: 'L', expireOthers: true }); // L knew A's key (0, 0)
   const ok = frame(fromHex('fc01'), { mimeType: 'audio/opus' });
   await a.c.processFrame(ok, { ...enc, kind: 'audio' });
   b.clock.t = 2999;
