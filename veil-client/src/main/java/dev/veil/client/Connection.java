@@ -436,7 +436,8 @@ public final class Connection implements AutoCloseable {
             dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), dtlsWorker, loop::wakeup, random);
             if (options.isE2ee()) {
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
-                        (to, payload) -> sendSignaling(E2ee.to(to, payload)));
+                        (to, payload) -> sendSignaling(E2ee.to(to, payload)),
+                        (sender, frame) -> emit(l -> l.onAudioFrame(sender, frame)));
                 selfFingerprint = e2ee.selfFingerprint();
                 notifyMetadata = e2ee.notifyMetadata(notifyMetadata);
             }
