@@ -494,4 +494,82 @@ class GroupKeyManagerTest {
             }
         }
     }
+
+    @Test
+    void pendingDeadline_neverMovesLater_whateverJoinsAndLeavesFollow() {
+        GroupKeyManager a = manager("alice");
+        a.drainOutputs();
+        a.membersJoined(0, List.of(bundle("bob"), bundle("carol")));
+        a.drainOutputs();
+        a.memberLeft(1_000, C);                                 // pending (1,0), deadline 2500
+        assertEquals(OptionalLong.of(2_500), a.pendingDeadline());
+        a.memberJoined(1_100, bundle("dave"));                  // a ghost of the server joins (never acks) ...
+        a.memberLeft(2_000, D);                                 // ... and leaves: a fresh pending key
+        assertEquals(OptionalLong.of(2_500), a.pendingDeadline(), "a later leave never extends the deadline");
+        KeyId replaced = a.pendingKeyId().orElseThrow();
+        assertEquals(new KeyId(2, 0), replaced, "the ghost got (1,0): a fresh key replaced it");
+        a.handleTimeout(2_499);
+        assertTrue(only(a.drainOutputs(), ActivateSendKey.class).isEmpty());
+        a.handleTimeout(2_500);
+        assertEquals(replaced, activation(a.drainOutputs()).keyId());
+        a.memberJoined(2_600, bundle("erin"));
+        a.memberLeft(2_700, TestIdentities.connectionId("erin"));
+        assertEquals(OptionalLong.of(4_200), a.pendingDeadline(), "a leave after the activation starts anew");
+    }
+
+    @Test
+    void earlyMessages_boundedInBytes_oversizedRefusedBeforeCopy_departedIdsBounded() {
+        GroupKeyManager a = manager("alice", new GroupKeyManager.Config(1_500, 8, 16, 64, 250, 2_000, 10, 64, 100, 2));
+        a.drainOutputs();
+        a.messageReceived(0, "x1", new byte[40]);
+        a.messageReceived(0, "x2", new byte[40]);
+        a.messageReceived(0, "x3", new byte[40]);                // 120 > 100 bytes in all
+        a.messageReceived(0, "x4", new byte[65]);                // longer than a message may be
+        List<Rejected> r = only(a.drainOutputs(), Rejected.class);
+        assertEquals(List.of(RejectReason.BUFFER_FULL, RejectReason.MALFORMED), r.stream().map(Rejected::reason).toList());
+        a.memberLeft(0, "y1");
+        a.memberLeft(0, "y2");
+        a.memberLeft(0, "y3");                                    // only 2 departed ids are remembered
+        a.messageReceived(0, "y3", new byte[10]);
+        a.messageReceived(0, "y1", new byte[10]);
+        List<Rejected> r2 = only(a.drainOutputs(), Rejected.class);
+        assertEquals(1, r2.size(), "y3 is refused as departed; y1 was forgotten (its message waits, bounded)");
+        assertEquals("y3", r2.get(0).from());
+    }
+
+    @Test
+    void keyAck_stopsRetransmission_unackedKeyIsResentWithBackoffThenGivenUp() throws Exception {
+        GroupKeyManager a = manager("alice", new GroupKeyManager.Config(1_500, 8, 16, 64, 250, 1_000, 3, 1_024,
+                65_536, 16));
+        GroupKeyManager b = manager("bob");
+        a.drainOutputs();
+        b.drainOutputs();
+        a.memberJoined(0, bundle("bob"));
+        a.drainOutputs();                                          // the KEY to bob is lost
+        List<Long> resent = new ArrayList<>();
+        long t = a.pollTimeout().orElseThrow();
+        while (t < 100_000) {
+            a.handleTimeout(t);
+            if (!only(a.drainOutputs(), SendTo.class).isEmpty()) {
+                resent.add(t);
+            }
+            OptionalLong n = a.pollTimeout();
+            if (n.isEmpty()) {
+                break;
+            }
+            t = n.getAsLong();
+        }
+        assertEquals(List.of(250L, 750L, 1_750L), resent, "250 ms, then doubling (capped at 1 s), 3 times");
+        assertTrue(a.pollTimeout().isEmpty(), "given up after maxRetransmits");
+        // a new key change starts over, and bob's ack ends it
+        a.memberJoined(5_000, bundle("carol"));
+        a.memberLeft(5_100, C);
+        List<GroupOutput> outs = a.drainOutputs();
+        assertEquals(OptionalLong.of(5_350), a.pollTimeout(), "the fresh KEY to bob is due again 250 ms later");
+        b.memberJoined(5_000, bundle("alice"));
+        b.drainOutputs();
+        List<GroupOutput> atBob = deliver(outs, A, b);
+        activation(deliver(atBob, B, a));
+        assertTrue(a.pollTimeout().isEmpty(), "acked: nothing more to resend, nothing pending");
+    }
 }
