@@ -346,3 +346,19 @@ test('receiver_shortFrameBehindLongHeader_triesEveryExactFitPrefix', async () =>
   await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', f), (e) => e instanceof E2EEError && e.reason !== undefined);
   assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', await s.encryptFrame(CODECS.vp8, 'key', short)), short);
 });
+
+test('receiver_keyForAKidReachedByRatcheting_keepsItsWindow', async () => {
+  const s = new SFrameSender(4);
+  await s.setKey(kidOf(4, 0), BASE);
+  await s.ratchet();
+  await s.ratchet();
+  const f = await s.encryptFrame(CODECS.opus, undefined, fromHex('fc0102'));
+  const r = new SFrameReceiver(4);
+  await r.addKey(kidOf(4, 0), BASE, 0);
+  assert.deepEqual(await r.decryptFrame(CODECS.opus, undefined, f, null, 100), fromHex('fc0102')); // ratcheted
+  // the KEY for (4, 2) arrives afterwards: the window is kept, the frame is still a replay
+  assert.equal(await r.addKey(kidOf(4, 2), await veilRatchet(await veilRatchet(BASE)), 110), true);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, f, null, 120), { reason: 'replay' });
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, f, null, 400), { reason: 'replay' });
+  assert.equal(r.isExpired(kidOf(4, 0)), true, '(4, 0) expired 250 ms after (4, 2) authenticated');
+});
