@@ -221,4 +221,31 @@ class E2eeSessionHostileRelayTest {
         assertEquals(0, a.session.heldFramesForTesting(), "larger than the hold budget: dropped before the copy");
         assertArrayEquals(new byte[300 * 1024], big);
     }
+
+    @Test
+    void recordedFramesReplayed_onANewTrackOrMinutesLater_areRejected_andLiveFramesGoOn() throws Exception {
+        Member a = member("conn-a", 9);
+        Member b = member("conn-b", 10);
+        join(0, b, a);
+        relay.flush(0);
+        List<byte[]> recorded = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            byte[] f = a.session.encryptOpus(opus(i));
+            recorded.add(f);
+            b.receive("conn-a", f, 100 + 20L * i);
+        }
+        assertEquals(20, b.decrypted.size());
+        // the server replays every recorded frame (as if on a new m-line of A), at once and minutes later
+        for (byte[] f : recorded) {
+            b.receive("conn-a", f, 600);
+        }
+        for (byte[] f : recorded) {
+            b.receive("conn-a", f, 300_000);
+        }
+        assertEquals(20, b.decrypted.size(), "no replayed frame was decrypted");
+        assertTrue(b.hasError("REPLAY"));
+        byte[] live = a.session.encryptOpus(opus(0x55));
+        b.receive("conn-a", live, 300_010);
+        assertEquals("conn-a:" + hex(opus(0x55)), b.decrypted.get(20), "the live frames go on");
+    }
 }
