@@ -63,7 +63,7 @@ export class FrameCryptor {
   #receivers = new Map(); // senderId -> SFrameReceiver | JFrameReceiver
   #bindings = new Map(); // transformId -> senderId
   #errors = new Map(); // "op|sender|kind|reason" -> {last, suppressed}
-  #used = new Set(); // "op|sender|kid" already reported
+  #used = new Map(); // "op|sender" -> the last 4 kids reported (bounded per sender, not one entry per key)
   #pending = new Map(); // senderId -> Promise of a key install (frames wait for it)
   #holds = new Set(); // the hold queues of every pipe: {items: [{frame, ctx, at, bytes, controller}], drain}
   #heldFrames = 0;
@@ -147,6 +147,8 @@ export class FrameCryptor {
         const r = this.#receivers.get(msg.senderId);
         if (r) r.clearKeys();
         this.#receivers.delete(msg.senderId);
+        this.#used.delete('decrypt|' + msg.senderId);
+        for (const k of [...this.#errors.keys()]) if (k.split('|')[1] === msg.senderId) this.#errors.delete(k);
         // group keys: a departed member may know every key held now, none outlives the leave by more than 2 s
         // (passphrase keys never change, so there the others' keys stay)
         if (msg.expireOthers) {
@@ -211,9 +213,12 @@ export class FrameCryptor {
   }
 
   #keyUsed(operation, senderId, kid) {
-    const k = operation + '|' + senderId + '|' + kid;
-    if (this.#used.has(k)) return;
-    this.#used.add(k);
+    const k = operation + '|' + senderId;
+    const seen = this.#used.get(k) || [];
+    if (seen.includes(String(kid))) return;
+    seen.push(String(kid));
+    if (seen.length > 4) seen.shift(); // bounded: the last few keys of this sender
+    this.#used.set(k, seen);
     this.#post({ type: 'e2ee-key-used', operation, senderId, kid: String(kid) });
   }
 

@@ -64,6 +64,9 @@ export const DEFAULT_CONFIG = Object.freeze({
   maxDeparted: 4096,
 });
 
+/** Members kept at most (veil-e2ee's GroupKeyManager.MAX_MEMBERS): a join beyond is refused ('buffer-full'). */
+export const MAX_MEMBERS = 1000;
+
 const PAIRWISE_REJECTS = new Set(['malformed', 'unsupported-version', 'wrong-recipient', 'wrong-sender', 'replay',
   'bad-tag']);
 
@@ -253,6 +256,8 @@ export class GroupKeyManager {
         this.#reject(id, 'duplicate-member', 'already a member');
       } else if (this.#gone.has(id)) {
         this.#reject(id, 'unknown-sender', 'join of a connection that already left');
+      } else if (this.#peers.size >= MAX_MEMBERS) {
+        this.#reject(id, 'buffer-full', 'more than ' + MAX_MEMBERS + ' members');
       } else {
         try {
           const p = { bundle: b, channel: await PairwiseChannel.create(this.#identity, this.#self, b),

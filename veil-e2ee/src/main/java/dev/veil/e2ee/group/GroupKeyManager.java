@@ -101,6 +101,9 @@ public final class GroupKeyManager {
         }
     }
 
+    /** Members kept at most: a join beyond is refused ({@link RejectReason#BUFFER_FULL}). */
+    public static final int MAX_MEMBERS = 1_000;
+
     private static final class Peer {
         final Bundle bundle;
         final PairwiseChannel channel;
@@ -186,6 +189,8 @@ public final class GroupKeyManager {
                 reject(id, RejectReason.DUPLICATE_MEMBER, "already a member");
             } else if (gone.contains(id)) {
                 reject(id, RejectReason.UNKNOWN_SENDER, "join of a connection that already left");
+            } else if (peers.size() >= MAX_MEMBERS) {
+                reject(id, RejectReason.BUFFER_FULL, "more than " + MAX_MEMBERS + " members");
             } else {
                 try {
                     Peer p = new Peer(b, PairwiseChannel.create(identity, self, b));

@@ -572,4 +572,20 @@ class GroupKeyManagerTest {
         activation(deliver(atBob, B, a));
         assertTrue(a.pollTimeout().isEmpty(), "acked: nothing more to resend, nothing pending");
     }
+
+    @Test
+    void membership_isBounded_aJoinBeyondMaxMembersIsRefused() {
+        GroupKeyManager a = manager("alice");
+        Identity ghost = TestIdentities.identity("bob");
+        List<Bundle> many = new ArrayList<>();
+        for (int i = 0; i <= GroupKeyManager.MAX_MEMBERS; i++) {
+            many.add(ghost.bundle("ghost-" + i));
+        }
+        a.drainOutputs();
+        a.membersJoined(0, many);
+        List<Rejected> r = only(a.drainOutputs(), Rejected.class);
+        assertEquals(GroupKeyManager.MAX_MEMBERS, a.members().size());
+        assertEquals(1, r.size());
+        assertEquals(RejectReason.BUFFER_FULL, r.get(0).reason());
+    }
 }
