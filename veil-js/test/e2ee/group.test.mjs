@@ -205,3 +205,32 @@ test('destroy_refusesLaterInputsAndDestroysIdentity', async () => {
   await assert.rejects(a.mgr.memberJoined(0, b.bundle), { reason: 'destroyed' });
   assert.deepEqual(a.mgr.drainOutputs(), []);
 });
+
+test('lostKey_retransmittedWithBackoff_untilAcked_andDeadlineNeverMovesLater', async () => {
+  const [a, b, c, d] = [await member('A', 1), await member('B', 2), await member('C', 3), await member('D', 4)];
+  for (const m of [a, b]) m.mgr.drainOutputs();
+  await a.mgr.membersJoined(0, [b.bundle, c.bundle]);
+  await b.mgr.memberJoined(0, a.bundle);
+  a.mgr.drainOutputs(); // the KEYs are lost
+  b.mgr.drainOutputs();
+  await a.mgr.memberLeft(1000, 'C');
+  a.mgr.drainOutputs(); // the pending KEY to B is lost too
+  assert.equal(a.mgr.pendingDeadline, 2500);
+  await a.mgr.memberJoined(1100, d.bundle); // a ghost joins the pending rotation ...
+  await a.mgr.memberLeft(1200, 'D'); // ... and leaves: a fresh pending key, same deadline
+  assert.equal(a.mgr.pendingDeadline, 2500);
+  a.mgr.drainOutputs();
+  assert.equal(a.mgr.pollTimeout(), 1450, 'the KEY to B is due again 250 ms after the last one');
+  await a.mgr.handleTimeout(1450);
+  const resent = a.mgr.drainOutputs();
+  assert.deepEqual(types(resent), ['send:B']);
+  const m = await peek(a, b, resent[0].message);
+  assert.deepEqual([m.type, m.kid, m.active], ['key', kidOf(2, 0), false]);
+  assert.equal(a.mgr.pollTimeout(), 1950, 'then 500 ms later');
+  await b.mgr.messageReceived(1460, 'A', resent[0].message);
+  const ack = b.mgr.drainOutputs().find((o) => o.type === 'send');
+  await a.mgr.messageReceived(1470, 'B', ack.message);
+  const act = a.mgr.drainOutputs();
+  assert.deepEqual(types(act), ['activate-send-key'], 'B was the only member left: its ack activates');
+  assert.equal(a.mgr.pollTimeout(), null, 'acked: nothing more to resend');
+});
