@@ -226,7 +226,7 @@ class SFrameSenderReceiverTest {
     }
 
     @Test
-    void keyForAKidReachedByRatcheting_keepsItsReplayWindow_andExpiredKidsStayRefused() {
+    void keyForAKidReachedByRatcheting_keepsItsReplayWindow_andExpiredKidsStayRefused() throws Exception {
         SFrameSender s = sender(GCM, new KeyId(4, 0));
         SFrameReceiver r = receiver(GCM, new KeyId(4, 0));
         s.ratchet();
