@@ -236,6 +236,12 @@ public final class SFrameReceiver {
         return toResult(decryptRaw(metadata, mdOff, mdLen, in, off, len, out, outOff));
     }
 
+    /** As {@link #decrypt(byte[], int, int, byte[], int, int, byte[], int)} at {@code nowMillis}. */
+    public DecryptResult decrypt(byte[] metadata, int mdOff, int mdLen, byte[] in, int off, int len,
+                                 byte[] out, int outOff, long nowMillis) {
+        return toResult(decryptRaw(metadata, mdOff, mdLen, in, off, len, out, outOff, nowMillis));
+    }
+
     /** As {@link #decrypt}, returning the plaintext length or a negative {@link Rejection#code()}. */
     public int decryptRaw(byte[] metadata, int mdOff, int mdLen, byte[] in, int off, int len,
                           byte[] out, int outOff) {
