@@ -289,7 +289,16 @@ export class FrameCryptor {
   pipe(readable, writable, ctx, hooks = {}) {
     let failing = false;
     let controller = null;
-    const hold = { items: [], drain: null, running: null };
+    const hold = { items: [], drain: null, running: null, timer: false };
+    // a drain when the oldest held frame reaches HOLD_MILLIS, so none waits longer even if no frame follows
+    const arm = () => {
+      if (hold.timer || hold.items.length === 0) return;
+      hold.timer = true;
+      this.#setTimer(() => {
+        hold.timer = false;
+        return hold.drain().then(arm, () => {});
+      }, Math.max(0, hold.items[0].at + HOLD_MILLIS - this.#now()));
+    };
     const done = (ok) => {
       if (ok) {
         if (failing) {
@@ -338,7 +347,7 @@ export class FrameCryptor {
       this.#heldFrames++;
       this.#heldBytes += bytes;
       hold.items.push({ frame, ctx, at: this.#now(), bytes });
-      if (hold.items.length === 1) this.#setTimer(() => hold.drain(), HOLD_MILLIS);
+      arm();
       return true;
     };
     this.#holds.add(hold);
