@@ -56,6 +56,10 @@ export function isE2EESupported(g = globalThis) {
 /** The default worker script, next to this module. */
 export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
 export const WORKER_NAME = 'Veil E2EE Worker';
+/** The longest relay payload taken (base64 characters), checked before decoding: a sealed key message is < 600 B. */
+export const MAX_RELAY_PAYLOAD_CHARS = 1400;
+/** Membership inputs kept before start() (the offer); more are refused. */
+export const MAX_EARLY_INPUTS = 256;
 
 let transformIds = 0;
 
@@ -315,7 +319,7 @@ export class VeilE2EE {
   /** The members already present (the newcomer's list), or one join: [{connectionId, metadata}]. */
   onMembersJoined(list) {
     if (this.selfConnectionId === null) {
-      this.#pendingMembers.push(() => this.onMembersJoined(list));
+      this.#early(() => this.onMembersJoined(list));
       return;
     }
     const bundles = [];
@@ -356,7 +360,7 @@ export class VeilE2EE {
   /** A member left. */
   onMemberLeft(connectionId) {
     if (this.selfConnectionId === null) {
-      this.#pendingMembers.push(() => this.onMemberLeft(connectionId));
+      this.#early(() => this.onMemberLeft(connectionId));
       return;
     }
     this.#input(async () => {
@@ -377,6 +381,11 @@ export class VeilE2EE {
 
   /** An E2EE relay message: `from` as the server stamped it, `payload` standard base64. */
   onRelayMessage(from, payload) {
+    if (typeof payload !== 'string' || payload.length > MAX_RELAY_PAYLOAD_CHARS) {
+      // refused before decoding or copying: the server chooses the size
+      this.#emit({ type: 'error', source: 'keys', reason: 'malformed', from, detail: 'relay payload too long' });
+      return;
+    }
     let bytes;
     try {
       bytes = fromBase64(payload);
@@ -401,6 +410,15 @@ export class VeilE2EE {
     this.#passphrase = passphrase || null;
     this.#derived.clear();
     if (this.selfConnectionId !== null) this.#derivePassphraseKeys();
+  }
+
+  /** Keeps a membership input that came before start(), bounded (a hostile server could send any number). */
+  #early(f) {
+    if (this.#pendingMembers.length >= MAX_EARLY_INPUTS) {
+      this.#emit({ type: 'error', source: 'keys', reason: 'buffer-full', detail: 'too many notifications before the offer' });
+      return;
+    }
+    this.#pendingMembers.push(f);
   }
 
   #input(op) {
@@ -432,7 +450,7 @@ export class VeilE2EE {
         o.baseKey.fill(0);
         this.#emit({ type: 'send-key', kid: o.kid.toString() });
       } else if (o.type === 'forget-sender') {
-        this.#post({ type: 'removeSender', senderId: o.connectionId });
+        this.#post({ type: 'removeSender', senderId: o.connectionId, expireOthers: true });
       } else if (o.type === 'rejected') {
         this.#emit({ type: 'error', source: 'keys', reason: o.reason, from: o.from, detail: o.detail });
       }

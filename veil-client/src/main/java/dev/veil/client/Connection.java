@@ -512,7 +512,8 @@ public final class Connection implements AutoCloseable {
                 dev.veil.e2ee.identity.DeviceIdentity device = options.deviceKeyFile() == null ? null
                         : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
-                        (to, payload) -> sendSignaling(E2ee.to(to, payload)), device,
+                        (to, payload) -> sendSignaling(E2ee.to(to, payload)),
+                        (sender, frame) -> emit(l -> l.onAudioFrame(sender, frame)), device,
                         options.verifiedPeers() != null ? options.verifiedPeers() : new VerifiedPeers(),
                         options.deviceCertificateGraceMillis(), options.passphrase());
                 selfFingerprint = e2ee.selfFingerprint();
