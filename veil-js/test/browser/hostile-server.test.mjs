@@ -104,6 +104,15 @@ test('hostile_keyMessagesRelabelledAsAGhost_areRefused_andNoKeyIsInstalledForThe
   assert.equal(installed, 0, 'nothing was installed as the ghost\'s key');
 });
 
+test('hostile_droppedKeyMessages_areRetransmitted_andDecryptionRecovers', async () => {
+  await server.command('drop-e2ee 0 2'); // alice loses the first two key messages sent to her
+  const a = await join(0);
+  const b = await join(1);
+  await decodingEachOther(a, b);
+  assert.equal(JSON.parse(await a.page.evaluate(() => JSON.stringify(Object.keys(window.veil.remote)))).length, 1,
+    'no membership change was needed');
+});
+
 test('hostile_replayedKeyMessages_areRefused_andTheCallWorks', async () => {
   await server.command('duplicate-e2ee');
   const a = await join(0);

@@ -7,6 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.veil.e2ee.codec.Codec;
+import dev.veil.e2ee.codec.FrameType;
+import dev.veil.e2ee.sframe.SFrameHeader;
+import dev.veil.e2ee.sframe.SFrameSender;
+import dev.veil.e2ee.util.SecretBytes;
 import dev.veil.hostile.Attacks;
 import dev.veil.hostile.HostileMedia;
 import dev.veil.hostile.HostileRelay;
@@ -17,6 +22,9 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,7 +60,11 @@ class HostileServerTest {
   }
 
   private TestPeer join(String name) throws Exception {
-    TestPeer p = new TestPeer(name, relay.uri(), CHANNEL, Options.e2ee());
+    return join(name, Options.e2ee());
+  }
+
+  private TestPeer join(String name, Options options) throws Exception {
+    TestPeer p = new TestPeer(name, relay.uri(), CHANNEL, options);
     peers.add(p);
     return p.connect();
   }
@@ -191,6 +203,112 @@ class HostileServerTest {
       }
     }
     assertTrue(a.errors().stream().anyMatch(e -> e.reason().equals("REPLAY")), a.errors().toString());
+  }
+
+
+  @Test
+  void droppedKeyMessage_isRetransmitted_andDecryptionRecovers_withoutAMembershipChange() throws Exception {
+    // the server drops the first key message that would reach alice (bob's KEY)
+    relay.script(Attacks.dropKeyMessages(relay, 0, 1));
+    TestPeer a = join("alice");
+    TestPeer b = join("bob");
+    awaitCall(List.of(a, b));
+    a.assertReceivedExactly(b);
+    assertEquals(2, relay.links.size(), "no member joined or left to recover");
+  }
+
+  @Test
+  void framesForgedUnderTheOldKeys_byAMemberWhoLeft_areRejectedOnceTheGraceHasPassed() throws Exception {
+    Options keep = Options.e2ee().withKeysKeptForTesting();
+    TestPeer a = join("alice", keep);
+    TestPeer b = join("bob", keep);
+    TestPeer c = join("carol", keep);
+    awaitCall(List.of(a, b, c));
+    // carol (who colludes with the server) keeps alice's current key, then leaves
+    List<E2eeSession.KeptKey> aliceKeys = c.connection.exportKeysForTesting().get(5, TimeUnit.SECONDS).get(a.id());
+    E2eeSession.KeptKey old = aliceKeys.get(aliceKeys.size() - 1);
+    SFrameSender forger = new SFrameSender(E2eeSession.SUITE);
+    forger.setKey(old.keyId(), SecretBytes.copyOf(old.baseKey()));
+    for (int i = 0; i < 20_000; i++) { // counters far above any alice used under that key
+      forger.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, TestPeer.OPUS_SILENCE);
+    }
+    long genBefore = a.sendGeneration();
+    c.connection.disconnect().get(10, TimeUnit.SECONDS);
+    long leftAt = System.nanoTime();
+    // from now on the server slips a forged "alice" frame in after each of alice's frames to bob
+    AtomicInteger forged = new AtomicInteger();
+    String aliceId = a.id();
+    String bobId = b.id();
+    media.act((from, to, payload, rec) -> {
+      if (!from.equals(aliceId) || !to.equals(bobId)) {
+        return List.of(payload);
+      }
+      byte[] frame = ("\u00f8forged:" + forged.incrementAndGet()).getBytes(StandardCharsets.ISO_8859_1);
+      try {
+        return List.of(payload, forger.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    TestPeer.exchangeUntil("alice sends under a new generation", List.of(a, b), () -> a.sendGeneration() > genBefore);
+    // the bound (docs/SECURITY.md §2): no key a leaver held outlives the leave by more than 2 s; 3 s for margin
+    TestPeer.exchangeUntil("3 s past the leave", List.of(a, b),
+        () -> System.nanoTime() - leftAt > TimeUnit.SECONDS.toNanos(3));
+    long acceptedInGrace = forgedDecoded(b, a);
+    int injectedAtBound = forged.get();
+    TestPeer.exchangeUntil("100 more forged frames reached bob", List.of(a, b),
+        () -> forged.get() >= injectedAtBound + 100);
+    assertEquals(acceptedInGrace, forgedDecoded(b, a), "after the bound, no forged frame is accepted");
+    assertTrue(b.errors().stream().anyMatch(e -> e.source().equals("frames")), b.errors().toString());
+    int real = b.receivedFrom(a);
+    TestPeer.exchangeUntil("bob keeps decoding alice", List.of(a, b), () -> b.receivedFrom(a) > real + 20);
+  }
+
+  @Test
+  void passphraseMode_twoMembersGivenTheSameConnectionId_neverShareAKeyAndNonce() throws Exception {
+    Options pp = Options.e2ee().withPassphrase("correct horse battery staple");
+    TestPeer a = join("alice", pp);
+    String aliceId = a.id();
+    // the server tells bob that his connection id is alice's: the same PBKDF2 seed as hers
+    relay.script(new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (link == relay.links.get(1) && msg.path("type").asText().equals("offer")) {
+          msg.put("connection_id", aliceId);
+        }
+        return List.of(msg);
+      }
+    });
+    TestPeer b = new TestPeer("bob", relay.uri(), CHANNEL, pp);
+    peers.add(b);
+    b.connection.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS);
+    String bobRealId = relay.links.get(1).connectionId;
+    TestPeer c = join("carol", pp);
+    TestPeer.exchangeUntil("carol received 30 frames from each", List.of(a, b, c),
+        () -> c.raw.getOrDefault(aliceId, List.of()).size() >= 30
+            && c.raw.getOrDefault(bobRealId, List.of()).size() >= 30);
+    Set<Long> kidsA = new HashSet<>();
+    Set<Long> kidsB = new HashSet<>();
+    Set<String> nonces = new HashSet<>();
+    for (byte[] f : c.raw.get(aliceId)) {
+      SFrameHeader h = SFrameHeader.decode(f, 1, f.length - 1);
+      kidsA.add(h.kid());
+      nonces.add(h.kid() + "/" + h.counter());
+    }
+    for (byte[] f : c.raw.get(bobRealId)) {
+      SFrameHeader h = SFrameHeader.decode(f, 1, f.length - 1);
+      kidsB.add(h.kid());
+      assertFalse(nonces.contains(h.kid() + "/" + h.counter()), "bob reused one of alice's (key, nonce)");
+    }
+    // with the same seed, the frame key is HKDF(seed, KID): different random KIDs, different keys
+    assertTrue(java.util.Collections.disjoint(kidsA, kidsB), kidsA + " vs " + kidsB);
+    assertTrue(c.receivedFrom(a) > 0, "carol decodes alice");
+  }
+
+  /** Frames of {@code from} decoded by {@code at} that the server forged. */
+  private static long forgedDecoded(TestPeer at, TestPeer from) {
+    return at.received.getOrDefault(from.id(), List.of()).stream()
+        .filter(f -> new String(f, StandardCharsets.ISO_8859_1).contains("forged:")).count();
   }
 
   // ------------------------------------------------------------------------------------------------------ utils

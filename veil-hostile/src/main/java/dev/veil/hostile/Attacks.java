@@ -100,6 +100,24 @@ public final class Attacks {
     };
   }
 
+  /**
+   * Lost key messages: the first {@code count} relay messages to the client of the {@code victim}-th link (it may
+   * connect later) are dropped.
+   */
+  public static HostileRelay.Script dropKeyMessages(HostileRelay relay, int victim, int count) {
+    AtomicInteger dropped = new AtomicInteger();
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (relay.links.indexOf(link) == victim && msg.path("type").asText().equals("e2ee")
+            && dropped.getAndUpdate(n -> n < count ? n + 1 : n) < count) {
+          return List.of();
+        }
+        return List.of(msg);
+      }
+    };
+  }
+
   /** Replay of key messages: every relay message is delivered twice. */
   public static HostileRelay.Script duplicateKeyMessages() {
     return new HostileRelay.Script() {

@@ -26,6 +26,7 @@ import java.util.List;
  * ghost K                  member K (only) is told a ghost joined           ok ghost ID
  * relabel K J              key messages to member K from anyone but J (an index, or a 26-character
  *                          connection id such as a ghost's) are stamped as from J
+ * drop-e2ee K N            the first N key messages to member K (may join later) are dropped
  * duplicate-e2ee           every key message is delivered twice
  * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
@@ -86,6 +87,9 @@ public final class HostileServerMain {
       case "relabel":
         relay.script(Attacks.relabelKeyMessages(link(relay, c, 1),
             c[2].length() == 26 ? c[2] : link(relay, c, 2).connectionId));
+        return c[0];
+      case "drop-e2ee":
+        relay.script(Attacks.dropKeyMessages(relay, Integer.parseInt(c[1]), Integer.parseInt(c[2])));
         return c[0];
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());
