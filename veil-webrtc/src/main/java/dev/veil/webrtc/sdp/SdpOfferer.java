@@ -55,6 +55,7 @@ public final class SdpOfferer {
     private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean reuseInactiveSlots;
+    private boolean uplinkCongestionControl = true;
     private final List<MediaSection> sections = new ArrayList<>();
     private final List<Boolean> reusable = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
@@ -108,6 +109,70 @@ public final class SdpOfferer {
     public SdpOfferer extmaps(List<Extmap> extmaps) {
         this.extmaps = List.copyOf(extmaps);
         return this;
+    }
+
+    /**
+     * Whether RECVONLY m-lines (the client's uploads) offer uplink congestion control (default on): the
+     * transport-wide sequence number extension ({@link Extmap#TRANSPORT_WIDE_CC}, on the first id from 3 not taken
+     * by {@link #extmaps}), {@code a=rtcp-fb:<pt> transport-cc} on every payload type (audio too, as Chromium does)
+     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY and
+     * INACTIVE m-lines never do: the server does not put transport-wide sequence numbers on what it forwards.
+     * Applies to m-lines added from now on.
+     */
+    public SdpOfferer uplinkCongestionControl(boolean on) {
+        this.uplinkCongestionControl = on;
+        return this;
+    }
+
+    /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
+    public int transportWideCcExtmapId() {
+        java.util.Set<Integer> taken = new java.util.HashSet<>();
+        for (Extmap e : extmaps) {
+            if (e.uri().equals(Extmap.TRANSPORT_WIDE_CC)) {
+                return e.id();
+            }
+            taken.add(e.id());
+        }
+        for (int id = 3; id <= 14; id++) {
+            if (!taken.contains(id)) {
+                return id;
+            }
+        }
+        for (int id = 1; id <= 2; id++) {
+            if (!taken.contains(id)) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free one-byte extmap id");
+    }
+
+    private List<Extmap> extmapsFor(Direction d) {
+        if (d != Direction.RECVONLY || !uplinkCongestionControl
+                || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+            return extmaps;
+        }
+        List<Extmap> out = new ArrayList<>(extmaps);
+        out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        return List.copyOf(out);
+    }
+
+    private List<Codec> codecsFor(MediaKind kind, Direction d) {
+        List<Codec> base = codecsFor(kind);
+        if (d != Direction.RECVONLY || !uplinkCongestionControl) {
+            return base;
+        }
+        List<Codec> out = new ArrayList<>(base.size());
+        for (Codec c : base) {
+            Codec x = c;
+            if (kind == MediaKind.VIDEO && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("goog-remb")) {
+                x = x.withFeedback("goog-remb");
+            }
+            if (!"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("transport-cc")) {
+                x = x.withFeedback("transport-cc");
+            }
+            out.add(x);
+        }
+        return List.copyOf(out);
     }
 
     /**
@@ -170,7 +235,7 @@ public final class SdpOfferer {
     private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
-        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind), extmaps, track);
+        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind, d), extmapsFor(d), track);
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
