@@ -18,6 +18,7 @@ import { launchChromium } from '../../test-support/helpers/browser.mjs';
 const DEADLINE_MS = Number(process.env.VEIL_UPLINK_DEADLINE_MS || 10000);
 const MIN_KBPS = Number(process.env.VEIL_UPLINK_MIN_KBPS || 1200);
 const OBSERVE_MS = Number(process.env.VEIL_UPLINK_OBSERVE_MS || DEADLINE_MS);
+const SOURCE = process.env.VEIL_UPLINK_SOURCE || 'canvas';
 let server;
 let browser;
 
@@ -67,9 +68,11 @@ function cameraSource() {
   };`;
 }
 
-async function publishInPage({ ws }) {
+async function publishInPage({ ws, source }) {
   const { default: Veil } = await import('/sdk/veil.js');
-  const stream = window.makeHdCamera();
+  const stream = source === 'fake'
+    ? await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 } })
+    : window.makeHdCamera();
   const conn = Veil.connection(ws).sendonly('uplink-bwe', null, {});
   window.conn = conn;
   await conn.connect(stream);
@@ -107,7 +110,7 @@ test('a 720p Chromium publisher reaches 1280x720 and high bitrate quickly (trans
   page.on('pageerror', e => console.error('page error:', e.message));
   await page.goto(server.base + '/');
   await page.addScriptTag({ content: cameraSource() });
-  assert.equal(await page.evaluate(publishInPage, { ws: server.ws }), true);
+  assert.equal(await page.evaluate(publishInPage, { ws: server.ws, source: SOURCE }), true);
 
   const samples = [];
   let reachedAt = null;
@@ -124,6 +127,7 @@ test('a 720p Chromium publisher reaches 1280x720 and high bitrate quickly (trans
       if (reachedAt === null && hd && s.kbps >= MIN_KBPS) reachedAt = s.t;
       if (reachedAimAt === null && hd && s.kbps >= 1500) reachedAimAt = s.t;
     }
+    if (process.env.VEIL_UPLINK_TRACE && s.kbps !== undefined) console.log('trace ' + JSON.stringify(pick(s)));
     if (s.t > Math.max(OBSERVE_MS, DEADLINE_MS) || (reachedAt !== null && reachedAimAt !== null && s.t > 5000)) break;
     await new Promise(r => setTimeout(r, 250));
   }
@@ -136,7 +140,11 @@ test('a 720p Chromium publisher reaches 1280x720 and high bitrate quickly (trans
     at10s: pick(at(10000)),
     last: pick(samples[samples.length - 1]),
   };
+  const metrics = await (await fetch(server.base + '/metrics')).text();
+  summary.server = Object.fromEntries(metrics.split('\n').filter(l => /^veil_media_(uplink|rtcp_sent|rtp_sent|send_dropped)|^veil_router_rtp_received/.test(l))
+    .map(l => l.split(' ')).map(([k, v]) => [k.replace(/^veil_media_|_total$/g, ''), Number(v)]));
   console.log('uplink-bwe ' + JSON.stringify(summary));
+  if (process.env.VEIL_SHOW_SERVER_LOG) console.log(server.log());
   assert.ok(reachedAt !== null && reachedAt <= DEADLINE_MS,
     `publisher must reach 1280x720 and >= ${MIN_KBPS} kbit/s within ${DEADLINE_MS} ms: ${JSON.stringify(summary)}`);
 });

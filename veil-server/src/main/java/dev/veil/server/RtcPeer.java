@@ -7,6 +7,8 @@ import dev.veil.webrtc.router.ConsumerParams;
 import dev.veil.webrtc.router.Producer;
 import dev.veil.webrtc.router.ProducerParams;
 import dev.veil.webrtc.rtp.RtpCodec;
+import dev.veil.webrtc.rtp.RtpException;
+import dev.veil.webrtc.rtp.RtxUnwrap;
 import dev.veil.webrtc.sdp.Codec;
 import dev.veil.webrtc.sdp.Extmap;
 import dev.veil.webrtc.sdp.MediaKind;
@@ -35,6 +37,15 @@ import org.slf4j.LoggerFactory;
  */
 final class RtcPeer implements Media.Peer {
   private static final Logger LOG = LoggerFactory.getLogger(RtcPeer.class);
+  /**
+   * The start bitrate offered to publishers' video (x-google-start-bitrate): Chromium's default 300 kbit/s makes a
+   * 720p camera start at 640x360 and stay there for over ten seconds; with transport-cc feedback and RTX probing
+   * its estimate passes 1.5 Mbit/s within about a second of media, so starting at 1 Mbit/s is a small step.
+   */
+  static final int UPLINK_START_KBPS = Integer.getInteger("veil.uplinkStartKbps", 1000);
+  /** Bench knobs (JVM properties, for before/after measurements only): offer transport-cc/goog-remb, RTX. */
+  static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
+  static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -72,6 +83,16 @@ final class RtcPeer implements Media.Peer {
   private boolean closed;
   private boolean connectedLogged;
   private EventLoop.Timer timer;
+  /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
+  private UplinkCc uplink;
+  private EventLoop.Timer ccTimer;
+  /** The publisher's RTX streams (RTX SSRC → the stream it repairs), unwrapped before routing. */
+  private final Map<Long, Rtx> rtxBySsrc = new java.util.HashMap<>();
+  private long rtxUnwrapped;
+  private long rtxPadding;
+
+  private record Rtx(long mediaSsrc, int payloadType) {}
+  private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
@@ -85,7 +106,8 @@ final class RtcPeer implements Media.Peer {
         media.random());
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
-        media.localPort());
+        media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
+        .uplinkCongestionControl(UPLINK_CC).uplinkRtx(UPLINK_RTX);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -169,9 +191,15 @@ final class RtcPeer implements Media.Peer {
       transport.setRemoteIceCredentials(a.iceUfrag(), a.icePwd());
       transport.setRemoteFingerprint(a.fingerprint());
       List<Media.Track> tracks = new ArrayList<>();
-      publish(a, audioUpMid, "audio", tracks);
-      publish(a, videoUpMid, "video", tracks);
+      List<Long> ssrcs = new ArrayList<>();
+      publish(a, audioUpMid, "audio", tracks, ssrcs);
+      publish(a, videoUpMid, "video", tracks, ssrcs);
       published = List.copyOf(tracks);
+      if (!ssrcs.isEmpty()) {
+        uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
+            media.router.rtcpSsrc());
+        LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
+      }
       drain();
     }
     for (Map.Entry<String, Sending> e : sending.entrySet()) {
@@ -183,7 +211,7 @@ final class RtcPeer implements Media.Peer {
     return published;
   }
 
-  private void publish(SdpAnswer a, String mid, String label, List<Media.Track> out) {
+  private void publish(SdpAnswer a, String mid, String label, List<Media.Track> out, List<Long> ssrcs) {
     if (mid == null) {
       return;
     }
@@ -205,6 +233,13 @@ final class RtcPeer implements Media.Peer {
     media.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
     out.add(new Media.Track(connectionId, trackId, label));
+    ssrcs.add(ssrc.get());
+    Optional<Long> rtx = m.get().rtxSsrcFor(ssrc.get());
+    boolean rtxAccepted = m.get().payloadTypes().stream().map(t -> m.get().codec(t).orElse(null))
+        .anyMatch(c -> c != null && "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt));
+    if (rtx.isPresent() && rtxAccepted && !rtx.get().equals(ssrc.get())) {
+      rtxBySsrc.put(rtx.get(), new Rtx(ssrc.get(), pt));
+    }
   }
 
   private void consume(SdpAnswer a, String trackId, Sending s) {
@@ -311,7 +346,29 @@ final class RtcPeer implements Media.Peer {
         arm(t.atMillis());
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
-        media.routeRtp(this, r.packet());
+        byte[] packet = r.packet();
+        if (uplink != null) {
+          long now = media.nowMillis();
+          uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
+          runUplink(now);
+        }
+        if (!rtxBySsrc.isEmpty() && packet.length >= 12) {
+          Rtx x = rtxBySsrc.get(((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16)
+              | ((packet[10] & 0xFF) << 8) | (packet[11] & 0xFF));
+          if (x != null) {
+            try {
+              packet = RtxUnwrap.unwrap(packet, x.mediaSsrc(), x.payloadType());
+            } catch (RtpException e) {
+              packet = null;
+            }
+            if (packet == null) {
+              rtxPadding++; // a bandwidth probe (or malformed): its job was done by congestion control
+              continue;
+            }
+            rtxUnwrapped++;
+          }
+        }
+        media.routeRtp(this, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
         media.routeRtcp(this, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
@@ -342,6 +399,37 @@ final class RtcPeer implements Media.Peer {
         }
       }
     }
+  }
+
+  /** Sends the feedback that is due and re-arms the uplink timer. */
+  private void runUplink(long now) {
+    if (closed || uplink == null) {
+      return;
+    }
+    if (uplink.nextTimeoutMillis() <= now) {
+      uplink.poll(now);
+      byte[] rtcp;
+      while ((rtcp = uplink.pollRtcp()) != null) {
+        sendRtcp(rtcp);
+      }
+    }
+    long next = uplink.nextTimeoutMillis();
+    if (next == ccTimerAt && (ccTimer != null || next == Long.MAX_VALUE)) {
+      return;
+    }
+    if (ccTimer != null) {
+      ccTimer.cancel();
+      ccTimer = null;
+    }
+    ccTimerAt = next;
+    if (next == Long.MAX_VALUE) {
+      return;
+    }
+    ccTimer = media.loop().schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, next - now)), () -> {
+      ccTimer = null;
+      ccTimerAt = Long.MAX_VALUE;
+      runUplink(media.nowMillis());
+    });
   }
 
   private void arm(long atMillis) {
@@ -385,6 +473,12 @@ final class RtcPeer implements Media.Peer {
     out.merge("media.stun_error_responses", st.stunErrorResponses(), Long::sum);
     out.merge("media.rtp_sent", st.rtpSent(), Long::sum);
     out.merge("media.rtcp_sent", st.rtcpSent(), Long::sum);
+    out.merge("media.send_dropped", st.sendDropped(), Long::sum);
+    out.merge("media.uplink.rtx_unwrapped", rtxUnwrapped, Long::sum);
+    out.merge("media.uplink.rtx_padding", rtxPadding, Long::sum);
+    if (uplink != null) {
+      uplink.addCounters(out);
+    }
   }
 
   @Override
@@ -403,6 +497,10 @@ final class RtcPeer implements Media.Peer {
     closed = true;
     if (timer != null) {
       timer.cancel();
+    }
+    if (ccTimer != null) {
+      ccTimer.cancel();
+      ccTimer = null;
     }
     TransportStats st = transport.stats();
     LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",
