@@ -88,10 +88,35 @@ final class RtcPeer implements Media.Peer {
   private EventLoop.Timer ccTimer;
   /** The publisher's RTX streams (RTX SSRC → the stream it repairs), unwrapped before routing. */
   private final Map<Long, Rtx> rtxBySsrc = new java.util.HashMap<>();
+  /** The same, by the media SSRC. */
+  private final Map<Long, Rtx> rtxByMediaSsrc = new java.util.HashMap<>();
   private long rtxUnwrapped;
   private long rtxPadding;
+  private long rtxDuplicates;
 
-  private record Rtx(long mediaSsrc, int payloadType) {}
+  /**
+   * One RTX stream: what it repairs, and the sequence numbers of the media stream seen lately (slot seq % 1024
+   * holds seq + 1), so that an RTX packet repeating a packet already received (Chromium probes with such
+   * "redundant payload" padding) is dropped instead of being forwarded twice.
+   */
+  private static final class Rtx {
+    final long mediaSsrc;
+    final int payloadType;
+    final int[] seen = new int[1024];
+
+    Rtx(long mediaSsrc, int payloadType) {
+      this.mediaSsrc = mediaSsrc;
+      this.payloadType = payloadType;
+    }
+
+    /** Marks {@code seq} seen; returns whether it was seen already. */
+    boolean see(int seq) {
+      int slot = seq & 1023;
+      boolean dup = seen[slot] == seq + 1;
+      seen[slot] = seq + 1;
+      return dup;
+    }
+  }
   private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
@@ -238,7 +263,9 @@ final class RtcPeer implements Media.Peer {
     boolean rtxAccepted = m.get().payloadTypes().stream().map(t -> m.get().codec(t).orElse(null))
         .anyMatch(c -> c != null && "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt));
     if (rtx.isPresent() && rtxAccepted && !rtx.get().equals(ssrc.get())) {
-      rtxBySsrc.put(rtx.get(), new Rtx(ssrc.get(), pt));
+      Rtx x = new Rtx(ssrc.get(), pt);
+      rtxBySsrc.put(rtx.get(), x);
+      rtxByMediaSsrc.put(ssrc.get(), x);
     }
   }
 
@@ -353,11 +380,12 @@ final class RtcPeer implements Media.Peer {
           runUplink(now);
         }
         if (!rtxBySsrc.isEmpty() && packet.length >= 12) {
-          Rtx x = rtxBySsrc.get(((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16)
-              | ((packet[10] & 0xFF) << 8) | (packet[11] & 0xFF));
+          long ssrc = ((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16) | ((packet[10] & 0xFF) << 8)
+              | (packet[11] & 0xFF);
+          Rtx x = rtxBySsrc.get(ssrc);
           if (x != null) {
             try {
-              packet = RtxUnwrap.unwrap(packet, x.mediaSsrc(), x.payloadType());
+              packet = RtxUnwrap.unwrap(packet, x.mediaSsrc, x.payloadType);
             } catch (RtpException e) {
               packet = null;
             }
@@ -365,7 +393,16 @@ final class RtcPeer implements Media.Peer {
               rtxPadding++; // a bandwidth probe (or malformed): its job was done by congestion control
               continue;
             }
+            if (x.see(((packet[2] & 0xFF) << 8) | (packet[3] & 0xFF))) {
+              rtxDuplicates++; // a probe repeating a packet already here
+              continue;
+            }
             rtxUnwrapped++;
+          } else {
+            Rtx m = rtxByMediaSsrc.get(ssrc);
+            if (m != null) {
+              m.see(((packet[2] & 0xFF) << 8) | (packet[3] & 0xFF));
+            }
           }
         }
         media.routeRtp(this, packet);
@@ -476,6 +513,7 @@ final class RtcPeer implements Media.Peer {
     out.merge("media.send_dropped", st.sendDropped(), Long::sum);
     out.merge("media.uplink.rtx_unwrapped", rtxUnwrapped, Long::sum);
     out.merge("media.uplink.rtx_padding", rtxPadding, Long::sum);
+    out.merge("media.uplink.rtx_duplicates", rtxDuplicates, Long::sum);
     if (uplink != null) {
       uplink.addCounters(out);
     }
