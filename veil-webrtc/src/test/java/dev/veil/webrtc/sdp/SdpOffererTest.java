@@ -105,6 +105,21 @@ class SdpOffererTest {
                 assertTrue(!fb.contains("transport-cc") && !fb.contains("goog-remb"), fb.toString());
             }
         }
+        // RTX on the upload video only (received, unwrapped): one per video codec, on the next free payload type
+        assertEquals(List.of(96, 102, 97, 103), cam.payloadTypes());
+        assertEquals("apt=96", cam.codec(97).orElseThrow().fmtp());
+        assertEquals("apt=102", cam.codec(103).orElseThrow().fmtp());
+        assertTrue(fwdVideo.codec(97).isEmpty());
+        // no start bitrate unless asked
+        assertTrue(!cam.codec(96).orElseThrow().fmtp().contains("x-google-start-bitrate"));
+        SdpOfferer start = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).uplinkStartBitrateKbps(1000);
+        start.addRecvOnly(MediaKind.VIDEO);
+        start.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-7", 3000000001L, "cnameB"));
+        SdpAnswer so = SdpAnswer.parse(start.createOffer());
+        assertEquals("x-google-start-bitrate=1000", so.media("0").orElseThrow().codec(96).orElseThrow().fmtp());
+        assertTrue(so.media("0").orElseThrow().codec(102).orElseThrow().fmtp().endsWith(";x-google-start-bitrate=1000"));
+        assertEquals("", so.media("1").orElseThrow().codec(96).orElseThrow().fmtp(), "not on what the server sends");
         // a custom extmap list that takes 3: the next free id
         SdpOfferer other = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
                 5000).extmaps(List.of(new Extmap(1, Extmap.SDES_MID), new Extmap(3, Extmap.AUDIO_LEVEL)));
