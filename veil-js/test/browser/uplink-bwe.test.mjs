@@ -1,15 +1,18 @@
 // Uplink congestion control (issue 9, first slice): a Chromium publisher sending a 1280x720 30 fps camera through a
-// real veil-server.jar must be allowed to ramp up quickly. The server negotiates the transport-wide sequence number
-// extension and transport-cc with publishers and sends transport-wide feedback, so Chromium's delay-based estimator
-// runs; without it (before) Chromium creeps up on loss reports alone and stays at ~500 kbit/s and 960x540 for tens
-// of seconds.
+// real veil-server.jar must ramp up quickly. The server offers publishers the transport-wide sequence number
+// extension with transport-cc (and goog-remb as a fallback), RTX (received only: Chromium sends its bandwidth probes
+// as RTX padding) and x-google-start-bitrate=1000, and sends transport-wide feedback for every packet, so Chromium's
+// probes and delay-based estimator run. Before, it crept up on loss reports alone: ~500 kbit/s at 480x270 after 10 s.
 //
-// Measured from the publisher's own getStats(): outbound-rtp video frameWidth/frameHeight, bytesSent deltas (1 s
-// window), qualityLimitationReason, and the candidate pair's availableOutgoingBitrate (Chromium's estimate). The
-// figures are printed (one JSON line, "uplink-bwe") for docs/BENCHMARKS.md.
+// Measured from the publisher's own getStats(): outbound-rtp video frameWidth/frameHeight, bytesSent deltas (>= 1 s
+// window, on the stats' own timestamps), qualityLimitationReason, and the candidate pair's availableOutgoingBitrate
+// (Chromium's estimate); plus the server's uplink counters from /metrics. One JSON line, "uplink-bwe", carries the
+// figures for docs/BENCHMARKS.md (VEIL_UPLINK_TRACE=1 prints every sample).
 //
-// Bounds: the issue's aim is 1280x720 and >= 1.5 Mbit/s within 5 s. The assertion is looser, for this loaded 2-core
-// box (VEIL_UPLINK_DEADLINE_MS, VEIL_UPLINK_MIN_KBPS override it): 1280x720 and >= 1.2 Mbit/s within 10 s.
+// Bounds: the issue's aim is 1280x720 and >= 1.5 Mbit/s within 5 s (measured here: about 1.1-3 s). The assertion is
+// looser, for this loaded 2-core box: 1280x720 and >= 1.2 Mbit/s within 10 s (VEIL_UPLINK_DEADLINE_MS and
+// VEIL_UPLINK_MIN_KBPS override it). VEIL_UPLINK_SOURCE=fake uses Chromium's fake camera at 1280x720 instead of the
+// canvas (its picture is so simple that the encoder never needs 1.2 Mbit/s, so the canvas is the default).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../../test-support/helpers/server.mjs';
