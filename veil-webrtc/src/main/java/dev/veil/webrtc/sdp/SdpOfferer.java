@@ -24,6 +24,9 @@ import java.util.Objects;
  * <p>Every offer is Unified Plan with one BUNDLE group over all m-lines, {@code a=ice-lite}, {@code a=setup:actpass},
  * {@code a=rtcp-mux}, {@code a=rtcp-rsize}, and on every m-line the one host candidate
  * {@code a=candidate:1 1 udp 2130706431 <address> <port> typ host} followed by {@code a=end-of-candidates}.
+ * RECVONLY m-lines (the client's uploads) also offer uplink congestion control ({@link #uplinkCongestionControl}:
+ * the transport-wide sequence number extension, transport-cc, goog-remb), RTX ({@link #uplinkRtx}) and optionally
+ * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines never do.
  *
  * <p>Typical use by the server:
  * <pre>{@code
