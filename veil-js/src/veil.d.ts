@@ -22,6 +22,14 @@ export interface ConnectionOptions {
   keepKeysForTesting?: boolean;
   /** URL of the E2EE worker script (default: e2ee/worker.js beside veil.js). */
   e2eeWorkerUrl?: string | URL;
+  /**
+   * A persistent device identity: a non-extractable Ed25519 key kept in IndexedDB (database "veil-e2ee", or
+   * `dbName`) certifies each connection's fresh identity, so `e2eeDeviceFingerprint` is the same from call to call;
+   * peer verifications (`markVerified(fp)`) are remembered there too.
+   */
+  e2eePersistentIdentity?: boolean | { dbName?: string };
+  /** How long a member claiming a verified name may take to show its device certificate (default 5000 ms). */
+  e2eeDeviceCertificateGraceMs?: number;
   /** JSON shown to the other members of the channel in notify (e.g. a display name, an E2EE key bundle). */
   signalingNotifyMetadata?: unknown;
   /** Milliseconds connect() waits for media before it rejects (default 30000). */
@@ -81,11 +89,22 @@ export type E2eeEvent = { time: number } & (
   | { type: 'key-used'; operation: 'encrypt' | 'decrypt'; senderId: string | null; kid: string }
   | { type: 'fingerprints'; self: string; remote: Record<string, string> }
   | { type: 'verification-code'; code: string }
+  | { type: 'peers'; peers: E2eePeer[] }
+  | { type: 'verified'; scope: 'room'; code: string }
+  | { type: 'verified'; scope: 'peer'; connectionId: string; name: string | null; deviceFingerprint?: string; fingerprint?: string }
+  /** The room code changed after markVerified(): compare it again. */
+  | { type: 'verification-lost'; scope: 'room'; verifiedCode: string; code: string }
+  /**
+   * A member claims the name of a verified peer but shows another device key ('device-changed') or none within
+   * the grace period ('no-device-certificate').
+   */
+  | { type: 'verification-lost'; scope: 'peer'; reason: 'device-changed' | 'no-device-certificate'; connectionId: string;
+      name: string | null; verifiedFingerprints: string[]; deviceFingerprint: string | null }
   | {
       type: 'error';
       /** 'frames': a frame was dropped (reason 'no-key' | 'bad-tag' | 'replay' | 'truncated' | 'bad-header' | …);
        *  'keys': a key message or bundle was rejected; 'worker': a worker command failed. */
-      source: 'frames' | 'keys' | 'worker';
+      source: 'frames' | 'keys' | 'worker' | 'device';
       reason: string;
       operation?: string;
       kind?: string;
@@ -96,6 +115,23 @@ export type E2eeEvent = { time: number } & (
     }
   | { type: 'signaling-error'; reason: string }
 );
+
+/** Another member as the E2EE layer sees it. */
+export interface E2eePeer {
+  connectionId: string;
+  /** The name in its signaling_notify_metadata: relayed by the server, unverified. */
+  name: string | null;
+  /** Its connection fingerprint (fresh per connection). */
+  fingerprint: string | null;
+  /** Its persistent device fingerprint, once its device certificate verified; null without one. */
+  deviceFingerprint: string | null;
+  /** Its device (or, without one, connection) fingerprint was marked verified. */
+  verified: boolean;
+  /** The name it had when its device fingerprint was verified. */
+  verifiedName: string | null;
+  /** A verification-lost event was raised for it. */
+  alarmed: boolean;
+}
 
 export interface E2eeHandler {
   onOffer?(connection: VeilConnection, offer: { connection_id: string; sdp: string; e2ee: boolean }): void | Promise<void>;
@@ -130,6 +166,18 @@ export declare class VeilConnection {
   readonly e2eeVerificationCode: string | null;
   /** 'keys' | 'passphrase' with E2EE, else null. */
   readonly e2eeMode: 'keys' | 'passphrase' | null;
+  /** The persistent device fingerprint with `e2eePersistentIdentity`, else null. */
+  readonly e2eeDeviceFingerprint: string | null;
+  /** The other members, with claimed (unverified) names and their verification state. */
+  readonly e2eePeers: E2eePeer[];
+  /** True while the room code is the one marked verified. */
+  readonly e2eeRoomVerified: boolean;
+  /**
+   * markVerified(): the room verification code was compared out of band and matches; markVerified(fingerprint): a
+   * peer's device fingerprint (or connection fingerprint, for a peer without a device identity) was. Any later change
+   * raises an 'e2ee' event of type 'verification-lost'. Rejects (reason 'unknown-fingerprint') if no peer has it.
+   */
+  markVerified(fingerprint?: string): Promise<void>;
   /** The E2EE state object (src/e2ee/index.js), for advanced use and tests (`exportKeysForTesting()`). */
   readonly e2ee: {
     exportKeysForTesting(): { send: { kid: string; key: string } | null; receive: Record<string, { kid: string; key: string }[]> };

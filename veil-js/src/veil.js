@@ -13,6 +13,8 @@
 //   await Veil.initE2EE();                                   // rejects where the browser lacks encoded transforms
 //   const c = Veil.connection(url).sendrecv('room', meta, {e2ee: true});   // group keys, SFrame
 //   c.on('e2ee', ev => ...);  c.e2eeSelfFingerprint; c.e2eeRemoteFingerprints; c.e2eeVerificationCode;
+//   {e2ee: true, e2eePersistentIdentity: true}: a device key in IndexedDB certifies each connection
+//   (c.e2eeDeviceFingerprint, c.e2eePeers); await c.markVerified() / c.markVerified(fp); ev.type 'verification-lost'.
 // {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
 // "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
 
@@ -126,6 +128,33 @@ export class VeilConnection {
     return this.e2ee ? this.e2ee.verificationCode : null;
   }
 
+  /** The persistent device fingerprint (same from call to call) with {e2eePersistentIdentity: true}, else null. */
+  get e2eeDeviceFingerprint() {
+    return this.e2ee ? this.e2ee.deviceFingerprint : null;
+  }
+
+  /**
+   * The other members as the E2EE layer sees them: [{connectionId, name (claimed in their server-relayed
+   * signaling_notify_metadata: unverified), fingerprint, deviceFingerprint, verified, verifiedName, alarmed}].
+   */
+  get e2eePeers() {
+    return this.e2ee ? this.e2ee.peers() : [];
+  }
+
+  /** True while the room code is the one marked verified with markVerified(). */
+  get e2eeRoomVerified() {
+    return this.e2ee ? this.e2ee.roomVerified : false;
+  }
+
+  /**
+   * markVerified(): the room verification code was compared out of band; markVerified(fingerprint): one peer's
+   * device (or connection) fingerprint was. A later change raises an 'e2ee' event {type: 'verification-lost'}.
+   */
+  async markVerified(fingerprint) {
+    if (!this.e2ee) throw new VeilError('not an E2EE connection (or not connected yet)', 'bad-state');
+    return this.e2ee.markVerified(fingerprint);
+  }
+
   /** 'keys' | 'passphrase' for an E2EE connection, else null. */
   get e2eeMode() {
     return this.e2ee ? this.e2ee.mode : null;
@@ -143,6 +172,8 @@ export class VeilConnection {
       passphraseFromHash: mode === 'passphrase' && o.passphrase === undefined,
       keepKeysForTesting: !!o.keepKeysForTesting,
       workerUrl: o.e2eeWorkerUrl,
+      persistentIdentity: o.e2eePersistentIdentity,
+      deviceCertificateGraceMs: o.e2eeDeviceCertificateGraceMs,
       onEvent: ev => this._emit('e2ee', {
         ...ev,
         ...(ev.remote instanceof Map ? { remote: Object.fromEntries(ev.remote) } : {}),

@@ -26,32 +26,59 @@ function el(tag, cls, text) {
   return e;
 }
 
-/** Redraws the fingerprints, the code and the captions from the connection's properties. */
+/** Redraws the fingerprints, the code, the verification state and the captions from the connection's properties. */
 function render() {
   const on = conn && conn.e2ee;
   const code = on ? conn.e2eeVerificationCode : null;
   $('code').textContent = code || '—';
   $('code').classList.toggle('empty', !code);
+  $('verifyRoom').disabled = !code || (on && conn.e2eeRoomVerified);
+  $('roomState').textContent = on && conn.e2eeRoomVerified ? '✓ verified' : '';
+  $('roomState').className = on && conn.e2eeRoomVerified ? 'verified' : '';
   const self = on ? conn.e2eeSelfFingerprint : null;
   $('selfFp').textContent = self || '—';
   $('selfFp').classList.toggle('empty', !self);
   $('selfShort').textContent = short(self);
+  const device = on ? conn.e2eeDeviceFingerprint : null;
+  $('deviceFp').textContent = device || (on ? 'no persistent identity' : '—');
+  $('deviceFp').classList.toggle('empty', !device);
   const fps = on ? conn.e2eeRemoteFingerprints : {};
+  const peers = new Map(on ? conn.e2eePeers.map(p => [p.connectionId, p]) : []);
   const ids = conn ? [...conn.members.keys()] : [];
   const list = $('peers');
   list.replaceChildren();
   if (ids.length === 0) list.appendChild(el('li', 'empty', 'nobody else yet'));
   for (const id of ids) {
+    const p = peers.get(id);
     const li = el('li');
     li.dataset.connectionId = id;
+    li.dataset.verified = p && p.verified ? 'true' : 'false';
     const who = el('div', 'who', names.get(id) || 'guest');
+    // the name is whatever the server relayed: say so, unless this device (or connection) was verified
+    let source;
+    if (p && p.alarmed) source = el('div', 'source alarm', '⚠ not the device you verified under this name');
+    else if (p && p.verified) source = el('div', 'source verified', p.verifiedName ? `✓ verified (as ${p.verifiedName})` : '✓ verified');
+    else source = el('div', 'source', 'name from the server · not verified');
+    const devFp = p && p.deviceFingerprint;
+    const dev = el('div', 'device-fp', devFp ? 'device ' + devFp : (on ? 'no device key shown' : ''));
+    dev.dataset.deviceFingerprint = devFp || '';
     const fp = el('div', 'fp-block', fps[id] || (on ? 'key bundle not verified' : 'not encrypted'));
     fp.dataset.fingerprint = fps[id] || '';
-    li.append(who, el('div', 'id', id), fp);
+    li.append(who, source, el('div', 'id', id), dev, fp);
+    if (on && p && !p.verified && (devFp || fps[id])) {
+      const b = el('button', 'secondary small verify', 'mark verified');
+      b.type = 'button';
+      b.addEventListener('click', () => conn.markVerified(devFp || fps[id]).then(render, e => { $('errors').textContent = e.message; }));
+      li.appendChild(b);
+    }
     list.appendChild(li);
     const cap = document.querySelector(`#peer-${id} .fp`);
-    if (cap) cap.textContent = short(fps[id]);
+    if (cap) cap.textContent = (p && p.verified ? '✓ ' : '') + short(devFp || fps[id]);
   }
+}
+
+function warn(text) {
+  $('warning').textContent = text;
 }
 
 function figureFor(id) {
@@ -89,7 +116,9 @@ $('join').addEventListener('submit', async ev => {
     $('local').srcObject = stream;
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signaling`;
     const name = $('name').value.trim() || 'guest';
-    conn = Veil.connection(url).sendrecv($('channel').value, null, { e2ee, signalingNotifyMetadata: { name } });
+    warn('');
+    conn = Veil.connection(url).sendrecv($('channel').value, null,
+      { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked });
     window.veilDemo = { conn };
     conn.on('track', e => {
       const id = e.connectionId || 'remote';
@@ -109,6 +138,13 @@ $('join').addEventListener('submit', async ev => {
       render();
     });
     conn.on('e2ee', e => {
+      if (e.type === 'verification-lost' && e.scope === 'room') {
+        warn('⚠ The room code changed since you verified it (someone joined or left, or a key changed). Compare it again.');
+      } else if (e.type === 'verification-lost') {
+        warn(`⚠ "${e.name || e.connectionId}" is not the device you verified under that name: `
+          + (e.deviceFingerprint ? `its device key changed (now ${short(e.deviceFingerprint)}).` : 'it shows no device key.')
+          + ' Do not trust it until you verify again.');
+      }
       if (e.type === 'error' && e.source === 'frames') {
         $('errors').textContent = `dropped ${e.kind || ''} frames from ${names.get(e.senderId) || e.senderId || 'a peer'}: ${e.reason}`;
       }
@@ -135,5 +171,8 @@ $('join').addEventListener('submit', async ev => {
 });
 
 $('leaveBtn').addEventListener('click', () => { if (conn) conn.disconnect(); });
+$('verifyRoom').addEventListener('click', () => {
+  if (conn && conn.e2ee) conn.markVerified().then(() => { warn(''); render(); }, e => { $('errors').textContent = e.message; });
+});
 window.addEventListener('hashchange', render);
 render();

@@ -8,6 +8,7 @@
  *   'no-key'                 no key for this sender / KID / key index, and none reachable by ratchet
  *   'replay'                 a counter already accepted, or older than the replay window
  *   'bad-tag'                authentication failed (wrong key, tampered frame or clear prefix)
+ *   'expired-key'            the KID (or a higher one of that sender) expired: its key was deleted for good
  *   'unsupported-codec'      (worker) a codec Veil cannot protect yet: the frame is dropped
  * Key management (§3.6, veil-e2ee's PairwiseException.Reason / RejectReason in lower case):
  *   'malformed', 'unsupported-version', 'wrong-recipient', 'wrong-sender', 'bad-bundle',
@@ -34,4 +35,5 @@ export const REJECTION_REASONS = Object.freeze({
   NO_KEY: 'no-key',
   REPLAY: 'replay',
   BAD_TAG: 'bad-tag',
+  EXPIRED_KEY: 'expired-key',
 });

@@ -18,10 +18,16 @@
  *   J3     join of X, no pending key, s == 255: as a leave
  *   L      leave of Y: forget Y's keys; draw a fresh random pending key of generation max(g, pending g) + 1,
  *          replacing any pending key, send it (PENDING) to every remaining member; activate it once every member it
- *          was sent to acked it, or after activationTimeoutMillis, or at once if nobody is left
- *   KEY    install it for its sender if its KID is above the last KEY from that sender ('stale-key' otherwise);
- *          ack it if PENDING
- *   early  a message from a connection not yet announced is kept (bounded) and processed right after its join
+ *          was sent to acked it, or at its deadline, or at once if nobody is left. The deadline is
+ *          activationTimeoutMillis after the leave that started the pending rotation and never moves later (a key
+ *          replacing a pending one keeps the earlier deadline)
+ *   KEY    install it for its sender if its KID is above the last KEY from that sender and ack it (ACTIVE and
+ *          PENDING alike); the same KID again (a retransmission) is acked again, not installed; lower: 'stale-key'
+ *   R      a KEY stays unacknowledged until the peer's KEY_ACK of its KID; the newest key owed to the peer (the
+ *          pending key it was sent, else the active key) is sent again after retransmitInitialMillis, doubling up to
+ *          retransmitMaxMillis, at most maxRetransmits times
+ *   early  a message from a connection not yet announced is kept (bounded in count and bytes, checked before the
+ *          copy) and processed right after its join; departed ids are remembered up to maxDeparted (oldest first)
  *
  * Outputs (plain objects; key bytes are fresh copies owned by the caller):
  *   {type: 'send', to, message}                       seal done: hand `message` to the E2EE relay for `to`
@@ -40,13 +46,26 @@ import { encodeKey, encodeKeyAck, decodeKeyMessage } from './keymessages.js';
 import { kidOf, splitKid, MAX_STEP, MAX_GENERATION } from './keyring.js';
 import { veilRatchet, BASE_KEY_LENGTH } from './ratchet.js';
 
-/** 5 s activation timeout, refresh after 8 steps, 16 early messages per sender, 64 early senders. */
+/**
+ * veil-e2ee's GroupKeyManager.Config.DEFAULT: 1.5 s activation deadline after a leave (never moved later), refresh
+ * after 8 steps, 16 early messages per sender x 64 senders (1 KiB each, 64 KiB in all), KEY retransmission after
+ * 250 ms doubling to 2 s, at most 10 times, 4096 departed ids remembered.
+ */
 export const DEFAULT_CONFIG = Object.freeze({
-  activationTimeoutMillis: 5000,
+  activationTimeoutMillis: 1500,
   refreshSteps: 8,
   maxEarlyMessagesPerSender: 16,
   maxEarlySenders: 64,
+  retransmitInitialMillis: 250,
+  retransmitMaxMillis: 2000,
+  maxRetransmits: 10,
+  maxMessageBytes: 1024,
+  maxEarlyBytes: 65536,
+  maxDeparted: 4096,
 });
+
+/** Members kept at most (veil-e2ee's GroupKeyManager.MAX_MEMBERS): a join beyond is refused ('buffer-full'). */
+export const MAX_MEMBERS = 1000;
 
 const PAIRWISE_REJECTS = new Set(['malformed', 'unsupported-version', 'wrong-recipient', 'wrong-sender', 'replay',
   'bad-tag']);
@@ -60,9 +79,10 @@ export class GroupKeyManager {
   #self;
   #random;
   #config;
-  #peers = new Map(); // id -> {bundle, channel, lastSent: kid|null, lastReceived: kid|null}
-  #gone = new Set();
+  #peers = new Map(); // id -> {bundle, channel, lastSent, lastReceived, unacked: kid|null, retransmitAt, delay, count}
+  #gone = new Set(); // insertion order = departure order (bounded)
   #early = new Map(); // id -> [message]
+  #earlyBytes = 0;
   #outputs = [];
   #activeId = 0n;
   #activeKey;
@@ -88,7 +108,9 @@ export class GroupKeyManager {
     this.#config = { ...DEFAULT_CONFIG, ...(options.config || {}) };
     const c = this.#config;
     if (c.activationTimeoutMillis < 0 || c.refreshSteps < 1 || c.refreshSteps > MAX_STEP
-      || c.maxEarlyMessagesPerSender < 0 || c.maxEarlySenders < 0) {
+      || c.maxEarlyMessagesPerSender < 0 || c.maxEarlySenders < 0 || c.retransmitInitialMillis < 1
+      || c.retransmitMaxMillis < c.retransmitInitialMillis || c.maxRetransmits < 0 || c.maxMessageBytes < 1
+      || c.maxEarlyBytes < 0 || c.maxDeparted < 1) {
       throw new RangeError('invalid group key manager config');
     }
     this.#activeKey = this.#randomKey();
@@ -127,14 +149,21 @@ export class GroupKeyManager {
 
   /** An E2EE relay message (bytes); `from` is the sender the server stamped on it. */
   messageReceived(now, from, message) {
+    if (message.length > this.#config.maxMessageBytes) {
+      // refused before the copy: the server chooses the size
+      return this.#run(() => this.#reject(from, 'malformed', 'longer than ' + this.#config.maxMessageBytes + ' bytes'));
+    }
     const m = Uint8Array.from(message);
     return this.#run(() => this.#messageReceived(now, from, m));
   }
 
-  /** The clock reached `now`: activates a pending key whose acks did not all arrive in time. */
+  /** The clock reached `now`: activates a pending key past its deadline, resends every overdue KEY (rule R). */
   handleTimeout(now) {
-    return this.#run(() => {
+    return this.#run(async () => {
       if (this.#pending && now >= this.#pending.deadline) this.#activatePending();
+      for (const p of [...this.#peers.values()]) {
+        if (p.unacked !== null && now >= p.retransmitAt) await this.#retransmit(p, now);
+      }
     });
   }
 
@@ -157,8 +186,17 @@ export class GroupKeyManager {
     return this.#outputs.shift() || null;
   }
 
-  /** When handleTimeout must be called next (a pending key's deadline), or null. */
+  /** When handleTimeout must be called next (a pending key's deadline, a retransmission), or null. */
   pollTimeout() {
+    let t = this.#pending ? this.#pending.deadline : null;
+    for (const p of this.#peers.values()) {
+      if (p.unacked !== null && (t === null || p.retransmitAt < t)) t = p.retransmitAt;
+    }
+    return t;
+  }
+
+  /** The pending key's deadline (it never moves later), or null. */
+  get pendingDeadline() {
     return this.#pending ? this.#pending.deadline : null;
   }
 
@@ -197,6 +235,7 @@ export class GroupKeyManager {
     for (const p of this.#peers.values()) p.channel.destroy();
     this.#peers.clear();
     this.#early.clear();
+    this.#earlyBytes = 0;
     this.#outputs = [];
     this.#identity.destroy();
   }
@@ -217,16 +256,18 @@ export class GroupKeyManager {
         this.#reject(id, 'duplicate-member', 'already a member');
       } else if (this.#gone.has(id)) {
         this.#reject(id, 'unknown-sender', 'join of a connection that already left');
+      } else if (this.#peers.size >= MAX_MEMBERS) {
+        this.#reject(id, 'buffer-full', 'more than ' + MAX_MEMBERS + ' members');
       } else {
         try {
           const p = { bundle: b, channel: await PairwiseChannel.create(this.#identity, this.#self, b),
-            lastSent: null, lastReceived: null };
+            lastSent: null, lastReceived: null, unacked: null, retransmitAt: 0, delay: 0, count: 0 };
           this.#peers.set(id, p);
           added.push(p);
         } catch (e) {
           if (!(e instanceof E2EEError)) throw e;
-          this.#gone.add(id);
-          this.#early.delete(id);
+          this.#markGone(id);
+          this.#dropEarly(id);
           this.#reject(id, 'bad-bundle', e.message);
         }
       }
@@ -235,7 +276,7 @@ export class GroupKeyManager {
     const pending = this.#pending;
     if (pending) { // J2
       for (const p of added) {
-        await this.#sendKey(p, pending.id, pending.key, false);
+        await this.#sendKey(p, pending.id, pending.key, false, now);
         pending.awaiting.add(p.bundle.connectionId);
       }
     } else if (splitKid(this.#activeId).step < MAX_STEP) { // J1
@@ -245,13 +286,13 @@ export class GroupKeyManager {
       const { generation, step } = splitKid(this.#activeId);
       this.#activeId = kidOf(generation, step + 1);
       this.#outputs.push({ type: 'activate-send-key', kid: this.#activeId, baseKey: Uint8Array.from(next) });
-      for (const p of added) await this.#sendKey(p, this.#activeId, this.#activeKey, true);
+      for (const p of added) await this.#sendKey(p, this.#activeId, this.#activeKey, true, now);
       const active = splitKid(this.#activeId);
       for (const p of this.#peers.values()) {
         if (added.includes(p)) continue;
         const last = p.lastSent === null ? null : splitKid(p.lastSent);
         if (last === null || last.generation !== active.generation || active.step - last.step > this.#config.refreshSteps) {
-          await this.#sendKey(p, this.#activeId, this.#activeKey, true);
+          await this.#sendKey(p, this.#activeId, this.#activeKey, true, now);
         }
       }
     } else { // J3
@@ -259,10 +300,9 @@ export class GroupKeyManager {
     }
     for (const p of added) {
       const id = p.bundle.connectionId;
-      const q = this.#early.get(id);
-      this.#early.delete(id);
+      const q = this.#dropEarly(id);
       if (q) {
-        for (const m of q) if (this.#peers.get(id) === p) await this.#receive(p, m);
+        for (const m of q) if (this.#peers.get(id) === p) await this.#receive(p, m, now);
       }
     }
   }
@@ -272,8 +312,8 @@ export class GroupKeyManager {
       this.#reject(connectionId, 'self', 'leave names this connection');
       return;
     }
-    this.#gone.add(connectionId);
-    this.#early.delete(connectionId);
+    this.#markGone(connectionId);
+    this.#dropEarly(connectionId);
     const p = this.#peers.get(connectionId);
     if (!p) return; // never a member here: it has none of this member's keys
     this.#peers.delete(connectionId);
@@ -289,7 +329,7 @@ export class GroupKeyManager {
     }
     const p = this.#peers.get(from);
     if (p) {
-      await this.#receive(p, message);
+      await this.#receive(p, message, now);
       return;
     }
     if (from == null || this.#gone.has(from) || !isValidConnectionId(from)) {
@@ -305,15 +345,17 @@ export class GroupKeyManager {
       q = [];
       this.#early.set(from, q);
     }
-    if (q.length >= this.#config.maxEarlyMessagesPerSender) {
+    if (q.length >= this.#config.maxEarlyMessagesPerSender
+      || this.#earlyBytes + message.length > this.#config.maxEarlyBytes) {
       if (q.length === 0) this.#early.delete(from);
-      this.#reject(from, 'buffer-full', 'too many messages before the join');
+      this.#reject(from, 'buffer-full', 'too many messages (or bytes) before the join');
       return;
     }
+    this.#earlyBytes += message.length;
     q.push(message);
   }
 
-  async #receive(p, message) {
+  async #receive(p, message, now) {
     const from = p.bundle.connectionId;
     let plain;
     try {
@@ -333,17 +375,20 @@ export class GroupKeyManager {
       plain.fill(0);
     }
     if (m.type === 'key') {
-      if (p.lastReceived !== null && m.kid <= p.lastReceived) {
+      if (p.lastReceived !== null && m.kid < p.lastReceived) {
         m.baseKey.fill(0);
-        this.#reject(from, 'stale-key', 'KEY ' + m.kid + ' not above ' + p.lastReceived);
+        this.#reject(from, 'stale-key', 'KEY ' + m.kid + ' below ' + p.lastReceived);
         return;
       }
-      p.lastReceived = m.kid;
-      this.#outputs.push({ type: 'install-key', sender: from, kid: m.kid, baseKey: m.baseKey });
-      if (!m.active) {
-        this.#outputs.push({ type: 'send', to: from, message: await p.channel.seal(encodeKeyAck(m.kid)) });
+      if (p.lastReceived !== null && m.kid === p.lastReceived) {
+        m.baseKey.fill(0); // a retransmission: our ack was lost, ack again
+      } else {
+        p.lastReceived = m.kid;
+        this.#outputs.push({ type: 'install-key', sender: from, kid: m.kid, baseKey: m.baseKey });
       }
+      this.#outputs.push({ type: 'send', to: from, message: await p.channel.seal(encodeKeyAck(m.kid)) });
     } else {
+      if (p.unacked !== null && m.kid === p.unacked) p.unacked = null;
       // an ack of a pending key that was replaced meanwhile is normal and ignored
       const pending = this.#pending;
       if (pending && m.kid === pending.id && pending.awaiting.delete(from) && pending.awaiting.size === 0) {
@@ -357,13 +402,12 @@ export class GroupKeyManager {
     const pendingGen = this.#pending ? splitKid(this.#pending.id).generation : 0n;
     const gen = (active > pendingGen ? active : pendingGen) + 1n;
     if (gen > MAX_GENERATION) throw new E2EEError('exhausted', 'key generations exhausted');
+    // the deadline never moves later: a key replacing a pending one keeps the earlier deadline
+    const deadline = this.#pending ? this.#pending.deadline : now + this.#config.activationTimeoutMillis;
     if (this.#pending) this.#pending.key.fill(0);
-    const pending = {
-      id: kidOf(gen, 0), key: this.#randomKey(), awaiting: new Set(this.#peers.keys()),
-      deadline: now + this.#config.activationTimeoutMillis,
-    };
+    const pending = { id: kidOf(gen, 0), key: this.#randomKey(), awaiting: new Set(this.#peers.keys()), deadline };
     this.#pending = pending;
-    for (const p of this.#peers.values()) await this.#sendKey(p, pending.id, pending.key, false);
+    for (const p of this.#peers.values()) await this.#sendKey(p, pending.id, pending.key, false, now);
     if (pending.awaiting.size === 0) this.#activatePending();
   }
 
@@ -375,7 +419,7 @@ export class GroupKeyManager {
     this.#outputs.push({ type: 'activate-send-key', kid: this.#activeId, baseKey: Uint8Array.from(this.#activeKey) });
   }
 
-  async #sendKey(p, kid, key, active) {
+  async #sendKey(p, kid, key, active, now) {
     const plain = encodeKey(kid, key, active);
     try {
       this.#outputs.push({ type: 'send', to: p.bundle.connectionId, message: await p.channel.seal(plain) });
@@ -383,6 +427,42 @@ export class GroupKeyManager {
       plain.fill(0);
     }
     p.lastSent = kid;
+    p.unacked = kid;
+    p.count = 0;
+    p.delay = this.#config.retransmitInitialMillis;
+    p.retransmitAt = now + this.#config.retransmitInitialMillis;
+  }
+
+  /** Rule R: sends p the newest key owed to it again (the pending key it was sent, else the active key). */
+  async #retransmit(p, now) {
+    if (p.count >= this.#config.maxRetransmits) {
+      p.unacked = null; // give up; the next key change starts over
+      return;
+    }
+    const delay = Math.min(p.delay * 2, this.#config.retransmitMaxMillis);
+    const count = p.count + 1;
+    const pending = this.#pending;
+    if (pending && pending.awaiting.has(p.bundle.connectionId)) {
+      await this.#sendKey(p, pending.id, pending.key, false, now);
+    } else {
+      await this.#sendKey(p, this.#activeId, this.#activeKey, true, now);
+    }
+    p.count = count;
+    p.delay = delay;
+    p.retransmitAt = now + delay;
+  }
+
+  #markGone(id) {
+    this.#gone.delete(id);
+    this.#gone.add(id);
+    while (this.#gone.size > this.#config.maxDeparted) this.#gone.delete(this.#gone.values().next().value);
+  }
+
+  #dropEarly(id) {
+    const q = this.#early.get(id);
+    this.#early.delete(id);
+    if (q) for (const m of q) this.#earlyBytes -= m.length;
+    return q;
   }
 
   #reject(from, reason, detail) {

@@ -32,6 +32,14 @@ export const MAX_CONNECTION_ID_LENGTH = 255;
 const BUNDLE_LABEL = utf8('Veil 1.0 bundle');
 const FINGERPRINT_LABEL = utf8('Veil 1.0 fingerprint');
 const ROOM_CODE_LABEL = utf8('Veil 1.0 room code');
+const ROOM_CODE_CONTEXT_LABEL = utf8('Veil 1.1 room code');
+const DEVICE_FINGERPRINT_LABEL = utf8('Veil 1.0 device fingerprint');
+const DEVICE_CERTIFICATE_LABEL = utf8('Veil 1.0 device certificate');
+export const DEVICE_CERTIFICATE_VERSION = 1;
+export const DEVICE_CERTIFICATE_LENGTH = 97;
+/** Room code context values (docs/PROTOCOL.md §3.2). */
+export const CODE_MODE = Object.freeze({ keys: 1, passphrase: 2 });
+export const CODE_FORMAT = Object.freeze({ sframe: 1, jframe: 2 });
 
 // DER PKCS#8 prefixes of RFC 8410 for a 32-byte private key.
 const PKCS8_ED25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
@@ -347,11 +355,146 @@ export function verificationCodeInput(members) {
 /** The room verification code of a member set: {hash (32 bytes), display ("01234 56789 … 67890")}. */
 export async function verificationCode(members) {
   const hash = new Uint8Array(await subtle.digest('SHA-256', verificationCodeInput(members)));
+  return { hash, display: codeDisplay(hash) };
+}
+
+function codeDisplay(hash) {
   const groups = [];
   for (let g = 0; g < 6; g++) {
     let v = 0;
     for (let i = 0; i < 5; i++) v = v * 256 + hash[5 * g + i];
     groups.push(String(v % 100000).padStart(5, '0'));
   }
-  return { hash, display: groups.join(' ') };
+  return groups.join(' ');
+}
+
+/**
+ * The bytes the room code *with context* hashes (the code the SDKs show): "Veil 1.1 room code" ‖ len ‖ channel id
+ * ‖ mode (uint8: 1 keys, 2 passphrase) ‖ format (uint8: 1 SFrame, 2 JFrame) ‖ cipher suite (uint16, 0 for JFrame)
+ * ‖ n ‖ members as in verificationCodeInput. `context` = {channelId, mode: 'keys'|'passphrase'|1|2,
+ * format: 'sframe'|'jframe'|1|2, cipherSuite}.
+ */
+export function verificationCodeInputWithContext(context, members) {
+  const mode = typeof context.mode === 'number' ? context.mode : CODE_MODE[context.mode];
+  const format = typeof context.format === 'number' ? context.format : CODE_FORMAT[context.format];
+  const suite = context.cipherSuite ?? (format === 2 ? 0 : 4);
+  if (mode !== 1 && mode !== 2) throw new E2EEError('malformed', 'mode must be keys or passphrase');
+  if (format !== 1 && format !== 2) throw new E2EEError('malformed', 'format must be sframe or jframe');
+  if (!Number.isInteger(suite) || suite < 0 || suite > 0xffff || (format === 2) !== (suite === 0)) {
+    throw new E2EEError('malformed', 'cipher suite must be an SFrame suite id, or 0 for JFrame');
+  }
+  const v1 = verificationCodeInput(members);
+  return concat(ROOM_CODE_CONTEXT_LABEL, lengthPrefixedId(context.channelId),
+    Uint8Array.of(mode, format, suite >> 8, suite & 0xff), v1.subarray(ROOM_CODE_LABEL.length));
+}
+
+/** The room code with context: {hash, display}. */
+export async function verificationCodeWithContext(context, members) {
+  const hash = new Uint8Array(await subtle.digest('SHA-256', verificationCodeInputWithContext(context, members)));
+  return { hash, display: codeDisplay(hash) };
+}
+
+/** SHA-256("Veil 1.0 device fingerprint" ‖ device key): the fingerprint of a persistent device key. */
+export async function deviceFingerprint(deviceKey) {
+  checkKey(deviceKey, KEY_LENGTH, 'device key');
+  return new Uint8Array(await subtle.digest('SHA-256', concat(DEVICE_FINGERPRINT_LABEL, deviceKey)));
+}
+
+/** "Veil 1.0 device certificate" ‖ device key ‖ identity key ‖ len ‖ connection id ‖ len ‖ channel id. */
+export function deviceCertificateInput(deviceKey, identityKey, connectionId, channelId) {
+  checkKey(deviceKey, KEY_LENGTH, 'device key');
+  checkKey(identityKey, KEY_LENGTH, 'identity key');
+  return concat(DEVICE_CERTIFICATE_LABEL, deviceKey, identityKey, lengthPrefixedId(connectionId),
+    lengthPrefixedId(channelId));
+}
+
+/** A device key's signature certifying one connection's identity key in one channel (97 bytes encoded). */
+export class DeviceCertificate {
+  constructor(deviceKey, signature) {
+    checkKey(deviceKey, KEY_LENGTH, 'device key');
+    checkKey(signature, SIGNATURE_LENGTH, 'signature');
+    this.deviceKey = Uint8Array.from(deviceKey);
+    this.signature = Uint8Array.from(signature);
+    Object.freeze(this);
+  }
+
+  /** version (1) ‖ device key (32) ‖ signature (64). */
+  encode() {
+    return concat(Uint8Array.of(DEVICE_CERTIFICATE_VERSION), this.deviceKey, this.signature);
+  }
+
+  /** The certificate in `bytes`, or null when the length or version is wrong. Does not verify. */
+  static decode(bytes) {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== DEVICE_CERTIFICATE_LENGTH
+      || bytes[0] !== DEVICE_CERTIFICATE_VERSION) return null;
+    return new DeviceCertificate(bytes.subarray(1, 33), bytes.subarray(33));
+  }
+
+  /** True when the signature verifies for this identity key, connection id and channel id. */
+  async verify(identityKey, connectionId, channelId) {
+    if (!isValidConnectionId(connectionId) || !isValidConnectionId(channelId)) return false;
+    try {
+      const pub = await subtle.importKey('raw', this.deviceKey, 'Ed25519', false, ['verify']);
+      return await subtle.verify('Ed25519', pub, this.signature,
+        deviceCertificateInput(this.deviceKey, identityKey, connectionId, channelId));
+    } catch {
+      return false;
+    }
+  }
+
+  fingerprint() {
+    return deviceFingerprint(this.deviceKey);
+  }
+}
+
+/**
+ * A persistent device identity: an Ed25519 key whose private half is a non-extractable CryptoKey (kept in IndexedDB
+ * by device-store.js), certifying each connection's fresh identity so that its fingerprint stays the same from
+ * call to call.
+ */
+export class DeviceIdentity {
+  #privateKey;
+
+  constructor(privateKey, publicKey) {
+    this.#privateKey = privateKey;
+    /** The Ed25519 public device key (32 bytes). */
+    this.publicKey = Uint8Array.from(publicKey);
+  }
+
+  /** A fresh device identity; the private key is non-extractable. */
+  static async generate() {
+    const k = await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+    return new DeviceIdentity(k.privateKey, new Uint8Array(await subtle.exportKey('raw', k.publicKey)));
+  }
+
+  /** From a 32-byte Ed25519 seed (test vectors). */
+  static async fromSeed(seed) {
+    checkKey(seed, KEY_LENGTH, 'Ed25519 seed');
+    const pub = await publicOf('Ed25519', PKCS8_ED25519, seed);
+    const priv = await subtle.importKey('pkcs8', concat(PKCS8_ED25519, seed), 'Ed25519', false, ['sign']);
+    return new DeviceIdentity(priv, pub);
+  }
+
+  /** The stored form {privateKey (CryptoKey), publicKey} for IndexedDB (the CryptoKey stays non-extractable). */
+  toStored() {
+    return { privateKey: this.#privateKey, publicKey: Uint8Array.from(this.publicKey) };
+  }
+
+  static fromStored(rec) {
+    if (!rec || !rec.privateKey || !(rec.publicKey instanceof Uint8Array) || rec.publicKey.length !== KEY_LENGTH) {
+      throw new E2EEError('bad-key', 'stored device identity is malformed');
+    }
+    return new DeviceIdentity(rec.privateKey, rec.publicKey);
+  }
+
+  fingerprint() {
+    return deviceFingerprint(this.publicKey);
+  }
+
+  /** Certifies one connection's identity key in one channel. */
+  async certify(identityKey, connectionId, channelId) {
+    const sig = new Uint8Array(await subtle.sign('Ed25519', this.#privateKey,
+      deviceCertificateInput(this.publicKey, identityKey, connectionId, channelId)));
+    return new DeviceCertificate(this.publicKey, sig);
+  }
 }

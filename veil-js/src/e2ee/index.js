@@ -7,8 +7,9 @@
  *   connect.signaling_notify_metadata = e2ee.notifyMetadata(appMetadata);   // publishes the bundle
  *   connection.setE2eeHandler(e2ee.handler);                   // the SDK hook: offer, notify, relay, tracks, close
  *   e2ee.on('e2ee', ev => ...);   // {type: 'error' | 'key-used' | 'send-key' | 'key-installed' | 'fingerprints'
- *                                 //        | 'verification-code', ...}
+ *                                 //        | 'verification-code' | 'peers' | 'verified' | 'verification-lost', ...}
  *   e2ee.selfFingerprint; e2ee.remoteFingerprints; e2ee.verificationCode;
+ *   e2ee.deviceFingerprint; e2ee.peers(); await e2ee.markVerified(); await e2ee.markVerified(fingerprint);
  *   e2ee.destroy();                                            // identity, keys and worker gone
  *
  * Without the hook, the same can be driven by hand: start(selfConnectionId, room), attachSender(sender, kind),
@@ -19,18 +20,26 @@
  *   'keys' (default)  the group key manager of docs/PROTOCOL.md §3.5: per-connection identities, the bundle in
  *                     signaling_notify_metadata, key messages through the server's E2EE relay, ratchet on join,
  *                     fresh key on leave activated once delivered
- *   'passphrase'      every sender's key = PBKDF2(passphrase, room ‖ 0x00 ‖ sender's connection id) (§2.5); no key
- *                     messages; the passphrase comes from options.passphrase or, with passphraseFromHash, from
- *                     location.hash "#e2eekey=…" and follows 'hashchange'
+ *   'passphrase'      P = PBKDF2(passphrase, room ‖ 0x00 ‖ sender's connection id), then each sender's frame key from P
+ *                     and its own random per-connection KID (SFrame) or salt (JFrame, published in
+ *                     signaling_notify_metadata) (§2.5); no key messages; the passphrase comes from options.passphrase
+ *                     or, with passphraseFromHash, from location.hash "#e2eekey=…" and follows 'hashchange'
  * Frames: 'sframe' (RFC 9605, suite 4, the default) or 'jframe' (Jitsi's format; the join ratchet is then Jitsi's,
  * and a KID (g, s) uses key index g mod 16).
  */
 
 import { E2EEError } from './errors.js';
-import { Identity, Bundle, METADATA_MEMBER, fingerprintDisplay, fingerprint, verificationCode } from './identity.js';
+import { Identity, Bundle, METADATA_MEMBER, fingerprintDisplay, fingerprint, verificationCodeWithContext }
+  from './identity.js';
 import { GroupKeyManager } from './group.js';
-import { passphraseKey, passphraseFromHash } from './passphrase.js';
-import { toBase64, fromBase64, toHex } from './bytes.js';
+import {
+  passphraseKey, passphraseFromHash, randomPassphraseKid, randomPassphraseSalt, sframePassphraseBaseKey,
+  jframePassphraseKey, SALT_METADATA_MEMBER, SALT_LENGTH,
+} from './passphrase.js';
+import { toBase64, fromBase64, toHex, toBase64Url, fromBase64UrlStrict } from './bytes.js';
+import { PeerVerification, claimedName } from './verification.js';
+import { openDeviceStore } from './device-store.js';
+import { KIND_DEVICE, kindOf } from './pairwise.js';
 import { jframeRatchet, veilRatchet } from './ratchet.js';
 
 /** True where the browser has RTCRtpScriptTransform. */
@@ -47,6 +56,10 @@ export function isE2EESupported(g = globalThis) {
 /** The default worker script, next to this module. */
 export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
 export const WORKER_NAME = 'Veil E2EE Worker';
+/** The longest relay payload taken (base64 characters), checked before decoding: a sealed key message is < 600 B. */
+export const MAX_RELAY_PAYLOAD_CHARS = 1400;
+/** Membership inputs kept before start() (the offer); more are refused. */
+export const MAX_EARLY_INPUTS = 256;
 
 let transformIds = 0;
 
@@ -63,6 +76,12 @@ let transformIds = 0;
  * @param {boolean} [options.keepKeysForTesting]     keep copies of received keys for exportKeysForTesting()
  * @param {(n: number) => Uint8Array} [options.random]   random bytes for the key manager (tests)
  * @param {() => number} [options.now]               monotonic milliseconds (tests)
+ * @param {boolean|{dbName?: string}} [options.persistentIdentity]  a device identity kept in IndexedDB (its
+ *                                                   private key non-extractable) certifies this connection, and
+ *                                                   peer verifications are remembered there
+ * @param {object} [options.deviceIdentity]          a DeviceIdentity to use instead (tests, Node)
+ * @param {number} [options.deviceCertificateGraceMs] how long a member claiming a verified name may take to show
+ *                                                   its device certificate (default 5000)
  * @returns {Promise<VeilE2EE>} rejects with an Error saying why where the browser lacks encoded transforms
  */
 export async function createE2EE(options = {}) {
@@ -80,7 +99,23 @@ export async function createE2EE(options = {}) {
   }
   const identity = await Identity.generate();
   const fp = fingerprintDisplay(await identity.fingerprint());
-  return new VeilE2EE({ ...options, format, mode }, worker, identity, fp);
+  let device = options.deviceIdentity || null;
+  let store = null;
+  let verifiedPeers = [];
+  if (!device && options.persistentIdentity) {
+    try {
+      store = await openDeviceStore(typeof options.persistentIdentity === 'object'
+        ? options.persistentIdentity.dbName : undefined);
+      device = await store.loadOrCreateDevice();
+      verifiedPeers = await store.loadVerifiedPeers();
+    } catch (e) {
+      if (store) store.close();
+      if (!options.worker) worker.terminate();
+      throw e;
+    }
+  }
+  const deviceFp = device ? fingerprintDisplay(await device.fingerprint()) : null;
+  return new VeilE2EE({ ...options, format, mode }, worker, identity, fp, { device, store, verifiedPeers, deviceFp });
 }
 
 /** The E2EE state of one connection (made by createE2EE). */
@@ -105,8 +140,12 @@ export class VeilE2EE {
   #hashListener = null;
   #inputs = Promise.resolve();
   #destroyed = false;
+  #verification;
+  #passphraseKid = null; // passphrase mode, SFrame: this connection's random KID
+  #passphraseSalt = null; // passphrase mode, JFrame: this connection's random salt
+  #passphraseSalts = new Map(); // passphrase mode, JFrame: sender id -> its salt (from its notify metadata)
 
-  constructor(opts, worker, identity, selfFingerprint) {
+  constructor(opts, worker, identity, selfFingerprint, dev = {}) {
     this.#opts = opts;
     this.#worker = worker;
     this.#identity = identity;
@@ -117,8 +156,22 @@ export class VeilE2EE {
     this.mode = opts.mode;
     /** The object published under "e2ee_bundle" in signaling_notify_metadata. */
     this.bundle = identity.bundleObject();
-    /** The own identity's fingerprint, "xxxx xxxx … xxxx". */
+    /** The own identity's fingerprint, "xxxx xxxx … xxxx" (this connection only). */
     this.selfFingerprint = selfFingerprint;
+    /** The persistent device fingerprint (the same from call to call), or null without a device identity. */
+    this.deviceFingerprint = dev.deviceFp || null;
+    this.#verification = new PeerVerification({
+      identity, device: dev.device, store: dev.store, verifiedPeers: dev.verifiedPeers,
+      graceMs: opts.deviceCertificateGraceMs,
+      emit: (ev) => this.#emit(ev),
+      send: (to, bytes) => {
+        if (this.sendRelay) this.sendRelay(to, toBase64(bytes));
+      },
+    });
+    if (this.mode === 'passphrase') {
+      if (this.format === 'sframe') this.#passphraseKid = randomPassphraseKid();
+      else this.#passphraseSalt = randomPassphraseSalt();
+    }
     /** connection id → fingerprint display of every member whose bundle verified. */
     this.remoteFingerprints = new Map();
     /** The room verification code ("01234 56789 …"), or null before start(). */
@@ -185,7 +238,9 @@ export class VeilE2EE {
   /** `metadata` with the bundle added under "e2ee_bundle" (for connect's signaling_notify_metadata). */
   notifyMetadata(metadata = null) {
     const base = metadata && typeof metadata === 'object' && !Array.isArray(metadata) ? metadata : {};
-    return { ...base, [METADATA_MEMBER]: this.bundle };
+    const out = { ...base, [METADATA_MEMBER]: this.bundle };
+    if (this.#passphraseSalt) out[SALT_METADATA_MEMBER] = toBase64Url(this.#passphraseSalt);
+    return out;
   }
 
   /** Starts once the server told the connection id (the offer); `room` is the channel id (passphrase salt). */
@@ -193,6 +248,7 @@ export class VeilE2EE {
     if (this.#destroyed || this.selfConnectionId !== null) return;
     this.selfConnectionId = selfConnectionId;
     this.#room = room;
+    this.#verification.start(selfConnectionId, room);
     if (this.mode === 'keys') {
       this.#mgr = new GroupKeyManager(this.#identity, selfConnectionId, {
         random: this.#opts.random, ratchet: this.format === 'jframe' ? jframeRatchet : veilRatchet,
@@ -263,11 +319,19 @@ export class VeilE2EE {
   /** The members already present (the newcomer's list), or one join: [{connectionId, metadata}]. */
   onMembersJoined(list) {
     if (this.selfConnectionId === null) {
-      this.#pendingMembers.push(() => this.onMembersJoined(list));
+      this.#early(() => this.onMembersJoined(list));
       return;
     }
     const bundles = [];
     for (const { connectionId, metadata } of list) {
+      this.#verification.setName(connectionId, claimedName(metadata));
+      if (this.#passphraseSalt) {
+        const salt = metadata && typeof metadata === 'object'
+          ? fromBase64UrlStrict(metadata[SALT_METADATA_MEMBER], SALT_LENGTH) : null;
+        if (salt) this.#passphraseSalts.set(connectionId, salt);
+        else this.#emit({ type: 'error', source: 'keys', reason: 'no-salt', from: connectionId,
+          detail: 'no valid e2ee_passphrase_salt in its signaling_notify_metadata: its frames cannot be decrypted' });
+      }
       try {
         const obj = metadata && typeof metadata === 'object' ? metadata[METADATA_MEMBER] : undefined;
         if (obj === undefined) throw new E2EEError('bad-bundle', 'no e2ee_bundle in its signaling_notify_metadata');
@@ -296,7 +360,7 @@ export class VeilE2EE {
   /** A member left. */
   onMemberLeft(connectionId) {
     if (this.selfConnectionId === null) {
-      this.#pendingMembers.push(() => this.onMemberLeft(connectionId));
+      this.#early(() => this.onMemberLeft(connectionId));
       return;
     }
     this.#input(async () => {
@@ -306,6 +370,7 @@ export class VeilE2EE {
       } else {
         this.#members.delete(connectionId);
         this.#derived.delete(connectionId);
+        this.#passphraseSalts.delete(connectionId);
         this.#passphraseSenders.delete(connectionId);
         this.#post({ type: 'removeSender', senderId: connectionId });
       }
@@ -316,7 +381,11 @@ export class VeilE2EE {
 
   /** An E2EE relay message: `from` as the server stamped it, `payload` standard base64. */
   onRelayMessage(from, payload) {
-    if (!this.#mgr) return; // passphrase mode sends and takes no key messages
+    if (typeof payload !== 'string' || payload.length > MAX_RELAY_PAYLOAD_CHARS) {
+      // refused before decoding or copying: the server chooses the size
+      this.#emit({ type: 'error', source: 'keys', reason: 'malformed', from, detail: 'relay payload too long' });
+      return;
+    }
     let bytes;
     try {
       bytes = fromBase64(payload);
@@ -324,6 +393,11 @@ export class VeilE2EE {
       this.#emit({ type: 'error', source: 'keys', reason: 'malformed', from, detail: 'payload is not base64' });
       return;
     }
+    if (kindOf(bytes) === KIND_DEVICE) {
+      this.#input(() => this.#verification.onDeviceMessage(from, bytes));
+      return;
+    }
+    if (!this.#mgr) return; // passphrase mode sends and takes no key messages
     this.#input(async () => {
       await this.#mgr.messageReceived(this.#now(), from, bytes);
       this.#drain();
@@ -336,6 +410,15 @@ export class VeilE2EE {
     this.#passphrase = passphrase || null;
     this.#derived.clear();
     if (this.selfConnectionId !== null) this.#derivePassphraseKeys();
+  }
+
+  /** Keeps a membership input that came before start(), bounded (a hostile server could send any number). */
+  #early(f) {
+    if (this.#pendingMembers.length >= MAX_EARLY_INPUTS) {
+      this.#emit({ type: 'error', source: 'keys', reason: 'buffer-full', detail: 'too many notifications before the offer' });
+      return;
+    }
+    this.#pendingMembers.push(f);
   }
 
   #input(op) {
@@ -367,7 +450,7 @@ export class VeilE2EE {
         o.baseKey.fill(0);
         this.#emit({ type: 'send-key', kid: o.kid.toString() });
       } else if (o.type === 'forget-sender') {
-        this.#post({ type: 'removeSender', senderId: o.connectionId });
+        this.#post({ type: 'removeSender', senderId: o.connectionId, expireOthers: true });
       } else if (o.type === 'rejected') {
         this.#emit({ type: 'error', source: 'keys', reason: o.reason, from: o.from, detail: o.detail });
       }
@@ -403,14 +486,30 @@ export class VeilE2EE {
     const slot = senderId === null ? '' : senderId;
     const pass = this.#passphrase;
     if (!pass || this.#derived.has(slot)) return;
-    this.#derived.set(slot, true);
     const participant = senderId === null ? this.selfConnectionId : senderId;
+    const salt = this.format === 'jframe' ? (senderId === null ? this.#passphraseSalt
+      : this.#passphraseSalts.get(senderId)) : null;
+    if (this.format === 'jframe' && !salt) return; // derived once its salt is known (its notify)
+    this.#derived.set(slot, true);
     this.#input(async () => {
-      const key = await passphraseKey(pass, this.#room, participant);
+      const p = await passphraseKey(pass, this.#room, participant);
       if (this.#destroyed || this.#passphrase !== pass) return;
-      this.#post({ type: 'setPassphraseKey', senderId, key });
-      key.fill(0);
-      if (senderId === null) this.#emit({ type: 'send-key', kid: '0' });
+      // P is never a frame key itself: the server chooses the participant id (docs/PROTOCOL.md §2.5)
+      if (senderId === null && this.format === 'sframe') {
+        const base = await sframePassphraseBaseKey(p, this.#passphraseKid);
+        this.#post({ type: 'setSendKey', kid: this.#passphraseKid.toString(), key: base });
+        base.fill(0);
+      } else if (this.format === 'sframe') {
+        this.#post({ type: 'setPassphraseKey', senderId, key: p });
+      } else {
+        const key = await jframePassphraseKey(p, salt);
+        this.#post({ type: 'setPassphraseKey', senderId, key });
+        key.fill(0);
+      }
+      p.fill(0);
+      if (senderId === null) {
+        this.#emit({ type: 'send-key', kid: this.format === 'sframe' ? this.#passphraseKid.toString() : 'index 0' });
+      }
     });
   }
 
@@ -428,11 +527,42 @@ export class VeilE2EE {
     if (changed) this.#emit({ type: 'fingerprints', self: this.selfFingerprint, remote: new Map(fps) });
     const members = [{ connectionId: this.selfConnectionId, identityKey: this.#identity.identityKey },
       ...[...this.#members.values()].map((b) => ({ connectionId: b.connectionId, identityKey: b.identityKey }))];
-    const code = (await verificationCode(members)).display;
+    // the code also covers the channel, the mode and the frame format (suite 4 for SFrame: the worker's default)
+    const code = (await verificationCodeWithContext({ channelId: this.#room, mode: this.mode, format: this.format,
+      cipherSuite: this.format === 'sframe' ? 4 : 0 }, members)).display;
     if (code !== this.verificationCode) {
       this.verificationCode = code;
       this.#emit({ type: 'verification-code', code });
+      this.#verification.codeChanged(code);
     }
+    await this.#verification.membersChanged(new Map(this.#members), fps);
+  }
+
+  // ------------------------------------------------------------------ verification
+
+  /**
+   * markVerified(): the current room code was compared out of band and matches; any later change of it raises a
+   * 'verification-lost' event. markVerified(fingerprint): one peer's device fingerprint (remembered across calls
+   * with persistentIdentity, under the name the peer shows now) or, for a peer without a device identity, its
+   * connection fingerprint (this call only). Rejects with E2EEError('unknown-fingerprint') if no peer has it.
+   */
+  async markVerified(fp) {
+    await this.#inputs;
+    return this.#verification.markVerified(fp);
+  }
+
+  /** True while the current room code is the one marked verified. */
+  get roomVerified() {
+    return this.#verification.roomVerified;
+  }
+
+  /**
+   * Every other member: [{connectionId, name (claimed by the server-relayed metadata: unverified), fingerprint,
+   * deviceFingerprint (null without a device certificate), verified, verifiedName (the name it was verified
+   * under), alarmed (a verification-lost was raised for it)}].
+   */
+  peers() {
+    return this.#verification.peers();
   }
 
   // ------------------------------------------------------------------ worker
@@ -463,7 +593,10 @@ export class VeilE2EE {
 
   /** Resolves once every input so far was processed and the worker applied every key sent to it. */
   async idle() {
-    await this.#inputs;
+    for (let p = null; p !== this.#inputs;) {
+      p = this.#inputs;
+      await p; // inputs may queue more inputs (passphrase derivations)
+    }
     if (this.#destroyed) return;
     const id = ++this.#ackId;
     await new Promise((resolve) => {
@@ -497,6 +630,7 @@ export class VeilE2EE {
     for (const resolve of this.#acks.values()) resolve();
     this.#acks.clear();
     this.#keptKeys.clear();
+    this.#verification.destroy();
     if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
   }
 

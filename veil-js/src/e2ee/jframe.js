@@ -20,9 +20,17 @@
  * The receiver keeps 16 slots per sender, indexed by the key-index byte (key index k goes to slot k mod 16). When
  * a frame fails to authenticate under a ratchetable slot, it tries up to 8 successive ratchets of that slot and
  * commits the ratcheted key only when the frame then authenticates (and the slot was not replaced meanwhile).
- * A replay window per SSRC (the IV's first 4 bytes, 16 SSRCs remembered) over the IV counter (wrap-aware modulo
- * 0xFFFF, 128 frames) rejects replayed and too-old frames. These are veil-e2ee's JFrameSender/JFrameReceiver rules;
- * all of them are fail-closed fixes over Jitsi's receiver that leave the wire format unchanged.
+ * A replay window per SSRC (the IV's first 4 bytes, 16 SSRCs remembered, forgotten ones retired: their frames are
+ * refused) over the IV counter (wrap-aware modulo 0xFFFF, 128 frames) rejects replayed and too-old frames; the
+ * windows belong to the receiver (one per remote participant, worker-wide), so they span all of its tracks and keys.
+ * The IV's RTP timestamp bounds the age: a frame whose counter is ahead must carry a timestamp not below the highest
+ * one's, whose media time since it is within MAX_FRAME_AGE_MILLIS of the time elapsed since it arrived (48 kHz for
+ * Opus, 90 kHz otherwise); one whose counter is behind must not be older than MAX_FRAME_AGE_MILLIS. So a frame
+ * recorded minutes earlier is a 'replay' even when the 16-bit counter wrapped into "ahead", and never moves the
+ * window. Key expiry: a key set makes the slots set before it expire KEY_GRACE_MILLIS later; a frame authenticating
+ * under a slot makes the slots set before it expire REORDER_MILLIS later. These are veil-e2ee's
+ * JFrameSender/JFrameReceiver rules; all of them are fail-closed fixes over Jitsi's receiver that leave the wire
+ * format unchanged.
  */
 
 import { utf8 } from './bytes.js';
@@ -44,6 +52,14 @@ export const RATCHET_WINDOW = 8;
 export const COUNTER_MODULUS = 0xffff;
 /** SSRCs whose replay windows a receiver remembers (least recently used forgotten). */
 export const MAX_SSRCS = 16;
+/** Forgotten SSRCs remembered as retired (their frames refused). */
+export const MAX_RETIRED_SSRCS = 256;
+/** No frame older than this (by arrival time and RTP timestamp) is accepted. */
+export const MAX_FRAME_AGE_MILLIS = 2000;
+/** Older slots expire this long after a newer key is set. */
+export const KEY_GRACE_MILLIS = 2000;
+/** Older slots expire this long after a frame authenticated under a newer slot. */
+export const REORDER_MILLIS = 250;
 
 /** One JFrame key: an AES-128-GCM CryptoKey, and the material it came from when it can ratchet. */
 export class JFrameKey {
@@ -237,27 +253,72 @@ export function parseTrailer(data) {
 /** The receiving side for one remote participant: 16 key slots, ratchet-on-failure, replay windows per SSRC. */
 export class JFrameReceiver {
   #ring = new Array(KEYRING_SIZE).fill(null);
-  #windows = new Map(); // ssrc -> WrappingReplayWindow, in least-recently-used order
+  #seq = new Array(KEYRING_SIZE).fill(0);
+  #expiresAt = new Array(KEYRING_SIZE).fill(Infinity);
+  #installs = 0;
+  #now = 0;
+  #windows = new Map(); // ssrc -> {window, ts, at}, in least-recently-used order
+  #retired = []; // SSRCs whose window was forgotten (bounded)
 
   #put(slot, key) {
     if (this.#ring[slot] && this.#ring[slot] !== key) this.#ring[slot].destroy();
     this.#ring[slot] = key;
   }
 
-  /** Installs key material (ratchetable) in slot keyIndex % 16. */
-  async setKey(keyIndex, material) {
+  #tick(now) {
+    if (now !== undefined && now > this.#now) this.#now = now;
+    for (let i = 0; i < KEYRING_SIZE; i++) {
+      if (this.#ring[i] && this.#now >= this.#expiresAt[i]) this.#put(i, null);
+    }
+  }
+
+  #install(slot, key) {
+    this.#put(slot, key);
+    this.#seq[slot] = ++this.#installs;
+    this.#expiresAt[slot] = Infinity;
+    this.#expireBefore(slot, this.#now + KEY_GRACE_MILLIS);
+  }
+
+  #expireBefore(slot, deadline) {
+    for (let i = 0; i < KEYRING_SIZE; i++) {
+      if (i !== slot && this.#ring[i] && this.#seq[i] < this.#seq[slot]) {
+        this.#expiresAt[i] = Math.min(this.#expiresAt[i], deadline);
+      }
+    }
+  }
+
+  /** Installs key material (ratchetable) in slot keyIndex % 16; slots set before it expire 2 s later. */
+  async setKey(keyIndex, material, now) {
     const slot = slotOf(keyIndex);
-    this.#put(slot, await JFrameKey.fromMaterial(material));
+    const key = await JFrameKey.fromMaterial(material);
+    this.#tick(now);
+    this.#install(slot, key);
   }
 
   /** Installs a raw AES key (never ratcheted) in slot keyIndex % 16. */
-  async setRawKey(keyIndex, aesKey) {
+  async setRawKey(keyIndex, aesKey, now) {
     const slot = slotOf(keyIndex);
-    this.#put(slot, await JFrameKey.fromAesKey(aesKey));
+    const key = await JFrameKey.fromAesKey(aesKey);
+    this.#tick(now);
+    this.#install(slot, key);
+  }
+
+  /** Every key held now expires at `deadline` at the latest (for a leave). */
+  expireInstalledKeys(now, deadline) {
+    this.#tick(now);
+    for (let i = 0; i < KEYRING_SIZE; i++) {
+      if (this.#ring[i]) this.#expiresAt[i] = Math.min(this.#expiresAt[i], deadline);
+    }
+    this.#tick(now);
   }
 
   removeKey(keyIndex) {
     this.#put(slotOf(keyIndex), null);
+  }
+
+  /** Empties every slot (keys wiped). */
+  clearKeys() {
+    for (let i = 0; i < KEYRING_SIZE; i++) this.#put(i, null);
   }
 
   hasKey(keyIndex) {
@@ -275,12 +336,15 @@ export class JFrameReceiver {
    * 'bad-key-index', 'no-key', 'replay' or 'bad-tag' (checked in that order, as veil-e2ee does); a rejected frame
    * changes no slot and no window.
    */
-  async decrypt(codec, type, data) {
+  async decrypt(codec, type, data, now) {
     const { keyIndex, iv, ssrc, counter, body } = parseTrailer(data);
+    this.#tick(now);
     const initial = this.#ring[keyIndex];
     if (!initial) throw new E2EEError('no-key', 'no JFrame key at index ' + keyIndex);
     if (counter >= COUNTER_MODULUS) throw new E2EEError('bad-header', 'JFrame IV counter ' + counter);
-    if (!this.#fresh(ssrc, counter)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
+    const ts = new DataView(iv.buffer, iv.byteOffset, IV_LENGTH).getUint32(4);
+    const rate = codec && codec.name === 'opus' ? 48000 : 90000;
+    if (!this.#fresh(ssrc, counter, ts, rate)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
     const n = codec.clearPrefixLength(data.subarray(0, body), type);
     const prefix = data.subarray(0, n);
     const ct = data.subarray(n, body + TAG_LENGTH);
@@ -295,29 +359,50 @@ export class JFrameReceiver {
         key = await key.next();
       }
     }
-    if (!this.#fresh(ssrc, counter)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
+    if (!this.#fresh(ssrc, counter, ts, rate)) throw new E2EEError('replay', 'SSRC ' + ssrc + ' counter ' + counter);
+    if (this.#ring[keyIndex] === null) throw new E2EEError('no-key', 'JFrame key at index ' + keyIndex + ' expired');
     if (key !== initial && this.#ring[keyIndex] === initial) this.#put(keyIndex, key);
-    this.#accept(ssrc, counter);
+    this.#accept(ssrc, counter, ts);
+    this.#expireBefore(keyIndex, this.#now + REORDER_MILLIS);
     const out = new Uint8Array(body);
     out.set(prefix, 0);
     out.set(pt, n);
     return out;
   }
 
-  #fresh(ssrc, counter) {
-    const w = this.#windows.get(ssrc);
-    return !w || w.isFresh(counter);
+  #fresh(ssrc, counter, ts, rate) {
+    const s = this.#windows.get(ssrc);
+    if (!s) return !this.#retired.includes(ssrc);
+    if (!s.window.isFresh(counter)) return false;
+    const tsDelta = (ts - s.ts) | 0; // signed 32-bit
+    const elapsed = Math.max(0, this.#now - s.at);
+    if (s.window.isAhead(counter)) {
+      const media = Math.trunc((tsDelta * 1000) / rate);
+      return tsDelta >= 0 && media >= elapsed - MAX_FRAME_AGE_MILLIS && media <= elapsed + MAX_FRAME_AGE_MILLIS;
+    }
+    if (tsDelta > 0) return false; // an earlier counter cannot carry a later timestamp
+    return elapsed + Math.trunc((-tsDelta * 1000) / rate) <= MAX_FRAME_AGE_MILLIS;
   }
 
-  #accept(ssrc, counter) {
-    let w = this.#windows.get(ssrc);
-    if (w) {
+  #accept(ssrc, counter, ts) {
+    let s = this.#windows.get(ssrc);
+    if (s) {
       this.#windows.delete(ssrc);
     } else {
-      w = new WrappingReplayWindow(COUNTER_MODULUS);
-      if (this.#windows.size >= MAX_SSRCS) this.#windows.delete(this.#windows.keys().next().value);
+      s = { window: new WrappingReplayWindow(COUNTER_MODULUS), ts, at: this.#now };
+      if (this.#windows.size >= MAX_SSRCS) {
+        const old = this.#windows.keys().next().value;
+        this.#windows.delete(old);
+        this.#retired.push(old);
+        if (this.#retired.length > MAX_RETIRED_SSRCS) this.#retired.shift();
+      }
     }
-    this.#windows.set(ssrc, w);
-    w.accept(counter);
+    this.#windows.set(ssrc, s);
+    const ahead = s.window.isAhead(counter);
+    s.window.accept(counter);
+    if (ahead) {
+      s.ts = ts;
+      s.at = this.#now;
+    }
   }
 }

@@ -27,42 +27,104 @@ export function splitKid(kid) {
   return { generation: k >> 8n, step: Number(k & 0xffn) };
 }
 
-const WINDOW_MASK = (1n << 128n) - 1n;
+const CHECKPOINTS = 10;
 
 /**
- * A sliding window over unsigned 64-bit counters (BigInt): the highest accepted counter and a bitmap of the 128
- * counters at and below it. A counter above the highest is fresh; one in the window is fresh unless accepted; one
- * more than 127 below the highest is too old. Call isFresh before decrypting, accept only after the frame
- * authenticated, so forged frames never move the window.
+ * A sliding window over unsigned 64-bit counters (BigInt), veil-e2ee's ReplayWindow: the highest accepted counter
+ * and a ring bitmap of the `size` counters at and below it (RFC 6479 style). A counter above the highest is fresh;
+ * one in the window is fresh unless accepted; one `size` or more below the highest is too old. Call isFresh before
+ * decrypting, accept only after the frame authenticated, so forged frames never move the window.
+ *
+ * Age floor (with maxAgeMillis and the `now` arguments): one checkpoint per maxAgeMillis / 8 period, the last
+ * (time, highest) of that period; a counter at or below a checkpoint's counter is refused once that checkpoint's time
+ * is more than maxAgeMillis ago (it was sent before a frame that had arrived by then), as is every counter up to the
+ * highest once nothing was accepted for maxAgeMillis.
  */
 export class ReplayWindow {
   static SIZE = 128;
+  #size;
+  #bits;
+  #maxAge;
   #empty = true;
   #highest = 0n;
-  #bits = 0n; // bit i: counter highest - i was accepted
+  #cp = []; // [{start, time, counter}]
+  #floor = null;
+  #lastAcceptAt = 0;
 
-  isFresh(counter) {
-    if (this.#empty || counter > this.#highest) return true;
-    const diff = this.#highest - counter;
-    if (diff >= 128n) return false;
-    return ((this.#bits >> diff) & 1n) === 0n;
+  constructor(size = ReplayWindow.SIZE, maxAgeMillis = 0) {
+    if (!Number.isInteger(size) || size < 64 || size % 64 !== 0 || !(maxAgeMillis >= 0)) {
+      throw new RangeError('window size must be a positive multiple of 64');
+    }
+    this.#size = size;
+    this.#bits = new Uint32Array(size / 32);
+    this.#maxAge = maxAgeMillis;
   }
 
-  accept(counter) {
+  get size() {
+    return this.#size;
+  }
+
+  #slot(c) {
+    return Number(c % BigInt(this.#size));
+  }
+
+  #set(c) {
+    const s = this.#slot(c);
+    this.#bits[s >>> 5] |= 1 << (s & 31);
+  }
+
+  #clear(c) {
+    const s = this.#slot(c);
+    this.#bits[s >>> 5] &= ~(1 << (s & 31));
+  }
+
+  isFresh(counter, now) {
+    if (this.#empty || counter > this.#highest) return true;
+    if (this.#highest - counter >= BigInt(this.#size)) return false;
+    const s = this.#slot(counter);
+    if ((this.#bits[s >>> 5] >>> (s & 31)) & 1) return false;
+    if (now === undefined || this.#maxAge === 0) return true;
+    this.#advanceFloor(now);
+    return this.#floor === null || counter > this.#floor;
+  }
+
+  accept(counter, now) {
     if (this.#empty) {
       this.#empty = false;
       this.#highest = counter;
-      this.#bits = 1n;
-      return;
-    }
-    if (counter > this.#highest) {
-      const shift = counter - this.#highest;
-      this.#bits = shift >= 128n ? 1n : ((this.#bits << shift) & WINDOW_MASK) | 1n;
+      this.#set(counter);
+    } else if (counter > this.#highest) {
+      if (counter - this.#highest >= BigInt(this.#size)) this.#bits.fill(0);
+      else for (let c = this.#highest + 1n; c < counter; c++) this.#clear(c);
+      this.#clear(counter);
       this.#highest = counter;
+      this.#set(counter);
+    } else if (this.#highest - counter < BigInt(this.#size)) {
+      this.#set(counter);
+    }
+    if (now === undefined || this.#maxAge === 0) return;
+    this.#lastAcceptAt = now;
+    this.#advanceFloor(now);
+    const last = this.#cp[this.#cp.length - 1];
+    if (last && now - last.start < Math.max(1, this.#maxAge / 8)) {
+      last.time = now;
+      last.counter = this.#highest;
       return;
     }
-    const diff = this.#highest - counter;
-    if (diff < 128n) this.#bits |= 1n << diff;
+    if (this.#cp.length === CHECKPOINTS) this.#promote();
+    this.#cp.push({ start: now, time: now, counter: this.#highest });
+  }
+
+  #promote() {
+    const c = this.#cp.shift();
+    if (this.#floor === null || c.counter > this.#floor) this.#floor = c.counter;
+  }
+
+  #advanceFloor(now) {
+    while (this.#cp.length > 0 && now - this.#cp[0].time > this.#maxAge) this.#promote();
+    if (!this.#empty && now - this.#lastAcceptAt > this.#maxAge && (this.#floor === null || this.#highest > this.#floor)) {
+      this.#floor = this.#highest;
+    }
   }
 
   get highest() {
@@ -100,6 +162,12 @@ export class WrappingReplayWindow {
   isFresh(value) {
     const i = this.#index(value);
     return i >= 0 && this.#window.isFresh(BigInt(i));
+  }
+
+  /** Whether value would move the window forward (or the window is empty). */
+  isAhead(value) {
+    const i = this.#index(value);
+    return i >= 0 && (this.#window.isEmpty || i > this.#highestIndex);
   }
 
   accept(value) {

@@ -30,6 +30,21 @@ const EMPTY = new Uint8Array(0);
 
 export const VERSION = 1;
 export const KIND_SEALED = 1;
+export const KIND_DEVICE = 2;
+
+/**
+ * What a channel carries: each purpose has its own key label and envelope kind, so two channels of different
+ * purposes between the same pair never share a key and a message of one never opens in the other.
+ */
+export const PURPOSE = Object.freeze({
+  keys: Object.freeze({ label: LABEL, kind: KIND_SEALED }),
+  device: Object.freeze({ label: utf8('Veil 1.0 pairwise device'), kind: KIND_DEVICE }),
+});
+
+/** The kind byte of a relay payload (its second byte), or -1: which channel it is for. */
+export function kindOf(payload) {
+  return payload instanceof Uint8Array && payload.length >= 2 ? payload[1] : -1;
+}
 export const TAG_LENGTH = 16;
 export const MAX_LENGTH = 4096;
 export const MAX_SEQ = 0xffffffff;
@@ -40,13 +55,13 @@ export function party(connectionId, identityKey, kxKey) {
 }
 
 /** key(X → Y) from the shared secret and party(X), party(Y). */
-export function directionKey(shared, senderParty, receiverParty) {
-  return hkdf('SHA-256', EMPTY, shared, concat(LABEL, senderParty, receiverParty), 32);
+export function directionKey(shared, senderParty, receiverParty, label = LABEL) {
+  return hkdf('SHA-256', EMPTY, shared, concat(label, senderParty, receiverParty), 32);
 }
 
 /** The header (= AAD) of a message. */
-export function messageHeader(sender, recipient, seq) {
-  const h = concat(Uint8Array.of(VERSION, KIND_SEALED), lengthPrefixedId(sender), lengthPrefixedId(recipient),
+export function messageHeader(sender, recipient, seq, kind = KIND_SEALED) {
+  const h = concat(Uint8Array.of(VERSION, kind), lengthPrefixedId(sender), lengthPrefixedId(recipient),
     new Uint8Array(4));
   new DataView(h.buffer).setUint32(h.length - 4, seq);
   return h;
@@ -62,11 +77,11 @@ function nonce(seq) {
  * Decodes a sealed message: {sender, recipient, seq, header, ciphertext}. Throws E2EEError 'malformed' or
  * 'unsupported-version' (checks in veil-e2ee's order).
  */
-export function decodeMessage(m) {
+export function decodeMessage(m, kind = KIND_SEALED) {
   if (!(m instanceof Uint8Array) || m.length < 2) throw new E2EEError('malformed', 'shorter than the version and kind bytes');
   if (m[0] !== VERSION) throw new E2EEError('unsupported-version', 'version ' + m[0]);
   if (m.length > MAX_LENGTH) throw new E2EEError('malformed', 'longer than ' + MAX_LENGTH + ' bytes');
-  if (m[1] !== KIND_SEALED) throw new E2EEError('malformed', 'unknown kind ' + m[1]);
+  if (m[1] !== kind) throw new E2EEError('malformed', 'unknown kind ' + m[1]);
   let p = 2;
   if (p >= m.length) throw new E2EEError('malformed', 'truncated before the sender id');
   const slen = m[p++];
@@ -91,8 +106,10 @@ export class PairwiseChannel {
   #nextSendSeq = 0;
   #lastReceivedSeq = -1;
   #destroyed = false;
+  #purpose;
 
-  constructor(self, peer, sendKey, receiveKey) {
+  constructor(self, peer, sendKey, receiveKey, purpose = PURPOSE.keys) {
+    this.#purpose = purpose;
     this.selfConnectionId = self;
     this.peerConnectionId = peer;
     this.#sendKey = sendKey;
@@ -103,7 +120,7 @@ export class PairwiseChannel {
    * Sets up the channel from the own Identity and connection id and the peer's Bundle. Throws E2EEError
    * 'bad-bundle' (signature does not verify, or the peer has the own connection id) or 'bad-key' (all-zero X25519).
    */
-  static async create(identity, selfConnectionId, peerBundle) {
+  static async create(identity, selfConnectionId, peerBundle, purpose = PURPOSE.keys) {
     if (!isValidConnectionId(selfConnectionId)) throw new E2EEError('malformed', 'invalid own connection id');
     if (peerBundle.connectionId === selfConnectionId) throw new E2EEError('bad-bundle', 'peer has the own connection id');
     if (!(await peerBundle.verify())) throw new E2EEError('bad-bundle', 'bundle signature does not verify');
@@ -111,11 +128,11 @@ export class PairwiseChannel {
     try {
       const own = party(selfConnectionId, identity.identityKey, identity.kxKey);
       const other = party(peerBundle.connectionId, peerBundle.identityKey, peerBundle.kxKey);
-      const sendRaw = await directionKey(shared, own, other);
-      const recvRaw = await directionKey(shared, other, own);
+      const sendRaw = await directionKey(shared, own, other, purpose.label);
+      const recvRaw = await directionKey(shared, other, own, purpose.label);
       const imp = (k) => subtle.importKey('raw', k, 'AES-GCM', false, ['encrypt', 'decrypt']);
       const channel = new PairwiseChannel(selfConnectionId, peerBundle.connectionId, await imp(sendRaw),
-        await imp(recvRaw));
+        await imp(recvRaw), purpose);
       sendRaw.fill(0);
       recvRaw.fill(0);
       return channel;
@@ -132,7 +149,8 @@ export class PairwiseChannel {
   async seal(plaintext) {
     this.#checkLive();
     if (this.#nextSendSeq > MAX_SEQ) throw new E2EEError('exhausted', 'pairwise sequence numbers exhausted');
-    const header = messageHeader(this.selfConnectionId, this.peerConnectionId, this.#nextSendSeq);
+    const header = messageHeader(this.selfConnectionId, this.peerConnectionId, this.#nextSendSeq,
+      this.#purpose.kind);
     if (header.length + plaintext.length + TAG_LENGTH > MAX_LENGTH) {
       throw new E2EEError('malformed', 'plaintext too long for a pairwise message');
     }
@@ -148,7 +166,7 @@ export class PairwiseChannel {
    */
   async open(message) {
     this.#checkLive();
-    const m = decodeMessage(message);
+    const m = decodeMessage(message, this.#purpose.kind);
     if (m.recipient !== this.selfConnectionId) throw new E2EEError('wrong-recipient', 'addressed to another connection');
     if (m.sender !== this.peerConnectionId) throw new E2EEError('wrong-sender', "not from this channel's peer");
     if (m.seq <= this.#lastReceivedSeq) {

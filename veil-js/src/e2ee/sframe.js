@@ -28,6 +28,7 @@ import { concat, constantTimeEqual, uintBE, readUintBE, utf8 } from './bytes.js'
 import { E2EEError } from './errors.js';
 import { KeyRing, ReplayWindow, splitKid, nextStep } from './keyring.js';
 import { veilRatchet } from './ratchet.js';
+import { sframePassphraseBaseKey } from './passphrase.js';
 
 const subtle = globalThis.crypto.subtle;
 const EMPTY = new Uint8Array(0);
@@ -409,23 +410,40 @@ export class SFrameSender {
 export const MAX_RATCHET_STEPS = 16;
 /** Keys kept per remote sender. */
 export const DEFAULT_KEY_RING_CAPACITY = 8;
+/** Counters each KID's replay window remembers (all of the sender's streams share it). */
+export const REPLAY_WINDOW_SIZE = 1024;
+/** A frame older than this (relative to one already accepted, see ReplayWindow) is never accepted. */
+export const MAX_FRAME_AGE_MILLIS = 2000;
+/** Lower KIDs expire at most this long after a higher KID is installed. */
+export const KEY_GRACE_MILLIS = 2000;
+/** Lower KIDs expire at most this long after a frame authenticated under a higher KID. */
+export const REORDER_MILLIS = 250;
 
 /**
- * Decrypts one remote sender's SFrame frames, with that sender's key ring and a replay window per KID and
- * incoming stream (the rules of veil-e2ee's SFrameReceiver, which is used per remote sender or per stream):
+ * Decrypts one remote sender's SFrame frames, with that sender's key ring (veil-e2ee's SFrameReceiver rules):
  * - a KID not installed but in the generation of an installed key and at most 16 steps above it is tried with
  *   that key ratcheted forward; the ratcheted key is installed only once a frame authenticated under it;
- * - a CTR already accepted, or more than 127 below the highest accepted for its KID, is a 'replay';
- * - rejections are E2EEError 'truncated', 'bad-header', 'no-key', 'replay' or 'bad-tag'; nothing is returned
- *   for a rejected frame.
- * A sender's streams (audio, video) share its one CTR sequence, but arrive with different delays; a window per
- * stream (the optional `stream` argument: any key, e.g. the transform id) keeps a late video frame from being
- * judged against the audio's newer CTRs. Safe for overlapping calls: the window is checked again after decryption.
+ * - expiry: installing a higher KID makes every lower KID expire at most KEY_GRACE_MILLIS later; a frame
+ *   authenticating under a KID makes every lower KID expire at most REORDER_MILLIS later; expireInstalledKeys (on
+ *   a leave) makes every key held now, and any key of those generations installed or ratcheted to later, expire at
+ *   a deadline; a ratcheted key inherits its base's expiry; a KID at or below an expired one is refused for good
+ *   ('expired-key') and never installed again;
+ * - one replay window per KID (REPLAY_WINDOW_SIZE counters, 2 s age floor) for all of the sender's streams (they
+ *   share one CTR sequence), kept when the same KID is installed again: a CTR already accepted, 1024 or more below
+ *   the highest, or older than the age floor is a 'replay';
+ * - rejections are E2EEError 'truncated', 'bad-header', 'no-key', 'expired-key', 'replay' or 'bad-tag'.
+ * `now` arguments are the caller's monotonic milliseconds (default: the latest time given). Safe for overlapping
+ * calls: the window is checked again after decryption.
  */
 export class SFrameReceiver {
   #suite;
   #nt;
   #ring;
+  #passphraseKey = null; // passphrase mode: the sender's P; unknown KIDs are derived from it
+  #now = 0;
+  #expiredUpTo = null; // BigInt KID: every KID at or below it has expired
+  #staleGeneration = -1n;
+  #staleDeadline = Infinity;
 
   constructor(suite = DEFAULT_SUITE, capacity = DEFAULT_KEY_RING_CAPACITY) {
     const s = suiteInfo(suite);
@@ -438,12 +456,81 @@ export class SFrameReceiver {
     return this.#suite;
   }
 
-  /** Installs (or replaces) the base key of `kid` (copied). */
-  async addKey(kid, baseKey) {
+  #tick(now) {
+    if (now !== undefined && now > this.#now) this.#now = now;
+    for (const kid of this.#ring.kids()) {
+      const e = this.#ring.get(kid);
+      if (e && this.#now >= e.expiresAt) {
+        this.#ring.remove(kid);
+        const g = kid >> 8n;
+        const newerStep = this.#ring.kids().some((o) => o >> 8n === g && o > kid);
+        const upTo = newerStep ? kid : kid | 0xffn;
+        if (this.#expiredUpTo === null || upTo > this.#expiredUpTo) this.#expiredUpTo = upTo;
+      }
+    }
+  }
+
+  #isExpired(kid) {
+    return this.#expiredUpTo !== null && kid <= this.#expiredUpTo;
+  }
+
+  #expireBelow(kid, deadline) {
+    for (const k of this.#ring.kids()) {
+      if (k < kid) {
+        const e = this.#ring.get(k);
+        e.expiresAt = Math.min(e.expiresAt, deadline);
+      }
+    }
+  }
+
+  #applyStale(kid, entry) {
+    if ((kid >> 8n) <= this.#staleGeneration) entry.expiresAt = Math.min(entry.expiresAt, this.#staleDeadline);
+  }
+
+  /**
+   * Installs (or replaces) the base key of `kid` (copied); a KID already held keeps its replay window and expiry.
+   * Every lower KID expires at most KEY_GRACE_MILLIS later. Resolves false (nothing installed) for an expired KID.
+   */
+  async addKey(kid, baseKey, now) {
     const k = toU64(kid, 'KID');
     const base = Uint8Array.from(baseKey);
     const key = await SFrameKey.fromBaseKey(this.#suite, k, base);
-    this.#ring.put(k, newEntry(base, key));
+    this.#tick(now);
+    if (this.#isExpired(k)) {
+      base.fill(0);
+      return false;
+    }
+    const entry = newEntry(base, key);
+    const old = this.#ring.get(k);
+    if (old) {
+      entry.window = old.window;
+      entry.expiresAt = old.expiresAt;
+    }
+    this.#applyStale(k, entry);
+    this.#ring.put(k, entry);
+    this.#expireBelow(k, this.#now + KEY_GRACE_MILLIS);
+    return true;
+  }
+
+  /** Every key held now (and any key of those generations added or ratcheted to later) expires at `deadline`. */
+  expireInstalledKeys(now, deadline) {
+    this.#tick(now);
+    const kids = this.#ring.kids();
+    if (kids.length === 0) return;
+    let maxGen = -1n;
+    for (const k of kids) if (k >> 8n > maxGen) maxGen = k >> 8n;
+    if (maxGen > this.#staleGeneration) this.#staleGeneration = maxGen;
+    this.#staleDeadline = deadline;
+    for (const k of kids) {
+      const e = this.#ring.get(k);
+      e.expiresAt = Math.min(e.expiresAt, deadline);
+    }
+    this.#tick(now);
+  }
+
+  /** Whether frames under `kid` are refused because it (or a higher KID) expired. */
+  isExpired(kid) {
+    return this.#isExpired(toU64(kid, 'KID'));
   }
 
   removeKey(kid) {
@@ -452,6 +539,19 @@ export class SFrameReceiver {
 
   clearKeys() {
     this.#ring.clear();
+    if (this.#passphraseKey) this.#passphraseKey.fill(0);
+    this.#passphraseKey = null;
+  }
+
+  /**
+   * Passphrase mode (docs/PROTOCOL.md §2.5): the sender's passphrase key P (copied). From now on a frame under a
+   * KID that is not installed is tried with sframeBaseKey(P, KID) (one HKDF and the key schedule, never a ratchet);
+   * the key is installed only once that frame authenticated, so forged fresh KIDs cost CPU but never grow or change
+   * state. Every key installed so far is removed (they came from the previous passphrase).
+   */
+  setPassphraseKey(p) {
+    this.clearKeys();
+    this.#passphraseKey = Uint8Array.from(p);
   }
 
   hasKey(kid) {
@@ -464,12 +564,13 @@ export class SFrameReceiver {
   }
 
   /** RFC 9605 decryption of header ‖ ct ‖ tag with AAD = header ‖ metadata; returns the plaintext. */
-  async decrypt(metadata, data, stream = '') {
+  async decrypt(metadata, data, now) {
     if (data.length === 0) throw new E2EEError('truncated', 'empty frame');
     const h = tryDecodeHeader(data, 0);
     if (!h) throw new E2EEError('bad-header', 'SFrame header does not fit');
     if (data.length - h.length < this.#nt) throw new E2EEError('truncated', 'shorter than the tag');
-    return this.#open(data, 0, h, metadata, stream);
+    this.#tick(now);
+    return this.#open(data, 0, h, metadata);
   }
 
   /**
@@ -478,12 +579,12 @@ export class SFrameReceiver {
    * with an empty ciphertext, so after its prefix k < n come a header and exactly Nt bytes: if the reading at n
    * does not fit or does not authenticate, every such k is tried, largest first, until one authenticates (none
    * changes any state unless it does). The error is that of the reading at n if it fits, else that of the largest
-   * k (docs/PROTOCOL.md §2.2). `info`, when given, receives {kid, ctr} of a frame that decrypted; `stream` names
-   * the incoming stream whose replay window applies.
+   * k (docs/PROTOCOL.md §2.2). `info`, when given, receives {kid, ctr} of a frame that decrypted.
    */
-  async decryptFrame(codec, type, frame, info = null, stream = '') {
+  async decryptFrame(codec, type, frame, info = null, now = undefined) {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
+    this.#tick(now);
     const nt = this.#nt;
     const n = codec.clearPrefixLength(frame, type);
     const h = tryDecodeHeader(frame, n);
@@ -495,7 +596,7 @@ export class SFrameReceiver {
       first = new E2EEError('truncated', 'no room for the tag');
     } else {
       try {
-        return await this.#openFrame(frame, n, h, info, stream);
+        return await this.#openFrame(frame, n, h, info);
       } catch (e) {
         if (!(e instanceof E2EEError)) throw e;
         first = e;
@@ -506,7 +607,7 @@ export class SFrameReceiver {
       const hk = tryDecodeHeader(frame, k);
       if (hk && k + hk.length + nt === len) {
         try {
-          return await this.#openFrame(frame, k, hk, info, stream);
+          return await this.#openFrame(frame, k, hk, info);
         } catch (e) {
           if (!(e instanceof E2EEError)) throw e;
           if (!fallback) fallback = e;
@@ -516,9 +617,9 @@ export class SFrameReceiver {
     throw primaryFits || !fallback ? first : fallback;
   }
 
-  async #openFrame(frame, n, h, info, stream) {
+  async #openFrame(frame, n, h, info) {
     const prefix = frame.subarray(0, n);
-    const pt = await this.#open(frame, n, h, prefix, stream);
+    const pt = await this.#open(frame, n, h, prefix);
     if (info) {
       info.kid = h.kid;
       info.ctr = h.ctr;
@@ -529,24 +630,36 @@ export class SFrameReceiver {
     return out;
   }
 
-  async #open(frame, offset, h, metadata, stream) {
+  async #open(frame, offset, h, metadata) {
     const { kid, ctr } = h;
+    const now = this.#now;
+    if (this.#isExpired(kid)) throw new E2EEError('expired-key', 'KID ' + kid + ' expired');
     const e = this.#ring.get(kid);
     if (e) {
-      if (!windowOf(e, stream).isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
+      if (!e.window.isFresh(ctr, now)) throw new E2EEError('replay', 'CTR ' + ctr);
       const pt = await e.key.openAt(frame, offset, h, metadata);
-      const w = windowOf(e, stream);
-      if (!w.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
-      w.accept(ctr);
+      if (this.#ring.get(kid) === null) throw new E2EEError('expired-key', 'KID ' + kid + ' expired meanwhile');
+      if (!e.window.isFresh(ctr, now)) throw new E2EEError('replay', 'CTR ' + ctr);
+      e.window.accept(ctr, now);
+      this.#expireBelow(kid, now + REORDER_MILLIS);
       return pt;
     }
-    const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
-    if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
-    let base = Uint8Array.from(this.#ring.get(baseKid).baseKey);
-    for (let s = splitKid(baseKid).step; s < splitKid(kid).step; s++) {
-      const next = await veilRatchet(base);
-      base.fill(0);
-      base = next;
+    let base;
+    let inherited = Infinity;
+    if (this.#passphraseKey) {
+      // passphrase mode: the key of any KID is derived from P; never ratcheted
+      base = await sframePassphraseBaseKey(this.#passphraseKey, kid);
+    } else {
+      const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
+      if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
+      const baseEntry = this.#ring.get(baseKid);
+      inherited = baseEntry.expiresAt;
+      base = Uint8Array.from(baseEntry.baseKey);
+      for (let s = splitKid(baseKid).step; s < splitKid(kid).step; s++) {
+        const next = await veilRatchet(base);
+        base.fill(0);
+        base = next;
+      }
     }
     const key = await SFrameKey.fromBaseKey(this.#suite, kid, base);
     let pt;
@@ -556,31 +669,28 @@ export class SFrameReceiver {
       base.fill(0);
       throw err;
     }
+    if (this.#isExpired(kid)) {
+      base.fill(0);
+      throw new E2EEError('expired-key', 'KID ' + kid + ' expired');
+    }
     const installed = this.#ring.get(kid); // a concurrent frame may have installed it meanwhile
     if (installed) {
       base.fill(0);
-      const w = windowOf(installed, stream);
-      if (!w.isFresh(ctr)) throw new E2EEError('replay', 'CTR ' + ctr);
-      w.accept(ctr);
+      if (!installed.window.isFresh(ctr, now)) throw new E2EEError('replay', 'CTR ' + ctr);
+      installed.window.accept(ctr, now);
+      this.#expireBelow(kid, now + REORDER_MILLIS);
       return pt;
     }
     const entry = newEntry(base, key);
-    windowOf(entry, stream).accept(ctr);
+    entry.expiresAt = inherited;
+    this.#applyStale(kid, entry);
+    entry.window.accept(ctr, now);
     this.#ring.put(kid, entry);
+    this.#expireBelow(kid, now + REORDER_MILLIS);
     return pt;
   }
 }
 
 function newEntry(baseKey, key) {
-  return { baseKey, key, windows: new Map() };
-}
-
-/** The replay window of one stream under one KID (made on first use). */
-function windowOf(entry, stream) {
-  let w = entry.windows.get(stream);
-  if (!w) {
-    w = new ReplayWindow();
-    entry.windows.set(stream, w);
-  }
-  return w;
+  return { baseKey, key, window: new ReplayWindow(REPLAY_WINDOW_SIZE, MAX_FRAME_AGE_MILLIS), expiresAt: Infinity };
 }

@@ -13,11 +13,13 @@
  *   {type: 'setFormat', format: 'sframe' | 'jframe', suite?}     (sframe, suite 4 by default; resets every key)
  *   {type: 'setSendKey', kid, key}                               own key (kid: bigint | decimal string | number)
  *   {type: 'setReceiveKey', senderId, kid, key}                  a remote sender's key (older ones are kept)
- *   {type: 'setPassphraseKey', senderId (null = own), key}       passphrase mode
- *   {type: 'removeSender', senderId}
+ *   {type: 'setPassphraseKey', senderId (null = own, JFrame only), key}   passphrase mode (see framecryptor.js)
+ *   {type: 'removeSender', senderId, expireOthers?}              (group keys: every other sender's keys held
+ *                                                                now expire 2 s later)
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
- *   {type: 'enable'} | {type: 'disable'}                         disabled: frames pass through untouched
  *   {type: 'destroy'}                                            drops every key
+ * There is no way to make the worker forward frames unencrypted: an unknown message type is an error, and a frame
+ * that cannot be encrypted or decrypted is dropped.
  *   {type: 'ping'}                                               nothing (answered by its ack: the queue is idle)
  * Messages to the main thread:
  *   {type: 'e2ee-error', reason, operation, kind, senderId, suppressed, detail}   a frame was dropped

@@ -2,6 +2,7 @@
 // `mvn package`) and parses what it prints on stdout:
 //   connected: ID fingerprint FP        member ID fingerprint FP        verification code: CODE
 //   e2ee SOURCE error from ID: REASON [(+N more)]        connection.created ID        disconnected: REASON
+//   device fingerprint FP        member ID device FP                      (with deviceKey: --device-key FILE)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,14 +21,16 @@ process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}}
  */
-export function spawnEcho({ ws, channel, plain = false }) {
+export function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
-  const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : [])];
+  const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
+    ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : [])];
   const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
-  const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null };
+  const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,
+    device: null, memberDevices: {} };
   let out = '';
   let err = '';
   let partial = '';
@@ -64,6 +67,10 @@ function parseLine(state, line) {
   if ((m = /^connected: (\S+)(?: fingerprint (.+))?$/.exec(line))) {
     state.id = m[1];
     state.fingerprint = m[2] || null;
+  } else if ((m = /^device fingerprint (.+)$/.exec(line))) {
+    state.device = m[1];
+  } else if ((m = /^member (\S+) device (.+)$/.exec(line))) {
+    state.memberDevices[m[1]] = m[2];
   } else if ((m = /^member (\S+) fingerprint (.+)$/.exec(line))) {
     state.members[m[1]] = m[2];
   } else if ((m = /^verification code: (.+)$/.exec(line))) {

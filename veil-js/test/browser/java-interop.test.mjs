@@ -3,9 +3,15 @@
 // E2EE. They agree on each other's identity fingerprints and on the verification code, and the page hears its own
 // oscillator again on Echo's track: Echo only re-sends Opus frames it decrypted (the page's SFrame frames) and
 // re-encrypts them under its own SFrame key, so decoded, non-silent audio on Echo's track means Java decrypted the
-// browser's frames and the browser decrypted Java's.
+// browser's frames and the browser decrypted Java's. Both have a persistent device identity (Echo a key file, the
+// page a non-extractable key in IndexedDB) and each shows the other's device fingerprint, certified over the
+// device pairwise channel. A second test does the same call in passphrase mode (Echo --passphrase): each side sends
+// under its own random KID and derives the other's key from the passphrase and the KID on the wire.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import { spawnEcho } from '../../test-support/helpers/java.mjs';
@@ -17,6 +23,7 @@ const STARTUP_ERRORS = 5;
 let server;
 let browser;
 let echo;
+const keyDir = mkdtempSync(path.join(tmpdir(), 'veil-echo-'));
 
 before(async () => {
   server = await startServer({ config: 'e2ee = true' });
@@ -28,13 +35,15 @@ after(async () => {
   const echoCode = echo ? await echo.stop() : 0;
   if (browser) await browser.close();
   const serverCode = server ? await server.stop() : 0;
+  rmSync(keyDir, { recursive: true, force: true });
   assert.ok(echoCode === 0 || echoCode === 143 || echoCode === 'SIGTERM', `Echo must stop on SIGTERM, got ${echoCode}`);
   assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
 });
 
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
   const t0 = Date.now();
-  echo = spawnEcho({ ws: server.ws, channel: CHANNEL });
+  const deviceKey = path.join(keyDir, 'echo-device.key');
+  echo = spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
     ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
@@ -48,7 +57,8 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   await page.goto(server.base + '/');
   await page.addScriptTag({ content: smallStreamSource() });
   const t1 = Date.now();
-  const pageId = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: [220, 40, 40], hz: 440, name: 'page' });
+  const pageId = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: [220, 40, 40], hz: 440, name: 'page',
+    options: { e2eePersistentIdentity: true } });
   assert.notEqual(pageId, echoId);
 
   // fingerprints: the page lists Echo with the fingerprint Echo printed for itself, and Echo lists the page's own
@@ -70,6 +80,19 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   }).catch(async e => failWithOutput(new Error(`${e.message}; page ${JSON.stringify(await page.evaluate(e2eeViewInPage))}`)));
   assert.ok(echo.state.codes.length >= 2, `Echo's code changed when the page joined: ${echo.state.codes}`);
   assert.notEqual(echo.state.codes[0], code, 'the code for two members differs from Echo\'s one-member code');
+
+  // device identities: each shows the other's persistent device fingerprint, certified for this connection
+  assert.match(echo.state.device || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Echo prints its device fingerprint');
+  assert.equal((statSync(deviceKey).mode & 0o777).toString(8), '600', 'Echo\'s key file is owner-only');
+  const pageDevice = await page.evaluate(() => window.veil.conn.e2eeDeviceFingerprint);
+  assert.match(pageDevice || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
+  const echoSeen = await waitFor('the page shows Echo\'s device fingerprint', async () => {
+    const p = (await page.evaluate(() => window.veil.conn.e2eePeers)).find(x => x.connectionId === echoId);
+    return p && p.deviceFingerprint ? p : null;
+  }).catch(failWithOutput);
+  assert.equal(echoSeen.deviceFingerprint, echo.state.device, 'Java\'s certificate verifies in the browser');
+  await waitFor('Echo shows the page\'s device fingerprint', () => echo.state.memberDevices[pageId]).catch(failWithOutput);
+  assert.equal(echo.state.memberDevices[pageId], pageDevice, 'the browser\'s certificate verifies in Java');
 
   // media: the page decodes audio on Echo's track, non-silent and growing
   const first = await waitFor('the page hears audio on Echo\'s track', async () => {
@@ -107,4 +130,43 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   t.diagnostic(`Echo up ${echoUpMs} ms; page join → first audio back from Java ${firstAudioMs} ms; `
     + `${later.packetsReceived} packets, ${later.totalSamplesReceived} samples from Echo; `
     + `dropped: page ${pageDropped}, Echo ${echoDropped}; total ${Date.now() - t0} ms`);
+});
+
+test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgreeOnTheCode', async t => {
+  const channel = 'java-interop-passphrase';
+  const passphrase = 'correct horse battery staple';
+  const pp = spawnEcho({ ws: server.ws, channel, passphrase });
+  try {
+    const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
+    await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null
+      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on('pageerror', e => console.error('page error:', e.message));
+    await page.goto(server.base + '/');
+    await page.addScriptTag({ content: smallStreamSource() });
+    await page.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: [40, 200, 60], hz: 523, name: 'page', options: { passphrase } });
+    assert.equal(await page.evaluate(() => window.veil.conn.e2eeMode), 'passphrase');
+    const code = await waitFor('the page and Echo show the same passphrase-mode code', async () => {
+      const v = await page.evaluate(e2eeViewInPage);
+      return v.code && v.code === pp.state.codes[pp.state.codes.length - 1] ? v.code : null;
+    }).catch(failWithOutput);
+    const audio = await waitFor('the page hears its audio back through Java (decrypted, re-encrypted)', async () => {
+      const s = (await page.evaluate(e2eeStatsInPage))[pp.state.id];
+      return s && s.audio && s.audio.packetsReceived > 25 && s.audio.totalAudioEnergy > 0 ? s.audio : null;
+    }).catch(failWithOutput);
+    // Java's frames carry Java's own random KID, and the page derived its key from the passphrase and that KID
+    const events = await page.evaluate(() => window.veil.events);
+    const used = events.find(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === pp.state.id);
+    const own = events.find(e => e.type === 'send-key');
+    assert.ok(used && own, 'the page decrypted Echo and sent under its own KID');
+    assert.notEqual(used.kid, own.kid);
+    assert.notEqual(used.kid, '0');
+    assert.equal(pp.state.errors.filter(e => !/^no[-_]key$/i.test(e.reason)).length, 0, JSON.stringify(pp.state.errors));
+    await page.evaluate(() => window.veil.conn.disconnect());
+    await context.close();
+    t.diagnostic(`passphrase mode: code ${code}; ${audio.packetsReceived} packets back from Java`);
+  } finally {
+    await pp.stop();
+  }
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { sframePassphraseBaseKey } from '../../src/e2ee/passphrase.js';
 import { FrameCryptor } from '../../src/e2ee/framecryptor.js';
 import { fromHex, toHex } from '../../src/e2ee/bytes.js';
 import { kidOf } from '../../src/e2ee/keyring.js';
@@ -17,8 +18,20 @@ function frame(bytes, { type, mimeType = 'video/VP8', ssrc = 1234, ts = 90000 } 
 
 function cryptor(clock = { t: 0 }) {
   const posted = [];
-  const c = new FrameCryptor((m) => posted.push(m), () => clock.t);
-  return { c, posted, clock };
+  const timers = [];
+  const c = new FrameCryptor((m) => posted.push(m), () => clock.t, (f, ms) => timers.push({ f, at: clock.t + ms }));
+  return { c, posted, clock, timers };
+}
+
+/** A readable the test feeds frame by frame, and a writable collecting what comes out (hex). */
+function openPipe(c, ctx) {
+  let feed;
+  const readable = new ReadableStream({ start(ctl) { feed = ctl; } });
+  const out = [];
+  const writable = new WritableStream({ write(f) { out.push(toHex(new Uint8Array(f.data))); } });
+  const done = c.pipe(readable, writable, ctx);
+  const settle = () => new Promise((r) => setImmediate(r));
+  return { feed, out, done, settle };
 }
 
 const enc = { operation: 'encrypt', kind: 'video' };
@@ -52,7 +65,14 @@ for (const format of ['sframe', 'jframe']) {
     await a.c.handleMessage({ type: 'setFormat', format });
     await b.c.handleMessage({ type: 'setFormat', format });
     const k = fromHex('00112233445566778899aabbccddeeff');
-    await a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k });
+    if (format === 'sframe') {
+      // the sender's own random KID; the receiver derives its key from P and the KID on the wire
+      const kid = 0x1234567890abcdefn;
+      await a.c.handleMessage({ type: 'setSendKey', kid, key: await sframePassphraseBaseKey(k, kid) });
+      await assert.rejects(a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k }));
+    } else {
+      await a.c.handleMessage({ type: 'setPassphraseKey', senderId: null, key: k });
+    }
     await b.c.handleMessage({ type: 'setPassphraseKey', senderId: 'A', key: k });
     const f = frame(VP8_KEY, { type: 'key' });
     assert.equal(await a.c.processFrame(f, enc), true);
@@ -114,14 +134,15 @@ test('unsupportedCodec_droppedEitherWay', async () => {
   assert.equal(a.posted[0].reason, 'unsupported-codec');
 });
 
-test('disabled_framesPassThroughUntouched', async () => {
+test('noPassThrough_disableIsRefused_framesStillEncrypted', async () => {
   const a = cryptor();
-  await a.c.handleMessage({ type: 'disable' });
+  await assert.rejects(a.c.handleMessage({ type: 'disable' }), { reason: 'unsupported' });
+  await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
   const f = frame(VP8_KEY, { type: 'key' });
   assert.equal(await a.c.processFrame(f, enc), true);
-  assert.deepEqual(new Uint8Array(f.data), VP8_KEY);
-  await a.c.handleMessage({ type: 'enable' });
-  assert.equal(await a.c.processFrame(f, enc), false);
+  assert.notEqual(toHex(new Uint8Array(f.data)), toHex(VP8_KEY));
+  const g = frame(VP8_KEY, { type: 'key', mimeType: 'video/H265' });
+  assert.equal(await a.c.processFrame(g, enc), false, 'a codec it cannot protect is dropped, not sent in clear');
 });
 
 test('errors_rateLimitedPerSenderKindReasonAndOperation', async () => {
@@ -200,4 +221,107 @@ test('pipe_onlyGoodFramesOut_recoveryReported', async () => {
   await b.c.pipe(readable, writable, { operation: 'decrypt', kind: 'audio', senderId: 'A' }, { onRecovered: () => recovered++ });
   assert.deepEqual(out, ['fc00', 'fc01', 'fc02']);
   assert.equal(recovered, 1);
+});
+
+for (const format of ['sframe', 'jframe']) {
+  test(`${format}_pipe_frameBeforeItsKey_heldThenDecryptedInOrder`, async () => {
+    const a = cryptor();
+    const b = cryptor();
+    await a.c.handleMessage({ type: 'setFormat', format });
+    await b.c.handleMessage({ type: 'setFormat', format });
+    await a.c.handleMessage({ type: 'setSendKey', kid: String(kidOf(2, 0)), key: KEY });
+    const sent = [];
+    for (let i = 0; i < 3; i++) {
+      const f = frame(fromHex('fc0' + i), { mimeType: 'audio/opus', ssrc: 5, ts: 960 * i });
+      await a.c.processFrame(f, { ...enc, kind: 'audio' });
+      sent.push(f);
+    }
+    const p = openPipe(b.c, { operation: 'decrypt', kind: 'audio', senderId: 'A' });
+    p.feed.enqueue(sent[0]);
+    p.feed.enqueue(sent[1]);
+    await p.settle();
+    assert.deepEqual(p.out, []);
+    assert.equal(b.c.heldFrames, 2);
+    b.clock.t = 300; // the KEY arrives 300 ms later
+    await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'A', kid: String(kidOf(2, 0)), key: KEY });
+    await p.settle();
+    p.feed.enqueue(sent[2]);
+    p.feed.close();
+    await p.done;
+    assert.deepEqual(p.out, ['fc00', 'fc01', 'fc02']);
+    assert.equal(b.c.heldFrames, 0);
+    assert.ok(!b.posted.some((m) => m.type === 'e2ee-error'), JSON.stringify(b.posted));
+  });
+}
+
+test('pipe_heldFrames_droppedAfterOneSecond_andBoundedBeforeQueueing', async () => {
+  const b = cryptor();
+  const p = openPipe(b.c, { operation: 'decrypt', kind: 'audio', senderId: 'A' });
+  p.feed.enqueue(frame(fromHex('fc00' + '00'.repeat(30)), { mimeType: 'audio/opus' }));
+  await p.settle();
+  assert.equal(b.c.heldFrames, 1);
+  assert.equal(b.timers.length, 1);
+  b.clock.t = b.timers[0].at;
+  await b.timers[0].f();
+  assert.equal(b.c.heldFrames, 0);
+  assert.deepEqual(b.posted.filter((m) => m.type === 'e2ee-error').map((m) => m.reason), ['no-key']);
+  // a frame larger than the whole hold budget is refused before it is queued
+  const huge = frame(new Uint8Array(3 * 1024 * 1024).fill(0xfc), { mimeType: 'audio/opus' });
+  b.clock.t += 5000;
+  p.feed.enqueue(huge);
+  await p.settle();
+  assert.equal(b.c.heldFrames, 0);
+  // many frames: at most HOLD_MAX_FRAMES held
+  for (let i = 0; i < 200; i++) p.feed.enqueue(frame(fromHex('fc01' + '00'.repeat(30)), { mimeType: 'audio/opus' }));
+  await p.settle();
+  await p.settle();
+  assert.ok(b.c.heldFrames <= 128, String(b.c.heldFrames));
+  p.feed.close();
+  await p.done;
+  assert.equal(b.c.heldFrames, 0);
+});
+
+test('replayIntoANewTransform_rejected_liveFramesContinue', async () => {
+  const a = cryptor();
+  const b = cryptor();
+  await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
+  await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'A', kid: 0, key: KEY });
+  const recorded = [];
+  for (let i = 0; i < 5; i++) {
+    const f = frame(fromHex('fc0' + i), { mimeType: 'audio/opus' });
+    await a.c.processFrame(f, { ...enc, kind: 'audio' });
+    recorded.push(new Uint8Array(f.data).slice());
+    b.clock.t = 20 * i;
+    assert.equal(await b.c.processFrame(f, { operation: 'decrypt', kind: 'audio', transformId: 't1', senderId: 'A' }), true);
+  }
+  // the server re-offers the recorded frames on a new m-line labelled as A: another transform, same sender
+  await b.c.handleMessage({ type: 'bindReceiver', transformId: 't2', senderId: 'A' });
+  for (const bytes of recorded) {
+    const f = frame(bytes, { mimeType: 'audio/opus' });
+    assert.equal(await b.c.processFrame(f, { operation: 'decrypt', kind: 'audio', transformId: 't2' }), false);
+  }
+  assert.ok(b.posted.some((m) => m.type === 'e2ee-error' && m.reason === 'replay'));
+  const live = frame(fromHex('fc09'), { mimeType: 'audio/opus' });
+  await a.c.processFrame(live, { ...enc, kind: 'audio' });
+  assert.equal(await b.c.processFrame(live, { operation: 'decrypt', kind: 'audio', transformId: 't1', senderId: 'A' }), true);
+  assert.equal(toHex(new Uint8Array(live.data)), 'fc09');
+});
+
+test('removeSender_expiresEveryOtherSendersKeysTwoSecondsLater', async () => {
+  const a = cryptor();
+  const b = cryptor();
+  await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
+  await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'A', kid: 0, key: KEY });
+  await b.c.handleMessage({ type: 'setReceiveKey', senderId: 'L', kid: 0, key: new Uint8Array(32).fill(3) });
+  b.clock.t = 1000;
+  await b.c.handleMessage({ type: 'removeSender', senderId: 'L', expireOthers: true }); // L knew A's key (0, 0)
+  const ok = frame(fromHex('fc01'), { mimeType: 'audio/opus' });
+  await a.c.processFrame(ok, { ...enc, kind: 'audio' });
+  b.clock.t = 2999;
+  assert.equal(await b.c.processFrame(ok, { ...dec('A'), kind: 'audio' }), true);
+  const late = frame(fromHex('fc02'), { mimeType: 'audio/opus' });
+  await a.c.processFrame(late, { ...enc, kind: 'audio' });
+  b.clock.t = 3000; // A's next key never arrived (withheld): its old key is gone anyway
+  assert.equal(await b.c.processFrame(late, { ...dec('A'), kind: 'audio' }), false);
+  assert.equal(b.posted.filter((m) => m.type === 'e2ee-error').pop().reason, 'expired-key');
 });

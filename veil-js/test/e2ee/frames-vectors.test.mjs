@@ -154,10 +154,12 @@ test('framesReceiver_everyScenario_outputsAndRejections', { skip: receiver.skip 
   assert.ok(receiver.v.scenarios.length > 0);
   for (const sc of receiver.v.scenarios) {
     let decrypt;
+    let install = null;
     if (sc.format === 'sframe') {
       const r = new SFrameReceiver(sc.cipher_suite);
       for (const k of sc.keys) await r.addKey(big(k.kid), fromHex(k.base_key));
-      decrypt = (codec, type, input) => r.decryptFrame(codec, type, input);
+      decrypt = (codec, type, input, now) => r.decryptFrame(codec, type, input, null, now);
+      install = (k, now) => r.addKey(big(k.kid), fromHex(k.base_key), now);
     } else {
       assert.equal(sc.format, 'jframe');
       const r = new JFrameReceiver();
@@ -165,11 +167,17 @@ test('framesReceiver_everyScenario_outputsAndRejections', { skip: receiver.skip 
         if (k.material) await r.setKey(k.key_index, fromHex(k.material));
         else await r.setRawKey(k.key_index, fromHex(k.raw_key));
       }
-      decrypt = (codec, type, input) => r.decrypt(codec, type, input);
+      decrypt = (codec, type, input, now) => r.decrypt(codec, type, input, now);
     }
+    let now = 0;
     for (const st of sc.steps) {
       const what = sc.name + ': ' + st.note;
-      const p = decrypt(codecOf(st.codec), typeOf(st.frame_type), fromHex(st.input));
+      if (st.at_ms !== undefined) now = st.at_ms;
+      if (st.install) {
+        await install(st.install, now);
+        continue;
+      }
+      const p = decrypt(codecOf(st.codec), typeOf(st.frame_type), fromHex(st.input), now);
       if (st.expect === 'OK') {
         assert.equal(toHex(await p), st.output, what);
       } else {

@@ -192,7 +192,7 @@ class Sim {
       if (r === s || !ring) continue;
       this.stats.frames++;
       try {
-        assert.deepEqual(await ring.decrypt(META, f), payload);
+        assert.deepEqual(await ring.decrypt(META, f, this.now), payload);
         this.stats.framesOk++;
       } catch (e) {
         if (!e.reason) throw e;
@@ -212,7 +212,7 @@ class Sim {
         }
       } else if (o.type === 'install-key') {
         if (!m.rings.has(o.sender)) m.rings.set(o.sender, new SFrameReceiver(SUITE));
-        await m.rings.get(o.sender).addKey(o.kid, o.baseKey);
+        await m.rings.get(o.sender).addKey(o.kid, o.baseKey, this.now); // older keys expire (§2.3)
       } else if (o.type === 'activate-send-key') {
         m.activations.push({ kid: o.kid, key: Uint8Array.from(o.baseKey), order: ++this.order });
         await m.sender.setKey(o.kid, o.baseKey);
@@ -257,7 +257,7 @@ class Sim {
         const ring = r.rings.get(s.id);
         assert.ok(ring, r.id + ' has no key of ' + s.id);
         const f = await s.sender.encrypt(META, Uint8Array.of(42));
-        assert.deepEqual(await ring.decrypt(META, f), Uint8Array.of(42), r.id + ' decrypts ' + s.id);
+        assert.deepEqual(await ring.decrypt(META, f, this.now), Uint8Array.of(42), r.id + ' decrypts ' + s.id);
       }
     }
   }

@@ -55,13 +55,14 @@ test('join_ratchetsActivatesAndSendsActiveKeyToNewcomer', async () => {
   assert.equal(toHex(outs[0].baseKey), toHex(await veilRatchet(first)));
   const m = await peek(a, b, outs[1].message);
   assert.deepEqual([m.type, m.kid, m.active, toHex(m.baseKey)], ['key', kidOf(0, 1), true, toHex(outs[0].baseKey)]);
-  // B installs it and, as the key is ACTIVE, sends no ack.
+  // B installs it and acks it (every KEY is acked, rule R).
   b.mgr.drainOutputs();
   await b.mgr.memberJoined(0, a.bundle);
   b.mgr.drainOutputs();
   await b.mgr.messageReceived(0, 'A', outs[1].message);
   const bo = b.mgr.drainOutputs();
-  assert.deepEqual(types(bo), ['install-key']);
+  assert.deepEqual(types(bo), ['install-key', 'send:A']);
+  assert.equal((await peek(b, a, bo[1].message)).type, 'key-ack');
   assert.equal(bo[0].sender, 'A');
   assert.equal(bo[0].kid, kidOf(0, 1));
 });
@@ -81,7 +82,7 @@ test('leave_freshPendingKeyActivatedOnceAllAcked', async () => {
   assert.deepEqual(types(outs), ['forget-sender', 'send:B', 'send:C']);
   assert.equal(a.mgr.pendingKeyId, kidOf(1, 0));
   assert.equal(a.mgr.activeKeyId, kidOf(0, 2)); // (0, 1) on B and C's join, (0, 2) on D's
-  assert.equal(a.mgr.pollTimeout(), 6000);
+  assert.equal(a.mgr.pendingDeadline, 2500);
   // B and C install the pending key and ack it.
   const acks = [];
   for (const [m, msg] of [[b, outs[1].message], [c, outs[2].message]]) {
@@ -92,6 +93,7 @@ test('leave_freshPendingKeyActivatedOnceAllAcked', async () => {
   }
   await a.mgr.messageReceived(1000, acks[0][0], acks[0][1]);
   assert.deepEqual(a.mgr.drainOutputs(), []);
+  assert.equal(a.mgr.pendingKeyId, kidOf(1, 0), 'one ack is not enough');
   await a.mgr.messageReceived(1000, acks[1][0], acks[1][1]);
   const act = a.mgr.drainOutputs();
   assert.deepEqual(types(act), ['activate-send-key']);
@@ -104,10 +106,10 @@ test('leave_unackedPendingKey_activatedAtTimeout', async () => {
   await a.mgr.membersJoined(0, [b.bundle, c.bundle]);
   await a.mgr.memberLeft(100, 'C');
   a.mgr.drainOutputs();
-  await a.mgr.handleTimeout(5099);
-  assert.deepEqual(a.mgr.drainOutputs(), []);
-  await a.mgr.handleTimeout(5100);
-  assert.deepEqual(types(a.mgr.drainOutputs()), ['activate-send-key']);
+  await a.mgr.handleTimeout(1599);
+  assert.ok(!types(a.mgr.drainOutputs()).includes('activate-send-key'));
+  await a.mgr.handleTimeout(1600);
+  assert.deepEqual(types(a.mgr.drainOutputs()).filter((t) => t === 'activate-send-key'), ['activate-send-key']);
 });
 
 test('leave_lastPeer_activatesAtOnce', async () => {
@@ -141,7 +143,8 @@ test('staleKey_rejected', async () => {
   await b.mgr.messageReceived(0, 'A', await ch.seal(encodeKey(kidOf(2, 0), new Uint8Array(32).fill(1), true)));
   await b.mgr.messageReceived(0, 'A', await ch.seal(encodeKey(kidOf(1, 9), new Uint8Array(32).fill(2), true)));
   await b.mgr.messageReceived(0, 'A', await ch.seal(encodeKey(kidOf(2, 0), new Uint8Array(32).fill(3), true)));
-  assert.deepEqual(types(b.mgr.drainOutputs()), ['install-key', 'rejected:stale-key', 'rejected:stale-key']);
+  // the same KID again is a retransmission: acked again, not installed twice
+  assert.deepEqual(types(b.mgr.drainOutputs()), ['install-key', 'send:A', 'rejected:stale-key', 'send:A']);
 });
 
 test('earlyMessage_keptAndProcessedAfterJoin', async () => {
@@ -151,7 +154,7 @@ test('earlyMessage_keptAndProcessedAfterJoin', async () => {
   b.mgr.drainOutputs();
   await b.mgr.memberJoined(0, a.bundle);
   const outs = b.mgr.drainOutputs();
-  assert.deepEqual(types(outs), ['activate-send-key', 'send:A', 'install-key']);
+  assert.deepEqual(types(outs), ['activate-send-key', 'send:A', 'install-key', 'send:A']);
   assert.equal(outs[2].kid, kidOf(0, 1));
 });
 
@@ -201,4 +204,33 @@ test('destroy_refusesLaterInputsAndDestroysIdentity', async () => {
   assert.equal(a.identity.destroyed, true);
   await assert.rejects(a.mgr.memberJoined(0, b.bundle), { reason: 'destroyed' });
   assert.deepEqual(a.mgr.drainOutputs(), []);
+});
+
+test('lostKey_retransmittedWithBackoff_untilAcked_andDeadlineNeverMovesLater', async () => {
+  const [a, b, c, d] = [await member('A', 1), await member('B', 2), await member('C', 3), await member('D', 4)];
+  for (const m of [a, b]) m.mgr.drainOutputs();
+  await a.mgr.membersJoined(0, [b.bundle, c.bundle]);
+  await b.mgr.memberJoined(0, a.bundle);
+  a.mgr.drainOutputs(); // the KEYs are lost
+  b.mgr.drainOutputs();
+  await a.mgr.memberLeft(1000, 'C');
+  a.mgr.drainOutputs(); // the pending KEY to B is lost too
+  assert.equal(a.mgr.pendingDeadline, 2500);
+  await a.mgr.memberJoined(1100, d.bundle); // a ghost joins the pending rotation ...
+  await a.mgr.memberLeft(1200, 'D'); // ... and leaves: a fresh pending key, same deadline
+  assert.equal(a.mgr.pendingDeadline, 2500);
+  a.mgr.drainOutputs();
+  assert.equal(a.mgr.pollTimeout(), 1450, 'the KEY to B is due again 250 ms after the last one');
+  await a.mgr.handleTimeout(1450);
+  const resent = a.mgr.drainOutputs();
+  assert.deepEqual(types(resent), ['send:B']);
+  const m = await peek(a, b, resent[0].message);
+  assert.deepEqual([m.type, m.kid, m.active], ['key', kidOf(2, 0), false]);
+  assert.equal(a.mgr.pollTimeout(), 1950, 'then 500 ms later');
+  await b.mgr.messageReceived(1460, 'A', resent[0].message);
+  const ack = b.mgr.drainOutputs().find((o) => o.type === 'send');
+  await a.mgr.messageReceived(1470, 'B', ack.message);
+  const act = a.mgr.drainOutputs();
+  assert.deepEqual(types(act), ['activate-send-key'], 'B was the only member left: its ack activates');
+  assert.equal(a.mgr.pollTimeout(), null, 'acked: nothing more to resend');
 });

@@ -234,3 +234,20 @@ test('notifyMetadata_addsBundleKeepsAppFields', async () => {
   assert.match(e2ee.selfFingerprint, /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/);
   e2ee.destroy();
 });
+
+test('hostileInput_oversizedRelayPayloadAndEarlyFlood_refusedBeforeAllocation', async () => {
+  const events = [];
+  const e2ee = await createE2EE({ worker: new FakeWorker(), onEvent: (ev) => events.push(ev) });
+  // before the offer: notifications are kept, but only up to a bound
+  for (let i = 0; i < 300; i++) e2ee.onMemberLeft('ghost' + i);
+  assert.equal(events.filter((e) => e.reason === 'buffer-full').length, 300 - 256);
+  e2ee.start('self', 'room');
+  // a 10 MB relay payload is refused on its length, never decoded or buffered
+  const huge = 'A'.repeat(10 * 1024 * 1024);
+  e2ee.onRelayMessage('someone', huge);
+  const refused = events.filter((e) => e.type === 'error' && e.reason === 'malformed');
+  assert.equal(refused.length, 1);
+  assert.match(refused[0].detail, /too long/);
+  await e2ee.idle();
+  e2ee.destroy();
+});

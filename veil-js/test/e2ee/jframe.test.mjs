@@ -179,3 +179,26 @@ test('encrypt_withoutKey_rejectedNoKey', async () => {
   await assert.rejects(JFrameKey.fromMaterial(new Uint8Array(0)), { reason: 'bad-key' });
   await assert.rejects(JFrameKey.fromAesKey(new Uint8Array(15)), { reason: 'bad-key' });
 });
+
+test('decrypt_forgottenSsrc_isRetired_itsRecordedFramesStayRefused', async () => {
+  const s = await senderWith(MATERIAL, 0, 100);
+  const r = await receiverWith(MATERIAL, 0);
+  const recorded = await s.encrypt(opus, undefined, 1, 0, fromHex('fc01'));
+  const again = await s.encrypt(opus, undefined, 1, 960, fromHex('fc02'));
+  await r.decrypt(opus, undefined, recorded, 0);
+  for (let ssrc = 2; ssrc <= 17; ssrc++) {
+    await r.decrypt(opus, undefined, await s.encrypt(opus, undefined, ssrc, 0, fromHex('fc03')), 10); // SSRC 1 forgotten
+  }
+  await assert.rejects(r.decrypt(opus, undefined, recorded, 20), { reason: 'replay' });
+  await assert.rejects(r.decrypt(opus, undefined, again, 20), { reason: 'replay' }, 'a retired SSRC is refused');
+});
+
+test('decrypt_keySet_olderSlotsExpire', async () => {
+  const s = await senderWith(MATERIAL, 0, 100);
+  const old = await s.encrypt(opus, undefined, 1, 0, fromHex('fc01'));
+  const r = await receiverWith(MATERIAL, 0);
+  await r.setKey(1, new Uint8Array(32).fill(5), 1000); // a newer key: slot 0 expires 2 s later
+  assert.deepEqual(await r.decrypt(opus, undefined, old, 2999), fromHex('fc01'));
+  const late = await s.encrypt(opus, undefined, 1, 960, fromHex('fc02'));
+  await assert.rejects(r.decrypt(opus, undefined, late, 3000), { reason: 'no-key' });
+});

@@ -197,7 +197,7 @@ test('keysManager_scriptedRun_sameOutputsInOrder', { skip: mgrVectors.skip || id
           assert.ok(draws.length > 0, st.member + ' drew more keys than the vector has');
           return draws.shift();
         },
-        config: { activationTimeoutMillis: 5000, refreshSteps: 8, maxEarlyMessagesPerSender: 16, maxEarlySenders: 64 },
+        // GroupKeyManager.Config.DEFAULT on both sides (the vector's description lists it)
       });
       managers.set(st.member, mgr);
     } else if (st.input === 'members_joined') {

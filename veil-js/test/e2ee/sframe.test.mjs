@@ -199,13 +199,13 @@ test('receiver_roundTrip_everyCodecAndShortFrames', async () => {
 test('receiver_replayedOrTooOld_rejectedReplay', async () => {
   const { s, r } = await pairAt();
   const frames = [];
-  for (let i = 0; i < 130; i++) frames.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc' + i.toString(16).padStart(2, '0'))));
+  for (let i = 0; i < 1026; i++) frames.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc' + (i & 0xff).toString(16).padStart(2, '0'))));
   await r.decryptFrame(CODECS.opus, undefined, frames[1]);
   await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[1]), { reason: 'replay' });
-  await r.decryptFrame(CODECS.opus, undefined, frames[129]);
+  await r.decryptFrame(CODECS.opus, undefined, frames[1025]);
   await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[1]), { reason: 'replay' });
-  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[0]), { reason: 'replay' }); // 129 behind
-  await r.decryptFrame(CODECS.opus, undefined, frames[2]); // 127 behind, unseen
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, frames[0]), { reason: 'replay' }); // 1025 behind
+  await r.decryptFrame(CODECS.opus, undefined, frames[2]); // 1023 behind, unseen
 });
 
 test('receiver_concurrentDuplicate_onlyOneAccepted', async () => {
@@ -277,20 +277,56 @@ test('receiver_malformed_typedErrors', async () => {
   await assert.rejects(r.decryptFrame(CODECS.opus, undefined, fromHex('fcff01')), { reason: 'bad-header' });
 });
 
-test('receiver_windowPerStream_lateVideoFrameNotJudgedAgainstAudio', async () => {
+test('receiver_oneWindowPerKid_lateVideoAccepted_replayIntoAnotherStreamRejected', async () => {
   const { s, r } = await pairAt();
   const video = await s.encryptFrame(CODECS.vp8, 'key', VP8_KEY); // CTR 0
   const audio = [];
   for (let i = 0; i < 200; i++) audio.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc01')));
-  for (const f of audio) await r.decryptFrame(CODECS.opus, undefined, f, null, 'audio');
-  // 200 CTRs behind the audio stream's newest, but the first frame of the video stream
-  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', video, null, 'video'), VP8_KEY);
-  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', video, null, 'video'), { reason: 'replay' });
-  // judged against the audio stream's window it would have been too old
+  for (const [i, f] of audio.entries()) await r.decryptFrame(CODECS.opus, undefined, f, null, 1000 + i);
+  // 200 CTRs behind the newest (audio) but inside the 1024-frame window and younger than 2 s: accepted
+  assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', video, null, 1200), VP8_KEY);
+  // the same frames again, as if the server re-offered them on a new track: one window per KID, all replays
+  await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', video, null, 1201), { reason: 'replay' });
+  for (const f of audio.slice(0, 5)) await assert.rejects(r.decryptFrame(CODECS.opus, undefined, f, null, 1202), { reason: 'replay' });
+  // and the live frames go on
+  const live = await s.encryptFrame(CODECS.opus, undefined, fromHex('fc02'));
+  assert.deepEqual(await r.decryptFrame(CODECS.opus, undefined, live, null, 1203), fromHex('fc02'));
+  // a frame withheld for more than 2 s after a later one arrived is refused although its bit is clear
   const { s: s2, r: r2 } = await pairAt();
-  const v2 = await s2.encryptFrame(CODECS.vp8, 'key', VP8_KEY);
-  for (let i = 0; i < 200; i++) await r2.decryptFrame(CODECS.opus, undefined, await s2.encryptFrame(CODECS.opus, undefined, fromHex('fc01')));
-  await assert.rejects(r2.decryptFrame(CODECS.vp8, 'key', v2), { reason: 'replay' });
+  const held = await s2.encryptFrame(CODECS.opus, undefined, fromHex('fc03'));
+  const next = await s2.encryptFrame(CODECS.opus, undefined, fromHex('fc04'));
+  await r2.decryptFrame(CODECS.opus, undefined, next, null, 5000);
+  await assert.rejects(r2.decryptFrame(CODECS.opus, undefined, held, null, 7001), { reason: 'replay' });
+});
+
+test('receiver_olderGenerationExpires_afterNewerAuthenticated_orGrace', async () => {
+  const s = new SFrameSender(4);
+  await s.setKey(kidOf(1, 0), BASE);
+  const old = [];
+  for (let i = 0; i < 3; i++) old.push(await s.encryptFrame(CODECS.opus, undefined, fromHex('fc0' + i)));
+  const next = new Uint8Array(32).fill(9);
+  await s.setKey(kidOf(2, 0), next);
+  const fresh = await s.encryptFrame(CODECS.opus, undefined, fromHex('fc10'));
+  const r = new SFrameReceiver(4);
+  await r.addKey(kidOf(1, 0), BASE, 0);
+  await r.decryptFrame(CODECS.opus, undefined, old[0], null, 0);
+  assert.equal(await r.addKey(kidOf(2, 0), next, 100), true);
+  await r.decryptFrame(CODECS.opus, undefined, fresh, null, 300);
+  await r.decryptFrame(CODECS.opus, undefined, old[1], null, 549); // in flight, within 250 ms
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, old[2], null, 550), { reason: 'expired-key' });
+  assert.equal(await r.addKey(kidOf(1, 0), BASE, 600), false, 'an expired KID is never installed again');
+  // grace: no frame under the newer key, the older one still goes 2 s after the newer was installed
+  const r2 = new SFrameReceiver(4);
+  await r2.addKey(kidOf(1, 0), BASE, 0);
+  await r2.addKey(kidOf(2, 0), next, 1000);
+  await r2.decryptFrame(CODECS.opus, undefined, old[0], null, 2999);
+  await assert.rejects(r2.decryptFrame(CODECS.opus, undefined, old[1], null, 3000), { reason: 'expired-key' });
+  // a leave: every key held expires at the deadline even if no newer key ever arrives
+  const r3 = new SFrameReceiver(4);
+  await r3.addKey(kidOf(1, 0), BASE, 0);
+  r3.expireInstalledKeys(10, 2010);
+  await r3.decryptFrame(CODECS.opus, undefined, old[0], null, 2009);
+  await assert.rejects(r3.decryptFrame(CODECS.opus, undefined, old[1], null, 2010), { reason: 'expired-key' });
 });
 
 test('receiver_shortFrameBehindLongHeader_triesEveryExactFitPrefix', async () => {
@@ -309,4 +345,20 @@ test('receiver_shortFrameBehindLongHeader_triesEveryExactFitPrefix', async () =>
   // (it fits), whatever its garbage header names.
   await assert.rejects(r.decryptFrame(CODECS.vp8, 'key', f), (e) => e instanceof E2EEError && e.reason !== undefined);
   assert.deepEqual(await r.decryptFrame(CODECS.vp8, 'key', await s.encryptFrame(CODECS.vp8, 'key', short)), short);
+});
+
+test('receiver_keyForAKidReachedByRatcheting_keepsItsWindow', async () => {
+  const s = new SFrameSender(4);
+  await s.setKey(kidOf(4, 0), BASE);
+  await s.ratchet();
+  await s.ratchet();
+  const f = await s.encryptFrame(CODECS.opus, undefined, fromHex('fc0102'));
+  const r = new SFrameReceiver(4);
+  await r.addKey(kidOf(4, 0), BASE, 0);
+  assert.deepEqual(await r.decryptFrame(CODECS.opus, undefined, f, null, 100), fromHex('fc0102')); // ratcheted
+  // the KEY for (4, 2) arrives afterwards: the window is kept, the frame is still a replay
+  assert.equal(await r.addKey(kidOf(4, 2), await veilRatchet(await veilRatchet(BASE)), 110), true);
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, f, null, 120), { reason: 'replay' });
+  await assert.rejects(r.decryptFrame(CODECS.opus, undefined, f, null, 400), { reason: 'replay' });
+  assert.equal(r.isExpired(kidOf(4, 0)), true, '(4, 0) expired 250 ms after (4, 2) authenticated');
 });

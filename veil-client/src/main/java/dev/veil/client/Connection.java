@@ -140,6 +140,9 @@ public final class Connection implements AutoCloseable {
     private volatile String selfFingerprint;
     private volatile Map<String, String> remoteFingerprints = Map.of();
     private volatile String verificationCode;
+    private volatile String deviceFingerprint;
+    private volatile List<E2eeEvent.PeerInfo> e2eePeers = List.of();
+    private volatile boolean roomVerified;
     private volatile BiConsumer<String, byte[]> receivedFrameTap;
     /** The length of the largest offer or re-offer received (the server keeps it proportional to the tracks). */
     private volatile int largestOffer;
@@ -269,9 +272,70 @@ public final class Connection implements AutoCloseable {
         return remoteFingerprints;
     }
 
-    /** The room verification code ("12345 67890 ...", 6 groups) of this connection's view; null without E2EE. */
+    /**
+     * The room verification code ("12345 67890 ...", 6 groups) of this connection's view, covering the channel id,
+     * the E2EE mode and the frame format too (docs/PROTOCOL.md §3.2); null without E2EE.
+     */
     public String e2eeVerificationCode() {
         return verificationCode;
+    }
+
+    /** The persistent device fingerprint ({@link Options#withDeviceKeyFile}), the same in every call; else null. */
+    public String e2eeDeviceFingerprint() {
+        return deviceFingerprint;
+    }
+
+    /** The other members with their claimed (server-relayed, unverified) names and verification state. */
+    public List<E2eeEvent.PeerInfo> e2eePeers() {
+        return e2eePeers;
+    }
+
+    /** True while the room code is the one {@link #markVerified()} marked. */
+    public boolean e2eeRoomVerified() {
+        return roomVerified;
+    }
+
+    /**
+     * The room verification code was compared out of band and matches: any later change raises
+     * {@link E2eeEvent.VerificationLost} (scope "room"). Fails if there is no code yet.
+     */
+    public CompletableFuture<Void> markVerified() {
+        return onLoop(() -> e2ee.markRoomVerified());
+    }
+
+    /**
+     * One peer's device fingerprint (remembered in {@link Options#withVerifiedPeers} under the peer's current claimed
+     * name) or, for a peer without a device identity, its connection fingerprint (this call only) was compared out
+     * of band. A member later claiming that name with another device key, or none, raises
+     * {@link E2eeEvent.VerificationLost} (scope "peer"). Fails if no current peer has the fingerprint.
+     */
+    public CompletableFuture<Void> markVerified(String fingerprint) {
+        Objects.requireNonNull(fingerprint, "fingerprint");
+        return onLoop(() -> e2ee.markVerified(fingerprint));
+    }
+
+    private CompletableFuture<Void> onLoop(Runnable r) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                if (e2ee == null) {
+                    throw new IllegalStateException("not an E2EE connection (or not set up yet)");
+                }
+                r.run();
+                refreshVerificationView();
+                f.complete(null);
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    private void refreshVerificationView() {
+        if (e2ee != null) {
+            e2eePeers = List.copyOf(e2ee.peers());
+            roomVerified = e2ee.roomVerified();
+        }
     }
 
     // ------------------------------------------------------------------------------------------ API
@@ -287,6 +351,9 @@ public final class Connection implements AutoCloseable {
             return connected;
         }
         state = State.CONNECTING;
+        // set before the loop thread starts: its first turn may run before startOnLoop (a deadline of 0 would fail
+        // the connect at once)
+        connectDeadline = clock.getAsLong() + options.connectTimeoutMillis();
         try {
             DatagramChannel channel = DatagramChannel.open();
             channel.bind(new InetSocketAddress(0));
@@ -442,9 +509,15 @@ public final class Connection implements AutoCloseable {
             });
             dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), dtlsWorker, loop::wakeup, random);
             if (options.isE2ee()) {
+                dev.veil.e2ee.identity.DeviceIdentity device = options.deviceKeyFile() == null ? null
+                        : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
-                        (to, payload) -> sendSignaling(E2ee.to(to, payload)));
+                        (to, payload) -> sendSignaling(E2ee.to(to, payload)),
+                        (sender, frame) -> emit(l -> l.onAudioFrame(sender, frame)), device,
+                        options.verifiedPeers() != null ? options.verifiedPeers() : new VerifiedPeers(),
+                        options.deviceCertificateGraceMillis(), options.passphrase());
                 selfFingerprint = e2ee.selfFingerprint();
+                deviceFingerprint = e2ee.deviceFingerprint();
                 notifyMetadata = e2ee.notifyMetadata(notifyMetadata);
             }
         } catch (GeneralSecurityException | IOException | RuntimeException e) {
@@ -572,7 +645,7 @@ public final class Connection implements AutoCloseable {
         sequence = random.nextInt(0x10000);
         sendSignaling(new Answer(answer(parsed)));
         if (e2ee != null) {
-            e2ee.start(connectionId);
+            e2ee.start(connectionId, channelId);
         }
         updateTracks(parsed);
         stage = "ICE: no answer to the connectivity check from " + server;
@@ -663,6 +736,7 @@ public final class Connection implements AutoCloseable {
         } else if (ev instanceof E2eeEvent.VerificationCodeChanged c) {
             verificationCode = c.code();
         }
+        refreshVerificationView();
         emit(l -> l.onE2ee(ev));
     }
 

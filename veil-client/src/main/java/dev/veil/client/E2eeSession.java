@@ -11,7 +11,11 @@ import dev.veil.e2ee.group.GroupKeyManager;
 import dev.veil.e2ee.group.GroupOutput;
 import dev.veil.e2ee.identity.Bundle;
 import dev.veil.e2ee.identity.BundleFormatException;
+import dev.veil.e2ee.identity.DeviceIdentity;
 import dev.veil.e2ee.identity.Identity;
+import dev.veil.e2ee.identity.VerificationCode;
+import dev.veil.e2ee.pairwise.PairwiseChannel;
+import dev.veil.e2ee.passphrase.PassphraseKeys;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
@@ -37,13 +41,33 @@ import java.util.function.Consumer;
  * {@code notify} and the relay, and the frame layer: one {@link SFrameSender} for this member (every outgoing
  * stream shares its CTR) and one {@link SFrameReceiver} per remote sender. The manager's outputs are applied as
  * the browser applies them: {@code SendTo} → relay, {@code InstallKey} → that sender's receiver,
- * {@code ActivateSendKey} → the sender, {@code ForgetSender} → drop the receiver, {@code Rejected} → an error
- * event. Confined to the connection's event-loop thread.
+ * {@code ActivateSendKey} → the sender, {@code ForgetSender} → drop the receiver and make every key of every other
+ * sender held now expire {@link #LEAVE_EXPIRY_MILLIS} later, {@code Rejected} → an error event.
+ *
+ * <p>Frames that arrive before their key (NO_KEY) are held, per sender in order, for at most {@link #HOLD_MILLIS}
+ * ({@link #HOLD_MAX_FRAMES} frames and {@link #HOLD_MAX_BYTES} bytes over the session, checked before the copy);
+ * a key install for the sender retries them, and they are delivered (through the {@code released} callback) or
+ * dropped. Relay payloads longer than {@link #MAX_RELAY_PAYLOAD_CHARS} are refused before decoding. Confined to the
+ * connection's event-loop thread.
  */
 final class E2eeSession {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long ERROR_INTERVAL_MILLIS = 1_000;
+    /** How long a frame that arrived before its key is held. */
+    static final long HOLD_MILLIS = 1_000;
+    /** Frames held at most (all senders). */
+    static final int HOLD_MAX_FRAMES = 128;
+    /** Bytes of frames held at most (all senders). */
+    static final int HOLD_MAX_BYTES = 256 * 1024;
+    /** After a leave, every key held of every other sender expires this much later. */
+    static final long LEAVE_EXPIRY_MILLIS = 2_000;
+    /** The longest relay payload taken (base64 characters): a sealed key message is under 600 bytes. */
+    static final int MAX_RELAY_PAYLOAD_CHARS = 1_400;
+
+    /** A frame held until its key arrives. */
+    private record Held(byte[] frame, long at) {
+    }
 
     /** A base key as kept for tests. */
     record KeptKey(KeyId keyId, byte[] baseKey) {
@@ -72,23 +96,80 @@ final class E2eeSession {
     private final Map<String, SFrameReceiver> receivers = new HashMap<>();
     private final Map<String, long[]> errorState = new HashMap<>(); // sender|reason -> {last report, suppressed}
     private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
+    private final Map<String, java.util.ArrayDeque<Held>> held = new LinkedHashMap<>();
+    private final BiConsumer<String, byte[]> released;
+    private int heldFrames;
+    private int heldBytes;
+    private long lastNow;
     private KeptKey keptSend;
     private GroupKeyManager manager;
     private Map<String, String> remoteFingerprints = Map.of();
     private String verificationCode;
     private boolean destroyed;
+    private final DeviceIdentity device;
+    private final PeerVerification verification;
+    private String channelId;
+    private final String passphrase; // passphrase mode (docs/PROTOCOL.md §2.5), else null
+    private String selfId;
+    private final Map<String, Bundle> passphraseMembers = new LinkedHashMap<>();
 
     /**
      * @param events where E2EE events go
      * @param relay sends a relay message: (to, standard base64 payload)
      */
     E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay) {
+        this(random, keepKeys, events, relay, (s, f) -> { }, null, new VerifiedPeers(),
+                PeerVerification.DEFAULT_GRACE_MILLIS, null);
+    }
+
+    /** @param released receives (sender, decrypted frame) for held frames that decrypted once their key arrived */
+    E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay,
+                BiConsumer<String, byte[]> released) {
+        this(random, keepKeys, events, relay, released, null, new VerifiedPeers(),
+                PeerVerification.DEFAULT_GRACE_MILLIS, null);
+    }
+
+    /**
+     * @param released receives (sender, decrypted frame) for held frames that decrypted once their key arrived
+     * @param device the persistent device identity, or null
+     * @param verified where verified devices are remembered
+     * @param passphrase passphrase mode with this passphrase (no key manager, no key messages), or null
+     */
+    E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay,
+                BiConsumer<String, byte[]> released, DeviceIdentity device, VerifiedPeers verified, long graceMillis,
+                String passphrase) {
+        this.released = released;
+        this.passphrase = passphrase;
         this.random = random;
         this.keepKeys = keepKeys;
         this.events = events;
         this.relay = relay;
         this.identity = Identity.generate(random);
         this.selfFingerprint = identity.fingerprint().display();
+        this.device = device;
+        this.verification = new PeerVerification(identity, device, verified, graceMillis, events,
+                (to, bytes) -> relay.accept(to, Base64.getEncoder().encodeToString(bytes)));
+    }
+
+    /** The persistent device fingerprint, or null without a device identity. */
+    String deviceFingerprint() {
+        return device == null ? null : device.fingerprint().display();
+    }
+
+    List<E2eeEvent.PeerInfo> peers() {
+        return verification.peers();
+    }
+
+    boolean roomVerified() {
+        return verification.roomVerified();
+    }
+
+    void markRoomVerified() {
+        verification.markRoomVerified();
+    }
+
+    void markVerified(String fingerprint) {
+        verification.markVerified(fingerprint);
     }
 
     /** {@code metadata} (an object, or null) with the bundle added under {@code e2ee_bundle}. */
@@ -116,8 +197,27 @@ final class E2eeSession {
     }
 
     /** The server told this connection its id (the offer): the key manager starts. */
-    void start(String selfConnectionId) {
-        if (destroyed || manager != null) {
+    void start(String selfConnectionId, String channel) {
+        if (destroyed || started()) {
+            return;
+        }
+        channelId = channel;
+        selfId = selfConnectionId;
+        verification.start(selfConnectionId, channel);
+        if (passphrase != null) {
+            // P from the server-assigned id, then the own random KID: the frame key is this connection's own
+            long kid = PassphraseKeys.randomKid(random);
+            SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channel, selfConnectionId);
+            SecretBytes base = PassphraseKeys.sframeBaseKey(p, kid);
+            p.destroy();
+            KeyId id = KeyId.fromKid(kid);
+            sender.setKey(id, base);
+            if (keepKeys) {
+                keptSend = new KeptKey(id, base.toByteArray());
+            }
+            base.destroy();
+            events.accept(new E2eeEvent.SendKey(id.generation(), id.step()));
+            refreshMembership();
             return;
         }
         manager = new GroupKeyManager(identity, selfConnectionId, random);
@@ -126,16 +226,18 @@ final class E2eeSession {
     }
 
     boolean started() {
-        return manager != null;
+        return selfId != null;
     }
 
     /** Members joined: (connection id, signaling_notify_metadata) pairs. */
     void membersJoined(long now, List<Map.Entry<String, JsonNode>> members) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
             return;
         }
+        lastNow = now;
         List<Bundle> bundles = new ArrayList<>();
         for (Map.Entry<String, JsonNode> m : members) {
+            verification.setName(m.getKey(), PeerVerification.claimedName(m.getValue()));
             JsonNode b = m.getValue() == null ? null : m.getValue().get(Bundle.METADATA_MEMBER);
             if (b == null || !b.isObject()) {
                 emitError("keys", "BAD_BUNDLE", m.getKey(), "no e2ee_bundle in its signaling_notify_metadata");
@@ -147,25 +249,52 @@ final class E2eeSession {
                 emitError("keys", "BAD_BUNDLE", m.getKey(), e.getMessage());
             }
         }
-        if (!bundles.isEmpty()) {
+        if (!bundles.isEmpty() && passphrase != null) {
+            for (Bundle b : bundles) {
+                if (b.connectionId().equals(selfId) || passphraseMembers.containsKey(b.connectionId()) || !b.verify()) {
+                    emitError("keys", "BAD_BUNDLE", b.connectionId(), "refused bundle");
+                    continue;
+                }
+                passphraseMembers.put(b.connectionId(), b);
+                SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channelId, b.connectionId());
+                receivers.computeIfAbsent(b.connectionId(), x -> new SFrameReceiver(SUITE)).setPassphraseKey(p);
+                p.destroy();
+            }
+            refreshMembership();
+        } else if (!bundles.isEmpty()) {
             manager.membersJoined(now, bundles);
-            drain();
+            drain(now);
             refreshMembership();
         }
     }
 
     void memberLeft(long now, String connectionId) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
+            return;
+        }
+        lastNow = now;
+        keptReceive.remove(connectionId);
+        if (passphrase != null) {
+            passphraseMembers.remove(connectionId);
+            SFrameReceiver r = receivers.remove(connectionId);
+            if (r != null) {
+                r.clearKeys();
+            }
+            refreshMembership();
             return;
         }
         manager.memberLeft(now, connectionId);
         keptReceive.remove(connectionId);
-        drain();
+        drain(now);
         refreshMembership();
     }
 
     void relayMessage(long now, String from, String payloadBase64) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
+            return;
+        }
+        if (payloadBase64 == null || payloadBase64.length() > MAX_RELAY_PAYLOAD_CHARS) {
+            emitError("keys", "MALFORMED", from, "relay payload too long"); // refused before decoding
             return;
         }
         byte[] bytes;
@@ -175,21 +304,56 @@ final class E2eeSession {
             emitError("keys", "MALFORMED", from, "payload is not base64");
             return;
         }
+        lastNow = now;
+        if (PairwiseChannel.kindOf(bytes) == PairwiseChannel.Purpose.DEVICE.kind()) {
+            verification.deviceMessage(now, from, bytes);
+            return;
+        }
+        if (passphrase != null) {
+            return; // passphrase mode sends and takes no key messages
+        }
         manager.messageReceived(now, from, bytes);
-        drain();
+        drain(now);
     }
 
-    /** When {@link #timeout} is due next (monotonic ms). */
+    /** When {@link #timeout} is due next (monotonic ms): the key manager's timer or a held frame's expiry. */
     OptionalLong nextTimeout() {
-        return destroyed || manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        if (destroyed || !started()) {
+            return OptionalLong.empty();
+        }
+        long t = Long.MAX_VALUE;
+        if (manager != null) {
+            OptionalLong m = manager.pollTimeout();
+            if (m.isPresent()) {
+                t = m.getAsLong();
+            }
+        }
+        for (java.util.ArrayDeque<Held> q : held.values()) {
+            if (!q.isEmpty()) {
+                t = Math.min(t, q.peekFirst().at() + HOLD_MILLIS);
+            }
+        }
+        OptionalLong v = verification.nextTimeout();
+        if (v.isPresent()) {
+            t = Math.min(t, v.getAsLong());
+        }
+        return t == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(t);
     }
 
     void timeout(long now) {
-        if (destroyed || manager == null) {
+        if (destroyed || !started()) {
             return;
         }
-        manager.handleTimeout(now);
-        drain();
+        lastNow = now;
+        OptionalLong m = manager == null ? OptionalLong.empty() : manager.pollTimeout();
+        if (m.isPresent() && now >= m.getAsLong()) {
+            manager.handleTimeout(now);
+        }
+        drain(now);
+        for (String s : List.copyOf(held.keySet())) {
+            retryHeld(s, now);
+        }
+        verification.timeout(now);
     }
 
     /** Encrypts one Opus frame (clear TOC byte, docs/PROTOCOL.md §2.2 media framing). */
@@ -208,19 +372,90 @@ final class E2eeSession {
         if (destroyed) {
             return null;
         }
-        SFrameReceiver r = receivers.get(senderId);
-        if (r == null) {
-            frameError(senderId, "NO_KEY", now);
+        lastNow = Math.max(lastNow, now);
+        java.util.ArrayDeque<Held> q = held.get(senderId);
+        if (q != null && !q.isEmpty()) {
+            retryHeld(senderId, now);
+            q = held.get(senderId);
+            if (q != null && !q.isEmpty()) {
+                hold(senderId, frame, now); // behind the frames still waiting: order kept
+                return null;
+            }
+        }
+        Object r = tryDecrypt(senderId, frame, now);
+        if (r instanceof byte[] plain) {
+            return plain;
+        }
+        if ("NO_KEY".equals(r) && hold(senderId, frame, now)) {
             return null;
         }
+        frameError(senderId, (String) r, now);
+        return null;
+    }
+
+    /** The plaintext, or the rejection reason's name. */
+    private Object tryDecrypt(String senderId, byte[] frame, long now) {
+        SFrameReceiver r = receivers.get(senderId);
+        if (r == null) {
+            return "NO_KEY";
+        }
         byte[] out = new byte[Math.max(frame.length, r.maxDecryptedLength(frame.length))];
-        DecryptResult res = r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0);
+        DecryptResult res = r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
         if (res instanceof DecryptResult.Decrypted d) {
             return Arrays.copyOf(out, d.length());
         }
         Arrays.fill(out, (byte) 0);
-        frameError(senderId, ((DecryptResult.Rejected) res).reason().name(), now);
-        return null;
+        return ((DecryptResult.Rejected) res).reason().name();
+    }
+
+    /** Holds a frame that came before its key, if the bounds allow (checked before the copy). */
+    private boolean hold(String senderId, byte[] frame, long now) {
+        if (heldFrames + 1 > HOLD_MAX_FRAMES || heldBytes + frame.length > HOLD_MAX_BYTES) {
+            frameError(senderId, "NO_KEY", now);
+            return true; // dropped and reported
+        }
+        held.computeIfAbsent(senderId, k -> new java.util.ArrayDeque<>()).addLast(new Held(frame.clone(), now));
+        heldFrames++;
+        heldBytes += frame.length;
+        return true;
+    }
+
+    /** Retries the held frames of a sender in order: each is released, dropped, or (no key yet, young) kept. */
+    private void retryHeld(String senderId, long now) {
+        java.util.ArrayDeque<Held> q = held.get(senderId);
+        while (q != null && !q.isEmpty()) {
+            Held h = q.peekFirst();
+            boolean expired = now - h.at() >= HOLD_MILLIS;
+            Object r = tryDecrypt(senderId, h.frame(), now);
+            if ("NO_KEY".equals(r) && !expired) {
+                return;
+            }
+            q.pollFirst();
+            heldFrames--;
+            heldBytes -= h.frame().length;
+            if (r instanceof byte[] plain) {
+                released.accept(senderId, plain);
+            } else {
+                frameError(senderId, (String) r, now);
+            }
+        }
+        held.remove(senderId);
+    }
+
+    private void dropHeld(String senderId) {
+        java.util.ArrayDeque<Held> q = held.remove(senderId);
+        if (q != null) {
+            for (Held h : q) {
+                heldFrames--;
+                heldBytes -= h.frame().length;
+                Arrays.fill(h.frame(), (byte) 0);
+            }
+        }
+    }
+
+    /** Tests only: frames held now. */
+    int heldFramesForTesting() {
+        return heldFrames;
     }
 
     private void frameError(String senderId, String reason, long now) {
@@ -240,14 +475,21 @@ final class E2eeSession {
     }
 
     private void drain() {
+        drain(lastNow);
+    }
+
+    private void drain(long now) {
         if (manager == null || destroyed) {
             return;
         }
+        lastNow = Math.max(lastNow, now);
+        List<String> installed = new ArrayList<>();
         for (GroupOutput o : manager.drainOutputs()) {
             if (o instanceof GroupOutput.SendTo s) {
                 relay.accept(s.connectionId(), Base64.getEncoder().encodeToString(s.message()));
             } else if (o instanceof GroupOutput.InstallKey k) {
-                receivers.computeIfAbsent(k.sender(), x -> new SFrameReceiver(SUITE)).addKey(k.keyId(), k.baseKey());
+                receivers.computeIfAbsent(k.sender(), x -> new SFrameReceiver(SUITE)).addKey(k.keyId(), k.baseKey(), now);
+                installed.add(k.sender());
                 if (keepKeys) {
                     keptReceive.computeIfAbsent(k.sender(), x -> new ArrayList<>())
                             .add(new KeptKey(k.keyId(), k.baseKey().toByteArray()));
@@ -266,29 +508,50 @@ final class E2eeSession {
                 if (r != null) {
                     r.clearKeys();
                 }
+                dropHeld(f.connectionId());
+                // the departed member may know every key held now: none outlives the leave by more than 2 s
+                for (SFrameReceiver other : receivers.values()) {
+                    other.expireInstalledKeys(now, now + LEAVE_EXPIRY_MILLIS);
+                }
             } else if (o instanceof GroupOutput.Rejected r) {
                 emitError("keys", r.reason().name(), r.from(), r.detail());
             }
         }
+        for (String s : installed) {
+            retryHeld(s, now);
+        }
     }
 
     private void refreshMembership() {
-        if (manager == null || destroyed) {
+        if (!started() || destroyed) {
             return;
         }
+        List<Bundle> accepted = manager != null ? manager.members() : List.copyOf(passphraseMembers.values());
         Map<String, String> fps = new LinkedHashMap<>();
-        for (Bundle b : manager.members()) {
+        for (Bundle b : accepted) {
             fps.put(b.connectionId(), b.fingerprint().display());
         }
         if (!fps.equals(remoteFingerprints)) {
             remoteFingerprints = Collections.unmodifiableMap(fps);
             events.accept(new E2eeEvent.Fingerprints(selfFingerprint, fps));
         }
-        String code = manager.verificationCode().display();
+        // the code shown covers the channel, the mode and the format (SFrame, suite 4) too
+        List<VerificationCode.Member> members = new ArrayList<>();
+        members.add(new VerificationCode.Member(selfId, identity.identityKey()));
+        Map<String, Bundle> bundles = new LinkedHashMap<>();
+        for (Bundle b : accepted) {
+            members.add(VerificationCode.Member.of(b));
+            bundles.put(b.connectionId(), b);
+        }
+        String code = VerificationCode.of(new VerificationCode.Context(channelId,
+                passphrase != null ? VerificationCode.MODE_PASSPHRASE : VerificationCode.MODE_KEYS,
+                VerificationCode.FORMAT_SFRAME, SUITE.id()), members).display();
         if (!code.equals(verificationCode)) {
             verificationCode = code;
             events.accept(new E2eeEvent.VerificationCodeChanged(code));
+            verification.codeChanged(code);
         }
+        verification.membersChanged(lastNow, bundles, fps);
     }
 
     /** Tests only: the current send key. */
@@ -309,6 +572,7 @@ final class E2eeSession {
             return;
         }
         destroyed = true;
+        verification.destroy();
         // SFrameSender has no destroy: replacing its key wipes the old base key and frame key
         SecretBytes junk = SecretBytes.random(32, random);
         sender.setKey(new KeyId(0, 0), junk);
@@ -322,6 +586,9 @@ final class E2eeSession {
             r.clearKeys();
         }
         receivers.clear();
+        for (String s : List.copyOf(held.keySet())) {
+            dropHeld(s);
+        }
         keptReceive.clear();
         keptSend = null;
     }

@@ -23,6 +23,10 @@ public final class Options {
     private final LongSupplier clock;
     private final long connectTimeoutMillis;
     private final boolean keepKeysForTesting;
+    private java.nio.file.Path deviceKeyFile;
+    private VerifiedPeers verifiedPeers;
+    private long deviceCertificateGraceMillis = PeerVerification.DEFAULT_GRACE_MILLIS;
+    private String passphrase;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
             boolean keepKeysForTesting) {
@@ -48,7 +52,7 @@ public final class Options {
      * its key bundle under {@code e2ee_bundle}).
      */
     public Options withSignalingNotifyMetadata(JsonNode metadata) {
-        return new Options(e2ee, metadata, clock, connectTimeoutMillis, keepKeysForTesting);
+        return copy(new Options(e2ee, metadata, clock, connectTimeoutMillis, keepKeysForTesting));
     }
 
     /**
@@ -56,8 +60,8 @@ public final class Options {
      * still runs in real time; BouncyCastle's DTLS retransmission timer always uses wall time.
      */
     public Options withClock(LongSupplier monotonicMillis) {
-        return new Options(e2ee, signalingNotifyMetadata, Objects.requireNonNull(monotonicMillis, "clock"),
-                connectTimeoutMillis, keepKeysForTesting);
+        return copy(new Options(e2ee, signalingNotifyMetadata, Objects.requireNonNull(monotonicMillis, "clock"),
+                connectTimeoutMillis, keepKeysForTesting));
     }
 
     /** How long {@link Connection#connect()} may take (signaling, ICE and DTLS) before it fails. */
@@ -65,12 +69,87 @@ public final class Options {
         if (millis <= 0) {
             throw new IllegalArgumentException("connect timeout must be positive");
         }
-        return new Options(e2ee, signalingNotifyMetadata, clock, millis, keepKeysForTesting);
+        return copy(new Options(e2ee, signalingNotifyMetadata, clock, millis, keepKeysForTesting));
     }
 
     /** Tests only: keep copies of every media key so that a test can show which frames they open. */
     Options withKeysKeptForTesting() {
-        return new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, true);
+        return copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, true));
+    }
+
+    private Options copy(Options o) {
+        o.deviceKeyFile = deviceKeyFile;
+        o.verifiedPeers = verifiedPeers;
+        o.deviceCertificateGraceMillis = deviceCertificateGraceMillis;
+        o.passphrase = passphrase;
+        return o;
+    }
+
+    /**
+     * Passphrase mode (docs/PROTOCOL.md §2.5) instead of the group key manager: every member's SFrame key comes from
+     * this passphrase, the channel id, the member's connection id and a random KID of the member's own; no key
+     * messages. Everyone who knows the passphrase can decrypt, forever. Requires E2EE. Each member's key costs one
+     * PBKDF2 of 100,000 iterations on the connection's event-loop thread when it joins.
+     */
+    public Options withPassphrase(String passphrase) {
+        if (!e2ee) {
+            throw new IllegalStateException("passphrase mode needs Options.e2ee()");
+        }
+        if (passphrase == null || passphrase.isEmpty()) {
+            throw new IllegalArgumentException("empty passphrase");
+        }
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.passphrase = passphrase;
+        return o;
+    }
+
+    /** Whether this is passphrase mode. */
+    public boolean isPassphraseMode() {
+        return passphrase != null;
+    }
+
+    String passphrase() {
+        return passphrase;
+    }
+
+    /**
+     * A persistent device identity: the Ed25519 key in {@code keyFile} (created with owner-only permissions if it
+     * does not exist; a file that group or others can access is refused) certifies each connection's fresh identity,
+     * so {@link Connection#e2eeDeviceFingerprint()} is the same from call to call.
+     */
+    public Options withDeviceKeyFile(java.nio.file.Path keyFile) {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.deviceKeyFile = Objects.requireNonNull(keyFile, "keyFile");
+        return o;
+    }
+
+    /** Where {@link Connection#markVerified(String)} remembers verified devices (share it across connections). */
+    public Options withVerifiedPeers(VerifiedPeers peers) {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.verifiedPeers = Objects.requireNonNull(peers, "peers");
+        return o;
+    }
+
+    /** How long a member claiming a verified name may take to show its device certificate (default 5000 ms). */
+    public Options withDeviceCertificateGraceMillis(long millis) {
+        if (millis < 0) {
+            throw new IllegalArgumentException("grace must not be negative");
+        }
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.deviceCertificateGraceMillis = millis;
+        return o;
+    }
+
+    public java.nio.file.Path deviceKeyFile() {
+        return deviceKeyFile;
+    }
+
+    VerifiedPeers verifiedPeers() {
+        return verifiedPeers;
+    }
+
+    long deviceCertificateGraceMillis() {
+        return deviceCertificateGraceMillis;
     }
 
     public boolean isE2ee() {
@@ -99,6 +178,7 @@ public final class Options {
 
     @Override
     public String toString() {
-        return "Options[e2ee=" + e2ee + ", connectTimeoutMillis=" + connectTimeoutMillis + "]";
+        return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "") + ", connectTimeoutMillis="
+                + connectTimeoutMillis + "]"; // never the passphrase itself
     }
 }

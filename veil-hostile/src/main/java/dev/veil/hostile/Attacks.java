@@ -16,7 +16,7 @@ import java.util.function.BiConsumer;
 /**
  * The attacks of the hostile-server suites, shared by the Java tests and {@link HostileServerMain} (the browser
  * tests): each is what a malicious operator of veil-server can do with its signaling relay or its media path.
- * docs/SECURITY.md §5 lists the outcome each must have.
+ * docs/SECURITY.md §6 lists the outcome each must have.
  */
 public final class Attacks {
   private static final SecureRandom RANDOM = new SecureRandom();

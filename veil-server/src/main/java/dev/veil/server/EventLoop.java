@@ -22,21 +22,25 @@ import org.slf4j.LoggerFactory;
  * workers) and the timers. Every channel, connection, transport and router object lives on this thread only, so
  * none of them needs a lock.
  *
- * <p>A task or timer that throws is logged and costs only itself, never the loop. Tasks posted after {@link
- * #stop(long)} has finished are dropped (as the selector loop this replaces did).
+ * <p>A task or timer that throws a {@link RuntimeException} is logged and costs only itself, never the loop. Any
+ * other {@link Throwable} ({@link OutOfMemoryError}, {@link StackOverflowError}, any {@link Error}) is fatal: the
+ * state it left behind cannot be trusted, so it goes to the fatal handler, which marks the server failed and ends
+ * the process ({@link VeilServer#fail}). So does the loop thread ending while nobody stopped it. Tasks posted after
+ * {@link #stop(long)} has finished are dropped (as the selector loop this replaces did).
  */
-final class EventLoop implements Executor {
+final class EventLoop implements Executor, Scheduler {
   private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
 
   /** A scheduled task; {@link #cancel()} it to stop it from running. */
-  static final class Timer {
+  static final class Timer implements Scheduler.Cancellable {
     private final ScheduledFuture<?> future;
 
     private Timer(ScheduledFuture<?> future) {
       this.future = future;
     }
 
-    void cancel() {
+    @Override
+    public void cancel() {
       future.cancel(false);
     }
   }
@@ -45,7 +49,17 @@ final class EventLoop implements Executor {
   private final MultiThreadIoEventLoopGroup group;
   private final io.netty.channel.EventLoop loop;
 
+  private final java.util.function.BiConsumer<String, Throwable> onFatal;
+  private volatile boolean stopping;
+
+  /** A loop that only logs fatal errors (tests that do not care). */
   EventLoop(String name) {
+    this(name, (what, t) -> LOG.error("FATAL {}", what, t));
+  }
+
+  /** {@code onFatal} gets (what happened, the throwable) for any Error on the loop or the loop thread ending. */
+  EventLoop(String name, java.util.function.BiConsumer<String, Throwable> onFatal) {
+    this.onFatal = onFatal;
     this.epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.group = new MultiThreadIoEventLoopGroup(1, r -> {
@@ -54,6 +68,12 @@ final class EventLoop implements Executor {
       return t;
     }, io);
     this.loop = group.next();
+    group.terminationFuture().addListener(f -> {
+      if (!stopping) {
+        onFatal.accept("the event loop thread ended", f.cause() != null ? f.cause()
+            : new IllegalStateException("event loop terminated without stop()"));
+      }
+    });
     if (epoll) {
       LOG.info("event loop: Netty epoll");
     } else {
@@ -76,7 +96,8 @@ final class EventLoop implements Executor {
   }
 
   /** The loop's monotonic clock. */
-  long nowNanos() {
+  @Override
+  public long nowNanos() {
     return System.nanoTime();
   }
 
@@ -90,7 +111,8 @@ final class EventLoop implements Executor {
   }
 
   /** Runs {@code task} on the loop after {@code delayNanos}; call on the loop thread only. */
-  Timer schedule(long delayNanos, Runnable task) {
+  @Override
+  public Timer schedule(long delayNanos, Runnable task) {
     return new Timer(loop.schedule(() -> guard(task), Math.max(0, delayNanos), TimeUnit.NANOSECONDS));
   }
 
@@ -109,18 +131,28 @@ final class EventLoop implements Executor {
    * and waits up to {@code millis} for it.
    */
   void stop(long millis) throws InterruptedException {
+    stopping = true;
     group.shutdownGracefully(0, millis, TimeUnit.MILLISECONDS);
     if (!inLoop()) {
       group.terminationFuture().await(millis, TimeUnit.MILLISECONDS);
     }
   }
 
-  private static void guard(Runnable r) {
+  /** TEST ONLY: ends the loop thread the way a crash would, without {@link #stop(long)}. */
+  void terminateForTesting() throws InterruptedException {
+    group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+    group.terminationFuture().await(5000, TimeUnit.MILLISECONDS);
+  }
+
+  private void guard(Runnable r) {
     try {
       r.run();
     } catch (RuntimeException e) {
       // One bad task must never take the loop down.
       LOG.error("task failed on the event loop", e);
+    } catch (Throwable t) {
+      // An Error (OutOfMemoryError, StackOverflowError, ...): the loop's state may be half-updated. Fail loudly.
+      onFatal.accept("an error on the event loop", t);
     }
   }
 }

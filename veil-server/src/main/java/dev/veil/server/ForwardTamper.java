@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * TEST ONLY: the hand of a hostile server on the media it forwards, for the hostile-server test suites that prove
- * what end-to-end encryption holds against the SFU itself (docs/SECURITY.md §5). Set only through {@link
+ * what end-to-end encryption holds against the SFU itself (docs/SECURITY.md §6). Set only through {@link
  * VeilServer#setForwardTamperForTesting}, which no configuration key or command-line flag reaches.
  *
  * <p>Called on the event loop for every RTP packet the router forwards, before the SRTP of the hop to the

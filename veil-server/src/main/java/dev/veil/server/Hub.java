@@ -5,7 +5,6 @@ import dev.veil.signaling.Connect;
 import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.E2ee;
-import dev.veil.signaling.ErrorMessage;
 import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Notify;
 import dev.veil.signaling.Offer;
@@ -16,11 +15,15 @@ import dev.veil.signaling.ReOffer;
 import dev.veil.signaling.SignalingCodec;
 import dev.veil.signaling.SignalingException;
 import dev.veil.signaling.SignalingMessage;
+import dev.veil.server.Conn.Channel;
+import dev.veil.server.Conn.State;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,101 +38,69 @@ final class Hub {
   /** WebSocket close codes used by the server. */
   static final int CLOSE_NORMAL = 1000;
   static final int CLOSE_POLICY = 1008;
-  static final int CLOSE_TOO_BIG = 1009;
   static final int CLOSE_GOING_AWAY = 1001;
-
-  enum State { NEW, OFFERED, ACTIVE, CLOSED }
 
   /** A connection may ask for at most one ICE restart in this interval (the next is answered with an error). */
   static final long ICE_RESTART_MIN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
 
-  /** One WebSocket and, after connect, one member of a channel. */
-  final class Conn {
-    final WsPeer ws;
-    State state = State.NEW;
-    String id;
-    Connect connect;
-    Channel channel;
-    Media.Peer peer;
-    List<Media.Track> published = List.of();
-    /** The ids of the tracks in the last (re-)offer sent to this connection. */
-    java.util.Set<String> offeredTracks = java.util.Set.of();
-    boolean reofferInFlight;
-    boolean reofferWanted;
-    /** The client asked for an ICE restart that the next re-offer carries. */
-    boolean iceRestartWanted;
-    /** Loop time of the last accepted ice-restart, or null. */
-    Long lastIceRestartNanos;
-    int missedPongs;
-    EventLoop.Timer deadline;
-    EventLoop.Timer pinger;
-    TokenBucket e2eeBucket;
-
-    Conn(WsPeer ws) {
-      this.ws = ws;
-    }
-
-    @Override
-    public String toString() {
-      return id != null ? id : "ws@" + ws.remote();
-    }
-  }
-
-  /** The members of one channel. */
-  static final class Channel {
-    final String id;
-    final boolean e2ee;
-    /** Every connection that has been sent its offer, in joining order. */
-    final Map<String, Conn> members = new LinkedHashMap<>();
-
-    Channel(String id, boolean e2ee) {
-      this.id = id;
-      this.e2ee = e2ee;
-    }
-
-    List<Conn> active() {
-      List<Conn> out = new ArrayList<>();
-      for (Conn c : members.values()) {
-        if (c.state == State.ACTIVE) {
-          out.add(c);
-        }
-      }
-      return out;
-    }
-  }
-
-  private final EventLoop loop;
+  private final Scheduler loop;
   private final ServerConfig cfg;
   private final Stats stats;
   private final Media media;
   private final ConnectionIds ids;
+  private final Wire wire;
+  private final Admission admission;
+  private final E2eeRelay relay;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
   private final Map<String, Conn> byId = new HashMap<>();
+  /** Sockets that have not sent connect yet, oldest first (the first to evict when the pending budget is full). */
+  private final Set<Conn> pendingConns = new LinkedHashSet<>();
   private int openSockets;
+  private boolean shuttingDown;
+  private CompletableFuture<Void> drained;
 
-  Hub(EventLoop loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
+  Hub(Scheduler loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
     this.loop = loop;
     this.cfg = cfg;
     this.stats = stats;
     this.media = media;
     this.ids = ids;
+    this.wire = new Wire(loop, stats, cfg.guards().outboundTotalMaxBytes(), this::outboundFailed);
+    this.admission = Admission.of(cfg);
+    this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
   }
 
   // -------------------------------------------------------------------------------------------- socket events
 
   Conn opened(WsPeer ws) {
-    Conn c = new Conn(ws);
+    Conn c = wire.newConn(ws, cfg);
     openSockets++;
     stats.webSockets.set(openSockets);
     stats.inc("signaling.websockets_opened");
-    if (openSockets > cfg.maxConnections()) {
-      refuse(c, "the server is full");
+    if (shuttingDown) {
+      refuse(c, "shutting_down", "the server is shutting down");
       return c;
     }
-    c.deadline = loop.schedule(seconds(cfg.signalingTimeoutSeconds()), () -> {
+    if (!admission.pendingAllowed(c.address)) {
+      refuse(c, Admission.Refusal.PENDING_PER_ADDRESS.label,
+          "too many sockets from your address that have not sent connect");
+      return c;
+    }
+    while (admission.pendingFull() && !pendingConns.isEmpty()) {
+      // The pending budget is full: the oldest socket that has not sent connect makes room, so an idle flood
+      // cannot keep a client that sends connect right away out.
+      refuse(pendingConns.iterator().next(), "pending_evicted",
+          "closed to make room: too many sockets have not sent connect");
+    }
+    admission.openPending(c.address);
+    c.pending = true;
+    pendingConns.add(c);
+    stats.pendingSockets.set(admission.pending());
+    int timeout = cfg.guards().connectTimeoutSeconds();
+    c.deadline = loop.schedule(seconds(timeout), () -> {
       if (c.state == State.NEW) {
-        refuse(c, "no connect within " + cfg.signalingTimeoutSeconds() + " s");
+        refuse(c, "connect_timeout", "no connect within " + timeout + " s");
       }
     });
     return c;
@@ -139,6 +110,14 @@ final class Hub {
     if (c.state == State.CLOSED) {
       return;
     }
+    if (!c.inBucket.tryTake(loop.nowNanos())) {
+      stats.inc("signaling.closed.rate");
+      LOG.info("{} sends more than {} messages per second: closing it", c,
+          cfg.guards().signalingMessagesPerSecond());
+      wire.sendError(c, "more than " + cfg.guards().signalingMessagesPerSecond() + " messages per second");
+      leave(c, CLOSE_POLICY, "rate limit");
+      return;
+    }
     try {
       dispatch(c, text);
     } catch (RuntimeException e) {
@@ -146,7 +125,8 @@ final class Hub {
       stats.inc("signaling.internal_errors");
       LOG.error("{} internal error handling a message", c, e);
       if (c.state != State.CLOSED) {
-        sendError(c, "internal error");
+        stats.inc("signaling.closed.internal_error");
+        wire.sendError(c, "internal error");
         leave(c, 1011, "internal error");
       }
     }
@@ -176,7 +156,7 @@ final class Hub {
       LOG.info("{} disconnects", c);
       leave(c, CLOSE_NORMAL, "disconnect");
     } else if (m instanceof E2ee e) {
-      onE2ee(c, e);
+      relay.onE2ee(c, e);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
     } else {
@@ -194,16 +174,32 @@ final class Hub {
   void tooLarge(Conn c) {
     if (c.state != State.CLOSED) {
       stats.inc("signaling.rejected.too_large");
-      violation(c, "message too large");
+      violation(c, "message too large: more than " + SignalingCodec.MAX_MESSAGE_CHARS + " characters");
     }
   }
 
   void closed(Conn c) {
+    if (c.socketClosed) {
+      return;
+    }
+    wire.socketClosed(c);
     openSockets--;
     stats.webSockets.set(openSockets);
     if (c.state != State.CLOSED) {
       LOG.info("{} closed its WebSocket", c);
       leave(c, -1, null);
+    }
+    if (drained != null && openSockets == 0) {
+      drained.complete(null);
+    }
+  }
+
+  /** The socket's outbound queue failed (past a bound, or stalled): it leaves without another word. */
+  private void outboundFailed(Conn c, Outbound.Verdict v) {
+    if (c.state != State.CLOSED) {
+      leave(c, CLOSE_POLICY, v == Outbound.Verdict.STALLED ? "not reading (write stalled)" : "not reading (queue full)");
+    } else {
+      wire.close(c, CLOSE_POLICY, "not reading");
     }
   }
 
@@ -215,26 +211,33 @@ final class Hub {
       return;
     }
     if (m.e2ee() && !cfg.e2ee()) {
-      stats.inc("signaling.refused.e2ee_disabled");
-      refuse(c, "e2ee is disabled on this server (e2ee = false in the server config)");
+      refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;
     }
     Channel ch = channels.get(m.channelId());
     if (ch != null && ch.e2ee != m.e2ee()) {
-      stats.inc("signaling.refused.e2ee_mismatch");
-      refuse(c, ch.e2ee
+      refuse(c, "e2ee_mismatch", ch.e2ee
           ? "channel " + ch.id + " is end-to-end encrypted: connect with e2ee: true"
           : "channel " + ch.id + " is not end-to-end encrypted: connect without e2ee");
       return;
     }
     if (ch == null && channels.size() >= cfg.maxChannels()) {
-      refuse(c, "too many channels");
+      refuse(c, "too_many_channels", "too many channels");
       return;
     }
     if (ch != null && ch.members.size() >= cfg.maxConnectionsPerChannel()) {
-      refuse(c, "channel " + ch.id + " is full");
+      refuse(c, "channel_full", "channel " + ch.id + " is full");
       return;
     }
+    releasePending(c);
+    Admission.Refusal r = admission.join(c.address);
+    if (r != null) {
+      refuse(c, r.label, r == Admission.Refusal.SERVER_FULL ? "the server is full"
+          : "too many connections from your address");
+      return;
+    }
+    c.joined = true;
+    cancel(c.deadline);
     if (ch == null) {
       ch = new Channel(m.channelId(), m.e2ee());
       channels.put(ch.id, ch);
@@ -263,11 +266,12 @@ final class Hub {
   }
 
   private void ping(Conn c) {
-    if (c.state == State.CLOSED) {
+    if (c.state == State.CLOSED || wire.checkStall(c)) {
       return;
     }
     if (c.missedPongs >= cfg.maxMissedPongs()) {
       stats.inc("signaling.ping_timeouts");
+      stats.inc("signaling.closed.ping_timeout");
       leave(c, CLOSE_GOING_AWAY, "no pong to " + c.missedPongs + " pings");
       return;
     }
@@ -282,7 +286,8 @@ final class Hub {
       if (c.state == State.OFFERED || c.reofferInFlight) {
         stats.inc("signaling.answer_timeouts");
         if (c.state != State.CLOSED) {
-          sendError(c, "no answer within " + cfg.signalingTimeoutSeconds() + " s");
+          stats.inc("signaling.closed.answer_timeout");
+          wire.sendError(c, "no answer within " + cfg.signalingTimeoutSeconds() + " s");
           leave(c, CLOSE_POLICY, "answer timeout");
         }
       }
@@ -389,13 +394,13 @@ final class Hub {
     }
     if (c.state != State.ACTIVE) {
       stats.inc("signaling.ice_restart.rejected.not_active");
-      sendError(c, "ice-restart dropped: answer the offer first");
+      wire.softError(c, "ice-restart dropped: answer the offer first");
       return;
     }
     long now = loop.nowNanos();
     if (c.lastIceRestartNanos != null && now - c.lastIceRestartNanos < ICE_RESTART_MIN_INTERVAL_NANOS) {
       stats.inc("signaling.ice_restart.rejected.rate");
-      sendError(c, "ice-restart dropped: at most one every "
+      wire.softError(c, "ice-restart dropped: at most one every "
           + TimeUnit.NANOSECONDS.toMillis(ICE_RESTART_MIN_INTERVAL_NANOS) + " ms");
       return;
     }
@@ -437,6 +442,11 @@ final class Hub {
     c.state = State.CLOSED;
     cancel(c.deadline);
     cancel(c.pinger);
+    releasePending(c);
+    if (c.joined) {
+      c.joined = false;
+      admission.releaseJoined(c.address);
+    }
     if (c.peer != null) {
       c.peer.close();
     }
@@ -470,54 +480,17 @@ final class Hub {
       if (code != CLOSE_NORMAL) {
         send(c, new Disconnect(reason));
       }
-      c.ws.close(code, reason == null ? "" : truncate(reason, 120));
+      wire.close(c, code, reason);
     }
   }
 
-  // ---------------------------------------------------------------------------------------------- e2ee relay
-
-  private void onE2ee(Conn c, E2ee m) {
-    if (m.to() == null) {
-      violation(c, "an e2ee message from a client must have 'to', not 'from'");
-      return;
+  private void releasePending(Conn c) {
+    if (c.pending) {
+      c.pending = false;
+      pendingConns.remove(c);
+      admission.releasePending(c.address);
+      stats.pendingSockets.set(admission.pending());
     }
-    if (c.state == State.NEW) {
-      violation(c, "e2ee before connect");
-      return;
-    }
-    if (!c.connect.e2ee()) {
-      stats.inc("e2ee.rejected.not_e2ee");
-      violation(c, "e2ee messages need a connection made with e2ee: true");
-      return;
-    }
-    if (m.payloadLength() > cfg.e2eePayloadMaxBytes()) {
-      stats.inc("e2ee.rejected.too_large");
-      violation(c, "e2ee payload of " + m.payloadLength() + " bytes exceeds " + cfg.e2eePayloadMaxBytes());
-      return;
-    }
-    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
-      stats.inc("e2ee.rejected.rate");
-      sendError(c, "e2ee message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
-      return;
-    }
-    if (c.state != State.ACTIVE) {
-      stats.inc("e2ee.rejected.not_active");
-      sendError(c, "e2ee message dropped: answer the offer first");
-      return;
-    }
-    Conn to = byId.get(m.to());
-    if (to == c) {
-      stats.inc("e2ee.rejected.self");
-      sendError(c, "e2ee message dropped: addressed to the sender");
-      return;
-    }
-    if (to == null || to.channel != c.channel || to.state != State.ACTIVE) {
-      stats.inc("e2ee.rejected.no_destination");
-      sendError(c, "e2ee message dropped: " + m.to() + " is not connected in channel " + c.channel.id);
-      return;
-    }
-    stats.inc("e2ee.relayed");
-    send(to, m.stampedFrom(c.id));
   }
 
   // ---------------------------------------------------------------------------------------------------- utils
@@ -525,29 +498,33 @@ final class Hub {
   /** An error the client caused by breaking the protocol: error, then close this socket only. */
   private void violation(Conn c, String reason) {
     stats.inc("signaling.violations");
+    stats.inc("signaling.closed.violation");
     LOG.info("{} protocol violation: {}", c, reason);
     sendError(c, reason);
     leave(c, CLOSE_POLICY, "protocol violation");
   }
 
-  /** A connect that cannot be accepted: error, then close. */
-  private void refuse(Conn c, String reason) {
-    LOG.info("{} refused: {}", c, reason);
-    sendError(c, reason);
+  /** A socket or connect that cannot be accepted: error, then close; counted as {@code signaling.refused.<label>}. */
+  private void refuse(Conn c, String label, String reason) {
+    stats.inc("signaling.refused." + label);
+    if (c.pending || label.startsWith("pending") || label.equals("shutting_down")) {
+      LOG.debug("{} refused: {}", c, reason); // floods of idle sockets: counted, not logged one by one
+    } else {
+      LOG.info("{} refused: {}", c, reason);
+    }
+    wire.sendError(c, reason);
     leave(c, CLOSE_POLICY, reason);
   }
 
   private void sendError(Conn c, String reason) {
-    stats.inc("signaling.errors_sent");
-    send(c, new ErrorMessage(truncate(reason, SignalingCodec.MAX_REASON_CHARS)));
+    wire.sendError(c, reason);
   }
 
   private void send(Conn c, SignalingMessage m) {
-    stats.inc("signaling.messages_out");
-    c.ws.sendText(codec.encode(m));
+    wire.send(c, m);
   }
 
-  private static void cancel(EventLoop.Timer t) {
+  private static void cancel(Scheduler.Cancellable t) {
     if (t != null) {
       t.cancel();
     }
@@ -557,15 +534,24 @@ final class Hub {
     return TimeUnit.SECONDS.toNanos(s);
   }
 
-  private static String truncate(String s, int max) {
-    return s.length() <= max ? s : s.substring(0, max);
-  }
-
-  /** Closes every connection (server shutdown). */
-  void shutdown() {
-    for (Conn c : new ArrayList<>(byId.values())) {
+  /**
+   * Server shutdown: refuses new sockets, sends every member {@code disconnect {reason: "server shutting down"}}
+   * and closes every socket (behind what is queued to it). The future completes once every socket has closed
+   * (the hard close after {@link Wire#CLOSE_GRACE_NANOS} bounds the wait).
+   */
+  CompletableFuture<Void> shutdown() {
+    shuttingDown = true;
+    drained = new CompletableFuture<>();
+    List<Conn> all = new ArrayList<>(pendingConns);
+    all.addAll(byId.values());
+    for (Conn c : all) {
+      stats.inc("signaling.closed.shutdown");
       leave(c, CLOSE_GOING_AWAY, "server shutting down");
     }
+    if (openSockets == 0) {
+      drained.complete(null);
+    }
+    return drained;
   }
 
   int channelCount() {

@@ -28,6 +28,17 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
   File testForwardTap;
 
+  /**
+   * TEST ONLY (hidden): reads commands from standard input: {@code error} throws an OutOfMemoryError on the event
+   * loop (a fatal error); after a fatal error the exit then waits for {@code exit} (or the end of input), so that a
+   * test can see {@code /health} fail before the process goes. See FatalErrorTest.
+   */
+  @Option(names = "--test-fatal-injection", hidden = true)
+  boolean testFatalInjection;
+
+  /** Exit status after a fatal error (EX_SOFTWARE): a supervisor restarts the server. */
+  static final int EXIT_FATAL = 70;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -51,6 +62,37 @@ public final class Main implements Callable<Integer> {
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }
+    CountDownLatch release = new CountDownLatch(testFatalInjection ? 1 : 0);
+    server.onFatal(t -> {
+      // Exit from a thread of its own: the failing thread may be the event loop, which the shutdown hook waits for.
+      Thread exit = new Thread(() -> {
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        System.err.println("veil-server: fatal error, exiting with status " + EXIT_FATAL);
+        Thread halt = new Thread(() -> {
+          try {
+            Thread.sleep(15_000);
+          } catch (InterruptedException e) {
+            return;
+          }
+          Runtime.getRuntime().halt(EXIT_FATAL); // the shutdown hook hangs: stop anyway
+        }, "veil-fatal-halt");
+        halt.setDaemon(true);
+        halt.start();
+        System.exit(EXIT_FATAL);
+      }, "veil-fatal-exit");
+      exit.start();
+    });
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+      if (e instanceof Error) {
+        server.fail("an error ended thread " + t.getName(), e);
+      } else {
+        LOG.error("thread {} ended with an uncaught exception", t.getName(), e);
+      }
+    });
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close();
@@ -67,7 +109,32 @@ public final class Main implements Callable<Integer> {
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
         + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee());
     System.out.flush();
+    if (testFatalInjection) {
+      LOG.warn("TEST ONLY --test-fatal-injection on: standard input can make this server fail");
+      Thread stdin = new Thread(() -> readTestCommands(server, release), "veil-test-fatal-injection");
+      stdin.setDaemon(true);
+      stdin.start();
+    }
     done.await();
-    return 0;
+    return server.failure() != null ? EXIT_FATAL : 0;
+  }
+
+  private static void readTestCommands(VeilServer server, CountDownLatch release) {
+    try (java.io.BufferedReader in = new java.io.BufferedReader(
+        new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (line.equals("error")) {
+          server.runOnLoopForTesting(() -> {
+            throw new OutOfMemoryError("injected by --test-fatal-injection");
+          });
+        } else if (line.equals("exit")) {
+          break;
+        }
+      }
+    } catch (java.io.IOException e) {
+      // end of input
+    }
+    release.countDown();
   }
 }

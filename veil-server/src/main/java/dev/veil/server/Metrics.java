@@ -37,7 +37,9 @@ final class Metrics {
       new Family("signaling.rejected.", "veil_signaling_rejected_total", "reason",
           "Signaling messages rejected, by reason."),
       new Family("signaling.refused.", "veil_signaling_refused_total", "reason",
-          "Connects refused, by reason."),
+          "WebSockets and connects refused, by reason."),
+      new Family("signaling.closed.", "veil_signaling_closed_total", "reason",
+          "Connections the server closed, by reason."),
       new Family("e2ee.rejected.", "veil_e2ee_rejected_total", "reason",
           "E2EE key messages not relayed, by reason."),
       new Family("media.dropped.", "veil_media_dropped_total", "reason",
@@ -52,9 +54,15 @@ final class Metrics {
   private Metrics() {}
 
   /** The gauges the server knows besides its counters. */
-  record Gauges(int channels, int connections, int webSockets, long uptimeSeconds, boolean e2ee) {
-    static Gauges of(Stats stats, long uptimeSeconds, boolean e2ee) {
-      return new Gauges(stats.channels(), stats.connections(), stats.webSockets(), uptimeSeconds, e2ee);
+  record Gauges(int channels, int connections, int webSockets, long uptimeSeconds, boolean e2ee,
+      int pendingSockets, long outboundQueuedBytes, long outboundQueuedMessages, boolean healthy) {
+    Gauges(int channels, int connections, int webSockets, long uptimeSeconds, boolean e2ee) {
+      this(channels, connections, webSockets, uptimeSeconds, e2ee, 0, 0, 0, true);
+    }
+
+    static Gauges of(Stats stats, long uptimeSeconds, boolean e2ee, boolean healthy) {
+      return new Gauges(stats.channels(), stats.connections(), stats.webSockets(), uptimeSeconds, e2ee,
+          stats.pendingSockets(), stats.outboundQueuedBytes(), stats.outboundQueuedMessages(), healthy);
     }
   }
 
@@ -66,6 +74,13 @@ final class Metrics {
     gauge(sb, "veil_websockets", "Open signaling WebSockets (joined or not).", g.webSockets());
     gauge(sb, "veil_uptime_seconds", "Seconds since the server started.", g.uptimeSeconds());
     gauge(sb, "veil_e2ee_enabled", "1 if the server accepts end-to-end encrypted channels.", g.e2ee() ? 1 : 0);
+    gauge(sb, "veil_pending_websockets", "Open signaling WebSockets that have not sent connect.", g.pendingSockets());
+    gauge(sb, "veil_outbound_queued_bytes", "Bytes queued to signaling WebSockets and not yet written.",
+        g.outboundQueuedBytes());
+    gauge(sb, "veil_outbound_queued_messages", "Messages queued to signaling WebSockets and not yet written.",
+        g.outboundQueuedMessages());
+    gauge(sb, "veil_healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.",
+        g.healthy() ? 1 : 0);
 
     Map<String, Counter> byName = new TreeMap<>();
     for (Map.Entry<String, Long> e : counters.entrySet()) {

@@ -99,7 +99,7 @@ final class RtcMedia implements Media {
     // the connection limit, so a flood of stalled handshakes costs at most dtls_handshake_threads threads, each for
     // at most the handshake timeout; a handshake the full queue refuses fails its connection.
     AtomicInteger n = new AtomicInteger();
-    int threads = cfg.dtlsHandshakeThreads();
+    int threads = cfg.guards().dtlsHandshakeThreads();
     ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
         new LinkedBlockingQueue<>(cfg.maxConnections()), r -> {
           Thread t = new Thread(r, "veil-dtls-" + n.incrementAndGet());
@@ -108,7 +108,7 @@ final class RtcMedia implements Media {
         });
     pool.allowCoreThreadTimeOut(true);
     this.dtlsPool = pool;
-    this.dtlsConfig = DtlsConfig.defaults().withHandshakeTimeoutMillis(cfg.dtlsHandshakeTimeoutSeconds() * 1000);
+    this.dtlsConfig = DtlsConfig.defaults().withHandshakeTimeoutMillis(cfg.guards().dtlsHandshakeTimeoutSeconds() * 1000);
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.

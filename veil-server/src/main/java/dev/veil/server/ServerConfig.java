@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import dev.veil.signaling.SignalingCodec;
 import java.io.File;
 
 /**
@@ -19,21 +20,100 @@ import java.io.File;
  * @param maxMissedPongs pings without pong before the server closes a connection
  * @param maxConnectionsPerChannel most connections in one channel
  * @param maxChannels most channels
- * @param maxConnections most WebSockets
- * @param signalingTimeoutSeconds seconds to send connect after opening, or to answer an (re-)offer
+ * @param maxConnections most joined connections (sockets that sent connect)
+ * @param signalingTimeoutSeconds seconds to answer an (re-)offer
  * @param e2eePayloadMaxBytes largest decoded e2ee payload
  * @param e2eeMessagesPerSecond sustained e2ee messages per second per sender
  * @param e2eeBurst e2ee burst per sender
- * @param dtlsHandshakeThreads threads that run DTLS handshakes (BouncyCastle's handshake blocks a thread); more
- *     handshakes wait in a queue of at most {@code maxConnections}, and a stalled one holds its thread at most
- *     {@code dtlsHandshakeTimeoutSeconds}
- * @param dtlsHandshakeTimeoutSeconds seconds from a connection's first DTLS datagram (queueing included) to the end
- *     of its handshake
+ * @param guards the abuse limits: admission, outbound queues, write stalls, signaling rate ({@link Guards})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, int dtlsHandshakeThreads, int dtlsHandshakeTimeoutSeconds) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards) {
+
+  /**
+   * The limits that keep one client (or one address) from taking the server down (docs/PROTOCOL.md §1.6,
+   * docs/SECURITY.md §5).
+   *
+   * @param connectTimeoutSeconds seconds a new WebSocket has to send {@code connect}
+   * @param maxPendingSockets most WebSockets that have not sent {@code connect} yet (the oldest is evicted)
+   * @param maxPendingSocketsPerAddress most such WebSockets from one source address (an IPv6 /64 counts as one)
+   * @param maxConnectionsPerAddress most joined connections from one source address
+   * @param outboundMaxBytes most bytes queued to one WebSocket and not yet written
+   * @param outboundMaxMessages most messages queued to one WebSocket and not yet written
+   * @param writeStallTimeoutSeconds seconds queued bytes may go without any write completing
+   * @param signalingMessagesPerSecond sustained messages per second a WebSocket may send
+   * @param signalingBurst messages a WebSocket may send at once
+   * @param outboundTotalMaxBytes most bytes queued to all WebSockets together (past it the largest queue is dropped)
+   * @param dtlsHandshakeThreads threads that run DTLS handshakes (BouncyCastle's handshake blocks a thread); more
+   *     handshakes wait in a queue of at most {@code maxConnections}, and a stalled one holds its thread at most
+   *     {@code dtlsHandshakeTimeoutSeconds}
+   * @param dtlsHandshakeTimeoutSeconds seconds from a connection's first DTLS datagram (queueing included) to the
+   *     end of its handshake
+   */
+  public record Guards(int connectTimeoutSeconds, int maxPendingSockets, int maxPendingSocketsPerAddress,
+      int maxConnectionsPerAddress, int outboundMaxBytes, int outboundMaxMessages, int writeStallTimeoutSeconds,
+      int signalingMessagesPerSecond, int signalingBurst, int outboundTotalMaxBytes, int dtlsHandshakeThreads,
+      int dtlsHandshakeTimeoutSeconds) {
+
+    /** The embedded defaults. */
+    public static Guards defaults() {
+      return ServerConfig.defaults().guards();
+    }
+
+    public Guards withConnectTimeoutSeconds(int v) {
+      return new Guards(v, maxPendingSockets, maxPendingSocketsPerAddress, maxConnectionsPerAddress,
+          outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond,
+          signalingBurst, outboundTotalMaxBytes, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+
+    public Guards withPending(int max, int perAddress) {
+      return new Guards(connectTimeoutSeconds, max, perAddress, maxConnectionsPerAddress, outboundMaxBytes,
+          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst,
+          outboundTotalMaxBytes, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+
+    public Guards withMaxConnectionsPerAddress(int v) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress, v, outboundMaxBytes,
+          outboundMaxMessages, writeStallTimeoutSeconds, signalingMessagesPerSecond, signalingBurst,
+          outboundTotalMaxBytes, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+
+    public Guards withOutbound(int maxBytes, int maxMessages, int stallSeconds) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
+          maxConnectionsPerAddress, maxBytes, maxMessages, stallSeconds, signalingMessagesPerSecond,
+          signalingBurst, outboundTotalMaxBytes, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+
+    public Guards withSignalingRate(int perSecond, int burst) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
+          maxConnectionsPerAddress, outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds, perSecond,
+          burst, outboundTotalMaxBytes, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+
+    public Guards withOutboundTotalMaxBytes(int v) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
+          maxConnectionsPerAddress, outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds,
+          signalingMessagesPerSecond, signalingBurst, v, dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+    }
+  
+    public Guards withDtlsHandshakes(int threads, int timeoutSeconds) {
+      return new Guards(connectTimeoutSeconds, maxPendingSockets, maxPendingSocketsPerAddress,
+          maxConnectionsPerAddress, outboundMaxBytes, outboundMaxMessages, writeStallTimeoutSeconds,
+          signalingMessagesPerSecond, signalingBurst, outboundTotalMaxBytes, threads, timeoutSeconds);
+    }
+  }
+
+  /** The configuration before the abuse limits existed, with the default {@link Guards}. */
+  public ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
+      String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
+      int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
+      int e2eeMessagesPerSecond, int e2eeBurst) {
+    this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, Guards.defaults());
+  }
 
   /** Thrown for a configuration file that cannot be read or holds a bad value. */
   public static final class ConfigurationException extends Exception {
@@ -85,8 +165,19 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
           range(c, "limits.e2ee_payload_max_bytes", 16, 48 * 1024),
           range(c, "limits.e2ee_messages_per_second", 1, 100_000),
           range(c, "limits.e2ee_burst", 1, 1_000_000),
-          range(c, "limits.dtls_handshake_threads", 1, 1024),
-          range(c, "limits.dtls_handshake_timeout_seconds", 1, 60));
+          new Guards(
+              range(c, "limits.connect_timeout_seconds", 1, 3600),
+              range(c, "limits.max_pending_sockets", 1, 1_000_000),
+              range(c, "limits.max_pending_sockets_per_address", 1, 1_000_000),
+              range(c, "limits.max_connections_per_address", 1, 1_000_000),
+              range(c, "limits.outbound_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, 1 << 30),
+              range(c, "limits.outbound_max_messages", 16, 1_000_000),
+              range(c, "limits.write_stall_timeout_seconds", 1, 3600),
+              range(c, "limits.signaling_messages_per_second", 1, 100_000),
+              range(c, "limits.signaling_burst", 1, 1_000_000),
+              range(c, "limits.outbound_total_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, Integer.MAX_VALUE),
+              range(c, "limits.dtls_handshake_threads", 1, 1024),
+              range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -96,23 +187,47 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withPorts(Integer http, Integer rtc) {
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst,
-        dtlsHandshakeThreads, dtlsHandshakeTimeoutSeconds);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, dtlsHandshakeThreads,
-        dtlsHandshakeTimeoutSeconds);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+  }
+
+  /** This configuration with other abuse limits. */
+  public ServerConfig withGuards(Guards g) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
   public ServerConfig withDtlsHandshakes(int threads, int timeoutSeconds) {
+    return withGuards(guards.withDtlsHandshakes(threads, timeoutSeconds));
+  }
+
+  /** This configuration with another keepalive. */
+  public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, threads, timeoutSeconds);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+  }
+
+  /** This configuration with another e2ee relay rate. */
+  public ServerConfig withE2eeRate(int perSecond, int burst) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards);
+  }
+
+  /** This configuration with other connection and channel limits. */
+  public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
   }
 
   private static int port(Config c, String key) throws ConfigurationException {

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -15,6 +16,11 @@ public final class Stats {
   final AtomicInteger channels = new AtomicInteger();
   final AtomicInteger connections = new AtomicInteger();
   final AtomicInteger webSockets = new AtomicInteger();
+  /** WebSockets that have not sent connect yet. */
+  final AtomicInteger pendingSockets = new AtomicInteger();
+  /** Bytes and messages queued to every WebSocket and not yet written. */
+  final AtomicLong outboundBytes = new AtomicLong();
+  final AtomicLong outboundMessages = new AtomicLong();
 
   /** Adds one to the counter {@code name}. */
   void inc(String name) {
@@ -42,6 +48,21 @@ public final class Stats {
   /** Open signaling WebSockets, joined or not. */
   public int webSockets() {
     return webSockets.get();
+  }
+
+  /** WebSockets that have not sent connect yet. */
+  public int pendingSockets() {
+    return pendingSockets.get();
+  }
+
+  /** Bytes queued to every WebSocket and not yet written to its socket. */
+  public long outboundQueuedBytes() {
+    return outboundBytes.get();
+  }
+
+  /** Messages queued to every WebSocket and not yet written to its socket. */
+  public long outboundQueuedMessages() {
+    return outboundMessages.get();
   }
 
   /** Every counter, sorted by name. */

@@ -29,6 +29,17 @@ public final class VeilServer implements AutoCloseable {
   private ServerConnector connector;
   private volatile boolean stopped;
   private java.nio.file.Path forwardTapFile;
+  /** The first fatal error, or null: the server cannot be trusted to work any more (health "failed"). */
+  private volatile Throwable fatal;
+  private volatile java.util.function.Consumer<Throwable> fatalHandler = t -> { };
+  /** The event loop marks itself alive this often; {@code /health} reports "stalled" past {@link #loopStallNanos}. */
+  static final long HEARTBEAT_NANOS = 500_000_000L;
+  /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
+  volatile long loopStallNanos = 10_000_000_000L;
+  private volatile long lastBeatNanos = System.nanoTime();
+
+  /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
+  static final long SHUTDOWN_DRAIN_MILLIS = 5000;
 
   public VeilServer(ServerConfig cfg) {
     this.cfg = cfg;
@@ -53,9 +64,62 @@ public final class VeilServer implements AutoCloseable {
     media.tamper = tamper;
   }
 
+  /**
+   * What to do after a fatal error (an {@link Error} on the event loop, the loop thread ending, or any {@link
+   * #fail} call): Main exits the process non-zero so that a supervisor restarts it. Called once, on the thread
+   * that failed; {@link #health()} already reports "failed" then.
+   */
+  public void onFatal(java.util.function.Consumer<Throwable> handler) {
+    this.fatalHandler = handler;
+  }
+
+  /** The first fatal error, or null. */
+  public Throwable failure() {
+    return fatal;
+  }
+
+  /**
+   * Marks the server failed for good: a FATAL log line, {@code /health} answers 503 {@code "failed"} from now on,
+   * and the fatal handler runs (once). For errors after which the server's state cannot be trusted.
+   */
+  public void fail(String what, Throwable t) {
+    synchronized (this) {
+      if (fatal != null) {
+        return;
+      }
+      fatal = t;
+    }
+    try {
+      LOG.error("FATAL: {}: {} -- the server cannot go on; it reports failed and exits", what, t.toString(), t);
+    } catch (Throwable ignored) {
+      // logging itself may fail (out of memory): the handler must still run
+    }
+    fatalHandler.accept(t);
+  }
+
+  /**
+   * TEST ONLY: runs {@code task} on the event loop (the hidden flag {@code --test-fatal-injection} uses it to
+   * throw an Error there). Never reachable from the configuration or the network.
+   */
+  void runOnLoopForTesting(Runnable task) {
+    loop.execute(task);
+  }
+
+  private void heartbeat() {
+    lastBeatNanos = System.nanoTime();
+    if (!stopped) {
+      loop.schedule(HEARTBEAT_NANOS, this::heartbeat);
+    }
+  }
+
+  /** True if the event loop has not run its heartbeat for {@link #loopStallNanos}: it is stuck in some task. */
+  boolean loopStalled() {
+    return loop != null && !stopped && System.nanoTime() - lastBeatNanos > loopStallNanos;
+  }
+
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
-    loop = new EventLoop("veil-loop");
+    loop = new EventLoop("veil-loop", this::fail);
     try {
       media = new RtcMedia(loop, cfg, stats);
     } catch (Exception e) {
@@ -69,6 +133,7 @@ public final class VeilServer implements AutoCloseable {
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
     loop.start();
+    loop.execute(this::heartbeat);
 
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("veil-http");
@@ -79,11 +144,14 @@ public final class VeilServer implements AutoCloseable {
     jetty.addConnector(connector);
     ContextHandler context = new ContextHandler("/");
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(jetty, context, container -> {
-      container.setMaxTextMessageSize(SignalingCodec.MAX_MESSAGE_CHARS * 2L);
+      // Text is read in parts and bounded by SignalingEndpoint (the limit below only applies to whole messages).
+      container.setMaxTextMessageSize(SignalingCodec.MAX_MESSAGE_CHARS * 4L);
       container.setMaxBinaryMessageSize(1024);
+      // Belt and braces behind the hub's own outbound bound (Outbound): Jetty never queues more frames than this.
+      container.setMaxOutgoingFrames(cfg.guards().outboundMaxMessages() + 64);
       container.setIdleTimeout(Duration.ofSeconds(
           (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
-      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub));
+      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail));
     });
     ws.setHandler(new WebHandler(this::health, this::metrics));
     context.setHandler(ws);
@@ -128,7 +196,11 @@ public final class VeilServer implements AutoCloseable {
 
   ObjectNode health() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
-    o.put("status", stopped ? "stopping" : "ok");
+    Throwable f = fatal;
+    o.put("status", f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled" : "ok");
+    if (f != null) {
+      o.put("error", f.getClass().getName());
+    }
     o.put("uptime_seconds", (System.nanoTime() - startedNanos) / 1_000_000_000L);
     o.put("e2ee", cfg.e2ee());
     o.put("http_port", httpPort());
@@ -145,7 +217,8 @@ public final class VeilServer implements AutoCloseable {
   /** {@code GET /metrics}: the same counters and gauges as {@link #health()}, in the Prometheus text format. */
   String metrics() {
     return Metrics.render(counters(),
-        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee()));
+        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee(),
+            fatal == null && !loopStalled()));
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */
@@ -156,8 +229,20 @@ public final class VeilServer implements AutoCloseable {
     }
     stopped = true;
     LOG.info("veil-server stopping");
-    if (loop != null && hub != null) {
-      loop.execute(hub::shutdown);
+    if (loop != null && hub != null && fatal == null) {
+      // Every member gets disconnect {server shutting down}; wait (bounded) until their sockets have closed, so the
+      // message is flushed before Jetty stops and closes whatever is left with its own 1001.
+      java.util.concurrent.CompletableFuture<java.util.concurrent.CompletableFuture<Void>> started =
+          new java.util.concurrent.CompletableFuture<>();
+      loop.execute(() -> started.complete(hub.shutdown()));
+      try {
+        started.get(SHUTDOWN_DRAIN_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
+            .get(SHUTDOWN_DRAIN_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        LOG.warn("shutdown: not every socket closed in time ({})", e.toString());
+      }
     }
     try {
       if (jetty != null) {

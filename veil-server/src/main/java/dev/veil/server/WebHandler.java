@@ -57,17 +57,20 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
     }
     if (path.equals("/health")) {
       byte[] body;
+      ObjectNode node = health.get();
       try {
-        body = json.writeValueAsBytes(health.get());
+        body = json.writeValueAsBytes(node);
       } catch (IOException e) {
         Response.writeError(request, response, callback, HttpStatus.INTERNAL_SERVER_ERROR_500);
         return true;
       }
-      send(response, callback, "application/json", body, head, "no-store");
+      // Ready only while "ok": a failed (fatal error) or stopping server answers 503 so that a probe takes it out.
+      int status = "ok".equals(node.path("status").asText()) ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503;
+      send(response, callback, status, "application/json", body, head, "no-store");
       return true;
     }
     if (path.equals("/metrics")) {
-      send(response, callback, Metrics.CONTENT_TYPE, utf8(metrics.get()), head, "no-store");
+      send(response, callback, HttpStatus.OK_200, Metrics.CONTENT_TYPE, utf8(metrics.get()), head, "no-store");
       return true;
     }
     String resource;
@@ -88,7 +91,7 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
       return true;
     }
     String ext = resource.substring(resource.lastIndexOf('.') + 1);
-    send(response, callback, TYPES.getOrDefault(ext, "application/octet-stream"), body, head, "no-cache");
+    send(response, callback, HttpStatus.OK_200, TYPES.getOrDefault(ext, "application/octet-stream"), body, head, "no-cache");
     return true;
   }
 
@@ -109,9 +112,9 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
     }
   }
 
-  private static void send(Response response, Callback callback, String type, byte[] body, boolean head,
-      String cacheControl) {
-    response.setStatus(HttpStatus.OK_200);
+  private static void send(Response response, Callback callback, int status, String type, byte[] body,
+      boolean head, String cacheControl) {
+    response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, cacheControl);
     response.getHeaders().put("X-Content-Type-Options", "nosniff");

@@ -60,6 +60,32 @@ class ServerConfigTest {
   }
 
   @Test
+  void guards_defaultsFromReferenceConf_overridable_andRangeChecked() throws Exception {
+    ServerConfig.Guards g = ServerConfig.defaults().guards();
+    assertEquals(5, g.connectTimeoutSeconds());
+    assertEquals(200, g.maxPendingSockets());
+    assertEquals(32, g.maxPendingSocketsPerAddress());
+    assertEquals(100, g.maxConnectionsPerAddress());
+    assertEquals(1048576, g.outboundMaxBytes());
+    assertEquals(2048, g.outboundMaxMessages());
+    assertEquals(20, g.writeStallTimeoutSeconds());
+    assertEquals(100, g.signalingMessagesPerSecond());
+    assertEquals(300, g.signalingBurst());
+    assertEquals(268435456, g.outboundTotalMaxBytes());
+    ServerConfig c = ServerConfig.load(write(
+        "limits { max_pending_sockets_per_address = 3\n outbound_max_bytes = 2000000\n signaling_burst = 9 }\n"));
+    assertEquals(3, c.guards().maxPendingSocketsPerAddress());
+    assertEquals(2000000, c.guards().outboundMaxBytes());
+    assertEquals(9, c.guards().signalingBurst());
+    assertEquals(5, c.guards().connectTimeoutSeconds());
+    // a queue bound under two largest messages would drop honest clients: refused
+    assertThrows(ServerConfig.ConfigurationException.class,
+        () -> ServerConfig.load(write("limits.outbound_max_bytes = 100000")));
+    assertThrows(ServerConfig.ConfigurationException.class,
+        () -> ServerConfig.load(write("limits.write_stall_timeout_seconds = 0")));
+  }
+
+  @Test
   void main_badConfig_exitsWith2() throws Exception {
     File f = write("http_port = -1");
     int code = new picocli.CommandLine(new Main()).execute("--config", f.getPath());

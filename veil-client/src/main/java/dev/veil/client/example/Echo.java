@@ -15,13 +15,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * only works if the Java client decrypted the browser's SFrame frames and the browser decrypts the Java client's.
  *
  * <pre>
- * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain]
+ * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
+ *     [--passphrase P]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
  *
  * It prints its connection id and fingerprint, every change of the room verification code (compare it with the
- * one the browser shows) and E2EE errors, and runs until Ctrl-C or until the server ends the connection.
+ * one the browser shows) and E2EE errors, and runs until Ctrl-C or until the server ends the connection. With
+ * {@code --device-key FILE} a persistent device key (created owner-only if missing) certifies the connection; it
+ * prints its device fingerprint and those of the members whose device certificates verified.
  */
 public final class Echo {
     private Echo() {}
@@ -43,17 +46,41 @@ public final class Echo {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain]");
+            System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
+                    + " [--passphrase P]");
             System.exit(2);
         }
-        boolean plain = args.length > 2 && args[2].equals("--plain");
-        Connection c = start(URI.create(args[0]), args[1], plain ? Options.plain() : Options.e2ee());
+        boolean plain = false;
+        java.nio.file.Path deviceKey = null;
+        String passphrase = null;
+        for (int i = 2; i < args.length; i++) {
+            if (args[i].equals("--plain")) {
+                plain = true;
+            } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
+                passphrase = args[++i];
+            } else if (args[i].equals("--device-key") && i + 1 < args.length) {
+                deviceKey = java.nio.file.Path.of(args[++i]);
+            } else {
+                System.err.println("unknown argument " + args[i]);
+                System.exit(2);
+            }
+        }
+        Options options = plain ? Options.plain() : Options.e2ee();
+        if (deviceKey != null && !plain) {
+            options = options.withDeviceKeyFile(deviceKey);
+        }
+        if (passphrase != null && !plain) {
+            options = options.withPassphrase(passphrase);
+        }
+        Connection c = start(URI.create(args[0]), args[1], options);
         CountDownLatch ended = new CountDownLatch(1);
         c.onE2ee(ev -> {
             if (ev instanceof E2eeEvent.VerificationCodeChanged v) {
                 System.out.println("verification code: " + v.code());
             } else if (ev instanceof E2eeEvent.Fingerprints f) {
                 f.remote().forEach((id, fp) -> System.out.println("member " + id + " fingerprint " + fp));
+            } else if (ev instanceof E2eeEvent.DeviceCertified d) {
+                System.out.println("member " + d.connectionId() + " device " + d.deviceFingerprint());
             } else if (ev instanceof E2eeEvent.Error e) {
                 System.out.println("e2ee " + e.source() + " error from " + e.from() + ": " + e.reason()
                         + (e.suppressed() > 0 ? " (+" + e.suppressed() + " more)" : ""));
@@ -72,6 +99,9 @@ public final class Echo {
         }
         System.out.println("connected: " + c.connectionId() + (plain ? " (plain)"
                 : " fingerprint " + c.e2eeSelfFingerprint()));
+        if (c.e2eeDeviceFingerprint() != null) {
+            System.out.println("device fingerprint " + c.e2eeDeviceFingerprint());
+        }
         ended.await();
     }
 }

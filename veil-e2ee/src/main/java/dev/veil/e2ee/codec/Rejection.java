@@ -16,7 +16,9 @@ public enum Rejection {
     /** The counter was already accepted, or is older than the replay window. */
     REPLAY,
     /** Authentication failed under every candidate key (tampered, wrong key, or beyond the ratchet window). */
-    BAD_TAG;
+    BAD_TAG,
+    /** The KID (or a higher one of the same sender) has expired: its key was deleted and is never accepted again. */
+    EXPIRED_KEY;
 
     private static final Rejection[] VALUES = values();
 

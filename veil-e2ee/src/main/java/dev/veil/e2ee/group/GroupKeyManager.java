@@ -19,7 +19,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -54,11 +53,21 @@ import java.util.Set;
  *   <li>Leave of Y (L): forget Y's keys ({@link GroupOutput.ForgetSender}); draw a fresh random pending key of
  *       generation {@code max(g, pending generation) + 1}, replacing any pending key (Y may have received it), and
  *       send it (PENDING) to every remaining member. Activate it once every member it was sent to has acked it
- *       (members that leave meanwhile cause a new pending key anyway), or after
- *       {@link Config#activationTimeoutMillis()}, or at once if nobody else is left.</li>
- *   <li>Receive KEY: install it for its sender if its KID is above the last KEY from that sender
- *       ({@link RejectReason#STALE_KEY} otherwise); ack it if PENDING.</li>
- *   <li>A message from a connection not yet announced is kept (bounded) and processed right after its join.</li>
+ *       (members that leave meanwhile cause a new pending key anyway), or at its deadline, or at once if nobody
+ *       else is left. The deadline is {@link Config#activationTimeoutMillis()} after the leave that started the
+ *       pending rotation and <b>never moves later</b>: a pending key that replaces another keeps the earlier
+ *       deadline, so no sequence of joins, leaves or lost messages delays the activation of a key the leaver
+ *       cannot derive beyond {@code activationTimeoutMillis} after the leave was processed.</li>
+ *   <li>Receive KEY: install it for its sender if its KID is above the last KEY from that sender, and ack it
+ *       (every KEY, ACTIVE or PENDING, is acknowledged); a KEY equal to the last one (a retransmission) is acked
+ *       again and not installed twice; a lower one is {@link RejectReason#STALE_KEY}.</li>
+ *   <li>Retransmission (R): every KEY stays unacknowledged until the peer's KEY_ACK of that KID; the newest key
+ *       this member owes the peer (the pending key it was sent, else the active key) is sent again after
+ *       {@link Config#retransmitInitialMillis()}, doubling up to {@link Config#retransmitMaxMillis()}, at most
+ *       {@link Config#maxRetransmits()} times per key.</li>
+ *   <li>A message from a connection not yet announced is kept (bounded in count and bytes, checked before it is
+ *       copied) and processed right after its join. The set of departed ids is bounded
+ *       ({@link Config#maxDeparted()}, oldest forgotten first).</li>
  * </ol>
  *
  * <p>Not thread-safe. {@link #destroy()} wipes every key, the pairwise channels and the identity.
@@ -66,23 +75,44 @@ import java.util.Set;
 public final class GroupKeyManager {
     /** Tunables. */
     public record Config(long activationTimeoutMillis, int refreshSteps, int maxEarlyMessagesPerSender,
-                         int maxEarlySenders) {
-        /** 5 s activation timeout (as Signal's rotation delay), refresh after 8 steps, 16 early messages x 64. */
-        public static final Config DEFAULT = new Config(5_000, 8, 16, 64);
+                         int maxEarlySenders, long retransmitInitialMillis, long retransmitMaxMillis,
+                         int maxRetransmits, int maxMessageBytes, int maxEarlyBytes, int maxDeparted) {
+        /**
+         * 1.5 s hard activation deadline after a leave, refresh after 8 steps, 16 early messages x 64 senders (at
+         * most 64 KiB in all, 1 KiB each), KEY retransmission after 250 ms doubling to 2 s, 10 times at most,
+         * 4096 departed ids remembered.
+         */
+        public static final Config DEFAULT = new Config(1_500, 8, 16, 64, 250, 2_000, 10, 1_024, 65_536, 4_096);
 
         public Config {
             if (activationTimeoutMillis < 0 || refreshSteps < 1 || refreshSteps > KeyId.MAX_STEP
-                    || maxEarlyMessagesPerSender < 0 || maxEarlySenders < 0) {
+                    || maxEarlyMessagesPerSender < 0 || maxEarlySenders < 0 || retransmitInitialMillis < 1
+                    || retransmitMaxMillis < retransmitInitialMillis || maxRetransmits < 0 || maxMessageBytes < 1
+                    || maxEarlyBytes < 0 || maxDeparted < 1) {
                 throw new IllegalArgumentException("invalid group key manager config");
             }
         }
+
+        /** The defaults with the first four tunables replaced. */
+        public Config(long activationTimeoutMillis, int refreshSteps, int maxEarlyMessagesPerSender,
+                      int maxEarlySenders) {
+            this(activationTimeoutMillis, refreshSteps, maxEarlyMessagesPerSender, maxEarlySenders, 250, 2_000, 10,
+                    1_024, 65_536, 4_096);
+        }
     }
+
+    /** Members kept at most: a join beyond is refused ({@link RejectReason#BUFFER_FULL}). */
+    public static final int MAX_MEMBERS = 1_000;
 
     private static final class Peer {
         final Bundle bundle;
         final PairwiseChannel channel;
         KeyId lastSent;      // highest KID this member sent the peer in a KEY
         KeyId lastReceived;  // highest KID the peer sent this member in a KEY
+        KeyId unacked;       // the KID of the last KEY sent to the peer, until its KEY_ACK; null once acked
+        long retransmitAt;   // when to send the owed key again (only while unacked != null)
+        long retransmitDelay;
+        int retransmits;
 
         Peer(Bundle bundle, PairwiseChannel channel) {
             this.bundle = bundle;
@@ -109,8 +139,9 @@ public final class GroupKeyManager {
     private final SecureRandom random;
     private final Config config;
     private final Map<String, Peer> peers = new LinkedHashMap<>();
-    private final Set<String> gone = new HashSet<>();
+    private final Set<String> gone = new LinkedHashSet<>();
     private final Map<String, ArrayDeque<byte[]>> early = new LinkedHashMap<>();
+    private int earlyBytes;
     private final ArrayDeque<GroupOutput> outputs = new ArrayDeque<>();
     private KeyId activeId;
     private byte[] activeKey;
@@ -158,14 +189,16 @@ public final class GroupKeyManager {
                 reject(id, RejectReason.DUPLICATE_MEMBER, "already a member");
             } else if (gone.contains(id)) {
                 reject(id, RejectReason.UNKNOWN_SENDER, "join of a connection that already left");
+            } else if (peers.size() >= MAX_MEMBERS) {
+                reject(id, RejectReason.BUFFER_FULL, "more than " + MAX_MEMBERS + " members");
             } else {
                 try {
                     Peer p = new Peer(b, PairwiseChannel.create(identity, self, b));
                     peers.put(id, p);
                     added.add(p);
                 } catch (PairwiseException e) {
-                    gone.add(id);
-                    early.remove(id);
+                    markGone(id);
+                    dropEarly(id);
                     reject(id, RejectReason.BAD_BUNDLE, e.getMessage());
                 }
             }
@@ -175,7 +208,7 @@ public final class GroupKeyManager {
         }
         if (pending != null) {                                   // J2
             for (Peer p : added) {
-                sendKey(p, pending.id, pending.key, false);
+                sendKey(p, pending.id, pending.key, false, nowMillis);
                 pending.awaiting.add(p.bundle.connectionId());
             }
         } else if (activeId.step() < KeyId.MAX_STEP) {           // J1
@@ -185,23 +218,23 @@ public final class GroupKeyManager {
             activeId = activeId.nextStep();
             outputs.add(new ActivateSendKey(activeId, SecretBytes.copyOf(activeKey)));
             for (Peer p : added) {
-                sendKey(p, activeId, activeKey, true);
+                sendKey(p, activeId, activeKey, true, nowMillis);
             }
             for (Peer p : peers.values()) {
                 if (!added.contains(p) && (p.lastSent == null || p.lastSent.generation() != activeId.generation()
                         || activeId.step() - p.lastSent.step() > config.refreshSteps())) {
-                    sendKey(p, activeId, activeKey, true);
+                    sendKey(p, activeId, activeKey, true, nowMillis);
                 }
             }
         } else {                                                 // J3
             startPending(nowMillis);
         }
         for (Peer p : added) {
-            ArrayDeque<byte[]> q = early.remove(p.bundle.connectionId());
+            ArrayDeque<byte[]> q = dropEarly(p.bundle.connectionId());
             if (q != null) {
                 for (byte[] m : q) {
                     if (peers.get(p.bundle.connectionId()) == p) {
-                        receive(p, m);
+                        receive(p, m, nowMillis);
                     }
                 }
             }
@@ -215,8 +248,8 @@ public final class GroupKeyManager {
             reject(connectionId, RejectReason.SELF, "leave names this connection");
             return;
         }
-        gone.add(connectionId);
-        early.remove(connectionId);
+        markGone(connectionId);
+        dropEarly(connectionId);
         Peer p = peers.remove(connectionId);
         if (p == null) {
             return; // never a member here: it has none of this member's keys
@@ -234,9 +267,13 @@ public final class GroupKeyManager {
             reject(from, RejectReason.SELF, "message from this connection");
             return;
         }
+        if (message.length > config.maxMessageBytes()) {
+            reject(from, RejectReason.MALFORMED, "longer than " + config.maxMessageBytes() + " bytes");
+            return;
+        }
         Peer p = peers.get(from);
         if (p != null) {
-            receive(p, message);
+            receive(p, message, nowMillis);
             return;
         }
         if (from == null || gone.contains(from) || !ConnectionIds.isValid(from)) {
@@ -252,21 +289,31 @@ public final class GroupKeyManager {
             q = new ArrayDeque<>();
             early.put(from, q);
         }
-        if (q.size() >= config.maxEarlyMessagesPerSender()) {
+        if (q.size() >= config.maxEarlyMessagesPerSender()
+                || earlyBytes + message.length > config.maxEarlyBytes()) {
             if (q.isEmpty()) {
                 early.remove(from);
             }
-            reject(from, RejectReason.BUFFER_FULL, "too many messages before the join");
+            reject(from, RejectReason.BUFFER_FULL, "too many messages (or bytes) before the join");
             return;
         }
+        earlyBytes += message.length;
         q.add(message.clone());
     }
 
-    /** The clock reached {@code nowMillis}: activates a pending key whose acks did not all arrive in time. */
+    /**
+     * The clock reached {@code nowMillis}: activates a pending key whose acks did not all arrive by its deadline,
+     * and sends again every KEY whose ack is overdue (rule R).
+     */
     public void handleTimeout(long nowMillis) {
         checkLive();
         if (pending != null && nowMillis >= pending.deadline) {
             activatePending();
+        }
+        for (Peer p : peers.values()) {
+            if (p.unacked != null && nowMillis >= p.retransmitAt) {
+                retransmit(p, nowMillis);
+            }
         }
     }
 
@@ -284,8 +331,21 @@ public final class GroupKeyManager {
         return out;
     }
 
-    /** When {@link #handleTimeout} must be called next (a pending key's deadline), if at all. */
+    /** When {@link #handleTimeout} must be called next (a pending key's deadline, a retransmission), if at all. */
     public OptionalLong pollTimeout() {
+        long t = pending == null ? Long.MAX_VALUE : pending.deadline;
+        boolean any = pending != null;
+        for (Peer p : peers.values()) {
+            if (p.unacked != null) {
+                t = Math.min(t, p.retransmitAt);
+                any = true;
+            }
+        }
+        return any ? OptionalLong.of(t) : OptionalLong.empty();
+    }
+
+    /** The deadline of the pending key, if any (it never moves later once set). */
+    public OptionalLong pendingDeadline() {
         return pending == null ? OptionalLong.empty() : OptionalLong.of(pending.deadline);
     }
 
@@ -335,6 +395,7 @@ public final class GroupKeyManager {
         }
         peers.clear();
         early.clear();
+        earlyBytes = 0;
         outputs.clear();
         identity.destroy();
     }
@@ -352,7 +413,7 @@ public final class GroupKeyManager {
 
     // ---------------------------------------------------------------- internals
 
-    private void receive(Peer p, byte[] message) {
+    private void receive(Peer p, byte[] message, long nowMillis) {
         String from = p.bundle.connectionId();
         byte[] plain;
         try {
@@ -371,17 +432,23 @@ public final class GroupKeyManager {
             Arrays.fill(plain, (byte) 0);
         }
         if (m instanceof KeyMessage.Key k) {
-            if (p.lastReceived != null && k.keyId().compareTo(p.lastReceived) <= 0) {
+            int c = p.lastReceived == null ? 1 : k.keyId().compareTo(p.lastReceived);
+            if (c < 0) {
                 k.baseKey().destroy();
-                reject(from, RejectReason.STALE_KEY, "KEY " + k.keyId() + " not above " + p.lastReceived);
+                reject(from, RejectReason.STALE_KEY, "KEY " + k.keyId() + " below " + p.lastReceived);
                 return;
             }
-            p.lastReceived = k.keyId();
-            outputs.add(new InstallKey(from, k.keyId(), k.baseKey()));
-            if (!k.active()) {
-                outputs.add(new SendTo(from, p.channel.seal(new KeyMessage.KeyAck(k.keyId()).encode())));
+            if (c == 0) {
+                k.baseKey().destroy(); // a retransmission: our ack was lost, ack again
+            } else {
+                p.lastReceived = k.keyId();
+                outputs.add(new InstallKey(from, k.keyId(), k.baseKey()));
             }
+            outputs.add(new SendTo(from, p.channel.seal(new KeyMessage.KeyAck(k.keyId()).encode())));
         } else if (m instanceof KeyMessage.KeyAck a) {
+            if (p.unacked != null && a.keyId().equals(p.unacked)) {
+                p.unacked = null;
+            }
             // an ack of a pending key that was replaced meanwhile is normal and ignored
             if (pending != null && a.keyId().equals(pending.id) && pending.awaiting.remove(from)
                     && pending.awaiting.isEmpty()) {
@@ -395,14 +462,15 @@ public final class GroupKeyManager {
         if (gen > KeyId.MAX_GENERATION) {
             throw new IllegalStateException("key generations exhausted");
         }
+        // the deadline never moves later: a key replacing a pending one keeps the earlier deadline
+        long deadline = pending != null ? pending.deadline : satAdd(nowMillis, config.activationTimeoutMillis());
         if (pending != null) {
             Arrays.fill(pending.key, (byte) 0);
         }
         Set<String> awaiting = new LinkedHashSet<>(peers.keySet());
-        pending = new Pending(new KeyId(gen, 0), randomKey(), awaiting,
-                satAdd(nowMillis, config.activationTimeoutMillis()));
+        pending = new Pending(new KeyId(gen, 0), randomKey(), awaiting, deadline);
         for (Peer p : peers.values()) {
-            sendKey(p, pending.id, pending.key, false);
+            sendKey(p, pending.id, pending.key, false, nowMillis);
         }
         if (awaiting.isEmpty()) {
             activatePending();
@@ -417,7 +485,45 @@ public final class GroupKeyManager {
         outputs.add(new ActivateSendKey(activeId, SecretBytes.copyOf(activeKey)));
     }
 
-    private void sendKey(Peer p, KeyId id, byte[] key, boolean active) {
+    /** Rule R: sends {@code p} the newest key owed to it again (the pending key it was sent, else the active key). */
+    private void retransmit(Peer p, long nowMillis) {
+        if (p.retransmits >= config.maxRetransmits()) {
+            p.unacked = null; // give up; the next key change starts over
+            return;
+        }
+        long delay = Math.min(p.retransmitDelay * 2, config.retransmitMaxMillis());
+        int count = p.retransmits + 1;
+        if (pending != null && pending.awaiting.contains(p.bundle.connectionId())) {
+            sendKey(p, pending.id, pending.key, false, nowMillis);
+        } else {
+            sendKey(p, activeId, activeKey, true, nowMillis);
+        }
+        p.retransmits = count;
+        p.retransmitDelay = delay;
+        p.retransmitAt = satAdd(nowMillis, delay);
+    }
+
+    private void markGone(String id) {
+        gone.remove(id);
+        gone.add(id);
+        while (gone.size() > config.maxDeparted()) {
+            var it = gone.iterator();
+            it.next();
+            it.remove();
+        }
+    }
+
+    private ArrayDeque<byte[]> dropEarly(String id) {
+        ArrayDeque<byte[]> q = early.remove(id);
+        if (q != null) {
+            for (byte[] m : q) {
+                earlyBytes -= m.length;
+            }
+        }
+        return q;
+    }
+
+    private void sendKey(Peer p, KeyId id, byte[] key, boolean active, long nowMillis) {
         SecretBytes copy = SecretBytes.copyOf(key);
         byte[] plain = new KeyMessage.Key(id, copy, active).encode();
         try {
@@ -427,6 +533,10 @@ public final class GroupKeyManager {
             copy.destroy();
         }
         p.lastSent = id;
+        p.unacked = id;
+        p.retransmits = 0;
+        p.retransmitDelay = config.retransmitInitialMillis();
+        p.retransmitAt = satAdd(nowMillis, config.retransmitInitialMillis());
     }
 
     private void reject(String from, RejectReason reason, String detail) {

@@ -24,7 +24,7 @@ public enum RejectReason {
     STALE_KEY,
     /** A message from a member that left or whose bundle was refused. */
     UNKNOWN_SENDER,
-    /** A message from a member not (yet) announced, and the buffer for such messages is full. */
+    /** A message from a member not (yet) announced while that buffer is full, or a join beyond MAX_MEMBERS. */
     BUFFER_FULL,
     /** A join for a connection id that is already a member. */
     DUPLICATE_MEMBER,

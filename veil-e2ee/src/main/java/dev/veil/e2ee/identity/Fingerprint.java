@@ -31,6 +31,21 @@ public final class Fingerprint {
         return new Fingerprint(md.digest());
     }
 
+    /**
+     * The fingerprint of a persistent device key ({@link DeviceIdentity}):
+     * {@code SHA-256("Veil 1.0 device fingerprint" ‖ device_key)}, shown like a connection fingerprint. The
+     * distinct label keeps a device fingerprint from ever equalling a connection fingerprint.
+     */
+    public static Fingerprint ofDevice(byte[] deviceKey) {
+        if (deviceKey == null || deviceKey.length != Identity.KEY_LENGTH) {
+            throw new IllegalArgumentException("device key must be 32 bytes");
+        }
+        MessageDigest md = sha256();
+        md.update(Labels.DEVICE_FINGERPRINT);
+        md.update(deviceKey);
+        return new Fingerprint(md.digest());
+    }
+
     /** The 32 fingerprint bytes (a copy). */
     public byte[] bytes() {
         return bytes.clone();

@@ -20,6 +20,17 @@ import java.util.Set;
  *   group i (i = 0..5) = uint40 big-endian of hash[5i .. 5i+5) mod 100000, as 5 decimal digits with leading zeros
  *   display = the 6 groups separated by one space, e.g. "01234 56789 00000 99999 12345 67890"
  * </pre>
+ *
+ * <p>The SDKs show the code <em>with context</em> ({@link #of(Context, Collection)}), which also covers the channel
+ * id, the E2EE mode and the frame format, so that members who agree on the code also agree on what kind of call
+ * they are in:
+ *
+ * <pre>
+ *   input  = "Veil 1.1 room code" ‖ len (uint8) ‖ channel id (UTF-8) ‖ mode (uint8) ‖ format (uint8)
+ *            ‖ cipher suite (uint16) ‖ n (uint16) ‖ for each member: len (uint8) ‖ connection id ‖ identity_key (32)
+ *   mode   = 1 keys (group key manager), 2 passphrase;  format = 1 SFrame, 2 JFrame;
+ *   cipher suite = the SFrame suite id (RFC 9605), 0 for JFrame
+ * </pre>
  */
 public final class VerificationCode {
     /** Number of 5-digit groups. */
@@ -80,8 +91,57 @@ public final class VerificationCode {
         }
     }
 
+    /** Mode values of {@link Context}. */
+    public static final int MODE_KEYS = 1;
+    public static final int MODE_PASSPHRASE = 2;
+    /** Format values of {@link Context}. */
+    public static final int FORMAT_SFRAME = 1;
+    public static final int FORMAT_JFRAME = 2;
+
+    /** What the code covers besides the members: channel, E2EE mode, frame format and SFrame cipher suite. */
+    public record Context(String channelId, int mode, int format, int cipherSuite) {
+        public Context {
+            ConnectionIds.requireValid(channelId);
+            if (mode != MODE_KEYS && mode != MODE_PASSPHRASE) {
+                throw new IllegalArgumentException("mode must be 1 (keys) or 2 (passphrase)");
+            }
+            if (format != FORMAT_SFRAME && format != FORMAT_JFRAME) {
+                throw new IllegalArgumentException("format must be 1 (SFrame) or 2 (JFrame)");
+            }
+            if (cipherSuite < 0 || cipherSuite > 0xFFFF || (format == FORMAT_JFRAME) != (cipherSuite == 0)) {
+                throw new IllegalArgumentException("cipher suite must be an SFrame suite id, or 0 for JFrame");
+            }
+        }
+    }
+
     /**
-     * The code of a member set.
+     * The code with context: the one the SDKs show (docs/PROTOCOL.md §3.2).
+     *
+     * @throws IllegalArgumentException as {@link #of(Collection)}
+     */
+    public static VerificationCode of(Context context, Collection<Member> members) {
+        return new VerificationCode(Fingerprint.sha256().digest(hashInput(context, members)));
+    }
+
+    /** The exact bytes the code with context hashes (for test vectors). */
+    public static byte[] hashInput(Context context, Collection<Member> members) {
+        java.util.Objects.requireNonNull(context, "context");
+        byte[] v1 = hashInput(members);
+        byte[] rest = Arrays.copyOfRange(v1, Labels.ROOM_CODE.length, v1.length); // n ‖ members
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(Labels.ROOM_CODE_CONTEXT);
+        out.writeBytes(ConnectionIds.lengthPrefixed(context.channelId()));
+        out.write(context.mode());
+        out.write(context.format());
+        out.write(context.cipherSuite() >>> 8);
+        out.write(context.cipherSuite() & 0xFF);
+        out.writeBytes(rest);
+        return out.toByteArray();
+    }
+
+    /**
+     * The code of a member set, without context (the key manager's view; the SDKs show
+     * {@link #of(Context, Collection)}).
      *
      * @throws IllegalArgumentException if the set is empty, larger than 65535 or names a connection id twice
      */

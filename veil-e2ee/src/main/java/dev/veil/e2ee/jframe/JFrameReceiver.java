@@ -27,7 +27,21 @@ import javax.crypto.spec.SecretKeySpec;
  *       installs the ratcheted key only after the frame authenticated. Raw keys are never ratcheted.</li>
  *   <li>A replay window per SSRC over the IV's frame counter (wrap-aware modulo 0xFFFF, 128 frames): a replayed or
  *       too-old frame is {@link Rejection#REPLAY}. A counter value &gt;= 0xFFFF cannot come from a Jitsi sender and
- *       is {@link Rejection#MALFORMED_HEADER}.</li>
+ *       is {@link Rejection#MALFORMED_HEADER}. The windows belong to the receiver (one per remote participant), so
+ *       they span all of that participant's tracks and keys and are never reset by a key change.</li>
+ *   <li>The IV's RTP timestamp bounds the age (docs/PROTOCOL.md §2.4): per SSRC the receiver keeps the timestamp
+ *       of the highest counter accepted and when it arrived. A frame whose counter is ahead must also have a
+ *       timestamp not below that one, whose media time since it is within {@link #MAX_FRAME_AGE_MILLIS} of the
+ *       time elapsed since it arrived (at 48 kHz for Opus, 90 kHz otherwise); a frame whose counter is behind must
+ *       not be older than
+ *       {@link #MAX_FRAME_AGE_MILLIS} by (time since the highest arrived + how far its timestamp is behind). So a
+ *       frame recorded minutes earlier is {@link Rejection#REPLAY} even when the 16-bit counter wrapped into
+ *       "ahead", and it never moves the window (live frames are not dropped after it). An SSRC whose window was
+ *       forgotten (more than {@link #MAX_SSRCS} in use) is remembered as retired ({@link #MAX_RETIRED_SSRCS}) and
+ *       its frames are refused.</li>
+ *   <li>Key expiry: installing a key makes every slot installed before it expire {@link #KEY_GRACE_MILLIS} later; a
+ *       frame authenticating under a slot makes the slots installed before it expire {@link #REORDER_MILLIS}
+ *       later. An expired slot is emptied (its key wiped).</li>
  * </ul>
  *
  * <p>The clear-prefix length is computed from the received frame body (for VP8 without a frame type: the clear P
@@ -40,14 +54,31 @@ public final class JFrameReceiver {
     public static final int RATCHET_WINDOW = 8;
     /** SSRCs whose replay windows are remembered; the least recently used is forgotten beyond this. */
     public static final int MAX_SSRCS = 16;
+    /** Forgotten SSRCs remembered as retired (frames refused). */
+    public static final int MAX_RETIRED_SSRCS = 256;
+    /** No frame older than this (by arrival time and RTP timestamp, see the class comment) is accepted. */
+    public static final long MAX_FRAME_AGE_MILLIS = 2_000;
+    /** Older slots expire this long after a newer key is installed. */
+    public static final long KEY_GRACE_MILLIS = 2_000;
+    /** Older slots expire this long after a frame authenticated under a newer slot. */
+    public static final long REORDER_MILLIS = 250;
 
     private final Cipher cipher;
     private final JFrameKeys.Slot[] ring = new JFrameKeys.Slot[JFrameSender.KEY_RING_SIZE];
     private final int[] ssrcs = new int[MAX_SSRCS];
     private final WrappingReplayWindow[] windows = new WrappingReplayWindow[MAX_SSRCS];
     private final long[] lastUse = new long[MAX_SSRCS];
+    private final int[] highestTs = new int[MAX_SSRCS];
+    private final long[] highestAt = new long[MAX_SSRCS];
+    private final int[] retired = new int[MAX_RETIRED_SSRCS];
+    private int retiredCount;
+    private int retiredNext;
+    private final long[] slotSeq = new long[JFrameSender.KEY_RING_SIZE];
+    private final long[] slotExpiresAt = new long[JFrameSender.KEY_RING_SIZE];
+    private long installSeq;
     private int ssrcCount;
     private long clock;
+    private long now;
 
     public JFrameReceiver() {
         try {
@@ -59,12 +90,67 @@ public final class JFrameReceiver {
 
     /** Installs key material in slot {@code keyIndex % 16} (AES key by HKDF, ratchetable). */
     public void setKey(int keyIndex, SecretBytes material) {
-        put(JFrameSender.slotOf(keyIndex), JFrameKeys.Slot.fromMaterial(material.toByteArray()));
+        setKey(keyIndex, material, now);
+    }
+
+    /** As {@link #setKey(int, SecretBytes)} at {@code nowMillis}: older slots expire {@link #KEY_GRACE_MILLIS} later. */
+    public void setKey(int keyIndex, SecretBytes material, long nowMillis) {
+        tick(nowMillis);
+        install(JFrameSender.slotOf(keyIndex), JFrameKeys.Slot.fromMaterial(material.toByteArray()));
     }
 
     /** Installs a raw AES key in slot {@code keyIndex % 16} (shared-key or passphrase mode; never ratcheted). */
     public void setRawKey(int keyIndex, SecretBytes aesKey) {
-        put(JFrameSender.slotOf(keyIndex), JFrameKeys.Slot.raw(aesKey.toByteArray()));
+        setRawKey(keyIndex, aesKey, now);
+    }
+
+    /** As {@link #setRawKey(int, SecretBytes)} at {@code nowMillis}. */
+    public void setRawKey(int keyIndex, SecretBytes aesKey, long nowMillis) {
+        tick(nowMillis);
+        install(JFrameSender.slotOf(keyIndex), JFrameKeys.Slot.raw(aesKey.toByteArray()));
+    }
+
+    /** Every key held now expires at {@code deadlineMillis} at the latest (for a leave). */
+    public void expireInstalledKeys(long nowMillis, long deadlineMillis) {
+        tick(nowMillis);
+        for (int i = 0; i < ring.length; i++) {
+            if (ring[i] != null) {
+                slotExpiresAt[i] = Math.min(slotExpiresAt[i], deadlineMillis);
+            }
+        }
+        tick(nowMillis);
+    }
+
+    private void install(int slot, JFrameKeys.Slot s) {
+        put(slot, s);
+        slotSeq[slot] = ++installSeq;
+        slotExpiresAt[slot] = Long.MAX_VALUE;
+        expireBefore(slot, satAdd(now, KEY_GRACE_MILLIS));
+    }
+
+    /** Slots installed before {@code slot} expire at {@code deadline} at the latest. */
+    private void expireBefore(int slot, long deadline) {
+        for (int i = 0; i < ring.length; i++) {
+            if (i != slot && ring[i] != null && slotSeq[i] < slotSeq[slot]) {
+                slotExpiresAt[i] = Math.min(slotExpiresAt[i], deadline);
+            }
+        }
+    }
+
+    private void tick(long nowMillis) {
+        if (nowMillis > now) {
+            now = nowMillis;
+        }
+        for (int i = 0; i < ring.length; i++) {
+            if (ring[i] != null && now >= slotExpiresAt[i]) {
+                put(i, null);
+            }
+        }
+    }
+
+    private static long satAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
     }
 
     /** Empties slot {@code keyIndex % 16}. */
@@ -94,9 +180,23 @@ public final class JFrameReceiver {
         return raw >= 0 ? new DecryptResult.Decrypted(raw) : DecryptResult.Rejected.of(Rejection.fromCode(raw));
     }
 
+    /** As {@link #decrypt} at {@code nowMillis} (the caller's monotonic clock). */
+    public DecryptResult decrypt(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
+                                 byte[] out, int outOff, long nowMillis) {
+        int raw = decryptRaw(policy, type, in, off, len, out, outOff, nowMillis);
+        return raw >= 0 ? new DecryptResult.Decrypted(raw) : DecryptResult.Rejected.of(Rejection.fromCode(raw));
+    }
+
     /** As {@link #decrypt}, returning the plaintext length or a negative {@link Rejection#code()}. */
     public int decryptRaw(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
                           byte[] out, int outOff) {
+        return decryptRaw(policy, type, in, off, len, out, outOff, now);
+    }
+
+    /** As {@link #decryptRaw(ClearPrefixPolicy, FrameType, byte[], int, int, byte[], int)} at nowMillis. */
+    public int decryptRaw(ClearPrefixPolicy policy, FrameType type, byte[] in, int off, int len,
+                          byte[] out, int outOff, long nowMillis) {
+        tick(nowMillis);
         FrameBuffers.checkRange(in, off, len);
         if (len < JFrameSender.OVERHEAD) {
             return Rejection.TRUNCATED.code();
@@ -115,12 +215,18 @@ public final class JFrameReceiver {
         }
         int ivOff = end - 2 - JFrameSender.IV_LENGTH;
         int ssrc = getInt(in, ivOff);
+        int ts = getInt(in, ivOff + 4);
         long counter = getInt(in, ivOff + 8) & 0xFFFFFFFFL;
         if (counter >= JFrameSender.COUNTER_MODULUS) {
             return Rejection.MALFORMED_HEADER.code();
         }
         int w = windowIndex(ssrc);
-        if (w >= 0 && !windows[w].isFresh((int) counter)) {
+        if (w < 0 && isRetired(ssrc)) {
+            return Rejection.REPLAY.code();
+        }
+        long rate = policy == dev.veil.e2ee.codec.Codec.OPUS ? 48_000 : 90_000;
+        boolean ahead = w < 0 || windows[w].isAhead((int) counter);
+        if (w >= 0 && (!windows[w].isFresh((int) counter) || !plausible(w, ahead, ts, rate))) {
             return Rejection.REPLAY.code();
         }
         int body = len - JFrameSender.OVERHEAD;
@@ -150,8 +256,35 @@ public final class JFrameReceiver {
             put(keyIndex, found);
         }
         System.arraycopy(in, off, out, outOff, n);
-        accept(w, ssrc, (int) counter);
+        accept(w, ssrc, (int) counter, ahead, ts);
+        expireBefore(keyIndex, satAdd(now, REORDER_MILLIS));
         return body;
+    }
+
+    /** The RTP-timestamp and arrival-time age rules of the class comment. */
+    private boolean plausible(int w, boolean ahead, int ts, long rate) {
+        long tsDelta = ts - highestTs[w];                    // signed 32-bit difference
+        tsDelta = (int) tsDelta;
+        long elapsed = Math.max(0, now - highestAt[w]);
+        if (ahead) {
+            // the media time since the highest must match the time elapsed since it arrived, within the age bound
+            long mediaMillis = tsDelta * 1000 / rate;
+            return tsDelta >= 0 && mediaMillis >= elapsed - MAX_FRAME_AGE_MILLIS
+                    && mediaMillis <= elapsed + MAX_FRAME_AGE_MILLIS;
+        }
+        if (tsDelta > 0) {
+            return false;                                    // an earlier counter cannot carry a later timestamp
+        }
+        return elapsed + (-tsDelta) * 1000 / rate <= MAX_FRAME_AGE_MILLIS;
+    }
+
+    private boolean isRetired(int ssrc) {
+        for (int i = 0; i < retiredCount; i++) {
+            if (retired[i] == ssrc) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean open(SecretKeySpec key, GCMParameterSpec spec, byte[] in, int off, int n, int ctLen,
@@ -177,7 +310,7 @@ public final class JFrameReceiver {
         return -1;
     }
 
-    private void accept(int w, int ssrc, int counter) {
+    private void accept(int w, int ssrc, int counter, boolean ahead, int ts) {
         if (w < 0) {
             if (ssrcCount < MAX_SSRCS) {
                 w = ssrcCount++;
@@ -188,12 +321,19 @@ public final class JFrameReceiver {
                         w = i;
                     }
                 }
+                retired[retiredNext] = ssrcs[w];            // its window is forgotten: refuse its frames from now on
+                retiredNext = (retiredNext + 1) % MAX_RETIRED_SSRCS;
+                retiredCount = Math.min(retiredCount + 1, MAX_RETIRED_SSRCS);
             }
             ssrcs[w] = ssrc;
             windows[w] = new WrappingReplayWindow(JFrameSender.COUNTER_MODULUS);
         }
         lastUse[w] = ++clock;
         windows[w].accept(counter);
+        if (ahead) {
+            highestTs[w] = ts;
+            highestAt[w] = now;
+        }
     }
 
     static int getInt(byte[] b, int off) {

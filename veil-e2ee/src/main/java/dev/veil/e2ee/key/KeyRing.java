@@ -109,6 +109,19 @@ public final class KeyRing<E> {
         return false;
     }
 
+    /** The KID in slot {@code i} (0 &lt;= i &lt; size; slots move when entries are removed). */
+    public long kidAt(int i) {
+        java.util.Objects.checkIndex(i, size);
+        return kids[i];
+    }
+
+    /** The entry in slot {@code i}. */
+    @SuppressWarnings("unchecked")
+    public E entryAt(int i) {
+        java.util.Objects.checkIndex(i, size);
+        return (E) entries[i];
+    }
+
     /** Removes every entry. */
     @SuppressWarnings("unchecked")
     public void clear() {

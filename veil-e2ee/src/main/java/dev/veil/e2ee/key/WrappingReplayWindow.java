@@ -35,6 +35,12 @@ public final class WrappingReplayWindow {
         return ahead <= modulus / 2 ? highestIndex + ahead : highestIndex - (modulus - ahead);
     }
 
+    /** True if {@code value} would move the window forward (or the window is empty); false if out of range. */
+    public boolean isAhead(int value) {
+        long idx = index(value);
+        return idx >= 0 && (window.isEmpty() || idx > highestIndex);
+    }
+
     /** True if {@code value} was not accepted yet and is not older than the window. */
     public boolean isFresh(int value) {
         long idx = index(value);

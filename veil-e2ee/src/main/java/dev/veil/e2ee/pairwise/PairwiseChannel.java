@@ -37,7 +37,35 @@ import javax.crypto.spec.SecretKeySpec;
  * of connections never opens in another, and both ids are also in the authenticated header. Not thread-safe.
  */
 public final class PairwiseChannel {
-    private static final byte[] LABEL = "Veil 1.0 pairwise key".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * What a channel carries. Each purpose has its own key label and envelope kind, so two channels of different
+     * purposes between the same pair never share a key (their sequence numbers are independent) and a message of
+     * one never opens in the other.
+     */
+    public enum Purpose {
+        /** Key messages (§3.4): label "Veil 1.0 pairwise key", kind 1. */
+        KEYS("Veil 1.0 pairwise key", PairwiseMessage.KIND_SEALED),
+        /** Device certificates (§3.2): label "Veil 1.0 pairwise device", kind 2. */
+        DEVICE("Veil 1.0 pairwise device", PairwiseMessage.KIND_DEVICE);
+
+        final byte[] label;
+        final int kind;
+
+        Purpose(String label, int kind) {
+            this.label = label.getBytes(StandardCharsets.US_ASCII);
+            this.kind = kind;
+        }
+
+        /** The envelope's kind byte. */
+        public int kind() {
+            return kind;
+        }
+    }
+
+    /** The kind byte of a relay payload (its second byte), or -1 if it has none: which channel it is for. */
+    public static int kindOf(byte[] payload) {
+        return payload == null || payload.length < 2 ? -1 : payload[1] & 0xFF;
+    }
 
     private final String self;
     private final String peer;
@@ -47,7 +75,10 @@ public final class PairwiseChannel {
     private long lastReceivedSeq = -1;
     private boolean destroyed;
 
-    private PairwiseChannel(String self, String peer, byte[] sendKey, byte[] receiveKey) {
+    private final Purpose purpose;
+
+    private PairwiseChannel(Purpose purpose, String self, String peer, byte[] sendKey, byte[] receiveKey) {
+        this.purpose = purpose;
         this.self = self;
         this.peer = peer;
         this.sendKey = sendKey;
@@ -62,6 +93,13 @@ public final class PairwiseChannel {
      */
     public static PairwiseChannel create(Identity self, String selfConnectionId, Bundle peer)
             throws PairwiseException {
+        return create(Purpose.KEYS, self, selfConnectionId, peer);
+    }
+
+    /** As {@link #create(Identity, String, Bundle)}, for a channel of the given purpose. */
+    public static PairwiseChannel create(Purpose purpose, Identity self, String selfConnectionId, Bundle peer)
+            throws PairwiseException {
+        Objects.requireNonNull(purpose, "purpose");
         Objects.requireNonNull(self, "self");
         Objects.requireNonNull(peer, "peer");
         ConnectionIds.requireValid(selfConnectionId);
@@ -78,7 +116,7 @@ public final class PairwiseChannel {
             throw new PairwiseException(Reason.BAD_KEY, e.getMessage());
         }
         try {
-            return fromShared(selfConnectionId, self.identityKey(), self.kxKey(), peer, shared);
+            return fromShared(purpose, selfConnectionId, self.identityKey(), self.kxKey(), peer, shared);
         } finally {
             Arrays.fill(shared, (byte) 0);
         }
@@ -87,10 +125,15 @@ public final class PairwiseChannel {
     /** The channel from an X25519 result already computed (tests reuse shared secrets to run faster). */
     static PairwiseChannel fromShared(String selfConnectionId, byte[] selfIdentityKey, byte[] selfKxKey, Bundle peer,
                                       byte[] shared) {
+        return fromShared(Purpose.KEYS, selfConnectionId, selfIdentityKey, selfKxKey, peer, shared);
+    }
+
+    static PairwiseChannel fromShared(Purpose purpose, String selfConnectionId, byte[] selfIdentityKey,
+                                      byte[] selfKxKey, Bundle peer, byte[] shared) {
         byte[] own = party(selfConnectionId, selfIdentityKey, selfKxKey);
         byte[] other = party(peer.connectionId(), peer.identityKey(), peer.kxKey());
-        return new PairwiseChannel(selfConnectionId, peer.connectionId(),
-                directionKey(shared, own, other), directionKey(shared, other, own));
+        return new PairwiseChannel(purpose, selfConnectionId, peer.connectionId(),
+                directionKey(purpose.label, shared, own, other), directionKey(purpose.label, shared, other, own));
     }
 
     /** {@code len ‖ cid ‖ identity key ‖ kx key}. */
@@ -104,10 +147,14 @@ public final class PairwiseChannel {
 
     /** key(X → Y) from the shared secret and party(X), party(Y). */
     static byte[] directionKey(byte[] shared, byte[] senderParty, byte[] receiverParty) {
-        byte[] info = new byte[LABEL.length + senderParty.length + receiverParty.length];
-        System.arraycopy(LABEL, 0, info, 0, LABEL.length);
-        System.arraycopy(senderParty, 0, info, LABEL.length, senderParty.length);
-        System.arraycopy(receiverParty, 0, info, LABEL.length + senderParty.length, receiverParty.length);
+        return directionKey(Purpose.KEYS.label, shared, senderParty, receiverParty);
+    }
+
+    static byte[] directionKey(byte[] label, byte[] shared, byte[] senderParty, byte[] receiverParty) {
+        byte[] info = new byte[label.length + senderParty.length + receiverParty.length];
+        System.arraycopy(label, 0, info, 0, label.length);
+        System.arraycopy(senderParty, 0, info, label.length, senderParty.length);
+        System.arraycopy(receiverParty, 0, info, label.length + senderParty.length, receiverParty.length);
         return Hkdf.SHA256.derive(new byte[0], shared, info, 32);
     }
 
@@ -133,7 +180,7 @@ public final class PairwiseChannel {
             throw new IllegalStateException("pairwise sequence numbers exhausted");
         }
         long seq = nextSendSeq++;
-        byte[] header = PairwiseMessage.header(self, peer, seq);
+        byte[] header = PairwiseMessage.header(purpose.kind, self, peer, seq);
         if (header.length + plaintext.length + PairwiseMessage.TAG_LENGTH > PairwiseMessage.MAX_LENGTH) {
             throw new IllegalArgumentException("plaintext too long for a pairwise message");
         }
@@ -158,7 +205,7 @@ public final class PairwiseChannel {
      */
     public byte[] open(byte[] message) throws PairwiseException {
         checkLive();
-        PairwiseMessage m = PairwiseMessage.decode(message);
+        PairwiseMessage m = PairwiseMessage.decode(message, purpose.kind);
         if (!m.recipient().equals(self)) {
             throw new PairwiseException(Reason.WRONG_RECIPIENT, "addressed to another connection");
         }

@@ -28,16 +28,21 @@ import java.util.Arrays;
 record PairwiseMessage(String sender, String recipient, long seq, byte[] header, byte[] ciphertext) {
     static final int VERSION = 1;
     static final int KIND_SEALED = 1;
+    static final int KIND_DEVICE = 2;
     static final int TAG_LENGTH = 16;
     static final int MAX_LENGTH = 4096;
     static final long MAX_SEQ = 0xFFFF_FFFFL;
 
     static byte[] header(String sender, String recipient, long seq) {
+        return header(KIND_SEALED, sender, recipient, seq);
+    }
+
+    static byte[] header(int kind, String sender, String recipient, long seq) {
         byte[] s = ConnectionIds.lengthPrefixed(sender);
         byte[] r = ConnectionIds.lengthPrefixed(recipient);
         byte[] h = new byte[2 + s.length + r.length + 4];
         h[0] = VERSION;
-        h[1] = KIND_SEALED;
+        h[1] = (byte) kind;
         System.arraycopy(s, 0, h, 2, s.length);
         System.arraycopy(r, 0, h, 2 + s.length, r.length);
         int p = 2 + s.length + r.length;
@@ -58,6 +63,10 @@ record PairwiseMessage(String sender, String recipient, long seq, byte[] header,
     }
 
     static PairwiseMessage decode(byte[] m) throws PairwiseException {
+        return decode(m, KIND_SEALED);
+    }
+
+    static PairwiseMessage decode(byte[] m, int kind) throws PairwiseException {
         if (m == null || m.length < 2) {
             throw new PairwiseException(Reason.MALFORMED, "shorter than the version and kind bytes");
         }
@@ -67,7 +76,7 @@ record PairwiseMessage(String sender, String recipient, long seq, byte[] header,
         if (m.length > MAX_LENGTH) {
             throw new PairwiseException(Reason.MALFORMED, "longer than " + MAX_LENGTH + " bytes");
         }
-        if ((m[1] & 0xFF) != KIND_SEALED) {
+        if ((m[1] & 0xFF) != kind) {
             throw new PairwiseException(Reason.MALFORMED, "unknown kind " + (m[1] & 0xFF));
         }
         int p = 2;

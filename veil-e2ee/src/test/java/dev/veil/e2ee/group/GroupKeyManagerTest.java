@@ -145,7 +145,7 @@ class GroupKeyManagerTest {
     }
 
     @Test
-    void receiveActiveKey_installsWithoutAck_pendingKey_installsAndAcks() throws Exception {
+    void receiveActiveOrPendingKey_installsAndAcks() throws Exception {
         GroupKeyManager a = manager("alice");
         GroupKeyManager b = manager("bob");
         a.drainOutputs();
@@ -158,7 +158,8 @@ class GroupKeyManagerTest {
         assertEquals(1, installs.size());
         assertEquals(A, installs.get(0).sender());
         assertEquals(new KeyId(0, 1), installs.get(0).keyId());
-        assertTrue(only(atBob, SendTo.class).isEmpty(), "ACTIVE keys are not acked");
+        assertEquals(List.of(new KeyMessage.KeyAck(new KeyId(0, 1))), opened(atBob, "bob", "alice"),
+                "ACTIVE keys are acked too (rule R)");
         b.drainOutputs();
         a.memberJoined(0, bundle("carol"));
         a.memberLeft(0, C);
@@ -234,12 +235,12 @@ class GroupKeyManagerTest {
         a.drainOutputs();
         a.memberLeft(10_000, C);
         a.drainOutputs();
-        assertEquals(OptionalLong.of(15_000), a.pollTimeout());
-        a.handleTimeout(14_999);
-        assertTrue(a.drainOutputs().isEmpty());
-        a.handleTimeout(15_000);
+        assertEquals(OptionalLong.of(11_500), a.pendingDeadline());
+        a.handleTimeout(11_499);
+        assertTrue(only(a.drainOutputs(), ActivateSendKey.class).isEmpty());
+        a.handleTimeout(11_500);
         assertEquals(new KeyId(1, 0), activation(a.drainOutputs()).keyId());
-        assertTrue(a.pollTimeout().isEmpty());
+        assertTrue(a.pendingDeadline().isEmpty());
     }
 
     @Test
@@ -385,10 +386,14 @@ class GroupKeyManagerTest {
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 4), k, true).encode()));
         assertEquals(1, only(a.drainOutputs(), InstallKey.class).size());
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 4), k, true).encode()));
+        List<GroupOutput> again = a.drainOutputs();
+        assertTrue(only(again, InstallKey.class).isEmpty(), "a retransmitted KEY is not installed twice");
+        assertTrue(only(again, Rejected.class).isEmpty());
+        assertEquals(1, only(again, SendTo.class).size(), "... but acked again");
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(3, 3), k, true).encode()));
         a.messageReceived(0, B, bob.seal(new KeyMessage.Key(new KeyId(2, 200), k, false).encode()));
         List<GroupOutput> outs = a.drainOutputs();
-        assertEquals(3, only(outs, Rejected.class).size());
+        assertEquals(2, only(outs, Rejected.class).size());
         assertTrue(only(outs, Rejected.class).stream().allMatch(r -> r.reason() == RejectReason.STALE_KEY));
         assertTrue(only(outs, InstallKey.class).isEmpty());
         assertTrue(only(outs, SendTo.class).isEmpty(), "no ack for a refused key");
@@ -488,5 +493,99 @@ class GroupKeyManagerTest {
                 assertEquals(r.name(), m.name());
             }
         }
+    }
+
+    @Test
+    void pendingDeadline_neverMovesLater_whateverJoinsAndLeavesFollow() {
+        GroupKeyManager a = manager("alice");
+        a.drainOutputs();
+        a.membersJoined(0, List.of(bundle("bob"), bundle("carol")));
+        a.drainOutputs();
+        a.memberLeft(1_000, C);                                 // pending (1,0), deadline 2500
+        assertEquals(OptionalLong.of(2_500), a.pendingDeadline());
+        a.memberJoined(1_100, bundle("dave"));                  // a ghost of the server joins (never acks) ...
+        a.memberLeft(2_000, D);                                 // ... and leaves: a fresh pending key
+        assertEquals(OptionalLong.of(2_500), a.pendingDeadline(), "a later leave never extends the deadline");
+        KeyId replaced = a.pendingKeyId().orElseThrow();
+        assertEquals(new KeyId(2, 0), replaced, "the ghost got (1,0): a fresh key replaced it");
+        a.handleTimeout(2_499);
+        assertTrue(only(a.drainOutputs(), ActivateSendKey.class).isEmpty());
+        a.handleTimeout(2_500);
+        assertEquals(replaced, activation(a.drainOutputs()).keyId());
+        a.memberJoined(2_600, bundle("erin"));
+        a.memberLeft(2_700, TestIdentities.connectionId("erin"));
+        assertEquals(OptionalLong.of(4_200), a.pendingDeadline(), "a leave after the activation starts anew");
+    }
+
+    @Test
+    void earlyMessages_boundedInBytes_oversizedRefusedBeforeCopy_departedIdsBounded() {
+        GroupKeyManager a = manager("alice", new GroupKeyManager.Config(1_500, 8, 16, 64, 250, 2_000, 10, 64, 100, 2));
+        a.drainOutputs();
+        a.messageReceived(0, "x1", new byte[40]);
+        a.messageReceived(0, "x2", new byte[40]);
+        a.messageReceived(0, "x3", new byte[40]);                // 120 > 100 bytes in all
+        a.messageReceived(0, "x4", new byte[65]);                // longer than a message may be
+        List<Rejected> r = only(a.drainOutputs(), Rejected.class);
+        assertEquals(List.of(RejectReason.BUFFER_FULL, RejectReason.MALFORMED), r.stream().map(Rejected::reason).toList());
+        a.memberLeft(0, "y1");
+        a.memberLeft(0, "y2");
+        a.memberLeft(0, "y3");                                    // only 2 departed ids are remembered
+        a.messageReceived(0, "y3", new byte[10]);
+        a.messageReceived(0, "y1", new byte[10]);
+        List<Rejected> r2 = only(a.drainOutputs(), Rejected.class);
+        assertEquals(1, r2.size(), "y3 is refused as departed; y1 was forgotten (its message waits, bounded)");
+        assertEquals("y3", r2.get(0).from());
+    }
+
+    @Test
+    void keyAck_stopsRetransmission_unackedKeyIsResentWithBackoffThenGivenUp() throws Exception {
+        GroupKeyManager a = manager("alice", new GroupKeyManager.Config(1_500, 8, 16, 64, 250, 1_000, 3, 1_024,
+                65_536, 16));
+        GroupKeyManager b = manager("bob");
+        a.drainOutputs();
+        b.drainOutputs();
+        a.memberJoined(0, bundle("bob"));
+        a.drainOutputs();                                          // the KEY to bob is lost
+        List<Long> resent = new ArrayList<>();
+        long t = a.pollTimeout().orElseThrow();
+        while (t < 100_000) {
+            a.handleTimeout(t);
+            if (!only(a.drainOutputs(), SendTo.class).isEmpty()) {
+                resent.add(t);
+            }
+            OptionalLong n = a.pollTimeout();
+            if (n.isEmpty()) {
+                break;
+            }
+            t = n.getAsLong();
+        }
+        assertEquals(List.of(250L, 750L, 1_750L), resent, "250 ms, then doubling (capped at 1 s), 3 times");
+        assertTrue(a.pollTimeout().isEmpty(), "given up after maxRetransmits");
+        // a new key change starts over, and bob's ack ends it
+        a.memberJoined(5_000, bundle("carol"));
+        a.memberLeft(5_100, C);
+        List<GroupOutput> outs = a.drainOutputs();
+        assertEquals(OptionalLong.of(5_350), a.pollTimeout(), "the fresh KEY to bob is due again 250 ms later");
+        b.memberJoined(5_000, bundle("alice"));
+        b.drainOutputs();
+        List<GroupOutput> atBob = deliver(outs, A, b);
+        activation(deliver(atBob, B, a));
+        assertTrue(a.pollTimeout().isEmpty(), "acked: nothing more to resend, nothing pending");
+    }
+
+    @Test
+    void membership_isBounded_aJoinBeyondMaxMembersIsRefused() {
+        GroupKeyManager a = manager("alice");
+        Identity ghost = TestIdentities.identity("bob");
+        List<Bundle> many = new ArrayList<>();
+        for (int i = 0; i <= GroupKeyManager.MAX_MEMBERS; i++) {
+            many.add(ghost.bundle("ghost-" + i));
+        }
+        a.drainOutputs();
+        a.membersJoined(0, many);
+        List<Rejected> r = only(a.drainOutputs(), Rejected.class);
+        assertEquals(GroupKeyManager.MAX_MEMBERS, a.members().size());
+        assertEquals(1, r.size());
+        assertEquals(RejectReason.BUFFER_FULL, r.get(0).reason());
     }
 }

@@ -311,7 +311,7 @@ class GroupKeySimulationTest {
                     continue;
                 }
                 byte[] out = new byte[f.length];
-                DecryptResult res = ring.decrypt(meta, 0, meta.length, f, 0, f.length, out, 0);
+                DecryptResult res = ring.decrypt(meta, 0, meta.length, f, 0, f.length, out, 0, now);
                 stats.frames++;
                 if (res instanceof DecryptResult.Decrypted d) {
                     stats.framesOk++;
@@ -329,7 +329,8 @@ class GroupKeySimulationTest {
                         links.computeIfAbsent(m.id + "\0" + to.id, k -> new ArrayDeque<>()).add(st.message());
                     }
                 } else if (o instanceof InstallKey ik) {
-                    m.rings.computeIfAbsent(ik.sender(), k -> new SFrameReceiver(SUITE)).addKey(ik.keyId(), ik.baseKey());
+                    m.rings.computeIfAbsent(ik.sender(), k -> new SFrameReceiver(SUITE))
+                            .addKey(ik.keyId(), ik.baseKey(), now); // older keys expire (§2.3)
                     ik.baseKey().destroy();
                 } else if (o instanceof ActivateSendKey a) {
                     m.activations.add(new Known(a.keyId(), a.baseKey().toByteArray()));

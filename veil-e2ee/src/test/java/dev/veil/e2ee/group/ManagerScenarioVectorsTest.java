@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class ManagerScenarioVectorsTest {
     static final String FILE = "keys-manager.json";
-    static final List<String> NAMES = List.of("alice", "bob", "carol", "dave");
+    static final List<String> NAMES = List.of("alice", "bob", "carol", "dave", "erin");
     static final int KEYS_PER_MEMBER = 4;
 
     /** Serves the listed 32-byte values, in order, to nextBytes(byte[32]). */
@@ -109,6 +109,11 @@ class ManagerScenarioVectorsTest {
             record(m, s);
         }
 
+        /** The relay loses the next unsent message of the link from → to. */
+        void drop(String from, String to) {
+            sent.get(from + ">" + to).remove(0);
+        }
+
         /** Delivers the next unsent message of the link from → to. */
         void deliver(long now, String from, String to) {
             byte[] msg = sent.get(from + ">" + to).remove(0);
@@ -180,8 +185,10 @@ class ManagerScenarioVectorsTest {
         r.create("bob");
         r.joined(100, "bob", "alice");                          // bob's own connection.created
         r.joined(100, "alice", "bob");                          // alice's connection.created for bob
-        r.deliver(150, "bob", "alice");
+        r.deliver(150, "bob", "alice");                         // alice installs bob's (0,1), acks (every KEY)
         r.deliver(150, "alice", "bob");
+        r.deliver(160, "alice", "bob");                         // the acks
+        r.deliver(160, "bob", "alice");
         r.create("carol");
         r.joined(200, "carol", "alice", "bob");
         r.deliver(210, "carol", "bob");                         // before bob knows carol: kept
@@ -190,7 +197,11 @@ class ManagerScenarioVectorsTest {
         r.deliver(240, "carol", "alice");
         r.deliver(240, "alice", "carol");
         r.deliver(240, "bob", "carol");
-        r.left(1_000, "alice", "carol");                        // fresh generation 1, pending
+        r.deliver(245, "bob", "carol");                         // acks
+        r.deliver(245, "alice", "carol");
+        r.deliver(250, "carol", "alice");
+        r.deliver(250, "carol", "bob");
+        r.left(1_000, "alice", "carol");                        // fresh generation 1, pending, deadline 2500
         r.left(1_010, "bob", "carol");
         r.deliver(1_020, "alice", "bob");                       // bob installs and acks
         r.deliver(1_030, "bob", "alice");                       // alice installs bob's pending key and acks
@@ -214,18 +225,36 @@ class ManagerScenarioVectorsTest {
         r.receive(1_190, "alice", "dave", forged);              // BAD_TAG
         r.receive(1_195, "alice", "dave", daveAck);             // addressed to bob: WRONG_RECIPIENT
         r.receive(1_200, "alice", "carol", new byte[] {1, 1}); // carol left: UNKNOWN_SENDER
-        r.left(2_000, "alice", "bob");                          // pending (2,0) awaiting dave
-        r.timeout(6_999, "alice");
-        r.timeout(7_000, "alice");                              // deadline: activated without dave's ack
-        r.timeout(9_000, "bob");                                // no pending key: nothing
+        r.deliver(1_210, "alice", "dave");                      // the remaining acks
+        r.deliver(1_210, "bob", "dave");
+        r.deliver(1_220, "dave", "alice");
+        r.left(2_000, "alice", "bob");                          // pending (2,0) for dave, deadline 3500
+        r.joined(2_050, "alice", "erin");                       // joins the pending rotation
+        r.left(2_100, "alice", "erin");                         // fresh pending (3,0); deadline stays 3500
+        r.drop("alice", "dave");                                // the relay loses both KEYs to dave
+        r.drop("alice", "dave");
+        r.timeout(2_350, "alice");                              // no ack: (3,0) sent again (rule R)
+        r.deliver(2_360, "alice", "dave");                      // dave installs it and acks
+        r.drop("dave", "alice");                                // the ack is lost
+        r.timeout(2_850, "alice");                              // sent again, 500 ms later
+        r.deliver(2_860, "alice", "dave");                      // same KID: acked again, not installed
+        r.drop("dave", "alice");                                // lost too
+        r.timeout(3_499, "alice");
+        r.timeout(3_500, "alice");                              // the deadline: (3,0) activated
+        r.timeout(3_850, "alice");                              // still unacked: sent again, now ACTIVE
+        r.deliver(3_860, "alice", "dave");
+        r.deliver(3_870, "dave", "alice");                      // acked: no more retransmissions
+        r.timeout(9_000, "alice");
 
         ObjectNode root = JSON.createObjectNode();
         root.put("description", "Scripted run of group key managers (docs/PROTOCOL.md §3.5). Identities are those"
                 + " of keys-identity.json. Each manager draws its random 32-byte keys, in order, from random_keys"
                 + " (the first at create). Replay steps in order, one manager per member; after each input the"
                 + " manager's outputs must equal 'outputs' exactly, in order. Bundles for members_joined are the"
-                + " bundles of keys-identity.json labelled with the given connection ids. Config: activation"
-                + " timeout 5000 ms, refresh after 8 steps, early-message buffer 16 per sender x 64 senders.");
+                + " bundles of keys-identity.json labelled with the given connection ids. Config: GroupKeyManager"
+                + " Config.DEFAULT (activation deadline 1500 ms after a leave, never moved later; refresh after 8"
+                + " steps; every KEY acked, resent after 250 ms doubling to 2000 ms, at most 10 times; early-message"
+                + " buffer 16 per sender x 64 senders, 1024 bytes a message, 65536 bytes in all; 4096 departed ids).");
         ObjectNode keys = root.putObject("random_keys");
         for (String n : NAMES) {
             ArrayNode a = keys.putArray(n);

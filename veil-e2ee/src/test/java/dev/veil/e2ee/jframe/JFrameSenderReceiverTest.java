@@ -168,4 +168,30 @@ class JFrameSenderReceiverTest {
         assertEquals(new DecryptResult.Decrypted(20), decrypt(r, opus(s, 0)));
         assertThrows(IllegalArgumentException.class, () -> r.setRawKey(1, SecretBytes.copyOf(new byte[15])));
     }
+
+    @Test
+    void forgottenSsrc_isRetired_andOlderSlotsExpireAfterANewerKey() throws Exception {
+        JFrameSender s = new JFrameSender(new SplittableRandom(9));
+        s.setKey(0, A);
+        JFrameReceiver r = new JFrameReceiver();
+        r.setKey(0, A, 0);
+        byte[] recorded = opus(s, 1, 0);
+        byte[] again = opus(s, 1, 960);
+        assertEquals(new DecryptResult.Decrypted(recorded.length - JFrameSender.OVERHEAD),
+                r.decrypt(Codec.OPUS, FrameType.UNSPECIFIED, recorded, 0, recorded.length, new byte[recorded.length], 0, 0));
+        for (int ssrc = 2; ssrc <= 1 + JFrameReceiver.MAX_SSRCS; ssrc++) {
+            byte[] f = opus(s, ssrc, 0);
+            r.decrypt(Codec.OPUS, FrameType.UNSPECIFIED, f, 0, f.length, new byte[f.length], 0, 10);
+        }
+        assertEquals(DecryptResult.Rejected.of(Rejection.REPLAY),
+                r.decrypt(Codec.OPUS, FrameType.UNSPECIFIED, again, 0, again.length, new byte[again.length], 0, 20),
+                "SSRC 1's window was forgotten: it is retired, its frames refused");
+        r.setKey(1, B, 1_000);                                   // a newer key: slot 0 expires 2 s later
+        byte[] late = opus(s, 40, 0);
+        assertTrue(r.decrypt(Codec.OPUS, FrameType.UNSPECIFIED, late, 0, late.length, new byte[late.length], 0, 2_999)
+                instanceof DecryptResult.Decrypted);
+        byte[] later = opus(s, 40, 960);
+        assertEquals(DecryptResult.Rejected.of(Rejection.NO_KEY), r.decrypt(Codec.OPUS, FrameType.UNSPECIFIED, later,
+                0, later.length, new byte[later.length], 0, 3_000));
+    }
 }

@@ -339,7 +339,7 @@ class FrameVectorsGenerator {
         {
             SFrameSender s = new SFrameSender(gcm);
             s.setKey(new KeyId(1, 0), SecretBytes.copyOf(base));
-            byte[][] f = new byte[131][];
+            byte[][] f = new byte[1027][];
             for (int i = 0; i < f.length; i++) {
                 f[i] = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "r" + i));
             }
@@ -350,10 +350,62 @@ class FrameVectorsGenerator {
             x.step("ctr 2 before ctr 1", Codec.OPUS, FrameType.UNSPECIFIED, f[2]);
             x.step("ctr 1 late but inside the window", Codec.OPUS, FrameType.UNSPECIFIED, f[1]);
             x.step("ctr 1 again", Codec.OPUS, FrameType.UNSPECIFIED, f[1]);
-            x.step("ctr 130", Codec.OPUS, FrameType.UNSPECIFIED, f[130]);
-            x.step("ctr 3 is 127 behind: still inside", Codec.OPUS, FrameType.UNSPECIFIED, f[3]);
-            x.step("ctr 2 is 128 behind: too old", Codec.OPUS, FrameType.UNSPECIFIED, f[2]);
+            x.step("ctr 1026", Codec.OPUS, FrameType.UNSPECIFIED, f[1026]);
+            x.step("ctr 3 is 1023 behind: still inside (window 1024)", Codec.OPUS, FrameType.UNSPECIFIED, f[3]);
+            x.step("ctr 2 is 1024 behind: too old", Codec.OPUS, FrameType.UNSPECIFIED, f[2]);
             x.step("ctr 1 too old (and seen)", Codec.OPUS, FrameType.UNSPECIFIED, f[1]);
+        }
+        // SFrame age floor: a frame behind the highest is refused once it must be older than 2 s
+        {
+            SFrameSender s = new SFrameSender(gcm);
+            s.setKey(new KeyId(1, 0), SecretBytes.copyOf(base));
+            byte[][] f = new byte[8][];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "age" + i));
+            }
+            Scenario x = new Scenario(sc, "sframe age floor (2 s)", gcm);
+            x.sframeKey(new KeyId(1, 0), base);
+            x.at(1_000).step("ctr 0", Codec.OPUS, FrameType.UNSPECIFIED, f[0]);
+            x.at(1_000).step("ctr 3", Codec.OPUS, FrameType.UNSPECIFIED, f[3]);
+            x.at(2_900).step("ctr 1, 1.9 s after ctr 3 arrived: late but accepted", Codec.OPUS,
+                    FrameType.UNSPECIFIED, f[1]);
+            x.at(3_001).step("ctr 2, withheld for more than 2 s after ctr 3 arrived: too old", Codec.OPUS,
+                    FrameType.UNSPECIFIED, f[2]);
+            x.at(3_001).step("ctr 5 (ahead) is accepted", Codec.OPUS, FrameType.UNSPECIFIED, f[5]);
+            x.at(3_100).step("ctr 4 arrives 99 ms after ctr 5: accepted", Codec.OPUS, FrameType.UNSPECIFIED, f[4]);
+        }
+        // SFrame key expiry: an older generation is deleted once a newer one is in use
+        {
+            byte[] next = bytes("veil frames receiver next generation", 32);
+            SFrameSender s = new SFrameSender(gcm);
+            s.setKey(new KeyId(1, 0), SecretBytes.copyOf(base));
+            byte[] old0 = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "old0"));
+            byte[] old1 = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "old1"));
+            byte[] old2 = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "old2"));
+            s.setKey(new KeyId(2, 0), SecretBytes.copyOf(next));
+            byte[] new0 = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "new0"));
+            byte[] new1 = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "new1"));
+            SFrameSender leaver = new SFrameSender(gcm, 50);
+            leaver.setKey(new KeyId(1, 0), SecretBytes.copyOf(base));
+            byte[] forged = leaver.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "forged"));
+            leaver.ratchet();
+            byte[] forgedStep1 = leaver.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, opusFrame(12, "forged1"));
+            Scenario x = new Scenario(sc, "sframe key expiry: older generation deleted after the newer is used", gcm);
+            x.sframeKey(new KeyId(1, 0), base);
+            x.at(0).step("generation 1", Codec.OPUS, FrameType.UNSPECIFIED, old0);
+            x.at(100).installSframeKey("generation 2 installed: generation 1 expires by 2100", new KeyId(2, 0), next);
+            x.at(200).step("generation 1 still in use", Codec.OPUS, FrameType.UNSPECIFIED, old1);
+            x.at(300).step("first frame under generation 2: generation 1 expires by 550", Codec.OPUS,
+                    FrameType.UNSPECIFIED, new0);
+            x.at(500).step("generation 1 frame in flight (within 250 ms)", Codec.OPUS, FrameType.UNSPECIFIED,
+                    old2);
+            x.at(550).step("a frame under generation 1 (a departed member's forgery): expired", Codec.OPUS,
+                    FrameType.UNSPECIFIED, forged);
+            x.at(560).step("ratcheting the expired generation is refused too", Codec.OPUS,
+                    FrameType.UNSPECIFIED, forgedStep1);
+            x.at(570).installSframeKey("installing generation 1 again is ignored", new KeyId(1, 0), base);
+            x.at(580).step("still expired", Codec.OPUS, FrameType.UNSPECIFIED, forged);
+            x.at(590).step("generation 2 goes on", Codec.OPUS, FrameType.UNSPECIFIED, new1);
         }
         // SFrame tampering, truncation, malformed header, unknown key
         {
@@ -441,6 +493,36 @@ class FrameVectorsGenerator {
             x.step("count 2 with a ciphertext bit flipped (8 ratchets tried)", Codec.VP8, FrameType.UNSPECIFIED, flip(f[4], 5));
             x.step("count 2 genuine", Codec.VP8, FrameType.UNSPECIFIED, f[4]);
         }
+        // JFrame: a frame recorded minutes earlier (its counter wrapped into "ahead") is refused by its timestamp
+        {
+            byte[] m = bytes("veil frames receiver material", 32);
+            JFrameSender early = new JFrameSender(fixedCount(100));
+            early.setKey(2, SecretBytes.copyOf(m));
+            byte[] recorded = early.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, 48_000, opusFrame(20, "rec"));
+            JFrameSender later = new JFrameSender(fixedCount(40_100)); // 40000 frames (13.3 min at 50 fps) later
+            later.setKey(2, SecretBytes.copyOf(m));
+            long ts = 48_000L + 40_000L * 960;
+            byte[] live0 = later.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, (int) ts, opusFrame(20, "l0"));
+            byte[] live1 = later.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, (int) (ts + 960),
+                    opusFrame(20, "l1"));
+            byte[] live2 = later.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, (int) (ts + 1920),
+                    opusFrame(20, "l2"));
+            byte[] live3 = later.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, (int) (ts + 2880),
+                    opusFrame(20, "l3"));
+            byte[] future = later.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, 0x7070, (int) (ts + 48_000 * 10),
+                    opusFrame(20, "fut"));
+            Scenario x = new Scenario(sc, "jframe counter wrap: a frame recorded minutes earlier", null);
+            x.jframeKey(2, "material", m);
+            x.at(800_000).step("live count 40100", Codec.OPUS, FrameType.UNSPECIFIED, live0);
+            x.at(800_020).step("live count 40101", Codec.OPUS, FrameType.UNSPECIFIED, live1);
+            x.at(800_030).step("count 100 recorded 13 minutes earlier: 25535 ahead by the counter, refused by its"
+                    + " RTP timestamp", Codec.OPUS, FrameType.UNSPECIFIED, recorded);
+            x.at(800_040).step("the live frames go on", Codec.OPUS, FrameType.UNSPECIFIED, live2);
+            x.at(800_050).step("a timestamp 10 s beyond the elapsed media time is refused", Codec.OPUS,
+                    FrameType.UNSPECIFIED, future);
+            x.at(803_000).step("count 40103 (ahead) withheld for ~3 s: its timestamp is 2.9 s behind the elapsed"
+                    + " time, too old", Codec.OPUS, FrameType.UNSPECIFIED, live3);
+        }
         // JFrame ratchet on failure on the KID slot
         {
             byte[] m = bytes("veil frames receiver ratchet material", 32);
@@ -524,16 +606,38 @@ class FrameVectorsGenerator {
             }
         }
 
+        long at;
+
+        /** The receiver's clock for the steps from here on (recorded as at_ms). */
+        Scenario at(long ms) {
+            at = ms;
+            return this;
+        }
+
+        /** A step that installs an SFrame key at the current time. */
+        void installSframeKey(String note, KeyId id, byte[] base) {
+            ObjectNode s = steps.addObject();
+            s.put("note", note);
+            s.put("at_ms", at);
+            ObjectNode k = s.putObject("install");
+            k.put("kid", Long.toUnsignedString(id.toKid()));
+            k.put("base_key", hex(base));
+            sframe.addKey(id, SecretBytes.copyOf(base), at);
+        }
+
         void step(String note, Codec codec, FrameType type, byte[] input) {
             ObjectNode s = steps.addObject();
             s.put("note", note);
+            if (at != 0) {
+                s.put("at_ms", at);
+            }
             s.put("codec", codec.name());
             s.put("frame_type", type.name());
             s.put("input", hex(input));
             byte[] out = new byte[input.length];
             DecryptResult r = sframe != null
-                    ? sframe.decryptFrame(codec, type, input, 0, input.length, out, 0)
-                    : jframe.decrypt(codec, type, input, 0, input.length, out, 0);
+                    ? sframe.decryptFrame(codec, type, input, 0, input.length, out, 0, at)
+                    : jframe.decrypt(codec, type, input, 0, input.length, out, 0, at);
             if (r instanceof DecryptResult.Decrypted d) {
                 s.put("expect", "OK");
                 s.put("output", hex(Arrays.copyOf(out, d.length())));

@@ -46,15 +46,22 @@ class ReceiverVectorsTest {
                     }
                 }
             }
+            long at = 0;
             for (JsonNode st : sc.get("steps")) {
                 String what = name + " / " + st.get("note").asText();
+                at = st.has("at_ms") ? st.get("at_ms").asLong() : at;
+                if (st.has("install")) {
+                    sr.addKey(KeyId.fromKid(Long.parseUnsignedLong(st.get("install").get("kid").asText())),
+                            SecretBytes.copyOf(unhex(st.get("install").get("base_key"))), at);
+                    continue;
+                }
                 Codec codec = Codec.valueOf(st.get("codec").asText());
                 FrameType type = FrameType.valueOf(st.get("frame_type").asText());
                 byte[] in = unhex(st.get("input"));
                 byte[] out = new byte[in.length];
                 DecryptResult r = sframe
-                        ? sr.decryptFrame(codec, type, in, 0, in.length, out, 0)
-                        : jr.decrypt(codec, type, in, 0, in.length, out, 0);
+                        ? sr.decryptFrame(codec, type, in, 0, in.length, out, 0, at)
+                        : jr.decrypt(codec, type, in, 0, in.length, out, 0, at);
                 String expect = st.get("expect").asText();
                 if (expect.equals("OK")) {
                     byte[] want = unhex(st.get("output"));

@@ -224,4 +224,27 @@ class SFrameSenderReceiverTest {
                 r.decrypt(new byte[] {1, 2, 4}, 0, 3, ct, 0, ct.length, out, 0));
         assertEquals(new DecryptResult.Decrypted(2), r.decrypt(md, 0, 3, ct, 0, ct.length, out, 0));
     }
+
+    @Test
+    void keyForAKidReachedByRatcheting_keepsItsReplayWindow_andExpiredKidsStayRefused() throws Exception {
+        SFrameSender s = sender(GCM, new KeyId(4, 0));
+        SFrameReceiver r = receiver(GCM, new KeyId(4, 0));
+        s.ratchet();
+        s.ratchet();                                            // (4, 2)
+        byte[] f = s.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, new byte[] {(byte) 0xfc, 1, 2});
+        assertEquals(new DecryptResult.Decrypted(3), r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, f, 0,
+                f.length, new byte[64], 0, 100));               // ratcheted to (4, 2) and installed
+        // the sender's KEY for (4, 2) arrives afterwards (a refresh): the window must not be reset
+        byte[] k2 = dev.veil.e2ee.key.KeyRatchet.VEIL.next(dev.veil.e2ee.key.KeyRatchet.VEIL.next(BASE.toByteArray()));
+        assertTrue(r.addKey(new KeyId(4, 2), SecretBytes.copyOf(k2), 110));
+        assertEquals(DecryptResult.Rejected.of(Rejection.REPLAY), r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED,
+                f, 0, f.length, new byte[64], 0, 120), "the frame seen before the install is still a replay");
+        // (4, 0) expires 250 ms after (4, 2) authenticated; a KEY for it is then ignored
+        assertTrue(r.hasKey(new KeyId(4, 0)), "still held 20 ms after");
+        r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, f, 0, f.length, new byte[64], 0, 350);
+        assertFalse(r.hasKey(new KeyId(4, 0)));
+        assertTrue(r.isExpired(new KeyId(4, 0)));
+        assertFalse(r.addKey(new KeyId(4, 0), BASE, 400), "an expired KID is never installed again");
+        assertTrue(r.hasKey(new KeyId(4, 2)));
+    }
 }

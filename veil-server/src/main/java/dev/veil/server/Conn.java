@@ -1,0 +1,87 @@
+package dev.veil.server;
+
+import dev.veil.signaling.Connect;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** One WebSocket and, after connect, one member of a channel. Touched on the loop only. */
+final class Conn {
+  enum State { NEW, OFFERED, ACTIVE, CLOSED }
+
+  final WsPeer ws;
+  /** The source address key the admission limits count ({@link Admission#addressKey}). */
+  final String address;
+  /** What is queued to this socket and not yet written. */
+  final Outbound out;
+  /** Everything this socket sends, any type. */
+  final TokenBucket inBucket;
+  /** Error replies that do not close the socket (coalesced past this bucket). */
+  final TokenBucket errorBucket;
+  State state = State.NEW;
+  /** Counted in the pending budget of {@link Admission}. */
+  boolean pending;
+  /** Counted in the joined budget of {@link Admission}. */
+  boolean joined;
+  /** The outbound queue failed (past a bound or stalled): nothing more is sent, the socket is being dropped. */
+  boolean outboundFailed;
+  /** The transport reported the socket closed. */
+  boolean socketClosed;
+  /** The hard close that follows a graceful close the client does not complete. */
+  Scheduler.Cancellable hardClose;
+  String id;
+  Connect connect;
+  Channel channel;
+  Media.Peer peer;
+  List<Media.Track> published = List.of();
+  /** The ids of the tracks in the last (re-)offer sent to this connection. */
+  Set<String> offeredTracks = Set.of();
+  boolean reofferInFlight;
+  boolean reofferWanted;
+  /** The client asked for an ICE restart that the next re-offer carries. */
+  boolean iceRestartWanted;
+  /** Loop time of the last accepted ice-restart, or null. */
+  Long lastIceRestartNanos;
+  int missedPongs;
+  Scheduler.Cancellable deadline;
+  Scheduler.Cancellable pinger;
+  TokenBucket e2eeBucket;
+
+  Conn(WsPeer ws, String address, Outbound out, TokenBucket inBucket, TokenBucket errorBucket) {
+    this.ws = ws;
+    this.address = address;
+    this.out = out;
+    this.inBucket = inBucket;
+    this.errorBucket = errorBucket;
+  }
+
+  @Override
+  public String toString() {
+    return id != null ? id : "ws@" + ws.remote();
+  }
+
+  /** The members of one channel. */
+  static final class Channel {
+    final String id;
+    final boolean e2ee;
+    /** Every connection that has been sent its offer, in joining order. */
+    final Map<String, Conn> members = new LinkedHashMap<>();
+
+    Channel(String id, boolean e2ee) {
+      this.id = id;
+      this.e2ee = e2ee;
+    }
+
+    List<Conn> active() {
+      List<Conn> out = new ArrayList<>();
+      for (Conn c : members.values()) {
+        if (c.state == State.ACTIVE) {
+          out.add(c);
+        }
+      }
+      return out;
+    }
+  }
+}
