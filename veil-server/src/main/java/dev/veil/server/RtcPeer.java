@@ -7,8 +7,6 @@ import dev.veil.webrtc.router.ConsumerParams;
 import dev.veil.webrtc.router.Producer;
 import dev.veil.webrtc.router.ProducerParams;
 import dev.veil.webrtc.rtp.RtpCodec;
-import dev.veil.webrtc.rtp.RtpException;
-import dev.veil.webrtc.rtp.RtxUnwrap;
 import dev.veil.webrtc.sdp.Codec;
 import dev.veil.webrtc.sdp.Extmap;
 import dev.veil.webrtc.sdp.MediaKind;
@@ -86,37 +84,8 @@ final class RtcPeer implements Media.Peer {
   /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
   private UplinkCc uplink;
   private EventLoop.Timer ccTimer;
-  /** The publisher's RTX streams (RTX SSRC → the stream it repairs), unwrapped before routing. */
-  private final Map<Long, Rtx> rtxBySsrc = new java.util.HashMap<>();
-  /** The same, by the media SSRC. */
-  private final Map<Long, Rtx> rtxByMediaSsrc = new java.util.HashMap<>();
-  private long rtxUnwrapped;
-  private long rtxPadding;
-  private long rtxDuplicates;
-
-  /**
-   * One RTX stream: what it repairs, and the sequence numbers of the media stream seen lately (slot seq % 1024
-   * holds seq + 1), so that an RTX packet repeating a packet already received (Chromium probes with such
-   * "redundant payload" padding) is dropped instead of being forwarded twice.
-   */
-  private static final class Rtx {
-    final long mediaSsrc;
-    final int payloadType;
-    final int[] seen = new int[1024];
-
-    Rtx(long mediaSsrc, int payloadType) {
-      this.mediaSsrc = mediaSsrc;
-      this.payloadType = payloadType;
-    }
-
-    /** Marks {@code seq} seen; returns whether it was seen already. */
-    boolean see(int seq) {
-      int slot = seq & 1023;
-      boolean dup = seen[slot] == seq + 1;
-      seen[slot] = seq + 1;
-      return dup;
-    }
-  }
+  /** The publisher's RTX streams, unwrapped before routing. */
+  private final UplinkRtx rtx = new UplinkRtx();
   private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
@@ -259,13 +228,11 @@ final class RtcPeer implements Media.Peer {
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
     out.add(new Media.Track(connectionId, trackId, label));
     ssrcs.add(ssrc.get());
-    Optional<Long> rtx = m.get().rtxSsrcFor(ssrc.get());
+    Optional<Long> rtxSsrc = m.get().rtxSsrcFor(ssrc.get());
     boolean rtxAccepted = m.get().payloadTypes().stream().map(t -> m.get().codec(t).orElse(null))
         .anyMatch(c -> c != null && "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt));
-    if (rtx.isPresent() && rtxAccepted && !rtx.get().equals(ssrc.get())) {
-      Rtx x = new Rtx(ssrc.get(), pt);
-      rtxBySsrc.put(rtx.get(), x);
-      rtxByMediaSsrc.put(ssrc.get(), x);
+    if (rtxSsrc.isPresent() && rtxAccepted) {
+      rtx.add(rtxSsrc.get(), ssrc.get(), pt);
     }
   }
 
@@ -379,31 +346,9 @@ final class RtcPeer implements Media.Peer {
           uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
           runUplink(now);
         }
-        if (!rtxBySsrc.isEmpty() && packet.length >= 12) {
-          long ssrc = ((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16) | ((packet[10] & 0xFF) << 8)
-              | (packet[11] & 0xFF);
-          Rtx x = rtxBySsrc.get(ssrc);
-          if (x != null) {
-            try {
-              packet = RtxUnwrap.unwrap(packet, x.mediaSsrc, x.payloadType);
-            } catch (RtpException e) {
-              packet = null;
-            }
-            if (packet == null) {
-              rtxPadding++; // a bandwidth probe (or malformed): its job was done by congestion control
-              continue;
-            }
-            if (x.see(((packet[2] & 0xFF) << 8) | (packet[3] & 0xFF))) {
-              rtxDuplicates++; // a probe repeating a packet already here
-              continue;
-            }
-            rtxUnwrapped++;
-          } else {
-            Rtx m = rtxByMediaSsrc.get(ssrc);
-            if (m != null) {
-              m.see(((packet[2] & 0xFF) << 8) | (packet[3] & 0xFF));
-            }
-          }
+        packet = rtx.onRtp(packet);
+        if (packet == null) {
+          continue;
         }
         media.routeRtp(this, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
@@ -511,9 +456,7 @@ final class RtcPeer implements Media.Peer {
     out.merge("media.rtp_sent", st.rtpSent(), Long::sum);
     out.merge("media.rtcp_sent", st.rtcpSent(), Long::sum);
     out.merge("media.send_dropped", st.sendDropped(), Long::sum);
-    out.merge("media.uplink.rtx_unwrapped", rtxUnwrapped, Long::sum);
-    out.merge("media.uplink.rtx_padding", rtxPadding, Long::sum);
-    out.merge("media.uplink.rtx_duplicates", rtxDuplicates, Long::sum);
+    rtx.addCounters(out);
     if (uplink != null) {
       uplink.addCounters(out);
     }
