@@ -41,9 +41,13 @@ final class RtcPeer implements Media.Peer {
    * its estimate passes 1.5 Mbit/s within about a second of media, so starting at 1 Mbit/s is a small step.
    */
   static final int UPLINK_START_KBPS = Integer.getInteger("veil.uplinkStartKbps", 1000);
-  /** Bench knobs (JVM properties, for before/after measurements only): offer transport-cc/goog-remb, RTX. */
+  /**
+   * Bench knobs (JVM properties, for before/after measurements only): offer transport-cc and goog-remb, offer
+   * transport-cc (false: goog-remb alone, the REMB fallback), offer RTX.
+   */
   static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
   static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
+  static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -101,7 +105,7 @@ final class RtcPeer implements Media.Peer {
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
-        .uplinkCongestionControl(UPLINK_CC).uplinkRtx(UPLINK_RTX);
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }

@@ -59,6 +59,7 @@ public final class SdpOfferer {
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean reuseInactiveSlots;
     private boolean uplinkCongestionControl = true;
+    private boolean uplinkTransportCc = true;
     private boolean uplinkRtx = true;
     private int uplinkStartBitrateKbps;
     private final List<MediaSection> sections = new ArrayList<>();
@@ -157,6 +158,15 @@ public final class SdpOfferer {
         return this;
     }
 
+    /**
+     * With {@link #uplinkCongestionControl} on, whether transport-cc (and its extension) is offered too (default);
+     * off leaves goog-remb alone, as a client without transport-cc would answer (to measure the REMB fallback).
+     */
+    public SdpOfferer uplinkTransportCc(boolean on) {
+        this.uplinkTransportCc = on;
+        return this;
+    }
+
     /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
     public int transportWideCcExtmapId() {
         java.util.Set<Integer> taken = new java.util.HashSet<>();
@@ -180,7 +190,7 @@ public final class SdpOfferer {
     }
 
     private List<Extmap> extmapsFor(Direction d) {
-        if (d != Direction.RECVONLY || !uplinkCongestionControl
+        if (d != Direction.RECVONLY || !uplinkCongestionControl || !uplinkTransportCc
                 || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
             return extmaps;
         }
@@ -210,7 +220,7 @@ public final class SdpOfferer {
             if (kind == MediaKind.VIDEO && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("goog-remb")) {
                 x = x.withFeedback("goog-remb");
             }
-            if (!"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("transport-cc")) {
+            if (uplinkTransportCc && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("transport-cc")) {
                 x = x.withFeedback("transport-cc");
             }
             out.add(x);

@@ -124,6 +124,13 @@ class SdpOffererTest {
         SdpOfferer other = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
                 5000).extmaps(List.of(new Extmap(1, Extmap.SDES_MID), new Extmap(3, Extmap.AUDIO_LEVEL)));
         assertEquals(4, other.transportWideCcExtmapId());
+        // goog-remb alone (the REMB fallback, as a client without transport-cc would answer)
+        SdpOfferer remb = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).uplinkTransportCc(false);
+        remb.addRecvOnly(MediaKind.VIDEO);
+        String rembOffer = remb.createOffer();
+        assertTrue(rembOffer.contains("a=rtcp-fb:96 goog-remb"));
+        assertTrue(!rembOffer.contains("transport-cc") && !rembOffer.contains(Extmap.TRANSPORT_WIDE_CC));
         // and off
         SdpOfferer off = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
                 5000).uplinkCongestionControl(false);
