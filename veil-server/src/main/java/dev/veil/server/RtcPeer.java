@@ -35,6 +35,19 @@ import org.slf4j.LoggerFactory;
  */
 final class RtcPeer implements Media.Peer {
   private static final Logger LOG = LoggerFactory.getLogger(RtcPeer.class);
+  /**
+   * The start bitrate offered to publishers' video (x-google-start-bitrate): Chromium's default 300 kbit/s makes a
+   * 720p camera start at 640x360 and stay there for over ten seconds; with transport-cc feedback and RTX probing
+   * its estimate passes 1.5 Mbit/s within about a second of media, so starting at 1 Mbit/s is a small step.
+   */
+  static final int UPLINK_START_KBPS = Integer.getInteger("veil.uplinkStartKbps", 1000);
+  /**
+   * Bench knobs (JVM properties, for before/after measurements only): offer transport-cc and goog-remb, offer
+   * transport-cc (false: goog-remb alone, the REMB fallback), offer RTX.
+   */
+  static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
+  static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
+  static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -72,6 +85,12 @@ final class RtcPeer implements Media.Peer {
   private boolean closed;
   private boolean connectedLogged;
   private EventLoop.Timer timer;
+  /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
+  private UplinkCc uplink;
+  private EventLoop.Timer ccTimer;
+  /** The publisher's RTX streams, unwrapped before routing. */
+  private final UplinkRtx rtx = new UplinkRtx();
+  private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
@@ -85,7 +104,8 @@ final class RtcPeer implements Media.Peer {
         media.random());
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
-        media.localPort());
+        media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -169,9 +189,15 @@ final class RtcPeer implements Media.Peer {
       transport.setRemoteIceCredentials(a.iceUfrag(), a.icePwd());
       transport.setRemoteFingerprint(a.fingerprint());
       List<Media.Track> tracks = new ArrayList<>();
-      publish(a, audioUpMid, "audio", tracks);
-      publish(a, videoUpMid, "video", tracks);
+      List<Long> ssrcs = new ArrayList<>();
+      publish(a, audioUpMid, "audio", tracks, ssrcs);
+      publish(a, videoUpMid, "video", tracks, ssrcs);
       published = List.copyOf(tracks);
+      if (!ssrcs.isEmpty()) {
+        uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
+            media.router.rtcpSsrc());
+        LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
+      }
       drain();
     }
     for (Map.Entry<String, Sending> e : sending.entrySet()) {
@@ -183,7 +209,7 @@ final class RtcPeer implements Media.Peer {
     return published;
   }
 
-  private void publish(SdpAnswer a, String mid, String label, List<Media.Track> out) {
+  private void publish(SdpAnswer a, String mid, String label, List<Media.Track> out, List<Long> ssrcs) {
     if (mid == null) {
       return;
     }
@@ -205,6 +231,13 @@ final class RtcPeer implements Media.Peer {
     media.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
     out.add(new Media.Track(connectionId, trackId, label));
+    ssrcs.add(ssrc.get());
+    Optional<Long> rtxSsrc = m.get().rtxSsrcFor(ssrc.get());
+    boolean rtxAccepted = m.get().payloadTypes().stream().map(t -> m.get().codec(t).orElse(null))
+        .anyMatch(c -> c != null && "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt));
+    if (rtxSsrc.isPresent() && rtxAccepted) {
+      rtx.add(rtxSsrc.get(), ssrc.get(), pt);
+    }
   }
 
   private void consume(SdpAnswer a, String trackId, Sending s) {
@@ -311,7 +344,17 @@ final class RtcPeer implements Media.Peer {
         arm(t.atMillis());
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
-        media.routeRtp(this, r.packet());
+        byte[] packet = r.packet();
+        if (uplink != null) {
+          long now = media.nowMillis();
+          uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
+          runUplink(now);
+        }
+        packet = rtx.onRtp(packet);
+        if (packet == null) {
+          continue;
+        }
+        media.routeRtp(this, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
         media.routeRtcp(this, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
@@ -342,6 +385,37 @@ final class RtcPeer implements Media.Peer {
         }
       }
     }
+  }
+
+  /** Sends the feedback that is due and re-arms the uplink timer. */
+  private void runUplink(long now) {
+    if (closed || uplink == null) {
+      return;
+    }
+    if (uplink.nextTimeoutMillis() <= now) {
+      uplink.poll(now);
+      byte[] rtcp;
+      while ((rtcp = uplink.pollRtcp()) != null) {
+        sendRtcp(rtcp);
+      }
+    }
+    long next = uplink.nextTimeoutMillis();
+    if (next == ccTimerAt && (ccTimer != null || next == Long.MAX_VALUE)) {
+      return;
+    }
+    if (ccTimer != null) {
+      ccTimer.cancel();
+      ccTimer = null;
+    }
+    ccTimerAt = next;
+    if (next == Long.MAX_VALUE) {
+      return;
+    }
+    ccTimer = media.loop().schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, next - now)), () -> {
+      ccTimer = null;
+      ccTimerAt = Long.MAX_VALUE;
+      runUplink(media.nowMillis());
+    });
   }
 
   private void arm(long atMillis) {
@@ -385,6 +459,11 @@ final class RtcPeer implements Media.Peer {
     out.merge("media.stun_error_responses", st.stunErrorResponses(), Long::sum);
     out.merge("media.rtp_sent", st.rtpSent(), Long::sum);
     out.merge("media.rtcp_sent", st.rtcpSent(), Long::sum);
+    out.merge("media.send_dropped", st.sendDropped(), Long::sum);
+    rtx.addCounters(out);
+    if (uplink != null) {
+      uplink.addCounters(out);
+    }
   }
 
   @Override
@@ -403,6 +482,10 @@ final class RtcPeer implements Media.Peer {
     closed = true;
     if (timer != null) {
       timer.cancel();
+    }
+    if (ccTimer != null) {
+      ccTimer.cancel();
+      ccTimer = null;
     }
     TransportStats st = transport.stats();
     LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",

@@ -66,6 +66,12 @@ final class MediaTestPeer implements AutoCloseable {
    */
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
       boolean stallDtls) throws Exception {
+    this(client, s, channel, role, pool, seed, stallDtls, a -> a);
+  }
+
+  /** As above, with {@code editAnswer} applied to the fake browser answer before it is sent. */
+  MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
+      boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer) throws Exception {
     this.random = new Random(seed);
     this.seed = seed;
     this.publish = !role.equals("recvonly");
@@ -91,8 +97,8 @@ final class MediaTestPeer implements AutoCloseable {
       }
     }
     dtls.setRemoteFingerprint(DtlsFingerprint.parse(fingerprint));
-    this.answerSdp = new FakeBrowserSdp(seed, ice.ufrag(), ice.password(), certificate.fingerprint().toSdpValue())
-        .answer(offerSdp, !role.equals("recvonly"));
+    this.answerSdp = editAnswer.apply(new FakeBrowserSdp(seed, ice.ufrag(), ice.password(),
+        certificate.fingerprint().toSdpValue()).answer(offerSdp, !role.equals("recvonly")));
     ws.send("{\"type\":\"answer\",\"sdp\":" + JSON.writeValueAsString(answerSdp) + "}");
     ws.expect("notify");
     connect(stallDtls);
@@ -276,6 +282,27 @@ final class MediaTestPeer implements AutoCloseable {
       out.add(Long.parseLong(m.group(1)));
     }
     return out;
+  }
+
+  /**
+   * Sends one Opus RTP packet with {@code payload} and the transport-wide sequence number {@code twccSeq} in a
+   * one-byte header extension element with id {@code extId}.
+   */
+  void sendOpusWithTransportSequence(long ssrc, int seq, long timestamp, int extId, int twccSeq, byte[] payload)
+      throws Exception {
+    dev.veil.webrtc.rtp.RtpHeader h = dev.veil.webrtc.rtp.RtpHeader.of(false, 111, seq, timestamp, ssrc)
+        .withExtensions(List.of(new dev.veil.webrtc.rtp.HeaderExtension(extId,
+            new byte[] {(byte) (twccSeq >>> 8), (byte) twccSeq})));
+    send(srtp.protectRtp(dev.veil.webrtc.rtp.RtpPacket.build(h, payload, 0, payload.length)));
+  }
+
+  /** The next RTCP datagram within ~20 ms, decrypted and parsed, or null (RTP and STUN are skipped). */
+  List<dev.veil.webrtc.rtcp.RtcpPacket> pollRtcp() throws Exception {
+    byte[] in = receive();
+    if (in == null || Demux.classify(in) != PacketKind.RTCP) {
+      return null;
+    }
+    return dev.veil.webrtc.rtcp.RtcpCompound.parse(srtp.unprotectRtcp(in));
   }
 
   /** Sends one Opus RTP packet with {@code payload}. */

@@ -43,6 +43,12 @@ final class MediaTestServer implements AutoCloseable {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed);
   }
 
+  /** As {@link #peer}, with the fake browser's answer edited by {@code editAnswer} before it is sent. */
+  MediaTestPeer peer(String channel, String role, long seed, java.util.function.UnaryOperator<String> editAnswer)
+      throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, editAnswer);
+  }
+
   /** A peer that joins and connects ICE, sends one DTLS ClientHello and then stays silent. */
   MediaTestPeer stalledPeer(String channel, long seed) throws Exception {
     return new MediaTestPeer(client, server, channel, "sendrecv", dtlsPool, seed, true);

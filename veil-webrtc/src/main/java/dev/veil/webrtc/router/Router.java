@@ -48,9 +48,10 @@ import java.util.random.RandomGenerator;
  *   <li>Malformed RTP/RTCP is dropped and counted ({@link #stats()}); nothing throws for bad input.</li>
  * </ul>
  * It never reads the RTP payload beyond the VP8 payload descriptor and first frame byte or the H.264 NAL header:
- * past its clear prefix the payload is end-to-end encrypted. <b>Bandwidth estimation is out of scope</b>: REMB and
- * transport-cc from subscribers are ignored, no REMB is sent to publishers, and there is no simulcast/SVC layer
- * selection; browsers fall back to their loss-based estimate.
+ * past its clear prefix the payload is end-to-end encrypted. <b>Bandwidth estimation is out of scope here</b>:
+ * REMB and transport-cc from subscribers are ignored, the server sends subscribers no transport-wide sequence
+ * numbers, and there is no simulcast/SVC layer selection. Uplink feedback to publishers (transport-cc, or REMB) is
+ * the {@code dev.veil.webrtc.cc} stages', fed by the server shell before it routes a packet here.
  */
 public final class Router {
 

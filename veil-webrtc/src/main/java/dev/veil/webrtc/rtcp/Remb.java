@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * Receiver Estimated Maximum Bitrate, PSFB (PT=206) FMT=15 "application layer feedback" with the identifier "REMB"
- * (draft-alvestrand-rmcat-remb-03 §2.2). The SFU parses it and does not act on it (no bandwidth estimation yet).
+ * (draft-alvestrand-rmcat-remb-03 §2.2). The SFU sends it to publishers that do not do transport-cc ({@code
+ * dev.veil.webrtc.cc.RembGenerator}); a received one is parsed and ignored (no downlink estimation yet).
  *
  * <pre>
  * |V=2|P| FMT=15  |   PT=206      |             length            |

@@ -76,6 +76,9 @@ public final class RtcpCompound {
                 if (count == GenericNack.FMT) {
                     return GenericNack.read(b, o, len);
                 }
+                if (count == TransportFeedback.FMT) {
+                    return TransportFeedback.read(b, o, len);
+                }
                 break;
             case RtcpPacket.PT_PSFB:
                 requireFeedback(len);

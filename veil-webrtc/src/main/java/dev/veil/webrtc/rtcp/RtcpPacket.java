@@ -15,7 +15,7 @@ package dev.veil.webrtc.rtcp;
  * Parse a datagram with {@link RtcpCompound#parse}; write one with {@link RtcpCompound#write}.
  */
 public sealed interface RtcpPacket permits SenderReport, ReceiverReport, SourceDescription, Bye, GenericNack,
-        PictureLossIndication, FullIntraRequest, Remb, UnknownRtcp {
+        PictureLossIndication, FullIntraRequest, Remb, TransportFeedback, UnknownRtcp {
 
     /** Sender report. */
     int PT_SR = 200;

@@ -33,7 +33,10 @@ public record Codec(int payloadType, String name, int clockRate, int channels, S
         return new Codec(111, "opus", 48_000, 2, "minptime=10;useinbandfec=1", List.of());
     }
 
-    /** VP8, PT 96, with nack, nack pli and ccm fir (no goog-remb: there is no bandwidth estimation). */
+    /**
+     * VP8, PT 96, with nack, nack pli and ccm fir ({@link SdpOfferer} adds goog-remb and transport-cc on the m-lines
+     * it receives on, not on those it sends: the server estimates no subscriber's bandwidth).
+     */
     public static Codec vp8() {
         return new Codec(96, "VP8", 90_000, 0, "", List.of("nack", "nack pli", "ccm fir"));
     }

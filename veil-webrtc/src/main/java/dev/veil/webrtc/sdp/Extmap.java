@@ -14,6 +14,9 @@ public record Extmap(int id, String uri) {
     public static final String SDES_MID = "urn:ietf:params:rtp-hdrext:sdes:mid";
     /** Absolute send time (Google). */
     public static final String ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+    /** Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
+    public static final String TRANSPORT_WIDE_CC =
+            "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
     /** RFC 6464 client-to-mixer audio level. */
     public static final String AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 

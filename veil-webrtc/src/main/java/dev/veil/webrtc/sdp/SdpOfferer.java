@@ -24,6 +24,9 @@ import java.util.Objects;
  * <p>Every offer is Unified Plan with one BUNDLE group over all m-lines, {@code a=ice-lite}, {@code a=setup:actpass},
  * {@code a=rtcp-mux}, {@code a=rtcp-rsize}, and on every m-line the one host candidate
  * {@code a=candidate:1 1 udp 2130706431 <address> <port> typ host} followed by {@code a=end-of-candidates}.
+ * RECVONLY m-lines (the client's uploads) also offer uplink congestion control ({@link #uplinkCongestionControl}:
+ * the transport-wide sequence number extension, transport-cc, goog-remb), RTX ({@link #uplinkRtx}) and optionally
+ * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines never do.
  *
  * <p>Typical use by the server:
  * <pre>{@code
@@ -55,6 +58,10 @@ public final class SdpOfferer {
     private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean reuseInactiveSlots;
+    private boolean uplinkCongestionControl = true;
+    private boolean uplinkTransportCc = true;
+    private boolean uplinkRtx = true;
+    private int uplinkStartBitrateKbps;
     private final List<MediaSection> sections = new ArrayList<>();
     private final List<Boolean> reusable = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
@@ -108,6 +115,145 @@ public final class SdpOfferer {
     public SdpOfferer extmaps(List<Extmap> extmaps) {
         this.extmaps = List.copyOf(extmaps);
         return this;
+    }
+
+    /**
+     * Whether RECVONLY m-lines (the client's uploads) offer uplink congestion control (default on): the
+     * transport-wide sequence number extension ({@link Extmap#TRANSPORT_WIDE_CC}, on the first id from 3 not taken
+     * by {@link #extmaps}), {@code a=rtcp-fb:<pt> transport-cc} on every payload type (audio too, as Chromium does)
+     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY and
+     * INACTIVE m-lines never do: the server does not put transport-wide sequence numbers on what it forwards.
+     * Applies to m-lines added from now on.
+     */
+    public SdpOfferer uplinkCongestionControl(boolean on) {
+        this.uplinkCongestionControl = on;
+        return this;
+    }
+
+    /**
+     * Whether RECVONLY video m-lines offer RTX (RFC 4588; default on): one {@code rtx/90000} payload type with
+     * {@code apt=} per video codec (the codec's payload type + 1 when free). The server only receives it: it unwraps
+     * retransmissions back into the original packets and drops padding-only RTX packets. Chromium sends its
+     * bandwidth probes as RTX padding; without RTX it does not probe, and its estimate only creeps up (about 8% a
+     * second). SENDONLY m-lines never offer RTX (the server does not send it). Applies to m-lines added from now on.
+     */
+    public SdpOfferer uplinkRtx(boolean on) {
+        this.uplinkRtx = on;
+        return this;
+    }
+
+    /**
+     * A start bitrate for the client's video upload, in kbit/s, or 0 (the default) for the browser's own (Chromium:
+     * 300 kbit/s). Written as {@code x-google-start-bitrate=<kbps>} in the {@code a=fmtp} of the video payload types
+     * of RECVONLY m-lines (Chromium reads it from the remote description; others ignore it). Chromium picks its
+     * first encoding resolution from its start bitrate: from 300 kbit/s a 1280x720 camera starts at 640x360 and
+     * takes over ten seconds to scale back up, even once its estimate is high. Its congestion controller still
+     * backs off from there if the path cannot carry it. Applies to m-lines added from now on.
+     */
+    public SdpOfferer uplinkStartBitrateKbps(int kbps) {
+        if (kbps < 0 || kbps > 100_000) {
+            throw new IllegalArgumentException("start bitrate must be 0..100000 kbit/s");
+        }
+        this.uplinkStartBitrateKbps = kbps;
+        return this;
+    }
+
+    /**
+     * With {@link #uplinkCongestionControl} on, whether transport-cc (and its extension) is offered too (default);
+     * off leaves goog-remb alone, as a client without transport-cc would answer (to measure the REMB fallback).
+     */
+    public SdpOfferer uplinkTransportCc(boolean on) {
+        this.uplinkTransportCc = on;
+        return this;
+    }
+
+    /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
+    public int transportWideCcExtmapId() {
+        java.util.Set<Integer> taken = new java.util.HashSet<>();
+        for (Extmap e : extmaps) {
+            if (e.uri().equals(Extmap.TRANSPORT_WIDE_CC)) {
+                return e.id();
+            }
+            taken.add(e.id());
+        }
+        for (int id = 3; id <= 14; id++) {
+            if (!taken.contains(id)) {
+                return id;
+            }
+        }
+        for (int id = 1; id <= 2; id++) {
+            if (!taken.contains(id)) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free one-byte extmap id");
+    }
+
+    private List<Extmap> extmapsFor(Direction d) {
+        if (d != Direction.RECVONLY || !uplinkCongestionControl || !uplinkTransportCc
+                || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+            return extmaps;
+        }
+        List<Extmap> out = new ArrayList<>(extmaps);
+        out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        return List.copyOf(out);
+    }
+
+    private List<Codec> codecsFor(MediaKind kind, Direction d) {
+        List<Codec> base = codecsFor(kind);
+        if (d != Direction.RECVONLY || !uplinkCongestionControl && !uplinkRtx && uplinkStartBitrateKbps == 0) {
+            return base;
+        }
+        List<Codec> out = new ArrayList<>(base.size());
+        for (Codec c : base) {
+            Codec x = c;
+            if (kind == MediaKind.VIDEO && uplinkStartBitrateKbps > 0 && !"rtx".equalsIgnoreCase(c.name())
+                    && !c.fmtp().contains("x-google-start-bitrate")) {
+                String param = "x-google-start-bitrate=" + uplinkStartBitrateKbps;
+                x = new Codec(x.payloadType(), x.name(), x.clockRate(), x.channels(),
+                        x.fmtp().isEmpty() ? param : x.fmtp() + ";" + param, x.rtcpFeedback());
+            }
+            if (!uplinkCongestionControl) {
+                out.add(x);
+                continue;
+            }
+            if (kind == MediaKind.VIDEO && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("goog-remb")) {
+                x = x.withFeedback("goog-remb");
+            }
+            if (uplinkTransportCc && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("transport-cc")) {
+                x = x.withFeedback("transport-cc");
+            }
+            out.add(x);
+        }
+        if (kind == MediaKind.VIDEO && uplinkRtx) {
+            java.util.Set<Integer> used = new java.util.HashSet<>();
+            for (Codec c : audioCodecs) {
+                used.add(c.payloadType());
+            }
+            for (Codec c : videoCodecs) {
+                used.add(c.payloadType());
+            }
+            for (Codec c : base) {
+                if ("rtx".equalsIgnoreCase(c.name()) || base.stream().anyMatch(
+                        r -> "rtx".equalsIgnoreCase(r.name()) && r.fmtp().equals("apt=" + c.payloadType()))) {
+                    continue;
+                }
+                int pt = c.payloadType() + 1;
+                while (used.contains(pt) && pt <= 127) {
+                    pt++;
+                }
+                if (pt > 127) {
+                    for (pt = 96; pt <= 127 && used.contains(pt); pt++) {
+                        // first free dynamic payload type
+                    }
+                }
+                if (pt <= 127) {
+                    used.add(pt);
+                    out.add(Codec.rtx(pt, c.payloadType()));
+                }
+            }
+        }
+        return List.copyOf(out);
     }
 
     /**
@@ -170,7 +316,7 @@ public final class SdpOfferer {
     private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
-        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind), extmaps, track);
+        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind, d), extmapsFor(d), track);
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);

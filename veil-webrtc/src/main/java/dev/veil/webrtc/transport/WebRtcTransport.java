@@ -81,6 +81,8 @@ public final class WebRtcTransport {
     private long rtpSent;
     private long rtcpSent;
     private long sendDropped;
+    /** Where the last authenticated SRTP/SRTCP packet came from (an ICE-validated address), or null. */
+    private InetSocketAddress mediaRemote;
 
     /**
      * @param certificate the server's DTLS certificate (one for all transports)
@@ -227,6 +229,7 @@ public final class WebRtcTransport {
         }
         try {
             byte[] plain = srtp.unprotectRtp(data);
+            mediaRemote = from;
             received[PacketKind.RTP.ordinal()]++;
             outputs.add(new TransportOutput.RtpReceived(plain));
         } catch (SrtpException e) {
@@ -242,6 +245,7 @@ public final class WebRtcTransport {
         }
         try {
             byte[] plain = srtp.unprotectRtcp(data);
+            mediaRemote = from;
             received[PacketKind.RTCP.ordinal()]++;
             outputs.add(new TransportOutput.RtcpReceived(plain));
         } catch (SrtpException e) {
@@ -288,11 +292,19 @@ public final class WebRtcTransport {
         }
     }
 
-    /** Protects a plain (compound) RTCP packet and queues it; see {@link #sendRtp}. */
+    /**
+     * Protects a plain (compound) RTCP packet and queues it; see {@link #sendRtp}. Unlike RTP, RTCP may go out before
+     * the controlling agent nominates a pair (Chromium nominates seconds after media starts): to the ICE-validated
+     * address the last authenticated SRTP/SRTCP packet came from (RFC 8445 §12.1 allows sending on a valid pair
+     * before selection). Congestion control feedback must reach a publisher from its first packets on.
+     */
     public boolean sendRtcp(byte[] plainRtcp) {
         Objects.requireNonNull(plainRtcp, "plainRtcp");
         Optional<InetSocketAddress> to = ice.selectedAddress();
-        if (!connected || ended || to.isEmpty()) {
+        if (to.isEmpty() && srtp != null && mediaRemote != null && validated.contains(mediaRemote)) {
+            to = Optional.of(mediaRemote);
+        }
+        if (srtp == null || ended || to.isEmpty()) {
             sendDropped++;
             return false;
         }

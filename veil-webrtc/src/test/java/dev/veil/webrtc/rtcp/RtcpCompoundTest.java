@@ -73,7 +73,9 @@ class RtcpCompoundTest {
                 new PictureLossIndication(12, 13),
                 new FullIntraRequest(14, List.of(new FullIntraRequest.Entry(15, 200), new FullIntraRequest.Entry(16, 0))),
                 new Remb(17, 1_500_000, List.of(18L, 19L)),
-                new UnknownRtcp(205, 15, new byte[] {1, 2, 3, 4, 5, 6, 7, 8})); // transport-cc, not interpreted
+                new TransportFeedback(20, 21, 65535, 3, 77, 1, List.of(new TransportFeedback.Received(65535, 3),
+                        new TransportFeedback.Received(1, -300))),
+                new UnknownRtcp(205, 3, new byte[] {1, 2, 3, 4, 5, 6, 7, 8})); // TMMBR: not interpreted
         byte[] bytes = RtcpCompound.write(in);
         List<RtcpPacket> out = RtcpCompound.parse(bytes);
         assertEquals(in.size(), out.size());

@@ -76,6 +76,69 @@ class SdpOffererTest {
     }
 
     @Test
+    void createOffer_uplinkCongestionControlOnlyOnRecvOnlyMLines() throws Exception {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        offerer.addRecvOnly(MediaKind.VIDEO);
+        offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-7", 3000000001L, "cnameB"));
+        offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-8", 3000000002L, "cnameB"));
+        assertEquals(3, offerer.transportWideCcExtmapId(), "3: does not collide with sdes:mid on 1");
+        SdpAnswer parsed = SdpAnswer.parse(offerer.createOffer());
+        SdpAnswer.Media mic = parsed.media("0").orElseThrow();
+        SdpAnswer.Media cam = parsed.media("1").orElseThrow();
+        SdpAnswer.Media fwdVideo = parsed.media("2").orElseThrow();
+        SdpAnswer.Media fwdAudio = parsed.media("3").orElseThrow();
+        for (SdpAnswer.Media up : List.of(mic, cam)) {
+            assertEquals(3, up.extmapId(Extmap.TRANSPORT_WIDE_CC).orElseThrow());
+            assertEquals(1, up.extmapId(Extmap.SDES_MID).orElseThrow());
+        }
+        assertTrue(mic.codec(111).orElseThrow().rtcpFeedback().contains("transport-cc"));
+        assertTrue(!mic.codec(111).orElseThrow().rtcpFeedback().contains("goog-remb"));
+        for (int pt : List.of(96, 102)) {
+            List<String> fb = cam.codec(pt).orElseThrow().rtcpFeedback();
+            assertTrue(fb.containsAll(List.of("transport-cc", "goog-remb", "nack", "nack pli", "ccm fir")), fb.toString());
+        }
+        // the server puts no transport-wide sequence numbers on forwarded media: subscribers are not offered it
+        for (SdpAnswer.Media down : List.of(fwdVideo, fwdAudio)) {
+            assertTrue(down.extmapId(Extmap.TRANSPORT_WIDE_CC).isEmpty());
+            for (int pt : down.payloadTypes()) {
+                List<String> fb = down.codec(pt).orElseThrow().rtcpFeedback();
+                assertTrue(!fb.contains("transport-cc") && !fb.contains("goog-remb"), fb.toString());
+            }
+        }
+        // RTX on the upload video only (received, unwrapped): one per video codec, on the next free payload type
+        assertEquals(List.of(96, 102, 97, 103), cam.payloadTypes());
+        assertEquals("apt=96", cam.codec(97).orElseThrow().fmtp());
+        assertEquals("apt=102", cam.codec(103).orElseThrow().fmtp());
+        assertTrue(fwdVideo.codec(97).isEmpty());
+        // no start bitrate unless asked
+        assertTrue(!cam.codec(96).orElseThrow().fmtp().contains("x-google-start-bitrate"));
+        SdpOfferer start = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).uplinkStartBitrateKbps(1000);
+        start.addRecvOnly(MediaKind.VIDEO);
+        start.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-7", 3000000001L, "cnameB"));
+        SdpAnswer so = SdpAnswer.parse(start.createOffer());
+        assertEquals("x-google-start-bitrate=1000", so.media("0").orElseThrow().codec(96).orElseThrow().fmtp());
+        assertTrue(so.media("0").orElseThrow().codec(102).orElseThrow().fmtp().endsWith(";x-google-start-bitrate=1000"));
+        assertEquals("", so.media("1").orElseThrow().codec(96).orElseThrow().fmtp(), "not on what the server sends");
+        // a custom extmap list that takes 3: the next free id
+        SdpOfferer other = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).extmaps(List.of(new Extmap(1, Extmap.SDES_MID), new Extmap(3, Extmap.AUDIO_LEVEL)));
+        assertEquals(4, other.transportWideCcExtmapId());
+        // goog-remb alone (the REMB fallback, as a client without transport-cc would answer)
+        SdpOfferer remb = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).uplinkTransportCc(false);
+        remb.addRecvOnly(MediaKind.VIDEO);
+        String rembOffer = remb.createOffer();
+        assertTrue(rembOffer.contains("a=rtcp-fb:96 goog-remb"));
+        assertTrue(!rembOffer.contains("transport-cc") && !rembOffer.contains(Extmap.TRANSPORT_WIDE_CC));
+        // and off
+        SdpOfferer off = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).uplinkCongestionControl(false);
+        off.addRecvOnly(MediaKind.VIDEO);
+        assertTrue(!off.createOffer().contains("transport-cc"));
+    }
+
+    @Test
     void createOffer_parsesBackWithSameModel() throws Exception {
         offerer.addRecvOnly(MediaKind.AUDIO);
         offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-1", 17L, "cnameB"));

@@ -193,6 +193,42 @@ class WebRtcTransportTest {
     }
 
     @Test
+    void sendRtcp_beforeNomination_goesToTheAuthenticatedMediaSource() throws Exception {
+        WebRtcTransport t = transport(DtlsConfig.defaults());
+        TestClient c = client(12);
+        t.setRemoteIceCredentials(c.ice.ufrag(), c.ice.password());
+        t.setRemoteFingerprint(c.certificate.fingerprint());
+        c.dtls.setRemoteFingerprint(t.localFingerprint());
+        c.check(t, false, T0); // validated, not nominated (Chromium nominates seconds after media starts)
+        c.dtls.start(T0);
+        c.pump(t, T0);
+        assertInstanceOf(DtlsEvent.HandshakeComplete.class, c.dtlsEvents.get(0));
+        assertFalse(t.sendRtcp(receiverReport(7)), "no authenticated media yet: nowhere to send");
+        // the client's first SRTP packet
+        t.handleDatagram(c.srtp.protectRtp(rtp(1, 0x1234, "media")), CLIENT, T0 + 10);
+        TransportOutput o;
+        boolean received = false;
+        while (!((o = t.pollOutput()) instanceof TransportOutput.Timeout)) {
+            received |= o instanceof TransportOutput.RtpReceived;
+        }
+        assertTrue(received);
+        assertFalse(t.isConnected(), "still not nominated");
+        assertTrue(t.sendRtcp(receiverReport(7)), "RTCP (e.g. congestion feedback) may go to the media source");
+        TransportOutput.Transmit tx = assertInstanceOf(TransportOutput.Transmit.class, t.pollOutput());
+        assertEquals(CLIENT, tx.destination());
+        assertArrayEquals(receiverReport(7), c.srtp.unprotectRtcp(tx.data()));
+        assertFalse(t.sendRtp(rtp(2, 1, "x")), "RTP still waits for nomination");
+        // SRTP from an address ICE never validated does not move it
+        InetSocketAddress stranger = new InetSocketAddress("192.0.2.99", 4000);
+        t.handleDatagram(c.srtp.protectRtp(rtp(2, 0x1234, "media")), stranger, T0 + 20);
+        while (!(t.pollOutput() instanceof TransportOutput.Timeout)) {
+            // drain
+        }
+        assertTrue(t.sendRtcp(receiverReport(7)));
+        assertEquals(CLIENT, assertInstanceOf(TransportOutput.Transmit.class, t.pollOutput()).destination());
+    }
+
+    @Test
     void handleDatagram_dtlsFromUnvalidatedAddress_isDroppedAndCounted() throws Exception {
         WebRtcTransport t = transport(DtlsConfig.defaults());
         TestClient c = client(3);

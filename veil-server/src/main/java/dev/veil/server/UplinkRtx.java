@@ -1,0 +1,97 @@
+package dev.veil.server;
+
+import dev.veil.webrtc.rtp.RtpException;
+import dev.veil.webrtc.rtp.RtxUnwrap;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Receive side of a publisher's RTX streams (RFC 4588), on the event loop: an RTX packet becomes the original packet
+ * it carries before routing; padding-only RTX packets and RTX packets repeating a packet already received (Chromium
+ * sends its bandwidth probes as both) are dropped, after congestion control has seen them. The server offers RTX to
+ * publishers only so that Chromium can probe; it sends no RTX itself.
+ */
+final class UplinkRtx {
+
+  /**
+   * One RTX stream: what it repairs, and the sequence numbers of the media stream seen lately (slot seq % 1024 holds
+   * seq + 1).
+   */
+  private static final class Stream {
+    final long mediaSsrc;
+    final int payloadType;
+    final int[] seen = new int[1024];
+
+    Stream(long mediaSsrc, int payloadType) {
+      this.mediaSsrc = mediaSsrc;
+      this.payloadType = payloadType;
+    }
+
+    /** Marks {@code seq} seen; returns whether it was seen already. */
+    boolean see(int seq) {
+      int slot = seq & 1023;
+      boolean dup = seen[slot] == seq + 1;
+      seen[slot] = seq + 1;
+      return dup;
+    }
+  }
+
+  private final Map<Long, Stream> byRtxSsrc = new HashMap<>();
+  private final Map<Long, Stream> byMediaSsrc = new HashMap<>();
+  private long unwrapped;
+  private long padding;
+  private long duplicates;
+
+  /** Registers the RTX stream {@code rtxSsrc} of the media stream {@code mediaSsrc} (its payload type). */
+  void add(long rtxSsrc, long mediaSsrc, int payloadType) {
+    if (rtxSsrc == mediaSsrc) {
+      return;
+    }
+    Stream s = new Stream(mediaSsrc, payloadType);
+    byRtxSsrc.put(rtxSsrc, s);
+    byMediaSsrc.put(mediaSsrc, s);
+  }
+
+  /** The packet to route for a received (decrypted) RTP packet, or null to drop it. */
+  byte[] onRtp(byte[] packet) {
+    if (byRtxSsrc.isEmpty() || packet.length < 12) {
+      return packet;
+    }
+    long ssrc = ((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16) | ((packet[10] & 0xFF) << 8)
+        | (packet[11] & 0xFF);
+    Stream x = byRtxSsrc.get(ssrc);
+    if (x == null) {
+      Stream m = byMediaSsrc.get(ssrc);
+      if (m != null) {
+        m.see(seqOf(packet));
+      }
+      return packet;
+    }
+    byte[] orig;
+    try {
+      orig = RtxUnwrap.unwrap(packet, x.mediaSsrc, x.payloadType);
+    } catch (RtpException e) {
+      orig = null;
+    }
+    if (orig == null) {
+      padding++; // a bandwidth probe (or malformed): its job was done by congestion control
+      return null;
+    }
+    if (x.see(seqOf(orig))) {
+      duplicates++; // a probe repeating a packet already here
+      return null;
+    }
+    unwrapped++;
+    return orig;
+  }
+
+  private static int seqOf(byte[] p) {
+    return ((p[2] & 0xFF) << 8) | (p[3] & 0xFF);
+  }
+
+  void addCounters(Map<String, Long> out) {
+    out.merge("media.uplink.rtx_unwrapped", unwrapped, Long::sum);
+    out.merge("media.uplink.rtx_padding", padding, Long::sum);
+    out.merge("media.uplink.rtx_duplicates", duplicates, Long::sum);
+  }
+}

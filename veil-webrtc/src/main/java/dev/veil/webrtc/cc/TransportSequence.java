@@ -1,0 +1,96 @@
+package dev.veil.webrtc.cc;
+
+/**
+ * The transport-wide sequence number RTP header extension
+ * (<a href="https://datatracker.ietf.org/doc/html/draft-holmer-rmcat-transport-wide-cc-extensions-01#section-2">
+ * draft-holmer-rmcat-transport-wide-cc-extensions-01 §2</a>), negotiated as {@code a=extmap:<id> }{@link #URI}: a
+ * 16-bit sequence number shared by every RTP stream of the transport, in an RFC 8285 element of 2 bytes.
+ *
+ * <pre>
+ *  0                   1                   2
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  ID   | L=1   |transport-wide sequence number |   (one-byte form)
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * </pre>
+ *
+ * {@link #find} reads it straight from a (decrypted) RTP packet without parsing the rest, so the server can feed
+ * {@link TransportFeedbackGenerator} on the receive path at the cost of a short header walk.
+ */
+public final class TransportSequence {
+
+    /** The extmap URI. */
+    public static final String URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+    private TransportSequence() {}
+
+    /**
+     * The transport-wide sequence number in {@code buf[off..off+len)} under local extension id {@code id}, or -1 if
+     * the packet has none (no extension, another id, a length other than 2, or a malformed header: never throws).
+     */
+    public static int find(byte[] buf, int off, int len, int id) {
+        if (buf == null || off < 0 || len < 12 || off > buf.length - len || id < 1 || id > 255) {
+            return -1;
+        }
+        int b0 = buf[off] & 0xFF;
+        if ((b0 >>> 6) != 2 || (b0 & 0x10) == 0) {
+            return -1;
+        }
+        int p = off + 12 + 4 * (b0 & 0x0F);
+        int end = off + len;
+        if (end - p < 4) {
+            return -1;
+        }
+        int profile = ((buf[p] & 0xFF) << 8) | (buf[p + 1] & 0xFF);
+        int words = ((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF);
+        p += 4;
+        if (words * 4 > end - p) {
+            return -1;
+        }
+        int extEnd = p + words * 4;
+        if (profile == 0xBEDE) {
+            if (id > 14) {
+                return -1;
+            }
+            while (p < extEnd) {
+                int h = buf[p] & 0xFF;
+                if (h == 0) {
+                    p++; // padding
+                    continue;
+                }
+                int eid = h >>> 4;
+                if (eid == 15) {
+                    return -1; // reserved: stop
+                }
+                int elen = (h & 0x0F) + 1;
+                if (p + 1 + elen > extEnd) {
+                    return -1;
+                }
+                if (eid == id) {
+                    return elen == 2 ? (((buf[p + 1] & 0xFF) << 8) | (buf[p + 2] & 0xFF)) : -1;
+                }
+                p += 1 + elen;
+            }
+        } else if ((profile & 0xFFF0) == 0x1000) {
+            while (p < extEnd) {
+                int eid = buf[p] & 0xFF;
+                if (eid == 0) {
+                    p++;
+                    continue;
+                }
+                if (p + 2 > extEnd) {
+                    return -1;
+                }
+                int elen = buf[p + 1] & 0xFF;
+                if (p + 2 + elen > extEnd) {
+                    return -1;
+                }
+                if (eid == id) {
+                    return elen == 2 ? (((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF)) : -1;
+                }
+                p += 2 + elen;
+            }
+        }
+        return -1;
+    }
+}
