@@ -14,6 +14,7 @@ const CHANNEL = 'hostile-room';
 const PEERS = [
   { name: 'alice', rgb: [220, 40, 40], hz: 440 },
   { name: 'bob', rgb: [40, 200, 60], hz: 550 },
+  { name: 'carol', rgb: [40, 60, 220], hz: 660 },
 ];
 let server;
 let browser;
@@ -30,7 +31,7 @@ afterEach(async () => {
   if (server) await server.stop();
 });
 
-async function join(i) {
+async function join(i, options) {
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
@@ -38,7 +39,7 @@ async function join(i) {
   await page.goto(server.base + '/');
   await page.addScriptTag({ content: smallStreamSource() });
   const p = PEERS[i];
-  const id = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: p.rgb, hz: p.hz, name: p.name });
+  const id = await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: CHANNEL, rgb: p.rgb, hz: p.hz, name: p.name, options });
   return { page, id, name: p.name };
 }
 
@@ -87,6 +88,37 @@ test('hostile_ghostShownToOneMember_isDetected_byTheCode', async () => {
   const vb = await view(b.page);
   assert.ok(!(ghost in vb.remote));
   assert.notEqual(va.code, vb.code, 'a split view shows as different codes');
+});
+
+test('hostile_leaveWithheldFromOneMember_isDetected_byTheCode', async () => {
+  const a = await join(0);
+  const b = await join(1);
+  const c = await join(2);
+  await waitFor('one code for three', async () => {
+    const vs = await Promise.all([a, b, c].map(m => view(m.page)));
+    return vs.every(v => Object.keys(v.remote).length === 2 && v.code === vs[0].code);
+  });
+  await server.command('withhold-leave 0 2');
+  await c.page.evaluate(() => window.veil.conn.disconnect());
+  await waitFor('bob sees carol leave', async () => !(c.id in (await view(b.page)).remote));
+  const va = await view(a.page);
+  assert.ok(c.id in va.remote, 'alice still lists carol');
+  assert.notEqual(va.code, (await view(b.page)).code, 'detected: the codes differ');
+});
+
+test('hostile_passphraseMembersGivenTheSameConnectionId_neverShareAKey', async () => {
+  const options = { passphrase: 'correct horse battery', e2eeFormat: 'sframe' };
+  const a = await join(0, options);
+  await server.command('give-id 1 0'); // bob will be told that alice's id is his: the same PBKDF2 seed
+  const b = await join(1, options);
+  assert.equal(b.id, a.id, 'the attack took effect');
+  const kids = await Promise.all([a, b].map(m => m.page.evaluate(() =>
+    window.veil.events.filter(e => e.type === 'send-key').map(e => e.kid))));
+  // the frame key is HKDF(seed, KID) under each sender's own random KID: different KIDs, different keys
+  assert.equal(kids[0].length, 1);
+  assert.equal(kids[1].length, 1);
+  assert.notEqual(kids[0][0], kids[1][0]);
+  assert.notEqual(kids[0][0], '0');
 });
 
 test('hostile_keyMessagesRelabelledAsAGhost_areRefused_andNoKeyIsInstalledForTheGhost', async () => {

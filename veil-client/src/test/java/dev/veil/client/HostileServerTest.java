@@ -270,15 +270,7 @@ class HostileServerTest {
     TestPeer a = join("alice", pp);
     String aliceId = a.id();
     // the server tells bob that his connection id is alice's: the same PBKDF2 seed as hers
-    relay.script(new HostileRelay.Script() {
-      @Override
-      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
-        if (link == relay.links.get(1) && msg.path("type").asText().equals("offer")) {
-          msg.put("connection_id", aliceId);
-        }
-        return List.of(msg);
-      }
-    });
+    relay.script(Attacks.giveConnectionId(relay, 1, aliceId));
     TestPeer b = new TestPeer("bob", relay.uri(), CHANNEL, pp);
     peers.add(b);
     b.connection.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS);

@@ -118,6 +118,22 @@ public final class Attacks {
     };
   }
 
+  /**
+   * Reused connection ids: the client of the {@code victim}-th link (it may connect later) is told, in its offer,
+   * that its connection id is {@code id} (another member's).
+   */
+  public static HostileRelay.Script giveConnectionId(HostileRelay relay, int victim, String id) {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (relay.links.indexOf(link) == victim && msg.path("type").asText().equals("offer")) {
+          msg.put("connection_id", id);
+        }
+        return List.of(msg);
+      }
+    };
+  }
+
   /** Replay of key messages: every relay message is delivered twice. */
   public static HostileRelay.Script duplicateKeyMessages() {
     return new HostileRelay.Script() {

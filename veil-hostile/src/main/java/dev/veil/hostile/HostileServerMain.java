@@ -27,6 +27,8 @@ import java.util.List;
  * relabel K J              key messages to member K from anyone but J (an index, or a 26-character
  *                          connection id such as a ghost's) are stamped as from J
  * drop-e2ee K N            the first N key messages to member K (may join later) are dropped
+ * give-id K J              member K (may join later) is told its connection id is member J's
+ * withhold-leave K J       member K is never told that member J left
  * duplicate-e2ee           every key message is delivered twice
  * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
@@ -90,6 +92,12 @@ public final class HostileServerMain {
         return c[0];
       case "drop-e2ee":
         relay.script(Attacks.dropKeyMessages(relay, Integer.parseInt(c[1]), Integer.parseInt(c[2])));
+        return c[0];
+      case "give-id":
+        relay.script(Attacks.giveConnectionId(relay, Integer.parseInt(c[1]), link(relay, c, 2).connectionId));
+        return c[0];
+      case "withhold-leave":
+        relay.script(Attacks.withholdLeave(link(relay, c, 1), link(relay, c, 2).connectionId));
         return c[0];
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());
