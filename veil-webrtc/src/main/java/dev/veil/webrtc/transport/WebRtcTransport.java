@@ -81,6 +81,7 @@ public final class WebRtcTransport {
     private long rtpSent;
     private long rtcpSent;
     private long sendDropped;
+    private long engineErrors;
 
     /**
      * @param certificate the server's DTLS certificate (one for all transports)
@@ -163,6 +164,7 @@ public final class WebRtcTransport {
         } catch (RuntimeException e) {
             // A bug in a protocol engine must not take the server down for one peer's packet: drop and count.
             dropped[kind.ordinal()]++;
+            engineErrors++;
         }
     }
 
@@ -367,6 +369,11 @@ public final class WebRtcTransport {
         }
         return new TransportStats(rec, drop, srtpRejected, srtcpRejected, stunErrorResponses, rtpSent, rtcpSent,
                 sendDropped);
+    }
+
+    /** Datagrams whose handling threw a RuntimeException (an engine bug, dropped); the fuzz target asserts 0. */
+    long engineErrors() {
+        return engineErrors;
     }
 
     /**

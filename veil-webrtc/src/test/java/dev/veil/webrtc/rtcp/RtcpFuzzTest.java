@@ -1,0 +1,41 @@
+package dev.veil.webrtc.rtcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.util.List;
+
+/**
+ * Fuzz target for the RTCP compound parser (every decrypted SRTCP packet). Properties: only {@link RtcpException};
+ * at most one packet per 4 input bytes; writing the parsed packets gives a compound that parses to equal packets,
+ * no larger than the input, and is a fixed point (write(parse(write(parse(x)))) == write(parse(x))).
+ */
+class RtcpFuzzTest {
+
+    @FuzzTest
+    void parse(byte[] data) {
+        List<RtcpPacket> packets;
+        try {
+            packets = RtcpCompound.parse(data);
+        } catch (RtcpException e) {
+            return;
+        }
+        assertTrue(!packets.isEmpty() && packets.size() <= data.length / 4);
+        byte[] once = RtcpCompound.write(packets);
+        assertTrue(once.length <= data.length, "re-encoding is larger than the input");
+        List<RtcpPacket> again;
+        try {
+            again = RtcpCompound.parse(once);
+        } catch (RtcpException e) {
+            throw new AssertionError("re-encoded compound does not parse: " + e.getMessage(), e);
+        }
+        assertEquals(packets.size(), again.size());
+        for (int i = 0; i < packets.size(); i++) {
+            assertEquals(packets.get(i).getClass(), again.get(i).getClass());
+            assertEquals(packets.get(i).encodedLength(), again.get(i).encodedLength());
+        }
+        assertArrayEquals(once, RtcpCompound.write(again), "write(parse(x)) is not a fixed point");
+    }
+}
