@@ -10,7 +10,9 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.veil.webrtc.dtls.DtlsConfig;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -60,14 +62,19 @@ class WebRtcTransportFuzzTest {
         }
         InetSocketAddress from = (data[0] & 1) == 0 ? CLIENT : STRANGER;
         byte[] datagram = Arrays.copyOfRange(data, 1, data.length);
+        if (transport.isEnded()) {
+            transport = fresh(); // an earlier input failed the test; do not let it fail every later one too
+        }
         WebRtcTransport t = transport;
         t.handleDatagram(datagram, from, NOW);
+        List<TransportOutput> outs = new ArrayList<>();
+        for (TransportOutput o; !((o = t.pollOutput()) instanceof TransportOutput.Timeout) && outs.size() <= 4;) {
+            outs.add(o);
+        }
         assertEquals(0, t.engineErrors(), "an engine threw on this datagram");
-        assertFalse(t.isEnded(), "one forged datagram ended the association");
-        int outputs = 0;
-        for (TransportOutput o; !((o = t.pollOutput()) instanceof TransportOutput.Timeout);) {
-            outputs++;
-            assertTrue(outputs <= 4, "too many outputs for one datagram");
+        assertFalse(t.isEnded(), "one forged datagram ended the association: " + outs);
+        assertTrue(outs.size() <= 4, "too many outputs for one datagram: " + outs);
+        for (TransportOutput o : outs) {
             assertFalse(o instanceof TransportOutput.RtpReceived || o instanceof TransportOutput.RtcpReceived,
                     "unauthenticated media delivered: " + o);
             if (o instanceof TransportOutput.Transmit tx) {
