@@ -61,6 +61,12 @@ final class ClientSdp {
         if (a.iceUfrag() == null || a.icePwd() == null || a.fingerprint() == null) {
             throw new SdpException("offer lacks ice-ufrag, ice-pwd or fingerprint");
         }
+        for (SdpAnswer.Media m : a.media()) {
+            if (m.mid() == null) {
+                // the answer must repeat every mid (BUNDLE); without one it would say "a=mid:null" (ClientSdpFuzzTest)
+                throw new SdpException("offer has an m-line without a=mid");
+            }
+        }
         Matcher c = CANDIDATE.matcher(sdp);
         if (!c.find()) {
             throw new SdpException("offer has no UDP host candidate");
