@@ -94,7 +94,12 @@ class SFrameFuzzTest {
         if (res instanceof DecryptResult.Decrypted d) {
             assertTrue(d.length() <= out.length);
             DecryptResult again = r.decryptFrame(codec, type, frame, 0, frame.length, out, 0);
-            assertEquals(DecryptResult.Rejected.of(Rejection.REPLAY), again, "replayed frame not refused");
+            assertInstanceOf(DecryptResult.Rejected.class, again, "replayed frame not refused");
+            // A frame shorter than its codec prefix has several readings and the reason reported is that of the
+            // largest prefix (documented on decryptFrame), so REPLAY is certain only past the longest prefix.
+            if (mode == 1 && payload.length > Codec.MAX_PREFIX) {
+                assertEquals(DecryptResult.Rejected.of(Rejection.REPLAY), again, "replay not reported as REPLAY");
+            }
         }
     }
 }
