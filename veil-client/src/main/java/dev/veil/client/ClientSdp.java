@@ -62,18 +62,49 @@ final class ClientSdp {
         if (a.iceUfrag() == null || a.icePwd() == null || a.fingerprint() == null) {
             throw new SdpException("offer lacks ice-ufrag, ice-pwd or fingerprint");
         }
+        for (SdpAnswer.Media m : a.media()) {
+            if (m.mid() == null) {
+                // the answer must repeat every mid (BUNDLE); without one it would say "a=mid:null" (ClientSdpFuzzTest)
+                throw new SdpException("offer has an m-line without a=mid");
+            }
+        }
         Matcher c = CANDIDATE.matcher(sdp);
         if (!c.find()) {
             throw new SdpException("offer has no UDP host candidate");
         }
         InetSocketAddress candidate;
         try {
-            // an IP literal: no name lookup happens
-            candidate = new InetSocketAddress(InetAddress.getByName(c.group(1)), Integer.parseInt(c.group(2)));
+            candidate = new InetSocketAddress(ipLiteral(c.group(1)), Integer.parseInt(c.group(2)));
         } catch (UnknownHostException | IllegalArgumentException e) {
             throw new SdpException("bad host candidate " + c.group(1) + " " + c.group(2));
         }
         return new Offer(a.iceUfrag(), a.icePwd(), a.fingerprint(), candidate, a.media());
+    }
+
+    private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+
+    /**
+     * The address of a candidate that must be an IP literal, never resolved: a host name from the server's offer
+     * would otherwise make the client query DNS for a name the server chose (found by ClientSdpFuzzTest review).
+     */
+    static InetAddress ipLiteral(String host) throws UnknownHostException {
+        Matcher v4 = IPV4.matcher(host);
+        if (v4.matches()) {
+            byte[] b = new byte[4];
+            for (int i = 0; i < 4; i++) {
+                int octet = Integer.parseInt(v4.group(i + 1));
+                if (octet > 255) {
+                    throw new UnknownHostException("bad IPv4 literal");
+                }
+                b[i] = (byte) octet;
+            }
+            return InetAddress.getByAddress(b);
+        }
+        if (host.indexOf(':') >= 0 && host.indexOf('%') < 0) {
+            // Java parses a name with a colon as an IPv6 literal or refuses it; it never looks such a name up
+            return InetAddress.getByName(host);
+        }
+        throw new UnknownHostException("candidate address is not an IP literal");
     }
 
     /** The opus payload type of an m-line, or -1. */

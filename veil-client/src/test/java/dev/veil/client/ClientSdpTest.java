@@ -94,6 +94,18 @@ class ClientSdpTest {
     }
 
     @Test
+    void parseOffer_hostNameCandidate_refusedWithoutLookingItUp() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        String sdp = o.createOffer().replace(" 127.0.0.1 50000 typ host", " veil-fuzz.invalid 50000 typ host");
+        assertTrue(sdp.contains("veil-fuzz.invalid"));
+        assertThrows(SdpException.class, () -> ClientSdp.parseOffer(sdp));
+        assertThrows(java.net.UnknownHostException.class, () -> ClientSdp.ipLiteral("256.1.1.1"));
+        assertEquals(InetAddress.getByName("198.18.0.1"), ClientSdp.ipLiteral("198.18.0.1"));
+        assertEquals(InetAddress.getByName("::1"), ClientSdp.ipLiteral("::1"));
+    }
+
+    @Test
     void parseOffer_withoutCandidate_throws() throws Exception {
         SdpOfferer o = offerer();
         o.addRecvOnly(MediaKind.AUDIO);

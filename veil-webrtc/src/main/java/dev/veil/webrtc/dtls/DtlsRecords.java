@@ -17,7 +17,8 @@ package dev.veil.webrtc.dtls;
  *
  * RFC 6347 §4.1.2.7 says invalid records should be silently discarded, but BouncyCastle 1.84 answers a protected
  * record too short to hold a nonce and a tag with a fatal decode_error, which would let one forged datagram from
- * the peer's address end the association. So a datagram is refused whole unless every record in it is complete
+ * the peer's address end the association, and it fails the same way on a record whose version is the reserved
+ * {254, 254}. So a datagram is refused whole unless every record in it is complete, has version DTLS 1.0 or 1.2,
  * and every record of a protected epoch has room for the AES-GCM nonce and tag.
  */
 final class DtlsRecords {
@@ -39,6 +40,12 @@ final class DtlsRecords {
             }
             int type = d[off] & 0xff;
             if (type < 20 || type > 25 || (d[off + 1] & 0xff) != 0xfe) {
+                return false;
+            }
+            int minor = d[off + 2] & 0xff;
+            if (minor != 0xff && minor != 0xfd) {
+                // Only DTLS 1.0 (ClientHello records) and 1.2. BouncyCastle 1.84 turns the reserved {254, 254} into
+                // an internal_error that ends the association (found by WebRtcTransportFuzzTest).
                 return false;
             }
             int epoch = ((d[off + 3] & 0xff) << 8) | (d[off + 4] & 0xff);

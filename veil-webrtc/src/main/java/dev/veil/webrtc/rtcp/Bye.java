@@ -82,7 +82,7 @@ public record Bye(List<Long> ssrcs, String reason) implements RtcpPacket {
             if (o + len - p - 1 < n) {
                 throw new RtcpException("BYE reason overruns the packet");
             }
-            reason = new String(b, p + 1, n, StandardCharsets.UTF_8);
+            reason = Bytes.utf8(b, p + 1, n, "BYE reason");
         }
         return new Bye(List.of(s), reason);
     }

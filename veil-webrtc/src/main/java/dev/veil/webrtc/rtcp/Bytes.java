@@ -4,6 +4,22 @@ package dev.veil.webrtc.rtcp;
 final class Bytes {
     private Bytes() {}
 
+    /**
+     * Strict UTF-8 text of an RTCP item (RFC 3550 §6.5). Malformed bytes are refused rather than replaced: U+FFFD
+     * is 3 bytes, so a replaced 255-byte item no longer fits its 8-bit length and its value class threw
+     * IllegalArgumentException out of the parser (found by RtcpFuzzTest).
+     */
+    static String utf8(byte[] b, int o, int n, String what) throws RtcpException {
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(b, o, n)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new RtcpException(what + " is not UTF-8");
+        }
+    }
+
     static int u8(byte[] b, int o) {
         return b[o] & 0xFF;
     }

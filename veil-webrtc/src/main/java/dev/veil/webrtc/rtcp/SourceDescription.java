@@ -137,7 +137,7 @@ public record SourceDescription(List<SourceDescription.Chunk> chunks) implements
                 if (end - p - 2 < n) {
                     throw new RtcpException("SDES item overruns the packet");
                 }
-                items.add(new Item(type, new String(b, p + 2, n, StandardCharsets.UTF_8)));
+                items.add(new Item(type, Bytes.utf8(b, p + 2, n, "SDES item")));
                 p += 2 + n;
             }
             chunks.add(new Chunk(ssrc, items));

@@ -544,6 +544,11 @@ public final class SdpOfferer {
             if (!m.rtcpMux()) {
                 throw new SdpException("mid " + o.mid() + ": answer lacks a=rtcp-mux");
             }
+            if (m.iceUfrag() == null || m.icePwd() == null || m.fingerprint() == null) {
+                // SdpAnswer.parse only demands them of RTP profiles; an accepted m-line of any profile needs them
+                // (a non-RTP protocol token made this a NullPointerException, found by SdpAnswerFuzzTest)
+                throw new SdpException("mid " + o.mid() + ": accepted m-line lacks ice-ufrag, ice-pwd or fingerprint");
+            }
         }
         if (anyAccepted) {
             if (a.setup() != SetupRole.ACTIVE && a.setup() != SetupRole.PASSIVE) {

@@ -83,6 +83,7 @@ public final class WebRtcTransport {
     private long sendDropped;
     /** Where the last authenticated SRTP/SRTCP packet came from (an ICE-validated address), or null. */
     private InetSocketAddress mediaRemote;
+    private long engineErrors;
 
     /**
      * @param certificate the server's DTLS certificate (one for all transports)
@@ -165,6 +166,7 @@ public final class WebRtcTransport {
         } catch (RuntimeException e) {
             // A bug in a protocol engine must not take the server down for one peer's packet: drop and count.
             dropped[kind.ordinal()]++;
+            engineErrors++;
         }
     }
 
@@ -379,6 +381,11 @@ public final class WebRtcTransport {
         }
         return new TransportStats(rec, drop, srtpRejected, srtcpRejected, stunErrorResponses, rtpSent, rtcpSent,
                 sendDropped);
+    }
+
+    /** Datagrams whose handling threw a RuntimeException (an engine bug, dropped); the fuzz target asserts 0. */
+    long engineErrors() {
+        return engineErrors;
     }
 
     /**
