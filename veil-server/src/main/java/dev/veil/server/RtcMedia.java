@@ -83,7 +83,7 @@ final class RtcMedia implements Media {
   /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
-  volatile ForwardTamper tamper;
+  ForwardTamper tamper;
 
   RtcMedia(EventLoop loop, ServerConfig cfg, Stats stats) throws IOException {
     this.loop = loop;

@@ -61,7 +61,17 @@ public final class VeilServer implements AutoCloseable {
     if (media == null) {
       throw new IllegalStateException("start the server first");
     }
-    media.tamper = tamper;
+    // set on the loop, which alone reads it (no volatile read on the forwarding path)
+    java.util.concurrent.CompletableFuture<Void> set = new java.util.concurrent.CompletableFuture<>();
+    loop.execute(() -> {
+      media.tamper = tamper;
+      set.complete(null);
+    });
+    try {
+      set.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("the event loop did not take the tamper hook", e);
+    }
   }
 
   /**
