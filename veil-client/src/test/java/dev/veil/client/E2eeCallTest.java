@@ -31,29 +31,20 @@ import org.junit.jupiter.api.Test;
  * and the verification code, re-keying on leave and forward secrecy against the member that left.
  */
 class E2eeCallTest {
-    private VeilServer server;
-    private URI url;
-    private final List<TestPeer> peers = new ArrayList<>();
+    private ServerFixture fixture;
 
     @BeforeEach
     void start() throws Exception {
-        server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-        server.start();
-        url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
+        fixture = new ServerFixture();
     }
 
     @AfterEach
     void stop() {
-        for (TestPeer p : peers) {
-            p.close();
-        }
-        server.close();
+        fixture.close();
     }
 
     private TestPeer join(String name) throws Exception {
-        TestPeer p = new TestPeer(name, url, "e2ee-room", Options.e2ee().withKeysKeptForTesting());
-        peers.add(p);
-        return p.connect();
+        return fixture.join(name, "e2ee-room", Options.e2ee().withKeysKeptForTesting());
     }
 
     private static void awaitSameCode(List<TestPeer> ps, int members) {
@@ -248,20 +239,15 @@ class E2eeCallTest {
 
     @Test
     void e2eeConnect_toPlainChannel_failsWithClearMessage_andPlainClientsExchangeFrames() throws Exception {
-        TestPeer p1 = new TestPeer("plain1", url, "plain-room", Options.plain());
-        peers.add(p1);
-        p1.connect();
-        TestPeer p2 = new TestPeer("plain2", url, "plain-room", Options.plain());
-        peers.add(p2);
-        p2.connect();
+        TestPeer p1 = fixture.join("plain1", "plain-room", Options.plain());
+        TestPeer p2 = fixture.join("plain2", "plain-room", Options.plain());
         List<TestPeer> ps = List.of(p1, p2);
         TestPeer.exchangeUntil("plain frames both ways", ps, () -> allReceivedFromAll(ps, 10));
         p1.assertReceivedExactly(p2);
         p2.assertReceivedExactly(p1);
         assertEquals(null, p1.connection.e2eeVerificationCode());
 
-        TestPeer e = new TestPeer("e2ee", url, "plain-room", Options.e2ee());
-        peers.add(e);
+        TestPeer e = fixture.peer("e2ee", "plain-room", Options.e2ee());
         Exception ex = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, e::connect);
         VeilClientException vce = assertInstanceOf(VeilClientException.class, ex.getCause());
         assertTrue(vce.getMessage().contains("is not end-to-end encrypted"), vce.getMessage());

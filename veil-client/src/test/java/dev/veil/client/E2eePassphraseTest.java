@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.veil.server.ServerConfig;
-import dev.veil.server.VeilServer;
-import java.net.URI;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -20,29 +16,20 @@ import org.junit.jupiter.api.Test;
  * (key, nonce) is shown at the unit level by veil-e2ee's PassphraseSenderTest: a real server never reuses ids.)
  */
 class E2eePassphraseTest {
-    private VeilServer server;
-    private URI url;
-    private final List<TestPeer> peers = new ArrayList<>();
+    private ServerFixture fixture;
 
     @BeforeEach
     void start() throws Exception {
-        server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-        server.start();
-        url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
+        fixture = new ServerFixture();
     }
 
     @AfterEach
     void stop() {
-        for (TestPeer p : peers) {
-            p.close();
-        }
-        server.close();
+        fixture.close();
     }
 
     private TestPeer join(String name, String passphrase) throws Exception {
-        TestPeer p = new TestPeer(name, url, "pp-room", Options.e2ee().withPassphrase(passphrase));
-        peers.add(p);
-        return p.connect();
+        return fixture.join(name, "pp-room", Options.e2ee().withPassphrase(passphrase));
     }
 
     @Test

@@ -8,13 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.veil.server.ServerConfig;
-import dev.veil.server.VeilServer;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,32 +26,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class E2eeVerificationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private VeilServer server;
-    private URI url;
-    private final List<TestPeer> peers = new ArrayList<>();
+    private ServerFixture fixture;
     @TempDir
     Path dir;
 
     @BeforeEach
     void start() throws Exception {
-        server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-        server.start();
-        url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
+        fixture = new ServerFixture();
     }
 
     @AfterEach
     void stop() {
-        for (TestPeer p : peers) {
-            p.close();
-        }
-        server.close();
+        fixture.close();
     }
 
     private TestPeer join(String name, Options options) throws Exception {
-        TestPeer p = new TestPeer(name, url, "verify-room",
+        return fixture.join(name, "verify-room",
                 options.withSignalingNotifyMetadata(JSON.createObjectNode().put("name", name)));
-        peers.add(p);
-        return p.connect();
     }
 
     private static E2eeEvent.PeerInfo peerOf(TestPeer at, TestPeer who) {
