@@ -121,6 +121,41 @@ test('hostile_passphraseMembersGivenTheSameConnectionId_neverShareAKey', async (
   assert.notEqual(kids[0][0], '0');
 });
 
+test('hostile_ghostChurn_cannotKeepALeaversKeyInUse', async (t) => {
+  const a = await join(0);
+  const b = await join(1);
+  const c = await join(2);
+  await waitFor('one code for three', async () => {
+    const vs = await Promise.all([a, b, c].map(m => view(m.page)));
+    return vs.every(v => Object.keys(v.remote).length === 2 && v.code === vs[0].code);
+  });
+  // ghosts join and leave every 300 ms, never acknowledging anything, to keep postponing the re-key
+  await server.command('churn-ghosts 300');
+  // carol (colluding with the server) leaves with every key she holds
+  const left = await c.page.evaluate(async () => {
+    const keys = window.veil.conn.e2ee.exportKeysForTesting();
+    const at = performance.timeOrigin + performance.now();
+    await window.veil.conn.disconnect();
+    const maxGen = {};
+    for (const [id, list] of Object.entries(keys.receive)) {
+      maxGen[id] = list.reduce((g, k) => Math.max(g, Number(BigInt(k.kid) >> 8n)), -1);
+    }
+    return { at, maxGen };
+  });
+  const rotated = [];
+  for (const m of [a, b]) {
+    const gen = left.maxGen[m.id];
+    assert.ok(gen >= 0, 'carol held a key of ' + m.name);
+    rotated.push(await waitFor(`${m.name} sends under a key carol never held despite the churn`, () => m.page.evaluate(({ after, gen }) => {
+      const ev = window.veil.events.find(e => e.type === 'key-used' && e.operation === 'encrypt' && e.time > after
+        && /^\d+$/.test(e.kid) && Number(BigInt(e.kid) >> 8n) > gen);
+      return ev ? Math.round(ev.time - after) : null;
+    }, { after: left.at, gen }), 20000));
+  }
+  await server.command('pass');
+  t.diagnostic(`leave → both on a key the leaver never held, under ghost churn: ${rotated.join(' / ')} ms`);
+});
+
 test('hostile_keyMessagesRelabelledAsAGhost_areRefused_andNoKeyIsInstalledForTheGhost', async () => {
   const a = await join(0);
   const ghost = (await server.command('ghost 0')).split(' ')[1];

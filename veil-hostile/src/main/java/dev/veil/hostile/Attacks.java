@@ -52,23 +52,57 @@ public final class Attacks {
    * ghost's connection id.
    */
   public static String showGhost(HostileRelay.Link victim, int channelConnections) {
-    // a connection id as the server makes them: 26 characters of Crockford base32
+    String ghostId = ghostId();
+    Identity ghost = Identity.generate(RANDOM);
+    ObjectNode n = notify("connection.created", ghostId, channelConnections);
+    n.putObject("signaling_notify_metadata").set(Bundle.METADATA_MEMBER, parse(ghost.bundle(ghostId).toJson()));
+    victim.toClient(n);
+    return ghostId;
+  }
+
+  /**
+   * Ghost churn: every {@code periodMillis} a new ghost (with a bundle of the server's own) is announced to every
+   * member, and announced gone {@code periodMillis / 2} later — joins and leaves that never acknowledge anything, to
+   * keep postponing a re-key. Runs until {@code running} is false.
+   */
+  public static void churnGhosts(HostileRelay relay, long periodMillis, java.util.concurrent.atomic.AtomicBoolean running) {
+    if (!running.get()) {
+      return;
+    }
+    String ghostId = ghostId();
+    Identity ghost = Identity.generate(RANDOM);
+    int n = relay.links.size() + 1;
+    for (HostileRelay.Link l : relay.links) {
+      ObjectNode created = notify("connection.created", ghostId, n);
+      created.putObject("signaling_notify_metadata").set(Bundle.METADATA_MEMBER, parse(ghost.bundle(ghostId).toJson()));
+      l.toClient(created);
+    }
+    relay.later(periodMillis / 2, () -> {
+      for (HostileRelay.Link l : relay.links) {
+        l.toClient(notify("connection.destroyed", ghostId, n - 1));
+      }
+    });
+    relay.later(periodMillis, () -> churnGhosts(relay, periodMillis, running));
+  }
+
+  private static ObjectNode notify(String event, String id, int channelConnections) {
+    ObjectNode n = HostileRelay.JSON.createObjectNode();
+    n.put("type", "notify");
+    n.put("event_type", event);
+    n.put("connection_id", id);
+    n.put("role", "sendrecv");
+    n.put("channel_connections", channelConnections);
+    return n;
+  }
+
+  /** A connection id as the server makes them (26 characters of Crockford base32), starting "GH0ST". */
+  private static String ghostId() {
     String alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     StringBuilder id = new StringBuilder("GH0ST");
     while (id.length() < 26) {
       id.append(alphabet.charAt(RANDOM.nextInt(32)));
     }
-    String ghostId = id.toString();
-    Identity ghost = Identity.generate(RANDOM);
-    ObjectNode n = HostileRelay.JSON.createObjectNode();
-    n.put("type", "notify");
-    n.put("event_type", "connection.created");
-    n.put("connection_id", ghostId);
-    n.put("role", "sendrecv");
-    n.putObject("signaling_notify_metadata").set(Bundle.METADATA_MEMBER, parse(ghost.bundle(ghostId).toJson()));
-    n.put("channel_connections", channelConnections);
-    victim.toClient(n);
-    return ghostId;
+    return id.toString();
   }
 
   /**

@@ -29,6 +29,7 @@ import java.util.List;
  * drop-e2ee K N            the first N key messages to member K (may join later) are dropped
  * give-id K J              member K (may join later) is told its connection id is member J's
  * withhold-leave K J       member K is never told that member J left
+ * churn-ghosts MS          every MS ms a ghost joins (for every member) and leaves MS/2 later, until pass
  * duplicate-e2ee           every key message is delivered twice
  * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
@@ -39,6 +40,9 @@ import java.util.List;
  * Standard input closing stops the process.
  */
 public final class HostileServerMain {
+  /** The running ghost churn's switch (commands run one at a time, on the main thread). */
+  private static java.util.concurrent.atomic.AtomicBoolean churning = new java.util.concurrent.atomic.AtomicBoolean();
+
   private HostileServerMain() {
   }
 
@@ -78,6 +82,7 @@ public final class HostileServerMain {
         return "links " + String.join(",", ids);
       }
       case "pass":
+        churning.set(false);
         relay.script(new HostileRelay.Script() { });
         media.act((from, to, payload, rec) -> List.of(payload));
         return "pass";
@@ -98,6 +103,11 @@ public final class HostileServerMain {
         return c[0];
       case "withhold-leave":
         relay.script(Attacks.withholdLeave(link(relay, c, 1), link(relay, c, 2).connectionId));
+        return c[0];
+      case "churn-ghosts":
+        churning.set(false);
+        churning = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Attacks.churnGhosts(relay, Long.parseLong(c[1]), churning);
         return c[0];
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());
