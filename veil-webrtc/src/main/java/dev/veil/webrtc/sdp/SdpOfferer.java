@@ -57,13 +57,11 @@ public final class SdpOfferer {
     private List<Codec> audioCodecs = List.of(Codec.opus());
     private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
-    private boolean reuseInactiveSlots;
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
     private boolean uplinkRtx = true;
     private int uplinkStartBitrateKbps;
     private final List<MediaSection> sections = new ArrayList<>();
-    private final List<Boolean> reusable = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
     private final List<Slot> slots = new ArrayList<>();
     /** The m-lines and slot states of the last offer (what its answer is checked against). */
@@ -256,17 +254,6 @@ public final class SdpOfferer {
         return List.copyOf(out);
     }
 
-    /**
-     * Whether {@link #addSendOnly} may reuse the m-line of a {@link #deactivate deactivated} track of the same kind,
-     * keeping its mid, instead of appending one. Off by default and unused by the server, which uses
-     * {@link #remove} (reject, then recycle under a new mid): a reused transceiver fires a new track on the old
-     * receiver in the browser, which the SDKs would have to re-associate (and must not have stopped).
-     */
-    public SdpOfferer reuseInactiveSlots(boolean reuse) {
-        this.reuseInactiveSlots = reuse;
-        return this;
-    }
-
     /** New local ICE credentials after an ICE restart; the next offer carries them. */
     public void setIceCredentials(String ufrag, String password) {
         SendTrack.requireToken(ufrag, "ufrag");
@@ -285,30 +272,15 @@ public final class SdpOfferer {
 
     /** Adds (or recycles) an INACTIVE m-line (e.g. a placeholder so a recvonly client with nothing to receive can connect). */
     public String addInactive(MediaKind kind) {
-        String mid = place(kind, Direction.INACTIVE, null);
-        reusable.set(indexOf(mid), true);
-        return mid;
+        return place(kind, Direction.INACTIVE, null);
     }
 
     /**
      * Adds a SENDONLY m-line for a forwarded track and returns its (always new) mid: it takes the place of a removed
-     * m-line of the same kind whose rejection was answered, else (or, if enabled by {@link #reuseInactiveSlots}, an
-     * inactive m-line of the same kind, keeping its mid) it is appended.
+     * m-line of the same kind whose rejection was answered, else it is appended.
      */
     public String addSendOnly(MediaKind kind, SendTrack track) {
         Objects.requireNonNull(track, "track");
-        if (reuseInactiveSlots) {
-            for (int i = 0; i < sections.size(); i++) {
-                MediaSection s = sections.get(i);
-                if (reusable.get(i) && slots.get(i) == Slot.LIVE && s.kind() == kind
-                        && s.direction() == Direction.INACTIVE) {
-                    sections.set(i, new MediaSection(s.mid(), kind, Direction.SENDONLY, codecsFor(kind), extmaps,
-                            track));
-                    reusable.set(i, false);
-                    return s.mid();
-                }
-            }
-        }
         return place(kind, Direction.SENDONLY, track);
     }
 
@@ -321,13 +293,11 @@ public final class SdpOfferer {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
                 slots.set(i, Slot.LIVE);
-                reusable.set(i, false);
                 return mid;
             }
         }
         sections.add(section);
         slots.add(Slot.LIVE);
-        reusable.add(false);
         return mid;
     }
 
@@ -344,7 +314,6 @@ public final class SdpOfferer {
     public void deactivate(String mid) {
         int i = liveIndexOf(mid);
         sections.set(i, sections.get(i).withDirection(Direction.INACTIVE));
-        reusable.set(i, true);
     }
 
     /**
@@ -362,7 +331,6 @@ public final class SdpOfferer {
         }
         sections.set(i, sections.get(i).withDirection(Direction.INACTIVE));
         slots.set(i, Slot.REJECTED);
-        reusable.set(i, false);
     }
 
     /** Whether the m-line with this mid is rejected (removed, not yet recycled). */

@@ -357,20 +357,6 @@ class SdpOffererTest {
     }
 
     @Test
-    void addSendOnly_reuseEnabled_takesInactiveSlotOfSameKind() throws Exception {
-        offerer.reuseInactiveSlots(true);
-        offerer.addRecvOnly(MediaKind.AUDIO);
-        String v = offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("b", "t1", 5L, "c"));
-        String a = offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("b", "t2", 6L, "c"));
-        offerer.deactivate(v);
-        offerer.deactivate(a);
-        assertEquals(a, offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("c", "t3", 7L, "c")));
-        assertEquals(v, offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("c", "t4", 8L, "c")));
-        assertEquals("3", offerer.addSendOnly(MediaKind.VIDEO, new SendTrack("c", "t5", 9L, "c")));
-        assertEquals(4, offerer.mediaSections().size());
-    }
-
-    @Test
     void createOffer_noMediaOrIpv6_handled() throws Exception {
         assertThrows(IllegalStateException.class, offerer::createOffer);
         SdpOfferer v6 = new SdpOfferer(1, "abcd", "0123456789012345678901", SERVER_FP,
