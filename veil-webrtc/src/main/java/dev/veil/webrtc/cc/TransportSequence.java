@@ -29,6 +29,27 @@ public final class TransportSequence {
      * the packet has none (no extension, another id, a length other than 2, or a malformed header: never throws).
      */
     public static int find(byte[] buf, int off, int len, int id) {
+        int p = locate(buf, off, len, id);
+        return p < 0 ? -1 : ((buf[p] & 0xFF) << 8) | (buf[p + 1] & 0xFF);
+    }
+
+    /**
+     * Writes {@code sequence} into the packet's existing transport-wide sequence number element (id {@code id}, 2
+     * bytes) in place: the send side reserves the element when it builds the header and stamps it just before
+     * sending, without re-encoding the header. Returns false (and writes nothing) if the packet has no such element.
+     */
+    public static boolean write(byte[] buf, int off, int len, int id, int sequence) {
+        int p = locate(buf, off, len, id);
+        if (p < 0) {
+            return false;
+        }
+        buf[p] = (byte) (sequence >>> 8);
+        buf[p + 1] = (byte) sequence;
+        return true;
+    }
+
+    /** The absolute offset of the 2 data bytes of element {@code id}, or -1 (same rules as {@link #find}). */
+    private static int locate(byte[] buf, int off, int len, int id) {
         if (buf == null || off < 0 || len < 12 || off > buf.length - len || id < 1 || id > 255) {
             return -1;
         }
@@ -67,7 +88,7 @@ public final class TransportSequence {
                     return -1;
                 }
                 if (eid == id) {
-                    return elen == 2 ? (((buf[p + 1] & 0xFF) << 8) | (buf[p + 2] & 0xFF)) : -1;
+                    return elen == 2 ? p + 1 : -1;
                 }
                 p += 1 + elen;
             }
@@ -86,7 +107,7 @@ public final class TransportSequence {
                     return -1;
                 }
                 if (eid == id) {
-                    return elen == 2 ? (((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF)) : -1;
+                    return elen == 2 ? p + 2 : -1;
                 }
                 p += 2 + elen;
             }
