@@ -20,6 +20,7 @@ public final class TransportWideStamper {
     private final SendHistory history;
     private long stamped;
     private long skipped;
+    private long added;
 
     /**
      * @param extensionId the subscriber's extmap id of the transport-wide sequence number (1..255)
@@ -59,6 +60,30 @@ public final class TransportWideStamper {
         history.add(len, sendMicros);
         stamped++;
         return seq;
+    }
+
+    /**
+     * Stamps a whole packet, adding the element first if the packet lacks it ({@link TransportSequence#withElement}:
+     * one copy of the packet, 4 or 8 bytes longer). Returns the packet to send (the same array when the element was
+     * already there), or the packet unchanged if no element could be added (then it is not recorded).
+     */
+    public byte[] stampOrAdd(byte[] packet, long sendMicros) {
+        if (stamp(packet, 0, packet.length, sendMicros) >= 0) {
+            return packet;
+        }
+        byte[] grown = TransportSequence.withElement(packet, 0, packet.length, extensionId);
+        if (grown == null) {
+            return packet;
+        }
+        skipped--;
+        added++;
+        stamp(grown, 0, grown.length, sendMicros);
+        return grown;
+    }
+
+    /** Packets that got the element added by {@link #stampOrAdd}. */
+    public long added() {
+        return added;
     }
 
     /** Packets stamped. */

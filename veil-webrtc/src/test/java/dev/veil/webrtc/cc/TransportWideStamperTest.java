@@ -70,4 +70,67 @@ class TransportWideStamperTest {
         assertThrows(IllegalArgumentException.class, () -> new SendHistory(300, 0));
         assertThrows(IllegalArgumentException.class, () -> new TransportWideStamper(0, h));
     }
+
+    @Test
+    void addsTheElementWhenThePacketLacksItInEveryHeaderForm() throws Exception {
+        SendHistory h = new SendHistory(256, 40);
+        TransportWideStamper s = new TransportWideStamper(3, h);
+        List<List<HeaderExtension>> forms = List.of(List.of(), List.of(new HeaderExtension(1, "12".getBytes())),
+                List.of(new HeaderExtension(20, "x".getBytes())));
+        int seq = 40;
+        for (List<HeaderExtension> ext : forms) {
+            byte[] unpadded = RtpPacket.build(RtpHeader.of(true, 111, 77, 1234, 0xABCD).withExtensions(ext),
+                    new byte[] {9, 8, 7}, 0, 3);
+            byte[] p = java.util.Arrays.copyOf(unpadded, unpadded.length + 4);
+            p[0] |= 0x20;
+            p[p.length - 1] = 4;
+            RtpPacket before = RtpPacket.parse(p);
+            byte[] out = s.stampOrAdd(p, 5);
+            assertTrue(out != p, "a new array");
+            assertEquals(seq, TransportSequence.find(out, 0, out.length, 3));
+            RtpPacket after = RtpPacket.parse(out);
+            assertEquals(before.header().sequenceNumber(), after.header().sequenceNumber());
+            assertEquals(before.paddingLength(), after.paddingLength());
+            assertEquals(3, after.payloadLength());
+            assertEquals(9, out[after.payloadOffset()]);
+            for (HeaderExtension e : ext) {
+                assertTrue(after.header().extensions().contains(e), "kept " + e);
+            }
+            assertEquals(out.length, h.bytes(h.unwrap(seq)));
+            assertTrue(s.stampOrAdd(out, 6) == out, "then stamped in place");
+            seq += 2;
+        }
+        assertEquals(3, s.added());
+        assertEquals(0, s.skipped());
+        TransportWideStamper high = new TransportWideStamper(20, new SendHistory(256, 0));
+        byte[] oneByte = packet(List.of(new HeaderExtension(1, "a".getBytes())));
+        assertTrue(high.stampOrAdd(oneByte, 1) == oneByte, "id 20 does not fit a one-byte block: left alone");
+        assertEquals(1, high.skipped());
+    }
+
+    @Test
+    void addingNeverThrowsOnGarbageAndWhatItAddsIsFound() {
+        java.util.Random r = new java.util.Random(11);
+        int added = 0;
+        for (int i = 0; i < 100_000; i++) {
+            byte[] b = new byte[r.nextInt(48)];
+            r.nextBytes(b);
+            if (b.length > 0) {
+                b[0] = (byte) (0x80 | (b[0] & 0x1F));
+            }
+            int id = 1 + r.nextInt(20);
+            byte[] out = TransportSequence.withElement(b, 0, b.length, id);
+            if (out != null) {
+                added++;
+                assertTrue(TransportSequence.write(out, 0, out.length, id, 0xBEEF) || !unambiguous(b, id),
+                        "an added element can be written");
+            }
+        }
+        assertTrue(added > 1000, "exercised: " + added);
+    }
+
+    /** Whether the original had no element of that id (a duplicate id would be found first). */
+    private static boolean unambiguous(byte[] b, int id) {
+        return TransportSequence.find(b, 0, b.length, id) < 0 && (b.length < 1 || (b[0] & 0x10) == 0);
+    }
 }
