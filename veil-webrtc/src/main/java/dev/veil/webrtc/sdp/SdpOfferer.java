@@ -26,7 +26,9 @@ import java.util.Objects;
  * {@code a=candidate:1 1 udp 2130706431 <address> <port> typ host} followed by {@code a=end-of-candidates}.
  * RECVONLY m-lines (the client's uploads) also offer uplink congestion control ({@link #uplinkCongestionControl}:
  * the transport-wide sequence number extension, transport-cc, goog-remb), RTX ({@link #uplinkRtx}) and optionally
- * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines never do.
+ * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines offer downlink congestion control
+ * ({@link #downlinkCongestionControl}: the server stamps what it forwards with its own transport-wide sequence
+ * numbers) but never RTX.
  *
  * <p>Typical use by the server:
  * <pre>{@code
@@ -59,6 +61,7 @@ public final class SdpOfferer {
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
+    private boolean downlinkCongestionControl;
     private boolean uplinkRtx = true;
     private int uplinkStartBitrateKbps;
     private final List<MediaSection> sections = new ArrayList<>();
@@ -119,8 +122,8 @@ public final class SdpOfferer {
      * Whether RECVONLY m-lines (the client's uploads) offer uplink congestion control (default on): the
      * transport-wide sequence number extension ({@link Extmap#TRANSPORT_WIDE_CC}, on the first id from 3 not taken
      * by {@link #extmaps}), {@code a=rtcp-fb:<pt> transport-cc} on every payload type (audio too, as Chromium does)
-     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY and
-     * INACTIVE m-lines never do: the server does not put transport-wide sequence numbers on what it forwards.
+     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY m-lines
+     * offer it with {@link #downlinkCongestionControl}; INACTIVE ones never do.
      * Applies to m-lines added from now on.
      */
     public SdpOfferer uplinkCongestionControl(boolean on) {
@@ -165,6 +168,19 @@ public final class SdpOfferer {
         return this;
     }
 
+    /**
+     * Whether SENDONLY m-lines (what the server forwards to the client) offer downlink congestion control (default
+     * off): the transport-wide sequence number extension (the same id as on RECVONLY m-lines: one id per BUNDLE
+     * transport), {@code a=rtcp-fb:<pt> transport-cc} on every payload type and {@code a=rtcp-fb:<pt> goog-remb} on
+     * video, so that the client reports what it receives (transport-wide feedback, or REMB without transport-cc) and
+     * the server can estimate its downlink ({@code dev.veil.webrtc.cc.DownlinkEstimator}). Applies to m-lines added
+     * from now on.
+     */
+    public SdpOfferer downlinkCongestionControl(boolean on) {
+        this.downlinkCongestionControl = on;
+        return this;
+    }
+
     /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
     public int transportWideCcExtmapId() {
         java.util.Set<Integer> taken = new java.util.HashSet<>();
@@ -188,8 +204,9 @@ public final class SdpOfferer {
     }
 
     private List<Extmap> extmapsFor(Direction d) {
-        if (d != Direction.RECVONLY || !uplinkCongestionControl || !uplinkTransportCc
-                || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+        boolean up = d == Direction.RECVONLY && uplinkCongestionControl && uplinkTransportCc;
+        boolean down = d == Direction.SENDONLY && downlinkCongestionControl;
+        if (!up && !down || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
             return extmaps;
         }
         List<Extmap> out = new ArrayList<>(extmaps);
@@ -199,6 +216,22 @@ public final class SdpOfferer {
 
     private List<Codec> codecsFor(MediaKind kind, Direction d) {
         List<Codec> base = codecsFor(kind);
+        if (d == Direction.SENDONLY && downlinkCongestionControl) {
+            List<Codec> out = new ArrayList<>(base.size());
+            for (Codec c : base) {
+                Codec x = c;
+                if (!"rtx".equalsIgnoreCase(c.name())) {
+                    if (kind == MediaKind.VIDEO && !x.rtcpFeedback().contains("goog-remb")) {
+                        x = x.withFeedback("goog-remb");
+                    }
+                    if (!x.rtcpFeedback().contains("transport-cc")) {
+                        x = x.withFeedback("transport-cc");
+                    }
+                }
+                out.add(x);
+            }
+            return List.copyOf(out);
+        }
         if (d != Direction.RECVONLY || !uplinkCongestionControl && !uplinkRtx && uplinkStartBitrateKbps == 0) {
             return base;
         }
