@@ -409,6 +409,7 @@ final class RtcMedia implements Media {
     out.put("router.receiver_reports_sent", r.receiverReportsSent());
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
+      p.addLiveGauges(out);
     }
     return out;
   }

@@ -48,6 +48,11 @@ final class RtcPeer implements Media.Peer {
   static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
   static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
   static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
+  /**
+   * Offer subscribers downlink congestion control (the server's own transport-wide sequence numbers on what it
+   * sends, transport-cc and goog-remb feedback on its SENDONLY m-lines) and estimate their downlinks (bench knob).
+   */
+  static final boolean DOWNLINK_CC = !"false".equals(System.getProperty("veil.downlinkCc"));
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -91,6 +96,10 @@ final class RtcPeer implements Media.Peer {
   /** The publisher's RTX streams, unwrapped before routing. */
   private final UplinkRtx rtx = new UplinkRtx();
   private long ccTimerAt = Long.MAX_VALUE;
+  /** Downlink congestion control (stamping + estimate), once an answer accepted it on a sending m-line; else null. */
+  private DownlinkCc downlink;
+  private EventLoop.Timer dlTimer;
+  private long dlTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
@@ -105,7 +114,8 @@ final class RtcPeer implements Media.Peer {
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
-        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
+        .downlinkCongestionControl(DOWNLINK_CC);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -203,6 +213,13 @@ final class RtcPeer implements Media.Peer {
     for (Map.Entry<String, Sending> e : sending.entrySet()) {
       if (e.getValue().consumerId == null && e.getValue().pending == null) {
         consume(a, e.getKey(), e.getValue());
+      }
+    }
+    if (downlink == null && DOWNLINK_CC && !sending.isEmpty()) {
+      downlink = DownlinkCc.negotiate(a, sending.values().stream().map(x -> x.mid).toList(),
+          media.random().nextInt(0x10000));
+      if (downlink != null) {
+        LOG.info("{} downlink congestion control: {}", connectionId, downlink.mode());
       }
     }
     media.drainRouter();
@@ -304,6 +321,10 @@ final class RtcPeer implements Media.Peer {
   }
 
   void sendRtp(byte[] plain) {
+    if (downlink != null && transport.isConnected()) {
+      plain = downlink.onSend(plain, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()));
+      runDownlink(media.nowMillis());
+    }
     if (transport.sendRtp(plain)) {
       drain();
     }
@@ -356,6 +377,11 @@ final class RtcPeer implements Media.Peer {
         }
         media.routeRtp(this, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
+        if (downlink != null) {
+          long now = media.nowMillis();
+          downlink.onRtcp(r.packet(), now);
+          runDownlink(now);
+        }
         media.routeRtcp(this, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
         media.addressValidated(this, v.address());
@@ -418,6 +444,38 @@ final class RtcPeer implements Media.Peer {
     });
   }
 
+  /** Runs the downlink estimator's feedback timeout if due and re-arms its timer. */
+  private void runDownlink(long now) {
+    if (closed || downlink == null) {
+      return;
+    }
+    if (downlink.nextTimeoutMillis() <= now) {
+      downlink.poll(now);
+    }
+    long next = downlink.nextTimeoutMillis();
+    if (next == dlTimerAt && (dlTimer != null || next == Long.MAX_VALUE)) {
+      return;
+    }
+    if (dlTimer != null) {
+      dlTimer.cancel();
+      dlTimer = null;
+    }
+    dlTimerAt = next;
+    if (next == Long.MAX_VALUE) {
+      return;
+    }
+    dlTimer = media.loop().schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, next - now)), () -> {
+      dlTimer = null;
+      dlTimerAt = Long.MAX_VALUE;
+      runDownlink(media.nowMillis());
+    });
+  }
+
+  /** The subscriber's downlink estimate in bits per second, or -1 without downlink congestion control. */
+  long downlinkEstimateBps() {
+    return downlink == null ? -1 : downlink.estimateBps();
+  }
+
   private void arm(long atMillis) {
     if (closed || atMillis == timerAt && timer != null) {
       return;
@@ -464,6 +522,16 @@ final class RtcPeer implements Media.Peer {
     if (uplink != null) {
       uplink.addCounters(out);
     }
+    if (downlink != null) {
+      downlink.addCounters(out);
+    }
+  }
+
+  /** Adds this transport's gauges to {@code out} (live peers only; never folded into the totals). */
+  void addLiveGauges(Map<String, Long> out) {
+    if (downlink != null) {
+      downlink.addGauges(out);
+    }
   }
 
   @Override
@@ -486,6 +554,10 @@ final class RtcPeer implements Media.Peer {
     if (ccTimer != null) {
       ccTimer.cancel();
       ccTimer = null;
+    }
+    if (dlTimer != null) {
+      dlTimer.cancel();
+      dlTimer = null;
     }
     TransportStats st = transport.stats();
     LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",

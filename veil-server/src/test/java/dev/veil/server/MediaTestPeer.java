@@ -305,6 +305,20 @@ final class MediaTestPeer implements AutoCloseable {
     return dev.veil.webrtc.rtcp.RtcpCompound.parse(srtp.unprotectRtcp(in));
   }
 
+  /** The next RTP packet within ~20 ms, decrypted, whole (header and extensions included), or null. */
+  byte[] pollRtpPacket() throws Exception {
+    byte[] in = receive();
+    if (in == null || Demux.classify(in) != PacketKind.RTP) {
+      return null;
+    }
+    return srtp.unprotectRtp(in);
+  }
+
+  /** Sends a plain RTCP compound, SRTCP-protected. */
+  void sendRtcp(byte[] plain) throws Exception {
+    send(srtp.protectRtcp(plain));
+  }
+
   /** Sends one Opus RTP packet with {@code payload}. */
   void sendOpus(long ssrc, int seq, long timestamp, byte[] payload) throws Exception {
     byte[] rtp = new byte[12 + payload.length];
