@@ -471,11 +471,6 @@ final class RtcPeer implements Media.Peer {
     });
   }
 
-  /** The subscriber's downlink estimate in bits per second, or -1 without downlink congestion control. */
-  long downlinkEstimateBps() {
-    return downlink == null ? -1 : downlink.estimateBps();
-  }
-
   private void arm(long atMillis) {
     if (closed || atMillis == timerAt && timer != null) {
       return;

@@ -7,7 +7,8 @@ package dev.veil.webrtc.cc;
  * and its slope, scaled, is compared with an adaptive threshold to say whether the path's queue is growing
  * ({@link Usage#OVERUSE}), draining ({@link Usage#UNDERUSE}) or steady.
  *
- * <p>Constants are the published ones (draft §5.2-5.4 and libwebrtc's defaults): 5 ms bursts, a window of 20,
+ * <p>Constants are the published ones (draft §5.2-5.4 and libwebrtc's defaults): 5 ms bursts (by send time; on
+ * arrival, packets arriving within 5 ms of each other, sooner than they were sent apart, up to 100 ms), a window of 20,
  * smoothing 0.9, a slope gain of 4 on at most 60 deltas, an initial threshold of 12.5 ms adapted with
  * K_u = 0.0087 / K_d = 0.039 per ms within 6..600 ms (not adapted on outliers more than 15 ms beyond it), and
  * overuse declared after 10 ms above the threshold over more than one update with a non-decreasing trend.
@@ -31,6 +32,8 @@ public final class DelayDetector {
     static final double K_DOWN = 0.039;
     static final double MAX_ADAPT_OFFSET_MS = 15.0;
     static final double OVERUSE_TIME_MS = 10.0;
+    /** A burst on arrival never spans more than this. */
+    static final long MAX_BURST_MICROS = 100_000;
     /** An arrival gap beyond this restarts the detector (the receiver's clock jumped or the path was gone). */
     static final long RESET_MICROS = 3_000_000;
 
@@ -39,6 +42,7 @@ public final class DelayDetector {
     private long groupFirstSend;
     private long groupLastSend;
     private long groupLastArrival;
+    private long groupFirstArrival;
     private boolean havePrevious;
     private long prevLastSend;
     private long prevLastArrival;
@@ -122,7 +126,8 @@ public final class DelayDetector {
         // a burst on arrival: arrived within 5 ms of the group and earlier than its send spacing would say
         long arrivalDelta = arrivalMicros - groupLastArrival;
         long sendDelta = sendMicros - groupLastSend;
-        return arrivalDelta < sendDelta && arrivalDelta <= BURST_MICROS && arrivalMicros - groupLastArrival >= 0;
+        return arrivalDelta >= 0 && arrivalDelta < sendDelta && arrivalDelta <= BURST_MICROS
+                && arrivalMicros - groupFirstArrival < MAX_BURST_MICROS;
     }
 
     private void startGroup(long sendMicros, long arrivalMicros) {
@@ -130,6 +135,7 @@ public final class DelayDetector {
         groupFirstSend = sendMicros;
         groupLastSend = sendMicros;
         groupLastArrival = arrivalMicros;
+        groupFirstArrival = arrivalMicros;
     }
 
     private void reset() {

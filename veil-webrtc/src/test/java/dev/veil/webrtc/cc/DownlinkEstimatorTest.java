@@ -31,6 +31,9 @@ class DownlinkEstimatorTest {
     @Test
     void convergesNear2500kbit() {
         LinkSim sim = new LinkSim(2_500_000, 0, 2, CONFIG);
+        long ramp = sim.runUntil(e -> e > 0.7 * 2_500_000, 60_000);
+        report("2.5 Mbit/s link: from 300 kbit/s to 1.75 Mbit/s in %d ms (no probing: about 8%%/s)", ramp);
+        assertTrue(ramp < 60_000, "ramp " + ramp);
         sim.runUntil(40_000);
         double mean = sim.meanEstimateOver(20_000);
         report("2.5 Mbit/s link: mean estimate over 40..60 s = %.0f bps, drops %d of %d", mean, sim.dropped,
