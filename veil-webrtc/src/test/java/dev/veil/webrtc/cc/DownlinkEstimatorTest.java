@@ -42,6 +42,19 @@ class DownlinkEstimatorTest {
     }
 
     @Test
+    void burstyFramesLikeForwardedVideoConvergeToo() {
+        for (long capacity : new long[] {400_000, 2_500_000}) {
+            LinkSim sim = new LinkSim(capacity, 0, 9, CONFIG);
+            sim.frameIntervalMicros = 33_333;
+            sim.runUntil(40_000);
+            double mean = sim.meanEstimateOver(20_000);
+            report("%d bit/s link, 30 frames/s in bursts: mean estimate over 40..60 s = %.0f bps, drops %d of %d",
+                    capacity, mean, sim.dropped, sim.sent);
+            assertTrue(mean > 0.7 * capacity && mean < 1.3 * capacity, capacity + ": mean " + mean);
+        }
+    }
+
+    @Test
     void dropsWhenCapacityFallsAndRecoversWhenItRises() {
         LinkSim sim = new LinkSim(2_500_000, 0, 3, CONFIG);
         sim.runUntil(40_000);

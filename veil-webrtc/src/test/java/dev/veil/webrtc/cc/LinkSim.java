@@ -45,6 +45,14 @@ final class LinkSim {
     /** Offset of the subscriber's clock: only differences may matter. */
     long receiverClockOffsetMicros = 987_654_321L;
 
+    /**
+     * 0: packets paced evenly at the estimate. Above 0: the sender sends "frames" every this many microseconds, each
+     * as many 1200-byte packets as the estimate allows, back to back 100 us apart (like forwarded video: the server
+     * does not pace what publishers send).
+     */
+    long frameIntervalMicros;
+    private double frameCredit;
+
     long nowMillis;
     private long nextSendMicros;
     private long linkFreeMicros;
@@ -105,6 +113,16 @@ final class LinkSim {
             nextSendMicros = tickStart;
         }
         while (nextSendMicros < tickEnd) {
+            if (frameIntervalMicros > 0) {
+                frameCredit += estimate() * (frameIntervalMicros / 1e6) / (PACKET_BYTES * 8.0);
+                int n = (int) frameCredit;
+                frameCredit -= n;
+                for (int i = 0; i < n; i++) {
+                    send(nextSendMicros + 100L * i);
+                }
+                nextSendMicros += frameIntervalMicros;
+                continue;
+            }
             send(nextSendMicros);
             nextSendMicros += Math.max(1, PACKET_BYTES * 8L * 1_000_000 / Math.max(1, estimate()));
         }
