@@ -144,6 +144,9 @@ public final class AimdRateControl {
 
     /** Sets the rate from outside (a loss-based cut or a feedback timeout), keeping the state. */
     void setBitrate(double bps, long nowMicros) {
+        if (capacityKnown && bps / 1000 > capacityKbps + 3 * deviationKbps()) {
+            capacityKnown = false; // measured beyond the capacity seen at past overuses: search again
+        }
         current = clamp(bps);
         lastChange = nowMicros;
     }

@@ -62,10 +62,20 @@ public final class DownlinkEstimator {
     }
 
     /** Outputs. */
-    public sealed interface Output permits Estimate {}
+    public sealed interface Output permits Estimate, ProbeResult {}
 
     /** Why the estimate moved. */
-    public enum Cause { DELAY, LOSS, REMB, TIMEOUT }
+    public enum Cause { DELAY, LOSS, REMB, TIMEOUT, PROBE }
+
+    /**
+     * A probe cluster ({@link #onProbeCluster}) was measured: hand it to the {@link Prober} ({@link
+     * Prober#onResult}).
+     *
+     * @param cluster its id
+     * @param bps what got through
+     * @param probeBps the rate it was sent at
+     */
+    public record ProbeResult(int cluster, long bps, long probeBps) implements Output {}
 
     /**
      * The estimate changed.
@@ -92,6 +102,8 @@ public final class DownlinkEstimator {
     private final LossBasedControl loss;
     private final AckedRate acked;
     private Estimate pending;
+    private final java.util.ArrayDeque<ProbeResult> probeOut = new java.util.ArrayDeque<>();
+    private final ProbeResults probes = new ProbeResults();
     private long estimate;
     private Cause lastCause = Cause.DELAY;
     private long rembBps = Long.MAX_VALUE;
@@ -100,6 +112,7 @@ public final class DownlinkEstimator {
     private long deadline = Long.MAX_VALUE;
     private double rttMs = INITIAL_RTT_MS;
     private long referenceExt = Long.MIN_VALUE;
+    private long probeBest;
 
     private long feedbacks;
     private long packetsReported;
@@ -133,6 +146,11 @@ public final class DownlinkEstimator {
                 loss.lossFraction(), timeouts);
     }
 
+    /** A {@link Prober} cluster started: its packets (stamped with its id) will be measured. */
+    public void onProbeCluster(Prober.Cluster cluster) {
+        probes.onCluster(cluster);
+    }
+
     /** Handles one transport-wide feedback packet from the subscriber. */
     public void onFeedback(TransportFeedback fb, long nowMillis) {
         feedbacks++;
@@ -147,6 +165,7 @@ public final class DownlinkEstimator {
         int next = 0;
         long ticks = refTicks;
         long newestSend = Long.MIN_VALUE;
+        probeBest = -1;
         Usage usage = detector.usage();
         for (int i = 0; i < fb.packetStatusCount(); i++) {
             long ext = baseExt + i;
@@ -177,6 +196,14 @@ public final class DownlinkEstimator {
                 usage = detector.onPacket(send, arrivalMicros);
                 acked.add(arrivalMicros, history.bytes(ext));
                 newestSend = Math.max(newestSend, send);
+                int cluster = history.cluster(ext);
+                if (cluster >= 0) {
+                    long r = probes.onReceived(cluster, send, arrivalMicros, history.bytes(ext));
+                    if (r > 0 && probeOut.size() < ProbeResults.SLOTS) {
+                        probeOut.add(new ProbeResult(cluster, r, probes.probeBps(cluster)));
+                        probeBest = Math.max(probeBest, r);
+                    }
+                }
             } else if (state == SendHistory.UNREPORTED) {
                 history.setState(ext, SendHistory.LOST);
                 lost++;
@@ -197,6 +224,12 @@ public final class DownlinkEstimator {
         }
         if (loss.onReport(lost, reported, estimate, rttMs, nowMicros) && loss.limit() < aimd.bitrate()) {
             cause = Cause.LOSS;
+        }
+        if (probeBest > estimate && usage != Usage.OVERUSE) {
+            // a probe measured more than the estimate: take it (libwebrtc does, for the delay- and loss-based parts)
+            aimd.setBitrate(probeBest, nowMicros);
+            loss.raise(probeBest);
+            cause = Cause.PROBE;
         }
         armTimeout();
         publish(usage, cause);
@@ -232,8 +265,12 @@ public final class DownlinkEstimator {
         armTimeout();
     }
 
-    /** The newest changed estimate, or null. */
+    /** The next output: probe results first, then the newest changed estimate; null when there is none. */
     public Output pollOutput() {
+        ProbeResult r = probeOut.poll();
+        if (r != null) {
+            return r;
+        }
         Estimate e = pending;
         pending = null;
         return e;

@@ -81,6 +81,11 @@ public final class LossBasedControl {
         return limit != before;
     }
 
+    /** Raises the limit from outside (a probe measured more). */
+    void raise(double bps) {
+        limit = clamp(Math.max(limit, bps));
+    }
+
     /** Lowers the limit from outside (a feedback timeout). */
     void cap(double bps) {
         limit = clamp(Math.min(limit, bps));

@@ -24,6 +24,7 @@ public final class SendHistory {
     private final int[] slotBytes;
     private final long[] slotSendMicros;
     private final byte[] slotState;
+    private final int[] slotCluster;
     private long next;
     private long lastSendMicros = Long.MIN_VALUE;
     private long bytesSent;
@@ -45,7 +46,9 @@ public final class SendHistory {
         this.slotBytes = new int[capacity];
         this.slotSendMicros = new long[capacity];
         this.slotState = new byte[capacity];
+        this.slotCluster = new int[capacity];
         java.util.Arrays.fill(slotSeq, -1);
+        java.util.Arrays.fill(slotCluster, -1);
         this.next = firstSequence;
     }
 
@@ -59,12 +62,18 @@ public final class SendHistory {
      * on the wire).
      */
     public long add(int bytes, long sendMicros) {
+        return add(bytes, sendMicros, -1);
+    }
+
+    /** As {@link #add(int, long)}, for a packet of probe cluster {@code cluster} (-1: not a probe). */
+    public long add(int bytes, long sendMicros, int cluster) {
         long ext = next++;
         int slot = (int) (ext & mask);
         slotSeq[slot] = ext;
         slotBytes[slot] = Math.max(0, bytes);
         slotSendMicros[slot] = sendMicros;
         slotState[slot] = UNREPORTED;
+        slotCluster[slot] = cluster;
         lastSendMicros = sendMicros;
         bytesSent += Math.max(0, bytes);
         return ext;
@@ -104,6 +113,11 @@ public final class SendHistory {
     /** Its send time (only if {@link #contains}). */
     public long sendMicros(long ext) {
         return slotSendMicros[(int) (ext & mask)];
+    }
+
+    /** Its probe cluster, -1 if it is not a probe (only if {@link #contains}). */
+    public int cluster(long ext) {
+        return slotCluster[(int) (ext & mask)];
     }
 
     /** What feedback said about it so far (only if {@link #contains}). */

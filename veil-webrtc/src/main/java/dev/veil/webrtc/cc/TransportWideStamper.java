@@ -52,12 +52,17 @@ public final class TransportWideStamper {
      * @return the 16-bit sequence number written, or -1 if the packet has no element to write it in
      */
     public int stamp(byte[] buf, int off, int len, long sendMicros) {
+        return stamp(buf, off, len, sendMicros, -1);
+    }
+
+    /** As {@link #stamp(byte[], int, int, long)}, for a packet of probe cluster {@code cluster} ({@link Prober}). */
+    public int stamp(byte[] buf, int off, int len, long sendMicros, int cluster) {
         int seq = (int) (history.nextSequence() & 0xFFFF);
         if (!TransportSequence.write(buf, off, len, extensionId, seq)) {
             skipped++;
             return -1;
         }
-        history.add(len, sendMicros);
+        history.add(len, sendMicros, cluster);
         stamped++;
         return seq;
     }

@@ -11,6 +11,8 @@
  * dev.veil.webrtc.cc.SendHistory}; {@link dev.veil.webrtc.cc.DownlinkEstimator} matches the subscriber's feedback
  * against it (delay-based {@link dev.veil.webrtc.cc.DelayDetector} + {@link dev.veil.webrtc.cc.AimdRateControl},
  * {@link dev.veil.webrtc.cc.LossBasedControl}, REMB as a cap or fallback) and {@link
- * dev.veil.webrtc.cc.LayerSelector} turns the estimate into a layer per consumer.
+ * dev.veil.webrtc.cc.LayerSelector} turns the estimate into a layer per consumer. {@link dev.veil.webrtc.cc.Prober}
+ * plans padding clusters at a wanted rate so that the estimate can rise above what is being sent (the estimator
+ * measures them, {@code ProbeResults}); the server does not send them yet (it needs a padding stream, e.g. RTX).
  */
 package dev.veil.webrtc.cc;

@@ -23,7 +23,7 @@ final class LinkSim {
     static final int EXT_ID = 5;
     static final int PACKET_BYTES = 1200;
 
-    private record Arrival(long atMicros, int seq) {}
+    private record Arrival(long atMicros, int seq, int bytes) {}
 
     private record Flight(long atMillis, byte[] rtcp) {}
 
@@ -34,9 +34,10 @@ final class LinkSim {
             TransportFeedbackGenerator.Config.defaults());
     private final Random random;
     private final byte[] packet;
+    private final byte[] probePacket;
     private final ArrayDeque<Arrival> inFlight = new ArrayDeque<>();
     private final ArrayDeque<Flight> feedback = new ArrayDeque<>();
-    private final List<long[]> trace = new ArrayList<>();
+    final List<DownlinkEstimator.ProbeResult> probeResults = new ArrayList<>();
 
     long capacityBps;
     double lossRate;
@@ -51,6 +52,12 @@ final class LinkSim {
      * does not pace what publishers send).
      */
     long frameIntervalMicros;
+    /** Above 0: the sender is application-limited, sending this rate whatever the estimate (as the SFU does). */
+    long appRateBps;
+    /** With a prober: clusters at {@link #probeTargetBps} while the estimate is below it. */
+    Prober prober;
+    long probeTargetBps;
+    long probePackets;
     private double frameCredit;
 
     long nowMillis;
@@ -71,6 +78,8 @@ final class LinkSim {
                 .withExtensions(List.of(new HeaderExtension(EXT_ID, new byte[2])));
         int headerLen = h.encodedLength();
         this.packet = RtpPacket.build(h, new byte[PACKET_BYTES - headerLen], 0, PACKET_BYTES - headerLen);
+        int probeBytes = Prober.Config.defaults().packetBytes();
+        this.probePacket = RtpPacket.build(h, new byte[probeBytes - headerLen], 0, probeBytes - headerLen);
     }
 
     long estimate() {
@@ -118,13 +127,29 @@ final class LinkSim {
                 int n = (int) frameCredit;
                 frameCredit -= n;
                 for (int i = 0; i < n; i++) {
-                    send(nextSendMicros + 100L * i);
+                    send(nextSendMicros + 100L * i, packet, -1);
                 }
                 nextSendMicros += frameIntervalMicros;
                 continue;
             }
-            send(nextSendMicros);
-            nextSendMicros += Math.max(1, PACKET_BYTES * 8L * 1_000_000 / Math.max(1, estimate()));
+            send(nextSendMicros, packet, -1);
+            long rate = appRateBps > 0 ? appRateBps : Math.max(1, estimate());
+            nextSendMicros += Math.max(1, PACKET_BYTES * 8L * 1_000_000 / rate);
+        }
+        if (prober != null) {
+            if (estimate() < probeTargetBps) {
+                Prober.Cluster c = prober.probe(probeTargetBps, nowMillis);
+                if (c != null) {
+                    estimator.onProbeCluster(c);
+                }
+            }
+            if (prober.nextTimeoutMillis() <= nowMillis) {
+                prober.poll(nowMillis);
+            }
+            for (Prober.Packet p; (p = prober.pollOutput()) != null; ) {
+                send(tickStart, probePacket, p.cluster());
+                probePackets++;
+            }
         }
         while (!inFlight.isEmpty() && inFlight.peek().atMicros() < tickEnd) {
             Arrival a = inFlight.poll();
@@ -153,15 +178,18 @@ final class LinkSim {
         if (estimator.nextTimeoutMillis() <= nowMillis) {
             estimator.poll(nowMillis);
         }
-        while (estimator.pollOutput() != null) {
-            // the estimate is read directly
+        for (DownlinkEstimator.Output o; (o = estimator.pollOutput()) != null; ) {
+            if (o instanceof DownlinkEstimator.ProbeResult r && prober != null) {
+                prober.onResult(r.bps(), r.probeBps());
+                probeResults.add(r);
+            }
         }
         maxEstimate = Math.max(maxEstimate, estimate());
         minEstimate = Math.min(minEstimate, estimate());
     }
 
-    private void send(long atMicros) {
-        int seq = stamper.stamp(packet, 0, packet.length, atMicros);
+    private void send(long atMicros, byte[] packet, int cluster) {
+        int seq = stamper.stamp(packet, 0, packet.length, atMicros, cluster);
         if (seq < 0 || TransportSequence.find(packet, 0, packet.length, EXT_ID) != seq) {
             throw new AssertionError("stamping failed");
         }
@@ -175,7 +203,7 @@ final class LinkSim {
             dropped++; // drop-tail: the queue holds queueLimitMicros of data
             return;
         }
-        linkFreeMicros = start + PACKET_BYTES * 8L * 1_000_000 / capacityBps;
-        inFlight.add(new Arrival(linkFreeMicros + oneWayMicros, seq));
+        linkFreeMicros = start + packet.length * 8L * 1_000_000 / capacityBps;
+        inFlight.add(new Arrival(linkFreeMicros + oneWayMicros, seq, packet.length));
     }
 }
