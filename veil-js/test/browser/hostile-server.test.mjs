@@ -211,3 +211,40 @@ test('hostile_replayedFrames_areRefused_andLiveFramesKeepDecoding', async () => 
   await waitFor('alice reports replays', async () => (await errors(a.page, 'frames')).some(e => e.reason === 'replay'), 20000);
   await waitFor('alice keeps decoding bob during the replay', async () => (await videoOf(a, b)).decoded > before + 10, 30000);
 });
+
+/** In-page: the inbound-rtp stats of one SSRC ({framesDecoded, packetsReceived}), null before it has any. */
+const inboundOf = (page, ssrc) => page.evaluate(async (s) => {
+  const report = await window.veil.conn.pc.getStats();
+  let out = null;
+  report.forEach(x => {
+    if (x.type === 'inbound-rtp' && x.ssrc === s) {
+      out = { framesDecoded: x.framesDecoded || 0, packetsReceived: x.packetsReceived || 0 };
+    }
+  });
+  return out;
+}, ssrc);
+
+test('hostile_recordedMediaReOfferedOnANewMLine_isRefused_andLiveFramesKeepDecoding', async () => {
+  const a = await join(0);
+  const b = await join(1);
+  await decodingEachOther(a, b);
+  // the server re-offers bob a new video m-line labelled as alice (her stream id) and replays on it, next to her
+  // live packets, her video packets that it recorded from the start, with a new SSRC and fresh sequence numbers
+  const [live, replayed] = (await server.command('reoffer-replay 1 0 video')).split(' ').slice(1).map(Number);
+  await waitFor('bob got a second video track labelled alice', () => b.page.evaluate(id => window.veil.conn
+    .pc.getTransceivers().filter(t => t.receiver.track.kind === 'video').length >= 2
+    && Object.keys(window.veil.remote).includes(id), a.id), 20000);
+  const liveBefore = (await inboundOf(b.page, live)).framesDecoded;
+  await waitFor('300 replayed packets reached bob on the new m-line',
+    async () => ((await inboundOf(b.page, replayed)) || { packetsReceived: 0 }).packetsReceived > 300, 60000);
+  const injected = Number((await server.command('injected')).split(' ')[1]);
+  assert.ok(injected > 300, `the server replayed ${injected} packets`);
+  // prevented: nothing of the replay was decoded; alice's live video went on decoding all along
+  assert.equal((await inboundOf(b.page, replayed)).framesDecoded, 0, 'a replayed frame was decoded');
+  const liveAfter = (await inboundOf(b.page, live)).framesDecoded;
+  assert.ok(liveAfter > liveBefore + 10, `live frames decoded during the replay: ${liveAfter - liveBefore}`);
+  const dropped = (await errors(b.page, 'frames')).filter(e => e.from === a.id);
+  assert.ok(dropped.some(e => ['replay', 'expired-key'].includes(e.reason)), JSON.stringify(dropped));
+  await server.command('pass');
+  await waitFor('bob keeps decoding alice', async () => (await inboundOf(b.page, live)).framesDecoded > liveAfter + 10, 30000);
+});

@@ -15,6 +15,7 @@ import dev.veil.e2ee.util.SecretBytes;
 import dev.veil.hostile.Attacks;
 import dev.veil.hostile.HostileMedia;
 import dev.veil.hostile.HostileRelay;
+import dev.veil.hostile.NewTrackReplay;
 import dev.veil.server.ServerConfig;
 import dev.veil.server.VeilServer;
 import java.util.ArrayList;
@@ -205,6 +206,46 @@ class HostileServerTest {
     assertTrue(a.errors().stream().anyMatch(e -> e.reason().equals("REPLAY")), a.errors().toString());
   }
 
+  @Test
+  void recordedFramesReOfferedOnANewMLine_asTheSameSender_areRefused_andLiveFramesKeepDecoding() throws Exception {
+    TestPeer a = join("alice");
+    TestPeer b = join("bob");
+    awaitCall(List.of(a, b));
+    // a quiet point: bob has decoded alice's last frame, so nothing of hers is in flight (frames go in order)
+    String last = HexFormat.of().formatHex(a.sendFrame());
+    TestPeer.await("bob decoded alice's last frame", () -> b.received.get(a.id()).stream()
+        .anyMatch(f -> HexFormat.of().formatHex(f).equals(last)));
+    // everything alice sent so far, which the server recorded from the start
+    int decodedBefore = b.receivedFrom(a);
+    Set<String> sentBefore = new HashSet<>(a.sent);
+    List<byte[]> rawSnapshot = List.copyOf(b.raw.get(a.id()));
+    int rawCountBefore = rawSnapshot.size();
+    // the server re-offers bob a new audio m-line labelled as alice, and replays alice's recorded frames on it
+    NewTrackReplay replay = new NewTrackReplay(relay, media, relay.link(b.id()), a.id(), "audio").start();
+    TestPeer.exchangeUntil("bob was given a second audio track labelled alice", List.of(a, b),
+        () -> b.tracks.stream().anyMatch(t -> t.ssrc() == replay.ssrc() && t.connectionId().equals(a.id())));
+    try {
+      TestPeer.exchangeUntil("the server replayed 100 frames on it, bob decoded 100 more live frames of alice",
+          List.of(a, b), () -> replay.injected() >= 100 && b.receivedFrom(a) >= decodedBefore + 100);
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + ": injected " + replay.injected() + ", decoded "
+          + (b.receivedFrom(a) - decodedBefore) + ", errors " + b.errors(), e);
+    }
+    // let what is in flight arrive (no frame sent meanwhile): every live frame of alice that reached bob during the
+    // replay was decoded, i.e. the replay never made a live frame look old
+    TestPeer.await("bob decoded every live frame of alice that reached him",
+        () -> b.receivedFrom(a) - decodedBefore == livesAndReplays(b.raw.get(a.id()), rawCountBefore)[0]);
+    List<byte[]> decoded = b.received.get(a.id());
+    for (byte[] f : decoded.subList(decodedBefore, decoded.size())) {
+      assertFalse(sentBefore.contains(HexFormat.of().formatHex(f)), "bob decoded a replayed frame of alice");
+    }
+    b.assertReceivedExactly(a);
+    assertNoDuplicates(b, a);
+    long replayedArrived = livesAndReplays(b.raw.get(a.id()), rawCountBefore)[1];
+    assertTrue(replayedArrived >= 100, "the replayed frames reached bob: " + replayedArrived);
+    assertTrue(b.errors().stream().anyMatch(e -> e.source().equals("frames")
+        && (e.reason().equals("REPLAY") || e.reason().equals("EXPIRED_KEY"))), b.errors().toString());
+  }
 
   @Test
   void droppedKeyMessage_isRetransmitted_andDecryptionRecovers_withoutAMembershipChange() throws Exception {
@@ -379,6 +420,23 @@ class HostileServerTest {
   }
 
   // ------------------------------------------------------------------------------------------------------ utils
+
+  /**
+   * Of the raw frames past {@code from}: how many are live (never seen before in {@code raw}) and how many repeat an
+   * earlier one (replays: the hostile server resends recorded frames byte for byte).
+   */
+  private static long[] livesAndReplays(List<byte[]> raw, int from) {
+    Set<String> seen = new HashSet<>();
+    long[] n = new long[2];
+    List<byte[]> snapshot = List.copyOf(raw);
+    for (int i = 0; i < snapshot.size(); i++) {
+      boolean fresh = seen.add(HexFormat.of().formatHex(snapshot.get(i)));
+      if (i >= from) {
+        n[fresh ? 0 : 1]++;
+      }
+    }
+    return n;
+  }
 
   private static int rawCount(TestPeer at, TestPeer from) {
     return at.raw.getOrDefault(from.id(), List.of()).size();

@@ -35,6 +35,13 @@ import java.util.List;
  * media corrupt C          frames corrupted past C clear bytes, some truncated
  * media replay             every frame sent twice plus an earlier one
  * media pass
+ * reoffer-replay K J KIND  member K is re-offered a new KIND m-line labelled as member J, on which J's KIND packets
+ *                          recorded from the start are replayed     ok reoffer-replay ORIGINAL_SSRC NEW_SSRC
+ * injected                 packets replayed by reoffer-replay so far                      ok injected N
+ * forge K J KID:KEY,...    member J's video to member K is replaced, frame by frame, by a recorded key frame of
+ *                          J's that one of the SFrame keys (KID: decimal, KEY: hex base key; a leaver's keys of J)
+ *                          opens, encrypted again under that key with fresh counters (OldKeyForger)  ok forge
+ * forged                   frames forged by forge so far                                     ok forged N
  * </pre>
  *
  * Standard input closing stops the process.
@@ -42,6 +49,10 @@ import java.util.List;
 public final class HostileServerMain {
   /** The running ghost churn's switch (commands run one at a time, on the main thread). */
   private static java.util.concurrent.atomic.AtomicBoolean churning = new java.util.concurrent.atomic.AtomicBoolean();
+  /** The running re-offer replay, if any. */
+  private static NewTrackReplay reofferReplay;
+  /** The running forger, if any. */
+  private static OldKeyForger forger;
 
   private HostileServerMain() {
   }
@@ -83,9 +94,34 @@ public final class HostileServerMain {
       }
       case "pass":
         churning.set(false);
-        relay.script(new HostileRelay.Script() { });
+        relay.script(reofferReplay != null ? reofferReplay : new HostileRelay.Script() { });
         media.act((from, to, payload, rec) -> List.of(payload));
+        media.inject((from, to, rtp) -> List.of());
         return "pass";
+      case "reoffer-replay":
+        reofferReplay = new NewTrackReplay(relay, media, link(relay, c, 1), link(relay, c, 2).connectionId, c[3])
+            .start();
+        return "reoffer-replay " + reofferReplay.originalSsrc() + " " + reofferReplay.ssrc();
+      case "forge": {
+        java.util.Map<Long, byte[]> keys = new java.util.LinkedHashMap<>();
+        for (String k : c[3].split(",")) {
+          String[] kv = k.split(":");
+          keys.put(Long.parseUnsignedLong(kv[0]), java.util.HexFormat.of().parseHex(kv[1]));
+        }
+        try {
+          forger = new OldKeyForger(relay, media, link(relay, c, 1), link(relay, c, 2).connectionId, keys);
+        } catch (RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IllegalStateException("forge: " + e.getClass().getSimpleName());
+        }
+        media.actOnPackets(forger);
+        return c[0];
+      }
+      case "forged":
+        return "forged " + (forger == null ? 0 : forger.forged());
+      case "injected":
+        return "injected " + (reofferReplay == null ? 0 : reofferReplay.injected());
       case "substitute-bundles":
         relay.script(Attacks.substituteBundles(relay, Integer.parseInt(c[1])));
         return c[0];
