@@ -32,6 +32,7 @@ import java.util.List;
  * churn-ghosts MS          every MS ms a ghost joins (for every member) and leaves MS/2 later, until pass
  * duplicate-e2ee           every key message is delivered twice
  * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
+ * reorder-e2ee             to every member, every two key messages are delivered swapped (a lone one MS 300 late)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
  * media replay             every frame sent twice plus an earlier one
  * media pass
@@ -151,6 +152,9 @@ public final class HostileServerMain {
       case "delay-e2ee":
         relay.script(Attacks.delayKeyMessages(relay, Long.parseLong(c[1])));
         return c[0] + " " + c[1];
+      case "reorder-e2ee":
+        relay.script(Attacks.reorderKeyMessages(relay, 300));
+        return c[0];
       case "media":
         switch (c.length > 1 ? c[1] : "") {
           case "corrupt":
