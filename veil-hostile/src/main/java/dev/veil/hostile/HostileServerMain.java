@@ -21,7 +21,8 @@ import java.util.List;
  *
  * <pre>
  * links                    ok links ID,ID,...
- * pass                     signaling and media pass unchanged again
+ * pass                     signaling and media pass unchanged again (after reoffer-replay the extra m-line stays
+ *                          in later offers and out of answers: JSEP never removes an m-line; nothing is replayed)
  * substitute-bundles K     member K (may join later) sees bundles of the server's own for everyone else
  * ghost K                  member K (only) is told a ghost joined           ok ghost ID
  * relabel K J              key messages to member K from anyone but J (an index, or a 26-character
@@ -32,7 +33,7 @@ import java.util.List;
  * churn-ghosts MS          every MS ms a ghost joins (for every member) and leaves MS/2 later, until pass
  * duplicate-e2ee           every key message is delivered twice
  * delay-e2ee MS            every key message is delivered MS milliseconds late (in order)
- * reorder-e2ee             to every member, every two key messages are delivered swapped (a lone one MS 300 late)
+ * reorder-e2ee             to every member, every two key messages are delivered swapped (a lone one 300 ms late)
  * media corrupt C          frames corrupted past C clear bytes, some truncated
  * media replay             every frame sent twice plus an earlier one
  * media pass
