@@ -8,8 +8,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * TEST ONLY: the media half of a hostile server, as a {@link ForwardTamper} with helpers for what the tests do:
- * rewrite payloads, record packets and send them again (each extra packet shifts the subscriber's RTP sequence
- * numbers by one, so the hop's SRTP accepts it and only the E2EE layer can refuse it).
+ * rewrite payloads or whole packets, record packets and send them again, add packets of streams of its own (each
+ * extra packet shifts the sequence numbers of that stream to the subscriber by one, each dropped one back by one, so
+ * the hop's SRTP accepts them all and only the E2EE layer can refuse them).
  */
 public final class HostileMedia implements ForwardTamper {
   /** What to do with one forwarded packet: return the payloads to send, in order (each becomes one RTP packet). */
