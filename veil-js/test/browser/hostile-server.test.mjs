@@ -75,6 +75,10 @@ async function threeInACall() {
  * under a generation carol never held, with the milliseconds from the leave to that for each.
  */
 async function leaveAndAwaitKeysTheLeaverNeverHeld(a, b, c) {
+  await waitFor('carol holds a key of alice and of bob', () => c.page.evaluate(ids => {
+    const r = window.veil.conn.e2ee.exportKeysForTesting().receive;
+    return ids.every(id => r[id] && r[id].length > 0);
+  }, [a.id, b.id]), 30000);
   const left = await c.page.evaluate(async () => {
     const keys = window.veil.conn.e2ee.exportKeysForTesting();
     const at = performance.timeOrigin + performance.now();
