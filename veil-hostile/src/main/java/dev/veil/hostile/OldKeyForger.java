@@ -27,14 +27,14 @@ import java.util.TreeMap;
 public final class OldKeyForger implements HostileMedia.PacketAction {
   /** The suite of the SDKs' group keys (E2eeSession.SUITE, sframe.js DEFAULT_SUITE). */
   static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
-  /** Counters skipped before the first forged frame: above anything the sender reached in a test. */
-  static final int COUNTER_SKIP = 100_000;
+  /** The first forged counter: far above anything the sender reaches in a test (a 5-byte SFrame CTR). */
+  static final long FIRST_COUNTER = 1L << 32;
   private static final int MAX_PAYLOAD = 1000;
 
   private final String senderId;
   private final String victimId;
   private final long victimSsrc;
-  private final SFrameSender forger = new SFrameSender(SUITE);
+  private final SFrameSender forger;
   private final byte[] keyFrame;
   private volatile int forged;
 
@@ -77,10 +77,13 @@ public final class OldKeyForger implements HostileMedia.PacketAction {
       throw new IllegalStateException("no recorded key frame of " + senderId + " opens under the given keys");
     }
     this.keyFrame = found;
+    // SFrameSender starts at counter 0 and has no public way to start elsewhere; its constructor for tests of
+    // counter exhaustion does (a forger is free to pick any counter: nothing but the receiver's checks stops it)
+    java.lang.reflect.Constructor<SFrameSender> at =
+        SFrameSender.class.getDeclaredConstructor(CipherSuite.class, long.class);
+    at.setAccessible(true);
+    forger = at.newInstance(SUITE, FIRST_COUNTER);
     forger.setKey(KeyId.fromKid(foundKid), SecretBytes.copyOf(keys.get(foundKid)));
-    for (int i = 0; i < COUNTER_SKIP; i++) {
-      forger.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, new byte[] {0});
-    }
   }
 
   /** Frames forged (and sent) so far. */
