@@ -274,8 +274,6 @@ class HostileServerTest {
       forger.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, TestPeer.OPUS_SILENCE);
     }
     long genBefore = a.sendGeneration();
-    c.connection.disconnect().get(10, TimeUnit.SECONDS);
-    long leftAt = System.nanoTime();
     // from now on the server slips a forged "alice" frame in after each of alice's frames to bob
     AtomicInteger forged = new AtomicInteger();
     String aliceId = a.id();
@@ -291,6 +289,11 @@ class HostileServerTest {
         throw new IllegalStateException(e);
       }
     });
+    // the forgery is real: while carol is a member (her copy is alice's current key), bob takes it as alice's
+    TestPeer.exchangeUntil("bob decodes a forged frame while carol is a member", List.of(a, b, c),
+        () -> forgedDecoded(b, a) > 0);
+    c.connection.disconnect().get(10, TimeUnit.SECONDS);
+    long leftAt = System.nanoTime();
     TestPeer.exchangeUntil("alice sends under a new generation", List.of(a, b), () -> a.sendGeneration() > genBefore);
     // the bound (docs/SECURITY.md §2): no key a leaver held outlives the leave by more than 2 s; 3 s for margin
     TestPeer.exchangeUntil("3 s past the leave", List.of(a, b),
