@@ -167,8 +167,18 @@ public final class DownlinkEstimator {
         long newestSend = Long.MIN_VALUE;
         probeBest = -1;
         Usage usage = detector.usage();
-        for (int i = 0; i < fb.packetStatusCount(); i++) {
-            long ext = baseExt + i;
+        // only the part of the range the history can still hold is walked (a hostile 65535-status report of
+        // numbers never sent costs nothing beyond its parse)
+        long from = Math.max(baseExt, history.nextSequence() - history.capacity());
+        long to = Math.min(baseExt + fb.packetStatusCount(), history.nextSequence());
+        unknown += fb.packetStatusCount() - Math.max(0, to - from);
+        while (next < received.size()
+                && ((received.get(next).sequence() - fb.baseSequence()) & 0xFFFF) < from - baseExt) {
+            ticks += received.get(next).delta();
+            next++;
+        }
+        for (long ext = from; ext < to; ext++) {
+            int i = (int) (ext - baseExt);
             boolean got = next < received.size()
                     && ((received.get(next).sequence() - fb.baseSequence()) & 0xFFFF) == i;
             long arrivalMicros = 0;

@@ -167,4 +167,23 @@ class DownlinkEstimatorTest {
         assertEquals(8, e.stats().packetsLost());
         assertTrue(e.estimateBps() >= CONFIG.minBps() && e.estimateBps() <= CONFIG.maxBps());
     }
+
+    @Test
+    void aReportStartingBeforeTheHistoryCountsOnlyWhatItHolds() {
+        SendHistory h = new SendHistory(256, 0);
+        DownlinkEstimator e = new DownlinkEstimator(h, CONFIG);
+        for (int i = 0; i < 10; i++) {
+            h.add(1200, i * 1000L);
+        }
+        // statuses for 65436..65535 (never sent) then 0..4; received: 65486 (unknown) and 2
+        TransportFeedback straddling = new TransportFeedback(1, 2, (0 - 100) & 0xFFFF, 105, 5, 1,
+                List.of(new TransportFeedback.Received((0 - 50) & 0xFFFF, 4), new TransportFeedback.Received(2, 8)));
+        e.onFeedback(straddling, 25);
+        assertEquals(100, e.stats().unknown(), "the 100 numbers before the first sent");
+        assertEquals(5, e.stats().packetsReported());
+        assertEquals(4, e.stats().packetsLost(), "0, 1, 3, 4 lost; 2 received");
+        assertEquals(SendHistory.RECEIVED, h.state(2));
+        assertEquals(SendHistory.LOST, h.state(4));
+        assertEquals(SendHistory.UNREPORTED, h.state(5));
+    }
 }
