@@ -7,6 +7,8 @@
 //
 // Messages (each answered with {id, ok, ...} or {id, error}):
 //   {op: 'forward', id, listen: {host, port} | (a net.Server sent as the handle), to: {host, port}}  → {port}
+//   {op: 'reverse', id, key, listen: {host, port}}  accepts here and hands every connection (paused) to the parent
+//     as {reverse: key} with the socket as the handle: the parent pipes it to a service of its own namespace
 //   {op: 'udp', id, to: {host, port}, payloads: [base64, ...]}  sends the datagrams from this namespace
 // It exits when the IPC channel closes (the test process ended, however it ended).
 import net from 'node:net';
@@ -43,6 +45,18 @@ function forward(msg, handle) {
   });
 }
 
+function reverse(msg) {
+  return new Promise((resolve, reject) => {
+    // sent with keepOpen false: this process's copy of the socket is closed once the parent has it
+    const server = net.createServer({ pauseOnConnect: true }, sock => process.send({ reverse: msg.key }, sock));
+    server.once('error', reject);
+    server.listen(msg.listen.port, msg.listen.host, () => {
+      servers.push(server);
+      resolve({ port: server.address().port });
+    });
+  });
+}
+
 async function sendUdp(msg) {
   const sock = dgram.createSocket('udp4');
   try {
@@ -60,6 +74,7 @@ process.on('message', async (msg, handle) => {
   try {
     let result;
     if (msg.op === 'forward') result = await forward(msg, handle);
+    else if (msg.op === 'reverse') result = await reverse(msg);
     else if (msg.op === 'udp') result = await sendUdp(msg);
     else throw new Error(`unknown op ${msg.op}`);
     process.send({ id: msg.id, ok: true, ...result });

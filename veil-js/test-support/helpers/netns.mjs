@@ -112,11 +112,12 @@ function hookExit() {
 
 /** A child of ours in a namespace, with an IPC channel to a netns-bridge.mjs. */
 class Bridge {
-  constructor(child) {
+  constructor(child, lab) {
     this.child = child;
     this.seq = 0;
     this.pending = new Map();
-    child.on('message', m => {
+    child.on('message', (m, handle) => {
+      if (m.reverse !== undefined) { lab.acceptReverse(m.reverse, handle); return; }
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
@@ -137,7 +138,7 @@ class Bridge {
     });
     child.unref();
     child.channel.unref();
-    return new Bridge(child);
+    return new Bridge(child, lab);
   }
 
   request(msg, handle) {
@@ -157,6 +158,7 @@ export class Lab {
     this.serverAddress = SERVER_ADDRESS;
     this.peers = [];
     this.exposed = []; // {hostPort, hubSidePort}
+    this.hostServices = []; // ports of this process's namespace reachable from every peer
     this.children = new Set();
     this.closed = false;
   }
@@ -233,6 +235,7 @@ export class Lab {
       ['*filter', `:veil-loss-${peer.hubIf} - [0:0]`, `-I OUTPUT 1 -o ${peer.hubIf} -j veil-loss-${peer.hubIf}`, 'COMMIT', ''].join('\n'));
     peer.bridge = await Bridge.start(this, peer.ns);
     for (const e of this.exposed) await this.forwardPeer(peer, e);
+    for (const port of this.hostServices) await this.reversePeer(peer, port);
     return peer;
   }
 
@@ -257,6 +260,33 @@ export class Lab {
     this.exposed.push(e);
     for (const p of this.peers) await this.forwardPeer(p, e);
     return hostPort;
+  }
+
+  /**
+   * Makes a TCP service of the test process's own namespace, 127.0.0.1:port (e.g. a page server of the test), reachable
+   * as 127.0.0.1:port in every peer (present and future): the peer's bridge accepts there and passes each connection
+   * to this process, which pipes it to the service.
+   */
+  async exposeHost(port) {
+    this.hostServices.push(port);
+    for (const p of this.peers) await this.reversePeer(p, port);
+  }
+
+  reversePeer(peer, port) {
+    return peer.bridge.request({ op: 'reverse', key: port, listen: { host: '127.0.0.1', port } });
+  }
+
+  acceptReverse(port, sock) {
+    if (!sock) return;
+    const up = net.connect(port, '127.0.0.1');
+    const kill = () => { sock.destroy(); up.destroy(); };
+    sock.on('error', kill);
+    up.on('error', kill);
+    sock.on('close', () => up.destroy());
+    up.on('close', () => sock.destroy());
+    sock.pipe(up);
+    up.pipe(sock);
+    sock.resume();
   }
 
   /** A peer from a Peer, a browser launched into the lab, or a peer name. */
