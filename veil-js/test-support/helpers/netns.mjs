@@ -230,9 +230,11 @@ export class Lab {
     await run(ip, ['-n', peer.ns, 'addr', 'add', `${peer.address}/24`, 'dev', peer.peerIf]);
     await run(ip, ['-n', peer.ns, 'link', 'set', peer.peerIf, 'up']);
     await run(ip, ['-n', peer.ns, 'route', 'add', 'default', 'via', peer.gateway]);
-    await this.installGuard(peer.ns, [':veil-loss - [0:0]', `-A OUTPUT -o ${peer.peerIf} -j veil-loss`]);
+    // loss is applied where packets arrive (INPUT), so it is silent to the sender, as on a real link (a DROP in the
+    // sender's own OUTPUT would fail its sendto with EPERM)
+    await this.installGuard(peer.ns, [':veil-loss-down - [0:0]', `-A INPUT -i ${peer.peerIf} -j veil-loss-down`]);
     await run(ip, ['netns', 'exec', this.hubNs, tools.restore, '-w', '--noflush'],
-      ['*filter', `:veil-loss-${peer.hubIf} - [0:0]`, `-I OUTPUT 1 -o ${peer.hubIf} -j veil-loss-${peer.hubIf}`, 'COMMIT', ''].join('\n'));
+      ['*filter', `:veil-loss-up-${peer.hubIf} - [0:0]`, `-A INPUT -i ${peer.hubIf} -j veil-loss-up-${peer.hubIf}`, 'COMMIT', ''].join('\n'));
     peer.bridge = await Bridge.start(this, peer.ns);
     for (const e of this.exposed) await this.forwardPeer(peer, e);
     for (const port of this.hostServices) await this.reversePeer(peer, port);
@@ -298,8 +300,9 @@ export class Lab {
   }
 
   sides(peer, direction) {
-    const down = { dir: 'down', ns: this.hubNs, dev: peer.hubIf, chain: `veil-loss-${peer.hubIf}` };
-    const up = { dir: 'up', ns: peer.ns, dev: peer.peerIf, chain: 'veil-loss' };
+    // ns/dev: the sending end of the veth (tc); lossNs/chain: where the loss rule drops arriving packets
+    const down = { dir: 'down', ns: this.hubNs, dev: peer.hubIf, lossNs: peer.ns, chain: 'veil-loss-down' };
+    const up = { dir: 'up', ns: peer.ns, dev: peer.peerIf, lossNs: this.hubNs, chain: `veil-loss-up-${peer.hubIf}` };
     if (direction === 'down') return [down];
     if (direction === 'up') return [up];
     if (direction === 'both') return [down, up];
@@ -322,19 +325,20 @@ export class Lab {
 
   /**
    * Drops `fraction` of a peer's packets with `iptables -m statistic`: mode 'random' (independent per packet) or
-   * 'nth' (exactly every round(1/fraction)-th). 'down' drops on the hub's side, before the veth toward the peer;
-   * 'up' in the peer, before its veth. Only `protocol` (udp by default: the media; signaling keeps its TCP).
+   * 'nth' (exactly every round(1/fraction)-th). 'down' drops packets toward the peer as they arrive in its
+   * namespace, 'up' packets from it as they arrive in the hub: they have crossed the veth (and its rate limit), and
+   * the sender sees no error, as on a lossy link. Only `protocol` (udp by default: the media; signaling keeps TCP).
    */
   async setLoss(target, fraction, { direction = 'down', mode = 'random', protocol = 'udp' } = {}) {
     if (!(fraction >= 0 && fraction < 1)) throw new Error(`netns: loss must be in [0, 1), not ${fraction}`);
     for (const s of this.sides(this.peer(target), direction)) {
-      await this.iptables(s.ns, ['-F', s.chain]);
+      await this.iptables(s.lossNs, ['-F', s.chain]);
       if (fraction === 0) continue;
       const stat = mode === 'random' ? ['--mode', 'random', '--probability', String(fraction)]
         : mode === 'nth' ? ['--mode', 'nth', '--every', String(Math.round(1 / fraction)), '--packet', '0']
           : null;
       if (!stat) throw new Error(`netns: loss mode must be random or nth, not ${mode}`);
-      await this.iptables(s.ns, ['-A', s.chain, '-p', protocol, '-m', 'statistic', ...stat, '-j', 'DROP']);
+      await this.iptables(s.lossNs, ['-A', s.chain, '-p', protocol, '-m', 'statistic', ...stat, '-j', 'DROP']);
     }
   }
 
@@ -344,7 +348,7 @@ export class Lab {
     for (const s of this.sides(peer, 'both')) {
       const q = await this.qdisc(s);
       if (q) await run(tools.tc, ['-n', s.ns, 'qdisc', 'del', 'dev', s.dev, 'root']);
-      await this.iptables(s.ns, ['-F', s.chain]);
+      await this.iptables(s.lossNs, ['-F', s.chain]);
     }
   }
 
@@ -375,15 +379,15 @@ export class Lab {
   }
 
   /**
-   * Counters of a peer's path, per direction: `link` = what its veth end sent (tx), `qdisc` = the tbf's own
-   * counters (null when no rate is set), `lossDrops` = packets the loss rule dropped.
+   * Counters of a peer's path, per direction: `link` = what the sending veth end sent (tx), `qdisc` = the tbf's own
+   * counters (null when no rate is set), `lossDrops` = packets the loss rule dropped on arrival.
    */
   async counters(target) {
     const peer = this.peer(target);
     const out = {};
     for (const s of this.sides(peer, 'both')) {
       out[s.dir] = { link: await this.linkTx(s.ns, s.dev), qdisc: await this.qdisc(s),
-        lossDrops: await this.dropCounters(s.ns, s.chain) };
+        lossDrops: await this.dropCounters(s.lossNs, s.chain) };
     }
     return out;
   }
