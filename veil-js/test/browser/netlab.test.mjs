@@ -100,12 +100,10 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
     const summary = {
       ...decodeSummary(samples),
       droppedByLab: dropped,
-      droppedFraction: Math.round(1000 * dropped / (dropped + sentOnVeth)) / 1000,
+      droppedFraction: Math.round(1000 * dropped / sentOnVeth) / 1000, // dropped on arrival: they crossed the veth
       packetsReceived: last.packetsReceived - first.packetsReceived,
       packetsLost: last.packetsLost - first.packetsLost,
       nackCount: last.nackCount - first.nackCount,
-      retransmittedPacketsReceived: last.retransmittedPacketsReceived === undefined ? null
-        : last.retransmittedPacketsReceived - first.retransmittedPacketsReceived,
       pliCount: last.pliCount - first.pliCount,
       serverNackedPackets: delta(srv0, srv1, 'router.nacked_packets'),
       serverRetransmittedFromCache: delta(srv0, srv1, 'router.retransmitted_from_cache'),
@@ -125,7 +123,8 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
     // repair: the subscriber asks, the server answers from its cache, most dropped packets are not lost in the end
     assert.ok(summary.nackCount > 0, `the subscriber must send NACKs: ${JSON.stringify(summary)}`);
     assert.ok(summary.serverRetransmittedFromCache > 0, `the server must retransmit from its cache: ${JSON.stringify(summary)}`);
-    assert.ok(summary.packetsLost < dropped / 2, `most dropped packets must be repaired: ${JSON.stringify(summary)}`);
+    assert.ok(summary.packetsLost < dropped / 2 && summary.serverRetransmittedFromCache >= dropped / 2,
+      `most dropped packets must be repaired: ${JSON.stringify(summary)}`);
     await assertNoStrays();
   } finally {
     await c.close();
