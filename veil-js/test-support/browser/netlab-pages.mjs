@@ -1,6 +1,9 @@
-// In-page code for the network-condition browser tests (test/browser/netlab.test.mjs): a publisher with a
-// synthetic camera, a subscriber that renders what it receives, and the subscriber's inbound video statistics.
-// Plus the Node-side reading of a series of samples (decoding rate, the longest stretch without a decoded frame).
+// The network-condition browser tests (test/browser/netlab.test.mjs): in-page code (a publisher with a synthetic
+// camera, a subscriber that renders what it receives, the inbound video statistics) and the Node side: openCall()
+// starts one publisher and N subscribers, each a Chromium in a network namespace of its own (so lab.setRate /
+// setLoss act on one of them alone), observe() samples a subscriber, decodeSummary() reads the samples.
+import { launchChromium } from '../helpers/browser.mjs';
+import { waitFor } from '../helpers/server.mjs';
 
 /**
  * Runs in the page: defines `window.makeNetlabCamera(width, height, fps)`, a canvas camera whose picture keeps
@@ -135,6 +138,58 @@ export function decodeSummary(samples) {
     freezes: last.freezeCount - first.freezeCount,
     freezeSeconds: round(last.totalFreezesDuration - first.totalFreezesDuration, 2),
   };
+}
+
+/**
+ * One publisher (a `camera` = {width, height, fps} canvas, video only) and `subscribers` receive-only members on
+ * `channel` of `server`, each a Chromium in its own peer namespace of the server's lab; resolves once every
+ * subscriber decodes. `close()` closes the browsers. Pass `sub.browser` to lab.setRate / setLoss / clear / counters.
+ * @returns {Promise<{pub: {browser, page}, subs: {browser, page}[], close: () => Promise<void>}>}
+ */
+export async function openCall(server, { channel, camera, subscribers = 1 }) {
+  const browsers = [];
+  const open = async (name) => {
+    const browser = await launchChromium({ lab: server.lab, name: `${channel}-${name}` });
+    browsers.push(browser);
+    const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', e => console.error(`${name} page error:`, e.message));
+    await page.goto(server.base + '/');
+    return { browser, page };
+  };
+  try {
+    const pub = await open('publisher');
+    await pub.page.addScriptTag({ content: netlabCameraSource() });
+    await pub.page.evaluate(publishInPage, { ws: server.ws, channel, ...camera });
+    const subs = [];
+    for (let i = 0; i < subscribers; i++) {
+      const sub = await open(`subscriber${i}`);
+      await sub.page.evaluate(subscribeInPage, { ws: server.ws, channel });
+      subs.push(sub);
+    }
+    for (const [i, sub] of subs.entries()) {
+      await waitFor(`subscriber ${i} decodes the publisher`, async () => (await sub.page.evaluate(inboundInPage))?.framesDecoded > 30, 30000);
+    }
+    return { pub, subs, close: async () => { await Promise.all(browsers.map(b => b.close())); } };
+  } catch (e) {
+    await Promise.all(browsers.map(b => b.close()));
+    throw e;
+  }
+}
+
+/**
+ * Samples a subscriber's inbound video every `intervalMs` until `ms` have passed by the stats' own clock (a
+ * sampling rhythm only: every duration derived from the samples is taken from their timestamps).
+ * VEIL_NETLAB_TRACE=1 prints every sample.
+ */
+export async function observe(page, ms, label = '', intervalMs = 200) {
+  const samples = [await page.evaluate(inboundInPage)];
+  while (samples[samples.length - 1].ts - samples[0].ts < ms) {
+    await new Promise(r => setTimeout(r, intervalMs));
+    const s = await page.evaluate(inboundInPage);
+    if (process.env.VEIL_NETLAB_TRACE) console.log(`trace ${label} ${JSON.stringify(s)}`);
+    samples.push(s);
+  }
+  return samples;
 }
 
 function round(v, digits) {

@@ -14,11 +14,8 @@
 // (default 1000) bounds the longest stall under loss; VEIL_NETLAB_TRACE=1 prints every sample.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
-import { launchChromium } from '../../test-support/helpers/browser.mjs';
-import {
-  netlabCameraSource, publishInPage, outboundInPage, subscribeInPage, inboundInPage, decodeSummary,
-} from '../../test-support/browser/netlab-pages.mjs';
+import { startServer } from '../../test-support/helpers/server.mjs';
+import { openCall, observe, outboundInPage, decodeSummary } from '../../test-support/browser/netlab-pages.mjs';
 
 const MAX_STALL_MS = Number(process.env.VEIL_NETLAB_MAX_STALL_MS || 1000);
 let server;
@@ -33,43 +30,6 @@ after(async () => {
   if (server) await server.stop();
 });
 
-/** A publisher and a subscriber, each a Chromium in its own namespace, on `channel`; resolves once video decodes. */
-async function call(channel, camera) {
-  const browsers = [];
-  try {
-    const pub = await launchChromium({ name: `${channel}-publisher` });
-    browsers.push(pub);
-    const sub = await launchChromium({ name: `${channel}-subscriber` });
-    browsers.push(sub);
-    const pubPage = await (await pub.newContext()).newPage();
-    pubPage.on('pageerror', e => console.error('publisher page error:', e.message));
-    await pubPage.goto(server.base + '/');
-    await pubPage.addScriptTag({ content: netlabCameraSource() });
-    await pubPage.evaluate(publishInPage, { ws: server.ws, channel, ...camera });
-    const subPage = await (await sub.newContext()).newPage();
-    subPage.on('pageerror', e => console.error('subscriber page error:', e.message));
-    await subPage.goto(server.base + '/');
-    await subPage.evaluate(subscribeInPage, { ws: server.ws, channel });
-    await waitFor('the subscriber decodes the publisher', async () => (await subPage.evaluate(inboundInPage))?.framesDecoded > 30, 30000);
-    return { pub, sub, pubPage, subPage, close: () => Promise.all(browsers.map(b => b.close())) };
-  } catch (e) {
-    await Promise.all(browsers.map(b => b.close()));
-    throw e;
-  }
-}
-
-/** Samples the subscriber's inbound video every 200 ms for `ms` (by the stats' own clock). */
-async function observe(page, ms, label) {
-  const samples = [await page.evaluate(inboundInPage)];
-  while (samples[samples.length - 1].ts - samples[0].ts < ms) {
-    await new Promise(r => setTimeout(r, 200));
-    const s = await page.evaluate(inboundInPage);
-    if (process.env.VEIL_NETLAB_TRACE) console.log(`trace ${label} ${JSON.stringify(s)}`);
-    samples.push(s);
-  }
-  return samples;
-}
-
 async function serverCounters() {
   return (await (await fetch(server.base + '/health')).json()).counters;
 }
@@ -82,7 +42,8 @@ async function assertNoStrays() {
 }
 
 test('5% random loss toward a subscriber: video keeps decoding, NACK repair is visible', async t => {
-  const c = await call('netlab-loss', { width: 640, height: 360, fps: 30 });
+  const call = await openCall(server, { channel: 'netlab-loss', camera: { width: 640, height: 360, fps: 30 } });
+  const c = { pubPage: call.pub.page, sub: call.subs[0].browser, subPage: call.subs[0].page };
   try {
     await observe(c.subPage, 2000, 'warm');
     const ctr0 = await lab.counters(c.sub);
@@ -127,12 +88,13 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
       `most dropped packets must be repaired: ${JSON.stringify(summary)}`);
     await assertNoStrays();
   } finally {
-    await c.close();
+    await call.close();
   }
 });
 
 test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: no layer selection yet)', async t => {
-  const c = await call('netlab-400k', { width: 1280, height: 720, fps: 30 });
+  const call = await openCall(server, { channel: 'netlab-400k', camera: { width: 1280, height: 720, fps: 30 } });
+  const c = { pubPage: call.pub.page, sub: call.subs[0].browser, subPage: call.subs[0].page };
   try {
     // let the publisher ramp up (not asserted here: uplink-bwe.test.mjs asserts it)
     const deadline = Date.now() + 10000;
@@ -177,6 +139,6 @@ test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: n
     assert.ok(limited.kbps <= 400 * 1.15, `the subscriber must not receive more than the 400 kbit/s it is limited to: ${JSON.stringify(summary)}`);
     await assertNoStrays();
   } finally {
-    await c.close();
+    await call.close();
   }
 });
