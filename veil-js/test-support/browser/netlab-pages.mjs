@@ -51,10 +51,10 @@ export function netlabCameraSource() {
 }
 
 /** Runs in the page: publishes the canvas camera (video only) on `channel`; resolves with the connection id. */
-export async function publishInPage({ ws, channel, width, height, fps }) {
+export async function publishInPage({ ws, channel, width, height, fps, options }) {
   const { default: Veil } = await import('/sdk/veil.js');
   const stream = window.makeNetlabCamera(width, height, fps);
-  const conn = Veil.connection(ws).sendonly(channel, null, {});
+  const conn = Veil.connection(ws).sendonly(channel, null, options || {});
   window.netlab = { conn };
   await conn.connect(stream);
   return conn.connectionId;
@@ -74,9 +74,9 @@ export async function outboundInPage() {
 }
 
 /** Runs in the page: joins `channel` receive-only and renders every remote video track. */
-export async function subscribeInPage({ ws, channel }) {
+export async function subscribeInPage({ ws, channel, options }) {
   const { default: Veil } = await import('/sdk/veil.js');
-  const conn = Veil.connection(ws).recvonly(channel, null, {});
+  const conn = Veil.connection(ws).recvonly(channel, null, options || {});
   window.netlab = { conn, videos: {} };
   conn.on('track', ev => {
     if (ev.track.kind !== 'video') return;
@@ -142,11 +142,12 @@ export function decodeSummary(samples) {
 
 /**
  * One publisher (a `camera` = {width, height, fps} canvas, video only) and `subscribers` receive-only members on
- * `channel` of `server`, each a Chromium in its own peer namespace of the server's lab; resolves once every
+ * `channel` of `server` (`options`: the SDK's connection options for all of them, e.g. {e2ee: true}), each a
+ * Chromium in its own peer namespace of the server's lab; resolves once every
  * subscriber decodes. `close()` closes the browsers. Pass `sub.browser` to lab.setRate / setLoss / clear / counters.
  * @returns {Promise<{pub: {browser, page}, subs: {browser, page}[], close: () => Promise<void>}>}
  */
-export async function openCall(server, { channel, camera, subscribers = 1 }) {
+export async function openCall(server, { channel, camera, subscribers = 1, options = {} }) {
   const browsers = [];
   const open = async (name) => {
     const browser = await launchChromium({ lab: server.lab, name: `${channel}-${name}` });
@@ -159,11 +160,11 @@ export async function openCall(server, { channel, camera, subscribers = 1 }) {
   try {
     const pub = await open('publisher');
     await pub.page.addScriptTag({ content: netlabCameraSource() });
-    await pub.page.evaluate(publishInPage, { ws: server.ws, channel, ...camera });
+    await pub.page.evaluate(publishInPage, { ws: server.ws, channel, options, ...camera });
     const subs = [];
     for (let i = 0; i < subscribers; i++) {
       const sub = await open(`subscriber${i}`);
-      await sub.page.evaluate(subscribeInPage, { ws: server.ws, channel });
+      await sub.page.evaluate(subscribeInPage, { ws: server.ws, channel, options });
       subs.push(sub);
     }
     for (const [i, sub] of subs.entries()) {

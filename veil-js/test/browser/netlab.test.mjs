@@ -5,6 +5,7 @@
 //
 // 1. 5% random loss toward a subscriber: its video keeps decoding (no stall over 1 s in its getStats samples) and the
 //    repair is visible: it sends NACKs, the server retransmits from its cache, and most dropped packets are not lost.
+//    With E2EE off and on (on: every decoded frame was decrypted in the subscriber's worker).
 // 2. A subscriber limited to 400 kbit/s while one publisher sends 720p: a MEASUREMENT of today's behaviour (the
 //    server has no layer selection yet, so the subscriber is expected to freeze or stutter), printed as the
 //    "netlab-400k" line and recorded in docs/BENCHMARKS.md; only the lab's own facts are asserted (the shaped veth
@@ -19,6 +20,7 @@ import { openCall, observe, outboundInPage, decodeSummary } from '../../test-sup
 
 const MAX_STALL_MS = Number(process.env.VEIL_NETLAB_MAX_STALL_MS || 1000);
 let server;
+let e2eeServer;
 let lab;
 
 before(async () => {
@@ -28,10 +30,11 @@ before(async () => {
 
 after(async () => {
   if (server) await server.stop();
+  if (e2eeServer) await e2eeServer.stop();
 });
 
-async function serverCounters() {
-  return (await (await fetch(server.base + '/health')).json()).counters;
+async function serverCounters(srv = server) {
+  return (await (await fetch(srv.base + '/health')).json()).counters;
 }
 
 const delta = (a, b, k) => (b[k] || 0) - (a[k] || 0);
@@ -41,17 +44,19 @@ async function assertNoStrays() {
   assert.ok(Object.values(strays).every(n => n === 0), `packets sent outside 127.0.0.0/8 and 198.18.0.0/15: ${JSON.stringify(strays)}`);
 }
 
-test('5% random loss toward a subscriber: video keeps decoding, NACK repair is visible', async t => {
-  const call = await openCall(server, { channel: 'netlab-loss', camera: { width: 640, height: 360, fps: 30 } });
+/** 5% random loss toward one subscriber of `srv`; with E2EE the frames decoded are frames decrypted. */
+async function lossTest(t, srv, e2ee) {
+  const call = await openCall(srv, { channel: `netlab-loss-${e2ee ? 'e2ee' : 'plain'}`,
+    camera: { width: 640, height: 360, fps: 30 }, options: e2ee ? { e2ee: true } : {} });
   const c = { pubPage: call.pub.page, sub: call.subs[0].browser, subPage: call.subs[0].page };
   try {
     await observe(c.subPage, 2000, 'warm');
     const ctr0 = await lab.counters(c.sub);
-    const srv0 = await serverCounters();
+    const srv0 = await serverCounters(srv);
     await lab.setLoss(c.sub, 0.05, { direction: 'down', mode: 'random' });
     const samples = await observe(c.subPage, 15000, 'loss');
     const ctr1 = await lab.counters(c.sub);
-    const srv1 = await serverCounters();
+    const srv1 = await serverCounters(srv);
     await lab.clear(c.sub);
 
     const first = samples[0];
@@ -59,6 +64,7 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
     const dropped = ctr1.down.lossDrops.packets - ctr0.down.lossDrops.packets;
     const sentOnVeth = ctr1.down.link.packets - ctr0.down.link.packets;
     const summary = {
+      e2ee,
       ...decodeSummary(samples),
       droppedByLab: dropped,
       droppedFraction: Math.round(1000 * dropped / sentOnVeth) / 1000, // dropped on arrival: they crossed the veth
@@ -73,7 +79,7 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
       resolution: `${last.width}x${last.height}`,
     };
     console.log('netlab-loss ' + JSON.stringify(summary));
-    t.diagnostic(`5% loss: ${JSON.stringify(summary)}`);
+    t.diagnostic(`5% loss${e2ee ? ' (E2EE)' : ''}: ${JSON.stringify(summary)}`);
 
     // the lab did it: packets toward the subscriber crossed its veth and the loss rule dropped some of them
     assert.ok(summary.vethBytesTowardSubscriber >= summary.bytesReceived, `media must cross the subscriber's veth: ${JSON.stringify(summary)}`);
@@ -86,10 +92,22 @@ test('5% random loss toward a subscriber: video keeps decoding, NACK repair is v
     assert.ok(summary.serverRetransmittedFromCache > 0, `the server must retransmit from its cache: ${JSON.stringify(summary)}`);
     assert.ok(summary.packetsLost < dropped / 2 && summary.serverRetransmittedFromCache >= dropped / 2,
       `most dropped packets must be repaired: ${JSON.stringify(summary)}`);
+    if (e2ee) {
+      // an E2EE session with the publisher: its frames were decrypted in the subscriber's worker to be decoded
+      const remote = await c.subPage.evaluate(() => Object.keys(window.netlab.conn.e2eeRemoteFingerprints).length);
+      assert.equal(remote, 1, 'the subscriber holds the publisher\'s E2EE identity');
+    }
     await assertNoStrays();
   } finally {
     await call.close();
   }
+}
+
+test('5% random loss toward a subscriber: video keeps decoding, NACK repair is visible', t => lossTest(t, server, false));
+
+test('5% random loss toward a subscriber of an E2EE call: video keeps decrypting and decoding, NACK repair is visible', async t => {
+  e2eeServer = await startServer({ config: 'e2ee = true', lab });
+  await lossTest(t, e2eeServer, true);
 });
 
 test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: no layer selection yet)', async t => {
