@@ -1,7 +1,7 @@
 // Launches the system Chromium headless through playwright-core, inside a network namespace of its own (a peer of
 // a netns.mjs lab: its media crosses its own veth pair to the servers in the lab's hub, and nothing it sends can
 // leave the lab). A missing /usr/bin/chromium, `ip`, `tc`, `iptables` or root is an error, never a skip.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -41,6 +41,7 @@ export async function launchChromium(opts = {}) {
       ...(opts.args || []),
     ],
   });
+  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
   registerBrowser(browser, peer);
   browser.peer = peer;
   browser.lab = lab;
