@@ -74,6 +74,7 @@ async function lossTest(t, srv, e2ee) {
       pliCount: last.pliCount - first.pliCount,
       serverNackedPackets: delta(srv0, srv1, 'router.nacked_packets'),
       serverRetransmittedFromCache: delta(srv0, srv1, 'router.retransmitted_from_cache'),
+      serverRetransmittedRtx: delta(srv0, srv1, 'router.retransmitted_rtx'), // of those, on RTX (once offered)
       vethBytesTowardSubscriber: ctr1.down.link.bytes - ctr0.down.link.bytes,
       bytesReceived: last.bytesReceived - first.bytesReceived,
       resolution: `${last.width}x${last.height}`,
