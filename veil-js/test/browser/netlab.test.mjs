@@ -148,7 +148,13 @@ test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: n
       tbf: q1 && { packets: q1.packets - q0.packets, bytes: q1.bytes - q0.bytes, drops: q1.drops - q0.drops,
         overlimits: q1.overlimits - q0.overlimits },
       server: { nacked: delta(srv0, srv1, 'router.nacked_packets'), retransmitted: delta(srv0, srv1, 'router.retransmitted_from_cache'),
-        keyFrameRequests: delta(srv0, srv1, 'router.key_frame_requests_sent'), sendDropped: delta(srv0, srv1, 'media.send_dropped') },
+        keyFrameRequests: delta(srv0, srv1, 'router.key_frame_requests_sent'), sendDropped: delta(srv0, srv1, 'media.send_dropped'),
+        // the server's downlink estimate of the subscriber (the only estimated transport), before and at the end of
+        // the limited window, and of its feedback
+        downlinkEstimateKbps: { free: Math.round((srv0['gauge.media.downlink.estimate_bps_min'] || 0) / 1000),
+          limited: Math.round((srv1['gauge.media.downlink.estimate_bps_min'] || 0) / 1000) },
+        downlinkFeedback: delta(srv0, srv1, 'media.downlink.twcc_feedback_received'),
+        downlinkLost: delta(srv0, srv1, 'media.downlink.packets_lost') },
     };
     console.log('netlab-400k ' + JSON.stringify(summary));
     t.diagnostic(`400 kbit/s: ${JSON.stringify(summary)}`);

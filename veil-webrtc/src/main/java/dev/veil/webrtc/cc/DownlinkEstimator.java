@@ -232,7 +232,7 @@ public final class DownlinkEstimator {
         if (usage != Usage.OVERUSE || aimd.timeToReduceFurther(nowMicros, ackedBps, rttMs)) {
             aimd.update(usage, ackedBps, rttMs, nowMicros);
         }
-        if (loss.onReport(lost, reported, estimate, rttMs, nowMicros) && loss.limit() < aimd.bitrate()) {
+        if (loss.onReport(lost, reported, estimate, rttMs, ackedBps, nowMicros) && loss.limit() < aimd.bitrate()) {
             cause = Cause.LOSS;
         }
         if (probeBest > estimate && usage != Usage.OVERUSE) {

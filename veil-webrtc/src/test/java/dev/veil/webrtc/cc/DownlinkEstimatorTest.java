@@ -55,6 +55,18 @@ class DownlinkEstimatorTest {
     }
 
     @Test
+    void aSenderThatDoesNotSlowDownStillGetsAnEstimateNearTheLink() {
+        // the SFU before the layer choice acts: 1.5 Mbit/s forwarded into a 400 kbit/s link, ~75% loss
+        LinkSim sim = new LinkSim(400_000, 0, 10, new DownlinkEstimator.Config(1_500_000, 50_000, 5_000_000, 1500, 500));
+        sim.appRateBps = 1_500_000;
+        sim.runUntil(20_000);
+        double mean = sim.meanEstimateOver(10_000);
+        report("1.5 Mbit/s sent into a 400 kbit/s link: mean estimate over 20..30 s = %.0f bps, loss %.2f", mean,
+                sim.estimator.stats().lossFraction());
+        assertTrue(mean > 0.6 * 400_000 && mean < 1.3 * 400_000, "mean " + mean);
+    }
+
+    @Test
     void dropsWhenCapacityFallsAndRecoversWhenItRises() {
         LinkSim sim = new LinkSim(2_500_000, 0, 3, CONFIG);
         sim.runUntil(40_000);
