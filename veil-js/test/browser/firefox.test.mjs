@@ -5,18 +5,27 @@
 // A missing /usr/bin/firefox-esr is a failure, never a skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium, launchFirefox } from '../../test-support/helpers/browser.mjs';
 import {
-  smallStreamSource, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, e2eeViewInPage, closeColour,
+  smallStreamSource, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, e2eeViewInPage, closeColour, readTap,
+  reassemble,
 } from '../../test-support/browser/e2ee-pages.mjs';
 import { splitKid } from '../../src/e2ee/keyring.js';
+import { SFrameReceiver, tryDecodeHeader, DEFAULT_SUITE } from '../../src/e2ee/sframe.js';
+import { CODECS } from '../../src/e2ee/codec.js';
+import { fromHex } from '../../src/e2ee/bytes.js';
 
 const FF = { name: 'firefox-red', rgb: [220, 40, 40], hz: 440 };
 const CR = { name: 'chromium-green', rgb: [40, 200, 60], hz: 550 };
 const THIRD = { name: 'chromium-blue', rgb: [40, 60, 220], hz: 660 };
 // generous: two browsers, a JVM and other suites share a loaded 2-core machine
 const WAIT_MS = 60000;
+const JFRAME_IV_LENGTH = 12;
+const tapFile = path.join(mkdtempSync(path.join(tmpdir(), 'veil-tap-')), 'forward-tap.jsonl');
 
 let server;
 let firefox;
@@ -24,7 +33,7 @@ let chromium;
 const contexts = [];
 
 before(async () => {
-  server = await startServer({ config: 'e2ee = true' });
+  server = await startServer({ config: 'e2ee = true', args: ['--test-forward-tap', tapFile] });
   firefox = await launchFirefox();
   chromium = await launchChromium();
 });
@@ -109,5 +118,141 @@ test('firefox_chromium_sframe_decodeEachOther_bothDirections', async t => {
   assert.equal(vf.code, vc.code);
   const errs = [...await frameErrors(ff, idCr), ...await frameErrors(cr, idFf)];
   t.diagnostic(`decrypt errors after decoding (expected few, e.g. frames before the key): ${JSON.stringify(errs.map(e => e.reason))}`);
+
+  // what the SFU forwarded of Firefox's video is SFrame ciphertext past the VP8 clear prefix: Chromium's copies of
+  // Firefox's keys open it, and no plaintext run of 16 bytes survives in it
+  const keysAtCr = (await cr.evaluate(() => window.veil.conn.e2ee.exportKeysForTesting())).receive[idFf];
+  assert.ok(keysAtCr && keysAtCr.length > 0, 'Chromium holds Firefox\'s keys');
+  const frames = await waitFor('tapped key and delta frames of Firefox', () => {
+    const f = tappedFrames(idFf);
+    return f.some(x => x.key) && f.filter(x => !x.key).length >= 20 ? f : null;
+  }, WAIT_MS);
+  const receiver = new SFrameReceiver(DEFAULT_SUITE);
+  for (const k of keysAtCr) await receiver.addKey(BigInt(k.kid), fromHex(k.key));
+  let opened = 0;
+  const failed = {};
+  for (const f of frames.slice(0, 100)) {
+    assert.notEqual(f.kid, null, 'every forwarded frame of Firefox carries an SFrame header after the clear prefix');
+    let plain;
+    try {
+      plain = Buffer.from(await receiver.decryptFrame(CODECS.vp8, f.key ? 'key' : 'delta', new Uint8Array(f.data)));
+    } catch (e) {
+      failed[e.reason || e.message] = (failed[e.reason || e.message] || 0) + 1;
+      continue; // e.g. a frame under a key Chromium had already dropped
+    }
+    opened++;
+    assert.deepEqual(f.data.subarray(0, f.prefix), plain.subarray(0, f.prefix), 'the clear prefix is the plaintext\'s');
+    const pt = plain.subarray(f.prefix);
+    assert.equal(f.data.subarray(f.prefix).includes(pt.subarray(0, Math.min(16, pt.length))), false,
+      'no plaintext run in what was forwarded');
+  }
+  assert.ok(opened >= 20, `forwarded frames of Firefox opened with Chromium's keys: ${opened}`);
+  t.diagnostic(`${opened} of ${Math.min(100, frames.length)} forwarded Firefox frames checked against their plaintext; not opened: ${JSON.stringify(failed)}`);
   await leave(ff, cr);
 });
+
+/** Whole VP8 frames of `publisher` as the SFU forwarded them, with the SFrame KID after the clear prefix. */
+function tappedFrames(publisher) {
+  return reassemble(readTap(tapFile).filter(p => p.publisher === publisher)).map(f => {
+    f.key = (f.data[0] & 1) === 0;
+    f.prefix = CODECS.vp8.clearPrefixLength(f.data, f.key ? 'key' : 'delta');
+    const h = tryDecodeHeader(f.data, f.prefix);
+    f.kid = h ? h.kid : null;
+    return f;
+  });
+}
+
+test('firefox_chromium_jframe_decodeEachOther_forwardedFramesCarryTheJFrameTrailer', async t => {
+  const ff = await newPage(firefox, 'firefox');
+  const cr = await newPage(chromium, 'chromium');
+  const options = { e2eeFormat: 'jframe' };
+  const idFf = await join(ff, FF, 'ff-jframe', options);
+  const idCr = await join(cr, CR, 'ff-jframe', options);
+  assert.deepEqual(await Promise.all([ff, cr].map(p => p.evaluate(() => window.veil.conn.e2ee.format))), ['jframe', 'jframe']);
+  await assertBothDecode(ff, idFf, cr, idCr, 'JFrame');
+  // each decrypts the other's frames under the key index the other encrypts with
+  for (const [page, other, id] of [[ff, cr, idCr], [cr, ff, idFf]]) {
+    const used = await other.evaluate(() => window.veil.events.filter(e => e.type === 'key-used' && e.operation === 'encrypt').map(e => e.kid));
+    assert.ok(used.length > 0 && used.every(k => /^index (\d|1[0-5])$/.test(k)), `JFrame key indexes: ${used}`);
+    await waitFor('the receiver reports the sender\'s key index', () => page.evaluate(({ id, kids }) => window.veil.events.some(
+      e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === id && kids.includes(e.kid)), { id, kids: used }), WAIT_MS);
+  }
+  // Firefox's forwarded frames end with the JFrame trailer: IV-length byte 12 and a key index < 16
+  const frames = await waitFor('tapped frames of Firefox', () => {
+    const f = reassemble(readTap(tapFile).filter(p => p.publisher === idFf));
+    return f.length >= 20 ? f : null;
+  }, WAIT_MS);
+  for (const f of frames) {
+    const n = f.data.length;
+    assert.equal(f.data[n - 2], JFRAME_IV_LENGTH, `a forwarded Firefox frame of ${n} bytes has the JFrame IV-length byte`);
+    assert.ok(f.data[n - 1] < 16, `key index ${f.data[n - 1]}`);
+  }
+  t.diagnostic(`${frames.length} forwarded Firefox frames carry the JFrame trailer`);
+  await leave(ff, cr);
+});
+
+for (const format of ['sframe', 'jframe']) {
+  test(`firefox_chromium_passphrase_${format}_decodeEachOther`, async () => {
+    const ff = await newPage(firefox, 'firefox');
+    const cr = await newPage(chromium, 'chromium');
+    const options = { passphrase: 'correct horse battery', e2eeFormat: format };
+    const idFf = await join(ff, FF, 'ff-pp-' + format, options);
+    const idCr = await join(cr, CR, 'ff-pp-' + format, options);
+    assert.deepEqual(await Promise.all([ff, cr].map(p => p.evaluate(() => window.veil.conn.e2eeMode))), ['passphrase', 'passphrase']);
+    await assertBothDecode(ff, idFf, cr, idCr, `passphrase ${format}`);
+    await leave(ff, cr);
+  });
+}
+
+/** The page's send keys in the order they were activated: [{generation, step, kid}]. */
+const sendKeys = page => page.evaluate(() => window.veil.events.filter(e => e.type === 'send-key').map(e => e.kid))
+  .then(kids => kids.map(kid => ({ kid, ...splitKid(BigInt(kid)) })));
+
+/** What a 'key-used' event names for a group key: the KID in SFrame, "index (generation mod 16)" in JFrame. */
+const usedName = (format, k) => (format === 'sframe' ? String(k.kid) : 'index ' + (k.generation % 16n));
+
+for (const format of ['sframe', 'jframe']) {
+  test(`firefox_chromium_${format}_thirdLeaves_pairRekeys_andKeepsDecoding`, async t => {
+    const channel = 'ff-leave-' + format;
+    const options = { e2eeFormat: format };
+    const ff = await newPage(firefox, 'firefox');
+    const cr = await newPage(chromium, 'chromium');
+    const third = await newPage(chromium, 'chromium (third)');
+    const idFf = await join(ff, FF, channel, options);
+    const idCr = await join(cr, CR, channel, options);
+    const idThird = await join(third, THIRD, channel, options);
+    await assertBothDecode(ff, idFf, cr, idCr, `${format}, three members`);
+    await waitDecoding(ff, 'Firefox decodes the third member', idThird);
+    await waitDecoding(third, 'the third member decodes Firefox', idFf);
+    const threeCode = (await view(ff)).code;
+
+    const before = [await sendKeys(ff), await sendKeys(cr)];
+    await third.evaluate(() => window.veil.conn.disconnect());
+    // Firefox and Chromium each activate a send key of a fresh generation and encrypt under it
+    const fresh = [];
+    for (const [i, page, who] of [[0, ff, 'Firefox'], [1, cr, 'Chromium']]) {
+      const gen = before[i][before[i].length - 1].generation;
+      fresh[i] = await waitFor(`${who} activates a fresh key after the third left`, async () => {
+        const ks = await sendKeys(page);
+        return ks.slice(before[i].length).find(k => k.generation > gen) || null;
+      }, WAIT_MS);
+      const name = usedName(format, fresh[i]);
+      await waitFor(`${who} encrypts under ${name}`, () => page.evaluate(n => window.veil.events.some(
+        e => e.type === 'key-used' && e.operation === 'encrypt' && e.kid === n), name), WAIT_MS);
+    }
+    // each decrypts the other's frames under its fresh key, and keeps decoding with the right picture
+    for (const [page, sender, k, who] of [[ff, idCr, fresh[1], 'Firefox'], [cr, idFf, fresh[0], 'Chromium']]) {
+      const name = usedName(format, k);
+      await waitFor(`${who} decrypts under the other's fresh ${name}`, () => page.evaluate(({ sender, name }) =>
+        window.veil.events.some(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === sender
+          && e.kid === name), { sender, name }), WAIT_MS);
+    }
+    await assertBothDecode(ff, idFf, cr, idCr, `${format}, after the leave`);
+    const [vf, vc] = await Promise.all([view(ff), view(cr)]);
+    assert.equal(vf.code, vc.code, 'one code for the two members');
+    assert.notEqual(vf.code, threeCode, 'the code changed on the leave');
+    assert.deepEqual(Object.keys(vf.remote), [idCr]);
+    t.diagnostic(`fresh generations after the leave: Firefox ${fresh[0].generation}, Chromium ${fresh[1].generation}`);
+    await leave(ff, cr);
+  });
+}
