@@ -48,12 +48,12 @@ after(async () => {
   }
 });
 
-async function newPage(browser, label) {
+async function newPage(browser, label, base = server.base) {
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.newPage();
   page.on('pageerror', e => console.error(`${label} page error:`, e.message));
-  await page.goto(server.base + '/');
+  await page.goto(base + '/');
   await page.addScriptTag({ content: smallStreamSource() });
   return page;
 }
@@ -62,8 +62,8 @@ const stats = page => page.evaluate(e2eeStatsInPage);
 const view = page => page.evaluate(e2eeViewInPage);
 
 /** Joins `who` in `page`; returns its connection id. */
-function join(page, who, channel, options) {
-  return page.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: who.rgb, hz: who.hz, name: who.name, options });
+function join(page, who, channel, options, ws = server.ws) {
+  return page.evaluate(joinE2eeInPage, { ws, channel, rgb: who.rgb, hz: who.hz, name: who.name, options });
 }
 
 /** Waits until `page` decodes `other`'s video beyond `base` (+n frames) and hears its audio. */
@@ -103,6 +103,23 @@ const frameErrors = (page, sender) => page.evaluate(s => window.veil.events
 async function leave(...pages) {
   for (const p of pages) await p.evaluate(() => window.veil.conn.disconnect()).catch(() => {});
 }
+
+test('firefox_chromium_plain_decodeEachOther_bothDirections', async () => {
+  // a server without E2EE, and pages joining without it: the media is the browsers' own, unencrypted
+  const plain = await startServer();
+  try {
+    const ff = await newPage(firefox, 'firefox', plain.base);
+    const cr = await newPage(chromium, 'chromium', plain.base);
+    const idFf = await join(ff, FF, 'ff-plain', { e2ee: false }, plain.ws);
+    const idCr = await join(cr, CR, 'ff-plain', { e2ee: false }, plain.ws);
+    assert.deepEqual(await Promise.all([ff, cr].map(p => p.evaluate(() => window.veil.conn.e2eeMode))), [null, null]);
+    await assertBothDecode(ff, idFf, cr, idCr, 'plain');
+    await leave(ff, cr);
+  } finally {
+    const code = await plain.stop();
+    assert.ok(code === 0 || code === 143, `veil-server must exit cleanly, got ${code}`);
+  }
+});
 
 test('firefox_chromium_sframe_decodeEachOther_bothDirections', async t => {
   const ff = await newPage(firefox, 'firefox');
