@@ -112,13 +112,12 @@ export async function launchFirefox(opts = {}) {
     protocolTimeout: 120000,
   });
   const close = browser.close.bind(browser);
+  // closes over BiDi; a Firefox that has not exited 15 s later is killed
   browser.close = async () => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15000);
     await close().catch(() => {});
-    if (child.exitCode === null) {
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
-      await exited;
-      clearTimeout(killer);
-    }
+    if (child.exitCode === null && child.signalCode === null) await exited;
+    clearTimeout(killer);
     rmSync(dir, { recursive: true, force: true });
   };
   browser.newContext = () => browser.createBrowserContext();

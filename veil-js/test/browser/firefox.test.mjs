@@ -40,6 +40,11 @@ before(async () => {
 
 after(async () => {
   for (const c of contexts.splice(0)) await c.close().catch(() => {});
+  // neither browser sent anything outside the lab (Firefox's own services included: no resolver, guard chain)
+  if (server) {
+    const strays = await server.lab.strays();
+    assert.ok(Object.values(strays).every(n => n === 0), `packets sent outside 127.0.0.0/8 and 198.18.0.0/15: ${JSON.stringify(strays)}`);
+  }
   if (firefox) await firefox.close();
   if (chromium) await chromium.close();
   if (server) {
@@ -85,6 +90,24 @@ async function waitColour(page, what, other, rgb) {
     return closeColour(got, rgb, 45);
   }, WAIT_MS).catch(e => { throw new Error(`${e.message}; got ${JSON.stringify(got)}`); });
 }
+
+test('firefox_fakeCamera_getUserMedia_publishesEncrypted_chromiumDecodes', async () => {
+  // Firefox's own fake devices (media.navigator.streams.fake, no permission prompt) instead of a canvas
+  const ff = await newPage(firefox, 'firefox');
+  const cr = await newPage(chromium, 'chromium');
+  const tracks = await ff.evaluate(async () => {
+    const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    window.makeSmallStream = () => s;
+    return s.getTracks().map(t => t.kind).sort();
+  });
+  assert.deepEqual(tracks, ['audio', 'video']);
+  const idFf = await join(ff, FF, 'ff-gum');
+  const idCr = await join(cr, CR, 'ff-gum');
+  const b = await waitDecoding(cr, 'Chromium decodes Firefox\'s fake camera', idFf);
+  await waitDecoding(cr, 'Chromium keeps decoding Firefox\'s fake camera', idFf, b, 15);
+  await waitDecoding(ff, 'Firefox decodes Chromium', idCr);
+  await leave(ff, cr);
+});
 
 /** Both directions: each page decodes the other (framesDecoded grows, audio energy grows) with the right picture. */
 async function assertBothDecode(ff, idFf, cr, idCr, label) {
