@@ -6,8 +6,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import puppeteer from 'puppeteer-core';
-import { Browser as BrowserKind, createProfile } from '@puppeteer/browsers';
 import { defaultLab, preflight, registerBrowser } from './netns.mjs';
 
 export const CHROMIUM = process.env.VEIL_CHROMIUM || '/usr/bin/chromium';
@@ -68,6 +66,9 @@ export async function launchFirefox(opts = {}) {
     throw new Error(`Firefox not found at ${FIREFOX}: install it (apt-get install firefox-esr); the browser tests cannot be skipped`);
   }
   preflight();
+  // loaded here, so the Chromium-only suites do not load puppeteer
+  const { default: puppeteer } = await import('puppeteer-core');
+  const { Browser: BrowserKind, createProfile } = await import('@puppeteer/browsers');
   const lab = opts.lab || await defaultLab();
   const peer = await lab.addPeer(opts.name || 'firefox');
   const dir = mkdtempSync(path.join(tmpdir(), 'veil-firefox-'));

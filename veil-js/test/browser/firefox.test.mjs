@@ -2,7 +2,8 @@
 // veil-server.jar (e2ee = true), each browser in its own network namespace of the lab: both directions decode the
 // other's video and audio with the right picture, in SFrame and JFrame, in passphrase mode, and across a leave
 // re-key (a third member leaves; the remaining Firefox + Chromium pair sends under fresh keys and keeps decoding).
-// A missing /usr/bin/firefox-esr is a failure, never a skip.
+// The demo page works in Firefox too (its fake camera, a device identity kept in IndexedDB across a reload). A missing
+// /usr/bin/firefox-esr is a failure, never a skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -312,3 +313,48 @@ for (const format of ['sframe', 'jframe']) {
     await leave(ff, cr);
   });
 }
+
+test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentityKeptInIndexedDb', async () => {
+  // the demo as a user runs it: the form, the browsers' fake camera and microphone (getUserMedia), "remember this
+  // device" on (a non-extractable Ed25519 device key in IndexedDB)
+  const ff = await newPage(firefox, 'firefox demo');
+  const cr = await newPage(chromium, 'chromium demo');
+  const joinDemo = (page, name) => page.evaluate(n => {
+    document.getElementById('channel').value = 'ff-demo';
+    document.getElementById('name').value = n;
+    document.getElementById('joinBtn').click();
+  }, name);
+  const read = page => page.evaluate(() => ({
+    badge: document.getElementById('badge').textContent,
+    code: document.getElementById('code').textContent,
+    self: document.getElementById('selfFp').textContent,
+    device: window.veilDemo.conn ? window.veilDemo.conn.e2eeDeviceFingerprint : null,
+    peers: [...document.querySelectorAll('#peers li[data-connection-id]')].map(li => ({
+      id: li.dataset.connectionId, fp: li.querySelector('.fp-block').dataset.fingerprint })),
+    id: window.veilDemo.conn ? window.veilDemo.conn.connectionId : null,
+    videoPlaying: [...document.querySelectorAll('figure[id^="peer-"] video')].some(v => v.videoWidth > 0 && !v.paused),
+  }));
+  const both = () => waitFor('both demo pages show one code, each other and the remote video', async () => {
+    const v = await Promise.all([ff, cr].map(read));
+    return v.every(x => x.peers.length === 1 && x.peers[0].fp && x.videoPlaying && /\d{5}/.test(x.code))
+      && v[0].code === v[1].code ? v : null;
+  }, WAIT_MS);
+  await joinDemo(ff, 'Firefox');
+  await joinDemo(cr, 'Chromium');
+  const [vf, vc] = await both();
+  assert.match(vf.badge, /E2EE/);
+  assert.equal(vf.peers[0].id, vc.id);
+  assert.equal(vf.peers[0].fp, vc.self, 'Firefox shows Chromium\'s own fingerprint');
+  assert.equal(vc.peers[0].fp, vf.self, 'Chromium shows Firefox\'s own fingerprint');
+  assert.match(vf.device || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Firefox has a persistent device identity');
+
+  // Firefox leaves and joins again from a reloaded page: a new connection key, the same device key (IndexedDB)
+  await ff.evaluate(() => document.getElementById('leaveBtn').click());
+  await waitFor('Chromium sees Firefox leave', async () => (await read(cr)).peers.length === 0, WAIT_MS);
+  await ff.reload();
+  await joinDemo(ff, 'Firefox');
+  const [wf] = await both();
+  assert.notEqual(wf.self, vf.self, 'a fresh connection identity');
+  assert.equal(wf.device, vf.device, 'the device identity survived the reload');
+  for (const p of [ff, cr]) await p.evaluate(() => document.getElementById('leaveBtn').click());
+});
