@@ -173,7 +173,7 @@ test('firefox_chromium_sframe_decodeEachOther_bothDirections', async t => {
   assert.ok(keysAtCr && keysAtCr.length > 0, 'Chromium holds Firefox\'s keys');
   const frames = await waitFor('tapped key and delta frames of Firefox', () => {
     const f = tappedFrames(idFf);
-    return f.some(x => x.key) && f.filter(x => !x.key).length >= 20 ? f : null;
+    return f.some(x => x.key) && f.filter(x => !x.key).length >= 40 ? f : null;
   }, WAIT_MS);
   const receiver = new SFrameReceiver(DEFAULT_SUITE);
   for (const k of keysAtCr) await receiver.addKey(BigInt(k.kid), fromHex(k.key));
