@@ -139,7 +139,7 @@ test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: n
     const q0 = ctr0.down.qdisc || { packets: 0, bytes: 0, drops: 0, overlimits: 0 };
     const q1 = ctr1.down.qdisc;
     const summary = {
-      publisher: `${pubOut.width}x${pubOut.height}`,
+      publisher: `${pubOut.width}x${pubOut.height}`, publisherLimitedBy: pubOut.reason, // at the end
       free, limited, lifted,
       limitedLastResolution: `${lastLimited.width}x${lastLimited.height}`,
       limitedPacketsLost: lastLimited.packetsLost - limitedSamples[0].packetsLost,
