@@ -358,3 +358,47 @@ test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentit
   assert.equal(wf.device, vf.device, 'the device identity survived the reload');
   for (const p of [ff, cr]) await p.evaluate(() => document.getElementById('leaveBtn').click());
 });
+
+test('firefox_subscriberUnder5PercentLoss_e2ee_nackRepair_keepsDecryptingAndDecoding', async t => {
+  // 5% random loss on the way to Firefox (dropped as packets arrive in its namespace): Firefox asks for the lost
+  // packets (NACK), the server answers from its cache, and Firefox keeps decrypting and decoding Chromium's video
+  const ff = await newPage(firefox, 'firefox');
+  const cr = await newPage(chromium, 'chromium');
+  const idFf = await join(ff, FF, 'ff-loss');
+  const idCr = await join(cr, CR, 'ff-loss');
+  await waitDecoding(ff, 'Firefox decodes Chromium', idCr);
+  const video = () => ff.evaluate(async () => {
+    let v = null;
+    (await window.veil.conn.pc.getStats()).forEach(s => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') v = { framesDecoded: s.framesDecoded || 0, nackCount: s.nackCount || 0, packetsLost: s.packetsLost || 0, packetsReceived: s.packetsReceived || 0 };
+    });
+    return v;
+  });
+  const health = async () => (await (await fetch(server.base + '/health')).json()).counters;
+  const v0 = await video();
+  const h0 = await health();
+  const c0 = await server.lab.counters(firefox);
+  await server.lab.setLoss(firefox, 0.05, { direction: 'down', mode: 'random' });
+  try {
+    const v1 = await waitFor('Firefox NACKs and decodes 100 more frames under loss', async () => {
+      const v = await video();
+      return v.nackCount > v0.nackCount && v.framesDecoded >= v0.framesDecoded + 100 ? v : null;
+    }, 90000);
+    const h1 = await health();
+    const c1 = await server.lab.counters(firefox);
+    const summary = {
+      droppedByLab: c1.down.lossDrops.packets - c0.down.lossDrops.packets,
+      nackCount: v1.nackCount - v0.nackCount,
+      framesDecoded: v1.framesDecoded - v0.framesDecoded,
+      packetsLost: v1.packetsLost - v0.packetsLost,
+      serverRetransmittedFromCache: (h1['router.retransmitted_from_cache'] || 0) - (h0['router.retransmitted_from_cache'] || 0),
+    };
+    t.diagnostic(`Firefox under 5% loss (E2EE): ${JSON.stringify(summary)}`);
+    assert.ok(summary.droppedByLab > 0, `the loss rule dropped packets: ${JSON.stringify(summary)}`);
+    assert.ok(summary.serverRetransmittedFromCache > 0, `the server retransmitted for Firefox: ${JSON.stringify(summary)}`);
+  } finally {
+    await server.lab.clear(firefox);
+  }
+  await waitColour(ff, 'Firefox still shows Chromium\'s colour', idCr, CR.rgb);
+  await leave(ff, cr);
+});
