@@ -2,7 +2,8 @@
 // veil-server.jar (e2ee = true), each browser in its own network namespace of the lab: both directions decode the
 // other's video and audio with the right picture, in SFrame and JFrame, in passphrase mode, and across a leave
 // re-key (a third member leaves; the remaining Firefox + Chromium pair sends under fresh keys and keeps decoding).
-// The demo page works in Firefox too (its fake camera, a device identity kept in IndexedDB across a reload). A missing
+// The demo page works in Firefox too (its fake camera, a device identity kept in IndexedDB across a reload), and a
+// Firefox subscriber repairs 5% loss with NACKs and keeps decrypting. A missing
 // /usr/bin/firefox-esr is a failure, never a skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
