@@ -9,7 +9,9 @@ package dev.veil.webrtc.cc;
  *       not below 0.85 × the acknowledged rate (a deliberate divergence for an SFU: the server does not slow down
  *       when the estimate falls — until the layer choice acts, it keeps sending what publishers send, and the loss
  *       stays high — so without this floor the limit would fall to the minimum although the link demonstrably
- *       delivers the acknowledged rate; measured on a 400 kbit/s subscriber link: 100 kbit/s without it);</li>
+ *       delivers the acknowledged rate; measured on a 400 kbit/s subscriber link: 100 kbit/s without it). Under
+ *       sustained heavy loss the limit so follows 0.85 × what gets through, up or down, instead of ratcheting down
+ *       to 0.85 × the lowest acknowledged rate seen (161 kbit/s on that link);</li>
  *   <li>loss below 2%: the limit becomes {@code 1.08 × estimate + 1 kbit/s}, at most once per second (it follows
  *       the estimate up instead of holding it back);</li>
  *   <li>in between: the limit holds. A few per cent of random loss (a wireless hop) therefore neither raises nor
@@ -76,7 +78,7 @@ public final class LossBasedControl {
             long interval = DECREASE_INTERVAL_MICROS + (long) (rttMs * 1000);
             if (lastDecrease == Long.MIN_VALUE || nowMicros - lastDecrease >= interval) {
                 double cut = Math.min(limit, estimateBps) * (1 - 0.5 * loss);
-                limit = clamp(Math.min(limit, Math.max(cut, AimdRateControl.BETA * ackedBps)));
+                limit = clamp(Math.max(cut, AimdRateControl.BETA * ackedBps));
                 lastDecrease = nowMicros;
             }
         } else if (loss < LOW_LOSS) {
