@@ -10,8 +10,13 @@ import dev.veil.webrtc.rtcp.RtcpException;
 import dev.veil.webrtc.rtcp.RtcpPacket;
 import dev.veil.webrtc.rtcp.SenderReport;
 import dev.veil.webrtc.rtcp.SourceDescription;
+import dev.veil.webrtc.router.simulcast.LayerOutput;
+import dev.veil.webrtc.router.simulcast.LayerSwitcher;
+import dev.veil.webrtc.router.simulcast.LayerSwitcherConfig;
 import dev.veil.webrtc.rtp.RtpException;
 import dev.veil.webrtc.rtp.RtpPacket;
+import dev.veil.webrtc.rtp.RtpStreamId;
+import dev.veil.webrtc.sdp.MediaKind;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,6 +67,8 @@ public final class Router {
     private final Map<String, Consumer> consumers = new LinkedHashMap<>();
     private final Map<String, Map<Long, Producer>> producersByPeer = new HashMap<>();
     private final Map<String, Map<Long, Consumer>> consumersByPeer = new HashMap<>();
+    private final Map<String, List<SimulcastGroup>> simulcastByPeer = new HashMap<>();
+    private final LayerSwitcherConfig layerConfig;
     private final Set<Long> usedSsrcs = new HashSet<>();
     private final ArrayDeque<RouterOutput> outputs = new ArrayDeque<>();
     private long nextReceiverReportMillis = Producer.NEVER;
@@ -90,6 +97,8 @@ public final class Router {
         this.config = Objects.requireNonNull(config, "config");
         this.random = Objects.requireNonNull(random, "random");
         this.rtcpSsrc = newSsrc();
+        this.layerConfig = new LayerSwitcherConfig(config.keyFrameRequestMinIntervalMillis(),
+                Math.min(250, config.keyFrameRetryMillis()), 1000);
     }
 
     /** The SSRC the router uses as sender of its RTCP feedback and receiver reports to publishers. */
@@ -132,6 +141,68 @@ public final class Router {
     }
 
     /**
+     * Registers a simulcast video stream of {@code peerId}: layers named by {@code rids} (lowest resolution first),
+     * each sent on an SSRC the router learns from the RtpStreamId header extension ({@code ridExtensionId}) of its
+     * first packets (see {@link SimulcastGroup}). Its consumers get one layer each (the top one unless told
+     * otherwise with {@link #setTargetLayer}), switched at key frames by a {@link LayerSwitcher}.
+     *
+     * @param params kind (video), codec, payload type, clock rate and mid; its SSRC is ignored
+     * @throws IllegalArgumentException if the id is taken, the kind is not video, or the rids are not 1..8
+     */
+    public Producer createSimulcastProducer(String producerId, String peerId, ProducerParams params,
+            List<String> rids, int ridExtensionId) {
+        Objects.requireNonNull(producerId, "producerId");
+        Objects.requireNonNull(peerId, "peerId");
+        Objects.requireNonNull(params, "params");
+        if (producers.containsKey(producerId)) {
+            throw new IllegalArgumentException("producer id taken: " + producerId);
+        }
+        if (params.kind() != MediaKind.VIDEO || rids.isEmpty() || rids.size() > 8 || ridExtensionId < 1
+                || ridExtensionId > 255 || new HashSet<>(rids).size() != rids.size()) {
+            throw new IllegalArgumentException("simulcast needs video, 1..8 distinct rids and an extension id");
+        }
+        Producer p = new Producer(producerId, peerId, params, 16);
+        p.simulcast = new SimulcastGroup(p, rids, ridExtensionId,
+                new LayerSwitcher(rids.size(), params.clockRate(), layerConfig));
+        producers.put(producerId, p);
+        simulcastByPeer.computeIfAbsent(peerId, k -> new ArrayList<>()).add(p.simulcast);
+        return p;
+    }
+
+    /**
+     * Sets the highest simulcast layer (0 = lowest) a consumer of a simulcast producer may get; it switches at the
+     * next key frame of that layer, asked for at once. Layers above the top one mean the top one.
+     *
+     * @throws IllegalArgumentException if the consumer is unknown or not of a simulcast producer
+     */
+    public void setTargetLayer(String consumerId, int layer, long nowMillis) {
+        Consumer c = consumer(consumerId);
+        if (c.simulcast == null) {
+            throw new IllegalArgumentException("consumer " + consumerId + " is not of a simulcast producer");
+        }
+        int top = c.simulcast.rids.size() - 1;
+        c.simulcast.switcher.setTargetLayer(consumerId, Math.max(0, Math.min(top, layer)), nowMillis);
+        drainSwitcher(c.simulcast, null, null, nowMillis);
+    }
+
+    /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
+    public int currentLayer(String consumerId) {
+        Consumer c = consumers.get(consumerId);
+        return c == null || c.simulcast == null ? -1 : c.simulcast.switcher.currentLayer(consumerId);
+    }
+
+    /** Layer switches done by every simulcast producer's switcher (live producers). */
+    public long simulcastLayerSwitches() {
+        long n = 0;
+        for (List<SimulcastGroup> l : simulcastByPeer.values()) {
+            for (SimulcastGroup g : l) {
+                n += g.switcher.switches();
+            }
+        }
+        return n;
+    }
+
+    /**
      * Creates a consumer of {@code producerId} for subscriber {@code peerId}. A video consumer asks the publisher
      * for a key frame (rate-limited) and forwards from the next one.
      *
@@ -156,6 +227,15 @@ public final class Router {
         consumers.put(consumerId, c);
         bySsrc.put(params.ssrc(), c);
         usedSsrcs.add(params.ssrc());
+        if (p.isSimulcast()) {
+            SimulcastGroup g = p.simulcast;
+            c.simulcast = g;
+            g.consumers.put(consumerId, c);
+            g.switcher.addConsumer(consumerId, g.rids.size() - 1, random.nextInt(0x10000),
+                    random.nextLong() & 0xFFFF_FFFFL, nowMillis);
+            drainSwitcher(g, null, null, nowMillis);
+            return c;
+        }
         p.consumers.add(c);
         askKeyFrame(c, nowMillis);
         return c;
@@ -166,6 +246,9 @@ public final class Router {
         Consumer c = consumer(consumerId);
         c.paused = true;
         c.resync();
+        if (c.simulcast != null) {
+            c.simulcast.switcher.setPaused(consumerId, true, 0);
+        }
     }
 
     /** Resumes a consumer; the stream continues seamlessly from the next (key) frame. */
@@ -174,6 +257,11 @@ public final class Router {
         if (c.paused) {
             c.paused = false;
             c.resync();
+            if (c.simulcast != null) {
+                c.simulcast.switcher.setPaused(consumerId, false, nowMillis);
+                drainSwitcher(c.simulcast, null, null, nowMillis);
+                return;
+            }
             askKeyFrame(c, nowMillis);
         }
     }
@@ -187,6 +275,9 @@ public final class Router {
     public void switchProducer(String consumerId, String producerId, long nowMillis) {
         Consumer c = consumer(consumerId);
         Producer p = producer(producerId);
+        if (c.simulcast != null || p.simulcast != null) {
+            throw new IllegalArgumentException("simulcast consumers switch layers, not producers");
+        }
         if (p.kind() != c.producer.kind()) {
             throw new IllegalArgumentException("cannot switch a " + c.producer.kind() + " consumer to " + p.kind());
         }
@@ -208,6 +299,10 @@ public final class Router {
         }
         c.closed = true;
         c.producer.consumers.remove(c);
+        if (c.simulcast != null) {
+            c.simulcast.consumers.remove(consumerId);
+            c.simulcast.switcher.removeConsumer(consumerId);
+        }
         Map<Long, Consumer> bySsrc = consumersByPeer.get(c.peerId());
         if (bySsrc != null) {
             bySsrc.remove(c.ssrc());
@@ -230,12 +325,33 @@ public final class Router {
         p.closed = true;
         Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
         if (bySsrc != null) {
-            bySsrc.remove(p.ssrc());
+            bySsrc.remove(p.ssrc(), p);
             if (bySsrc.isEmpty()) {
                 producersByPeer.remove(p.peerId());
             }
         }
         List<Consumer> closed = new ArrayList<>(p.consumers);
+        if (p.isSimulcast()) {
+            closed = new ArrayList<>(p.simulcast.consumers.values());
+            for (Producer l : p.simulcast.layers) {
+                if (l != null) {
+                    l.closed = true;
+                    if (bySsrc != null) {
+                        bySsrc.remove(l.ssrc(), l);
+                    }
+                }
+            }
+            if (bySsrc != null && bySsrc.isEmpty()) {
+                producersByPeer.remove(p.peerId());
+            }
+            List<SimulcastGroup> groups = simulcastByPeer.get(p.peerId());
+            if (groups != null) {
+                groups.remove(p.simulcast);
+                if (groups.isEmpty()) {
+                    simulcastByPeer.remove(p.peerId());
+                }
+            }
+        }
         for (Consumer c : closed) {
             closeConsumer(c.id());
         }
@@ -303,6 +419,9 @@ public final class Router {
         Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
         Producer p = bySsrc == null ? null : bySsrc.get(pkt.header().ssrc());
         if (p == null) {
+            p = learnLayer(peerId, pkt, nowMillis);
+        }
+        if (p == null) {
             rtpUnknownSsrc++;
             return;
         }
@@ -314,6 +433,11 @@ public final class Router {
         p.receiveStats.update(seq, pkt.header().timestamp(), nowMillis, p.clockRate());
         p.cache.put(seq, buf, off, len);
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
+        if (p.simulcast != null) {
+            p.simulcast.switcher.onPacket(p.layer, seq, pkt.header().timestamp(), key, nowMillis);
+            drainSwitcher(p.simulcast, p, pkt, nowMillis);
+            return;
+        }
         for (Consumer c : p.consumers) {
             byte[] out = c.forward(pkt, key, nowMillis);
             if (out != null) {
@@ -321,6 +445,84 @@ public final class Router {
                 outputs.add(new RouterOutput.Rtp(c.peerId(), c.id(), out));
             } else if (!c.paused) {
                 rtpDroppedBeforeKeyFrame++;
+            }
+        }
+    }
+
+    /**
+     * A packet from an SSRC the peer has no producer for: if it names a rid of one of the peer's simulcast producers
+     * (RtpStreamId extension), its SSRC becomes that layer's (replacing an earlier SSRC of the layer, so a peer
+     * holds at most one per rid).
+     */
+    private Producer learnLayer(String peerId, RtpPacket pkt, long nowMillis) {
+        List<SimulcastGroup> groups = simulcastByPeer.get(peerId);
+        if (groups == null) {
+            return null;
+        }
+        for (SimulcastGroup g : groups) {
+            String rid = RtpStreamId.read(pkt.header(), g.ridExtensionId);
+            int layer = rid == null ? -1 : g.rids.indexOf(rid);
+            if (layer < 0 || pkt.header().payloadType() != g.group.payloadType()) {
+                continue;
+            }
+            long ssrc = pkt.header().ssrc();
+            Map<Long, Producer> bySsrc = producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>());
+            Producer old = g.layers[layer];
+            if (old != null) {
+                bySsrc.remove(old.ssrc(), old);
+                old.closed = true;
+                for (Consumer c : new ArrayList<>(old.consumers)) {
+                    // the layer's sequence numbers start over: its consumers resync at its next key frame
+                    old.consumers.remove(c);
+                    c.producer = g.group;
+                    if (!c.paused) {
+                        g.switcher.setPaused(c.id(), true, nowMillis);
+                        g.switcher.setPaused(c.id(), false, nowMillis);
+                    }
+                }
+            }
+            ProducerParams gp = g.group.params();
+            Producer l = new Producer(g.group.id() + "#" + rid, peerId,
+                    new ProducerParams(gp.kind(), gp.codec(), gp.payloadType(), gp.clockRate(), ssrc, gp.mid()),
+                    config.retransmissionCacheSize());
+            l.simulcast = g;
+            l.layer = layer;
+            g.layers[layer] = l;
+            g.layersLearned++;
+            bySsrc.put(ssrc, l);
+            usedSsrcs.add(ssrc);
+            return l;
+        }
+        return null;
+    }
+
+    /**
+     * Carries out what a simulcast group's switcher output: packet copies for its consumers ({@code layer}'s packet
+     * {@code pkt}, null when no packet is being handled) and key-frame requests to the layers' SSRCs.
+     */
+    private void drainSwitcher(SimulcastGroup g, Producer layer, RtpPacket pkt, long nowMillis) {
+        LayerOutput o;
+        while ((o = g.switcher.pollOutput()) != null) {
+            if (o instanceof LayerOutput.Forward f) {
+                Consumer c = g.consumers.get(f.consumerId());
+                if (c == null || pkt == null) {
+                    continue;
+                }
+                if (c.producer != layer) {
+                    c.producer.consumers.remove(c);
+                    c.producer = layer;
+                    layer.consumers.add(c);
+                }
+                byte[] out = c.forwardLayer(pkt, f.outSeq(), f.outTimestamp(), f.switched(), nowMillis);
+                if (out != null) {
+                    rtpForwarded++;
+                    outputs.add(new RouterOutput.Rtp(c.peerId(), c.id(), out));
+                }
+            } else if (o instanceof LayerOutput.RequestKeyFrame r) {
+                Producer l = g.layers[r.layer()];
+                if (l != null) {
+                    requestKeyFrame(l, nowMillis, false);
+                }
             }
         }
     }
@@ -344,13 +546,19 @@ public final class Router {
                 onNack(peerId, nack, nowMillis);
             } else if (p instanceof PictureLossIndication pli) {
                 Consumer c = consumerOf(peerId, pli.mediaSsrc());
-                if (c != null) {
+                if (c != null && c.simulcast != null) {
+                    c.simulcast.switcher.onKeyFrameRequest(c.id(), nowMillis);
+                    drainSwitcher(c.simulcast, null, null, nowMillis);
+                } else if (c != null) {
                     requestKeyFrame(c.producer, nowMillis, false);
                 }
             } else if (p instanceof FullIntraRequest fir) {
                 for (FullIntraRequest.Entry e : fir.entries()) {
                     Consumer c = consumerOf(peerId, e.ssrc());
-                    if (c != null) {
+                    if (c != null && c.simulcast != null) {
+                        c.simulcast.switcher.onKeyFrameRequest(c.id(), nowMillis);
+                        drainSwitcher(c.simulcast, null, null, nowMillis);
+                    } else if (c != null) {
                         requestKeyFrame(c.producer, nowMillis, true);
                     }
                 }
@@ -468,6 +676,12 @@ public final class Router {
             nextReceiverReportMillis = nowMillis + config.receiverReportIntervalMillis();
         }
         long next = nextReceiverReportMillis;
+        for (List<SimulcastGroup> groups : simulcastByPeer.values()) {
+            for (SimulcastGroup g : groups) {
+                next = Math.min(next, g.switcher.poll(nowMillis));
+                drainSwitcher(g, null, null, nowMillis);
+            }
+        }
         for (Consumer c : consumers.values()) {
             if (c.waitingForKeyFrame()) {
                 if (nowMillis - c.lastKeyFrameAskMillis >= config.keyFrameRetryMillis()) {
