@@ -185,6 +185,27 @@ public final class Router {
         drainSwitcher(c.simulcast, null, null, nowMillis);
     }
 
+    /**
+     * The simple layer policy: a consumer of a simulcast producer gets the highest layer whose picture height (read
+     * from the layers' VP8 key frames) is at most {@code maxHeight} (the lowest if none is), updated as the layers'
+     * sizes become known or change; 0 removes the limit (the top layer). Ignored for other consumers.
+     */
+    public void setPreferredMaxHeight(String consumerId, int maxHeight, long nowMillis) {
+        Consumer c = consumer(consumerId);
+        SimulcastGroup g = c.simulcast;
+        if (g == null) {
+            return;
+        }
+        if (maxHeight <= 0) {
+            g.maxHeights.remove(consumerId);
+            g.switcher.setTargetLayer(consumerId, g.rids.size() - 1, nowMillis);
+        } else {
+            g.maxHeights.put(consumerId, maxHeight);
+            g.switcher.setTargetLayer(consumerId, g.layerForMaxHeight(maxHeight), nowMillis);
+        }
+        drainSwitcher(g, null, null, nowMillis);
+    }
+
     /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
     public int currentLayer(String consumerId) {
         Consumer c = consumers.get(consumerId);
@@ -300,6 +321,7 @@ public final class Router {
         c.closed = true;
         c.producer.consumers.remove(c);
         if (c.simulcast != null) {
+            c.simulcast.maxHeights.remove(consumerId);
             c.simulcast.consumers.remove(consumerId);
             c.simulcast.switcher.removeConsumer(consumerId);
         }
@@ -434,6 +456,9 @@ public final class Router {
         p.cache.put(seq, buf, off, len);
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
         if (p.simulcast != null) {
+            if (key) {
+                learnHeight(p, buf, pkt, nowMillis);
+            }
             p.simulcast.switcher.onPacket(p.layer, seq, pkt.header().timestamp(), key, nowMillis);
             drainSwitcher(p.simulcast, p, pkt, nowMillis);
             return;
@@ -494,6 +519,22 @@ public final class Router {
             return l;
         }
         return null;
+    }
+
+    /** Records a layer's picture height from its key frame; a change re-targets the consumers with a height limit. */
+    private void learnHeight(Producer layer, byte[] buf, RtpPacket pkt, long nowMillis) {
+        if (layer.codec() != dev.veil.webrtc.rtp.RtpCodec.VP8) {
+            return;
+        }
+        int size = dev.veil.webrtc.rtp.Vp8Descriptor.keyFrameSize(buf, pkt.payloadOffset(), pkt.payloadLength());
+        SimulcastGroup g = layer.simulcast;
+        if (size < 0 || g.heights[layer.layer] == (size & 0xFFFF)) {
+            return;
+        }
+        g.heights[layer.layer] = size & 0xFFFF;
+        for (Map.Entry<String, Integer> e : g.maxHeights.entrySet()) {
+            g.switcher.setTargetLayer(e.getKey(), g.layerForMaxHeight(e.getValue()), nowMillis);
+        }
     }
 
     /**

@@ -24,12 +24,31 @@ final class SimulcastGroup {
     final Map<String, Consumer> consumers = new LinkedHashMap<>();
     /** Packets from new SSRCs that named a rid of this group (a later one replaces the layer's SSRC). */
     long layersLearned;
+    /** Each layer's picture height from its last key frame (VP8), 0 if unknown. */
+    final int[] heights;
+    /** Consumer id → the largest picture height its subscriber wants (only consumers that set one). */
+    final Map<String, Integer> maxHeights = new LinkedHashMap<>();
 
     SimulcastGroup(Producer group, List<String> rids, int ridExtensionId, LayerSwitcher switcher) {
         this.group = group;
         this.rids = List.copyOf(rids);
         this.ridExtensionId = ridExtensionId;
         this.layers = new Producer[rids.size()];
+        this.heights = new int[rids.size()];
         this.switcher = switcher;
+    }
+
+    /**
+     * The target layer for a subscriber that wants pictures at most {@code maxHeight} high: the highest layer whose
+     * height (from its key frames) fits; layers of unknown height do not count; the lowest layer if none fits.
+     */
+    int layerForMaxHeight(int maxHeight) {
+        int best = 0;
+        for (int i = 0; i < heights.length; i++) {
+            if (heights[i] > 0 && heights[i] <= maxHeight) {
+                best = i;
+            }
+        }
+        return best;
     }
 }

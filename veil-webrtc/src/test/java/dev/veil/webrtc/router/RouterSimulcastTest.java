@@ -50,7 +50,15 @@ class RouterSimulcastTest {
     }
 
     private byte[] packet(int layer, boolean key, int marker) {
-        byte[] payload = (key ? VP8_KEY : VP8_DELTA).clone();
+        byte[] payload;
+        if (key) { // with the picture size of the layer: 320x180, 640x360, 1280x720
+            int w = 320 << layer;
+            int h = 180 << layer;
+            payload = new byte[] {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, (byte) w, (byte) (w >> 8),
+                (byte) h, (byte) (h >> 8), 0};
+        } else {
+            payload = VP8_DELTA.clone();
+        }
         payload[payload.length - 1] = (byte) (layer * 16 + marker); // tells the layer apart in the output
         RtpHeader h = RtpHeader.of(false, 96, seq[layer]++ & 0xFFFF, ts[layer], SSRC[layer]);
         if (ridOn[layer]) {
@@ -235,6 +243,37 @@ class RouterSimulcastTest {
         frame(0, 1, 2);
         assertTrue(rtpTo(drain(), "s").isEmpty());
         assertFalse(router.stats().rtpUnknownSsrc() == 0, "the layers' SSRCs are gone with it");
+    }
+
+    @Test
+    void aMaxHeightPicksTheLayerFromTheSizesItsKeyFramesAnnounce() throws Exception {
+        frame(0, 1, 2); // the layers' sizes are known from their key frames
+        consumer("s", 0x100L);
+        router.setPreferredMaxHeight("s/cam", 400, now);
+        drain();
+        now += 600; // past the key-frame request limit, the layers still running
+        frame(0, 1, 2);
+        assertEquals(List.of(1), rtpTo(drain(), "s").stream().map(RouterSimulcastTest::layerOf).toList());
+        router.setPreferredMaxHeight("s/cam", 100, now); // below every layer: the lowest
+        frame(0);
+        assertEquals(0, router.currentLayer("s/cam"));
+        router.setPreferredMaxHeight("s/cam", 0, now); // no limit: the top
+        frame(2);
+        assertEquals(2, router.currentLayer("s/cam"));
+    }
+
+    @Test
+    void aMaxHeightSetBeforeTheSizesAreKnownIsAppliedWhenTheyAre() throws Exception {
+        frame();
+        consumer("s", 0x100L);
+        router.setPreferredMaxHeight("s/cam", 720, now);
+        drain();
+        frame(0);
+        assertEquals(0, router.currentLayer("s/cam"), "no size known: the lowest layer");
+        now += 600;
+        frame(1, 2); // now 1280x720 is known to fit: target the top
+        frame(2);
+        assertEquals(2, router.currentLayer("s/cam"));
     }
 
     @Test
