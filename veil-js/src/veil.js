@@ -17,6 +17,12 @@
 //   (c.e2eeDeviceFingerprint, c.e2eePeers); await c.markVerified() / c.markVerified(fp); ev.type 'verification-lost'.
 // {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
 // "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
+//
+// Simulcast (docs/PROTOCOL.md §1): when the server offers it (a=simulcast:recv on the camera's m-line), the camera
+// video goes out as three layers, lowest first: rid q at 1/4 resolution (150 kbit/s max), h at 1/2 (500 kbit/s),
+// f at full (2.5 Mbit/s); the server forwards each subscriber one of them. {simulcast: false} sends one layer;
+// {simulcastEncodings: [{scaleResolutionDownBy, maxBitrate, maxFramerate?}, ...]} (lowest first) replaces the
+// defaults. {receiveMaxHeight: 360} asks the server for the highest layer at most 360 pixels high.
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -31,6 +37,12 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
+// Simulcast layers for camera video, lowest first (as the server offers them): quarter, half and full resolution.
+const DEFAULT_SIMULCAST_ENCODINGS = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 2500000 },
+];
 
 /** An Error raised by the SDK; `reason` is a short machine-usable word. */
 export class VeilError extends Error {
@@ -57,6 +69,23 @@ export function parseSections(sdp) {
     out.push(sec);
   }
   return out;
+}
+
+/** The rids of an m-section's a=simulcast:recv (the layers the server asks for, lowest first), or []. */
+export function simulcastRecvRids(section) {
+  const m = /^a=simulcast:\s*recv\s+(\S+)/m.exec(section || '');
+  if (!m) return [];
+  return m[1].replace(/^rid=/, '').split(';').map(a => a.split(',')[0].replace(/^~/, '')).filter(Boolean);
+}
+
+/** The m-sections of an SDP as text (without the session part), in order. */
+function sectionTexts(sdp) {
+  return sdp.split(/\r?\n(?=m=)/).slice(1);
+}
+
+/** An SDP without simulcast (a=rid and a=simulcast lines): what a client sending one layer sets as remote offer. */
+export function withoutSimulcast(sdp) {
+  return sdp.split(/\r\n/).filter(l => !/^a=(rid|simulcast):/.test(l)).join('\r\n');
 }
 
 /** The session-level (else first) a=ice-ufrag of an SDP, or null. */
@@ -328,6 +357,7 @@ export class VeilConnection {
       const msg = { type: 'connect', role: this.role, channel_id: this.channelId, e2ee: !!this.options.e2ee };
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
+      if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);
       if (this.role !== 'recvonly') {
         msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
         msg.video = !!this.options.video && stream.getVideoTracks().length > 0;
@@ -404,8 +434,9 @@ export class VeilConnection {
     pc.onconnectionstatechange = () => this._onPcState();
     pc.oniceconnectionstatechange = () => this._onIceState();
     if (this._e2ee && this._e2ee.onOffer) await this._e2ee.onOffer(this, msg);
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-    await this._attachLocalTracks(msg.sdp);
+    const offer = this._remoteOffer(msg.sdp);
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await this._attachLocalTracks(offer);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this._send({ type: 'answer', sdp: pc.localDescription.sdp });
@@ -413,10 +444,39 @@ export class VeilConnection {
     this._onPcState();
   }
 
+  /** The server's offer as this client applies it: without simulcast when {simulcast: false}. */
+  _remoteOffer(sdp) {
+    return this.options.simulcast === false ? withoutSimulcast(sdp) : sdp;
+  }
+
+  /**
+   * Simulcast: the server offered to receive the layers `rids` (lowest first) on this sender's m-section; the
+   * browser made one encoding per rid: give them their resolution and bitrate.
+   */
+  async _setSimulcastEncodings(sender, rids) {
+    const table = Array.isArray(this.options.simulcastEncodings) ? this.options.simulcastEncodings
+      : DEFAULT_SIMULCAST_ENCODINGS;
+    const params = sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    for (const e of params.encodings) {
+      const i = rids.indexOf(e.rid);
+      if (i < 0) continue;
+      // with fewer layers than the table, the top ones are used (the last layer is always full resolution)
+      const conf = table[Math.max(0, table.length - rids.length + i)] || {};
+      if (conf.scaleResolutionDownBy !== undefined) e.scaleResolutionDownBy = conf.scaleResolutionDownBy;
+      if (conf.maxBitrate !== undefined) e.maxBitrate = conf.maxBitrate;
+      if (conf.maxFramerate !== undefined) e.maxFramerate = conf.maxFramerate;
+      e.active = true;
+    }
+    await sender.setParameters(params);
+  }
+
   /** Puts the local tracks on the m-sections the server offered to receive (a=recvonly). */
   async _attachLocalTracks(sdp) {
     if (!this.stream) return;
-    const wanted = parseSections(sdp).filter(s => s.direction === 'recvonly' && s.port !== 0);
+    const texts = sectionTexts(sdp);
+    const wanted = parseSections(sdp).map((s, i) => ({ ...s, rids: simulcastRecvRids(texts[i]) }))
+      .filter(s => s.direction === 'recvonly' && s.port !== 0);
     const pending = { audio: this.stream.getAudioTracks().slice(), video: this.stream.getVideoTracks().slice() };
     for (const t of this.pc.getTransceivers()) {
       const sec = wanted.find(s => s.mid === t.mid);
@@ -427,6 +487,7 @@ export class VeilConnection {
       // E2EE: the encrypting transform goes on before the track, so no frame can leave unencrypted
       if (this.e2ee) this.e2ee.attachSender(t.sender, track.kind);
       await t.sender.replaceTrack(track);
+      if (track.kind === 'video' && sec.rids.length > 1) await this._setSimulcastEncodings(t.sender, sec.rids);
       if (t.sender.setStreams) t.sender.setStreams(this.stream);
       if (!this.e2ee && this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
     }
@@ -437,7 +498,7 @@ export class VeilConnection {
     const before = iceUfrag(pc.remoteDescription ? pc.remoteDescription.sdp : '');
     // New ice-ufrag/ice-pwd in the offer = an ICE restart (JSEP): the answer gets new local credentials and the
     // browser checks again with the new ones.
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._remoteOffer(msg.sdp) });
     // A track that is gone has its m-line rejected (port 0: the transceiver stops) or made inactive. Chromium fires
     // 'removetrack' on the stream for both; whatever a browser fires, every such track ends here, once.
     const live = new Set(pc.getTransceivers());

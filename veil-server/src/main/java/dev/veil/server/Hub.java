@@ -257,6 +257,7 @@ final class Hub {
         leave(c, CLOSE_GOING_AWAY, "media connection failed");
       }
     });
+    c.peer.setReceiveMaxHeight(m.receiveMaxHeight());
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");

@@ -40,6 +40,12 @@ interface Media {
      */
     void restartIce();
 
+    /**
+     * The largest picture height this peer wants to receive (0: no limit): of a simulcast track it gets the
+     * highest layer that fits. Applies to the tracks it receives from now on.
+     */
+    default void setReceiveMaxHeight(int maxHeight) {}
+
     /** Tears down the transport and everything routed to or from it. */
     void close();
   }

@@ -407,6 +407,8 @@ final class RtcMedia implements Media {
     out.put("router.key_frame_requests_suppressed", r.keyFrameRequestsSuppressed());
     out.put("router.sender_reports_sent", r.senderReportsSent());
     out.put("router.receiver_reports_sent", r.receiverReportsSent());
+    out.put("router.simulcast_layers_known", (long) router.simulcastLayersKnown());
+    out.put("router.simulcast_layer_switches", router.simulcastLayerSwitches());
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
     }

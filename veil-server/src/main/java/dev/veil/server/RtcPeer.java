@@ -48,6 +48,13 @@ final class RtcPeer implements Media.Peer {
   static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
   static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
   static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
+  /**
+   * The simulcast layers offered to publishers' video, lowest resolution first (a=rid recv, a=simulcast:recv);
+   * {@code -Dveil.simulcast=false} offers none. A publisher that answers a=simulcast:send gets one producer with
+   * these layers, the others (no simulcast in the answer) a plain one.
+   */
+  static final List<String> SIMULCAST_RIDS = "false".equals(System.getProperty("veil.simulcast"))
+      ? List.of() : List.of("q", "h", "f");
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -90,6 +97,8 @@ final class RtcPeer implements Media.Peer {
   private EventLoop.Timer ccTimer;
   /** The publisher's RTX streams, unwrapped before routing. */
   private final UplinkRtx rtx = new UplinkRtx();
+  /** The largest picture height this peer wants to receive (simulcast layer choice), 0 for no limit. */
+  private int receiveMaxHeight;
   private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
@@ -105,7 +114,8 @@ final class RtcPeer implements Media.Peer {
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
-        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
+        .uplinkSimulcast(SIMULCAST_RIDS);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -217,6 +227,9 @@ final class RtcPeer implements Media.Peer {
     if (m.isEmpty() || m.get().rejected() || !m.get().direction().sends() || m.get().payloadTypes().isEmpty()) {
       return;
     }
+    if (publishSimulcast(m.get(), mid, label, out)) {
+      return;
+    }
     Optional<Long> ssrc = m.get().primarySsrc();
     if (ssrc.isEmpty()) {
       LOG.info("{} sends on mid {} without a=ssrc; not forwarded", connectionId, mid);
@@ -238,6 +251,41 @@ final class RtcPeer implements Media.Peer {
     if (rtxSsrc.isPresent() && rtxAccepted) {
       rtx.add(rtxSsrc.get(), ssrc.get(), pt);
     }
+  }
+
+  /**
+   * A video upload whose answer accepted simulcast (a=simulcast:send with offered rids and the RtpStreamId
+   * extension): one producer whose layers the router learns from the RIDs of their first packets; their RTX
+   * streams are told by the RepairedRtpStreamId extension. Returns false for any other upload.
+   */
+  private boolean publishSimulcast(SdpAnswer.Media m, String mid, String label, List<Media.Track> out) {
+    Optional<Integer> ridExt = m.extmapId(Extmap.RTP_STREAM_ID);
+    List<String> layers = SIMULCAST_RIDS.stream().filter(m.simulcastRids()::contains).toList();
+    if (m.kind() != MediaKind.VIDEO || layers.isEmpty() || ridExt.isEmpty()) {
+      return false;
+    }
+    int pt = m.payloadTypes().get(0);
+    Optional<Codec> codec = m.codec(pt);
+    if (codec.isEmpty()) {
+      return false;
+    }
+    String trackId = connectionId + "-" + label;
+    media.router.createSimulcastProducer(trackId, connectionId, new ProducerParams(m.kind(),
+        RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), 0, mid), layers, ridExt.get());
+    out.add(new Media.Track(connectionId, trackId, label));
+    Optional<Integer> rridExt = m.extmapId(Extmap.REPAIRED_RTP_STREAM_ID);
+    Optional<Integer> rtxPt = m.payloadTypes().stream().filter(t -> m.codec(t)
+        .map(c -> "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt)).orElse(false)).findFirst();
+    if (rridExt.isPresent() && rtxPt.isPresent()) {
+      rtx.simulcast(ridExt.get(), rridExt.get(), rtxPt.get(), pt);
+    }
+    LOG.info("{} publishes {} with simulcast layers {}", connectionId, label, layers);
+    return true;
+  }
+
+  @Override
+  public void setReceiveMaxHeight(int maxHeight) {
+    this.receiveMaxHeight = Math.max(0, maxHeight);
   }
 
   private void consume(SdpAnswer a, String trackId, Sending s) {
@@ -265,7 +313,10 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    media.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    Consumer c = media.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    if (receiveMaxHeight > 0 && c.producer().isSimulcast()) {
+      media.router.setPreferredMaxHeight(consumerId, receiveMaxHeight, media.nowMillis());
+    }
     s.consumerId = consumerId;
     s.pending = null;
   }

@@ -89,6 +89,9 @@ public final class SignalingCodec {
       o.put("e2ee", c.e2ee());
       o.put("audio", c.audio());
       o.put("video", c.video());
+      if (c.receiveMaxHeight() > 0) {
+        o.put("receive_max_height", c.receiveMaxHeight());
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
@@ -188,7 +191,8 @@ public final class SignalingCodec {
         boolean e2ee = f.optBool("e2ee", false);
         boolean audio = f.optBool("audio", true);
         boolean video = f.optBool("video", true);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video);
+        int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight);
         break;
       }
       case "offer": {

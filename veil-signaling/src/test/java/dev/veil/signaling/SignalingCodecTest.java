@@ -68,6 +68,22 @@ class SignalingCodecTest {
   }
 
   @Test
+  void connect_receiveMaxHeight_roundTripsAndIsBounded() throws Exception {
+    roundTrip(new Connect(Role.RECVONLY, "r", null, null, false, true, true, 360));
+    String text = codec.encode(new Connect(Role.RECVONLY, "r", null, null, false, true, true, 360));
+    assertEquals(360, node(text).get("receive_max_height").asInt());
+    assertEquals(null, node(codec.encode(Connect.of(Role.RECVONLY, "r", false))).get("receive_max_height"),
+        "no limit: not on the wire");
+    Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":720}");
+    assertEquals(720, c.receiveMaxHeight());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":9000}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":-1}").reason());
+  }
+
+  @Test
   void decode_connect_defaultsOptionalFields() throws Exception {
     Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"a\"}");
     assertEquals(Role.SENDRECV, c.role());

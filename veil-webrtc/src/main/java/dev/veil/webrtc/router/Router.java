@@ -212,6 +212,19 @@ public final class Router {
         return c == null || c.simulcast == null ? -1 : c.simulcast.switcher.currentLayer(consumerId);
     }
 
+    /** Simulcast layers whose SSRC is known (every live simulcast producer's). */
+    public int simulcastLayersKnown() {
+        int n = 0;
+        for (List<SimulcastGroup> l : simulcastByPeer.values()) {
+            for (SimulcastGroup g : l) {
+                for (Producer p : g.layers) {
+                    n += p == null ? 0 : 1;
+                }
+            }
+        }
+        return n;
+    }
+
     /** Layer switches done by every simulcast producer's switcher (live producers). */
     public long simulcastLayerSwitches() {
         long n = 0;
