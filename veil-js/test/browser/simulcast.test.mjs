@@ -110,15 +110,18 @@ for (const e2ee of [false, true]) {
       const channel = e2ee ? 'simulcast-e2ee' : 'simulcast-plain';
       const pub = await newPage();
       await pub.evaluate(publishInPage, { ws: server.ws, channel, e2ee });
+      const t0 = Date.now();
 
       // the three layers go out at three sizes (the top one needs Chromium's estimate to grow: allow time)
       const sent = await waitFor('three simulcast layers at three sizes', async () => {
         const { out, enc } = await pub.evaluate(outboundInPage);
+        if (process.env.VEIL_SIMULCAST_TRACE) console.log(`trace ${Date.now() - t0} ${JSON.stringify(out)}`);
         const rids = ['q', 'h', 'f'];
         if (!rids.every(r => out[r] && out[r].w > 0 && out[r].frames > 0)) return null;
         if (!(out.q.w < out.h.w && out.h.w < out.f.w)) return null;
         return { out, enc };
       }, 60000, 250);
+      const threeLayersMs = Date.now() - t0;
       assert.deepEqual(sent.enc.map(e => e.rid), ['q', 'h', 'f']);
       assert.deepEqual(sent.enc.map(e => e.scale), [4, 2, 1]);
       assert.ok(sent.out.f.w >= 1000, `top layer at full size: ${JSON.stringify(sent.out)}`);
@@ -127,6 +130,7 @@ for (const e2ee of [false, true]) {
       await waitFor('the server knows three layers', async () => (await metric('veil_router_simulcast_layers_known_total')) === 3,
         20000, 200);
 
+      const phases = { threeLayers: Date.now() - t0 };
       const low = await newPage();
       const high = await newPage();
       await low.evaluate(subscribeInPage, { ws: server.ws, channel, e2ee, receiveMaxHeight: 200 });
@@ -136,10 +140,12 @@ for (const e2ee of [false, true]) {
         const v = await low.evaluate(inboundInPage);
         return v && v.decoded > 10 && v.w > 0 && v.w <= 400 ? v : null;
       }, 60000, 250);
+      phases.lowDecodes = Date.now() - t0;
       const highFirst = await waitFor('the high subscriber decodes the top layer', async () => {
         const v = await high.evaluate(inboundInPage);
         return v && v.decoded > 10 && v.w >= 1000 ? v : null;
       }, 60000, 250);
+      phases.highDecodes = Date.now() - t0;
       // both keep decoding, each at its own size
       const lowLater = await waitFor('the low subscriber keeps decoding', async () => {
         const v = await low.evaluate(inboundInPage);
@@ -149,6 +155,7 @@ for (const e2ee of [false, true]) {
         const v = await high.evaluate(inboundInPage);
         return v && v.decoded >= highFirst.decoded + 30 ? v : null;
       }, 30000, 250);
+      phases.bothKeepDecoding = Date.now() - t0;
       assert.ok(lowLater.w <= 400, `low stays low: ${JSON.stringify(lowLater)}`);
       assert.ok(highLater.w >= 1000, `high stays high: ${JSON.stringify(highLater)}`);
 
@@ -159,6 +166,8 @@ for (const e2ee of [false, true]) {
       }
       console.log('simulcast ' + JSON.stringify({
         e2ee,
+        threeLayersMs,
+        phases,
         layers: Object.fromEntries(['q', 'h', 'f'].map(r => [r, `${after[r].w}x${after[r].h}`])),
         layerKbps: kbps,
         low: { size: `${lowLater.w}x${lowLater.h}`, firstFrameMs: Math.round(lowLater.firstFrameMs || -1), decoded: lowLater.decoded },
