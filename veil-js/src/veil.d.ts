@@ -41,6 +41,15 @@ export interface ConnectionOptions {
   iceRestartAttempts?: number;
   /** Use createEncodedStreams (Chrome's insertable streams) instead of RTCRtpScriptTransform for E2EE. */
   encodedInsertableStreams?: boolean;
+  /**
+   * Send camera video as simulcast layers when the server offers them (default true): rids q, h, f at 1/4, 1/2 and
+   * full resolution. false sends one layer (the SDK applies the server's offers without their a=rid/a=simulcast).
+   */
+  simulcast?: boolean;
+  /** Replaces the simulcast encodings, lowest layer first (default: scale 4/2/1, max 150k/500k/2.5M bit/s). */
+  simulcastEncodings?: Array<{ scaleResolutionDownBy?: number; maxBitrate?: number; maxFramerate?: number }>;
+  /** The largest picture height wanted of received simulcast video: the server forwards the highest layer that fits. */
+  receiveMaxHeight?: number;
 }
 
 export interface TrackEvent {
