@@ -50,6 +50,6 @@ interface Media {
     void close();
   }
 
-  /** Creates the media of a new connection. */
-  Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
+  /** Creates the media of a new connection, a member of channel {@code channelId} (whose router it joins). */
+  Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
 }

@@ -6,10 +6,8 @@ import dev.veil.webrtc.dtls.DtlsConfig;
 import dev.veil.webrtc.ice.IceLiteAgent;
 import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
-import dev.veil.webrtc.router.Router;
 import dev.veil.webrtc.router.RouterConfig;
 import dev.veil.webrtc.router.RouterOutput;
-import dev.veil.webrtc.router.RouterStats;
 import dev.veil.webrtc.transport.TransportOutput;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -43,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The media plane: the one UDP port shared by every client, the per-connection {@code WebRtcTransport}s and the
- * {@link Router}, all confined to the event loop thread (only BouncyCastle's blocking DTLS handshakes run on a
+ * channels' routers ({@link ChannelRouters}: one {@code Router} per channel), all confined to the event loop thread (only BouncyCastle's blocking DTLS handshakes run on a
  * small worker pool, which wakes the loop when it has output).
  *
  * <p>Demultiplexing: a datagram from a known (ICE-validated) address goes to that address's transport; a STUN
@@ -57,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * high-water mark (4 MiB, the size of the socket buffer) is dropped and counted ({@code udp.send_dropped}), as a
  * send into a full socket buffer was before.
  */
-final class RtcMedia implements Media {
+final class RtcMedia implements Media, ChannelRouters.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(RtcMedia.class);
   private static final int MAX_DATAGRAM = 1500;
 
@@ -76,9 +74,7 @@ final class RtcMedia implements Media {
   private final DtlsCertificate certificate;
   private final DtlsConfig dtlsConfig;
   private final ExecutorService dtlsPool;
-  final Router router;
-  private EventLoop.Timer routerTimer;
-  private long routerDeadline = Long.MAX_VALUE;
+  final ChannelRouters routers;
   private boolean closed;
   /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
   ForwardTap tap;
@@ -113,8 +109,9 @@ final class RtcMedia implements Media {
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
     RouterConfig d = RouterConfig.defaults();
-    this.router = new Router(new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
-        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis()), random);
+    this.routers = new ChannelRouters(loop, random, new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
+        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis(),
+        d.upstreamNackReorderMillis(), d.upstreamNackRetryMillis(), d.upstreamNackMaxRetries()), stats, this);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
     FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
     rcv.maxMessagesPerRead(256);
@@ -186,8 +183,10 @@ final class RtcMedia implements Media {
   // --------------------------------------------------------------------------------------------------- peers
 
   @Override
-  public Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed) {
-    RtcPeer p = new RtcPeer(this, connectionId, role, audio, video, onMediaFailed);
+  public Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video,
+      Runnable onMediaFailed) {
+    RtcPeer p = new RtcPeer(this, routers.join(channelId, connectionId), connectionId, role, audio, video,
+        onMediaFailed);
     peers.put(connectionId, p);
     byUfrag.put(p.localUfrag(), p);
     stats.inc("media.peers_opened");
@@ -198,8 +197,7 @@ final class RtcMedia implements Media {
     peers.remove(p.connectionId);
     byUfrag.values().removeIf(v -> v == p);
     byAddress.values().removeIf(v -> v == p);
-    router.closePeer(p.connectionId);
-    drainRouter();
+    routers.leave(p.channel, p.connectionId);
   }
 
   /**
@@ -311,78 +309,35 @@ final class RtcMedia implements Media {
 
   // ---------------------------------------------------------------------------------------------------- router
 
-  void routeRtp(RtcPeer from, byte[] packet) {
-    router.handleRtp(from.connectionId, packet, 0, packet.length, nowMillis());
-    drainRouter();
+  @Override
+  public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {
+    RtcPeer to = peers.get(rtp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    if (tap != null) {
+      tap.record(ch.router, rtp);
+    }
+    if (tamper != null) {
+      dev.veil.webrtc.router.Consumer c = ch.router.findConsumer(rtp.consumerId());
+      String from = c == null ? "?" : c.producer().peerId();
+      for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
+        to.sendRtp(p);
+      }
+      return;
+    }
+    to.sendRtp(rtp.packet());
   }
 
-  void routeRtcp(RtcPeer from, byte[] packet) {
-    router.handleRtcp(from.connectionId, packet, 0, packet.length, nowMillis());
-    drainRouter();
-  }
-
-  /** Sends what the router produced and re-arms its timer. */
-  void drainRouter() {
-    RouterOutput o;
-    while ((o = router.pollOutput()) != null) {
-      RtcPeer to = peers.get(o.peerId());
-      if (to == null) {
-        stats.inc("media.router_output_to_gone_peer");
-        continue;
-      }
-      if (o instanceof RouterOutput.Rtp rtp) {
-        if (tap != null) {
-          tap.record(router, rtp);
-        }
-        if (tamper != null) {
-          tamper(rtp, to);
-          continue;
-        }
-        to.sendRtp(rtp.packet());
-      } else if (o instanceof RouterOutput.Rtcp rtcp) {
-        to.sendRtcp(rtcp.packet());
-      }
+  @Override
+  public void sendRtcp(ChannelRouters.Channel ch, RouterOutput.Rtcp rtcp) {
+    RtcPeer to = peers.get(rtcp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
     }
-    armRouter();
-  }
-
-  private void tamper(RouterOutput.Rtp rtp, RtcPeer to) {
-    dev.veil.webrtc.router.Consumer c = router.findConsumer(rtp.consumerId());
-    String from = c == null ? "?" : c.producer().peerId();
-    for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
-      to.sendRtp(p);
-    }
-  }
-
-  private void armRouter() {
-    long now = nowMillis();
-    long next = router.poll(now);
-    // poll() may have produced receiver reports or key-frame requests
-    RouterOutput o;
-    while ((o = router.pollOutput()) != null) {
-      RtcPeer to = peers.get(o.peerId());
-      if (to == null) {
-        continue;
-      }
-      if (o instanceof RouterOutput.Rtp rtp) {
-        to.sendRtp(rtp.packet());
-      } else if (o instanceof RouterOutput.Rtcp rtcp) {
-        to.sendRtcp(rtcp.packet());
-      }
-    }
-    if (next != routerDeadline || routerTimer == null) {
-      if (routerTimer != null) {
-        routerTimer.cancel();
-      }
-      routerDeadline = next;
-      long delay = Math.max(1, next - now);
-      routerTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.min(delay, 60_000)), () -> {
-        routerTimer = null;
-        if (!closed) {
-          armRouter();
-        }
-      });
-    }
+    to.sendRtcp(rtcp.packet());
   }
 
   /**
@@ -391,24 +346,7 @@ final class RtcMedia implements Media {
    */
   Map<String, Long> liveCounters() {
     Map<String, Long> out = new java.util.TreeMap<>();
-    RouterStats r = router.stats();
-    out.put("router.rtp_received", r.rtpReceived());
-    out.put("router.rtp_forwarded", r.rtpForwarded());
-    out.put("router.rtp_malformed", r.rtpMalformed());
-    out.put("router.rtp_unknown_ssrc", r.rtpUnknownSsrc());
-    out.put("router.rtp_wrong_payload_type", r.rtpWrongPayloadType());
-    out.put("router.rtp_dropped_before_key_frame", r.rtpDroppedBeforeKeyFrame());
-    out.put("router.rtcp_received", r.rtcpReceived());
-    out.put("router.rtcp_malformed", r.rtcpMalformed());
-    out.put("router.nacked_packets", r.nackedPackets());
-    out.put("router.retransmitted_from_cache", r.retransmittedFromCache());
-    out.put("router.nacked_upstream", r.nackedUpstream());
-    out.put("router.key_frame_requests_sent", r.keyFrameRequestsSent());
-    out.put("router.key_frame_requests_suppressed", r.keyFrameRequestsSuppressed());
-    out.put("router.sender_reports_sent", r.senderReportsSent());
-    out.put("router.receiver_reports_sent", r.receiverReportsSent());
-    out.put("router.simulcast_layers_known", (long) router.simulcastLayersKnown());
-    out.put("router.simulcast_layer_switches", router.simulcastLayerSwitches());
+    routers.addLiveCounters(out);
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
     }
@@ -422,6 +360,7 @@ final class RtcMedia implements Media {
       it.remove();
       p.closeTransport();
     }
+    routers.closeAll();
     dtlsPool.shutdownNow();
     if (tap != null) {
       tap.close();

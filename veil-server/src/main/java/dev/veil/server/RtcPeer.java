@@ -72,6 +72,8 @@ final class RtcPeer implements Media.Peer {
   }
 
   final RtcMedia media;
+  /** The channel's router. */
+  final ChannelRouters.Channel channel;
   final String connectionId;
   final Role role;
   private final WebRtcTransport transport;
@@ -104,8 +106,10 @@ final class RtcPeer implements Media.Peer {
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
 
-  RtcPeer(RtcMedia media, String connectionId, Role role, boolean audio, boolean video, Runnable onFailed) {
+  RtcPeer(RtcMedia media, ChannelRouters.Channel channel, String connectionId, Role role, boolean audio,
+      boolean video, Runnable onFailed) {
     this.media = media;
+    this.channel = channel;
     this.connectionId = connectionId;
     this.role = role;
     this.onFailed = onFailed;
@@ -132,11 +136,11 @@ final class RtcPeer implements Media.Peer {
     for (Media.Track t : receive) {
       wanted.add(t.id());
       if (!sending.containsKey(t.id())) {
-        Producer p = media.router.findProducer(t.id());
+        Producer p = channel.router.findProducer(t.id());
         if (p == null) {
           continue;
         }
-        long ssrc = media.router.newSsrc();
+        long ssrc = channel.router.newSsrc();
         String mid = sdp.addSendOnly(p.kind(), new SendTrack(t.ownerConnectionId(), t.id(), ssrc,
             t.ownerConnectionId()));
         sending.put(t.id(), new Sending(mid, ssrc));
@@ -205,7 +209,7 @@ final class RtcPeer implements Media.Peer {
       published = List.copyOf(tracks);
       if (!ssrcs.isEmpty()) {
         uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
-            media.router.rtcpSsrc());
+            channel.router.rtcpSsrc());
         LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
       }
       drain();
@@ -215,7 +219,7 @@ final class RtcPeer implements Media.Peer {
         consume(a, e.getKey(), e.getValue());
       }
     }
-    media.drainRouter();
+    media.routers.drain(channel);
     return published;
   }
 
@@ -241,7 +245,7 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String trackId = connectionId + "-" + label;
-    media.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
+    channel.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
     out.add(new Media.Track(connectionId, trackId, label));
     ssrcs.add(ssrc.get());
@@ -270,7 +274,7 @@ final class RtcPeer implements Media.Peer {
       return false;
     }
     String trackId = connectionId + "-" + label;
-    media.router.createSimulcastProducer(trackId, connectionId, new ProducerParams(m.kind(),
+    channel.router.createSimulcastProducer(trackId, connectionId, new ProducerParams(m.kind(),
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), 0, mid), layers, ridExt.get());
     out.add(new Media.Track(connectionId, trackId, label));
     Optional<Integer> rridExt = m.extmapId(Extmap.REPAIRED_RTP_STREAM_ID);
@@ -289,7 +293,7 @@ final class RtcPeer implements Media.Peer {
   }
 
   private void consume(SdpAnswer a, String trackId, Sending s) {
-    Producer p = media.router.findProducer(trackId);
+    Producer p = channel.router.findProducer(trackId);
     Optional<SdpAnswer.Media> m = a.media(s.mid);
     if (p == null || p.closed() || m.isEmpty() || m.get().rejected() || !m.get().direction().receives()) {
       return;
@@ -309,13 +313,13 @@ final class RtcPeer implements Media.Peer {
   }
 
   private void startConsumer(Sending s) {
-    if (s.pending == null || media.router.findProducer(s.trackId) == null) {
+    if (s.pending == null || channel.router.findProducer(s.trackId) == null) {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    Consumer c = media.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    Consumer c = channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
     if (receiveMaxHeight > 0 && c.producer().isSimulcast()) {
-      media.router.setPreferredMaxHeight(consumerId, receiveMaxHeight, media.nowMillis());
+      channel.router.setPreferredMaxHeight(consumerId, receiveMaxHeight, media.nowMillis());
     }
     s.consumerId = consumerId;
     s.pending = null;
@@ -324,9 +328,9 @@ final class RtcPeer implements Media.Peer {
   private void closeConsumer(Sending s) {
     s.pending = null;
     if (s.consumerId != null) {
-      Consumer c = media.router.findConsumer(s.consumerId);
+      Consumer c = channel.router.findConsumer(s.consumerId);
       if (c != null && !c.closed()) {
-        media.router.closeConsumer(s.consumerId);
+        channel.router.closeConsumer(s.consumerId);
       }
       s.consumerId = null;
     }
@@ -405,9 +409,9 @@ final class RtcPeer implements Media.Peer {
         if (packet == null) {
           continue;
         }
-        media.routeRtp(this, packet);
+        media.routers.routeRtp(channel, connectionId, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
-        media.routeRtcp(this, r.packet());
+        media.routers.routeRtcp(channel, connectionId, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
         media.addressValidated(this, v.address());
       } else if (o instanceof TransportOutput.RemoteAddressChanged c) {
@@ -422,7 +426,7 @@ final class RtcPeer implements Media.Peer {
         for (Sending sn : sending.values()) {
           startConsumer(sn);
         }
-        media.drainRouter();
+        media.routers.drain(channel);
       } else if (o instanceof TransportOutput.Failed f) {
         media.stats().inc("media.transports_failed");
         LOG.info("{} media failed: {}", connectionId, f.reason());

@@ -51,15 +51,18 @@ public final class Consumer {
     long lastOutMillis;
     private final int initialSeq;
     private final long initialTs;
-    long lastKeyFrameAskMillis = Producer.NEVER;
+    /** Next sequence number of the RTX stream (RFC 4588: its own sequence space), when RTX is negotiated. */
+    private int rtxSeq;
 
     long packetsSent;
     long octetsSent;
     /** The simulcast group it consumes (its layer switcher decides what it gets), or null. */
     SimulcastGroup simulcast;
 
-    Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs) {
+    Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs,
+            int initialRtxSeq) {
         this.id = id;
+        this.rtxSeq = initialRtxSeq & 0xFFFF;
         this.peerId = peerId;
         this.producer = producer;
         this.params = params;
@@ -226,11 +229,32 @@ public final class Consumer {
         return (outSeq - seqOffset) & 0xFFFF;
     }
 
-    /** Rewrites a cached producer packet for a retransmission (counters and mapping unchanged). */
+    /** Whether retransmissions go on an RTX stream (the subscriber negotiated RTX for this consumer). */
+    public boolean rtxEnabled() {
+        return params.rtxSsrc() != 0;
+    }
+
+    /**
+     * Rewrites a cached producer packet for a retransmission (counters and mapping unchanged): on the media SSRC
+     * without RTX; with RTX an RFC 4588 §4 packet of the RTX stream: RTX SSRC and payload type, the RTX stream's
+     * own next sequence number, the media timestamp and marker, and a payload of the original sequence number
+     * (OSN, the consumer's out_seq, two bytes big-endian) followed by the original payload (no padding).
+     */
     byte[] retransmit(RtpPacket pkt) {
         int outSeq = (pkt.header().sequenceNumber() + seqOffset) & 0xFFFF;
         long outTs = (pkt.header().timestamp() + tsOffset) & 0xFFFF_FFFFL;
-        return rewrite(pkt, outSeq, outTs);
+        if (!rtxEnabled()) {
+            return rewrite(pkt, outSeq, outTs);
+        }
+        RtpHeader h = pkt.header().rewritten(params.rtxSsrc(), params.rtxPayloadType(), rtxSeq, outTs)
+                .withExtensions(extensions);
+        rtxSeq = (rtxSeq + 1) & 0xFFFF;
+        int len = pkt.payloadLength();
+        byte[] payload = new byte[2 + len];
+        payload[0] = (byte) (outSeq >>> 8);
+        payload[1] = (byte) outSeq;
+        System.arraycopy(pkt.buffer(), pkt.payloadOffset(), payload, 2, len);
+        return RtpPacket.build(h, payload, 0, payload.length);
     }
 
     private byte[] rewrite(RtpPacket pkt, int outSeq, long outTs) {

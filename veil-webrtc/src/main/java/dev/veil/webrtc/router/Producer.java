@@ -16,29 +16,22 @@ public final class Producer {
     private final String id;
     private final String peerId;
     private final ProducerParams params;
-    final RetransmissionCache cache;
-    final ReceiveStats receiveStats = new ReceiveStats();
     final List<Consumer> consumers = new ArrayList<>();
-    long lastKeyFrameRequestMillis = NEVER;
-    int firSequence;
-    long lastSrCompactNtp;
-    long lastSrMillis = NEVER;
-    final int[] nackedSeq;
-    final long[] nackedAtMillis;
+    /**
+     * Per-packet state of the router's stages, one slot per stage that asks for one (see {@link Router}): an array
+     * read instead of a map lookup on the forwarding path.
+     */
+    final Object[] stageState = new Object[Router.STAGE_SLOTS];
     boolean closed;
     /** Simulcast: on the producer the server made, its layers; on a layer (an internal producer), its group. */
     SimulcastGroup simulcast;
     /** Simulcast: this internal producer's layer (0 = lowest), or -1 (a plain producer, or a group). */
     int layer = -1;
 
-    Producer(String id, String peerId, ProducerParams params, int cacheSize) {
+    Producer(String id, String peerId, ProducerParams params) {
         this.id = id;
         this.peerId = peerId;
         this.params = params;
-        this.cache = new RetransmissionCache(cacheSize);
-        this.nackedSeq = new int[cacheSize];
-        this.nackedAtMillis = new long[cacheSize];
-        java.util.Arrays.fill(nackedAtMillis, NEVER);
     }
 
     /** The producer id given by the server. */

@@ -22,8 +22,6 @@ final class SimulcastGroup {
     final Producer[] layers;
     final LayerSwitcher switcher;
     final Map<String, Consumer> consumers = new LinkedHashMap<>();
-    /** Packets from new SSRCs that named a rid of this group (a later one replaces the layer's SSRC). */
-    long layersLearned;
     /** Each layer's picture height from its last key frame (VP8), 0 if unknown. */
     final int[] heights;
     /** Consumer id → the largest picture height its subscriber wants (only consumers that set one). */
