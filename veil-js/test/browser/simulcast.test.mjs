@@ -39,6 +39,8 @@ async function newPage() {
 async function publishInPage({ ws, channel, e2ee }) {
   const { default: Veil } = await import('/sdk/veil.js');
   if (e2ee) await Veil.initE2EE();
+  // a simple picture (a colour and a moving bar): cheap to draw and encode on this shared 2-core box; a picture that
+  // needs real bitrate (uplink-bwe.test.mjs's noise) starves the CPU here and Chromium then pauses its top layers
   const stream = window.makeSyntheticStream([30, 90, 160], 440);
   // keep the resolution under CPU load (this box is shared): drop frames rather than pixels
   stream.getVideoTracks()[0].contentHint = 'detail';
@@ -143,6 +145,9 @@ for (const e2ee of [false, true]) {
       phases.lowDecodes = Date.now() - t0;
       const highFirst = await waitFor('the high subscriber decodes the top layer', async () => {
         const v = await high.evaluate(inboundInPage);
+        if (process.env.VEIL_SIMULCAST_TRACE) {
+          console.log(`trace high ${Date.now() - t0} ${JSON.stringify(v)} ${JSON.stringify((await pub.evaluate(outboundInPage)).out)}`);
+        }
         return v && v.decoded > 10 && v.w >= 1000 ? v : null;
       }, 60000, 250);
       phases.highDecodes = Date.now() - t0;
