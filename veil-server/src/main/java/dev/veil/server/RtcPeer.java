@@ -207,7 +207,8 @@ final class RtcPeer implements Media.Peer {
       publish(a, audioUpMid, "audio", tracks, ssrcs);
       publish(a, videoUpMid, "video", tracks, ssrcs);
       published = List.copyOf(tracks);
-      if (!ssrcs.isEmpty()) {
+      if (!tracks.isEmpty()) {
+        // (a simulcast upload names no SSRC in the answer: REMB then lists only the others; transport-cc needs none)
         uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
             channel.router.rtcpSsrc());
         LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
