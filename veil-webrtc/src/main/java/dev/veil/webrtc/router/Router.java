@@ -198,21 +198,17 @@ public final class Router {
     }
 
     /**
-     * Sets the highest simulcast layer (0 = lowest) a consumer of a simulcast producer may get; it switches at the
-     * next key frame of that layer, asked for at once. Layers above the top one mean the top one.
-     *
-     * @throws IllegalArgumentException if the consumer is unknown or not of a simulcast producer
+     * Sets the highest simulcast layer (0 = lowest; above the top means the top) a consumer of a simulcast producer
+     * may get; it switches at the next key frame of that layer, asked for at once. Throws for other consumers.
      */
     public void setTargetLayer(String consumerId, int layer, long nowMillis) {
         simulcast.setTargetLayer(simulcastConsumer(consumerId), layer, nowMillis);
     }
 
     /**
-     * The simple layer policy: a consumer of a simulcast producer gets the highest layer whose picture height (read
-     * from the layers' VP8 key frames) is at most {@code maxHeight} (the lowest if none is), updated as the layers'
-     * sizes become known or change; 0 removes the limit (the top layer).
-     *
-     * @throws IllegalArgumentException if the consumer is unknown or not of a simulcast producer
+     * The simple layer policy: a simulcast consumer gets the highest layer whose picture height (from the layers' VP8
+     * key frames) is at most {@code maxHeight} (else the lowest), kept up to date as the layers' sizes become known
+     * or change; 0 removes the limit. Throws for consumers not of a simulcast producer.
      */
     public void setPreferredMaxHeight(String consumerId, int maxHeight, long nowMillis) {
         simulcast.setPreferredMaxHeight(simulcastConsumer(consumerId), maxHeight, nowMillis);
@@ -224,12 +220,12 @@ public final class Router {
         return c == null || c.simulcast == null ? -1 : simulcast.currentLayer(c);
     }
 
-    /** Simulcast layers whose SSRC is known (every live simulcast producer's). */
+    /** Simulcast layers whose SSRC is known (of the live simulcast producers). */
     public int simulcastLayersKnown() {
         return simulcast.layersKnown();
     }
 
-    /** Layer switches done by the live simulcast producers. */
+    /** Layer switches done by the live simulcast producers' switchers. */
     public long simulcastLayerSwitches() {
         return simulcast.switches();
     }
@@ -243,20 +239,16 @@ public final class Router {
     }
 
     // hooks for SimulcastRouting
-
     void markSsrcUsed(long ssrc) {
         usedSsrcs.add(ssrc);
     }
-
     void forwarded(RouterOutput.Rtp out) {
         rtpForwarded++;
         outputs.add(out);
     }
-
     void requestKeyFrame(Producer layer, long nowMillis) {
         keyFrames.request(layer, nowMillis, false);
     }
-
     void layerClosed(Producer layer) {
         for (Stage s : stages) {
             s.onProducerClosed(layer);
