@@ -203,6 +203,11 @@ export declare class VeilConnection {
    * before media is up or after the connection ended. A call while a restart is pending joins it.
    */
   restartIce(): Promise<void>;
+  /**
+   * Received simulcast video at most `maxHeight` pixels high (0: no limit), for one remote video track (or its id)
+   * or for every track without a preference of its own; the server switches layer at the next key frame.
+   */
+  setReceiveMaxHeight(maxHeight: number, track?: MediaStreamTrack | string): void;
   on(event: 'track', fn: (ev: TrackEvent) => void): this;
   on(event: 'removetrack', fn: (ev: RemoveTrackEvent) => void): this;
   on(event: 'notify', fn: (msg: NotifyMessage) => void): this;

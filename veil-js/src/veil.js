@@ -22,7 +22,8 @@
 // video goes out as three layers, lowest first: rid q at 1/4 resolution (150 kbit/s max), h at 1/2 (500 kbit/s),
 // f at full (2.5 Mbit/s); the server forwards each subscriber one of them. {simulcast: false} sends one layer;
 // {simulcastEncodings: [{scaleResolutionDownBy, maxBitrate, maxFramerate?}, ...]} (lowest first) replaces the
-// defaults. {receiveMaxHeight: 360} asks the server for the highest layer at most 360 pixels high.
+// defaults. {receiveMaxHeight: 360} asks the server for the highest layer at most 360 pixels high;
+// conn.setReceiveMaxHeight(h[, track]) changes it later (for one remote track or all).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -240,6 +241,20 @@ export class VeilConnection {
   /** Installs the E2EE handler (used by the E2EE layer; see the comment in the constructor). */
   setE2eeHandler(handler) {
     this._e2ee = handler;
+  }
+
+  /**
+   * Asks the server for received simulcast video at most `maxHeight` pixels high (0: no limit): for one remote
+   * video track (a MediaStreamTrack from a 'track' event, or its id), or without one for every track that has no
+   * preference of its own. The server forwards the highest layer that fits and switches at its next key frame.
+   */
+  setReceiveMaxHeight(maxHeight, track) {
+    const h = Math.floor(Number(maxHeight));
+    if (!(h >= 0 && h <= 8192)) throw new VeilError('maxHeight must be 0..8192', 'bad-argument');
+    const msg = { type: 'receive', max_height: h };
+    if (track !== undefined && track !== null) msg.track_id = typeof track === 'string' ? track : track.id;
+    else this.options.receiveMaxHeight = h;
+    this._send(msg);
   }
 
   /** Sends an opaque E2EE message (base64) to one connection of the channel through the server's relay. */

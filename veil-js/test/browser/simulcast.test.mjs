@@ -76,11 +76,19 @@ async function subscribeInPage({ ws, channel, e2ee, receiveMaxHeight }) {
   window.t0 = performance.now();
   conn.on('track', ev => {
     if (ev.track.kind !== 'video') return;
+    window.videoTrack = ev.track;
+    window.frameTimes = [];
     const v = document.createElement('video');
     v.muted = true; v.autoplay = true; v.playsInline = true;
     v.srcObject = new MediaStream([ev.track]);
     document.body.appendChild(v);
-    v.requestVideoFrameCallback(() => { window.firstFrameMs = performance.now() - window.t0; });
+    const onFrame = () => {
+      if (window.firstFrameMs === undefined) window.firstFrameMs = performance.now() - window.t0;
+      window.frameTimes.push(performance.now());
+      if (window.frameTimes.length > 3000) window.frameTimes.splice(0, 1000);
+      v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
     v.play().catch(() => {});
   });
   await conn.connect(null);
@@ -98,6 +106,21 @@ async function inboundInPage() {
     }
   });
   return v;
+}
+
+/** In-page: asks for another height (for this page's remote video track when `perTrack`); returns the time. */
+function setMaxHeightInPage({ h, perTrack }) {
+  window.conn.setReceiveMaxHeight(h, perTrack ? window.videoTrack : undefined);
+  window.switchAsked = performance.now();
+  return true;
+}
+
+/** In-page: the longest gap between rendered frames since the switch was asked for, in ms. */
+function longestGapSinceSwitchInPage() {
+  const t = window.frameTimes.filter(x => x >= window.switchAsked);
+  let gap = t.length ? t[0] - window.switchAsked : Infinity;
+  for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i] - t[i - 1]);
+  return Math.round(gap);
 }
 
 async function metric(name) {
@@ -164,6 +187,32 @@ for (const e2ee of [false, true]) {
       assert.ok(lowLater.w <= 400, `low stays low: ${JSON.stringify(lowLater)}`);
       assert.ok(highLater.w >= 1000, `high stays high: ${JSON.stringify(highLater)}`);
 
+      // live switches on signaling: the low one asks for no limit (up to the top layer), the high one for its track
+      // at most 200 pixels high (down to the low layer); each switches at a key frame and keeps decoding
+      const t1 = Date.now();
+      await low.evaluate(setMaxHeightInPage, { h: 0, perTrack: false });
+      await high.evaluate(setMaxHeightInPage, { h: 200, perTrack: true });
+      const lowUp = await waitFor('the low subscriber switches up', async () => {
+        const v = await low.evaluate(inboundInPage);
+        return v && v.w >= 1000 ? v : null;
+      }, 60000, 100);
+      const upMs = Date.now() - t1;
+      const highDown = await waitFor('the high subscriber switches down', async () => {
+        const v = await high.evaluate(inboundInPage);
+        return v && v.w > 0 && v.w <= 400 ? v : null;
+      }, 60000, 100);
+      const downMs = Date.now() - t1;
+      const lowAfter = await waitFor('the low subscriber decodes on after its switch', async () => {
+        const v = await low.evaluate(inboundInPage);
+        return v && v.decoded >= lowUp.decoded + 30 ? v : null;
+      }, 30000, 250);
+      const highAfter = await waitFor('the high subscriber decodes on after its switch', async () => {
+        const v = await high.evaluate(inboundInPage);
+        return v && v.decoded >= highDown.decoded + 30 ? v : null;
+      }, 30000, 250);
+      assert.ok(lowAfter.w >= 1000 && highAfter.w <= 400, `${JSON.stringify(lowAfter)} ${JSON.stringify(highAfter)}`);
+      const gaps = { up: await low.evaluate(longestGapSinceSwitchInPage), down: await high.evaluate(longestGapSinceSwitchInPage) };
+
       const { out: after } = await pub.evaluate(outboundInPage);
       const kbps = {};
       for (const r of ['q', 'h', 'f']) {
@@ -178,6 +227,7 @@ for (const e2ee of [false, true]) {
         low: { size: `${lowLater.w}x${lowLater.h}`, firstFrameMs: Math.round(lowLater.firstFrameMs || -1), decoded: lowLater.decoded },
         high: { size: `${highLater.w}x${highLater.h}`, firstFrameMs: Math.round(highLater.firstFrameMs || -1), decoded: highLater.decoded },
         switches: await metric('veil_router_simulcast_layer_switches_total'),
+        liveSwitch: { upMs, downMs, longestFrameGapMs: gaps, lostLow: lowAfter.lost, lostHigh: highAfter.lost },
       }));
       for (const p of [low, high, pub]) {
         await p.evaluate(() => window.conn.disconnect());

@@ -64,6 +64,8 @@ final class RtcPeer implements Media.Peer {
     /** Accepted by the subscriber's answer, started once its transport is connected. */
     ConsumerParams pending;
     String consumerId;
+    /** The subscriber's picture height limit for this track (receive message), -1 for the connection's. */
+    int maxHeight = -1;
 
     Sending(String mid, long ssrc) {
       this.mid = mid;
@@ -289,8 +291,35 @@ final class RtcPeer implements Media.Peer {
   }
 
   @Override
-  public void setReceiveMaxHeight(int maxHeight) {
-    this.receiveMaxHeight = Math.max(0, maxHeight);
+  public void setReceiveMaxHeight(int maxHeight, String trackId) {
+    if (closed) {
+      return;
+    }
+    if (trackId == null) {
+      receiveMaxHeight = Math.max(0, maxHeight);
+    } else {
+      Sending s = sending.get(trackId);
+      if (s == null) {
+        return; // not a track this peer receives (now): nothing to remember, so nothing to bound
+      }
+      s.maxHeight = Math.max(0, maxHeight);
+    }
+    for (Sending s : sending.values()) {
+      applyMaxHeight(s);
+    }
+    media.routers.drain(channel);
+  }
+
+  /** Tells the router the layer policy of a started consumer of a simulcast track. */
+  private void applyMaxHeight(Sending s) {
+    if (s.consumerId == null) {
+      return;
+    }
+    Consumer c = channel.router.findConsumer(s.consumerId);
+    if (c != null && !c.closed() && c.producer() != null && c.simulcast()) {
+      channel.router.setPreferredMaxHeight(s.consumerId, s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight,
+          media.nowMillis());
+    }
   }
 
   private void consume(SdpAnswer a, String trackId, Sending s) {
@@ -318,11 +347,11 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    Consumer c = channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
-    if (receiveMaxHeight > 0 && c.producer().isSimulcast()) {
-      channel.router.setPreferredMaxHeight(consumerId, receiveMaxHeight, media.nowMillis());
-    }
+    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
     s.consumerId = consumerId;
+    if (receiveMaxHeight > 0 || s.maxHeight > 0) {
+      applyMaxHeight(s);
+    }
     s.pending = null;
   }
 

@@ -136,6 +136,11 @@ public final class SignalingCodec {
       o.put("payload", e.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Receive r) {
+      o.put("max_height", r.maxHeight());
+      if (r.trackId() != null) {
+        o.put("track_id", r.trackId());
+      }
     }
     // Ping, Pong and IceRestart have only the type.
     try {
@@ -233,6 +238,18 @@ public final class SignalingCodec {
       case "ice-restart":
         m = new IceRestart();
         break;
+      case "receive": {
+        int maxHeight = f.optInt("max_height", -1, 0, Connect.MAX_RECEIVE_HEIGHT);
+        if (maxHeight < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'max_height'");
+        }
+        String track = f.optString("track_id", 64);
+        if (track != null && track.isEmpty()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'track_id' must not be empty");
+        }
+        m = new Receive(maxHeight, track);
+        break;
+      }
       case "ping":
         m = new Ping();
         break;

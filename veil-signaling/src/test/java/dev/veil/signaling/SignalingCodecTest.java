@@ -84,6 +84,19 @@ class SignalingCodecTest {
   }
 
   @Test
+  void receive_roundTripsAndIsChecked() throws Exception {
+    roundTrip(Receive.all(360));
+    roundTrip(new Receive(0, "CID-video"));
+    Receive r = (Receive) codec.decode("{\"type\":\"receive\",\"max_height\":180,\"track_id\":\"t1\"}");
+    assertEquals(new Receive(180, "t1"), r);
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"receive\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"receive\",\"max_height\":9999}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"receive\",\"max_height\":1,\"track_id\":\"\"}").reason());
+    assertEquals(Reason.TOO_LARGE, reject("{\"type\":\"receive\",\"max_height\":1,\"track_id\":\""
+        + "x".repeat(65) + "\"}").reason());
+  }
+
+  @Test
   void decode_connect_defaultsOptionalFields() throws Exception {
     Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"a\"}");
     assertEquals(Role.SENDRECV, c.role());

@@ -98,6 +98,11 @@ public final class Consumer {
         return params;
     }
 
+    /** Whether it consumes a simulcast producer (its layer is chosen by the router's layer switcher). */
+    public boolean simulcast() {
+        return simulcast != null;
+    }
+
     /** Whether paused by {@link Router#pauseConsumer}. */
     public boolean paused() {
         return paused;
