@@ -239,9 +239,6 @@ public final class Router {
     }
 
     // hooks for SimulcastRouting
-    void markSsrcUsed(long ssrc) {
-        usedSsrcs.add(ssrc);
-    }
     void forwarded(RouterOutput.Rtp out) {
         rtpForwarded++;
         outputs.add(out);

@@ -86,8 +86,9 @@ final class SimulcastRouting {
             l.simulcast = g;
             l.layer = layer;
             g.layers[layer] = l;
+            // (not added to the router's used SSRCs: a publisher that keeps changing a layer's SSRC would grow that set
+            // without bound, and the SSRCs the router picks for consumers never meet a publisher's on one transport)
             bySsrc.put(ssrc, l);
-            router.markSsrcUsed(ssrc);
             return l;
         }
         return null;

@@ -31,7 +31,7 @@ class RouterSimulcastTest {
     private static final String PUB = "pub";
     private static final int RID_EXT = 4;
     private static final List<String> RIDS = List.of("q", "h", "f");
-    private static final long[] SSRC = {0xA0L, 0xB0L, 0xC0L};
+    private final long[] SSRC = {0xA0L, 0xB0L, 0xC0L};
     private static final byte[] VP8_KEY = {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a};
     private static final byte[] VP8_DELTA = {0x10, 0x51, 0x42, 0x00, 0x01, 0x02};
 
@@ -274,6 +274,27 @@ class RouterSimulcastTest {
         frame(1, 2); // now 1280x720 is known to fit: target the top
         frame(2);
         assertEquals(2, router.currentLayer("s/cam"));
+    }
+
+    @Test
+    void aPublisherChangingALayersSsrcKeepsOneSsrcPerRidAndItsConsumerResyncs() throws Exception {
+        frame();
+        consumer("s", 0x100L);
+        router.setTargetLayer("s/cam", 0, now);
+        drain();
+        frame(0);
+        int lastSeq = rtpTo(drain(), "s").get(0).header().sequenceNumber();
+        for (int i = 0; i < 1000; i++) { // a hostile publisher: a new SSRC for layer q on every packet
+            SSRC[0] = 0x1000L + i;
+            frame();
+        }
+        assertEquals(List.of(SSRC[0], SSRC[1], SSRC[2]), router.findProducer("cam").layerSsrcs());
+        drain();
+        now += 600;
+        frame(0); // the consumer resyncs at the new SSRC's key frame, continuing its own sequence numbers
+        List<RtpPacket> got = rtpTo(drain(), "s");
+        assertEquals(1, got.size());
+        assertEquals((lastSeq + 1) & 0xFFFF, got.get(0).header().sequenceNumber());
     }
 
     @Test
