@@ -27,6 +27,9 @@
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
+import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
+
+export { simulcastRecvRids, withoutSimulcast };
 
 const DEFAULT_TIMEOUT_MS = 30000;
 // ICE restart (docs/PROTOCOL.md §1): the server is ICE lite and never restarts on its own, so the SDK asks for one
@@ -38,12 +41,6 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
-// Simulcast layers for camera video, lowest first (as the server offers them): quarter, half and full resolution.
-const DEFAULT_SIMULCAST_ENCODINGS = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150000 },
-  { scaleResolutionDownBy: 2, maxBitrate: 500000 },
-  { scaleResolutionDownBy: 1, maxBitrate: 2500000 },
-];
 
 /** An Error raised by the SDK; `reason` is a short machine-usable word. */
 export class VeilError extends Error {
@@ -70,23 +67,6 @@ export function parseSections(sdp) {
     out.push(sec);
   }
   return out;
-}
-
-/** The rids of an m-section's a=simulcast:recv (the layers the server asks for, lowest first), or []. */
-export function simulcastRecvRids(section) {
-  const m = /^a=simulcast:\s*recv\s+(\S+)/m.exec(section || '');
-  if (!m) return [];
-  return m[1].replace(/^rid=/, '').split(';').map(a => a.split(',')[0].replace(/^~/, '')).filter(Boolean);
-}
-
-/** The m-sections of an SDP as text (without the session part), in order. */
-function sectionTexts(sdp) {
-  return sdp.split(/\r?\n(?=m=)/).slice(1);
-}
-
-/** An SDP without simulcast (a=rid and a=simulcast lines): what a client sending one layer sets as remote offer. */
-export function withoutSimulcast(sdp) {
-  return sdp.split(/\r\n/).filter(l => !/^a=(rid|simulcast):/.test(l)).join('\r\n');
 }
 
 /** The session-level (else first) a=ice-ufrag of an SDP, or null. */
@@ -468,22 +448,8 @@ export class VeilConnection {
    * Simulcast: the server offered to receive the layers `rids` (lowest first) on this sender's m-section; the
    * browser made one encoding per rid: give them their resolution and bitrate.
    */
-  async _setSimulcastEncodings(sender, rids) {
-    const table = Array.isArray(this.options.simulcastEncodings) ? this.options.simulcastEncodings
-      : DEFAULT_SIMULCAST_ENCODINGS;
-    const params = sender.getParameters();
-    if (!params.encodings || params.encodings.length < 2) return;
-    for (const e of params.encodings) {
-      const i = rids.indexOf(e.rid);
-      if (i < 0) continue;
-      // with fewer layers than the table, the top ones are used (the last layer is always full resolution)
-      const conf = table[Math.max(0, table.length - rids.length + i)] || {};
-      if (conf.scaleResolutionDownBy !== undefined) e.scaleResolutionDownBy = conf.scaleResolutionDownBy;
-      if (conf.maxBitrate !== undefined) e.maxBitrate = conf.maxBitrate;
-      if (conf.maxFramerate !== undefined) e.maxFramerate = conf.maxFramerate;
-      e.active = true;
-    }
-    await sender.setParameters(params);
+  _setSimulcastEncodings(sender, rids) {
+    return setSimulcastEncodings(sender, rids, this.options.simulcastEncodings);
   }
 
   /** Puts the local tracks on the m-sections the server offered to receive (a=recvonly). */
