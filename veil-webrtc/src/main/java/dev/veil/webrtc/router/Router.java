@@ -498,7 +498,7 @@ public final class Router {
         }
         Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
         Producer p = bySsrc == null ? null : bySsrc.get(pkt.header().ssrc());
-        if (p == null && !closed) {
+        if (p == null && !closed && simulcast.hasGroups(peerId)) {
             p = simulcast.learnLayer(peerId, pkt, producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>()),
                     nowMillis);
         }

@@ -50,6 +50,11 @@ final class SimulcastRouting {
         return p;
     }
 
+    /** Whether the peer publishes a simulcast producer. */
+    boolean hasGroups(String peerId) {
+        return byPeer.containsKey(peerId);
+    }
+
     /**
      * A packet from an SSRC the peer has no producer for: if it names a rid of one of the peer's simulcast producers
      * (RtpStreamId extension), its SSRC becomes that layer's, replacing an earlier SSRC of the layer (so a peer holds
