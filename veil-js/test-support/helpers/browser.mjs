@@ -1,15 +1,33 @@
-// Launches the system Chromium headless through playwright-core. A missing /usr/bin/chromium is an error, never a skip.
-import { existsSync } from 'node:fs';
+// Launches the system Chromium headless through playwright-core, inside a network namespace of its own (a peer of
+// a netns.mjs lab: its media crosses its own veth pair to the servers in the lab's hub, and nothing it sends can
+// leave the lab). A missing /usr/bin/chromium, `ip`, `tc`, `iptables` or root is an error, never a skip.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { defaultLab, preflight, registerBrowser } from './netns.mjs';
 
 export const CHROMIUM = process.env.VEIL_CHROMIUM || '/usr/bin/chromium';
 
-export async function launchChromium() {
+/**
+ * @param {{lab?: import('./netns.mjs').Lab, name?: string, args?: string[]}} [opts] `lab`: the lab to join (default:
+ *   the process's shared lab, where startServer runs its servers); `name`: the peer's name (for lab.peer(name))
+ * @returns {Promise<import('playwright-core').Browser>} with `.peer` (its namespace, addresses, veth names) and
+ *   `.lab`; pass the browser to lab.setRate / setLoss / clear / counters
+ */
+export async function launchChromium(opts = {}) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install chromium); the browser tests cannot be skipped`);
   }
-  return chromium.launch({
-    executablePath: CHROMIUM,
+  const { ip } = preflight();
+  const lab = opts.lab || await defaultLab();
+  const peer = await lab.addPeer(opts.name || 'chromium');
+  // playwright starts executablePath with its pipes on fds 3 and 4; `ip netns exec` keeps them and execs Chromium
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-chromium-'));
+  const wrapper = path.join(dir, 'chromium-in-netns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${ip} netns exec ${peer.ns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  const browser = await chromium.launch({
+    executablePath: wrapper,
     headless: true,
     args: [
       '--no-sandbox',
@@ -20,8 +38,14 @@ export async function launchChromium() {
       '--disable-renderer-backgrounding',
       '--disable-backgrounding-occluded-windows',
       '--autoplay-policy=no-user-gesture-required',
+      ...(opts.args || []),
     ],
   });
+  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
+  registerBrowser(browser, peer);
+  browser.peer = peer;
+  browser.lab = lab;
+  return browser;
 }
 
 /**

@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * TEST ONLY: a hostile veil-server as a process, for the browser hostile-server suite (veil-js). It runs a real
  * {@link VeilServer} on ephemeral ports with a {@link HostileMedia} hand on its forwarding, and a {@link
- * HostileRelay} in front of its signaling, and prints one line:
+ * HostileRelay} in front of its signaling ({@code --rtc-address A}: media bound to and announcing A, as the
+ * browser tests' network namespace needs; 127.0.0.1 otherwise), and prints one line:
  *
  * <pre>veil-hostile listening relay_port=N http_port=N rtc_port=N</pre>
  *
@@ -60,7 +61,13 @@ public final class HostileServerMain {
   }
 
   public static void main(String[] args) throws Exception {
-    VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
+    ServerConfig config = ServerConfig.defaults().withPorts(0, 0).withE2ee(true);
+    if (args.length == 2 && args[0].equals("--rtc-address")) {
+      config = config.withRtcAddress(args[1]); // the browser tests' network namespace address (198.18.0.1)
+    } else if (args.length != 0) {
+      throw new IllegalArgumentException("usage: veil-hostile [--rtc-address ADDRESS]");
+    }
+    VeilServer server = new VeilServer(config);
     server.start();
     HostileMedia media = new HostileMedia();
     server.setForwardTamperForTesting(media);
