@@ -8,6 +8,10 @@
 // (framesDecoded grows). With E2EE every layer's frames are encrypted by the publisher's worker; the server reads
 // only the clear VP8 prefix (key-frame flag and size).
 //
+// Then each subscriber changes its limit live (`receive` messages): both switch layer at a key frame and decode on
+// (the JSON line gives the switch time, the longest gap between rendered frames and the packets lost). A last test
+// checks {simulcast: false}: one stream, forwarded as before.
+//
 // One JSON line per mode, "simulcast", carries the figures (layer sizes and bitrates, time to first frame).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +40,7 @@ async function newPage() {
 }
 
 /** In-page: publishes a 1280x720 camera (simulcast is the SDK's default for camera video). */
-async function publishInPage({ ws, channel, e2ee }) {
+async function publishInPage({ ws, channel, e2ee, simulcast }) {
   const { default: Veil } = await import('/sdk/veil.js');
   if (e2ee) await Veil.initE2EE();
   // a simple picture (a colour and a moving bar): cheap to draw and encode on this shared 2-core box; a picture that
@@ -44,7 +48,9 @@ async function publishInPage({ ws, channel, e2ee }) {
   const stream = window.makeSyntheticStream([30, 90, 160], 440);
   // keep the resolution under CPU load (this box is shared): drop frames rather than pixels
   stream.getVideoTracks()[0].contentHint = 'detail';
-  const conn = Veil.connection(ws).sendonly(channel, null, { e2ee, keepKeysForTesting: true });
+  const options = { e2ee, keepKeysForTesting: true };
+  if (simulcast === false) options.simulcast = false;
+  const conn = Veil.connection(ws).sendonly(channel, null, options);
   window.conn = conn;
   await conn.connect(stream);
   return conn.connectionId;
@@ -235,3 +241,27 @@ for (const e2ee of [false, true]) {
       }
     });
 }
+
+test('{simulcast: false} sends one layer, which the server forwards as a plain stream', { timeout: 120000 }, async () => {
+  const pub = await newPage();
+  await pub.evaluate(publishInPage, { ws: server.ws, channel: 'simulcast-off', e2ee: false, simulcast: false });
+  const sent = await waitFor('one video stream at full size', async () => {
+    const { out, enc } = await pub.evaluate(outboundInPage);
+    const streams = Object.values(out);
+    return streams.length === 1 && streams[0].w >= 1000 ? { out, enc } : null;
+  }, 60000, 250);
+  assert.equal(sent.enc.length, 1);
+  assert.equal(sent.enc[0].rid, undefined, 'no rid: not simulcast');
+  assert.equal(await metric('veil_router_simulcast_layers_known_total'), 0);
+  const sub = await newPage();
+  await sub.evaluate(subscribeInPage, { ws: server.ws, channel: 'simulcast-off', e2ee: false, receiveMaxHeight: 200 });
+  const v = await waitFor('the subscriber decodes the one stream (a height limit cannot lower it)', async () => {
+    const x = await sub.evaluate(inboundInPage);
+    return x && x.decoded > 10 && x.w >= 1000 ? x : null;
+  }, 60000, 250);
+  console.log('simulcast-off ' + JSON.stringify({ sent: Object.values(sent.out)[0].w, received: `${v.w}x${v.h}` }));
+  for (const p of [sub, pub]) {
+    await p.evaluate(() => window.conn.disconnect());
+    await p.context().close();
+  }
+});
