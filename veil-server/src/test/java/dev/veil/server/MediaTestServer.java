@@ -49,6 +49,11 @@ final class MediaTestServer implements AutoCloseable {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, editAnswer);
   }
 
+  /** A peer whose answer says {@code a=setup:passive}: it is the DTLS server, the SFU its client. */
+  MediaTestPeer passivePeer(String channel, String role, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, a -> a, true);
+  }
+
   /** A peer that joins and connects ICE, sends one DTLS ClientHello and then stays silent. */
   MediaTestPeer stalledPeer(String channel, long seed) throws Exception {
     return new MediaTestPeer(client, server, channel, "sendrecv", dtlsPool, seed, true);
