@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Demultiplexing: a datagram from a known (ICE-validated) address goes to that address's transport; a STUN
  * Binding request from a new address is routed by the local ufrag in its USERNAME (the transport then
- * authenticates it); anything else from an unknown address is dropped and counted.
+ * authenticates it); a DTLS ClientHello from an unknown address is held briefly ({@link DtlsHold}) for the ICE check
+ * that may be just behind it; anything else from an unknown address is dropped and counted.
  *
  * <p>I/O: the port is a Netty datagram channel registered on the {@link EventLoop}'s one Netty loop, so its
  * handler runs on the state thread. Each received datagram is copied once out of its (pooled) buffer into the
@@ -69,6 +70,11 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final Map<String, RtcPeer> peers = new HashMap<>();
   private final Map<String, RtcPeer> byUfrag = new HashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new HashMap<>();
+  /**
+   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
+   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
+   */
+  private final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
   private final SecureRandom random = new SecureRandom();
   private final InetAddress announced;
   private final DtlsCertificate certificate;
@@ -214,6 +220,16 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
     }
+    byte[] hello = dtlsHold.take(a, nowMillis());
+    if (hello != null) {
+      // after the check's own output is drained (this runs inside the peer's drain): next on the loop
+      stats.inc("udp.dtls_held_delivered");
+      loop.execute(() -> {
+        if (byAddress.get(a) == p) {
+          p.handleDatagram(hello, a);
+        }
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------- UDP in
@@ -260,6 +276,10 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     RtcPeer p = byAddress.get(from);
     if (p == null) {
       if (kind != PacketKind.STUN) {
+        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, nowMillis())) {
+          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
+          return;
+        }
         stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
         return;
       }
@@ -347,6 +367,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   Map<String, Long> liveCounters() {
     Map<String, Long> out = new java.util.TreeMap<>();
     routers.addLiveCounters(out);
+    out.put("udp.dtls_hold_expired", dtlsHold.expired());
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
     }

@@ -55,6 +55,8 @@ final class MediaTestPeer implements AutoCloseable {
   /** When the ICE check went out and when DTLS completed (System.nanoTime), for tests that report timings. */
   long checkSentNanos;
   long dtlsDoneNanos;
+  private final boolean helloFirst;
+  private byte[] earlyHello;
   private final Random random;
   private SrtpSession srtp;
   private String serverUfrag;
@@ -78,15 +80,18 @@ final class MediaTestPeer implements AutoCloseable {
   /** As above, with {@code editAnswer} applied to the fake browser answer before it is sent. */
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
       boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer) throws Exception {
-    this(client, s, channel, role, pool, seed, stallDtls, editAnswer, false);
+    this(client, s, channel, role, pool, seed, stallDtls, editAnswer, false, false);
   }
 
   /**
    * As above; {@code passiveDtls}: the answer says {@code a=setup:passive} (as Pion's does) and this peer is the DTLS
-   * server, waiting for the SFU's ClientHello after its ICE check.
+   * server, waiting for the SFU's ClientHello after its ICE check. {@code helloFirst} (active only): the ClientHello
+   * is sent just before the binding request instead of just after it (the two reordered on the way).
    */
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
-      boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer, boolean passiveDtls) throws Exception {
+      boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer, boolean passiveDtls, boolean helloFirst)
+      throws Exception {
+    this.helloFirst = helloFirst;
     this.random = new Random(seed);
     this.seed = seed;
     this.publish = !role.equals("recvonly");
@@ -123,6 +128,12 @@ final class MediaTestPeer implements AutoCloseable {
   }
 
   private void connect(boolean stallDtls) throws Exception {
+    if (helloFirst && dtls instanceof DtlsClientEngine c) {
+      checkSentNanos = System.nanoTime();
+      c.start(System.currentTimeMillis());
+      c.awaitIdle();
+      send(earlyHello = c.pollTransmit());
+    }
     byte[] tid = new byte[12];
     random.nextBytes(tid);
     send(StunMessage.builder(StunClass.REQUEST, StunMessage.METHOD_BINDING, tid)
@@ -131,8 +142,10 @@ final class MediaTestPeer implements AutoCloseable {
         .add(new StunAttribute.Priority(1853824767L))
         .add(new StunAttribute.UseCandidate())
         .encode(serverPwd.getBytes(StandardCharsets.UTF_8), true));
-    checkSentNanos = System.nanoTime();
-    if (dtls instanceof DtlsClientEngine c) {
+    if (earlyHello == null) {
+      checkSentNanos = System.nanoTime();
+    }
+    if (dtls instanceof DtlsClientEngine c && earlyHello == null) {
       c.start(System.currentTimeMillis()); // the ClientHello goes out right after the binding request
     }
     long deadline = System.currentTimeMillis() + DEADLINE_MS;
