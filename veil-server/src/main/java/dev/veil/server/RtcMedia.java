@@ -67,6 +67,17 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final ChannelFutureListener sent = this::sent;
   private final Runnable flush = this::flush;
   private boolean flushPending;
+  /**
+   * Flush at once when this many bytes are pending (else once per loop turn): one read batch of up to 256 datagrams
+   * fanned out to 40 subscribers is ~10k sends, ~10 MiB of 1 KiB packets, more than the 4 MiB high-water mark, so a
+   * loop that fell behind (a fresh process: JIT, a DTLS burst) dropped its own sends. {@code -Dveil.udpFlushBytes},
+   * 0 = only once per loop turn (the old behaviour, for before/after measurements).
+   */
+  private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
+  private long pendingBytesMax;
+  private long earlyFlushes;
+  private final int sndBuf;
+  private final int rcvBuf;
   private final Map<String, RtcPeer> peers = new HashMap<>();
   private final Map<String, RtcPeer> byUfrag = new HashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new HashMap<>();
@@ -146,6 +157,15 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
           + bound.cause().getMessage(), bound.cause());
     }
     this.udp = bound.channel();
+    // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
+    this.sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
+    this.rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
+    if (sndBuf < 4 * 1024 * 1024 || rcvBuf < 4 * 1024 * 1024) {
+      LOG.warn("UDP socket buffers smaller than the 4 MiB asked for: SO_SNDBUF {} B, SO_RCVBUF {} B (raise "
+          + "net.core.wmem_max / net.core.rmem_max); bursts may be dropped", sndBuf, rcvBuf);
+    } else {
+      LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
+    }
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
   }
 
@@ -308,6 +328,16 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       return;
     }
     udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
+    long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
+    if (pending > pendingBytesMax) {
+      pendingBytesMax = pending;
+    }
+    if (FLUSH_BYTES > 0 && pending >= FLUSH_BYTES) {
+      earlyFlushes++;
+      udp.flush(); // the flush task queued below (if any) then finds little or nothing left
+      return;
+    }
     if (!flushPending) {
       flushPending = true;
       loop.execute(flush);
@@ -368,6 +398,8 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     Map<String, Long> out = new java.util.TreeMap<>();
     routers.addLiveCounters(out);
     out.put("udp.dtls_hold_expired", dtlsHold.expired());
+    out.put("udp.early_flushes", earlyFlushes);
+    out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
     }
