@@ -274,6 +274,20 @@ export class Lab {
     for (const p of this.peers) await this.reversePeer(p, port);
   }
 
+  /**
+   * Makes a TCP service on 127.0.0.1:port inside a peer's namespace (e.g. the remote-control port of a browser
+   * launched there) reachable as 127.0.0.1:P from the test process; returns P.
+   */
+  async exposePeer(target, port) {
+    const peer = this.peer(target);
+    const portal = net.createServer();
+    await new Promise((resolve, reject) => { portal.once('error', reject); portal.listen(0, '127.0.0.1', resolve); });
+    const hostPort = portal.address().port;
+    await peer.bridge.request({ op: 'forward', to: { host: '127.0.0.1', port } }, portal);
+    portal.close(); // the peer's bridge holds its own copy of the listening socket
+    return hostPort;
+  }
+
   reversePeer(peer, port) {
     return peer.bridge.request({ op: 'reverse', key: port, listen: { host: '127.0.0.1', port } });
   }

@@ -355,6 +355,11 @@ final class MediaTestPeer implements AutoCloseable {
     send(srtp.protectRtp(rtp));
   }
 
+  /** Sends one plain RTP packet (SRTP-protected here). */
+  void sendRtp(byte[] rtp) throws Exception {
+    send(srtp.protectRtp(rtp));
+  }
+
   /** A received RTP packet, decrypted. */
   record Rtp(long ssrc, int payloadType, byte[] payload) {}
 
