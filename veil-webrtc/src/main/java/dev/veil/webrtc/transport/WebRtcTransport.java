@@ -30,8 +30,8 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 
 /**
- * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), a DTLS 1.2 server
- * ({@link DtlsServerEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
+ * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), DTLS 1.2 as server
+ * ({@link DtlsServerEngine}) or, if the answer says passive, as client ({@link DtlsClientEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
  * {@code Rtc}.
  *
  * <h2>Run loop</h2>
