@@ -78,6 +78,9 @@ public final class ForwardingLoad {
         if (publishers + subscribers > base.maxConnectionsPerChannel()) { // the rig's 4 x 40 is above the default 32
             base = base.withLimits(Math.max(base.maxConnections(), publishers + subscribers),
                     publishers + subscribers, base.maxChannels());
+            // every client is on 127.0.0.1: let a join storm of that size open its sockets at once
+            base = base.withGuards(base.guards().withPending(Math.max(base.guards().maxPendingSockets(),
+                    publishers + subscribers), publishers + subscribers));
         }
         VeilServer server = new VeilServer(base);
         try {
