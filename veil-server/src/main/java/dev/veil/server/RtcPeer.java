@@ -201,6 +201,16 @@ final class RtcPeer implements Media.Peer {
       // JSEP: the answerer changes its ICE credentials only in answer to an offer that restarts ICE
       throw new Media.MediaException("the answer changes its ICE credentials without an ICE restart");
     }
+    // The DTLS role (our offer says actpass): active → we are the DTLS server, passive → we are the DTLS client
+    // (Pion's default answer to an ICE-lite offer). Anything else, or a re-answer that changes it, is refused, which
+    // closes this connection only.
+    if (a.setup() != null) {
+      transport.setRemoteSetup(a.setup(), media.nowMillis());
+    }
+    if (!answered && transport.isDtlsClient()) {
+      media.stats().inc("media.dtls_client_role");
+      LOG.info("{} answered a=setup:passive: acting as DTLS client", connectionId);
+    }
     if (iceRestartPending) {
       iceRestartPending = false;
       remoteUfrag = a.iceUfrag();
