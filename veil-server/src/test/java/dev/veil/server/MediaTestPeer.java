@@ -276,10 +276,19 @@ final class MediaTestPeer implements AutoCloseable {
 
   /** The SSRCs of {@code a=ssrc} lines in {@code sdp}, in order. */
   static List<Long> ssrcs(String sdp) {
+    // media SSRCs only: the RTX SSRC of an a=ssrc-group:FID (the second one) is not a track's
+    java.util.Set<Long> rtx = new java.util.HashSet<>();
+    Matcher g = Pattern.compile("a=ssrc-group:FID (\\d+) (\\d+)").matcher(sdp);
+    while (g.find()) {
+      rtx.add(Long.parseLong(g.group(2)));
+    }
     List<Long> out = new ArrayList<>();
     Matcher m = Pattern.compile("a=ssrc:(\\d+) cname:").matcher(sdp);
     while (m.find()) {
-      out.add(Long.parseLong(m.group(1)));
+      long ssrc = Long.parseLong(m.group(1));
+      if (!rtx.contains(ssrc)) {
+        out.add(ssrc);
+      }
     }
     return out;
   }
