@@ -115,6 +115,34 @@ class InMemorySfuTest {
         "only what is still missing is asked again");
   }
 
+  @Test
+  void routerCounters_inMetrics_summedOverChannels_withoutIds() throws Exception {
+    InMemorySfu.Client a = publisher("room");
+    InMemorySfu.Client b = sfu.join("room", "recvonly", "a=x-rtx\r\n");
+    InMemorySfu.Client c = publisher("other");
+    InMemorySfu.Client d = sfu.join("other", "recvonly", "");
+    a.sendRtp(rtp(A_VIDEO, 96, 1, 0, VP8_KEY));
+    c.sendRtp(rtp(A_VIDEO, 96, 1, 0, VP8_KEY));
+    long[] ssrcs = b.offered(a.id() + "-video");
+    b.sendRtcp(new GenericNack(1, ssrcs[0], List.of(b.rtp().get(0).header().sequenceNumber())));
+    d.leave(); // the other channel's consumers close; its router stays for c
+    c.leave(); // ... and now closes: its counters move to Stats
+    java.util.Map<String, Long> counters = new java.util.TreeMap<>(sfu.stats.snapshot());
+    sfu.routers.addLiveCounters(counters);
+    String text = Metrics.render(counters, new Metrics.Gauges(1, 2, 2, 0, false));
+    assertTrue(text.contains("\nveil_router_rtp_forwarded_total 2\n"), text);
+    assertTrue(text.contains("\nveil_router_nacked_packets_total 1\n"), text);
+    assertTrue(text.contains("\nveil_router_retransmitted_from_cache_total 1\n"), text);
+    assertTrue(text.contains("\nveil_router_retransmitted_rtx_total 1\n"), text);
+    assertTrue(text.contains("\nveil_router_pli_sent_total 2\n"), text);
+    assertTrue(text.contains("\nveil_router_fir_sent_total 0\n"), text);
+    assertTrue(text.contains("\nveil_router_nacked_upstream_total 0\n"), text);
+    for (InMemorySfu.Client x : List.of(a, b, c, d)) {
+      assertTrue(!text.contains(x.id()), "no connection id in /metrics");
+    }
+    assertTrue(!text.contains("room") && !text.contains("other"), "no channel id in /metrics");
+  }
+
   private static List<RtcpPacket> nacks(List<RtcpPacket> l) {
     return l.stream().filter(p -> p instanceof GenericNack).toList();
   }
