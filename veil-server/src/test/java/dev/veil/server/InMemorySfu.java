@@ -49,9 +49,7 @@ final class InMemorySfu {
   private int nextAddress = 1;
 
   InMemorySfu() {
-    RouterConfig d = RouterConfig.defaults();
-    routers = new ChannelRouters(clock, new Random(7), new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
-        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis()), stats,
+    routers = new ChannelRouters(clock, new Random(7), RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
         new ChannelRouters.Sink() {
           @Override
           public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {

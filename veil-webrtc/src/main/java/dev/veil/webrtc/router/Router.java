@@ -524,6 +524,7 @@ public final class Router {
                 nackResponder.retransmitted(), upstreamNacker.nackedUpstream(),
                 keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), senderReports.sent(),
                 receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
-                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp());
+                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
+                nackResponder.suppressed());
     }
 }
