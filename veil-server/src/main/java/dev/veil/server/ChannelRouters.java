@@ -166,6 +166,8 @@ final class ChannelRouters {
   void addLiveCounters(Map<String, Long> out) {
     for (Channel ch : channels.values()) {
       addCounters(ch.router.stats(), out);
+      out.merge("router.simulcast_layers_known", (long) ch.router.simulcastLayersKnown(), Long::sum);
+      out.merge("router.simulcast_layer_switches", ch.router.simulcastLayerSwitches(), Long::sum);
     }
   }
 

@@ -50,6 +50,13 @@ final class RtcPeer implements Media.Peer {
   static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
   /** Offer subscribers RTX (RFC 4588) for forwarded video (JVM property {@code veil.downlinkRtx}, default on). */
   static final boolean DOWNLINK_RTX = !"false".equals(System.getProperty("veil.downlinkRtx"));
+  /**
+   * The simulcast layers offered to publishers' video, lowest resolution first (a=rid recv, a=simulcast:recv);
+   * {@code -Dveil.simulcast=false} offers none. A publisher that answers a=simulcast:send gets one producer with
+   * these layers, the others (no simulcast in the answer) a plain one.
+   */
+  static final List<String> SIMULCAST_RIDS = "false".equals(System.getProperty("veil.simulcast"))
+      ? List.of() : List.of("q", "h", "f");
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
@@ -61,6 +68,8 @@ final class RtcPeer implements Media.Peer {
     /** Accepted by the subscriber's answer, started once its transport is connected. */
     ConsumerParams pending;
     String consumerId;
+    /** The subscriber's picture height limit for this track (receive message), -1 for the connection's. */
+    int maxHeight = -1;
 
     Sending(String mid, long ssrc, long rtxSsrc) {
       this.mid = mid;
@@ -97,6 +106,8 @@ final class RtcPeer implements Media.Peer {
   private EventLoop.Timer ccTimer;
   /** The publisher's RTX streams, unwrapped before routing. */
   private final UplinkRtx rtx = new UplinkRtx();
+  /** The largest picture height this peer wants to receive (simulcast layer choice), 0 for no limit. */
+  private int receiveMaxHeight;
   private long ccTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
@@ -114,7 +125,8 @@ final class RtcPeer implements Media.Peer {
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
-        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
+        .uplinkSimulcast(SIMULCAST_RIDS);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -203,7 +215,8 @@ final class RtcPeer implements Media.Peer {
       publish(a, audioUpMid, "audio", tracks, ssrcs);
       publish(a, videoUpMid, "video", tracks, ssrcs);
       published = List.copyOf(tracks);
-      if (!ssrcs.isEmpty()) {
+      if (!tracks.isEmpty()) {
+        // (a simulcast upload names no SSRC in the answer: REMB then lists only the others; transport-cc needs none)
         uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
             channel.router.rtcpSsrc());
         LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
@@ -227,6 +240,9 @@ final class RtcPeer implements Media.Peer {
     if (m.isEmpty() || m.get().rejected() || !m.get().direction().sends() || m.get().payloadTypes().isEmpty()) {
       return;
     }
+    if (publishSimulcast(m.get(), mid, label, out)) {
+      return;
+    }
     Optional<Long> ssrc = m.get().primarySsrc();
     if (ssrc.isEmpty()) {
       LOG.info("{} sends on mid {} without a=ssrc; not forwarded", connectionId, mid);
@@ -247,6 +263,68 @@ final class RtcPeer implements Media.Peer {
         .anyMatch(c -> c != null && "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt));
     if (rtxSsrc.isPresent() && rtxAccepted) {
       rtx.add(rtxSsrc.get(), ssrc.get(), pt);
+    }
+  }
+
+  /**
+   * A video upload whose answer accepted simulcast (a=simulcast:send with offered rids and the RtpStreamId
+   * extension): one producer whose layers the router learns from the RIDs of their first packets; their RTX
+   * streams are told by the RepairedRtpStreamId extension. Returns false for any other upload.
+   */
+  private boolean publishSimulcast(SdpAnswer.Media m, String mid, String label, List<Media.Track> out) {
+    Optional<Integer> ridExt = m.extmapId(Extmap.RTP_STREAM_ID);
+    List<String> layers = SIMULCAST_RIDS.stream().filter(m.simulcastRids()::contains).toList();
+    if (m.kind() != MediaKind.VIDEO || layers.isEmpty() || ridExt.isEmpty()) {
+      return false;
+    }
+    int pt = m.payloadTypes().get(0);
+    Optional<Codec> codec = m.codec(pt);
+    if (codec.isEmpty()) {
+      return false;
+    }
+    String trackId = connectionId + "-" + label;
+    channel.router.createSimulcastProducer(trackId, connectionId, new ProducerParams(m.kind(),
+        RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), 0, mid), layers, ridExt.get());
+    out.add(new Media.Track(connectionId, trackId, label));
+    Optional<Integer> rridExt = m.extmapId(Extmap.REPAIRED_RTP_STREAM_ID);
+    Optional<Integer> rtxPt = m.payloadTypes().stream().filter(t -> m.codec(t)
+        .map(c -> "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt)).orElse(false)).findFirst();
+    if (rridExt.isPresent() && rtxPt.isPresent()) {
+      rtx.simulcast(ridExt.get(), rridExt.get(), rtxPt.get(), pt);
+    }
+    LOG.info("{} publishes {} with simulcast layers {}", connectionId, label, layers);
+    return true;
+  }
+
+  @Override
+  public void setReceiveMaxHeight(int maxHeight, String trackId) {
+    if (closed) {
+      return;
+    }
+    if (trackId == null) {
+      receiveMaxHeight = Math.max(0, maxHeight);
+    } else {
+      Sending s = sending.get(trackId);
+      if (s == null) {
+        return; // not a track this peer receives (now): nothing to remember, so nothing to bound
+      }
+      s.maxHeight = Math.max(0, maxHeight);
+    }
+    for (Sending s : sending.values()) {
+      applyMaxHeight(s);
+    }
+    media.routers.drain(channel);
+  }
+
+  /** Tells the router the layer policy of a started consumer of a simulcast track. */
+  private void applyMaxHeight(Sending s) {
+    if (s.consumerId == null) {
+      return;
+    }
+    Consumer c = channel.router.findConsumer(s.consumerId);
+    if (c != null && !c.closed() && c.producer() != null && c.simulcast()) {
+      channel.router.setPreferredMaxHeight(s.consumerId, s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight,
+          media.nowMillis());
     }
   }
 
@@ -289,6 +367,9 @@ final class RtcPeer implements Media.Peer {
     String consumerId = connectionId + "/" + s.trackId;
     channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
     s.consumerId = consumerId;
+    if (receiveMaxHeight > 0 || s.maxHeight > 0) {
+      applyMaxHeight(s);
+    }
     s.pending = null;
   }
 

@@ -329,13 +329,13 @@ final class MediaTestPeer implements AutoCloseable {
     send(srtp.protectRtp(rtp));
   }
 
+  /** Sends one plain RTP packet (SRTP-protected here). */
+  void sendRtp(byte[] rtp) throws Exception {
+    send(srtp.protectRtp(rtp));
+  }
+
   /** A received RTP packet, decrypted. */
   record Rtp(long ssrc, int payloadType, byte[] payload, int seq) {}
-
-  /** Sends one plain RTP packet (SRTP-protected here). */
-  void sendRtp(byte[] plain) throws Exception {
-    send(srtp.protectRtp(plain));
-  }
 
   /** Sends one compound RTCP packet (SRTCP-protected here). */
   void sendRtcp(dev.veil.webrtc.rtcp.RtcpPacket... packets) throws Exception {

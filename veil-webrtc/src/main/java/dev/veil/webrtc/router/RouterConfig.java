@@ -26,12 +26,12 @@ public record RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameR
 
     /**
      * With the default upstream NACK timing (10 ms reorder wait, 40 ms first retry, 4 tries) and retransmission
-     * bounds (once per 100 ms per packet and consumer, packets up to 1 s old).
+     * bounds (once per 100 ms per packet and consumer, packets up to 2 s old).
      */
     public RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameRetryMillis,
             long receiverReportIntervalMillis, int retransmissionCacheSize, long nackUpstreamHoldMillis) {
         this(keyFrameRequestMinIntervalMillis, keyFrameRetryMillis, receiverReportIntervalMillis,
-                retransmissionCacheSize, nackUpstreamHoldMillis, 10, 40, 4, 100, 1000);
+                retransmissionCacheSize, nackUpstreamHoldMillis, 10, 40, 4, 100, 2000);
     }
 
     /** These settings with another {@link #keyFrameRetryMillis()}. */
@@ -62,7 +62,7 @@ public record RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameR
     /**
      * 500 ms between key-frame requests, retry every 1 s, RR every 1 s, 512 cached packets, 100 ms NACK hold; upstream
      * gap NACKs after 10 ms, retried after 40, 80, 160 ms; a packet resent to a consumer at most once per 100 ms,
-     * and only within 1 s of its arrival.
+     * and only within 2 s of its arrival.
      */
     public static RouterConfig defaults() {
         return new RouterConfig(500, 1000, 1000, 512, 100);

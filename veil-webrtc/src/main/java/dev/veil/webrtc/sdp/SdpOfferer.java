@@ -62,6 +62,7 @@ public final class SdpOfferer {
     private boolean uplinkTransportCc = true;
     private boolean uplinkRtx = true;
     private int uplinkStartBitrateKbps;
+    private List<String> uplinkSimulcastRids = List.of();
     private final List<MediaSection> sections = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
     private final List<Slot> slots = new ArrayList<>();
@@ -167,6 +168,31 @@ public final class SdpOfferer {
         return this;
     }
 
+    /**
+     * Offers the client's video uploads simulcast (RFC 8853): on RECVONLY video m-lines, {@code a=rid:<rid> recv} for
+     * each rid, {@code a=simulcast:recv <rid>;<rid>;...} (in this order: lowest resolution first, as the SFU numbers
+     * layers) and the RtpStreamId and RepairedRtpStreamId header extensions (RFC 8852, on the first ids not taken),
+     * which tell the SFU which layer (and which layer an RTX packet repairs) each SSRC carries. A browser that honours
+     * it answers {@code a=simulcast:send} with the rids it will send (Chromium: all of them, on encodings of its
+     * sender named after them; see {@link SdpAnswer.Media#simulcastRids()}). An empty list (the default) offers no
+     * simulcast. Applies to m-lines added from now on.
+     *
+     * @param rids 2..8 distinct rids of 1..16 letters, digits, '-' or '_' (or none)
+     */
+    public SdpOfferer uplinkSimulcast(List<String> rids) {
+        List<String> r = List.copyOf(rids);
+        if (r.size() == 1 || r.size() > 8 || new java.util.HashSet<>(r).size() != r.size()) {
+            throw new IllegalArgumentException("simulcast needs 2..8 distinct rids");
+        }
+        for (String rid : r) {
+            if (!rid.matches("[A-Za-z0-9_-]{1,16}")) {
+                throw new IllegalArgumentException("bad rid: " + rid);
+            }
+        }
+        this.uplinkSimulcastRids = r;
+        return this;
+    }
+
     /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
     public int transportWideCcExtmapId() {
         java.util.Set<Integer> taken = new java.util.HashSet<>();
@@ -189,14 +215,39 @@ public final class SdpOfferer {
         throw new IllegalStateException("no free one-byte extmap id");
     }
 
-    private List<Extmap> extmapsFor(Direction d) {
-        if (d != Direction.RECVONLY || !uplinkCongestionControl || !uplinkTransportCc
-                || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+    private List<Extmap> extmapsFor(MediaKind kind, Direction d) {
+        if (d != Direction.RECVONLY) {
             return extmaps;
         }
         List<Extmap> out = new ArrayList<>(extmaps);
-        out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        if (uplinkCongestionControl && uplinkTransportCc
+                && extmaps.stream().noneMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+            out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        }
+        if (kind == MediaKind.VIDEO && !uplinkSimulcastRids.isEmpty()) {
+            for (String uri : List.of(Extmap.RTP_STREAM_ID, Extmap.REPAIRED_RTP_STREAM_ID)) {
+                if (out.stream().noneMatch(e -> e.uri().equals(uri))) {
+                    out.add(new Extmap(freeExtmapId(out), uri));
+                }
+            }
+        }
         return List.copyOf(out);
+    }
+
+    private static int freeExtmapId(List<Extmap> taken) {
+        for (int id = 3; id <= 14; id++) {
+            final int i = id;
+            if (taken.stream().noneMatch(e -> e.id() == i)) {
+                return id;
+            }
+        }
+        for (int id = 1; id <= 2; id++) {
+            final int i = id;
+            if (taken.stream().noneMatch(e -> e.id() == i)) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free one-byte extmap id");
     }
 
     private List<Codec> codecsFor(MediaKind kind, Direction d) {
@@ -294,7 +345,8 @@ public final class SdpOfferer {
         if (d == Direction.SENDONLY && kind == MediaKind.VIDEO && track.rtxSsrc() != 0) {
             codecs = withSendRtx(codecs);
         }
-        MediaSection section = new MediaSection(mid, kind, d, codecs, extmapsFor(d), track);
+        List<String> rids = kind == MediaKind.VIDEO && d == Direction.RECVONLY ? uplinkSimulcastRids : List.of();
+        MediaSection section = new MediaSection(mid, kind, d, codecs, extmapsFor(kind, d), track, rids);
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
@@ -486,6 +538,12 @@ public final class SdpOfferer {
                 line(sb, "a=fmtp:" + c.payloadType() + " " + c.fmtp());
             }
         }
+        if (!s.recvRids().isEmpty() && s.direction() == Direction.RECVONLY) {
+            for (String rid : s.recvRids()) {
+                line(sb, "a=rid:" + rid + " recv");
+            }
+            line(sb, "a=simulcast:recv " + String.join(";", s.recvRids()));
+        }
         SendTrack t = s.track();
         if (t != null && s.direction().sends()) {
             line(sb, "a=msid:" + t.streamId() + " " + t.trackId());
@@ -554,6 +612,12 @@ public final class SdpOfferer {
             }
             if (!m.rtcpMux()) {
                 throw new SdpException("mid " + o.mid() + ": answer lacks a=rtcp-mux");
+            }
+            for (String rid : m.simulcastRids()) {
+                if (!o.recvRids().contains(rid)) {
+                    throw new SdpException("mid " + o.mid() + ": answer sends simulcast rid " + rid
+                            + " that was not offered");
+                }
             }
             if (m.iceUfrag() == null || m.icePwd() == null || m.fingerprint() == null) {
                 // SdpAnswer.parse only demands them of RTP profiles; an accepted m-line of any profile needs them

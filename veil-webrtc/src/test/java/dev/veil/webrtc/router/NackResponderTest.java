@@ -83,7 +83,7 @@ class NackResponderTest {
         assertEquals(2, drain(responder).size());
         responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 110);
         assertEquals(1, drain(responder).size(), "again after the interval");
-        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5002)), 1_001); // arrived at 0: too old
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5002)), 2_001); // arrived at 0: too old
         assertTrue(drain(responder).isEmpty());
         assertTrue(drain(upstream).isEmpty(), "a packet too old to help is not asked upstream either");
         assertEquals(2, responder.suppressed());
