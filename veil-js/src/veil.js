@@ -65,6 +65,34 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+  jframe: Object.freeze(['VP8', 'VP9']) });
+
+/**
+ * The codec preferences for a sending video transceiver (RTCRtpTransceiver.setCodecPreferences), or null to leave
+ * the browser's: `wanted` (the `codecs` option, e.g. ['AV1', 'VP9', 'H264', 'VP8']) in its order, then, without
+ * the option, the browser's own order; with E2EE only codecs the worker protects, so negotiation never picks one
+ * whose frames would have to be dropped. RTX, RED and ULPFEC entries follow. Throws if nothing is left.
+ */
+export function videoCodecPreferences(capabilities, wanted, e2eeFormat) {
+  if (!wanted && !e2eeFormat) return null;
+  const name = c => c.mimeType.slice(c.mimeType.indexOf('/') + 1).toUpperCase();
+  const aux = ['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'];
+  const allowed = e2eeFormat ? E2EE_VIDEO_CODECS[e2eeFormat] || [] : null;
+  const media = capabilities.filter(c => !aux.includes(name(c)) && (!allowed || allowed.includes(name(c))));
+  let ordered = media;
+  if (wanted) {
+    const order = wanted.map(w => String(w).toUpperCase());
+    ordered = order.flatMap(w => media.filter(c => name(c) === w));
+  }
+  if (ordered.length === 0) {
+    throw new VeilError(`no video codec of ${JSON.stringify(wanted || [])} that this browser encodes`
+      + (e2eeFormat ? ` and the E2EE worker protects (${allowed.join(', ')})` : ''), 'bad-argument');
+  }
+  return ordered.concat(capabilities.filter(c => aux.includes(name(c))));
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -424,12 +452,23 @@ export class VeilConnection {
       const track = (pending[sec.kind] || []).shift();
       if (!track) { t.direction = 'inactive'; continue; }
       t.direction = 'sendonly';
+      if (sec.kind === 'video') this._preferVideoCodecs(t);
       // E2EE: the encrypting transform goes on before the track, so no frame can leave unencrypted
       if (this.e2ee) this.e2ee.attachSender(t.sender, track.kind);
       await t.sender.replaceTrack(track);
       if (t.sender.setStreams) t.sender.setStreams(this.stream);
       if (!this.e2ee && this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
     }
+  }
+
+  /** Applies the `codecs` option (and, with E2EE, the codecs the worker protects) to a sending transceiver. */
+  _preferVideoCodecs(t) {
+    const wanted = this.options.codecs || null;
+    const format = this.options.e2ee ? (this.options.e2eeFormat || 'sframe') : null;
+    if ((!wanted && !format) || typeof t.setCodecPreferences !== 'function') return;
+    const caps = (RTCRtpReceiver.getCapabilities('video') || { codecs: [] }).codecs;
+    const prefs = videoCodecPreferences(caps, wanted, format);
+    if (prefs) t.setCodecPreferences(prefs);
   }
 
   async _onReOffer(msg) {

@@ -117,3 +117,20 @@ test('property: random Annex B frames round-trip, no emulated start code, the pa
   }
   console.log('# h264 property: 300 frames, ' + retried + ' encrypted again');
 });
+
+test('worker core: an H.264 frame (mimeType video/H264) round-trips through two FrameCryptors', async () => {
+  const { FrameCryptor } = await import('../../src/e2ee/framecryptor.js');
+  const posted = [];
+  const a = new FrameCryptor((m) => posted.push(m), () => 0);
+  const b = new FrameCryptor((m) => posted.push(m), () => 0);
+  const key = new Uint8Array(32).fill(5);
+  await a.handleMessage({ type: 'setSendKey', kid: 0, key });
+  await b.handleMessage({ type: 'setReceiveKey', senderId: 'A', kid: 0, key });
+  const input = fromHex(V.frames[0].frame);
+  const f = { data: input.slice().buffer, type: 'key', getMetadata: () => ({ mimeType: 'video/H264' }) };
+  assert.equal(await a.processFrame(f, { operation: 'encrypt', kind: 'video' }), true);
+  assert.notEqual(toHex(new Uint8Array(f.data)), toHex(layout(input).frame));
+  assert.equal(await b.processFrame(f, { operation: 'decrypt', kind: 'video', senderId: 'A' }), true);
+  assert.equal(toHex(new Uint8Array(f.data)), toHex(layout(input).frame));
+  assert.deepEqual(posted.filter((m) => m.type === 'e2ee-error'), []);
+});
