@@ -93,6 +93,54 @@ export function videoCodecPreferences(capabilities, wanted, e2eeFormat) {
   return ordered.concat(capabilities.filter(c => aux.includes(name(c))));
 }
 
+/**
+ * The server's offer with the payload types of every m-section it receives video on (a=recvonly: the client's
+ * uploads) ordered by `wanted` (the `codecs` option) and, with E2EE, restricted to the codecs the worker protects;
+ * the others (and their RTX) are left out with their rtpmap/fmtp/rtcp-fb lines. A sender sends the first codec of
+ * the offer it answered, so this (not setCodecPreferences, which orders only the answer) picks what goes out.
+ * Returns the SDP unchanged when there is neither an option nor E2EE; throws if a section would be left empty.
+ */
+export function orderOfferVideoCodecs(sdp, wanted, e2eeFormat) {
+  if (!wanted && !e2eeFormat) return sdp;
+  const allowed = e2eeFormat ? E2EE_VIDEO_CODECS[e2eeFormat] || [] : null;
+  const order = wanted ? wanted.map(w => String(w).toUpperCase()) : null;
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const parts = sdp.split(/\r?\nm=/);
+  for (let i = 1; i < parts.length; i++) {
+    const lines = ('m=' + parts[i]).split(/\r?\n/);
+    const m = /^m=video (\d+) (\S+) (.*)$/.exec(lines[0]);
+    if (!m || m[1] === '0' || !lines.some(l => l.trim() === 'a=recvonly')) continue;
+    const pts = m[3].trim().split(/\s+/);
+    const name = {};
+    const apt = {};
+    for (const l of lines) {
+      let x = /^a=rtpmap:(\d+) ([^/\s]+)/.exec(l);
+      if (x) name[x[1]] = x[2].toUpperCase();
+      x = /^a=fmtp:(\d+) .*\bapt=(\d+)/.exec(l);
+      if (x) apt[x[1]] = x[2];
+    }
+    const media = pts.filter(pt => name[pt] && !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(name[pt])
+      && (!allowed || allowed.includes(name[pt])));
+    const kept = order ? order.flatMap(w => media.filter(pt => name[pt] === w)) : media;
+    if (kept.length === 0) {
+      throw new VeilError(`the server offers no video codec of ${JSON.stringify(wanted || [])}`
+        + (allowed ? ` that the E2EE worker protects (${allowed.join(', ')})` : '')
+        + `; it offers ${pts.map(pt => name[pt]).filter(Boolean).join(', ')}`, 'bad-argument');
+    }
+    const rtx = kept.flatMap(k => pts.filter(pt => name[pt] === 'RTX' && apt[pt] === k));
+    const all = kept.concat(rtx);
+    const dropped = new Set(pts.filter(pt => !all.includes(pt)));
+    const out = [`m=video ${m[1]} ${m[2]} ${all.join(' ')}`];
+    for (const l of lines.slice(1)) {
+      const x = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
+      if (x && dropped.has(x[2])) continue;
+      out.push(l);
+    }
+    parts[i] = out.join(eol).slice(2);
+  }
+  return parts.join(eol + 'm=');
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -432,7 +480,7 @@ export class VeilConnection {
     pc.onconnectionstatechange = () => this._onPcState();
     pc.oniceconnectionstatechange = () => this._onIceState();
     if (this._e2ee && this._e2ee.onOffer) await this._e2ee.onOffer(this, msg);
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._orderOffer(msg.sdp) });
     await this._attachLocalTracks(msg.sdp);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -461,6 +509,12 @@ export class VeilConnection {
     }
   }
 
+  /** The offer with the uplink video codecs in the order of the `codecs` option (see orderOfferVideoCodecs). */
+  _orderOffer(sdp) {
+    return orderOfferVideoCodecs(sdp, this.options.codecs || null,
+      this.options.e2ee ? (this.options.e2eeFormat || 'sframe') : null);
+  }
+
   /** Applies the `codecs` option (and, with E2EE, the codecs the worker protects) to a sending transceiver. */
   _preferVideoCodecs(t) {
     const wanted = this.options.codecs || null;
@@ -476,7 +530,7 @@ export class VeilConnection {
     const before = iceUfrag(pc.remoteDescription ? pc.remoteDescription.sdp : '');
     // New ice-ufrag/ice-pwd in the offer = an ICE restart (JSEP): the answer gets new local credentials and the
     // browser checks again with the new ones.
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._orderOffer(msg.sdp) });
     // A track that is gone has its m-line rejected (port 0: the transceiver stops) or made inactive. Chromium fires
     // 'removetrack' on the stream for both; whatever a browser fires, every such track ends here, once.
     const live = new Set(pc.getTransceivers());
