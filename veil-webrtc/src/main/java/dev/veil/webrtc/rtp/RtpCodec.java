@@ -41,7 +41,7 @@ public enum RtpCodec {
             case VP8:
                 return Vp8Descriptor.isKeyFrame(buf, off, len);
             case H264:
-                return H264.isKeyFrame(buf, off, len);
+                return dev.veil.webrtc.rtp.H264.isKeyFrame(buf, off, len); // the class, not this enum constant
             default:
                 return true;
         }

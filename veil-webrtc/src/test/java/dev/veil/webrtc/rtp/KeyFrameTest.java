@@ -88,6 +88,11 @@ class KeyFrameTest {
         assertEquals(RtpCodec.VP8, RtpCodec.fromName("vp8"));
         assertEquals(RtpCodec.OPUS, RtpCodec.fromName("opus"));
         assertEquals(RtpCodec.H264, RtpCodec.fromName("H264"));
+        // through the enum (it once called itself: inside RtpCodec, "H264" named the constant, not the class)
+        byte[] idr = HEX.parseHex("7c858884");
+        assertTrue(RtpCodec.H264.isKeyFrame(idr, 0, idr.length));
+        byte[] slice = HEX.parseHex("419a0000");
+        assertFalse(RtpCodec.H264.isKeyFrame(slice, 0, slice.length));
         assertEquals(RtpCodec.OTHER, RtpCodec.fromName("AV1"));
         assertTrue(RtpCodec.VP8.needsKeyFrame());
         assertFalse(RtpCodec.OPUS.needsKeyFrame());
