@@ -1,5 +1,5 @@
 /**
- * The H.264 clear-range rule (docs/PROTOCOL.md §2.7; the same facts as Discord's DAVE protocol). The RTP packetizer
+ * The H.264 clear-range rule (docs/PROTOCOL.md §2.9; the same facts as Discord's DAVE protocol). The RTP packetizer
  * splits an Annex B frame at its start codes and reads each NAL unit header; the receiver's depacketizer parses SPS
  * and PPS and, in every slice, first_mb_in_slice, slice_type and pic_parameter_set_id. So, per NAL unit:
  *

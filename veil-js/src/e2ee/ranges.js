@@ -1,5 +1,5 @@
 /**
- * Per-unit clear ranges (docs/PROTOCOL.md §2.7), for codecs whose RTP packetizer parses the whole frame (H.264).
+ * Per-unit clear ranges (docs/PROTOCOL.md §2.9), for codecs whose RTP packetizer parses the whole frame (H.264).
  * Following the approach of Discord's DAVE protocol, the sender keeps several ranges of the frame in clear, encrypts
  * the bytes between them in place, and appends the ranges so the receiver can put the frame back together:
  *

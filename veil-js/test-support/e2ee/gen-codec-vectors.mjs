@@ -1,5 +1,5 @@
 // Writes test-vectors/codec-h264.json (deterministic): `node test-support/e2ee/gen-codec-vectors.mjs` in veil-js.
-// Read by test/e2ee/codec-h264.test.mjs and veil-e2ee's H264ClearRangesTest; schema in docs/PROTOCOL.md §2.7.
+// Read by test/e2ee/codec-h264.test.mjs and veil-e2ee's H264ClearRangesTest; schema in docs/PROTOCOL.md §2.9.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -69,7 +69,7 @@ for (const [name, kid, firstCtr, input] of [
 }
 
 const doc = {
-  description: 'H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.7). cases: frame → layout (every start code 00 00 00 01) '
+  description: 'H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.9). cases: frame → layout (every start code 00 00 00 01) '
     + 'and clear_ranges [[offset, length]] in the layout, or error. frames: SFrame with ranges: encrypted = I ‖ H ‖ R ‖ '
     + 'T ‖ r, the sender starting at first_ctr and taking the next CTR while the output holds an emulated start code; '
     + 'ctr is the CTR used, attempts how many CTRs were taken.',

@@ -1,6 +1,6 @@
 // H.264 with E2EE in Chromium against a real veil-server.jar (e2ee = true, TEST-ONLY forward tap): two pages join
 // with {e2ee: true, codecs: ['H264']}; each sends H.264 (outbound codec) and shows the other's picture; what the SFU
-// forwards is the ranged SFrame layout (docs/PROTOCOL.md §2.7): every NAL unit's start code and header in clear,
+// forwards is the ranged SFrame layout (docs/PROTOCOL.md §2.9): every NAL unit's start code and header in clear,
 // ciphertext past the clear ranges, no emulated start code, and the keys of the receiver turn it back into the
 // sender's plaintext, which a WebCodecs H.264 decoder shows as the sender's colour.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.7): the known answers of test-vectors/codec-h264.json (layout,
+// H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.9): the known answers of test-vectors/codec-h264.json (layout,
 // clear ranges, SFrame frames with the retry on an emulated start code), tampering, JFrame refusal, and a seeded
 // property run: random Annex B frames round-trip, the output never holds 00 00 0x outside the clear ranges, and the
 // start codes a packetizer finds in the output are exactly those of the layout.

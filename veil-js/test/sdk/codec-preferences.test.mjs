@@ -1,4 +1,4 @@
-// The SDK's `codecs` option (docs/PROTOCOL.md §2.7): the preference list given to setCodecPreferences follows the
+// The SDK's `codecs` option (docs/PROTOCOL.md §2.9): the preference list given to setCodecPreferences follows the
 // option's order, keeps RTX/RED/ULPFEC, and with E2EE leaves out what the worker cannot protect for the format
 // (so negotiation never picks a codec whose frames would have to be dropped); nothing left is a clear error.
 import { test } from 'node:test';

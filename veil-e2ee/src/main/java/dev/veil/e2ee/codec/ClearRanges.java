@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The ranged frame layout (docs/PROTOCOL.md §2.7), as veil-js's src/e2ee/ranges.js:
+ * The ranged frame layout (docs/PROTOCOL.md §2.9), as veil-js's src/e2ee/ranges.js:
  * {@code I ‖ H ‖ R ‖ T ‖ r} where I is the laid-out frame with every byte outside the clear ranges replaced by
  * ciphertext, H the SFrame header, R the ranges as unsigned LEB128 (offset, length) pairs, T the tag and r one byte
  * {@code |H| + |R|}. AAD = {@code H ‖ R ‖ clear bytes}; plaintext = the bytes outside the ranges.

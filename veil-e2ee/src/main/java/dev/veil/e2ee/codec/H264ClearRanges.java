@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The H.264 clear-range rule (docs/PROTOCOL.md §2.7, the facts of Discord's DAVE protocol; same rule as veil-js's
+ * The H.264 clear-range rule (docs/PROTOCOL.md §2.9, the facts of Discord's DAVE protocol; same rule as veil-js's
  * src/e2ee/h264.js, checked by both against test-vectors/codec-h264.json). Per NAL unit of an Annex B frame:
  * the start code, rewritten as {@code 00 00 00 01} (libwebrtc's depacketizer writes 4-byte start codes), and the NAL
  * header are clear; slices (types 1, 5) also keep first_mb_in_slice, slice_type and pic_parameter_set_id clear (the

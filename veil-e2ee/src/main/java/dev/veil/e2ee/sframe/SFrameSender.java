@@ -164,7 +164,7 @@ public final class SFrameSender {
     }
 
     /**
-     * Encrypts an H.264 frame (Annex B) with per-NAL clear ranges ({@link H264ClearRanges}, docs/PROTOCOL.md §2.7):
+     * Encrypts an H.264 frame (Annex B) with per-NAL clear ranges ({@link H264ClearRanges}, docs/PROTOCOL.md §2.9):
      * {@code I ‖ H ‖ R ‖ T ‖ r}, see {@link #encryptRanged}.
      *
      * @throws FrameCryptoException if no key is set, the counter space is exhausted, the frame is not Annex B, or
