@@ -50,7 +50,7 @@ final class ForwardTap implements AutoCloseable {
       return;
     }
     Producer p = c.producer();
-    if ((p.codec() != RtpCodec.VP8 && p.codec() != RtpCodec.H264) || p.consumers().isEmpty()
+    if ((p.codec() != RtpCodec.VP8 && p.codec() != RtpCodec.H264 && p.codec() != RtpCodec.VP9) || p.consumers().isEmpty()
         || p.consumers().get(0) != c) {
       return;
     }
