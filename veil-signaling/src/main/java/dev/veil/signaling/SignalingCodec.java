@@ -131,6 +131,14 @@ public final class SignalingCodec {
         o.put("from", e.from());
       }
       o.put("payload", e.payload());
+    } else if (m instanceof Data d) {
+      if (d.to() != null) {
+        o.put("to", d.to());
+      }
+      if (d.from() != null) {
+        o.put("from", d.from());
+      }
+      o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
     }
@@ -251,6 +259,16 @@ public final class SignalingCodec {
           throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
         }
         m = hasTo ? E2ee.to(peer, payload) : E2ee.from(peer, payload);
+        break;
+      }
+      case "data": {
+        String to = f.has("to") ? f.connectionId("to") : null;
+        String from = f.has("from") ? f.connectionId("from") : null;
+        String payload = f.string("payload", MAX_E2EE_PAYLOAD_CHARS);
+        if (payload.isEmpty() || !BASE64.matcher(payload).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
+        }
+        m = new Data(to, from, payload);
         break;
       }
       case "error":

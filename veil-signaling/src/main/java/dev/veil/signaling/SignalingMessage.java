@@ -9,7 +9,7 @@ package dev.veil.signaling;
  * {@link Disconnect}. {@link SignalingCodec} turns them into JSON and back, validating every field.
  */
 public sealed interface SignalingMessage
-    permits Connect, Offer, Answer, ReOffer, ReAnswer, IceRestart, Notify, Ping, Pong, Disconnect, E2ee,
+    permits Connect, Offer, Answer, ReOffer, ReAnswer, IceRestart, Notify, Ping, Pong, Disconnect, E2ee, Data,
         ErrorMessage {
 
   /** The value of the JSON {@code type} field, for example {@code "connect"} or {@code "re-offer"}. */
