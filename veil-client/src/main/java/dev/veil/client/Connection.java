@@ -622,10 +622,50 @@ public final class Connection implements AutoCloseable {
         sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false));
     }
 
+    // Jetty takes one outstanding sendText at a time (another fails with WritePendingException): queue the rest.
+    private final java.util.ArrayDeque<String> wsOut = new java.util.ArrayDeque<>();
+    private boolean wsWriting;
+
     private void sendSignaling(SignalingMessage m) {
         Session s = ws;
-        if (s != null && s.isOpen()) {
-            s.sendText(codec.encode(m), Callback.NOOP);
+        if (s == null || !s.isOpen()) {
+            return;
+        }
+        String text = codec.encode(m);
+        synchronized (wsOut) {
+            if (wsWriting) {
+                wsOut.addLast(text);
+                return;
+            }
+            wsWriting = true;
+        }
+        writeText(s, text);
+    }
+
+    private void writeText(Session s, String text) {
+        Runnable next = () -> {
+            String t;
+            synchronized (wsOut) {
+                t = wsOut.pollFirst();
+                if (t == null) {
+                    wsWriting = false;
+                    return;
+                }
+            }
+            writeText(s, t);
+        };
+        try {
+            s.sendText(text, Callback.from(next, e -> {
+                synchronized (wsOut) {
+                    wsOut.clear();
+                    wsWriting = false;
+                }
+            }));
+        } catch (RuntimeException e) {
+            synchronized (wsOut) {
+                wsOut.clear();
+                wsWriting = false;
+            }
         }
     }
 
