@@ -147,6 +147,16 @@ export declare class VeilError extends Error {
   readonly reason: string;
 }
 
+/** A data message: `data` is a string when it was sent as one, else the bytes. `to` is set for a direct message. */
+export interface DataEvent {
+  from: string;
+  to: string | null;
+  data: string | Uint8Array;
+}
+
+/** Largest data message body in bytes. */
+export declare const MAX_DATA_BYTES: number;
+
 export declare class VeilConnection {
   readonly role: Role;
   readonly channelId: string;
@@ -206,9 +216,13 @@ export declare class VeilConnection {
   on(event: 'e2ee', fn: (ev: E2eeEvent) => void): this;
   on(event: 'signaling', fn: (msg: unknown) => void): this;
   on(event: 'timeout', fn: (ev: unknown) => void): this;
+  /** A data message of another member (decrypted and authenticated with E2EE; one that fails is an 'e2ee' error event with source 'data'). */
+  on(event: 'data', fn: (ev: DataEvent) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   /** Sends an opaque E2EE message through the server's relay to one member. */
   sendE2ee(to: string, payloadBase64: string): void;
+  /** Sends a data message to `to` or to every other member; end-to-end encrypted with E2EE (docs/PROTOCOL.md §1.5). */
+  sendData(data: string | Uint8Array | ArrayBuffer, options?: { to?: string | null }): Promise<void>;
   setE2eeHandler(handler: E2eeHandler | null): void;
 }
 

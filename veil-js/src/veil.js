@@ -20,6 +20,8 @@
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
+import { toBase64, fromBase64 } from './e2ee/bytes.js';
+import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
 
 const DEFAULT_TIMEOUT_MS = 30000;
 // ICE restart (docs/PROTOCOL.md §1): the server is ICE lite and never restarts on its own, so the SDK asks for one
@@ -30,7 +32,9 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 // After an automatic restart, ICE must be back within this long, or the next attempt starts.
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+/** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
+export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
 /** An Error raised by the SDK; `reason` is a short machine-usable word. */
 export class VeilError extends Error {
@@ -187,7 +191,7 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling' or 'timeout'. */
+  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -211,6 +215,64 @@ export class VeilConnection {
   /** Installs the E2EE handler (used by the E2EE layer; see the comment in the constructor). */
   setE2eeHandler(handler) {
     this._e2ee = handler;
+  }
+
+  /**
+   * Sends a data message (docs/PROTOCOL.md §1.5) — a string (delivered as a string) or bytes (Uint8Array /
+   * ArrayBuffer, delivered as a Uint8Array) — to `to` (a connection id) or, without it, to every other member,
+   * through the server's signaling relay. With E2EE it is SFrame-encrypted under this member's current send key:
+   * the server relays ciphertext. Rejects with a VeilError ('bad-argument', 'bad-state', 'e2ee').
+   */
+  async sendData(data, { to = null } = {}) {
+    let kind;
+    let body;
+    if (typeof data === 'string') { kind = KIND_TEXT; body = new TextEncoder().encode(data); }
+    else if (data instanceof Uint8Array) { kind = KIND_BYTES; body = Uint8Array.from(data); }
+    else if (data instanceof ArrayBuffer) { kind = KIND_BYTES; body = new Uint8Array(data.slice(0)); }
+    else throw new VeilError('sendData takes a string, a Uint8Array or an ArrayBuffer', 'bad-argument');
+    if (body.length > MAX_DATA_BYTES) {
+      throw new VeilError(`data message of ${body.length} bytes exceeds ${MAX_DATA_BYTES}`, 'bad-argument');
+    }
+    if (to !== null && typeof to !== 'string') throw new VeilError('to must be a connection id', 'bad-argument');
+    if (this.connectionId === null || this._closed) throw new VeilError('not connected', 'bad-state');
+    let payload;
+    if (this.options.e2ee) {
+      if (!this.e2ee) throw new VeilError('E2EE is not set up yet', 'bad-state');
+      try {
+        payload = await this.e2ee.sealData(to, kind, body);
+      } catch (e) {
+        throw new VeilError(`data message not sent: ${e && e.message ? e.message : e}`, 'e2ee');
+      } finally {
+        body.fill(0);
+      }
+    } else {
+      payload = dataFrame(kind, body);
+    }
+    const msg = { type: 'data', payload: toBase64(payload) };
+    if (to !== null) msg.to = to;
+    this._send(msg);
+  }
+
+  /** A 'data' message from the server: decrypted in arrival order, then a 'data' event {from, to, data}. */
+  _onData(msg) {
+    if (typeof msg.from !== 'string' || typeof msg.payload !== 'string') return;
+    const to = typeof msg.to === 'string' ? msg.to : null;
+    if (to !== null && to !== this.connectionId) return;
+    this._dataQueue = (this._dataQueue || Promise.resolve()).then(async () => {
+      let bytes;
+      try { bytes = fromBase64(msg.payload); } catch (e) { return; }
+      let m;
+      if (this.options.e2ee) {
+        if (!this.e2ee) return;
+        m = await this.e2ee.openData(msg.from, to, bytes); // null: dropped, reported as an 'e2ee' error event
+        if (!m) return;
+      } else {
+        if (bytes.length < 1 || bytes[0] > KIND_TEXT) return;
+        m = { kind: bytes[0], body: bytes.subarray(1) };
+      }
+      const data = m.kind === KIND_TEXT ? new TextDecoder().decode(m.body) : Uint8Array.from(m.body);
+      this._emit('data', { from: msg.from, to, data });
+    }).catch(e => console.error('veil: data message failed', e));
   }
 
   /** Sends an opaque E2EE message (base64) to one connection of the channel through the server's relay. */
@@ -362,6 +424,7 @@ export class VeilConnection {
       case 're-offer': this._serial(() => this._onReOffer(msg)); break;
       case 'ping': this._send({ type: 'pong' }); break;
       case 'notify': this._onNotify(msg); break;
+      case 'data': this._onData(msg); break;
       case 'e2ee':
         if (this._e2ee && this._e2ee.onMessage) this._e2ee.onMessage(this, msg.from, msg.payload);
         break;
