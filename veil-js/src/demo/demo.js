@@ -96,7 +96,25 @@ function figureFor(id) {
   return fig;
 }
 
+function chatLine(who, text, cls) {
+  const li = el('li', cls);
+  li.append(el('b', '', who + ': '), document.createTextNode(text));
+  $('chatLog').append(li);
+  while ($('chatLog').children.length > 200) $('chatLog').firstChild.remove();
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+function setConnectedControls(on) {
+  for (const id of ['chatText', 'chatSend', 'camBtn', 'micBtn', 'shareBtn']) $(id).disabled = !on;
+}
+
+function setToggle(id, on, onText, offText) {
+  $(id).textContent = on ? onText : offText;
+  $(id).setAttribute('aria-pressed', String(on));
+}
+
 function reset() {
+  setConnectedControls(false);
   document.querySelectorAll('figure[id^="peer-"]').forEach(f => f.remove());
   names.clear();
   $('joinBtn').disabled = false;
@@ -145,10 +163,16 @@ $('join').addEventListener('submit', async ev => {
           + (e.deviceFingerprint ? `its device key changed (now ${short(e.deviceFingerprint)}).` : 'it shows no device key.')
           + ' Do not trust it until you verify again.');
       }
+      if (e.type === 'error' && e.source === 'data') {
+        $('errors').textContent = `dropped a chat message from ${names.get(e.from) || e.from || 'a peer'}: ${e.reason}`;
+      }
       if (e.type === 'error' && e.source === 'frames') {
         $('errors').textContent = `dropped ${e.kind || ''} frames from ${names.get(e.senderId) || e.senderId || 'a peer'}: ${e.reason}`;
       }
       render();
+    });
+    conn.on('data', m => {
+      if (typeof m.data === 'string') chatLine(names.get(m.from) || m.from.slice(0, 6), m.data, m.to ? 'direct' : '');
     });
     conn.on('disconnect', e => {
       setStatus(e.type === 'normal' ? 'left' : 'disconnected: ' + (e.message || e.reason));
@@ -162,6 +186,9 @@ $('join').addEventListener('submit', async ev => {
     if (conn.e2ee) setBadge('on', 'E2EE · ' + (conn.e2eeMode === 'passphrase' ? 'passphrase' : conn.e2ee.format === 'jframe' ? 'JFrame' : 'SFrame'));
     else setBadge('off', 'not end-to-end encrypted');
     $('leaveBtn').disabled = false;
+    setConnectedControls(true);
+    $('chatHint').textContent = conn.e2ee ? 'End-to-end encrypted: the server relays ciphertext.'
+      : 'Not end-to-end encrypted: the server can read these messages.';
     render();
   } catch (e) {
     setStatus('failed: ' + e.message);
@@ -171,6 +198,26 @@ $('join').addEventListener('submit', async ev => {
 });
 
 $('leaveBtn').addEventListener('click', () => { if (conn) conn.disconnect(); });
+$('chatForm').addEventListener('submit', ev => {
+  ev.preventDefault();
+  const text = $('chatText').value;
+  if (!conn || !text) return;
+  conn.sendData(text).then(() => { chatLine('you', text, 'mine'); $('chatText').value = ''; },
+    e => { $('errors').textContent = 'chat: ' + e.message; });
+});
+// camera / mic: track.enabled (black frames / silence; no renegotiation, the m-lines and SSRCs stay)
+$('camBtn').addEventListener('click', () => {
+  const t = stream && stream.getVideoTracks()[0];
+  if (!t) return;
+  t.enabled = !t.enabled;
+  setToggle('camBtn', t.enabled, 'Camera on', 'Camera off');
+});
+$('micBtn').addEventListener('click', () => {
+  const t = stream && stream.getAudioTracks()[0];
+  if (!t) return;
+  t.enabled = !t.enabled;
+  setToggle('micBtn', t.enabled, 'Mic on', 'Mic off');
+});
 $('verifyRoom').addEventListener('click', () => {
   if (conn && conn.e2ee) conn.markVerified().then(() => { warn(''); render(); }, e => { $('errors').textContent = e.message; });
 });

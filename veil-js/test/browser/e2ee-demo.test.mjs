@@ -65,6 +65,16 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
     assert.equal(me.peers[0].fp, other.self, 'the fingerprint shown for the peer is the peer\'s own');
     assert.equal(me.peers[0].who, PEOPLE[1 - i].name);
   }
+  // the chat box: Alice types, Bob reads it under Alice's name (E2EE data message, docs/PROTOCOL.md §1.5)
+  await pages[0].fill('#chatText', 'hi Bob, this is private');
+  await pages[0].click('#chatSend');
+  const line = await waitFor('Bob reads Alice\'s chat line', () => pages[1].evaluate(() => {
+    const li = document.querySelector('#chatLog li');
+    return li ? li.textContent : null;
+  }));
+  assert.equal(line, 'Alice: hi Bob, this is private');
+  assert.equal(await pages[0].evaluate(() => document.querySelector('#chatLog li').textContent), 'you: hi Bob, this is private');
+  assert.match(await pages[1].textContent('#chatHint'), /End-to-end encrypted/);
   for (let i = 0; i < 2; i++) await pages[i].screenshot({ path: path.join(SHOTS, `demo-${PEOPLE[i].name.toLowerCase()}.png`) });
   // leaving empties the peer list on the other side and changes its code
   await pages[1].click('#leaveBtn');
