@@ -221,7 +221,7 @@ export declare class VeilConnection {
   off(event: string, fn: (...args: any[]) => void): this;
   /** Sends an opaque E2EE message through the server's relay to one member. */
   sendE2ee(to: string, payloadBase64: string): void;
-  /** Sends a data message to `to` or to every other member; end-to-end encrypted with E2EE (docs/PROTOCOL.md §1.5). */
+  /** Sends a data message to `to` or to every other member; end-to-end encrypted with E2EE (docs/PROTOCOL.md §1.7). */
   sendData(data: string | Uint8Array | ArrayBuffer, options?: { to?: string | null }): Promise<void>;
   setE2eeHandler(handler: E2eeHandler | null): void;
 }

@@ -218,7 +218,7 @@ export class VeilConnection {
   }
 
   /**
-   * Sends a data message (docs/PROTOCOL.md §1.5) — a string (delivered as a string) or bytes (Uint8Array /
+   * Sends a data message (docs/PROTOCOL.md §1.7) — a string (delivered as a string) or bytes (Uint8Array /
    * ArrayBuffer, delivered as a Uint8Array) — to `to` (a connection id) or, without it, to every other member,
    * through the server's signaling relay. With E2EE it is SFrame-encrypted under this member's current send key:
    * the server relays ciphertext. Rejects with a VeilError ('bad-argument', 'bad-state', 'e2ee').

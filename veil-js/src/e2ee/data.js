@@ -1,5 +1,5 @@
 /**
- * End-to-end encryption of data messages (docs/PROTOCOL.md §1.5), veil-client's DataCrypto byte for byte.
+ * End-to-end encryption of data messages (docs/PROTOCOL.md §1.7), veil-client's DataCrypto byte for byte.
  *
  * Each message is one RFC 9605 SFrame ciphertext under the sender's current media base key and KID, with the data
  * cipher suite AES_128_CTR_HMAC_SHA256_80 (0x0001). The suite id is part of SFrame's key and salt labels, so the data

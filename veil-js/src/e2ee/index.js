@@ -602,7 +602,7 @@ export class VeilE2EE {
     }
   }
 
-  // ------------------------------------------------------------------ data messages (docs/PROTOCOL.md §1.5)
+  // ------------------------------------------------------------------ data messages (docs/PROTOCOL.md §1.7)
 
   /**
    * Encrypts a data message (kind 0 bytes / 1 text, body bytes) for `to` (null: everyone) under this member's current

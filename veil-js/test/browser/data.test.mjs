@@ -1,4 +1,4 @@
-// Data messages with E2EE (docs/PROTOCOL.md §1.5) in headless Chromium against a real veil-server.jar (e2ee = true),
+// Data messages with E2EE (docs/PROTOCOL.md §1.7) in headless Chromium against a real veil-server.jar (e2ee = true),
 // inside the test network namespace:
 //  1. Chromium ↔ Java SDK: the page sends a text message to the Java example participant Echo (veil-client-all.jar),
 //     which decrypts it, prints it and sends "echo: <text>" back to the page only; the page decrypts the reply.
@@ -8,7 +8,7 @@
 //     server's message to the SDK (a wrapper installed before the SDK connects): byte for byte what a hostile relay
 //     that flips a byte would deliver.
 //  3. A burst of 100 messages of 1 KiB page → page over the relay: its duration and the per-message rate are
-//     printed (the measurement behind docs/PROTOCOL.md §1.5's choice of the relay), never asserted on.
+//     printed (the measurement behind docs/PROTOCOL.md §1.7's choice of the relay), never asserted on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';

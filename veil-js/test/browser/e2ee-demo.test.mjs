@@ -65,7 +65,7 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
     assert.equal(me.peers[0].fp, other.self, 'the fingerprint shown for the peer is the peer\'s own');
     assert.equal(me.peers[0].who, PEOPLE[1 - i].name);
   }
-  // the chat box: Alice types, Bob reads it under Alice's name (E2EE data message, docs/PROTOCOL.md §1.5)
+  // the chat box: Alice types, Bob reads it under Alice's name (E2EE data message, docs/PROTOCOL.md §1.7)
   await pages[0].fill('#chatText', 'hi Bob, this is private');
   await pages[0].click('#chatSend');
   const line = await waitFor('Bob reads Alice\'s chat line', () => pages[1].evaluate(() => {

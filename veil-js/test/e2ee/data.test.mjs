@@ -1,4 +1,4 @@
-// Data-message encryption (src/e2ee/data.js, docs/PROTOCOL.md §1.5) in memory: round trip, every flipped byte
+// Data-message encryption (src/e2ee/data.js, docs/PROTOCOL.md §1.7) in memory: round trip, every flipped byte
 // rejected, re-addressing and re-attribution rejected, replay rejected, the receiver follows the sender's ratchet, and
 // data and media under the same KID and CTR use unrelated keys (veil-client's DataCryptoTest, in JS).
 import { test } from 'node:test';

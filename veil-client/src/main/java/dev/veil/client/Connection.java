@@ -247,7 +247,7 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
-     * Sends a data message (docs/PROTOCOL.md §1.5) to {@code to}, or to every other member with {@code to == null},
+     * Sends a data message (docs/PROTOCOL.md §1.7) to {@code to}, or to every other member with {@code to == null},
      * through the server's signaling relay; with E2EE it is encrypted end to end under this member's current send key
      * (the future fails while there is none yet). At most {@link #MAX_DATA_BYTES} bytes.
      */

@@ -13,7 +13,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * End-to-end encryption of data messages (docs/PROTOCOL.md §1.5, docs/SECURITY.md "Data messages"), the browser
+ * End-to-end encryption of data messages (docs/PROTOCOL.md §1.7, docs/SECURITY.md "Data messages"), the browser
  * SDK's src/e2ee/data.js byte for byte. Each message is one RFC 9605 SFrame ciphertext under the sender's current
  * media base key and KID, with the data cipher suite {@link #SUITE} (AES-128-CTR + HMAC-SHA256-80): the suite id is
  * part of the SFrame key and salt labels, so the data key and salt are independent of the media ones (suite 4) and a

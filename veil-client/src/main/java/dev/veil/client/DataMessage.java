@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
- * A data message from another member (docs/PROTOCOL.md §1.5): in an E2EE channel it was decrypted and authenticated
+ * A data message from another member (docs/PROTOCOL.md §1.7): in an E2EE channel it was decrypted and authenticated
  * as {@code from}'s (a message that does not is dropped and reported as an {@link E2eeEvent.Error} with source
  * "data").
  *

@@ -601,7 +601,7 @@ final class E2eeSession {
         keptSend = null;
     }
 
-    /** Encrypts a data message (docs/PROTOCOL.md §1.5) for {@code to} (null: everyone). */
+    /** Encrypts a data message (docs/PROTOCOL.md §1.7) for {@code to} (null: everyone). */
     byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
         if (destroyed) {
             throw new FrameCryptoException("E2EE session destroyed");

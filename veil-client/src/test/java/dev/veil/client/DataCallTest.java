@@ -14,7 +14,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Data messages between Java SDKs over a real in-process veil-server (docs/PROTOCOL.md §1.5): E2EE broadcast and
+ * Data messages between Java SDKs over a real in-process veil-server (docs/PROTOCOL.md §1.7): E2EE broadcast and
  * direct text and bytes, and a burst whose latency and throughput over the signaling relay are printed (a
  * measurement for docs/PROTOCOL.md, never asserted on).
  */

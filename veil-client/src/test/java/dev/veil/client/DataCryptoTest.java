@@ -17,7 +17,7 @@ import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Data-message encryption in memory (docs/PROTOCOL.md §1.5): round trip, tampering, re-addressing, replay, ratchet. */
+/** Data-message encryption in memory (docs/PROTOCOL.md §1.7): round trip, tampering, re-addressing, replay, ratchet. */
 class DataCryptoTest {
     private static final String ALICE = "AAAAAAAAAAAAAAAAAAAAAAAAAA";
     private static final String BOB = "BBBBBBBBBBBBBBBBBBBBBBBBBB";

@@ -8,7 +8,7 @@ import java.util.function.Function;
 
 /**
  * The E2EE relay (docs/PROTOCOL.md §1.4): checks a client's {@code e2ee} message and delivers it, stamped with the
- * true sender, to the one addressee in the same channel; and the data relay (§1.5): a client's {@code data} message,
+ * true sender, to the one addressee in the same channel; and the data relay (§1.7): a client's {@code data} message,
  * stamped likewise, to its addressee or to every other active member. The server never reads either payload (in an
  * E2EE channel both are ciphertext). Runs on the loop, called by the {@link Hub}.
  */

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * {@code data}: an application data message (chat, app state) relayed by the server to the other members of the
- * sender's channel (docs/PROTOCOL.md §1.5). A client sends it without {@code from}, with {@code to} for one addressee
+ * sender's channel (docs/PROTOCOL.md §1.7). A client sends it without {@code from}, with {@code to} for one addressee
  * or without it for every other member; the server delivers it with {@code from} (the true sender, stamped by the
  * server) and the same {@code to}. In an E2EE channel the payload is an SFrame ciphertext the server cannot read.
  *
