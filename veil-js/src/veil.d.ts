@@ -9,6 +9,8 @@ export interface ConnectionOptions {
   video?: boolean;
   /** End-to-end encrypt the media (needs a server with e2ee = true). Fails closed: nothing goes out in clear. */
   e2ee?: boolean;
+  /** Ask the server for a second video uplink for screen sharing (startScreenShare / stopScreenShare). */
+  screenShare?: boolean;
   /** E2EE frame format: 'sframe' (RFC 9605, default) or 'jframe' (lib-jitsi-meet's). */
   e2eeFormat?: 'sframe' | 'jframe';
   /**
@@ -50,6 +52,8 @@ export interface TrackEvent {
   transceiver: RTCRtpTransceiver;
   /** The publisher's connection id (the remote stream's id). */
   connectionId: string | null;
+  /** Whether this is the publisher's screen share (its second video uplink), not its camera. */
+  screen: boolean;
 }
 
 export interface RemoveTrackEvent {
@@ -223,6 +227,15 @@ export declare class VeilConnection {
   sendE2ee(to: string, payloadBase64: string): void;
   /** Sends a data message to `to` or to every other member; end-to-end encrypted with E2EE (docs/PROTOCOL.md §1.7). */
   sendData(data: string | Uint8Array | ArrayBuffer, options?: { to?: string | null }): Promise<void>;
+  /** Shares `track` (or a getDisplayMedia() capture) on the screen-share uplink; needs {screenShare: true}. No renegotiation. */
+  startScreenShare(track?: MediaStreamTrack): Promise<MediaStreamTrack>;
+  /** Stops sharing (replaceTrack(null)) and stops the shared track. */
+  stopScreenShare(): Promise<void>;
+  readonly screenTrack: MediaStreamTrack | null;
+  /** Mutes/unmutes the local audio or video (track.enabled): no renegotiation, silence / black frames are sent. */
+  setMuted(kind: 'audio' | 'video', muted: boolean): void;
+  /** Replaces the camera or microphone by `track` (replaceTrack, no renegotiation); returns the old track (not stopped). */
+  replaceTrack(track: MediaStreamTrack): Promise<MediaStreamTrack | null>;
   setE2eeHandler(handler: E2eeHandler | null): void;
 }
 

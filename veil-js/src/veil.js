@@ -275,6 +275,67 @@ export class VeilConnection {
     }).catch(e => console.error('veil: data message failed', e));
   }
 
+  /**
+   * Starts sharing: `track` (a video MediaStreamTrack), or without it a getDisplayMedia() capture. Needs
+   * {screenShare: true} at creation: the server then keeps a second video uplink for this member, and sharing only
+   * puts a track on it (replaceTrack: no renegotiation, the E2EE transform stays on). Others get it as a 'track'
+   * event with `screen: true` when they join; it shows frames while shared. Resolves with the shared track; it
+   * stops by itself when the track ends (the browser's "stop sharing").
+   */
+  async startScreenShare(track) {
+    const t = this._screenTransceiver;
+    if (!t) throw new VeilError('no screen-share uplink: create the connection with {screenShare: true}', 'bad-state');
+    if (!track) {
+      const s = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      track = s.getVideoTracks()[0];
+    }
+    if (!track || track.kind !== 'video') throw new VeilError('a screen share is one video track', 'bad-argument');
+    if (this._screenTrack && this._screenTrack !== track) await this.stopScreenShare();
+    await t.sender.replaceTrack(track);
+    this._screenTrack = track;
+    track.addEventListener('ended', () => { if (this._screenTrack === track) this.stopScreenShare(); }, { once: true });
+    return track;
+  }
+
+  /** Stops sharing (replaceTrack(null): the slot stays, no renegotiation) and stops the shared track. */
+  async stopScreenShare() {
+    const track = this._screenTrack;
+    this._screenTrack = null;
+    if (this._screenTransceiver) await this._screenTransceiver.sender.replaceTrack(null);
+    if (track) track.stop();
+  }
+
+  /** The shared screen track, or null. */
+  get screenTrack() {
+    return this._screenTrack || null;
+  }
+
+  /**
+   * Mutes ('audio' or 'video') without renegotiation: the track keeps its m-line and SSRC and sends silence or
+   * black frames (still encrypted with E2EE) until unmuted.
+   */
+  setMuted(kind, muted) {
+    if (!this.stream) throw new VeilError('not connected', 'bad-state');
+    for (const t of kind === 'audio' ? this.stream.getAudioTracks() : this.stream.getVideoTracks()) t.enabled = !muted;
+  }
+
+  /**
+   * Replaces the camera (or, with kind 'audio', the microphone) by `track`, e.g. another camera: replaceTrack on the
+   * same sender, so no renegotiation and the E2EE transform stays on. The old track is returned, not stopped.
+   */
+  async replaceTrack(track) {
+    if (!track || (track.kind !== 'audio' && track.kind !== 'video')) {
+      throw new VeilError('replaceTrack takes an audio or video track', 'bad-argument');
+    }
+    const t = track.kind === 'audio' ? this._audioTransceiver : this._cameraTransceiver;
+    if (!t || !this.stream) throw new VeilError(`no ${track.kind} being sent to replace`, 'bad-state');
+    const old = track.kind === 'audio' ? this.stream.getAudioTracks()[0] : this.stream.getVideoTracks()[0];
+    await t.sender.replaceTrack(track);
+    if (old) this.stream.removeTrack(old);
+    this.stream.addTrack(track);
+    return old || null;
+  }
+
   /** Sends an opaque E2EE message (base64) to one connection of the channel through the server's relay. */
   sendE2ee(to, payloadBase64) {
     this._send({ type: 'e2ee', to, payload: payloadBase64 });
@@ -391,6 +452,7 @@ export class VeilConnection {
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
       if (this.role !== 'recvonly') {
+        if (this.options.screenShare) msg.screen = true;
         msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
         msg.video = !!this.options.video && stream.getVideoTracks().length > 0;
       }
@@ -481,9 +543,21 @@ export class VeilConnection {
     if (!this.stream) return;
     const wanted = parseSections(sdp).filter(s => s.direction === 'recvonly' && s.port !== 0);
     const pending = { audio: this.stream.getAudioTracks().slice(), video: this.stream.getVideoTracks().slice() };
+    let cameraSlot = this.options.video === false || pending.video.length === 0 ? 0 : 1;
     for (const t of this.pc.getTransceivers()) {
       const sec = wanted.find(s => s.mid === t.mid);
       if (!sec) continue;
+      if (sec.kind === 'video') {
+        if (cameraSlot-- > 0) this._cameraTransceiver = t;
+        else if (this.options.screenShare && !this._screenTransceiver) {
+          // the screen-share uplink: sending, encrypted, empty until startScreenShare() puts a track on it
+          this._screenTransceiver = t;
+          t.direction = 'sendonly';
+          if (this.e2ee) this.e2ee.attachSender(t.sender, 'video');
+          continue;
+        }
+      }
+      if (sec.kind === 'audio') this._audioTransceiver = t;
       const track = (pending[sec.kind] || []).shift();
       if (!track) { t.direction = 'inactive'; continue; }
       t.direction = 'sendonly';
@@ -534,9 +608,21 @@ export class VeilConnection {
     }
   }
 
+  /** The msid track id the server gave the m-line of `mid` ("<connection id>-audio|video|screen"), or null. */
+  _remoteTrackId(mid) {
+    const sdp = this.pc && this.pc.remoteDescription ? this.pc.remoteDescription.sdp : '';
+    for (const part of sdp.split(/\r?\nm=/).slice(1)) {
+      if (!new RegExp('^a=mid:' + String(mid).replace(/[^\w-]/g, '') + '$', 'm').test(part)) continue;
+      const m = /^a=msid:\S+ (\S+)/m.exec(part);
+      return m ? m[1] : null;
+    }
+    return null;
+  }
+
   _onTrack(ev) {
     const stream = ev.streams && ev.streams[0];
     const connectionId = stream ? stream.id : null;
+    const trackId = ev.transceiver ? this._remoteTrackId(ev.transceiver.mid) : null;
     if (this._e2ee && this._e2ee.setupReceiver) this._e2ee.setupReceiver(this, ev.receiver, connectionId);
     this._remoteTracks.set(ev.track, { stream, transceiver: ev.transceiver });
     if (stream && !this.remoteStreams.has(stream.id)) {
@@ -546,6 +632,7 @@ export class VeilConnection {
     }
     this._emit('track', {
       track: ev.track, streams: ev.streams, receiver: ev.receiver, transceiver: ev.transceiver, connectionId,
+      screen: !!trackId && trackId.endsWith('-screen'),
     });
   }
 

@@ -255,7 +255,7 @@ final class Hub {
     byId.put(c.id, c);
     stats.connections.set(byId.size());
     stats.inc("signaling.connects");
-    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), () -> {
+    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), m.screen(), () -> {
       if (c.state != State.CLOSED) {
         LOG.info("{} media failed", c);
         leave(c, CLOSE_GOING_AWAY, "media connection failed");

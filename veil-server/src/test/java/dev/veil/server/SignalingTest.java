@@ -383,6 +383,22 @@ class SignalingTest {
   }
 
   @Test
+  void connectWithScreen_getsASecondVideoUplink_othersNot() throws Exception {
+    start(false);
+    WsTestClient c = ws();
+    ObjectNode m = connectMsg("sendrecv", "room", false, "alice");
+    m.put("screen", true);
+    c.send(m);
+    String sdp = c.expect("offer").get("sdp").asText();
+    assertEquals(3, sdp.split("a=recvonly", -1).length - 1, sdp);
+    assertEquals(2, sdp.split("m=video", -1).length - 1, sdp);
+    WsTestClient d = ws();
+    d.send(connectMsg("sendrecv", "room", false, "bob"));
+    String plain = d.expect("offer").get("sdp").asText();
+    assertEquals(2, plain.split("a=recvonly", -1).length - 1, plain);
+  }
+
+  @Test
   void dataRelay_rateLimited() throws Exception {
     start(true);
     Joined a = join("secret", true, "alice");

@@ -13,15 +13,24 @@ import java.util.Objects;
  * @param e2ee whether the client will encrypt its media end to end
  * @param audio whether the client sends audio (only meaningful when {@code role.sends()})
  * @param video whether the client sends video (only meaningful when {@code role.sends()})
+ * @param screen whether the client wants a second video uplink for screen sharing (only with {@code role.sends()}):
+ *     the server offers one more recvonly video m-line, which the client fills and empties with replaceTrack
+ *     (no renegotiation), and forwards it as a track labelled {@code screen} (docs/PROTOCOL.md §1.3)
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video) implements SignalingMessage {
+    boolean e2ee, boolean audio, boolean video, boolean screen) implements SignalingMessage {
 
   public Connect {
     Objects.requireNonNull(role, "role");
     Objects.requireNonNull(channelId, "channelId");
     metadata = metadata == null ? null : metadata.deepCopy();
     signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
+  }
+
+  /** A connect without a screen-share uplink. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, false);
   }
 
   /** A connect with audio and video and no metadata. */

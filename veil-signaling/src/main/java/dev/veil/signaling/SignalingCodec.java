@@ -89,6 +89,9 @@ public final class SignalingCodec {
       o.put("e2ee", c.e2ee());
       o.put("audio", c.audio());
       o.put("video", c.video());
+      if (c.screen()) {
+        o.put("screen", true);
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
@@ -196,7 +199,8 @@ public final class SignalingCodec {
         boolean e2ee = f.optBool("e2ee", false);
         boolean audio = f.optBool("audio", true);
         boolean video = f.optBool("video", true);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video);
+        boolean screen = f.optBool("screen", false);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, screen);
         break;
       }
       case "offer": {

@@ -53,6 +53,7 @@ class SignalingCodecTest {
     roundTrip(new Disconnect("bye"));
     roundTrip(E2ee.to(CID_A, "AAEC"));
     roundTrip(E2ee.from(CID_B, "AAECAw=="));
+    roundTrip(new Connect(Role.SENDRECV, "room-1", null, null, true, true, true, true));
     roundTrip(Data.send(null, "AAEC"));
     roundTrip(Data.send(CID_A, "AAECAw=="));
     roundTrip(Data.send(CID_A, "AAEC").stampedFrom(CID_B));
