@@ -136,10 +136,18 @@ $('join').addEventListener('submit', async ev => {
     const name = $('name').value.trim() || 'guest';
     warn('');
     conn = Veil.connection(url).sendrecv($('channel').value, null,
-      { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked });
+      { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked,
+        screenShare: true });
     window.veilDemo = { conn };
     conn.on('track', e => {
       const id = e.connectionId || 'remote';
+      if (e.screen) {
+        // a member's screen share: its own tile (black while they are not sharing)
+        const fig = figureFor(id + '-screen');
+        fig.querySelector('.who').textContent = (names.get(id) || id.slice(0, 8)) + ' · screen';
+        fig.querySelector('video').srcObject = new MediaStream([e.track]);
+        return;
+      }
       const v = figureFor(id).querySelector('video');
       if (v.srcObject !== e.streams[0]) v.srcObject = e.streams[0];
     });
@@ -150,8 +158,10 @@ $('join').addEventListener('submit', async ev => {
           if (n) names.set(x.connection_id, String(n).slice(0, 40));
         }
       } else if (m.event_type === 'connection.destroyed') {
-        const fig = document.getElementById('peer-' + m.connection_id);
-        if (fig) fig.remove();
+        for (const f of [m.connection_id, m.connection_id + '-screen']) {
+          const fig = document.getElementById('peer-' + f);
+          if (fig) fig.remove();
+        }
       }
       render();
     });
@@ -211,6 +221,19 @@ $('camBtn').addEventListener('click', () => {
   if (!t) return;
   t.enabled = !t.enabled;
   setToggle('camBtn', t.enabled, 'Camera on', 'Camera off');
+});
+$('shareBtn').addEventListener('click', async () => {
+  if (!conn) return;
+  try {
+    if (conn.screenTrack) await conn.stopScreenShare();
+    else {
+      const track = await conn.startScreenShare(window.veilDemoScreenTrack ? window.veilDemoScreenTrack() : undefined);
+      track.addEventListener('ended', () => setToggle('shareBtn', false, 'Stop sharing', 'Share screen'));
+    }
+    setToggle('shareBtn', !!conn.screenTrack, 'Stop sharing', 'Share screen');
+  } catch (e) {
+    $('errors').textContent = 'screen share: ' + e.message;
+  }
 });
 $('micBtn').addEventListener('click', () => {
   const t = stream && stream.getAudioTracks()[0];
