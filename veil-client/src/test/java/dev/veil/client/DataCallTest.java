@@ -104,6 +104,22 @@ class DataCallTest {
     }
 
     @Test
+    void passphraseMode_chatIsEncryptedToo_andAWrongPassphraseReadsNothing() throws Exception {
+        TestPeer a = fixture.join("alice", "pp", Options.e2ee().withPassphrase("correct horse"));
+        TestPeer b = fixture.join("bob", "pp", Options.e2ee().withPassphrase("correct horse"));
+        TestPeer m = fixture.join("mallory", "pp", Options.e2ee().withPassphrase("wrong"));
+        List<DataMessage> atB = collect(b);
+        List<DataMessage> atM = collect(m);
+        TestPeer.await("bob and mallory know alice's fingerprint", () -> b.connection.e2eeRemoteFingerprints()
+                .containsKey(a.id()) && m.connection.e2eeRemoteFingerprints().containsKey(a.id()));
+        a.connection.sendData("passphrase chat", null).get(5, TimeUnit.SECONDS);
+        TestPeer.await("bob reads it, mallory reports a message she cannot open", () -> atB.size() == 1
+                && m.errors().stream().anyMatch(e -> "data".equals(e.source()) && a.id().equals(e.from())));
+        assertEquals("passphrase chat", atB.get(0).text());
+        assertTrue(atM.isEmpty(), "a wrong passphrase opens nothing");
+    }
+
+    @Test
     void plainChannel_carriesDataToo() throws Exception {
         TestPeer a = fixture.join("alice", "plain", Options.plain());
         TestPeer b = fixture.join("bob", "plain", Options.plain());
