@@ -1,9 +1,9 @@
 // Tracks in an E2EE call of three in headless Chromium against a real veil-server.jar (docs/PROTOCOL.md §1.3
 // "Screen share"): every member joins with {screenShare: true}, so the server offers each a second video uplink and
-// forwards it to the others as a track labelled screen. Alice starts and stops sharing 10 times; the shared track is
-// a canvas captureStream() track handed to startScreenShare(track) (getDisplayMedia() needs a user gesture and a
-// picker that headless Chromium cannot show, so the test uses the SDK's track argument; the SDK path from there on is
-// the same). Throughout, every other remote track (camera and microphone of every member, at every member) keeps
+// forwards it to the others as a track labelled screen. Alice starts and stops sharing 10 times with
+// startScreenShare(), i.e. a real getDisplayMedia() capture: headless Chromium runs with --use-fake-ui-for-media-stream
+// (no permission prompt) and --auto-select-desktop-capture-source=Entire screen (the picker picks its fake 1280x720
+// screen source), called from a button click (user activation). Throughout, every other remote track (camera and microphone of every member, at every member) keeps
 // decoding: its framesDecoded (video) or totalSamplesReceived (audio) grows in every cycle. While shared, Bob and
 // Carol decode Alice's screen. Then mute/unmute (track.enabled) and replaceTrack (a camera switch) keep Alice's
 // camera decoding at the others, with no re-offer to Alice and no E2EE frame error anywhere.
@@ -20,7 +20,8 @@ let browser;
 
 before(async () => {
   server = await startServer({ config: 'e2ee = true' });
-  browser = await launchChromium();
+  browser = await launchChromium({ args: ['--auto-select-desktop-capture-source=Entire screen',
+    '--auto-accept-this-tab-capture'] });
 });
 
 after(async () => {
@@ -103,11 +104,19 @@ test('tracks_screenShareStartedAndStopped10Times_inAnE2eeCallOfThree_everyOtherT
   let prev = others(await counters());
   for (let k = 0; k < SHARES; k++) {
     const before = await counters();
-    await alice.evaluate(async k => {
-      const s = window.makeSmallStream([k * 20, 255 - k * 20, 128], 300);
-      s.getAudioTracks().forEach(t => t.stop());
-      await window.tr.conn.startScreenShare(s.getVideoTracks()[0]);
-    }, k);
+    await alice.evaluate(() => {
+      window.tr.share = null;
+      if (!document.getElementById('share')) {
+        document.body.insertAdjacentHTML('beforeend', '<button id="share">share</button>');
+        document.getElementById('share').onclick = () => window.tr.conn.startScreenShare().then(
+          t => { window.tr.share = { label: t.label, surface: t.getSettings().displaySurface }; },
+          e => { window.tr.share = { error: `${e.name}: ${e.message}` }; });
+      }
+    });
+    await alice.click('#share');
+    const share = await waitFor(`share ${k + 1}: getDisplayMedia answers`, () => alice.evaluate(() => window.tr.share), 20000);
+    assert.equal(share.error, undefined, 'getDisplayMedia() must succeed in the test browser');
+    assert.equal(share.surface, 'monitor');
     await waitFor(`share ${k + 1}: bob and carol decode alice's screen`, async () => {
       const c = await counters();
       return [1, 2].every(i => c[i][ids[0]].screen >= before[i][ids[0]].screen + 3);
