@@ -7,6 +7,7 @@ import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.Data;
 import dev.veil.signaling.E2ee;
 import dev.veil.signaling.IceRestart;
+import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
 import dev.veil.signaling.Offer;
 import dev.veil.signaling.Ping;
@@ -162,6 +163,12 @@ final class Hub {
       relay.onData(c, d);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
+    } else if (m instanceof Receive r) {
+      if (c.peer == null) {
+        violation(c, "receive before connect");
+        return;
+      }
+      c.peer.setReceiveMaxHeight(r.maxHeight(), r.trackId());
     } else {
       violation(c, "'" + m.type() + "' is sent by the server only");
     }
@@ -261,6 +268,7 @@ final class Hub {
         leave(c, CLOSE_GOING_AWAY, "media connection failed");
       }
     });
+    c.peer.setReceiveMaxHeight(m.receiveMaxHeight(), null);
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");

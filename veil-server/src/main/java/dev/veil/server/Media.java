@@ -40,6 +40,13 @@ interface Media {
      */
     void restartIce();
 
+    /**
+     * The largest picture height this peer wants to receive (0: no limit) of the forwarded track {@code trackId},
+     * or with null of every track without a preference of its own: of a simulcast track it gets the highest layer
+     * that fits. Applies at once and to tracks received later.
+     */
+    default void setReceiveMaxHeight(int maxHeight, String trackId) {}
+
     /** Tears down the transport and everything routed to or from it. */
     void close();
   }

@@ -400,12 +400,12 @@ class SignalingTest {
 
   @Test
   void dataRelay_rateLimited() throws Exception {
-    start(true);
+    start(ServerConfig.defaults().withE2ee(true).withE2eeRate(1, 5)); // 1/s: the burst can never refill in time
     Joined a = join("secret", true, "alice");
     Joined b = join("secret", true, "bob");
     a.ws().expect("notify");
     a.ws().expect("re-offer");
-    int burst = ServerConfig.defaults().e2eeBurst();
+    int burst = 5;
     for (int i = 0; i < burst + 50; i++) {
       a.ws().send(data(b.id(), "AAAA"));
     }

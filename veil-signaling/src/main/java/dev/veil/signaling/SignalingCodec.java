@@ -92,6 +92,9 @@ public final class SignalingCodec {
       if (c.screen()) {
         o.put("screen", true);
       }
+      if (c.receiveMaxHeight() > 0) {
+        o.put("receive_max_height", c.receiveMaxHeight());
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
@@ -144,6 +147,11 @@ public final class SignalingCodec {
       o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Receive r) {
+      o.put("max_height", r.maxHeight());
+      if (r.trackId() != null) {
+        o.put("track_id", r.trackId());
+      }
     }
     // Ping, Pong and IceRestart have only the type.
     try {
@@ -200,7 +208,8 @@ public final class SignalingCodec {
         boolean audio = f.optBool("audio", true);
         boolean video = f.optBool("video", true);
         boolean screen = f.optBool("screen", false);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, screen);
+        int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen);
         break;
       }
       case "offer": {
@@ -241,6 +250,18 @@ public final class SignalingCodec {
       case "ice-restart":
         m = new IceRestart();
         break;
+      case "receive": {
+        int maxHeight = f.optInt("max_height", -1, 0, Connect.MAX_RECEIVE_HEIGHT);
+        if (maxHeight < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'max_height'");
+        }
+        String track = f.optString("track_id", 64);
+        if (track != null && track.isEmpty()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'track_id' must not be empty");
+        }
+        m = new Receive(maxHeight, track);
+        break;
+      }
       case "ping":
         m = new Ping();
         break;

@@ -56,6 +56,8 @@ public final class Consumer {
 
     long packetsSent;
     long octetsSent;
+    /** The simulcast group it consumes (its layer switcher decides what it gets), or null. */
+    SimulcastGroup simulcast;
 
     Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs,
             int initialRtxSeq) {
@@ -96,6 +98,11 @@ public final class Consumer {
         return params;
     }
 
+    /** Whether it consumes a simulcast producer (its layer is chosen by the router's layer switcher). */
+    public boolean simulcast() {
+        return simulcast != null;
+    }
+
     /** Whether paused by {@link Router#pauseConsumer}. */
     public boolean paused() {
         return paused;
@@ -103,7 +110,7 @@ public final class Consumer {
 
     /** Whether a video consumer still waits for a key frame before forwarding (after start, resume or switch). */
     public boolean waitingForKeyFrame() {
-        return !synced && !paused && producer.codec().needsKeyFrame();
+        return !synced && !paused && producer.codec().needsKeyFrame() && simulcast == null;
     }
 
     /** RTP packets sent (forwarded, not retransmissions). */
@@ -165,6 +172,42 @@ public final class Consumer {
         }
         int outSeq = (inSeq + seqOffset) & 0xFFFF;
         long outTs = (h.timestamp() + tsOffset) & 0xFFFF_FFFFL;
+        int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
+        if (outDelta > 0) {
+            lastOutExt += outDelta;
+            lastOutSeq = outSeq;
+            lastOutTs = outTs;
+            lastOutMillis = nowMillis;
+        }
+        packetsSent++;
+        octetsSent += pkt.payloadLength();
+        return rewrite(pkt, outSeq, outTs);
+    }
+
+    /**
+     * Sends a packet of a simulcast layer with the sequence number and timestamp its layer switcher chose, and keeps
+     * this consumer's mapping in step with the switcher's (so NACKs and sender reports map back as for any
+     * consumer); at a switch point the mapping restarts there.
+     */
+    byte[] forwardLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
+        if (closed || paused) {
+            return null;
+        }
+        int inSeq = pkt.header().sequenceNumber();
+        if (switchPoint || !synced) {
+            seqOffset = (outSeq - inSeq) & 0xFFFF;
+            tsOffset = (outTs - pkt.header().timestamp()) & 0xFFFF_FFFFL;
+            syncInExt = inSeq;
+            highestInExt = inSeq;
+            syncOutExt = started ? lastOutExt + RtpHeader.seqDelta(lastOutSeq, outSeq) : outSeq;
+            lastOutExt = syncOutExt - 1;
+            lastOutSeq = (outSeq - 1) & 0xFFFF;
+            synced = true;
+            started = true;
+        } else {
+            long inExt = highestInExt + RtpHeader.seqDelta((int) (highestInExt & 0xFFFF), inSeq);
+            highestInExt = Math.max(highestInExt, inExt);
+        }
         int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
         if (outDelta > 0) {
             lastOutExt += outDelta;

@@ -45,14 +45,17 @@ import java.util.random.RandomGenerator;
  *   <li>{@link KeyFrameRequester}: PLI/FIR to the publisher, coalesced per producer and rate-limited.</li>
  *   <li>{@link SenderReportRewriter}: a publisher's SR rewritten for each consumer, with an SDES CNAME.</li>
  * </ol>
- * More stages (a layer selector, a downlink estimator) are added with {@link #addStage}. Outputs are drained in
+ * Simulcast producers ({@link #createSimulcastProducer}) are forwarded through a layer switcher per producer
+ * ({@link SimulcastRouting}): one layer per consumer, each layer an internal producer the stages see like any other.
+ * More stages (a downlink estimator) are added with {@link #addStage}. Outputs are drained in
  * order: the router's forwarded packets first, then each stage's. {@link #poll} returns the earliest deadline of
  * all stages. Malformed RTP/RTCP is dropped and counted ({@link #stats()}); nothing throws for bad input.
  *
  * <p>It never reads the RTP payload beyond the VP8 payload descriptor and first frame byte or the H.264 NAL header:
- * past its clear prefix the payload is end-to-end encrypted. <b>Bandwidth estimation is out of scope here</b> so
- * far: REMB and transport-cc from subscribers reach the stages' {@link Stage#onPeerRtcp} and are otherwise ignored,
- * and there is no simulcast/SVC layer selection. Uplink feedback to publishers (transport-cc, or REMB) is the {@code
+ * past its clear prefix the payload is end-to-end encrypted (for simulcast, also the VP8 key frame's size, which is
+ * in that prefix). <b>Bandwidth estimation is out of scope here</b> so far: REMB and transport-cc from subscribers
+ * reach the stages' {@link Stage#onPeerRtcp} and are otherwise ignored; a simulcast consumer's layer comes from
+ * {@link #setTargetLayer} or {@link #setPreferredMaxHeight}. Uplink feedback to publishers (transport-cc, or REMB) is the {@code
  * dev.veil.webrtc.cc} engines', fed by the server shell before it routes a packet here.
  */
 public final class Router {
@@ -74,7 +77,11 @@ public final class Router {
     private final NackResponder nackResponder;
     private final KeyFrameRequester keyFrames;
     private final SenderReportRewriter senderReports;
+    private final SimulcastRouting simulcast;
+    /** Every stage in order: the built-in ones, then those added. */
     private Stage[] stages;
+    /** The stages added with {@link #addStage} (the built-in ones are called directly on the per-packet path). */
+    private Stage[] added = new Stage[0];
     private int nextSlot;
     private boolean closed;
 
@@ -101,6 +108,7 @@ public final class Router {
         keyFrames = new KeyFrameRequester(config, rtcpSsrc);
         senderReports = new SenderReportRewriter();
         stages = new Stage[] {receiverReports, nackResponder, upstreamNacker, keyFrames, senderReports};
+        simulcast = new SimulcastRouting(this, config);
     }
 
     /**
@@ -116,6 +124,9 @@ public final class Router {
         Stage[] more = java.util.Arrays.copyOf(stages, stages.length + 1);
         more[stages.length] = stage;
         stages = more;
+        Stage[] moreAdded = java.util.Arrays.copyOf(added, added.length + 1);
+        moreAdded[added.length] = stage;
+        added = moreAdded;
     }
 
     /**
@@ -170,6 +181,84 @@ public final class Router {
     }
 
     /**
+     * Registers a simulcast video stream of {@code peerId}: layers named by {@code rids} (lowest resolution first),
+     * each sent on an SSRC the router learns from the RtpStreamId header extension ({@code ridExtensionId}) of its
+     * first packets (see {@link SimulcastRouting}). Its consumers get one layer each (the top one unless told
+     * otherwise with {@link #setTargetLayer} or {@link #setPreferredMaxHeight}), switched at key frames.
+     *
+     * @param params kind (video), codec, payload type, clock rate and mid; its SSRC is ignored
+     * @throws IllegalArgumentException if the id is taken, the kind is not video, or the rids are not 1..8 distinct
+     */
+    public Producer createSimulcastProducer(String producerId, String peerId, ProducerParams params,
+            List<String> rids, int ridExtensionId) {
+        Objects.requireNonNull(producerId, "producerId");
+        Objects.requireNonNull(peerId, "peerId");
+        Objects.requireNonNull(params, "params");
+        if (producers.containsKey(producerId)) {
+            throw new IllegalArgumentException("producer id taken: " + producerId);
+        }
+        checkOpen();
+        Producer p = simulcast.create(producerId, peerId, params, rids, ridExtensionId);
+        producers.put(producerId, p);
+        return p;
+    }
+
+    /**
+     * Sets the highest simulcast layer (0 = lowest; above the top means the top) a consumer of a simulcast producer
+     * may get; it switches at the next key frame of that layer, asked for at once. Throws for other consumers.
+     */
+    public void setTargetLayer(String consumerId, int layer, long nowMillis) {
+        simulcast.setTargetLayer(simulcastConsumer(consumerId), layer, nowMillis);
+    }
+
+    /**
+     * The simple layer policy: a simulcast consumer gets the highest layer whose picture height (from the layers' VP8
+     * key frames) is at most {@code maxHeight} (else the lowest), kept up to date as the layers' sizes become known
+     * or change; 0 removes the limit. Throws for consumers not of a simulcast producer.
+     */
+    public void setPreferredMaxHeight(String consumerId, int maxHeight, long nowMillis) {
+        simulcast.setPreferredMaxHeight(simulcastConsumer(consumerId), maxHeight, nowMillis);
+    }
+
+    /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
+    public int currentLayer(String consumerId) {
+        Consumer c = consumers.get(consumerId);
+        return c == null || c.simulcast == null ? -1 : simulcast.currentLayer(c);
+    }
+
+    /** Simulcast layers whose SSRC is known (of the live simulcast producers). */
+    public int simulcastLayersKnown() {
+        return simulcast.layersKnown();
+    }
+
+    /** Layer switches done by the live simulcast producers' switchers. */
+    public long simulcastLayerSwitches() {
+        return simulcast.switches();
+    }
+
+    private Consumer simulcastConsumer(String consumerId) {
+        Consumer c = consumer(consumerId);
+        if (c.simulcast == null) {
+            throw new IllegalArgumentException("consumer " + consumerId + " is not of a simulcast producer");
+        }
+        return c;
+    }
+
+    // hooks for SimulcastRouting
+    void forwarded(RouterOutput.Rtp out) {
+        rtpForwarded++;
+        outputs.add(out);
+    }
+    void requestKeyFrame(Producer layer, long nowMillis) {
+        keyFrames.request(layer, nowMillis, false);
+    }
+    void layerClosed(Producer layer) {
+        for (Stage s : stages) {
+            s.onProducerClosed(layer);
+        }
+    }
+
+    /**
      * Creates a consumer of {@code producerId} for subscriber {@code peerId}. A video consumer asks the publisher
      * for a key frame (rate-limited) and forwards from the next one.
      *
@@ -201,6 +290,12 @@ public final class Router {
         if (params.rtxSsrc() != 0) {
             usedSsrcs.add(params.rtxSsrc());
         }
+        if (p.isSimulcast()) {
+            // not announced to the stages as started: the switcher, not the key-frame requester, asks for its first
+            // key frame (the group has no SSRC to ask on)
+            simulcast.addConsumer(c, random.nextInt(0x10000), random.nextLong() & 0xFFFF_FFFFL, nowMillis);
+            return c;
+        }
         p.consumers.add(c);
         for (Stage s : stages) {
             s.onConsumerStarted(c, nowMillis);
@@ -213,6 +308,9 @@ public final class Router {
         Consumer c = consumer(consumerId);
         c.paused = true;
         c.resync();
+        if (c.simulcast != null) {
+            simulcast.setPaused(c, true, 0);
+        }
     }
 
     /** Resumes a consumer; the stream continues seamlessly from the next (key) frame. */
@@ -221,6 +319,10 @@ public final class Router {
         if (c.paused) {
             c.paused = false;
             c.resync();
+            if (c.simulcast != null) {
+                simulcast.setPaused(c, false, nowMillis);
+                return;
+            }
             for (Stage s : stages) {
                 s.onConsumerStarted(c, nowMillis);
             }
@@ -236,6 +338,9 @@ public final class Router {
     public void switchProducer(String consumerId, String producerId, long nowMillis) {
         Consumer c = consumer(consumerId);
         Producer p = producer(producerId);
+        if (c.simulcast != null || p.simulcast != null) {
+            throw new IllegalArgumentException("simulcast consumers switch layers, not producers");
+        }
         if (p.kind() != c.producer.kind()) {
             throw new IllegalArgumentException("cannot switch a " + c.producer.kind() + " consumer to " + p.kind());
         }
@@ -259,6 +364,9 @@ public final class Router {
         }
         c.closed = true;
         c.producer.consumers.remove(c);
+        if (c.simulcast != null) {
+            simulcast.removeConsumer(c);
+        }
         Map<Long, Consumer> bySsrc = consumersByPeer.get(c.peerId());
         if (bySsrc != null) {
             bySsrc.remove(c.ssrc());
@@ -283,13 +391,17 @@ public final class Router {
         }
         p.closed = true;
         Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
+        List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
+        if (p.isSimulcast()) {
+            closedConsumers = new ArrayList<>(p.simulcast.consumers.values());
+            simulcast.close(p, bySsrc);
+        }
         if (bySsrc != null) {
-            bySsrc.remove(p.ssrc());
+            bySsrc.remove(p.ssrc(), p);
             if (bySsrc.isEmpty()) {
                 producersByPeer.remove(p.peerId());
             }
         }
-        List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
         for (Consumer c : closedConsumers) {
             closeConsumer(c.id());
         }
@@ -392,6 +504,10 @@ public final class Router {
         }
         Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
         Producer p = bySsrc == null ? null : bySsrc.get(pkt.header().ssrc());
+        if (p == null && !closed && simulcast.hasGroups(peerId)) {
+            p = simulcast.learnLayer(peerId, pkt, producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>()),
+                    nowMillis);
+        }
         if (p == null) {
             rtpUnknownSsrc++;
             return;
@@ -401,8 +517,17 @@ public final class Router {
             return;
         }
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
-        for (Stage s : stages) {
+        // The built-in stages that look at every packet, called directly (no interface dispatch per packet); the
+        // key-frame requester and SR rewriter have nothing to do per packet.
+        receiverReports.onProducerRtp(p, pkt, key, nowMillis);
+        nackResponder.onProducerRtp(p, pkt, key, nowMillis);
+        upstreamNacker.onProducerRtp(p, pkt, key, nowMillis);
+        for (Stage s : added) {
             s.onProducerRtp(p, pkt, key, nowMillis);
+        }
+        if (p.simulcast != null) {
+            simulcast.onLayerRtp(p, pkt, key, nowMillis);
+            return;
         }
         for (Consumer c : p.consumers) {
             byte[] out = c.forward(pkt, key, nowMillis);
@@ -442,16 +567,25 @@ public final class Router {
             } else if (p instanceof GenericNack nack) {
                 toConsumer(consumerOf(peerId, nack.mediaSsrc()), p, nowMillis);
             } else if (p instanceof PictureLossIndication pli) {
-                toConsumer(consumerOf(peerId, pli.mediaSsrc()), p, nowMillis);
+                keyFrameRequest(consumerOf(peerId, pli.mediaSsrc()), p, nowMillis);
             } else if (p instanceof FullIntraRequest fir) {
                 for (FullIntraRequest.Entry e : fir.entries()) {
-                    toConsumer(consumerOf(peerId, e.ssrc()), p, nowMillis);
+                    keyFrameRequest(consumerOf(peerId, e.ssrc()), p, nowMillis);
                 }
             } else {
                 for (Stage s : stages) {
                     s.onPeerRtcp(peerId, p, nowMillis);
                 }
             }
+        }
+    }
+
+    /** A subscriber's PLI/FIR: to the stages, or for a simulcast consumer to its layer switcher. */
+    private void keyFrameRequest(Consumer c, RtcpPacket p, long nowMillis) {
+        if (c != null && c.simulcast != null) {
+            simulcast.onKeyFrameRequest(c, nowMillis);
+        } else {
+            toConsumer(c, p, nowMillis);
         }
     }
 
@@ -477,8 +611,9 @@ public final class Router {
      * @return the next deadline (same clock as {@code nowMillis}) at which to call {@code poll} again
      */
     public long poll(long nowMillis) {
-        long next = Stage.NO_DEADLINE;
-        for (Stage s : stages) {
+        long next = Math.min(Math.min(simulcast.poll(nowMillis), receiverReports.poll(nowMillis)),
+                Math.min(upstreamNacker.poll(nowMillis), keyFrames.poll(nowMillis)));
+        for (Stage s : added) {
             next = Math.min(next, s.poll(nowMillis));
         }
         return next;
@@ -489,10 +624,14 @@ public final class Router {
     /** The next output to send, or null when there is none: forwarded packets first, then each stage's. */
     public RouterOutput pollOutput() {
         RouterOutput o = outputs.poll();
+        if (o == null && (o = receiverReports.pollOutput()) == null && (o = nackResponder.pollOutput()) == null
+                && (o = upstreamNacker.pollOutput()) == null && (o = keyFrames.pollOutput()) == null) {
+            o = senderReports.pollOutput();
+        }
         if (o != null) {
             return o;
         }
-        for (Stage s : stages) {
+        for (Stage s : added) {
             o = s.pollOutput();
             if (o != null) {
                 return o;
@@ -508,6 +647,7 @@ public final class Router {
                 nackResponder.retransmitted(), upstreamNacker.nackedUpstream(),
                 keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), senderReports.sent(),
                 receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
-                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp());
+                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
+                nackResponder.suppressed());
     }
 }
