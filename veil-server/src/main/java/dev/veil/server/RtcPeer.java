@@ -140,8 +140,9 @@ final class RtcPeer implements Media.Peer {
         .uplinkSimulcast(SIMULCAST_RIDS);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
-    // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation)
-    this.screenUpMid = role.sends() && screen ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
+    // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);
+    // one layer (no simulcast offered): the SDK puts a plain track on it
+    this.screenUpMid = role.sends() && screen ? sdp.uplinkSimulcast(List.of()).addRecvOnly(MediaKind.VIDEO) : null;
   }
 
   String localUfrag() {
