@@ -15,6 +15,8 @@ export interface ConnectionOptions {
    * H264; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
    */
   codecs?: string[];
+  /** Ask the server for a second video uplink for screen sharing (startScreenShare / stopScreenShare). */
+  screenShare?: boolean;
   /** E2EE frame format: 'sframe' (RFC 9605, default) or 'jframe' (lib-jitsi-meet's). */
   e2eeFormat?: 'sframe' | 'jframe';
   /**
@@ -65,6 +67,8 @@ export interface TrackEvent {
   transceiver: RTCRtpTransceiver;
   /** The publisher's connection id (the remote stream's id). */
   connectionId: string | null;
+  /** Whether this is the publisher's screen share (its second video uplink), not its camera. */
+  screen: boolean;
 }
 
 export interface RemoveTrackEvent {
@@ -162,6 +166,16 @@ export declare class VeilError extends Error {
   readonly reason: string;
 }
 
+/** A data message: `data` is a string when it was sent as one, else the bytes. `to` is set for a direct message. */
+export interface DataEvent {
+  from: string;
+  to: string | null;
+  data: string | Uint8Array;
+}
+
+/** Largest data message body in bytes. */
+export declare const MAX_DATA_BYTES: number;
+
 export declare class VeilConnection {
   readonly role: Role;
   readonly channelId: string;
@@ -226,9 +240,22 @@ export declare class VeilConnection {
   on(event: 'e2ee', fn: (ev: E2eeEvent) => void): this;
   on(event: 'signaling', fn: (msg: unknown) => void): this;
   on(event: 'timeout', fn: (ev: unknown) => void): this;
+  /** A data message of another member (decrypted and authenticated with E2EE; one that fails is an 'e2ee' error event with source 'data'). */
+  on(event: 'data', fn: (ev: DataEvent) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   /** Sends an opaque E2EE message through the server's relay to one member. */
   sendE2ee(to: string, payloadBase64: string): void;
+  /** Sends a data message to `to` or to every other member; end-to-end encrypted with E2EE (docs/PROTOCOL.md §1.7). */
+  sendData(data: string | Uint8Array | ArrayBuffer, options?: { to?: string | null }): Promise<void>;
+  /** Shares `track` (or a getDisplayMedia() capture) on the screen-share uplink; needs {screenShare: true}. No renegotiation. */
+  startScreenShare(track?: MediaStreamTrack): Promise<MediaStreamTrack>;
+  /** Stops sharing (replaceTrack(null)) and stops the shared track. */
+  stopScreenShare(): Promise<void>;
+  readonly screenTrack: MediaStreamTrack | null;
+  /** Mutes/unmutes the local audio or video (track.enabled): no renegotiation, silence / black frames are sent. */
+  setMuted(kind: 'audio' | 'video', muted: boolean): void;
+  /** Replaces the camera or microphone by `track` (replaceTrack, no renegotiation); returns the old track (not stopped). */
+  replaceTrack(track: MediaStreamTrack): Promise<MediaStreamTrack | null>;
   setE2eeHandler(handler: E2eeHandler | null): void;
 }
 

@@ -27,6 +27,8 @@
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
+import { toBase64, fromBase64 } from './e2ee/bytes.js';
+import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
 import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
 
 export { simulcastRecvRids, withoutSimulcast };
@@ -40,7 +42,9 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 // After an automatic restart, ICE must be back within this long, or the next attempt starts.
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+/** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
+export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
 /** An Error raised by the SDK; `reason` is a short machine-usable word. */
 export class VeilError extends Error {
@@ -273,7 +277,7 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling' or 'timeout'. */
+  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -297,6 +301,125 @@ export class VeilConnection {
   /** Installs the E2EE handler (used by the E2EE layer; see the comment in the constructor). */
   setE2eeHandler(handler) {
     this._e2ee = handler;
+  }
+
+  /**
+   * Sends a data message (docs/PROTOCOL.md §1.7) — a string (delivered as a string) or bytes (Uint8Array /
+   * ArrayBuffer, delivered as a Uint8Array) — to `to` (a connection id) or, without it, to every other member,
+   * through the server's signaling relay. With E2EE it is SFrame-encrypted under this member's current send key:
+   * the server relays ciphertext. Rejects with a VeilError ('bad-argument', 'bad-state', 'e2ee').
+   */
+  async sendData(data, { to = null } = {}) {
+    let kind;
+    let body;
+    if (typeof data === 'string') { kind = KIND_TEXT; body = new TextEncoder().encode(data); }
+    else if (data instanceof Uint8Array) { kind = KIND_BYTES; body = Uint8Array.from(data); }
+    else if (data instanceof ArrayBuffer) { kind = KIND_BYTES; body = new Uint8Array(data.slice(0)); }
+    else throw new VeilError('sendData takes a string, a Uint8Array or an ArrayBuffer', 'bad-argument');
+    if (body.length > MAX_DATA_BYTES) {
+      throw new VeilError(`data message of ${body.length} bytes exceeds ${MAX_DATA_BYTES}`, 'bad-argument');
+    }
+    if (to !== null && typeof to !== 'string') throw new VeilError('to must be a connection id', 'bad-argument');
+    if (this.connectionId === null || this._closed) throw new VeilError('not connected', 'bad-state');
+    let payload;
+    if (this.options.e2ee) {
+      if (!this.e2ee) throw new VeilError('E2EE is not set up yet', 'bad-state');
+      try {
+        payload = await this.e2ee.sealData(to, kind, body);
+      } catch (e) {
+        throw new VeilError(`data message not sent: ${e && e.message ? e.message : e}`, 'e2ee');
+      } finally {
+        body.fill(0);
+      }
+    } else {
+      payload = dataFrame(kind, body);
+    }
+    const msg = { type: 'data', payload: toBase64(payload) };
+    if (to !== null) msg.to = to;
+    this._send(msg);
+  }
+
+  /** A 'data' message from the server: decrypted in arrival order, then a 'data' event {from, to, data}. */
+  _onData(msg) {
+    if (typeof msg.from !== 'string' || typeof msg.payload !== 'string') return;
+    const to = typeof msg.to === 'string' ? msg.to : null;
+    if (to !== null && to !== this.connectionId) return;
+    this._dataQueue = (this._dataQueue || Promise.resolve()).then(async () => {
+      let bytes;
+      try { bytes = fromBase64(msg.payload); } catch (e) { return; }
+      let m;
+      if (this.options.e2ee) {
+        if (!this.e2ee) return;
+        m = await this.e2ee.openData(msg.from, to, bytes); // null: dropped, reported as an 'e2ee' error event
+        if (!m) return;
+      } else {
+        if (bytes.length < 1 || bytes[0] > KIND_TEXT) return;
+        m = { kind: bytes[0], body: bytes.subarray(1) };
+      }
+      const data = m.kind === KIND_TEXT ? new TextDecoder().decode(m.body) : Uint8Array.from(m.body);
+      this._emit('data', { from: msg.from, to, data });
+    }).catch(e => console.error('veil: data message failed', e));
+  }
+
+  /**
+   * Starts sharing: `track` (a video MediaStreamTrack), or without it a getDisplayMedia() capture. Needs
+   * {screenShare: true} at creation: the server then keeps a second video uplink for this member, and sharing only
+   * puts a track on it (replaceTrack: no renegotiation, the E2EE transform stays on). Others get it as a 'track'
+   * event with `screen: true` when they join; it shows frames while shared. Resolves with the shared track; it
+   * stops by itself when the track ends (the browser's "stop sharing").
+   */
+  async startScreenShare(track) {
+    const t = this._screenTransceiver;
+    if (!t) throw new VeilError('no screen-share uplink: create the connection with {screenShare: true}', 'bad-state');
+    if (!track) {
+      const s = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      track = s.getVideoTracks()[0];
+    }
+    if (!track || track.kind !== 'video') throw new VeilError('a screen share is one video track', 'bad-argument');
+    if (this._screenTrack && this._screenTrack !== track) await this.stopScreenShare();
+    await t.sender.replaceTrack(track);
+    this._screenTrack = track;
+    track.addEventListener('ended', () => { if (this._screenTrack === track) this.stopScreenShare(); }, { once: true });
+    return track;
+  }
+
+  /** Stops sharing (replaceTrack(null): the slot stays, no renegotiation) and stops the shared track. */
+  async stopScreenShare() {
+    const track = this._screenTrack;
+    this._screenTrack = null;
+    if (this._screenTransceiver) await this._screenTransceiver.sender.replaceTrack(null);
+    if (track) track.stop();
+  }
+
+  /** The shared screen track, or null. */
+  get screenTrack() {
+    return this._screenTrack || null;
+  }
+
+  /**
+   * Mutes ('audio' or 'video') without renegotiation: the track keeps its m-line and SSRC and sends silence or
+   * black frames (still encrypted with E2EE) until unmuted.
+   */
+  setMuted(kind, muted) {
+    if (!this.stream) throw new VeilError('not connected', 'bad-state');
+    for (const t of kind === 'audio' ? this.stream.getAudioTracks() : this.stream.getVideoTracks()) t.enabled = !muted;
+  }
+
+  /**
+   * Replaces the camera (or, with kind 'audio', the microphone) by `track`, e.g. another camera: replaceTrack on the
+   * same sender, so no renegotiation and the E2EE transform stays on. The old track is returned, not stopped.
+   */
+  async replaceTrack(track) {
+    if (!track || (track.kind !== 'audio' && track.kind !== 'video')) {
+      throw new VeilError('replaceTrack takes an audio or video track', 'bad-argument');
+    }
+    const t = track.kind === 'audio' ? this._audioTransceiver : this._cameraTransceiver;
+    if (!t || !this.stream) throw new VeilError(`no ${track.kind} being sent to replace`, 'bad-state');
+    const old = track.kind === 'audio' ? this.stream.getAudioTracks()[0] : this.stream.getVideoTracks()[0];
+    await t.sender.replaceTrack(track);
+    if (old) this.stream.removeTrack(old);
+    this.stream.addTrack(track);
+    return old || null;
   }
 
   /**
@@ -430,6 +553,7 @@ export class VeilConnection {
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
       if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);
       if (this.role !== 'recvonly') {
+        if (this.options.screenShare) msg.screen = true;
         msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
         msg.video = !!this.options.video && stream.getVideoTracks().length > 0;
       }
@@ -463,6 +587,7 @@ export class VeilConnection {
       case 're-offer': this._serial(() => this._onReOffer(msg)); break;
       case 'ping': this._send({ type: 'pong' }); break;
       case 'notify': this._onNotify(msg); break;
+      case 'data': this._onData(msg); break;
       case 'e2ee':
         if (this._e2ee && this._e2ee.onMessage) this._e2ee.onMessage(this, msg.from, msg.payload);
         break;
@@ -535,9 +660,21 @@ export class VeilConnection {
     const wanted = parseSections(sdp).map((s, i) => ({ ...s, rids: simulcastRecvRids(texts[i]) }))
       .filter(s => s.direction === 'recvonly' && s.port !== 0);
     const pending = { audio: this.stream.getAudioTracks().slice(), video: this.stream.getVideoTracks().slice() };
+    let cameraSlot = this.options.video === false || pending.video.length === 0 ? 0 : 1;
     for (const t of this.pc.getTransceivers()) {
       const sec = wanted.find(s => s.mid === t.mid);
       if (!sec) continue;
+      if (sec.kind === 'video') {
+        if (cameraSlot-- > 0) this._cameraTransceiver = t;
+        else if (this.options.screenShare && !this._screenTransceiver) {
+          // the screen-share uplink: sending, encrypted, empty until startScreenShare() puts a track on it
+          this._screenTransceiver = t;
+          t.direction = 'sendonly';
+          if (this.e2ee) this.e2ee.attachSender(t.sender, 'video');
+          continue;
+        }
+      }
+      if (sec.kind === 'audio') this._audioTransceiver = t;
       const track = (pending[sec.kind] || []).shift();
       if (!track) { t.direction = 'inactive'; continue; }
       t.direction = 'sendonly';
@@ -606,9 +743,21 @@ export class VeilConnection {
     }
   }
 
+  /** The msid track id the server gave the m-line of `mid` ("<connection id>-audio|video|screen"), or null. */
+  _remoteTrackId(mid) {
+    const sdp = this.pc && this.pc.remoteDescription ? this.pc.remoteDescription.sdp : '';
+    for (const part of sdp.split(/\r?\nm=/).slice(1)) {
+      if (!new RegExp('^a=mid:' + String(mid).replace(/[^\w-]/g, '') + '$', 'm').test(part)) continue;
+      const m = /^a=msid:\S+ (\S+)/m.exec(part);
+      return m ? m[1] : null;
+    }
+    return null;
+  }
+
   _onTrack(ev) {
     const stream = ev.streams && ev.streams[0];
     const connectionId = stream ? stream.id : null;
+    const trackId = ev.transceiver ? this._remoteTrackId(ev.transceiver.mid) : null;
     if (this._e2ee && this._e2ee.setupReceiver) this._e2ee.setupReceiver(this, ev.receiver, connectionId);
     this._remoteTracks.set(ev.track, { stream, transceiver: ev.transceiver });
     if (stream && !this.remoteStreams.has(stream.id)) {
@@ -618,6 +767,7 @@ export class VeilConnection {
     }
     this._emit('track', {
       track: ev.track, streams: ev.streams, receiver: ev.receiver, transceiver: ev.transceiver, connectionId,
+      screen: !!trackId && trackId.endsWith('-screen'),
     });
   }
 

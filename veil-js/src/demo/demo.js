@@ -96,7 +96,25 @@ function figureFor(id) {
   return fig;
 }
 
+function chatLine(who, text, cls) {
+  const li = el('li', cls);
+  li.append(el('b', '', who + ': '), document.createTextNode(text));
+  $('chatLog').append(li);
+  while ($('chatLog').children.length > 200) $('chatLog').firstChild.remove();
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+function setConnectedControls(on) {
+  for (const id of ['chatText', 'chatSend', 'camBtn', 'micBtn', 'shareBtn']) $(id).disabled = !on;
+}
+
+function setToggle(id, on, onText, offText) {
+  $(id).textContent = on ? onText : offText;
+  $(id).setAttribute('aria-pressed', String(on));
+}
+
 function reset() {
+  setConnectedControls(false);
   document.querySelectorAll('figure[id^="peer-"]').forEach(f => f.remove());
   names.clear();
   $('joinBtn').disabled = false;
@@ -118,10 +136,18 @@ $('join').addEventListener('submit', async ev => {
     const name = $('name').value.trim() || 'guest';
     warn('');
     conn = Veil.connection(url).sendrecv($('channel').value, null,
-      { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked });
+      { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked,
+        screenShare: true });
     window.veilDemo = { conn };
     conn.on('track', e => {
       const id = e.connectionId || 'remote';
+      if (e.screen) {
+        // a member's screen share: its own tile (black while they are not sharing)
+        const fig = figureFor(id + '-screen');
+        fig.querySelector('.who').textContent = (names.get(id) || id.slice(0, 8)) + ' · screen';
+        fig.querySelector('video').srcObject = new MediaStream([e.track]);
+        return;
+      }
       const v = figureFor(id).querySelector('video');
       if (v.srcObject !== e.streams[0]) v.srcObject = e.streams[0];
     });
@@ -132,8 +158,10 @@ $('join').addEventListener('submit', async ev => {
           if (n) names.set(x.connection_id, String(n).slice(0, 40));
         }
       } else if (m.event_type === 'connection.destroyed') {
-        const fig = document.getElementById('peer-' + m.connection_id);
-        if (fig) fig.remove();
+        for (const f of [m.connection_id, m.connection_id + '-screen']) {
+          const fig = document.getElementById('peer-' + f);
+          if (fig) fig.remove();
+        }
       }
       render();
     });
@@ -145,10 +173,16 @@ $('join').addEventListener('submit', async ev => {
           + (e.deviceFingerprint ? `its device key changed (now ${short(e.deviceFingerprint)}).` : 'it shows no device key.')
           + ' Do not trust it until you verify again.');
       }
+      if (e.type === 'error' && e.source === 'data') {
+        $('errors').textContent = `dropped a chat message from ${names.get(e.from) || e.from || 'a peer'}: ${e.reason}`;
+      }
       if (e.type === 'error' && e.source === 'frames') {
         $('errors').textContent = `dropped ${e.kind || ''} frames from ${names.get(e.senderId) || e.senderId || 'a peer'}: ${e.reason}`;
       }
       render();
+    });
+    conn.on('data', m => {
+      if (typeof m.data === 'string') chatLine(names.get(m.from) || m.from.slice(0, 6), m.data, m.to ? 'direct' : '');
     });
     conn.on('disconnect', e => {
       setStatus(e.type === 'normal' ? 'left' : 'disconnected: ' + (e.message || e.reason));
@@ -162,6 +196,9 @@ $('join').addEventListener('submit', async ev => {
     if (conn.e2ee) setBadge('on', 'E2EE · ' + (conn.e2eeMode === 'passphrase' ? 'passphrase' : conn.e2ee.format === 'jframe' ? 'JFrame' : 'SFrame'));
     else setBadge('off', 'not end-to-end encrypted');
     $('leaveBtn').disabled = false;
+    setConnectedControls(true);
+    $('chatHint').textContent = conn.e2ee ? 'End-to-end encrypted: the server relays ciphertext.'
+      : 'Not end-to-end encrypted: the server can read these messages.';
     render();
   } catch (e) {
     setStatus('failed: ' + e.message);
@@ -171,6 +208,39 @@ $('join').addEventListener('submit', async ev => {
 });
 
 $('leaveBtn').addEventListener('click', () => { if (conn) conn.disconnect(); });
+$('chatForm').addEventListener('submit', ev => {
+  ev.preventDefault();
+  const text = $('chatText').value;
+  if (!conn || !text) return;
+  conn.sendData(text).then(() => { chatLine('you', text, 'mine'); $('chatText').value = ''; },
+    e => { $('errors').textContent = 'chat: ' + e.message; });
+});
+// camera / mic: track.enabled (black frames / silence; no renegotiation, the m-lines and SSRCs stay)
+$('camBtn').addEventListener('click', () => {
+  const t = stream && stream.getVideoTracks()[0];
+  if (!t) return;
+  t.enabled = !t.enabled;
+  setToggle('camBtn', t.enabled, 'Camera on', 'Camera off');
+});
+$('shareBtn').addEventListener('click', async () => {
+  if (!conn) return;
+  try {
+    if (conn.screenTrack) await conn.stopScreenShare();
+    else {
+      const track = await conn.startScreenShare(window.veilDemoScreenTrack ? window.veilDemoScreenTrack() : undefined);
+      track.addEventListener('ended', () => setToggle('shareBtn', false, 'Stop sharing', 'Share screen'));
+    }
+    setToggle('shareBtn', !!conn.screenTrack, 'Stop sharing', 'Share screen');
+  } catch (e) {
+    $('errors').textContent = 'screen share: ' + e.message;
+  }
+});
+$('micBtn').addEventListener('click', () => {
+  const t = stream && stream.getAudioTracks()[0];
+  if (!t) return;
+  t.enabled = !t.enabled;
+  setToggle('micBtn', t.enabled, 'Mic on', 'Mic off');
+});
 $('verifyRoom').addEventListener('click', () => {
   if (conn && conn.e2ee) conn.markVerified().then(() => { warn(''); render(); }, e => { $('errors').textContent = e.message; });
 });

@@ -41,6 +41,10 @@ import { PeerVerification, claimedName } from './verification.js';
 import { openDeviceStore } from './device-store.js';
 import { KIND_DEVICE, kindOf } from './pairwise.js';
 import { jframeRatchet, veilRatchet } from './ratchet.js';
+import { DataCrypto } from './data.js';
+
+// as the worker's LEAVE_EXPIRY_MILLIS: after a leave, every data key of every other sender expires this much later
+const DATA_LEAVE_EXPIRY_MILLIS = 2000;
 
 /** True where the browser has RTCRtpScriptTransform. */
 export function supportsScriptTransform(g = globalThis) {
@@ -140,6 +144,7 @@ export class VeilE2EE {
   #hashListener = null;
   #inputs = Promise.resolve();
   #destroyed = false;
+  #data = new DataCrypto();
   #verification;
   #passphraseKid = null; // passphrase mode, SFrame: this connection's random KID
   #passphraseSalt = null; // passphrase mode, JFrame: this connection's random salt
@@ -373,6 +378,7 @@ export class VeilE2EE {
         this.#passphraseSalts.delete(connectionId);
         this.#passphraseSenders.delete(connectionId);
         this.#post({ type: 'removeSender', senderId: connectionId });
+        this.#data.forget(connectionId, this.#now());
       }
       this.#keptKeys.delete(connectionId);
       await this.#refreshMembership();
@@ -438,6 +444,7 @@ export class VeilE2EE {
         else this.#emit({ type: 'error', source: 'keys', reason: 'no-relay', from: o.to });
       } else if (o.type === 'install-key') {
         this.#post({ type: 'setReceiveKey', senderId: o.sender, kid: o.kid.toString(), key: o.baseKey });
+        this.#data.installKey(o.sender, o.kid, o.baseKey, this.#now());
         if (this.#opts.keepKeysForTesting) {
           if (!this.#keptKeys.has(o.sender)) this.#keptKeys.set(o.sender, []);
           this.#keptKeys.get(o.sender).push({ kid: o.kid.toString(), key: toHex(o.baseKey) });
@@ -446,11 +453,13 @@ export class VeilE2EE {
         this.#emit({ type: 'key-installed', senderId: o.sender, kid: o.kid.toString() });
       } else if (o.type === 'activate-send-key') {
         this.#post({ type: 'setSendKey', kid: o.kid.toString(), key: o.baseKey });
+        this.#data.setSendKey(o.kid, o.baseKey);
         if (this.#opts.keepKeysForTesting) this.#sendKey = { kid: o.kid.toString(), key: toHex(o.baseKey) };
         o.baseKey.fill(0);
         this.#emit({ type: 'send-key', kid: o.kid.toString() });
       } else if (o.type === 'forget-sender') {
         this.#post({ type: 'removeSender', senderId: o.connectionId, expireOthers: true });
+        this.#data.forget(o.connectionId, this.#now(), this.#now() + DATA_LEAVE_EXPIRY_MILLIS);
       } else if (o.type === 'rejected') {
         this.#emit({ type: 'error', source: 'keys', reason: o.reason, from: o.from, detail: o.detail });
       }
@@ -498,9 +507,11 @@ export class VeilE2EE {
       if (senderId === null && this.format === 'sframe') {
         const base = await sframePassphraseBaseKey(p, this.#passphraseKid);
         this.#post({ type: 'setSendKey', kid: this.#passphraseKid.toString(), key: base });
+        await this.#data.setSendKey(this.#passphraseKid, base);
         base.fill(0);
       } else if (this.format === 'sframe') {
         this.#post({ type: 'setPassphraseKey', senderId, key: p });
+        await this.#data.setPassphraseKey(senderId, p);
       } else {
         const key = await jframePassphraseKey(p, salt);
         this.#post({ type: 'setPassphraseKey', senderId, key });
@@ -591,6 +602,33 @@ export class VeilE2EE {
     }
   }
 
+  // ------------------------------------------------------------------ data messages (docs/PROTOCOL.md §1.7)
+
+  /**
+   * Encrypts a data message (kind 0 bytes / 1 text, body bytes) for `to` (null: everyone) under this member's current
+   * send key. Rejects with E2EEError 'no-key' before there is one, 'unsupported' in JFrame passphrase mode.
+   */
+  sealData(to, kind, body) {
+    if (this.mode === 'passphrase' && this.format === 'jframe') {
+      return Promise.reject(new E2EEError('unsupported', 'data messages need SFrame keys (not JFrame passphrase mode)'));
+    }
+    return this.#inputs.then(() => this.#data.seal(to, kind, body));
+  }
+
+  /**
+   * Decrypts a data message from `from`: {kind, body}, or null when it does not decrypt (dropped, and reported as
+   * an 'error' event with source 'data').
+   */
+  async openData(from, to, payload) {
+    await this.#inputs;
+    try {
+      return await this.#data.open(from, to, payload, this.#now());
+    } catch (e) {
+      this.#emit({ type: 'error', source: 'data', reason: e.reason || 'internal', from, detail: e.message });
+      return null;
+    }
+  }
+
   /** Resolves once every input so far was processed and the worker applied every key sent to it. */
   async idle() {
     for (let p = null; p !== this.#inputs;) {
@@ -630,6 +668,7 @@ export class VeilE2EE {
     for (const resolve of this.#acks.values()) resolve();
     this.#acks.clear();
     this.#keptKeys.clear();
+    this.#data.destroy();
     this.#verification.destroy();
     if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
   }

@@ -85,6 +85,8 @@ function parseLine(state, line) {
     state.codes.push(m[1]);
   } else if ((m = /^e2ee (\S+) error from (\S+): (\S+)(?: \(\+(\d+) more\))?/.exec(line))) {
     state.errors.push({ source: m[1], from: m[2], reason: m[3], count: 1 + Number(m[4] || 0) });
+  } else if ((m = /^data from (\S+)( \(direct\))?: (.*)$/.exec(line))) {
+    (state.data = state.data || []).push({ from: m[1], direct: !!m[2], text: m[3] });
   } else if ((m = /^disconnected: (.*)$/.exec(line))) {
     state.disconnected = m[1];
   }

@@ -33,7 +33,8 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
     const context = await browser.newContext({ viewport: { width: 1200, height: 720 } });
     const page = await context.newPage();
     page.on('pageerror', e => console.error('page error:', e.message));
-    await page.addInitScript(`${smallStreamSource()}\nwindow.veilDemoStream = () => window.makeSmallStream(${JSON.stringify(p.rgb)}, 440);`);
+    await page.addInitScript(`${smallStreamSource()}\nwindow.veilDemoStream = () => window.makeSmallStream(${JSON.stringify(p.rgb)}, 440);\n`
+      + `window.veilDemoScreenTrack = () => window.makeSmallStream([250, 250, 250], 300).getVideoTracks()[0];`);
     await page.goto(server.base + '/');
     await page.fill('#channel', 'demo-e2ee');
     await page.fill('#name', p.name);
@@ -65,6 +66,29 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
     assert.equal(me.peers[0].fp, other.self, 'the fingerprint shown for the peer is the peer\'s own');
     assert.equal(me.peers[0].who, PEOPLE[1 - i].name);
   }
+  // the chat box: Alice types, Bob reads it under Alice's name (E2EE data message, docs/PROTOCOL.md §1.7)
+  await pages[0].fill('#chatText', 'hi Bob, this is private');
+  await pages[0].click('#chatSend');
+  const line = await waitFor('Bob reads Alice\'s chat line', () => pages[1].evaluate(() => {
+    const li = document.querySelector('#chatLog li');
+    return li ? li.textContent : null;
+  }));
+  assert.equal(line, 'Alice: hi Bob, this is private');
+  assert.equal(await pages[0].evaluate(() => document.querySelector('#chatLog li').textContent), 'you: hi Bob, this is private');
+  assert.match(await pages[1].textContent('#chatHint'), /End-to-end encrypted/);
+  // share-screen button (the page's getDisplayMedia stand-in, see tracks.test.mjs): Bob's screen tile of Alice plays
+  await pages[0].click('#shareBtn');
+  assert.equal(await pages[0].textContent('#shareBtn'), 'Stop sharing');
+  await waitFor('Bob sees Alice\'s screen tile playing', () => pages[1].evaluate(id => {
+    const v = document.querySelector(`#peer-${id}-screen video`);
+    return v && v.videoWidth > 0;
+  }, views[0].id), 30000);
+  await pages[0].click('#camBtn');
+  assert.equal(await pages[0].textContent('#camBtn'), 'Camera off');
+  await pages[0].click('#camBtn');
+  assert.equal(await pages[0].textContent('#camBtn'), 'Camera on');
+  await pages[0].click('#shareBtn');
+  assert.equal(await pages[0].textContent('#shareBtn'), 'Share screen');
   for (let i = 0; i < 2; i++) await pages[i].screenshot({ path: path.join(SHOTS, `demo-${PEOPLE[i].name.toLowerCase()}.png`) });
   // leaving empties the peer list on the other side and changes its code
   await pages[1].click('#leaveBtn');

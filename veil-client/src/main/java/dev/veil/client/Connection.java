@@ -47,6 +47,7 @@ import java.security.SecureRandom;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -110,6 +111,9 @@ public final class Connection implements AutoCloseable {
 
         /** Keys, fingerprints, the verification code, or an E2EE error. */
         default void onE2ee(E2eeEvent event) {}
+
+        /** A data message of another member ({@link Connection#sendData}), decrypted with E2EE. */
+        default void onData(DataMessage message) {}
     }
 
     private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
@@ -231,6 +235,76 @@ public final class Connection implements AutoCloseable {
                 f.accept(reason);
             }
         });
+    }
+
+    public Connection onData(Consumer<DataMessage> f) {
+        return addListener(new Listener() {
+            @Override
+            public void onData(DataMessage m) {
+                f.accept(m);
+            }
+        });
+    }
+
+    /**
+     * Sends a data message (docs/PROTOCOL.md §1.7) to {@code to}, or to every other member with {@code to == null},
+     * through the server's signaling relay; with E2EE it is encrypted end to end under this member's current send key
+     * (the future fails while there is none yet). At most {@link #MAX_DATA_BYTES} bytes.
+     */
+    public CompletableFuture<Void> sendData(byte[] bytes, String to) {
+        return sendDataOfKind(DataCrypto.KIND_BYTES, bytes.clone(), to);
+    }
+
+    /** Sends text as a data message; see {@link #sendData(byte[], String)}. */
+    public CompletableFuture<Void> sendData(String text, String to) {
+        return sendDataOfKind(DataCrypto.KIND_TEXT, text.getBytes(java.nio.charset.StandardCharsets.UTF_8), to);
+    }
+
+    /** Largest data message body: the server takes 16 KiB payloads, less the kind byte and the SFrame overhead. */
+    public static final int MAX_DATA_BYTES = 16 * 1024 - 64;
+
+    private CompletableFuture<Void> sendDataOfKind(byte kind, byte[] body, String to) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (body.length > MAX_DATA_BYTES) {
+            f.completeExceptionally(new IllegalArgumentException("data message of " + body.length + " bytes exceeds "
+                    + MAX_DATA_BYTES));
+            return f;
+        }
+        loop.execute(() -> {
+            try {
+                if (state != State.CONNECTED && state != State.CONNECTING || connectionId == null) {
+                    throw new IllegalStateException("not connected");
+                }
+                byte[] payload = e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
+                sendSignaling(dev.veil.signaling.Data.send(to, Base64.getEncoder().encodeToString(payload)));
+                f.complete(null);
+            } catch (RuntimeException | FrameCryptoException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    private void onDataMessage(dev.veil.signaling.Data d, long now) {
+        if (d.from() == null || (d.to() != null && !d.to().equals(connectionId))) {
+            return; // not a delivery, or not for this connection
+        }
+        byte[] payload = d.payloadBytes();
+        DataMessage m;
+        if (e2ee != null) {
+            DataCrypto.Opened o = e2ee.openData(d.from(), d.to(), payload, now);
+            if (o == null) {
+                return;
+            }
+            m = new DataMessage(d.from(), d.to(), o.kind() == DataCrypto.KIND_TEXT, o.body());
+        } else {
+            if (payload.length < 1 || payload[0] > DataCrypto.KIND_TEXT || payload[0] < 0) {
+                return;
+            }
+            m = new DataMessage(d.from(), d.to(), payload[0] == DataCrypto.KIND_TEXT,
+                    Arrays.copyOfRange(payload, 1, payload.length));
+        }
+        emit(l -> l.onData(m));
     }
 
     public Connection onE2ee(Consumer<E2eeEvent> f) {
@@ -548,10 +622,50 @@ public final class Connection implements AutoCloseable {
         sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false));
     }
 
+    // Jetty takes one outstanding sendText at a time (another fails with WritePendingException): queue the rest.
+    private final java.util.ArrayDeque<String> wsOut = new java.util.ArrayDeque<>();
+    private boolean wsWriting;
+
     private void sendSignaling(SignalingMessage m) {
         Session s = ws;
-        if (s != null && s.isOpen()) {
-            s.sendText(codec.encode(m), Callback.NOOP);
+        if (s == null || !s.isOpen()) {
+            return;
+        }
+        String text = codec.encode(m);
+        synchronized (wsOut) {
+            if (wsWriting) {
+                wsOut.addLast(text);
+                return;
+            }
+            wsWriting = true;
+        }
+        writeText(s, text);
+    }
+
+    private void writeText(Session s, String text) {
+        Runnable next = () -> {
+            String t;
+            synchronized (wsOut) {
+                t = wsOut.pollFirst();
+                if (t == null) {
+                    wsWriting = false;
+                    return;
+                }
+            }
+            writeText(s, t);
+        };
+        try {
+            s.sendText(text, Callback.from(next, e -> {
+                synchronized (wsOut) {
+                    wsOut.clear();
+                    wsWriting = false;
+                }
+            }));
+        } catch (RuntimeException e) {
+            synchronized (wsOut) {
+                wsOut.clear();
+                wsWriting = false;
+            }
         }
     }
 
@@ -580,6 +694,8 @@ public final class Connection implements AutoCloseable {
             if (e2ee != null) {
                 e2ee.relayMessage(now, e.from(), e.payload());
             }
+        } else if (m instanceof dev.veil.signaling.Data d) {
+            onDataMessage(d, now);
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
         } else if (m instanceof ErrorMessage err) {

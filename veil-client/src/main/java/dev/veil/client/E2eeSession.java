@@ -94,6 +94,7 @@ final class E2eeSession {
     private final String selfFingerprint;
     private final SFrameSender sender = new SFrameSender(SUITE);
     private final Map<String, SFrameReceiver> receivers = new HashMap<>();
+    private final DataCrypto data = new DataCrypto();
     private final Map<String, long[]> errorState = new HashMap<>(); // sender|reason -> {last report, suppressed}
     private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
     private final Map<String, java.util.ArrayDeque<Held>> held = new LinkedHashMap<>();
@@ -212,6 +213,7 @@ final class E2eeSession {
             p.destroy();
             KeyId id = KeyId.fromKid(kid);
             sender.setKey(id, base);
+            data.setSendKey(id, base);
             if (keepKeys) {
                 keptSend = new KeptKey(id, base.toByteArray());
             }
@@ -258,6 +260,7 @@ final class E2eeSession {
                 passphraseMembers.put(b.connectionId(), b);
                 SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channelId, b.connectionId());
                 receivers.computeIfAbsent(b.connectionId(), x -> new SFrameReceiver(SUITE)).setPassphraseKey(p);
+                data.setPassphraseKey(b.connectionId(), p);
                 p.destroy();
             }
             refreshMembership();
@@ -280,6 +283,7 @@ final class E2eeSession {
             if (r != null) {
                 r.clearKeys();
             }
+            data.forget(connectionId, now, -1);
             refreshMembership();
             return;
         }
@@ -489,6 +493,7 @@ final class E2eeSession {
                 relay.accept(s.connectionId(), Base64.getEncoder().encodeToString(s.message()));
             } else if (o instanceof GroupOutput.InstallKey k) {
                 receivers.computeIfAbsent(k.sender(), x -> new SFrameReceiver(SUITE)).addKey(k.keyId(), k.baseKey(), now);
+                data.installKey(k.sender(), k.keyId(), k.baseKey(), now);
                 installed.add(k.sender());
                 if (keepKeys) {
                     keptReceive.computeIfAbsent(k.sender(), x -> new ArrayList<>())
@@ -498,6 +503,7 @@ final class E2eeSession {
                 events.accept(new E2eeEvent.KeyInstalled(k.sender(), k.keyId().generation(), k.keyId().step()));
             } else if (o instanceof GroupOutput.ActivateSendKey a) {
                 sender.setKey(a.keyId(), a.baseKey());
+                data.setSendKey(a.keyId(), a.baseKey());
                 if (keepKeys) {
                     keptSend = new KeptKey(a.keyId(), a.baseKey().toByteArray());
                 }
@@ -509,6 +515,7 @@ final class E2eeSession {
                     r.clearKeys();
                 }
                 dropHeld(f.connectionId());
+                data.forget(f.connectionId(), now, now + LEAVE_EXPIRY_MILLIS);
                 // the departed member may know every key held now: none outlives the leave by more than 2 s
                 for (SFrameReceiver other : receivers.values()) {
                     other.expireInstalledKeys(now, now + LEAVE_EXPIRY_MILLIS);
@@ -586,11 +593,33 @@ final class E2eeSession {
             r.clearKeys();
         }
         receivers.clear();
+        data.destroy();
         for (String s : List.copyOf(held.keySet())) {
             dropHeld(s);
         }
         keptReceive.clear();
         keptSend = null;
+    }
+
+    /** Encrypts a data message (docs/PROTOCOL.md §1.7) for {@code to} (null: everyone). */
+    byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
+        if (destroyed) {
+            throw new FrameCryptoException("E2EE session destroyed");
+        }
+        return data.seal(to, kind, body);
+    }
+
+    /** A data message from {@code from}: the message, or null (dropped and reported as an error event). */
+    DataCrypto.Opened openData(String from, String to, byte[] payload, long now) {
+        if (destroyed) {
+            return null;
+        }
+        Object r = data.open(from, to, payload, now);
+        if (r instanceof DataCrypto.Opened o) {
+            return o;
+        }
+        emitError("data", (String) r, from, "data message dropped: it did not decrypt");
+        return null;
     }
 
     boolean isDestroyed() {

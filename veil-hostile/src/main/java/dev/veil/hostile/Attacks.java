@@ -169,6 +169,31 @@ public final class Attacks {
   }
 
   /** Replay of key messages: every relay message is delivered twice. */
+  /**
+   * Data messages (docs/PROTOCOL.md §1.7) as the server relays them: every payload delivered to a client is recorded
+   * in {@code seen} (at most 1000), and while {@code flips} is positive one byte of the next one (its fifth byte from
+   * the end: ciphertext or tag) is flipped before delivery.
+   */
+  public static HostileRelay.Script tamperData(java.util.concurrent.atomic.AtomicInteger flips, List<String> seen) {
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (!msg.path("type").asText().equals("data")) {
+          return List.of(msg);
+        }
+        if (seen.size() < 1000) {
+          seen.add(msg.path("payload").asText());
+        }
+        if (flips.get() > 0 && flips.decrementAndGet() >= 0) {
+          byte[] b = java.util.Base64.getDecoder().decode(msg.path("payload").asText());
+          b[Math.max(0, b.length - 5)] ^= 0x01;
+          msg.put("payload", java.util.Base64.getEncoder().encodeToString(b));
+        }
+        return List.of(msg);
+      }
+    };
+  }
+
   public static HostileRelay.Script duplicateKeyMessages() {
     return new HostileRelay.Script() {
       @Override

@@ -154,6 +154,13 @@ public final class HostileServerMain {
         churning = new java.util.concurrent.atomic.AtomicBoolean(true);
         Attacks.churnGhosts(relay, Long.parseLong(c[1]), churning);
         return c[0];
+      case "tamper-data":
+        // tamper-data N: record every relayed data payload, flip a byte in the next N
+        dataFlips.set(Integer.parseInt(c[1]));
+        relay.script(Attacks.tamperData(dataFlips, dataSeen));
+        return c[0] + " " + c[1];
+      case "data-seen":
+        return "data-seen " + String.join(",", dataSeen);
       case "duplicate-e2ee":
         relay.script(Attacks.duplicateKeyMessages());
         return c[0];
@@ -182,6 +189,10 @@ public final class HostileServerMain {
         throw new IllegalArgumentException("unknown command " + c[0]);
     }
   }
+
+  private static final java.util.concurrent.atomic.AtomicInteger dataFlips =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private static final List<String> dataSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private static HostileRelay.Link link(HostileRelay relay, String[] c, int arg) {
     int k = Integer.parseInt(c[arg]);

@@ -48,6 +48,7 @@ final class Conn {
   Scheduler.Cancellable deadline;
   Scheduler.Cancellable pinger;
   TokenBucket e2eeBucket;
+  TokenBucket dataBucket;
 
   Conn(WsPeer ws, String address, Outbound out, TokenBucket inBucket, TokenBucket errorBucket) {
     this.ws = ws;

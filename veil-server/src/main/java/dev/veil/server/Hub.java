@@ -4,6 +4,7 @@ import dev.veil.signaling.Answer;
 import dev.veil.signaling.Connect;
 import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
+import dev.veil.signaling.Data;
 import dev.veil.signaling.E2ee;
 import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Receive;
@@ -158,6 +159,8 @@ final class Hub {
       leave(c, CLOSE_NORMAL, "disconnect");
     } else if (m instanceof E2ee e) {
       relay.onE2ee(c, e);
+    } else if (m instanceof Data d) {
+      relay.onData(c, d);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
     } else if (m instanceof Receive r) {
@@ -254,11 +257,12 @@ final class Hub {
     c.connect = m;
     c.channel = ch;
     c.e2eeBucket = new TokenBucket(cfg.e2eeMessagesPerSecond(), cfg.e2eeBurst(), loop.nowNanos());
+    c.dataBucket = new TokenBucket(cfg.e2eeMessagesPerSecond(), cfg.e2eeBurst(), loop.nowNanos());
     ch.members.put(c.id, c);
     byId.put(c.id, c);
     stats.connections.set(byId.size());
     stats.inc("signaling.connects");
-    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), () -> {
+    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), m.screen(), () -> {
       if (c.state != State.CLOSED) {
         LOG.info("{} media failed", c);
         leave(c, CLOSE_GOING_AWAY, "media connection failed");

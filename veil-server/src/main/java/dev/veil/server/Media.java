@@ -53,4 +53,10 @@ interface Media {
 
   /** Creates the media of a new connection, a member of channel {@code channelId} (whose router it joins). */
   Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
+
+  /** As {@link #open}, with a second video uplink for screen sharing when {@code screen}. */
+  default Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video, boolean screen,
+      Runnable onMediaFailed) {
+    return open(connectionId, channelId, role, audio, video, onMediaFailed);
+  }
 }

@@ -209,7 +209,13 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   @Override
   public Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video,
       Runnable onMediaFailed) {
-    RtcPeer p = new RtcPeer(this, routers.join(channelId, connectionId), connectionId, role, audio, video,
+    return open(connectionId, channelId, role, audio, video, false, onMediaFailed);
+  }
+
+  @Override
+  public Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video, boolean screen,
+      Runnable onMediaFailed) {
+    RtcPeer p = new RtcPeer(this, routers.join(channelId, connectionId), connectionId, role, audio, video, screen,
         onMediaFailed);
     peers.put(connectionId, p);
     byUfrag.put(p.localUfrag(), p);

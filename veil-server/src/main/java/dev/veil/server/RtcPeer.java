@@ -92,6 +92,7 @@ final class RtcPeer implements Media.Peer {
   private final SdpOfferer sdp;
   private final String audioUpMid;
   private final String videoUpMid;
+  private final String screenUpMid;
   private final Runnable onFailed;
   /** Forwarded track id → its m-line. */
   private final Map<String, Sending> sending = new LinkedHashMap<>();
@@ -123,7 +124,7 @@ final class RtcPeer implements Media.Peer {
   private final Object wakeupLock = new Object();
 
   RtcPeer(RtcMedia media, ChannelRouters.Channel channel, String connectionId, Role role, boolean audio,
-      boolean video, Runnable onFailed) {
+      boolean video, boolean screen, Runnable onFailed) {
     this.media = media;
     this.channel = channel;
     this.connectionId = connectionId;
@@ -139,6 +140,9 @@ final class RtcPeer implements Media.Peer {
         .uplinkSimulcast(SIMULCAST_RIDS);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
+    // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);
+    // one layer (no simulcast offered): the SDK puts a plain track on it
+    this.screenUpMid = role.sends() && screen ? sdp.uplinkSimulcast(List.of()).addRecvOnly(MediaKind.VIDEO) : null;
   }
 
   String localUfrag() {
@@ -234,10 +238,11 @@ final class RtcPeer implements Media.Peer {
       List<Long> ssrcs = new ArrayList<>();
       publish(a, audioUpMid, "audio", tracks, ssrcs);
       publish(a, videoUpMid, "video", tracks, ssrcs);
+      publish(a, screenUpMid, "screen", tracks, ssrcs);
       published = List.copyOf(tracks);
       if (!tracks.isEmpty()) {
         // (a simulcast upload names no SSRC in the answer: REMB then lists only the others; transport-cc needs none)
-        uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
+        uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid, screenUpMid), ssrcs,
             channel.router.rtcpSsrc());
         LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
       }

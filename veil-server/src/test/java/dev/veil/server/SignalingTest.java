@@ -313,6 +313,112 @@ class SignalingTest {
     assertTrue(server.stats().get("e2ee.relayed") >= burst);
   }
 
+  private static ObjectNode data(String to, String payload) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("type", "data");
+    if (to != null) {
+      o.put("to", to);
+    }
+    o.put("payload", payload);
+    return o;
+  }
+
+  private static JsonNode nextOfType(WsTestClient ws, String type) throws Exception {
+    JsonNode got;
+    while (!(got = ws.next()).path("type").asText().equals(type)) {
+      assertTrue(List.of("re-offer", "ping", "notify").contains(got.path("type").asText()), got.toString());
+    }
+    return got;
+  }
+
+  @Test
+  void dataRelay_broadcastReachesEveryOtherMember_directOnlyTheAddressee_stampedFrom() throws Exception {
+    start(true);
+    Joined a = join("secret", true, "alice");
+    Joined b = join("secret", true, "bob");
+    Joined c = join("secret", true, "carol");
+    a.ws().send(data(null, "AAECAw=="));
+    for (Joined r : List.of(b, c)) {
+      JsonNode got = nextOfType(r.ws(), "data");
+      assertEquals(a.id(), got.get("from").asText());
+      assertFalse(got.has("to"));
+      assertEquals("AAECAw==", got.get("payload").asText());
+    }
+    a.ws().send(data(b.id(), "BAUG"));
+    JsonNode got = nextOfType(b.ws(), "data");
+    assertEquals(a.id(), got.get("from").asText());
+    assertEquals(b.id(), got.get("to").asText());
+    for (JsonNode n : c.ws().sync()) {
+      assertFalse(n.path("type").asText().equals("data"), "carol must not see alice's message to bob");
+    }
+    for (JsonNode n : a.ws().sync()) {
+      assertFalse(n.path("type").asText().equals("data"), "the sender gets no echo: " + n);
+    }
+    assertEquals(3, server.stats().get("data.relayed"));
+  }
+
+  @Test
+  void dataRelay_spoofedFrom_andOversized_closeTheSender_unknownAddresseeIsASoftError() throws Exception {
+    start(false);
+    Joined a = join("room", false, "alice");
+    Joined b = join("room", false, "bob");
+    Joined other = join("elsewhere", false, "eve");
+    a.ws().send(data(other.id(), "AAAA"));
+    assertTrue(nextOfType(a.ws(), "error").get("reason").asText().contains("not another member"));
+    a.ws().send(data(a.id(), "AAAA"));
+    assertTrue(nextOfType(a.ws(), "error").get("reason").asText().contains("not another member"));
+    assertEquals(0, server.stats().get("data.relayed"));
+    ObjectNode spoof = data(null, "AAAA");
+    spoof.put("from", b.id());
+    a.ws().send(spoof);
+    assertTrue(nextOfType(a.ws(), "error").get("reason").asText().contains("must not have 'from'"));
+    assertTrue(a.ws().awaitClosed());
+    Joined d = join("room", false, "dave");
+    String big = java.util.Base64.getEncoder().encodeToString(new byte[E2eeRelay.DATA_PAYLOAD_MAX_BYTES + 1]);
+    d.ws().send(data(null, big));
+    assertTrue(nextOfType(d.ws(), "error").get("reason").asText().contains("exceeds"));
+    assertTrue(d.ws().awaitClosed());
+    assertEquals(1, server.stats().get("data.rejected.too_large"));
+    assertEquals(0, server.stats().get("data.relayed"));
+  }
+
+  @Test
+  void connectWithScreen_getsASecondVideoUplink_othersNot() throws Exception {
+    start(false);
+    WsTestClient c = ws();
+    ObjectNode m = connectMsg("sendrecv", "room", false, "alice");
+    m.put("screen", true);
+    c.send(m);
+    String sdp = c.expect("offer").get("sdp").asText();
+    assertEquals(3, sdp.split("a=recvonly", -1).length - 1, sdp);
+    assertEquals(2, sdp.split("m=video", -1).length - 1, sdp);
+    WsTestClient d = ws();
+    d.send(connectMsg("sendrecv", "room", false, "bob"));
+    String plain = d.expect("offer").get("sdp").asText();
+    assertEquals(2, plain.split("a=recvonly", -1).length - 1, plain);
+  }
+
+  @Test
+  void dataRelay_rateLimited() throws Exception {
+    start(ServerConfig.defaults().withE2ee(true).withE2eeRate(1, 5)); // 1/s: the burst can never refill in time
+    Joined a = join("secret", true, "alice");
+    Joined b = join("secret", true, "bob");
+    a.ws().expect("notify");
+    a.ws().expect("re-offer");
+    int burst = 5;
+    for (int i = 0; i < burst + 50; i++) {
+      a.ws().send(data(b.id(), "AAAA"));
+    }
+    List<JsonNode> before = a.ws().sync();
+    assertFalse(before.isEmpty());
+    for (JsonNode n : before) {
+      assertEquals("error", n.get("type").asText());
+      assertTrue(n.get("reason").asText().contains("per second"), n.toString());
+    }
+    assertTrue(server.stats().get("data.rejected.rate") >= 1);
+    assertTrue(server.stats().get("data.relayed") >= burst);
+  }
+
   @Test
   void e2eeMessage_onPlainChannel_isAViolation() throws Exception {
     start(false);

@@ -15,17 +15,26 @@ import java.util.Objects;
  * @param video whether the client sends video (only meaningful when {@code role.sends()})
  * @param receiveMaxHeight the largest picture height the client wants to receive ({@code receive_max_height}):
  *     the server forwards it the highest simulcast layer that fits; 0 for no limit
+ * @param screen whether the client wants a second video uplink for screen sharing (only with {@code role.sends()}):
+ *     the server offers one more recvonly video m-line, which the client fills and empties with replaceTrack
+ *     (no renegotiation), and forwards it as a track labelled {@code screen} (docs/PROTOCOL.md §1.3)
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight) implements SignalingMessage {
+    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, boolean screen) implements SignalingMessage {
 
   /** The largest {@code receive_max_height} accepted. */
   public static final int MAX_RECEIVE_HEIGHT = 8192;
 
-  /** A connect without a receive height limit. */
+  /** A connect without a receive height limit or a screen-share uplink. */
   public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
       boolean audio, boolean video) {
-    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, 0);
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, 0, false);
+  }
+
+  /** A connect without a screen-share uplink. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video, int receiveMaxHeight) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, false);
   }
 
   public Connect {

@@ -89,6 +89,9 @@ public final class SignalingCodec {
       o.put("e2ee", c.e2ee());
       o.put("audio", c.audio());
       o.put("video", c.video());
+      if (c.screen()) {
+        o.put("screen", true);
+      }
       if (c.receiveMaxHeight() > 0) {
         o.put("receive_max_height", c.receiveMaxHeight());
       }
@@ -134,6 +137,14 @@ public final class SignalingCodec {
         o.put("from", e.from());
       }
       o.put("payload", e.payload());
+    } else if (m instanceof Data d) {
+      if (d.to() != null) {
+        o.put("to", d.to());
+      }
+      if (d.from() != null) {
+        o.put("from", d.from());
+      }
+      o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
     } else if (m instanceof Receive r) {
@@ -196,8 +207,9 @@ public final class SignalingCodec {
         boolean e2ee = f.optBool("e2ee", false);
         boolean audio = f.optBool("audio", true);
         boolean video = f.optBool("video", true);
+        boolean screen = f.optBool("screen", false);
         int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen);
         break;
       }
       case "offer": {
@@ -272,6 +284,16 @@ public final class SignalingCodec {
           throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
         }
         m = hasTo ? E2ee.to(peer, payload) : E2ee.from(peer, payload);
+        break;
+      }
+      case "data": {
+        String to = f.has("to") ? f.connectionId("to") : null;
+        String from = f.has("from") ? f.connectionId("from") : null;
+        String payload = f.string("payload", MAX_E2EE_PAYLOAD_CHARS);
+        if (payload.isEmpty() || !BASE64.matcher(payload).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
+        }
+        m = new Data(to, from, payload);
         break;
       }
       case "error":

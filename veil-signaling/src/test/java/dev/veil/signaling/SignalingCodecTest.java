@@ -53,6 +53,11 @@ class SignalingCodecTest {
     roundTrip(new Disconnect("bye"));
     roundTrip(E2ee.to(CID_A, "AAEC"));
     roundTrip(E2ee.from(CID_B, "AAECAw=="));
+    roundTrip(new Connect(Role.SENDRECV, "room-1", null, null, true, true, true, 480, true));
+    roundTrip(Data.send(null, "AAEC"));
+    roundTrip(Data.send(CID_A, "AAECAw=="));
+    roundTrip(Data.send(CID_A, "AAEC").stampedFrom(CID_B));
+    roundTrip(Data.send(null, "AAEC").stampedFrom(CID_B));
     roundTrip(new ErrorMessage("nope"));
   }
 
@@ -213,6 +218,17 @@ class SignalingCodecTest {
   void decode_answerNotSdp_throwsInvalidField() {
     assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"answer\",\"sdp\":\"hello\"}").reason());
     assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"re-answer\",\"sdp\":42}").reason());
+  }
+
+  @Test
+  void decode_dataEnvelope_strict() throws Exception {
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"data\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"data\",\"payload\":\"\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"data\",\"payload\":\"A*==\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"data\",\"to\":\"short\",\"payload\":\"AAAA\"}").reason());
+    Data d = (Data) codec.decode("{\"type\":\"data\",\"payload\":\"AAECAw==\"}");
+    assertEquals(4, d.payloadLength());
+    assertEquals(null, d.to());
   }
 
   @Test

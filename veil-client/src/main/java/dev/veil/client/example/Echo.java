@@ -85,6 +85,15 @@ public final class Echo {
                 System.out.println("e2ee " + e.source() + " error from " + e.from() + ": " + e.reason()
                         + (e.suppressed() > 0 ? " (+" + e.suppressed() + " more)" : ""));
             }
+        }).onData(m -> {
+            // a data message (decrypted with E2EE): print it and send it back to its sender only
+            System.out.println("data from " + m.from() + (m.to() != null ? " (direct)" : "") + ": "
+                    + (m.isText() ? m.text() : m.bytes().length + " bytes"));
+            if (m.isText()) {
+                c.sendData("echo: " + m.text(), m.from());
+            } else {
+                c.sendData(m.bytes(), m.from());
+            }
         }).onNotify(n -> System.out.println(n.eventType().wire() + " " + n.connectionId()))
                 .onDisconnect(reason -> {
                     System.out.println("disconnected: " + reason);
