@@ -87,7 +87,7 @@ class SrtpFuzzTest {
         int bit = flip % (wire.length * 8);
         tampered[bit / 8] ^= (byte) (1 << (bit % 8));
         assertThrows(SrtpException.class,
-                () -> unprotect(server, rtcp, tampered), "a packet with bit " + bit + " flipped was accepted");
+                () -> unprotect(server, rtcp, tampered), () -> "a packet with bit " + bit + " flipped was accepted");
         assertArrayEquals(plain, unprotect(server, rtcp, wire));
     }
 
