@@ -58,9 +58,11 @@ public enum Direction {
 
     /** The direction for an attribute name, or null. */
     public static Direction fromSdp(String name) {
-        return BY_NAME.get(name); // one hash lookup, not a compare per direction (parsed for every SDP attribute)
+        for (Direction d : values()) {
+            if (d.sdpName.equals(name)) {
+                return d;
+            }
+        }
+        return null;
     }
-
-    private static final java.util.Map<String, Direction> BY_NAME = java.util.Map.of(SENDRECV.sdpName, SENDRECV,
-            SENDONLY.sdpName, SENDONLY, RECVONLY.sdpName, RECVONLY, INACTIVE.sdpName, INACTIVE);
 }
