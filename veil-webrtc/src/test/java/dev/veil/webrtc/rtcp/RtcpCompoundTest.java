@@ -219,4 +219,23 @@ class RtcpCompoundTest {
         assertThrows(IllegalArgumentException.class, () -> new UnknownRtcp(204, 0, true, new byte[] {1, 2, 3, 5}));
         assertEquals(8, new UnknownRtcp(204, 0, true, new byte[] {1, 2, 3, 4}).encodedLength());
     }
+
+    @Test
+    void remb_bitrateBeyondALong_readsAsTheLargestEncodable_andEveryValueRoundTrips() throws Exception {
+        // exp 63, mantissa 0x1FF1234 & 0x3FFFF: read as Long.MAX_VALUE, which the writer cannot encode exactly, so
+        // write(parse(x)) parsed to another bitrate (RtcpFuzzTestInputs/parse/finding-remb-bitrate-beyond-long)
+        for (int exp : new int[] {0, 1, 17, 45, 46, 50, 63}) {
+            for (int mantissa : new int[] {0, 1, 0x1234, 0x3FFFF}) {
+                byte[] b = HEX.parseHex("8fce0005" + "00000001" + "00000000" + "52454d42"
+                        + String.format("01%06x", (exp << 18) | mantissa) + "00000002");
+                Remb r = (Remb) RtcpCompound.parse(b).get(0);
+                java.math.BigInteger exact = java.math.BigInteger.valueOf(mantissa).shiftLeft(exp);
+                long expected = exact.bitLength() <= 63 ? exact.longValueExact() : Remb.MAX_BITRATE;
+                assertEquals(expected, r.bitrate(), "exp " + exp + " mantissa " + mantissa);
+                assertEquals(r, RtcpCompound.parse(RtcpCompound.write(List.of(r))).get(0));
+            }
+        }
+        assertEquals(Remb.MAX_BITRATE,
+                ((Remb) RtcpCompound.parse(new Remb(1, Long.MAX_VALUE, List.of(2L)).encode()).get(0)).bitrate());
+    }
 }
