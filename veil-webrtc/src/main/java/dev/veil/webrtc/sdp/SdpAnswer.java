@@ -321,6 +321,12 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
             if (f.length < 3) {
                 throw new SdpException("bad m-line: " + value);
             }
+            if (!visibleAscii(f[0]) || !visibleAscii(f[2])) {
+                // RFC 8866 §9: media and proto are tokens of visible characters. A control character (which \s
+                // does not split on, but trim() drops) made the SDK echo an m-line that reads back otherwise
+                // (ClientSdpFuzzTest finding-mline-control-char-protocol).
+                throw new SdpException("bad m-line media or protocol token: " + value);
+            }
             MediaBuilder b = new MediaBuilder();
             b.mediaToken = f[0];
             String port = f[1];
@@ -447,6 +453,16 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                     direction == null ? Direction.SENDRECV : direction, pts, codecs, extmaps, ssrcs, groups, cnames,
                     msidStream, msidTrack, rtcpMux, u, p, fp, s);
         }
+    }
+
+    private static boolean visibleAscii(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                return false;
+            }
+        }
+        return !token.isEmpty();
     }
 
     private static int parseInt(String s, int min, int max, String what) throws SdpException {

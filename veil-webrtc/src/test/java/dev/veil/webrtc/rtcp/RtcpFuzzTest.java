@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * Fuzz target for the RTCP compound parser (every decrypted SRTCP packet). Properties: only {@link RtcpException};
@@ -33,7 +34,16 @@ class RtcpFuzzTest {
         }
         // the same packets (an UnknownRtcp keeps its padding and P bit, so a padded one cannot read back as another
         // type: RtcpFuzzTestInputs/parse/unknown-padded-*), and a byte fixed point
-        assertEquals(packets, again);
+        assertEquals(packets.size(), again.size());
+        for (int i = 0; i < packets.size(); i++) {
+            if (packets.get(i) instanceof GenericNack n && again.get(i) instanceof GenericNack m) {
+                // a NACK is a set: the writer packs PID/BLP pairs in its own order (nack-reencoded-in-another-order)
+                assertEquals(List.of(n.senderSsrc(), n.mediaSsrc()), List.of(m.senderSsrc(), m.mediaSsrc()));
+                assertEquals(new TreeSet<>(n.lostSequenceNumbers()), new TreeSet<>(m.lostSequenceNumbers()));
+            } else {
+                assertEquals(packets.get(i), again.get(i));
+            }
+        }
         assertArrayEquals(once, RtcpCompound.write(again), "write(parse(x)) is not a fixed point");
     }
 }

@@ -37,4 +37,17 @@ class SdpAnswerAttrTest {
         assertNull(a.media().get(0).mid());
         assertEquals(Direction.SENDRECV, a.media().get(0).direction());
     }
+
+    @Test
+    void mLine_mediaOrProtocolWithControlCharacters_refused() throws Exception {
+        String ok = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n";
+        assertEquals("UDP/TLS/RTP/SAVPF", SdpAnswer.parse(HEAD + ok).media().get(0).protocol());
+        // "\0\u000B": \u000B splits fields, "\0" became the protocol, and the SDK's answer "m=audio 9 \0 ..." read
+        // back as a two-field m-line (ClientSdpFuzzTestInputs/parseOffer/finding-mline-control-char-protocol)
+        for (String bad : new String[] {"m=audio 9 \0\u000BUDP/TLS/RTP/SAVPF 111", "m=a\0udio 9 UDP/TLS/RTP/SAVPF 111",
+            "m=audio 9 UDP/TLS/RTP/SAVPF\u0001 111", "m=aud\u00e9o 9 UDP/TLS/RTP/SAVPF 111"}) {
+            org.junit.jupiter.api.Assertions.assertThrows(SdpException.class,
+                    () -> SdpAnswer.parse(HEAD + bad + "\r\na=mid:0\r\n"), bad);
+        }
+    }
 }
