@@ -41,6 +41,15 @@ export interface ConnectionOptions {
   iceRestartAttempts?: number;
   /** Use createEncodedStreams (Chrome's insertable streams) instead of RTCRtpScriptTransform for E2EE. */
   encodedInsertableStreams?: boolean;
+  /**
+   * Send camera video as simulcast layers when the server offers them (default true): rids q, h, f at 1/4, 1/2 and
+   * full resolution. false sends one layer (the SDK applies the server's offers without their a=rid/a=simulcast).
+   */
+  simulcast?: boolean;
+  /** Replaces the simulcast encodings, lowest layer first (default: scale 4/2/1, max 150k/500k/2.5M bit/s). */
+  simulcastEncodings?: Array<{ scaleResolutionDownBy?: number; maxBitrate?: number; maxFramerate?: number }>;
+  /** The largest picture height wanted of received simulcast video: the server forwards the highest layer that fits. */
+  receiveMaxHeight?: number;
 }
 
 export interface TrackEvent {
@@ -194,6 +203,11 @@ export declare class VeilConnection {
    * before media is up or after the connection ended. A call while a restart is pending joins it.
    */
   restartIce(): Promise<void>;
+  /**
+   * Received simulcast video at most `maxHeight` pixels high (0: no limit), for one remote video track (or its id)
+   * or for every track without a preference of its own; the server switches layer at the next key frame.
+   */
+  setReceiveMaxHeight(maxHeight: number, track?: MediaStreamTrack | string): void;
   on(event: 'track', fn: (ev: TrackEvent) => void): this;
   on(event: 'removetrack', fn: (ev: RemoveTrackEvent) => void): this;
   on(event: 'notify', fn: (msg: NotifyMessage) => void): this;

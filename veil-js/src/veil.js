@@ -17,9 +17,19 @@
 //   (c.e2eeDeviceFingerprint, c.e2eePeers); await c.markVerified() / c.markVerified(fp); ev.type 'verification-lost'.
 // {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
 // "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
+//
+// Simulcast (docs/PROTOCOL.md §1): when the server offers it (a=simulcast:recv on the camera's m-line), the camera
+// video goes out as three layers, lowest first: rid q at 1/4 resolution (150 kbit/s max), h at 1/2 (500 kbit/s),
+// f at full (2.5 Mbit/s); the server forwards each subscriber one of them. {simulcast: false} sends one layer;
+// {simulcastEncodings: [{scaleResolutionDownBy, maxBitrate, maxFramerate?}, ...]} (lowest first) replaces the
+// defaults. {receiveMaxHeight: 360} asks the server for the highest layer at most 360 pixels high;
+// conn.setReceiveMaxHeight(h[, track]) changes it later (for one remote track or all).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
+import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
+
+export { simulcastRecvRids, withoutSimulcast };
 
 const DEFAULT_TIMEOUT_MS = 30000;
 // ICE restart (docs/PROTOCOL.md §1): the server is ICE lite and never restarts on its own, so the SDK asks for one
@@ -213,6 +223,20 @@ export class VeilConnection {
     this._e2ee = handler;
   }
 
+  /**
+   * Asks the server for received simulcast video at most `maxHeight` pixels high (0: no limit): for one remote
+   * video track (a MediaStreamTrack from a 'track' event, or its id), or without one for every track that has no
+   * preference of its own. The server forwards the highest layer that fits and switches at its next key frame.
+   */
+  setReceiveMaxHeight(maxHeight, track) {
+    const h = Math.floor(Number(maxHeight));
+    if (!(h >= 0 && h <= 8192)) throw new VeilError('maxHeight must be 0..8192', 'bad-argument');
+    const msg = { type: 'receive', max_height: h };
+    if (track !== undefined && track !== null) msg.track_id = typeof track === 'string' ? track : track.id;
+    else this.options.receiveMaxHeight = h;
+    this._send(msg);
+  }
+
   /** Sends an opaque E2EE message (base64) to one connection of the channel through the server's relay. */
   sendE2ee(to, payloadBase64) {
     this._send({ type: 'e2ee', to, payload: payloadBase64 });
@@ -328,6 +352,7 @@ export class VeilConnection {
       const msg = { type: 'connect', role: this.role, channel_id: this.channelId, e2ee: !!this.options.e2ee };
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
+      if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);
       if (this.role !== 'recvonly') {
         msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
         msg.video = !!this.options.video && stream.getVideoTracks().length > 0;
@@ -404,8 +429,9 @@ export class VeilConnection {
     pc.onconnectionstatechange = () => this._onPcState();
     pc.oniceconnectionstatechange = () => this._onIceState();
     if (this._e2ee && this._e2ee.onOffer) await this._e2ee.onOffer(this, msg);
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
-    await this._attachLocalTracks(msg.sdp);
+    const offer = this._remoteOffer(msg.sdp);
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await this._attachLocalTracks(offer);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this._send({ type: 'answer', sdp: pc.localDescription.sdp });
@@ -413,10 +439,25 @@ export class VeilConnection {
     this._onPcState();
   }
 
+  /** The server's offer as this client applies it: without simulcast when {simulcast: false}. */
+  _remoteOffer(sdp) {
+    return this.options.simulcast === false ? withoutSimulcast(sdp) : sdp;
+  }
+
+  /**
+   * Simulcast: the server offered to receive the layers `rids` (lowest first) on this sender's m-section; the
+   * browser made one encoding per rid: give them their resolution and bitrate.
+   */
+  _setSimulcastEncodings(sender, rids) {
+    return setSimulcastEncodings(sender, rids, this.options.simulcastEncodings);
+  }
+
   /** Puts the local tracks on the m-sections the server offered to receive (a=recvonly). */
   async _attachLocalTracks(sdp) {
     if (!this.stream) return;
-    const wanted = parseSections(sdp).filter(s => s.direction === 'recvonly' && s.port !== 0);
+    const texts = sectionTexts(sdp);
+    const wanted = parseSections(sdp).map((s, i) => ({ ...s, rids: simulcastRecvRids(texts[i]) }))
+      .filter(s => s.direction === 'recvonly' && s.port !== 0);
     const pending = { audio: this.stream.getAudioTracks().slice(), video: this.stream.getVideoTracks().slice() };
     for (const t of this.pc.getTransceivers()) {
       const sec = wanted.find(s => s.mid === t.mid);
@@ -427,6 +468,7 @@ export class VeilConnection {
       // E2EE: the encrypting transform goes on before the track, so no frame can leave unencrypted
       if (this.e2ee) this.e2ee.attachSender(t.sender, track.kind);
       await t.sender.replaceTrack(track);
+      if (track.kind === 'video' && sec.rids.length > 1) await this._setSimulcastEncodings(t.sender, sec.rids);
       if (t.sender.setStreams) t.sender.setStreams(this.stream);
       if (!this.e2ee && this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
     }
@@ -437,7 +479,7 @@ export class VeilConnection {
     const before = iceUfrag(pc.remoteDescription ? pc.remoteDescription.sdp : '');
     // New ice-ufrag/ice-pwd in the offer = an ICE restart (JSEP): the answer gets new local credentials and the
     // browser checks again with the new ones.
-    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._remoteOffer(msg.sdp) });
     // A track that is gone has its m-line rejected (port 0: the transceiver stops) or made inactive. Chromium fires
     // 'removetrack' on the stream for both; whatever a browser fires, every such track ends here, once.
     const live = new Set(pc.getTransceivers());

@@ -1,18 +1,22 @@
 // Spawns the hostile server (veil-hostile/target/veil-hostile-all.jar, built by `mvn package`): a real veil-server
 // behind a scriptable signaling relay, with a hand on the media it forwards (dev.veil.hostile.HostileServerMain).
 // Pages load the SDK from `base` and connect their signaling to `ws` (the relay); `command(line)` drives an attack
-// and resolves with the server's reply ("ok ..."; an "error ..." reply rejects).
-import { spawn } from 'node:child_process';
+// and resolves with the server's reply ("ok ..."; an "error ..." reply rejects). It runs in the hub namespace of a
+// netns.mjs lab (the shared one unless `lab` is given) with its media on the lab's address; its relay and HTTP ports
+// are exposed as 127.0.0.1 ports to this process and to every browser of the lab.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { defaultLab } from './netns.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const HOSTILE_JAR = path.resolve(here, '../../../veil-hostile/target/veil-hostile-all.jar');
 
-export async function startHostileServer({ timeoutMs = 30000 } = {}) {
+export async function startHostileServer({ timeoutMs = 30000, lab } = {}) {
   if (!existsSync(HOSTILE_JAR)) throw new Error(`${HOSTILE_JAR} is missing: run "mvn -B -DskipTests package" first`);
-  const child = spawn('java', ['-jar', HOSTILE_JAR], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const theLab = lab || await defaultLab();
+  const child = theLab.spawnInHub('java', ['-jar', HOSTILE_JAR, '--rtc-address', theLab.serverAddress],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   let partial = '';
   const lines = [];
@@ -36,9 +40,12 @@ export async function startHostileServer({ timeoutMs = 30000 } = {}) {
   const first = await nextLine('listening line', timeoutMs);
   const m = /veil-hostile listening relay_port=(\d+) http_port=(\d+) rtc_port=(\d+)/.exec(first);
   if (!m) throw new Error(`hostile server said ${first}`);
+  const relayPort = await theLab.expose(Number(m[1]));
+  const httpPort = await theLab.expose(Number(m[2]));
   return {
-    base: `http://127.0.0.1:${m[2]}`,
-    ws: `ws://127.0.0.1:${m[1]}/signaling`,
+    lab: theLab,
+    base: `http://127.0.0.1:${httpPort}`,
+    ws: `ws://127.0.0.1:${relayPort}/signaling`,
     log: () => err,
     async command(line) {
       child.stdin.write(line + '\n');

@@ -3,10 +3,12 @@
 //   connected: ID fingerprint FP        member ID fingerprint FP        verification code: CODE
 //   e2ee SOURCE error from ID: REASON [(+N more)]        connection.created ID        disconnected: REASON
 //   device fingerprint FP        member ID device FP                      (with deviceKey: --device-key FILE)
-import { spawn } from 'node:child_process';
+// Each client runs in a peer namespace of its own in the netns.mjs lab (the shared one unless `lab`/`peer` is given),
+// so its media crosses a veth pair to the server in the lab's hub like a browser's.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { defaultLab } from './netns.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLIENT_JAR = path.resolve(here, '../../../veil-client/target/veil-client-all.jar');
@@ -15,19 +17,25 @@ const running = new Set();
 // last resort if a test crashes before its after hook: never leave a JVM behind
 process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
 
+/** Spawns `java args` in `peer`, or in a new peer of `lab` (default: the shared lab). */
+async function spawnJava(args, { lab, peer, name }) {
+  const p = peer || await (lab || await defaultLab()).addPeer(name);
+  return p.lab.spawnIn(p, 'java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /**
- * @param {{ws: string, channel: string, plain?: boolean}} opts
- * @returns {{pid: number, state: {id: string|null, fingerprint: string|null, codes: string[],
+ * @param {{ws: string, channel: string, plain?: boolean, lab?: object, peer?: object}} opts
+ * @returns {Promise<{pid: number, state: {id: string|null, fingerprint: string|null, codes: string[],
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
- *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}}
+ *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
-export function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null }) {
+export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : [])];
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnJava(args, { lab, peer, name: 'echo' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,
     device: null, memberDevices: {} };
@@ -86,16 +94,16 @@ function parseLine(state, line) {
  * Spawns the Java SDK's churn driver dev.veil.client.example.Churn: `count` sendonly publishers join `channel` one
  * after another (`concurrency` at a time), each sends `frames` Opus frames and leaves; the last one stays and streams
  * until stop(). It prints "joined I ID", "left I ID", "last ID" and "failed: REASON".
- * @returns {{pid: number, state: {joined: string[], left: string[], last: string|null, failed: string|null,
- *   exitCode: number|string|null}, output: () => string, stop: () => Promise<number|string|null>}}
+ * @returns {Promise<{pid: number, state: {joined: string[], left: string[], last: string|null, failed: string|null,
+ *   exitCode: number|string|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
-export function spawnChurn({ ws, channel, count, frames = 3, concurrency = 1, e2ee = false }) {
+export async function spawnChurn({ ws, channel, count, frames = 3, concurrency = 1, e2ee = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Churn', ws, channel, '--count', String(count),
     '--frames', String(frames), '--concurrency', String(concurrency), ...(e2ee ? ['--e2ee'] : [])];
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnJava(args, { lab, peer, name: 'churn' });
   running.add(child);
   const state = { joined: [], left: [], last: null, failed: null, exitCode: null };
   let err = '';

@@ -1,29 +1,33 @@
-// Starts veil-server.jar (built by `mvn package`) on ephemeral ports and reads the bound ports from its
-// machine-readable line: "veil-server listening http_port=N rtc_port=M ...".
-import { spawn } from 'node:child_process';
+// Starts veil-server.jar (built by `mvn package`) on ephemeral ports in the hub namespace of a netns.mjs lab, bound
+// to and announcing the lab's media address 198.18.0.1, and reads the bound ports from its machine-readable line:
+// "veil-server listening http_port=N rtc_port=M ...". Its HTTP port is exposed as 127.0.0.1:P both to this process
+// and in every browser's namespace, so `base`/`ws` are the same URL for Node and for the pages.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { defaultLab } from './netns.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const JAR = path.resolve(here, '../../../veil-server/target/veil-server.jar');
 
 /**
- * @param {{args?: string[], config?: string, timeoutMs?: number}} [opts] `config`: HOCON text written to a temporary
- *   file and passed with --config (e.g. 'e2ee = true')
- * @returns {Promise<{httpPort: number, rtcPort: number, base: string, ws: string, log: () => string, stop: () => Promise<number|null>}>}
+ * @param {{args?: string[], config?: string, timeoutMs?: number, lab?: import('./netns.mjs').Lab}} [opts] `config`:
+ *   HOCON text written to a temporary file and passed with --config (e.g. 'e2ee = true'), after the lab's addresses;
+ *   `lab`: default the process's shared lab (the one launchChromium joins)
+ * @returns {Promise<{httpPort: number, rtcPort: number, rtcAddress: string, base: string, ws: string, lab: object,
+ *   log: () => string, stop: () => Promise<number|null>}>} `httpPort` is the port as seen from here and the pages
  */
 export async function startServer(opts = {}) {
   if (!existsSync(JAR)) throw new Error(`${JAR} is missing: run "mvn -B -DskipTests package" first`);
+  const lab = opts.lab || await defaultLab();
   const args = ['-jar', JAR, '--http-port', '0', '--rtc-port', '0', ...(opts.args || [])];
-  if (opts.config !== undefined) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'veil-conf-'));
-    const file = path.join(dir, 'veil.conf');
-    writeFileSync(file, opts.config);
-    args.push('--config', file);
-  }
-  const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-conf-'));
+  const file = path.join(dir, 'veil.conf');
+  writeFileSync(file, `announced_address = "${lab.serverAddress}"\nrtc_bind_address = "${lab.serverAddress}"\n`
+    + (opts.config === undefined ? '' : opts.config + '\n'));
+  args.push('--config', file);
+  const child = lab.spawnInHub('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', d => { err += d; });
@@ -38,10 +42,14 @@ export async function startServer(opts = {}) {
     });
     exited.then(code => { clearTimeout(timer); reject(new Error(`veil-server exited with ${code}:\n${err}`)); });
   });
+  const httpPort = await lab.expose(ports.httpPort);
   return {
-    ...ports,
-    base: `http://127.0.0.1:${ports.httpPort}`,
-    ws: `ws://127.0.0.1:${ports.httpPort}/signaling`,
+    httpPort,
+    rtcPort: ports.rtcPort,
+    rtcAddress: lab.serverAddress,
+    lab,
+    base: `http://127.0.0.1:${httpPort}`,
+    ws: `ws://127.0.0.1:${httpPort}/signaling`,
     log: () => err,
     /** SIGTERM, then the exit code (the shutdown hook stops Jetty and UDP). */
     async stop() {

@@ -3,7 +3,6 @@
 // produces connection.destroyed at the others and its tracks end there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import crypto from 'node:crypto';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium, syntheticStreamSource } from '../../test-support/helpers/browser.mjs';
@@ -166,15 +165,16 @@ test('three pages see and hear each other; a leaver ends at the others', async t
   // client that sends bad JSON; the offender is refused and closed, the three pages keep their media
   const before = [];
   for (let i = 0; i < pages.length; i++) before[i] = await pages[i].evaluate(statsInPage);
-  const udp = dgram.createSocket('udp4');
+  // sent from the first browser's namespace, across its veth pair, to the server's media address
   const firstBytes = [0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0x90, 0xff, 0x40];
+  const garbage = [];
   for (let k = 0; k < 300; k++) {
     const b = crypto.randomBytes(1 + (k * 37) % 1200);
     b[0] = firstBytes[k % firstBytes.length];
     if (b.length > 1 && (b[0] & 0xc0) === 0x80 && k % 2) b[1] = 200 + (k % 8); // RTCP packet types
-    await new Promise((resolve, reject) => udp.send(b, server.rtcPort, '127.0.0.1', e => (e ? reject(e) : resolve())));
+    garbage.push(b);
   }
-  udp.close();
+  await server.lab.sendUdp(garbage, server.rtcAddress, server.rtcPort, browser);
   const refused = await pages[0].evaluate(ws => new Promise(resolve => {
     const sock = new WebSocket(ws);
     const got = [];

@@ -105,7 +105,7 @@ test(`churn_${PUBLISHERS}PublishersJoinAndLeave_longLivedChromiumMemberStays_off
   await page.goto(server.base + '/');
   await page.evaluate(joinInPage, { ws: server.ws, channel: CHANNEL });
 
-  churn = spawnChurn({ ws: server.ws, channel: CHANNEL, count: PUBLISHERS, frames: 3, concurrency: 2 });
+  churn = await spawnChurn({ ws: server.ws, channel: CHANNEL, count: PUBLISHERS, frames: 3, concurrency: 2 });
   const failWithOutput = e => { throw new Error(`${e.message}\n${churn.output()}`); };
   // ~0.1-0.3 s per publisher on a loaded 2-core machine; the bound only ends a hung run
   await waitFor(`${PUBLISHERS} publishers joined and left`, () => {
@@ -185,7 +185,7 @@ test(`churnE2ee_${E2EE_PUBLISHERS}Publishers_eachRecycledReceiverDecryptsItsOwnP
     window.veil.conn.on('signaling', m => { if (m.type === 're-offer') window.veil.offers.push(m.sdp.length); });
     window.veil.conn.on('track', ev => window.veil.mids.push({ mid: ev.transceiver.mid, connectionId: ev.connectionId }));
   });
-  e2eeChurn = spawnChurn({ ws: e2eeServer.ws, channel: 'churn-e2ee', count: E2EE_PUBLISHERS, frames: 25, e2ee: true });
+  e2eeChurn = await spawnChurn({ ws: e2eeServer.ws, channel: 'churn-e2ee', count: E2EE_PUBLISHERS, frames: 25, e2ee: true });
   const failWithOutput = e => { throw new Error(`${e.message}\n${e2eeChurn.output()}`); };
   await waitFor(`${E2EE_PUBLISHERS} E2EE publishers joined and left`, () => {
     if (e2eeChurn.state.failed) throw new Error(`Churn failed: ${e2eeChurn.state.failed}`);

@@ -43,7 +43,7 @@ after(async () => {
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
   const t0 = Date.now();
   const deviceKey = path.join(keyDir, 'echo-device.key');
-  echo = spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
+  echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
     ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
@@ -135,7 +135,7 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
 test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgreeOnTheCode', async t => {
   const channel = 'java-interop-passphrase';
   const passphrase = 'correct horse battery staple';
-  const pp = spawnEcho({ ws: server.ws, channel, passphrase });
+  const pp = await spawnEcho({ ws: server.ws, channel, passphrase });
   try {
     const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
     await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null

@@ -87,9 +87,14 @@ async function sampleInPage() {
   const report = await window.conn.pc.getStats();
   const out = { t: performance.now() - window.connectedAt };
   report.forEach(s => {
+    // with simulcast (the SDK's default) one outbound-rtp per layer: the bytes of all, the size of the largest
     if (s.type === 'outbound-rtp' && s.kind === 'video') {
-      out.bytesSent = s.bytesSent; out.width = s.frameWidth || 0; out.height = s.frameHeight || 0;
-      out.reason = s.qualityLimitationReason; out.ts = s.timestamp;
+      out.bytesSent = (out.bytesSent || 0) + (s.bytesSent || 0);
+      if ((s.frameWidth || 0) >= (out.width || 0)) {
+        out.width = s.frameWidth || 0; out.height = s.frameHeight || 0; out.reason = s.qualityLimitationReason;
+      }
+      out.ts = s.timestamp;
+      out.layers = (out.layers || 0) + 1;
     }
     if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate !== undefined) {
       out.estimate = s.availableOutgoingBitrate;

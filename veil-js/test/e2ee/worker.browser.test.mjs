@@ -82,6 +82,7 @@ before(async () => {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   base = 'http://127.0.0.1:' + server.address().port;
   browser = await launchChromium();
+  await browser.lab.exposeHost(server.address().port); // the page server, from the browser's network namespace
 });
 
 after(async () => {

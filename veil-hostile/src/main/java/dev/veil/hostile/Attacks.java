@@ -196,6 +196,37 @@ public final class Attacks {
   }
 
   /**
+   * Reordered key messages: to every member, each relay message is held back until the next one has been delivered
+   * (pairs swapped), or {@code flushMillis} at most if none follows.
+   */
+  public static HostileRelay.Script reorderKeyMessages(HostileRelay relay, long flushMillis) {
+    Map<HostileRelay.Link, ObjectNode> held = new ConcurrentHashMap<>();
+    return new HostileRelay.Script() {
+      @Override
+      public List<JsonNode> fromServer(HostileRelay.Link link, ObjectNode msg) {
+        if (!msg.path("type").asText().equals("e2ee")) {
+          return List.of(msg);
+        }
+        synchronized (held) {
+          ObjectNode before = held.remove(link);
+          if (before != null) {
+            return List.of(msg, before);
+          }
+          held.put(link, msg);
+        }
+        relay.later(flushMillis, () -> {
+          synchronized (held) {
+            if (held.remove(link, msg)) {
+              link.toClient(msg);
+            }
+          }
+        });
+        return List.of();
+      }
+    };
+  }
+
+  /**
    * Frame corruption: of every 15 forwarded frames, 5 get one bit flipped past the first {@code clearBytes} (the
    * codec prefix the E2EE layer leaves in clear) and 2 lose their last 3 bytes; the rest pass.
    */

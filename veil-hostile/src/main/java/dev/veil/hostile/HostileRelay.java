@@ -45,6 +45,8 @@ public final class HostileRelay implements AutoCloseable {
     private volatile Session upstream;
     /** The connection id the real server gave this client (from its {@code offer}), null before. */
     public volatile String connectionId;
+    /** The SDP of the last offer or re-offer the real server sent this client (before the script), null before. */
+    public volatile String serverSdp;
 
     /** Delivers {@code msg} to this link's client, as if the server sent it. */
     public void toClient(JsonNode msg) {
@@ -66,6 +68,10 @@ public final class HostileRelay implements AutoCloseable {
       ObjectNode m = parse(text);
       if (m.path("type").asText().equals("offer") && connectionId == null) {
         connectionId = m.path("connection_id").asText();
+      }
+      String type = m.path("type").asText();
+      if ((type.equals("offer") || type.equals("re-offer")) && m.path("sdp").isTextual()) {
+        serverSdp = m.path("sdp").asText();
       }
       for (JsonNode out : script.fromServer(this, m)) {
         toClient(out);

@@ -6,6 +6,7 @@ import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.E2ee;
 import dev.veil.signaling.IceRestart;
+import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
 import dev.veil.signaling.Offer;
 import dev.veil.signaling.Ping;
@@ -159,6 +160,12 @@ final class Hub {
       relay.onE2ee(c, e);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
+    } else if (m instanceof Receive r) {
+      if (c.peer == null) {
+        violation(c, "receive before connect");
+        return;
+      }
+      c.peer.setReceiveMaxHeight(r.maxHeight(), r.trackId());
     } else {
       violation(c, "'" + m.type() + "' is sent by the server only");
     }
@@ -251,12 +258,13 @@ final class Hub {
     byId.put(c.id, c);
     stats.connections.set(byId.size());
     stats.inc("signaling.connects");
-    c.peer = media.open(c.id, m.role(), m.audio(), m.video(), () -> {
+    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), () -> {
       if (c.state != State.CLOSED) {
         LOG.info("{} media failed", c);
         leave(c, CLOSE_GOING_AWAY, "media connection failed");
       }
     });
+    c.peer.setReceiveMaxHeight(m.receiveMaxHeight(), null);
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");

@@ -40,10 +40,17 @@ interface Media {
      */
     void restartIce();
 
+    /**
+     * The largest picture height this peer wants to receive (0: no limit) of the forwarded track {@code trackId},
+     * or with null of every track without a preference of its own: of a simulcast track it gets the highest layer
+     * that fits. Applies at once and to tracks received later.
+     */
+    default void setReceiveMaxHeight(int maxHeight, String trackId) {}
+
     /** Tears down the transport and everything routed to or from it. */
     void close();
   }
 
-  /** Creates the media of a new connection. */
-  Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
+  /** Creates the media of a new connection, a member of channel {@code channelId} (whose router it joins). */
+  Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video, Runnable onMediaFailed);
 }

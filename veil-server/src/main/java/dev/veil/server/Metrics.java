@@ -66,6 +66,12 @@ final class Metrics {
     }
   }
 
+  /**
+   * Keys of the live counter map that are gauges (values now, not totals; e.g. the aggregate of the subscribers'
+   * downlink estimates), rendered as {@code veil_<rest>} gauges and never folded into {@link Stats}.
+   */
+  static final String GAUGE_PREFIX = "gauge.";
+
   /** One exposition: gauges first, then one counter family per metric name, sorted by name. */
   static String render(Map<String, Long> counters, Gauges g) {
     StringBuilder sb = new StringBuilder(4096);
@@ -82,9 +88,18 @@ final class Metrics {
     gauge(sb, "veil_healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.",
         g.healthy() ? 1 : 0);
 
+    for (Map.Entry<String, Long> e : counters.entrySet()) {
+      if (e.getKey().startsWith(GAUGE_PREFIX)) {
+        String rest = e.getKey().substring(GAUGE_PREFIX.length());
+        gauge(sb, "veil_" + sanitize(rest), "Veil gauge " + rest + ".", e.getValue());
+      }
+    }
     Map<String, Counter> byName = new TreeMap<>();
     for (Map.Entry<String, Long> e : counters.entrySet()) {
       String key = e.getKey();
+      if (key.startsWith(GAUGE_PREFIX)) {
+        continue;
+      }
       Family f = family(key);
       Counter c;
       String labelValue = null;

@@ -6,10 +6,8 @@ import dev.veil.webrtc.dtls.DtlsConfig;
 import dev.veil.webrtc.ice.IceLiteAgent;
 import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
-import dev.veil.webrtc.router.Router;
 import dev.veil.webrtc.router.RouterConfig;
 import dev.veil.webrtc.router.RouterOutput;
-import dev.veil.webrtc.router.RouterStats;
 import dev.veil.webrtc.transport.TransportOutput;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -43,12 +41,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The media plane: the one UDP port shared by every client, the per-connection {@code WebRtcTransport}s and the
- * {@link Router}, all confined to the event loop thread (only BouncyCastle's blocking DTLS handshakes run on a
+ * channels' routers ({@link ChannelRouters}: one {@code Router} per channel), all confined to the event loop thread (only BouncyCastle's blocking DTLS handshakes run on a
  * small worker pool, which wakes the loop when it has output).
  *
  * <p>Demultiplexing: a datagram from a known (ICE-validated) address goes to that address's transport; a STUN
  * Binding request from a new address is routed by the local ufrag in its USERNAME (the transport then
- * authenticates it); anything else from an unknown address is dropped and counted.
+ * authenticates it); a DTLS ClientHello from an unknown address is held briefly ({@link DtlsHold}) for the ICE check
+ * that may be just behind it; anything else from an unknown address is dropped and counted.
  *
  * <p>I/O: the port is a Netty datagram channel registered on the {@link EventLoop}'s one Netty loop, so its
  * handler runs on the state thread. Each received datagram is copied once out of its (pooled) buffer into the
@@ -57,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * high-water mark (4 MiB, the size of the socket buffer) is dropped and counted ({@code udp.send_dropped}), as a
  * send into a full socket buffer was before.
  */
-final class RtcMedia implements Media {
+final class RtcMedia implements Media, ChannelRouters.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(RtcMedia.class);
   private static final int MAX_DATAGRAM = 1500;
 
@@ -68,17 +67,31 @@ final class RtcMedia implements Media {
   private final ChannelFutureListener sent = this::sent;
   private final Runnable flush = this::flush;
   private boolean flushPending;
+  /**
+   * Flush at once when this many bytes are pending (else once per loop turn): one read batch of up to 256 datagrams
+   * fanned out to 40 subscribers is ~10k sends, ~10 MiB of 1 KiB packets, more than the 4 MiB high-water mark, so a
+   * loop that fell behind (a fresh process: JIT, a DTLS burst) dropped its own sends. {@code -Dveil.udpFlushBytes},
+   * 0 = only once per loop turn (the old behaviour, for before/after measurements).
+   */
+  private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
+  private long pendingBytesMax;
+  private long earlyFlushes;
+  private final int sndBuf;
+  private final int rcvBuf;
   private final Map<String, RtcPeer> peers = new HashMap<>();
   private final Map<String, RtcPeer> byUfrag = new HashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new HashMap<>();
+  /**
+   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
+   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
+   */
+  private final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
   private final SecureRandom random = new SecureRandom();
   private final InetAddress announced;
   private final DtlsCertificate certificate;
   private final DtlsConfig dtlsConfig;
   private final ExecutorService dtlsPool;
-  final Router router;
-  private EventLoop.Timer routerTimer;
-  private long routerDeadline = Long.MAX_VALUE;
+  final ChannelRouters routers;
   private boolean closed;
   /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
   ForwardTap tap;
@@ -112,9 +125,8 @@ final class RtcMedia implements Media {
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
-    RouterConfig d = RouterConfig.defaults();
-    this.router = new Router(new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
-        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis()), random);
+    this.routers = new ChannelRouters(loop, random, RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
+        this);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
     FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
     rcv.maxMessagesPerRead(256);
@@ -143,6 +155,15 @@ final class RtcMedia implements Media {
           + bound.cause().getMessage(), bound.cause());
     }
     this.udp = bound.channel();
+    // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
+    this.sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
+    this.rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
+    if (sndBuf < 4 * 1024 * 1024 || rcvBuf < 4 * 1024 * 1024) {
+      LOG.warn("UDP socket buffers smaller than the 4 MiB asked for: SO_SNDBUF {} B, SO_RCVBUF {} B (raise "
+          + "net.core.wmem_max / net.core.rmem_max); bursts may be dropped", sndBuf, rcvBuf);
+    } else {
+      LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
+    }
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
   }
 
@@ -186,8 +207,10 @@ final class RtcMedia implements Media {
   // --------------------------------------------------------------------------------------------------- peers
 
   @Override
-  public Peer open(String connectionId, Role role, boolean audio, boolean video, Runnable onMediaFailed) {
-    RtcPeer p = new RtcPeer(this, connectionId, role, audio, video, onMediaFailed);
+  public Peer open(String connectionId, String channelId, Role role, boolean audio, boolean video,
+      Runnable onMediaFailed) {
+    RtcPeer p = new RtcPeer(this, routers.join(channelId, connectionId), connectionId, role, audio, video,
+        onMediaFailed);
     peers.put(connectionId, p);
     byUfrag.put(p.localUfrag(), p);
     stats.inc("media.peers_opened");
@@ -198,8 +221,7 @@ final class RtcMedia implements Media {
     peers.remove(p.connectionId);
     byUfrag.values().removeIf(v -> v == p);
     byAddress.values().removeIf(v -> v == p);
-    router.closePeer(p.connectionId);
-    drainRouter();
+    routers.leave(p.channel, p.connectionId);
   }
 
   /**
@@ -215,6 +237,16 @@ final class RtcMedia implements Media {
     RtcPeer prev = byAddress.put(a, p);
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
+    }
+    byte[] hello = dtlsHold.take(a, nowMillis());
+    if (hello != null) {
+      // after the check's own output is drained (this runs inside the peer's drain): next on the loop
+      stats.inc("udp.dtls_held_delivered");
+      loop.execute(() -> {
+        if (byAddress.get(a) == p) {
+          p.handleDatagram(hello, a);
+        }
+      });
     }
   }
 
@@ -262,6 +294,10 @@ final class RtcMedia implements Media {
     RtcPeer p = byAddress.get(from);
     if (p == null) {
       if (kind != PacketKind.STUN) {
+        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, nowMillis())) {
+          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
+          return;
+        }
         stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
         return;
       }
@@ -290,6 +326,16 @@ final class RtcMedia implements Media {
       return;
     }
     udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
+    long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
+    if (pending > pendingBytesMax) {
+      pendingBytesMax = pending;
+    }
+    if (FLUSH_BYTES > 0 && pending >= FLUSH_BYTES) {
+      earlyFlushes++;
+      udp.flush(); // the flush task queued below (if any) then finds little or nothing left
+      return;
+    }
     if (!flushPending) {
       flushPending = true;
       loop.execute(flush);
@@ -311,78 +357,35 @@ final class RtcMedia implements Media {
 
   // ---------------------------------------------------------------------------------------------------- router
 
-  void routeRtp(RtcPeer from, byte[] packet) {
-    router.handleRtp(from.connectionId, packet, 0, packet.length, nowMillis());
-    drainRouter();
+  @Override
+  public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {
+    RtcPeer to = peers.get(rtp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    if (tap != null) {
+      tap.record(ch.router, rtp);
+    }
+    if (tamper != null) {
+      dev.veil.webrtc.router.Consumer c = ch.router.findConsumer(rtp.consumerId());
+      String from = c == null ? "?" : c.producer().peerId();
+      for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
+        to.sendRtp(p);
+      }
+      return;
+    }
+    to.sendRtp(rtp.packet());
   }
 
-  void routeRtcp(RtcPeer from, byte[] packet) {
-    router.handleRtcp(from.connectionId, packet, 0, packet.length, nowMillis());
-    drainRouter();
-  }
-
-  /** Sends what the router produced and re-arms its timer. */
-  void drainRouter() {
-    RouterOutput o;
-    while ((o = router.pollOutput()) != null) {
-      RtcPeer to = peers.get(o.peerId());
-      if (to == null) {
-        stats.inc("media.router_output_to_gone_peer");
-        continue;
-      }
-      if (o instanceof RouterOutput.Rtp rtp) {
-        if (tap != null) {
-          tap.record(router, rtp);
-        }
-        if (tamper != null) {
-          tamper(rtp, to);
-          continue;
-        }
-        to.sendRtp(rtp.packet());
-      } else if (o instanceof RouterOutput.Rtcp rtcp) {
-        to.sendRtcp(rtcp.packet());
-      }
+  @Override
+  public void sendRtcp(ChannelRouters.Channel ch, RouterOutput.Rtcp rtcp) {
+    RtcPeer to = peers.get(rtcp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
     }
-    armRouter();
-  }
-
-  private void tamper(RouterOutput.Rtp rtp, RtcPeer to) {
-    dev.veil.webrtc.router.Consumer c = router.findConsumer(rtp.consumerId());
-    String from = c == null ? "?" : c.producer().peerId();
-    for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
-      to.sendRtp(p);
-    }
-  }
-
-  private void armRouter() {
-    long now = nowMillis();
-    long next = router.poll(now);
-    // poll() may have produced receiver reports or key-frame requests
-    RouterOutput o;
-    while ((o = router.pollOutput()) != null) {
-      RtcPeer to = peers.get(o.peerId());
-      if (to == null) {
-        continue;
-      }
-      if (o instanceof RouterOutput.Rtp rtp) {
-        to.sendRtp(rtp.packet());
-      } else if (o instanceof RouterOutput.Rtcp rtcp) {
-        to.sendRtcp(rtcp.packet());
-      }
-    }
-    if (next != routerDeadline || routerTimer == null) {
-      if (routerTimer != null) {
-        routerTimer.cancel();
-      }
-      routerDeadline = next;
-      long delay = Math.max(1, next - now);
-      routerTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.min(delay, 60_000)), () -> {
-        routerTimer = null;
-        if (!closed) {
-          armRouter();
-        }
-      });
-    }
+    to.sendRtcp(rtcp.packet());
   }
 
   /**
@@ -391,24 +394,13 @@ final class RtcMedia implements Media {
    */
   Map<String, Long> liveCounters() {
     Map<String, Long> out = new java.util.TreeMap<>();
-    RouterStats r = router.stats();
-    out.put("router.rtp_received", r.rtpReceived());
-    out.put("router.rtp_forwarded", r.rtpForwarded());
-    out.put("router.rtp_malformed", r.rtpMalformed());
-    out.put("router.rtp_unknown_ssrc", r.rtpUnknownSsrc());
-    out.put("router.rtp_wrong_payload_type", r.rtpWrongPayloadType());
-    out.put("router.rtp_dropped_before_key_frame", r.rtpDroppedBeforeKeyFrame());
-    out.put("router.rtcp_received", r.rtcpReceived());
-    out.put("router.rtcp_malformed", r.rtcpMalformed());
-    out.put("router.nacked_packets", r.nackedPackets());
-    out.put("router.retransmitted_from_cache", r.retransmittedFromCache());
-    out.put("router.nacked_upstream", r.nackedUpstream());
-    out.put("router.key_frame_requests_sent", r.keyFrameRequestsSent());
-    out.put("router.key_frame_requests_suppressed", r.keyFrameRequestsSuppressed());
-    out.put("router.sender_reports_sent", r.senderReportsSent());
-    out.put("router.receiver_reports_sent", r.receiverReportsSent());
+    routers.addLiveCounters(out);
+    out.put("udp.dtls_hold_expired", dtlsHold.expired());
+    out.put("udp.early_flushes", earlyFlushes);
+    out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
+      p.addLiveGauges(out);
     }
     return out;
   }
@@ -420,6 +412,7 @@ final class RtcMedia implements Media {
       it.remove();
       p.closeTransport();
     }
+    routers.closeAll();
     dtlsPool.shutdownNow();
     if (tap != null) {
       tap.close();

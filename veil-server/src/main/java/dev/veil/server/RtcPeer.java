@@ -48,23 +48,44 @@ final class RtcPeer implements Media.Peer {
   static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
   static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
   static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
+  /** Offer subscribers RTX (RFC 4588) for forwarded video (JVM property {@code veil.downlinkRtx}, default on). */
+  static final boolean DOWNLINK_RTX = !"false".equals(System.getProperty("veil.downlinkRtx"));
+  /**
+   * Offer subscribers downlink congestion control (the server's own transport-wide sequence numbers on what it
+   * sends, transport-cc and goog-remb feedback on its SENDONLY m-lines) and estimate their downlinks (bench knob).
+   */
+  static final boolean DOWNLINK_CC = !"false".equals(System.getProperty("veil.downlinkCc"));
+  /**
+   * The simulcast layers offered to publishers' video, lowest resolution first (a=rid recv, a=simulcast:recv);
+   * {@code -Dveil.simulcast=false} offers none. A publisher that answers a=simulcast:send gets one producer with
+   * these layers, the others (no simulcast in the answer) a plain one.
+   */
+  static final List<String> SIMULCAST_RIDS = "false".equals(System.getProperty("veil.simulcast"))
+      ? List.of() : List.of("q", "h", "f");
 
   /** A forwarded track on one of this peer's sendonly m-lines. */
   private static final class Sending {
     final String mid;
     final long ssrc;
+    /** The RTX SSRC announced with {@code ssrc} (video), or 0. */
+    final long rtxSsrc;
     String trackId;
     /** Accepted by the subscriber's answer, started once its transport is connected. */
     ConsumerParams pending;
     String consumerId;
+    /** The subscriber's picture height limit for this track (receive message), -1 for the connection's. */
+    int maxHeight = -1;
 
-    Sending(String mid, long ssrc) {
+    Sending(String mid, long ssrc, long rtxSsrc) {
       this.mid = mid;
       this.ssrc = ssrc;
+      this.rtxSsrc = rtxSsrc;
     }
   }
 
   final RtcMedia media;
+  /** The channel's router. */
+  final ChannelRouters.Channel channel;
   final String connectionId;
   final Role role;
   private final WebRtcTransport transport;
@@ -90,13 +111,21 @@ final class RtcPeer implements Media.Peer {
   private EventLoop.Timer ccTimer;
   /** The publisher's RTX streams, unwrapped before routing. */
   private final UplinkRtx rtx = new UplinkRtx();
+  /** The largest picture height this peer wants to receive (simulcast layer choice), 0 for no limit. */
+  private int receiveMaxHeight;
   private long ccTimerAt = Long.MAX_VALUE;
+  /** Downlink congestion control (stamping + estimate), once an answer accepted it on a sending m-line; else null. */
+  private DownlinkCc downlink;
+  private EventLoop.Timer dlTimer;
+  private long dlTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
 
-  RtcPeer(RtcMedia media, String connectionId, Role role, boolean audio, boolean video, Runnable onFailed) {
+  RtcPeer(RtcMedia media, ChannelRouters.Channel channel, String connectionId, Role role, boolean audio,
+      boolean video, Runnable onFailed) {
     this.media = media;
+    this.channel = channel;
     this.connectionId = connectionId;
     this.role = role;
     this.onFailed = onFailed;
@@ -105,7 +134,9 @@ final class RtcPeer implements Media.Peer {
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
-        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX);
+        .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
+        .downlinkCongestionControl(DOWNLINK_CC)
+        .uplinkSimulcast(SIMULCAST_RIDS);
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
   }
@@ -122,14 +153,15 @@ final class RtcPeer implements Media.Peer {
     for (Media.Track t : receive) {
       wanted.add(t.id());
       if (!sending.containsKey(t.id())) {
-        Producer p = media.router.findProducer(t.id());
+        Producer p = channel.router.findProducer(t.id());
         if (p == null) {
           continue;
         }
-        long ssrc = media.router.newSsrc();
+        long ssrc = channel.router.newSsrc();
+        long rtxSsrc = DOWNLINK_RTX && p.kind() == MediaKind.VIDEO ? channel.router.newSsrc() : 0;
         String mid = sdp.addSendOnly(p.kind(), new SendTrack(t.ownerConnectionId(), t.id(), ssrc,
-            t.ownerConnectionId()));
-        sending.put(t.id(), new Sending(mid, ssrc));
+            t.ownerConnectionId(), rtxSsrc));
+        sending.put(t.id(), new Sending(mid, ssrc, rtxSsrc));
       }
     }
     for (var it = sending.entrySet().iterator(); it.hasNext(); ) {
@@ -175,6 +207,16 @@ final class RtcPeer implements Media.Peer {
       // JSEP: the answerer changes its ICE credentials only in answer to an offer that restarts ICE
       throw new Media.MediaException("the answer changes its ICE credentials without an ICE restart");
     }
+    // The DTLS role (our offer says actpass): active → we are the DTLS server, passive → we are the DTLS client
+    // (Pion's default answer to an ICE-lite offer). Anything else, or a re-answer that changes it, is refused, which
+    // closes this connection only.
+    if (a.setup() != null) {
+      transport.setRemoteSetup(a.setup(), media.nowMillis());
+    }
+    if (!answered && transport.isDtlsClient()) {
+      media.stats().inc("media.dtls_client_role");
+      LOG.info("{} answered a=setup:passive: acting as DTLS client", connectionId);
+    }
     if (iceRestartPending) {
       iceRestartPending = false;
       remoteUfrag = a.iceUfrag();
@@ -193,9 +235,10 @@ final class RtcPeer implements Media.Peer {
       publish(a, audioUpMid, "audio", tracks, ssrcs);
       publish(a, videoUpMid, "video", tracks, ssrcs);
       published = List.copyOf(tracks);
-      if (!ssrcs.isEmpty()) {
+      if (!tracks.isEmpty()) {
+        // (a simulcast upload names no SSRC in the answer: REMB then lists only the others; transport-cc needs none)
         uplink = UplinkCc.negotiate(a, java.util.Arrays.asList(audioUpMid, videoUpMid), ssrcs,
-            media.router.rtcpSsrc());
+            channel.router.rtcpSsrc());
         LOG.info("{} uplink congestion control: {}", connectionId, uplink == null ? "none" : uplink.mode());
       }
       drain();
@@ -205,7 +248,14 @@ final class RtcPeer implements Media.Peer {
         consume(a, e.getKey(), e.getValue());
       }
     }
-    media.drainRouter();
+    if (downlink == null && DOWNLINK_CC && !sending.isEmpty()) {
+      downlink = DownlinkCc.negotiate(a, sending.values().stream().map(x -> x.mid).toList(),
+          media.random().nextInt(0x10000));
+      if (downlink != null) {
+        LOG.info("{} downlink congestion control: {}", connectionId, downlink.mode());
+      }
+    }
+    media.routers.drain(channel);
     return published;
   }
 
@@ -215,6 +265,9 @@ final class RtcPeer implements Media.Peer {
     }
     Optional<SdpAnswer.Media> m = a.media(mid);
     if (m.isEmpty() || m.get().rejected() || !m.get().direction().sends() || m.get().payloadTypes().isEmpty()) {
+      return;
+    }
+    if (publishSimulcast(m.get(), mid, label, out)) {
       return;
     }
     Optional<Long> ssrc = m.get().primarySsrc();
@@ -228,7 +281,7 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String trackId = connectionId + "-" + label;
-    media.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
+    channel.router.createProducer(trackId, connectionId, new ProducerParams(m.get().kind(),
         RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), ssrc.get(), mid));
     out.add(new Media.Track(connectionId, trackId, label));
     ssrcs.add(ssrc.get());
@@ -240,8 +293,70 @@ final class RtcPeer implements Media.Peer {
     }
   }
 
+  /**
+   * A video upload whose answer accepted simulcast (a=simulcast:send with offered rids and the RtpStreamId
+   * extension): one producer whose layers the router learns from the RIDs of their first packets; their RTX
+   * streams are told by the RepairedRtpStreamId extension. Returns false for any other upload.
+   */
+  private boolean publishSimulcast(SdpAnswer.Media m, String mid, String label, List<Media.Track> out) {
+    Optional<Integer> ridExt = m.extmapId(Extmap.RTP_STREAM_ID);
+    List<String> layers = SIMULCAST_RIDS.stream().filter(m.simulcastRids()::contains).toList();
+    if (m.kind() != MediaKind.VIDEO || layers.isEmpty() || ridExt.isEmpty()) {
+      return false;
+    }
+    int pt = m.payloadTypes().get(0);
+    Optional<Codec> codec = m.codec(pt);
+    if (codec.isEmpty()) {
+      return false;
+    }
+    String trackId = connectionId + "-" + label;
+    channel.router.createSimulcastProducer(trackId, connectionId, new ProducerParams(m.kind(),
+        RtpCodec.fromName(codec.get().name()), pt, codec.get().clockRate(), 0, mid), layers, ridExt.get());
+    out.add(new Media.Track(connectionId, trackId, label));
+    Optional<Integer> rridExt = m.extmapId(Extmap.REPAIRED_RTP_STREAM_ID);
+    Optional<Integer> rtxPt = m.payloadTypes().stream().filter(t -> m.codec(t)
+        .map(c -> "rtx".equalsIgnoreCase(c.name()) && c.fmtp().equals("apt=" + pt)).orElse(false)).findFirst();
+    if (rridExt.isPresent() && rtxPt.isPresent()) {
+      rtx.simulcast(ridExt.get(), rridExt.get(), rtxPt.get(), pt);
+    }
+    LOG.info("{} publishes {} with simulcast layers {}", connectionId, label, layers);
+    return true;
+  }
+
+  @Override
+  public void setReceiveMaxHeight(int maxHeight, String trackId) {
+    if (closed) {
+      return;
+    }
+    if (trackId == null) {
+      receiveMaxHeight = Math.max(0, maxHeight);
+    } else {
+      Sending s = sending.get(trackId);
+      if (s == null) {
+        return; // not a track this peer receives (now): nothing to remember, so nothing to bound
+      }
+      s.maxHeight = Math.max(0, maxHeight);
+    }
+    for (Sending s : sending.values()) {
+      applyMaxHeight(s);
+    }
+    media.routers.drain(channel);
+  }
+
+  /** Tells the router the layer policy of a started consumer of a simulcast track. */
+  private void applyMaxHeight(Sending s) {
+    if (s.consumerId == null) {
+      return;
+    }
+    Consumer c = channel.router.findConsumer(s.consumerId);
+    if (c != null && !c.closed() && c.producer() != null && c.simulcast()) {
+      channel.router.setPreferredMaxHeight(s.consumerId, s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight,
+          media.nowMillis());
+    }
+  }
+
   private void consume(SdpAnswer a, String trackId, Sending s) {
-    Producer p = media.router.findProducer(trackId);
+    Producer p = channel.router.findProducer(trackId);
     Optional<SdpAnswer.Media> m = a.media(s.mid);
     if (p == null || p.closed() || m.isEmpty() || m.get().rejected() || !m.get().direction().receives()) {
       return;
@@ -252,6 +367,18 @@ final class RtcPeer implements Media.Peer {
     }
     int midExt = m.get().extmapId(Extmap.SDES_MID).orElse(0);
     s.pending = new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid);
+    if (s.rtxSsrc != 0) {
+      // RTX if the answer kept an rtx payload type for the forwarded codec; else same-SSRC retransmission
+      for (int pt : m.get().payloadTypes()) {
+        Codec c = m.get().codec(pt).orElse(null);
+        if (c != null && "rtx".equalsIgnoreCase(c.name())
+            && java.util.Arrays.stream(c.fmtp().split(";")).map(String::trim)
+                .anyMatch(f -> f.equals("apt=" + p.payloadType()))) {
+          s.pending = s.pending.withRtx(s.rtxSsrc, pt);
+          break;
+        }
+      }
+    }
     s.trackId = trackId;
     if (transport.isConnected()) {
       startConsumer(s);
@@ -261,21 +388,24 @@ final class RtcPeer implements Media.Peer {
   }
 
   private void startConsumer(Sending s) {
-    if (s.pending == null || media.router.findProducer(s.trackId) == null) {
+    if (s.pending == null || channel.router.findProducer(s.trackId) == null) {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    media.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
     s.consumerId = consumerId;
+    if (receiveMaxHeight > 0 || s.maxHeight > 0) {
+      applyMaxHeight(s);
+    }
     s.pending = null;
   }
 
   private void closeConsumer(Sending s) {
     s.pending = null;
     if (s.consumerId != null) {
-      Consumer c = media.router.findConsumer(s.consumerId);
+      Consumer c = channel.router.findConsumer(s.consumerId);
       if (c != null && !c.closed()) {
-        media.router.closeConsumer(s.consumerId);
+        channel.router.closeConsumer(s.consumerId);
       }
       s.consumerId = null;
     }
@@ -304,6 +434,10 @@ final class RtcPeer implements Media.Peer {
   }
 
   void sendRtp(byte[] plain) {
+    if (downlink != null && transport.isConnected()) {
+      plain = downlink.onSend(plain, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()));
+      runDownlink(media.nowMillis());
+    }
     if (transport.sendRtp(plain)) {
       drain();
     }
@@ -354,9 +488,14 @@ final class RtcPeer implements Media.Peer {
         if (packet == null) {
           continue;
         }
-        media.routeRtp(this, packet);
+        media.routers.routeRtp(channel, connectionId, packet);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
-        media.routeRtcp(this, r.packet());
+        if (downlink != null) {
+          long now = media.nowMillis();
+          downlink.onRtcp(r.packet(), now);
+          runDownlink(now);
+        }
+        media.routers.routeRtcp(channel, connectionId, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
         media.addressValidated(this, v.address());
       } else if (o instanceof TransportOutput.RemoteAddressChanged c) {
@@ -371,7 +510,7 @@ final class RtcPeer implements Media.Peer {
         for (Sending sn : sending.values()) {
           startConsumer(sn);
         }
-        media.drainRouter();
+        media.routers.drain(channel);
       } else if (o instanceof TransportOutput.Failed f) {
         media.stats().inc("media.transports_failed");
         LOG.info("{} media failed: {}", connectionId, f.reason());
@@ -415,6 +554,33 @@ final class RtcPeer implements Media.Peer {
       ccTimer = null;
       ccTimerAt = Long.MAX_VALUE;
       runUplink(media.nowMillis());
+    });
+  }
+
+  /** Runs the downlink estimator's feedback timeout if due and re-arms its timer. */
+  private void runDownlink(long now) {
+    if (closed || downlink == null) {
+      return;
+    }
+    if (downlink.nextTimeoutMillis() <= now) {
+      downlink.poll(now);
+    }
+    long next = downlink.nextTimeoutMillis();
+    if (next == dlTimerAt && (dlTimer != null || next == Long.MAX_VALUE)) {
+      return;
+    }
+    if (dlTimer != null) {
+      dlTimer.cancel();
+      dlTimer = null;
+    }
+    dlTimerAt = next;
+    if (next == Long.MAX_VALUE) {
+      return;
+    }
+    dlTimer = media.loop().schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, next - now)), () -> {
+      dlTimer = null;
+      dlTimerAt = Long.MAX_VALUE;
+      runDownlink(media.nowMillis());
     });
   }
 
@@ -464,6 +630,16 @@ final class RtcPeer implements Media.Peer {
     if (uplink != null) {
       uplink.addCounters(out);
     }
+    if (downlink != null) {
+      downlink.addCounters(out);
+    }
+  }
+
+  /** Adds this transport's gauges to {@code out} (live peers only; never folded into the totals). */
+  void addLiveGauges(Map<String, Long> out) {
+    if (downlink != null) {
+      downlink.addGauges(out);
+    }
   }
 
   @Override
@@ -486,6 +662,10 @@ final class RtcPeer implements Media.Peer {
     if (ccTimer != null) {
       ccTimer.cancel();
       ccTimer = null;
+    }
+    if (dlTimer != null) {
+      dlTimer.cancel();
+      dlTimer = null;
     }
     TransportStats st = transport.stats();
     LOG.info("{} media closed: received {} dropped {} srtp-rejected {} stun-errors {} rtp-sent {} rtcp-sent {}",

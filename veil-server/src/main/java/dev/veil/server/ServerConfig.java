@@ -190,6 +190,13 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
         maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
   }
 
+  /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
+  public ServerConfig withRtcAddress(String address) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+  }
+
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,

@@ -1,6 +1,9 @@
 package dev.veil.server;
 
 import dev.veil.webrtc.rtp.RtpException;
+import dev.veil.webrtc.rtp.RtpHeader;
+import dev.veil.webrtc.rtp.RtpPacket;
+import dev.veil.webrtc.rtp.RtpStreamId;
 import dev.veil.webrtc.rtp.RtxUnwrap;
 import java.util.HashMap;
 import java.util.Map;
@@ -38,6 +41,14 @@ final class UplinkRtx {
 
   private final Map<Long, Stream> byRtxSsrc = new HashMap<>();
   private final Map<Long, Stream> byMediaSsrc = new HashMap<>();
+  /** Simulcast: the extension ids and payload types that tell layers and their RTX streams apart (0: none). */
+  private int ridExt;
+  private int rridExt;
+  private int rtxPt = -1;
+  private int mediaPt = -1;
+  /** Simulcast: the media SSRC of each rid seen (bounded by the rids a peer can name: at most MAX_RIDS). */
+  private final Map<String, Long> ssrcByRid = new HashMap<>();
+  private static final int MAX_RIDS = 8;
   private long unwrapped;
   private long padding;
   private long duplicates;
@@ -52,14 +63,60 @@ final class UplinkRtx {
     byMediaSsrc.put(mediaSsrc, s);
   }
 
+  /**
+   * Simulcast uploads (no a=ssrc in the answer): a media packet's RID (RtpStreamId, extension {@code ridExt})
+   * names its layer's SSRC, an RTX packet's RepairedRtpStreamId ({@code rridExt}) the layer it repairs; an RTX SSRC
+   * is registered once both are known.
+   */
+  void simulcast(int ridExt, int rridExt, int rtxPayloadType, int mediaPayloadType) {
+    this.ridExt = ridExt;
+    this.rridExt = rridExt;
+    this.rtxPt = rtxPayloadType;
+    this.mediaPt = mediaPayloadType;
+  }
+
+  /** Learns simulcast SSRCs from a packet of an SSRC not registered yet (only media or RTX payload types). */
+  private void learn(byte[] packet, long ssrc) {
+    int pt = packet[1] & 0x7F;
+    if (ridExt <= 0 || (pt != mediaPt && pt != rtxPt) || (packet[0] & 0x10) == 0) {
+      return;
+    }
+    RtpHeader h;
+    try {
+      h = RtpPacket.parse(packet).header();
+    } catch (RtpException e) {
+      return;
+    }
+    if (pt == mediaPt) {
+      String rid = RtpStreamId.read(h, ridExt);
+      if (rid != null && (ssrcByRid.containsKey(rid) || ssrcByRid.size() < MAX_RIDS)) {
+        Long old = ssrcByRid.put(rid, ssrc);
+        if (old != null && old != ssrc) {
+          byMediaSsrc.remove(old);
+        }
+      }
+    } else {
+      String rid = RtpStreamId.read(h, rridExt);
+      Long media = rid == null ? null : ssrcByRid.get(rid);
+      if (media != null) {
+        byRtxSsrc.values().removeIf(s -> s.mediaSsrc == media);
+        add(ssrc, media, mediaPt);
+      }
+    }
+  }
+
   /** The packet to route for a received (decrypted) RTP packet, or null to drop it. */
   byte[] onRtp(byte[] packet) {
-    if (byRtxSsrc.isEmpty() || packet.length < 12) {
+    if ((byRtxSsrc.isEmpty() && ridExt <= 0) || packet.length < 12) {
       return packet;
     }
     long ssrc = ((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16) | ((packet[10] & 0xFF) << 8)
         | (packet[11] & 0xFF);
     Stream x = byRtxSsrc.get(ssrc);
+    if (x == null && ridExt > 0 && !byMediaSsrc.containsKey(ssrc) && !ssrcByRid.containsValue(ssrc)) {
+      learn(packet, ssrc);
+      x = byRtxSsrc.get(ssrc);
+    }
     if (x == null) {
       Stream m = byMediaSsrc.get(ssrc);
       if (m != null) {

@@ -115,6 +115,11 @@ public final class VeilServer implements AutoCloseable {
     loop.execute(task);
   }
 
+  /** TEST ONLY: the media plane (touch it on the loop only, e.g. through {@link #runOnLoopForTesting}). */
+  RtcMedia mediaForTesting() {
+    return media;
+  }
+
   private void heartbeat() {
     lastBeatNanos = System.nanoTime();
     if (!stopped) {
@@ -191,17 +196,24 @@ public final class VeilServer implements AutoCloseable {
    * the loop does not answer within a second).
    */
   public Map<String, Long> counters() {
-    Map<String, Long> out = new java.util.TreeMap<>(stats.snapshot());
     if (loop != null && media != null && !stopped) {
+      // The snapshot is taken on the loop with the live counters: a router that closes folds its counters into
+      // Stats on the loop, so they are counted exactly once.
       java.util.concurrent.CompletableFuture<Map<String, Long>> live = new java.util.concurrent.CompletableFuture<>();
-      loop.execute(() -> live.complete(media.liveCounters()));
+      loop.execute(() -> {
+        Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
+        media.liveCounters().forEach((k, v) -> all.merge(k, v, Long::sum));
+        live.complete(all);
+      });
       try {
-        live.get(1, java.util.concurrent.TimeUnit.SECONDS).forEach((k, v) -> out.merge(k, v, Long::sum));
+        return live.get(1, java.util.concurrent.TimeUnit.SECONDS);
       } catch (Exception e) {
+        Map<String, Long> out = new java.util.TreeMap<>(stats.snapshot());
         out.put("health.live_counters_unavailable", 1L);
+        return out;
       }
     }
-    return out;
+    return new java.util.TreeMap<>(stats.snapshot());
   }
 
   ObjectNode health() {

@@ -22,7 +22,7 @@ class HubAbuseTest {
   private Hub hub;
 
   /** Media that offers a placeholder and publishes nothing. */
-  private static final Media MEDIA = (id, role, audio, video, onFailed) -> new Media.Peer() {
+  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
     @Override
     public String offer(List<Media.Track> receive) {
       return "v=0\r\ns=-\r\n";
@@ -360,11 +360,11 @@ class HubAbuseTest {
 
   @Test
   void runtimeExceptionInOneConnectionsMedia_closesOnlyThatConnection() {
-    Media throwing = (id, role, audio, video, onFailed) -> {
+    Media throwing = (id, channel, role, audio, video, onFailed) -> {
       if (role == Role.SENDONLY) {
         throw new IllegalStateException("boom");
       }
-      return MEDIA.open(id, role, audio, video, onFailed);
+      return MEDIA.open(id, channel, role, audio, video, onFailed);
     };
     hub = new Hub(clock, cfg(guards()), stats, throwing, new ConnectionIds(new SecureRandom()));
     Client a = join("10.0.0.1", "room", false);

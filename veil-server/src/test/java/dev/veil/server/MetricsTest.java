@@ -123,6 +123,21 @@ class MetricsTest {
   }
 
   @Test
+  void render_gaugeKeys_areGaugesNotCounters() {
+    Map<String, Long> counters = new TreeMap<>();
+    counters.put(Metrics.GAUGE_PREFIX + "media.downlink.estimators", 2L);
+    counters.put(Metrics.GAUGE_PREFIX + "media.downlink.estimate_bps_sum", 3_000_000L);
+    counters.put("media.downlink.packets_stamped", 7L);
+    String text = Metrics.render(counters, new Metrics.Gauges(0, 0, 0, 0, true));
+    Exposition e = Exposition.parse(text);
+    assertTrue(text.contains("# TYPE veil_media_downlink_estimators gauge\n"), text);
+    assertEquals(2.0, e.value("veil_media_downlink_estimators", ""));
+    assertEquals(3_000_000.0, e.value("veil_media_downlink_estimate_bps_sum", ""));
+    assertEquals(7.0, e.value("veil_media_downlink_packets_stamped_total", ""));
+    assertTrue(!text.contains("gauge_media"), text);
+  }
+
+  @Test
   void render_oddLabelValueAndKey_escapedPerSpec() {
     Map<String, Long> counters = new TreeMap<>();
     counters.put("e2ee.rejected.a\"b\\c\nd", 1L);

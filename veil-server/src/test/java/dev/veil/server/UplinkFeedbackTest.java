@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Uplink congestion control through a real server: a publisher whose answer accepts the transport-wide sequence
  * number extension and transport-cc gets transport-wide feedback for every packet it sends (losses reported as
- * such); one that accepts only goog-remb gets REMB; the offer advertises neither on the subscriber's m-lines.
+ * such); one that accepts only goog-remb gets REMB; the subscriber's m-lines offer the downlink side instead.
  */
 class UplinkFeedbackTest {
   private MediaTestServer fx;
@@ -136,14 +136,16 @@ class UplinkFeedbackTest {
   }
 
   @Test
-  void subscribersAreNotOfferedTransportCc() throws Exception {
+  void subscribersAreOfferedDownlinkFeedbackButNoUplinkExtras() throws Exception {
     try (MediaTestPeer pub = fx.peer("down", "sendonly", 23, UplinkFeedbackTest::withTwccExtmap);
         MediaTestPeer sub = fx.peer("down", "recvonly", 24)) {
       String offer = sub.offerSdp;
-      assertFalse(offer.contains(TransportSequence.URI), offer);
-      assertFalse(offer.contains("transport-cc"), offer);
-      assertFalse(offer.contains("goog-remb"), offer);
+      // downlink congestion control (DownlinkCcTest): the server stamps what it forwards
+      assertTrue(offer.contains("a=extmap:3 " + TransportSequence.URI), offer);
+      assertTrue(offer.contains("a=rtcp-fb:111 transport-cc"), offer);
+      assertTrue(offer.contains("a=rtcp-fb:96 goog-remb"), offer);
       assertFalse(offer.contains("x-google-start-bitrate"), offer);
+      assertFalse(offer.contains("rtx/90000"), offer);
       assertTrue(pub.offerSdp.contains("x-google-start-bitrate=1000"), pub.offerSdp);
       assertTrue(pub.offerSdp.contains("a=rtpmap:97 rtx/90000"), pub.offerSdp);
       assertTrue(pub.offerSdp.contains("a=fmtp:97 apt=96"), pub.offerSdp);

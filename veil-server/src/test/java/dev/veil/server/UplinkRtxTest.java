@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.veil.webrtc.rtp.HeaderExtension;
 import dev.veil.webrtc.rtp.RtpHeader;
 import dev.veil.webrtc.rtp.RtpPacket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -47,5 +50,40 @@ class UplinkRtxTest {
     u.addCounters(c);
     assertEquals(Map.of("media.uplink.rtx_duplicates", 2L, "media.uplink.rtx_padding", 2L,
         "media.uplink.rtx_unwrapped", 1L), c);
+  }
+
+  private static byte[] withExt(long ssrc, int pt, int seq, int extId, String rid, byte[] payload) {
+    RtpHeader h = RtpHeader.of(false, pt, seq, 9000, ssrc);
+    if (rid != null) {
+      h = h.withExtensions(List.of(new HeaderExtension(extId, rid.getBytes(StandardCharsets.US_ASCII))));
+    }
+    return RtpPacket.build(h, payload, 0, payload.length);
+  }
+
+  @Test
+  void simulcastRtxStreamsAreToldByTheirRepairedRid() throws Exception {
+    UplinkRtx u = new UplinkRtx();
+    u.simulcast(4, 5, 97, 96);
+    long hMedia = 0xA1L;
+    long hRtx = 0xA2L;
+    long fMedia = 0xB1L;
+    byte[] h1 = withExt(hMedia, 96, 100, 4, "h", "x".getBytes());
+    assertSame(h1, u.onRtp(h1), "media passes (its SSRC is now layer h's)");
+    byte[] f1 = withExt(fMedia, 96, 7, 4, "f", "y".getBytes());
+    assertSame(f1, u.onRtp(f1));
+    // an RTX packet naming layer h (repaired RID) carrying h's packet 101
+    byte[] body = {0, 101, 'z'};
+    byte[] out = u.onRtp(withExt(hRtx, 97, 1, 5, "h", body));
+    RtpPacket orig = RtpPacket.parse(out);
+    assertEquals(hMedia, orig.header().ssrc());
+    assertEquals(101, orig.header().sequenceNumber());
+    assertEquals(96, orig.header().payloadType());
+    // once known, later RTX packets of that SSRC need no extension
+    byte[] again = u.onRtp(withExt(hRtx, 97, 2, 5, null, new byte[] {0, 102, 'w'}));
+    assertEquals(102, RtpPacket.parse(again).header().sequenceNumber());
+    assertNull(u.onRtp(withExt(hRtx, 97, 3, 5, null, new byte[] {0, 101, 'z'})), "a repeat: dropped");
+    // an RTX packet naming a layer whose media SSRC is unknown passes untouched (the router drops it)
+    byte[] unknown = withExt(0xC2L, 97, 1, 5, "q", body);
+    assertSame(unknown, u.onRtp(unknown));
   }
 }

@@ -13,13 +13,27 @@ import java.util.Objects;
  * @param e2ee whether the client will encrypt its media end to end
  * @param audio whether the client sends audio (only meaningful when {@code role.sends()})
  * @param video whether the client sends video (only meaningful when {@code role.sends()})
+ * @param receiveMaxHeight the largest picture height the client wants to receive ({@code receive_max_height}):
+ *     the server forwards it the highest simulcast layer that fits; 0 for no limit
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video) implements SignalingMessage {
+    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight) implements SignalingMessage {
+
+  /** The largest {@code receive_max_height} accepted. */
+  public static final int MAX_RECEIVE_HEIGHT = 8192;
+
+  /** A connect without a receive height limit. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, 0);
+  }
 
   public Connect {
     Objects.requireNonNull(role, "role");
     Objects.requireNonNull(channelId, "channelId");
+    if (receiveMaxHeight < 0 || receiveMaxHeight > MAX_RECEIVE_HEIGHT) {
+      throw new IllegalArgumentException("receiveMaxHeight must be 0.." + MAX_RECEIVE_HEIGHT);
+    }
     metadata = metadata == null ? null : metadata.deepCopy();
     signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
   }

@@ -89,6 +89,9 @@ public final class SignalingCodec {
       o.put("e2ee", c.e2ee());
       o.put("audio", c.audio());
       o.put("video", c.video());
+      if (c.receiveMaxHeight() > 0) {
+        o.put("receive_max_height", c.receiveMaxHeight());
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
@@ -133,6 +136,11 @@ public final class SignalingCodec {
       o.put("payload", e.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Receive r) {
+      o.put("max_height", r.maxHeight());
+      if (r.trackId() != null) {
+        o.put("track_id", r.trackId());
+      }
     }
     // Ping, Pong and IceRestart have only the type.
     try {
@@ -188,7 +196,8 @@ public final class SignalingCodec {
         boolean e2ee = f.optBool("e2ee", false);
         boolean audio = f.optBool("audio", true);
         boolean video = f.optBool("video", true);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video);
+        int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight);
         break;
       }
       case "offer": {
@@ -229,6 +238,18 @@ public final class SignalingCodec {
       case "ice-restart":
         m = new IceRestart();
         break;
+      case "receive": {
+        int maxHeight = f.optInt("max_height", -1, 0, Connect.MAX_RECEIVE_HEIGHT);
+        if (maxHeight < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'max_height'");
+        }
+        String track = f.optString("track_id", 64);
+        if (track != null && track.isEmpty()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'track_id' must not be empty");
+        }
+        m = new Receive(maxHeight, track);
+        break;
+      }
       case "ping":
         m = new Ping();
         break;

@@ -68,6 +68,35 @@ class SignalingCodecTest {
   }
 
   @Test
+  void connect_receiveMaxHeight_roundTripsAndIsBounded() throws Exception {
+    roundTrip(new Connect(Role.RECVONLY, "r", null, null, false, true, true, 360));
+    String text = codec.encode(new Connect(Role.RECVONLY, "r", null, null, false, true, true, 360));
+    assertEquals(360, node(text).get("receive_max_height").asInt());
+    assertEquals(null, node(codec.encode(Connect.of(Role.RECVONLY, "r", false))).get("receive_max_height"),
+        "no limit: not on the wire");
+    Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":720}");
+    assertEquals(720, c.receiveMaxHeight());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":9000}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
+        + "\"receive_max_height\":-1}").reason());
+  }
+
+  @Test
+  void receive_roundTripsAndIsChecked() throws Exception {
+    roundTrip(Receive.all(360));
+    roundTrip(new Receive(0, "CID-video"));
+    Receive r = (Receive) codec.decode("{\"type\":\"receive\",\"max_height\":180,\"track_id\":\"t1\"}");
+    assertEquals(new Receive(180, "t1"), r);
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"receive\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"receive\",\"max_height\":9999}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"receive\",\"max_height\":1,\"track_id\":\"\"}").reason());
+    assertEquals(Reason.TOO_LARGE, reject("{\"type\":\"receive\",\"max_height\":1,\"track_id\":\""
+        + "x".repeat(65) + "\"}").reason());
+  }
+
+  @Test
   void decode_connect_defaultsOptionalFields() throws Exception {
     Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"a\"}");
     assertEquals(Role.SENDRECV, c.role());

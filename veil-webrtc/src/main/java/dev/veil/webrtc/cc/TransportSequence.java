@@ -29,6 +29,87 @@ public final class TransportSequence {
      * the packet has none (no extension, another id, a length other than 2, or a malformed header: never throws).
      */
     public static int find(byte[] buf, int off, int len, int id) {
+        int p = locate(buf, off, len, id);
+        return p < 0 ? -1 : ((buf[p] & 0xFF) << 8) | (buf[p + 1] & 0xFF);
+    }
+
+    /**
+     * Writes {@code sequence} into the packet's existing transport-wide sequence number element (id {@code id}, 2
+     * bytes) in place: the send side reserves the element when it builds the header and stamps it just before
+     * sending, without re-encoding the header. Returns false (and writes nothing) if the packet has no such element.
+     */
+    public static boolean write(byte[] buf, int off, int len, int id, int sequence) {
+        int p = locate(buf, off, len, id);
+        if (p < 0) {
+            return false;
+        }
+        buf[p] = (byte) (sequence >>> 8);
+        buf[p + 1] = (byte) sequence;
+        return true;
+    }
+
+    /**
+     * A copy of the RTP packet {@code buf[off..off+len)} with a zeroed 2-byte element {@code id} added to its header
+     * extension (for {@link #write} to fill): appended as one more 32-bit word to an existing one-byte (id 1..14) or
+     * two-byte block, or as a new one-byte block if the packet has none. Returns null if it cannot be added (not an
+     * RTP packet, a malformed or unknown extension block, an id the block's form cannot carry, or a block already
+     * at its 65535-word limit). The payload and padding are copied unchanged.
+     */
+    public static byte[] withElement(byte[] buf, int off, int len, int id) {
+        if (buf == null || off < 0 || len < 12 || off > buf.length - len || id < 1 || id > 255) {
+            return null;
+        }
+        int b0 = buf[off] & 0xFF;
+        if ((b0 >>> 6) != 2) {
+            return null;
+        }
+        int fixed = 12 + 4 * (b0 & 0x0F);
+        if (fixed > len) {
+            return null;
+        }
+        if ((b0 & 0x10) == 0) {
+            if (id > 14) {
+                return null;
+            }
+            byte[] out = new byte[len + 8];
+            System.arraycopy(buf, off, out, 0, fixed);
+            out[0] |= 0x10;
+            out[fixed] = (byte) 0xBE;
+            out[fixed + 1] = (byte) 0xDE;
+            out[fixed + 3] = 1;
+            out[fixed + 4] = (byte) ((id << 4) | 1);
+            System.arraycopy(buf, off + fixed, out, fixed + 8, len - fixed);
+            return out;
+        }
+        if (len - fixed < 4) {
+            return null;
+        }
+        int p = off + fixed;
+        int profile = ((buf[p] & 0xFF) << 8) | (buf[p + 1] & 0xFF);
+        int words = ((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF);
+        int blockEnd = fixed + 4 + 4 * words;
+        if (blockEnd > len || words == 0xFFFF) {
+            return null;
+        }
+        byte[] element;
+        if (profile == 0xBEDE && id <= 14) {
+            element = new byte[] {(byte) ((id << 4) | 1), 0, 0, 0};
+        } else if ((profile & 0xFFF0) == 0x1000) {
+            element = new byte[] {(byte) id, 2, 0, 0};
+        } else {
+            return null;
+        }
+        byte[] out = new byte[len + 4];
+        System.arraycopy(buf, off, out, 0, blockEnd);
+        out[fixed + 2] = (byte) ((words + 1) >>> 8);
+        out[fixed + 3] = (byte) (words + 1);
+        System.arraycopy(element, 0, out, blockEnd, 4);
+        System.arraycopy(buf, off + blockEnd, out, blockEnd + 4, len - blockEnd);
+        return out;
+    }
+
+    /** The absolute offset of the 2 data bytes of element {@code id}, or -1 (same rules as {@link #find}). */
+    private static int locate(byte[] buf, int off, int len, int id) {
         if (buf == null || off < 0 || len < 12 || off > buf.length - len || id < 1 || id > 255) {
             return -1;
         }
@@ -67,7 +148,7 @@ public final class TransportSequence {
                     return -1;
                 }
                 if (eid == id) {
-                    return elen == 2 ? (((buf[p + 1] & 0xFF) << 8) | (buf[p + 2] & 0xFF)) : -1;
+                    return elen == 2 ? p + 1 : -1;
                 }
                 p += 1 + elen;
             }
@@ -86,7 +167,7 @@ public final class TransportSequence {
                     return -1;
                 }
                 if (eid == id) {
-                    return elen == 2 ? (((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF)) : -1;
+                    return elen == 2 ? p + 2 : -1;
                 }
                 p += 2 + elen;
             }

@@ -1,7 +1,18 @@
 /**
- * Congestion control stages (sans-IO, one per concern, each with its own state and tests): the receive side of
- * transport-wide congestion control ({@link dev.veil.webrtc.cc.TransportFeedbackGenerator}, fed with the
- * {@link dev.veil.webrtc.cc.TransportSequence} header extension of received RTP) and the REMB fallback
- * ({@link dev.veil.webrtc.cc.RembGenerator}) for publishers that do not do transport-cc.
+ * Congestion control stages (sans-IO, one per concern, each with its own state and tests).
+ *
+ * <p>Uplink (publishers): the receive side of transport-wide congestion control ({@link
+ * dev.veil.webrtc.cc.TransportFeedbackGenerator}, fed with the {@link dev.veil.webrtc.cc.TransportSequence} header
+ * extension of received RTP) and the REMB fallback ({@link dev.veil.webrtc.cc.RembGenerator}) for publishers that do
+ * not do transport-cc.
+ *
+ * <p>Downlink (subscribers): the send side — {@link dev.veil.webrtc.cc.TransportWideStamper} puts the server's own
+ * transport-wide sequence number on every packet sent to a subscriber and records it in a {@link
+ * dev.veil.webrtc.cc.SendHistory}; {@link dev.veil.webrtc.cc.DownlinkEstimator} matches the subscriber's feedback
+ * against it (delay-based {@link dev.veil.webrtc.cc.DelayDetector} + {@link dev.veil.webrtc.cc.AimdRateControl},
+ * {@link dev.veil.webrtc.cc.LossBasedControl}, REMB as a cap or fallback) and {@link
+ * dev.veil.webrtc.cc.LayerSelector} turns the estimate into a layer per consumer. {@link dev.veil.webrtc.cc.Prober}
+ * plans padding clusters at a wanted rate so that the estimate can rise above what is being sent (the estimator
+ * measures them, {@code ProbeResults}); the server does not send them yet (it needs a padding stream, e.g. RTX).
  */
 package dev.veil.webrtc.cc;

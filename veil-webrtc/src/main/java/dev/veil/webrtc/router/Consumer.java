@@ -51,13 +51,18 @@ public final class Consumer {
     long lastOutMillis;
     private final int initialSeq;
     private final long initialTs;
-    long lastKeyFrameAskMillis = Producer.NEVER;
+    /** Next sequence number of the RTX stream (RFC 4588: its own sequence space), when RTX is negotiated. */
+    private int rtxSeq;
 
     long packetsSent;
     long octetsSent;
+    /** The simulcast group it consumes (its layer switcher decides what it gets), or null. */
+    SimulcastGroup simulcast;
 
-    Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs) {
+    Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs,
+            int initialRtxSeq) {
         this.id = id;
+        this.rtxSeq = initialRtxSeq & 0xFFFF;
         this.peerId = peerId;
         this.producer = producer;
         this.params = params;
@@ -93,6 +98,11 @@ public final class Consumer {
         return params;
     }
 
+    /** Whether it consumes a simulcast producer (its layer is chosen by the router's layer switcher). */
+    public boolean simulcast() {
+        return simulcast != null;
+    }
+
     /** Whether paused by {@link Router#pauseConsumer}. */
     public boolean paused() {
         return paused;
@@ -100,7 +110,7 @@ public final class Consumer {
 
     /** Whether a video consumer still waits for a key frame before forwarding (after start, resume or switch). */
     public boolean waitingForKeyFrame() {
-        return !synced && !paused && producer.codec().needsKeyFrame();
+        return !synced && !paused && producer.codec().needsKeyFrame() && simulcast == null;
     }
 
     /** RTP packets sent (forwarded, not retransmissions). */
@@ -175,6 +185,42 @@ public final class Consumer {
     }
 
     /**
+     * Sends a packet of a simulcast layer with the sequence number and timestamp its layer switcher chose, and keeps
+     * this consumer's mapping in step with the switcher's (so NACKs and sender reports map back as for any
+     * consumer); at a switch point the mapping restarts there.
+     */
+    byte[] forwardLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
+        if (closed || paused) {
+            return null;
+        }
+        int inSeq = pkt.header().sequenceNumber();
+        if (switchPoint || !synced) {
+            seqOffset = (outSeq - inSeq) & 0xFFFF;
+            tsOffset = (outTs - pkt.header().timestamp()) & 0xFFFF_FFFFL;
+            syncInExt = inSeq;
+            highestInExt = inSeq;
+            syncOutExt = started ? lastOutExt + RtpHeader.seqDelta(lastOutSeq, outSeq) : outSeq;
+            lastOutExt = syncOutExt - 1;
+            lastOutSeq = (outSeq - 1) & 0xFFFF;
+            synced = true;
+            started = true;
+        } else {
+            long inExt = highestInExt + RtpHeader.seqDelta((int) (highestInExt & 0xFFFF), inSeq);
+            highestInExt = Math.max(highestInExt, inExt);
+        }
+        int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
+        if (outDelta > 0) {
+            lastOutExt += outDelta;
+            lastOutSeq = outSeq;
+            lastOutTs = outTs;
+            lastOutMillis = nowMillis;
+        }
+        packetsSent++;
+        octetsSent += pkt.payloadLength();
+        return rewrite(pkt, outSeq, outTs);
+    }
+
+    /**
      * The producer sequence number of a NACKed out_seq, or -1 if it was not sent under the current mapping.
      */
     int producerSeqOf(int outSeq) {
@@ -188,11 +234,32 @@ public final class Consumer {
         return (outSeq - seqOffset) & 0xFFFF;
     }
 
-    /** Rewrites a cached producer packet for a retransmission (counters and mapping unchanged). */
+    /** Whether retransmissions go on an RTX stream (the subscriber negotiated RTX for this consumer). */
+    public boolean rtxEnabled() {
+        return params.rtxSsrc() != 0;
+    }
+
+    /**
+     * Rewrites a cached producer packet for a retransmission (counters and mapping unchanged): on the media SSRC
+     * without RTX; with RTX an RFC 4588 §4 packet of the RTX stream: RTX SSRC and payload type, the RTX stream's
+     * own next sequence number, the media timestamp and marker, and a payload of the original sequence number
+     * (OSN, the consumer's out_seq, two bytes big-endian) followed by the original payload (no padding).
+     */
     byte[] retransmit(RtpPacket pkt) {
         int outSeq = (pkt.header().sequenceNumber() + seqOffset) & 0xFFFF;
         long outTs = (pkt.header().timestamp() + tsOffset) & 0xFFFF_FFFFL;
-        return rewrite(pkt, outSeq, outTs);
+        if (!rtxEnabled()) {
+            return rewrite(pkt, outSeq, outTs);
+        }
+        RtpHeader h = pkt.header().rewritten(params.rtxSsrc(), params.rtxPayloadType(), rtxSeq, outTs)
+                .withExtensions(extensions);
+        rtxSeq = (rtxSeq + 1) & 0xFFFF;
+        int len = pkt.payloadLength();
+        byte[] payload = new byte[2 + len];
+        payload[0] = (byte) (outSeq >>> 8);
+        payload[1] = (byte) outSeq;
+        System.arraycopy(pkt.buffer(), pkt.payloadOffset(), payload, 2, len);
+        return RtpPacket.build(h, payload, 0, payload.length);
     }
 
     private byte[] rewrite(RtpPacket pkt, int outSeq, long outTs) {

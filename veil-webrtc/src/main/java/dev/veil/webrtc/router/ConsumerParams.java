@@ -11,9 +11,29 @@ import java.nio.charset.StandardCharsets;
  * @param midExtensionId the extmap id of {@code urn:ietf:params:rtp-hdrext:sdes:mid} in the subscriber's answer, 0 if
  *     not negotiated. Publisher header extensions are always stripped; with an id, the consumer's mid is written.
  * @param mid the subscriber m-line mid (written when {@code midExtensionId > 0})
+ * @param rtxSsrc the SSRC of the consumer's RTX stream (RFC 4588; {@code a=ssrc-group:FID ssrc rtxSsrc} in the
+ *     subscriber's offer), or 0 when the subscriber did not negotiate RTX: retransmissions then reuse {@code ssrc}
+ * @param rtxPayloadType the RTX payload type ({@code a=rtpmap:N rtx/...} with {@code apt=payloadType}); used only
+ *     with an {@code rtxSsrc}
  */
-public record ConsumerParams(long ssrc, int payloadType, String cname, int midExtensionId, String mid) {
+public record ConsumerParams(long ssrc, int payloadType, String cname, int midExtensionId, String mid, long rtxSsrc,
+        int rtxPayloadType) {
+
+    /** Without RTX: retransmissions are sent on the media SSRC. */
+    public ConsumerParams(long ssrc, int payloadType, String cname, int midExtensionId, String mid) {
+        this(ssrc, payloadType, cname, midExtensionId, mid, 0, 0);
+    }
+
+    /** These parameters with an RTX stream ({@code rtxSsrc}, {@code rtxPayloadType}). */
+    public ConsumerParams withRtx(long rtxSsrc, int rtxPayloadType) {
+        return new ConsumerParams(ssrc, payloadType, cname, midExtensionId, mid, rtxSsrc, rtxPayloadType);
+    }
+
     public ConsumerParams {
+        if (rtxSsrc < 0 || rtxSsrc > 0xFFFF_FFFFL || rtxSsrc != 0 && (rtxSsrc == ssrc || rtxPayloadType < 0
+                || rtxPayloadType > 127 || rtxPayloadType == payloadType)) {
+            throw new IllegalArgumentException("bad RTX ssrc or payload type");
+        }
         if (ssrc < 0 || ssrc > 0xFFFF_FFFFL || payloadType < 0 || payloadType > 127) {
             throw new IllegalArgumentException("bad ssrc or payload type");
         }

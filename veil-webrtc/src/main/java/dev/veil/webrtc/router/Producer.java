@@ -16,25 +16,22 @@ public final class Producer {
     private final String id;
     private final String peerId;
     private final ProducerParams params;
-    final RetransmissionCache cache;
-    final ReceiveStats receiveStats = new ReceiveStats();
     final List<Consumer> consumers = new ArrayList<>();
-    long lastKeyFrameRequestMillis = NEVER;
-    int firSequence;
-    long lastSrCompactNtp;
-    long lastSrMillis = NEVER;
-    final int[] nackedSeq;
-    final long[] nackedAtMillis;
+    /**
+     * Per-packet state of the router's stages, one slot per stage that asks for one (see {@link Router}): an array
+     * read instead of a map lookup on the forwarding path.
+     */
+    final Object[] stageState = new Object[Router.STAGE_SLOTS];
     boolean closed;
+    /** Simulcast: on the producer the server made, its layers; on a layer (an internal producer), its group. */
+    SimulcastGroup simulcast;
+    /** Simulcast: this internal producer's layer (0 = lowest), or -1 (a plain producer, or a group). */
+    int layer = -1;
 
-    Producer(String id, String peerId, ProducerParams params, int cacheSize) {
+    Producer(String id, String peerId, ProducerParams params) {
         this.id = id;
         this.peerId = peerId;
         this.params = params;
-        this.cache = new RetransmissionCache(cacheSize);
-        this.nackedSeq = new int[cacheSize];
-        this.nackedAtMillis = new long[cacheSize];
-        java.util.Arrays.fill(nackedAtMillis, NEVER);
     }
 
     /** The producer id given by the server. */
@@ -80,6 +77,26 @@ public final class Producer {
     /** The consumers currently fed by this producer (unmodifiable snapshot). */
     public List<Consumer> consumers() {
         return Collections.unmodifiableList(new ArrayList<>(consumers));
+    }
+
+    /** Whether this producer has simulcast layers ({@link Router#createSimulcastProducer}). */
+    public boolean isSimulcast() {
+        return simulcast != null && layer < 0;
+    }
+
+    /**
+     * Simulcast: the SSRC the publisher sends each layer with (lowest layer first), -1 for a layer not seen yet;
+     * empty for a plain producer.
+     */
+    public List<Long> layerSsrcs() {
+        if (!isSimulcast()) {
+            return List.of();
+        }
+        List<Long> out = new ArrayList<>();
+        for (Producer l : simulcast.layers) {
+            out.add(l == null ? -1L : l.ssrc());
+        }
+        return out;
     }
 
     /** Whether the producer was closed. */

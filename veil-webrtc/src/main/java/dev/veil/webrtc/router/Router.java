@@ -3,13 +3,10 @@ package dev.veil.webrtc.router;
 import dev.veil.webrtc.rtcp.FullIntraRequest;
 import dev.veil.webrtc.rtcp.GenericNack;
 import dev.veil.webrtc.rtcp.PictureLossIndication;
-import dev.veil.webrtc.rtcp.ReceiverReport;
-import dev.veil.webrtc.rtcp.ReportBlock;
 import dev.veil.webrtc.rtcp.RtcpCompound;
 import dev.veil.webrtc.rtcp.RtcpException;
 import dev.veil.webrtc.rtcp.RtcpPacket;
 import dev.veil.webrtc.rtcp.SenderReport;
-import dev.veil.webrtc.rtcp.SourceDescription;
 import dev.veil.webrtc.rtp.RtpException;
 import dev.veil.webrtc.rtp.RtpPacket;
 import java.util.ArrayDeque;
@@ -26,34 +23,45 @@ import java.util.random.RandomGenerator;
 /**
  * The sans-IO forwarding core of one channel (mediasoup's Router): {@link Producer}s (incoming streams) feed {@link
  * Consumer}s (one per subscriber and producer). It works on plain RTP/RTCP bytes that the server has already
- * SRTP-decrypted, and emits {@link RouterOutput}s for the server to SRTP-protect and send.
+ * SRTP-decrypted, and emits {@link RouterOutput}s for the server to SRTP-protect and send. The server makes one
+ * router per channel, with the channel, and closes it ({@link #close()}) when the channel empties.
  *
  * <h2>Run loop</h2>
  * Feed every RTP datagram with {@link #handleRtp} and every RTCP datagram with {@link #handleRtcp} (with the peer it
  * came from and the current time), call {@link #poll(long)} at the deadline it returns, and drain {@link
  * #pollOutput()} after each call. No sockets, threads or clock; not thread-safe (one router per event loop).
  *
- * <h2>What it does</h2>
- * <ul>
- *   <li>Forwards each producer packet to its consumers, rewriting SSRC, payload type, sequence number and timestamp
- *       per consumer (see {@link Consumer}); video consumers start at a key frame.</li>
- *   <li>Key frames: PLI/FIR from subscribers and the start of a video consumer become a PLI/FIR to the publisher,
- *       at most one per producer per {@link RouterConfig#keyFrameRequestMinIntervalMillis()}.</li>
- *   <li>NACK: subscribers' NACKs are answered from the producer's retransmission cache (the last
- *       {@link RouterConfig#retransmissionCacheSize()} packets, retransmitted on the same SSRC: RTX is not used);
- *       misses are NACKed upstream to the publisher.</li>
- *   <li>Reports: a publisher's SR is rewritten for each consumer (SSRC, RTP timestamp, own packet and octet
- *       counts; the NTP time is kept, so audio and video of one publisher stay in sync) and sent with an SDES CNAME;
- *       receiver reports go to each publisher every {@link RouterConfig#receiverReportIntervalMillis()}.</li>
- *   <li>Malformed RTP/RTCP is dropped and counted ({@link #stats()}); nothing throws for bad input.</li>
- * </ul>
- * It never reads the RTP payload beyond the VP8 payload descriptor and first frame byte or the H.264 NAL header:
- * past its clear prefix the payload is end-to-end encrypted. <b>Bandwidth estimation is out of scope here</b>:
- * REMB and transport-cc from subscribers are ignored, the server sends subscribers no transport-wide sequence
- * numbers, and there is no simulcast/SVC layer selection. Uplink feedback to publishers (transport-cc, or REMB) is
- * the {@code dev.veil.webrtc.cc} stages', fed by the server shell before it routes a packet here.
+ * <h2>A pipeline of stages</h2>
+ * The router itself parses, matches packets to producers and consumers and forwards (each consumer rewrites SSRC,
+ * payload type, sequence number and timestamp, see {@link Consumer}; video consumers start at a key frame). Every
+ * other concern is a {@link Stage} with its own state, fed by the router in this order:
+ * <ol>
+ *   <li>{@link ReceiverReportScheduler}: reception statistics per producer, RRs to each publisher every
+ *       {@link RouterConfig#receiverReportIntervalMillis()}.</li>
+ *   <li>{@link NackResponder}: the last {@link RouterConfig#retransmissionCacheSize()} packets of each producer;
+ *       subscribers' NACKs are answered from them (on the consumer's RTX stream if negotiated, else on its SSRC).</li>
+ *   <li>{@link UpstreamNacker}: NACKs publishers for what the SFU lost (gaps in a video producer's sequence
+ *       numbers, bounded retries with back-off) and for subscribers' cache misses.</li>
+ *   <li>{@link KeyFrameRequester}: PLI/FIR to the publisher, coalesced per producer and rate-limited.</li>
+ *   <li>{@link SenderReportRewriter}: a publisher's SR rewritten for each consumer, with an SDES CNAME.</li>
+ * </ol>
+ * Simulcast producers ({@link #createSimulcastProducer}) are forwarded through a layer switcher per producer
+ * ({@link SimulcastRouting}): one layer per consumer, each layer an internal producer the stages see like any other.
+ * More stages (a downlink estimator) are added with {@link #addStage}. Outputs are drained in
+ * order: the router's forwarded packets first, then each stage's. {@link #poll} returns the earliest deadline of
+ * all stages. Malformed RTP/RTCP is dropped and counted ({@link #stats()}); nothing throws for bad input.
+ *
+ * <p>It never reads the RTP payload beyond the VP8 payload descriptor and first frame byte or the H.264 NAL header:
+ * past its clear prefix the payload is end-to-end encrypted (for simulcast, also the VP8 key frame's size, which is
+ * in that prefix). <b>Bandwidth estimation is out of scope here</b> so far: REMB and transport-cc from subscribers
+ * reach the stages' {@link Stage#onPeerRtcp} and are otherwise ignored; a simulcast consumer's layer comes from
+ * {@link #setTargetLayer} or {@link #setPreferredMaxHeight}. Uplink feedback to publishers (transport-cc, or REMB) is the {@code
+ * dev.veil.webrtc.cc} engines', fed by the server shell before it routes a packet here.
  */
 public final class Router {
+
+    /** Slots of per-producer stage state ({@link Producer#stageState}) available to stages. */
+    static final int STAGE_SLOTS = 8;
 
     private final RouterConfig config;
     private final RandomGenerator random;
@@ -64,7 +72,18 @@ public final class Router {
     private final Map<String, Map<Long, Consumer>> consumersByPeer = new HashMap<>();
     private final Set<Long> usedSsrcs = new HashSet<>();
     private final ArrayDeque<RouterOutput> outputs = new ArrayDeque<>();
-    private long nextReceiverReportMillis = Producer.NEVER;
+    private final ReceiverReportScheduler receiverReports;
+    private final UpstreamNacker upstreamNacker;
+    private final NackResponder nackResponder;
+    private final KeyFrameRequester keyFrames;
+    private final SenderReportRewriter senderReports;
+    private final SimulcastRouting simulcast;
+    /** Every stage in order: the built-in ones, then those added. */
+    private Stage[] stages;
+    /** The stages added with {@link #addStage} (the built-in ones are called directly on the per-packet path). */
+    private Stage[] added = new Stage[0];
+    private int nextSlot;
+    private boolean closed;
 
     private long rtpReceived;
     private long rtpMalformed;
@@ -74,13 +93,6 @@ public final class Router {
     private long rtpDroppedBeforeKeyFrame;
     private long rtcpReceived;
     private long rtcpMalformed;
-    private long nackedPackets;
-    private long retransmittedFromCache;
-    private long nackedUpstream;
-    private long keyFrameRequestsSent;
-    private long keyFrameRequestsSuppressed;
-    private long senderReportsSent;
-    private long receiverReportsSent;
 
     /**
      * @param config tuning ({@link RouterConfig#defaults()})
@@ -90,6 +102,42 @@ public final class Router {
         this.config = Objects.requireNonNull(config, "config");
         this.random = Objects.requireNonNull(random, "random");
         this.rtcpSsrc = newSsrc();
+        receiverReports = new ReceiverReportScheduler(nextSlot++, config, rtcpSsrc);
+        upstreamNacker = new UpstreamNacker(nextSlot++, config, rtcpSsrc);
+        nackResponder = new NackResponder(nextSlot++, config, upstreamNacker);
+        keyFrames = new KeyFrameRequester(config, rtcpSsrc);
+        senderReports = new SenderReportRewriter();
+        stages = new Stage[] {receiverReports, nackResponder, upstreamNacker, keyFrames, senderReports};
+        simulcast = new SimulcastRouting(this, config);
+    }
+
+    /**
+     * Appends a stage to the pipeline (before any producer exists). It sees every input after the built-in stages.
+     *
+     * @throws IllegalStateException if producers exist already (the stage would have missed their packets)
+     */
+    public void addStage(Stage stage) {
+        Objects.requireNonNull(stage, "stage");
+        if (!producers.isEmpty()) {
+            throw new IllegalStateException("add stages before the first producer");
+        }
+        Stage[] more = java.util.Arrays.copyOf(stages, stages.length + 1);
+        more[stages.length] = stage;
+        stages = more;
+        Stage[] moreAdded = java.util.Arrays.copyOf(added, added.length + 1);
+        moreAdded[added.length] = stage;
+        added = moreAdded;
+    }
+
+    /**
+     * A free slot of per-producer state for a stage in this package (an array index instead of a map lookup per
+     * packet); there are {@link #STAGE_SLOTS}.
+     */
+    int allocateSlot() {
+        if (nextSlot == STAGE_SLOTS) {
+            throw new IllegalStateException("no stage slot left");
+        }
+        return nextSlot++;
     }
 
     /** The SSRC the router uses as sender of its RTCP feedback and receiver reports to publishers. */
@@ -124,11 +172,90 @@ public final class Router {
         if (bySsrc.containsKey(params.ssrc())) {
             throw new IllegalArgumentException("peer " + peerId + " already produces ssrc " + params.ssrc());
         }
-        Producer p = new Producer(producerId, peerId, params, config.retransmissionCacheSize());
+        checkOpen();
+        Producer p = new Producer(producerId, peerId, params);
         producers.put(producerId, p);
         bySsrc.put(params.ssrc(), p);
         usedSsrcs.add(params.ssrc());
         return p;
+    }
+
+    /**
+     * Registers a simulcast video stream of {@code peerId}: layers named by {@code rids} (lowest resolution first),
+     * each sent on an SSRC the router learns from the RtpStreamId header extension ({@code ridExtensionId}) of its
+     * first packets (see {@link SimulcastRouting}). Its consumers get one layer each (the top one unless told
+     * otherwise with {@link #setTargetLayer} or {@link #setPreferredMaxHeight}), switched at key frames.
+     *
+     * @param params kind (video), codec, payload type, clock rate and mid; its SSRC is ignored
+     * @throws IllegalArgumentException if the id is taken, the kind is not video, or the rids are not 1..8 distinct
+     */
+    public Producer createSimulcastProducer(String producerId, String peerId, ProducerParams params,
+            List<String> rids, int ridExtensionId) {
+        Objects.requireNonNull(producerId, "producerId");
+        Objects.requireNonNull(peerId, "peerId");
+        Objects.requireNonNull(params, "params");
+        if (producers.containsKey(producerId)) {
+            throw new IllegalArgumentException("producer id taken: " + producerId);
+        }
+        checkOpen();
+        Producer p = simulcast.create(producerId, peerId, params, rids, ridExtensionId);
+        producers.put(producerId, p);
+        return p;
+    }
+
+    /**
+     * Sets the highest simulcast layer (0 = lowest; above the top means the top) a consumer of a simulcast producer
+     * may get; it switches at the next key frame of that layer, asked for at once. Throws for other consumers.
+     */
+    public void setTargetLayer(String consumerId, int layer, long nowMillis) {
+        simulcast.setTargetLayer(simulcastConsumer(consumerId), layer, nowMillis);
+    }
+
+    /**
+     * The simple layer policy: a simulcast consumer gets the highest layer whose picture height (from the layers' VP8
+     * key frames) is at most {@code maxHeight} (else the lowest), kept up to date as the layers' sizes become known
+     * or change; 0 removes the limit. Throws for consumers not of a simulcast producer.
+     */
+    public void setPreferredMaxHeight(String consumerId, int maxHeight, long nowMillis) {
+        simulcast.setPreferredMaxHeight(simulcastConsumer(consumerId), maxHeight, nowMillis);
+    }
+
+    /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
+    public int currentLayer(String consumerId) {
+        Consumer c = consumers.get(consumerId);
+        return c == null || c.simulcast == null ? -1 : simulcast.currentLayer(c);
+    }
+
+    /** Simulcast layers whose SSRC is known (of the live simulcast producers). */
+    public int simulcastLayersKnown() {
+        return simulcast.layersKnown();
+    }
+
+    /** Layer switches done by the live simulcast producers' switchers. */
+    public long simulcastLayerSwitches() {
+        return simulcast.switches();
+    }
+
+    private Consumer simulcastConsumer(String consumerId) {
+        Consumer c = consumer(consumerId);
+        if (c.simulcast == null) {
+            throw new IllegalArgumentException("consumer " + consumerId + " is not of a simulcast producer");
+        }
+        return c;
+    }
+
+    // hooks for SimulcastRouting
+    void forwarded(RouterOutput.Rtp out) {
+        rtpForwarded++;
+        outputs.add(out);
+    }
+    void requestKeyFrame(Producer layer, long nowMillis) {
+        keyFrames.request(layer, nowMillis, false);
+    }
+    void layerClosed(Producer layer) {
+        for (Stage s : stages) {
+            s.onProducerClosed(layer);
+        }
     }
 
     /**
@@ -151,13 +278,28 @@ public final class Router {
         if (bySsrc.containsKey(params.ssrc())) {
             throw new IllegalArgumentException("peer " + peerId + " already has a consumer with ssrc " + params.ssrc());
         }
+        if (params.rtxSsrc() != 0 && bySsrc.containsKey(params.rtxSsrc())) {
+            throw new IllegalArgumentException("peer " + peerId + " already has a consumer with ssrc "
+                    + params.rtxSsrc());
+        }
         Consumer c = new Consumer(consumerId, peerId, p, params, random.nextInt(0x10000),
-                random.nextLong() & 0xFFFF_FFFFL);
+                random.nextLong() & 0xFFFF_FFFFL, random.nextInt(0x10000));
         consumers.put(consumerId, c);
         bySsrc.put(params.ssrc(), c);
         usedSsrcs.add(params.ssrc());
+        if (params.rtxSsrc() != 0) {
+            usedSsrcs.add(params.rtxSsrc());
+        }
+        if (p.isSimulcast()) {
+            // not announced to the stages as started: the switcher, not the key-frame requester, asks for its first
+            // key frame (the group has no SSRC to ask on)
+            simulcast.addConsumer(c, random.nextInt(0x10000), random.nextLong() & 0xFFFF_FFFFL, nowMillis);
+            return c;
+        }
         p.consumers.add(c);
-        askKeyFrame(c, nowMillis);
+        for (Stage s : stages) {
+            s.onConsumerStarted(c, nowMillis);
+        }
         return c;
     }
 
@@ -166,6 +308,9 @@ public final class Router {
         Consumer c = consumer(consumerId);
         c.paused = true;
         c.resync();
+        if (c.simulcast != null) {
+            simulcast.setPaused(c, true, 0);
+        }
     }
 
     /** Resumes a consumer; the stream continues seamlessly from the next (key) frame. */
@@ -174,7 +319,13 @@ public final class Router {
         if (c.paused) {
             c.paused = false;
             c.resync();
-            askKeyFrame(c, nowMillis);
+            if (c.simulcast != null) {
+                simulcast.setPaused(c, false, nowMillis);
+                return;
+            }
+            for (Stage s : stages) {
+                s.onConsumerStarted(c, nowMillis);
+            }
         }
     }
 
@@ -187,6 +338,9 @@ public final class Router {
     public void switchProducer(String consumerId, String producerId, long nowMillis) {
         Consumer c = consumer(consumerId);
         Producer p = producer(producerId);
+        if (c.simulcast != null || p.simulcast != null) {
+            throw new IllegalArgumentException("simulcast consumers switch layers, not producers");
+        }
         if (p.kind() != c.producer.kind()) {
             throw new IllegalArgumentException("cannot switch a " + c.producer.kind() + " consumer to " + p.kind());
         }
@@ -197,7 +351,9 @@ public final class Router {
         c.producer = p;
         p.consumers.add(c);
         c.resync();
-        askKeyFrame(c, nowMillis);
+        for (Stage s : stages) {
+            s.onConsumerStarted(c, nowMillis);
+        }
     }
 
     /** Closes a consumer. Unknown ids are ignored. */
@@ -208,12 +364,18 @@ public final class Router {
         }
         c.closed = true;
         c.producer.consumers.remove(c);
+        if (c.simulcast != null) {
+            simulcast.removeConsumer(c);
+        }
         Map<Long, Consumer> bySsrc = consumersByPeer.get(c.peerId());
         if (bySsrc != null) {
             bySsrc.remove(c.ssrc());
             if (bySsrc.isEmpty()) {
                 consumersByPeer.remove(c.peerId());
             }
+        }
+        for (Stage s : stages) {
+            s.onConsumerClosed(c);
         }
     }
 
@@ -229,17 +391,24 @@ public final class Router {
         }
         p.closed = true;
         Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
+        List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
+        if (p.isSimulcast()) {
+            closedConsumers = new ArrayList<>(p.simulcast.consumers.values());
+            simulcast.close(p, bySsrc);
+        }
         if (bySsrc != null) {
-            bySsrc.remove(p.ssrc());
+            bySsrc.remove(p.ssrc(), p);
             if (bySsrc.isEmpty()) {
                 producersByPeer.remove(p.peerId());
             }
         }
-        List<Consumer> closed = new ArrayList<>(p.consumers);
-        for (Consumer c : closed) {
+        for (Consumer c : closedConsumers) {
             closeConsumer(c.id());
         }
-        return closed;
+        for (Stage s : stages) {
+            s.onProducerClosed(p);
+        }
+        return closedConsumers;
     }
 
     /**
@@ -260,6 +429,39 @@ public final class Router {
             }
         }
         return others;
+    }
+
+    /**
+     * Closes the router (the channel emptied): every consumer, then every producer, then the router itself. Later
+     * packets are ignored (counted as unknown SSRC), later producers refused. Idempotent.
+     */
+    public void close() {
+        if (closed) {
+            return;
+        }
+        for (String id : new ArrayList<>(consumers.keySet())) {
+            closeConsumer(id);
+        }
+        for (String id : new ArrayList<>(producers.keySet())) {
+            closeProducer(id);
+        }
+        closed = true;
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Whether the router has no producer and no consumer. */
+    public boolean isEmpty() {
+        return producers.isEmpty() && consumers.isEmpty();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("router closed");
+        }
     }
 
     /** A producer by id, or null. */
@@ -302,6 +504,10 @@ public final class Router {
         }
         Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
         Producer p = bySsrc == null ? null : bySsrc.get(pkt.header().ssrc());
+        if (p == null && !closed && simulcast.hasGroups(peerId)) {
+            p = simulcast.learnLayer(peerId, pkt, producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>()),
+                    nowMillis);
+        }
         if (p == null) {
             rtpUnknownSsrc++;
             return;
@@ -310,10 +516,19 @@ public final class Router {
             rtpWrongPayloadType++;
             return;
         }
-        int seq = pkt.header().sequenceNumber();
-        p.receiveStats.update(seq, pkt.header().timestamp(), nowMillis, p.clockRate());
-        p.cache.put(seq, buf, off, len);
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
+        // The built-in stages that look at every packet, called directly (no interface dispatch per packet); the
+        // key-frame requester and SR rewriter have nothing to do per packet.
+        receiverReports.onProducerRtp(p, pkt, key, nowMillis);
+        nackResponder.onProducerRtp(p, pkt, key, nowMillis);
+        upstreamNacker.onProducerRtp(p, pkt, key, nowMillis);
+        for (Stage s : added) {
+            s.onProducerRtp(p, pkt, key, nowMillis);
+        }
+        if (p.simulcast != null) {
+            simulcast.onLayerRtp(p, pkt, key, nowMillis);
+            return;
+        }
         for (Consumer c : p.consumers) {
             byte[] out = c.forward(pkt, key, nowMillis);
             if (out != null) {
@@ -327,7 +542,10 @@ public final class Router {
 
     // ------------------------------------------------------------------------------------------------ RTCP
 
-    /** Handles one (decrypted) compound RTCP packet sent by {@code peerId}. */
+    /**
+     * Handles one (decrypted) compound RTCP packet sent by {@code peerId}: a sender report goes to the stages as
+     * about its producer, NACK/PLI/FIR as about the consumer whose SSRC they name, the rest as about the peer.
+     */
     public void handleRtcp(String peerId, byte[] buf, int off, int len, long nowMillis) {
         rtcpReceived++;
         List<RtcpPacket> packets;
@@ -339,23 +557,44 @@ public final class Router {
         }
         for (RtcpPacket p : packets) {
             if (p instanceof SenderReport sr) {
-                onSenderReport(peerId, sr, nowMillis);
-            } else if (p instanceof GenericNack nack) {
-                onNack(peerId, nack, nowMillis);
-            } else if (p instanceof PictureLossIndication pli) {
-                Consumer c = consumerOf(peerId, pli.mediaSsrc());
-                if (c != null) {
-                    requestKeyFrame(c.producer, nowMillis, false);
-                }
-            } else if (p instanceof FullIntraRequest fir) {
-                for (FullIntraRequest.Entry e : fir.entries()) {
-                    Consumer c = consumerOf(peerId, e.ssrc());
-                    if (c != null) {
-                        requestKeyFrame(c.producer, nowMillis, true);
+                Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
+                Producer pr = bySsrc == null ? null : bySsrc.get(sr.ssrc());
+                if (pr != null) {
+                    for (Stage s : stages) {
+                        s.onProducerRtcp(pr, sr, nowMillis);
                     }
                 }
+            } else if (p instanceof GenericNack nack) {
+                toConsumer(consumerOf(peerId, nack.mediaSsrc()), p, nowMillis);
+            } else if (p instanceof PictureLossIndication pli) {
+                keyFrameRequest(consumerOf(peerId, pli.mediaSsrc()), p, nowMillis);
+            } else if (p instanceof FullIntraRequest fir) {
+                for (FullIntraRequest.Entry e : fir.entries()) {
+                    keyFrameRequest(consumerOf(peerId, e.ssrc()), p, nowMillis);
+                }
+            } else {
+                for (Stage s : stages) {
+                    s.onPeerRtcp(peerId, p, nowMillis);
+                }
             }
-            // RR from subscribers, SDES, BYE, REMB, transport-cc and unknown types: nothing to do (no BWE).
+        }
+    }
+
+    /** A subscriber's PLI/FIR: to the stages, or for a simulcast consumer to its layer switcher. */
+    private void keyFrameRequest(Consumer c, RtcpPacket p, long nowMillis) {
+        if (c != null && c.simulcast != null) {
+            simulcast.onKeyFrameRequest(c, nowMillis);
+        } else {
+            toConsumer(c, p, nowMillis);
+        }
+    }
+
+    private void toConsumer(Consumer c, RtcpPacket p, long nowMillis) {
+        if (c == null) {
+            return;
+        }
+        for (Stage s : stages) {
+            s.onConsumerRtcp(c, p, nowMillis);
         }
     }
 
@@ -364,155 +603,51 @@ public final class Router {
         return bySsrc == null ? null : bySsrc.get(ssrc);
     }
 
-    private void onSenderReport(String peerId, SenderReport sr, long nowMillis) {
-        Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
-        Producer p = bySsrc == null ? null : bySsrc.get(sr.ssrc());
-        if (p == null) {
-            return;
-        }
-        p.lastSrCompactNtp = sr.compactNtp();
-        p.lastSrMillis = nowMillis;
-        for (Consumer c : p.consumers) {
-            if (!c.synced || c.paused) {
-                continue;
-            }
-            List<RtcpPacket> out = new ArrayList<>(2);
-            out.add(new SenderReport(c.ssrc(), sr.ntpTimestamp(), c.outTimestamp(sr.rtpTimestamp()),
-                    c.packetsSent & 0xFFFF_FFFFL, c.octetsSent & 0xFFFF_FFFFL, List.of()));
-            if (c.params().cname() != null) {
-                out.add(SourceDescription.cname(c.ssrc(), c.params().cname()));
-            }
-            outputs.add(new RouterOutput.Rtcp(c.peerId(), RtcpCompound.write(out)));
-            senderReportsSent++;
-        }
-    }
-
-    private void onNack(String peerId, GenericNack nack, long nowMillis) {
-        Consumer c = consumerOf(peerId, nack.mediaSsrc());
-        if (c == null) {
-            return;
-        }
-        Producer p = c.producer;
-        List<Integer> upstream = new ArrayList<>();
-        int mask = config.retransmissionCacheSize() - 1;
-        for (int outSeq : nack.lostSequenceNumbers()) {
-            nackedPackets++;
-            int inSeq = c.producerSeqOf(outSeq);
-            if (inSeq < 0) {
-                continue; // not sent under the current mapping: nothing sensible to resend
-            }
-            byte[] cached = p.cache.get(inSeq);
-            if (cached != null) {
-                try {
-                    outputs.add(new RouterOutput.Rtp(c.peerId(), c.id(), c.retransmit(RtpPacket.parse(cached))));
-                    retransmittedFromCache++;
-                } catch (RtpException e) {
-                    throw new IllegalStateException("cached packets were parsed before caching", e);
-                }
-                continue;
-            }
-            int slot = inSeq & mask;
-            if (p.nackedSeq[slot] == inSeq && p.nackedAtMillis[slot] != Producer.NEVER
-                    && nowMillis - p.nackedAtMillis[slot] < config.nackUpstreamHoldMillis()) {
-                continue; // already asked the publisher for it a moment ago
-            }
-            p.nackedSeq[slot] = inSeq;
-            p.nackedAtMillis[slot] = nowMillis;
-            upstream.add(inSeq);
-        }
-        if (!upstream.isEmpty()) {
-            nackedUpstream += upstream.size();
-            outputs.add(new RouterOutput.Rtcp(p.peerId(), new GenericNack(rtcpSsrc, p.ssrc(), upstream).encode()));
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------ key frames
-
-    private void askKeyFrame(Consumer c, long nowMillis) {
-        if (c.producer.codec().needsKeyFrame()) {
-            c.lastKeyFrameAskMillis = nowMillis;
-            requestKeyFrame(c.producer, nowMillis, false);
-        }
-    }
-
-    private void requestKeyFrame(Producer p, long nowMillis, boolean fir) {
-        if (!p.codec().needsKeyFrame()) {
-            return;
-        }
-        if (p.lastKeyFrameRequestMillis != Producer.NEVER
-                && nowMillis - p.lastKeyFrameRequestMillis < config.keyFrameRequestMinIntervalMillis()) {
-            keyFrameRequestsSuppressed++;
-            return;
-        }
-        p.lastKeyFrameRequestMillis = nowMillis;
-        RtcpPacket req = fir
-                ? new FullIntraRequest(rtcpSsrc, List.of(new FullIntraRequest.Entry(p.ssrc(), p.firSequence++ & 0xFF)))
-                : new PictureLossIndication(rtcpSsrc, p.ssrc());
-        outputs.add(new RouterOutput.Rtcp(p.peerId(), req.encode()));
-        keyFrameRequestsSent++;
-    }
-
     // ------------------------------------------------------------------------------------------------ timers
 
     /**
-     * Advances time: sends receiver reports to publishers when due and asks again for key frames that waiting
-     * consumers have not received.
+     * Advances time: runs every stage's timers (receiver reports, key-frame retries, upstream NACK retries).
      *
      * @return the next deadline (same clock as {@code nowMillis}) at which to call {@code poll} again
      */
     public long poll(long nowMillis) {
-        if (nextReceiverReportMillis == Producer.NEVER) {
-            nextReceiverReportMillis = nowMillis + config.receiverReportIntervalMillis();
-        } else if (nowMillis >= nextReceiverReportMillis) {
-            sendReceiverReports(nowMillis);
-            nextReceiverReportMillis = nowMillis + config.receiverReportIntervalMillis();
-        }
-        long next = nextReceiverReportMillis;
-        for (Consumer c : consumers.values()) {
-            if (c.waitingForKeyFrame()) {
-                if (nowMillis - c.lastKeyFrameAskMillis >= config.keyFrameRetryMillis()) {
-                    askKeyFrame(c, nowMillis);
-                }
-                next = Math.min(next, c.lastKeyFrameAskMillis + config.keyFrameRetryMillis());
-            }
+        long next = Math.min(Math.min(simulcast.poll(nowMillis), receiverReports.poll(nowMillis)),
+                Math.min(upstreamNacker.poll(nowMillis), keyFrames.poll(nowMillis)));
+        for (Stage s : added) {
+            next = Math.min(next, s.poll(nowMillis));
         }
         return next;
     }
 
-    private void sendReceiverReports(long nowMillis) {
-        for (Map.Entry<String, Map<Long, Producer>> e : producersByPeer.entrySet()) {
-            List<ReportBlock> blocks = new ArrayList<>();
-            for (Producer p : e.getValue().values()) {
-                if (!p.receiveStats.hasData() || blocks.size() == 31) {
-                    continue;
-                }
-                long lsr = 0;
-                long dlsr = 0;
-                if (p.lastSrMillis != Producer.NEVER) {
-                    lsr = p.lastSrCompactNtp;
-                    dlsr = Math.min(0xFFFF_FFFFL, (nowMillis - p.lastSrMillis) * 65536 / 1000);
-                }
-                blocks.add(p.receiveStats.report(p.ssrc(), lsr, dlsr));
-            }
-            if (!blocks.isEmpty()) {
-                outputs.add(new RouterOutput.Rtcp(e.getKey(), new ReceiverReport(rtcpSsrc, blocks).encode()));
-                receiverReportsSent++;
-            }
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------ output
 
-    /** The next output to send, or null when there is none. */
+    /** The next output to send, or null when there is none: forwarded packets first, then each stage's. */
     public RouterOutput pollOutput() {
-        return outputs.poll();
+        RouterOutput o = outputs.poll();
+        if (o == null && (o = receiverReports.pollOutput()) == null && (o = nackResponder.pollOutput()) == null
+                && (o = upstreamNacker.pollOutput()) == null && (o = keyFrames.pollOutput()) == null) {
+            o = senderReports.pollOutput();
+        }
+        if (o != null) {
+            return o;
+        }
+        for (Stage s : added) {
+            o = s.pollOutput();
+            if (o != null) {
+                return o;
+            }
+        }
+        return null;
     }
 
     /** A snapshot of the counters. */
     public RouterStats stats() {
         return new RouterStats(rtpReceived, rtpMalformed, rtpUnknownSsrc, rtpWrongPayloadType, rtpForwarded,
-                rtpDroppedBeforeKeyFrame, rtcpReceived, rtcpMalformed, nackedPackets, retransmittedFromCache,
-                nackedUpstream, keyFrameRequestsSent, keyFrameRequestsSuppressed, senderReportsSent,
-                receiverReportsSent);
+                rtpDroppedBeforeKeyFrame, rtcpReceived, rtcpMalformed, nackResponder.nackedPackets(),
+                nackResponder.retransmitted(), upstreamNacker.nackedUpstream(),
+                keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), senderReports.sent(),
+                receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
+                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
+                nackResponder.suppressed());
     }
 }

@@ -118,4 +118,28 @@ public record Vp8Descriptor(boolean nonReference, boolean startOfPartition, int 
             return false;
         }
     }
+
+    /**
+     * The picture size a VP8 key frame announces (RFC 6386 §9.1: after the 3-byte frame tag, the start code
+     * 9d 01 2a, then 14-bit width and height, little-endian), as {@code width << 16 | height}; -1 if this payload
+     * does not start a key frame or is too short. These bytes are inside the E2EE clear prefix of a key frame.
+     */
+    public static int keyFrameSize(byte[] buf, int off, int len) {
+        if (!isKeyFrame(buf, off, len)) {
+            return -1;
+        }
+        int p;
+        try {
+            p = off + parse(buf, off, len).length;
+        } catch (RtpException e) {
+            return -1;
+        }
+        if (off + len - p < 10 || (buf[p + 3] & 0xFF) != 0x9d || (buf[p + 4] & 0xFF) != 0x01
+                || (buf[p + 5] & 0xFF) != 0x2a) {
+            return -1;
+        }
+        int w = ((buf[p + 6] & 0xFF) | (buf[p + 7] & 0xFF) << 8) & 0x3FFF;
+        int h = ((buf[p + 8] & 0xFF) | (buf[p + 9] & 0xFF) << 8) & 0x3FFF;
+        return w << 16 | h;
+    }
 }

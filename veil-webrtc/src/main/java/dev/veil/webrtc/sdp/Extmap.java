@@ -17,6 +17,10 @@ public record Extmap(int id, String uri) {
     /** Transport-wide sequence number (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
     public static final String TRANSPORT_WIDE_CC =
             "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    /** RFC 8852 RtpStreamId (the RID of a simulcast layer, in its packets). */
+    public static final String RTP_STREAM_ID = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+    /** RFC 8852 RepairedRtpStreamId (the RID of the layer an RTX packet repairs). */
+    public static final String REPAIRED_RTP_STREAM_ID = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
     /** RFC 6464 client-to-mixer audio level. */
     public static final String AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 

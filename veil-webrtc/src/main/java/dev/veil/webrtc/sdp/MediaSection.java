@@ -13,9 +13,11 @@ import java.util.Objects;
  * @param codecs payload types in preference order
  * @param extmaps header extensions
  * @param track the forwarded track on a SENDONLY m-line (null otherwise)
+ * @param recvRids the simulcast layers the SFU offers to receive on a RECVONLY video m-line, lowest resolution
+ *     first ({@code a=rid:<rid> recv}, {@code a=simulcast:recv <rid>;<rid>;...}); empty for no simulcast
  */
 public record MediaSection(String mid, MediaKind kind, Direction direction, List<Codec> codecs,
-        List<Extmap> extmaps, SendTrack track) {
+        List<Extmap> extmaps, SendTrack track, List<String> recvRids) {
 
     public MediaSection {
         Objects.requireNonNull(mid, "mid");
@@ -23,6 +25,7 @@ public record MediaSection(String mid, MediaKind kind, Direction direction, List
         Objects.requireNonNull(direction, "direction");
         codecs = List.copyOf(codecs);
         extmaps = List.copyOf(extmaps);
+        recvRids = List.copyOf(recvRids);
         if (codecs.isEmpty()) {
             throw new IllegalArgumentException("an m-line needs at least one codec");
         }
@@ -33,6 +36,6 @@ public record MediaSection(String mid, MediaKind kind, Direction direction, List
 
     /** A copy with another direction (the track is kept so a re-offer can show it again). */
     public MediaSection withDirection(Direction d) {
-        return new MediaSection(mid, kind, d, codecs, extmaps, track);
+        return new MediaSection(mid, kind, d, codecs, extmaps, track, recvRids);
     }
 }

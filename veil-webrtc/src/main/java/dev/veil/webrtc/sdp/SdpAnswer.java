@@ -69,11 +69,15 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
      * @param icePwd the m-line's effective ice-pwd
      * @param fingerprint the m-line's effective fingerprint
      * @param setup the m-line's effective setup role
+     * @param simulcastRids the simulcast layers this side sends (RFC 8853): the rids of {@code a=simulcast:send}
+     *     in its order that also have an {@code a=rid:<rid> send} line (of alternatives the first, a paused
+     *     {@code ~} prefix dropped); empty without simulcast
      */
     public record Media(String mid, MediaKind kind, String media, int port, String protocol, Direction direction,
             List<Integer> payloadTypes, List<Codec> codecs, List<Extmap> extmaps, List<Long> ssrcs,
             List<SsrcGroup> ssrcGroups, Map<Long, String> cnames, String msidStream, String msidTrack,
-            boolean rtcpMux, String iceUfrag, String icePwd, DtlsFingerprint fingerprint, SetupRole setup) {
+            boolean rtcpMux, String iceUfrag, String icePwd, DtlsFingerprint fingerprint, SetupRole setup,
+            List<String> simulcastRids) {
 
         public Media {
             payloadTypes = List.copyOf(payloadTypes);
@@ -82,6 +86,7 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
             ssrcs = List.copyOf(ssrcs);
             ssrcGroups = List.copyOf(ssrcGroups);
             cnames = Map.copyOf(cnames);
+            simulcastRids = List.copyOf(simulcastRids);
         }
 
         /** Port 0: the answerer rejected the m-line. */
@@ -210,7 +215,8 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
     private enum Attr {
         ICE_UFRAG("ice-ufrag"), ICE_PWD("ice-pwd"), FINGERPRINT("fingerprint"), SETUP("setup"), MID("mid"),
         RTCP_MUX("rtcp-mux"), RTPMAP("rtpmap"), FMTP("fmtp"), RTCP_FB("rtcp-fb"), EXTMAP("extmap"), SSRC("ssrc"),
-        SSRC_GROUP("ssrc-group"), MSID("msid"), GROUP("group"), ICE_LITE("ice-lite"),
+        SSRC_GROUP("ssrc-group"), MSID("msid"), RID("rid"), SIMULCAST("simulcast"), GROUP("group"),
+        ICE_LITE("ice-lite"),
         SENDRECV("sendrecv"), SENDONLY("sendonly"), RECVONLY("recvonly"), INACTIVE("inactive"), OTHER(null);
 
         private static final Attr[] TABLE = new Attr[64];
@@ -315,6 +321,8 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
         String msidStream;
         String msidTrack;
         boolean rtcpMux;
+        List<String> sendRidLines = new ArrayList<>();
+        List<String> simulcastSend = new ArrayList<>();
 
         static MediaBuilder parseMLine(String value) throws SdpException {
             String[] f = SdpText.fields(value);
@@ -418,6 +426,38 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                     groups.add(new SsrcGroup(f[0], members));
                     break;
                 }
+                case RID: {
+                    // a=rid:<rid-id> <send|recv> [restrictions] (RFC 8851)
+                    String[] f = SdpText.fields(arg);
+                    if (f.length >= 2 && f[1].equals("send") && !sendRidLines.contains(f[0])) {
+                        if (sendRidLines.size() >= MAX_RIDS) {
+                            throw new SdpException("more than " + MAX_RIDS + " rids");
+                        }
+                        sendRidLines.add(f[0]);
+                    }
+                    break;
+                }
+                case SIMULCAST: {
+                    // a=simulcast:send q;h;f [recv ...] (RFC 8853); "rid=" is the draft form
+                    String[] f = SdpText.fields(arg);
+                    for (int i = 0; i + 1 < f.length; i += 2) {
+                        if (!f[i].equals("send")) {
+                            continue;
+                        }
+                        String list = f[i + 1].startsWith("rid=") ? f[i + 1].substring(4) : f[i + 1];
+                        for (String alt : list.split(";")) {
+                            String rid = alt.split(",")[0];
+                            rid = rid.startsWith("~") ? rid.substring(1) : rid;
+                            if (!rid.isEmpty() && !simulcastSend.contains(rid)) {
+                                if (simulcastSend.size() >= MAX_RIDS) {
+                                    throw new SdpException("more than " + MAX_RIDS + " simulcast rids");
+                                }
+                                simulcastSend.add(rid);
+                            }
+                        }
+                    }
+                    break;
+                }
                 case MSID: {
                     String[] m = SdpText.fields(arg);
                     msidStream = m[0];
@@ -451,9 +491,13 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
             }
             return new Media(mid, MediaKind.fromSdp(mediaToken), mediaToken, port, protocol,
                     direction == null ? Direction.SENDRECV : direction, pts, codecs, extmaps, ssrcs, groups, cnames,
-                    msidStream, msidTrack, rtcpMux, u, p, fp, s);
+                    msidStream, msidTrack, rtcpMux, u, p, fp, s,
+                    simulcastSend.stream().filter(sendRidLines::contains).toList());
         }
     }
+
+    /** At most this many rids per m-line are read (more is an error: no browser sends more than 4 layers). */
+    static final int MAX_RIDS = 16;
 
     private static boolean visibleAscii(String token) {
         for (int i = 0; i < token.length(); i++) {

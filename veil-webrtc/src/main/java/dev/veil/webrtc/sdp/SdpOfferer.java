@@ -26,7 +26,10 @@ import java.util.Objects;
  * {@code a=candidate:1 1 udp 2130706431 <address> <port> typ host} followed by {@code a=end-of-candidates}.
  * RECVONLY m-lines (the client's uploads) also offer uplink congestion control ({@link #uplinkCongestionControl}:
  * the transport-wide sequence number extension, transport-cc, goog-remb), RTX ({@link #uplinkRtx}) and optionally
- * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines never do.
+ * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines offer downlink congestion control
+ * ({@link #downlinkCongestionControl}: the server stamps what it forwards with its own transport-wide sequence
+ * numbers), and a SENDONLY video m-line whose {@link SendTrack} has an RTX SSRC offers RTX and announces
+ * {@code a=ssrc-group:FID}.
  *
  * <p>Typical use by the server:
  * <pre>{@code
@@ -59,8 +62,10 @@ public final class SdpOfferer {
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
+    private boolean downlinkCongestionControl;
     private boolean uplinkRtx = true;
     private int uplinkStartBitrateKbps;
+    private List<String> uplinkSimulcastRids = List.of();
     private final List<MediaSection> sections = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
     private final List<Slot> slots = new ArrayList<>();
@@ -119,8 +124,8 @@ public final class SdpOfferer {
      * Whether RECVONLY m-lines (the client's uploads) offer uplink congestion control (default on): the
      * transport-wide sequence number extension ({@link Extmap#TRANSPORT_WIDE_CC}, on the first id from 3 not taken
      * by {@link #extmaps}), {@code a=rtcp-fb:<pt> transport-cc} on every payload type (audio too, as Chromium does)
-     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY and
-     * INACTIVE m-lines never do: the server does not put transport-wide sequence numbers on what it forwards.
+     * and {@code a=rtcp-fb:<pt> goog-remb} on video, as the fallback for clients without transport-cc. SENDONLY m-lines
+     * offer it with {@link #downlinkCongestionControl}; INACTIVE ones never do.
      * Applies to m-lines added from now on.
      */
     public SdpOfferer uplinkCongestionControl(boolean on) {
@@ -133,7 +138,8 @@ public final class SdpOfferer {
      * {@code apt=} per video codec (the codec's payload type + 1 when free). The server only receives it: it unwraps
      * retransmissions back into the original packets and drops padding-only RTX packets. Chromium sends its
      * bandwidth probes as RTX padding; without RTX it does not probe, and its estimate only creeps up (about 8% a
-     * second). SENDONLY m-lines never offer RTX (the server does not send it). Applies to m-lines added from now on.
+     * second). SENDONLY m-lines offer RTX only for a {@link SendTrack} with an RTX SSRC. Applies to m-lines added
+     * from now on.
      */
     public SdpOfferer uplinkRtx(boolean on) {
         this.uplinkRtx = on;
@@ -165,6 +171,44 @@ public final class SdpOfferer {
         return this;
     }
 
+    /**
+     * Whether SENDONLY m-lines (what the server forwards to the client) offer downlink congestion control (default
+     * off): the transport-wide sequence number extension (the same id as on RECVONLY m-lines: one id per BUNDLE
+     * transport), {@code a=rtcp-fb:<pt> transport-cc} on every payload type and {@code a=rtcp-fb:<pt> goog-remb} on
+     * video, so that the client reports what it receives (transport-wide feedback, or REMB without transport-cc) and
+     * the server can estimate its downlink ({@code dev.veil.webrtc.cc.DownlinkEstimator}). Applies to m-lines added
+     * from now on.
+     */
+    public SdpOfferer downlinkCongestionControl(boolean on) {
+        this.downlinkCongestionControl = on;
+        return this;
+    }
+
+    /**
+     * Offers the client's video uploads simulcast (RFC 8853): on RECVONLY video m-lines, {@code a=rid:<rid> recv} for
+     * each rid, {@code a=simulcast:recv <rid>;<rid>;...} (in this order: lowest resolution first, as the SFU numbers
+     * layers) and the RtpStreamId and RepairedRtpStreamId header extensions (RFC 8852, on the first ids not taken),
+     * which tell the SFU which layer (and which layer an RTX packet repairs) each SSRC carries. A browser that honours
+     * it answers {@code a=simulcast:send} with the rids it will send (Chromium: all of them, on encodings of its
+     * sender named after them; see {@link SdpAnswer.Media#simulcastRids()}). An empty list (the default) offers no
+     * simulcast. Applies to m-lines added from now on.
+     *
+     * @param rids 2..8 distinct rids of 1..16 letters, digits, '-' or '_' (or none)
+     */
+    public SdpOfferer uplinkSimulcast(List<String> rids) {
+        List<String> r = List.copyOf(rids);
+        if (r.size() == 1 || r.size() > 8 || new java.util.HashSet<>(r).size() != r.size()) {
+            throw new IllegalArgumentException("simulcast needs 2..8 distinct rids");
+        }
+        for (String rid : r) {
+            if (!rid.matches("[A-Za-z0-9_-]{1,16}")) {
+                throw new IllegalArgumentException("bad rid: " + rid);
+            }
+        }
+        this.uplinkSimulcastRids = r;
+        return this;
+    }
+
     /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
     public int transportWideCcExtmapId() {
         java.util.Set<Integer> taken = new java.util.HashSet<>();
@@ -187,18 +231,70 @@ public final class SdpOfferer {
         throw new IllegalStateException("no free one-byte extmap id");
     }
 
-    private List<Extmap> extmapsFor(Direction d) {
-        if (d != Direction.RECVONLY || !uplinkCongestionControl || !uplinkTransportCc
-                || extmaps.stream().anyMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+    private List<Extmap> extmapsFor(MediaKind kind, Direction d) {
+        if (d == Direction.SENDONLY && downlinkCongestionControl
+                && extmaps.stream().noneMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+            List<Extmap> out = new ArrayList<>(extmaps);
+            out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+            return List.copyOf(out);
+        }
+        if (d != Direction.RECVONLY) {
             return extmaps;
         }
         List<Extmap> out = new ArrayList<>(extmaps);
-        out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        if (uplinkCongestionControl && uplinkTransportCc
+                && extmaps.stream().noneMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
+            out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+        }
+        if (kind == MediaKind.VIDEO && !uplinkSimulcastRids.isEmpty()) {
+            for (String uri : List.of(Extmap.RTP_STREAM_ID, Extmap.REPAIRED_RTP_STREAM_ID)) {
+                if (out.stream().noneMatch(e -> e.uri().equals(uri))) {
+                    List<Extmap> taken = new ArrayList<>(out);
+                    if (downlinkCongestionControl) {
+                        // the SENDONLY m-lines of this BUNDLE use it for the transport-wide sequence number
+                        taken.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
+                    }
+                    out.add(new Extmap(freeExtmapId(taken), uri));
+                }
+            }
+        }
         return List.copyOf(out);
+    }
+
+    private static int freeExtmapId(List<Extmap> taken) {
+        for (int id = 3; id <= 14; id++) {
+            final int i = id;
+            if (taken.stream().noneMatch(e -> e.id() == i)) {
+                return id;
+            }
+        }
+        for (int id = 1; id <= 2; id++) {
+            final int i = id;
+            if (taken.stream().noneMatch(e -> e.id() == i)) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no free one-byte extmap id");
     }
 
     private List<Codec> codecsFor(MediaKind kind, Direction d) {
         List<Codec> base = codecsFor(kind);
+        if (d == Direction.SENDONLY && downlinkCongestionControl) {
+            List<Codec> out = new ArrayList<>(base.size());
+            for (Codec c : base) {
+                Codec x = c;
+                if (!"rtx".equalsIgnoreCase(c.name())) {
+                    if (kind == MediaKind.VIDEO && !x.rtcpFeedback().contains("goog-remb")) {
+                        x = x.withFeedback("goog-remb");
+                    }
+                    if (!x.rtcpFeedback().contains("transport-cc")) {
+                        x = x.withFeedback("transport-cc");
+                    }
+                }
+                out.add(x);
+            }
+            return List.copyOf(out);
+        }
         if (d != Direction.RECVONLY || !uplinkCongestionControl && !uplinkRtx && uplinkStartBitrateKbps == 0) {
             return base;
         }
@@ -288,7 +384,12 @@ public final class SdpOfferer {
     private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
-        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind, d), extmapsFor(d), track);
+        List<Codec> codecs = codecsFor(kind, d);
+        if (d == Direction.SENDONLY && kind == MediaKind.VIDEO && track.rtxSsrc() != 0) {
+            codecs = withSendRtx(codecs);
+        }
+        List<String> rids = kind == MediaKind.VIDEO && d == Direction.RECVONLY ? uplinkSimulcastRids : List.of();
+        MediaSection section = new MediaSection(mid, kind, d, codecs, extmapsFor(kind, d), track, rids);
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
@@ -299,6 +400,35 @@ public final class SdpOfferer {
         sections.add(section);
         slots.add(Slot.LIVE);
         return mid;
+    }
+
+    /**
+     * A forwarded video track with an RTX SSRC: {@code rtx/<clock>} with {@code apt=<pt>} for every codec, on the
+     * codec's payload type + 1 or the next free one (the SFU retransmits NACKed packets on the RTX stream).
+     */
+    private List<Codec> withSendRtx(List<Codec> base) {
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (Codec c : audioCodecs) {
+            used.add(c.payloadType());
+        }
+        for (Codec c : base) {
+            used.add(c.payloadType());
+        }
+        List<Codec> out = new ArrayList<>(base);
+        for (Codec c : base) {
+            if ("rtx".equalsIgnoreCase(c.name())) {
+                continue;
+            }
+            int pt = c.payloadType() + 1;
+            while (pt <= 127 && used.contains(pt)) {
+                pt++;
+            }
+            if (pt <= 127) {
+                used.add(pt);
+                out.add(Codec.rtx(pt, c.payloadType()));
+            }
+        }
+        return List.copyOf(out);
     }
 
     private List<Codec> codecsFor(MediaKind kind) {
@@ -451,11 +581,25 @@ public final class SdpOfferer {
                 line(sb, "a=fmtp:" + c.payloadType() + " " + c.fmtp());
             }
         }
+        if (!s.recvRids().isEmpty() && s.direction() == Direction.RECVONLY) {
+            for (String rid : s.recvRids()) {
+                line(sb, "a=rid:" + rid + " recv");
+            }
+            line(sb, "a=simulcast:recv " + String.join(";", s.recvRids()));
+        }
         SendTrack t = s.track();
         if (t != null && s.direction().sends()) {
             line(sb, "a=msid:" + t.streamId() + " " + t.trackId());
+            boolean rtx = t.rtxSsrc() != 0 && s.codecs().stream().anyMatch(c -> "rtx".equalsIgnoreCase(c.name()));
+            if (rtx) {
+                line(sb, "a=ssrc-group:FID " + t.ssrc() + " " + t.rtxSsrc());
+            }
             line(sb, "a=ssrc:" + t.ssrc() + " cname:" + t.cname());
             line(sb, "a=ssrc:" + t.ssrc() + " msid:" + t.streamId() + " " + t.trackId());
+            if (rtx) {
+                line(sb, "a=ssrc:" + t.rtxSsrc() + " cname:" + t.cname());
+                line(sb, "a=ssrc:" + t.rtxSsrc() + " msid:" + t.streamId() + " " + t.trackId());
+            }
         }
         line(sb, "a=candidate:1 1 udp " + HOST_CANDIDATE_PRIORITY + " " + candidateAddress + " " + port
                 + " typ host");
@@ -511,6 +655,12 @@ public final class SdpOfferer {
             }
             if (!m.rtcpMux()) {
                 throw new SdpException("mid " + o.mid() + ": answer lacks a=rtcp-mux");
+            }
+            for (String rid : m.simulcastRids()) {
+                if (!o.recvRids().contains(rid)) {
+                    throw new SdpException("mid " + o.mid() + ": answer sends simulcast rid " + rid
+                            + " that was not offered");
+                }
             }
             if (m.iceUfrag() == null || m.icePwd() == null || m.fingerprint() == null) {
                 // SdpAnswer.parse only demands them of RTP profiles; an accepted m-line of any profile needs them

@@ -139,6 +139,28 @@ class SdpOffererTest {
     }
 
     @Test
+    void createOffer_downlinkCongestionControlOnSendOnlyMLinesWhenAsked() throws Exception {
+        SdpOfferer o = new SdpOfferer(1, "u1234", "p".repeat(24), SERVER_FP, InetAddress.getByName("203.0.113.5"),
+                5000).downlinkCongestionControl(true);
+        o.addRecvOnly(MediaKind.VIDEO);
+        o.addSendOnly(MediaKind.VIDEO, new SendTrack("conn-B", "prod-7", 3000000001L, "cnameB"));
+        o.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-8", 3000000002L, "cnameB"));
+        SdpAnswer parsed = SdpAnswer.parse(o.createOffer());
+        SdpAnswer.Media up = parsed.media("0").orElseThrow();
+        for (String mid : List.of("1", "2")) {
+            SdpAnswer.Media down = parsed.media(mid).orElseThrow();
+            assertEquals(up.extmapId(Extmap.TRANSPORT_WIDE_CC), down.extmapId(Extmap.TRANSPORT_WIDE_CC),
+                    "one id per BUNDLE transport");
+            for (int pt : down.payloadTypes()) {
+                List<String> fb = down.codec(pt).orElseThrow().rtcpFeedback();
+                assertTrue(fb.contains("transport-cc"), fb.toString());
+                assertEquals(down.kind() == MediaKind.VIDEO, fb.contains("goog-remb"), fb.toString());
+            }
+        }
+        assertTrue(parsed.media("1").orElseThrow().codec(97).isEmpty(), "still no RTX on what the server sends");
+    }
+
+    @Test
     void createOffer_parsesBackWithSameModel() throws Exception {
         offerer.addRecvOnly(MediaKind.AUDIO);
         offerer.addSendOnly(MediaKind.AUDIO, new SendTrack("conn-B", "prod-1", 17L, "cnameB"));

@@ -1,0 +1,65 @@
+package dev.veil.webrtc.cc;
+
+/**
+ * The rate at which the subscriber received what the server sent (the "acknowledged" rate): bytes of the packets
+ * reported received whose arrival time lies within the last {@code windowMicros} of the newest arrival, on the
+ * subscriber's clock. A fixed ring of {@code capacity} packets (older ones fall off even inside the window, which
+ * only matters above capacity × 8 × 1200 / window bits per second: 314 Mbit/s with the defaults).
+ */
+public final class AckedRate {
+
+    private final long windowMicros;
+    private final long[] arrival;
+    private final int[] bytes;
+    private int head;
+    private int size;
+    private long sum;
+    private long firstArrival = Long.MIN_VALUE;
+
+    public AckedRate(long windowMicros, int capacity) {
+        if (windowMicros < 1000 || capacity < 16) {
+            throw new IllegalArgumentException("window of at least 1 ms and capacity of at least 16");
+        }
+        this.windowMicros = windowMicros;
+        this.arrival = new long[capacity];
+        this.bytes = new int[capacity];
+    }
+
+    /** Adds one received packet (arrivals in roughly increasing order; an older one than the newest is kept too). */
+    public void add(long arrivalMicros, int packetBytes) {
+        if (firstArrival == Long.MIN_VALUE) {
+            firstArrival = arrivalMicros;
+        }
+        if (size == arrival.length) {
+            sum -= bytes[head];
+            head = (head + 1) % arrival.length;
+            size--;
+        }
+        int slot = (head + size) % arrival.length;
+        arrival[slot] = arrivalMicros;
+        bytes[slot] = Math.max(0, packetBytes);
+        sum += bytes[slot];
+        size++;
+        long newest = arrivalMicros;
+        while (size > 1 && newest - arrival[head] > windowMicros) {
+            sum -= bytes[head];
+            head = (head + 1) % arrival.length;
+            size--;
+        }
+    }
+
+    /**
+     * Bits per second over the window, or -1 until half a window of arrivals has been seen (too few to say).
+     */
+    public double bps() {
+        if (size == 0) {
+            return -1;
+        }
+        long newest = arrival[(head + size - 1) % arrival.length];
+        long span = newest - firstArrival;
+        if (span < windowMicros / 2) {
+            return -1;
+        }
+        return sum * 8.0 * 1e6 / Math.min(windowMicros, Math.max(span, 1));
+    }
+}
