@@ -24,8 +24,9 @@ import java.util.regex.Pattern;
  * a later offer recycles under a new mid) is rejected in the answer too, out of the BUNDLE group, like a browser.
  */
 final class ClientSdp {
+    /** A UDP host candidate line (matched from the start of one line, never run over the whole offer). */
     private static final Pattern CANDIDATE =
-            Pattern.compile("(?m)^a=candidate:\\S+ 1 (?i:udp) \\d+ (\\S+) (\\d+) typ host");
+            Pattern.compile("a=candidate:\\S+ 1 (?i:udp) \\d+ (\\S+) (\\d+) typ host");
 
     private ClientSdp() {}
 
@@ -68,8 +69,8 @@ final class ClientSdp {
                 throw new SdpException("offer has an m-line without a=mid");
             }
         }
-        Matcher c = CANDIDATE.matcher(sdp);
-        if (!c.find()) {
+        Matcher c = hostCandidate(sdp);
+        if (c == null) {
             throw new SdpException("offer has no UDP host candidate");
         }
         InetSocketAddress candidate;
@@ -79,6 +80,29 @@ final class ClientSdp {
             throw new SdpException("bad host candidate " + c.group(1) + " " + c.group(2));
         }
         return new Offer(a.iceUfrag(), a.icePwd(), a.fingerprint(), candidate, a.media());
+    }
+
+    /**
+     * The first line (LF or CRLF separated) that starts with a UDP host candidate, matched; null if none. Only lines
+     * starting with {@code a=candidate:} meet the regex, so the cost does not grow with the rest of the offer.
+     */
+    private static Matcher hostCandidate(String sdp) {
+        int start = 0;
+        while (start <= sdp.length()) {
+            int lf = sdp.indexOf('\n', start);
+            int end = lf < 0 ? sdp.length() : lf;
+            if (sdp.startsWith("a=candidate:", start)) {
+                Matcher m = CANDIDATE.matcher(sdp).region(start, end);
+                if (m.lookingAt()) {
+                    return m;
+                }
+            }
+            if (lf < 0) {
+                return null;
+            }
+            start = lf + 1;
+        }
+        return null;
     }
 
     private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");

@@ -379,9 +379,10 @@ public final class Connection implements AutoCloseable {
 
     /**
      * One peer's device fingerprint (remembered in {@link Options#withVerifiedPeers} under the peer's current claimed
-     * name) or, for a peer without a device identity, its connection fingerprint (this call only) was compared out
-     * of band. A member later claiming that name with another device key, or none, raises
-     * {@link E2eeEvent.VerificationLost} (scope "peer"). Fails if no current peer has the fingerprint.
+     * name, or in the file beside the device key file: {@link Options#withDeviceKeyFile}) or, for a peer without a
+     * device identity, its connection fingerprint (this call only) was compared out of band. A member later claiming
+     * that name with another device key, or none, raises {@link E2eeEvent.VerificationLost} (scope "peer"). Fails if
+     * no current peer has the fingerprint, or if the persistent list cannot be written.
      */
     public CompletableFuture<Void> markVerified(String fingerprint) {
         Objects.requireNonNull(fingerprint, "fingerprint");
@@ -588,7 +589,10 @@ public final class Connection implements AutoCloseable {
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
                         (to, payload) -> sendSignaling(E2ee.to(to, payload)),
                         (sender, frame) -> emit(l -> l.onAudioFrame(sender, frame)), device,
-                        options.verifiedPeers() != null ? options.verifiedPeers() : new VerifiedPeers(),
+                        options.verifiedPeers() != null ? options.verifiedPeers()
+                                : options.deviceKeyFile() != null
+                                        ? VerifiedPeers.load(VerifiedPeers.fileFor(options.deviceKeyFile()))
+                                        : new VerifiedPeers(),
                         options.deviceCertificateGraceMillis(), options.passphrase());
                 selfFingerprint = e2ee.selfFingerprint();
                 deviceFingerprint = e2ee.deviceFingerprint();

@@ -115,7 +115,10 @@ public final class Options {
     /**
      * A persistent device identity: the Ed25519 key in {@code keyFile} (created with owner-only permissions if it
      * does not exist; a file that group or others can access is refused) certifies each connection's fresh identity,
-     * so {@link Connection#e2eeDeviceFingerprint()} is the same from call to call.
+     * so {@link Connection#e2eeDeviceFingerprint()} is the same from call to call. The devices this user marks
+     * verified are kept beside it, in {@link VerifiedPeers#fileFor keyFile.verified} (owner-only, rewritten
+     * atomically, bounded; see {@link VerifiedPeers}), so a verification holds in the next call too, unless
+     * {@link #withVerifiedPeers} gives another list.
      */
     public Options withDeviceKeyFile(java.nio.file.Path keyFile) {
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
@@ -123,7 +126,11 @@ public final class Options {
         return o;
     }
 
-    /** Where {@link Connection#markVerified(String)} remembers verified devices (share it across connections). */
+    /**
+     * Where {@link Connection#markVerified(String)} remembers verified devices (share it across connections; in
+     * memory or {@link VerifiedPeers#load persisted}). Without it: the file beside the device key file, if any,
+     * else a list of this connection only.
+     */
     public Options withVerifiedPeers(VerifiedPeers peers) {
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
         o.verifiedPeers = Objects.requireNonNull(peers, "peers");

@@ -112,4 +112,29 @@ class ClientSdpTest {
         String sdp = o.createOffer().replaceAll("a=candidate:[^\r]*\r\n", "");
         assertThrows(SdpException.class, () -> ClientSdp.parseOffer(sdp));
     }
+
+    @Test
+    void parseOffer_candidate_isTheFirstHostCandidateLine_LfOrCrlf() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        String crlf = o.createOffer();
+        String lf = crlf.replace("\r\n", "\n");
+        // a candidate-shaped text that does not start a line is not a candidate; a relay candidate is skipped
+        String extra = "a=x:a=candidate:1 1 udp 1 10.0.0.1 1 typ host\r\n"
+                + "a=candidate:2 1 UDP 5 198.18.0.9 7000 typ relay\r\n";
+        String noisy = crlf.replace("a=candidate:", extra + "a=candidate:");
+        for (String sdp : List.of(crlf, lf, noisy)) {
+            ClientSdp.Offer offer = ClientSdp.parseOffer(sdp);
+            assertEquals(InetAddress.getByName("127.0.0.1"), offer.candidate().getAddress());
+            assertEquals(50000, offer.candidate().getPort());
+        }
+        // the first host candidate wins, as before
+        String two = crlf.replace("a=candidate:", "a=candidate:9 1 udp 9 198.18.0.2 6000 typ host\r\na=candidate:");
+        assertEquals(6000, ClientSdp.parseOffer(two).candidate().getPort());
+        String last = crlf.stripTrailing() + "\r\na=candidate:9 1 udp 9 198.18.0.2 6000 typ host";
+        assertEquals(50000, ClientSdp.parseOffer(last).candidate().getPort());
+        String onlyLast = crlf.replaceAll("a=candidate:[^\r]*\r\n", "").stripTrailing()
+                + "\na=candidate:9 1 udp 9 198.18.0.2 6000 typ host";
+        assertEquals(6000, ClientSdp.parseOffer(onlyLast).candidate().getPort());
+    }
 }

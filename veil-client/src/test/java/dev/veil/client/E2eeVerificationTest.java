@@ -117,4 +117,45 @@ class E2eeVerificationTest {
                 .anyMatch(e -> e instanceof E2eeEvent.VerificationLost l && "no-device-certificate".equals(l.reason())
                         && bare.id().equals(l.connectionId())));
     }
+
+    @Test
+    void deviceKeyFile_verifiedPeersPersistBesideIt_aSecondConnectionSeesThePeerVerified_andAnotherKeyIsLost()
+            throws Exception {
+        Path aliceKey = dir.resolve("alice.key");
+        TestPeer bob = join("bob", Options.e2ee().withDeviceKeyFile(dir.resolve("bob.key")));
+        String bobDevice = bob.connection.e2eeDeviceFingerprint();
+        TestPeer alice1 = join("alice", Options.e2ee().withDeviceKeyFile(aliceKey));
+        TestPeer.await("alice sees bob's device", () -> {
+            E2eeEvent.PeerInfo p = peerOf(alice1, bob);
+            return p != null && bobDevice.equals(p.deviceFingerprint());
+        });
+        assertFalse(peerOf(alice1, bob).verified());
+        alice1.connection.markVerified(bobDevice).get(5, TimeUnit.SECONDS);
+        Path saved = VerifiedPeers.fileFor(aliceKey);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(saved)));
+        assertEquals("bob", VerifiedPeers.load(saved).get(bobDevice).name());
+        alice1.close();
+
+        // a new connection (a new process would do the same) with the same key file: bob is verified from the start
+        TestPeer alice2 = join("alice",
+                Options.e2ee().withDeviceKeyFile(aliceKey).withDeviceCertificateGraceMillis(300));
+        TestPeer.await("alice2 sees bob verified", () -> {
+            E2eeEvent.PeerInfo p = peerOf(alice2, bob);
+            return p != null && p.verified() && "bob".equals(p.verifiedName());
+        });
+        assertTrue(alice2.e2ee.stream().noneMatch(e -> e instanceof E2eeEvent.VerificationLost));
+        bob.close();
+
+        // someone under the name "bob" with another device key: the remembered verification raises the alarm
+        TestPeer impostor = join("bob", Options.e2ee().withDeviceKeyFile(dir.resolve("impostor.key")));
+        TestPeer.await("verification-lost on alice2", () -> alice2.e2ee.stream()
+                .anyMatch(e -> e instanceof E2eeEvent.VerificationLost l && "device-changed".equals(l.reason())
+                        && impostor.id().equals(l.connectionId())));
+        E2eeEvent.VerificationLost lost = alice2.e2ee.stream()
+                .filter(e -> e instanceof E2eeEvent.VerificationLost l && "device-changed".equals(l.reason()))
+                .map(e -> (E2eeEvent.VerificationLost) e).findFirst().orElseThrow();
+        assertEquals(List.of(bobDevice), lost.verifiedFingerprints());
+        assertFalse(peerOf(alice2, impostor).verified());
+        assertTrue(peerOf(alice2, impostor).alarmed());
+    }
 }

@@ -26,6 +26,9 @@ public record Remb(long senderSsrc, long bitrate, List<Long> ssrcs) implements R
     /** FMT of application layer feedback. */
     public static final int FMT = 15;
 
+    /** The largest bitrate read: an 18-bit mantissa shifted by 45, the most a signed 64-bit value holds exactly. */
+    public static final long MAX_BITRATE = 0x3FFFFL << 45;
+
     public Remb {
         Bytes.checkU32(senderSsrc, "senderSsrc");
         if (bitrate < 0) {
@@ -81,7 +84,9 @@ public record Remb(long senderSsrc, long bitrate, List<Long> ssrcs) implements R
         }
         int exp = Bytes.u8(b, o + 17) >>> 2;
         long mantissa = ((Bytes.u8(b, o + 17) & 0x03L) << 16) | Bytes.u16(b, o + 18);
-        long bitrate = exp > 45 ? Long.MAX_VALUE : mantissa << exp; // 18+45 bits < 63
+        // exact when it fits in 63 bits; beyond that the largest value the writer can encode exactly, so that a
+        // parsed REMB is written back to one that parses to the same value (RtcpFuzzTest finding-remb-bitrate-*)
+        long bitrate = Long.numberOfLeadingZeros(mantissa) > exp ? mantissa << exp : MAX_BITRATE;
         List<Long> ssrcs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ssrcs.add(Bytes.u32(b, o + 20 + 4 * i));

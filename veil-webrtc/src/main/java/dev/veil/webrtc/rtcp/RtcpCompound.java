@@ -54,13 +54,13 @@ public final class RtcpCompound {
                 }
                 bodyLen = plen - pad;
             }
-            out.add(parseOne(buf, p, pt, count, bodyLen, plen));
+            out.add(parseOne(buf, p, pt, count, bodyLen, plen, (b0 & 0x20) != 0));
             p += plen;
         }
         return out;
     }
 
-    private static RtcpPacket parseOne(byte[] b, int o, int pt, int count, int len, int fullLen)
+    private static RtcpPacket parseOne(byte[] b, int o, int pt, int count, int len, int fullLen, boolean padded)
             throws RtcpException {
         switch (pt) {
             case RtcpPacket.PT_SR:
@@ -97,7 +97,7 @@ public final class RtcpCompound {
         }
         byte[] body = new byte[fullLen - 4];
         System.arraycopy(b, o + 4, body, 0, body.length);
-        return new UnknownRtcp(pt, count, body);
+        return new UnknownRtcp(pt, count, padded, body); // padding kept: written back byte for byte
     }
 
     private static void requireFeedback(int len) throws RtcpException {
@@ -106,7 +106,10 @@ public final class RtcpCompound {
         }
     }
 
-    /** Writes packets back to back as one compound datagram (no padding). */
+    /**
+     * Writes packets back to back as one compound datagram. Interpreted packets are written without padding; an
+     * {@link UnknownRtcp} is written exactly as it was parsed (its padding and P bit included).
+     */
     public static byte[] write(List<? extends RtcpPacket> packets) {
         int total = 0;
         for (RtcpPacket p : packets) {

@@ -39,7 +39,7 @@ public record DtlsFingerprint(String algorithm, byte[] value) {
      * @throws SdpException if it is not a hash name followed by colon-separated hex bytes
      */
     public static DtlsFingerprint parse(String attributeValue) throws SdpException {
-        String[] parts = attributeValue.trim().split("\\s+");
+        String[] parts = SdpText.fields(attributeValue);
         if (parts.length != 2) {
             throw new SdpException("bad fingerprint: " + attributeValue);
         }

@@ -149,7 +149,7 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
         if (sdp == null || sdp.length() > 256 * 1024) {
             throw new SdpException("SDP missing or larger than 256 KiB");
         }
-        String[] lines = sdp.split("\r?\n");
+        String[] lines = SdpText.lines(sdp);
         if (lines.length == 0 || !lines[0].trim().equals("v=0")) {
             throw new SdpException("SDP does not start with v=0");
         }
@@ -175,20 +175,21 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                 int colon = value.indexOf(':');
                 String name = colon < 0 ? value : value.substring(0, colon);
                 String arg = colon < 0 ? "" : value.substring(colon + 1);
+                Attr attr = Attr.of(name);
                 if (cur == null) {
-                    if (name.equals("group") && arg.startsWith("BUNDLE")) {
-                        for (String mid : arg.substring("BUNDLE".length()).trim().split("\\s+")) {
+                    if (attr == Attr.GROUP && arg.startsWith("BUNDLE")) {
+                        for (String mid : SdpText.fields(arg.substring("BUNDLE".length()))) {
                             if (!mid.isEmpty()) {
                                 bundle.add(mid);
                             }
                         }
-                    } else if (name.equals("ice-lite")) {
+                    } else if (attr == Attr.ICE_LITE) {
                         iceLite = true;
                     } else {
-                        session.applyTransport(name, arg);
+                        session.applyTransport(attr, arg);
                     }
                 } else {
-                    cur.apply(name, arg);
+                    cur.apply(attr, arg);
                 }
             }
         }
@@ -205,6 +206,72 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                 out);
     }
 
+    /**
+     * The attribute names the parser reads. A {@code switch} on the name string was a chain of string compares per
+     * attribute line, which Jazzer traces one by one (as it does every key of a map on a {@code Map.get} miss): the
+     * SDP fuzz targets ran at under 1,000 inputs per second. {@link #of} finds the name with its hash in a small
+     * open-addressing table and one {@code equals}.
+     */
+    private enum Attr {
+        ICE_UFRAG("ice-ufrag"), ICE_PWD("ice-pwd"), FINGERPRINT("fingerprint"), SETUP("setup"), MID("mid"),
+        RTCP_MUX("rtcp-mux"), RTPMAP("rtpmap"), FMTP("fmtp"), RTCP_FB("rtcp-fb"), EXTMAP("extmap"), SSRC("ssrc"),
+        SSRC_GROUP("ssrc-group"), MSID("msid"), RID("rid"), SIMULCAST("simulcast"), GROUP("group"),
+        ICE_LITE("ice-lite"),
+        SENDRECV("sendrecv"), SENDONLY("sendonly"), RECVONLY("recvonly"), INACTIVE("inactive"), OTHER(null);
+
+        private static final Attr[] TABLE = new Attr[64];
+
+        static {
+            for (Attr a : values()) {
+                if (a.sdpName != null) {
+                    int i = slot(a.hash);
+                    while (TABLE[i] != null) {
+                        i = (i + 1) & (TABLE.length - 1);
+                    }
+                    TABLE[i] = a;
+                }
+            }
+        }
+
+        private final String sdpName;
+        private final int hash;
+
+        Attr(String sdpName) {
+            this.sdpName = sdpName;
+            this.hash = sdpName == null ? 0 : sdpName.hashCode();
+        }
+
+        private static int slot(int hash) {
+            return (hash ^ (hash >>> 16)) & (TABLE.length - 1);
+        }
+
+        static Attr of(String name) {
+            int h = name.hashCode();
+            for (int i = slot(h); TABLE[i] != null; i = (i + 1) & (TABLE.length - 1)) {
+                if (TABLE[i].hash == h && TABLE[i].sdpName.equals(name)) {
+                    return TABLE[i];
+                }
+            }
+            return OTHER;
+        }
+
+        /** The direction this attribute sets, or null. */
+        Direction direction() {
+            switch (this) {
+                case SENDRECV:
+                    return Direction.SENDRECV;
+                case SENDONLY:
+                    return Direction.SENDONLY;
+                case RECVONLY:
+                    return Direction.RECVONLY;
+                case INACTIVE:
+                    return Direction.INACTIVE;
+                default:
+                    return null;
+            }
+        }
+    }
+
     /** Transport attributes that may be at session or media level. */
     private static class Attrs {
         String ufrag;
@@ -212,20 +279,20 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
         DtlsFingerprint fingerprint;
         SetupRole setup;
 
-        boolean applyTransport(String name, String arg) throws SdpException {
-            switch (name) {
-                case "ice-ufrag":
+        boolean applyTransport(Attr attr, String arg) throws SdpException {
+            switch (attr) {
+                case ICE_UFRAG:
                     ufrag = arg.trim();
                     return true;
-                case "ice-pwd":
+                case ICE_PWD:
                     pwd = arg.trim();
                     return true;
-                case "fingerprint":
+                case FINGERPRINT:
                     if (fingerprint == null) { // several are allowed; keep the first
                         fingerprint = DtlsFingerprint.parse(arg);
                     }
                     return true;
-                case "setup":
+                case SETUP:
                     setup = SetupRole.fromSdp(arg.trim());
                     if (setup == null) {
                         throw new SdpException("bad setup: " + arg);
@@ -258,9 +325,15 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
         List<String> simulcastSend = new ArrayList<>();
 
         static MediaBuilder parseMLine(String value) throws SdpException {
-            String[] f = value.trim().split("\\s+");
+            String[] f = SdpText.fields(value);
             if (f.length < 3) {
                 throw new SdpException("bad m-line: " + value);
+            }
+            if (!visibleAscii(f[0]) || !visibleAscii(f[2])) {
+                // RFC 8866 §9: media and proto are tokens of visible characters. A control character (which \s
+                // does not split on, but trim() drops) made the SDK echo an m-line that reads back otherwise
+                // (ClientSdpFuzzTest finding-mline-control-char-protocol).
+                throw new SdpException("bad m-line media or protocol token: " + value);
             }
             MediaBuilder b = new MediaBuilder();
             b.mediaToken = f[0];
@@ -276,47 +349,47 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
             return b;
         }
 
-        void apply(String name, String arg) throws SdpException {
-            if (applyTransport(name, arg)) {
+        void apply(Attr attr, String arg) throws SdpException {
+            if (applyTransport(attr, arg)) {
                 return;
             }
-            Direction d = Direction.fromSdp(name);
+            Direction d = attr.direction();
             if (d != null) {
                 direction = d;
                 return;
             }
-            switch (name) {
-                case "mid":
+            switch (attr) {
+                case MID:
                     mid = arg.trim();
                     break;
-                case "rtcp-mux":
+                case RTCP_MUX:
                     rtcpMux = true;
                     break;
-                case "rtpmap": {
-                    String[] f = arg.trim().split("\\s+", 2);
+                case RTPMAP: {
+                    String[] f = SdpText.fields(arg, 2);
                     if (f.length != 2) {
                         throw new SdpException("bad rtpmap: " + arg);
                     }
                     rtpmaps.put(parseInt(f[0], 0, 127, "rtpmap payload type"), f[1].split("/"));
                     break;
                 }
-                case "fmtp": {
-                    String[] f = arg.trim().split("\\s+", 2);
+                case FMTP: {
+                    String[] f = SdpText.fields(arg, 2);
                     if (f.length == 2) {
                         fmtps.put(parseInt(f[0], 0, 127, "fmtp payload type"), f[1]);
                     }
                     break;
                 }
-                case "rtcp-fb": {
-                    String[] f = arg.trim().split("\\s+", 2);
+                case RTCP_FB: {
+                    String[] f = SdpText.fields(arg, 2);
                     if (f.length == 2 && !f[0].equals("*")) {
                         fbs.computeIfAbsent(parseInt(f[0], 0, 127, "rtcp-fb payload type"), k -> new ArrayList<>())
                                 .add(f[1]);
                     }
                     break;
                 }
-                case "extmap": {
-                    String[] f = arg.trim().split("\\s+");
+                case EXTMAP: {
+                    String[] f = SdpText.fields(arg);
                     if (f.length < 2) {
                         throw new SdpException("bad extmap: " + arg);
                     }
@@ -326,26 +399,26 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                             f[1]));
                     break;
                 }
-                case "ssrc": {
-                    String[] f = arg.trim().split("\\s+", 2);
+                case SSRC: {
+                    String[] f = SdpText.fields(arg, 2);
                     long ssrc = parseSsrc(f[0]);
                     if (!ssrcs.contains(ssrc)) {
                         ssrcs.add(ssrc);
                     }
                     if (f.length == 2) {
-                        String attr = f[1];
-                        if (attr.startsWith("cname:")) {
-                            cnames.put(ssrc, attr.substring(6));
-                        } else if (attr.startsWith("msid:") && msidStream == null) {
-                            String[] m = attr.substring(5).trim().split("\\s+");
+                        String ssrcAttr = f[1];
+                        if (ssrcAttr.startsWith("cname:")) {
+                            cnames.put(ssrc, ssrcAttr.substring(6));
+                        } else if (ssrcAttr.startsWith("msid:") && msidStream == null) {
+                            String[] m = SdpText.fields(ssrcAttr.substring(5));
                             msidStream = m[0];
                             msidTrack = m.length > 1 ? m[1] : null;
                         }
                     }
                     break;
                 }
-                case "ssrc-group": {
-                    String[] f = arg.trim().split("\\s+");
+                case SSRC_GROUP: {
+                    String[] f = SdpText.fields(arg);
                     List<Long> members = new ArrayList<>();
                     for (int i = 1; i < f.length; i++) {
                         members.add(parseSsrc(f[i]));
@@ -353,9 +426,9 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                     groups.add(new SsrcGroup(f[0], members));
                     break;
                 }
-                case "rid": {
+                case RID: {
                     // a=rid:<rid-id> <send|recv> [restrictions] (RFC 8851)
-                    String[] f = arg.trim().split("\\s+");
+                    String[] f = SdpText.fields(arg);
                     if (f.length >= 2 && f[1].equals("send") && !sendRidLines.contains(f[0])) {
                         if (sendRidLines.size() >= MAX_RIDS) {
                             throw new SdpException("more than " + MAX_RIDS + " rids");
@@ -364,9 +437,9 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                     }
                     break;
                 }
-                case "simulcast": {
+                case SIMULCAST: {
                     // a=simulcast:send q;h;f [recv ...] (RFC 8853); "rid=" is the draft form
-                    String[] f = arg.trim().split("\\s+");
+                    String[] f = SdpText.fields(arg);
                     for (int i = 0; i + 1 < f.length; i += 2) {
                         if (!f[i].equals("send")) {
                             continue;
@@ -385,8 +458,8 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
                     }
                     break;
                 }
-                case "msid": {
-                    String[] m = arg.trim().split("\\s+");
+                case MSID: {
+                    String[] m = SdpText.fields(arg);
                     msidStream = m[0];
                     msidTrack = m.length > 1 ? m[1] : null;
                     break;
@@ -425,6 +498,16 @@ public record SdpAnswer(String iceUfrag, String icePwd, DtlsFingerprint fingerpr
 
     /** At most this many rids per m-line are read (more is an error: no browser sends more than 4 layers). */
     static final int MAX_RIDS = 16;
+
+    private static boolean visibleAscii(String token) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < 0x21 || c > 0x7E) {
+                return false;
+            }
+        }
+        return !token.isEmpty();
+    }
 
     private static int parseInt(String s, int min, int max, String what) throws SdpException {
         try {

@@ -40,19 +40,20 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
     AesCmHmacSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
         int keyLen = profile.keyLength();
         int saltLen = profile.saltLength();
+        SrtpKdf kdf = SrtpKdf.of(masterKey, masterSalt);
         int authLen = profile.authKeyLength();
-        rtpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_ENCRYPTION, keyLen), "AES");
-        rtcpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_ENCRYPTION, keyLen),
+        rtpKey = new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTP_ENCRYPTION, keyLen), "AES");
+        rtcpKey = new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_ENCRYPTION, keyLen),
                 "AES");
-        rtpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_SALT, saltLen);
-        rtcpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_SALT, saltLen);
+        rtpSalt = kdf.derive(SrtpKdf.LABEL_RTP_SALT, saltLen);
+        rtcpSalt = kdf.derive(SrtpKdf.LABEL_RTCP_SALT, saltLen);
         rtpCtr = Cipher.getInstance("AES/CTR/NoPadding");
         rtcpCtr = Cipher.getInstance("AES/CTR/NoPadding");
         rtpMac = Mac.getInstance("HmacSHA1");
-        rtpMac.init(new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_AUTH, authLen),
+        rtpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTP_AUTH, authLen),
                 "HmacSHA1"));
         rtcpMac = Mac.getInstance("HmacSHA1");
-        rtcpMac.init(new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_AUTH, authLen),
+        rtcpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_AUTH, authLen),
                 "HmacSHA1"));
     }
 

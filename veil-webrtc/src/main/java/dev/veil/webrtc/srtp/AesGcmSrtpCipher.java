@@ -41,11 +41,12 @@ final class AesGcmSrtpCipher extends SrtpCipher {
     AesGcmSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
         int keyLen = profile.keyLength();
         int saltLen = profile.saltLength();
-        rtpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_ENCRYPTION, keyLen), "AES");
-        rtcpKey = new SecretKeySpec(SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_ENCRYPTION, keyLen),
+        SrtpKdf kdf = SrtpKdf.of(masterKey, masterSalt);
+        rtpKey = new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTP_ENCRYPTION, keyLen), "AES");
+        rtcpKey = new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_ENCRYPTION, keyLen),
                 "AES");
-        rtpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTP_SALT, saltLen);
-        rtcpSalt = SrtpKdf.derive(masterKey, masterSalt, SrtpKdf.LABEL_RTCP_SALT, saltLen);
+        rtpSalt = kdf.derive(SrtpKdf.LABEL_RTP_SALT, saltLen);
+        rtcpSalt = kdf.derive(SrtpKdf.LABEL_RTCP_SALT, saltLen);
         rtpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtcpGcm = Cipher.getInstance("AES/GCM/NoPadding");
     }

@@ -2,8 +2,10 @@ package dev.veil.webrtc.rtcp;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HexFormat;
 import java.util.List;
@@ -165,5 +167,75 @@ class RtcpCompoundTest {
                 // typed rejection
             }
         }
+    }
+
+    @Test
+    void unknownPadded_keepsItsPBit_roundTripsByteForByte() throws Exception {
+        // PSFB FMT 15 (the REMB FMT) too short to be a REMB once its 4 padding bytes are removed; written without
+        // the P bit it read back as a REMB of no SSRC (RtcpFuzzTestInputs/parse/unknown-padded-reads-as-remb)
+        byte[] b = HEX.parseHex("afce0004" + "00000001" + "00000000" + "52454d42" + "00000004");
+        UnknownRtcp u = assertInstanceOf(UnknownRtcp.class, RtcpCompound.parse(b).get(0));
+        assertTrue(u.padding());
+        assertEquals(16, u.body().length);
+        byte[] unpadded = b.clone();
+        unpadded[0] &= ~0x20;
+        assertInstanceOf(Remb.class, RtcpCompound.parse(unpadded).get(0)); // what the P bit used to be lost into
+        assertArrayEquals(b, RtcpCompound.write(List.of(u)));
+        assertEquals(List.of(u), RtcpCompound.parse(RtcpCompound.write(List.of(u))));
+        // an unpadded one stays unpadded; APP with padding too
+        byte[] app = HEX.parseHex("80cc0002" + "00000001" + "41424344" + "a0cc0003" + "00000001" + "41424344"
+                + "00000004");
+        List<RtcpPacket> ps = RtcpCompound.parse(app);
+        assertFalse(((UnknownRtcp) ps.get(0)).padding());
+        assertTrue(((UnknownRtcp) ps.get(1)).padding());
+        assertArrayEquals(app, RtcpCompound.write(ps));
+    }
+
+    @Test
+    void unknownPadded_fuzzFindings_roundTripExactly() throws Exception {
+        for (String name : List.of("unknown-padded-reads-as-remb", "unknown-padded-reads-as-remb-2",
+                "unknown-padded-reencoding-unparseable")) {
+            byte[] in;
+            try (var s = getClass().getResourceAsStream("RtcpFuzzTestInputs/parse/" + name)) {
+                in = s.readAllBytes();
+            }
+            List<RtcpPacket> ps = RtcpCompound.parse(in);
+            byte[] once = RtcpCompound.write(ps);
+            List<RtcpPacket> again = RtcpCompound.parse(once);
+            assertEquals(ps, again, name);
+            for (int i = 0; i < ps.size(); i++) {
+                if (ps.get(i) instanceof UnknownRtcp u && u.padding()) {
+                    assertEquals(ps.get(i).getClass(), again.get(i).getClass(), name);
+                }
+            }
+            assertArrayEquals(once, RtcpCompound.write(again), name);
+        }
+    }
+
+    @Test
+    void unknownRtcp_badPadding_refused() {
+        assertThrows(IllegalArgumentException.class, () -> new UnknownRtcp(204, 0, true, new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> new UnknownRtcp(204, 0, true, new byte[] {1, 2, 3, 0}));
+        assertThrows(IllegalArgumentException.class, () -> new UnknownRtcp(204, 0, true, new byte[] {1, 2, 3, 5}));
+        assertEquals(8, new UnknownRtcp(204, 0, true, new byte[] {1, 2, 3, 4}).encodedLength());
+    }
+
+    @Test
+    void remb_bitrateBeyondALong_readsAsTheLargestEncodable_andEveryValueRoundTrips() throws Exception {
+        // exp 63, mantissa 0x1FF1234 & 0x3FFFF: read as Long.MAX_VALUE, which the writer cannot encode exactly, so
+        // write(parse(x)) parsed to another bitrate (RtcpFuzzTestInputs/parse/finding-remb-bitrate-beyond-long)
+        for (int exp : new int[] {0, 1, 17, 45, 46, 50, 63}) {
+            for (int mantissa : new int[] {0, 1, 0x1234, 0x3FFFF}) {
+                byte[] b = HEX.parseHex("8fce0005" + "00000001" + "00000000" + "52454d42"
+                        + String.format("01%06x", (exp << 18) | mantissa) + "00000002");
+                Remb r = (Remb) RtcpCompound.parse(b).get(0);
+                java.math.BigInteger exact = java.math.BigInteger.valueOf(mantissa).shiftLeft(exp);
+                long expected = exact.bitLength() <= 63 ? exact.longValueExact() : Remb.MAX_BITRATE;
+                assertEquals(expected, r.bitrate(), "exp " + exp + " mantissa " + mantissa);
+                assertEquals(r, RtcpCompound.parse(RtcpCompound.write(List.of(r))).get(0));
+            }
+        }
+        assertEquals(Remb.MAX_BITRATE,
+                ((Remb) RtcpCompound.parse(new Remb(1, Long.MAX_VALUE, List.of(2L)).encode()).get(0)).bitrate());
     }
 }
