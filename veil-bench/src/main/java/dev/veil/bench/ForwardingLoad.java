@@ -30,7 +30,9 @@ import java.util.concurrent.locks.LockSupport;
  * threads, of the client threads, and of the whole process.
  *
  * <p>Run: {@code java -cp veil-bench/target/benchmarks.jar dev.veil.bench.ForwardingLoad [publishers]
- * [subscribers] [seconds] [packetsPerSecondPerPublisher] [frameBytes] [warmupSeconds]} (defaults 2 10 10 50 160 3).
+ * [subscribers] [seconds] [packetsPerSecondPerPublisher] [frameBytes] [warmupSeconds] [lateSubscribers]} (defaults
+ * 2 10 10 50 160 3 0). With lateSubscribers &gt; 0, that many subscribers join all at once while media already flows
+ * (a join storm in a fresh process) and the server's send-queue counters over the storm are printed.
  *
  * <p>The clients run in the same JVM and on the same cores as the server, so the forwarded rate is a lower bound of
  * what the server alone would do; the loop thread's CPU time is what the server spent, whoever else ran.
@@ -45,6 +47,14 @@ public final class ForwardingLoad {
         int pps = arg(args, 3, 50);
         int frameBytes = arg(args, 4, 160);
         int warmupSeconds = arg(args, 5, 3);
+        // join storm: this many of the subscribers connect all at once while the publishers already send (the
+        // pacer starts as soon as the others are connected, in a fresh process: no warm-up before the storm)
+        int late = arg(args, 6, 0);
+        if (late < 0 || late >= subscribers + 1) {
+            System.err.println("lateSubscribers must be 0.." + subscribers);
+            System.exit(2);
+            return;
+        }
         if (publishers < 1 || subscribers < 1 || seconds < 1 || pps < 1 || frameBytes < 1
                 || frameBytes > Connection.MAX_AUDIO_FRAME || warmupSeconds < 0) {
             System.err.println("usage: ForwardingLoad [publishers>=1] [subscribers>=1] [seconds>=1] [pps>=1] "
@@ -64,7 +74,15 @@ public final class ForwardingLoad {
         AtomicLong[] sent = new AtomicLong[publishers];
         Thread pacer = null;
         int exit = 0;
-        VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
+        ServerConfig base = ServerConfig.defaults().withPorts(0, 0);
+        if (publishers + subscribers > base.maxConnectionsPerChannel()) { // the rig's 4 x 40 is above the default 32
+            base = base.withLimits(Math.max(base.maxConnections(), publishers + subscribers),
+                    publishers + subscribers, base.maxChannels());
+            // every client is on 127.0.0.1: let a join storm of that size open its sockets at once
+            base = base.withGuards(base.guards().withPending(Math.max(base.guards().maxPendingSockets(),
+                    publishers + subscribers), publishers + subscribers));
+        }
+        VeilServer server = new VeilServer(base);
         try {
             server.start();
             URI url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
@@ -86,12 +104,34 @@ public final class ForwardingLoad {
                 pubs.add(client.sendonly(channel, null, Options.plain()));
             }
             List<CompletableFuture<Connection>> connecting = new ArrayList<>();
-            subs.forEach(c -> connecting.add(c.connect()));
+            subs.subList(0, subscribers - late).forEach(c -> connecting.add(c.connect()));
             pubs.forEach(c -> connecting.add(c.connect()));
             CompletableFuture.allOf(connecting.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-            System.out.println("all " + (publishers + subscribers) + " connections connected");
+            System.out.println((publishers + subscribers - late) + " connections connected");
 
             pacer = startPacer(pubs, sent, pps, frameBytes);
+            if (late > 0) {
+                Thread.sleep(500); // media flows to the early subscribers
+                Map<String, Long> before = server.counters();
+                long stormStart = System.nanoTime();
+                List<CompletableFuture<Connection>> storm = new ArrayList<>();
+                subs.subList(subscribers - late, subscribers).forEach(c -> storm.add(c.connect()));
+                CompletableFuture.allOf(storm.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+                double stormSeconds = (System.nanoTime() - stormStart) / 1e9;
+                while (!allHeardAll(sendersSeen, publishers)) {
+                    if (System.nanoTime() - stormStart > TimeUnit.SECONDS.toNanos(60)) {
+                        throw new IllegalStateException("the late subscribers did not all hear every publisher");
+                    }
+                    Thread.sleep(20);
+                }
+                Thread.sleep(1000);
+                Map<String, Long> after = server.counters();
+                System.out.printf(Locale.ROOT, "join storm: %d subscribers connected in %.2f s while %d pps flowed; "
+                        + "in the storm (+1 s): udp.send_dropped +%d, udp.early_flushes +%d, "
+                        + "udp.pending_bytes_max %d, udp.datagrams_out +%d%n", late, stormSeconds, publishers * pps,
+                        delta(before, after, "udp.send_dropped"), delta(before, after, "udp.early_flushes"),
+                        after.getOrDefault("udp.pending_bytes_max", -1L), delta(before, after, "udp.datagrams_out"));
+            }
 
             // warm-up: at least warmupSeconds, and until every subscriber has heard every publisher
             long warmEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmupSeconds);

@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Demultiplexing: a datagram from a known (ICE-validated) address goes to that address's transport; a STUN
  * Binding request from a new address is routed by the local ufrag in its USERNAME (the transport then
- * authenticates it); anything else from an unknown address is dropped and counted.
+ * authenticates it); a DTLS ClientHello from an unknown address is held briefly ({@link DtlsHold}) for the ICE check
+ * that may be just behind it; anything else from an unknown address is dropped and counted.
  *
  * <p>I/O: the port is a Netty datagram channel registered on the {@link EventLoop}'s one Netty loop, so its
  * handler runs on the state thread. Each received datagram is copied once out of its (pooled) buffer into the
@@ -66,9 +67,25 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final ChannelFutureListener sent = this::sent;
   private final Runnable flush = this::flush;
   private boolean flushPending;
+  /**
+   * Flush at once when this many bytes are pending (else once per loop turn): one read batch of up to 256 datagrams
+   * fanned out to 40 subscribers is ~10k sends, ~10 MiB of 1 KiB packets, more than the 4 MiB high-water mark, so a
+   * loop that fell behind (a fresh process: JIT, a DTLS burst) dropped its own sends. {@code -Dveil.udpFlushBytes},
+   * 0 = only once per loop turn (the old behaviour, for before/after measurements).
+   */
+  private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
+  private long pendingBytesMax;
+  private long earlyFlushes;
+  private final int sndBuf;
+  private final int rcvBuf;
   private final Map<String, RtcPeer> peers = new HashMap<>();
   private final Map<String, RtcPeer> byUfrag = new HashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new HashMap<>();
+  /**
+   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
+   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
+   */
+  private final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
   private final SecureRandom random = new SecureRandom();
   private final InetAddress announced;
   private final DtlsCertificate certificate;
@@ -108,10 +125,8 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
-    RouterConfig d = RouterConfig.defaults();
-    this.routers = new ChannelRouters(loop, random, new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
-        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis(),
-        d.upstreamNackReorderMillis(), d.upstreamNackRetryMillis(), d.upstreamNackMaxRetries()), stats, this);
+    this.routers = new ChannelRouters(loop, random, RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
+        this);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
     FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
     rcv.maxMessagesPerRead(256);
@@ -140,6 +155,15 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
           + bound.cause().getMessage(), bound.cause());
     }
     this.udp = bound.channel();
+    // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
+    this.sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
+    this.rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
+    if (sndBuf < 4 * 1024 * 1024 || rcvBuf < 4 * 1024 * 1024) {
+      LOG.warn("UDP socket buffers smaller than the 4 MiB asked for: SO_SNDBUF {} B, SO_RCVBUF {} B (raise "
+          + "net.core.wmem_max / net.core.rmem_max); bursts may be dropped", sndBuf, rcvBuf);
+    } else {
+      LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
+    }
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
   }
 
@@ -214,6 +238,16 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
     }
+    byte[] hello = dtlsHold.take(a, nowMillis());
+    if (hello != null) {
+      // after the check's own output is drained (this runs inside the peer's drain): next on the loop
+      stats.inc("udp.dtls_held_delivered");
+      loop.execute(() -> {
+        if (byAddress.get(a) == p) {
+          p.handleDatagram(hello, a);
+        }
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------- UDP in
@@ -260,6 +294,10 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     RtcPeer p = byAddress.get(from);
     if (p == null) {
       if (kind != PacketKind.STUN) {
+        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, nowMillis())) {
+          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
+          return;
+        }
         stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
         return;
       }
@@ -288,6 +326,16 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       return;
     }
     udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
+    long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
+    if (pending > pendingBytesMax) {
+      pendingBytesMax = pending;
+    }
+    if (FLUSH_BYTES > 0 && pending >= FLUSH_BYTES) {
+      earlyFlushes++;
+      udp.flush(); // the flush task queued below (if any) then finds little or nothing left
+      return;
+    }
     if (!flushPending) {
       flushPending = true;
       loop.execute(flush);
@@ -347,6 +395,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   Map<String, Long> liveCounters() {
     Map<String, Long> out = new java.util.TreeMap<>();
     routers.addLiveCounters(out);
+    out.put("udp.dtls_hold_expired", dtlsHold.expired());
+    out.put("udp.early_flushes", earlyFlushes);
+    out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
       p.addLiveGauges(out);

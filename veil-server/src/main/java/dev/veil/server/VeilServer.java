@@ -115,6 +115,11 @@ public final class VeilServer implements AutoCloseable {
     loop.execute(task);
   }
 
+  /** TEST ONLY: the media plane (touch it on the loop only, e.g. through {@link #runOnLoopForTesting}). */
+  RtcMedia mediaForTesting() {
+    return media;
+  }
+
   private void heartbeat() {
     lastBeatNanos = System.nanoTime();
     if (!stopped) {

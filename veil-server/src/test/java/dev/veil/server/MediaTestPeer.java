@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.veil.webrtc.dtls.DtlsCertificate;
 import dev.veil.webrtc.dtls.DtlsClientEngine;
 import dev.veil.webrtc.dtls.DtlsConfig;
+import dev.veil.webrtc.dtls.DtlsEngine;
+import dev.veil.webrtc.dtls.DtlsServerEngine;
 import dev.veil.webrtc.dtls.DtlsEvent;
 import dev.veil.webrtc.ice.IceCredentials;
 import dev.veil.webrtc.mux.Demux;
@@ -48,7 +50,13 @@ final class MediaTestPeer implements AutoCloseable {
   private final long seed;
   private final boolean publish;
   private final DtlsCertificate certificate;
-  private final DtlsClientEngine dtls;
+  /** The DTLS client (a=setup:active, as browsers answer), or the DTLS server if the answer says passive. */
+  private final DtlsEngine dtls;
+  /** When the ICE check went out and when DTLS completed (System.nanoTime), for tests that report timings. */
+  long checkSentNanos;
+  long dtlsDoneNanos;
+  private final boolean helloFirst;
+  private byte[] earlyHello;
   private final Random random;
   private SrtpSession srtp;
   private String serverUfrag;
@@ -72,12 +80,26 @@ final class MediaTestPeer implements AutoCloseable {
   /** As above, with {@code editAnswer} applied to the fake browser answer before it is sent. */
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
       boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer) throws Exception {
+    this(client, s, channel, role, pool, seed, stallDtls, editAnswer, false, false);
+  }
+
+  /**
+   * As above; {@code passiveDtls}: the answer says {@code a=setup:passive} (as Pion's does) and this peer is the DTLS
+   * server, waiting for the SFU's ClientHello after its ICE check. {@code helloFirst} (active only): the ClientHello
+   * is sent just before the binding request instead of just after it (the two reordered on the way).
+   */
+  MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
+      boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer, boolean passiveDtls, boolean helloFirst)
+      throws Exception {
+    this.helloFirst = helloFirst;
     this.random = new Random(seed);
     this.seed = seed;
     this.publish = !role.equals("recvonly");
     this.ice = IceCredentials.random(random);
     this.certificate = DtlsCertificate.generate(new SecureRandom(), System.currentTimeMillis());
-    this.dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom());
+    this.dtls = passiveDtls
+        ? new DtlsServerEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom())
+        : new DtlsClientEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom());
     this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
     this.socket.setSoTimeout(20);
     this.server = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.rtcPort());
@@ -98,13 +120,20 @@ final class MediaTestPeer implements AutoCloseable {
     }
     dtls.setRemoteFingerprint(DtlsFingerprint.parse(fingerprint));
     this.answerSdp = editAnswer.apply(new FakeBrowserSdp(seed, ice.ufrag(), ice.password(),
-        certificate.fingerprint().toSdpValue()).answer(offerSdp, !role.equals("recvonly")));
+        certificate.fingerprint().toSdpValue()).answer(offerSdp, !role.equals("recvonly"))
+        .replace("a=setup:active", passiveDtls ? "a=setup:passive" : "a=setup:active"));
     ws.send("{\"type\":\"answer\",\"sdp\":" + JSON.writeValueAsString(answerSdp) + "}");
     ws.expect("notify");
     connect(stallDtls);
   }
 
   private void connect(boolean stallDtls) throws Exception {
+    if (helloFirst && dtls instanceof DtlsClientEngine c) {
+      checkSentNanos = System.nanoTime();
+      c.start(System.currentTimeMillis());
+      c.awaitIdle();
+      send(earlyHello = c.pollTransmit());
+    }
     byte[] tid = new byte[12];
     random.nextBytes(tid);
     send(StunMessage.builder(StunClass.REQUEST, StunMessage.METHOD_BINDING, tid)
@@ -113,7 +142,12 @@ final class MediaTestPeer implements AutoCloseable {
         .add(new StunAttribute.Priority(1853824767L))
         .add(new StunAttribute.UseCandidate())
         .encode(serverPwd.getBytes(StandardCharsets.UTF_8), true));
-    dtls.start(System.currentTimeMillis());
+    if (earlyHello == null) {
+      checkSentNanos = System.nanoTime();
+    }
+    if (dtls instanceof DtlsClientEngine c && earlyHello == null) {
+      c.start(System.currentTimeMillis()); // the ClientHello goes out right after the binding request
+    }
     long deadline = System.currentTimeMillis() + DEADLINE_MS;
     while (srtp == null) {
       if (System.currentTimeMillis() > deadline) {
@@ -130,7 +164,8 @@ final class MediaTestPeer implements AutoCloseable {
       }
       for (DtlsEvent e; (e = dtls.pollEvent()) != null; ) {
         if (e instanceof DtlsEvent.HandshakeComplete hc) {
-          srtp = SrtpSession.forClient(hc.keys());
+          srtp = dtls instanceof DtlsClientEngine ? SrtpSession.forClient(hc.keys()) : SrtpSession.forServer(hc.keys());
+          dtlsDoneNanos = System.nanoTime();
         } else {
           throw new AssertionError("DTLS ended: " + e);
         }
@@ -276,10 +311,19 @@ final class MediaTestPeer implements AutoCloseable {
 
   /** The SSRCs of {@code a=ssrc} lines in {@code sdp}, in order. */
   static List<Long> ssrcs(String sdp) {
+    // media SSRCs only: the RTX SSRC of an a=ssrc-group:FID (the second one) is not a track's
+    java.util.Set<Long> rtx = new java.util.HashSet<>();
+    Matcher g = Pattern.compile("a=ssrc-group:FID (\\d+) (\\d+)").matcher(sdp);
+    while (g.find()) {
+      rtx.add(Long.parseLong(g.group(2)));
+    }
     List<Long> out = new ArrayList<>();
     Matcher m = Pattern.compile("a=ssrc:(\\d+) cname:").matcher(sdp);
     while (m.find()) {
-      out.add(Long.parseLong(m.group(1)));
+      long ssrc = Long.parseLong(m.group(1));
+      if (!rtx.contains(ssrc)) {
+        out.add(ssrc);
+      }
     }
     return out;
   }
@@ -340,12 +384,34 @@ final class MediaTestPeer implements AutoCloseable {
   }
 
   /** A received RTP packet, decrypted. */
-  record Rtp(long ssrc, int payloadType, byte[] payload) {}
+  record Rtp(long ssrc, int payloadType, byte[] payload, int seq) {}
+
+  /** Sends one compound RTCP packet (SRTCP-protected here). */
+  void sendRtcp(dev.veil.webrtc.rtcp.RtcpPacket... packets) throws Exception {
+    send(srtp.protectRtcp(dev.veil.webrtc.rtcp.RtcpCompound.write(List.of(packets))));
+  }
+
+  /** SSRC of which {@link #pollRtp} loses the next packet (reads its clear header, never decrypts it), or -1. */
+  private long loseSsrc = -1;
+  /** The sequence number of the packet lost that way, or -1. */
+  volatile int lostSeq = -1;
+
+  /** Makes the next RTP packet of {@code ssrc} a loss (as if the network dropped it; see {@link #lostSeq}). */
+  void loseNext(long ssrc) {
+    loseSsrc = ssrc;
+    lostSeq = -1;
+  }
 
   /** The next RTP packet within ~20 ms, or null (RTCP and STUN are skipped). */
   Rtp pollRtp() throws Exception {
     byte[] in = receive();
     if (in == null || Demux.classify(in) != PacketKind.RTP) {
+      return null;
+    }
+    long clearSsrc = ((in[8] & 0xffL) << 24) | ((in[9] & 0xffL) << 16) | ((in[10] & 0xffL) << 8) | (in[11] & 0xffL);
+    if (clearSsrc == loseSsrc) {
+      loseSsrc = -1;
+      lostSeq = ((in[2] & 0xff) << 8) | (in[3] & 0xff);
       return null;
     }
     byte[] p = srtp.unprotectRtp(in);
@@ -362,7 +428,7 @@ final class MediaTestPeer implements AutoCloseable {
     }
     byte[] payload = new byte[end - off];
     System.arraycopy(p, off, payload, 0, payload.length);
-    return new Rtp(ssrc, p[1] & 0x7f, payload);
+    return new Rtp(ssrc, p[1] & 0x7f, payload, ((p[2] & 0xff) << 8) | (p[3] & 0xff));
   }
 
   @Override

@@ -49,6 +49,16 @@ final class MediaTestServer implements AutoCloseable {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, editAnswer);
   }
 
+  /** A peer whose answer says {@code a=setup:passive}: it is the DTLS server, the SFU its client. */
+  MediaTestPeer passivePeer(String channel, String role, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, a -> a, true, false);
+  }
+
+  /** An active peer that sends its ClientHello just before its binding request (reordered on the path). */
+  MediaTestPeer helloFirstPeer(String channel, String role, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, a -> a, false, true);
+  }
+
   /** A peer that joins and connects ICE, sends one DTLS ClientHello and then stays silent. */
   MediaTestPeer stalledPeer(String channel, long seed) throws Exception {
     return new MediaTestPeer(client, server, channel, "sendrecv", dtlsPool, seed, true);

@@ -29,7 +29,8 @@ import org.bouncycastle.tls.crypto.impl.bc.BcDefaultTlsCredentialedSigner;
 import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
 
 /**
- * The DTLS 1.2 client of one peer connection ({@code a=setup:active}): for tests and the Java SDK.
+ * The DTLS 1.2 client of one peer connection: the Java SDK's ({@code a=setup:active}), and the server's when an
+ * answer says {@code a=setup:passive} (see {@code WebRtcTransport#setRemoteSetup}).
  *
  * <p>Offers use_srtp with {@link DtlsConfig#srtpProfiles()} in that order, requires extended master secret,
  * presents our certificate when asked, checks the server's against {@link #setRemoteFingerprint} and exports

@@ -1,7 +1,9 @@
 package dev.veil.webrtc.transport;
 
 import dev.veil.webrtc.dtls.DtlsCertificate;
+import dev.veil.webrtc.dtls.DtlsClientEngine;
 import dev.veil.webrtc.dtls.DtlsConfig;
+import dev.veil.webrtc.dtls.DtlsEngine;
 import dev.veil.webrtc.dtls.DtlsEvent;
 import dev.veil.webrtc.dtls.DtlsServerEngine;
 import dev.veil.webrtc.ice.IceCredentials;
@@ -11,6 +13,7 @@ import dev.veil.webrtc.ice.StunResult;
 import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
 import dev.veil.webrtc.sdp.DtlsFingerprint;
+import dev.veil.webrtc.sdp.SetupRole;
 import dev.veil.webrtc.srtp.SrtpException;
 import dev.veil.webrtc.srtp.SrtpProfile;
 import dev.veil.webrtc.srtp.SrtpRejection;
@@ -27,8 +30,8 @@ import java.util.Optional;
 import java.util.concurrent.Executor;
 
 /**
- * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), a DTLS 1.2 server
- * ({@link DtlsServerEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
+ * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), DTLS 1.2 as server
+ * ({@link DtlsServerEngine}) or, if the answer says passive, as client ({@link DtlsClientEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
  * {@code Rtc}.
  *
  * <h2>Run loop</h2>
@@ -57,13 +60,31 @@ import java.util.concurrent.Executor;
  * {@link #localIceCredentials()} and {@link #localFingerprint()} go in the offer (with {@code a=ice-lite} and
  * {@code a=setup:actpass}); {@link #setRemoteIceCredentials} and {@link #setRemoteFingerprint} take the answer's.
  * {@link #restartIce()} makes new local credentials for a re-offer; DTLS and SRTP carry on.
+ *
+ * <h2>DTLS role</h2>
+ * The offer says {@code actpass}; {@link #setRemoteSetup} takes the answer's role. {@code active} (browsers): the
+ * transport is the DTLS server ({@link DtlsServerEngine}), started by the peer's first ClientHello. {@code passive}
+ * (e.g. Pion's default answer to an ICE-lite offer): the transport is the DTLS client ({@link DtlsClientEngine}) and
+ * sends its ClientHello as soon as an address has passed an ICE check (an ICE-lite agent cannot check first), to the
+ * nominated address if there is one, else to that validated address. Any other role, or a role that changes after
+ * it was set, is refused with an {@link IllegalArgumentException} / {@link IllegalStateException}.
  */
 public final class WebRtcTransport {
     /** Cap on addresses remembered as ICE-validated (one per candidate pair the browser checks). */
     static final int MAX_VALIDATED_ADDRESSES = 8;
 
     private final IceLiteAgent ice;
-    private final DtlsServerEngine dtls;
+    /** The server engine until {@link #setRemoteSetup} makes this transport the DTLS client. */
+    private DtlsEngine dtls;
+    private final DtlsCertificate certificate;
+    private final DtlsConfig dtlsConfig;
+    private final Executor dtlsExecutor;
+    private final Runnable wakeup;
+    private final SecureRandom random;
+    /** The answer's a=setup once known (ACTIVE or PASSIVE), else null (treated as ACTIVE). */
+    private SetupRole remoteSetup;
+    private boolean clientStarted;
+    private DtlsFingerprint remoteFingerprint;
     private final ArrayDeque<TransportOutput> outputs = new ArrayDeque<>();
     private final LinkedHashSet<InetSocketAddress> validated = new LinkedHashSet<>();
 
@@ -97,7 +118,70 @@ public final class WebRtcTransport {
             Runnable wakeup, SecureRandom random) {
         Objects.requireNonNull(random, "random");
         this.ice = new IceLiteAgent(random);
+        this.certificate = certificate;
+        this.dtlsConfig = dtlsConfig;
+        this.dtlsExecutor = dtlsExecutor;
+        this.wakeup = wakeup;
+        this.random = random;
         this.dtls = new DtlsServerEngine(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
+    }
+
+    /**
+     * The answer's {@code a=setup} (RFC 8842 §5.3 with our {@code actpass} offer): {@link SetupRole#ACTIVE} keeps this
+     * transport the DTLS server; {@link SetupRole#PASSIVE} makes it the DTLS client, which starts its handshake once
+     * an address has passed an ICE check (at once if one already has). Idempotent for the same role.
+     *
+     * @throws IllegalArgumentException for a role other than active or passive (an answer may not say actpass or
+     *     holdconn)
+     * @throws IllegalStateException if a different role was set before, or if the answer says passive after the peer
+     *     already started DTLS as a client (it sent us a ClientHello)
+     */
+    public void setRemoteSetup(SetupRole setup, long nowMillis) {
+        Objects.requireNonNull(setup, "setup");
+        if (setup != SetupRole.ACTIVE && setup != SetupRole.PASSIVE) {
+            throw new IllegalArgumentException("the answer's DTLS role must be active or passive, got "
+                    + setup.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (remoteSetup != null) {
+            if (remoteSetup != setup) {
+                throw new IllegalStateException("the answer changes the DTLS role from "
+                        + remoteSetup.name().toLowerCase(java.util.Locale.ROOT) + " to "
+                        + setup.name().toLowerCase(java.util.Locale.ROOT));
+            }
+            return;
+        }
+        if (setup == SetupRole.PASSIVE) {
+            if (received[PacketKind.DTLS.ordinal()] > 0 || ended) {
+                throw new IllegalStateException("the answer says passive, but the peer already sent DTLS as a client");
+            }
+            DtlsEngine server = dtls;
+            DtlsClientEngine client = new DtlsClientEngine(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
+            if (remoteFingerprint != null) {
+                client.setRemoteFingerprint(remoteFingerprint);
+            }
+            server.close();
+            dtls = client;
+        }
+        remoteSetup = setup;
+        maybeStartClient(nowMillis);
+    }
+
+    /** The DTLS role of this transport: true once the answer said passive (we send the ClientHello). */
+    public boolean isDtlsClient() {
+        return dtls instanceof DtlsClientEngine;
+    }
+
+    /** As DTLS client: the handshake starts once an address has passed an ICE check. */
+    private void maybeStartClient(long nowMillis) {
+        if (clientStarted || ended || !(dtls instanceof DtlsClientEngine) || validated.isEmpty()) {
+            return;
+        }
+        clientStarted = true;
+        if (dtlsRemote == null) {
+            dtlsRemote = ice.selectedAddress().orElse(validated.iterator().next());
+        }
+        ((DtlsClientEngine) dtls).start(nowMillis);
+        drainDtls();
     }
 
     // ------------------------------------------------------------------------------------------ SDP parameters
@@ -122,6 +206,7 @@ public final class WebRtcTransport {
      * is set and matches the certificate the browser presented; a mismatch fails the transport.
      */
     public void setRemoteFingerprint(DtlsFingerprint fingerprint) {
+        remoteFingerprint = fingerprint;
         dtls.setRemoteFingerprint(fingerprint);
         drainDtls();
     }
@@ -182,6 +267,9 @@ public final class WebRtcTransport {
                 }
                 validated.add(from);
                 outputs.add(new TransportOutput.AddressValidated(from));
+                if (dtlsRemote == null && dtls instanceof DtlsClientEngine) {
+                    dtlsRemote = from;
+                }
             }
         } else if (r instanceof StunResult.Rejected) {
             StunResult.Rejected rej = (StunResult.Rejected) r;
@@ -192,6 +280,7 @@ public final class WebRtcTransport {
             dropped[PacketKind.STUN.ordinal()]++;
         }
         drainIce();
+        maybeStartClient(nowMillis);
     }
 
     private void evictOldestValidated() {
@@ -205,7 +294,8 @@ public final class WebRtcTransport {
     }
 
     private void handleDtls(byte[] data, InetSocketAddress from, long nowMillis) {
-        if (!validated.contains(from) || dtls.isClosed()) {
+        if (!validated.contains(from) || dtls.isClosed() || (isDtlsClient() && !clientStarted)) {
+            // (a DTLS client hears from the server only after its ClientHello)
             dropped[PacketKind.DTLS.ordinal()]++;
             return;
         }
@@ -422,7 +512,7 @@ public final class WebRtcTransport {
             if (e instanceof DtlsEvent.HandshakeComplete) {
                 DtlsEvent.HandshakeComplete hc = (DtlsEvent.HandshakeComplete) e;
                 try {
-                    srtp = SrtpSession.forServer(hc.keys());
+                    srtp = isDtlsClient() ? SrtpSession.forClient(hc.keys()) : SrtpSession.forServer(hc.keys());
                     profile = hc.profile();
                 } catch (GeneralSecurityException ex) {
                     end(new TransportOutput.Failed("SRTP setup failed: " + ex.getMessage()));
