@@ -18,7 +18,8 @@ import java.util.List;
  * the guess affords and keep it there. So the estimate only <b>lowers</b> layers when the estimator saw congestion
  * recently ({@link #CONGESTION_MEMORY_MILLIS}: delay overuse, a loss cut, a REMB, a feedback timeout); otherwise the
  * budget is at least what the current layers cost (keep them), and once no downgrade happened for a hold time the
- * budget allows one layer step up: the next layer itself is the probe. A step up that is followed by congestion and
+ * budget allows one layer step up: the next layer itself is the probe. The hold after a downgrade counts from the
+ * switch (the new layer's key frame), not from the decision, and no step is tried while a switch is pending. A step up that is followed by congestion and
  * a downgrade within {@link #PROBE_VERDICT_MILLIS} doubles the hold (from {@link #HOLD_MIN_MILLIS} to {@link
  * #HOLD_MAX_MILLIS}); one that holds resets it. Padding probes (cc.Prober) would let the estimate rise without
  * the risk of a step up; they are not sent yet.
@@ -93,6 +94,17 @@ final class DownlinkLayers {
                 }
             }
         }
+        // a switch still waiting for its key frame: the hold after a downgrade starts once the subscriber gets the
+        // lower layer (until then the old layer keeps filling its link), and no step up while one is pending
+        boolean pending = false;
+        for (int i = 0; i < tracks.size(); i++) {
+            Integer chosen = chosenLayers.get(tracks.get(i).consumerId());
+            pending |= !tracks.get(i).paused() && chosen != null
+                    && router.currentLayer(tracks.get(i).consumerId()) != chosen;
+        }
+        if (pending && lastDowngradeMillis != Long.MIN_VALUE && lastDowngradeMillis >= lastUpgradeMillis) {
+            lastDowngradeMillis = nowMillis;
+        }
         boolean congested = lastCongestionMillis != Long.MIN_VALUE
                 && nowMillis - lastCongestionMillis < CONGESTION_MEMORY_MILLIS;
         long budget = estimateBps;
@@ -100,7 +112,7 @@ final class DownlinkLayers {
             budget = Math.max(budget, keep + 1);
             boolean holdOver = (lastDowngradeMillis == Long.MIN_VALUE || nowMillis - lastDowngradeMillis >= holdMillis)
                     && (lastUpgradeMillis == Long.MIN_VALUE || nowMillis - lastUpgradeMillis >= holdMillis);
-            if (holdOver && step != Long.MAX_VALUE) {
+            if (holdOver && !pending && step != Long.MAX_VALUE) {
                 budget = Math.max(budget, keep + step);
             }
         }

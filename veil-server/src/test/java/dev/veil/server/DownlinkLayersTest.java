@@ -151,4 +151,20 @@ class DownlinkLayersTest {
         run(300, 300_000, true);
         assertEquals(0, router.currentLayer("sub/cam"));
     }
+
+    @Test
+    void theHoldAfterADowngradeCountsFromTheSwitchNotTheDecision() {
+        run(2500, 3_000_000, true);
+        congestionAt = now;
+        answerKeyFrameRequests = false; // the publisher is slow to send the low layer's key frame
+        run(4000, 300_000, false);
+        assertEquals(2, router.currentLayer("sub/cam"), "still waiting for the key frame");
+        answerKeyFrameRequests = true;
+        run(100, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        run(4000, 300_000, false);
+        assertEquals(0, router.currentLayer("sub/cam"), "9 s after the decision but 4 s after the switch: held");
+        run(1500, 300_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "a step up 5 s after the switch");
+    }
 }
