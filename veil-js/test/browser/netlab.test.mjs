@@ -6,10 +6,11 @@
 // 1. 5% random loss toward a subscriber: its video keeps decoding (no stall over 1 s in its getStats samples) and the
 //    repair is visible: it sends NACKs, the server retransmits from its cache, and most dropped packets are not lost.
 //    With E2EE off and on (on: every decoded frame was decrypted in the subscriber's worker).
-// 2. A subscriber limited to 400 kbit/s while one publisher sends 720p: a MEASUREMENT of today's behaviour (the
-//    server has no layer selection yet, so the subscriber is expected to freeze or stutter), printed as the
+// 2. A subscriber limited to 400 kbit/s while one publisher sends 720p: a MEASUREMENT (written before the server
+//    chose layers from the downlink estimate, when the subscriber froze for the whole window), printed as the
 //    "netlab-400k" line and recorded in docs/BENCHMARKS.md; only the lab's own facts are asserted (the shaped veth
-//    carried the media and held the rate). The simulcast/bandwidth-estimation work turns it into an assertion.
+//    carried the media and held the rate). The assertion of issue 9 (three subscribers, the constrained one moved to
+//    the low layer by its downlink estimate) is netlab-layers.test.mjs.
 //
 // Samples are taken every 200 ms; every duration is taken from the stats' own timestamps. VEIL_NETLAB_MAX_STALL_MS
 // (default 1000) bounds the longest stall under loss; VEIL_NETLAB_TRACE=1 prints every sample.

@@ -1,5 +1,6 @@
 package dev.veil.server;
 
+import dev.veil.webrtc.cc.DelayDetector;
 import dev.veil.webrtc.cc.DownlinkEstimator;
 import dev.veil.webrtc.cc.SendHistory;
 import dev.veil.webrtc.cc.TransportWideStamper;
@@ -30,6 +31,7 @@ final class DownlinkCc {
     private long feedbackReceived;
     private long rembReceived;
     private long rtcpUnparsable;
+    private long lastCongestionMillis = Long.MIN_VALUE;
 
     private DownlinkCc(TransportWideStamper stamper, DownlinkEstimator estimator) {
         this.stamper = stamper;
@@ -96,9 +98,24 @@ final class DownlinkCc {
         } catch (RtcpException | RuntimeException e) {
             rtcpUnparsable++; // the router counts and drops it too
         }
-        while (estimator.pollOutput() != null) {
-            // read through estimateBps()
+        drainEstimates(nowMillis);
+    }
+
+    /** Reads the estimator's outputs: remembers when it last saw congestion (delay overuse or a loss cut). */
+    private void drainEstimates(long nowMillis) {
+        DownlinkEstimator.Output o;
+        while ((o = estimator.pollOutput()) != null) {
+            if (o instanceof DownlinkEstimator.Estimate e && (e.usage() == DelayDetector.Usage.OVERUSE
+                    || e.cause() == DownlinkEstimator.Cause.LOSS || e.cause() == DownlinkEstimator.Cause.REMB
+                    || e.cause() == DownlinkEstimator.Cause.TIMEOUT)) {
+                lastCongestionMillis = nowMillis;
+            }
         }
+    }
+
+    /** When the estimate was last moved by congestion (overuse, loss, a REMB, a feedback timeout); MIN_VALUE: never. */
+    long lastCongestionMillis() {
+        return lastCongestionMillis;
     }
 
     /** A header walk: whether the compound holds an RTPFB FMT=15 or PSFB FMT=15 packet (before parsing it all). */
@@ -121,9 +138,7 @@ final class DownlinkCc {
 
     void poll(long nowMillis) {
         estimator.poll(nowMillis);
-        while (estimator.pollOutput() != null) {
-            // read through estimateBps()
-        }
+        drainEstimates(nowMillis);
     }
 
     /** The current estimate of the subscriber's downlink, bits per second. */

@@ -117,6 +117,8 @@ final class RtcPeer implements Media.Peer {
   private long ccTimerAt = Long.MAX_VALUE;
   /** Downlink congestion control (stamping + estimate), once an answer accepted it on a sending m-line; else null. */
   private DownlinkCc downlink;
+  /** The downlink estimate's layer choice (used once downlink is set). */
+  private final DownlinkLayers layers = new DownlinkLayers();
   private EventLoop.Timer dlTimer;
   private long dlTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
@@ -499,6 +501,7 @@ final class RtcPeer implements Media.Peer {
           long now = media.nowMillis();
           downlink.onRtcp(r.packet(), now);
           runDownlink(now);
+          chooseLayers(now);
         }
         media.routers.routeRtcp(channel, connectionId, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
@@ -562,6 +565,26 @@ final class RtcPeer implements Media.Peer {
     });
   }
 
+  /**
+   * Re-chooses this subscriber's simulcast layers from its downlink estimate (after each feedback: the estimate and
+   * the layers' measured bitrates move with it).
+   */
+  private void chooseLayers(long now) {
+    if (closed || downlink == null || sending.isEmpty()) {
+      return;
+    }
+    List<String> ids = new ArrayList<>(sending.size());
+    List<Integer> heights = new ArrayList<>(sending.size());
+    for (Sending s : sending.values()) {
+      if (s.consumerId != null) {
+        ids.add(s.consumerId);
+        heights.add(s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight);
+      }
+    }
+    layers.apply(channel.router, downlink.estimateBps(), downlink.lastCongestionMillis(), ids, heights, now);
+    media.routers.drain(channel);
+  }
+
   /** Runs the downlink estimator's feedback timeout if due and re-arms its timer. */
   private void runDownlink(long now) {
     if (closed || downlink == null) {
@@ -569,6 +592,7 @@ final class RtcPeer implements Media.Peer {
     }
     if (downlink.nextTimeoutMillis() <= now) {
       downlink.poll(now);
+      chooseLayers(now);
     }
     long next = downlink.nextTimeoutMillis();
     if (next == dlTimerAt && (dlTimer != null || next == Long.MAX_VALUE)) {
@@ -637,6 +661,7 @@ final class RtcPeer implements Media.Peer {
     }
     if (downlink != null) {
       downlink.addCounters(out);
+      layers.addCounters(out);
     }
   }
 

@@ -220,6 +220,22 @@ public final class Router {
         simulcast.setPreferredMaxHeight(simulcastConsumer(consumerId), maxHeight, nowMillis);
     }
 
+    /**
+     * The bandwidth policy's cap: a simulcast consumer gets at most layer {@code layer} (0 = lowest; negative removes
+     * the cap), whatever {@link #setPreferredMaxHeight} says; its target is the lower of the two. Like every target,
+     * it takes effect at the next key frame of the new layer (one is asked for). Throws for consumers not of a
+     * simulcast producer.
+     */
+    public void setBandwidthLayer(String consumerId, int layer, long nowMillis) {
+        simulcast.setBandwidthLayer(simulcastConsumer(consumerId), layer, nowMillis);
+    }
+
+    /** A simulcast consumer's layers as measured (size, bitrate), lowest first; empty for other consumers. */
+    public List<SimulcastLayer> simulcastLayers(String consumerId) {
+        Consumer c = consumers.get(consumerId);
+        return c == null || c.simulcast == null ? List.of() : simulcast.layers(c);
+    }
+
     /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
     public int currentLayer(String consumerId) {
         Consumer c = consumers.get(consumerId);

@@ -24,8 +24,23 @@ final class SimulcastGroup {
     final Map<String, Consumer> consumers = new LinkedHashMap<>();
     /** Each layer's picture height from its last key frame (VP8), 0 if unknown. */
     final int[] heights;
+    /** Each layer's picture width from its last key frame (VP8), 0 if unknown. */
+    final int[] widths;
     /** Consumer id → the largest picture height its subscriber wants (only consumers that set one). */
     final Map<String, Integer> maxHeights = new LinkedHashMap<>();
+    /**
+     * Consumer id → the highest layer its downlink estimate allows (set by the bandwidth policy through {@link
+     * Router#setBandwidthLayer}; absent: no bandwidth cap). Independent of {@link #maxHeights}: the target is the
+     * lower of the two, so a preference never lifts a bandwidth cap.
+     */
+    final Map<String, Integer> bandwidthCaps = new LinkedHashMap<>();
+    /** Bytes received on each layer in the current measurement window. */
+    private final long[] windowBytes;
+    /** Each layer's bitrate over the last completed window, 0 if it sent nothing then (or nothing yet). */
+    private final long[] bitrates;
+    private long windowStartMillis = Long.MIN_VALUE;
+    /** The measurement window: long enough to cover a key frame and the frames after it. */
+    static final long RATE_WINDOW_MILLIS = 1000;
 
     SimulcastGroup(Producer group, List<String> rids, int ridExtensionId, LayerSwitcher switcher) {
         this.group = group;
@@ -33,6 +48,9 @@ final class SimulcastGroup {
         this.ridExtensionId = ridExtensionId;
         this.layers = new Producer[rids.size()];
         this.heights = new int[rids.size()];
+        this.widths = new int[rids.size()];
+        this.windowBytes = new long[rids.size()];
+        this.bitrates = new long[rids.size()];
         this.switcher = switcher;
     }
 
@@ -48,5 +66,41 @@ final class SimulcastGroup {
             }
         }
         return best;
+    }
+
+    /**
+     * Counts a packet of layer {@code layer} ({@code bytes} long, headers included); closes the window when it is
+     * over. A window that ends more than twice its length after it started (the publisher paused) measures 0 for
+     * every layer rather than a diluted rate. Returns whether the window closed (the bitrates changed).
+     */
+    boolean countPacket(int layer, int bytes, long nowMillis) {
+        boolean closed = false;
+        if (windowStartMillis == Long.MIN_VALUE) {
+            windowStartMillis = nowMillis;
+        } else if (nowMillis - windowStartMillis >= RATE_WINDOW_MILLIS) {
+            long elapsed = nowMillis - windowStartMillis;
+            for (int i = 0; i < bitrates.length; i++) {
+                bitrates[i] = elapsed > 2 * RATE_WINDOW_MILLIS ? 0 : windowBytes[i] * 8000 / elapsed;
+                windowBytes[i] = 0;
+            }
+            windowStartMillis = nowMillis;
+            closed = true;
+        }
+        windowBytes[layer] += bytes;
+        return closed;
+    }
+
+    /** Layer {@code layer}'s measured bitrate (last completed window), bits per second; 0 if not measured. */
+    long bitrateBps(int layer) {
+        return bitrates[layer];
+    }
+
+    /** The highest layer a consumer should get: its preference (height), capped by its bandwidth cap. */
+    int targetFor(String consumerId) {
+        int top = rids.size() - 1;
+        Integer maxHeight = maxHeights.get(consumerId);
+        int pref = maxHeight == null ? top : layerForMaxHeight(maxHeight);
+        Integer cap = bandwidthCaps.get(consumerId);
+        return cap == null ? pref : Math.max(0, Math.min(pref, cap));
     }
 }

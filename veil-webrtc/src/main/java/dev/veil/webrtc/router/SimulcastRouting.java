@@ -105,6 +105,7 @@ final class SimulcastRouting {
         if (key) {
             learnHeight(layer, pkt, nowMillis);
         }
+        g.countPacket(layer.layer, pkt.length(), nowMillis);
         g.switcher.onPacket(layer.layer, pkt.header().sequenceNumber(), pkt.header().timestamp(), key, nowMillis);
         drain(g, layer, pkt, nowMillis);
     }
@@ -120,8 +121,9 @@ final class SimulcastRouting {
             return;
         }
         g.heights[layer.layer] = size & 0xFFFF;
-        for (Map.Entry<String, Integer> e : g.maxHeights.entrySet()) {
-            g.switcher.setTargetLayer(e.getKey(), g.layerForMaxHeight(e.getValue()), nowMillis);
+        g.widths[layer.layer] = (size >>> 16) & 0xFFFF;
+        for (String id : g.maxHeights.keySet()) {
+            g.switcher.setTargetLayer(id, g.targetFor(id), nowMillis);
         }
     }
 
@@ -166,6 +168,7 @@ final class SimulcastRouting {
 
     void removeConsumer(Consumer c) {
         c.simulcast.maxHeights.remove(c.id());
+        c.simulcast.bandwidthCaps.remove(c.id());
         c.simulcast.consumers.remove(c.id());
         c.simulcast.switcher.removeConsumer(c.id());
     }
@@ -191,12 +194,35 @@ final class SimulcastRouting {
         SimulcastGroup g = c.simulcast;
         if (maxHeight <= 0) {
             g.maxHeights.remove(c.id());
-            g.switcher.setTargetLayer(c.id(), g.rids.size() - 1, nowMillis);
         } else {
             g.maxHeights.put(c.id(), maxHeight);
-            g.switcher.setTargetLayer(c.id(), g.layerForMaxHeight(maxHeight), nowMillis);
         }
+        g.switcher.setTargetLayer(c.id(), g.targetFor(c.id()), nowMillis);
         drain(g, null, null, nowMillis);
+    }
+
+    /** The bandwidth policy's cap for a consumer ({@code layer < 0}: none); the target is the lower of it and the
+     * preference. */
+    void setBandwidthLayer(Consumer c, int layer, long nowMillis) {
+        SimulcastGroup g = c.simulcast;
+        Integer old = layer < 0 ? g.bandwidthCaps.remove(c.id())
+                : g.bandwidthCaps.put(c.id(), Math.min(layer, g.rids.size() - 1));
+        Integer now = g.bandwidthCaps.get(c.id());
+        if (java.util.Objects.equals(old, now)) {
+            return;
+        }
+        g.switcher.setTargetLayer(c.id(), g.targetFor(c.id()), nowMillis);
+        drain(g, null, null, nowMillis);
+    }
+
+    /** The group's layers as measured now, lowest first. */
+    List<SimulcastLayer> layers(Consumer c) {
+        SimulcastGroup g = c.simulcast;
+        List<SimulcastLayer> out = new ArrayList<>(g.rids.size());
+        for (int i = 0; i < g.rids.size(); i++) {
+            out.add(new SimulcastLayer(g.widths[i], g.heights[i], g.bitrateBps(i)));
+        }
+        return out;
     }
 
     int currentLayer(Consumer c) {

@@ -1,0 +1,130 @@
+// Layer choice from the downlink estimate (issue 9), in network namespaces (netns.mjs): one 720p simulcast
+// publisher, three subscribers; one subscriber's link is limited to 400 kbit/s (`lab.setRate`, both directions).
+// Asserted, with E2EE off and on:
+// - the constrained subscriber switches to the low layer (inbound-rtp frameWidth <= 400) within 30 s of the limit
+//   (the switch latency is printed as the "netlab-layers" line and recorded in docs/BENCHMARKS.md);
+// - it keeps decoding: no stall over 1 s (VEIL_NETLAB_MAX_STALL_MS) in the 4 s after the switch, from its getStats
+//   samples (every 200 ms; durations from the stats' own timestamps). The server then steps up one layer at a time
+//   to find out whether the link got better (no padding probes yet), which on a still-limited link costs a stall;
+//   the whole limited window's longest stall is printed, not asserted;
+// - the two unconstrained subscribers keep the high layer (>= 1000 wide) meanwhile;
+// - lifting the limit brings the constrained one back to >= 1000 wide within 60 s (the time it took is printed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../../test-support/helpers/server.mjs';
+import { openCall, observe, inboundInPage, decodeSummary } from '../../test-support/browser/netlab-pages.mjs';
+
+const MAX_STALL_MS = Number(process.env.VEIL_NETLAB_MAX_STALL_MS || 1000);
+let server;
+let e2eeServer;
+
+before(async () => {
+  server = await startServer({ config: 'e2ee = false' });
+});
+
+after(async () => {
+  if (server) await server.stop();
+  if (e2eeServer) await e2eeServer.stop();
+});
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+/** Samples `page` every 200 ms until `done(sample)` or `ms` pass (by the stats' clock); returns the samples. */
+async function sampleUntil(page, ms, done) {
+  const samples = [await page.evaluate(inboundInPage)];
+  while (!done(samples[samples.length - 1]) && samples[samples.length - 1].ts - samples[0].ts < ms) {
+    await sleep(200);
+    samples.push(await page.evaluate(inboundInPage));
+    if (process.env.VEIL_NETLAB_TRACE) console.log(`trace ${JSON.stringify(samples[samples.length - 1])}`);
+  }
+  return samples;
+}
+
+/** Runs in the page: the largest outbound video layer of the publisher (simulcast: one outbound-rtp per layer). */
+async function largestLayerInPage() {
+  const report = await window.netlab.conn.pc.getStats();
+  let out = { width: 0, height: 0 };
+  report.forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.frameWidth || 0) > out.width) {
+      out = { width: s.frameWidth, height: s.frameHeight };
+    }
+  });
+  return out;
+}
+
+async function counters(srv) {
+  return (await (await fetch(srv.base + '/health')).json()).counters;
+}
+
+async function layersTest(t, srv, e2ee) {
+  const lab = srv.lab;
+  const call = await openCall(srv, { channel: `netlab-layers-${e2ee ? 'e2ee' : 'plain'}`, subscribers: 3,
+    camera: { width: 1280, height: 720, fps: 30 }, options: e2ee ? { e2ee: true } : {} });
+  const [weak, ...others] = call.subs;
+  try {
+    // the publisher ramps up and every subscriber gets the top layer first
+    let pubOut;
+    const rampEnd = Date.now() + 20000;
+    do {
+      await sleep(500);
+      pubOut = await call.pub.page.evaluate(largestLayerInPage);
+    } while (pubOut.width < 1280 && Date.now() < rampEnd);
+    for (const [i, s] of call.subs.entries()) {
+      const got = await sampleUntil(s.page, 20000, x => x.width >= 1000);
+      assert.ok(got[got.length - 1].width >= 1000, `subscriber ${i} must get the high layer before the limit: ${JSON.stringify(got[got.length - 1])}`);
+    }
+    const srv0 = await counters(srv);
+
+    const before = await weak.page.evaluate(inboundInPage);
+    await lab.setRate(weak.browser, 400, { direction: 'both' });
+    const toLow = await sampleUntil(weak.page, 30000, x => x.width > 0 && x.width <= 400);
+    const atLow = toLow[toLow.length - 1];
+    assert.ok(atLow.width <= 400, `the constrained subscriber must switch to the low layer within 30 s: ${JSON.stringify(atLow)}`);
+    const switchMs = Math.round(atLow.ts - before.ts);
+    const afterSwitch = [atLow, ...(await observe(weak.page, 4000, 'after-switch')).slice(1)];
+    const afterSwitchSummary = decodeSummary(afterSwitch);
+    const restLimited = await observe(weak.page, 6000, 'limited');
+    const limitedAll = decodeSummary([...toLow, ...afterSwitch.slice(1), ...restLimited.slice(1)]);
+    const othersNow = await Promise.all(others.map(s => s.page.evaluate(inboundInPage)));
+    const srv1 = await counters(srv);
+
+    const liftedAt = restLimited[restLimited.length - 1];
+    await lab.clear(weak.browser);
+    const back = await sampleUntil(weak.page, 60000, x => x.width >= 1000);
+    const backAt = back[back.length - 1];
+    const summary = {
+      e2ee, publisher: `${pubOut.width}x${pubOut.height}`,
+      switchToLowMs: switchMs, lowResolution: `${atLow.width}x${atLow.height}`,
+      afterSwitch: afterSwitchSummary, wholeLimitedWindow: limitedAll,
+      others: othersNow.map(o => `${o.width}x${o.height}`),
+      backUpMs: Math.round(backAt.ts - liftedAt.ts), backResolution: `${backAt.width}x${backAt.height}`,
+      server: { downgrades: (srv1['media.downlink.layer_downgrades'] || 0) - (srv0['media.downlink.layer_downgrades'] || 0),
+        upgrades: (srv1['media.downlink.layer_upgrades'] || 0) - (srv0['media.downlink.layer_upgrades'] || 0),
+        estimateMinKbps: Math.round((srv1['gauge.media.downlink.estimate_bps_min'] || 0) / 1000) },
+    };
+    console.log('netlab-layers ' + JSON.stringify(summary));
+    t.diagnostic(JSON.stringify(summary));
+
+    assert.ok(afterSwitchSummary.frames > 0 && afterSwitchSummary.longestStallMs <= MAX_STALL_MS,
+      `the constrained subscriber must keep decoding after the switch: ${JSON.stringify(summary)}`);
+    for (const o of othersNow) {
+      assert.ok(o.width >= 1000, `the unconstrained subscribers must keep the high layer: ${JSON.stringify(summary)}`);
+    }
+    assert.ok(backAt.width >= 1000, `lifting the limit must bring the high layer back within 60 s: ${JSON.stringify(summary)}`);
+    if (e2ee) {
+      // (every member has an E2EE identity: the subscriber holds the publisher's and the two other subscribers')
+      const pubId = await call.pub.page.evaluate(() => window.netlab.conn.connectionId);
+      const remote = await weak.page.evaluate(() => Object.keys(window.netlab.conn.e2eeRemoteFingerprints));
+      assert.ok(remote.includes(pubId), `the subscriber holds the publisher's E2EE identity: ${JSON.stringify(remote)}`);
+    }
+  } finally {
+    await call.close();
+  }
+}
+
+test('a subscriber limited to 400 kbit/s gets the low layer and keeps decoding; the others keep the high one', t => layersTest(t, server, false));
+
+test('the same with E2EE on', async t => {
+  e2eeServer = await startServer({ config: 'e2ee = true', lab: server.lab });
+  await layersTest(t, e2eeServer, true);
+});

@@ -1,0 +1,170 @@
+package dev.veil.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.veil.webrtc.router.ConsumerParams;
+import dev.veil.webrtc.router.ProducerParams;
+import dev.veil.webrtc.router.Router;
+import dev.veil.webrtc.router.RouterConfig;
+import dev.veil.webrtc.router.RouterOutput;
+import dev.veil.webrtc.router.SimulcastLayer;
+import dev.veil.webrtc.rtp.HeaderExtension;
+import dev.veil.webrtc.rtp.RtpCodec;
+import dev.veil.webrtc.rtp.RtpHeader;
+import dev.veil.webrtc.rtp.RtpPacket;
+import dev.veil.webrtc.sdp.MediaKind;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The downlink estimate choosing a subscriber's simulcast layer, on an in-memory {@link Router} with a manual clock:
+ * layers measured from what the publisher sends (150 kbit/s, 500 kbit/s, 1.5 Mbit/s at 320x180, 640x360,
+ * 1280x720), congestion lowers the layer at its next key frame, recovery steps back up with a hold.
+ */
+class DownlinkLayersTest {
+
+    private static final int RID_EXT = 4;
+    private static final List<String> RIDS = List.of("q", "h", "f");
+    private static final long[] SSRC = {0xA0L, 0xB0L, 0xC0L};
+    private static final int[] FRAME_BYTES = {625, 2083, 6250}; // at 30 fps: 150k, 500k, 1.5M
+    private final int[] seq = {1, 1, 1};
+    private final long[] ts = {0, 0, 0};
+    private Router router;
+    private long now = 100_000;
+    private final DownlinkLayers layers = new DownlinkLayers();
+    private long congestionAt = Long.MIN_VALUE;
+    private boolean keyRequested;
+    private boolean answerKeyFrameRequests = true;
+
+    @BeforeEach
+    void setUp() {
+        router = new Router(RouterConfig.defaults(), new Random(3));
+        router.createSimulcastProducer("cam", "pub", new ProducerParams(MediaKind.VIDEO, RtpCodec.VP8, 96, 90000, 0,
+                "1"), RIDS, RID_EXT);
+        router.createProducer("mic", "pub", new ProducerParams(MediaKind.AUDIO, RtpCodec.OPUS, 111, 48000, 0x11L, "0"));
+        router.createConsumer("sub/cam", "sub", "cam", new ConsumerParams(0x5001L, 100, "cn", 0, null), now);
+        router.createConsumer("sub/mic", "sub", "mic", new ConsumerParams(0x5002L, 111, "cn", 0, null), now);
+    }
+
+    private void frame(boolean key) {
+        key |= keyRequested;
+        keyRequested = false;
+        for (int l = 0; l < 3; l++) {
+            byte[] payload = new byte[FRAME_BYTES[l]];
+            byte[] head = key
+                    ? new byte[] {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, (byte) (320 << l), (byte) ((320 << l) >> 8),
+                        (byte) (180 << l), (byte) ((180 << l) >> 8)}
+                    : new byte[] {0x10, 0x51, 0x42, 0x00, 0x01};
+            System.arraycopy(head, 0, payload, 0, head.length);
+            RtpHeader h = RtpHeader.of(true, 96, seq[l]++ & 0xFFFF, ts[l], SSRC[l]).withExtensions(List.of(
+                    new HeaderExtension(RID_EXT, RIDS.get(l).getBytes(StandardCharsets.US_ASCII))));
+            byte[] p = RtpPacket.build(h, payload, 0, payload.length);
+            router.handleRtp("pub", p, 0, p.length, now);
+            ts[l] += 3000;
+        }
+        for (RouterOutput o; (o = router.pollOutput()) != null; ) {
+            // the publisher answers the router's key-frame requests with a key frame on its next frame
+            keyRequested |= answerKeyFrameRequests && o instanceof RouterOutput.Rtcp r && r.peerId().equals("pub");
+        }
+        now += 33;
+    }
+
+    /** Runs {@code millis} of frames (a key frame on every layer first when {@code key}), applying every 100 ms. */
+    private void run(long millis, long estimateBps, boolean key) {
+        long end = now + millis;
+        boolean first = key;
+        long nextApply = now;
+        while (now < end) {
+            frame(first);
+            first = false;
+            if (now >= nextApply) {
+                layers.apply(router, estimateBps, congestionAt, List.of("sub/cam", "sub/mic"), List.of(0, 0), now);
+                nextApply = now + 100;
+            }
+        }
+    }
+
+    @Test
+    void layersAreMeasuredAndTheGuessBeforeCongestionLowersNothing() {
+        run(2500, 1_000_000, true); // the estimator's initial guess is below the top layer's 1.5 Mbit/s
+        List<SimulcastLayer> l = router.simulcastLayers("sub/cam");
+        assertEquals(180, l.get(0).height());
+        assertEquals(1280, l.get(2).width());
+        assertTrue(Math.abs(l.get(0).bitrateBps() - 150_000) < 20_000, "layer 0 at " + l.get(0).bitrateBps());
+        assertTrue(Math.abs(l.get(2).bitrateBps() - 1_500_000) < 100_000, "layer 2 at " + l.get(2).bitrateBps());
+        assertEquals(2, router.currentLayer("sub/cam"), "no congestion seen: the top layer stays");
+    }
+
+    @Test
+    void congestionLowersTheLayerAtItsNextKeyFrameAndRecoveryStepsBackUp() {
+        run(2500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"));
+        // the estimator sees congestion: 300 kbit/s minus 64 kbit/s of audio fits only layer 0
+        congestionAt = now;
+        answerKeyFrameRequests = false;
+        run(300, 300_000, false);
+        assertEquals(2, router.currentLayer("sub/cam"), "no switch before a key frame of the new layer");
+        answerKeyFrameRequests = true;
+        run(100, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "switched at layer 0's key frame");
+        // congestion over: the estimate is application-limited (1.5 x 150k + audio); hold, then one step at a time
+        run(3000, 300_000, false);
+        assertEquals(0, router.currentLayer("sub/cam"), "held after the downgrade");
+        run(3000, 300_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "a step up after the hold");
+        run(5500, 900_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"), "and the next one after another hold");
+    }
+
+    @Test
+    void aStepUpThatMeetsCongestionDoublesTheHold() {
+        run(2500, 3_000_000, true);
+        congestionAt = now;
+        run(400, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        run(6000, 300_000, true); // step up to layer 1 after the 5 s hold
+        assertEquals(1, router.currentLayer("sub/cam"));
+        congestionAt = now; // which the link cannot carry
+        run(400, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        assertEquals(2 * DownlinkLayers.HOLD_MIN_MILLIS, layers.holdMillis());
+        run(6000, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "the doubled hold is not over yet");
+        run(5000, 300_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"));
+    }
+
+    @Test
+    void thePreferenceAndTheBandwidthCapTakeTheLowerOfTheTwo() {
+        run(2500, 3_000_000, true);
+        router.setPreferredMaxHeight("sub/cam", 360, now);
+        run(100, 3_000_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "the preference alone");
+        congestionAt = now;
+        run(300, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "the cap below the preference");
+        router.setPreferredMaxHeight("sub/cam", 0, now); // lifting the preference does not lift the cap
+        run(300, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+    }
+
+    @Test
+    void theHoldAfterADowngradeCountsFromTheSwitchNotTheDecision() {
+        run(2500, 3_000_000, true);
+        congestionAt = now;
+        answerKeyFrameRequests = false; // the publisher is slow to send the low layer's key frame
+        run(4000, 300_000, false);
+        assertEquals(2, router.currentLayer("sub/cam"), "still waiting for the key frame");
+        answerKeyFrameRequests = true;
+        run(100, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        run(4000, 300_000, false);
+        assertEquals(0, router.currentLayer("sub/cam"), "9 s after the decision but 4 s after the switch: held");
+        run(1500, 300_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "a step up 5 s after the switch");
+    }
+}

@@ -1,0 +1,10 @@
+package dev.veil.webrtc.router;
+
+/**
+ * One simulcast layer as the router measures it, for a layer policy (e.g. {@code cc.LayerSelector}).
+ *
+ * @param width its picture width from its last VP8 key frame, 0 if unknown
+ * @param height its picture height from its last VP8 key frame, 0 if unknown
+ * @param bitrateBps what it is received at (bytes of its RTP packets over the last second), 0 if not running
+ */
+public record SimulcastLayer(int width, int height, long bitrateBps) {}
