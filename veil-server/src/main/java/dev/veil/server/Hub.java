@@ -1,6 +1,8 @@
 package dev.veil.server;
 
 import dev.veil.signaling.Answer;
+import dev.veil.server.auth.TokenVerifier;
+import dev.veil.server.auth.Verdict;
 import dev.veil.signaling.Connect;
 import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
@@ -26,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +57,9 @@ final class Hub {
   private final E2eeRelay relay;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
+  private final TokenVerifier access;
+  /** Wall-clock milliseconds for token expiry (tests set a manual one). */
+  LongSupplier wallClock = System::currentTimeMillis;
   private final Map<String, Conn> byId = new HashMap<>();
   /** Sockets that have not sent connect yet, oldest first (the first to evict when the pending budget is full). */
   private final Set<Conn> pendingConns = new LinkedHashSet<>();
@@ -69,6 +75,7 @@ final class Hub {
     this.ids = ids;
     this.wire = new Wire(loop, stats, cfg.guards().outboundTotalMaxBytes(), this::outboundFailed);
     this.admission = Admission.of(cfg);
+    this.access = new TokenVerifier(cfg.auth());
     this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
   }
 
@@ -217,6 +224,11 @@ final class Hub {
       violation(c, "connect was already sent");
       return;
     }
+    if (access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong()) instanceof Verdict.Refused no) {
+      refuse(c, no.code(), no.message());
+      return;
+    }
+    m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
     if (m.e2ee() && !cfg.e2ee()) {
       refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;

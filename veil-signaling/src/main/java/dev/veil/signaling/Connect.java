@@ -15,9 +15,20 @@ import java.util.Objects;
  * @param video whether the client sends video (only meaningful when {@code role.sends()})
  * @param receiveMaxHeight the largest picture height the client wants to receive ({@code receive_max_height}):
  *     the server forwards it the highest simulcast layer that fits; 0 for no limit
+ * @param token the access token (a JWT, at most {@link #MAX_TOKEN_CHARS} characters) or {@code null}; never shown to
+ *     other members and never in {@link #toString()}
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight) implements SignalingMessage {
+    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, String token) implements SignalingMessage {
+
+  /** The longest {@code token} accepted. */
+  public static final int MAX_TOKEN_CHARS = 4096;
+
+  /** A connect without an access token. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video, int receiveMaxHeight) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, null);
+  }
 
   /** The largest {@code receive_max_height} accepted. */
   public static final int MAX_RECEIVE_HEIGHT = 8192;
@@ -34,6 +45,9 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
     if (receiveMaxHeight < 0 || receiveMaxHeight > MAX_RECEIVE_HEIGHT) {
       throw new IllegalArgumentException("receiveMaxHeight must be 0.." + MAX_RECEIVE_HEIGHT);
     }
+    if (token != null && token.length() > MAX_TOKEN_CHARS) {
+      throw new IllegalArgumentException("token longer than " + MAX_TOKEN_CHARS + " characters");
+    }
     metadata = metadata == null ? null : metadata.deepCopy();
     signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
   }
@@ -41,6 +55,19 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
   /** A connect with audio and video and no metadata. */
   public static Connect of(Role role, String channelId, boolean e2ee) {
     return new Connect(role, channelId, null, null, e2ee, true, true);
+  }
+
+  /** This connect carrying {@code accessToken} (or none). */
+  public Connect withToken(String accessToken) {
+    return new Connect(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight,
+        accessToken);
+  }
+
+  /** The record's fields with the token redacted. */
+  @Override
+  public String toString() {
+    return "Connect[role=" + role + ", channelId=" + channelId + ", e2ee=" + e2ee + ", audio=" + audio + ", video="
+        + video + ", receiveMaxHeight=" + receiveMaxHeight + ", token=" + (token == null ? "none" : "present") + "]";
   }
 
   @Override
