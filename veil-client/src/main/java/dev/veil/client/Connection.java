@@ -545,7 +545,8 @@ public final class Connection implements AutoCloseable {
         }
         ws = s;
         stage = "waiting for the server's offer";
-        sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false));
+        sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false)
+                .withToken(options.token()));
     }
 
     private void sendSignaling(SignalingMessage m) {
