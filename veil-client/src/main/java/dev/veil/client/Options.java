@@ -90,7 +90,7 @@ public final class Options {
 
     /**
      * The access token (a JWT minted by the operator's backend) sent in {@code connect}'s {@code token}; servers with
-     * {@code auth.mode = "token"} refuse a connect without a valid one (docs/PROTOCOL.md §1.1). Never in toString.
+     * {@code auth.mode = "token"} refuse a connect without a valid one (docs/PROTOCOL.md §1.7). Never in toString.
      */
     public Options withToken(String token) {
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));

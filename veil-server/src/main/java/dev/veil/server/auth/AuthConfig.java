@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.Base64;
 
 /**
- * How connects are authorized (docs/PROTOCOL.md §1.6 {@code auth}). The secret never appears in
+ * How connects are authorized (docs/PROTOCOL.md §1.6 {@code auth.*}, §1.7). The secret never appears in
  * {@link #toString()}, logs or exceptions.
  *
  * @param tokenRequired {@code auth.mode = "token"}: every connect must carry a valid access token; {@code false}

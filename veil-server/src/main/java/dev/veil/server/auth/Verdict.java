@@ -13,7 +13,7 @@ public sealed interface Verdict {
   }
 
   /**
-   * The connect is refused: {@code code} is one of the {@code token_*} codes of docs/PROTOCOL.md §3 and
+   * The connect is refused: {@code code} is one of the {@code token_*} codes of docs/PROTOCOL.md §1.7 and
    * {@code reason} says why without quoting the token.
    */
   record Refused(String code, String reason) implements Verdict {
