@@ -1,6 +1,7 @@
 package dev.veil.server;
 
 import dev.veil.signaling.Answer;
+import dev.veil.server.auth.AuthWebhook;
 import dev.veil.server.auth.TokenVerifier;
 import dev.veil.server.auth.Verdict;
 import dev.veil.signaling.Connect;
@@ -60,6 +61,8 @@ final class Hub {
   private final TokenVerifier access;
   /** Wall-clock milliseconds for token expiry (tests set a manual one). */
   LongSupplier wallClock = System::currentTimeMillis;
+  /** The auth webhook, or {@code null} (set by the server from {@code auth.webhook_url}; tests set a fake). */
+  AuthWebhook webhook;
   private final Map<String, Conn> byId = new HashMap<>();
   /** Sockets that have not sent connect yet, oldest first (the first to evict when the pending budget is full). */
   private final Set<Conn> pendingConns = new LinkedHashSet<>();
@@ -220,7 +223,7 @@ final class Hub {
   // ------------------------------------------------------------------------------------------------- connect
 
   private void onConnect(Conn c, Connect m) {
-    if (c.state != State.NEW) {
+    if (c.state != State.NEW || c.authorizing) {
       violation(c, "connect was already sent");
       return;
     }
@@ -229,6 +232,48 @@ final class Hub {
       return;
     }
     m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
+    if (webhook != null) {
+      askWebhook(c, m);
+      return;
+    }
+    admit(c, m);
+  }
+
+  /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
+  private void askWebhook(Conn c, Connect m) {
+    c.authorizing = true;
+    cancel(c.deadline);
+    boolean[] decided = {false};
+    Scheduler.Cancellable timer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(cfg.auth().webhookTimeoutMillis()),
+        () -> {
+          if (!decided[0]) {
+            decided[0] = true;
+            c.authorizing = false;
+            if (c.state != State.CLOSED) {
+              refuse(c, "webhook_denied", "webhook_denied: the auth webhook did not answer in time");
+            }
+          }
+        });
+    c.deadline = timer;
+    webhook.ask(AuthWebhook.request(m, c.address), allowed -> {
+      if (decided[0]) {
+        return;
+      }
+      decided[0] = true;
+      timer.cancel();
+      c.authorizing = false;
+      if (c.state == State.CLOSED) {
+        return;
+      }
+      if (allowed) {
+        admit(c, m);
+      } else {
+        refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
+      }
+    });
+  }
+
+  private void admit(Conn c, Connect m) {
     if (m.e2ee() && !cfg.e2ee()) {
       refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;

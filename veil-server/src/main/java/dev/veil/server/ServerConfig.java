@@ -274,7 +274,9 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     try {
       byte[] secret = secretFile.isEmpty() ? null : AuthConfig.readSecret(Path.of(secretFile));
       var key = keyFile.isEmpty() ? null : AuthConfig.readEcPublicKey(Path.of(keyFile));
-      return new AuthConfig(mode.equals("token"), secret, key, range(c, "auth.clock_skew_seconds", 0, 600));
+      String hook = c.getString("auth.webhook_url");
+      return new AuthConfig(mode.equals("token"), secret, key, range(c, "auth.clock_skew_seconds", 0, 600),
+          hook.isEmpty() ? null : hook, range(c, "auth.webhook_timeout_millis", 100, 60_000));
     } catch (IOException | IllegalArgumentException e) {
       throw new ConfigurationException("bad auth configuration: " + e.getMessage());
     }

@@ -135,4 +135,54 @@ class HubAuthTest {
       assertFalse(textB.contains(secretPart), "b saw a's token: " + textB);
     }
   }
+
+  /** A webhook the test answers by hand; records what it was asked. */
+  private static final class FakeWebhook implements dev.veil.server.auth.AuthWebhook {
+    final List<String> asked = new ArrayList<>();
+    final List<java.util.function.Consumer<Boolean>> pending = new ArrayList<>();
+
+    @Override
+    public void ask(String requestJson, java.util.function.Consumer<Boolean> decision) {
+      asked.add(requestJson);
+      pending.add(decision);
+    }
+  }
+
+  @Test
+  void webhook_allows_denies_andTimesOut() throws Exception {
+    start(new AuthConfig(true, SECRET, null, 30).withWebhook("http://127.0.0.1:9/hook", 2000));
+    FakeWebhook hook = new FakeWebhook();
+    hub.webhook = hook;
+    String t = token("room", List.of("publish", "subscribe"), 60);
+    FakeWs a = connect("sendrecv", "room", t);
+    assertTrue(a.read.isEmpty(), "held until the webhook answers");
+    assertEquals(1, hook.asked.size());
+    assertFalse(hook.asked.get(0).contains(t.split("\\.")[1]) || hook.asked.get(0).contains("token"),
+        "the token is not sent to the webhook: " + hook.asked.get(0));
+    assertTrue(hook.asked.get(0).contains("\"channel_id\":\"room\""), hook.asked.get(0));
+    hook.pending.get(0).accept(true);
+    clock.runDue();
+    assertEquals("offer", a.read().get(0).path("type").asText());
+
+    FakeWs b = connect("sendrecv", "room", t);
+    hook.pending.get(1).accept(false);
+    clock.runDue();
+    assertTrue(reasonOf(b).startsWith("webhook_denied: "), reasonOf(b));
+    assertEquals(Hub.CLOSE_POLICY, b.closeCode);
+
+    FakeWs c = connect("sendrecv", "room", t);
+    clock.advanceSeconds(1.9);
+    assertEquals(-1, c.closeCode);
+    clock.advanceSeconds(0.2);
+    assertTrue(reasonOf(c).contains("did not answer in time"), reasonOf(c));
+    assertEquals(Hub.CLOSE_POLICY, c.closeCode);
+    hook.pending.get(2).accept(true); // a late answer changes nothing
+    clock.runDue();
+    assertEquals(-1, a.closeCode, "the admitted member stays");
+    assertTrue(stats.get("signaling.refused.webhook_denied") == 2);
+
+    FakeWs bad = connect("sendrecv", "room", null); // the token check comes first: the webhook is not asked
+    assertTrue(reasonOf(bad).startsWith("token_missing: "));
+    assertEquals(3, hook.asked.size());
+  }
 }

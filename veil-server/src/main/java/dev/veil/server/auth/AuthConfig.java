@@ -21,8 +21,17 @@ import java.util.Base64;
  * @param hs256Secret the shared HS256 secret (at least 32 bytes), or {@code null} when HS256 is not accepted
  * @param es256Key the P-256 public key of ES256 tokens, or {@code null} when ES256 is not accepted
  * @param clockSkewSeconds leeway for {@code exp} and {@code nbf}
+ * @param webhookUrl the auth webhook ({@link AuthWebhook}) asked about every connect that passed the token check, or
+ *     {@code null} for none
+ * @param webhookTimeoutMillis how long the webhook may take; no answer in time denies
  */
-public record AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey es256Key, int clockSkewSeconds) {
+public record AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey es256Key, int clockSkewSeconds,
+    String webhookUrl, int webhookTimeoutMillis) {
+
+  /** Without a webhook. */
+  public AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey es256Key, int clockSkewSeconds) {
+    this(tokenRequired, hs256Secret, es256Key, clockSkewSeconds, null, 3000);
+  }
 
   /** The shortest HS256 secret accepted, in bytes (RFC 7518 §3.2: a key of at least the hash size). */
   public static final int MIN_SECRET_BYTES = 32;
@@ -40,7 +49,18 @@ public record AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey 
     if (clockSkewSeconds < 0 || clockSkewSeconds > 600) {
       throw new IllegalArgumentException("auth.clock_skew_seconds must be 0..600");
     }
+    if (webhookUrl != null && !webhookUrl.startsWith("http://") && !webhookUrl.startsWith("https://")) {
+      throw new IllegalArgumentException("auth.webhook_url must be an http:// or https:// URL");
+    }
+    if (webhookTimeoutMillis < 100 || webhookTimeoutMillis > 60_000) {
+      throw new IllegalArgumentException("auth.webhook_timeout_millis must be 100..60000");
+    }
     hs256Secret = hs256Secret == null ? null : hs256Secret.clone();
+  }
+
+  /** This configuration with the auth webhook at {@code url} (or none). */
+  public AuthConfig withWebhook(String url, int timeoutMillis) {
+    return new AuthConfig(tokenRequired, hs256Secret, es256Key, clockSkewSeconds, url, timeoutMillis);
   }
 
   /** Open: no token needed (the embedded default). */
@@ -56,7 +76,8 @@ public record AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey 
   @Override
   public boolean equals(Object o) {
     return o instanceof AuthConfig a && a.tokenRequired == tokenRequired && Arrays.equals(a.hs256Secret, hs256Secret)
-        && java.util.Objects.equals(a.es256Key, es256Key) && a.clockSkewSeconds == clockSkewSeconds;
+        && java.util.Objects.equals(a.es256Key, es256Key) && a.clockSkewSeconds == clockSkewSeconds
+        && java.util.Objects.equals(a.webhookUrl, webhookUrl) && a.webhookTimeoutMillis == webhookTimeoutMillis;
   }
 
   @Override
@@ -67,7 +88,7 @@ public record AuthConfig(boolean tokenRequired, byte[] hs256Secret, ECPublicKey 
   @Override
   public String toString() {
     return "AuthConfig[tokenRequired=" + tokenRequired + ", hs256=" + (hs256Secret != null) + ", es256="
-        + (es256Key != null) + ", clockSkewSeconds=" + clockSkewSeconds + "]";
+        + (es256Key != null) + ", clockSkewSeconds=" + clockSkewSeconds + ", webhook=" + (webhookUrl != null) + "]";
   }
 
   /**
