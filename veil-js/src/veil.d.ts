@@ -9,6 +9,12 @@ export interface ConnectionOptions {
   video?: boolean;
   /** End-to-end encrypt the media (needs a server with e2ee = true). Fails closed: nothing goes out in clear. */
   e2ee?: boolean;
+  /**
+   * Video codecs to send, in order of preference, e.g. ['AV1', 'VP9', 'H264', 'VP8'] (the first one the server
+   * offers and the browser encodes wins). With E2EE only codecs the worker protects are negotiated (SFrame: VP8, VP9,
+   * H264; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
+   */
+  codecs?: string[];
   /** E2EE frame format: 'sframe' (RFC 9605, default) or 'jframe' (lib-jitsi-meet's). */
   e2eeFormat?: 'sframe' | 'jframe';
   /**

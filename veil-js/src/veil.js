@@ -79,6 +79,82 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+  jframe: Object.freeze(['VP8', 'VP9']) });
+
+/**
+ * The codec preferences for a sending video transceiver (RTCRtpTransceiver.setCodecPreferences), or null to leave
+ * the browser's: `wanted` (the `codecs` option, e.g. ['AV1', 'VP9', 'H264', 'VP8']) in its order, then, without
+ * the option, the browser's own order; with E2EE only codecs the worker protects, so negotiation never picks one
+ * whose frames would have to be dropped. RTX, RED and ULPFEC entries follow. Throws if nothing is left.
+ */
+export function videoCodecPreferences(capabilities, wanted, e2eeFormat) {
+  if (!wanted && !e2eeFormat) return null;
+  const name = c => c.mimeType.slice(c.mimeType.indexOf('/') + 1).toUpperCase();
+  const aux = ['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'];
+  const allowed = e2eeFormat ? E2EE_VIDEO_CODECS[e2eeFormat] || [] : null;
+  const media = capabilities.filter(c => !aux.includes(name(c)) && (!allowed || allowed.includes(name(c))));
+  let ordered = media;
+  if (wanted) {
+    const order = wanted.map(w => String(w).toUpperCase());
+    ordered = order.flatMap(w => media.filter(c => name(c) === w));
+  }
+  if (ordered.length === 0) {
+    throw new VeilError(`no video codec of ${JSON.stringify(wanted || [])} that this browser encodes`
+      + (e2eeFormat ? ` and the E2EE worker protects (${allowed.join(', ')})` : ''), 'bad-argument');
+  }
+  return ordered.concat(capabilities.filter(c => aux.includes(name(c))));
+}
+
+/**
+ * The server's offer with the payload types of every m-section it receives video on (a=recvonly: the client's
+ * uploads) ordered by `wanted` (the `codecs` option) and, with E2EE, restricted to the codecs the worker protects;
+ * the others (and their RTX) are left out with their rtpmap/fmtp/rtcp-fb lines. A sender sends the first codec of
+ * the offer it answered, so this (not setCodecPreferences, which orders only the answer) picks what goes out.
+ * Returns the SDP unchanged when there is neither an option nor E2EE; throws if a section would be left empty.
+ */
+export function orderOfferVideoCodecs(sdp, wanted, e2eeFormat) {
+  if (!wanted && !e2eeFormat) return sdp;
+  const allowed = e2eeFormat ? E2EE_VIDEO_CODECS[e2eeFormat] || [] : null;
+  const order = wanted ? wanted.map(w => String(w).toUpperCase()) : null;
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const parts = sdp.split(/\r?\nm=/);
+  for (let i = 1; i < parts.length; i++) {
+    const lines = ('m=' + parts[i]).split(/\r?\n/);
+    const m = /^m=video (\d+) (\S+) (.*)$/.exec(lines[0]);
+    if (!m || m[1] === '0' || !lines.some(l => l.trim() === 'a=recvonly')) continue;
+    const pts = m[3].trim().split(/\s+/);
+    const name = {};
+    const apt = {};
+    for (const l of lines) {
+      let x = /^a=rtpmap:(\d+) ([^/\s]+)/.exec(l);
+      if (x) name[x[1]] = x[2].toUpperCase();
+      x = /^a=fmtp:(\d+) .*\bapt=(\d+)/.exec(l);
+      if (x) apt[x[1]] = x[2];
+    }
+    const media = pts.filter(pt => name[pt] && !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(name[pt])
+      && (!allowed || allowed.includes(name[pt])));
+    const kept = order ? order.flatMap(w => media.filter(pt => name[pt] === w)) : media;
+    if (kept.length === 0) {
+      throw new VeilError(`the server offers no video codec of ${JSON.stringify(wanted || [])}`
+        + (allowed ? ` that the E2EE worker protects (${allowed.join(', ')})` : '')
+        + `; it offers ${pts.map(pt => name[pt]).filter(Boolean).join(', ')}`, 'bad-argument');
+    }
+    const rtx = kept.flatMap(k => pts.filter(pt => name[pt] === 'RTX' && apt[pt] === k));
+    const all = kept.concat(rtx);
+    const dropped = new Set(pts.filter(pt => !all.includes(pt)));
+    const out = [`m=video ${m[1]} ${m[2]} ${all.join(' ')}`];
+    for (const l of lines.slice(1)) {
+      const x = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
+      if (x && dropped.has(x[2])) continue;
+      out.push(l);
+    }
+    parts[i] = out.join(eol).slice(2);
+  }
+  return parts.join(eol + 'm=');
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -448,7 +524,7 @@ export class VeilConnection {
 
   /** The server's offer as this client applies it: without simulcast when {simulcast: false}. */
   _remoteOffer(sdp) {
-    return this.options.simulcast === false ? withoutSimulcast(sdp) : sdp;
+    return this._orderOffer(this.options.simulcast === false ? withoutSimulcast(sdp) : sdp);
   }
 
   /**
@@ -472,6 +548,7 @@ export class VeilConnection {
       const track = (pending[sec.kind] || []).shift();
       if (!track) { t.direction = 'inactive'; continue; }
       t.direction = 'sendonly';
+      if (sec.kind === 'video') this._preferVideoCodecs(t);
       // E2EE: the encrypting transform goes on before the track, so no frame can leave unencrypted
       if (this.e2ee) this.e2ee.attachSender(t.sender, track.kind);
       await t.sender.replaceTrack(track);
@@ -479,6 +556,22 @@ export class VeilConnection {
       if (t.sender.setStreams) t.sender.setStreams(this.stream);
       if (!this.e2ee && this._e2ee && this._e2ee.setupSender) await this._e2ee.setupSender(this, t.sender);
     }
+  }
+
+  /** The offer with the uplink video codecs in the order of the `codecs` option (see orderOfferVideoCodecs). */
+  _orderOffer(sdp) {
+    return orderOfferVideoCodecs(sdp, this.options.codecs || null,
+      this.options.e2ee ? (this.options.e2eeFormat || 'sframe') : null);
+  }
+
+  /** Applies the `codecs` option (and, with E2EE, the codecs the worker protects) to a sending transceiver. */
+  _preferVideoCodecs(t) {
+    const wanted = this.options.codecs || null;
+    const format = this.options.e2ee ? (this.options.e2eeFormat || 'sframe') : null;
+    if ((!wanted && !format) || typeof t.setCodecPreferences !== 'function') return;
+    const caps = (RTCRtpReceiver.getCapabilities('video') || { codecs: [] }).codecs;
+    const prefs = videoCodecPreferences(caps, wanted, format);
+    if (prefs) t.setCodecPreferences(prefs);
   }
 
   async _onReOffer(msg) {

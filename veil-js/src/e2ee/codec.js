@@ -12,9 +12,12 @@
  *
  * Every rule is clamped to the frame length: a frame shorter than its prefix is all prefix, never an error.
  * A codec is an object {name, clearPrefixLength(data: Uint8Array, type: 'key'|'delta'|undefined): number};
- * H.264, VP9 or AV1 rules can be added to CODECS (those whose packetizer parses the whole frame, such as H.264 NAL
- * units or AV1 OBUs, will need a per-unit rule, which the signature leaves room for by receiving the whole frame).
+ *   h264   any            per-NAL-unit clear ranges carried in the frame (a codec with `layout`, see h264.js and
+ *                         ranges.js; SFrame only: JFrame refuses it with 'unsupported-codec')
+ * A codec with `layout(data) → {frame, ranges}` is encrypted by ranges instead of a prefix.
  */
+
+import { layout as h264Layout } from './h264.js';
 
 export const VP8_KEY_FRAME_PREFIX = 10;
 export const VP8_DELTA_FRAME_PREFIX = 3;
@@ -43,6 +46,14 @@ export const CODECS = Object.freeze({
       return Math.min(OPUS_PREFIX, data.length);
     },
   }),
+  // H.264: per-NAL-unit clear ranges carried in the frame (h264.js, ranges.js; SFrame format only)
+  h264: Object.freeze({
+    name: 'h264',
+    layout: h264Layout,
+    clearPrefixLength() {
+      return 0;
+    },
+  }),
   none: Object.freeze({
     name: 'none',
     clearPrefixLength() {
@@ -56,12 +67,13 @@ const BY_MIME = new Map([
   ['audio/opus', CODECS.opus],
   // VP9 frames can be encrypted whole (its packetizer does not parse the payload), as LiveKit does.
   ['video/vp9', CODECS.none],
+  ['video/h264', CODECS.h264],
 ]);
 
 /**
  * The codec of a frame from its RTP mime type (RTCEncodedVideoFrame/AudioFrame getMetadata().mimeType, e.g.
  * 'video/VP8'), falling back to the transform's kind when the browser gives no mime type ('video' → vp8,
- * 'audio' → opus). Returns null for a codec Veil cannot protect yet (H.264, AV1, …): the caller must then drop the
+ * 'audio' → opus). Returns null for a codec Veil cannot protect yet (AV1, …): the caller must then drop the
  * frame rather than send it in clear.
  */
 export function codecFor(mimeType, kind) {

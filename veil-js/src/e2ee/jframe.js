@@ -210,6 +210,7 @@ export class JFrameSender {
    * and timestamp (uint32). Rejects with E2EEError('no-key') when the current slot is empty.
    */
   async encrypt(codec, type, ssrc, timestamp, data) {
+    if (codec.layout) throw new E2EEError('unsupported-codec', codec.name + ' needs the SFrame format');
     const index = this.#current;
     const key = index < 0 ? null : this.#ring[index];
     if (!key) throw new E2EEError('no-key', 'no JFrame send key');
@@ -337,6 +338,7 @@ export class JFrameReceiver {
    * changes no slot and no window.
    */
   async decrypt(codec, type, data, now) {
+    if (codec && codec.layout) throw new E2EEError('unsupported-codec', codec.name + ' needs the SFrame format');
     const { keyIndex, iv, ssrc, counter, body } = parseTrailer(data);
     this.#tick(now);
     const initial = this.#ring[keyIndex];

@@ -29,6 +29,10 @@ import { E2EEError } from './errors.js';
 import { KeyRing, ReplayWindow, splitKid, nextStep } from './keyring.js';
 import { veilRatchet } from './ratchet.js';
 import { sframePassphraseBaseKey } from './passphrase.js';
+import {
+  MAX_ATTEMPTS, encodeRanges, decodeRanges, split as splitRanges, fill as fillRanges, assemble, disassemble,
+  hasEmulatedStartCode,
+} from './ranges.js';
 
 const subtle = globalThis.crypto.subtle;
 const EMPTY = new Uint8Array(0);
@@ -395,6 +399,7 @@ export class SFrameSender {
    * shorter than its prefix is all prefix, with an empty ciphertext. `info`, when given, receives {kid, ctr}.
    */
   async encryptFrame(codec, type, frame, info = null) {
+    if (codec.layout) return this.#encryptRanged(codec, frame, info);
     const n = codec.clearPrefixLength(frame, type);
     const { key, ctr } = this.#take();
     if (info) {
@@ -403,6 +408,31 @@ export class SFrameSender {
     }
     const prefix = frame.subarray(0, n);
     return key.encrypt(ctr, frame.subarray(n), prefix, prefix);
+  }
+
+  /**
+   * Per-unit clear ranges (ranges.js): I ‖ H ‖ R ‖ T ‖ r, encrypted again under the next CTR while the output holds
+   * an emulated start code outside the clear ranges.
+   */
+  async #encryptRanged(codec, data, info) {
+    const { frame, ranges } = codec.layout(data);
+    const rangeBytes = encodeRanges(ranges);
+    const { clear, other } = splitRanges(frame, ranges);
+    const metadata = concat(rangeBytes, clear);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const { key, ctr } = this.#take();
+      const sf = await key.encrypt(ctr, other, metadata);
+      const hLen = encodeHeader(key.kid, ctr).length;
+      const out = assemble(frame, ranges, rangeBytes, sf, hLen, key.tagLength);
+      if (hasEmulatedStartCode(out, ranges, frame.length)) continue;
+      if (info) {
+        info.kid = key.kid;
+        info.ctr = ctr;
+        info.attempts = attempt + 1;
+      }
+      return out;
+    }
+    throw new E2EEError('emulated-start-code', 'no CTR among ' + MAX_ATTEMPTS + ' gave a frame without one');
   }
 }
 
@@ -585,6 +615,7 @@ export class SFrameReceiver {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
     this.#tick(now);
+    if (codec.layout) return this.#decryptRanged(frame, info);
     const nt = this.#nt;
     const n = codec.clearPrefixLength(frame, type);
     const h = tryDecodeHeader(frame, n);
@@ -615,6 +646,25 @@ export class SFrameReceiver {
       }
     }
     throw primaryFits || !fallback ? first : fallback;
+  }
+
+  /** I ‖ H ‖ R ‖ T ‖ r (ranges.js) → I with the plaintext back in place. */
+  async #decryptRanged(data, info) {
+    const { interleaved, meta, tag } = disassemble(data, this.#nt);
+    const h = tryDecodeHeader(meta, 0);
+    if (!h) throw new E2EEError('bad-header', 'SFrame header does not fit in the ranged trailer');
+    const rangeBytes = meta.subarray(h.length);
+    const ranges = decodeRanges(rangeBytes, interleaved.length);
+    const { clear, other } = splitRanges(interleaved, ranges);
+    const sealed = concat(meta.subarray(0, h.length), other, tag);
+    const pt = await this.#open(sealed, 0, h, concat(rangeBytes, clear));
+    const out = Uint8Array.from(interleaved);
+    fillRanges(out, ranges, pt);
+    if (info) {
+      info.kid = h.kid;
+      info.ctr = h.ctr;
+    }
+    return out;
   }
 
   async #openFrame(frame, n, h, info) {

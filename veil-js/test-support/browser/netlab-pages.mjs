@@ -103,6 +103,7 @@ export async function inboundInPage() {
         ts: s.timestamp, framesDecoded: s.framesDecoded || 0, framesDropped: s.framesDropped || 0,
         packetsReceived: s.packetsReceived || 0, packetsLost: s.packetsLost || 0, bytesReceived: s.bytesReceived || 0,
         nackCount: s.nackCount || 0, pliCount: s.pliCount || 0, firCount: s.firCount || 0,
+        retransmittedPacketsReceived: s.retransmittedPacketsReceived || 0, rtxSsrc: s.rtxSsrc || 0,
         freezeCount: s.freezeCount || 0, totalFreezesDuration: s.totalFreezesDuration || 0,
         width: s.frameWidth || 0, height: s.frameHeight || 0, fps: s.framesPerSecond || 0,
       };

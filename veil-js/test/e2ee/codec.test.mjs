@@ -37,7 +37,7 @@ test('codecFor_mimeTypeThenKind', () => {
   assert.equal(codecFor('video/VP8'), CODECS.vp8);
   assert.equal(codecFor('audio/opus', 'audio'), CODECS.opus);
   assert.equal(codecFor('video/VP9'), CODECS.none);
-  assert.equal(codecFor('video/H264', 'video'), null);
+  assert.equal(codecFor('video/H264', 'video'), CODECS.h264);
   assert.equal(codecFor('video/AV1'), null);
   assert.equal(codecFor(undefined, 'video'), CODECS.vp8);
   assert.equal(codecFor('', 'audio'), CODECS.opus);

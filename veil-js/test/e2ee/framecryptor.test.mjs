@@ -130,7 +130,7 @@ test('decrypt_replayedFrame_droppedReplay', async () => {
 test('unsupportedCodec_droppedEitherWay', async () => {
   const a = cryptor();
   await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
-  assert.equal(await a.c.processFrame(frame(VP8_KEY, { mimeType: 'video/H264' }), enc), false);
+  assert.equal(await a.c.processFrame(frame(VP8_KEY, { mimeType: 'video/AV1' }), enc), false);
   assert.equal(a.posted[0].reason, 'unsupported-codec');
 });
 

@@ -18,13 +18,16 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * TEST ONLY: records the VP8 RTP payloads the router forwards, so a browser test can show that what the SFU relays
+ * TEST ONLY: records the VP8, H.264 and VP9 RTP payloads the router forwards, so a browser test can show that what
+ * the SFU relays
  * in an E2EE call is ciphertext. Made only by the hidden command-line flag {@code --test-forward-tap FILE}; no
  * configuration file key and no default turns it on (docs/SECURITY.md §4).
  *
- * <p>One JSON object per line, one line per forwarded VP8 packet of a publisher (the copy sent to the publisher's
- * first consumer, so each packet appears once): {@code {"publisher":ID,"consumer":ID,"seq":N,"ts":N,"marker":B,
- * "payload":BASE64}} where {@code payload} is the RTP payload (VP8 payload descriptor and the frame bytes as the
+ * <p>One JSON object per line, one line per forwarded VP8, H.264 or VP9 packet of a publisher (the copy sent to the
+ * publisher's first consumer, so each packet appears once): {@code {"publisher":ID,"consumer":ID,
+ * "codec":"VP8"|"H264"|"VP9",
+ * "seq":N,"ts":N,"marker":B,"payload":BASE64}} where {@code payload} is the RTP payload (VP8 payload descriptor or
+ * H.264 single NAL / STAP-A / FU-A, and the frame bytes as the
  * publisher's encoded transform left them), without padding. At most {@value #MAX_PER_PUBLISHER} packets per
  * publisher are written. Called on the event loop only.
  */
@@ -39,7 +42,7 @@ final class ForwardTap implements AutoCloseable {
     this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
   }
 
-  /** Records {@code rtp} if it is VP8 sent to its producer's first consumer. */
+  /** Records {@code rtp} if it is VP8, H.264 or VP9 sent to its producer's first consumer. */
   void record(Router router, RouterOutput.Rtp rtp) {
     if (failed) {
       return;
@@ -49,7 +52,8 @@ final class ForwardTap implements AutoCloseable {
       return;
     }
     Producer p = c.producer();
-    if (p.codec() != RtpCodec.VP8 || p.consumers().isEmpty() || p.consumers().get(0) != c) {
+    boolean tapped = p.codec() == RtpCodec.VP8 || p.codec() == RtpCodec.H264 || p.codec() == RtpCodec.VP9;
+    if (!tapped || p.consumers().isEmpty() || p.consumers().get(0) != c) {
       return;
     }
     int n = counts.merge(p.peerId(), 1, Integer::sum);
@@ -67,7 +71,8 @@ final class ForwardTap implements AutoCloseable {
     }
     byte[] payload = java.util.Arrays.copyOfRange(pkt.buffer(), pkt.payloadOffset(),
         pkt.payloadOffset() + pkt.payloadLength());
-    String line = "{\"publisher\":\"" + p.peerId() + "\",\"consumer\":\"" + c.id() + "\",\"seq\":"
+    String line = "{\"publisher\":\"" + p.peerId() + "\",\"consumer\":\"" + c.id() + "\",\"codec\":\""
+        + p.codec() + "\",\"seq\":"
         + pkt.header().sequenceNumber() + ",\"ts\":" + pkt.header().timestamp() + ",\"marker\":"
         + pkt.header().marker() + ",\"payload\":\"" + Base64.getEncoder().encodeToString(payload) + "\"}\n";
     try {

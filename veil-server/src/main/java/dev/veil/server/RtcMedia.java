@@ -93,7 +93,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final ExecutorService dtlsPool;
   final ChannelRouters routers;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8 payloads; null in production. */
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;
@@ -125,10 +125,8 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
-    RouterConfig d = RouterConfig.defaults();
-    this.routers = new ChannelRouters(loop, random, new RouterConfig(d.keyFrameRequestMinIntervalMillis(), 250,
-        d.receiverReportIntervalMillis(), d.retransmissionCacheSize(), d.nackUpstreamHoldMillis(),
-        d.upstreamNackReorderMillis(), d.upstreamNackRetryMillis(), d.upstreamNackMaxRetries()), stats, this);
+    this.routers = new ChannelRouters(loop, random, RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
+        this);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
     FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
     rcv.maxMessagesPerRead(256);

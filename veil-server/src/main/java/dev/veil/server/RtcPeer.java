@@ -48,6 +48,8 @@ final class RtcPeer implements Media.Peer {
   static final boolean UPLINK_CC = !"false".equals(System.getProperty("veil.uplinkCc"));
   static final boolean UPLINK_RTX = !"false".equals(System.getProperty("veil.uplinkRtx"));
   static final boolean UPLINK_TRANSPORT_CC = !"false".equals(System.getProperty("veil.uplinkTransportCc"));
+  /** Offer subscribers RTX (RFC 4588) for forwarded video (JVM property {@code veil.downlinkRtx}, default on). */
+  static final boolean DOWNLINK_RTX = !"false".equals(System.getProperty("veil.downlinkRtx"));
   /**
    * Offer subscribers downlink congestion control (the server's own transport-wide sequence numbers on what it
    * sends, transport-cc and goog-remb feedback on its SENDONLY m-lines) and estimate their downlinks (bench knob).
@@ -65,6 +67,8 @@ final class RtcPeer implements Media.Peer {
   private static final class Sending {
     final String mid;
     final long ssrc;
+    /** The RTX SSRC announced with {@code ssrc} (video), or 0. */
+    final long rtxSsrc;
     String trackId;
     /** Accepted by the subscriber's answer, started once its transport is connected. */
     ConsumerParams pending;
@@ -72,9 +76,10 @@ final class RtcPeer implements Media.Peer {
     /** The subscriber's picture height limit for this track (receive message), -1 for the connection's. */
     int maxHeight = -1;
 
-    Sending(String mid, long ssrc) {
+    Sending(String mid, long ssrc, long rtxSsrc) {
       this.mid = mid;
       this.ssrc = ssrc;
+      this.rtxSsrc = rtxSsrc;
     }
   }
 
@@ -153,9 +158,10 @@ final class RtcPeer implements Media.Peer {
           continue;
         }
         long ssrc = channel.router.newSsrc();
+        long rtxSsrc = DOWNLINK_RTX && p.kind() == MediaKind.VIDEO ? channel.router.newSsrc() : 0;
         String mid = sdp.addSendOnly(p.kind(), new SendTrack(t.ownerConnectionId(), t.id(), ssrc,
-            t.ownerConnectionId()));
-        sending.put(t.id(), new Sending(mid, ssrc));
+            t.ownerConnectionId(), rtxSsrc));
+        sending.put(t.id(), new Sending(mid, ssrc, rtxSsrc));
       }
     }
     for (var it = sending.entrySet().iterator(); it.hasNext(); ) {
@@ -361,6 +367,18 @@ final class RtcPeer implements Media.Peer {
     }
     int midExt = m.get().extmapId(Extmap.SDES_MID).orElse(0);
     s.pending = new ConsumerParams(s.ssrc, p.payloadType(), p.peerId(), midExt, s.mid);
+    if (s.rtxSsrc != 0) {
+      // RTX if the answer kept an rtx payload type for the forwarded codec; else same-SSRC retransmission
+      for (int pt : m.get().payloadTypes()) {
+        Codec c = m.get().codec(pt).orElse(null);
+        if (c != null && "rtx".equalsIgnoreCase(c.name())
+            && java.util.Arrays.stream(c.fmtp().split(";")).map(String::trim)
+                .anyMatch(f -> f.equals("apt=" + p.payloadType()))) {
+          s.pending = s.pending.withRtx(s.rtxSsrc, pt);
+          break;
+        }
+      }
+    }
     s.trackId = trackId;
     if (transport.isConnected()) {
       startConsumer(s);

@@ -311,10 +311,19 @@ final class MediaTestPeer implements AutoCloseable {
 
   /** The SSRCs of {@code a=ssrc} lines in {@code sdp}, in order. */
   static List<Long> ssrcs(String sdp) {
+    // media SSRCs only: the RTX SSRC of an a=ssrc-group:FID (the second one) is not a track's
+    java.util.Set<Long> rtx = new java.util.HashSet<>();
+    Matcher g = Pattern.compile("a=ssrc-group:FID (\\d+) (\\d+)").matcher(sdp);
+    while (g.find()) {
+      rtx.add(Long.parseLong(g.group(2)));
+    }
     List<Long> out = new ArrayList<>();
     Matcher m = Pattern.compile("a=ssrc:(\\d+) cname:").matcher(sdp);
     while (m.find()) {
-      out.add(Long.parseLong(m.group(1)));
+      long ssrc = Long.parseLong(m.group(1));
+      if (!rtx.contains(ssrc)) {
+        out.add(ssrc);
+      }
     }
     return out;
   }
@@ -375,12 +384,34 @@ final class MediaTestPeer implements AutoCloseable {
   }
 
   /** A received RTP packet, decrypted. */
-  record Rtp(long ssrc, int payloadType, byte[] payload) {}
+  record Rtp(long ssrc, int payloadType, byte[] payload, int seq) {}
+
+  /** Sends one compound RTCP packet (SRTCP-protected here). */
+  void sendRtcp(dev.veil.webrtc.rtcp.RtcpPacket... packets) throws Exception {
+    send(srtp.protectRtcp(dev.veil.webrtc.rtcp.RtcpCompound.write(List.of(packets))));
+  }
+
+  /** SSRC of which {@link #pollRtp} loses the next packet (reads its clear header, never decrypts it), or -1. */
+  private long loseSsrc = -1;
+  /** The sequence number of the packet lost that way, or -1. */
+  volatile int lostSeq = -1;
+
+  /** Makes the next RTP packet of {@code ssrc} a loss (as if the network dropped it; see {@link #lostSeq}). */
+  void loseNext(long ssrc) {
+    loseSsrc = ssrc;
+    lostSeq = -1;
+  }
 
   /** The next RTP packet within ~20 ms, or null (RTCP and STUN are skipped). */
   Rtp pollRtp() throws Exception {
     byte[] in = receive();
     if (in == null || Demux.classify(in) != PacketKind.RTP) {
+      return null;
+    }
+    long clearSsrc = ((in[8] & 0xffL) << 24) | ((in[9] & 0xffL) << 16) | ((in[10] & 0xffL) << 8) | (in[11] & 0xffL);
+    if (clearSsrc == loseSsrc) {
+      loseSsrc = -1;
+      lostSeq = ((in[2] & 0xff) << 8) | (in[3] & 0xff);
       return null;
     }
     byte[] p = srtp.unprotectRtp(in);
@@ -397,7 +428,7 @@ final class MediaTestPeer implements AutoCloseable {
     }
     byte[] payload = new byte[end - off];
     System.arraycopy(p, off, payload, 0, payload.length);
-    return new Rtp(ssrc, p[1] & 0x7f, payload);
+    return new Rtp(ssrc, p[1] & 0x7f, payload, ((p[2] & 0xff) << 8) | (p[3] & 0xff));
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.veil.e2ee.sframe;
 
 import dev.veil.e2ee.codec.ClearPrefixPolicy;
+import dev.veil.e2ee.codec.ClearRanges;
 import dev.veil.e2ee.codec.DecryptResult;
 import dev.veil.e2ee.codec.FrameBuffers;
 import dev.veil.e2ee.codec.FrameType;
@@ -284,6 +285,52 @@ public final class SFrameReceiver {
         }
         FrameBuffers.checkOutput(in, off, len, out, outOff, maxDecryptedLength(len));
         return open(parsed[0], parsed[1], in, off, h, metadata, mdOff, mdLen, in, off + h, body, out, outOff);
+    }
+
+    /**
+     * Decrypts a ranged frame {@code I ‖ H ‖ R ‖ T ‖ r} ({@link ClearRanges}, e.g. from
+     * {@link SFrameSender#encryptH264}); writes I with the plaintext back between the clear ranges to {@code out}
+     * (room for {@code len} bytes). A trailer or ranges that do not fit are {@link Rejection#MALFORMED_HEADER}.
+     */
+    public DecryptResult decryptRanged(byte[] in, int off, int len, byte[] out, int outOff, long nowMillis) {
+        FrameBuffers.checkRange(in, off, len);
+        int nt = suite.tagLength();
+        if (len < nt + 2) {
+            return DecryptResult.Rejected.of(Rejection.TRUNCATED);
+        }
+        int meta = in[off + len - 1] & 0xff;
+        if (meta == 0 || meta + nt + 1 > len) {
+            return DecryptResult.Rejected.of(Rejection.MALFORMED_HEADER);
+        }
+        int iLen = len - 1 - nt - meta;
+        int h = SFrameHeader.parse(in, off + iLen, meta, new long[2]);
+        if (h < 0) {
+            return DecryptResult.Rejected.of(Rejection.MALFORMED_HEADER);
+        }
+        java.util.List<int[]> ranges = ClearRanges.decode(in, off + iLen + h, meta - h, iLen);
+        if (ranges == null) {
+            return DecryptResult.Rejected.of(Rejection.MALFORMED_HEADER);
+        }
+        int clearLen = ClearRanges.clearLength(ranges);
+        byte[] clear = new byte[clearLen];
+        byte[] other = new byte[iLen - clearLen];
+        ClearRanges.split(in, off, iLen, ranges, clear, other);
+        byte[] md = new byte[meta - h + clearLen];
+        System.arraycopy(in, off + iLen + h, md, 0, meta - h);
+        System.arraycopy(clear, 0, md, meta - h, clearLen);
+        byte[] sealed = new byte[h + other.length + nt];
+        System.arraycopy(in, off + iLen, sealed, 0, h);
+        System.arraycopy(other, 0, sealed, h, other.length);
+        System.arraycopy(in, off + iLen + meta, sealed, h + other.length, nt);
+        byte[] pt = new byte[maxDecryptedLength(sealed.length)];
+        int n = decryptRaw(md, 0, md.length, sealed, 0, sealed.length, pt, 0, nowMillis);
+        if (n < 0) {
+            return DecryptResult.Rejected.of(Rejection.fromCode(n));
+        }
+        FrameBuffers.checkOutput(in, off, len, out, outOff, iLen);
+        System.arraycopy(in, off, out, outOff, iLen);
+        ClearRanges.fill(out, outOff, iLen, ranges, pt, 0);
+        return new DecryptResult.Decrypted(iLen);
     }
 
     /**

@@ -1,14 +1,17 @@
 package dev.veil.e2ee.sframe;
 
 import dev.veil.e2ee.codec.ClearPrefixPolicy;
+import dev.veil.e2ee.codec.ClearRanges;
 import dev.veil.e2ee.codec.FrameBuffers;
 import dev.veil.e2ee.codec.FrameCryptoException;
 import dev.veil.e2ee.codec.FrameType;
+import dev.veil.e2ee.codec.H264ClearRanges;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.key.KeyRatchet;
 import dev.veil.e2ee.util.SecretBytes;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -158,6 +161,54 @@ public final class SFrameSender {
         byte[] out = new byte[maxEncryptedLength(frame.length)];
         int n = encryptFrame(policy, type, frame, 0, frame.length, out, 0);
         return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Encrypts an H.264 frame (Annex B) with per-NAL clear ranges ({@link H264ClearRanges}, docs/PROTOCOL.md §2.9):
+     * {@code I ‖ H ‖ R ‖ T ‖ r}, see {@link #encryptRanged}.
+     *
+     * @throws FrameCryptoException if no key is set, the counter space is exhausted, the frame is not Annex B, or
+     *     {@link ClearRanges#MAX_ATTEMPTS} CTRs all gave an emulated start code
+     */
+    public byte[] encryptH264(byte[] frame, int off, int len) throws FrameCryptoException {
+        H264ClearRanges.Layout l = H264ClearRanges.layout(frame, off, len);
+        return encryptRanged(l.frame(), l.ranges());
+    }
+
+    /**
+     * Encrypts {@code frame} keeping {@code ranges} ({offset, length}, in order, disjoint) in clear, in place:
+     * {@code I ‖ H ‖ R ‖ T ‖ r} ({@link ClearRanges}). While the output holds 00 00 0x (x &lt;= 3) touching a byte
+     * outside the ranges, it is encrypted again under the next CTR, at most {@link ClearRanges#MAX_ATTEMPTS} times.
+     */
+    public byte[] encryptRanged(byte[] frame, List<int[]> ranges) throws FrameCryptoException {
+        byte[] r = ClearRanges.encode(ranges);
+        int clearLen = ClearRanges.clearLength(ranges);
+        byte[] clear = new byte[clearLen];
+        byte[] other = new byte[frame.length - clearLen];
+        ClearRanges.split(frame, 0, frame.length, ranges, clear, other);
+        byte[] md = new byte[r.length + clearLen];
+        System.arraycopy(r, 0, md, 0, r.length);
+        System.arraycopy(clear, 0, md, r.length, clearLen);
+        int nt = suite.tagLength();
+        for (int attempt = 0; attempt < ClearRanges.MAX_ATTEMPTS; attempt++) {
+            byte[] sf = encrypt(md, other);
+            int h = sf.length - other.length - nt;
+            int meta = h + r.length;
+            if (meta > ClearRanges.MAX_META) {
+                throw new FrameCryptoException("too many clear ranges: " + ranges.size());
+            }
+            byte[] out = new byte[frame.length + meta + nt + 1];
+            System.arraycopy(frame, 0, out, 0, frame.length);
+            ClearRanges.fill(out, 0, frame.length, ranges, sf, h);
+            System.arraycopy(sf, 0, out, frame.length, h);
+            System.arraycopy(r, 0, out, frame.length + h, r.length);
+            System.arraycopy(sf, h + other.length, out, frame.length + meta, nt);
+            out[out.length - 1] = (byte) meta;
+            if (!ClearRanges.hasEmulatedStartCode(out, ranges)) {
+                return out;
+            }
+        }
+        throw new FrameCryptoException("every one of " + ClearRanges.MAX_ATTEMPTS + " CTRs gave an emulated start code");
     }
 
     private long takeCounter() throws FrameCryptoException {

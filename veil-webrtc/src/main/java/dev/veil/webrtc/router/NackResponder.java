@@ -15,12 +15,33 @@ import java.util.List;
  * packet is rewritten for the consumer again and resent — on the consumer's RTX stream (RFC 4588) when the
  * subscriber negotiated one, else on the media SSRC itself. Sequence numbers not sent under the consumer's current
  * mapping are ignored; cache misses are handed to the {@link UpstreamNacker} to ask the publisher.
+ *
+ * <p>Retransmissions are bounded so that a congested subscriber's NACK storm does not make its link worse: a packet
+ * is resent to one consumer at most once per {@link RouterConfig#retransmitMinIntervalMillis()} (a subscriber repeats
+ * its NACK before the first retransmission can have arrived), and not at all once it is older than
+ * {@link RouterConfig#retransmitMaxAgeMillis()}. Both are counted ({@link #suppressed()}).
  */
 final class NackResponder implements Stage {
 
+    /** Per consumer: slot {@code producerSeq % N} holds the producer seq last resent and when. */
+    private static final class Resent {
+        final int[] seq;
+        final long[] at;
+
+        Resent(int size) {
+            seq = new int[size];
+            at = new long[size];
+            java.util.Arrays.fill(at, Long.MIN_VALUE);
+        }
+    }
+
     private final int slot;
     private final int cacheSize;
+    private final long minInterval;
+    private final long maxAge;
     private final UpstreamNacker upstream;
+    private final java.util.Map<Consumer, Resent> resent = new java.util.HashMap<>();
+    private long suppressed;
     private final ArrayDeque<RouterOutput> outputs = new ArrayDeque<>();
     private long nackedPackets;
     private long retransmitted;
@@ -29,6 +50,8 @@ final class NackResponder implements Stage {
     NackResponder(int slot, RouterConfig config, UpstreamNacker upstream) {
         this.slot = slot;
         this.cacheSize = config.retransmissionCacheSize();
+        this.minInterval = config.retransmitMinIntervalMillis();
+        this.maxAge = config.retransmitMaxAgeMillis();
         this.upstream = upstream;
     }
 
@@ -43,7 +66,8 @@ final class NackResponder implements Stage {
 
     @Override
     public void onProducerRtp(Producer producer, RtpPacket packet, boolean keyFrame, long nowMillis) {
-        cache(producer).put(packet.header().sequenceNumber(), packet.buffer(), packet.offset(), packet.length());
+        cache(producer).put(packet.header().sequenceNumber(), packet.buffer(), packet.offset(), packet.length(),
+                nowMillis);
     }
 
     @Override
@@ -53,6 +77,8 @@ final class NackResponder implements Stage {
         }
         Producer p = c.producer;
         RetransmissionCache cache = cache(p);
+        Resent r = resent.computeIfAbsent(c, k -> new Resent(cacheSize));
+        int mask = cacheSize - 1;
         List<Integer> misses = null;
         for (int outSeq : nack.lostSequenceNumbers()) {
             nackedPackets++;
@@ -68,6 +94,14 @@ final class NackResponder implements Stage {
                 misses.add(inSeq);
                 continue;
             }
+            int i = inSeq & mask;
+            if (nowMillis - cache.arrivedAt(inSeq) > maxAge
+                    || r.seq[i] == inSeq && r.at[i] != Long.MIN_VALUE && nowMillis - r.at[i] < minInterval) {
+                suppressed++; // too old to help, or resent a moment ago
+                continue;
+            }
+            r.seq[i] = inSeq;
+            r.at[i] = nowMillis;
             RtpPacket pkt;
             try {
                 pkt = RtpPacket.parse(cached);
@@ -84,6 +118,16 @@ final class NackResponder implements Stage {
         if (misses != null) {
             upstream.requestFromPublisher(p, misses, nowMillis);
         }
+    }
+
+    @Override
+    public void onConsumerStarted(Consumer consumer, long nowMillis) {
+        resent.remove(consumer); // a new sync point (maybe another producer): a new sequence space
+    }
+
+    @Override
+    public void onConsumerClosed(Consumer consumer) {
+        resent.remove(consumer);
     }
 
     @Override
@@ -104,6 +148,11 @@ final class NackResponder implements Stage {
     /** NACKed packets resent from the cache (same SSRC or RTX). */
     long retransmitted() {
         return retransmitted;
+    }
+
+    /** NACKed packets in the cache that were not resent (resent a moment ago, or too old). */
+    long suppressed() {
+        return suppressed;
     }
 
     /** Of {@link #retransmitted()}, those sent on an RTX stream. */

@@ -7,15 +7,17 @@ package dev.veil.webrtc.router;
 final class RetransmissionCache {
     private final byte[][] packets;
     private final int[] seqs;
+    private final long[] arrivedAt;
     private final int mask;
 
     RetransmissionCache(int size) {
         packets = new byte[size][];
         seqs = new int[size];
+        arrivedAt = new long[size];
         mask = size - 1;
     }
 
-    void put(int seq, byte[] buf, int off, int len) {
+    void put(int seq, byte[] buf, int off, int len, long nowMillis) {
         int i = seq & mask;
         byte[] copy = packets[i];
         if (copy == null || copy.length != len) {
@@ -24,6 +26,12 @@ final class RetransmissionCache {
         System.arraycopy(buf, off, copy, 0, len);
         packets[i] = copy;
         seqs[i] = seq;
+        arrivedAt[i] = nowMillis;
+    }
+
+    /** When the packet now cached with {@code seq} arrived (call only after {@link #get} found it). */
+    long arrivedAt(int seq) {
+        return arrivedAt[seq & mask];
     }
 
     /** The cached packet with this sequence number, or null (never cached or overwritten). */

@@ -78,7 +78,10 @@ public final class Router {
     private final KeyFrameRequester keyFrames;
     private final SenderReportRewriter senderReports;
     private final SimulcastRouting simulcast;
+    /** Every stage in order: the built-in ones, then those added. */
     private Stage[] stages;
+    /** The stages added with {@link #addStage} (the built-in ones are called directly on the per-packet path). */
+    private Stage[] added = new Stage[0];
     private int nextSlot;
     private boolean closed;
 
@@ -121,6 +124,9 @@ public final class Router {
         Stage[] more = java.util.Arrays.copyOf(stages, stages.length + 1);
         more[stages.length] = stage;
         stages = more;
+        Stage[] moreAdded = java.util.Arrays.copyOf(added, added.length + 1);
+        moreAdded[added.length] = stage;
+        added = moreAdded;
     }
 
     /**
@@ -511,7 +517,12 @@ public final class Router {
             return;
         }
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
-        for (Stage s : stages) {
+        // The built-in stages that look at every packet, called directly (no interface dispatch per packet); the
+        // key-frame requester and SR rewriter have nothing to do per packet.
+        receiverReports.onProducerRtp(p, pkt, key, nowMillis);
+        nackResponder.onProducerRtp(p, pkt, key, nowMillis);
+        upstreamNacker.onProducerRtp(p, pkt, key, nowMillis);
+        for (Stage s : added) {
             s.onProducerRtp(p, pkt, key, nowMillis);
         }
         if (p.simulcast != null) {
@@ -600,8 +611,9 @@ public final class Router {
      * @return the next deadline (same clock as {@code nowMillis}) at which to call {@code poll} again
      */
     public long poll(long nowMillis) {
-        long next = simulcast.poll(nowMillis);
-        for (Stage s : stages) {
+        long next = Math.min(Math.min(simulcast.poll(nowMillis), receiverReports.poll(nowMillis)),
+                Math.min(upstreamNacker.poll(nowMillis), keyFrames.poll(nowMillis)));
+        for (Stage s : added) {
             next = Math.min(next, s.poll(nowMillis));
         }
         return next;
@@ -612,10 +624,14 @@ public final class Router {
     /** The next output to send, or null when there is none: forwarded packets first, then each stage's. */
     public RouterOutput pollOutput() {
         RouterOutput o = outputs.poll();
+        if (o == null && (o = receiverReports.pollOutput()) == null && (o = nackResponder.pollOutput()) == null
+                && (o = upstreamNacker.pollOutput()) == null && (o = keyFrames.pollOutput()) == null) {
+            o = senderReports.pollOutput();
+        }
         if (o != null) {
             return o;
         }
-        for (Stage s : stages) {
+        for (Stage s : added) {
             o = s.pollOutput();
             if (o != null) {
                 return o;
@@ -631,6 +647,7 @@ public final class Router {
                 nackResponder.retransmitted(), upstreamNacker.nackedUpstream(),
                 keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), senderReports.sent(),
                 receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
-                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp());
+                upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
+                nackResponder.suppressed());
     }
 }

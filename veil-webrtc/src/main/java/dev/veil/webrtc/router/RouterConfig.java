@@ -14,19 +14,37 @@ package dev.veil.webrtc.router;
  *     long (a reordered packet arrives before)
  * @param upstreamNackRetryMillis then NACKed again after this long, doubled after each try
  * @param upstreamNackMaxRetries NACKs per missing packet at most (0: no gap detection)
+ * @param retransmitMinIntervalMillis a packet is resent to the same consumer at most once per this interval (about
+ *     one round trip: a subscriber repeats its NACK before the first retransmission can arrive)
+ * @param retransmitMaxAgeMillis packets that arrived longer ago than this are not resent (the subscriber's jitter
+ *     buffer has given up on them; resending only adds load to a link that is probably congested)
  */
 public record RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameRetryMillis,
         long receiverReportIntervalMillis, int retransmissionCacheSize, long nackUpstreamHoldMillis,
-        long upstreamNackReorderMillis, long upstreamNackRetryMillis, int upstreamNackMaxRetries) {
+        long upstreamNackReorderMillis, long upstreamNackRetryMillis, int upstreamNackMaxRetries,
+        long retransmitMinIntervalMillis, long retransmitMaxAgeMillis) {
 
-    /** With the default upstream NACK timing (10 ms reorder wait, 40 ms first retry, 4 tries). */
+    /**
+     * With the default upstream NACK timing (10 ms reorder wait, 40 ms first retry, 4 tries) and retransmission
+     * bounds (once per 100 ms per packet and consumer, packets up to 2 s old).
+     */
     public RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameRetryMillis,
             long receiverReportIntervalMillis, int retransmissionCacheSize, long nackUpstreamHoldMillis) {
         this(keyFrameRequestMinIntervalMillis, keyFrameRetryMillis, receiverReportIntervalMillis,
-                retransmissionCacheSize, nackUpstreamHoldMillis, 10, 40, 4);
+                retransmissionCacheSize, nackUpstreamHoldMillis, 10, 40, 4, 100, 2000);
+    }
+
+    /** These settings with another {@link #keyFrameRetryMillis()}. */
+    public RouterConfig withKeyFrameRetryMillis(long millis) {
+        return new RouterConfig(keyFrameRequestMinIntervalMillis, millis, receiverReportIntervalMillis,
+                retransmissionCacheSize, nackUpstreamHoldMillis, upstreamNackReorderMillis, upstreamNackRetryMillis,
+                upstreamNackMaxRetries, retransmitMinIntervalMillis, retransmitMaxAgeMillis);
     }
 
     public RouterConfig {
+        if (retransmitMinIntervalMillis < 0 || retransmitMaxAgeMillis <= 0) {
+            throw new IllegalArgumentException("bad retransmission bounds");
+        }
         if (upstreamNackReorderMillis < 0 || upstreamNackRetryMillis <= 0 || upstreamNackMaxRetries < 0
                 || upstreamNackMaxRetries > 16) {
             throw new IllegalArgumentException("bad upstream NACK timing");
@@ -43,7 +61,8 @@ public record RouterConfig(long keyFrameRequestMinIntervalMillis, long keyFrameR
 
     /**
      * 500 ms between key-frame requests, retry every 1 s, RR every 1 s, 512 cached packets, 100 ms NACK hold; upstream
-     * gap NACKs after 10 ms, retried after 40, 80, 160 ms.
+     * gap NACKs after 10 ms, retried after 40, 80, 160 ms; a packet resent to a consumer at most once per 100 ms,
+     * and only within 2 s of its arrival.
      */
     public static RouterConfig defaults() {
         return new RouterConfig(500, 1000, 1000, 512, 100);

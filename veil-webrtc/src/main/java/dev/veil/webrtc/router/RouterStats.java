@@ -25,9 +25,11 @@ package dev.veil.webrtc.router;
  * @param upstreamLost sequence numbers found missing in publishers' video streams (gap detection)
  * @param upstreamRecovered of those, the ones that arrived later (reordered or retransmitted)
  * @param upstreamGivenUp of those, the ones given up after the last NACK retry
+ * @param retransmissionsSuppressed NACKed packets in the cache not resent: resent to that consumer a moment ago, or
+ *     too old
  */
 public record RouterStats(long rtpReceived, long rtpMalformed, long rtpUnknownSsrc, long rtpWrongPayloadType,
         long rtpForwarded, long rtpDroppedBeforeKeyFrame, long rtcpReceived, long rtcpMalformed, long nackedPackets,
         long retransmittedFromCache, long nackedUpstream, long keyFrameRequestsSent, long keyFrameRequestsSuppressed,
         long senderReportsSent, long receiverReportsSent, long retransmittedRtx, long pliSent, long firSent,
-        long upstreamLost, long upstreamRecovered, long upstreamGivenUp) {}
+        long upstreamLost, long upstreamRecovered, long upstreamGivenUp, long retransmissionsSuppressed) {}

@@ -10,6 +10,11 @@ public enum RtpCodec {
     VP8,
     /** H.264 (RFC 6184), passed through. */
     H264,
+    /**
+     * VP9 (RFC 9628): a key frame is a packet that starts a frame (B bit) and is not inter-picture predicted (P bit
+     * clear), read from the payload descriptor only (the frame itself may be end-to-end encrypted whole).
+     */
+    VP9,
     /** Anything else: forwarded without key-frame gating. */
     OTHER;
 
@@ -22,6 +27,8 @@ public enum RtpCodec {
                 return VP8;
             case "H264":
                 return H264;
+            case "VP9":
+                return VP9;
             default:
                 return OTHER;
         }
@@ -29,7 +36,7 @@ public enum RtpCodec {
 
     /** Whether forwarding must start at a key frame. */
     public boolean needsKeyFrame() {
-        return this == VP8 || this == H264;
+        return this == VP8 || this == H264 || this == VP9;
     }
 
     /**
@@ -41,7 +48,10 @@ public enum RtpCodec {
             case VP8:
                 return Vp8Descriptor.isKeyFrame(buf, off, len);
             case H264:
-                return H264.isKeyFrame(buf, off, len);
+                return dev.veil.webrtc.rtp.H264.isKeyFrame(buf, off, len); // the class, not this enum constant
+            case VP9:
+                // RFC 9628 §4.2, first byte |I|P|L|F|B|E|V|Z|: B (0x08) starts a frame, P (0x40) = inter-predicted
+                return len >= 1 && (buf[off] & 0x48) == 0x08;
             default:
                 return true;
         }

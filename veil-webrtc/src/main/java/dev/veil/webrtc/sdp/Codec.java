@@ -48,6 +48,11 @@ public record Codec(int payloadType, String name, int clockRate, int channels, S
                 List.of("nack", "nack pli", "ccm fir"));
     }
 
+    /** VP9 profile 0, PT 98, with nack, nack pli and ccm fir (RFC 9628). */
+    public static Codec vp9() {
+        return new Codec(98, "VP9", 90_000, 0, "profile-id=0", List.of("nack", "nack pli", "ccm fir"));
+    }
+
     /** RTX (RFC 4588) for the codec with payload type {@code apt}: {@code rtx/90000}, {@code apt=<apt>}. */
     public static Codec rtx(int payloadType, int apt) {
         return new Codec(payloadType, "rtx", 90_000, 0, "apt=" + apt, List.of());

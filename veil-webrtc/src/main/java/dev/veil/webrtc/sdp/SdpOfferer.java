@@ -28,7 +28,8 @@ import java.util.Objects;
  * the transport-wide sequence number extension, transport-cc, goog-remb), RTX ({@link #uplinkRtx}) and optionally
  * a start bitrate ({@link #uplinkStartBitrateKbps}); SENDONLY m-lines offer downlink congestion control
  * ({@link #downlinkCongestionControl}: the server stamps what it forwards with its own transport-wide sequence
- * numbers) but never RTX.
+ * numbers), and a SENDONLY video m-line whose {@link SendTrack} has an RTX SSRC offers RTX and announces
+ * {@code a=ssrc-group:FID}.
  *
  * <p>Typical use by the server:
  * <pre>{@code
@@ -57,7 +58,7 @@ public final class SdpOfferer {
     private final boolean ipv6;
     private final int port;
     private List<Codec> audioCodecs = List.of(Codec.opus());
-    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264());
+    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
@@ -107,7 +108,10 @@ public final class SdpOfferer {
         return this;
     }
 
-    /** Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264). */
+    /**
+     * Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264, VP9, in that order; a
+     * client that prefers another orders the offer itself, docs/PROTOCOL.md §2.9).
+     */
     public SdpOfferer videoCodecs(List<Codec> codecs) {
         this.videoCodecs = List.copyOf(codecs);
         return this;
@@ -137,7 +141,8 @@ public final class SdpOfferer {
      * {@code apt=} per video codec (the codec's payload type + 1 when free). The server only receives it: it unwraps
      * retransmissions back into the original packets and drops padding-only RTX packets. Chromium sends its
      * bandwidth probes as RTX padding; without RTX it does not probe, and its estimate only creeps up (about 8% a
-     * second). SENDONLY m-lines never offer RTX (the server does not send it). Applies to m-lines added from now on.
+     * second). SENDONLY m-lines offer RTX only for a {@link SendTrack} with an RTX SSRC. Applies to m-lines added
+     * from now on.
      */
     public SdpOfferer uplinkRtx(boolean on) {
         this.uplinkRtx = on;
@@ -382,8 +387,12 @@ public final class SdpOfferer {
     private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
+        List<Codec> codecs = codecsFor(kind, d);
+        if (d == Direction.SENDONLY && kind == MediaKind.VIDEO && track.rtxSsrc() != 0) {
+            codecs = withSendRtx(codecs);
+        }
         List<String> rids = kind == MediaKind.VIDEO && d == Direction.RECVONLY ? uplinkSimulcastRids : List.of();
-        MediaSection section = new MediaSection(mid, kind, d, codecsFor(kind, d), extmapsFor(kind, d), track, rids);
+        MediaSection section = new MediaSection(mid, kind, d, codecs, extmapsFor(kind, d), track, rids);
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
@@ -394,6 +403,35 @@ public final class SdpOfferer {
         sections.add(section);
         slots.add(Slot.LIVE);
         return mid;
+    }
+
+    /**
+     * A forwarded video track with an RTX SSRC: {@code rtx/<clock>} with {@code apt=<pt>} for every codec, on the
+     * codec's payload type + 1 or the next free one (the SFU retransmits NACKed packets on the RTX stream).
+     */
+    private List<Codec> withSendRtx(List<Codec> base) {
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (Codec c : audioCodecs) {
+            used.add(c.payloadType());
+        }
+        for (Codec c : base) {
+            used.add(c.payloadType());
+        }
+        List<Codec> out = new ArrayList<>(base);
+        for (Codec c : base) {
+            if ("rtx".equalsIgnoreCase(c.name())) {
+                continue;
+            }
+            int pt = c.payloadType() + 1;
+            while (pt <= 127 && used.contains(pt)) {
+                pt++;
+            }
+            if (pt <= 127) {
+                used.add(pt);
+                out.add(Codec.rtx(pt, c.payloadType()));
+            }
+        }
+        return List.copyOf(out);
     }
 
     private List<Codec> codecsFor(MediaKind kind) {
@@ -555,8 +593,16 @@ public final class SdpOfferer {
         SendTrack t = s.track();
         if (t != null && s.direction().sends()) {
             line(sb, "a=msid:" + t.streamId() + " " + t.trackId());
+            boolean rtx = t.rtxSsrc() != 0 && s.codecs().stream().anyMatch(c -> "rtx".equalsIgnoreCase(c.name()));
+            if (rtx) {
+                line(sb, "a=ssrc-group:FID " + t.ssrc() + " " + t.rtxSsrc());
+            }
             line(sb, "a=ssrc:" + t.ssrc() + " cname:" + t.cname());
             line(sb, "a=ssrc:" + t.ssrc() + " msid:" + t.streamId() + " " + t.trackId());
+            if (rtx) {
+                line(sb, "a=ssrc:" + t.rtxSsrc() + " cname:" + t.cname());
+                line(sb, "a=ssrc:" + t.rtxSsrc() + " msid:" + t.streamId() + " " + t.trackId());
+            }
         }
         line(sb, "a=candidate:1 1 udp " + HOST_CANDIDATE_PRIORITY + " " + candidateAddress + " " + port
                 + " typ host");

@@ -11,9 +11,20 @@ import java.util.Objects;
  * @param trackId msid track id (unique per track, e.g. the producer id)
  * @param ssrc the SSRC the SFU sends the track with (the consumer's SSRC)
  * @param cname the RTCP CNAME (same for all tracks of one publisher, for lip sync)
+ * @param rtxSsrc the SSRC of the track's RTX stream (RFC 4588), or 0 for none: with one, a video m-line offers an
+ *     {@code rtx} payload type per codec ({@code apt=}) and announces {@code a=ssrc-group:FID <ssrc> <rtxSsrc>}
  */
-public record SendTrack(String streamId, String trackId, long ssrc, String cname) {
+public record SendTrack(String streamId, String trackId, long ssrc, String cname, long rtxSsrc) {
+
+    /** A track without RTX. */
+    public SendTrack(String streamId, String trackId, long ssrc, String cname) {
+        this(streamId, trackId, ssrc, cname, 0);
+    }
+
     public SendTrack {
+        if (rtxSsrc < 0 || rtxSsrc > 0xFFFF_FFFFL || rtxSsrc != 0 && rtxSsrc == ssrc) {
+            throw new IllegalArgumentException("rtx ssrc is unsigned 32 bits and not the media ssrc");
+        }
         requireToken(streamId, "streamId");
         requireToken(trackId, "trackId");
         requireToken(cname, "cname");

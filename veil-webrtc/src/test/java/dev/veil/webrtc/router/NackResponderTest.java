@@ -54,7 +54,7 @@ class NackResponderTest {
     void nack_withRtx_resentOnTheRtxStreamWithOsnAndOwnSequence() throws Exception {
         Consumer c = stream(new ConsumerParams(0x5555L, 96, null, 0, null).withRtx(0x6666L, 97));
         responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001, 5002)), 10);
-        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 20);
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 110);
         List<RouterOutput> out = drain(responder);
         assertEquals(3, out.size());
         int[] osn = {5001, 5002, 5001};
@@ -69,6 +69,25 @@ class NackResponderTest {
             assertEquals(100_000 + 9000L * (osn[i] - 5000), p.header().timestamp());
         }
         assertEquals(3, responder.retransmittedRtx());
+    }
+
+    @Test
+    void retransmissions_oncePerIntervalPerConsumer_andNotWhenTooOld() throws Exception {
+        Consumer c = stream(new ConsumerParams(0x5555L, 96, null, 0, null));
+        Consumer other = StageFixtures.consumer("c2", "sub2", video, new ConsumerParams(0x5556L, 96, null, 0, null));
+        other.forward(rtp(0x2222L, 96, 10, 90_000, VP8_KEY), true, 0);
+        other.forward(rtp(0x2222L, 96, 11, 99_000, VP8_DELTA), false, 0);
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 10);
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 109); // repeated within 100 ms
+        responder.onConsumerRtcp(other, new GenericNack(1, 0x5556L, List.of(5001)), 109); // another consumer
+        assertEquals(2, drain(responder).size());
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5001)), 110);
+        assertEquals(1, drain(responder).size(), "again after the interval");
+        responder.onConsumerRtcp(c, new GenericNack(1, 0x5555L, List.of(5002)), 2_001); // arrived at 0: too old
+        assertTrue(drain(responder).isEmpty());
+        assertTrue(drain(upstream).isEmpty(), "a packet too old to help is not asked upstream either");
+        assertEquals(2, responder.suppressed());
+        assertEquals(3, responder.retransmitted());
     }
 
     @Test

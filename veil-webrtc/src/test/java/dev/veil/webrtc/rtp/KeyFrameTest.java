@@ -88,6 +88,16 @@ class KeyFrameTest {
         assertEquals(RtpCodec.VP8, RtpCodec.fromName("vp8"));
         assertEquals(RtpCodec.OPUS, RtpCodec.fromName("opus"));
         assertEquals(RtpCodec.H264, RtpCodec.fromName("H264"));
+        // through the enum (it once called itself: inside RtpCodec, "H264" named the constant, not the class)
+        byte[] idr = HEX.parseHex("7c858884");
+        assertTrue(RtpCodec.H264.isKeyFrame(idr, 0, idr.length));
+        byte[] slice = HEX.parseHex("419a0000");
+        assertFalse(RtpCodec.H264.isKeyFrame(slice, 0, slice.length));
+        assertEquals(RtpCodec.VP9, RtpCodec.fromName("vp9"));
+        assertTrue(RtpCodec.VP9.isKeyFrame(new byte[] {(byte) 0x88}, 0, 1), "VP9 B set, P clear");
+        assertFalse(RtpCodec.VP9.isKeyFrame(new byte[] {(byte) 0xc8}, 0, 1), "VP9 inter-predicted");
+        assertFalse(RtpCodec.VP9.isKeyFrame(new byte[] {(byte) 0x80}, 0, 1), "VP9 not a frame start");
+        assertTrue(RtpCodec.VP9.needsKeyFrame());
         assertEquals(RtpCodec.OTHER, RtpCodec.fromName("AV1"));
         assertTrue(RtpCodec.VP8.needsKeyFrame());
         assertFalse(RtpCodec.OPUS.needsKeyFrame());
