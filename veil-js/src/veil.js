@@ -24,6 +24,10 @@
 // {simulcastEncodings: [{scaleResolutionDownBy, maxBitrate, maxFramerate?}, ...]} (lowest first) replaces the
 // defaults. {receiveMaxHeight: 360} asks the server for the highest layer at most 360 pixels high;
 // conn.setReceiveMaxHeight(h[, track]) changes it later (for one remote track or all).
+//
+// Access tokens (docs/PROTOCOL.md §1.7): {token: jwt} sends the operator's access token in connect; a server with
+// auth.mode = "token" refuses a missing or bad one and connect() rejects with a VeilError whose reason is 'auth' and
+// whose message names the code (token_missing, token_expired, token_forged, token_wrong_channel, token_role, ...).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -552,6 +556,7 @@ export class VeilConnection {
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
       if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);
+      if (typeof this.options.token === 'string' && this.options.token !== '') msg.token = this.options.token;
       if (this.role !== 'recvonly') {
         if (this.options.screenShare) msg.screen = true;
         msg.audio = !!this.options.audio && stream.getAudioTracks().length > 0;
@@ -596,7 +601,9 @@ export class VeilConnection {
         if (typeof msg.reason === 'string' && msg.reason.startsWith('ice-restart')) {
           this._endIceRestart(new VeilError(`Veil: the server refused the ICE restart: ${msg.reason}`, 'ice-restart'));
         } else if (this._rejectConnect && this.connectionId === null) {
-          this._abend('signaling', `refused by the server: ${msg.reason}`);
+          // access-token refusals (docs/PROTOCOL.md §1.7) reject connect() with err.reason 'auth'
+          const auth = typeof msg.reason === 'string' && /^token_[a-z_]+: /.test(msg.reason);
+          this._abend(auth ? 'auth' : 'signaling', `refused by the server: ${msg.reason}`);
         } else {
           this._emit('e2ee', { type: 'signaling-error', reason: msg.reason });
         }

@@ -623,7 +623,8 @@ public final class Connection implements AutoCloseable {
         }
         ws = s;
         stage = "waiting for the server's offer";
-        sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false));
+        sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false)
+                .withToken(options.token()));
     }
 
     // Jetty takes one outstanding sendText at a time (another fails with WritePendingException): queue the rest.

@@ -77,12 +77,30 @@ public final class Options {
         return copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, true));
     }
 
+    private String accessToken;
+
     private Options copy(Options o) {
         o.deviceKeyFile = deviceKeyFile;
         o.verifiedPeers = verifiedPeers;
         o.deviceCertificateGraceMillis = deviceCertificateGraceMillis;
         o.passphrase = passphrase;
+        o.accessToken = accessToken;
         return o;
+    }
+
+    /**
+     * The access token (a JWT minted by the operator's backend) sent in {@code connect}'s {@code token}; servers with
+     * {@code auth.mode = "token"} refuse a connect without a valid one (docs/PROTOCOL.md §1.7). Never in toString.
+     */
+    public Options withToken(String token) {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.accessToken = token;
+        return o;
+    }
+
+    /** The access token, or {@code null}. */
+    public String token() {
+        return accessToken;
     }
 
     /**
@@ -185,7 +203,8 @@ public final class Options {
 
     @Override
     public String toString() {
-        return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "") + ", connectTimeoutMillis="
+        return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "")
+                + (accessToken != null ? ", token" : "") + ", connectTimeoutMillis="
                 + connectTimeoutMillis + "]"; // never the passphrase itself
     }
 }

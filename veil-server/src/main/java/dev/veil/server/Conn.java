@@ -33,6 +33,8 @@ final class Conn {
   Scheduler.Cancellable hardClose;
   String id;
   Connect connect;
+  /** The connect waits for the auth webhook's answer. */
+  boolean authorizing;
   Channel channel;
   Media.Peer peer;
   List<Media.Track> published = List.of();

@@ -1,6 +1,9 @@
 package dev.veil.server;
 
 import dev.veil.signaling.Answer;
+import dev.veil.server.auth.AuthWebhook;
+import dev.veil.server.auth.TokenVerifier;
+import dev.veil.server.auth.Verdict;
 import dev.veil.signaling.Connect;
 import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
@@ -27,6 +30,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +59,11 @@ final class Hub {
   private final E2eeRelay relay;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
+  private final TokenVerifier access;
+  /** Wall-clock milliseconds for token expiry (tests set a manual one). */
+  LongSupplier wallClock = System::currentTimeMillis;
+  /** The auth webhook, or {@code null} (set by the server from {@code auth.webhook_url}; tests set a fake). */
+  AuthWebhook webhook;
   private final Map<String, Conn> byId = new HashMap<>();
   /** Sockets that have not sent connect yet, oldest first (the first to evict when the pending budget is full). */
   private final Set<Conn> pendingConns = new LinkedHashSet<>();
@@ -70,6 +79,7 @@ final class Hub {
     this.ids = ids;
     this.wire = new Wire(loop, stats, cfg.guards().outboundTotalMaxBytes(), this::outboundFailed);
     this.admission = Admission.of(cfg);
+    this.access = new TokenVerifier(cfg.auth());
     this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
   }
 
@@ -216,10 +226,57 @@ final class Hub {
   // ------------------------------------------------------------------------------------------------- connect
 
   private void onConnect(Conn c, Connect m) {
-    if (c.state != State.NEW) {
+    if (c.state != State.NEW || c.authorizing) {
       violation(c, "connect was already sent");
       return;
     }
+    if (access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong()) instanceof Verdict.Refused no) {
+      refuse(c, no.code(), no.message());
+      return;
+    }
+    m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
+    if (webhook != null) {
+      askWebhook(c, m);
+      return;
+    }
+    admit(c, m);
+  }
+
+  /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
+  private void askWebhook(Conn c, Connect m) {
+    c.authorizing = true;
+    cancel(c.deadline);
+    boolean[] decided = {false};
+    Scheduler.Cancellable timer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(cfg.auth().webhookTimeoutMillis()),
+        () -> {
+          if (!decided[0]) {
+            decided[0] = true;
+            c.authorizing = false;
+            if (c.state != State.CLOSED) {
+              refuse(c, "webhook_denied", "webhook_denied: the auth webhook did not answer in time");
+            }
+          }
+        });
+    c.deadline = timer;
+    webhook.ask(AuthWebhook.request(m, c.address), allowed -> {
+      if (decided[0]) {
+        return;
+      }
+      decided[0] = true;
+      timer.cancel();
+      c.authorizing = false;
+      if (c.state == State.CLOSED) {
+        return;
+      }
+      if (allowed) {
+        admit(c, m);
+      } else {
+        refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
+      }
+    });
+  }
+
+  private void admit(Conn c, Connect m) {
     if (m.e2ee() && !cfg.e2ee()) {
       refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;

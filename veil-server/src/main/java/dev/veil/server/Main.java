@@ -107,7 +107,8 @@ public final class Main implements Callable<Integer> {
     }
     // The one machine-readable line on standard output; tests read the bound ports from it.
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
-        + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee());
+        + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee()
+        + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open"));
     System.out.flush();
     if (testFatalInjection) {
       LOG.warn("TEST ONLY --test-fatal-injection on: standard input can make this server fail");

@@ -4,8 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import dev.veil.server.auth.AuthConfig;
 import dev.veil.signaling.SignalingCodec;
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
 
 /**
  * veil-server's configuration: the embedded {@code reference.conf} overlaid with an optional HOCON file.
@@ -26,11 +29,27 @@ import java.io.File;
  * @param e2eeMessagesPerSecond sustained e2ee messages per second per sender
  * @param e2eeBurst e2ee burst per sender
  * @param guards the abuse limits: admission, outbound queues, write stalls, signaling rate ({@link Guards})
+ * @param auth who may connect: open (the default) or access tokens ({@link AuthConfig}, {@code auth { ... }})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth) {
+
+  public ServerConfig {
+    java.util.Objects.requireNonNull(guards, "guards");
+    java.util.Objects.requireNonNull(auth, "auth");
+  }
+
+  /** The configuration before access tokens existed: open. */
+  public ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
+      String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
+      int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
+      int e2eeMessagesPerSecond, int e2eeBurst, Guards guards) {
+    this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, AuthConfig.open());
+  }
 
   /**
    * The limits that keep one client (or one address) from taking the server down (docs/PROTOCOL.md §1.6,
@@ -177,7 +196,8 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.signaling_burst", 1, 1_000_000),
               range(c, "limits.outbound_total_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, Integer.MAX_VALUE),
               range(c, "limits.dtls_handshake_threads", 1, 1024),
-              range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)));
+              range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)),
+          auth(c));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -187,28 +207,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withPorts(Integer http, Integer rtc) {
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
   }
 
   /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
   public ServerConfig withRtcAddress(String address) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
   }
 
   /** This configuration with other abuse limits. */
   public ServerConfig withGuards(Guards g) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
@@ -220,21 +240,46 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
   }
 
   /** This configuration with another e2ee relay rate. */
   public ServerConfig withE2eeRate(int perSecond, int burst) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth);
   }
 
   /** This configuration with other connection and channel limits. */
   public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+  }
+
+  /** This configuration with another access policy. */
+  public ServerConfig withAuth(AuthConfig a) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a);
+  }
+
+  private static AuthConfig auth(Config c) throws ConfigurationException {
+    String mode = c.getString("auth.mode");
+    if (!mode.equals("open") && !mode.equals("token")) {
+      throw new ConfigurationException("auth.mode must be \"open\" or \"token\", not \"" + mode + "\"");
+    }
+    String secretFile = c.getString("auth.hs256_secret_file");
+    String keyFile = c.getString("auth.es256_public_key_file");
+    try {
+      byte[] secret = secretFile.isEmpty() ? null : AuthConfig.readSecret(Path.of(secretFile));
+      var key = keyFile.isEmpty() ? null : AuthConfig.readEcPublicKey(Path.of(keyFile));
+      String hook = c.getString("auth.webhook_url");
+      return new AuthConfig(mode.equals("token"), secret, key, range(c, "auth.clock_skew_seconds", 0, 600),
+          hook.isEmpty() ? null : hook, range(c, "auth.webhook_timeout_millis", 100, 60_000));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigurationException("bad auth configuration: " + e.getMessage());
+    }
   }
 
   private static int port(Config c, String key) throws ConfigurationException {

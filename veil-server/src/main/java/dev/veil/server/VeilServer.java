@@ -147,6 +147,10 @@ public final class VeilServer implements AutoCloseable {
       LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264 and VP9 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
+    if (cfg.auth().webhookUrl() != null) {
+      hub.webhook = new dev.veil.server.auth.HttpAuthWebhook(java.net.URI.create(cfg.auth().webhookUrl()),
+          java.time.Duration.ofMillis(cfg.auth().webhookTimeoutMillis()), loop);
+    }
     loop.start();
     loop.execute(this::heartbeat);
 

@@ -18,23 +18,35 @@ import java.util.Objects;
  * @param screen whether the client wants a second video uplink for screen sharing (only with {@code role.sends()}):
  *     the server offers one more recvonly video m-line, which the client fills and empties with replaceTrack
  *     (no renegotiation), and forwards it as a track labelled {@code screen} (docs/PROTOCOL.md §1.3)
+ * @param token the access token (a JWT, at most {@link #MAX_TOKEN_CHARS} characters) or {@code null}; never shown to
+ *     other members and never in {@link #toString()}
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, boolean screen) implements SignalingMessage {
+    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, boolean screen, String token)
+    implements SignalingMessage {
+
+  /** The longest {@code token} accepted. */
+  public static final int MAX_TOKEN_CHARS = 4096;
 
   /** The largest {@code receive_max_height} accepted. */
   public static final int MAX_RECEIVE_HEIGHT = 8192;
 
-  /** A connect without a receive height limit or a screen-share uplink. */
+  /** A connect without a receive height limit, a screen-share uplink or an access token. */
   public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
       boolean audio, boolean video) {
-    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, 0, false);
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, 0, false, null);
   }
 
-  /** A connect without a screen-share uplink. */
+  /** A connect without a screen-share uplink or an access token. */
   public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
       boolean audio, boolean video, int receiveMaxHeight) {
-    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, false);
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, false, null);
+  }
+
+  /** A connect without an access token. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video, int receiveMaxHeight, boolean screen) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, screen, null);
   }
 
   public Connect {
@@ -43,6 +55,9 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
     if (receiveMaxHeight < 0 || receiveMaxHeight > MAX_RECEIVE_HEIGHT) {
       throw new IllegalArgumentException("receiveMaxHeight must be 0.." + MAX_RECEIVE_HEIGHT);
     }
+    if (token != null && token.length() > MAX_TOKEN_CHARS) {
+      throw new IllegalArgumentException("token longer than " + MAX_TOKEN_CHARS + " characters");
+    }
     metadata = metadata == null ? null : metadata.deepCopy();
     signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
   }
@@ -50,6 +65,20 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
   /** A connect with audio and video and no metadata. */
   public static Connect of(Role role, String channelId, boolean e2ee) {
     return new Connect(role, channelId, null, null, e2ee, true, true);
+  }
+
+  /** This connect carrying {@code accessToken} (or none). */
+  public Connect withToken(String accessToken) {
+    return new Connect(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight,
+        screen, accessToken);
+  }
+
+  /** The record's fields with the token redacted. */
+  @Override
+  public String toString() {
+    return "Connect[role=" + role + ", channelId=" + channelId + ", e2ee=" + e2ee + ", audio=" + audio + ", video="
+        + video + ", receiveMaxHeight=" + receiveMaxHeight + ", screen=" + screen + ", token="
+        + (token == null ? "none" : "present") + "]";
   }
 
   @Override

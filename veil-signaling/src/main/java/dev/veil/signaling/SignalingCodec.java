@@ -95,6 +95,9 @@ public final class SignalingCodec {
       if (c.receiveMaxHeight() > 0) {
         o.put("receive_max_height", c.receiveMaxHeight());
       }
+      if (c.token() != null) {
+        o.put("token", c.token());
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
@@ -209,7 +212,8 @@ public final class SignalingCodec {
         boolean video = f.optBool("video", true);
         boolean screen = f.optBool("screen", false);
         int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen);
+        String token = f.optString("token", Connect.MAX_TOKEN_CHARS);
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen, token);
         break;
       }
       case "offer": {
