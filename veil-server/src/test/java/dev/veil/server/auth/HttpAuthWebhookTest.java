@@ -35,7 +35,7 @@ class HttpAuthWebhookTest {
   @Test
   void request_carriesChannelRoleMetadata_neverTheToken() {
     Connect m = new Connect(Role.RECVONLY, "room", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
-        .put("user", "u1"), null, false, true, true, 0, "secret.token.value");
+        .put("user", "u1"), null, false, true, true, 0, false, "secret.token.value");
     String r = AuthWebhook.request(m, "10.0.0.1");
     assertTrue(r.contains("\"channel_id\":\"room\"") && r.contains("\"role\":\"recvonly\"")
         && r.contains("\"user\":\"u1\"") && r.contains("10.0.0.1"), r);
