@@ -83,8 +83,9 @@ class ChurnTest {
       }
       assertEquals(1, fx.server.stats().connections());
     }
-    // without recycling the last re-offers held 2 m-lines per publisher that ever came (~80 x 700 characters)
-    assertTrue(largest < 3000, "largest offer " + largest);
+    // without recycling the last re-offers held 2 m-lines per publisher that ever came (~80 x 700 characters); with
+    // VP9, RTX to subscribers and downlink transport-cc a live offer is ~3,300 characters
+    assertTrue(largest < 4500, "largest offer " + largest);
     Map<String, Long> c = fx.server.counters();
     assertEquals(0L, c.getOrDefault("signaling.internal_errors", 0L), c.toString());
     assertTrue(c.getOrDefault("router.rtp_forwarded", 0L) >= 3L * PUBLISHERS, c.toString());
