@@ -76,10 +76,28 @@ public final class NewTrackReplay implements HostileRelay.Script, HostileMedia.I
     // a mid of the same length (the MID header extension keeps its size), never numeric like the server's
     this.mid = "r".repeat(originalMid.length());
     String trackId = SdpText.attribute(section, "msid").split(" ")[1];
-    section = section.replace("\r\na=mid:" + originalMid + "\r\n", "\r\na=mid:" + mid + "\r\n")
+    section = withoutRtxStream(section, originalSsrc)
+        .replace("\r\na=mid:" + originalMid + "\r\n", "\r\na=mid:" + mid + "\r\n")
         .replace("a=ssrc:" + originalSsrc + " ", "a=ssrc:" + ssrc + " ")
         .replace(senderId + " " + trackId, senderId + " " + trackId + "-replayed");
     this.index = SdpText.sections(sdp).size() - 1;
+  }
+
+  /**
+   * The copied m-line without the real one's RTX stream (its {@code a=ssrc-group:FID} and the RTX SSRC's lines): an
+   * SSRC may appear in one m-line only, and the replay needs no retransmission.
+   */
+  private static String withoutRtxStream(String section, long mediaSsrc) {
+    StringBuilder out = new StringBuilder(section.length());
+    for (String line : section.split("\r\n", -1)) {
+      if (line.startsWith("a=ssrc-group:")
+          || (line.startsWith("a=ssrc:") && !line.startsWith("a=ssrc:" + mediaSsrc + " "))) {
+        continue;
+      }
+      out.append(line).append("\r\n");
+    }
+    out.setLength(out.length() - 2); // the split's last element had no line break after it
+    return out.toString();
   }
 
   /** The SSRC of the sender's real m-line at the victim. */
