@@ -9,6 +9,16 @@ export function smallStreamSource() {
 }
 
 /** In-page: joins `channel` with E2EE through the SDK; records tracks, frames (rVFC), e2ee events. */
+/** A fresh page (own browser context) on the server's demo origin with the small test stream installed. */
+export async function openSmallStreamPage(browser, base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('page error:', e.message));
+  await page.goto(base + '/');
+  await page.addScriptTag({ content: smallStreamSource() });
+  return page;
+}
+
 export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options }) {
   const { default: Veil } = await import('/sdk/veil.js');
   await Veil.initE2EE();

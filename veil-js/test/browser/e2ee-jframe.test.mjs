@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import {
-  smallStreamSource, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour, readTap, reassemble,
+  openSmallStreamPage, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour, readTap, reassemble,
 } from '../../test-support/browser/e2ee-pages.mjs';
 import { splitKid } from '../../src/e2ee/keyring.js';
 
@@ -43,14 +43,7 @@ after(async () => {
   }
 });
 
-async function newPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('pageerror', e => console.error('page error:', e.message));
-  await page.goto(server.base + '/');
-  await page.addScriptTag({ content: smallStreamSource() });
-  return page;
-}
+const newPage = () => openSmallStreamPage(browser, server.base);
 
 async function join(i) {
   const p = PEERS[i];

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import {
-  smallStreamSource, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour, readTap,
+  openSmallStreamPage, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour, readTap,
 } from '../../test-support/browser/e2ee-pages.mjs';
 import { SFrameReceiver, tryDecodeHeader, DEFAULT_SUITE } from '../../src/e2ee/sframe.js';
 import { CODECS } from '../../src/e2ee/codec.js';
@@ -40,14 +40,7 @@ after(async () => {
   }
 });
 
-async function newPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('pageerror', e => console.error('page error:', e.message));
-  await page.goto(server.base + '/');
-  await page.addScriptTag({ content: smallStreamSource() });
-  return page;
-}
+const newPage = () => openSmallStreamPage(browser, server.base);
 
 /** In-page: the mime type of the codec the outbound video uses, or null. */
 async function outboundVideoCodecInPage() {
