@@ -4,9 +4,10 @@
 // - the constrained subscriber switches to the low layer (inbound-rtp frameWidth <= 400) within 30 s of the limit
 //   (the switch latency is printed as the "netlab-layers" line and recorded in docs/BENCHMARKS.md);
 // - it keeps decoding: no stall over 1 s (VEIL_NETLAB_MAX_STALL_MS) in the 4 s after the switch, from its getStats
-//   samples (every 200 ms; durations from the stats' own timestamps). The server then steps up one layer at a time
-//   to find out whether the link got better (no padding probes yet), which on a still-limited link costs a stall;
-//   the whole limited window's longest stall is printed, not asserted;
+//   samples (every 200 ms; durations from the stats' own timestamps), and Chromium's own totalFreezesDuration over
+//   those 4 s stays under twice that. Before a step up the server probes with padding on the subscriber's RTX stream; on the
+//   still-limited link the probes fail and the layer stays low (the whole limited window's longest stall and the
+//   probe counters are printed);
 // - the two unconstrained subscribers keep the high layer (>= 1000 wide) meanwhile;
 // - lifting the limit brings the constrained one back to >= 1000 wide within 60 s (the time it took is printed).
 import { test, before, after } from 'node:test';
@@ -71,7 +72,8 @@ async function layersTest(t, srv, e2ee) {
     } while (pubOut.width < 1280 && Date.now() < rampEnd);
     for (const [i, s] of call.subs.entries()) {
       const got = await sampleUntil(s.page, 20000, x => x.width >= 1000);
-      assert.ok(got[got.length - 1].width >= 1000, `subscriber ${i} must get the high layer before the limit: ${JSON.stringify(got[got.length - 1])}`);
+      if (got[got.length - 1].width < 1000 && process.env.VEIL_SHOW_SERVER_LOG) console.log(srv.log());
+      assert.ok(got[got.length - 1].width >= 1000, `subscriber ${i} must get the high layer before the limit: ${JSON.stringify(got[got.length - 1])} ${JSON.stringify(Object.fromEntries(Object.entries(await counters(srv)).filter(([k]) => k.startsWith('media.downlink'))))}`);
     }
     const srv0 = await counters(srv);
 
@@ -92,27 +94,31 @@ async function layersTest(t, srv, e2ee) {
     await lab.clear(weak.browser);
     const back = await sampleUntil(weak.page, 60000, x => x.width >= 1000);
     const backAt = back[back.length - 1];
+    const delta = k => (srv1[k] || 0) - (srv0[k] || 0);
     const summary = {
       e2ee, publisher: `${pubOut.width}x${pubOut.height}`,
       switchToLowMs: switchMs, lowResolution: `${atLow.width}x${atLow.height}`,
       afterSwitch: afterSwitchSummary, wholeLimitedWindow: limitedAll,
       others: othersNow.map(o => `${o.width}x${o.height}`),
       backUpMs: Math.round(backAt.ts - liftedAt.ts), backResolution: `${backAt.width}x${backAt.height}`,
-      server: { downgrades: (srv1['media.downlink.layer_downgrades'] || 0) - (srv0['media.downlink.layer_downgrades'] || 0),
-        upgrades: (srv1['media.downlink.layer_upgrades'] || 0) - (srv0['media.downlink.layer_upgrades'] || 0),
+      server: { downgrades: delta('media.downlink.layer_downgrades'), upgrades: delta('media.downlink.layer_upgrades'),
+        probes: delta('media.downlink.probes_started'), probesConfirmed: delta('media.downlink.probes_confirmed'),
+        probesFailed: delta('media.downlink.probes_failed'), probePackets: delta('media.downlink.probe_packets'),
+        trials: delta('media.downlink.step_trials'),
         estimateMinKbps: Math.round((srv1['gauge.media.downlink.estimate_bps_min'] || 0) / 1000) },
     };
     console.log('netlab-layers ' + JSON.stringify(summary));
+    if (process.env.VEIL_SHOW_SERVER_LOG) console.log(srv.log().split('\n').filter(l => /layers|probe/.test(l)).join('\n'));
     t.diagnostic(JSON.stringify(summary));
 
     assert.ok(afterSwitchSummary.frames > 0,
       `the constrained subscriber must keep decoding after the switch: ${JSON.stringify(summary)}`);
-    // Issue 9's aim — no freeze over 1 s after the switch — is NOT met reliably yet (the old layer keeps flowing into
-    // the full link until the low layer's key frame, and there are no padding probes: step-ups are trials). Measured
-    // 0.4–3.4 s (docs/BENCHMARKS.md); reported here, not asserted, until those two are built.
-    if (afterSwitchSummary.longestStallMs > MAX_STALL_MS) {
-      t.diagnostic(`aim not met: a ${afterSwitchSummary.longestStallMs} ms stall after the switch (aim ≤ ${MAX_STALL_MS} ms)`);
-    }
+    // issue 9's aim: no freeze over 1 s after the switch (sampled frame counts, and Chromium's own freeze stats)
+    assert.ok(afterSwitchSummary.longestStallMs <= MAX_STALL_MS,
+      `no stall over ${MAX_STALL_MS} ms after the switch: ${JSON.stringify(summary)}`);
+    // (Chromium's totalFreezesDuration sums every freeze in the window, however short: bounded at twice the aim)
+    assert.ok(afterSwitchSummary.freezeSeconds * 1000 <= 2 * MAX_STALL_MS,
+      `Chromium's freeze time after the switch stays under ${2 * MAX_STALL_MS} ms: ${JSON.stringify(summary)}`);
     for (const o of othersNow) {
       assert.ok(o.width >= 1000, `the unconstrained subscribers must keep the high layer: ${JSON.stringify(summary)}`);
     }

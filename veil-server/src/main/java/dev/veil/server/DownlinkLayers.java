@@ -36,15 +36,25 @@ final class DownlinkLayers {
     static final long CONGESTION_MEMORY_MILLIS = 2000;
 
     private final LayerSelector selector = new LayerSelector(new LayerSelector.Config(0.2, 3000));
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DownlinkLayers.class);
     private final ProbeController probes;
+    private final String label;
     /** Consumer id → the layer chosen last time (what it gets or will get at the next key frame). */
     private java.util.Map<String, Integer> chosenLayers = new java.util.HashMap<>();
     private long downgrades;
     private long upgrades;
 
-    /** @param probes the subscriber's way up (probing or trial mode) */
-    DownlinkLayers(ProbeController probes) {
+    /**
+     * @param probes the subscriber's way up (probing or trial mode)
+     * @param label names the subscriber in the log line of each layer change (rare: a few per minute at most)
+     */
+    DownlinkLayers(ProbeController probes, String label) {
         this.probes = probes;
+        this.label = label;
+    }
+
+    DownlinkLayers(ProbeController probes) {
+        this(probes, "test");
     }
 
     /** As {@link #apply(Router, long, long, long, List, List, long)} for a subscriber that sends no REMB. */
@@ -129,6 +139,11 @@ final class DownlinkLayers {
             down |= cur >= 0 && layer < cur;
             router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 ? layer : -1,
                     nowMillis);
+        }
+        if (up || down) {
+            LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed",
+                    label, chosenLayers, chosen, estimateBps, budget, keep, congested, probes.probesConfirmed(),
+                    probes.probesStarted());
         }
         chosenLayers = chosen;
         if (down) {

@@ -259,7 +259,7 @@ final class RtcPeer implements Media.Peer {
       downlink = DownlinkCc.negotiate(a, sending.values().stream().map(x -> x.mid).toList(),
           media.random().nextInt(0x10000));
       if (downlink != null) {
-        layers = new DownlinkLayers(downlink.probes());
+        layers = new DownlinkLayers(downlink.probes(), connectionId);
         LOG.info("{} downlink congestion control: {}{}", connectionId, downlink.mode(),
             downlink.probes().probing() ? " with padding probes" : "");
       }
