@@ -173,6 +173,16 @@ export interface DataEvent {
   data: string | Uint8Array;
 }
 
+/** The server's downlink-stats (docs/PROTOCOL.md §1.2): what it knows of the media it sends this connection. */
+export interface DownlinkStats {
+  /** Its estimate of this connection's downlink, bit/s (0: none: neither transport-cc nor REMB feedback yet). */
+  estimateBps: number;
+  /** Date.now() when it arrived. */
+  receivedAt: number;
+  /** Per received video track (trackId = the remote MediaStreamTrack's id). */
+  tracks: { trackId: string; layer: number; switches: number; rtxSent: number; nacksReceived: number; plisSent: number }[];
+}
+
 /** Largest data message body in bytes. */
 export declare const MAX_DATA_BYTES: number;
 
@@ -187,6 +197,10 @@ export declare class VeilConnection {
   readonly members: Map<string, { role: Role; signalingNotifyMetadata: unknown }>;
   /** Remote streams by the publisher's connection id. */
   readonly remoteStreams: Map<string, MediaStream>;
+  /** The server's last downlink-stats, or null before the first. */
+  readonly downlinkStats: DownlinkStats | null;
+  /** The RTCPeerConnection's stats report (null before the offer) and the server's last downlink-stats. */
+  getStats(): Promise<{ rtc: RTCStatsReport | null; downlink: DownlinkStats | null }>;
   /** This connection's E2EE identity fingerprint ("xxxx xxxx … xxxx", 16 groups), or null without E2EE. */
   readonly e2eeSelfFingerprint: string | null;
   /** connection_id → fingerprint of every other member whose key bundle verified ({} without E2EE). */
@@ -242,6 +256,8 @@ export declare class VeilConnection {
   on(event: 'timeout', fn: (ev: unknown) => void): this;
   /** A data message of another member (decrypted and authenticated with E2EE; one that fails is an 'e2ee' error event with source 'data'). */
   on(event: 'data', fn: (ev: DataEvent) => void): this;
+  /** The server's downlink-stats (about once a second, when it changed). */
+  on(event: 'downlink-stats', fn: (stats: DownlinkStats) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   /** Sends an opaque E2EE message through the server's relay to one member. */
   sendE2ee(to: string, payloadBase64: string): void;

@@ -46,7 +46,7 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 // After an automatic restart, ICE must be back within this long, or the next attempt starts.
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'downlink-stats'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
@@ -182,6 +182,8 @@ export class VeilConnection {
     this.stream = null;
     /** connection_id → {role, signalingNotifyMetadata} of the other members. */
     this.members = new Map();
+    /** The server's last downlink-stats (docs/PROTOCOL.md §1.2), camel-cased, or null before the first. */
+    this.downlinkStats = null;
     /** Remote MediaStreams by the publisher's connection id. */
     this.remoteStreams = new Map();
     /** Live remote tracks: MediaStreamTrack → {stream, transceiver} (each gets one 'removetrack' when it ends). */
@@ -281,7 +283,7 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
+  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or 'downlink-stats'. */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -341,6 +343,32 @@ export class VeilConnection {
     const msg = { type: 'data', payload: toBase64(payload) };
     if (to !== null) msg.to = to;
     this._send(msg);
+  }
+
+  /**
+   * The server's view of what it sends us (about once a second, when it changed): its downlink estimate and, per
+   * received video track (the remote MediaStreamTrack's id), the simulcast layer, switches and repair counters.
+   */
+  _onDownlinkStats(msg) {
+    if (!Number.isSafeInteger(msg.estimate_bps) || !Array.isArray(msg.tracks)) return;
+    const n = v => (Number.isSafeInteger(v) ? v : 0);
+    this.downlinkStats = {
+      estimateBps: msg.estimate_bps, receivedAt: Date.now(),
+      tracks: msg.tracks.slice(0, 256).filter(t => t && typeof t.track_id === 'string').map(t => ({
+        trackId: t.track_id, layer: n(t.layer), switches: n(t.switches), rtxSent: n(t.rtx_sent),
+        nacksReceived: n(t.nacks_received), plisSent: n(t.plis_sent),
+      })),
+    };
+    this._emit('downlink-stats', this.downlinkStats);
+  }
+
+  /**
+   * Stats: `rtc` is the RTCPeerConnection's getStats() report (null before the offer), `downlink` the server's last
+   * downlink-stats (its estimate and, per received video track, layer / switches / rtxSent / nacksReceived /
+   * plisSent; null before the first).
+   */
+  async getStats() {
+    return { rtc: this.pc ? await this.pc.getStats() : null, downlink: this.downlinkStats };
   }
 
   /** A 'data' message from the server: decrypted in arrival order, then a 'data' event {from, to, data}. */
@@ -593,6 +621,7 @@ export class VeilConnection {
       case 'ping': this._send({ type: 'pong' }); break;
       case 'notify': this._onNotify(msg); break;
       case 'data': this._onData(msg); break;
+      case 'downlink-stats': this._onDownlinkStats(msg); break;
       case 'e2ee':
         if (this._e2ee && this._e2ee.onMessage) this._e2ee.onMessage(this, msg.from, msg.payload);
         break;

@@ -114,6 +114,13 @@ public final class Connection implements AutoCloseable {
 
         /** A data message of another member ({@link Connection#sendData}), decrypted with E2EE. */
         default void onData(DataMessage message) {}
+
+        /**
+         * The server's view of what it sends this connection (at most about once a second, when it changed): its
+         * downlink estimate and, per received video track, the simulcast layer, switches and repair
+         * ({@link #downlinkStats()}).
+         */
+        default void onDownlinkStats(dev.veil.signaling.DownlinkStats stats) {}
     }
 
     private enum State { NEW, CONNECTING, CONNECTED, CLOSED }
@@ -135,6 +142,7 @@ public final class Connection implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final SignalingCodec codec = new SignalingCodec();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private volatile dev.veil.signaling.DownlinkStats downlinkStats;
     private final CompletableFuture<Connection> connected = new CompletableFuture<>();
     private final CompletableFuture<Void> disconnected = new CompletableFuture<>();
 
@@ -319,6 +327,15 @@ public final class Connection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ properties
 
     /** This connection's id, assigned by the server (null before the offer). */
+    /**
+     * The last {@code downlink-stats} the server sent (docs/PROTOCOL.md §1.2): its estimate of this connection's
+     * downlink in bit/s and, per received video track, the simulcast layer it gets, layer switches, retransmissions
+     * sent, NACKs received and key-frame requests sent for it; null before the first.
+     */
+    public dev.veil.signaling.DownlinkStats downlinkStats() {
+        return downlinkStats;
+    }
+
     public String connectionId() {
         return connectionId;
     }
@@ -701,6 +718,9 @@ public final class Connection implements AutoCloseable {
             }
         } else if (m instanceof dev.veil.signaling.Data d) {
             onDataMessage(d, now);
+        } else if (m instanceof dev.veil.signaling.DownlinkStats d) {
+            downlinkStats = d;
+            emit(l -> l.onDownlinkStats(d));
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
         } else if (m instanceof ErrorMessage err) {

@@ -49,6 +49,9 @@ final class Conn {
   int missedPongs;
   Scheduler.Cancellable deadline;
   Scheduler.Cancellable pinger;
+  /** The downlink-stats report timer (receiving roles) and the last report sent. */
+  Scheduler.Cancellable downlinkTimer;
+  dev.veil.signaling.DownlinkStats lastDownlinkStats;
   TokenBucket e2eeBucket;
   TokenBucket dataBucket;
 

@@ -235,6 +235,11 @@ final class DownlinkCc {
         return estimator.estimateBps();
     }
 
+    /** The estimate once the subscriber's feedback or REMB informed it (0 while it is the initial guess). */
+    long measuredEstimateBps() {
+        return feedbackReceived > 0 || rembReceived > 0 ? estimator.estimateBps() : 0;
+    }
+
     DownlinkEstimator.Stats stats() {
         return estimator.stats();
     }

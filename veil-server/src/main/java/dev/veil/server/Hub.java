@@ -13,6 +13,7 @@ import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
 import dev.veil.signaling.Offer;
+import dev.veil.signaling.DownlinkStats;
 import dev.veil.signaling.Ping;
 import dev.veil.signaling.Pong;
 import dev.veil.signaling.ReAnswer;
@@ -332,6 +333,22 @@ final class Hub {
     send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
     armAnswerDeadline(c);
     c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
+    if (m.role().receives()) {
+      c.downlinkTimer = loop.schedule(seconds(1), () -> reportDownlink(c));
+    }
+  }
+
+  /** Every second: the server's view of what it sends {@code c} (docs/PROTOCOL.md), when it changed. */
+  private void reportDownlink(Conn c) {
+    if (c.state == State.CLOSED || c.peer == null) {
+      return;
+    }
+    DownlinkStats d = c.peer.downlinkStats();
+    if (d != null && !d.equals(c.lastDownlinkStats) && (d.estimateBps() > 0 || !d.tracks().isEmpty())) {
+      send(c, d);
+      c.lastDownlinkStats = d;
+    }
+    c.downlinkTimer = loop.schedule(seconds(1), () -> reportDownlink(c));
   }
 
   private void ping(Conn c) {
@@ -511,6 +528,7 @@ final class Hub {
     c.state = State.CLOSED;
     cancel(c.deadline);
     cancel(c.pinger);
+    cancel(c.downlinkTimer);
     releasePending(c);
     if (c.joined) {
       c.joined = false;

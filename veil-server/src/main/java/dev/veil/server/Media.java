@@ -47,6 +47,14 @@ interface Media {
      */
     default void setReceiveMaxHeight(int maxHeight, String trackId) {}
 
+    /**
+     * What the server knows of the media it sends this peer (its downlink estimate, and per forwarded video track
+     * the layer, switches and repair), or null if nothing to report.
+     */
+    default dev.veil.signaling.DownlinkStats downlinkStats() {
+      return null;
+    }
+
     /** Tears down the transport and everything routed to or from it. */
     void close();
   }

@@ -647,6 +647,23 @@ final class RtcPeer implements Media.Peer {
     });
   }
 
+  @Override
+  public dev.veil.signaling.DownlinkStats downlinkStats() {
+    if (closed) {
+      return null;
+    }
+    List<dev.veil.signaling.DownlinkStats.Track> tracks = new ArrayList<>();
+    for (Sending s : sending.values()) {
+      Consumer c = s.consumerId == null ? null : channel.router.findConsumer(s.consumerId);
+      if (c != null && !c.closed() && c.producer() != null && c.producer().kind() == MediaKind.VIDEO
+          && tracks.size() < dev.veil.signaling.DownlinkStats.MAX_TRACKS) {
+        tracks.add(new dev.veil.signaling.DownlinkStats.Track(s.trackId, c.layer(), c.layerSwitches(),
+            c.retransmissionsSent(), c.nacksReceived(), c.keyFrameRequests()));
+      }
+    }
+    return new dev.veil.signaling.DownlinkStats(downlink == null ? 0 : downlink.measuredEstimateBps(), tracks);
+  }
+
   /** Adds this transport's counters to {@code out} (live peers; closed ones are folded into Stats). */
   void addLiveCounters(Map<String, Long> out) {
     TransportStats st = transport.stats();

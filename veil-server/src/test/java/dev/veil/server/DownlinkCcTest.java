@@ -119,6 +119,18 @@ class DownlinkCcTest {
       Map<String, Long> c = fx.server.counters();
       assertEquals(800_000, c.get("gauge.media.downlink.estimate_bps_sum"), c.toString());
       assertEquals(0, c.getOrDefault("media.downlink.packets_stamped", 0L));
+      // the subscriber is told the estimate (downlink-stats, about once a second), and per forwarded video track
+      // (the fake publisher's, without simulcast and nothing sent on it) the layer and repair counters
+      com.fasterxml.jackson.databind.JsonNode stats = sub.ws.expectSkippingPings("downlink-stats");
+      assertEquals(800_000, stats.get("estimate_bps").asLong(), stats.toString());
+      assertEquals(1, stats.get("tracks").size(), stats.toString());
+      com.fasterxml.jackson.databind.JsonNode t = stats.get("tracks").get(0);
+      assertTrue(t.get("track_id").asText().endsWith("-video"), stats.toString());
+      assertEquals(-1, t.get("layer").asInt(), "no simulcast");
+      assertEquals(0, t.get("rtx_sent").asInt());
+      assertEquals(0, t.get("nacks_received").asInt());
+      String metrics = fx.server.metrics();
+      assertTrue(!metrics.contains("-video"), "no track ids in /metrics labels");
     }
   }
 }

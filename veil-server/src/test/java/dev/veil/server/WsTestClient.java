@@ -85,12 +85,15 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
     return n;
   }
 
-  /** Skips pings and returns the next other message of {@code type}. */
+  /** Skips pings (and the server's periodic downlink-stats) and returns the next other message of {@code type}. */
   JsonNode expectSkippingPings(String type) throws InterruptedException {
     while (true) {
       JsonNode n = next();
       if (n.path("type").asText().equals("ping")) {
         send("{\"type\":\"pong\"}");
+        continue;
+      }
+      if (n.path("type").asText().equals("downlink-stats") && !type.equals("downlink-stats")) {
         continue;
       }
       if (!type.equals(n.path("type").asText())) {

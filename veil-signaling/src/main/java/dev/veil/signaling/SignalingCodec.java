@@ -150,6 +150,13 @@ public final class SignalingCodec {
       o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof DownlinkStats d) {
+      o.put("estimate_bps", d.estimateBps());
+      ArrayNode arr = o.putArray("tracks");
+      for (DownlinkStats.Track t : d.tracks()) {
+        arr.addObject().put("track_id", t.trackId()).put("layer", t.layer()).put("switches", t.switches())
+            .put("rtx_sent", t.rtxSent()).put("nacks_received", t.nacksReceived()).put("plis_sent", t.plisSent());
+      }
     } else if (m instanceof Receive r) {
       o.put("max_height", r.maxHeight());
       if (r.trackId() != null) {
@@ -303,6 +310,9 @@ public final class SignalingCodec {
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "downlink-stats":
+        m = new DownlinkStats(f.long0("estimate_bps"), f.downlinkTracks());
+        break;
       default:
         throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
     }
@@ -420,6 +430,52 @@ public final class SignalingCodec {
             "'" + name + "' must be an integer from " + min + " to " + max);
       }
       return n.intValue();
+    }
+
+    /** A required integer 0..2^53-1. */
+    long long0(String name) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        throw new SignalingException(Reason.MISSING_FIELD, "missing field '" + name + "'");
+      }
+      if (!n.isIntegralNumber() || !n.canConvertToLong() || n.longValue() < 0
+          || n.longValue() > DownlinkStats.MAX_COUNTER) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be an integer from 0 to 2^53-1");
+      }
+      return n.longValue();
+    }
+
+    List<DownlinkStats.Track> downlinkTracks() throws SignalingException {
+      JsonNode n = get("tracks");
+      if (n == null) {
+        throw new SignalingException(Reason.MISSING_FIELD, "missing field 'tracks'");
+      }
+      if (!n.isArray()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'tracks' must be an array");
+      }
+      if (n.size() > DownlinkStats.MAX_TRACKS) {
+        throw new SignalingException(Reason.TOO_LARGE, "'tracks' has more than " + DownlinkStats.MAX_TRACKS
+            + " entries");
+      }
+      List<DownlinkStats.Track> out = new ArrayList<>(n.size());
+      for (JsonNode e : n) {
+        if (!e.isObject()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'tracks' entries must be objects");
+        }
+        Fields ef = new Fields((ObjectNode) e);
+        String id = ef.string("track_id", 64);
+        if (id.isEmpty()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'track_id' must not be empty");
+        }
+        int layer = ef.optInt("layer", -2, -1, 7);
+        if (layer == -2) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'layer'");
+        }
+        out.add(new DownlinkStats.Track(id, layer, ef.long0("switches"), ef.long0("rtx_sent"),
+            ef.long0("nacks_received"), ef.long0("plis_sent")));
+        ef.rejectUnknown("downlink-stats track");
+      }
+      return out;
     }
 
     JsonNode optMetadata(String name) throws SignalingException {

@@ -102,6 +102,30 @@ class SignalingCodecTest {
   }
 
   @Test
+  void downlinkStats_roundTripsAndIsChecked() throws Exception {
+    roundTrip(new DownlinkStats(0, List.of()));
+    DownlinkStats d = new DownlinkStats(1_234_567, List.of(new DownlinkStats.Track("CID-video", 2, 3, 4, 5, 6),
+        new DownlinkStats.Track("t2", -1, 0, 0, 0, 0)));
+    roundTrip(d);
+    JsonNode n = node(codec.encode(d));
+    assertEquals(1_234_567, n.get("estimate_bps").asLong());
+    assertEquals(4, n.get("tracks").get(0).get("rtx_sent").asInt());
+    assertEquals(5, n.get("tracks").get(0).get("nacks_received").asInt());
+    assertEquals(6, n.get("tracks").get(0).get("plis_sent").asInt());
+    String t = "{\"type\":\"downlink-stats\",\"estimate_bps\":1,\"tracks\":[{\"track_id\":\"a\",\"layer\":%s,"
+        + "\"switches\":0,\"rtx_sent\":0,\"nacks_received\":0,\"plis_sent\":%s%s}]}";
+    assertEquals(d.tracks().size(), ((DownlinkStats) codec.decode(codec.encode(d))).tracks().size());
+    assertEquals(Reason.INVALID_FIELD, reject(String.format(t, "8", "0", "")).reason());
+    assertEquals(Reason.INVALID_FIELD, reject(String.format(t, "0", "-1", "")).reason());
+    assertEquals(Reason.INVALID_FIELD, reject(String.format(t, "0", "1.5", "")).reason());
+    assertEquals(Reason.UNKNOWN_FIELD, reject(String.format(t, "0", "0", ",\"ssrc\":1")).reason());
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"downlink-stats\",\"estimate_bps\":1}").reason());
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"downlink-stats\",\"tracks\":[]}").reason());
+    assertEquals(Reason.TOO_LARGE, reject("{\"type\":\"downlink-stats\",\"estimate_bps\":1,\"tracks\":["
+        + "{},".repeat(DownlinkStats.MAX_TRACKS) + "{}]}").reason());
+  }
+
+  @Test
   void decode_connect_defaultsOptionalFields() throws Exception {
     Connect c = (Connect) codec.decode("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"a\"}");
     assertEquals(Role.SENDRECV, c.role());

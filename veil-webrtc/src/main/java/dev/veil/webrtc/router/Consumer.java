@@ -56,6 +56,10 @@ public final class Consumer {
 
     long packetsSent;
     long octetsSent;
+    /** Sequence numbers the subscriber NACKed, retransmissions sent, key-frame requests sent on its behalf. */
+    long nacksReceived;
+    long retransmissionsSent;
+    long keyFrameRequests;
     /** The simulcast group it consumes (its layer switcher decides what it gets), or null. */
     SimulcastGroup simulcast;
 
@@ -116,6 +120,34 @@ public final class Consumer {
     /** RTP packets sent (forwarded, not retransmissions). */
     public long packetsSent() {
         return packetsSent;
+    }
+
+    /** Sequence numbers the subscriber NACKed for this consumer. */
+    public long nacksReceived() {
+        return nacksReceived;
+    }
+
+    /** Retransmissions sent to the subscriber (RTX or same-SSRC) answering its NACKs. */
+    public long retransmissionsSent() {
+        return retransmissionsSent;
+    }
+
+    /**
+     * Key-frame requests (PLI/FIR) the router sent the publisher on this consumer's behalf: for its start, its
+     * PLI/FIR and (simulcast) its layer switches; a request shared with other consumers counts for each that asked.
+     */
+    public long keyFrameRequests() {
+        return keyFrameRequests + (simulcast == null ? 0 : simulcast.switcher.keyFrameRequests(id));
+    }
+
+    /** The simulcast layer it gets now (0 = lowest), or -1 (not simulcast, or not started). */
+    public int layer() {
+        return simulcast == null ? -1 : simulcast.switcher.currentLayer(id);
+    }
+
+    /** Simulcast layer switches (0 without simulcast). */
+    public long layerSwitches() {
+        return simulcast == null ? 0 : simulcast.switcher.switches(id);
     }
 
     /** Whether the consumer was closed. */

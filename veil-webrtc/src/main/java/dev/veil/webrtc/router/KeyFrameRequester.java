@@ -51,9 +51,9 @@ final class KeyFrameRequester implements Stage {
     @Override
     public void onConsumerRtcp(Consumer consumer, RtcpPacket packet, long nowMillis) {
         if (packet instanceof PictureLossIndication) {
-            request(consumer.producer, nowMillis, false);
+            consumer.keyFrameRequests += request(consumer.producer, nowMillis, false) ? 1 : 0;
         } else if (packet instanceof FullIntraRequest) {
-            request(consumer.producer, nowMillis, true);
+            consumer.keyFrameRequests += request(consumer.producer, nowMillis, true) ? 1 : 0;
         }
     }
 
@@ -70,20 +70,23 @@ final class KeyFrameRequester implements Stage {
     private void ask(Consumer c, long nowMillis) {
         if (c.producer.codec().needsKeyFrame()) {
             waiting.put(c, nowMillis);
-            request(c.producer, nowMillis, false);
+            c.keyFrameRequests += request(c.producer, nowMillis, false) ? 1 : 0;
         }
     }
 
-    /** Asks the publisher of {@code p} for a key frame unless one was asked for within the minimum interval. */
-    void request(Producer p, long nowMillis, boolean fir) {
+    /**
+     * Asks the publisher of {@code p} for a key frame unless one was asked for within the minimum interval; returns
+     * whether a request went out.
+     */
+    boolean request(Producer p, long nowMillis, boolean fir) {
         if (!p.codec().needsKeyFrame()) {
-            return;
+            return false;
         }
         PerProducer s = producers.computeIfAbsent(p, k -> new PerProducer());
         if (s.lastRequestMillis != Long.MIN_VALUE
                 && nowMillis - s.lastRequestMillis < config.keyFrameRequestMinIntervalMillis()) {
             suppressed++;
-            return;
+            return false;
         }
         s.lastRequestMillis = nowMillis;
         RtcpPacket req;
@@ -95,6 +98,7 @@ final class KeyFrameRequester implements Stage {
             pliSent++;
         }
         outputs.add(new RouterOutput.Rtcp(p.peerId(), req.encode()));
+        return true;
     }
 
     @Override
@@ -114,7 +118,7 @@ final class KeyFrameRequester implements Stage {
             if (nowMillis - last >= config.keyFrameRetryMillis()) {
                 last = nowMillis;
                 e.setValue(last);
-                request(c.producer, nowMillis, false);
+                c.keyFrameRequests += request(c.producer, nowMillis, false) ? 1 : 0;
             }
             next = Math.min(next, last + config.keyFrameRetryMillis());
         }

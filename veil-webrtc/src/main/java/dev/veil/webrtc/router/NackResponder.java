@@ -82,6 +82,7 @@ final class NackResponder implements Stage {
         List<Integer> misses = null;
         for (int outSeq : nack.lostSequenceNumbers()) {
             nackedPackets++;
+            c.nacksReceived++;
             int inSeq = c.producerSeqOf(outSeq);
             if (inSeq < 0) {
                 continue; // not sent under the current mapping: nothing sensible to resend
@@ -114,6 +115,7 @@ final class NackResponder implements Stage {
             }
             outputs.add(new RouterOutput.Rtp(c.peerId(), c.id(), out));
             retransmitted++;
+            c.retransmissionsSent++;
         }
         if (misses != null) {
             upstream.requestFromPublisher(p, misses, nowMillis);

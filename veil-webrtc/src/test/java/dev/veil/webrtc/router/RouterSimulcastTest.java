@@ -178,6 +178,14 @@ class RouterSimulcastTest {
         assertEquals((lastHigh.header().timestamp() + 33 * 90) & 0xFFFF_FFFFL, after.get(0).header().timestamp());
         assertEquals(0x100L, after.get(0).header().ssrc());
         assertEquals(1, router.simulcastLayerSwitches());
+        // per consumer (the subscriber's downlink stats)
+        Consumer h = router.findConsumer("high/cam");
+        assertEquals(1, h.layer());
+        assertEquals(1, h.layerSwitches());
+        // its start (layer 2), its switch (layer 1) and, as the 1 s pause made every layer look stopped, layer 0 for
+        // the moment only layer 0's packet had arrived again
+        assertEquals(3, h.keyFrameRequests());
+        assertEquals(0, router.findConsumer("low/cam").layerSwitches(), "started on layer 0: no switch");
     }
 
     @Test
@@ -202,6 +210,10 @@ class RouterSimulcastTest {
         assertEquals(1, re.size());
         assertEquals(got.get(1).header().sequenceNumber(), re.get(0).header().sequenceNumber());
         assertEquals(1, layerOf(re.get(0)));
+        Consumer c = router.findConsumer("s/cam");
+        assertEquals(1, c.nacksReceived());
+        assertEquals(1, c.retransmissionsSent());
+        assertEquals(1, c.layer());
 
         byte[] sr = new SenderReport(SSRC[1], 0x0102030405060708L, ts[1] - 3000, 10, 1000, List.of()).encode();
         router.handleRtcp(PUB, sr, 0, sr.length, now);

@@ -279,6 +279,9 @@ class RouterTest {
         RouterStats s = router.stats();
         assertEquals(4, s.keyFrameRequestsSent());
         assertEquals(4, s.keyFrameRequestsSuppressed());
+        // per consumer (the subscriber's downlink stats): the requests that went out on each one's behalf
+        assertEquals(2, router.findConsumer("c1").keyFrameRequests(), "its start and its second PLI");
+        assertEquals(2, router.findConsumer("c2").keyFrameRequests(), "two FIRs; its start was coalesced");
     }
 
     @Test
@@ -326,6 +329,11 @@ class RouterTest {
         assertEquals(1, s.retransmittedFromCache());
         assertEquals(3, s.nackedUpstream());
         assertEquals(7, s.nackedPackets());
+        Consumer c = router.findConsumer("cv");
+        assertEquals(7, c.nacksReceived());
+        assertEquals(1, c.retransmissionsSent());
+        assertEquals(-1, c.layer(), "no simulcast");
+        assertEquals(0, c.layerSwitches());
     }
 
     @Test

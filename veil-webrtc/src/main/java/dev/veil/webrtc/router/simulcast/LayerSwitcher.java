@@ -71,6 +71,8 @@ public final class LayerSwitcher {
         final long initialTs;
         long lastAskMillis = NEVER;
         int askedLayer = -1;
+        long switches;
+        long keyFrameRequests;
 
         ConsumerState(String id, int target, int initialSeq, long initialTs) {
             this.id = id;
@@ -191,7 +193,9 @@ public final class LayerSwitcher {
             return;
         }
         int eff = effectiveLayer(c, nowMillis);
-        requestKeyFrame(c.synced && eff == c.current ? c.current : eff, nowMillis);
+        if (requestKeyFrame(c.synced && eff == c.current ? c.current : eff, nowMillis)) {
+            c.keyFrameRequests++;
+        }
     }
 
     /** The layer a consumer is getting, or -1 before its first key frame (or while paused and not yet resumed). */
@@ -242,6 +246,7 @@ public final class LayerSwitcher {
             if (keyFrameStart && layer == eff && (!c.synced || c.current != eff)) {
                 if (c.started && c.current != layer) {
                     switches++;
+                    c.switches++;
                 }
                 sync(c, layer, inSeq, inTs, nowMillis);
                 switched = true;
@@ -353,19 +358,23 @@ public final class LayerSwitcher {
         }
         c.askedLayer = layer;
         c.lastAskMillis = nowMillis;
-        requestKeyFrame(layer, nowMillis);
+        if (requestKeyFrame(layer, nowMillis)) {
+            c.keyFrameRequests++;
+        }
     }
 
-    private void requestKeyFrame(int layer, long nowMillis) {
+    /** Outputs a request for {@code layer} unless one went out within the per-layer limit; returns whether it did. */
+    private boolean requestKeyFrame(int layer, long nowMillis) {
         Layer l = layers[layer];
         if (l.lastKeyFrameRequestMillis != NEVER
                 && nowMillis - l.lastKeyFrameRequestMillis < config.keyFrameRequestMinIntervalMillis()) {
             keyFrameRequestsSuppressed++;
-            return;
+            return false;
         }
         l.lastKeyFrameRequestMillis = nowMillis;
         keyFrameRequests++;
         outputs.add(new LayerOutput.RequestKeyFrame(layer));
+        return true;
     }
 
     /**
@@ -399,6 +408,18 @@ public final class LayerSwitcher {
     /** Layer switches done (the first start of a consumer is not one). */
     public long switches() {
         return switches;
+    }
+
+    /** Layer switches of one consumer (0 for an unknown id). */
+    public long switches(String consumerId) {
+        ConsumerState c = consumers.get(consumerId);
+        return c == null ? 0 : c.switches;
+    }
+
+    /** Key-frame requests output for one consumer (its start, switches and PLI/FIR; 0 for an unknown id). */
+    public long keyFrameRequests(String consumerId) {
+        ConsumerState c = consumers.get(consumerId);
+        return c == null ? 0 : c.keyFrameRequests;
     }
 
     /** Key-frame requests output. */
