@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.veil.webrtc.rtcp.GenericNack;
 import dev.veil.webrtc.rtcp.PictureLossIndication;
-import dev.veil.webrtc.rtcp.RtcpCompound;
 import dev.veil.webrtc.rtcp.RtcpPacket;
 import dev.veil.webrtc.rtcp.SenderReport;
 import dev.veil.webrtc.rtp.HeaderExtension;
@@ -16,7 +15,6 @@ import dev.veil.webrtc.rtp.RtpHeader;
 import dev.veil.webrtc.rtp.RtpPacket;
 import dev.veil.webrtc.sdp.MediaKind;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,17 +24,12 @@ import org.junit.jupiter.api.Test;
  * A simulcast producer in the router: layers learned from the RtpStreamId extension, one layer per consumer,
  * switches at key frames with continuous sequence numbers, and PLI/NACK/SR about the layer a consumer gets.
  */
-class RouterSimulcastTest {
+class RouterSimulcastTest extends RouterFixture {
 
-    private static final String PUB = "pub";
     private static final int RID_EXT = 4;
     private static final List<String> RIDS = List.of("q", "h", "f");
     private final long[] SSRC = {0xA0L, 0xB0L, 0xC0L};
-    private static final byte[] VP8_KEY = {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a};
-    private static final byte[] VP8_DELTA = {0x10, 0x51, 0x42, 0x00, 0x01, 0x02};
 
-    private Router router;
-    private long now = 10_000;
     private final int[] seq = {1000, 20_000, 65_500};
     private final long[] ts = {5_000, 6_000_000, 7_000_000};
     /** Whether each layer's packets still carry their RID (Chromium stops once the SSRC is acknowledged). */
@@ -45,6 +38,7 @@ class RouterSimulcastTest {
     @BeforeEach
     void setUp() {
         router = new Router(RouterConfig.defaults(), new Random(9));
+        now = 10_000;
         router.createSimulcastProducer("cam", PUB, new ProducerParams(MediaKind.VIDEO, RtpCodec.VP8, 96, 90000, 0,
                 "1"), RIDS, RID_EXT);
     }
@@ -79,34 +73,6 @@ class RouterSimulcastTest {
             ts[l] += 3000;
         }
         now += 33;
-    }
-
-    private List<RouterOutput> drain() {
-        List<RouterOutput> out = new ArrayList<>();
-        for (RouterOutput o; (o = router.pollOutput()) != null; ) {
-            out.add(o);
-        }
-        return out;
-    }
-
-    private static List<RtpPacket> rtpTo(List<RouterOutput> outs, String peer) throws Exception {
-        List<RtpPacket> l = new ArrayList<>();
-        for (RouterOutput o : outs) {
-            if (o instanceof RouterOutput.Rtp r && r.peerId().equals(peer)) {
-                l.add(RtpPacket.parse(r.packet()));
-            }
-        }
-        return l;
-    }
-
-    private static List<RtcpPacket> rtcpTo(List<RouterOutput> outs, String peer) throws Exception {
-        List<RtcpPacket> l = new ArrayList<>();
-        for (RouterOutput o : outs) {
-            if (o instanceof RouterOutput.Rtcp r && r.peerId().equals(peer)) {
-                l.addAll(RtcpCompound.parse(r.packet()));
-            }
-        }
-        return l;
     }
 
     private static List<Long> plisTo(List<RtcpPacket> l) {

@@ -13,7 +13,6 @@ import dev.veil.webrtc.rtcp.GenericNack;
 import dev.veil.webrtc.rtcp.PictureLossIndication;
 import dev.veil.webrtc.rtcp.ReceiverReport;
 import dev.veil.webrtc.rtcp.ReportBlock;
-import dev.veil.webrtc.rtcp.RtcpCompound;
 import dev.veil.webrtc.rtcp.RtcpPacket;
 import dev.veil.webrtc.rtcp.SenderReport;
 import dev.veil.webrtc.rtcp.SourceDescription;
@@ -23,24 +22,17 @@ import dev.veil.webrtc.rtp.RtpHeader;
 import dev.veil.webrtc.rtp.RtpPacket;
 import dev.veil.webrtc.sdp.MediaKind;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class RouterTest {
+class RouterTest extends RouterFixture {
 
-    private static final String PUB = "pub";
     private static final String SUB = "sub";
     private static final long AUDIO_SSRC = 0x1111L;
     private static final long VIDEO_SSRC = 0x2222L;
-    private static final byte[] VP8_KEY = {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a}; // S=1 PID=0, P=0
-    private static final byte[] VP8_DELTA = {0x10, 0x51, 0x42, 0x00, 0x01, 0x02};
     private static final byte[] VP8_CONT = {0x00, 0x33, 0x44, 0x55};
-
-    private Router router;
-    private long now;
 
     @BeforeEach
     void setUp() {
@@ -61,47 +53,6 @@ class RouterTest {
     private static byte[] rtp(long ssrc, int pt, int seq, long ts, byte[] payload) {
         return RtpPacket.build(RtpHeader.of(false, pt, seq & 0xFFFF, ts & 0xFFFF_FFFFL, ssrc), payload, 0,
                 payload.length);
-    }
-
-    private void send(String peer, byte[] pkt) {
-        router.handleRtp(peer, pkt, 0, pkt.length, now);
-    }
-
-    private void sendRtcp(String peer, RtcpPacket... packets) {
-        byte[] b = RtcpCompound.write(List.of(packets));
-        router.handleRtcp(peer, b, 0, b.length, now);
-    }
-
-    private List<RouterOutput> drain() {
-        List<RouterOutput> out = new ArrayList<>();
-        for (RouterOutput o; (o = router.pollOutput()) != null; ) {
-            out.add(o);
-        }
-        return out;
-    }
-
-    private static List<RtpPacket> rtpTo(List<RouterOutput> outs, String peer) throws Exception {
-        List<RtpPacket> l = new ArrayList<>();
-        for (RouterOutput o : outs) {
-            if (o instanceof RouterOutput.Rtp r && r.peerId().equals(peer)) {
-                l.add(RtpPacket.parse(r.packet()));
-            }
-        }
-        return l;
-    }
-
-    private static List<RtcpPacket> rtcpTo(List<RouterOutput> outs, String peer) throws Exception {
-        List<RtcpPacket> l = new ArrayList<>();
-        for (RouterOutput o : outs) {
-            if (o instanceof RouterOutput.Rtcp r && r.peerId().equals(peer)) {
-                l.addAll(RtcpCompound.parse(r.packet()));
-            }
-        }
-        return l;
-    }
-
-    private static byte[] payloadOf(RtpPacket p) {
-        return Arrays.copyOfRange(p.buffer(), p.payloadOffset(), p.payloadOffset() + p.payloadLength());
     }
 
     @Test
