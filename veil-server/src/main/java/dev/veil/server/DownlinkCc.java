@@ -139,7 +139,7 @@ final class DownlinkCc {
         DownlinkEstimator.Output o;
         while ((o = estimator.pollOutput()) != null) {
             if (o instanceof DownlinkEstimator.ProbeResult r) {
-                probes.onProbeResult(r);
+                probes.onProbeResult(r, nowMillis);
             }
         }
     }

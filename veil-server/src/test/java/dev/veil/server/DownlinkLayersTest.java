@@ -44,6 +44,8 @@ class DownlinkLayersTest {
     private long congestionAt = Long.MIN_VALUE;
     /** Whether the subscriber sends REMB (each apply then follows a fresh one: the estimate is its value). */
     private boolean remb;
+    /** With probes: the prober, whose clusters are "sent" (drained) as time passes. */
+    private Prober prober;
     private boolean keyRequested;
     private boolean answerKeyFrameRequests = true;
 
@@ -86,6 +88,12 @@ class DownlinkLayersTest {
         boolean first = key;
         long nextApply = now;
         while (now < end) {
+            if (prober != null) {
+                prober.poll(now);
+                while (prober.pollOutput() != null) {
+                    // (sent; the estimator's verdict is the test's to give)
+                }
+            }
             frame(first);
             first = false;
             if (now >= nextApply) {
@@ -178,7 +186,7 @@ class DownlinkLayersTest {
 
     @Test
     void withProbesTheLayerGoesUpOnlyOnceTheEstimateConfirmsTheRate() {
-        Prober prober = new Prober(Prober.Config.padding());
+        prober = new Prober(Prober.Config.padding());
         controller = new ProbeController(ProbeController.Config.defaults(), prober,
                 new DownlinkEstimator(new SendHistory(1024, 0), DownlinkEstimator.Config.defaults()));
         layers = new DownlinkLayers(controller);
@@ -191,11 +199,19 @@ class DownlinkLayersTest {
         assertEquals(0, router.currentLayer("sub/cam"), "no step without a confirmed rate");
         assertTrue(controller.probesStarted() >= 1, "probed for the next layer");
         assertEquals(0, controller.trials());
-        // a probe the estimator confirmed lifts the estimate above the next layer's rate: it goes up
-        run(2000, 900_000, true);
+        // an app-limited estimate above the next layer's rate alone does not raise it either
+        run(1000, 900_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "no step on an unconfirmed estimate");
+        // a probe the estimator confirmed (and which raised the estimate): it goes up, one step
+        for (int i = 0; i < 200 && controller.pendingProbe() == null; i++) {
+            run(100, 900_000, true);
+        }
+        Prober.Cluster c = controller.pendingProbe();
+        assertTrue(c != null, "a probe for the step");
+        controller.onProbeResult(new DownlinkEstimator.ProbeResult(c.id(), 900_000, c.bps()), now);
+        run(500, 900_000, true);
         assertEquals(1, router.currentLayer("sub/cam"), "stepped up on the confirmed estimate");
-        // (the cluster's packets were planned at 1.1 x keep + step: layer 0 + audio + the step to layer 1)
-        assertTrue(prober.clusters() >= 1);
+        assertEquals(1, controller.probesConfirmed());
     }
 
     @Test

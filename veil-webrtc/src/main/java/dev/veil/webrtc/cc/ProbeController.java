@@ -13,7 +13,8 @@ import java.util.Objects;
  *       step up is due, a cluster of padding packets is sent at {@link Config#probeFactor()} × the rate the next
  *       layer needs ({@code keep + step}); the {@link DownlinkEstimator} measures it from the feedback and, if it
  *       got through, raises the estimate to what was measured. The budget is never more than the estimate: the
- *       layer goes up only once a probe confirmed the rate. A probe that falls short (or brings no result within
+ *       layer goes up only once a probe confirmed the rate (the estimate counts for a step only within {@link
+ *       Config#resultWaitMillis()} of a confirming probe, and for one step). A probe that falls short (or brings no result within
  *       {@link Config#resultWaitMillis()}) doubles the prober's pause, so a full link is not probed over and
  *       over.</li>
  *   <li><b>Trial</b> (no prober: a subscriber with REMB only, or no padding stream): the estimate (e.g. the REMB
@@ -68,6 +69,7 @@ public final class ProbeController {
     private Prober.Cluster waiting;
     private long waitingSinceMillis;
     private long waitingTargetBps;
+    private long confirmedAtMillis = NEVER;
     private long probesStarted;
     private long probesConfirmed;
     private long probesFailed;
@@ -112,20 +114,26 @@ public final class ProbeController {
             return estimateBps;
         }
         long budget = Math.max(estimateBps, keepBps + 1);
+        if (prober != null) {
+            // the estimate is application-limited (and the layers' measured rates move with the publisher's
+            // encoder): only a confirmed probe lets it raise a layer; until then the current layers are held
+            boolean confirmed = confirmedAtMillis != NEVER && nowMillis - confirmedAtMillis < config.resultWaitMillis();
+            budget = confirmed ? budget : keepBps + 1;
+        }
         boolean holdOver = (lastDowngradeMillis == NEVER || nowMillis - lastDowngradeMillis >= holdMillis)
                 && (lastUpgradeMillis == NEVER || nowMillis - lastUpgradeMillis >= holdMillis);
         if (!holdOver || pending || stepBps == NO_STEP || stepBps <= 0) {
             return budget;
         }
         long target = keepBps + stepBps;
-        if (estimateBps >= target) {
-            return budget; // the estimate already allows the step
-        }
         if (prober == null) {
+            if (estimateBps >= target) {
+                return budget; // the REMB already allows the step
+            }
             trials++;
             return Math.max(budget, target);
         }
-        if (waiting == null) {
+        if (waiting == null && (confirmedAtMillis == NEVER || nowMillis - confirmedAtMillis >= config.resultWaitMillis())) {
             Prober.Cluster c = prober.probe((long) Math.ceil(target * config.probeFactor()), nowMillis);
             if (c != null) {
                 estimator.onProbeCluster(c);
@@ -138,14 +146,20 @@ public final class ProbeController {
         return budget;
     }
 
+    /** The probe cluster waiting for the estimator's verdict, or null. */
+    public Prober.Cluster pendingProbe() {
+        return waiting;
+    }
+
     /** The estimator measured a probe cluster ({@link DownlinkEstimator.ProbeResult}). */
-    public void onProbeResult(DownlinkEstimator.ProbeResult result) {
+    public void onProbeResult(DownlinkEstimator.ProbeResult result, long nowMillis) {
         if (prober == null || waiting == null || result.cluster() != waiting.id()) {
             return; // (a late result of an expired cluster was already counted as failed)
         }
         prober.onResult(result.bps(), result.probeBps());
         if (result.bps() >= waitingTargetBps) {
             probesConfirmed++;
+            confirmedAtMillis = nowMillis; // the next budget calls let the estimate raise a layer
         } else {
             probesFailed++;
         }
@@ -165,6 +179,9 @@ public final class ProbeController {
      * holds).
      */
     public void onChoice(boolean up, boolean down, long nowMillis) {
+        if (up) {
+            confirmedAtMillis = NEVER; // a confirmation is good for one step
+        }
         if (down) {
             if (lastUpgradeMillis != NEVER && nowMillis - lastUpgradeMillis < config.verdictMillis()) {
                 holdMillis = Math.min(config.holdMaxMillis(), holdMillis * 2); // the step up failed

@@ -63,13 +63,24 @@ class ProbeControllerTest {
         assertNotNull(p.pollOutput(), "the cluster's first padding packet is due at once");
         assertEquals(200_001, c.budget(150_000, false, 200_000, 400_000, false, 5100), "one probe at a time");
         assertEquals(1, p.clusters());
+        for (long t = 5000; t <= 5200; t++) {
+            p.poll(t); // the cluster is sent (100 ms)
+        }
         // the estimator's verdict: it fell short of the 600 kbit/s the step needs
-        c.onProbeResult(new DownlinkEstimator.ProbeResult(0, 380_000, 660_000));
+        c.onProbeResult(new DownlinkEstimator.ProbeResult(0, 380_000, 660_000), 5200);
         assertEquals(1, c.probesFailed());
         assertEquals(2000, p.intervalMillis(), "the prober's pause doubled");
-        // an estimate the probe raised to the step's rate lets the selector step up: the budget is the estimate
-        assertEquals(700_000, c.budget(700_000, false, 200_000, 400_000, false, 9000));
-        assertEquals(1, p.clusters(), "no probe needed");
+        // an app-limited estimate above the step's rate is not trusted: the layers are held, a probe goes out
+        assertEquals(200_001, c.budget(700_000, false, 200_000, 400_000, false, 9000));
+        assertEquals(2, p.clusters());
+        Prober.Cluster second = c.pendingProbe();
+        // the estimator's verdict: this one reached the 600 kbit/s; the estimate (raised by it) is the budget
+        c.onProbeResult(new DownlinkEstimator.ProbeResult(second.id(), 640_000, second.bps()), 9200);
+        assertEquals(1, c.probesConfirmed());
+        assertEquals(640_000, c.budget(640_000, false, 200_000, 400_000, false, 9300));
+        c.onChoice(true, false, 9300);
+        assertEquals(200_001 + 400_000, c.budget(640_000, false, 600_000, 400_000, false, 9400),
+                "one step per confirmation: then the (new) layers are held");
         assertEquals(0, c.trials());
     }
 
@@ -110,7 +121,7 @@ class ProbeControllerTest {
             sim.appRateBps = COST[0];
             sim.listener = o -> {
                 if (o instanceof DownlinkEstimator.ProbeResult r) {
-                    controller.onProbeResult(r);
+                    controller.onProbeResult(r, sim.nowMillis);
                 }
             };
             sim.onTick = this::tick;
