@@ -329,7 +329,10 @@ final class Hub {
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
-    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
+    // TURN servers with credentials for this connection only (TURN REST: they expire after turn.ttl_seconds)
+    NetConfig.Turn turn = cfg.net().turn();
+    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds(),
+        turn == null ? List.of() : List.of(turn.credentialsFor(c.id, wallClock.getAsLong() / 1000))));
     armAnswerDeadline(c);
     c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
   }

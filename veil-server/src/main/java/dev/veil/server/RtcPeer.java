@@ -134,12 +134,14 @@ final class RtcPeer implements Media.Peer {
     this.onFailed = onFailed;
     this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
         media.random());
+    transport.setMappedAddressResolver(media::mappedAddress); // ICE-TCP paths (IceTcp)
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
         .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
         .downlinkCongestionControl(DOWNLINK_CC)
-        .uplinkSimulcast(SIMULCAST_RIDS);
+        .uplinkSimulcast(SIMULCAST_RIDS)
+        .iceTcpPort(media.tcpPort());
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
     // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);

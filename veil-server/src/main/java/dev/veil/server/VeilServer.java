@@ -177,13 +177,18 @@ public final class VeilServer implements AutoCloseable {
     jetty.setHandler(context);
     jetty.setStopTimeout(2000);
     jetty.start();
-    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
-        cfg.announcedAddress(), cfg.e2ee());
+    LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {}", httpPort(), rtcPort(),
+        rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn());
   }
 
   /** The bound HTTP port. */
   public int httpPort() {
     return connector.getLocalPort();
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
+  public int rtcTcpPort() {
+    return media.tcpPort();
   }
 
   /** The bound UDP port. */
@@ -231,6 +236,7 @@ public final class VeilServer implements AutoCloseable {
     o.put("e2ee", cfg.e2ee());
     o.put("http_port", httpPort());
     o.put("rtc_port", rtcPort());
+    o.put("rtc_tcp_port", rtcTcpPort());
     o.put("channels", stats.channels());
     o.put("connections", stats.connections());
     ObjectNode counters = o.putObject("counters");
