@@ -28,6 +28,11 @@
 // Access tokens (docs/PROTOCOL.md §1.7): {token: jwt} sends the operator's access token in connect; a server with
 // auth.mode = "token" refuses a missing or bad one and connect() rejects with a VeilError whose reason is 'auth' and
 // whose message names the code (token_missing, token_expired, token_forged, token_wrong_channel, token_role, ...).
+//
+// Restrictive networks (docs/PROTOCOL.md §1.6): the server's offer announces a passive ICE-TCP candidate (used when
+// UDP is blocked) and may carry `ice_servers`, TURN servers with time-limited credentials minted for this
+// connection; they go into the RTCPeerConnection's iceServers, after any {iceServers: [...]} of the options.
+// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -157,6 +162,28 @@ export function orderOfferVideoCodecs(sdp, wanted, e2eeFormat) {
     parts[i] = out.join(eol).slice(2);
   }
   return parts.join(eol + 'm=');
+}
+
+/**
+ * The RTCIceServer list of a connection: the application's own (the `iceServers` option) then the server's offer's
+ * `ice_servers` (docs/PROTOCOL.md §1.2: `{urls, username?, credential?}`, TURN REST credentials). Entries that are
+ * not objects with 1-8 stun:/turn:/turns: urls are left out (a bad entry must not break the connection).
+ */
+export function iceServersOf(own, offered) {
+  const ok = s => s && typeof s === 'object' && Array.isArray(s.urls) && s.urls.length > 0 && s.urls.length <= 8
+    && s.urls.every(u => typeof u === 'string' && /^(stun|turns?):\S+$/.test(u) && u.length <= 512);
+  const out = [];
+  for (const s of Array.isArray(own) ? own : []) out.push(s);
+  for (const s of Array.isArray(offered) ? offered : []) {
+    if (!ok(s)) continue;
+    const e = { urls: s.urls.slice() };
+    if (typeof s.username === 'string' && typeof s.credential === 'string') {
+      e.username = s.username;
+      e.credential = s.credential;
+    }
+    out.push(e);
+  }
+  return out;
 }
 
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
@@ -626,7 +653,9 @@ export class VeilConnection {
     this._stage = 'negotiating';
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
-    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+      iceServers: iceServersOf(this.options.iceServers, msg.ice_servers) };
+    if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
     // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
     // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
     // ontrack) is silently bypassed: media would flow in clear. With it, a frame without a transform goes nowhere.
