@@ -18,7 +18,7 @@ import {
   openSmallStreamPage, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour,
 } from '../../test-support/browser/e2ee-pages.mjs';
 
-const TURN_BIN = '/usr/bin/turnserver';
+const TURN_BIN = ['/usr/bin/turnserver', '/usr/sbin/turnserver'].find(f => existsSync(f)) || '/usr/bin/turnserver';
 const TURN_PORT = 3478;
 const TURN_SECRET = 'veil-test-turn-secret-0123456789abcdef';
 const PEERS = [

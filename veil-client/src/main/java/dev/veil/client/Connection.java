@@ -161,6 +161,8 @@ public final class Connection implements AutoCloseable {
     private DtlsClientEngine dtls;
     private SrtpSession srtp;
     private ClientSdp.Offer offer;
+    /** The offer's ice_servers (TURN with minted credentials), empty until the offer. */
+    private volatile java.util.List<dev.veil.signaling.IceServer> iceServers = java.util.List.of();
     private SocketAddress server;
     private int answers;
     private String stage = "opening the signaling WebSocket";
@@ -319,6 +321,16 @@ public final class Connection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ properties
 
     /** This connection's id, assigned by the server (null before the offer). */
+    /**
+     * The STUN/TURN servers the server's offer named for this connection, with their time-limited TURN REST
+     * credentials (docs/PROTOCOL.md §1.2 {@code ice_servers}); empty before the offer or when the server has none.
+     * This SDK reaches the server's UDP host candidate directly and does not use them itself; they are here for
+     * applications that hand them on (e.g. to a browser, or to their own ICE stack).
+     */
+    public java.util.List<dev.veil.signaling.IceServer> iceServers() {
+        return iceServers;
+    }
+
     public String connectionId() {
         return connectionId;
     }
@@ -754,6 +766,7 @@ public final class Connection implements AutoCloseable {
             }
         }
         connectionId = o.connectionId();
+        iceServers = o.iceServers();
         offer = parsed;
         server = parsed.candidate();
         try {
