@@ -161,7 +161,7 @@ final class IceTcp {
       if (counter != null) {
         stats.inc(counter);
       }
-      stats.inc("tcp.closed");
+      stats.inc("tcp.connections_closed");
       if (validateTimer != null) {
         validateTimer.cancel();
         validateTimer = null;
