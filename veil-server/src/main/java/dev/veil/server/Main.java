@@ -58,7 +58,14 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     cfg = cfg.withPorts(httpPort, rtcPort);
-    VeilServer server = new VeilServer(cfg);
+    dev.veil.server.cluster.ClusterConfig cluster;
+    try {
+      cluster = dev.veil.server.cluster.ClusterConfig.load(config);
+    } catch (RuntimeException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    VeilServer server = new VeilServer(cfg, cluster);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }
