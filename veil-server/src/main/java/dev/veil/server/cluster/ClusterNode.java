@@ -54,9 +54,19 @@ public final class ClusterNode implements ChannelPlacement {
     LOG.info("cluster: node {} registered ({}, media {})", cfg.nodeId(), cfg.publicSignalingUrl(), mediaAddress);
   }
 
+  /** Runs {@code task} on the I/O thread; after it stopped (the server is closing) the task is dropped. */
+  private boolean onIo(Runnable task) {
+    try {
+      io.execute(task);
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return false;
+    }
+  }
+
   @Override
   public void place(String channelId, Consumer<Route> done) {
-    io.execute(() -> {
+    boolean queued = onIo(() -> {
       Route r;
       try {
         r = stopped ? new Route.Unavailable("this node is stopping")
@@ -69,18 +79,21 @@ public final class ClusterNode implements ChannelPlacement {
       Route route = r;
       deliver.execute(() -> done.accept(route));
     });
+    if (!queued) {
+      deliver.execute(() -> done.accept(new Route.Unavailable("this node is stopping")));
+    }
   }
 
   @Override
   public void channelOpened(String channelId) {
     hosted.add(channelId);
-    io.execute(() -> refresh(channelId));
+    onIo(() -> refresh(channelId));
   }
 
   @Override
   public void channelClosed(String channelId) {
     hosted.remove(channelId);
-    io.execute(() -> {
+    onIo(() -> {
       if (!hosted.contains(channelId)) {
         try {
           dir.release(channelId, cfg.nodeId());
@@ -93,7 +106,7 @@ public final class ClusterNode implements ChannelPlacement {
 
   /** The heartbeat: refreshes this node's entry (with its load) and the claim of every channel it hosts. */
   public void tick() {
-    io.execute(() -> {
+    onIo(() -> {
       if (stopped) {
         return;
       }
@@ -146,7 +159,7 @@ public final class ClusterNode implements ChannelPlacement {
    * connects go to the other nodes without waiting for the TTLs.
    */
   public void leave() {
-    io.execute(() -> {
+    onIo(() -> {
       stopped = true;
       try {
         dir.deregister(cfg.nodeId());
