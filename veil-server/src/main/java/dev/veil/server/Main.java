@@ -66,7 +66,14 @@ public final class Main implements Callable<Integer> {
     if (rtcTcpPort != null) {
       cfg = cfg.withRtcTcpPort(rtcTcpPort);
     }
-    VeilServer server = new VeilServer(cfg);
+    dev.veil.server.cluster.ClusterConfig cluster;
+    try {
+      cluster = dev.veil.server.cluster.ClusterConfig.load(config);
+    } catch (RuntimeException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    VeilServer server = new VeilServer(cfg, cluster);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }

@@ -162,6 +162,8 @@ public final class SignalingCodec {
       o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Redirect r) {
+      o.put("location", r.location());
     } else if (m instanceof Receive r) {
       o.put("max_height", r.maxHeight());
       if (r.trackId() != null) {
@@ -315,6 +317,14 @@ public final class SignalingCodec {
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "redirect": {
+        String location = f.string("location", Redirect.MAX_LOCATION_CHARS);
+        if (!Redirect.valid(location)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'location' must be a ws:// or wss:// URL with a host");
+        }
+        m = new Redirect(location);
+        break;
+      }
       default:
         throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
     }
