@@ -12,7 +12,7 @@ export interface ConnectionOptions {
   /**
    * Video codecs to send, in order of preference, e.g. ['AV1', 'VP9', 'H264', 'VP8'] (the first one the server
    * offers and the browser encodes wins). With E2EE only codecs the worker protects are negotiated (SFrame: VP8, VP9,
-   * H264; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
+   * H264, AV1; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
    */
   codecs?: string[];
   /** Ask the server for a second video uplink for screen sharing (startScreenShare / stopScreenShare). */

@@ -83,8 +83,8 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
-/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
-export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 and AV1 need SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264', 'AV1']),
   jframe: Object.freeze(['VP8', 'VP9']) });
 
 /**

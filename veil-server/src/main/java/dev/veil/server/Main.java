@@ -24,7 +24,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--rtc-port", paramLabel = "N", description = "UDP media port (0 = ephemeral).")
   Integer rtcPort;
 
-  /** TEST ONLY (hidden): records forwarded VP8, H.264 and VP9 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
+  /** TEST ONLY (hidden): records forwarded VP8, H.264, VP9 and AV1 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
   @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
   File testForwardTap;
 

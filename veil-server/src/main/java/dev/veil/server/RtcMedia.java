@@ -93,7 +93,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final ExecutorService dtlsPool;
   final ChannelRouters routers;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;
