@@ -54,6 +54,12 @@ export interface ConnectionOptions {
    * full resolution. false sends one layer (the SDK applies the server's offers without their a=rid/a=simulcast).
    */
   simulcast?: boolean;
+  /**
+   * Scalability mode of the camera video (W3C webrtc-svc), e.g. 'L1T3' (3 temporal layers) or 'L3T3_KEY' (3 spatial
+   * x 3 temporal, VP9/AV1); with E2EE every layer's frame is encrypted on its own (docs/PROTOCOL.md §2.9). Spatial
+   * modes want {simulcast: false}.
+   */
+  scalabilityMode?: string;
   /** Replaces the simulcast encodings, lowest layer first (default: scale 4/2/1, max 150k/500k/2.5M bit/s). */
   simulcastEncodings?: Array<{ scaleResolutionDownBy?: number; maxBitrate?: number; maxFramerate?: number }>;
   /** The largest picture height wanted of received simulcast video: the server forwards the highest layer that fits. */

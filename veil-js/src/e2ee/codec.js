@@ -99,3 +99,29 @@ export function codecFor(mimeType, kind) {
   if (kind === 'audio') return CODECS.opus;
   return null;
 }
+
+const NOT_MEDIA = ['rtx', 'red', 'ulpfec', 'flexfec-03'];
+
+/**
+ * The media codecs negotiated on the m-section `mid` of an SDP (the local answer), in m-line order:
+ * [{payloadType, mimeType}] (RTX, RED and FEC left out), or null if there is no such section. The E2EE worker uses
+ * it for a frame whose metadata has no mimeType: by the frame's payloadType, else the first one (what a sender
+ * sends).
+ */
+export function sectionCodecs(sdp, mid) {
+  for (const part of String(sdp || '').split(/\r?\nm=/).slice(1)) {
+    const lines = ('m=' + part).split(/\r?\n/);
+    if (!lines.some((l) => l.trim() === 'a=mid:' + mid)) continue;
+    const m = /^m=(\w+) \d+ \S+ (.*)$/.exec(lines[0]);
+    if (!m) return null;
+    const names = new Map();
+    for (const l of lines) {
+      const x = /^a=rtpmap:(\d+) ([^/\s]+)/.exec(l);
+      if (x) names.set(Number(x[1]), x[2]);
+    }
+    return m[2].trim().split(/\s+/).map(Number).filter((pt) => names.has(pt)
+      && !NOT_MEDIA.includes(names.get(pt).toLowerCase()))
+      .map((pt) => ({ payloadType: pt, mimeType: m[1] + '/' + names.get(pt) }));
+  }
+  return null;
+}

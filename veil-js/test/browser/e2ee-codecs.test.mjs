@@ -56,14 +56,45 @@ function checkAv1Structure(data, clear, interleaved, ranges) {
   assert.deepEqual(ranges, expected, 'the clear ranges are the OBU headers');
 }
 
+/** AV1: temporal and spatial id of a forwarded frame from its first OBU extension (clear), 0 without one. */
+function av1Layers(f) {
+  const chain = obus(CODECS.av1.received(new Uint8Array(f.data)), 'bad-header');
+  const withExt = chain.find(o => o.ext >= 0);
+  return withExt ? { tid: withExt.ext >> 5, sid: (withExt.ext >> 3) & 3 } : { tid: 0, sid: 0 };
+}
+
 const CASES = [
   { codec: 'H264', mime: 'video/H264', frames: h264Frames, rule: CODECS.h264, structure: checkH264Structure,
     decoder: { codec: 'avc1.42e01f', avc: { format: 'annexb' } }, errors: ['unsupported-codec', 'emulated-start-code'] },
   { codec: 'VP9', mime: 'video/VP9', frames: vp9Frames, rule: CODECS.none, decoder: { codec: 'vp09.00.10.08' },
-    errors: ['unsupported-codec'] },
+    errors: ['unsupported-codec'], layersOf: f => ({ sid: f.sid, tid: f.tid }) },
   { codec: 'AV1', mime: 'video/AV1', frames: av1Frames, rule: CODECS.av1, structure: checkAv1Structure,
-    decoder: { codec: 'av01.0.04M.08' }, errors: ['unsupported-codec'] },
+    decoder: { codec: 'av01.0.04M.08' }, errors: ['unsupported-codec'], layersOf: av1Layers },
 ];
+const VP9 = CASES[1];
+const AV1 = CASES[2];
+// SVC (W3C webrtc-svc scalability modes): every layer's frame is encrypted on its own and decodes
+CASES.push(
+  { ...VP9, options: { scalabilityMode: 'L1T3', simulcast: false }, check: checkLayers('L1T3', 1, 3) },
+  // three spatial layers need a picture whose lowest layer is at least 240x135 (libwebrtc's SVC config)
+  { ...VP9, options: { scalabilityMode: 'L3T3_KEY', simulcast: false }, size: { width: 960, height: 540 },
+    check: checkLayers('L3T3_KEY', 3, 3) },
+  { ...AV1, options: { scalabilityMode: 'L1T3', simulcast: false }, check: checkLayers('L1T3', 1, 3) },
+);
+
+/** The sender reports `mode`; the forwarded frames carry `spatial` spatial and `temporal` temporal layers. */
+function checkLayers(mode, spatial, temporal) {
+  return async (t, { pages }, frames, c) => {
+    const out = await pages[0].evaluate(outboundVideoInPage);
+    assert.equal(out.scalabilityMode, mode, 'the sender encodes the asked scalability mode');
+    const layers = frames.map(f => c.layersOf(f));
+    const sids = new Set(layers.map(l => l.sid));
+    const tids = new Set(layers.map(l => l.tid));
+    t.diagnostic(`${c.codec} ${mode}: spatial ids ${[...sids]}, temporal ids ${[...tids]} in ${frames.length} frames`);
+    assert.equal(Math.max(...sids) + 1, spatial, 'spatial layers forwarded');
+    assert.equal(Math.max(...tids) + 1, temporal, 'temporal layers forwarded');
+  };
+}
 
 const tapFile = path.join(mkdtempSync(path.join(tmpdir(), 'veil-tap-')), 'forward-tap.jsonl');
 let server;
@@ -86,7 +117,7 @@ after(async () => {
 async function callWithCodec(c, channel) {
   const pages = [];
   const ids = [];
-  for (let i = 0; i < 2; i++) pages.push(await openSmallStreamPage(browser, server.base));
+  for (let i = 0; i < 2; i++) pages.push(await openSmallStreamPage(browser, server.base, c.size));
   for (let i = 0; i < 2; i++) {
     const p = PEERS[i];
     ids[i] = await pages[i].evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: p.rgb, hz: p.hz,
@@ -179,7 +210,7 @@ for (const c of CASES) {
     const call = await callWithCodec(c, `codec-${label}`);
     try {
       const frames = await checkForwarded(t, c, call);
-      if (c.check) await c.check(t, call, frames);
+      if (c.check) await c.check(t, call, frames, c);
     } finally {
       for (const p of call.pages) await p.context().close();
     }
