@@ -1,5 +1,12 @@
+import assert from 'node:assert/strict';
+import { tryDecodeHeader } from '../../src/e2ee/sframe.js';
+import { CODECS } from '../../src/e2ee/codec.js';
+import { disassemble, decodeRanges } from '../../src/e2ee/ranges.js';
+import { obus } from '../../src/e2ee/av1.js';
+
 // Per-codec depacketizers for the forward tap (what the SFU sent a subscriber) and an in-page WebCodecs decoder,
-// shared by the browser codec tests (e2ee-codecs.test.mjs). Each depacketizer turns tapped RTP payloads of one
+// shared by the browser codec tests (e2ee-codecs.test.mjs, firefox.test.mjs), and the per-codec check of a forwarded
+// frame against its plaintext. Each depacketizer turns tapped RTP payloads of one
 // publisher into the frames a receiver's encoded transform gets: [{ts, seq, key, data: Buffer}] in sequence order.
 
 const seqOrder = (a, b) => ((a.seq - b.seq + 0x8000) & 0xffff) - 0x8000;
@@ -249,4 +256,78 @@ export async function outboundVideoInPage() {
   });
   const c = codecId && report.get(codecId);
   return { mimeType: c ? c.mimeType : null, scalabilityMode: mode };
+}
+
+const NT = 16; // the tag length of the default suite
+
+/** H.264: every start code the packetizer saw is clear with its NAL header; no emulated start code outside. */
+function checkH264Structure(data, clear, interleaved) {
+  for (let j = 0; j + 3 < interleaved.length; j++) {
+    if (data[j] === 0 && data[j + 1] === 0 && data[j + 2] === 0 && data[j + 3] === 1) {
+      assert.ok(clear[j] && clear[j + 4], `start code at ${j} and its NAL header are clear`);
+    }
+  }
+  for (let j = 0; j + 2 < data.length; j++) {
+    if (data[j] === 0 && data[j + 1] === 0 && data[j + 2] <= 3) {
+      assert.ok(clear[j] && clear[j + 1] && clear[j + 2], `no emulated start code outside the ranges (at ${j})`);
+    }
+  }
+}
+
+/** AV1: the clear ranges are exactly every OBU's header, extension and size field (merged when adjacent). */
+function checkAv1Structure(data, clear, interleaved, ranges) {
+  const expected = [];
+  for (const o of obus(interleaved, 'bad-header')) {
+    const prev = expected[expected.length - 1];
+    if (prev && prev[0] + prev[1] === o.start) prev[1] += o.payload - o.start;
+    else expected.push([o.start, o.payload - o.start]);
+    assert.ok(![2, 8, 15].includes((o.header >> 3) & 15), 'no temporal delimiter, tile list or padding OBU');
+  }
+  assert.deepEqual(ranges, expected, 'the clear ranges are the OBU headers');
+}
+
+/**
+ * Per codec (the `codecs` option name): its mime type, depacketizer, E2EE rule, WebCodecs decoder config, the structure
+ * check of a ranged frame, and the e2ee error reasons a healthy call never has.
+ */
+export const CODEC_CASES = Object.freeze({
+  H264: { codec: 'H264', mime: 'video/H264', frames: h264Frames, rule: CODECS.h264, structure: checkH264Structure,
+    decoder: { codec: 'avc1.42e01f', avc: { format: 'annexb' } }, errors: ['unsupported-codec', 'emulated-start-code'] },
+  VP9: { codec: 'VP9', mime: 'video/VP9', frames: vp9Frames, rule: CODECS.none, decoder: { codec: 'vp09.00.10.08' },
+    errors: ['unsupported-codec'] },
+  AV1: { codec: 'AV1', mime: 'video/AV1', frames: av1Frames, rule: CODECS.av1, structure: checkAv1Structure,
+    decoder: { codec: 'av01.0.04M.08' }, errors: ['unsupported-codec'] },
+});
+
+/**
+ * A forwarded frame `data` (as the receiver's transform gets it) against its decrypted `plain`: for a ranged codec
+ * the clear ranges are exactly the codec's (c.structure), clear bytes equal the plaintext and the others are
+ * ciphertext; for a codec encrypted whole, an SFrame header, the tag and no plaintext run.
+ */
+export function assertForwardedFrame(c, data, plain) {
+  if (c.rule.layout) {
+    const view = c.rule.received ? c.rule.received(data) : data;
+    const { interleaved, meta } = disassemble(view, NT);
+    const h = tryDecodeHeader(meta, 0);
+    assert.ok(h, 'an SFrame header in the trailer');
+    const ranges = decodeRanges(meta.subarray(h.length), interleaved.length);
+    const clear = new Uint8Array(view.length);
+    for (const [o, l] of ranges) clear.fill(1, o, o + l);
+    c.structure(view, clear, interleaved, ranges);
+    const laid = c.rule.layout(plain).frame; // the plaintext as the sender laid it out
+    assert.equal(laid.length, interleaved.length);
+    let outside = 0;
+    let same = 0;
+    for (let j = 0; j < laid.length; j++) {
+      if (clear[j]) assert.equal(laid[j], view[j], 'clear bytes are the plaintext');
+      else { outside++; if (laid[j] === view[j]) same++; }
+    }
+    assert.ok(outside > 0 && same < outside / 8 + 2, `ciphertext past the clear ranges (${same}/${outside} equal)`);
+  } else {
+    const h = tryDecodeHeader(data, 0);
+    assert.ok(h, 'every forwarded frame starts with an SFrame header');
+    assert.equal(data.length, plain.length + h.length + NT, 'SFrame header and tag');
+    assert.equal(Buffer.from(data).includes(Buffer.from(plain.subarray(0, Math.min(16, plain.length)))), false,
+      'no plaintext run in what was forwarded');
+  }
 }
