@@ -38,7 +38,9 @@ import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
 import { toBase64, fromBase64 } from './e2ee/bytes.js';
 import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
-import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
+import {
+  sectionTexts, setScalabilityMode, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast,
+} from './simulcast.js';
 import { ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 
 export { simulcastRecvRids, withoutSimulcast };
@@ -91,8 +93,8 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
-/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
-export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 and AV1 need SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264', 'AV1']),
   jframe: Object.freeze(['VP8', 'VP9']) });
 
 /**
@@ -232,7 +234,8 @@ export class VeilConnection {
     this._mediaUp = false;
     // E2EE hook (issue 4): an object with any of
     //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
-    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
+    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection),
+    //   onLocalDescription(connection) (after every local answer)
     // set with setE2eeHandler() before connect().
     this._e2ee = null;
     /** The E2EE state (src/e2ee/index.js VeilE2EE) of a connection made with {e2ee: true}, once connect() ran. */
@@ -711,7 +714,12 @@ export class VeilConnection {
     await this._attachLocalTracks(offer);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+    // after negotiation: Chromium keeps a scalability mode only once the send codec is known
+    if (this.options.scalabilityMode && this._cameraTransceiver) {
+      await setScalabilityMode(this._cameraTransceiver.sender, this.options.scalabilityMode);
+    }
     this._stage = 'connecting ICE/DTLS';
     this._onPcState();
   }
@@ -799,8 +807,14 @@ export class VeilConnection {
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
     if (iceUfrag(msg.sdp) !== before) this._endIceRestart(null);
+  }
+
+  /** After every local answer: E2EE learns the codecs negotiated per m-section (for frames without a mime type). */
+  _onLocalDescription() {
+    if (this._e2ee && this._e2ee.onLocalDescription) this._e2ee.onLocalDescription(this);
   }
 
   /** Ends a remote track for good and emits 'removetrack' (once per track). */

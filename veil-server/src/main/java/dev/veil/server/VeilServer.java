@@ -61,7 +61,7 @@ public final class VeilServer implements AutoCloseable {
   }
 
   /**
-   * TEST ONLY: record the forwarded VP8, H.264 and VP9 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
+   * TEST ONLY: record the forwarded VP8, H.264, VP9 and AV1 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
    * Only the hidden flag {@code --test-forward-tap} calls it; never the configuration file.
    */
   public void enableForwardTapForTesting(java.nio.file.Path file) {
@@ -159,7 +159,7 @@ public final class VeilServer implements AutoCloseable {
     }
     if (forwardTapFile != null) {
       media.tap = new ForwardTap(forwardTapFile);
-      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264 and VP9 payloads are written to {}", forwardTapFile);
+      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264, VP9 and AV1 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
     if (cfg.auth().webhookUrl() != null) {
