@@ -30,7 +30,7 @@ import org.bouncycastle.mls.protocol.Group;
  *
  * <p>Commits are two-phase: {@link #commit} builds a commit for the current epoch without applying it; the member
  * applies it only when the delivery service returns it as the accepted commit of that epoch (the first that arrived).
- * If another commit wins the epoch instead, that one is applied and the pending commit is dropped, so concurrent
+ * If another commit wins the epoch instead, that one is applied and the pending commits are dropped, so concurrent
  * commits never fork the group: every member applies exactly the sequence the delivery service accepted.
  *
  * <p>Handshake messages are sent as PublicMessage: the delivery service can read group id, epoch and content type,
@@ -41,12 +41,17 @@ import org.bouncycastle.mls.protocol.Group;
  */
 public final class MlsGroupSession {
     private static final int HASH_LENGTH = 32;
+    /** At most this many own commits per epoch wait for a verdict; the oldest is forgotten first. */
+    static final int MAX_PENDING = 4;
+
+    private record Pending(MlsCommit commit, Group next) {
+    }
 
     private final byte[] signaturePrivate;
     private final SecureRandom random;
     private Group group;
-    private MlsCommit pending;
-    private Group pendingGroup;
+    /** Own commits for the current epoch still waiting for the delivery service's verdict (bounded). */
+    private final List<Pending> pendings = new ArrayList<>();
     private boolean removed;
 
     private MlsGroupSession(Group group, byte[] signaturePrivate, SecureRandom random) {
@@ -154,24 +159,42 @@ public final class MlsGroupSession {
         }
     }
 
-    /** The commit waiting for the delivery service's verdict, if any. */
+    /** The newest own commit waiting for the delivery service's verdict, if any. */
     public MlsCommit pending() {
-        return pending;
+        return pendings.isEmpty() ? null : pendings.get(pendings.size() - 1).commit();
     }
 
-    /** Forgets the pending commit (the delivery service refused it, or the caller gives up on it). */
+    /** Forgets {@code refused} (the delivery service refused it). */
+    public void discardPending(MlsCommit refused) {
+        pendings.removeIf(p -> Arrays.equals(p.commit().commit(), refused.commit()));
+    }
+
+    /** Forgets every pending own commit. */
     public void discardPending() {
-        pending = null;
-        pendingGroup = null;
+        pendings.clear();
+    }
+
+    /**
+     * Whether a commit removing {@code removeLeaves} (and adding {@code adds} members) would leave this member alone.
+     * bcmls 1.84 cannot build such a commit (its update path is empty and {@code TreeKEMPublicKey.parentHashes}
+     * throws), so callers defer the removal and fold it into the next commit that adds someone; meanwhile a lone
+     * member sends nothing.
+     */
+    public boolean wouldBeAlone(int adds, Collection<Integer> removeLeaves) {
+        return !removeLeaves.isEmpty() && roster().size() - removeLeaves.size() + adds <= 1;
     }
 
     /**
      * Builds a commit for the current epoch that adds the given key packages and removes the given leaves, with a
      * fresh update path (post-compromise security for the committer). Nothing changes until the delivery service
-     * hands the commit back; a previous pending commit is replaced.
+     * hands the commit back; up to {@link #MAX_PENDING} own commits of one epoch wait side by side.
      */
     public MlsCommit commit(Collection<byte[]> addKeyPackages, Collection<Integer> removeLeaves) throws MlsException {
         checkNotRemoved();
+        if (wouldBeAlone(addKeyPackages.size(), removeLeaves)) {
+            throw new MlsException("a commit that leaves the committer alone is not supported (bcmls 1.84); defer "
+                    + "the removal to the next commit that adds a member");
+        }
         List<Proposal> proposals = new ArrayList<>();
         synchronized (Bcmls.LOCK) {
             try {
@@ -198,9 +221,12 @@ public final class MlsGroupSession {
                     w.welcome = gwm.message.welcome;
                     welcomeBytes = Bcmls.encode(w);
                 }
-                pending = new MlsCommit(group.getEpoch(), commitBytes, welcomeBytes);
-                pendingGroup = gwm.group;
-                return pending;
+                MlsCommit made = new MlsCommit(group.getEpoch(), commitBytes, welcomeBytes);
+                if (pendings.size() == MAX_PENDING) {
+                    pendings.remove(0);
+                }
+                pendings.add(new Pending(made, gwm.group));
+                return made;
             } catch (MlsException e) {
                 throw e;
             } catch (Exception e) {
@@ -242,9 +268,10 @@ public final class MlsGroupSession {
                 if (type != ContentType.COMMIT) {
                     throw new MlsException("unexpected content type " + type + " on the handshake channel");
                 }
-                if (pending != null && Arrays.equals(pending.commit(), message)) {
-                    Group next = group.handle(message, pendingGroup);
-                    return advance(next, true);
+                for (Pending p : pendings) {
+                    if (Arrays.equals(p.commit().commit(), message)) {
+                        return advance(group.handle(message, p.next()), true);
+                    }
                 }
                 if (removesSelf(m)) {
                     removed = true;
@@ -288,6 +315,11 @@ public final class MlsGroupSession {
             }
         }
         return false;
+    }
+
+    /** The bcmls group of the current epoch (tests of bcmls itself only). */
+    Group bcmlsGroup() {
+        return group;
     }
 
     private void checkNotRemoved() {
