@@ -12,6 +12,7 @@ import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.Data;
 import dev.veil.signaling.E2ee;
+import dev.veil.signaling.Mls;
 import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
@@ -60,6 +61,9 @@ final class Hub {
   private final Wire wire;
   private final Admission admission;
   private final E2eeRelay relay;
+  private final MlsDeliveryService mls = new MlsDeliveryService();
+  private Scheduler.Cancellable mlsTimer;
+  private long mlsTimerAt = Long.MAX_VALUE;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
   private final TokenVerifier access;
@@ -178,6 +182,8 @@ final class Hub {
       relay.onE2ee(c, e);
     } else if (m instanceof Data d) {
       relay.onData(c, d);
+    } else if (m instanceof Mls ml) {
+      onMls(c, ml);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
     } else if (m instanceof Receive r) {
@@ -340,6 +346,11 @@ final class Hub {
           : "channel " + ch.id + " is not end-to-end encrypted: connect without e2ee");
       return;
     }
+    if (ch != null && ch.e2ee && !ch.keyMode.equals(m.effectiveKeyMode())) {
+      refuse(c, "key_mode_mismatch", "channel " + ch.id + " uses the '" + ch.keyMode + "' key mode: connect with "
+          + "e2ee_key_mode '" + ch.keyMode + "'");
+      return;
+    }
     if (ch == null && channels.size() >= cfg.maxChannels()) {
       refuse(c, "too_many_channels", "too many channels");
       return;
@@ -358,7 +369,7 @@ final class Hub {
     c.joined = true;
     cancel(c.deadline);
     if (ch == null) {
-      ch = new Channel(m.channelId(), m.e2ee());
+      ch = new Channel(m.channelId(), m.e2ee(), m.effectiveKeyMode());
       channels.put(ch.id, ch);
       stats.channels.set(channels.size());
       if (placement != null) {
@@ -470,6 +481,10 @@ final class Hub {
       c.published = List.copyOf(tracks);
       c.state = State.ACTIVE;
       announce(c);
+      if (c.channel.mls()) {
+        mls.onJoin(c.channel.id, c.id, nowMillis());
+        flushMls();
+      }
       if (!c.published.isEmpty()) {
         for (Conn o : c.channel.active()) {
           if (o != c && o.connect.role().receives()) {
@@ -558,6 +573,66 @@ final class Hub {
         c.connect.signalingNotifyMetadata(), existing, active.size()));
   }
 
+  // ----------------------------------------------------------------------------------- MLS delivery service
+
+  /** {@code mls}: a key package, proposal or commit for the channel's MLS delivery service (docs/PROTOCOL.md §4). */
+  private void onMls(Conn c, Mls m) {
+    if (c.state == State.NEW) {
+      violation(c, "mls before connect");
+      return;
+    }
+    if (!c.channel.mls()) {
+      stats.inc("mls.rejected.not_mls");
+      violation(c, "mls messages need a channel in the 'mls' key mode");
+      return;
+    }
+    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
+      stats.inc("mls.rejected.rate");
+      wire.softError(c, "mls message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
+      return;
+    }
+    if (c.state != State.ACTIVE) {
+      stats.inc("mls.rejected.not_active");
+      wire.softError(c, "mls message dropped: answer the offer first");
+      return;
+    }
+    String bad = mls.onMessage(c.channel.id, c.id, m, nowMillis());
+    flushMls();
+    if (bad != null) {
+      stats.inc("mls.rejected.malformed");
+      violation(c, bad);
+    }
+  }
+
+  private void flushMls() {
+    for (MlsDeliveryService.Send s; (s = mls.pollOutput()) != null; ) {
+      Conn to = byId.get(s.to());
+      if (to != null && to.state == State.ACTIVE) {
+        stats.inc("mls.delivered");
+        send(to, s.message());
+      }
+    }
+    long next = mls.nextTimeoutMillis();
+    if (next != mlsTimerAt) {
+      cancel(mlsTimer);
+      mlsTimer = null;
+      mlsTimerAt = next;
+      if (next != Long.MAX_VALUE) {
+        long delay = Math.max(0, next - nowMillis());
+        mlsTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(delay), () -> {
+          mlsTimer = null;
+          mlsTimerAt = Long.MAX_VALUE;
+          mls.handleTimeout(nowMillis());
+          flushMls();
+        });
+      }
+    }
+  }
+
+  private long nowMillis() {
+    return TimeUnit.NANOSECONDS.toMillis(loop.nowNanos());
+  }
+
   // --------------------------------------------------------------------------------------------------- leave
 
   /** Removes {@code c} from its channel, tells the others, and closes its socket ({@code code} < 0: closed). */
@@ -595,6 +670,10 @@ final class Hub {
               requestReoffer(o);
             }
           }
+        }
+        if (ch.mls()) {
+          mls.onLeave(ch.id, c.id, nowMillis());
+          flushMls();
         }
       }
       if (ch.members.isEmpty()) {

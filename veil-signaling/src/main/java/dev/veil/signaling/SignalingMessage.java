@@ -10,7 +10,7 @@ package dev.veil.signaling;
  */
 public sealed interface SignalingMessage
     permits Connect, Offer, Answer, ReOffer, ReAnswer, IceRestart, Receive, Notify, Ping, Pong, Disconnect, E2ee,
-        Data,
+        Data, Mls, MlsEvent,
         ErrorMessage, Redirect {
 
   /** The value of the JSON {@code type} field, for example {@code "connect"} or {@code "re-offer"}. */
