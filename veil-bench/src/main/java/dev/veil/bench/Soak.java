@@ -106,10 +106,14 @@ public final class Soak {
                 sent[i] = new AtomicLong();
                 pubs.add(client.sendonly("soak", null, Options.plain()));
             }
-            List<CompletableFuture<Connection>> connecting = new ArrayList<>();
-            subs.forEach(c -> connecting.add(c.connect()));
-            pubs.forEach(c -> connecting.add(c.connect()));
-            CompletableFuture.allOf(connecting.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            // connect four at a time: a soak is about the steady state, not a join storm (ForwardingLoad has that)
+            List<Connection> all = new ArrayList<>(subs);
+            all.addAll(pubs);
+            for (int i = 0; i < all.size(); i += 4) {
+                List<CompletableFuture<Connection>> connecting = new ArrayList<>();
+                all.subList(i, Math.min(all.size(), i + 4)).forEach(c -> connecting.add(c.connect()));
+                CompletableFuture.allOf(connecting.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            }
             long[] snmp0 = ForwardingLoad.udpSnmp();
             long start = System.nanoTime();
             pacer = ForwardingLoad.startPacer(pubs, sent, pps, frameBytes);
