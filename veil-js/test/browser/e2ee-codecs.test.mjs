@@ -4,7 +4,9 @@
 // §2.9), the ranged SFrame layout with exactly the codec's clear ranges in clear (H.264: start codes and NAL headers,
 // no emulated start code; AV1: OBU headers, extensions and sizes) or the whole frame as SFrame ciphertext (VP9); the
 // receiver's keys turn it back into the sender's frame, which a WebCodecs decoder shows as the sender's colour,
-// while the forwarded bytes do not decode to it.
+// while the forwarded bytes do not decode to it. And a codec the worker cannot protect that gets negotiated anyway
+// (JFrame has no ranged layout for H.264; the test bypasses the SDK's codec filtering) is never sent, in clear or
+// at all, and the call reports it: an 'e2ee' error event (source frames, reason unsupported-codec), repeated.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -161,3 +163,50 @@ for (const c of CASES) {
     }
   });
 }
+
+test('e2ee_jframe_h264NegotiatedAnyway_neverSentInClear_callReportsUnsupportedCodec', async () => {
+  const pages = [];
+  for (let i = 0; i < 2; i++) pages.push(await openSmallStreamPage(browser, server.base));
+  try {
+    // the first page skips the SDK's E2EE codec filtering and puts H.264 first (as a buggy or hostile negotiation
+    // would); JFrame cannot protect H.264
+    await pages[0].evaluate(async () => {
+      const m = await import('/sdk/veil.js');
+      m.VeilConnection.prototype._orderOffer = sdp => m.orderOfferVideoCodecs(sdp, ['H264', 'VP8'], null);
+      m.VeilConnection.prototype._preferVideoCodecs = () => {};
+    });
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      const p = PEERS[i];
+      ids[i] = await pages[i].evaluate(joinE2eeInPage, { ws: server.ws, channel: 'codec-unprotectable', rgb: p.rgb,
+        hz: p.hz, name: p.name, options: { e2eeFormat: 'jframe', codecs: i === 0 ? undefined : ['VP8'] } });
+    }
+    const unsupported = () => pages[0].evaluate(() => window.veil.events.filter(e => e.type === 'error'
+      && e.source === 'frames' && e.reason === 'unsupported-codec' && e.operation === 'encrypt' && e.kind === 'video'));
+    // the call goes on: green hears red's audio and sees nothing of red's video
+    const base = await waitFor('green hears red', async () => {
+      const s = (await pages[1].evaluate(e2eeStatsInPage))[ids[0]];
+      return s && s.audio && s.audio.totalAudioEnergy > 0 && s.audio.packetsReceived > 20 ? s : null;
+    }, 60000);
+    const first = await waitFor('red reports unsupported-codec', async () => {
+      const e = await unsupported();
+      return e.length > 0 ? e : null;
+    }, 30000);
+    assert.match(first[0].detail || '', /h264 needs the SFrame format/i);
+    // reported again while frames keep coming (rate-limited, never silent): a second event or suppressed ones
+    const again = await waitFor('red keeps reporting', async () => {
+      const e = await unsupported();
+      return e.length > 1 || e.some(x => x.suppressed > 0) ? e : null;
+    }, 30000);
+    const out = await pages[0].evaluate(outboundVideoInPage);
+    assert.equal(out.mimeType, 'video/H264', 'H.264 was negotiated despite E2EE (the case under test)');
+    const s = (await pages[1].evaluate(e2eeStatsInPage))[ids[0]];
+    assert.ok(s.audio.packetsReceived > base.audio.packetsReceived, 'audio keeps flowing');
+    assert.equal(s.video ? s.video.framesDecoded : 0, 0, 'no video frame of red decoded');
+    const tapped = readTap(tapFile).filter(p => p.publisher === ids[0] && p.payload.length > 0);
+    assert.equal(tapped.length, 0, `no video payload of red reached the server: ${tapped.length}`);
+    assert.ok(again.length >= 1);
+  } finally {
+    for (const p of pages) await p.context().close();
+  }
+});
