@@ -210,3 +210,70 @@ test('e2ee_jframe_h264NegotiatedAnyway_neverSentInClear_callReportsUnsupportedCo
     for (const p of pages) await p.context().close();
   }
 });
+
+/** In-page: the outbound video per simulcast rid: {rid: {w, frames, mimeType}}. */
+async function outboundLayersInPage() {
+  const report = await window.veil.conn.pc.getStats();
+  const out = {};
+  report.forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      const c = s.codecId && report.get(s.codecId);
+      out[s.rid || '-'] = { w: s.frameWidth || 0, frames: s.framesEncoded || 0, mimeType: c ? c.mimeType : null };
+    }
+  });
+  return out;
+}
+
+test('e2ee_h264_simulcast_threeLayersEachEncrypted_lowAndHighSubscribersShowThePicture', async t => {
+  const c = CODEC_CASES.H264;
+  const pub = await openSmallStreamPage(browser, server.base, { width: 960, height: 540 });
+  const low = await openSmallStreamPage(browser, server.base);
+  const high = await openSmallStreamPage(browser, server.base);
+  try {
+    const channel = 'codec-h264-simulcast';
+    const idPub = await pub.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: PEERS[0].rgb, hz: PEERS[0].hz,
+      name: 'publisher', role: 'sendonly', options: { codecs: ['H264'] } });
+    const layers = await waitFor('three H.264 simulcast layers at three sizes', async () => {
+      const out = await pub.evaluate(outboundLayersInPage);
+      const ok = ['q', 'h', 'f'].every(r => out[r] && out[r].frames > 0 && out[r].w > 0 && out[r].mimeType === 'video/H264');
+      return ok && out.q.w < out.h.w && out.h.w < out.f.w ? out : null;
+    }, 60000, 250);
+    await low.evaluate(joinE2eeInPage, { ws: server.ws, channel, name: 'low', role: 'recvonly',
+      options: { receiveMaxHeight: 200 } });
+    await high.evaluate(joinE2eeInPage, { ws: server.ws, channel, name: 'high', role: 'recvonly' });
+    const seen = {};
+    for (const [page, label, fits] of [[low, 'low', w => w > 0 && w <= layers.q.w], [high, 'high', w => w > layers.q.w]]) {
+      let got = null;
+      await waitFor(`the ${label} subscriber shows the publisher's colour from its layer`, async () => {
+        const s = (await page.evaluate(e2eeStatsInPage))[idPub];
+        const w = await page.evaluate(id => { const r = window.veil.remote[id]; return r && r.video ? r.video.videoWidth : 0; }, idPub);
+        got = { w, decoded: s && s.video ? s.video.framesDecoded : 0, colour: await page.evaluate(remoteColourInPage, idPub) };
+        return got.decoded > 20 && fits(w) && closeColour(got.colour, PEERS[0].rgb, 45);
+      }, 60000, 250).catch(e => { throw new Error(`${e.message}; got ${JSON.stringify(got)}`); });
+      seen[label] = got;
+      const errors = await page.evaluate(() => window.veil.events.filter(e => e.type === 'error' && e.source === 'frames'));
+      assert.deepEqual(errors, [], `${label}: no frame errors`);
+    }
+    // every layer's frames are ranged SFrame ciphertext (the tap holds what the first subscriber got)
+    const keys = (await high.evaluate(() => window.veil.conn.e2ee.exportKeysForTesting())).receive[idPub];
+    const receiver = new SFrameReceiver(DEFAULT_SUITE);
+    for (const k of keys) await receiver.addKey(BigInt(k.kid), fromHex(k.key));
+    const frames = c.frames(readTap(tapFile).filter(p => p.publisher === idPub && p.codec === 'H264'));
+    let checked = 0;
+    for (const f of frames.slice(0, 200)) {
+      let plain;
+      try {
+        plain = await receiver.decryptFrame(c.rule, undefined, new Uint8Array(f.data));
+      } catch {
+        continue;
+      }
+      assertForwardedFrame(c, new Uint8Array(f.data), plain);
+      checked++;
+    }
+    assert.ok(checked >= 20, `forwarded simulcast H.264 frames checked: ${checked}`);
+    t.diagnostic(`H.264 simulcast layers ${JSON.stringify(Object.fromEntries(Object.entries(layers).map(([r, l]) => [r, l.w])))}; `
+      + `low shows ${seen.low.w} px wide, high ${seen.high.w}; ${checked} forwarded frames checked`);
+  } finally {
+    for (const p of [pub, low, high]) await p.context().close();
+  }
+});
