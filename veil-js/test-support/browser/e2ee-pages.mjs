@@ -42,6 +42,7 @@ export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options, role
   conn.on('track', ev => {
     const r = (veil.remote[ev.connectionId] ||= { tracks: {}, frames: [] });
     r.tracks[ev.track.kind] = ev.track;
+    if (ev.track.kind === 'video') r.screen = !!ev.screen;
     if (ev.track.kind === 'audio') {
       // played out, so the inbound-rtp stats count decoded samples and their energy
       const a = new Audio();
