@@ -545,4 +545,18 @@ class SdpOffererTest {
         assertTrue(Direction.SENDRECV.acceptsAnswer(Direction.RECVONLY));
         assertFalse(Direction.INACTIVE.acceptsAnswer(Direction.SENDONLY));
     }
+
+    @Test
+    void iceTcpPort_addsAPassiveTcpCandidateBelowTheUdpOne() {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        assertFalse(offerer.createOffer().contains(" tcp "));
+        offerer.iceTcpPort(5001);
+        List<String> l = lines(offerer.createOffer());
+        int udp = l.indexOf("a=candidate:1 1 udp 2130706431 203.0.113.5 5000 typ host");
+        int tcp = l.indexOf("a=candidate:2 1 tcp 1520435199 203.0.113.5 5001 typ host tcptype passive");
+        assertTrue(udp >= 0 && tcp == udp + 1, String.join("\n", l));
+        assertEquals("a=end-of-candidates", l.get(tcp + 1));
+        assertTrue(SdpOfferer.HOST_TCP_CANDIDATE_PRIORITY < SdpOfferer.HOST_CANDIDATE_PRIORITY);
+        assertThrows(IllegalArgumentException.class, () -> offerer.iceTcpPort(65536));
+    }
 }
