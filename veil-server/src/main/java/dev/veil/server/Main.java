@@ -28,7 +28,7 @@ public final class Main implements Callable<Integer> {
       description = "ICE-TCP port (0 = ephemeral, -1 = off; default rtc_tcp_port, ephemeral with --rtc-port 0).")
   Integer rtcTcpPort;
 
-  /** TEST ONLY (hidden): records forwarded VP8, H.264 and VP9 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
+  /** TEST ONLY (hidden): records forwarded VP8, H.264, VP9 and AV1 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
   @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
   File testForwardTap;
 
@@ -66,7 +66,14 @@ public final class Main implements Callable<Integer> {
     if (rtcTcpPort != null) {
       cfg = cfg.withRtcTcpPort(rtcTcpPort);
     }
-    VeilServer server = new VeilServer(cfg);
+    dev.veil.server.cluster.ClusterConfig cluster;
+    try {
+      cluster = dev.veil.server.cluster.ClusterConfig.load(config);
+    } catch (RuntimeException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    VeilServer server = new VeilServer(cfg, cluster);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }

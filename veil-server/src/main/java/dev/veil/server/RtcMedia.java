@@ -95,7 +95,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
   /** The ICE-TCP listener (its packets come in through {@link #onPacket}), or null when rtc_tcp_port is off. */
   private IceTcp iceTcp;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;

@@ -42,6 +42,8 @@ public final class SignalingCodec {
   public static final int MAX_METADATA_CHARS = 16 * 1024;
   /** Largest {@code e2ee} payload in base64 characters (the server's own limit is usually smaller). */
   public static final int MAX_E2EE_PAYLOAD_CHARS = 64 * 1024;
+  /** Largest {@code mls} payload or welcome, in base64 characters. */
+  public static final int MAX_MLS_PAYLOAD_CHARS = 96 * 1024;
   /** Largest {@code reason}, in characters. */
   public static final int MAX_REASON_CHARS = 1024;
   /** Most entries in a notify's {@code data}. */
@@ -97,6 +99,9 @@ public final class SignalingCodec {
       }
       if (c.token() != null) {
         o.put("token", c.token());
+      }
+      if (c.e2eeKeyMode() != null) {
+        o.put("e2ee_key_mode", c.e2eeKeyMode());
       }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
@@ -160,8 +165,33 @@ public final class SignalingCodec {
         o.put("from", d.from());
       }
       o.put("payload", d.payload());
+    } else if (m instanceof Mls ml) {
+      if (ml.from() != null) {
+        o.put("from", ml.from());
+      }
+      o.put("payload", ml.payload());
+      if (ml.welcome() != null) {
+        o.put("welcome", ml.welcome());
+        ArrayNode to = o.putArray("welcome_to");
+        for (String t : ml.welcomeTo()) {
+          to.add(t);
+        }
+      }
+    } else if (m instanceof MlsEvent ev) {
+      o.put("event", ev.event());
+      if (ev.groupId() != null) {
+        o.put("group_id", ev.groupId());
+      }
+      if (ev.epoch() >= 0) {
+        o.put("epoch", ev.epoch());
+      }
+      if (ev.reason() != null) {
+        o.put("reason", ev.reason());
+      }
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Redirect r) {
+      o.put("location", r.location());
     } else if (m instanceof Receive r) {
       o.put("max_height", r.maxHeight());
       if (r.trackId() != null) {
@@ -225,7 +255,16 @@ public final class SignalingCodec {
         boolean screen = f.optBool("screen", false);
         int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
         String token = f.optString("token", Connect.MAX_TOKEN_CHARS);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen, token);
+        String keyMode = f.optString("e2ee_key_mode", 32);
+        if (keyMode != null && !Connect.isKnownKeyMode(keyMode)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "unknown e2ee_key_mode '" + clip(keyMode)
+              + "' (expected '" + Connect.KEY_MODE_SENDER_KEYS + "' or '" + Connect.KEY_MODE_MLS + "')");
+        }
+        if (keyMode != null && !e2ee) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'e2ee_key_mode' needs 'e2ee': true");
+        }
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen, token,
+            keyMode);
         break;
       }
       case "offer": {
@@ -312,9 +351,50 @@ public final class SignalingCodec {
         m = new Data(to, from, payload);
         break;
       }
+      case "mls": {
+        String from = f.has("from") ? f.connectionId("from") : null;
+        String payload = f.string("payload", MAX_MLS_PAYLOAD_CHARS);
+        if (payload.isEmpty() || !BASE64.matcher(payload).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
+        }
+        String welcome = f.optString("welcome", MAX_MLS_PAYLOAD_CHARS);
+        if (welcome != null && (welcome.isEmpty() || !BASE64.matcher(welcome).matches())) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'welcome' must be non-empty standard base64");
+        }
+        List<String> welcomeTo = f.optConnectionIds("welcome_to", Mls.MAX_WELCOME_TO);
+        if ((welcome == null) != (welcomeTo == null || welcomeTo.isEmpty())) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'welcome' and a non-empty 'welcome_to' go together");
+        }
+        if (from != null && welcome != null) {
+          throw new SignalingException(Reason.INVALID_FIELD, "an mls message with 'from' carries no 'welcome'");
+        }
+        m = new Mls(from, payload, welcome, welcomeTo);
+        break;
+      }
+      case "mls_event": {
+        String ev = f.string("event", 16);
+        if (!ev.equals(MlsEvent.CREATE) && !ev.equals(MlsEvent.JOIN) && !ev.equals(MlsEvent.REFUSED)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "unknown mls_event '" + clip(ev) + "'");
+        }
+        String gid = f.optString("group_id", 512);
+        if (gid != null && !BASE64.matcher(gid).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'group_id' must be standard base64");
+        }
+        long epoch = f.optLong("epoch", -1);
+        m = new MlsEvent(ev, gid, epoch, f.optString("reason", MAX_REASON_CHARS));
+        break;
+      }
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "redirect": {
+        String location = f.string("location", Redirect.MAX_LOCATION_CHARS);
+        if (!Redirect.valid(location)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'location' must be a ws:// or wss:// URL with a host");
+        }
+        m = new Redirect(location);
+        break;
+      }
       default:
         throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
     }
@@ -384,6 +464,36 @@ public final class SignalingCodec {
             "'" + name + "' of " + s.length() + " characters exceeds " + max);
       }
       return s;
+    }
+
+    long optLong(String name, long dflt) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return dflt;
+      }
+      if (!n.isIntegralNumber() || !n.canConvertToLong() || n.longValue() < 0) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be a non-negative integer");
+      }
+      return n.longValue();
+    }
+
+    List<String> optConnectionIds(String name, int max) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return null;
+      }
+      if (!n.isArray() || n.size() > max) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be an array of at most " + max
+            + " connection ids");
+      }
+      List<String> out = new ArrayList<>();
+      for (JsonNode e : n) {
+        if (!e.isTextual() || !CONNECTION_ID.matcher(e.textValue()).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' holds something not a connection id");
+        }
+        out.add(e.textValue());
+      }
+      return out;
     }
 
     String connectionId(String name) throws SignalingException {

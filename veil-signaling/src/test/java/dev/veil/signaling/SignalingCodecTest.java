@@ -64,6 +64,8 @@ class SignalingCodecTest {
     roundTrip(Data.send(CID_A, "AAEC").stampedFrom(CID_B));
     roundTrip(Data.send(null, "AAEC").stampedFrom(CID_B));
     roundTrip(new ErrorMessage("nope"));
+    roundTrip(new Redirect("ws://127.0.0.1:5001/signaling"));
+    roundTrip(new Redirect("wss://node-2.example:443/signaling?x=1"));
   }
 
   @Test
@@ -316,5 +318,18 @@ class SignalingCodecTest {
     reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"username\":\"u\"}]}");
     reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"extra\":1}]}");
     reject(head + ",\"ice_servers\":[" + "{\"urls\":[\"stun:x:1\"]},".repeat(8) + "{\"urls\":[\"stun:x:1\"]}]}");
+  }
+
+  @Test
+  void redirect_locationMustBeAWebSocketUrlWithAHost() {
+    assertEquals(SignalingException.Reason.MISSING_FIELD, reject("{\"type\":\"redirect\"}").reason());
+    for (String bad : new String[] {"http://h/signaling", "ws:///nohost", "javascript:alert(1)", "",
+        "ws://user:pw@h/signaling", "ws://h/s#frag", "ws://h/" + "x".repeat(Redirect.MAX_LOCATION_CHARS)}) {
+      SignalingException e = reject("{\"type\":\"redirect\",\"location\":\"" + bad + "\"}");
+      assertTrue(e.reason() == SignalingException.Reason.INVALID_FIELD
+          || e.reason() == SignalingException.Reason.TOO_LARGE, bad + " " + e.reason());
+    }
+    assertEquals(SignalingException.Reason.UNKNOWN_FIELD,
+        reject("{\"type\":\"redirect\",\"location\":\"ws://h/s\",\"x\":1}").reason());
   }
 }

@@ -68,7 +68,7 @@ public final class SdpOfferer {
     /** The passive ICE-TCP candidate's port, or 0 for none. */
     private int tcpPort;
     private List<Codec> audioCodecs = List.of(Codec.opus());
-    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9());
+    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9(), Codec.av1());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
@@ -132,7 +132,7 @@ public final class SdpOfferer {
     }
 
     /**
-     * Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264, VP9, in that order; a
+     * Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264, VP9, AV1, in that order; a
      * client that prefers another orders the offer itself, docs/PROTOCOL.md §2.9).
      */
     public SdpOfferer videoCodecs(List<Codec> codecs) {
