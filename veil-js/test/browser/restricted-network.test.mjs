@@ -191,7 +191,8 @@ test('connectTime_udp_tcp_turn_warm', async t => {
   for (let r = 0; r < BENCH_ROUNDS; r++) {
     for (let k = 0; k < order.length; k++) {
       const label = order[(r + k) % order.length];
-      const page = await openSmallStreamPage(browserOf[label], server.base);
+      const page = await openSmallStreamPage(browserOf[label], server.base)
+        .catch(e => { throw new Error(`round ${r} ${label}: ${e.message}`); });
       await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: `bench-${label}-${r}`, rgb: PEERS[0].rgb,
         hz: PEERS[0].hz, name: 'bench', options: modes[label] });
       ms[label].push(Math.round(await page.evaluate(() => window.veil.connectedAt - window.veil.t0)));
