@@ -956,7 +956,7 @@ export class VeilSignaling {
 
   /**
    * A member that reconnects on its own when its connection drops (docs/PROTOCOL.md §1.9): role is 'sendrecv',
-   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (4000) and
+   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (2000) and
    * reconnectAttempts (30). Events: those of a connection, plus 'reconnecting' and 'reconnected'.
    */
   reconnecting(role, channelId, metadata = null, options = {}) {
