@@ -37,6 +37,9 @@ public final class VeilServer implements AutoCloseable {
   /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
   volatile long loopStallNanos = 10_000_000_000L;
   private volatile long lastBeatNanos = System.nanoTime();
+  /** When the next heartbeat is due (0 before the first), touched on the loop only. */
+  private long beatDueNanos;
+  private volatile long loopLagNanos;
 
   /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
@@ -121,10 +124,22 @@ public final class VeilServer implements AutoCloseable {
   }
 
   private void heartbeat() {
-    lastBeatNanos = System.nanoTime();
+    long now = System.nanoTime();
+    if (beatDueNanos != 0) {
+      long lag = Math.max(0, now - beatDueNanos);
+      loopLagNanos = lag;
+      stats.metrics.loopLag.record(lag, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+    lastBeatNanos = now;
     if (!stopped) {
+      beatDueNanos = now + HEARTBEAT_NANOS;
       loop.schedule(HEARTBEAT_NANOS, this::heartbeat);
     }
+  }
+
+  /** How late the last heartbeat ran, in nanoseconds (the loop's lag). */
+  long loopLagNanos() {
+    return loopLagNanos;
   }
 
   /** True if the event loop has not run its heartbeat for {@link #loopStallNanos}: it is stuck in some task. */
@@ -154,6 +169,12 @@ public final class VeilServer implements AutoCloseable {
     loop.start();
     loop.execute(this::heartbeat);
 
+    Metrics metrics = stats.metrics;
+    metrics.bindCounters(this::counters);
+    bindGauges(metrics);
+    metrics.bindJvmAndProcess();
+    metrics.bindNetty(loop.nettyGroup());
+
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("veil-http");
     jetty = new Server(pool);
@@ -170,11 +191,17 @@ public final class VeilServer implements AutoCloseable {
       container.setMaxOutgoingFrames(cfg.guards().outboundMaxMessages() + 64);
       container.setIdleTimeout(Duration.ofSeconds(
           (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
-      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail));
+      container.addMapping("/signaling",
+          (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail, metrics.signaling));
     });
     ws.setHandler(new WebHandler(this::health, this::metrics));
     context.setHandler(ws);
-    jetty.setHandler(context);
+    // HTTP request timings (method, status, outcome: no path, so no unbounded label)
+    io.micrometer.jetty12.server.TimedHandler timed =
+        new io.micrometer.jetty12.server.TimedHandler(metrics.registry(), io.micrometer.core.instrument.Tags.empty());
+    timed.setHandler(context);
+    jetty.setHandler(timed);
+    metrics.bindJetty(jetty, pool);
     jetty.setStopTimeout(2000);
     jetty.start();
     LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
@@ -240,11 +267,29 @@ public final class VeilServer implements AutoCloseable {
     return o;
   }
 
-  /** {@code GET /metrics}: the same counters and gauges as {@link #health()}, in the Prometheus text format. */
+  /**
+   * {@code GET /metrics}: the same counters and gauges as {@link #health()}, the histograms, and the JVM, process,
+   * Jetty and Netty meters, in the Prometheus text format 0.0.4 ({@link Metrics}).
+   */
   String metrics() {
-    return Metrics.render(counters(),
-        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee(),
-            fatal == null && !loopStalled()));
+    return stats.metrics.scrape();
+  }
+
+  private void bindGauges(Metrics m) {
+    m.gauge("veil.channels", "Channels with at least one member.", stats, Stats::channels);
+    m.gauge("veil.connections", "Connections that have joined a channel.", stats, Stats::connections);
+    m.gauge("veil.websockets", "Open signaling WebSockets (joined or not).", stats, Stats::webSockets);
+    m.gauge("veil.uptime.seconds", "Seconds since the server started.", this,
+        s -> (System.nanoTime() - s.startedNanos) / 1_000_000_000L);
+    m.gauge("veil.e2ee.enabled", "1 if the server accepts end-to-end encrypted channels.", cfg, c -> c.e2ee() ? 1 : 0);
+    m.gauge("veil.pending.websockets", "Open signaling WebSockets that have not sent connect.", stats,
+        Stats::pendingSockets);
+    m.gauge("veil.outbound.queued.bytes", "Bytes queued to signaling WebSockets and not yet written.", stats,
+        Stats::outboundQueuedBytes);
+    m.gauge("veil.outbound.queued.messages", "Messages queued to signaling WebSockets and not yet written.", stats,
+        Stats::outboundQueuedMessages);
+    m.gauge("veil.healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.", this,
+        s -> s.fatal == null && !s.loopStalled() ? 1 : 0);
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */
@@ -285,6 +330,7 @@ public final class VeilServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    stats.metrics.close();
     LOG.info("veil-server stopped");
   }
 
