@@ -20,6 +20,7 @@ public final class VeilServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VeilServer.class);
 
   private final ServerConfig cfg;
+  private final OpsConfig ops;
   private final Stats stats = new Stats();
   private final long startedNanos = System.nanoTime();
   private EventLoop loop;
@@ -27,6 +28,11 @@ public final class VeilServer implements AutoCloseable {
   private Hub hub;
   private Server jetty;
   private ServerConnector connector;
+  /** The loopback-only admin port ({@code admin.port}), or null. */
+  private ServerConnector adminConnector;
+  /** The graceful drain's outcome once started ({@link #drain()}), else null. */
+  private volatile java.util.concurrent.CompletableFuture<Drain.Reason> drain;
+  private volatile java.util.function.Consumer<Drain.Reason> drainedHandler = r -> { };
   private volatile boolean stopped;
   private java.nio.file.Path forwardTapFile;
   /** The first fatal error, or null: the server cannot be trusted to work any more (health "failed"). */
@@ -45,7 +51,12 @@ public final class VeilServer implements AutoCloseable {
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
 
   public VeilServer(ServerConfig cfg) {
+    this(cfg, OpsConfig.defaults());
+  }
+
+  public VeilServer(ServerConfig cfg, OpsConfig ops) {
     this.cfg = cfg;
+    this.ops = ops;
   }
 
   /**
@@ -162,6 +173,7 @@ public final class VeilServer implements AutoCloseable {
       LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264 and VP9 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
+    hub.disconnectOnExpiry = ops.tokenExpiryDisconnect();
     if (cfg.auth().webhookUrl() != null) {
       hub.webhook = new dev.veil.server.auth.HttpAuthWebhook(java.net.URI.create(cfg.auth().webhookUrl()),
           java.time.Duration.ofMillis(cfg.auth().webhookTimeoutMillis()), loop);
@@ -182,6 +194,12 @@ public final class VeilServer implements AutoCloseable {
     connector.setHost(cfg.httpBindAddress());
     connector.setPort(cfg.httpPort());
     jetty.addConnector(connector);
+    if (ops.adminPort() >= 0) {
+      adminConnector = new ServerConnector(jetty, 1, 1);
+      adminConnector.setHost(ops.adminBindAddress()); // a loopback address (checked by OpsConfig)
+      adminConnector.setPort(ops.adminPort());
+      jetty.addConnector(adminConnector);
+    }
     ContextHandler context = new ContextHandler("/");
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(jetty, context, container -> {
       // Text is read in parts and bounded by SignalingEndpoint (the limit below only applies to whole messages).
@@ -194,7 +212,7 @@ public final class VeilServer implements AutoCloseable {
       container.addMapping("/signaling",
           (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail, metrics.signaling));
     });
-    ws.setHandler(new WebHandler(this::health, this::metrics));
+    ws.setHandler(new WebHandler(this::health, this::metrics, adminConnector, this::adminDrain));
     context.setHandler(ws);
     // HTTP request timings (method, status, outcome: no path, so no unbounded label)
     io.micrometer.jetty12.server.TimedHandler timed =
@@ -211,6 +229,11 @@ public final class VeilServer implements AutoCloseable {
   /** The bound HTTP port. */
   public int httpPort() {
     return connector.getLocalPort();
+  }
+
+  /** The bound admin port, or -1 without one. */
+  public int adminPort() {
+    return adminConnector == null ? -1 : adminConnector.getLocalPort();
   }
 
   /** The bound UDP port. */
@@ -247,19 +270,34 @@ public final class VeilServer implements AutoCloseable {
     return new java.util.TreeMap<>(stats.snapshot());
   }
 
+  /**
+   * {@code GET /health}: readiness and load. {@code status} is {@code "ok"} (ready: 200), or {@code "draining"},
+   * {@code "stopping"}, {@code "stalled"}, {@code "failed"} (503).
+   */
   ObjectNode health() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     Throwable f = fatal;
-    o.put("status", f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled" : "ok");
+    boolean draining = drain != null;
+    String status = f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled"
+        : draining ? "draining" : "ok";
+    o.put("status", status);
     if (f != null) {
       o.put("error", f.getClass().getName());
     }
+    o.put("ready", status.equals("ok"));
+    o.put("draining", draining);
     o.put("uptime_seconds", (System.nanoTime() - startedNanos) / 1_000_000_000L);
     o.put("e2ee", cfg.e2ee());
     o.put("http_port", httpPort());
     o.put("rtc_port", rtcPort());
     o.put("channels", stats.channels());
     o.put("connections", stats.connections());
+    o.put("websockets", stats.webSockets());
+    o.put("pending_websockets", stats.pendingSockets());
+    o.put("max_connections", cfg.maxConnections());
+    // the share of the connection budget in use: what a load balancer or a cluster compares nodes by
+    o.put("load", Math.round(1000.0 * stats.connections() / cfg.maxConnections()) / 1000.0);
+    o.put("loop_lag_ms", Math.round(loopLagNanos / 1e4) / 100.0);
     ObjectNode counters = o.putObject("counters");
     for (Map.Entry<String, Long> e : counters().entrySet()) {
       counters.put(e.getKey(), e.getValue());
@@ -290,6 +328,61 @@ public final class VeilServer implements AutoCloseable {
         Stats::outboundQueuedMessages);
     m.gauge("veil.healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.", this,
         s -> s.fatal == null && !s.loopStalled() ? 1 : 0);
+  }
+
+  /**
+   * Starts the graceful drain (docs/PROTOCOL.md §1.8): new connects are refused ({@code draining}), every member is
+   * sent {@code draining} with the deadline ({@code drain_timeout_seconds}), {@code /health} answers 503
+   * {@code "draining"}; the future completes once no member is left or at the deadline, and the drained handler
+   * runs. Idempotent: a second call returns the same future.
+   */
+  public synchronized java.util.concurrent.CompletableFuture<Drain.Reason> drain() {
+    if (drain != null) {
+      return drain;
+    }
+    java.util.concurrent.CompletableFuture<Drain.Reason> done = new java.util.concurrent.CompletableFuture<>();
+    drain = done;
+    if (loop == null || hub == null || stopped) {
+      done.complete(Drain.Reason.EMPTY);
+    } else {
+      long ms = ops.drainTimeoutSeconds() * 1000L;
+      loop.execute(() -> hub.startDrain(ms).whenComplete((r, t) -> done.complete(t == null ? r : Drain.Reason.TIMEOUT)));
+    }
+    done.thenAccept(r -> drainedHandler.accept(r));
+    return done;
+  }
+
+  /** What to do once a drain has finished (Main exits the process). */
+  public void onDrained(java.util.function.Consumer<Drain.Reason> handler) {
+    this.drainedHandler = handler;
+  }
+
+  /** SIGTERM: drain (bounded by {@code drain_timeout_seconds} and a little), then {@link #close()}. */
+  public void drainAndClose() {
+    if (fatal == null && !stopped) {
+      try {
+        drain().get(ops.drainTimeoutSeconds() * 1000L + SHUTDOWN_DRAIN_MILLIS,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        LOG.warn("drain: {}", e.toString());
+      }
+    }
+    close();
+  }
+
+  /** {@code POST /admin/drain} on the admin port: starts the drain, answers what it started. */
+  private ObjectNode adminDrain() {
+    boolean already = drain != null;
+    drain();
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("status", "draining");
+    o.put("already_draining", already);
+    o.put("deadline_ms", ops.drainTimeoutSeconds() * 1000L);
+    o.put("connections", stats.connections());
+    LOG.info("admin: drain requested{}", already ? " (already draining)" : "");
+    return o;
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */

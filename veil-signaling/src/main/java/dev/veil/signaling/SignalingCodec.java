@@ -150,6 +150,8 @@ public final class SignalingCodec {
       o.put("payload", d.payload());
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Draining dr) {
+      o.put("deadline_ms", dr.deadlineMs());
     } else if (m instanceof Receive r) {
       o.put("max_height", r.maxHeight());
       if (r.trackId() != null) {
@@ -303,6 +305,14 @@ public final class SignalingCodec {
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "draining": {
+        int deadline = f.optInt("deadline_ms", -1, 0, (int) Draining.MAX_DEADLINE_MS);
+        if (deadline < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'deadline_ms'");
+        }
+        m = new Draining(deadline);
+        break;
+      }
       default:
         throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
     }
