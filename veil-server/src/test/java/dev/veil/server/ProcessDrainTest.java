@@ -102,7 +102,7 @@ class ProcessDrainTest {
 
   @Test
   void sigterm_drains_andExitsOnceTheLastMemberHasLeft() throws Exception {
-    start("drain_timeout_seconds = 300\n");
+    start("drain_timeout_seconds = 300\nlog_format = \"json\"\n");
     List<WsTestClient> members = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       members.add(join(i < 2 ? "room-a" : "room-b", 40 + i));
@@ -110,9 +110,20 @@ class ProcessDrainTest {
     server.process.destroy(); // SIGTERM
     drainsUntilEmpty(members);
     assertEquals(143, server.awaitExit()); // 128 + SIGTERM, after the shutdown hook drained and closed
-    String log = server.stderr();
-    assertTrue(log.contains("drained: no member left"), log);
-    assertTrue(log.contains("veil-server stopped"), log);
+    // log_format = "json": every log line is one JSON object with time, level, logger and message
+    List<String> messages = new ArrayList<>();
+    for (String line : server.stderr().split("\n")) {
+      assertFalse(line.matches("^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*"), "a text log line: " + line);
+      if (line.startsWith("{")) {
+        JsonNode n = JSON.readTree(line);
+        for (String k : new String[] {"time", "level", "logger", "message"}) {
+          assertTrue(n.hasNonNull(k), k + " missing: " + line);
+        }
+        messages.add(n.get("message").asText());
+      }
+    }
+    assertTrue(messages.contains("drained: no member left"), messages.toString());
+    assertTrue(messages.contains("veil-server stopped"), messages.toString());
   }
 
   @Test
