@@ -46,7 +46,7 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 // After an automatic restart, ICE must be back within this long, or the next attempt starts.
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'draining'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
@@ -281,7 +281,11 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
+  /**
+   * Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or
+   * 'draining' ({deadlineMs}: the server shuts down gracefully and disconnects this member after deadlineMs;
+   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.8).
+   */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -610,6 +614,9 @@ export class VeilConnection {
         break;
       case 'disconnect':
         this._lastError = this._lastError || msg.reason;
+        break;
+      case 'draining':
+        this._emit('draining', { deadlineMs: typeof msg.deadline_ms === 'number' ? msg.deadline_ms : 0 });
         break;
       default: break;
     }

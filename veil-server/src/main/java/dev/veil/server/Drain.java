@@ -9,9 +9,9 @@ import java.util.ArrayDeque;
  * caller feeds the member count and the clock (milliseconds, any monotonic origin) and drains {@link #pollOutput()};
  * {@link #nextTimeoutMillis()} says when to call {@link #handleTimeout} next.
  */
-final class Drain {
+public final class Drain {
   /** Why the drain ended. */
-  enum Reason {
+  public enum Reason {
     /** Every member left. */
     EMPTY,
     /** The deadline passed with members still connected (the caller disconnects them). */
