@@ -284,7 +284,7 @@ export class VeilConnection {
   /**
    * Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or
    * 'draining' ({deadlineMs}: the server shuts down gracefully and disconnects this member after deadlineMs;
-   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.8).
+   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.9).
    */
   on(event, fn) {
     const list = this._listeners.get(event);

@@ -110,7 +110,7 @@ public final class Connection implements AutoCloseable {
         default void onDisconnect(String reason) {}
 
         /**
-         * The server is draining (docs/PROTOCOL.md §1.8): it disconnects this member after {@code deadlineMs}
+         * The server is draining (docs/PROTOCOL.md §1.9): it disconnects this member after {@code deadlineMs}
          * milliseconds; reconnect (elsewhere) before then.
          */
         default void onDraining(long deadlineMs) {}

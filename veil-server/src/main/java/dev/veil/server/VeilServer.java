@@ -331,7 +331,7 @@ public final class VeilServer implements AutoCloseable {
   }
 
   /**
-   * Starts the graceful drain (docs/PROTOCOL.md §1.8): new connects are refused ({@code draining}), every member is
+   * Starts the graceful drain (docs/PROTOCOL.md §1.9): new connects are refused ({@code draining}), every member is
    * sent {@code draining} with the deadline ({@code drain_timeout_seconds}), {@code /health} answers 503
    * {@code "draining"}; the future completes once no member is left or at the deadline, and the drained handler
    * runs. Idempotent: a second call returns the same future.
