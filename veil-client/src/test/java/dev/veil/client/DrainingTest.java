@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * A real server drains (docs/PROTOCOL.md §1.9): the Java SDK reports {@code onDraining} with the deadline, and the
+ * A real server drains (docs/PROTOCOL.md §1.10): the Java SDK reports {@code onDraining} with the deadline, and the
  * drain is over as soon as the member has left.
  */
 class DrainingTest {

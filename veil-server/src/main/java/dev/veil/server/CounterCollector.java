@@ -34,6 +34,8 @@ final class CounterCollector implements MultiCollector {
           "UDP datagrams dropped because no peer uses their source address, by packet kind."),
       new Family("udp.dropped.", "veil_udp_dropped", "reason",
           "UDP datagrams dropped before reaching a peer, by reason."),
+      new Family("tcp.closed.", "veil_tcp_closed", "reason",
+          "ICE-TCP connections the server closed, by reason."),
       new Family("signaling.ice_restart.rejected.", "veil_signaling_ice_restart_rejected", "reason",
           "ICE restarts refused, by reason."),
       new Family("signaling.rejected.", "veil_signaling_rejected", "reason",

@@ -3,7 +3,7 @@ package dev.veil.server;
 import java.util.ArrayDeque;
 
 /**
- * Graceful drain, sans-IO (docs/PROTOCOL.md §1.9): on {@link #start} the server stops accepting connects and tells
+ * Graceful drain, sans-IO (docs/PROTOCOL.md §1.10): on {@link #start} the server stops accepting connects and tells
  * its members how long they have ({@link Output.TellMembers}); it is done ({@link Output.Finish}) as soon as no
  * member is left ({@link Reason#EMPTY}) or at the deadline ({@link Reason#TIMEOUT}), whichever comes first. The
  * caller feeds the member count and the clock (milliseconds, any monotonic origin) and drains {@link #pollOutput()};

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Graceful drain on the real process (docs/PROTOCOL.md §1.9): SIGTERM or {@code POST /admin/drain} (loopback admin
+ * Graceful drain on the real process (docs/PROTOCOL.md §1.10): SIGTERM or {@code POST /admin/drain} (loopback admin
  * port) → members are told {@code draining}, {@code /health} answers 503 "draining", new connects are refused with
  * {@code draining}, and the process exits as soon as the last member has left — long before the deadline
  * (300 s here; the test's own bound on the exit is 60 s).

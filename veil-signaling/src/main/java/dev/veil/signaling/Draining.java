@@ -1,7 +1,7 @@
 package dev.veil.signaling;
 
 /**
- * {@code draining}: server to client, the server is shutting down gracefully (docs/PROTOCOL.md §1.9). It accepts no
+ * {@code draining}: server to client, the server is shutting down gracefully (docs/PROTOCOL.md §1.10). It accepts no
  * new connects; the member may stay until the deadline, after which the server disconnects it ({@code disconnect}
  * {@code "server shutting down"}). A client should reconnect (to another node, or the same address behind a load
  * balancer that has taken this node out) before then.
