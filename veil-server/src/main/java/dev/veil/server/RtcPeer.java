@@ -106,6 +106,10 @@ final class RtcPeer implements Media.Peer {
   private int iceRestarts;
   private boolean closed;
   private boolean connectedLogged;
+  /** Loop time the transport was opened (the connect admitted), for {@code veil_join_seconds}. */
+  private final long openedNanos;
+  /** The join time has been recorded (the first media flowed). */
+  private boolean joinTimed;
   private EventLoop.Timer timer;
   /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
   private UplinkCc uplink;
@@ -132,6 +136,7 @@ final class RtcPeer implements Media.Peer {
     this.connectionId = connectionId;
     this.role = role;
     this.onFailed = onFailed;
+    this.openedNanos = media.loop().nowNanos();
     this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
         media.random());
     transport.setMappedAddressResolver(media::mappedAddress); // ICE-TCP paths (IceTcp)
@@ -450,6 +455,9 @@ final class RtcPeer implements Media.Peer {
       runDownlink(media.nowMillis());
     }
     if (transport.sendRtp(plain)) {
+      if (!joinTimed) {
+        mediaFlowing();
+      }
       drain();
     }
   }
@@ -507,6 +515,9 @@ final class RtcPeer implements Media.Peer {
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
         byte[] packet = r.packet();
+        if (!joinTimed) {
+          mediaFlowing();
+        }
         if (uplink != null) {
           long now = media.nowMillis();
           uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
@@ -553,6 +564,12 @@ final class RtcPeer implements Media.Peer {
         }
       }
     }
+  }
+
+  /** The first media in either direction: the join is done ({@code veil_join_seconds}). */
+  private void mediaFlowing() {
+    media.stats().metrics.join.record(media.loop().nowNanos() - openedNanos, TimeUnit.NANOSECONDS);
+    joinTimed = true;
   }
 
   /** Sends the feedback that is due and re-arms the uplink timer. */
