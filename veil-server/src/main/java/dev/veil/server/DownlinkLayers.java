@@ -134,11 +134,15 @@ final class DownlinkLayers {
             }
             int layer = Math.max(0, ch.layer()); // bandwidth never pauses a track: the lowest layer at worst
             int cur = current.get(i);
+            if (layer > cur && cur >= 0 && tracks.get(i).layers().get(cur).bitrateBps() > 0
+                    && !probes.mayStepUp(nowMillis)) {
+                layer = cur; // up only on a confirmed probe (a layer not started or not measured yet is free)
+            }
             chosen.put(ch.consumerId(), layer);
             up |= cur >= 0 && layer > cur;
             down |= cur >= 0 && layer < cur;
-            router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 ? layer : -1,
-                    nowMillis);
+            router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 || layer != ch.layer()
+                    ? layer : -1, nowMillis);
         }
         if (up || down) {
             LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed",

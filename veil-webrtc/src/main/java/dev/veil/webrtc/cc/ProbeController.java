@@ -114,12 +114,6 @@ public final class ProbeController {
             return estimateBps;
         }
         long budget = Math.max(estimateBps, keepBps + 1);
-        if (prober != null) {
-            // the estimate is application-limited (and the layers' measured rates move with the publisher's
-            // encoder): only a confirmed probe lets it raise a layer; until then the current layers are held
-            boolean confirmed = confirmedAtMillis != NEVER && nowMillis - confirmedAtMillis < config.resultWaitMillis();
-            budget = confirmed ? budget : keepBps + 1;
-        }
         boolean holdOver = (lastDowngradeMillis == NEVER || nowMillis - lastDowngradeMillis >= holdMillis)
                 && (lastUpgradeMillis == NEVER || nowMillis - lastUpgradeMillis >= holdMillis);
         if (!holdOver || pending || stepBps == NO_STEP || stepBps <= 0) {
@@ -144,6 +138,17 @@ public final class ProbeController {
             }
         }
         return budget;
+    }
+
+    /**
+     * Whether a layer that is running with a known rate may go up now: in trial mode always (the budget decides); with
+     * probes only within {@link Config#resultWaitMillis()} of a confirming probe, once (the estimate is
+     * application-limited and the layers' measured rates move with the publisher's encoder, so an estimate that seems
+     * to cover the next layer proves nothing by itself). The caller keeps such a layer where it is otherwise.
+     */
+    public boolean mayStepUp(long nowMillis) {
+        return prober == null
+                || confirmedAtMillis != NEVER && nowMillis - confirmedAtMillis < config.resultWaitMillis();
     }
 
     /** The probe cluster waiting for the estimator's verdict, or null. */

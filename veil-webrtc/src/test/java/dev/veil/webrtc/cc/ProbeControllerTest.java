@@ -70,17 +70,18 @@ class ProbeControllerTest {
         c.onProbeResult(new DownlinkEstimator.ProbeResult(0, 380_000, 660_000), 5200);
         assertEquals(1, c.probesFailed());
         assertEquals(2000, p.intervalMillis(), "the prober's pause doubled");
-        // an app-limited estimate above the step's rate is not trusted: the layers are held, a probe goes out
-        assertEquals(200_001, c.budget(700_000, false, 200_000, 400_000, false, 9000));
+        // an app-limited estimate above the step's rate is not trusted: no step up allowed, a probe goes out
+        assertEquals(700_000, c.budget(700_000, false, 200_000, 400_000, false, 9000));
+        assertTrue(!c.mayStepUp(9000));
         assertEquals(2, p.clusters());
         Prober.Cluster second = c.pendingProbe();
         // the estimator's verdict: this one reached the 600 kbit/s; the estimate (raised by it) is the budget
         c.onProbeResult(new DownlinkEstimator.ProbeResult(second.id(), 640_000, second.bps()), 9200);
         assertEquals(1, c.probesConfirmed());
         assertEquals(640_000, c.budget(640_000, false, 200_000, 400_000, false, 9300));
+        assertTrue(c.mayStepUp(9300));
         c.onChoice(true, false, 9300);
-        assertEquals(200_001 + 400_000, c.budget(640_000, false, 600_000, 400_000, false, 9400),
-                "one step per confirmation: then the (new) layers are held");
+        assertTrue(!c.mayStepUp(9400), "one step per confirmation");
         assertEquals(0, c.trials());
     }
 
@@ -140,6 +141,9 @@ class ProbeControllerTest {
                     new LayerSelector.Layer(640, 360, COST[1]), new LayerSelector.Layer(1280, 720, COST[2]));
             int chosen = Math.max(0, selector.allocate(budget, 0,
                     List.of(new LayerSelector.Track("c", layers, 0, 0, false)), now).choices().get(0).layer());
+            if (chosen > layer && !controller.mayStepUp(now)) {
+                chosen = layer; // as DownlinkLayers: up only on a confirmed probe
+            }
             controller.onChoice(chosen > layer, chosen < layer, now);
             if (chosen > layer) {
                 ups++;
