@@ -104,8 +104,14 @@ async function layersTest(t, srv, e2ee) {
     await lab.clear(weak.browser);
     const back = await sampleUntil(weak.page, 60000, x => x.width >= 1000);
     const backAt = back[back.length - 1];
-    await sleep(1500); // the next downlink-stats report
-    const dlBack = await weak.page.evaluate(async () => (await window.netlab.conn.getStats()).downlink);
+    // the SDK's downlink stats report the top layer too (reports come about once a second; a loaded machine may
+    // already have moved it again by the time one is read, so the first report showing it within 10 s counts)
+    let dlBack = null;
+    for (const end = Date.now() + 10000; Date.now() < end;) {
+      dlBack = await weak.page.evaluate(async () => (await window.netlab.conn.getStats()).downlink);
+      if (dlBack && dlBack.tracks.length && dlBack.tracks[0].layer === 2) break;
+      await sleep(250);
+    }
     const delta = k => (srv1[k] || 0) - (srv0[k] || 0);
     const summary = {
       e2ee, publisher: `${pubOut.width}x${pubOut.height}`,
