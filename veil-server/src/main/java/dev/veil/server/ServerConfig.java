@@ -30,15 +30,46 @@ import java.nio.file.Path;
  * @param e2eeBurst e2ee burst per sender
  * @param guards the abuse limits: admission, outbound queues, write stalls, signaling rate ({@link Guards})
  * @param auth who may connect: open (the default) or access tokens ({@link AuthConfig}, {@code auth { ... }})
+ * @param mediaLoops media event loops (threads, each with its own UDP socket on the one port), 0 = one per
+ *     available processor ({@link #mediaLoopCount()})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, int mediaLoops) {
+
+  /** Most media loops a configuration may ask for. */
+  public static final int MAX_MEDIA_LOOPS = 256;
 
   public ServerConfig {
     java.util.Objects.requireNonNull(guards, "guards");
     java.util.Objects.requireNonNull(auth, "auth");
+    if (mediaLoops < 0 || mediaLoops > MAX_MEDIA_LOOPS) {
+      throw new IllegalArgumentException("mediaLoops must be 0.." + MAX_MEDIA_LOOPS);
+    }
+  }
+
+  /** The configuration before media loops were configurable: one per available processor. */
+  public ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
+      String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
+      int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
+      int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth) {
+    this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, 0);
+  }
+
+  /** The number of media loops to run: {@link #mediaLoops()}, or the available processors for 0. */
+  public int mediaLoopCount() {
+    return mediaLoops > 0 ? mediaLoops
+        : Math.max(1, Math.min(MAX_MEDIA_LOOPS, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** This configuration with {@code n} media loops (0: one per available processor). */
+  public ServerConfig withMediaLoops(int n) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n);
   }
 
   /** The configuration before access tokens existed: open. */
@@ -155,7 +186,12 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   /** The defaults overlaid with {@code file} (if not null). */
   public static ServerConfig load(File file) throws ConfigurationException {
     Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
-    Config c = ref;
+    Config c;
+    try {
+      c = ref.resolve(); // ${?VEIL_MEDIA_LOOPS}
+    } catch (ConfigException e) {
+      throw new ConfigurationException("bad configuration: " + e.getMessage());
+    }
     if (file != null) {
       if (!file.isFile()) {
         throw new ConfigurationException("config file not found: " + file);
@@ -197,7 +233,8 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.outbound_total_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, Integer.MAX_VALUE),
               range(c, "limits.dtls_handshake_threads", 1, 1024),
               range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)),
-          auth(c));
+          auth(c),
+          range(c, "media_loops", 0, MAX_MEDIA_LOOPS));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -207,28 +244,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withPorts(Integer http, Integer rtc) {
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, mediaLoops);
   }
 
   /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
   public ServerConfig withRtcAddress(String address) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, mediaLoops);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, mediaLoops);
   }
 
   /** This configuration with other abuse limits. */
   public ServerConfig withGuards(Guards g) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, mediaLoops);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
@@ -240,28 +277,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, mediaLoops);
   }
 
   /** This configuration with another e2ee relay rate. */
   public ServerConfig withE2eeRate(int perSecond, int burst) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, mediaLoops);
   }
 
   /** This configuration with other connection and channel limits. */
   public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, mediaLoops);
   }
 
   /** This configuration with another access policy. */
   public ServerConfig withAuth(AuthConfig a) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, mediaLoops);
   }
 
   private static AuthConfig auth(Config c) throws ConfigurationException {
