@@ -216,8 +216,8 @@ public final class VeilServer implements AutoCloseable {
     jetty.setHandler(context);
     jetty.setStopTimeout(2000);
     jetty.start();
-    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
-        cfg.announcedAddress(), cfg.e2ee());
+    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {} media loops {}", httpPort(), rtcPort(),
+        cfg.announcedAddress(), cfg.e2ee(), mediaLoops.length);
   }
 
   /** The bound HTTP port. */

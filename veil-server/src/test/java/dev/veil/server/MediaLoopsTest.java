@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -110,6 +111,46 @@ class MediaLoopsTest {
       }
       long handed = fx.server.counters().getOrDefault("udp.handed_off", 0L) - before;
       assertTrue(handed >= 10, "handed off " + handed);
+    }
+  }
+
+  @Test
+  void handOffQueueIsBounded_pastItDatagramsAreDroppedAndCounted() throws Exception {
+    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2));
+        MediaTestPeer a = fx.peer("a", "sendonly", 51);
+        MediaTestPeer b = fx.peer("b", "sendonly", 52)) {
+      assertEquals(0, laneOf(fx, "a"));
+      assertEquals(1, laneOf(fx, "b"));
+      RtcMedia media = fx.server.mediaForTesting();
+      MediaLane lane0 = media.lane(0);
+      MediaLane lane1 = media.lane(1);
+      InetSocketAddress fromB = new InetSocketAddress(InetAddress.getLoopbackAddress(), b.localPort());
+      CountDownLatch blocked = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      lane1.loop().execute(() -> { // lane 1 is stuck in a task: nothing it is handed gets handled meanwhile
+        blocked.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      assertTrue(blocked.await(10, TimeUnit.SECONDS));
+      long before = fx.server.stats().get("udp.handoff_dropped");
+      int extra = 100;
+      CompletableFuture<Void> injected = new CompletableFuture<>();
+      byte[] rtpLike = new byte[40];
+      rtpLike[0] = (byte) 0x80;
+      rtpLike[1] = 111;
+      lane0.loop().execute(() -> { // b's datagrams as lane 0's socket would get them: all for lane 1
+        for (int i = 0; i < MediaLane.MAX_INBOX + extra; i++) {
+          lane0.onDatagram(rtpLike.clone(), fromB);
+        }
+        injected.complete(null);
+      });
+      injected.get(30, TimeUnit.SECONDS);
+      assertEquals(extra, fx.server.stats().get("udp.handoff_dropped") - before);
+      release.countDown();
     }
   }
 
