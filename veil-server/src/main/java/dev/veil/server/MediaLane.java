@@ -340,7 +340,27 @@ final class MediaLane implements ChannelRouters.Sink {
 
   // --------------------------------------------------------------------------------------------------- UDP out
 
+  /**
+   * Sends {@code data} to {@code to}. With egress spreading ({@link RtcMedia#egressLane}) a destination belongs to one
+   * lane's socket (a hash of the address, so everything to one client leaves in order through one socket): a
+   * datagram for another lane's socket is collected in this loop turn's batch for that lane and handed over at the
+   * end of the turn (one task per lane and turn), so a large channel's UDP writes and {@code sendmmsg} calls are
+   * shared by every core while its router and SRTP stay on its own lane.
+   */
   void send(byte[] data, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
+    if (via != this) {
+      egress(via, data, to);
+      return;
+    }
+    write(data, to);
+  }
+
+  /** Writes through this lane's socket (on its loop). */
+  private void write(byte[] data, InetSocketAddress to) {
     if (closed) {
       return;
     }
@@ -368,6 +388,74 @@ final class MediaLane implements ChannelRouters.Sink {
   private void flush() {
     flushPending = false;
     udp.flush();
+  }
+
+  /** Datagrams (and their destinations, alternating) of this loop turn for each other lane's socket, or null. */
+  private Object[][] outbox;
+  private int[] outboxSize;
+  private boolean outboxPending;
+  private final Runnable handOver = this::handOver;
+  /** Bytes other lanes handed to this one to send, not yet written. */
+  private final java.util.concurrent.atomic.AtomicLong egressQueued = new java.util.concurrent.atomic.AtomicLong();
+  /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
+  static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
+
+  private void egress(MediaLane via, byte[] data, InetSocketAddress to) {
+    if (outbox == null) {
+      outbox = new Object[media.lanes().size()][];
+      outboxSize = new int[outbox.length];
+    }
+    Object[] box = outbox[via.index];
+    int n = outboxSize[via.index];
+    if (box == null || n + 2 > box.length) {
+      box = java.util.Arrays.copyOf(box == null ? new Object[64] : box, box == null ? 64 : box.length * 2);
+      outbox[via.index] = box;
+    }
+    box[n] = data;
+    box[n + 1] = to;
+    outboxSize[via.index] = n + 2;
+    if (n + 2 >= 512) {
+      handOver(via.index); // a big turn: hand over in slices, as the early flush does for the own socket
+    }
+    if (!outboxPending) {
+      outboxPending = true;
+      loop.execute(handOver);
+    }
+  }
+
+  /** End of a loop turn: hands each other lane its batch. */
+  private void handOver() {
+    outboxPending = false;
+    for (int i = 0; i < outbox.length; i++) {
+      if (outboxSize[i] > 0) {
+        handOver(i);
+      }
+    }
+  }
+
+  private void handOver(int lane) {
+    Object[] batch = outbox[lane];
+    int n = outboxSize[lane];
+    outbox[lane] = null;
+    outboxSize[lane] = 0;
+    long bytes = 0;
+    for (int k = 0; k < n; k += 2) {
+      bytes += ((byte[]) batch[k]).length;
+    }
+    MediaLane via = media.lanes().get(lane);
+    if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
+      via.egressQueued.addAndGet(-bytes);
+      stats.add("udp.send_dropped", n / 2);
+      return;
+    }
+    stats.add("udp.egress_handed_over", n / 2);
+    long b = bytes;
+    via.loop.execute(() -> {
+      via.egressQueued.addAndGet(-b);
+      for (int k = 0; k < n; k += 2) {
+        via.write((byte[]) batch[k], (InetSocketAddress) batch[k + 1]);
+      }
+    });
   }
 
   private void sent(ChannelFuture f) {

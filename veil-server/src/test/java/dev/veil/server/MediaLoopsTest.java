@@ -155,6 +155,56 @@ class MediaLoopsTest {
   }
 
   @Test
+  void sendsAreSpreadOverTheLanesSockets_byDestination_inOrder() throws Exception {
+    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2))) {
+      RtcMedia media = fx.server.mediaForTesting();
+      assertTrue(media.spreadsEgress());
+      // one sink whose sends leave through lane 0's socket and one through lane 1's (the lane is a hash of the address)
+      java.net.DatagramSocket[] sinks = new java.net.DatagramSocket[2];
+      List<java.net.DatagramSocket> spare = new ArrayList<>();
+      for (int i = 0; i < 64 && (sinks[0] == null || sinks[1] == null); i++) {
+        java.net.DatagramSocket d = new java.net.DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        int lane = media.egressLane((InetSocketAddress) d.getLocalSocketAddress()).index;
+        if (sinks[lane] == null) {
+          sinks[lane] = d;
+        } else {
+          spare.add(d);
+        }
+      }
+      spare.forEach(java.net.DatagramSocket::close);
+      assertTrue(sinks[0] != null && sinks[1] != null, "no address for each lane in 64 sockets");
+      try {
+        long before = fx.server.stats().get("udp.egress_handed_over");
+        MediaLane lane0 = media.lane(0);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        lane0.loop().execute(() -> { // lane 0 sends 100 numbered datagrams to each sink in one turn
+          for (int i = 0; i < 100; i++) {
+            for (java.net.DatagramSocket d : sinks) {
+              lane0.send(new byte[] {(byte) i}, (InetSocketAddress) d.getLocalSocketAddress());
+            }
+          }
+          done.complete(null);
+        });
+        done.get(10, TimeUnit.SECONDS);
+        for (java.net.DatagramSocket d : sinks) {
+          d.setSoTimeout(10_000);
+          for (int i = 0; i < 100; i++) {
+            java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[16], 16);
+            d.receive(p);
+            assertEquals(fx.server.rtcPort(), p.getPort(), "from the one media port");
+            assertEquals(i, p.getData()[0], "in order");
+          }
+        }
+        assertEquals(100L, fx.server.stats().get("udp.egress_handed_over") - before, "lane 1's sends went over");
+      } finally {
+        for (java.net.DatagramSocket d : sinks) {
+          d.close();
+        }
+      }
+    }
+  }
+
+  @Test
   void oneLoop_noSignalingThread_noHandOff() throws Exception {
     try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(1));
         MediaTestPeer pub = fx.peer("room", "sendonly", 41);
@@ -168,6 +218,7 @@ class MediaLoopsTest {
       assertTrue(names.contains("veil-loop"), names.toString());
       Map<String, Long> counters = fx.server.counters();
       assertEquals(0L, counters.getOrDefault("udp.handed_off", 0L), counters.toString());
+      assertEquals(0L, counters.getOrDefault("udp.egress_handed_over", 0L), counters.toString());
     }
   }
 }
