@@ -88,7 +88,12 @@ final class MediaLane implements ChannelRouters.Sink {
   private final AtomicInteger inbox = new AtomicInteger();
   final ChannelRouters routers;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
+  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
+  private long datagramsSeen;
+  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded). */
+  private long rtpForwarded;
+  private final io.micrometer.core.instrument.Timer forwardingLatency;
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;
@@ -103,6 +108,7 @@ final class MediaLane implements ChannelRouters.Sink {
     this.index = index;
     this.loop = loop;
     this.stats = stats;
+    this.forwardingLatency = stats.metrics.forwarding;
     this.random = random;
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
@@ -181,6 +187,16 @@ final class MediaLane implements ChannelRouters.Sink {
     return random;
   }
 
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
+  int tcpPort() {
+    return media.tcpPort();
+  }
+
+  /** The real remote address of an ICE-TCP path key (for STUN's XOR-MAPPED-ADDRESS), or null. */
+  InetSocketAddress mappedAddress(InetSocketAddress pathKey) {
+    return media.mappedAddress(pathKey);
+  }
+
   EventLoop loop() {
     return loop;
   }
@@ -203,6 +219,7 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   void removed(RtcPeer p) {
+    media.iceTcpOwnerClosed(p);
     peers.remove(p.connectionId);
     media.unregister(p);
     routers.leave(p.channel, p.connectionId);
@@ -217,6 +234,9 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   void addressValidated(RtcPeer p, InetSocketAddress a) {
+    if (IceTcp.isPath(a)) {
+      media.iceTcpValidated(a, p); // (the path now carries DTLS and media too; the address map routes its packets)
+    }
     RtcPeer prev = media.registerAddress(a, p);
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
@@ -271,7 +291,18 @@ final class MediaLane implements ChannelRouters.Sink {
           return;
         }
         byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
-        onDatagram(data, packet.sender());
+        if ((++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0) {
+          onDatagram(data, packet.sender());
+        } else {
+          // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup); a
+          // datagram handed to another lane is not timed (its copies are written there)
+          long t0 = System.nanoTime();
+          long before = rtpForwarded;
+          onDatagram(data, packet.sender());
+          if (rtpForwarded != before) {
+            forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+          }
+        }
       } catch (RuntimeException e) {
         // One bad datagram must never take the loop down (nor count as a socket error).
         LOG.error("datagram handling failed on the event loop", e);
@@ -351,24 +382,64 @@ final class MediaLane implements ChannelRouters.Sink {
     if (closed) {
       return;
     }
-    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
-    if (via != this) {
-      egress(via, data, to);
+    if (IceTcp.isPath(to)) { // an ICE-TCP path key (never a UDP address)
+      media.iceTcpSend(this, data, to);
       return;
     }
-    write(data, to);
-  }
-
-  /** Writes through this lane's socket (on its loop). */
-  private void write(byte[] data, InetSocketAddress to) {
-    if (closed) {
+    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
+    if (via != this) {
+      egress(via, new DatagramPacket(Unpooled.wrappedBuffer(data), to));
       return;
     }
     if (!udp.isWritable()) {
       stats.inc("udp.send_dropped");
       return;
     }
-    udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+  }
+
+  /**
+   * Sends {@code buf[off, off+len)}, which the caller reuses after the call (the router's forwarding buffer): one
+   * copy into a pooled direct buffer of the channel's allocator, which Netty releases once written (also when
+   * another lane's socket writes it).
+   */
+  void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (IceTcp.isPath(to)) {
+      media.iceTcpSend(this, java.util.Arrays.copyOfRange(buf, off, off + len), to);
+      return;
+    }
+    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
+    if (via == this && !udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
+    b.writeBytes(buf, off, len);
+    if (via != this) {
+      egress(via, new DatagramPacket(b, to));
+      return;
+    }
+    write(new DatagramPacket(b, to));
+  }
+
+  /** A datagram another lane handed over for this lane's socket (on this loop). */
+  private void writeHandedOver(DatagramPacket packet) {
+    if (closed || !udp.isWritable()) {
+      packet.release();
+      if (!closed) {
+        stats.inc("udp.send_dropped");
+      }
+      return;
+    }
+    write(packet);
+  }
+
+  /** Writes through this lane's socket (on its loop). */
+  private void write(DatagramPacket packet) {
+    udp.write(packet).addListener(sent);
     io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
     if (pending > pendingBytesMax) {
@@ -390,8 +461,8 @@ final class MediaLane implements ChannelRouters.Sink {
     udp.flush();
   }
 
-  /** Datagrams (and their destinations, alternating) of this loop turn for each other lane's socket, or null. */
-  private Object[][] outbox;
+  /** Datagrams of this loop turn for each other lane's socket, or null. */
+  private DatagramPacket[][] outbox;
   private int[] outboxSize;
   private boolean outboxPending;
   private final Runnable handOver = this::handOver;
@@ -400,21 +471,20 @@ final class MediaLane implements ChannelRouters.Sink {
   /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
   static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
 
-  private void egress(MediaLane via, byte[] data, InetSocketAddress to) {
+  private void egress(MediaLane via, DatagramPacket packet) {
     if (outbox == null) {
-      outbox = new Object[media.lanes().size()][];
+      outbox = new DatagramPacket[media.lanes().size()][];
       outboxSize = new int[outbox.length];
     }
-    Object[] box = outbox[via.index];
+    DatagramPacket[] box = outbox[via.index];
     int n = outboxSize[via.index];
-    if (box == null || n + 2 > box.length) {
-      box = java.util.Arrays.copyOf(box == null ? new Object[64] : box, box == null ? 64 : box.length * 2);
+    if (box == null || n + 1 > box.length) {
+      box = java.util.Arrays.copyOf(box == null ? new DatagramPacket[64] : box, box == null ? 64 : box.length * 2);
       outbox[via.index] = box;
     }
-    box[n] = data;
-    box[n + 1] = to;
-    outboxSize[via.index] = n + 2;
-    if (n + 2 >= 512) {
+    box[n] = packet;
+    outboxSize[via.index] = n + 1;
+    if (n + 1 >= 256) {
       handOver(via.index); // a big turn: hand over in slices, as the early flush does for the own socket
     }
     if (!outboxPending) {
@@ -434,26 +504,29 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   private void handOver(int lane) {
-    Object[] batch = outbox[lane];
+    DatagramPacket[] batch = outbox[lane];
     int n = outboxSize[lane];
     outbox[lane] = null;
     outboxSize[lane] = 0;
     long bytes = 0;
-    for (int k = 0; k < n; k += 2) {
-      bytes += ((byte[]) batch[k]).length;
+    for (int k = 0; k < n; k++) {
+      bytes += batch[k].content().readableBytes();
     }
     MediaLane via = media.lanes().get(lane);
     if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
       via.egressQueued.addAndGet(-bytes);
-      stats.add("udp.send_dropped", n / 2);
+      for (int k = 0; k < n; k++) {
+        batch[k].release();
+      }
+      stats.add("udp.send_dropped", n);
       return;
     }
-    stats.add("udp.egress_handed_over", n / 2);
+    stats.add("udp.egress_handed_over", n);
     long b = bytes;
     via.loop.execute(() -> {
       via.egressQueued.addAndGet(-b);
-      for (int k = 0; k < n; k += 2) {
-        via.write((byte[]) batch[k], (InetSocketAddress) batch[k + 1]);
+      for (int k = 0; k < n; k++) {
+        via.writeHandedOver(batch[k]);
       }
     });
   }
@@ -475,6 +548,7 @@ final class MediaLane implements ChannelRouters.Sink {
       stats.inc("media.router_output_to_gone_peer");
       return;
     }
+    rtpForwarded++;
     if (tap != null) {
       tap.record(ch.router, rtp);
     }
@@ -487,6 +561,22 @@ final class MediaLane implements ChannelRouters.Sink {
       return;
     }
     to.sendRtp(rtp.packet());
+  }
+
+  @Override
+  public void forwardRtp(ChannelRouters.Channel ch, dev.veil.webrtc.router.Consumer consumer, byte[] buf, int off,
+      int len) {
+    if (tap != null || tamper != null) {
+      ChannelRouters.Sink.super.forwardRtp(ch, consumer, buf, off, len); // test hooks want their own arrays
+      return;
+    }
+    RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    rtpForwarded++;
+    to.forwardRtp(buf, off, len);
   }
 
   @Override

@@ -57,6 +57,11 @@ final class RtcMedia implements Media {
   private final LanePlacement placement;
   private final Map<String, RtcPeer> byUfrag = new ConcurrentHashMap<>();
   private final Map<InetSocketAddress, RtcPeer> byAddress = new ConcurrentHashMap<>();
+  /**
+   * The ICE-TCP listener, on lane 0's loop (its packets go through lane 0's demultiplexing, handed to their
+   * connection's lane like any datagram), or null when rtc_tcp_port is off.
+   */
+  private IceTcp iceTcp;
 
   /** One lane on {@code loop}, which also runs the hub (the single-thread server). */
   RtcMedia(EventLoop loop, ServerConfig cfg, Stats stats) throws IOException {
@@ -110,6 +115,28 @@ final class RtcMedia implements Media {
       throw e;
     }
     this.laneList = List.of(lanes);
+    if (cfg.net().iceTcp()) {
+      try {
+        this.iceTcp = new IceTcp(lanes[0].loop(), stats, new IceTcp.Packets() {
+          @Override
+          public void onPacket(byte[] packet, InetSocketAddress pathKey) {
+            lanes[0].onDatagram(packet, pathKey); // an ICE-TCP frame: handled exactly as a datagram from the path
+          }
+
+          @Override
+          public void pathClosed(InetSocketAddress pathKey) {
+            byAddress.remove(pathKey);
+          }
+        }, cfg.rtcBindAddress(), cfg.net().rtcTcpPort(), 2 * cfg.maxConnections());
+      } catch (IOException e) {
+        for (MediaLane l : lanes) {
+          l.abandon();
+        }
+        dtlsPool.shutdownNow();
+        throw e;
+      }
+      LOG.info("ICE-TCP passive candidate on TCP {}:{}", cfg.rtcBindAddress(), iceTcp.localPort());
+    }
     if (lanes.length > 1) {
       LOG.info("{} media loops on UDP port {} (SO_REUSEPORT)", lanes.length, localPort());
     }
@@ -118,6 +145,45 @@ final class RtcMedia implements Media {
 
   int localPort() {
     return lanes[0].localPort();
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off (then no TCP candidate is offered). */
+  int tcpPort() {
+    return iceTcp == null ? 0 : iceTcp.localPort();
+  }
+
+  /** The real remote address of an ICE-TCP path key (for STUN's XOR-MAPPED-ADDRESS), or null; any lane. */
+  InetSocketAddress mappedAddress(InetSocketAddress pathKey) {
+    return iceTcp == null ? null : iceTcp.remoteAddress(pathKey);
+  }
+
+  /** A connection that may own ICE-TCP paths closed (any lane; IceTcp runs on lane 0). */
+  void iceTcpOwnerClosed(RtcPeer p) {
+    if (iceTcp != null) {
+      onIceTcpLoop(() -> iceTcp.ownerClosed(p));
+    }
+  }
+
+  /** An ICE check validated an ICE-TCP path for {@code p} (any lane). */
+  void iceTcpValidated(InetSocketAddress pathKey, RtcPeer p) {
+    if (iceTcp != null) {
+      onIceTcpLoop(() -> iceTcp.validated(pathKey, p));
+    }
+  }
+
+  /** Sends {@code data} (not reused by the caller) on an ICE-TCP path, from lane {@code from}. */
+  void iceTcpSend(MediaLane from, byte[] data, InetSocketAddress pathKey) {
+    if (iceTcp != null) {
+      onIceTcpLoop(() -> iceTcp.send(data, pathKey));
+    }
+  }
+
+  private void onIceTcpLoop(Runnable r) {
+    if (lanes[0].loop().inLoop()) {
+      r.run();
+    } else {
+      lanes[0].loop().execute(r);
+    }
   }
 
   DtlsCertificate certificate() {
@@ -310,6 +376,9 @@ final class RtcMedia implements Media {
   void close() {
     for (MediaLane l : lanes) {
       l.loop().execute(l::close);
+    }
+    if (iceTcp != null) {
+      lanes[0].loop().execute(iceTcp::close);
     }
   }
 
