@@ -105,6 +105,7 @@ final class LoadPeer implements AutoCloseable {
         new SecureRandom());
     dtls.setRemoteFingerprint(DtlsFingerprint.parse(fingerprint));
     sendCheck(true);
+    long nextCheck = System.currentTimeMillis() + 200;
     dtls.start(System.currentTimeMillis());
     ByteBuffer buf = ByteBuffer.allocate(2048);
     udp.configureBlocking(false);
@@ -137,6 +138,12 @@ final class LoadPeer implements AutoCloseable {
           }
         }
         dtls.poll(System.currentTimeMillis());
+        if (srtp == null && System.currentTimeMillis() >= nextCheck) {
+          // as browsers do: the check is retransmitted until the connection is up (the first one may reach the
+          // server before it has applied the answer)
+          sendCheck(true);
+          nextCheck = System.currentTimeMillis() + 200;
+        }
         if (!got && srtp == null) {
           Thread.sleep(1); // polling the non-blocking socket and the DTLS worker, not synchronising on time
         }
