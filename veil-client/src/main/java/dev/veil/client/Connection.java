@@ -88,8 +88,10 @@ import org.eclipse.jetty.websocket.api.StatusCode;
  * and reason, with a count of the suppressed ones). The identity and every key are destroyed when the connection
  * ends, however it ends.
  *
- * <p>Audio only: the client sends one Opus stream and hands over received Opus frames. Received video is forwarded
- * by the server (the tracks are reported) but not depacketized.
+ * <p>Audio, and screen share: the client sends one Opus stream and hands over received Opus frames; with
+ * {@link Options#withScreenShare()} it also sends VP8 frames the application encoded on a screen-share video track
+ * ({@link #sendScreenFrame}). Received video is forwarded by the server (the tracks are reported) but not
+ * depacketized.
  */
 public final class Connection implements AutoCloseable {
     /** What a connection reports. Every method has an empty default; called on the connection's loop thread. */
@@ -109,6 +111,12 @@ public final class Connection implements AutoCloseable {
         /** The connection ended: the application's disconnect, the server's, or a failure; says why. */
         default void onDisconnect(String reason) {}
 
+        /**
+         * The server is draining (docs/PROTOCOL.md §1.10): it disconnects this member after {@code deadlineMs}
+         * milliseconds; reconnect (elsewhere) before then.
+         */
+        default void onDraining(long deadlineMs) {}
+
         /** Keys, fingerprints, the verification code, or an E2EE error. */
         default void onE2ee(E2eeEvent event) {}
 
@@ -123,10 +131,22 @@ public final class Connection implements AutoCloseable {
     private static final long CONSENT_INTERVAL_MILLIS = 5_000;
     private static final long CONSENT_TIMEOUT_MILLIS = 30_000;
     private static final long PRIORITY = 1853824767L;
+    /** Most {@code redirect}s one connect follows (docs/PROTOCOL.md §1.9); one more fails the connect. */
+    public static final int MAX_REDIRECTS = 3;
     /** The largest Opus frame sendAudioFrame accepts: one RTP packet must fit in a 1200-byte MTU. */
     public static final int MAX_AUDIO_FRAME = 1000;
+    /** The largest VP8 frame sendScreenFrame accepts (about 1,000 packets). */
+    public static final int MAX_SCREEN_FRAME = 1 << 20;
 
-    private final URI url;
+    /** The signaling URL in use: the one given, or the node a {@code redirect} named. */
+    private volatile URI url;
+    /** Redirects followed so far (at most {@link #MAX_REDIRECTS}). */
+    private int redirects;
+    /** The WebSocket whose events count; events of a socket left behind by a redirect are ignored. */
+    private volatile SignalingListener activeListener;
+    private JsonNode connectNotifyMetadata;
+    /** The server's error before the offer (a refusal), kept for {@link ReconnectingConnection}. */
+    private volatile String refusal;
     private final Role role;
     private final String channelId;
     private final JsonNode metadata;
@@ -161,6 +181,8 @@ public final class Connection implements AutoCloseable {
     private DtlsClientEngine dtls;
     private SrtpSession srtp;
     private ClientSdp.Offer offer;
+    /** The offer's ice_servers (TURN with minted credentials), empty until the offer. */
+    private volatile java.util.List<dev.veil.signaling.IceServer> iceServers = java.util.List.of();
     private SocketAddress server;
     private int answers;
     private String stage = "opening the signaling WebSocket";
@@ -172,6 +194,9 @@ public final class Connection implements AutoCloseable {
     private long ownSsrc;
     private int opusPayloadType = -1;
     private int sequence;
+    private long screenSsrc;
+    private int vp8PayloadType = -1;
+    private int screenSequence;
     private final Map<Long, Track> tracks = new LinkedHashMap<>();
     private String serverError;
 
@@ -319,6 +344,16 @@ public final class Connection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ properties
 
     /** This connection's id, assigned by the server (null before the offer). */
+    /**
+     * The STUN/TURN servers the server's offer named for this connection, with their time-limited TURN REST
+     * credentials (docs/PROTOCOL.md §1.2 {@code ice_servers}); empty before the offer or when the server has none.
+     * This SDK reaches the server's UDP host candidate directly and does not use them itself; they are here for
+     * applications that hand them on (e.g. to a browser, or to their own ICE stack).
+     */
+    public java.util.List<dev.veil.signaling.IceServer> iceServers() {
+        return iceServers;
+    }
+
     public String connectionId() {
         return connectionId;
     }
@@ -468,6 +503,59 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Sends one VP8 frame on the screen-share track (needs {@link Options#withScreenShare()}): SFrame-encrypted with
+     * E2EE under the VP8 rule (the frame tag, and on a key frame the start code and size, stay clear), split into RTP
+     * packets of at most {@link Vp8Packetizer#MAX_CHUNK} payload bytes (RFC 7741 descriptor), the marker on the last,
+     * {@code rtpTimestamp} in 90 kHz units. Sharing starts with the first frame (a key frame, so the server can start
+     * forwarding) and pauses when frames stop; the track stays. Asynchronous: the packets leave from the loop thread.
+     *
+     * @throws IllegalStateException if not connected or without a screen-share uplink
+     * @throws IllegalArgumentException if the frame is empty or longer than {@link #MAX_SCREEN_FRAME}
+     */
+    public void sendScreenFrame(byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
+        if (!options.isScreenShare() || !role.sends()) {
+            throw new IllegalStateException("no screen-share uplink: connect a sending role with Options.withScreenShare()");
+        }
+        if (state != State.CONNECTED) {
+            throw new IllegalStateException("not connected");
+        }
+        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
+            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
+        }
+        byte[] frame = vp8Frame.clone();
+        long ts = rtpTimestamp & 0xffffffffL;
+        loop.execute(() -> sendScreenOnLoop(frame, ts, keyFrame));
+    }
+
+    private void sendScreenOnLoop(byte[] frame, long ts, boolean keyFrame) {
+        if (state != State.CONNECTED || vp8PayloadType < 0) {
+            return;
+        }
+        byte[] payload = frame;
+        if (e2ee != null) {
+            try {
+                payload = e2ee.encryptVp8(frame, keyFrame);
+            } catch (FrameCryptoException e) {
+                emitE2ee(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
+                return; // never sent in clear
+            }
+        }
+        java.util.List<byte[]> packets = Vp8Packetizer.packetize(payload, Vp8Packetizer.MAX_CHUNK);
+        for (int i = 0; i < packets.size(); i++) {
+            byte[] p = packets.get(i);
+            screenSequence = (screenSequence + 1) & 0xffff;
+            byte[] rtp = RtpPacket.build(RtpHeader.of(i == packets.size() - 1, vp8PayloadType, screenSequence, ts,
+                    screenSsrc), p, 0, p.length);
+            try {
+                sendUdp(srtp.protectRtp(rtp));
+            } catch (SrtpException e) {
+                end("SRTP failed: " + e.getMessage(), false);
+                return;
+            }
+        }
+    }
+
+    /**
      * Leaves: sends {@code disconnect}, closes the WebSocket, DTLS and the socket, destroys the identity and every
      * key. The future completes once everything is closed (also if the connection had already ended).
      */
@@ -602,29 +690,96 @@ public final class Connection implements AutoCloseable {
             fail("cannot set up the connection: " + e.getMessage());
             return;
         }
-        JsonNode notifyMd = notifyMetadata;
+        connectNotifyMetadata = notifyMetadata;
+        openSignaling();
+    }
+
+    /** Opens the signaling WebSocket to {@link #url}; {@code connect} goes out once it is open. Loop thread. */
+    private void openSignaling() {
+        SignalingListener listener = new SignalingListener();
+        activeListener = listener;
+        URI target = url;
+        stage = "opening the signaling WebSocket " + target;
         try {
-            SharedWebSocketClient.get().connect(new SignalingListener(), url).whenComplete((s, err) -> {
+            SharedWebSocketClient.get().connect(listener, target).whenComplete((s, err) -> {
                 if (err != null) {
-                    loop.execute(() -> fail("cannot open the signaling WebSocket " + url + ": " + err.getMessage()));
+                    loop.execute(() -> {
+                        if (listener == activeListener) {
+                            fail("cannot open the signaling WebSocket " + target + ": " + err.getMessage());
+                        }
+                    });
                 } else {
-                    loop.execute(() -> onSignalingOpen(s, notifyMd));
+                    loop.execute(() -> onSignalingOpen(listener, s));
                 }
             });
         } catch (Exception e) {
-            fail("cannot open the signaling WebSocket " + url + ": " + e.getMessage());
+            fail("cannot open the signaling WebSocket " + target + ": " + e.getMessage());
         }
     }
 
-    private void onSignalingOpen(Session s, JsonNode notifyMetadata) {
-        if (state == State.CLOSED) {
+    private void onSignalingOpen(SignalingListener listener, Session s) {
+        if (state == State.CLOSED || listener != activeListener) {
             s.close();
             return;
         }
         ws = s;
         stage = "waiting for the server's offer";
-        sendSignaling(new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false)
-                .withToken(options.token()));
+        sendSignaling(new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(), role.sends(),
+                false, 0, options.isScreenShare() && role.sends()).withToken(options.token()));
+    }
+
+    /**
+     * {@code redirect} (docs/PROTOCOL.md §1.9): another node owns the channel. Before the offer only, at most {@link
+     * #MAX_REDIRECTS} times, never from wss to ws: this socket is dropped and the same connect goes to the location.
+     */
+    private void onRedirect(dev.veil.signaling.Redirect r) {
+        if (connectionId != null) {
+            protocolFailure("the server sent a redirect after its offer");
+            return;
+        }
+        URI to;
+        try {
+            to = URI.create(r.location());
+        } catch (IllegalArgumentException e) {
+            fail("unusable redirect location");
+            return;
+        }
+        if (redirects >= MAX_REDIRECTS) {
+            fail("more than " + MAX_REDIRECTS + " redirects (last to " + to + ")");
+            return;
+        }
+        if ("wss".equalsIgnoreCase(url.getScheme()) && !"wss".equalsIgnoreCase(to.getScheme())) {
+            fail("refusing a redirect from wss to " + to.getScheme() + " (" + to + ")");
+            return;
+        }
+        redirects++;
+        Session old = ws;
+        ws = null;
+        synchronized (wsOut) {
+            wsOut.clear();
+            wsWriting = false;
+        }
+        activeListener = null;
+        if (old != null) {
+            old.close(StatusCode.NORMAL, "redirected", Callback.NOOP);
+        }
+        url = to;
+        openSignaling();
+    }
+
+    /** The signaling URL in use: the one given, or the node a redirect named. */
+    public URI signalingUrl() {
+        return url;
+    }
+
+    /** Redirects this connect followed. */
+    public int redirectCount() {
+        return redirects;
+    }
+
+    /** The server's refusal before its offer ({@code error} reason), or null; a refused connect is not retried. */
+    String refusal() {
+        return refusal;
     }
 
     // Jetty takes one outstanding sendText at a time (another fails with WritePendingException): queue the rest.
@@ -703,11 +858,18 @@ public final class Connection implements AutoCloseable {
             onDataMessage(d, now);
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
+        } else if (m instanceof dev.veil.signaling.Redirect r) {
+            onRedirect(r);
         } else if (m instanceof ErrorMessage err) {
             serverError = err.reason();
+            if (connectionId == null) {
+                refusal = err.reason();
+            }
             if (state == State.CONNECTING) {
                 fail("the server refused the connection: " + err.reason());
             }
+        } else if (m instanceof dev.veil.signaling.Draining dr) {
+            emit(l -> l.onDraining(dr.deadlineMs()));
         } else if (m instanceof Disconnect d) {
             String reason = serverError != null ? serverError
                     : d.reason() != null ? "the server disconnected: " + d.reason() : "the server disconnected";
@@ -752,8 +914,17 @@ public final class Connection implements AutoCloseable {
                 fail("the server's offer has no Opus audio m-line to send on");
                 return;
             }
+            if (options.isScreenShare()) {
+                SdpAnswer.Media screen = parsed.uploadScreen();
+                vp8PayloadType = screen == null ? -1 : ClientSdp.vp8PayloadType(screen);
+                if (vp8PayloadType < 0) {
+                    fail("the server's offer has no VP8 screen-share m-line to send on");
+                    return;
+                }
+            }
         }
         connectionId = o.connectionId();
+        iceServers = o.iceServers();
         offer = parsed;
         server = parsed.candidate();
         try {
@@ -764,6 +935,12 @@ public final class Connection implements AutoCloseable {
         }
         ownSsrc = random.nextInt() & 0xffffffffL;
         sequence = random.nextInt(0x10000);
+        if (vp8PayloadType >= 0) {
+            do {
+                screenSsrc = random.nextInt() & 0xffffffffL;
+            } while (screenSsrc == 0 || screenSsrc == ownSsrc);
+            screenSequence = random.nextInt(0x10000);
+        }
         sendSignaling(new Answer(answer(parsed)));
         if (e2ee != null) {
             e2ee.start(connectionId, channelId);
@@ -777,7 +954,7 @@ public final class Connection implements AutoCloseable {
     private String answer(ClientSdp.Offer o) {
         answers++;
         return ClientSdp.answer(o, Integer.toString(answers + 1), ice.ufrag(), ice.password(),
-                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, "veil-java-" + connectionId);
+                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, screenSsrc, "veil-java-" + connectionId);
     }
 
     private void onReOffer(ReOffer r) {
@@ -1152,13 +1329,21 @@ public final class Connection implements AutoCloseable {
 
         @Override
         public void onWebSocketText(String text) {
-            loop.execute(() -> onSignalingText(text));
+            loop.execute(() -> {
+                if (this == activeListener) {
+                    onSignalingText(text);
+                }
+            });
         }
 
         @Override
         public void onWebSocketClose(int code, String reason, Callback callback) {
             callback.succeed();
-            loop.execute(() -> onSignalingClosed(code, reason));
+            loop.execute(() -> {
+                if (this == activeListener) {
+                    onSignalingClosed(code, reason);
+                }
+            });
         }
 
         @Override

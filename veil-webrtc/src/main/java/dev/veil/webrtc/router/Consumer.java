@@ -309,6 +309,36 @@ public final class Consumer {
         return RtpPacket.build(h, payload, 0, payload.length);
     }
 
+    /**
+     * A padding-only packet of the RTX stream for bandwidth probing: RTX SSRC and payload type, the RTX stream's next
+     * sequence number, the last timestamp sent, the mid (if negotiated) and, with {@code transportWideExtensionId}
+     * 1..255, a zeroed 2-byte element for the transport-wide sequence number; no payload, then RFC 3550 padding (the
+     * P bit; the last byte is the padding length, 1..255). It carries no frame and no media byte: a receiver drops it
+     * after counting it for congestion control (with E2EE there is nothing to encrypt or decrypt in it).
+     *
+     * @param bytes wanted size of the packet (clear RTP); the padding is clamped to 1..255 bytes
+     * @return the packet, or null without RTX, before the first forwarded packet, or when paused or closed
+     */
+    public byte[] padding(int bytes, int transportWideExtensionId) {
+        if (!rtxEnabled() || !started || paused || closed) {
+            return null;
+        }
+        List<HeaderExtension> ext = extensions;
+        if (transportWideExtensionId >= 1 && transportWideExtensionId <= 255) {
+            ext = new java.util.ArrayList<>(extensions);
+            ext.add(new HeaderExtension(transportWideExtensionId, new byte[2]));
+        }
+        RtpHeader h = RtpHeader.of(false, params.rtxPayloadType(), rtxSeq, lastOutTs, params.rtxSsrc())
+                .withExtensions(ext);
+        int headerLength = h.encodedLength();
+        int pad = Math.max(1, Math.min(255, bytes - headerLength));
+        byte[] out = new byte[headerLength + pad];
+        h.writeTo(out, 0, true);
+        out[out.length - 1] = (byte) pad;
+        rtxSeq = (rtxSeq + 1) & 0xFFFF;
+        return out;
+    }
+
     private int rewriteInto(RtpPacket pkt, int outSeq, long outTs, byte[] out, int off) {
         return pkt.rewriteInto(out, off, params.ssrc(), params.payloadType(), outSeq, outTs, extensionBlock);
     }
