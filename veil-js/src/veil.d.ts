@@ -3,6 +3,12 @@
 export type Role = 'sendrecv' | 'sendonly' | 'recvonly';
 
 export interface ConnectionOptions {
+  /** reconnecting() only: first backoff ceiling in ms (default 250; delays are half to all of min(max, base·2^n)). */
+  reconnectBaseMs?: number;
+  /** reconnecting() only: largest backoff in ms (default 4000). */
+  reconnectMaxMs?: number;
+  /** reconnecting() only: attempts in a row before giving up (default 30). */
+  reconnectAttempts?: number;
   /** Send audio (default true; only with a stream that has an audio track). */
   audio?: boolean;
   /** Send video (default true; only with a stream that has a video track). */
@@ -12,7 +18,7 @@ export interface ConnectionOptions {
   /**
    * Video codecs to send, in order of preference, e.g. ['AV1', 'VP9', 'H264', 'VP8'] (the first one the server
    * offers and the browser encodes wins). With E2EE only codecs the worker protects are negotiated (SFrame: VP8, VP9,
-   * H264; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
+   * H264, AV1; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
    */
   codecs?: string[];
   /** Ask the server for a second video uplink for screen sharing (startScreenShare / stopScreenShare). */
@@ -54,6 +60,12 @@ export interface ConnectionOptions {
    * full resolution. false sends one layer (the SDK applies the server's offers without their a=rid/a=simulcast).
    */
   simulcast?: boolean;
+  /**
+   * Scalability mode of the camera video (W3C webrtc-svc), e.g. 'L1T3' (3 temporal layers) or 'L3T3_KEY' (3 spatial
+   * x 3 temporal, VP9/AV1); with E2EE every layer's frame is encrypted on its own (docs/PROTOCOL.md §2.9). Spatial
+   * modes want {simulcast: false}.
+   */
+  scalabilityMode?: string;
   /** Replaces the simulcast encodings, lowest layer first (default: scale 4/2/1, max 150k/500k/2.5M bit/s). */
   simulcastEncodings?: Array<{ scaleResolutionDownBy?: number; maxBitrate?: number; maxFramerate?: number }>;
   /** The largest picture height wanted of received simulcast video: the server forwards the highest layer that fits. */
@@ -177,6 +189,10 @@ export interface DataEvent {
 export declare const MAX_DATA_BYTES: number;
 
 export declare class VeilConnection {
+  /** The signaling URL in use: the one given, or the node a `redirect` named. */
+  readonly url: string;
+  /** Redirects this connect followed (at most MAX_REDIRECTS). */
+  readonly redirects: number;
   readonly role: Role;
   readonly channelId: string;
   /** The RTCPeerConnection, once the offer has arrived. */
@@ -261,9 +277,33 @@ export declare class VeilConnection {
 
 export declare class VeilSignaling {
   readonly url: string;
+  /** Every signaling URL given (a cluster's nodes); the first is `url`. */
+  readonly urls: string[];
   sendrecv(channelId: string, metadata?: unknown, options?: ConnectionOptions): VeilConnection;
   sendonly(channelId: string, metadata?: unknown, options?: ConnectionOptions): VeilConnection;
   recvonly(channelId: string, metadata?: unknown, options?: ConnectionOptions): VeilConnection;
+  /** A member that reconnects on its own after a drop (docs/PROTOCOL.md §1.9). */
+  reconnecting(role: 'sendrecv' | 'sendonly' | 'recvonly', channelId: string, metadata?: unknown,
+    options?: ConnectionOptions): VeilReconnectingConnection;
+}
+
+/** Most `redirect`s one connect follows. */
+export declare const MAX_REDIRECTS: number;
+
+export interface ReconnectingEvent { attempt: number; delayMs: number; url: string; reason: string }
+export interface ReconnectedEvent { attempts: number; downtimeMs: number; url: string; connection: VeilConnection }
+
+/** A member that stays in its channel across node failures: a new VeilConnection after each drop. */
+export declare class VeilReconnectingConnection {
+  /** The connection in use (a new one, with a new connection id, after each reconnect). */
+  readonly current: VeilConnection | null;
+  readonly connectionId: string | null;
+  on(event: 'reconnecting', fn: (ev: ReconnectingEvent) => void): this;
+  on(event: 'reconnected', fn: (ev: ReconnectedEvent) => void): this;
+  on(event: string, fn: (ev: any) => void): this;
+  off(event: string, fn: (ev: any) => void): this;
+  connect(stream: MediaStream | null): Promise<MediaStream | null>;
+  disconnect(): Promise<void>;
 }
 
 export declare function parseSections(sdp: string): { mid: string | null; kind: string; direction: string; port: number; msid: string | null }[];
@@ -272,7 +312,7 @@ declare const Veil: {
   readonly version: string;
   /** Resolves where this browser can do E2EE; rejects with a VeilError (reason 'e2ee-unsupported') saying why not. */
   initE2EE(): Promise<void>;
-  connection(url: string): VeilSignaling;
+  connection(url: string | string[]): VeilSignaling;
   VeilError: typeof VeilError;
 };
 export default Veil;

@@ -28,12 +28,20 @@
 // Access tokens (docs/PROTOCOL.md §1.7): {token: jwt} sends the operator's access token in connect; a server with
 // auth.mode = "token" refuses a missing or bad one and connect() rejects with a VeilError whose reason is 'auth' and
 // whose message names the code (token_missing, token_expired, token_forged, token_wrong_channel, token_role, ...).
+//
+// Restrictive networks (docs/PROTOCOL.md §1.6): the server's offer announces a passive ICE-TCP candidate (used when
+// UDP is blocked) and may carry `ice_servers`, TURN servers with time-limited credentials minted for this
+// connection; they go into the RTCPeerConnection's iceServers, after any {iceServers: [...]} of the options.
+// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
 import { toBase64, fromBase64 } from './e2ee/bytes.js';
 import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
-import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
+import {
+  sectionTexts, setScalabilityMode, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast,
+} from './simulcast.js';
+import { ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 
 export { simulcastRecvRids, withoutSimulcast };
 
@@ -46,6 +54,8 @@ const ICE_RESTART_MIN_INTERVAL_MS = 2500;
 // After an automatic restart, ICE must be back within this long, or the next attempt starts.
 const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
+/** Most `redirect`s one connect follows (docs/PROTOCOL.md §1.9); one more fails it. */
+export const MAX_REDIRECTS = 3;
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
@@ -83,8 +93,8 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
-/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
-export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 and AV1 need SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264', 'AV1']),
   jframe: Object.freeze(['VP8', 'VP9']) });
 
 /**
@@ -159,6 +169,28 @@ export function orderOfferVideoCodecs(sdp, wanted, e2eeFormat) {
   return parts.join(eol + 'm=');
 }
 
+/**
+ * The RTCIceServer list of a connection: the application's own (the `iceServers` option) then the server's offer's
+ * `ice_servers` (docs/PROTOCOL.md §1.2: `{urls, username?, credential?}`, TURN REST credentials). Entries that are
+ * not objects with 1-8 stun:/turn:/turns: urls are left out (a bad entry must not break the connection).
+ */
+export function iceServersOf(own, offered) {
+  const ok = s => s && typeof s === 'object' && Array.isArray(s.urls) && s.urls.length > 0 && s.urls.length <= 8
+    && s.urls.every(u => typeof u === 'string' && /^(stun|turns?):\S+$/.test(u) && u.length <= 512);
+  const out = [];
+  for (const s of Array.isArray(own) ? own : []) out.push(s);
+  for (const s of Array.isArray(offered) ? offered : []) {
+    if (!ok(s)) continue;
+    const e = { urls: s.urls.slice() };
+    if (typeof s.username === 'string' && typeof s.credential === 'string') {
+      e.username = s.username;
+      e.credential = s.credential;
+    }
+    out.push(e);
+  }
+  return out;
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -190,6 +222,8 @@ export class VeilConnection {
     this._queue = Promise.resolve();
     this._closed = false;
     this._connecting = null;
+    /** Redirects followed by this connect (docs/PROTOCOL.md §1.9). */
+    this.redirects = 0;
     this._pingInterval = 0;
     // ICE restart: the pending request {promise, resolve, reject, timer}, when the last one was sent, the automatic
     // attempts since ICE was last connected, the timer of the next automatic step, and whether media was ever up.
@@ -200,7 +234,8 @@ export class VeilConnection {
     this._mediaUp = false;
     // E2EE hook (issue 4): an object with any of
     //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
-    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
+    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection),
+    //   onLocalDescription(connection) (after every local answer)
     // set with setE2eeHandler() before connect().
     this._e2ee = null;
     /** The E2EE state (src/e2ee/index.js VeilE2EE) of a connection made with {e2ee: true}, once connect() ran. */
@@ -573,6 +608,40 @@ export class VeilConnection {
     };
   }
 
+  /**
+   * `redirect` (docs/PROTOCOL.md §1.9): another node of the cluster owns the channel. Before the offer only, at
+   * most MAX_REDIRECTS times, never from wss: to ws:: this WebSocket is dropped and the same connect goes to the
+   * location. `this.url` is then the owner's URL.
+   */
+  _onRedirect(msg) {
+    if (this.connectionId !== null) {
+      this._abend('signaling', 'the server sent a redirect after its offer');
+      return;
+    }
+    const to = typeof msg.location === 'string' ? msg.location : '';
+    if (!/^wss?:\/\/[^/?#@\s]+/.test(to) || to.length > 2048) {
+      this._abend('signaling', 'unusable redirect location');
+      return;
+    }
+    if (this.redirects >= MAX_REDIRECTS) {
+      this._abend('signaling', `more than ${MAX_REDIRECTS} redirects (last to ${to})`);
+      return;
+    }
+    if (this.url.startsWith('wss:') && !to.startsWith('wss:')) {
+      this._abend('signaling', `refusing a redirect from wss to ws (${to})`);
+      return;
+    }
+    this.redirects++;
+    const old = this.ws;
+    if (old) {
+      old.onclose = old.onmessage = old.onopen = null;
+      try { old.close(1000, 'redirected'); } catch (e) { /* closing */ }
+    }
+    this.ws = null;
+    this.url = to;
+    this._openSignaling(this.stream);
+  }
+
   _progress() {
     const pc = this.pc;
     return pc ? `${this._stage}; ice ${pc.iceConnectionState}, peer connection ${pc.connectionState}` : this._stage;
@@ -611,6 +680,7 @@ export class VeilConnection {
       case 'disconnect':
         this._lastError = this._lastError || msg.reason;
         break;
+      case 'redirect': this._onRedirect(msg); break;
       default: break;
     }
   }
@@ -626,7 +696,9 @@ export class VeilConnection {
     this._stage = 'negotiating';
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
-    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+      iceServers: iceServersOf(this.options.iceServers, msg.ice_servers) };
+    if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
     // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
     // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
     // ontrack) is silently bypassed: media would flow in clear. With it, a frame without a transform goes nowhere.
@@ -642,7 +714,12 @@ export class VeilConnection {
     await this._attachLocalTracks(offer);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+    // after negotiation: Chromium keeps a scalability mode only once the send codec is known
+    if (this.options.scalabilityMode && this._cameraTransceiver) {
+      await setScalabilityMode(this._cameraTransceiver.sender, this.options.scalabilityMode);
+    }
     this._stage = 'connecting ICE/DTLS';
     this._onPcState();
   }
@@ -730,8 +807,14 @@ export class VeilConnection {
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
     if (iceUfrag(msg.sdp) !== before) this._endIceRestart(null);
+  }
+
+  /** After every local answer: E2EE learns the codecs negotiated per m-section (for frames without a mime type). */
+  _onLocalDescription() {
+    if (this._e2ee && this._e2ee.onLocalDescription) this._e2ee.onLocalDescription(this);
   }
 
   /** Ends a remote track for good and emits 'removetrack' (once per track). */
@@ -856,11 +939,30 @@ export class VeilConnection {
   }
 }
 
-/** The entry point: Veil.connection(url).sendrecv | sendonly | recvonly (channelId, metadata, options). */
+/**
+ * The entry point: Veil.connection(url).sendrecv | sendonly | recvonly (channelId, metadata, options). `url` may be
+ * a list: the signaling URLs of a cluster's nodes; connections start at the first, reconnecting() ones try them all.
+ */
 export class VeilSignaling {
   constructor(url) {
-    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new VeilError('url must be a ws:// or wss:// URL', 'bad-argument');
-    this.url = url;
+    const urls = Array.isArray(url) ? url : [url];
+    if (urls.length === 0 || urls.some(u => typeof u !== 'string' || !/^wss?:\/\//.test(u))) {
+      throw new VeilError('url must be a ws:// or wss:// URL (or a non-empty list of them)', 'bad-argument');
+    }
+    this.url = urls[0];
+    this.urls = urls.slice();
+  }
+
+  /**
+   * A member that reconnects on its own when its connection drops (docs/PROTOCOL.md §1.9): role is 'sendrecv',
+   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (4000) and
+   * reconnectAttempts (30). Events: those of a connection, plus 'reconnecting' and 'reconnected'.
+   */
+  reconnecting(role, channelId, metadata = null, options = {}) {
+    new VeilConnection(this.url, role, channelId, metadata, options); // validates the arguments now
+    const plan = new ReconnectPlan(this.urls, { baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs,
+      maxAttempts: options.reconnectAttempts });
+    return new VeilReconnectingConnection(url => new VeilConnection(url, role, channelId, metadata, options), plan);
   }
 
   sendrecv(channelId, metadata = null, options = {}) {

@@ -4,18 +4,21 @@ import { readFileSync, existsSync } from 'node:fs';
 import { syntheticStreamSource } from '../helpers/browser.mjs';
 
 /** In-page: a small synthetic camera (a solid colour with a moving bar, 160x120 at 15 fps) and an oscillator. */
-export function smallStreamSource() {
-  return syntheticStreamSource({ fn: 'makeSmallStream', width: 160, height: 120, fps: 15, step: 5 });
+export function smallStreamSource({ width = 160, height = 120 } = {}) {
+  return syntheticStreamSource({ fn: 'makeSmallStream', width, height, fps: 15, step: 5 });
 }
 
 /** In-page: joins `channel` with E2EE through the SDK; records tracks, frames (rVFC), e2ee events. */
-/** A fresh page (own browser context) on the server's demo origin with the small test stream installed. */
-export async function openSmallStreamPage(browser, base) {
+/**
+ * A fresh page (own browser context) on the server's demo origin with the small test stream installed (160x120, or
+ * `size` {width, height}).
+ */
+export async function openSmallStreamPage(browser, base, size) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', e => console.error('page error:', e.message));
   await page.goto(base + '/');
-  await page.addScriptTag({ content: smallStreamSource() });
+  await page.addScriptTag({ content: smallStreamSource(size) });
   return page;
 }
 

@@ -123,10 +123,20 @@ public final class Connection implements AutoCloseable {
     private static final long CONSENT_INTERVAL_MILLIS = 5_000;
     private static final long CONSENT_TIMEOUT_MILLIS = 30_000;
     private static final long PRIORITY = 1853824767L;
+    /** Most {@code redirect}s one connect follows (docs/PROTOCOL.md §1.9); one more fails the connect. */
+    public static final int MAX_REDIRECTS = 3;
     /** The largest Opus frame sendAudioFrame accepts: one RTP packet must fit in a 1200-byte MTU. */
     public static final int MAX_AUDIO_FRAME = 1000;
 
-    private final URI url;
+    /** The signaling URL in use: the one given, or the node a {@code redirect} named. */
+    private volatile URI url;
+    /** Redirects followed so far (at most {@link #MAX_REDIRECTS}). */
+    private int redirects;
+    /** The WebSocket whose events count; events of a socket left behind by a redirect are ignored. */
+    private volatile SignalingListener activeListener;
+    private JsonNode connectNotifyMetadata;
+    /** The server's error before the offer (a refusal), kept for {@link ReconnectingConnection}. */
+    private volatile String refusal;
     private final Role role;
     private final String channelId;
     private final JsonNode metadata;
@@ -163,6 +173,8 @@ public final class Connection implements AutoCloseable {
     private DtlsClientEngine dtls;
     private SrtpSession srtp;
     private ClientSdp.Offer offer;
+    /** The offer's ice_servers (TURN with minted credentials), empty until the offer. */
+    private volatile java.util.List<dev.veil.signaling.IceServer> iceServers = java.util.List.of();
     private SocketAddress server;
     private int answers;
     private String stage = "opening the signaling WebSocket";
@@ -328,6 +340,16 @@ public final class Connection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ properties
 
     /** This connection's id, assigned by the server (null before the offer). */
+    /**
+     * The STUN/TURN servers the server's offer named for this connection, with their time-limited TURN REST
+     * credentials (docs/PROTOCOL.md §1.2 {@code ice_servers}); empty before the offer or when the server has none.
+     * This SDK reaches the server's UDP host candidate directly and does not use them itself; they are here for
+     * applications that hand them on (e.g. to a browser, or to their own ICE stack).
+     */
+    public java.util.List<dev.veil.signaling.IceServer> iceServers() {
+        return iceServers;
+    }
+
     public String connectionId() {
         return connectionId;
     }
@@ -623,33 +645,100 @@ public final class Connection implements AutoCloseable {
             fail("cannot set up the connection: " + e.getMessage());
             return;
         }
-        JsonNode notifyMd = notifyMetadata;
+        connectNotifyMetadata = notifyMetadata;
+        openSignaling();
+    }
+
+    /** Opens the signaling WebSocket to {@link #url}; {@code connect} goes out once it is open. Loop thread. */
+    private void openSignaling() {
+        SignalingListener listener = new SignalingListener();
+        activeListener = listener;
+        URI target = url;
+        stage = "opening the signaling WebSocket " + target;
         try {
-            SharedWebSocketClient.get().connect(new SignalingListener(), url).whenComplete((s, err) -> {
+            SharedWebSocketClient.get().connect(listener, target).whenComplete((s, err) -> {
                 if (err != null) {
-                    loop.execute(() -> fail("cannot open the signaling WebSocket " + url + ": " + err.getMessage()));
+                    loop.execute(() -> {
+                        if (listener == activeListener) {
+                            fail("cannot open the signaling WebSocket " + target + ": " + err.getMessage());
+                        }
+                    });
                 } else {
-                    loop.execute(() -> onSignalingOpen(s, notifyMd));
+                    loop.execute(() -> onSignalingOpen(listener, s));
                 }
             });
         } catch (Exception e) {
-            fail("cannot open the signaling WebSocket " + url + ": " + e.getMessage());
+            fail("cannot open the signaling WebSocket " + target + ": " + e.getMessage());
         }
     }
 
-    private void onSignalingOpen(Session s, JsonNode notifyMetadata) {
-        if (state == State.CLOSED) {
+    private void onSignalingOpen(SignalingListener listener, Session s) {
+        if (state == State.CLOSED || listener != activeListener) {
             s.close();
             return;
         }
         ws = s;
         stage = "waiting for the server's offer";
-        Connect connect = new Connect(role, channelId, metadata, notifyMetadata, options.isE2ee(), role.sends(), false)
-                .withToken(options.token());
+        Connect connect = new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(),
+                role.sends(), false).withToken(options.token());
         if (options.isE2ee()) {
             connect = connect.withKeyMode(options.keyMode());
         }
         sendSignaling(connect);
+    }
+
+    /**
+     * {@code redirect} (docs/PROTOCOL.md §1.9): another node owns the channel. Before the offer only, at most {@link
+     * #MAX_REDIRECTS} times, never from wss to ws: this socket is dropped and the same connect goes to the location.
+     */
+    private void onRedirect(dev.veil.signaling.Redirect r) {
+        if (connectionId != null) {
+            protocolFailure("the server sent a redirect after its offer");
+            return;
+        }
+        URI to;
+        try {
+            to = URI.create(r.location());
+        } catch (IllegalArgumentException e) {
+            fail("unusable redirect location");
+            return;
+        }
+        if (redirects >= MAX_REDIRECTS) {
+            fail("more than " + MAX_REDIRECTS + " redirects (last to " + to + ")");
+            return;
+        }
+        if ("wss".equalsIgnoreCase(url.getScheme()) && !"wss".equalsIgnoreCase(to.getScheme())) {
+            fail("refusing a redirect from wss to " + to.getScheme() + " (" + to + ")");
+            return;
+        }
+        redirects++;
+        Session old = ws;
+        ws = null;
+        synchronized (wsOut) {
+            wsOut.clear();
+            wsWriting = false;
+        }
+        activeListener = null;
+        if (old != null) {
+            old.close(StatusCode.NORMAL, "redirected", Callback.NOOP);
+        }
+        url = to;
+        openSignaling();
+    }
+
+    /** The signaling URL in use: the one given, or the node a redirect named. */
+    public URI signalingUrl() {
+        return url;
+    }
+
+    /** Redirects this connect followed. */
+    public int redirectCount() {
+        return redirects;
+    }
+
+    /** The server's refusal before its offer ({@code error} reason), or null; a refused connect is not retried. */
+    String refusal() {
+        return refusal;
     }
 
     // Jetty takes one outstanding sendText at a time (another fails with WritePendingException): queue the rest.
@@ -738,8 +827,13 @@ public final class Connection implements AutoCloseable {
             }
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
+        } else if (m instanceof dev.veil.signaling.Redirect r) {
+            onRedirect(r);
         } else if (m instanceof ErrorMessage err) {
             serverError = err.reason();
+            if (connectionId == null) {
+                refusal = err.reason();
+            }
             if (state == State.CONNECTING) {
                 fail("the server refused the connection: " + err.reason());
             }
@@ -789,6 +883,7 @@ public final class Connection implements AutoCloseable {
             }
         }
         connectionId = o.connectionId();
+        iceServers = o.iceServers();
         offer = parsed;
         server = parsed.candidate();
         try {
@@ -1219,13 +1314,21 @@ public final class Connection implements AutoCloseable {
 
         @Override
         public void onWebSocketText(String text) {
-            loop.execute(() -> onSignalingText(text));
+            loop.execute(() -> {
+                if (this == activeListener) {
+                    onSignalingText(text);
+                }
+            });
         }
 
         @Override
         public void onWebSocketClose(int code, String reason, Callback callback) {
             callback.succeed();
-            loop.execute(() -> onSignalingClosed(code, reason));
+            loop.execute(() -> {
+                if (this == activeListener) {
+                    onSignalingClosed(code, reason);
+                }
+            });
         }
 
         @Override

@@ -25,19 +25,47 @@ import java.util.Objects;
  */
 public final class VeilClient {
     private final URI signalingUrl;
+    private final java.util.List<URI> candidates;
 
-    private VeilClient(URI signalingUrl) {
-        this.signalingUrl = signalingUrl;
+    private VeilClient(java.util.List<URI> candidates) {
+        this.signalingUrl = candidates.get(0);
+        this.candidates = java.util.List.copyOf(candidates);
     }
 
-    /** A client of the server whose signaling endpoint is {@code signalingUrl} ({@code ws://HOST:PORT/signaling}). */
-    public static VeilClient connection(URI signalingUrl) {
+    /**
+     * A client of a cluster (docs/PROTOCOL.md §1.9): the signaling URLs of its nodes (or of load balancers in front
+     * of them). Connections start at the first; a {@link #reconnecting reconnecting} one tries them in turn.
+     */
+    public static VeilClient connection(java.util.List<URI> signalingUrls) {
+        if (signalingUrls.isEmpty()) {
+            throw new IllegalArgumentException("no signaling URL");
+        }
+        for (URI u : signalingUrls) {
+            check(u);
+        }
+        return new VeilClient(signalingUrls);
+    }
+
+    private static void check(URI signalingUrl) {
         Objects.requireNonNull(signalingUrl, "signalingUrl");
         String s = signalingUrl.getScheme();
         if (s == null || !(s.equalsIgnoreCase("ws") || s.equalsIgnoreCase("wss"))) {
             throw new IllegalArgumentException("signaling URL must be ws:// or wss://, got " + signalingUrl);
         }
-        return new VeilClient(signalingUrl);
+    }
+
+    /**
+     * A member that reconnects on its own when its connection drops (a node dies or drains), to any of this client's
+     * signaling URLs, and rejoins (re-keyed as after any join); see {@link ReconnectingConnection}.
+     */
+    public ReconnectingConnection reconnecting(Role role, String channelId, JsonNode metadata, Options options) {
+        return new ReconnectingConnection(candidates, role, channelId, metadata, options);
+    }
+
+    /** A client of the server whose signaling endpoint is {@code signalingUrl} ({@code ws://HOST:PORT/signaling}). */
+    public static VeilClient connection(URI signalingUrl) {
+        check(signalingUrl);
+        return new VeilClient(java.util.List.of(signalingUrl));
     }
 
     public URI signalingUrl() {

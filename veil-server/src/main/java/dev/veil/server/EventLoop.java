@@ -127,6 +127,16 @@ final class EventLoop implements Executor, Scheduler {
   }
 
   /**
+   * A bootstrap for a TCP listening socket whose accepted connections are registered on this loop too (their
+   * handlers run on the state thread), with the socket channel classes of its transport.
+   */
+  io.netty.bootstrap.ServerBootstrap tcpServerBootstrap() {
+    return new io.netty.bootstrap.ServerBootstrap().group(loop, loop)
+        .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class
+            : io.netty.channel.socket.nio.NioServerSocketChannel.class);
+  }
+
+  /**
    * Stops the loop after the tasks already posted (pending timers are dropped, channels still open are closed)
    * and waits up to {@code millis} for it.
    */

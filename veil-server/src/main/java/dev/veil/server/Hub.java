@@ -4,6 +4,9 @@ import dev.veil.signaling.Answer;
 import dev.veil.server.auth.AuthWebhook;
 import dev.veil.server.auth.TokenVerifier;
 import dev.veil.server.auth.Verdict;
+import dev.veil.server.cluster.ChannelPlacement;
+import dev.veil.server.cluster.Route;
+import dev.veil.signaling.Redirect;
 import dev.veil.signaling.Connect;
 import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
@@ -68,6 +71,10 @@ final class Hub {
   LongSupplier wallClock = System::currentTimeMillis;
   /** The auth webhook, or {@code null} (set by the server from {@code auth.webhook_url}; tests set a fake). */
   AuthWebhook webhook;
+  /** The cluster (docs/PROTOCOL.md §1.9), or {@code null}: one process, every channel is local. */
+  ChannelPlacement placement;
+  /** Longest a connect waits for the cluster's routing decision before it is refused. */
+  static final long PLACEMENT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
   private final Map<String, Conn> byId = new HashMap<>();
   /** Sockets that have not sent connect yet, oldest first (the first to evict when the pending budget is full). */
   private final Set<Conn> pendingConns = new LinkedHashSet<>();
@@ -245,7 +252,52 @@ final class Hub {
       askWebhook(c, m);
       return;
     }
-    admit(c, m);
+    place(c, m);
+  }
+
+  /**
+   * In a cluster, asks where the channel lives (unless this node hosts it already): here, or a {@code redirect} to
+   * the owning node's signaling URL. No answer within {@link #PLACEMENT_TIMEOUT_NANOS} refuses the connect.
+   */
+  private void place(Conn c, Connect m) {
+    if (placement == null || channels.containsKey(m.channelId())) {
+      admit(c, m);
+      return;
+    }
+    c.authorizing = true;
+    cancel(c.deadline);
+    boolean[] decided = {false};
+    Scheduler.Cancellable timer = loop.schedule(PLACEMENT_TIMEOUT_NANOS, () -> {
+      if (!decided[0]) {
+        decided[0] = true;
+        c.authorizing = false;
+        if (c.state != State.CLOSED) {
+          refuse(c, "cluster_unavailable", "cluster_unavailable: no routing decision in time; try again");
+        }
+      }
+    });
+    c.deadline = timer;
+    placement.place(m.channelId(), route -> {
+      if (decided[0]) {
+        return;
+      }
+      decided[0] = true;
+      timer.cancel();
+      c.authorizing = false;
+      if (c.state == State.CLOSED) {
+        return;
+      }
+      if (route instanceof Route.Local) {
+        admit(c, m);
+      } else if (route instanceof Route.Redirect r) {
+        stats.inc("signaling.redirects");
+        LOG.info("{} redirected to node {} for channel {}", c, r.owner().nodeId(), m.channelId());
+        send(c, new Redirect(r.owner().signalingUrl()));
+        leave(c, CLOSE_NORMAL, "redirect");
+      } else if (route instanceof Route.Unavailable u) {
+        refuse(c, "cluster_unavailable", "cluster_unavailable: " + u.reason() + "; try again");
+      }
+    });
   }
 
   /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
@@ -275,7 +327,7 @@ final class Hub {
         return;
       }
       if (allowed) {
-        admit(c, m);
+        place(c, m);
       } else {
         refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
       }
@@ -320,6 +372,9 @@ final class Hub {
       ch = new Channel(m.channelId(), m.e2ee(), m.effectiveKeyMode());
       channels.put(ch.id, ch);
       stats.channels.set(channels.size());
+      if (placement != null) {
+        placement.channelOpened(ch.id);
+      }
     }
     c.id = ids.next();
     c.connect = m;
@@ -340,7 +395,10 @@ final class Hub {
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
-    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
+    // TURN servers with credentials for this connection only (TURN REST: they expire after turn.ttl_seconds)
+    NetConfig.Turn turn = cfg.net().turn();
+    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds(),
+        turn == null ? List.of() : List.of(turn.credentialsFor(c.id, wallClock.getAsLong() / 1000))));
     armAnswerDeadline(c);
     c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
   }
@@ -621,6 +679,9 @@ final class Hub {
       if (ch.members.isEmpty()) {
         channels.remove(ch.id);
         stats.channels.set(channels.size());
+        if (placement != null) {
+          placement.channelClosed(ch.id);
+        }
       }
       LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
     }

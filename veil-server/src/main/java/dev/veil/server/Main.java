@@ -24,7 +24,11 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--rtc-port", paramLabel = "N", description = "UDP media port (0 = ephemeral).")
   Integer rtcPort;
 
-  /** TEST ONLY (hidden): records forwarded VP8, H.264 and VP9 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
+  @Option(names = "--rtc-tcp-port", paramLabel = "N",
+      description = "ICE-TCP port (0 = ephemeral, -1 = off; default rtc_tcp_port, ephemeral with --rtc-port 0).")
+  Integer rtcTcpPort;
+
+  /** TEST ONLY (hidden): records forwarded VP8, H.264, VP9 and AV1 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
   @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
   File testForwardTap;
 
@@ -53,12 +57,23 @@ public final class Main implements Callable<Integer> {
       return 2;
     }
     if ((httpPort != null && (httpPort < 0 || httpPort > 65535))
-        || (rtcPort != null && (rtcPort < 0 || rtcPort > 65535))) {
-      System.err.println("ports must be 0..65535");
+        || (rtcPort != null && (rtcPort < 0 || rtcPort > 65535))
+        || (rtcTcpPort != null && (rtcTcpPort < -1 || rtcTcpPort > 65535))) {
+      System.err.println("ports must be 0..65535 (--rtc-tcp-port: -1 turns ICE-TCP off)");
       return 2;
     }
     cfg = cfg.withPorts(httpPort, rtcPort);
-    VeilServer server = new VeilServer(cfg);
+    if (rtcTcpPort != null) {
+      cfg = cfg.withRtcTcpPort(rtcTcpPort);
+    }
+    dev.veil.server.cluster.ClusterConfig cluster;
+    try {
+      cluster = dev.veil.server.cluster.ClusterConfig.load(config);
+    } catch (RuntimeException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    VeilServer server = new VeilServer(cfg, cluster);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }
@@ -108,7 +123,8 @@ public final class Main implements Callable<Integer> {
     // The one machine-readable line on standard output; tests read the bound ports from it.
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
         + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee()
-        + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open"));
+        + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open") + " rtc_tcp_port=" + server.rtcTcpPort()
+        + " turn=" + (cfg.net().turn() != null));
     System.out.flush();
     if (testFatalInjection) {
       LOG.warn("TEST ONLY --test-fatal-injection on: standard input can make this server fail");

@@ -32,6 +32,8 @@ final class Metrics {
           "UDP datagrams dropped because no peer uses their source address, by packet kind."),
       new Family("udp.dropped.", "veil_udp_dropped_total", "reason",
           "UDP datagrams dropped before reaching a peer, by reason."),
+      new Family("tcp.closed.", "veil_tcp_closed_total", "reason",
+          "ICE-TCP connections the server closed, by reason."),
       new Family("signaling.ice_restart.rejected.", "veil_signaling_ice_restart_rejected_total", "reason",
           "ICE restarts refused, by reason."),
       new Family("signaling.rejected.", "veil_signaling_rejected_total", "reason",

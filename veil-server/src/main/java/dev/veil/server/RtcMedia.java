@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * high-water mark (4 MiB, the size of the socket buffer) is dropped and counted ({@code udp.send_dropped}), as a
  * send into a full socket buffer was before.
  */
-final class RtcMedia implements Media, ChannelRouters.Sink {
+final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
   private static final Logger LOG = LoggerFactory.getLogger(RtcMedia.class);
   private static final int MAX_DATAGRAM = 1500;
 
@@ -92,8 +92,10 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final DtlsConfig dtlsConfig;
   private final ExecutorService dtlsPool;
   final ChannelRouters routers;
+  /** The ICE-TCP listener (its packets come in through {@link #onPacket}), or null when rtc_tcp_port is off. */
+  private IceTcp iceTcp;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;
@@ -165,6 +167,27 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
     }
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
+    if (cfg.net().iceTcp()) {
+      try {
+        this.iceTcp = new IceTcp(loop, stats, this, cfg.rtcBindAddress(), cfg.net().rtcTcpPort(),
+            2 * cfg.maxConnections());
+      } catch (IOException e) {
+        udp.close();
+        dtlsPool.shutdownNow();
+        throw e;
+      }
+      LOG.info("ICE-TCP passive candidate on TCP {}:{}", cfg.rtcBindAddress(), iceTcp.localPort());
+    }
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off (then no TCP candidate is offered). */
+  int tcpPort() {
+    return iceTcp == null ? 0 : iceTcp.localPort();
+  }
+
+  /** The real remote address of an ICE-TCP path key (for STUN's XOR-MAPPED-ADDRESS), or null. */
+  InetSocketAddress mappedAddress(InetSocketAddress pathKey) {
+    return iceTcp == null ? null : iceTcp.remoteAddress(pathKey);
   }
 
   int localPort() {
@@ -224,6 +247,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   }
 
   void removed(RtcPeer p) {
+    if (iceTcp != null) {
+      iceTcp.ownerClosed(p);
+    }
     peers.remove(p.connectionId);
     byUfrag.values().removeIf(v -> v == p);
     byAddress.values().removeIf(v -> v == p);
@@ -240,6 +266,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   }
 
   void addressValidated(RtcPeer p, InetSocketAddress a) {
+    if (iceTcp != null && IceTcp.isPath(a)) {
+      iceTcp.validated(a, p); // (the path now carries DTLS and media too; byAddress routes its packets below)
+    }
     RtcPeer prev = byAddress.put(a, p);
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
@@ -291,6 +320,17 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     }
   }
 
+  /** An ICE-TCP frame: handled exactly as a datagram from the path's key. */
+  @Override
+  public void onPacket(byte[] packet, InetSocketAddress pathKey) {
+    onDatagram(packet, pathKey);
+  }
+
+  @Override
+  public void pathClosed(InetSocketAddress pathKey) {
+    byAddress.remove(pathKey);
+  }
+
   void onDatagram(byte[] data, InetSocketAddress from) {
     PacketKind kind = Demux.classify(data);
     if (kind == PacketKind.UNKNOWN) {
@@ -325,6 +365,12 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
 
   void send(byte[] data, InetSocketAddress to) {
     if (closed) {
+      return;
+    }
+    if (IceTcp.isPath(to)) { // an ICE-TCP path key (never a UDP address)
+      if (iceTcp != null) {
+        iceTcp.send(data, to);
+      }
       return;
     }
     if (!udp.isWritable()) {
@@ -419,6 +465,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       p.closeTransport();
     }
     routers.closeAll();
+    if (iceTcp != null) {
+      iceTcp.close();
+    }
     dtlsPool.shutdownNow();
     if (tap != null) {
       tap.close();

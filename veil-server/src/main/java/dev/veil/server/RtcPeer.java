@@ -117,8 +117,8 @@ final class RtcPeer implements Media.Peer {
   private long ccTimerAt = Long.MAX_VALUE;
   /** Downlink congestion control (stamping + estimate), once an answer accepted it on a sending m-line; else null. */
   private DownlinkCc downlink;
-  /** The downlink estimate's layer choice (used once downlink is set). */
-  private final DownlinkLayers layers = new DownlinkLayers();
+  /** The downlink estimate's layer choice (set with downlink). */
+  private DownlinkLayers layers;
   private EventLoop.Timer dlTimer;
   private long dlTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
@@ -134,12 +134,14 @@ final class RtcPeer implements Media.Peer {
     this.onFailed = onFailed;
     this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
         media.random());
+    transport.setMappedAddressResolver(media::mappedAddress); // ICE-TCP paths (IceTcp)
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
         .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
         .downlinkCongestionControl(DOWNLINK_CC)
-        .uplinkSimulcast(SIMULCAST_RIDS);
+        .uplinkSimulcast(SIMULCAST_RIDS)
+        .iceTcpPort(media.tcpPort());
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
     // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);
@@ -259,7 +261,9 @@ final class RtcPeer implements Media.Peer {
       downlink = DownlinkCc.negotiate(a, sending.values().stream().map(x -> x.mid).toList(),
           media.random().nextInt(0x10000));
       if (downlink != null) {
-        LOG.info("{} downlink congestion control: {}", connectionId, downlink.mode());
+        layers = new DownlinkLayers(downlink.probes());
+        LOG.info("{} downlink congestion control: {}{}", connectionId, downlink.mode(),
+            downlink.probes().probing() ? " with padding probes" : "");
       }
     }
     media.routers.drain(channel);
@@ -500,8 +504,8 @@ final class RtcPeer implements Media.Peer {
         if (downlink != null) {
           long now = media.nowMillis();
           downlink.onRtcp(r.packet(), now);
-          runDownlink(now);
           chooseLayers(now);
+          runDownlink(now);
         }
         media.routers.routeRtcp(channel, connectionId, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
@@ -581,7 +585,8 @@ final class RtcPeer implements Media.Peer {
         heights.add(s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight);
       }
     }
-    layers.apply(channel.router, downlink.estimateBps(), downlink.lastCongestionMillis(), ids, heights, now);
+    layers.apply(channel.router, downlink.estimateBps(), downlink.lastCongestionMillis(), downlink.lastRembMillis(),
+        ids, heights, now);
     media.routers.drain(channel);
   }
 
@@ -590,9 +595,17 @@ final class RtcPeer implements Media.Peer {
     if (closed || downlink == null) {
       return;
     }
-    if (downlink.nextTimeoutMillis() <= now) {
-      downlink.poll(now);
+    if (downlink.nextTimeoutMillis() <= now && downlink.poll(now)) {
       chooseLayers(now);
+    }
+    // padding probes (a cluster started by chooseLayers, or its packets now due): on the transport, not the router
+    if (downlink.probesDue()) {
+      downlink.sendProbes(channel.router, sending.values().stream().map(x -> x.consumerId)
+          .filter(java.util.Objects::nonNull).toList(), TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), p -> {
+            if (transport.sendRtp(p)) {
+              drain();
+            }
+          });
     }
     long next = downlink.nextTimeoutMillis();
     if (next == dlTimerAt && (dlTimer != null || next == Long.MAX_VALUE)) {

@@ -20,6 +20,11 @@ public final class VeilServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VeilServer.class);
 
   private final ServerConfig cfg;
+  private final dev.veil.server.cluster.ClusterConfig clusterCfg;
+  private dev.veil.server.cluster.ClusterNode cluster;
+  private dev.veil.server.cluster.ClusterDirectory directory;
+  private java.util.concurrent.ScheduledExecutorService clusterIo;
+  private volatile boolean crashed;
   private final Stats stats = new Stats();
   private final long startedNanos = System.nanoTime();
   private EventLoop loop;
@@ -42,11 +47,21 @@ public final class VeilServer implements AutoCloseable {
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
 
   public VeilServer(ServerConfig cfg) {
-    this.cfg = cfg;
+    this(cfg, dev.veil.server.cluster.ClusterConfig.none());
   }
 
   /**
-   * TEST ONLY: record the forwarded VP8, H.264 and VP9 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
+   * A node of a cluster (docs/PROTOCOL.md §1.9) when {@code cluster.enabled()}: it registers in the Redis directory
+   * at start and redirects connects for channels another node owns; otherwise one process, as {@link
+   * #VeilServer(ServerConfig)}.
+   */
+  public VeilServer(ServerConfig cfg, dev.veil.server.cluster.ClusterConfig cluster) {
+    this.cfg = cfg;
+    this.clusterCfg = java.util.Objects.requireNonNull(cluster, "cluster");
+  }
+
+  /**
+   * TEST ONLY: record the forwarded VP8, H.264, VP9 and AV1 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
    * Only the hidden flag {@code --test-forward-tap} calls it; never the configuration file.
    */
   public void enableForwardTapForTesting(java.nio.file.Path file) {
@@ -144,7 +159,7 @@ public final class VeilServer implements AutoCloseable {
     }
     if (forwardTapFile != null) {
       media.tap = new ForwardTap(forwardTapFile);
-      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264 and VP9 payloads are written to {}", forwardTapFile);
+      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264, VP9 and AV1 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
     if (cfg.auth().webhookUrl() != null) {
@@ -176,14 +191,63 @@ public final class VeilServer implements AutoCloseable {
     context.setHandler(ws);
     jetty.setHandler(context);
     jetty.setStopTimeout(2000);
+    if (clusterCfg.enabled()) {
+      connector.open(); // the bound port is part of the node's default signaling URL
+      joinCluster();
+    }
     jetty.start();
-    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
-        cfg.announcedAddress(), cfg.e2ee());
+    LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {}", httpPort(), rtcPort(),
+        rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn());
+  }
+
+  /** Registers this node in the cluster directory (before HTTP accepts anything); throws if Redis is unreachable. */
+  private void joinCluster() {
+    dev.veil.server.cluster.ClusterConfig cc = clusterCfg;
+    if (cc.publicSignalingUrl().isEmpty()) {
+      cc = cc.forNode(cc.nodeId(), "ws://" + cfg.announcedAddress() + ":" + connector.getLocalPort() + "/signaling");
+    }
+    directory = new dev.veil.server.cluster.RedisDirectory(cc.redisUrl(), cc.keyPrefix(),
+        Duration.ofMillis(cc.redisTimeoutMillis()));
+    clusterIo = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "veil-cluster");
+      t.setDaemon(true);
+      return t;
+    });
+    cluster = new dev.veil.server.cluster.ClusterNode(cc, directory,
+        cfg.announcedAddress() + ":" + media.localPort(), cfg.maxConnections(), stats::connections, clusterIo,
+        loop);
+    cluster.register();
+    clusterIo.scheduleWithFixedDelay(cluster::tick, cc.heartbeatMillis(), cc.heartbeatMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    hub.placement = cluster;
+  }
+
+  /** This node's cluster membership, or null without a cluster. */
+  public dev.veil.server.cluster.ClusterNode cluster() {
+    return cluster;
+  }
+
+  /**
+   * TEST ONLY: dies as a crashed node does, as far as the others can tell: no more heartbeats or claim refreshes,
+   * no deregistration (its directory entries expire on their own), no {@code disconnect} to the members (their
+   * WebSockets just close), HTTP and UDP closed.
+   */
+  public void crashForTesting() {
+    crashed = true;
+    if (cluster != null) {
+      cluster.abandon();
+    }
+    close();
   }
 
   /** The bound HTTP port. */
   public int httpPort() {
     return connector.getLocalPort();
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
+  public int rtcTcpPort() {
+    return media.tcpPort();
   }
 
   /** The bound UDP port. */
@@ -231,7 +295,11 @@ public final class VeilServer implements AutoCloseable {
     o.put("e2ee", cfg.e2ee());
     o.put("http_port", httpPort());
     o.put("rtc_port", rtcPort());
+    o.put("rtc_tcp_port", rtcTcpPort());
     o.put("channels", stats.channels());
+    if (cluster != null) {
+      o.put("cluster_node", cluster.config().nodeId());
+    }
     o.put("connections", stats.connections());
     ObjectNode counters = o.putObject("counters");
     for (Map.Entry<String, Long> e : counters().entrySet()) {
@@ -255,7 +323,21 @@ public final class VeilServer implements AutoCloseable {
     }
     stopped = true;
     LOG.info("veil-server stopping");
-    if (loop != null && hub != null && fatal == null) {
+    if (cluster != null) {
+      if (!crashed) {
+        cluster.leave(); // entry and claims removed first: members that reconnect now go to the other nodes
+      }
+      clusterIo.shutdown();
+      try {
+        if (!clusterIo.awaitTermination(3, java.util.concurrent.TimeUnit.SECONDS)) {
+          clusterIo.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      directory.close();
+    }
+    if (loop != null && hub != null && fatal == null && !crashed) {
       // Every member gets disconnect {server shutting down}; wait (bounded) until their sockets have closed, so the
       // message is flushed before Jetty stops and closes whatever is left with its own 1001.
       java.util.concurrent.CompletableFuture<java.util.concurrent.CompletableFuture<Void>> started =

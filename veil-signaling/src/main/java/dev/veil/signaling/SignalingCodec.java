@@ -109,6 +109,18 @@ public final class SignalingCodec {
       o.put("sdp", of.sdp());
       o.put("e2ee", of.e2ee());
       o.put("ping_interval", of.pingIntervalSeconds());
+      if (!of.iceServers().isEmpty()) {
+        com.fasterxml.jackson.databind.node.ArrayNode list = o.putArray("ice_servers");
+        for (IceServer s : of.iceServers()) {
+          ObjectNode e = list.addObject();
+          com.fasterxml.jackson.databind.node.ArrayNode urls = e.putArray("urls");
+          s.urls().forEach(urls::add);
+          if (s.username() != null) {
+            e.put("username", s.username());
+            e.put("credential", s.credential());
+          }
+        }
+      }
     } else if (m instanceof Answer a) {
       o.put("sdp", a.sdp());
     } else if (m instanceof ReOffer r) {
@@ -178,6 +190,8 @@ public final class SignalingCodec {
       }
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Redirect r) {
+      o.put("location", r.location());
     } else if (m instanceof Receive r) {
       o.put("max_height", r.maxHeight());
       if (r.trackId() != null) {
@@ -262,7 +276,7 @@ public final class SignalingCodec {
         String sdp = f.sdp();
         boolean e2ee = f.optBool("e2ee", false);
         int ping = f.optInt("ping_interval", 5, 1, 3600);
-        m = new Offer(cid, channel, sdp, e2ee, ping);
+        m = new Offer(cid, channel, sdp, e2ee, ping, f.optIceServers());
         break;
       }
       case "answer":
@@ -373,6 +387,14 @@ public final class SignalingCodec {
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "redirect": {
+        String location = f.string("location", Redirect.MAX_LOCATION_CHARS);
+        if (!Redirect.valid(location)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'location' must be a ws:// or wss:// URL with a host");
+        }
+        m = new Redirect(location);
+        break;
+      }
       default:
         throw new SignalingException(Reason.UNKNOWN_TYPE, "unknown message type '" + clip(type) + "'");
     }
@@ -560,6 +582,49 @@ public final class SignalingCodec {
         out.add(new ConnectionInfo(ef.connectionId("connection_id"), ef.role(),
             ef.optMetadata("signaling_notify_metadata")));
         ef.rejectUnknown("notify data entry");
+      }
+      return out;
+    }
+
+    List<IceServer> optIceServers() throws SignalingException {
+      JsonNode n = get("ice_servers");
+      if (n == null) {
+        return List.of();
+      }
+      if (!n.isArray()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' must be an array");
+      }
+      if (n.size() > Offer.MAX_ICE_SERVERS) {
+        throw new SignalingException(Reason.TOO_LARGE, "'ice_servers' has more than " + Offer.MAX_ICE_SERVERS
+            + " entries");
+      }
+      List<IceServer> out = new ArrayList<>(n.size());
+      for (JsonNode e : n) {
+        if (!e.isObject()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' entries must be objects");
+        }
+        Fields ef = new Fields((ObjectNode) e);
+        JsonNode urls = ef.get("urls");
+        if (urls == null || !urls.isArray() || urls.isEmpty() || urls.size() > IceServer.MAX_URLS) {
+          throw new SignalingException(Reason.INVALID_FIELD,
+              "'ice_servers' entries need 'urls', an array of 1.." + IceServer.MAX_URLS + " strings");
+        }
+        List<String> us = new ArrayList<>(urls.size());
+        for (JsonNode u : urls) {
+          if (!u.isTextual() || !IceServer.validUrl(u.textValue())) {
+            throw new SignalingException(Reason.INVALID_FIELD,
+                "'ice_servers' urls must be stun:, turn: or turns: URIs of at most " + IceServer.MAX_URL_CHARS
+                    + " characters");
+          }
+          us.add(u.textValue());
+        }
+        String user = ef.optString("username", IceServer.MAX_CREDENTIAL_CHARS);
+        String cred = ef.optString("credential", IceServer.MAX_CREDENTIAL_CHARS);
+        if ((user == null) != (cred == null)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' username and credential go together");
+        }
+        ef.rejectUnknown("ice_servers entry");
+        out.add(new IceServer(us, user, cred));
       }
       return out;
     }

@@ -1,6 +1,7 @@
 package dev.veil.signaling;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,6 +41,10 @@ class SignalingCodecTest {
     roundTrip(new Connect(Role.SENDRECV, "room-1", node("{\"token\":\"x\"}"), meta, true, true, false));
     roundTrip(Connect.of(Role.RECVONLY, "r", false));
     roundTrip(new Offer(CID_A, "room-1", SDP, true, 5));
+    roundTrip(new Offer(CID_A, "room-1", SDP, true, 5, java.util.List.of(
+        new IceServer(java.util.List.of("turn:198.18.0.1:3478?transport=tcp", "turn:198.18.0.1:3478"),
+            "1767225600:" + CID_A, "c2VjcmV0LWNyZWRlbnRpYWw="),
+        new IceServer(java.util.List.of("stun:198.18.0.1:3478"), null, null))));
     roundTrip(new Answer(SDP));
     roundTrip(new ReOffer(SDP));
     roundTrip(new ReAnswer(SDP));
@@ -59,6 +64,8 @@ class SignalingCodecTest {
     roundTrip(Data.send(CID_A, "AAEC").stampedFrom(CID_B));
     roundTrip(Data.send(null, "AAEC").stampedFrom(CID_B));
     roundTrip(new ErrorMessage("nope"));
+    roundTrip(new Redirect("ws://127.0.0.1:5001/signaling"));
+    roundTrip(new Redirect("wss://node-2.example:443/signaling?x=1"));
   }
 
   @Test
@@ -290,5 +297,39 @@ class SignalingCodecTest {
     meta.put("a", 2);
     ((ObjectNode) c.signalingNotifyMetadata()).put("a", 3);
     assertEquals(1, c.signalingNotifyMetadata().get("a").asInt());
+  }
+
+  @Test
+  void offer_iceServers_wireFormatAndRefusals() throws Exception {
+    String head = "{\"type\":\"offer\",\"connection_id\":\"" + CID_A + "\",\"channel_id\":\"r\",\"sdp\":\"v=0\\r\\n\"";
+    Offer o = (Offer) codec.decode(head + ",\"ice_servers\":[{\"urls\":[\"turn:a.example:3478?transport=tcp\"],"
+        + "\"username\":\"1:x\",\"credential\":\"y\"}]}");
+    assertEquals(java.util.List.of(new IceServer(java.util.List.of("turn:a.example:3478?transport=tcp"), "1:x", "y")),
+        o.iceServers());
+    assertEquals(java.util.List.of(), ((Offer) codec.decode(head + "}")).iceServers());
+    String wire = codec.encode(o);
+    assertTrue(wire.contains("\"ice_servers\":[{\"urls\":[\"turn:a.example:3478?transport=tcp\"],\"username\":\"1:x\","
+        + "\"credential\":\"y\"}]"), wire);
+    assertFalse(codec.encode(new Offer(CID_A, "r", SDP, false, 5)).contains("ice_servers"));
+    assertFalse(o.iceServers().get(0).toString().contains("\"y\"") || o.iceServers().get(0).toString().contains("=y"));
+    reject(head + ",\"ice_servers\":{}}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"http://x\"]}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[]}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"username\":\"u\"}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"extra\":1}]}");
+    reject(head + ",\"ice_servers\":[" + "{\"urls\":[\"stun:x:1\"]},".repeat(8) + "{\"urls\":[\"stun:x:1\"]}]}");
+  }
+
+  @Test
+  void redirect_locationMustBeAWebSocketUrlWithAHost() {
+    assertEquals(SignalingException.Reason.MISSING_FIELD, reject("{\"type\":\"redirect\"}").reason());
+    for (String bad : new String[] {"http://h/signaling", "ws:///nohost", "javascript:alert(1)", "",
+        "ws://user:pw@h/signaling", "ws://h/s#frag", "ws://h/" + "x".repeat(Redirect.MAX_LOCATION_CHARS)}) {
+      SignalingException e = reject("{\"type\":\"redirect\",\"location\":\"" + bad + "\"}");
+      assertTrue(e.reason() == SignalingException.Reason.INVALID_FIELD
+          || e.reason() == SignalingException.Reason.TOO_LARGE, bad + " " + e.reason());
+    }
+    assertEquals(SignalingException.Reason.UNKNOWN_FIELD,
+        reject("{\"type\":\"redirect\",\"location\":\"ws://h/s\",\"x\":1}").reason());
   }
 }

@@ -87,6 +87,8 @@ public final class WebRtcTransport {
     private DtlsFingerprint remoteFingerprint;
     private final ArrayDeque<TransportOutput> outputs = new ArrayDeque<>();
     private final LinkedHashSet<InetSocketAddress> validated = new LinkedHashSet<>();
+    /** Names the transport address of a non-UDP path (an unresolved path key); null: no such paths. */
+    private java.util.function.UnaryOperator<InetSocketAddress> mappedAddresses;
 
     private SrtpSession srtp;
     private SrtpProfile profile;
@@ -186,6 +188,17 @@ public final class WebRtcTransport {
 
     // ------------------------------------------------------------------------------------------ SDP parameters
 
+    /**
+     * Lets this transport take packets over paths other than UDP, such as ICE-TCP connections (RFC 6544). The server
+     * gives each such path an <em>unresolved</em> {@link InetSocketAddress} as its key (so it is never equal to a UDP
+     * source address) and passes it as {@code from} to {@link #handleDatagram}; outputs for that path carry the same
+     * key as their destination. {@code resolver} maps a key to the path's real remote address, which STUN responses
+     * report in XOR-MAPPED-ADDRESS; returning null (a path that is gone) drops the packet.
+     */
+    public void setMappedAddressResolver(java.util.function.UnaryOperator<InetSocketAddress> resolver) {
+        this.mappedAddresses = resolver;
+    }
+
     /** The local ICE ufrag and password for the offer. */
     public IceCredentials localIceCredentials() {
         return ice.localCredentials();
@@ -256,7 +269,15 @@ public final class WebRtcTransport {
     }
 
     private void handleStun(byte[] data, InetSocketAddress from, long nowMillis) {
-        StunResult r = ice.handleStun(from, data, 0, data.length, nowMillis);
+        InetSocketAddress mapped = from;
+        if (from.isUnresolved()) {
+            mapped = mappedAddresses == null ? null : mappedAddresses.apply(from);
+            if (mapped == null || mapped.isUnresolved()) {
+                dropped[PacketKind.STUN.ordinal()]++; // a path nobody can name: nothing to answer
+                return;
+            }
+        }
+        StunResult r = ice.handleStun(from, mapped, data, 0, data.length, nowMillis);
         if (r instanceof StunResult.Accepted) {
             StunResult.Accepted a = (StunResult.Accepted) r;
             received[PacketKind.STUN.ordinal()]++;

@@ -1,0 +1,101 @@
+package dev.veil.server.cluster;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * A {@link ClusterDirectory} in memory, on the clock it is given (milliseconds; a manual one in tests): the same
+ * semantics as {@link RedisDirectory}, for routing tests without Redis and for a single-JVM cluster. Thread-safe.
+ */
+public final class InMemoryDirectory implements ClusterDirectory {
+  private record Entry<V>(V value, long expiresAt) { }
+
+  private final LongSupplier clock;
+  private final Map<String, Entry<NodeInfo>> nodes = new HashMap<>();
+  private final Map<String, Entry<String>> channels = new HashMap<>();
+
+  public InMemoryDirectory(LongSupplier clockMillis) {
+    this.clock = clockMillis;
+  }
+
+  private <V> V live(Map<String, Entry<V>> m, String key) {
+    Entry<V> e = m.get(key);
+    if (e == null) {
+      return null;
+    }
+    if (clock.getAsLong() >= e.expiresAt()) {
+      m.remove(key);
+      return null;
+    }
+    return e.value();
+  }
+
+  @Override
+  public synchronized void heartbeat(NodeInfo self, long ttlMillis) {
+    nodes.put(self.nodeId(), new Entry<>(self, clock.getAsLong() + ttlMillis));
+  }
+
+  @Override
+  public synchronized void deregister(String nodeId) {
+    nodes.remove(nodeId);
+  }
+
+  @Override
+  public synchronized List<NodeInfo> liveNodes() {
+    List<NodeInfo> out = new ArrayList<>();
+    for (String id : List.copyOf(nodes.keySet())) {
+      NodeInfo n = live(nodes, id);
+      if (n != null) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized String owner(String channelId) {
+    return live(channels, channelId);
+  }
+
+  @Override
+  public synchronized boolean claim(String channelId, String nodeId, long ttlMillis) {
+    if (live(channels, channelId) != null) {
+      return false;
+    }
+    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
+    return true;
+  }
+
+  @Override
+  public synchronized boolean takeOver(String channelId, String deadOwner, String nodeId, long ttlMillis) {
+    String now = live(channels, channelId);
+    if (now != null && !now.equals(deadOwner)) {
+      return false;
+    }
+    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
+    return true;
+  }
+
+  @Override
+  public synchronized boolean refresh(String channelId, String nodeId, long ttlMillis) {
+    if (!nodeId.equals(live(channels, channelId))) {
+      return false;
+    }
+    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
+    return true;
+  }
+
+  @Override
+  public synchronized void release(String channelId, String nodeId) {
+    if (nodeId.equals(live(channels, channelId))) {
+      channels.remove(channelId);
+    }
+  }
+
+  @Override
+  public void close() {
+  }
+}

@@ -1,0 +1,204 @@
+package dev.veil.server.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyValue;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The {@link ClusterDirectory} in Redis (Lettuce, one connection, synchronous commands with a timeout). Keys, under
+ * a prefix ({@code veil:} by default):
+ *
+ * <ul>
+ *   <li>{@code <prefix>node:<nodeId>}: the node's JSON entry ({@code signaling_url, media_address, connections,
+ *       capacity}), set with {@code PX ttl} on every heartbeat: it expires when the node stops beating;
+ *   <li>{@code <prefix>nodes}: the set of node ids ever registered; a listed id whose entry has expired is dropped
+ *       from it when seen;
+ *   <li>{@code <prefix>channel:<channelId>}: the owning node id, claimed with {@code SET NX PX ttl} and refreshed
+ *       by the owner while the channel lives; take-over, refresh and release are Lua compare-and-set scripts, so no
+ *       node ever overwrites another live node's claim.
+ * </ul>
+ * Redis's own key expiry does the clock: the nodes' clocks never need to agree.
+ */
+public final class RedisDirectory implements ClusterDirectory {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String TAKE_OVER = "local v = redis.call('get', KEYS[1]) "
+      + "if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+  private static final String REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then "
+      + "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+  private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then "
+      + "return redis.call('del', KEYS[1]) end return 0";
+
+  private final String prefix;
+  private final RedisClient client;
+  private final StatefulRedisConnection<String, String> connection;
+  private final RedisCommands<String, String> redis;
+
+  /**
+   * Connects to {@code redisUrl} ({@code redis://HOST:PORT[/DB]}, Lettuce's URI syntax); every command times out
+   * after {@code timeout}.
+   */
+  public RedisDirectory(String redisUrl, String prefix, Duration timeout) {
+    this.prefix = prefix;
+    RedisURI uri = RedisURI.create(redisUrl);
+    uri.setTimeout(timeout);
+    this.client = RedisClient.create(uri);
+    client.setOptions(ClientOptions.builder()
+        .autoReconnect(true)
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .timeoutOptions(TimeoutOptions.enabled(timeout))
+        .build());
+    try {
+      this.connection = client.connect();
+    } catch (RedisException e) {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      throw new DirectoryException("cannot reach Redis at " + uri.getHost() + ":" + uri.getPort() + ": "
+          + e.getMessage(), e);
+    }
+    this.redis = connection.sync();
+  }
+
+  private String nodeKey(String id) {
+    return prefix + "node:" + id;
+  }
+
+  private String channelKey(String id) {
+    return prefix + "channel:" + id;
+  }
+
+  private String nodesKey() {
+    return prefix + "nodes";
+  }
+
+  private interface Call<T> {
+    T run();
+  }
+
+  private static <T> T call(String what, Call<T> c) {
+    try {
+      return c.run();
+    } catch (RedisException e) {
+      throw new DirectoryException("Redis " + what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void heartbeat(NodeInfo self, long ttlMillis) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("signaling_url", self.signalingUrl());
+    o.put("media_address", self.mediaAddress());
+    o.put("connections", self.connections());
+    o.put("capacity", self.capacity());
+    call("heartbeat", () -> {
+      redis.set(nodeKey(self.nodeId()), o.toString(), SetArgs.Builder.px(ttlMillis));
+      return redis.sadd(nodesKey(), self.nodeId());
+    });
+  }
+
+  @Override
+  public void deregister(String nodeId) {
+    call("deregister", () -> {
+      redis.del(nodeKey(nodeId));
+      return redis.srem(nodesKey(), nodeId);
+    });
+  }
+
+  @Override
+  public List<NodeInfo> liveNodes() {
+    return call("node list", () -> {
+      Set<String> ids = redis.smembers(nodesKey());
+      List<NodeInfo> out = new ArrayList<>();
+      if (ids.isEmpty()) {
+        return out;
+      }
+      List<String> idList = new ArrayList<>(ids);
+      String[] keys = idList.stream().map(this::nodeKey).toArray(String[]::new);
+      List<KeyValue<String, String>> values = redis.mget(keys);
+      for (int i = 0; i < values.size(); i++) {
+        String id = idList.get(i);
+        KeyValue<String, String> kv = values.get(i);
+        NodeInfo n = kv.hasValue() ? parse(id, kv.getValue()) : null;
+        if (n != null) {
+          out.add(n);
+        } else if (!kv.hasValue()) {
+          redis.srem(nodesKey(), id); // expired: a dead node (it adds itself back if it beats again)
+        }
+      }
+      return out;
+    });
+  }
+
+  /** A node entry, or null if it is not one (another program's key: ignored, never trusted). */
+  private static NodeInfo parse(String id, String json) {
+    try {
+      JsonNode o = JSON.readTree(json);
+      return new NodeInfo(id, o.path("signaling_url").asText(), o.path("media_address").asText(),
+          o.path("connections").asInt(), Math.max(1, o.path("capacity").asInt(1)));
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  @Override
+  public String owner(String channelId) {
+    return call("owner", () -> redis.get(channelKey(channelId)));
+  }
+
+  @Override
+  public boolean claim(String channelId, String nodeId, long ttlMillis) {
+    return call("claim", () -> "OK".equals(redis.set(channelKey(channelId), nodeId,
+        SetArgs.Builder.nx().px(ttlMillis))));
+  }
+
+  @Override
+  public boolean takeOver(String channelId, String deadOwner, String nodeId, long ttlMillis) {
+    Long r = call("take-over", () -> redis.eval(TAKE_OVER, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId)}, deadOwner, nodeId, Long.toString(ttlMillis)));
+    return r != null && r == 1L;
+  }
+
+  @Override
+  public boolean refresh(String channelId, String nodeId, long ttlMillis) {
+    Long r = call("refresh", () -> redis.eval(REFRESH, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId)}, nodeId, Long.toString(ttlMillis)));
+    return r != null && r == 1L;
+  }
+
+  @Override
+  public void release(String channelId, String nodeId) {
+    call("release", () -> redis.eval(RELEASE, ScriptOutputType.INTEGER, new String[] {channelKey(channelId)},
+        nodeId));
+  }
+
+  /** The remaining TTL of a channel claim in milliseconds (Redis PTTL: -2 no key, -1 no expiry); for tests. */
+  long channelTtlMillis(String channelId) {
+    return call("pttl", () -> redis.pttl(channelKey(channelId)));
+  }
+
+  /** The remaining TTL of a node entry in milliseconds (as {@link #channelTtlMillis}); for tests. */
+  long nodeTtlMillis(String nodeId) {
+    return call("pttl", () -> redis.pttl(nodeKey(nodeId)));
+  }
+
+  @Override
+  public void close() {
+    try {
+      connection.close();
+    } finally {
+      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
+  }
+}
