@@ -34,12 +34,41 @@ class MlsCallTest {
         fixture.close();
     }
 
+    /** Generous: the machine these run on may be heavily loaded; nothing here asserts a duration. */
+    private static final long WAIT_MS = 90_000;
+
     private TestPeer join(String name) throws Exception {
-        return fixture.join(name, "mls-room", Options.e2eeMls().withConnectTimeoutMillis(60_000));
+        TestPeer p = fixture.peer(name, "mls-room", Options.e2eeMls().withConnectTimeoutMillis(WAIT_MS));
+        p.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS);
+        return p;
+    }
+
+    private static void await(String what, java.util.function.BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+    }
+
+    /** Every peer sends a frame every ~5 ms (pacing, not an assertion) until {@code cond} holds. */
+    private static void exchangeUntil(String what, List<TestPeer> peers, java.util.function.BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out exchanging frames until: " + what);
+            }
+            for (TestPeer p : peers) {
+                p.sendFrame();
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
     }
 
     private static void awaitSameEpoch(List<TestPeer> ps) {
-        TestPeer.await(ps.size() + " members at one epoch with one code", () -> {
+        await(ps.size() + " members at one epoch with one code", () -> {
             long e = ps.get(0).connection.e2eeEpoch();
             String code = ps.get(0).connection.e2eeVerificationCode();
             for (TestPeer p : ps) {
@@ -88,7 +117,7 @@ class MlsCallTest {
         assertTrue(code3.matches("\\d{5}( \\d{5}){5}"), code3);
         assertEquals(List.of(a.id(), b.id(), c.id()), mlsRoster(a), "the MLS roster, in leaf order");
 
-        TestPeer.exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> allReceivedFromAll(abc, 20));
+        exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> allReceivedFromAll(abc, 20));
         for (TestPeer p : abc) {
             for (TestPeer q : abc) {
                 if (p != q) {
@@ -110,7 +139,7 @@ class MlsCallTest {
         assertTrue(a.connection.e2eeEpoch() > epoch3);
         assertNotEquals(code3, a.connection.e2eeVerificationCode());
         int before = b.receivedFrom(a);
-        TestPeer.exchangeUntil("frames of the new epoch", ab, () -> b.receivedFrom(a) >= before + 20
+        exchangeUntil("frames of the new epoch", ab, () -> b.receivedFrom(a) >= before + 20
                 && a.receivedFrom(b) >= 20);
         byte[] last = b.raw.get(a.id()).get(b.raw.get(a.id()).size() - 1);
         assertEquals(a.connection.e2eeEpoch() & 0xFF,
@@ -128,8 +157,9 @@ class MlsCallTest {
         assertEquals("sender-keys", Options.e2ee().keyMode());
 
         join("alice");
-        TestPeer other = fixture.peer("mallory", "mls-room", Options.e2ee());
-        ExecutionException e = assertThrows(ExecutionException.class, other::connect);
+        TestPeer other = fixture.peer("mallory", "mls-room", Options.e2ee().withConnectTimeoutMillis(WAIT_MS));
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> other.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS));
         assertTrue(e.getCause().getMessage().contains("uses the 'mls' key mode"), e.getCause().getMessage());
     }
 }
