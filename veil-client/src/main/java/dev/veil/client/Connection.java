@@ -981,9 +981,18 @@ public final class Connection implements AutoCloseable {
                 e2ee.memberLeft(now, n.connectionId());
             }
         }
-        if (mls != null && self != null && n.eventType() == Notify.EventType.CONNECTION_DESTROYED
-                && !n.connectionId().equals(self)) {
-            mls.memberLeft(n.connectionId(), now);
+        if (mls != null && self != null) {
+            if (n.eventType() == Notify.EventType.CONNECTION_DESTROYED && !n.connectionId().equals(self)) {
+                mls.memberLeft(n.connectionId(), now);
+            } else if (n.eventType() == Notify.EventType.CONNECTION_CREATED) {
+                if (!n.connectionId().equals(self)) {
+                    mls.memberJoined(n.connectionId(), now);
+                } else if (n.data() != null) {
+                    for (ConnectionInfo ci : n.data()) {
+                        mls.memberJoined(ci.connectionId(), now);
+                    }
+                }
+            }
             mlsEpoch = mls.epoch();
         }
         emit(l -> l.onNotify(n));

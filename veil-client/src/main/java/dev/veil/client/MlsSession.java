@@ -41,7 +41,9 @@ import java.util.function.Consumer;
  * <p>Who commits: the member with the lowest leaf index whose connection is still in the channel commits the adds
  * of waiting key packages and the removals of departed members; others commit only when it is gone. A commit the
  * delivery service refuses is dropped (the accepted one arrives instead) and the work is retried from the new epoch.
- * The credential identity is the connection id, so the MLS roster maps to connections.
+ * The credential identity is the connection id, so the MLS roster maps to connections. A key package is added only
+ * if its credential names the connection the server stamped as its sender and that connection was announced in a
+ * {@code connection.created} notify (a ghost the server invents still needs both, and then shows in the roster).
  */
 final class MlsSession {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
@@ -54,6 +56,8 @@ final class MlsSession {
     private final MlsFrameCrypto frames = new MlsFrameCrypto(SUITE);
     private final Map<String, byte[]> waitingKeyPackages = new LinkedHashMap<>();
     private final Set<String> departed = new HashSet<>();
+    /** Connections the server announced (connection.created); only they are ever added. */
+    private final Set<String> announced = new HashSet<>();
     private final Map<String, Long> lastError = new HashMap<>();
     private String self;
     private MlsKeyPackage keyPackage;
@@ -144,6 +148,12 @@ final class MlsSession {
         try {
             switch (f.wireFormat()) {
                 case MlsFraming.KEY_PACKAGE -> {
+                    byte[] identity = MlsKeyPackage.identityOf(payload);
+                    if (!Arrays.equals(identity, m.from().getBytes(StandardCharsets.UTF_8))) {
+                        error("mls", "KEY_PACKAGE_IDENTITY", m.from(),
+                                "the key package's credential is not the connection that published it", now);
+                        return;
+                    }
                     waitingKeyPackages.put(m.from(), payload);
                     maybeCommit(now);
                 }
@@ -177,6 +187,15 @@ final class MlsSession {
         } catch (MlsException e) {
             error("mls", "REJECTED", m.from(), e.getMessage(), now);
         }
+    }
+
+    /** The server announced {@code connectionId} (connection.created): its key package may now be added. */
+    void memberJoined(String connectionId, long now) {
+        if (destroyed) {
+            return;
+        }
+        announced.add(connectionId);
+        maybeCommit(now);
     }
 
     /** A connection left the channel: its leaf is removed by the next commit. */
@@ -224,7 +243,8 @@ final class MlsSession {
         List<byte[]> adds = new ArrayList<>();
         List<String> addIds = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : waitingKeyPackages.entrySet()) {
-            if (!inGroup.contains(e.getKey()) && !departed.contains(e.getKey()) && adds.size() < MAX_ADDS_PER_COMMIT) {
+            if (!inGroup.contains(e.getKey()) && !departed.contains(e.getKey()) && announced.contains(e.getKey())
+                    && adds.size() < MAX_ADDS_PER_COMMIT) {
                 adds.add(e.getValue());
                 addIds.add(e.getKey());
             }
