@@ -480,6 +480,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       stats.inc("media.router_output_to_gone_peer");
       return;
     }
+    rtpForwarded++;
     to.forwardRtp(buf, off, len);
   }
 
