@@ -32,7 +32,8 @@
 // Restrictive networks (docs/PROTOCOL.md §1.6): the server's offer announces a passive ICE-TCP candidate (used when
 // UDP is blocked) and may carry `ice_servers`, TURN servers with time-limited credentials minted for this
 // connection; they go into the RTCPeerConnection's iceServers, after any {iceServers: [...]} of the options.
-// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed).
+// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed);
+// {serverIceServers: false} ignores the server's list (only the application's own iceServers are used).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -56,7 +57,7 @@ const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 /** Most `redirect`s one connect follows (docs/PROTOCOL.md §1.9); one more fails it. */
 export const MAX_REDIRECTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'draining'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
@@ -316,7 +317,11 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
+  /**
+   * Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or
+   * 'draining' ({deadlineMs}: the server shuts down gracefully and disconnects this member after deadlineMs;
+   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.10).
+   */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -680,6 +685,9 @@ export class VeilConnection {
       case 'disconnect':
         this._lastError = this._lastError || msg.reason;
         break;
+      case 'draining':
+        this._emit('draining', { deadlineMs: typeof msg.deadline_ms === 'number' ? msg.deadline_ms : 0 });
+        break;
       case 'redirect': this._onRedirect(msg); break;
       default: break;
     }
@@ -697,7 +705,7 @@ export class VeilConnection {
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
     const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
-      iceServers: iceServersOf(this.options.iceServers, msg.ice_servers) };
+      iceServers: iceServersOf(this.options.iceServers, this.options.serverIceServers === false ? null : msg.ice_servers) };
     if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
     // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
     // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
@@ -955,7 +963,7 @@ export class VeilSignaling {
 
   /**
    * A member that reconnects on its own when its connection drops (docs/PROTOCOL.md §1.9): role is 'sendrecv',
-   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (4000) and
+   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (2000) and
    * reconnectAttempts (30). Events: those of a connection, plus 'reconnecting' and 'reconnected'.
    */
   reconnecting(role, channelId, metadata = null, options = {}) {

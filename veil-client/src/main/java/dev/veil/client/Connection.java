@@ -111,6 +111,12 @@ public final class Connection implements AutoCloseable {
         /** The connection ended: the application's disconnect, the server's, or a failure; says why. */
         default void onDisconnect(String reason) {}
 
+        /**
+         * The server is draining (docs/PROTOCOL.md §1.10): it disconnects this member after {@code deadlineMs}
+         * milliseconds; reconnect (elsewhere) before then.
+         */
+        default void onDraining(long deadlineMs) {}
+
         /** Keys, fingerprints, the verification code, or an E2EE error. */
         default void onE2ee(E2eeEvent event) {}
 
@@ -862,6 +868,8 @@ public final class Connection implements AutoCloseable {
             if (state == State.CONNECTING) {
                 fail("the server refused the connection: " + err.reason());
             }
+        } else if (m instanceof dev.veil.signaling.Draining dr) {
+            emit(l -> l.onDraining(dr.deadlineMs()));
         } else if (m instanceof Disconnect d) {
             String reason = serverError != null ? serverError
                     : d.reason() != null ? "the server disconnected: " + d.reason() : "the server disconnected";
