@@ -32,7 +32,8 @@
 // Restrictive networks (docs/PROTOCOL.md §1.6): the server's offer announces a passive ICE-TCP candidate (used when
 // UDP is blocked) and may carry `ice_servers`, TURN servers with time-limited credentials minted for this
 // connection; they go into the RTCPeerConnection's iceServers, after any {iceServers: [...]} of the options.
-// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed).
+// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed);
+// {serverIceServers: false} ignores the server's list (only the application's own iceServers are used).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
@@ -704,7 +705,7 @@ export class VeilConnection {
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
     const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
-      iceServers: iceServersOf(this.options.iceServers, msg.ice_servers) };
+      iceServers: iceServersOf(this.options.iceServers, this.options.serverIceServers === false ? null : msg.ice_servers) };
     if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
     // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
     // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
@@ -962,7 +963,7 @@ export class VeilSignaling {
 
   /**
    * A member that reconnects on its own when its connection drops (docs/PROTOCOL.md §1.9): role is 'sendrecv',
-   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (4000) and
+   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (2000) and
    * reconnectAttempts (30). Events: those of a connection, plus 'reconnecting' and 'reconnected'.
    */
   reconnecting(role, channelId, metadata = null, options = {}) {

@@ -6,7 +6,9 @@
 //       minted for each of them in its offer, and decode each other.
 // The selected candidate pair (getStats) proves the path: local tcp (a) / local relay over tcp (b). A control pair
 // with UDP open measures the usual path. Each page's connect time (new connection → connect() resolved) is reported
-// as a diagnostic (docs/BENCHMARKS.md, "Connect time over UDP, ICE-TCP and TURN").
+// as a diagnostic; the last test then measures it on warm browsers and a warm server, VEIL_NET_BENCH_ROUNDS rounds
+// (default 1) of one lone page per path in rotating order (docs/BENCHMARKS.md, "Connect time over UDP, ICE-TCP and
+// TURN").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -29,7 +31,10 @@ let server;
 let turn;
 let turnLog = '';
 const browsers = [];
+const browserOf = {}; // label -> the Chromium (and its namespace) a call ran in
 const timings = {};
+/** Rounds of the connect-time measurement (docs/BENCHMARKS.md); 1 in the normal run. */
+const BENCH_ROUNDS = Math.max(1, Number(process.env.VEIL_NET_BENCH_ROUNDS || 1));
 
 before(async () => {
   if (!existsSync(TURN_BIN)) {
@@ -98,6 +103,7 @@ function iceServersInPage() {
 async function call(label, channel, { blockUdp, options }) {
   const browser = await launchChromium({ name: label });
   browsers.push(browser);
+  browserOf[label] = browser;
   if (blockUdp) await browser.lab.blockUdp(browser);
   const pages = [await openSmallStreamPage(browser, server.base), await openSmallStreamPage(browser, server.base)];
   const ids = [];
@@ -175,4 +181,35 @@ test('udpBlocked_relayOnly_e2eeCall_connectsThroughCoturnOverTcp_andDecodes', as
   }
   t.diagnostic(`connect ms (TURN over TCP, relay only, UDP blocked): ${timings.turn.join(', ')}; `
     + `pair ${JSON.stringify(pairs[0])}`);
+});
+
+test('connectTime_udp_tcp_turn_warm', async t => {
+  for (const label of ['udp', 'tcp', 'turn']) assert.ok(browserOf[label], `needs the ${label} call above`);
+  const modes = { udp: {}, tcp: {}, turn: { iceTransportPolicy: 'relay' } };
+  const order = ['udp', 'tcp', 'turn'];
+  const ms = { udp: [], tcp: [], turn: [] };
+  for (let r = 0; r < BENCH_ROUNDS; r++) {
+    for (let k = 0; k < order.length; k++) {
+      const label = order[(r + k) % order.length];
+      const page = await openSmallStreamPage(browserOf[label], server.base)
+        .catch(e => { throw new Error(`round ${r} ${label}: ${e.message}`); });
+      await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: `bench-${label}-${r}`, rgb: PEERS[0].rgb,
+        hz: PEERS[0].hz, name: 'bench', options: modes[label] });
+      ms[label].push(Math.round(await page.evaluate(() => window.veil.connectedAt - window.veil.t0)));
+      const pair = await page.evaluate(selectedPairInPage);
+      const want = { udp: p => p.local.protocol === 'udp' && p.local.type !== 'relay',
+        tcp: p => p.local.protocol === 'tcp', turn: p => p.local.type === 'relay' && p.local.relayProtocol === 'tcp' };
+      await waitFor(`${label} bench page's pair`, async () => {
+        const p = await page.evaluate(selectedPairInPage);
+        return p && want[label](p) ? p : null;
+      }, 30000).catch(e => { throw new Error(`${e.message}; pair ${JSON.stringify(pair)}`); });
+      await page.evaluate(() => window.veil.conn.disconnect());
+      await page.context().close();
+    }
+  }
+  const med = a => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
+  for (const label of order) {
+    t.diagnostic(`bench connect ms ${label}: median ${med(ms[label])} min ${Math.min(...ms[label])} `
+      + `max ${Math.max(...ms[label])} (n=${ms[label].length}): ${ms[label].join(' ')}`);
+  }
 });

@@ -292,6 +292,15 @@ final class IceTcp {
     if (c == null || c.owner == owner) {
       return;
     }
+    if (c.owner != null) { // checks for another connection's ufrag on the same path: it moves to that one
+      ArrayDeque<Conn> old = byOwner.get(c.owner);
+      if (old != null) {
+        old.remove(c);
+        if (old.isEmpty()) {
+          byOwner.remove(c.owner);
+        }
+      }
+    }
     c.owner = owner;
     if (c.validateTimer != null) {
       c.validateTimer.cancel();

@@ -130,6 +130,13 @@ public final class Main implements Callable<Integer> {
       server.close();
       return 1;
     }
+    if (dev.veil.webrtc.srtp.SrtpSession.allocationFree()) {
+      LOG.info("SRTP packet path: in place on the JDK's AES/GHASH intrinsics, no allocation per packet");
+    } else {
+      LOG.warn("SRTP packet path: public JCE (allocates per packet; start with --add-opens "
+          + "java.base/com.sun.crypto.provider=ALL-UNNAMED or java -jar): {}",
+          dev.veil.webrtc.srtp.SrtpSession.allocationFreeUnavailableReason());
+    }
     // The one machine-readable line on standard output; tests read the bound ports from it.
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
         + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee()

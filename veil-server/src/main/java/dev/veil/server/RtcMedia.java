@@ -393,7 +393,28 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       stats.inc("udp.send_dropped");
       return;
     }
-    udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+  }
+
+  /**
+   * Sends {@code buf[off, off+len)}, which the caller reuses after the call (the router's forwarding buffer): one
+   * copy into a pooled direct buffer of the channel's allocator, which Netty releases once written.
+   */
+  void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (!udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
+    b.writeBytes(buf, off, len);
+    write(new DatagramPacket(b, to));
+  }
+
+  private void write(DatagramPacket packet) {
+    udp.write(packet).addListener(sent);
     io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
     if (pending > pendingBytesMax) {
@@ -445,6 +466,21 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       return;
     }
     to.sendRtp(rtp.packet());
+  }
+
+  @Override
+  public void forwardRtp(ChannelRouters.Channel ch, dev.veil.webrtc.router.Consumer consumer, byte[] buf, int off,
+      int len) {
+    if (tap != null || tamper != null) {
+      ChannelRouters.Sink.super.forwardRtp(ch, consumer, buf, off, len); // test hooks want their own arrays
+      return;
+    }
+    RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    to.forwardRtp(buf, off, len);
   }
 
   @Override

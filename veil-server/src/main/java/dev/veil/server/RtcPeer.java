@@ -408,7 +408,7 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis()).attach(this);
     s.consumerId = consumerId;
     if (receiveMaxHeight > 0 || s.maxHeight > 0) {
       applyMaxHeight(s);
@@ -459,6 +459,23 @@ final class RtcPeer implements Media.Peer {
         mediaFlowing();
       }
       drain();
+    }
+  }
+
+  /**
+   * A forwarded packet in the router's reused buffer: protected in place and sent from there (one copy, into the
+   * socket's pooled direct buffer). With downlink congestion control the transport-wide sequence number may need a
+   * new header element, so that path takes a copy and goes through {@link #sendRtp}.
+   */
+  void forwardRtp(byte[] buf, int off, int len) {
+    if (downlink != null || closed) {
+      sendRtp(java.util.Arrays.copyOfRange(buf, off, off + len));
+      return;
+    }
+    InetSocketAddress to = transport.mediaDestination();
+    int n = transport.protectRtpInPlace(buf, off, len);
+    if (n >= 0 && to != null) {
+      media.send(buf, off, n, to);
     }
   }
 

@@ -187,4 +187,28 @@ class IceTcpTest {
     }
     assertTrue(counter("tcp.closed.peer_gone") >= 1, "counters: " + fx.server.counters());
   }
+
+  @Test
+  void subscriberThatStopsReading_hasItsTcpQueueBounded_andDropsAreCounted() throws Exception {
+    try (MediaTestPeer pub = fx.peer("slow", "sendonly", 9);
+        MediaTestPeer sub = fx.tcpPeer("slow", "recvonly", 10)) {
+      flow(pub, sub, 5);
+      // the subscriber stops reading; the publisher sends ~24 MB (far past the 1 MiB queue and the socket buffers)
+      long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
+      byte[] payload = new byte[1000];
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (counter("tcp.send_dropped") == 0) {
+        assertTrue(System.currentTimeMillis() < deadline, "no drop counted: " + fx.server.counters());
+        for (int i = 0; i < 2000; i++) {
+          pub.sendOpus(pubSsrc, seq, seq * 960L, payload);
+          seq++;
+        }
+      }
+      // the server still serves others: a new UDP pair in another channel gets media
+      try (MediaTestPeer p2 = fx.peer("after", "sendonly", 11);
+          MediaTestPeer s2 = fx.peer("after", "recvonly", 12)) {
+        flow(p2, s2, 5);
+      }
+    }
+  }
 }
