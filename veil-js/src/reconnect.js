@@ -24,7 +24,7 @@ export function retryable(refusal) {
  * would repeat, or maxAttempts attempts in a row). `random` is a () => [0, 1) function (seeded in tests).
  */
 export class ReconnectPlan {
-  constructor(urls, { baseMs = 250, maxMs = 4000, maxAttempts = 30, random = Math.random } = {}) {
+  constructor(urls, { baseMs = 250, maxMs = 2000, maxAttempts = 30, random = Math.random } = {}) {
     if (!Array.isArray(urls) || urls.length === 0) throw new Error('no signaling URL');
     if (!(baseMs > 0 && maxMs >= baseMs && maxAttempts >= 1)) throw new Error('backoff: 0 < base <= max, attempts >= 1');
     this.urls = urls.slice();

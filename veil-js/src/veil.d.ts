@@ -5,7 +5,7 @@ export type Role = 'sendrecv' | 'sendonly' | 'recvonly';
 export interface ConnectionOptions {
   /** reconnecting() only: first backoff ceiling in ms (default 250; delays are half to all of min(max, base·2^n)). */
   reconnectBaseMs?: number;
-  /** reconnecting() only: largest backoff in ms (default 4000). */
+  /** reconnecting() only: largest backoff in ms (default 2000). */
   reconnectMaxMs?: number;
   /** reconnecting() only: attempts in a row before giving up (default 30). */
   reconnectAttempts?: number;

@@ -57,7 +57,7 @@ const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 /** Most `redirect`s one connect follows (docs/PROTOCOL.md §1.9); one more fails it. */
 export const MAX_REDIRECTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'draining'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
@@ -317,7 +317,11 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
+  /**
+   * Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or
+   * 'draining' ({deadlineMs}: the server shuts down gracefully and disconnects this member after deadlineMs;
+   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.10).
+   */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -681,6 +685,9 @@ export class VeilConnection {
       case 'disconnect':
         this._lastError = this._lastError || msg.reason;
         break;
+      case 'draining':
+        this._emit('draining', { deadlineMs: typeof msg.deadline_ms === 'number' ? msg.deadline_ms : 0 });
+        break;
       case 'redirect': this._onRedirect(msg); break;
       default: break;
     }
@@ -956,7 +963,7 @@ export class VeilSignaling {
 
   /**
    * A member that reconnects on its own when its connection drops (docs/PROTOCOL.md §1.9): role is 'sendrecv',
-   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (4000) and
+   * 'sendonly' or 'recvonly'; options as for sendrecv(), plus reconnectBaseMs (250), reconnectMaxMs (2000) and
    * reconnectAttempts (30). Events: those of a connection, plus 'reconnecting' and 'reconnected'.
    */
   reconnecting(role, channelId, metadata = null, options = {}) {

@@ -271,9 +271,10 @@ export class FrameCryptor {
   async #process(frame, ctx) {
     const op = ctx.operation;
     const meta = typeof frame.getMetadata === 'function' ? frame.getMetadata() : {};
-    const codec = codecFor(this.#mimeOf(meta, ctx), ctx.kind);
+    const mime = this.#mimeOf(meta, ctx);
+    const codec = codecFor(mime, ctx.kind);
     const senderId = op === 'encrypt' ? null : this.#senderOf(ctx);
-    if (!codec) return { ok: false, reason: 'unsupported-codec', senderId };
+    if (!codec) return { ok: false, reason: 'unsupported-codec', senderId, detail: 'no E2EE rule for ' + mime };
     const type = frame.type === 'key' || frame.type === 'delta' ? frame.type : undefined;
     const data = new Uint8Array(frame.data);
     try {

@@ -51,6 +51,12 @@ export async function startServer(opts = {}) {
     base: `http://127.0.0.1:${httpPort}`,
     ws: `ws://127.0.0.1:${httpPort}/signaling`,
     log: () => err,
+    /** SIGKILL (a crash: no shutdown hook, no goodbye to anyone), then the exit code. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGKILL');
+      return exited;
+    },
     /** SIGTERM, then the exit code (the shutdown hook stops Jetty and UDP). */
     async stop() {
       if (child.exitCode !== null) return child.exitCode;

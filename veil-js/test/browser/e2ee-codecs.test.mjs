@@ -4,7 +4,9 @@
 // §2.9), the ranged SFrame layout with exactly the codec's clear ranges in clear (H.264: start codes and NAL headers,
 // no emulated start code; AV1: OBU headers, extensions and sizes) or the whole frame as SFrame ciphertext (VP9); the
 // receiver's keys turn it back into the sender's frame, which a WebCodecs decoder shows as the sender's colour,
-// while the forwarded bytes do not decode to it.
+// while the forwarded bytes do not decode to it. And a codec the worker cannot protect that gets negotiated anyway
+// (JFrame has no ranged layout for H.264; the test bypasses the SDK's codec filtering) is never sent, in clear or
+// at all, and the call reports it: an 'e2ee' error event (source frames, reason unsupported-codec), repeated.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -161,3 +163,117 @@ for (const c of CASES) {
     }
   });
 }
+
+test('e2ee_jframe_h264NegotiatedAnyway_neverSentInClear_callReportsUnsupportedCodec', async () => {
+  const pages = [];
+  for (let i = 0; i < 2; i++) pages.push(await openSmallStreamPage(browser, server.base));
+  try {
+    // the first page skips the SDK's E2EE codec filtering and puts H.264 first (as a buggy or hostile negotiation
+    // would); JFrame cannot protect H.264
+    await pages[0].evaluate(async () => {
+      const m = await import('/sdk/veil.js');
+      m.VeilConnection.prototype._orderOffer = sdp => m.orderOfferVideoCodecs(sdp, ['H264', 'VP8'], null);
+      m.VeilConnection.prototype._preferVideoCodecs = () => {};
+    });
+    const ids = [];
+    for (let i = 0; i < 2; i++) {
+      const p = PEERS[i];
+      ids[i] = await pages[i].evaluate(joinE2eeInPage, { ws: server.ws, channel: 'codec-unprotectable', rgb: p.rgb,
+        hz: p.hz, name: p.name, options: { e2eeFormat: 'jframe', codecs: i === 0 ? undefined : ['VP8'] } });
+    }
+    const unsupported = () => pages[0].evaluate(() => window.veil.events.filter(e => e.type === 'error'
+      && e.source === 'frames' && e.reason === 'unsupported-codec' && e.operation === 'encrypt' && e.kind === 'video'));
+    // the call goes on: green hears red's audio and sees nothing of red's video
+    const base = await waitFor('green hears red', async () => {
+      const s = (await pages[1].evaluate(e2eeStatsInPage))[ids[0]];
+      return s && s.audio && s.audio.totalAudioEnergy > 0 && s.audio.packetsReceived > 20 ? s : null;
+    }, 60000);
+    const first = await waitFor('red reports unsupported-codec', async () => {
+      const e = await unsupported();
+      return e.length > 0 ? e : null;
+    }, 30000);
+    assert.match(first[0].detail || '', /h264 needs the SFrame format/i);
+    // reported again while frames keep coming (rate-limited, never silent): a second event or suppressed ones
+    const again = await waitFor('red keeps reporting', async () => {
+      const e = await unsupported();
+      return e.length > 1 || e.some(x => x.suppressed > 0) ? e : null;
+    }, 30000);
+    const out = await pages[0].evaluate(outboundVideoInPage);
+    assert.equal(out.mimeType, 'video/H264', 'H.264 was negotiated despite E2EE (the case under test)');
+    const s = (await pages[1].evaluate(e2eeStatsInPage))[ids[0]];
+    assert.ok(s.audio.packetsReceived > base.audio.packetsReceived, 'audio keeps flowing');
+    assert.equal(s.video ? s.video.framesDecoded : 0, 0, 'no video frame of red decoded');
+    const tapped = readTap(tapFile).filter(p => p.publisher === ids[0] && p.payload.length > 0);
+    assert.equal(tapped.length, 0, `no video payload of red reached the server: ${tapped.length}`);
+    assert.ok(again.length >= 1);
+  } finally {
+    for (const p of pages) await p.context().close();
+  }
+});
+
+/** In-page: the outbound video per simulcast rid: {rid: {w, frames, mimeType}}. */
+async function outboundLayersInPage() {
+  const report = await window.veil.conn.pc.getStats();
+  const out = {};
+  report.forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      const c = s.codecId && report.get(s.codecId);
+      out[s.rid || '-'] = { w: s.frameWidth || 0, frames: s.framesEncoded || 0, mimeType: c ? c.mimeType : null };
+    }
+  });
+  return out;
+}
+
+test('e2ee_h264_simulcast_threeLayersEachEncrypted_lowAndHighSubscribersShowThePicture', async t => {
+  const c = CODEC_CASES.H264;
+  const pub = await openSmallStreamPage(browser, server.base, { width: 960, height: 540 });
+  const low = await openSmallStreamPage(browser, server.base);
+  const high = await openSmallStreamPage(browser, server.base);
+  try {
+    const channel = 'codec-h264-simulcast';
+    const idPub = await pub.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: PEERS[0].rgb, hz: PEERS[0].hz,
+      name: 'publisher', role: 'sendonly', options: { codecs: ['H264'] } });
+    const layers = await waitFor('three H.264 simulcast layers at three sizes', async () => {
+      const out = await pub.evaluate(outboundLayersInPage);
+      const ok = ['q', 'h', 'f'].every(r => out[r] && out[r].frames > 0 && out[r].w > 0 && out[r].mimeType === 'video/H264');
+      return ok && out.q.w < out.h.w && out.h.w < out.f.w ? out : null;
+    }, 60000, 250);
+    await low.evaluate(joinE2eeInPage, { ws: server.ws, channel, name: 'low', role: 'recvonly',
+      options: { receiveMaxHeight: 200 } });
+    await high.evaluate(joinE2eeInPage, { ws: server.ws, channel, name: 'high', role: 'recvonly' });
+    const seen = {};
+    for (const [page, label, fits] of [[low, 'low', w => w > 0 && w <= layers.q.w], [high, 'high', w => w > layers.q.w]]) {
+      let got = null;
+      await waitFor(`the ${label} subscriber shows the publisher's colour from its layer`, async () => {
+        const s = (await page.evaluate(e2eeStatsInPage))[idPub];
+        const w = await page.evaluate(id => { const r = window.veil.remote[id]; return r && r.video ? r.video.videoWidth : 0; }, idPub);
+        got = { w, decoded: s && s.video ? s.video.framesDecoded : 0, colour: await page.evaluate(remoteColourInPage, idPub) };
+        return got.decoded > 20 && fits(w) && closeColour(got.colour, PEERS[0].rgb, 45);
+      }, 60000, 250).catch(e => { throw new Error(`${e.message}; got ${JSON.stringify(got)}`); });
+      seen[label] = got;
+      const errors = await page.evaluate(() => window.veil.events.filter(e => e.type === 'error' && e.source === 'frames'));
+      assert.deepEqual(errors, [], `${label}: no frame errors`);
+    }
+    // every layer's frames are ranged SFrame ciphertext (the tap holds what the first subscriber got)
+    const keys = (await high.evaluate(() => window.veil.conn.e2ee.exportKeysForTesting())).receive[idPub];
+    const receiver = new SFrameReceiver(DEFAULT_SUITE);
+    for (const k of keys) await receiver.addKey(BigInt(k.kid), fromHex(k.key));
+    const frames = c.frames(readTap(tapFile).filter(p => p.publisher === idPub && p.codec === 'H264'));
+    let checked = 0;
+    for (const f of frames.slice(0, 200)) {
+      let plain;
+      try {
+        plain = await receiver.decryptFrame(c.rule, undefined, new Uint8Array(f.data));
+      } catch {
+        continue;
+      }
+      assertForwardedFrame(c, new Uint8Array(f.data), plain);
+      checked++;
+    }
+    assert.ok(checked >= 20, `forwarded simulcast H.264 frames checked: ${checked}`);
+    t.diagnostic(`H.264 simulcast layers ${JSON.stringify(Object.fromEntries(Object.entries(layers).map(([r, l]) => [r, l.w])))}; `
+      + `low shows ${seen.low.w} px wide, high ${seen.high.w}; ${checked} forwarded frames checked`);
+  } finally {
+    for (const p of [pub, low, high]) await p.context().close();
+  }
+});

@@ -88,8 +88,10 @@ import org.eclipse.jetty.websocket.api.StatusCode;
  * and reason, with a count of the suppressed ones). The identity and every key are destroyed when the connection
  * ends, however it ends.
  *
- * <p>Audio only: the client sends one Opus stream and hands over received Opus frames. Received video is forwarded
- * by the server (the tracks are reported) but not depacketized.
+ * <p>Audio, and screen share: the client sends one Opus stream and hands over received Opus frames; with
+ * {@link Options#withScreenShare()} it also sends VP8 frames the application encoded on a screen-share video track
+ * ({@link #sendScreenFrame}). Received video is forwarded by the server (the tracks are reported) but not
+ * depacketized.
  */
 public final class Connection implements AutoCloseable {
     /** What a connection reports. Every method has an empty default; called on the connection's loop thread. */
@@ -109,6 +111,12 @@ public final class Connection implements AutoCloseable {
         /** The connection ended: the application's disconnect, the server's, or a failure; says why. */
         default void onDisconnect(String reason) {}
 
+        /**
+         * The server is draining (docs/PROTOCOL.md §1.10): it disconnects this member after {@code deadlineMs}
+         * milliseconds; reconnect (elsewhere) before then.
+         */
+        default void onDraining(long deadlineMs) {}
+
         /** Keys, fingerprints, the verification code, or an E2EE error. */
         default void onE2ee(E2eeEvent event) {}
 
@@ -127,6 +135,8 @@ public final class Connection implements AutoCloseable {
     public static final int MAX_REDIRECTS = 3;
     /** The largest Opus frame sendAudioFrame accepts: one RTP packet must fit in a 1200-byte MTU. */
     public static final int MAX_AUDIO_FRAME = 1000;
+    /** The largest VP8 frame sendScreenFrame accepts (about 1,000 packets). */
+    public static final int MAX_SCREEN_FRAME = 1 << 20;
 
     /** The signaling URL in use: the one given, or the node a {@code redirect} named. */
     private volatile URI url;
@@ -184,6 +194,9 @@ public final class Connection implements AutoCloseable {
     private long ownSsrc;
     private int opusPayloadType = -1;
     private int sequence;
+    private long screenSsrc;
+    private int vp8PayloadType = -1;
+    private int screenSequence;
     private final Map<Long, Track> tracks = new LinkedHashMap<>();
     private String serverError;
 
@@ -490,6 +503,59 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Sends one VP8 frame on the screen-share track (needs {@link Options#withScreenShare()}): SFrame-encrypted with
+     * E2EE under the VP8 rule (the frame tag, and on a key frame the start code and size, stay clear), split into RTP
+     * packets of at most {@link Vp8Packetizer#MAX_CHUNK} payload bytes (RFC 7741 descriptor), the marker on the last,
+     * {@code rtpTimestamp} in 90 kHz units. Sharing starts with the first frame (a key frame, so the server can start
+     * forwarding) and pauses when frames stop; the track stays. Asynchronous: the packets leave from the loop thread.
+     *
+     * @throws IllegalStateException if not connected or without a screen-share uplink
+     * @throws IllegalArgumentException if the frame is empty or longer than {@link #MAX_SCREEN_FRAME}
+     */
+    public void sendScreenFrame(byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
+        if (!options.isScreenShare() || !role.sends()) {
+            throw new IllegalStateException("no screen-share uplink: connect a sending role with Options.withScreenShare()");
+        }
+        if (state != State.CONNECTED) {
+            throw new IllegalStateException("not connected");
+        }
+        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
+            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
+        }
+        byte[] frame = vp8Frame.clone();
+        long ts = rtpTimestamp & 0xffffffffL;
+        loop.execute(() -> sendScreenOnLoop(frame, ts, keyFrame));
+    }
+
+    private void sendScreenOnLoop(byte[] frame, long ts, boolean keyFrame) {
+        if (state != State.CONNECTED || vp8PayloadType < 0) {
+            return;
+        }
+        byte[] payload = frame;
+        if (e2ee != null) {
+            try {
+                payload = e2ee.encryptVp8(frame, keyFrame);
+            } catch (FrameCryptoException e) {
+                emitE2ee(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
+                return; // never sent in clear
+            }
+        }
+        java.util.List<byte[]> packets = Vp8Packetizer.packetize(payload, Vp8Packetizer.MAX_CHUNK);
+        for (int i = 0; i < packets.size(); i++) {
+            byte[] p = packets.get(i);
+            screenSequence = (screenSequence + 1) & 0xffff;
+            byte[] rtp = RtpPacket.build(RtpHeader.of(i == packets.size() - 1, vp8PayloadType, screenSequence, ts,
+                    screenSsrc), p, 0, p.length);
+            try {
+                sendUdp(srtp.protectRtp(rtp));
+            } catch (SrtpException e) {
+                end("SRTP failed: " + e.getMessage(), false);
+                return;
+            }
+        }
+    }
+
+    /**
      * Leaves: sends {@code disconnect}, closes the WebSocket, DTLS and the socket, destroys the identity and every
      * key. The future completes once everything is closed (also if the connection had already ended).
      */
@@ -659,7 +725,7 @@ public final class Connection implements AutoCloseable {
         ws = s;
         stage = "waiting for the server's offer";
         sendSignaling(new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(), role.sends(),
-                false).withToken(options.token()));
+                false, 0, options.isScreenShare() && role.sends()).withToken(options.token()));
     }
 
     /**
@@ -802,6 +868,8 @@ public final class Connection implements AutoCloseable {
             if (state == State.CONNECTING) {
                 fail("the server refused the connection: " + err.reason());
             }
+        } else if (m instanceof dev.veil.signaling.Draining dr) {
+            emit(l -> l.onDraining(dr.deadlineMs()));
         } else if (m instanceof Disconnect d) {
             String reason = serverError != null ? serverError
                     : d.reason() != null ? "the server disconnected: " + d.reason() : "the server disconnected";
@@ -846,6 +914,14 @@ public final class Connection implements AutoCloseable {
                 fail("the server's offer has no Opus audio m-line to send on");
                 return;
             }
+            if (options.isScreenShare()) {
+                SdpAnswer.Media screen = parsed.uploadScreen();
+                vp8PayloadType = screen == null ? -1 : ClientSdp.vp8PayloadType(screen);
+                if (vp8PayloadType < 0) {
+                    fail("the server's offer has no VP8 screen-share m-line to send on");
+                    return;
+                }
+            }
         }
         connectionId = o.connectionId();
         iceServers = o.iceServers();
@@ -859,6 +935,12 @@ public final class Connection implements AutoCloseable {
         }
         ownSsrc = random.nextInt() & 0xffffffffL;
         sequence = random.nextInt(0x10000);
+        if (vp8PayloadType >= 0) {
+            do {
+                screenSsrc = random.nextInt() & 0xffffffffL;
+            } while (screenSsrc == 0 || screenSsrc == ownSsrc);
+            screenSequence = random.nextInt(0x10000);
+        }
         sendSignaling(new Answer(answer(parsed)));
         if (e2ee != null) {
             e2ee.start(connectionId, channelId);
@@ -872,7 +954,7 @@ public final class Connection implements AutoCloseable {
     private String answer(ClientSdp.Offer o) {
         answers++;
         return ClientSdp.answer(o, Integer.toString(answers + 1), ice.ufrag(), ice.password(),
-                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, "veil-java-" + connectionId);
+                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, screenSsrc, "veil-java-" + connectionId);
     }
 
     private void onReOffer(ReOffer r) {

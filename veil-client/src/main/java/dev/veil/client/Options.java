@@ -27,6 +27,7 @@ public final class Options {
     private VerifiedPeers verifiedPeers;
     private long deviceCertificateGraceMillis = PeerVerification.DEFAULT_GRACE_MILLIS;
     private String passphrase;
+    private boolean screenShare;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
             boolean keepKeysForTesting) {
@@ -85,7 +86,24 @@ public final class Options {
         o.deviceCertificateGraceMillis = deviceCertificateGraceMillis;
         o.passphrase = passphrase;
         o.accessToken = accessToken;
+        o.screenShare = screenShare;
         return o;
+    }
+
+    /**
+     * Ask the server for a screen-share video uplink (docs/PROTOCOL.md §1.3: {@code connect} with {@code screen}):
+     * the member's additional video track, labelled {@code screen}, which {@link Connection#sendScreenFrame} fills
+     * with VP8 frames (SFrame-encrypted with E2EE). Sending roles only.
+     */
+    public Options withScreenShare() {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.screenShare = true;
+        return o;
+    }
+
+    /** Whether the connection asks for a screen-share uplink. */
+    public boolean isScreenShare() {
+        return screenShare;
     }
 
     /**
@@ -204,7 +222,7 @@ public final class Options {
     @Override
     public String toString() {
         return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "")
-                + (accessToken != null ? ", token" : "") + ", connectTimeoutMillis="
+                + (accessToken != null ? ", token" : "") + (screenShare ? ", screen share" : "") + ", connectTimeoutMillis="
                 + connectTimeoutMillis + "]"; // never the passphrase itself
     }
 }

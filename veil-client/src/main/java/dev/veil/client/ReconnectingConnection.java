@@ -38,9 +38,9 @@ import java.util.function.Consumer;
  * thread of this object's; the connection listeners on each connection's loop thread.
  */
 public final class ReconnectingConnection implements AutoCloseable {
-  /** Default backoff: first delay up to 250 ms, doubling up to 4 s, at most 30 attempts in a row. */
+  /** Default backoff: first delay up to 250 ms, doubling up to 2 s, at most 30 attempts in a row. */
   public static final long DEFAULT_BASE_MILLIS = 250;
-  public static final long DEFAULT_MAX_MILLIS = 4000;
+  public static final long DEFAULT_MAX_MILLIS = 2000;
   public static final int DEFAULT_MAX_ATTEMPTS = 30;
   private static final AtomicInteger THREADS = new AtomicInteger();
 

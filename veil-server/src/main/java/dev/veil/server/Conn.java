@@ -49,6 +49,10 @@ final class Conn {
   int missedPongs;
   Scheduler.Cancellable deadline;
   Scheduler.Cancellable pinger;
+  /** Wall-clock milliseconds past which the connect's access token is no longer valid (MAX_VALUE: none). */
+  long tokenExpiresAtMillis = Long.MAX_VALUE;
+  /** The disconnect at the token's expiry, or null. */
+  Scheduler.Cancellable tokenExpiry;
   TokenBucket e2eeBucket;
   TokenBucket dataBucket;
 

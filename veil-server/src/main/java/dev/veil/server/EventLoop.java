@@ -90,6 +90,11 @@ final class EventLoop implements Executor, Scheduler {
     return loop.inEventLoop();
   }
 
+  /** The Netty group behind this loop (its meters: pending tasks). */
+  io.netty.channel.EventLoopGroup nettyGroup() {
+    return group;
+  }
+
   /** True if the loop runs on the epoll native transport, false for NIO. */
   boolean isEpoll() {
     return epoll;

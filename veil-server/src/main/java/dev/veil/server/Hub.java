@@ -81,6 +81,16 @@ final class Hub {
   private int openSockets;
   private boolean shuttingDown;
   private CompletableFuture<Void> drained;
+  /**
+   * Disconnect a member when its access token expires during the call ({@code auth.disconnect_on_expiry}; only
+   * with tokens mandatory). Set by the server before the first socket.
+   */
+  boolean disconnectOnExpiry = true;
+  /** The graceful drain once started ({@link #startDrain}), else null. */
+  private Drain drain;
+  private CompletableFuture<Drain.Reason> drainDone;
+  private Scheduler.Cancellable drainTimer;
+  static final String DRAINING = "draining: the server is shutting down; connect to another server";
 
   Hub(Scheduler loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
     this.loop = loop;
@@ -103,6 +113,10 @@ final class Hub {
     stats.inc("signaling.websockets_opened");
     if (shuttingDown) {
       refuse(c, "shutting_down", "the server is shutting down");
+      return c;
+    }
+    if (drain != null) {
+      refuse(c, "draining", DRAINING);
       return c;
     }
     if (!admission.pendingAllowed(c.address)) {
@@ -243,10 +257,12 @@ final class Hub {
       violation(c, "connect was already sent");
       return;
     }
-    if (access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong()) instanceof Verdict.Refused no) {
+    Verdict verdict = access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong());
+    if (verdict instanceof Verdict.Refused no) {
       refuse(c, no.code(), no.message());
       return;
     }
+    c.tokenExpiresAtMillis = ((Verdict.Allowed) verdict).expiresAtMillis();
     m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
     if (webhook != null) {
       askWebhook(c, m);
@@ -335,6 +351,10 @@ final class Hub {
   }
 
   private void admit(Conn c, Connect m) {
+    if (drain != null) {
+      refuse(c, "draining", DRAINING);
+      return;
+    }
     if (m.e2ee() && !cfg.e2ee()) {
       refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;
@@ -401,6 +421,30 @@ final class Hub {
         turn == null ? List.of() : List.of(turn.credentialsFor(c.id, wallClock.getAsLong() / 1000))));
     armAnswerDeadline(c);
     c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
+    if (disconnectOnExpiry && access.tokenRequired() && c.tokenExpiresAtMillis != Long.MAX_VALUE) {
+      armTokenExpiry(c);
+    }
+  }
+
+  /**
+   * Disconnects {@code c} when its token expires ({@code token_expired}). The timer runs on the loop's clock; when
+   * it fires the wall clock is asked again, so a wall clock that was set back re-arms the timer for the rest.
+   */
+  private void armTokenExpiry(Conn c) {
+    long left = c.tokenExpiresAtMillis - wallClock.getAsLong();
+    c.tokenExpiry = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, left) + 1), () -> {
+      if (c.state == State.CLOSED) {
+        return;
+      }
+      if (wallClock.getAsLong() <= c.tokenExpiresAtMillis) {
+        armTokenExpiry(c);
+        return;
+      }
+      stats.inc("signaling.closed.token_expired");
+      LOG.info("{} access token expired: disconnecting it", c);
+      wire.sendError(c, "token_expired: the access token has expired");
+      leave(c, CLOSE_POLICY, "token expired");
+    });
   }
 
   private void ping(Conn c) {
@@ -644,6 +688,7 @@ final class Hub {
     c.state = State.CLOSED;
     cancel(c.deadline);
     cancel(c.pinger);
+    cancel(c.tokenExpiry);
     releasePending(c);
     if (c.joined) {
       c.joined = false;
@@ -684,6 +729,10 @@ final class Hub {
         }
       }
       LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
+      if (drain != null) {
+        drain.membersChanged(byId.size(), nowMillis());
+        loop.schedule(0, this::pumpDrain); // after this leave has finished (its socket's close included)
+      }
     }
     if (code >= 0) {
       if (code != CLOSE_NORMAL) {
@@ -766,4 +815,60 @@ final class Hub {
   int channelCount() {
     return channels.size();
   }
+
+  // --------------------------------------------------------------------------------------------------- drain
+
+  /**
+   * Graceful drain ({@link Drain}): refuses new sockets and connects ({@code draining}), tells every member
+   * {@code draining} with the deadline, and completes with {@link Drain.Reason#EMPTY} once the last member has left
+   * or {@link Drain.Reason#TIMEOUT} at the deadline (the caller then shuts down, which disconnects the rest). A
+   * second call returns the first drain's future.
+   */
+  CompletableFuture<Drain.Reason> startDrain(long timeoutMillis) {
+    if (drain != null) {
+      return drainDone;
+    }
+    drain = new Drain(timeoutMillis);
+    drainDone = new CompletableFuture<>();
+    LOG.info("draining: {} members in {} channels, deadline in {} ms", byId.size(), channels.size(), timeoutMillis);
+    drain.start(byId.size(), nowMillis());
+    pumpDrain();
+    return drainDone;
+  }
+
+  /** True once a drain has started. */
+  boolean draining() {
+    return drain != null;
+  }
+
+  private void pumpDrain() {
+    if (drain == null) {
+      return;
+    }
+    for (Drain.Output o; (o = drain.pollOutput()) != null; ) {
+      if (o instanceof Drain.Output.TellMembers t) {
+        for (Conn c : new ArrayList<>(pendingConns)) {
+          refuse(c, "draining", DRAINING); // sockets without a connect yet: go elsewhere now
+        }
+        for (Conn c : byId.values()) {
+          send(c, new dev.veil.signaling.Draining(t.deadlineMs()));
+        }
+      } else if (o instanceof Drain.Output.Finish f) {
+        LOG.info("drained: {}", f.reason() == Drain.Reason.EMPTY ? "no member left"
+            : "deadline passed with " + byId.size() + " members");
+        cancel(drainTimer);
+        drainDone.complete(f.reason());
+      }
+    }
+    if (!drain.finished()) {
+      cancel(drainTimer);
+      long at = drain.nextTimeoutMillis();
+      // + 1 ms: the loop clock's nanoseconds truncated to milliseconds have then reached the deadline
+      drainTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, at - nowMillis()) + 1), () -> {
+        drain.handleTimeout(nowMillis());
+        pumpDrain();
+      });
+    }
+  }
+
 }

@@ -50,8 +50,10 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ServerConfig cfg;
+    OpsConfig ops;
     try {
       cfg = ServerConfig.load(config);
+      ops = OpsConfig.load(config);
     } catch (ServerConfig.ConfigurationException e) {
       System.err.println(e.getMessage());
       return 2;
@@ -73,7 +75,8 @@ public final class Main implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
-    VeilServer server = new VeilServer(cfg, cluster);
+    LogFormat.apply(ops.logFormat());
+    VeilServer server = new VeilServer(cfg, cluster, ops);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }
@@ -109,10 +112,17 @@ public final class Main implements Callable<Integer> {
       }
     });
     CountDownLatch done = new CountDownLatch(1);
+    // SIGTERM / SIGINT: drain (members are told "draining" and may leave, up to drain_timeout_seconds), then close
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
+      server.drainAndClose();
       done.countDown();
     }, "veil-shutdown"));
+    // A drain started on the admin port: exit (status 0) once it is over; the shutdown hook then closes
+    server.onDrained(r -> {
+      Thread exit = new Thread(() -> System.exit(0), "veil-drained-exit");
+      exit.setDaemon(true);
+      exit.start();
+    });
     try {
       server.start();
     } catch (Exception e) {
@@ -120,11 +130,19 @@ public final class Main implements Callable<Integer> {
       server.close();
       return 1;
     }
+    if (dev.veil.webrtc.srtp.SrtpSession.allocationFree()) {
+      LOG.info("SRTP packet path: in place on the JDK's AES/GHASH intrinsics, no allocation per packet");
+    } else {
+      LOG.warn("SRTP packet path: public JCE (allocates per packet; start with --add-opens "
+          + "java.base/com.sun.crypto.provider=ALL-UNNAMED or java -jar): {}",
+          dev.veil.webrtc.srtp.SrtpSession.allocationFreeUnavailableReason());
+    }
     // The one machine-readable line on standard output; tests read the bound ports from it.
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
         + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee()
         + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open") + " rtc_tcp_port=" + server.rtcTcpPort()
-        + " turn=" + (cfg.net().turn() != null));
+        + " turn=" + (cfg.net().turn() != null)
+        + (server.adminPort() >= 0 ? " admin_port=" + server.adminPort() : ""));
     System.out.flush();
     if (testFatalInjection) {
       LOG.warn("TEST ONLY --test-fatal-injection on: standard input can make this server fail");

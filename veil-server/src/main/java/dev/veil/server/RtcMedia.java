@@ -95,6 +95,11 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
   /** The ICE-TCP listener (its packets come in through {@link #onPacket}), or null when rtc_tcp_port is off. */
   private IceTcp iceTcp;
   private boolean closed;
+  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
+  private long datagramsSeen;
+  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded). */
+  private long rtpForwarded;
+  private final io.micrometer.core.instrument.Timer forwardingLatency;
   /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
@@ -104,6 +109,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
     this.loop = loop;
     this.cfg = cfg;
     this.stats = stats;
+    this.forwardingLatency = stats.metrics.forwarding;
     this.announced = InetAddress.getByName(cfg.announcedAddress());
     try {
       this.certificate = DtlsCertificate.generate(random, System.currentTimeMillis());
@@ -303,7 +309,17 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
           return;
         }
         byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
-        onDatagram(data, packet.sender());
+        if ((++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0) {
+          onDatagram(data, packet.sender());
+        } else {
+          // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup)
+          long t0 = System.nanoTime();
+          long before = rtpForwarded;
+          onDatagram(data, packet.sender());
+          if (rtpForwarded != before) {
+            forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+          }
+        }
       } catch (RuntimeException e) {
         // One bad datagram must never take the loop down (nor count as a socket error).
         LOG.error("datagram handling failed on the event loop", e);
@@ -377,7 +393,28 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       stats.inc("udp.send_dropped");
       return;
     }
-    udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+  }
+
+  /**
+   * Sends {@code buf[off, off+len)}, which the caller reuses after the call (the router's forwarding buffer): one
+   * copy into a pooled direct buffer of the channel's allocator, which Netty releases once written.
+   */
+  void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (!udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
+    b.writeBytes(buf, off, len);
+    write(new DatagramPacket(b, to));
+  }
+
+  private void write(DatagramPacket packet) {
+    udp.write(packet).addListener(sent);
     io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
     if (pending > pendingBytesMax) {
@@ -416,6 +453,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       stats.inc("media.router_output_to_gone_peer");
       return;
     }
+    rtpForwarded++;
     if (tap != null) {
       tap.record(ch.router, rtp);
     }
@@ -428,6 +466,21 @@ final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
       return;
     }
     to.sendRtp(rtp.packet());
+  }
+
+  @Override
+  public void forwardRtp(ChannelRouters.Channel ch, dev.veil.webrtc.router.Consumer consumer, byte[] buf, int off,
+      int len) {
+    if (tap != null || tamper != null) {
+      ChannelRouters.Sink.super.forwardRtp(ch, consumer, buf, off, len); // test hooks want their own arrays
+      return;
+    }
+    RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    to.forwardRtp(buf, off, len);
   }
 
   @Override

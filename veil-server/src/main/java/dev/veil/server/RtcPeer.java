@@ -106,6 +106,10 @@ final class RtcPeer implements Media.Peer {
   private int iceRestarts;
   private boolean closed;
   private boolean connectedLogged;
+  /** Loop time the transport was opened (the connect admitted), for {@code veil_join_seconds}. */
+  private final long openedNanos;
+  /** The join time has been recorded (the first media flowed). */
+  private boolean joinTimed;
   private EventLoop.Timer timer;
   /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
   private UplinkCc uplink;
@@ -132,6 +136,7 @@ final class RtcPeer implements Media.Peer {
     this.connectionId = connectionId;
     this.role = role;
     this.onFailed = onFailed;
+    this.openedNanos = media.loop().nowNanos();
     this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
         media.random());
     transport.setMappedAddressResolver(media::mappedAddress); // ICE-TCP paths (IceTcp)
@@ -403,7 +408,7 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis()).attach(this);
     s.consumerId = consumerId;
     if (receiveMaxHeight > 0 || s.maxHeight > 0) {
       applyMaxHeight(s);
@@ -450,7 +455,27 @@ final class RtcPeer implements Media.Peer {
       runDownlink(media.nowMillis());
     }
     if (transport.sendRtp(plain)) {
+      if (!joinTimed) {
+        mediaFlowing();
+      }
       drain();
+    }
+  }
+
+  /**
+   * A forwarded packet in the router's reused buffer: protected in place and sent from there (one copy, into the
+   * socket's pooled direct buffer). With downlink congestion control the transport-wide sequence number may need a
+   * new header element, so that path takes a copy and goes through {@link #sendRtp}.
+   */
+  void forwardRtp(byte[] buf, int off, int len) {
+    if (downlink != null || closed) {
+      sendRtp(java.util.Arrays.copyOfRange(buf, off, off + len));
+      return;
+    }
+    InetSocketAddress to = transport.mediaDestination();
+    int n = transport.protectRtpInPlace(buf, off, len);
+    if (n >= 0 && to != null) {
+      media.send(buf, off, n, to);
     }
   }
 
@@ -490,6 +515,9 @@ final class RtcPeer implements Media.Peer {
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
         byte[] packet = r.packet();
+        if (!joinTimed) {
+          mediaFlowing();
+        }
         if (uplink != null) {
           long now = media.nowMillis();
           uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
@@ -536,6 +564,12 @@ final class RtcPeer implements Media.Peer {
         }
       }
     }
+  }
+
+  /** The first media in either direction: the join is done ({@code veil_join_seconds}). */
+  private void mediaFlowing() {
+    media.stats().metrics.join.record(media.loop().nowNanos() - openedNanos, TimeUnit.NANOSECONDS);
+    joinTimed = true;
   }
 
   /** Sends the feedback that is due and re-arms the uplink timer. */

@@ -166,19 +166,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
 
   /** The defaults overlaid with {@code file} (if not null). */
   public static ServerConfig load(File file) throws ConfigurationException {
-    Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
-    Config c = ref;
-    if (file != null) {
-      if (!file.isFile()) {
-        throw new ConfigurationException("config file not found: " + file);
-      }
-      try {
-        c = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)).withFallback(ref)
-            .resolve();
-      } catch (ConfigException e) {
-        throw new ConfigurationException("bad config file " + file + ": " + e.getMessage());
-      }
-    }
+    Config c = parse(file);
     try {
       return new ServerConfig(
           c.getBoolean("e2ee"),
@@ -214,6 +202,24 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
+  }
+
+  /** The embedded {@code reference.conf} overlaid with {@code file} (if not null), unchecked. */
+  static Config parse(File file) throws ConfigurationException {
+    Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
+    Config c = ref;
+    if (file != null) {
+      if (!file.isFile()) {
+        throw new ConfigurationException("config file not found: " + file);
+      }
+      try {
+        c = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)).withFallback(ref)
+            .resolve();
+      } catch (ConfigException e) {
+        throw new ConfigurationException("bad config file " + file + ": " + e.getMessage());
+      }
+    }
+    return c;
   }
 
   /**
@@ -335,7 +341,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     return range(c, key, 0, 65535);
   }
 
-  private static int range(Config c, String key, int min, int max) throws ConfigurationException {
+  static int range(Config c, String key, int min, int max) throws ConfigurationException {
     int v = c.getInt(key);
     if (v < min || v > max) {
       throw new ConfigurationException(key + " = " + v + " is outside " + min + ".." + max);

@@ -105,6 +105,24 @@ class MediaForwardingTest {
     }
   }
 
+  /**
+   * The join-time and forwarding-latency histograms of /metrics: both members' first media is timed, and of 640
+   * forwarded packets (1 datagram in {@link Metrics#FORWARD_SAMPLE_EVERY} sampled) some are timed to their egress.
+   */
+  @Test
+  void media_recordsJoinTimeAndForwardingLatency() throws Exception {
+    try (MediaTestPeer pub = fx.peer("media", "sendonly", 5);
+        MediaTestPeer sub = fx.peer("media", "recvonly", 6)) {
+      flow(pub, MediaTestPeer.ssrcs(pub.answerSdp).get(0), sub, MediaTestPeer.ssrcs(sub.offerSdp).get(0), 640);
+      MetricsTest.Exposition e = MetricsTest.Exposition.parse(fx.server.metrics());
+      assertEquals(2.0, e.value("veil_join_seconds_count", ""), "publisher (first SRTP in) and subscriber (first out)");
+      assertTrue(e.value("veil_join_seconds_sum", "") > 0);
+      double timed = e.value("veil_forwarding_latency_seconds_count", "");
+      assertTrue(timed >= 1 && timed <= 640 / Metrics.FORWARD_SAMPLE_EVERY + 2, "sampled: " + timed);
+      assertEquals(timed, e.value("veil_forwarding_latency_seconds_bucket", "le=\"+Inf\""));
+    }
+  }
+
   @Test
   void publisherLeaves_subscriberIsReofferedWithoutItsTracks() throws Exception {
     try (MediaTestPeer pub = fx.peer("media", "sendonly", 3);

@@ -190,6 +190,8 @@ public final class SignalingCodec {
       }
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Draining dr) {
+      o.put("deadline_ms", dr.deadlineMs());
     } else if (m instanceof Redirect r) {
       o.put("location", r.location());
     } else if (m instanceof Receive r) {
@@ -387,6 +389,14 @@ public final class SignalingCodec {
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "draining": {
+        int deadline = f.optInt("deadline_ms", -1, 0, (int) Draining.MAX_DEADLINE_MS);
+        if (deadline < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'deadline_ms'");
+        }
+        m = new Draining(deadline);
+        break;
+      }
       case "redirect": {
         String location = f.string("location", Redirect.MAX_LOCATION_CHARS);
         if (!Redirect.valid(location)) {

@@ -96,6 +96,18 @@ class SignalingCodecTest {
   }
 
   @Test
+  void draining_roundTripsAndIsChecked() throws Exception {
+    roundTrip(new Draining(30_000));
+    roundTrip(new Draining(0));
+    assertEquals(30_000, node(codec.encode(new Draining(30_000))).get("deadline_ms").asLong());
+    assertEquals(new Draining(5), codec.decode("{\"type\":\"draining\",\"deadline_ms\":5}"));
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"draining\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":-1}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":86400001}").reason());
+    assertEquals(Reason.UNKNOWN_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":1,\"x\":1}").reason());
+  }
+
+  @Test
   void receive_roundTripsAndIsChecked() throws Exception {
     roundTrip(Receive.all(360));
     roundTrip(new Receive(0, "CID-video"));

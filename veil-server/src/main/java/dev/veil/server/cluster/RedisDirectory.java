@@ -54,7 +54,8 @@ public final class RedisDirectory implements ClusterDirectory {
   public RedisDirectory(String redisUrl, String prefix, Duration timeout) {
     this.prefix = prefix;
     RedisURI uri = RedisURI.create(redisUrl);
-    uri.setTimeout(timeout);
+    // connecting (at the server's start: class loading, Netty set-up) may take longer than one command may
+    uri.setTimeout(timeout.compareTo(CONNECT_TIMEOUT) > 0 ? timeout : CONNECT_TIMEOUT);
     this.client = RedisClient.create(uri);
     client.setOptions(ClientOptions.builder()
         .autoReconnect(true)
@@ -68,8 +69,12 @@ public final class RedisDirectory implements ClusterDirectory {
       throw new DirectoryException("cannot reach Redis at " + uri.getHost() + ":" + uri.getPort() + ": "
           + e.getMessage(), e);
     }
+    connection.setTimeout(timeout);
     this.redis = connection.sync();
   }
+
+  /** The longest the first connection to Redis may take. */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
   private String nodeKey(String id) {
     return prefix + "node:" + id;

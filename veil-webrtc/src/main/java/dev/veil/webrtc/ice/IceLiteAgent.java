@@ -125,7 +125,12 @@ public final class IceLiteAgent {
 
     /** Where to send media: the nominated address, empty unless {@link IceState#CONNECTED}. */
     public Optional<InetSocketAddress> selectedAddress() {
-        return Optional.ofNullable(state == IceState.CONNECTED ? selected : null);
+        return Optional.ofNullable(selectedAddressOrNull());
+    }
+
+    /** {@link #selectedAddress()} without the Optional (the per-packet send path), or null. */
+    public InetSocketAddress selectedAddressOrNull() {
+        return state == IceState.CONNECTED ? selected : null;
     }
 
     /** Whether a non-STUN datagram from {@code from} belongs to this agent's selected 5-tuple. */

@@ -263,6 +263,9 @@ final class SimulcastRouting {
     /** Advances every group's switcher; returns the earliest deadline. */
     long poll(long nowMillis) {
         long next = Stage.NO_DEADLINE;
+        if (byPeer.isEmpty()) {
+            return next; // the common case, polled after every packet: no iterator
+        }
         for (List<SimulcastGroup> groups : byPeer.values()) {
             for (SimulcastGroup g : groups) {
                 next = Math.min(next, g.switcher.poll(nowMillis));

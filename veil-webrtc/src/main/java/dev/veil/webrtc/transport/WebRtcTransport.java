@@ -406,6 +406,36 @@ public final class WebRtcTransport {
     }
 
     /**
+     * The allocation-free variant of {@link #sendRtp} for the forwarding path: protects the plain RTP packet
+     * {@code buf[off, off+len)} in place (the SRTP tag is written after it, so {@code buf} needs
+     * {@link dev.veil.webrtc.srtp.SrtpSession#tagLength()} bytes of room there) and queues nothing: the caller sends
+     * the result to {@link #mediaDestination()} itself, before it reuses the buffer. Counted as {@link #sendRtp} is.
+     *
+     * @return the length of the SRTP packet now at {@code buf[off..]}, or -1 if it cannot be sent (not connected, no
+     *     selected address, refused by SRTP: counted as dropped)
+     */
+    public int protectRtpInPlace(byte[] buf, int off, int len) {
+        InetSocketAddress to = connected && !ended ? ice.selectedAddressOrNull() : null;
+        if (to == null) {
+            sendDropped++;
+            return -1;
+        }
+        try {
+            int n = srtp.protectRtpInPlace(buf, off, len);
+            rtpSent++;
+            return n;
+        } catch (SrtpException e) {
+            sendDropped++;
+            return -1;
+        }
+    }
+
+    /** Where media to this peer goes now (the selected address), or null. */
+    public InetSocketAddress mediaDestination() {
+        return connected && !ended ? ice.selectedAddressOrNull() : null;
+    }
+
+    /**
      * Protects a plain (compound) RTCP packet and queues it; see {@link #sendRtp}. Unlike RTP, RTCP may go out before
      * the controlling agent nominates a pair (Chromium nominates seconds after media starts): to the ICE-validated
      * address the last authenticated SRTP/SRTCP packet came from (RFC 8445 §12.1 allows sending on a valid pair
