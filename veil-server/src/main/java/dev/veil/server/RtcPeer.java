@@ -482,6 +482,9 @@ final class RtcPeer implements Media.Peer {
     int n = transport.protectRtpInPlace(buf, off, len);
     if (n >= 0 && to != null) {
       media.send(buf, off, n, to);
+      if (!joinTimed) {
+        mediaFlowing();
+      }
     }
   }
 
