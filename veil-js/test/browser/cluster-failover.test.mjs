@@ -49,12 +49,20 @@ async function joinReconnectingInPage({ urls, channel, rgb, hz, name }) {
   return { id: m.connectionId, url: m.current.url, redirects: m.current.redirects };
 }
 
-/** In-page: who this member is now, and where. */
-function stateInPage() {
+/** In-page: who this member is now, and where (with the inbound video stats of its current connection). */
+async function stateInPage() {
   const v = window.veil;
+  const inbound = [];
+  if (v.m.current && v.m.current.pc) {
+    (await v.m.current.pc.getStats()).forEach(r => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        inbound.push([r.packetsReceived || 0, r.framesDecoded || 0, r.framesDropped || 0, r.keyFramesDecoded || 0]);
+      }
+    });
+  }
   return { id: v.m.connectionId, url: v.m.current ? v.m.current.url : null, reconnecting: v.reconnecting,
     reconnected: v.reconnected, disconnects: v.disconnects, remote: Object.keys(v.remote), e2ee: v.e2ee.slice(-12),
-    videos: Object.fromEntries(Object.entries(v.remote).map(([k, r]) => [k, [r.video.videoWidth, r.video.readyState]])) };
+    inbound, videos: Object.fromEntries(Object.entries(v.remote).map(([k, r]) => [k, [r.video.videoWidth, r.video.readyState]])) };
 }
 
 /** The index of the node a signaling URL reaches: its exposed URL, or its own (public) one that redirects name. */
@@ -76,8 +84,8 @@ before(async () => {
   }), 10000);
   for (let i = 1; i <= 3; i++) {
     nodes.push(await startServer({ config: `e2ee = true\ncluster { redis_url = "redis://127.0.0.1:${port}", `
-      + `node_id = "n${i}", heartbeat_millis = 200, node_ttl_millis = 1000, channel_ttl_millis = 3000, `
-      + 'redis_timeout_millis = 500 }', timeoutMs: 120000 }));
+      + `node_id = "n${i}", heartbeat_millis = 250, node_ttl_millis = 2000, channel_ttl_millis = 4000, `
+      + 'redis_timeout_millis = 1000 }', timeoutMs: 120000 }));
   }
   browser = await launchChromium();
 });
@@ -87,6 +95,19 @@ after(async () => {
   for (const n of nodes) await n.stop(); // the killed one has exited already
   if (redis) redis.kill('SIGKILL');
 });
+
+/** Waits until page 0 shows `greenId`'s colour and page 1 `redId`'s (decrypted); says what it saw if not. */
+async function bothSeeEachOther(what, redId, greenId) {
+  await waitFor(what, async () =>
+    closeColour(await pages[0].evaluate(remoteColourInPage, greenId), PEERS[1].rgb, 60)
+    && closeColour(await pages[1].evaluate(remoteColourInPage, redId), PEERS[0].rgb, 60), 60000)
+    .catch(async e => {
+      const s = await Promise.all(pages.map(p => p.evaluate(stateInPage)));
+      const c = [await pages[0].evaluate(remoteColourInPage, greenId),
+        await pages[1].evaluate(remoteColourInPage, redId)];
+      throw new Error(`${e.message}; colours ${JSON.stringify(c)}; state ${JSON.stringify(s)}`);
+    });
+}
 
 test('e2ee members meet by redirect, survive the owner being killed, and decode each other again', async () => {
   const urls = nodes.map(n => n.ws);
@@ -101,25 +122,19 @@ test('e2ee members meet by redirect, survive the owner being killed, and decode 
   assert.equal(nodeOf(red.url), 0, 'a new channel stays on the node reached');
   assert.match(green.url, /^ws:\/\/198\.18\.0\.1:\d+\/signaling$/, 'the owner names its own signaling URL');
   assert.equal(nodeOf(green.url), 0, 'green was sent to the owner');
-  await waitFor('each page shows the other colour (decrypted)', async () =>
-    closeColour(await pages[0].evaluate(remoteColourInPage, green.id), PEERS[1].rgb, 40)
-    && closeColour(await pages[1].evaluate(remoteColourInPage, red.id), PEERS[0].rgb, 40), 30000)
-    .catch(async e => {
-      const s = await Promise.all(pages.map(p => p.evaluate(stateInPage)));
-      const c = [await pages[0].evaluate(remoteColourInPage, green.id), await pages[1].evaluate(remoteColourInPage, red.id)];
-      throw new Error(`${e.message}; colours ${JSON.stringify(c)}; state ${JSON.stringify(s)}`);
-    });
+  await bothSeeEachOther('each page shows the other colour (decrypted)', red.id, green.id);
 
   const killedAt = Date.now();
   await nodes[0].kill();
 
+  let last = null;
   const after = await waitFor('both pages reconnected to one live node', async () => {
     const s = await Promise.all(pages.map(p => p.evaluate(stateInPage)));
+    last = s;
     return s.every(x => x.reconnected.length > 0) && nodeOf(s[0].url) === nodeOf(s[1].url) ? s : null;
-  }, 30000);
-  await waitFor('each page shows the other colour again, from the new connections', async () =>
-    closeColour(await pages[0].evaluate(remoteColourInPage, after[1].id), PEERS[1].rgb, 40)
-    && closeColour(await pages[1].evaluate(remoteColourInPage, after[0].id), PEERS[0].rgb, 40), 30000);
+  }, 90000).catch(e => { throw new Error(`${e.message}; state ${JSON.stringify(last)}`); });
+  await bothSeeEachOther('each page shows the other colour again, from the new connections', after[0].id,
+    after[1].id);
   const resumedMs = Date.now() - killedAt;
   const owner = nodeOf(after[0].url);
   assert.ok(owner === 1 || owner === 2, `the channel moved to a live node (${after[0].url})`);
