@@ -46,3 +46,14 @@ export async function setSimulcastEncodings(sender, rids, table) {
   }
   await sender.setParameters(params);
 }
+
+/**
+ * Gives every encoding of a sender the scalability mode `mode` (W3C webrtc-svc, e.g. 'L1T3', 'L3T3_KEY'): temporal
+ * and spatial layers inside one RTP stream. Throws the browser's error (e.g. a mode the codec cannot encode).
+ */
+export async function setScalabilityMode(sender, mode) {
+  const params = sender.getParameters();
+  if (!params.encodings || params.encodings.length === 0) params.encodings = [{}];
+  for (const e of params.encodings) e.scalabilityMode = mode;
+  await sender.setParameters(params);
+}

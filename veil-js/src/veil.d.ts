@@ -18,7 +18,7 @@ export interface ConnectionOptions {
   /**
    * Video codecs to send, in order of preference, e.g. ['AV1', 'VP9', 'H264', 'VP8'] (the first one the server
    * offers and the browser encodes wins). With E2EE only codecs the worker protects are negotiated (SFrame: VP8, VP9,
-   * H264; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
+   * H264, AV1; JFrame: VP8, VP9); a frame of any other codec is dropped with an 'e2ee' error event, never sent in clear.
    */
   codecs?: string[];
   /** Ask the server for a second video uplink for screen sharing (startScreenShare / stopScreenShare). */
@@ -60,6 +60,12 @@ export interface ConnectionOptions {
    * full resolution. false sends one layer (the SDK applies the server's offers without their a=rid/a=simulcast).
    */
   simulcast?: boolean;
+  /**
+   * Scalability mode of the camera video (W3C webrtc-svc), e.g. 'L1T3' (3 temporal layers) or 'L3T3_KEY' (3 spatial
+   * x 3 temporal, VP9/AV1); with E2EE every layer's frame is encrypted on its own (docs/PROTOCOL.md §2.9). Spatial
+   * modes want {simulcast: false}.
+   */
+  scalabilityMode?: string;
   /** Replaces the simulcast encodings, lowest layer first (default: scale 4/2/1, max 150k/500k/2.5M bit/s). */
   simulcastEncodings?: Array<{ scaleResolutionDownBy?: number; maxBitrate?: number; maxFramerate?: number }>;
   /** The largest picture height wanted of received simulcast video: the server forwards the highest layer that fits. */

@@ -28,12 +28,20 @@
 // Access tokens (docs/PROTOCOL.md §1.7): {token: jwt} sends the operator's access token in connect; a server with
 // auth.mode = "token" refuses a missing or bad one and connect() rejects with a VeilError whose reason is 'auth' and
 // whose message names the code (token_missing, token_expired, token_forged, token_wrong_channel, token_role, ...).
+//
+// Restrictive networks (docs/PROTOCOL.md §1.6): the server's offer announces a passive ICE-TCP candidate (used when
+// UDP is blocked) and may carry `ice_servers`, TURN servers with time-limited credentials minted for this
+// connection; they go into the RTCPeerConnection's iceServers, after any {iceServers: [...]} of the options.
+// {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed);
+// {serverIceServers: false} ignores the server's list (only the application's own iceServers are used).
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
 import { toBase64, fromBase64 } from './e2ee/bytes.js';
 import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
-import { sectionTexts, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast } from './simulcast.js';
+import {
+  sectionTexts, setScalabilityMode, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast,
+} from './simulcast.js';
 import { ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 
 export { simulcastRecvRids, withoutSimulcast };
@@ -49,7 +57,7 @@ const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 /** Most `redirect`s one connect follows (docs/PROTOCOL.md §1.9); one more fails it. */
 export const MAX_REDIRECTS = 3;
-const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data'];
+const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'draining'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
 
@@ -86,8 +94,8 @@ function iceUfrag(sdp) {
   return m ? m[1] : null;
 }
 
-/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 needs SFrame's ranges). */
-export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264']),
+/** Video codecs the E2EE worker protects, per frame format (src/e2ee/codec.js; H.264 and AV1 need SFrame's ranges). */
+export const E2EE_VIDEO_CODECS = Object.freeze({ sframe: Object.freeze(['VP8', 'VP9', 'H264', 'AV1']),
   jframe: Object.freeze(['VP8', 'VP9']) });
 
 /**
@@ -162,6 +170,28 @@ export function orderOfferVideoCodecs(sdp, wanted, e2eeFormat) {
   return parts.join(eol + 'm=');
 }
 
+/**
+ * The RTCIceServer list of a connection: the application's own (the `iceServers` option) then the server's offer's
+ * `ice_servers` (docs/PROTOCOL.md §1.2: `{urls, username?, credential?}`, TURN REST credentials). Entries that are
+ * not objects with 1-8 stun:/turn:/turns: urls are left out (a bad entry must not break the connection).
+ */
+export function iceServersOf(own, offered) {
+  const ok = s => s && typeof s === 'object' && Array.isArray(s.urls) && s.urls.length > 0 && s.urls.length <= 8
+    && s.urls.every(u => typeof u === 'string' && /^(stun|turns?):\S+$/.test(u) && u.length <= 512);
+  const out = [];
+  for (const s of Array.isArray(own) ? own : []) out.push(s);
+  for (const s of Array.isArray(offered) ? offered : []) {
+    if (!ok(s)) continue;
+    const e = { urls: s.urls.slice() };
+    if (typeof s.username === 'string' && typeof s.credential === 'string') {
+      e.username = s.username;
+      e.credential = s.credential;
+    }
+    out.push(e);
+  }
+  return out;
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -205,7 +235,8 @@ export class VeilConnection {
     this._mediaUp = false;
     // E2EE hook (issue 4): an object with any of
     //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
-    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection)
+    //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection),
+    //   onLocalDescription(connection) (after every local answer)
     // set with setE2eeHandler() before connect().
     this._e2ee = null;
     /** The E2EE state (src/e2ee/index.js VeilE2EE) of a connection made with {e2ee: true}, once connect() ran. */
@@ -286,7 +317,11 @@ export class VeilConnection {
     this.setE2eeHandler(e2ee.handler);
   }
 
-  /** Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout' or 'data'. */
+  /**
+   * Adds a listener for 'track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data' or
+   * 'draining' ({deadlineMs}: the server shuts down gracefully and disconnects this member after deadlineMs;
+   * reconnect, e.g. through the load balancer, before then — docs/PROTOCOL.md §1.10).
+   */
   on(event, fn) {
     const list = this._listeners.get(event);
     if (!list) throw new VeilError(`unknown event ${event}`, 'bad-argument');
@@ -650,6 +685,9 @@ export class VeilConnection {
       case 'disconnect':
         this._lastError = this._lastError || msg.reason;
         break;
+      case 'draining':
+        this._emit('draining', { deadlineMs: typeof msg.deadline_ms === 'number' ? msg.deadline_ms : 0 });
+        break;
       case 'redirect': this._onRedirect(msg); break;
       default: break;
     }
@@ -666,7 +704,9 @@ export class VeilConnection {
     this._stage = 'negotiating';
     this.connectionId = msg.connection_id;
     this._pingInterval = msg.ping_interval;
-    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+      iceServers: iceServersOf(this.options.iceServers, this.options.serverIceServers === false ? null : msg.ice_servers) };
+    if (this.options.iceTransportPolicy) config.iceTransportPolicy = this.options.iceTransportPolicy;
     // E2EE: always ask for encoded insertable streams. Without it Chromium short-circuits the encoded-transform path
     // of senders and receivers that had no transform when they were made, and a transform set later (a receiver in
     // ontrack) is silently bypassed: media would flow in clear. With it, a frame without a transform goes nowhere.
@@ -682,7 +722,12 @@ export class VeilConnection {
     await this._attachLocalTracks(offer);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 'answer', sdp: pc.localDescription.sdp });
+    // after negotiation: Chromium keeps a scalability mode only once the send codec is known
+    if (this.options.scalabilityMode && this._cameraTransceiver) {
+      await setScalabilityMode(this._cameraTransceiver.sender, this.options.scalabilityMode);
+    }
     this._stage = 'connecting ICE/DTLS';
     this._onPcState();
   }
@@ -770,8 +815,14 @@ export class VeilConnection {
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    this._onLocalDescription();
     this._send({ type: 're-answer', sdp: pc.localDescription.sdp });
     if (iceUfrag(msg.sdp) !== before) this._endIceRestart(null);
+  }
+
+  /** After every local answer: E2EE learns the codecs negotiated per m-section (for frames without a mime type). */
+  _onLocalDescription() {
+    if (this._e2ee && this._e2ee.onLocalDescription) this._e2ee.onLocalDescription(this);
   }
 
   /** Ends a remote track for good and emits 'removetrack' (once per track). */

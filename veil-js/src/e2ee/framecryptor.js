@@ -63,6 +63,7 @@ export class FrameCryptor {
   #sender;
   #receivers = new Map(); // senderId -> SFrameReceiver | JFrameReceiver
   #bindings = new Map(); // transformId -> senderId
+  #codecs = new Map(); // transformId -> [{payloadType, mimeType}] negotiated (setCodecs)
   #errors = new Map(); // "op|sender|kind|reason" -> {last, suppressed}
   #used = new Map(); // "op|sender" -> the last 4 kids reported (bounded per sender, not one entry per key)
   #pending = new Map(); // senderId -> Promise of a key install (frames wait for it)
@@ -165,12 +166,20 @@ export class FrameCryptor {
       case 'bindReceiver':
         this.#bindings.set(msg.transformId, msg.senderId);
         return;
+      case 'setCodecs': {
+        if (!Array.isArray(msg.codecs) || msg.codecs.length > 64) throw new TypeError('codecs: an array of at most 64');
+        const list = msg.codecs.map((c) => ({ payloadType: Number(c.payloadType), mimeType: String(c.mimeType) }));
+        if (this.#codecs.size >= 4096 && !this.#codecs.has(msg.transformId)) this.#codecs.delete(this.#codecs.keys().next().value);
+        this.#codecs.set(msg.transformId, list);
+        return;
+      }
       case 'ping':
         return;
       case 'destroy':
         this.#sender = this.#newSender();
         this.#receivers.clear();
         this.#bindings.clear();
+        this.#codecs.clear();
         this.#dropAllHeld();
         return;
       default:
@@ -241,13 +250,31 @@ export class FrameCryptor {
     return r.ok;
   }
 
+  /**
+   * The frame's mime type: from its metadata; else, when the SDK told this transform what was negotiated
+   * ('setCodecs'), the codec of the frame's payloadType or, without one, the first negotiated codec (a sender sends
+   * the first codec of its answer; a payload type not negotiated gives no codec: the frame is refused); else
+   * undefined (codecFor then goes by the kind).
+   */
+  #mimeOf(meta, ctx) {
+    if (meta.mimeType) return meta.mimeType;
+    const list = ctx.transformId !== undefined ? this.#codecs.get(ctx.transformId) : undefined;
+    if (!list || list.length === 0) return undefined;
+    if (meta.payloadType !== undefined && meta.payloadType !== null) {
+      const c = list.find((x) => x.payloadType === meta.payloadType);
+      return c ? c.mimeType : 'unknown/pt' + meta.payloadType;
+    }
+    return list[0].mimeType;
+  }
+
   /** processFrame without the error report: {ok: true} or {ok: false, reason, detail, senderId}. */
   async #process(frame, ctx) {
     const op = ctx.operation;
     const meta = typeof frame.getMetadata === 'function' ? frame.getMetadata() : {};
-    const codec = codecFor(meta.mimeType, ctx.kind);
+    const mime = this.#mimeOf(meta, ctx);
+    const codec = codecFor(mime, ctx.kind);
     const senderId = op === 'encrypt' ? null : this.#senderOf(ctx);
-    if (!codec) return { ok: false, reason: 'unsupported-codec', senderId };
+    if (!codec) return { ok: false, reason: 'unsupported-codec', senderId, detail: 'no E2EE rule for ' + mime };
     const type = frame.type === 'key' || frame.type === 'delta' ? frame.type : undefined;
     const data = new Uint8Array(frame.data);
     try {

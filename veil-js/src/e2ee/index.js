@@ -42,6 +42,7 @@ import { openDeviceStore } from './device-store.js';
 import { KIND_DEVICE, kindOf } from './pairwise.js';
 import { jframeRatchet, veilRatchet } from './ratchet.js';
 import { DataCrypto } from './data.js';
+import { sectionCodecs } from './codec.js';
 
 // as the worker's LEAVE_EXPIRY_MILLIS: after a leave, every data key of every other sender expires this much later
 const DATA_LEAVE_EXPIRY_MILLIS = 2000;
@@ -145,6 +146,7 @@ export class VeilE2EE {
   #inputs = Promise.resolve();
   #destroyed = false;
   #data = new DataCrypto();
+  #transforms = new WeakMap(); // RTCRtpSender | RTCRtpReceiver -> transformId of its transform
   #verification;
   #passphraseKid = null; // passphrase mode, SFrame: this connection's random KID
   #passphraseSalt = null; // passphrase mode, JFrame: this connection's random salt
@@ -209,6 +211,7 @@ export class VeilE2EE {
       setupSender: (connection, sender) => this.attachSender(sender, sender.track ? sender.track.kind : undefined),
       setupReceiver: (connection, receiver, connectionId) =>
         this.attachReceiver(receiver, receiver.track ? receiver.track.kind : undefined, connectionId),
+      onLocalDescription: (connection) => this.updateCodecs(connection.pc),
       close: () => this.destroy(),
     };
   }
@@ -270,7 +273,10 @@ export class VeilE2EE {
 
   /** Encrypts what this RTCRtpSender sends. */
   attachSender(sender, kind) {
-    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind) });
+    const transformId = 't' + ++transformIds;
+    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind), transformId });
+    this.#transforms.set(sender, transformId);
+    return transformId;
   }
 
   /** Decrypts what this RTCRtpReceiver receives from `senderId` (the publisher's connection id). */
@@ -278,8 +284,28 @@ export class VeilE2EE {
     const transformId = 't' + ++transformIds;
     this.#attach(receiver, { operation: 'decrypt', kind: kind || (receiver.track && receiver.track.kind),
       senderId: senderId || undefined, transformId });
+    this.#transforms.set(receiver, transformId);
     if (senderId && this.mode === 'passphrase') this.#derivePassphraseKey(senderId);
     return transformId;
+  }
+
+  /**
+   * Tells the worker, per attached sender and receiver of `pc`, the codecs negotiated on its m-section (from the
+   * local description), so a frame whose metadata has no mimeType gets its codec's rule by payload type, never a
+   * guess (call after every setLocalDescription).
+   */
+  updateCodecs(pc) {
+    const sdp = pc && pc.localDescription ? pc.localDescription.sdp : '';
+    if (!sdp) return;
+    for (const t of pc.getTransceivers()) {
+      if (!t.mid) continue;
+      const codecs = sectionCodecs(sdp, t.mid);
+      if (!codecs) continue;
+      for (const target of [t.sender, t.receiver]) {
+        const transformId = this.#transforms.get(target);
+        if (transformId !== undefined) this.#post({ type: 'setCodecs', transformId, codecs });
+      }
+    }
   }
 
   /** Names the sender of a receiver attached without one. */

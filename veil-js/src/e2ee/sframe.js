@@ -424,7 +424,7 @@ export class SFrameSender {
       const sf = await key.encrypt(ctr, other, metadata);
       const hLen = encodeHeader(key.kid, ctr).length;
       const out = assemble(frame, ranges, rangeBytes, sf, hLen, key.tagLength);
-      if (hasEmulatedStartCode(out, ranges, frame.length)) continue;
+      if (codec.startCodes && hasEmulatedStartCode(out, ranges, frame.length)) continue;
       if (info) {
         info.kid = key.kid;
         info.ctr = ctr;
@@ -615,7 +615,10 @@ export class SFrameReceiver {
     const len = frame.length;
     if (len === 0) throw new E2EEError('truncated', 'empty frame');
     this.#tick(now);
-    if (codec.layout) return this.#decryptRanged(frame, info);
+    if (codec.layout) {
+      const out = await this.#decryptRanged(codec.received ? codec.received(frame) : frame, info);
+      return codec.restore ? codec.restore(out) : out;
+    }
     const nt = this.#nt;
     const n = codec.clearPrefixLength(frame, type);
     const h = tryDecodeHeader(frame, n);

@@ -17,6 +17,8 @@
  *   {type: 'removeSender', senderId, expireOthers?}              (group keys: every other sender's keys held
  *                                                                now expire 2 s later)
  *   {type: 'bindReceiver', transformId, senderId}                (re)names the sender of a decrypt transform
+ *   {type: 'setCodecs', transformId, codecs: [{payloadType, mimeType}]}   the codecs negotiated on the transform's
+ *                                                                m-section (for frames without a metadata mimeType)
  *   {type: 'destroy'}                                            drops every key
  * There is no way to make the worker forward frames unencrypted: an unknown message type is an error, and a frame
  * that cannot be encrypted or decrypted is dropped.

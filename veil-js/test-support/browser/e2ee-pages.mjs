@@ -4,26 +4,32 @@ import { readFileSync, existsSync } from 'node:fs';
 import { syntheticStreamSource } from '../helpers/browser.mjs';
 
 /** In-page: a small synthetic camera (a solid colour with a moving bar, 160x120 at 15 fps) and an oscillator. */
-export function smallStreamSource() {
-  return syntheticStreamSource({ fn: 'makeSmallStream', width: 160, height: 120, fps: 15, step: 5 });
+export function smallStreamSource({ width = 160, height = 120 } = {}) {
+  return syntheticStreamSource({ fn: 'makeSmallStream', width, height, fps: 15, step: 5 });
 }
 
-/** In-page: joins `channel` with E2EE through the SDK; records tracks, frames (rVFC), e2ee events. */
-/** A fresh page (own browser context) on the server's demo origin with the small test stream installed. */
-export async function openSmallStreamPage(browser, base) {
+/**
+ * A fresh page (own browser context) on the server's demo origin with the small test stream installed (160x120, or
+ * `size` {width, height}).
+ */
+export async function openSmallStreamPage(browser, base, size) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on('pageerror', e => console.error('page error:', e.message));
   await page.goto(base + '/');
-  await page.addScriptTag({ content: smallStreamSource() });
+  await page.addScriptTag({ content: smallStreamSource(size) });
   return page;
 }
 
-export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options }) {
+/**
+ * In-page: joins `channel` with E2EE through the SDK (`role` default sendrecv; recvonly sends nothing); records
+ * tracks, frames (rVFC), e2ee events.
+ */
+export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options, role }) {
   const { default: Veil } = await import('/sdk/veil.js');
   await Veil.initE2EE();
-  const stream = window.makeSmallStream(rgb, hz);
-  const conn = Veil.connection(ws).sendrecv(channel, null,
+  const stream = role === 'recvonly' ? null : window.makeSmallStream(rgb, hz);
+  const conn = Veil.connection(ws)[role || 'sendrecv'](channel, null,
     { signalingNotifyMetadata: { name }, e2ee: true, keepKeysForTesting: true, ...(options || {}) });
   const now = () => performance.timeOrigin + performance.now();
   const veil = { conn, remote: {}, events: [], notifies: [], codes: [], t0: now() };
@@ -36,6 +42,7 @@ export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options }) {
   conn.on('track', ev => {
     const r = (veil.remote[ev.connectionId] ||= { tracks: {}, frames: [] });
     r.tracks[ev.track.kind] = ev.track;
+    if (ev.track.kind === 'video') r.screen = !!ev.screen;
     if (ev.track.kind === 'audio') {
       // played out, so the inbound-rtp stats count decoded samples and their energy
       const a = new Audio();

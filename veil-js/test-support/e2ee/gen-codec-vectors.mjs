@@ -1,9 +1,11 @@
-// Writes test-vectors/codec-h264.json (deterministic): `node test-support/e2ee/gen-codec-vectors.mjs` in veil-js.
-// Read by test/e2ee/codec-h264.test.mjs and veil-e2ee's H264ClearRangesTest; schema in docs/PROTOCOL.md §2.9.
+// Writes test-vectors/codec-h264.json and test-vectors/codec-clear-ranges.json (deterministic):
+// `node test-support/e2ee/gen-codec-vectors.mjs` in veil-js. Read by test/e2ee/codec-h264.test.mjs,
+// test/e2ee/codec-av1.test.mjs and veil-e2ee's H264ClearRangesTest, Av1ClearRangesTest; schema in docs/PROTOCOL.md §2.9.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { layout } from '../../src/e2ee/h264.js';
+import * as av1 from '../../src/e2ee/av1.js';
 import { CODECS } from '../../src/e2ee/codec.js';
 import { SFrameSender } from '../../src/e2ee/sframe.js';
 import { toHex, fromHex } from '../../src/e2ee/bytes.js';
@@ -78,3 +80,95 @@ const doc = {
 };
 writeFileSync(path.join(ROOT, 'test-vectors/codec-h264.json'), JSON.stringify(doc, null, 2) + '\n');
 console.log('wrote test-vectors/codec-h264.json');
+
+// ------------------------------------------------------------------------------------------ codec-clear-ranges.json
+
+const PREFIX_FRAME = cat([0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0xa0, 0x00, 0x78, 0x00], bytes(8, 20));
+const prefix = [
+  ['vp8', 'key', PREFIX_FRAME], ['vp8', 'delta', cat([0x31], bytes(12, 21))],
+  ['vp8', null, PREFIX_FRAME], ['vp8', null, cat([0x31], bytes(12, 22))], ['vp8', 'key', cat([0x10, 0x02])],
+  ['opus', null, cat([0xfc], bytes(20, 23))], ['opus', null, new Uint8Array(0)], ['none', 'key', bytes(20, 24)],
+].map(([codec, type, frame]) => ({ codec, frame_type: type, frame: toHex(frame),
+  clear_prefix: CODECS[codec].clearPrefixLength(frame, type === null ? undefined : type) }));
+
+// AV1 OBU headers: type << 3 | extension 0x04 | has-size 0x02
+const obu = (type, payload, { ext = null, size = true, sizeBytes = null } = {}) => {
+  const h = [(type << 3) | (ext === null ? 0 : 4) | (size ? 2 : 0)];
+  if (ext !== null) h.push(ext);
+  if (size) {
+    if (sizeBytes) h.push(...sizeBytes);
+    else {
+      let v = payload.length;
+      do { let b = v & 0x7f; v = Math.floor(v / 128); if (v) b |= 0x80; h.push(b); } while (v);
+    }
+  }
+  return cat(h, payload);
+};
+const TD = obu(2, []);
+const SEQ = obu(1, [0x00, 0x00, 0x00, 0x03, 0xb4, 0xff, 0x70, 0x06, 0x80, 0x20]);
+const av1Inputs = [
+  { name: 'key frame: temporal delimiter (left out), sequence header, frame', frame: cat(TD, SEQ, obu(6, bytes(161, 30))) },
+  { name: 'delta frame: temporal delimiter, frame', frame: cat(TD, obu(6, bytes(38, 31))) },
+  { name: 'extension bytes (temporal layers): frame header and tile group with temporal_id 1',
+    frame: cat(TD, obu(3, bytes(9, 32), { ext: 0x20 }), obu(4, bytes(50, 33), { ext: 0x20 })) },
+  { name: 'metadata kept, padding and tile list left out', frame: cat(TD, obu(5, bytes(6, 34)), obu(15, bytes(5, 35)),
+    obu(6, bytes(20, 36)), obu(8, bytes(4, 37))) },
+  { name: 'last OBU already without a size field', frame: cat(SEQ, obu(6, bytes(30, 38), { size: false })) },
+  { name: 'non-minimal obu_size rewritten minimal', frame: cat(obu(5, bytes(5, 39), { sizeBytes: [0x85, 0x80, 0x00] }),
+    obu(6, bytes(12, 40))) },
+  { name: 'empty frame header between two OBUs: adjacent clear ranges merge',
+    frame: cat(obu(5, bytes(4, 41)), obu(3, []), obu(6, bytes(10, 42))) },
+  { name: 'payload of 200 bytes: 2-byte obu_size', frame: cat(obu(6, bytes(200, 43)), obu(5, bytes(3, 44))) },
+  { name: 'obu_size beyond the frame', frame: cat([0x32, 0x40], bytes(10, 45)), error: 'unsupported-codec' },
+  { name: 'forbidden bit set', frame: cat([0xb2, 0x02, 0x01, 0x02]), error: 'unsupported-codec' },
+  { name: 'only a temporal delimiter', frame: TD, error: 'unsupported-codec' },
+];
+const av1Cases = av1Inputs.map((c) => {
+  if (c.error) return { name: c.name, frame: toHex(c.frame), error: c.error };
+  const l = av1.layout(c.frame);
+  return { name: c.name, frame: toHex(c.frame), layout: toHex(l.frame), clear_ranges: l.ranges,
+    restored: toHex(av1.restore(l.frame)) };
+});
+
+/** What the receiver's depacketizer gives for a sent frame: every OBU with a minimal size field. */
+function depacketized(sent) {
+  const parts = [];
+  for (const o of av1.obus(sent)) {
+    parts.push(o.header | 2);
+    if (o.ext >= 0) parts.push(o.ext);
+    let v = o.end - o.payload;
+    do { let b = v & 0x7f; v = Math.floor(v / 128); if (v) b |= 0x80; parts.push(b); } while (v);
+    parts.push(...sent.subarray(o.payload, o.end));
+  }
+  return Uint8Array.from(parts);
+}
+
+const av1Frames = [];
+for (const [name, kid, ctr, input] of [
+  ['gcm128 key frame, kid 3', 3n, 0n, av1Inputs[0].frame],
+  ['gcm128 extension bytes, kid 3, ctr 70000', 3n, 70000n, av1Inputs[2].frame],
+  ['gcm128 metadata, padding and tile list, kid 0x010000', 0x010000n, 5n, av1Inputs[3].frame],
+]) {
+  const s = new SFrameSender(4, ctr);
+  await s.setKey(kid, BASE_KEY);
+  const out = await s.encryptFrame(CODECS.av1, undefined, input, {});
+  av1Frames.push({ name, cipher_suite: 4, base_key: toHex(BASE_KEY), kid: String(kid), ctr: String(ctr),
+    frame: toHex(input), encrypted: toHex(out), received: toHex(depacketized(out)),
+    decrypted: toHex(av1.restore(av1.layout(input).frame)) });
+}
+
+const rangesDoc = {
+  description: 'Codec clear-range rules shared by veil-js (src/e2ee/codec.js, av1.js) and veil-e2ee (dev.veil.e2ee.codec); '
+    + 'docs/PROTOCOL.md §2.9. H.264 is in codec-h264.json. prefix: codec (vp8, opus, none = VP9 and every codec '
+    + 'encrypted whole), frame_type (key, delta or null = unknown), frame → clear_prefix (bytes). av1.cases: frame → '
+    + 'layout (temporal delimiters, tile lists and padding left out, every OBU but the last with a minimal obu_size, '
+    + 'the last without one) and clear_ranges [[offset, length]] (OBU header, extension, obu_size), restored (the '
+    + 'layout with the last OBU given its size field back: what the receiver decodes), or error. av1.frames: SFrame '
+    + 'with ranges (encrypted = I ‖ H ‖ R ‖ T ‖ r, no retry: AV1 has no start codes) under kid and ctr; received = '
+    + 'encrypted as the RTP depacketizer gives it (every OBU with a minimal obu_size, so the last one covers the '
+    + 'trailer); decrypted = what decrypting received gives.',
+  prefix,
+  av1: { cases: av1Cases, frames: av1Frames },
+};
+writeFileSync(path.join(ROOT, 'test-vectors/codec-clear-ranges.json'), JSON.stringify(rangesDoc, null, 2) + '\n');
+console.log('wrote test-vectors/codec-clear-ranges.json');

@@ -24,17 +24,20 @@ async function spawnJava(args, { lab, peer, name }) {
 }
 
 /**
- * @param {{ws: string, channel: string, plain?: boolean, lab?: object, peer?: object}} opts
+ * @param {{ws: string, channel: string, plain?: boolean, screen?: string, lab?: object, peer?: object}} opts `screen`:
+ *   an IVF file of VP8 frames Echo shares, looped, on its screen-share track (--screen)
  * @returns {Promise<{pid: number, state: {id: string|null, fingerprint: string|null, codes: string[],
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
-export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, lab, peer }) {
+export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null, lab,
+  peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
-    ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : [])];
+    ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
+    ...(screen ? ['--screen', screen] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'echo' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,

@@ -356,6 +356,17 @@ export class Lab {
     }
   }
 
+  /**
+   * Blocks all UDP between a peer and the hub, both ways (a network that lets only TCP through: the browser must use
+   * ICE-TCP or TURN over TCP). Replaces any loss on the peer; `clear` lifts it. The DROPs count in `counters().lossDrops`.
+   */
+  async blockUdp(target) {
+    for (const s of this.sides(this.peer(target), 'both')) {
+      await this.iptables(s.lossNs, ['-F', s.chain]);
+      await this.iptables(s.lossNs, ['-A', s.chain, '-p', 'udp', '-j', 'DROP']);
+    }
+  }
+
   /** Removes a peer's rate limits and loss in both directions. */
   async clear(target) {
     const peer = this.peer(target);

@@ -6,16 +6,26 @@
 // browser's frames and the browser decrypted Java's. Both have a persistent device identity (Echo a key file, the
 // page a non-extractable key in IndexedDB) and each shows the other's device fingerprint, certified over the
 // device pairwise channel. A second test does the same call in passphrase mode (Echo --passphrase): each side sends
-// under its own random KID and derives the other's key from the passphrase and the KID on the wire.
+// under its own random KID and derives the other's key from the passphrase and the KID on the wire. A third has Echo
+// share a screen (--screen: VP8 frames ffmpeg encoded, on the Java SDK's screen-share track, SFrame-encrypted): the
+// page gets it as a `screen` track showing the right colour, and what the server forwarded is SFrame past the clear
+// VP8 prefix.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
 import { spawnEcho } from '../../test-support/helpers/java.mjs';
-import { smallStreamSource, joinE2eeInPage, e2eeStatsInPage, e2eeViewInPage } from '../../test-support/browser/e2ee-pages.mjs';
+import {
+  smallStreamSource, joinE2eeInPage, e2eeStatsInPage, e2eeViewInPage, remoteColourInPage, closeColour, readTap,
+  reassemble,
+} from '../../test-support/browser/e2ee-pages.mjs';
+import { SFrameReceiver, DEFAULT_SUITE, tryDecodeHeader } from '../../src/e2ee/sframe.js';
+import { CODECS } from '../../src/e2ee/codec.js';
+import { fromHex } from '../../src/e2ee/bytes.js';
 
 const CHANNEL = 'java-interop';
 /** Frame errors tolerated for Echo's frames on either side: the first frames can arrive before the keys. */
@@ -24,9 +34,10 @@ let server;
 let browser;
 let echo;
 const keyDir = mkdtempSync(path.join(tmpdir(), 'veil-echo-'));
+const tapFile = path.join(keyDir, 'forward-tap.jsonl');
 
 before(async () => {
-  server = await startServer({ config: 'e2ee = true' });
+  server = await startServer({ config: 'e2ee = true', args: ['--test-forward-tap', tapFile] });
   browser = await launchChromium();
 });
 
@@ -46,7 +57,7 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
-    ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+    ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 70000).catch(failWithOutput);
   const echoId = echo.state.id;
   assert.match(echo.state.fingerprint || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Echo prints its fingerprint');
   const echoUpMs = Date.now() - t0;
@@ -139,7 +150,7 @@ test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgr
   try {
     const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
     await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null
-      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 70000).catch(failWithOutput);
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on('pageerror', e => console.error('page error:', e.message));
@@ -168,5 +179,58 @@ test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgr
     t.diagnostic(`passphrase mode: code ${code}; ${audio.packetsReceived} packets back from Java`);
   } finally {
     await pp.stop();
+  }
+});
+
+test('javaInterop_screenShare_javaSendsVp8OnItsScreenTrack_e2ee_pageShowsIt_forwardedIsSFrame', async t => {
+  const ivf = path.join(keyDir, 'screen.ivf');
+  const GREEN = [40, 200, 60];
+  // two seconds of a green 320x240 picture, a key frame every second (ffmpeg's libvpx)
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x28c83c:s=320x240:r=15',
+    '-t', '2', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '15',
+    '-auto-alt-ref', '0', '-f', 'ivf', ivf]);
+  const sharer = await spawnEcho({ ws: server.ws, channel: 'java-screen', screen: ivf });
+  try {
+    const failWithOutput = e => { throw new Error(`${e.message}\n${sharer.output()}`); };
+    await waitFor('Echo connected and sharing', () => sharer.state.id || (sharer.state.exitCode !== null
+      ? Promise.reject(new Error(`Echo exited with ${sharer.state.exitCode}`)) : null), 70000).catch(failWithOutput);
+    const sharerId = sharer.state.id;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(server.base + '/');
+    await page.addScriptTag({ content: smallStreamSource() });
+    await page.evaluate(joinE2eeInPage, { ws: server.ws, channel: 'java-screen', rgb: [220, 40, 40], hz: 440,
+      name: 'page' });
+    let got = null;
+    await waitFor('the page shows the Java screen share', async () => {
+      const s = (await page.evaluate(e2eeStatsInPage))[sharerId];
+      const screen = await page.evaluate(id => !!(window.veil.remote[id] && window.veil.remote[id].screen), sharerId);
+      got = { screen, decoded: s && s.video ? s.video.framesDecoded : 0,
+        colour: await page.evaluate(remoteColourInPage, sharerId) };
+      return got.screen && got.decoded > 20 && closeColour(got.colour, GREEN, 45);
+    }, 60000).catch(e => failWithOutput(new Error(`${e.message}; got ${JSON.stringify(got)}`)));
+    // what the server forwarded: the clear VP8 prefix, then an SFrame that the page's keys open
+    const keys = (await page.evaluate(() => window.veil.conn.e2ee.exportKeysForTesting())).receive[sharerId];
+    const receiver = new SFrameReceiver(DEFAULT_SUITE);
+    for (const k of keys) await receiver.addKey(BigInt(k.kid), fromHex(k.key));
+    const frames = reassemble(readTap(tapFile).filter(p => p.publisher === sharerId && p.codec === 'VP8'));
+    let checked = 0;
+    for (const f of frames.slice(0, 60)) {
+      const data = new Uint8Array(f.data);
+      const n = CODECS.vp8.clearPrefixLength(data, undefined);
+      assert.ok(tryDecodeHeader(data, n), 'an SFrame header after the clear VP8 prefix');
+      const plain = await receiver.decryptFrame(CODECS.vp8, undefined, data).catch(() => null);
+      if (!plain) continue;
+      assert.equal(Buffer.from(data).includes(Buffer.from(plain.subarray(n, n + 12))), false, 'no plaintext run forwarded');
+      checked++;
+    }
+    assert.ok(checked >= 10, `forwarded screen frames checked: ${checked}`);
+    const errors = sharer.state.errors.filter(e => e.source === 'frames');
+    assert.deepEqual(errors, [], 'Echo reports no frame errors');
+    t.diagnostic(`Java screen share: page decoded ${got.decoded} frames, colour ${JSON.stringify(got.colour)}; `
+      + `${checked} forwarded frames checked`);
+    await context.close();
+  } finally {
+    await sharer.stop();
   }
 });

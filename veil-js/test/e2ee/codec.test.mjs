@@ -38,7 +38,8 @@ test('codecFor_mimeTypeThenKind', () => {
   assert.equal(codecFor('audio/opus', 'audio'), CODECS.opus);
   assert.equal(codecFor('video/VP9'), CODECS.none);
   assert.equal(codecFor('video/H264', 'video'), CODECS.h264);
-  assert.equal(codecFor('video/AV1'), null);
+  assert.equal(codecFor('video/AV1'), CODECS.av1);
+  assert.equal(codecFor('video/H265'), null);
   assert.equal(codecFor(undefined, 'video'), CODECS.vp8);
   assert.equal(codecFor('', 'audio'), CODECS.opus);
   assert.equal(codecFor(undefined, undefined), null);

@@ -130,8 +130,40 @@ test('decrypt_replayedFrame_droppedReplay', async () => {
 test('unsupportedCodec_droppedEitherWay', async () => {
   const a = cryptor();
   await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
-  assert.equal(await a.c.processFrame(frame(VP8_KEY, { mimeType: 'video/AV1' }), enc), false);
+  assert.equal(await a.c.processFrame(frame(VP8_KEY, { mimeType: 'video/H265' }), enc), false);
   assert.equal(a.posted[0].reason, 'unsupported-codec');
+});
+
+test('setCodecs_frameWithoutMimeType_ruleOfItsPayloadType_neverTheVp8Guess', async () => {
+  const { sectionCodecs } = await import('../../src/e2ee/codec.js');
+  const { tryDecodeHeader } = await import('../../src/e2ee/sframe.js');
+  const sdp = ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=rtpmap:111 opus/48000/2',
+    'm=video 9 UDP/TLS/RTP/SAVPF 98 99 96 97', 'a=mid:1', 'a=rtpmap:98 VP9/90000', 'a=rtpmap:99 rtx/90000',
+    'a=fmtp:99 apt=98', 'a=rtpmap:96 VP8/90000', 'a=rtpmap:97 rtx/90000', ''].join('\r\n');
+  const codecs = sectionCodecs(sdp, '1');
+  assert.deepEqual(codecs, [{ payloadType: 98, mimeType: 'video/VP9' }, { payloadType: 96, mimeType: 'video/VP8' }]);
+  assert.equal(sectionCodecs(sdp, '7'), null);
+  const a = cryptor();
+  await a.c.handleMessage({ type: 'setSendKey', kid: 0, key: KEY });
+  await a.c.handleMessage({ type: 'setCodecs', transformId: 's1', codecs });
+  const ctx = { ...enc, transformId: 's1' };
+  const bare = (bytes, payloadType) => ({ data: Uint8Array.from(bytes).buffer, type: 'key',
+    getMetadata: () => (payloadType === undefined ? {} : { payloadType }) });
+  // VP9 by payload type: encrypted whole (an SFrame header at byte 0), not with VP8's 10 clear bytes
+  for (const pt of [98, undefined]) {
+    const f = bare(VP8_KEY, pt);
+    assert.equal(await a.c.processFrame(f, ctx), true);
+    const out = new Uint8Array(f.data);
+    assert.ok(tryDecodeHeader(out, 0) && out.length === VP8_KEY.length + 1 + 16, 'pt ' + pt + ': whole frame encrypted');
+    assert.notEqual(toHex(out.subarray(0, 10)), toHex(VP8_KEY.subarray(0, 10)));
+  }
+  const f8 = bare(VP8_KEY, 96);
+  assert.equal(await a.c.processFrame(f8, ctx), true);
+  assert.equal(toHex(new Uint8Array(f8.data).subarray(0, 10)), toHex(VP8_KEY.subarray(0, 10)), 'VP8: its clear prefix');
+  // a payload type that was not negotiated: refused, never guessed
+  assert.equal(await a.c.processFrame(bare(VP8_KEY, 45), ctx), false);
+  assert.equal(a.posted.at(-1).reason, 'unsupported-codec');
+  await assert.rejects(a.c.handleMessage({ type: 'setCodecs', transformId: 's1', codecs: 'x' }));
 });
 
 test('noPassThrough_disableIsRefused_framesStillEncrypted', async () => {

@@ -15,8 +15,10 @@ import java.util.Locale;
  * forwarding paths run in alternating rounds, measured by the thread's CPU time as in {@link ForwardingCpuTime}.
  * Alternating in one process exposes both builds to the same machine load, which on a shared machine moves much more
  * than the difference being measured. Prints, per case, the median CPU ns per incoming packet of A and B (p25–p75)
- * and B/A. Run: {@code java -cp veil-bench/target/benchmarks.jar dev.veil.bench.ForwardingAbComparison A.jar B.jar
- * [rounds] [msPerRound]}.
+ * and B/A. Run: {@code java --add-opens=java.base/com.sun.crypto.provider=ALL-UNNAMED -cp
+ * veil-bench/target/benchmarks.jar dev.veil.bench.ForwardingAbComparison A.jar B.jar [rounds] [msPerRound] [pathA]
+ * [pathB]} (paths {@code queue} or {@code inplace}, see {@link ForwardingBenchmark#path}; {@code -Dmedia=vp8
+ * -Dprofile=AEAD_AES_128_GCM -Dconsumers=10} pick cases).
  */
 public final class ForwardingAbComparison {
     private ForwardingAbComparison() {}
@@ -33,13 +35,19 @@ public final class ForwardingAbComparison {
         long ms = args.length > 3 ? Long.parseLong(args[3]) : 40;
         ClassLoader a = loader(args[0]);
         ClassLoader b = loader(args[1]);
+        String pathA = args.length > 4 ? args[4] : "queue";
+        String pathB = args.length > 5 ? args[5] : "queue";
+        String[] medias = System.getProperty("media", "opus,vp8").split(",");
+        String[] profiles = System.getProperty("profile", "AEAD_AES_128_GCM,AES_CM_128_HMAC_SHA1_80").split(",");
+        int[] fanouts = Arrays.stream(System.getProperty("consumers", "1,3,10").split(","))
+                .mapToInt(Integer::parseInt).toArray();
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         System.out.println("media,profile,consumers,a_median_ns,a_p25,a_p75,b_median_ns,b_p25,b_p75,b_over_a");
-        for (String media : new String[] {"opus", "vp8"}) {
-            for (String profile : new String[] {"AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"}) {
-                for (int n : new int[] {1, 3, 10}) {
-                    Side sa = side(a, media, profile, n);
-                    Side sb = side(b, media, profile, n);
+        for (String media : medias) {
+            for (String profile : profiles) {
+                for (int n : fanouts) {
+                    Side sa = side(a, media, profile, n, pathA);
+                    Side sb = side(b, media, profile, n, pathB);
                     for (int w = 0; w < 3; w++) {
                         timed(mx, sa, ms * 3);
                         timed(mx, sb, ms * 3);
@@ -72,9 +80,13 @@ public final class ForwardingAbComparison {
         return new URLClassLoader(new URL[] {new File(jar).toURI().toURL()}, ClassLoader.getPlatformClassLoader());
     }
 
-    private static Side side(ClassLoader l, String media, String profile, int consumers) throws Exception {
+    private static Side side(ClassLoader l, String media, String profile, int consumers, String path)
+            throws Exception {
         Class<?> c = Class.forName("dev.veil.bench.ForwardingBenchmark", true, l);
         Object bench = c.getConstructor().newInstance();
+        if (!path.equals("queue")) {
+            c.getField("path").set(bench, path); // builds before the in-place path have only the queue
+        }
         c.getField("media").set(bench, media);
         c.getField("profile").set(bench, profile);
         c.getField("consumers").setInt(bench, consumers);

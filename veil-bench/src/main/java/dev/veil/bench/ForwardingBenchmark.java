@@ -67,7 +67,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(1)
+@Fork(value = 1, jvmArgsAppend = "--add-opens=java.base/com.sun.crypto.provider=ALL-UNNAMED")
 public class ForwardingBenchmark {
     /** Approximate bytes of pre-protected packets per batch (at least 1,024 and at most 32,768 packets). */
     static final int BATCH_BYTES = 4 << 20;
@@ -82,6 +82,16 @@ public class ForwardingBenchmark {
     /** Subscribers of the publisher's track (one consumer each). */
     @Param({"1", "3", "10"})
     public int consumers;
+
+    /**
+     * {@code queue}: the copying API (unprotect into a new array, {@link RouterOutput.Rtp} per forwarded packet with
+     * a new array, protect into a new array). {@code inplace}: the allocation-free path veil-server uses: the
+     * datagram copied once into a receive buffer (the socket read), unprotected in place, forwarded through the
+     * router's {@link dev.veil.webrtc.router.ForwardSink} (one rewrite per subscriber into the router's buffer) and
+     * protected there in place.
+     */
+    @Param({"queue", "inplace"})
+    public String path = "queue";
 
     private static final String PUBLISHER = "pub";
     private static final String PRODUCER = "pub-track";
@@ -100,6 +110,9 @@ public class ForwardingBenchmark {
     /** Wall-clock offset added on each wrap, so router time keeps advancing. */
     private long epochMillis;
     private long batchSpanMillis;
+    /** The in-place path's receive buffer (what the UDP read fills). */
+    private final byte[] rxBuf = new byte[2048];
+    private Blackhole current;
 
     @Setup
     public void setup() throws GeneralSecurityException, SrtpException {
@@ -126,6 +139,14 @@ public class ForwardingBenchmark {
                     new ConsumerParams(router.newSsrc(), pt, PUBLISHER, MID_EXTENSION_ID, video ? "1" : "0"), 0);
         }
         drainOutputs(null); // the video consumers' key-frame requests
+        if (path.equals("inplace")) {
+            for (int i = 0; i < consumers; i++) {
+                router.findConsumer(consumerIds[i]).attach(peers.get("sub" + i));
+            }
+            router.setForwardSink(this::protectForwarded);
+        } else if (!path.equals("queue")) {
+            throw new IllegalArgumentException("path: queue or inplace");
+        }
 
         // The publisher's packets, protected by the publisher's own session.
         SrtpSession publisherTx = SrtpSession.forClient(publisherKeys);
@@ -214,11 +235,31 @@ public class ForwardingBenchmark {
         next = i + 1;
         long now = epochMillis + arrivalMillis[i];
         byte[] in = batch[i];
-        byte[] plain = publisherRx.unprotectRtp(in, 0, in.length);
-        router.handleRtp(PUBLISHER, plain, 0, plain.length, now);
+        if (router.findConsumer(consumerIds[0]).attachment() != null) {
+            current = bh;
+            System.arraycopy(in, 0, rxBuf, 0, in.length);
+            int n = publisherRx.unprotectRtpInPlace(rxBuf, 0, in.length);
+            router.handleRtp(PUBLISHER, rxBuf, 0, n, now);
+        } else {
+            byte[] plain = publisherRx.unprotectRtp(in, 0, in.length);
+            router.handleRtp(PUBLISHER, plain, 0, plain.length, now);
+        }
         drainOutputs(bh);
         router.poll(now); // armRouter() after every drain
         drainOutputs(bh);
+    }
+
+    /** The in-place path's sink: protect the rewritten packet where the router wrote it. */
+    private void protectForwarded(dev.veil.webrtc.router.Consumer c, byte[] buf, int off, int len) {
+        try {
+            int n = ((SrtpSession) c.attachment()).protectRtpInPlace(buf, off, len);
+            if (current != null) {
+                current.consume(n);
+                current.consume(buf);
+            }
+        } catch (SrtpException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private void drainOutputs(Blackhole bh) throws SrtpException {

@@ -272,7 +272,7 @@ public final class ForwardingLoad {
     }
 
     /** One thread sends each publisher's frames at {@code pps}, catching up in bursts if it falls behind. */
-    private static Thread startPacer(List<Connection> pubs, AtomicLong[] sent, int pps, int frameBytes) {
+    static Thread startPacer(List<Connection> pubs, AtomicLong[] sent, int pps, int frameBytes) {
         Thread t = new Thread(() -> {
             byte[] frame = new byte[frameBytes];
             for (int i = 0; i < frame.length; i++) {
@@ -301,7 +301,7 @@ public final class ForwardingLoad {
         return t;
     }
 
-    private static boolean allHeardAll(List<Set<String>> seen, int publishers) {
+    static boolean allHeardAll(List<Set<String>> seen, int publishers) {
         for (Set<String> s : seen) {
             if (s.size() < publishers) {
                 return false;
@@ -354,7 +354,7 @@ public final class ForwardingLoad {
     }
 
     /** {RcvbufErrors, SndbufErrors} of the Udp line of /proc/net/snmp, or null where there is none. */
-    private static long[] udpSnmp() {
+    static long[] udpSnmp() {
         try {
             List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/net/snmp"));
             for (int i = 0; i + 1 < lines.size(); i++) {

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * browser would give. Every m-line keeps its mid, kind, order and offered payload types; the direction is
  * reversed: the audio m-line the server receives on becomes {@code sendonly} with this client's SSRC (if it
  * sends), every m-line the server sends on becomes {@code recvonly} (if it receives), everything else
- * {@code inactive}. The client sends no video. An m-line the offer rejects (port 0: a track that is gone, whose place
+ * {@code inactive}. The client sends no camera video; with a screen share it sends VP8 on the screen-share video
+ * upload (answered {@code sendonly}, VP8 first). An m-line the offer rejects (port 0: a track that is gone, whose place
  * a later offer recycles under a new mid) is rejected in the answer too, out of the BUNDLE group, like a browser.
  */
 final class ClientSdp {
@@ -38,6 +39,16 @@ final class ClientSdp {
         SdpAnswer.Media uploadAudio() {
             for (SdpAnswer.Media m : media) {
                 if (!m.rejected() && m.kind() == MediaKind.AUDIO && m.direction() == Direction.RECVONLY) {
+                    return m;
+                }
+            }
+            return null;
+        }
+
+        /** The screen-share video m-line the server receives on (the client sends no camera: its only video upload). */
+        SdpAnswer.Media uploadScreen() {
+            for (SdpAnswer.Media m : media) {
+                if (!m.rejected() && m.kind() == MediaKind.VIDEO && m.direction() == Direction.RECVONLY) {
                     return m;
                 }
             }
@@ -133,8 +144,17 @@ final class ClientSdp {
 
     /** The opus payload type of an m-line, or -1. */
     static int opusPayloadType(SdpAnswer.Media m) {
+        return payloadType(m, "opus");
+    }
+
+    /** The VP8 payload type of an m-line, or -1. */
+    static int vp8PayloadType(SdpAnswer.Media m) {
+        return payloadType(m, "vp8");
+    }
+
+    private static int payloadType(SdpAnswer.Media m, String name) {
         for (Codec codec : m.codecs()) {
-            if (codec.name().toLowerCase(Locale.ROOT).equals("opus")) {
+            if (codec.name().toLowerCase(Locale.ROOT).equals(name)) {
                 return codec.payloadType();
             }
         }
@@ -151,6 +171,16 @@ final class ClientSdp {
      */
     static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
             boolean send, boolean receive, long ssrc, String cname) {
+        return answer(offer, sessionVersion, ufrag, pwd, fingerprint, send, receive, ssrc, 0, cname);
+    }
+
+    /**
+     * The answer to {@code offer}, with the screen-share video upload ({@link Offer#uploadScreen()}) sending VP8
+     * (its payload type first) under {@code screenSsrc} when that is not 0.
+     */
+    static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
+            boolean send, boolean receive, long ssrc, long screenSsrc, String cname) {
+        SdpAnswer.Media screenUp = send && screenSsrc != 0 ? offer.uploadScreen() : null;
         StringBuilder sb = new StringBuilder(2048);
         line(sb, "v=0");
         line(sb, "o=- 4611731400430051336 " + sessionVersion + " IN IP4 127.0.0.1");
@@ -173,15 +203,22 @@ final class ClientSdp {
             }
             StringBuilder mline = new StringBuilder("m=").append(m.media()).append(' ')
                     .append(9).append(' ').append(m.protocol());
+            boolean screen = m == screenUp;
+            int vp8 = screen ? vp8PayloadType(m) : -1;
+            if (vp8 >= 0) {
+                mline.append(' ').append(vp8); // the server takes the first payload type as the codec sent
+            }
             for (int pt : m.payloadTypes()) {
-                mline.append(' ').append(pt);
+                if (pt != vp8) {
+                    mline.append(' ').append(pt);
+                }
             }
             line(sb, mline.toString());
             line(sb, "c=IN IP4 0.0.0.0");
             line(sb, "a=mid:" + m.mid());
             boolean upload = send && m.kind() == MediaKind.AUDIO && m.direction() == Direction.RECVONLY;
             String dir;
-            if (upload) {
+            if (upload || screen) {
                 dir = "sendonly";
             } else if (receive && m.direction() == Direction.SENDONLY) {
                 dir = "recvonly";
@@ -203,6 +240,10 @@ final class ClientSdp {
             if (upload) {
                 line(sb, "a=msid:" + cname + " " + cname + "-audio");
                 line(sb, "a=ssrc:" + ssrc + " cname:" + cname);
+            }
+            if (screen) {
+                line(sb, "a=msid:" + cname + " " + cname + "-screen");
+                line(sb, "a=ssrc:" + screenSsrc + " cname:" + cname);
             }
         }
         return sb.toString();

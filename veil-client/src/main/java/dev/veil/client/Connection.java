@@ -88,8 +88,10 @@ import org.eclipse.jetty.websocket.api.StatusCode;
  * and reason, with a count of the suppressed ones). The identity and every key are destroyed when the connection
  * ends, however it ends.
  *
- * <p>Audio only: the client sends one Opus stream and hands over received Opus frames. Received video is forwarded
- * by the server (the tracks are reported) but not depacketized.
+ * <p>Audio, and screen share: the client sends one Opus stream and hands over received Opus frames; with
+ * {@link Options#withScreenShare()} it also sends VP8 frames the application encoded on a screen-share video track
+ * ({@link #sendScreenFrame}). Received video is forwarded by the server (the tracks are reported) but not
+ * depacketized.
  */
 public final class Connection implements AutoCloseable {
     /** What a connection reports. Every method has an empty default; called on the connection's loop thread. */
@@ -109,6 +111,12 @@ public final class Connection implements AutoCloseable {
         /** The connection ended: the application's disconnect, the server's, or a failure; says why. */
         default void onDisconnect(String reason) {}
 
+        /**
+         * The server is draining (docs/PROTOCOL.md §1.10): it disconnects this member after {@code deadlineMs}
+         * milliseconds; reconnect (elsewhere) before then.
+         */
+        default void onDraining(long deadlineMs) {}
+
         /** Keys, fingerprints, the verification code, or an E2EE error. */
         default void onE2ee(E2eeEvent event) {}
 
@@ -127,6 +135,8 @@ public final class Connection implements AutoCloseable {
     public static final int MAX_REDIRECTS = 3;
     /** The largest Opus frame sendAudioFrame accepts: one RTP packet must fit in a 1200-byte MTU. */
     public static final int MAX_AUDIO_FRAME = 1000;
+    /** The largest VP8 frame sendScreenFrame accepts (about 1,000 packets). */
+    public static final int MAX_SCREEN_FRAME = 1 << 20;
 
     /** The signaling URL in use: the one given, or the node a {@code redirect} named. */
     private volatile URI url;
@@ -166,11 +176,15 @@ public final class Connection implements AutoCloseable {
     private ExecutorService dtlsWorker;
     private Session ws;
     private E2eeSession e2ee;
+    private MlsSession mls;
+    private volatile long mlsEpoch = -1;
     private IceCredentials ice;
     private DtlsCertificate certificate;
     private DtlsClientEngine dtls;
     private SrtpSession srtp;
     private ClientSdp.Offer offer;
+    /** The offer's ice_servers (TURN with minted credentials), empty until the offer. */
+    private volatile java.util.List<dev.veil.signaling.IceServer> iceServers = java.util.List.of();
     private SocketAddress server;
     private int answers;
     private String stage = "opening the signaling WebSocket";
@@ -182,6 +196,9 @@ public final class Connection implements AutoCloseable {
     private long ownSsrc;
     private int opusPayloadType = -1;
     private int sequence;
+    private long screenSsrc;
+    private int vp8PayloadType = -1;
+    private int screenSequence;
     private final Map<Long, Track> tracks = new LinkedHashMap<>();
     private String serverError;
 
@@ -285,6 +302,10 @@ public final class Connection implements AutoCloseable {
                 if (state != State.CONNECTED && state != State.CONNECTING || connectionId == null) {
                     throw new IllegalStateException("not connected");
                 }
+                if (mls != null) {
+                    throw new UnsupportedOperationException(
+                            "data messages are not available in the MLS key mode yet (never sent in clear)");
+                }
                 byte[] payload = e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
                 sendSignaling(dev.veil.signaling.Data.send(to, Base64.getEncoder().encodeToString(payload)));
                 f.complete(null);
@@ -298,6 +319,9 @@ public final class Connection implements AutoCloseable {
     private void onDataMessage(dev.veil.signaling.Data d, long now) {
         if (d.from() == null || (d.to() != null && !d.to().equals(connectionId))) {
             return; // not a delivery, or not for this connection
+        }
+        if (mls != null) {
+            return; // MLS key mode carries no data messages yet: nothing is accepted in clear
         }
         byte[] payload = d.payloadBytes();
         DataMessage m;
@@ -329,6 +353,16 @@ public final class Connection implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ properties
 
     /** This connection's id, assigned by the server (null before the offer). */
+    /**
+     * The STUN/TURN servers the server's offer named for this connection, with their time-limited TURN REST
+     * credentials (docs/PROTOCOL.md §1.2 {@code ice_servers}); empty before the offer or when the server has none.
+     * This SDK reaches the server's UDP host candidate directly and does not use them itself; they are here for
+     * applications that hand them on (e.g. to a browser, or to their own ICE stack).
+     */
+    public java.util.List<dev.veil.signaling.IceServer> iceServers() {
+        return iceServers;
+    }
+
     public String connectionId() {
         return connectionId;
     }
@@ -347,6 +381,16 @@ public final class Connection implements AutoCloseable {
     }
 
     /** This connection's identity fingerprint ("xxxx xxxx ... xxxx", 16 groups); null without E2EE. */
+    /** The E2EE key mode this connection runs in ({@code "sender-keys"} or {@code "mls"}), null without E2EE. */
+    public String e2eeKeyMode() {
+        return options.keyMode();
+    }
+
+    /** MLS key mode: the current MLS epoch, or -1 before this member is in the group (and in other modes). */
+    public long e2eeEpoch() {
+        return mlsEpoch;
+    }
+
     public String e2eeSelfFingerprint() {
         return selfFingerprint;
     }
@@ -478,6 +522,59 @@ public final class Connection implements AutoCloseable {
     }
 
     /**
+     * Sends one VP8 frame on the screen-share track (needs {@link Options#withScreenShare()}): SFrame-encrypted with
+     * E2EE under the VP8 rule (the frame tag, and on a key frame the start code and size, stay clear), split into RTP
+     * packets of at most {@link Vp8Packetizer#MAX_CHUNK} payload bytes (RFC 7741 descriptor), the marker on the last,
+     * {@code rtpTimestamp} in 90 kHz units. Sharing starts with the first frame (a key frame, so the server can start
+     * forwarding) and pauses when frames stop; the track stays. Asynchronous: the packets leave from the loop thread.
+     *
+     * @throws IllegalStateException if not connected or without a screen-share uplink
+     * @throws IllegalArgumentException if the frame is empty or longer than {@link #MAX_SCREEN_FRAME}
+     */
+    public void sendScreenFrame(byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
+        if (!options.isScreenShare() || !role.sends()) {
+            throw new IllegalStateException("no screen-share uplink: connect a sending role with Options.withScreenShare()");
+        }
+        if (state != State.CONNECTED) {
+            throw new IllegalStateException("not connected");
+        }
+        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
+            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
+        }
+        byte[] frame = vp8Frame.clone();
+        long ts = rtpTimestamp & 0xffffffffL;
+        loop.execute(() -> sendScreenOnLoop(frame, ts, keyFrame));
+    }
+
+    private void sendScreenOnLoop(byte[] frame, long ts, boolean keyFrame) {
+        if (state != State.CONNECTED || vp8PayloadType < 0) {
+            return;
+        }
+        byte[] payload = frame;
+        if (e2ee != null) {
+            try {
+                payload = e2ee.encryptVp8(frame, keyFrame);
+            } catch (FrameCryptoException e) {
+                emitE2ee(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
+                return; // never sent in clear
+            }
+        }
+        java.util.List<byte[]> packets = Vp8Packetizer.packetize(payload, Vp8Packetizer.MAX_CHUNK);
+        for (int i = 0; i < packets.size(); i++) {
+            byte[] p = packets.get(i);
+            screenSequence = (screenSequence + 1) & 0xffff;
+            byte[] rtp = RtpPacket.build(RtpHeader.of(i == packets.size() - 1, vp8PayloadType, screenSequence, ts,
+                    screenSsrc), p, 0, p.length);
+            try {
+                sendUdp(srtp.protectRtp(rtp));
+            } catch (SrtpException e) {
+                end("SRTP failed: " + e.getMessage(), false);
+                return;
+            }
+        }
+    }
+
+    /**
      * Leaves: sends {@code disconnect}, closes the WebSocket, DTLS and the socket, destroys the identity and every
      * key. The future completes once everything is closed (also if the connection had already ended).
      */
@@ -593,7 +690,9 @@ public final class Connection implements AutoCloseable {
                 return t;
             });
             dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), dtlsWorker, loop::wakeup, random);
-            if (options.isE2ee()) {
+            if (options.isMls()) {
+                mls = new MlsSession(random, this::emitE2ee, this::sendSignaling);
+            } else if (options.isE2ee()) {
                 dev.veil.e2ee.identity.DeviceIdentity device = options.deviceKeyFile() == null ? null
                         : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
@@ -646,8 +745,12 @@ public final class Connection implements AutoCloseable {
         }
         ws = s;
         stage = "waiting for the server's offer";
-        sendSignaling(new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(), role.sends(),
-                false).withToken(options.token()));
+        Connect connect = new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(),
+                role.sends(), false, 0, options.isScreenShare() && role.sends()).withToken(options.token());
+        if (options.isE2ee()) {
+            connect = connect.withKeyMode(options.keyMode());
+        }
+        sendSignaling(connect);
     }
 
     /**
@@ -778,6 +881,16 @@ public final class Connection implements AutoCloseable {
             }
         } else if (m instanceof dev.veil.signaling.Data d) {
             onDataMessage(d, now);
+        } else if (m instanceof dev.veil.signaling.Mls ml) {
+            if (mls != null) {
+                mls.onMessage(ml, now);
+                mlsEpoch = mls.epoch();
+            }
+        } else if (m instanceof dev.veil.signaling.MlsEvent ev) {
+            if (mls != null) {
+                mls.onEvent(ev, now);
+                mlsEpoch = mls.epoch();
+            }
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
         } else if (m instanceof dev.veil.signaling.Redirect r) {
@@ -790,6 +903,8 @@ public final class Connection implements AutoCloseable {
             if (state == State.CONNECTING) {
                 fail("the server refused the connection: " + err.reason());
             }
+        } else if (m instanceof dev.veil.signaling.Draining dr) {
+            emit(l -> l.onDraining(dr.deadlineMs()));
         } else if (m instanceof Disconnect d) {
             String reason = serverError != null ? serverError
                     : d.reason() != null ? "the server disconnected: " + d.reason() : "the server disconnected";
@@ -834,8 +949,17 @@ public final class Connection implements AutoCloseable {
                 fail("the server's offer has no Opus audio m-line to send on");
                 return;
             }
+            if (options.isScreenShare()) {
+                SdpAnswer.Media screen = parsed.uploadScreen();
+                vp8PayloadType = screen == null ? -1 : ClientSdp.vp8PayloadType(screen);
+                if (vp8PayloadType < 0) {
+                    fail("the server's offer has no VP8 screen-share m-line to send on");
+                    return;
+                }
+            }
         }
         connectionId = o.connectionId();
+        iceServers = o.iceServers();
         offer = parsed;
         server = parsed.candidate();
         try {
@@ -846,9 +970,18 @@ public final class Connection implements AutoCloseable {
         }
         ownSsrc = random.nextInt() & 0xffffffffL;
         sequence = random.nextInt(0x10000);
+        if (vp8PayloadType >= 0) {
+            do {
+                screenSsrc = random.nextInt() & 0xffffffffL;
+            } while (screenSsrc == 0 || screenSsrc == ownSsrc);
+            screenSequence = random.nextInt(0x10000);
+        }
         sendSignaling(new Answer(answer(parsed)));
         if (e2ee != null) {
             e2ee.start(connectionId, channelId);
+        }
+        if (mls != null) {
+            mls.start(connectionId);
         }
         updateTracks(parsed);
         stage = "ICE: no answer to the connectivity check from " + server;
@@ -859,7 +992,7 @@ public final class Connection implements AutoCloseable {
     private String answer(ClientSdp.Offer o) {
         answers++;
         return ClientSdp.answer(o, Integer.toString(answers + 1), ice.ufrag(), ice.password(),
-                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, "veil-java-" + connectionId);
+                certificate.fingerprint(), role.sends(), role.receives(), ownSsrc, screenSsrc, "veil-java-" + connectionId);
     }
 
     private void onReOffer(ReOffer r) {
@@ -930,10 +1063,28 @@ public final class Connection implements AutoCloseable {
                 e2ee.memberLeft(now, n.connectionId());
             }
         }
+        if (mls != null && self != null) {
+            if (n.eventType() == Notify.EventType.CONNECTION_DESTROYED && !n.connectionId().equals(self)) {
+                mls.memberLeft(n.connectionId(), now);
+            } else if (n.eventType() == Notify.EventType.CONNECTION_CREATED) {
+                if (!n.connectionId().equals(self)) {
+                    mls.memberJoined(n.connectionId(), now);
+                } else if (n.data() != null) {
+                    for (ConnectionInfo ci : n.data()) {
+                        mls.memberJoined(ci.connectionId(), now);
+                    }
+                }
+            }
+            mlsEpoch = mls.epoch();
+        }
         emit(l -> l.onNotify(n));
     }
 
     private void emitE2ee(E2eeEvent ev) {
+        if (ev instanceof E2eeEvent.MlsEpoch me) {
+            mlsEpoch = me.epoch();
+            verificationCode = me.verificationCode();
+        }
         if (ev instanceof E2eeEvent.Fingerprints f) {
             remoteFingerprints = f.remote();
         } else if (ev instanceof E2eeEvent.VerificationCodeChanged c) {
@@ -1029,6 +1180,11 @@ public final class Connection implements AutoCloseable {
             if (frame == null) {
                 return; // dropped and reported
             }
+        } else if (mls != null) {
+            frame = mls.decryptOpus(t.connectionId(), payload, now);
+            if (frame == null) {
+                return; // dropped and reported
+            }
         }
         byte[] out = frame;
         emit(l -> l.onAudioFrame(t.connectionId(), out));
@@ -1039,9 +1195,9 @@ public final class Connection implements AutoCloseable {
             return;
         }
         byte[] payload = frame;
-        if (e2ee != null) {
+        if (e2ee != null || mls != null) {
             try {
-                payload = e2ee.encryptOpus(frame);
+                payload = e2ee != null ? e2ee.encryptOpus(frame) : mls.encryptOpus(frame);
             } catch (FrameCryptoException e) {
                 emitE2ee(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
                 return; // never sent in clear
@@ -1091,6 +1247,12 @@ public final class Connection implements AutoCloseable {
                 e2ee.timeout(now);
             }
         }
+        if (mls != null) {
+            var t = mls.nextTimeout();
+            if (t.isPresent() && now >= t.getAsLong()) {
+                mls.timeout(now);
+            }
+        }
     }
 
     private long nextDeadline() {
@@ -1104,6 +1266,12 @@ public final class Connection implements AutoCloseable {
         }
         if (e2ee != null) {
             var t = e2ee.nextTimeout();
+            if (t.isPresent()) {
+                d = Math.min(d, t.getAsLong());
+            }
+        }
+        if (mls != null) {
+            var t = mls.nextTimeout();
             if (t.isPresent()) {
                 d = Math.min(d, t.getAsLong());
             }
@@ -1154,6 +1322,9 @@ public final class Connection implements AutoCloseable {
                     sendUdp(d);
                 }
             }
+        }
+        if (mls != null) {
+            mls.destroy();
         }
         if (e2ee != null) {
             e2ee.destroy();

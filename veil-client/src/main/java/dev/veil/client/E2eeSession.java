@@ -368,6 +368,14 @@ final class E2eeSession {
         return sender.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
     }
 
+    /** Encrypts one VP8 frame (clear frame tag, and start code and size on a key frame; docs/PROTOCOL.md §2.1). */
+    byte[] encryptVp8(byte[] frame, boolean keyFrame) throws FrameCryptoException {
+        if (destroyed) {
+            throw new FrameCryptoException("E2EE destroyed");
+        }
+        return sender.encryptFrame(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
+    }
+
     /**
      * Decrypts one Opus frame of {@code senderId}; null if it does not decrypt (it is then dropped and reported,
      * at most once per second per sender and reason).

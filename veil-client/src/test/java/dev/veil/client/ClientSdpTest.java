@@ -48,6 +48,46 @@ class ClientSdpTest {
     }
 
     @Test
+    void answer_withScreenShare_sendsVp8FirstOnTheVideoUpload_underItsOwnSsrc() throws Exception {
+        SdpOfferer o = offerer();
+        o.addRecvOnly(MediaKind.AUDIO);
+        String screenMid = o.addRecvOnly(MediaKind.VIDEO);
+        ClientSdp.Offer offer = ClientSdp.parseOffer(o.createOffer());
+        assertEquals(screenMid, offer.uploadScreen().mid());
+        assertEquals(96, ClientSdp.vp8PayloadType(offer.uploadScreen()));
+        SdpAnswer a = o.applyAnswer(ClientSdp.answer(offer, "2", "clientufrag", "clientpasswordclientpassword",
+                CLIENT_FP, true, true, 111L, 222L, "veil-java-X"));
+        SdpAnswer.Media screen = a.media(screenMid).orElseThrow();
+        assertEquals(Direction.SENDONLY, screen.direction());
+        assertEquals(222L, screen.primarySsrc().orElseThrow());
+        assertEquals(96, screen.payloadTypes().get(0), "VP8 first: the codec the server forwards");
+        assertEquals(111L, a.media().get(0).primarySsrc().orElseThrow());
+        // without a screen SSRC the video upload stays inactive (the client sends no camera)
+        SdpAnswer b = o.applyAnswer(ClientSdp.answer(offer, "3", "clientufrag", "clientpasswordclientpassword",
+                CLIENT_FP, true, true, 111L, "veil-java-X"));
+        assertEquals(Direction.INACTIVE, b.media(screenMid).orElseThrow().direction());
+    }
+
+    @Test
+    void vp8Packetizer_equalChunks_startBitOnTheFirstOnly() {
+        byte[] frame = new byte[2501];
+        for (int i = 0; i < frame.length; i++) {
+            frame[i] = (byte) i;
+        }
+        List<byte[]> p = Vp8Packetizer.packetize(frame, 1100);
+        assertEquals(3, p.size());
+        assertEquals(List.of(834, 834, 833), p.stream().map(x -> x.length - 1).toList());
+        assertEquals(0x10, p.get(0)[0]);
+        assertEquals(0, p.get(1)[0]);
+        assertEquals(0, p.get(2)[0]);
+        java.io.ByteArrayOutputStream joined = new java.io.ByteArrayOutputStream();
+        p.forEach(x -> joined.write(x, 1, x.length - 1));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(frame, joined.toByteArray());
+        assertEquals(1, Vp8Packetizer.packetize(new byte[] {1}, 1100).size());
+        assertThrows(IllegalArgumentException.class, () -> Vp8Packetizer.packetize(new byte[0], 1100));
+    }
+
+    @Test
     void answer_recvonlyRole_sendsNothing() throws Exception {
         SdpOfferer o = offerer();
         o.addInactive(MediaKind.AUDIO);

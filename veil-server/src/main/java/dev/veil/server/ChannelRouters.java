@@ -1,5 +1,6 @@
 package dev.veil.server;
 
+import dev.veil.webrtc.router.Consumer;
 import dev.veil.webrtc.router.Router;
 import dev.veil.webrtc.router.RouterConfig;
 import dev.veil.webrtc.router.RouterOutput;
@@ -34,6 +35,16 @@ final class ChannelRouters {
 
     /** An RTCP packet for {@code peerId}. */
     void sendRtcp(Channel channel, RouterOutput.Rtcp rtcp);
+
+    /**
+     * A forwarded RTP packet for {@code consumer}'s subscriber, in the router's reused buffer (see {@link
+     * dev.veil.webrtc.router.ForwardSink}: valid only during the call, may be protected in place). By default a copy
+     * goes to {@link #sendRtp}.
+     */
+    default void forwardRtp(Channel channel, Consumer consumer, byte[] buf, int off, int len) {
+      sendRtp(channel, new RouterOutput.Rtp(consumer.peerId(), consumer.id(),
+          java.util.Arrays.copyOfRange(buf, off, off + len)));
+    }
   }
 
   /** One channel's router, the peers on it and its timer. */
@@ -75,6 +86,8 @@ final class ChannelRouters {
     Channel ch = channels.get(channelId);
     if (ch == null) {
       ch = new Channel(channelId, new Router(config, random));
+      Channel c = ch;
+      ch.router.setForwardSink((consumer, buf, off, len) -> sink.forwardRtp(c, consumer, buf, off, len));
       channels.put(channelId, ch);
       stats.inc("router.created");
     }

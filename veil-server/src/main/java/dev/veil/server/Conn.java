@@ -49,6 +49,10 @@ final class Conn {
   int missedPongs;
   Scheduler.Cancellable deadline;
   Scheduler.Cancellable pinger;
+  /** Wall-clock milliseconds past which the connect's access token is no longer valid (MAX_VALUE: none). */
+  long tokenExpiresAtMillis = Long.MAX_VALUE;
+  /** The disconnect at the token's expiry, or null. */
+  Scheduler.Cancellable tokenExpiry;
   TokenBucket e2eeBucket;
   TokenBucket dataBucket;
 
@@ -69,12 +73,23 @@ final class Conn {
   static final class Channel {
     final String id;
     final boolean e2ee;
+    /** The E2EE key mode ({@code sender-keys} or {@code mls}), null without e2ee. */
+    final String keyMode;
     /** Every connection that has been sent its offer, in joining order. */
     final Map<String, Conn> members = new LinkedHashMap<>();
 
     Channel(String id, boolean e2ee) {
+      this(id, e2ee, e2ee ? dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS : null);
+    }
+
+    Channel(String id, boolean e2ee, String keyMode) {
       this.id = id;
       this.e2ee = e2ee;
+      this.keyMode = keyMode;
+    }
+
+    boolean mls() {
+      return dev.veil.signaling.Connect.KEY_MODE_MLS.equals(keyMode);
     }
 
     List<Conn> active() {

@@ -1,7 +1,8 @@
 package dev.veil.server;
 
-import dev.veil.webrtc.cc.DelayDetector;
 import dev.veil.webrtc.cc.DownlinkEstimator;
+import dev.veil.webrtc.cc.ProbeController;
+import dev.veil.webrtc.cc.Prober;
 import dev.veil.webrtc.cc.SendHistory;
 import dev.veil.webrtc.cc.TransportWideStamper;
 import dev.veil.webrtc.rtcp.RtcpCompound;
@@ -9,6 +10,8 @@ import dev.veil.webrtc.rtcp.RtcpException;
 import dev.veil.webrtc.rtcp.RtcpPacket;
 import dev.veil.webrtc.rtcp.Remb;
 import dev.veil.webrtc.rtcp.TransportFeedback;
+import dev.veil.webrtc.router.Consumer;
+import dev.veil.webrtc.router.Router;
 import dev.veil.webrtc.sdp.Codec;
 import dev.veil.webrtc.sdp.Extmap;
 import dev.veil.webrtc.sdp.SdpAnswer;
@@ -23,6 +26,13 @@ import java.util.Optional;
  * with {@code goog-remb} alone, its REMBs do. Plain glue on the event loop, like {@link UplinkCc}: {@link RtcPeer}
  * passes every RTP packet it sends through {@link #onSend}, every RTCP compound it receives through {@link #onRtcp},
  * and polls at {@link #nextTimeoutMillis()}. The estimate is exposed as aggregate gauges in /metrics (no ids).
+ *
+ * <h2>Probes</h2>
+ * With transport-cc and an RTX stream on a forwarded video m-line, the subscriber's {@link ProbeController} probes
+ * before a layer goes up: its {@link Prober} paces a cluster of padding-only packets ({@link Prober.Config#padding()})
+ * that {@link #sendProbes} builds on a video consumer's RTX stream ({@link Consumer#padding}: RFC 3550 padding, no
+ * payload, so no frame — nothing a subscriber's decoder or E2EE layer ever sees) and stamps with the cluster id;
+ * the estimator measures them from the feedback. Without either (REMB only), the controller steps up by trial.
  */
 final class DownlinkCc {
 
@@ -31,11 +41,18 @@ final class DownlinkCc {
     private long feedbackReceived;
     private long rembReceived;
     private long rtcpUnparsable;
-    private long lastCongestionMillis = Long.MIN_VALUE;
+    private long lastRembMillis = Long.MIN_VALUE;
+    private final Prober prober;
+    private final ProbeController probes;
+    private long probePackets;
+    private long probeBytes;
+    private long probesUnsent;
 
-    private DownlinkCc(TransportWideStamper stamper, DownlinkEstimator estimator) {
+    private DownlinkCc(TransportWideStamper stamper, DownlinkEstimator estimator, boolean padding) {
         this.stamper = stamper;
         this.estimator = estimator;
+        this.prober = stamper != null && padding ? new Prober(Prober.Config.padding()) : null;
+        this.probes = new ProbeController(ProbeController.Config.defaults(), prober, estimator);
     }
 
     /**
@@ -46,6 +63,7 @@ final class DownlinkCc {
     static DownlinkCc negotiate(SdpAnswer a, Collection<String> mids, int firstSequence) {
         int ext = -1;
         boolean remb = false;
+        boolean rtx = false;
         for (String mid : mids) {
             Optional<SdpAnswer.Media> m = a.media(mid);
             if (m.isEmpty() || m.get().rejected() || !m.get().direction().receives()
@@ -59,13 +77,21 @@ final class DownlinkCc {
                 ext = id.get(); // BUNDLE: one id for the transport
             }
             remb |= fb.contains("goog-remb");
+            for (int pt : m.get().payloadTypes()) {
+                rtx |= m.get().codec(pt).map(c -> "rtx".equalsIgnoreCase(c.name())).orElse(false);
+            }
         }
         if (ext < 0 && !remb) {
             return null;
         }
         SendHistory history = new SendHistory(4096, firstSequence & 0xFFFF);
         return new DownlinkCc(ext > 0 ? new TransportWideStamper(ext, history) : null,
-                new DownlinkEstimator(history, DownlinkEstimator.Config.defaults()));
+                new DownlinkEstimator(history, DownlinkEstimator.Config.defaults()), rtx);
+    }
+
+    /** The subscriber's way up (probing with transport-cc and an RTX stream, else trial). */
+    ProbeController probes() {
+        return probes;
     }
 
     /** "transport-cc" or "goog-remb". */
@@ -92,6 +118,7 @@ final class DownlinkCc {
                     }
                 } else if (p instanceof Remb r) {
                     rembReceived++;
+                    lastRembMillis = nowMillis;
                     estimator.onRemb(r, nowMillis);
                 }
             }
@@ -102,26 +129,29 @@ final class DownlinkCc {
     }
 
     /**
-     * Reads the estimator's outputs: remembers when it last saw congestion (delay overuse, a REMB, a feedback
-     * timeout). A loss cut alone does not count: random loss (a lossy hop, no queue) makes short samples cross the
-     * 10% line now and then, and a layer switch for it costs the subscriber a key-frame wait for nothing — measured
-     * with 5% random loss: 160×90 and a 3.4 s stall. A link that is really full builds a queue, which the delay
-     * detector reports as overuse; the loss-based limit still lowers the estimate the layer choice then uses.
+     * Reads the estimator's outputs: probe results go to the probe controller. (When the estimator saw congestion is
+     * its own {@link DownlinkEstimator#lastCongestionMillis()}: delay overuse, a heavy-loss sample, a feedback timeout.
+     * A loss cut alone does not count: random loss (a lossy hop, no queue) makes short samples cross the 10% line now
+     * and then, and a layer switch for it costs the subscriber a key-frame wait for nothing — measured with 5% random
+     * loss: 160×90 and a 3.4 s stall. A REMB counts only below what the current layers cost: {@link DownlinkLayers}.)
      */
     private void drainEstimates(long nowMillis) {
         DownlinkEstimator.Output o;
         while ((o = estimator.pollOutput()) != null) {
-            if (o instanceof DownlinkEstimator.Estimate e && (e.usage() == DelayDetector.Usage.OVERUSE
-                    || e.cause() == DownlinkEstimator.Cause.REMB
-                    || e.cause() == DownlinkEstimator.Cause.TIMEOUT)) {
-                lastCongestionMillis = nowMillis;
+            if (o instanceof DownlinkEstimator.ProbeResult r) {
+                probes.onProbeResult(r);
             }
         }
     }
 
-    /** When the estimate was last moved by congestion (overuse, a REMB, a feedback timeout); MIN_VALUE: never. */
+    /** When the estimate was last moved by congestion (overuse, heavy loss, a feedback timeout); MIN_VALUE: never. */
     long lastCongestionMillis() {
-        return lastCongestionMillis;
+        return estimator.lastCongestionMillis();
+    }
+
+    /** When the subscriber last sent a REMB; MIN_VALUE: never. */
+    long lastRembMillis() {
+        return lastRembMillis;
     }
 
     /** A header walk: whether the compound holds an RTPFB FMT=15 or PSFB FMT=15 packet (before parsing it all). */
@@ -138,13 +168,66 @@ final class DownlinkCc {
         return false;
     }
 
+    /** The estimator's feedback timeout or the prober's next packet, whichever is first. */
     long nextTimeoutMillis() {
-        return estimator.nextTimeoutMillis();
+        long next = estimator.nextTimeoutMillis();
+        return prober == null ? next : Math.min(next, prober.nextTimeoutMillis());
     }
 
-    void poll(long nowMillis) {
-        estimator.poll(nowMillis);
-        drainEstimates(nowMillis);
+    /**
+     * Runs what is due.
+     *
+     * @return whether the estimator's timeout ran (the estimate moved: the layers should be re-chosen)
+     */
+    boolean poll(long nowMillis) {
+        boolean estimatorDue = estimator.nextTimeoutMillis() <= nowMillis;
+        if (estimatorDue) {
+            estimator.poll(nowMillis);
+            drainEstimates(nowMillis);
+        }
+        if (prober != null && prober.nextTimeoutMillis() <= nowMillis) {
+            prober.poll(nowMillis);
+        }
+        return estimatorDue;
+    }
+
+    /** Whether probe packets are due ({@link #sendProbes}). */
+    boolean probesDue() {
+        return prober != null && prober.hasOutput();
+    }
+
+    /**
+     * Builds, stamps and hands to {@code send} the probe packets that are due: padding-only packets on the RTX stream
+     * of the first started video consumer of {@code consumerIds} that has one (none: the packets are counted as
+     * unsent and the cluster brings no result, which the controller counts as a failed probe).
+     */
+    void sendProbes(Router router, Iterable<String> consumerIds, long sendMicros,
+            java.util.function.Consumer<byte[]> send) {
+        if (prober == null) {
+            return;
+        }
+        Prober.Packet p;
+        while ((p = prober.pollOutput()) != null) {
+            byte[] pad = null;
+            for (String id : consumerIds) {
+                Consumer c = router.findConsumer(id);
+                pad = c == null || c.closed() ? null : c.padding(p.bytes(), stamper.extensionId());
+                if (pad != null) {
+                    break;
+                }
+            }
+            if (pad == null) {
+                probesUnsent++;
+                continue;
+            }
+            if (stamper.stamp(pad, 0, pad.length, sendMicros, p.cluster()) < 0) {
+                probesUnsent++; // (cannot happen: the element was reserved)
+                continue;
+            }
+            probePackets++;
+            probeBytes += pad.length;
+            send.accept(pad);
+        }
     }
 
     /** The current estimate of the subscriber's downlink, bits per second. */
@@ -170,6 +253,9 @@ final class DownlinkCc {
         out.merge("media.downlink.unknown_reported", s.unknown(), Long::sum);
         out.merge("media.downlink.feedback_timeouts", s.timeouts(), Long::sum);
         out.merge("media.downlink.rtcp_unparsable", rtcpUnparsable, Long::sum);
+        out.merge("media.downlink.probe_packets", probePackets, Long::sum);
+        out.merge("media.downlink.probe_bytes", probeBytes, Long::sum);
+        out.merge("media.downlink.probe_packets_unsent", probesUnsent, Long::sum);
     }
 
     /** Gauges of the live estimators (never folded into totals): count, sum, min and max of the estimates. */

@@ -90,6 +90,11 @@ final class EventLoop implements Executor, Scheduler {
     return loop.inEventLoop();
   }
 
+  /** The Netty group behind this loop (its meters: pending tasks). */
+  io.netty.channel.EventLoopGroup nettyGroup() {
+    return group;
+  }
+
   /** True if the loop runs on the epoll native transport, false for NIO. */
   boolean isEpoll() {
     return epoll;
@@ -124,6 +129,16 @@ final class EventLoop implements Executor, Scheduler {
   /** A bootstrap for a UDP socket registered on this loop, with the datagram channel class of its transport. */
   Bootstrap udpBootstrap() {
     return new Bootstrap().group(loop).channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class);
+  }
+
+  /**
+   * A bootstrap for a TCP listening socket whose accepted connections are registered on this loop too (their
+   * handlers run on the state thread), with the socket channel classes of its transport.
+   */
+  io.netty.bootstrap.ServerBootstrap tcpServerBootstrap() {
+    return new io.netty.bootstrap.ServerBootstrap().group(loop, loop)
+        .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class
+            : io.netty.channel.socket.nio.NioServerSocketChannel.class);
   }
 
   /**

@@ -18,14 +18,14 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * TEST ONLY: records the VP8, H.264 and VP9 RTP payloads the router forwards, so a browser test can show that what
+ * TEST ONLY: records the VP8, H.264, VP9 and AV1 RTP payloads the router forwards, so a browser test can show that what
  * the SFU relays
  * in an E2EE call is ciphertext. Made only by the hidden command-line flag {@code --test-forward-tap FILE}; no
  * configuration file key and no default turns it on (docs/SECURITY.md §4).
  *
- * <p>One JSON object per line, one line per forwarded VP8, H.264 or VP9 packet of a publisher (the copy sent to the
+ * <p>One JSON object per line, one line per forwarded VP8, H.264, VP9 or AV1 packet of a publisher (the copy sent to the
  * publisher's first consumer, so each packet appears once): {@code {"publisher":ID,"consumer":ID,
- * "codec":"VP8"|"H264"|"VP9",
+ * "codec":"VP8"|"H264"|"VP9"|"AV1",
  * "seq":N,"ts":N,"marker":B,"payload":BASE64}} where {@code payload} is the RTP payload (VP8 payload descriptor or
  * H.264 single NAL / STAP-A / FU-A, and the frame bytes as the
  * publisher's encoded transform left them), without padding. At most {@value #MAX_PER_PUBLISHER} packets per
@@ -42,7 +42,7 @@ final class ForwardTap implements AutoCloseable {
     this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
   }
 
-  /** Records {@code rtp} if it is VP8, H.264 or VP9 sent to its producer's first consumer. */
+  /** Records {@code rtp} if it is VP8, H.264, VP9 or AV1 sent to its producer's first consumer. */
   void record(Router router, RouterOutput.Rtp rtp) {
     if (failed) {
       return;
@@ -52,7 +52,8 @@ final class ForwardTap implements AutoCloseable {
       return;
     }
     Producer p = c.producer();
-    boolean tapped = p.codec() == RtpCodec.VP8 || p.codec() == RtpCodec.H264 || p.codec() == RtpCodec.VP9;
+    boolean tapped = p.codec() == RtpCodec.VP8 || p.codec() == RtpCodec.H264 || p.codec() == RtpCodec.VP9
+        || p.codec() == RtpCodec.AV1;
     if (!tapped || p.consumers().isEmpty() || p.consumers().get(0) != c) {
       return;
     }

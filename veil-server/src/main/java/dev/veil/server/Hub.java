@@ -12,6 +12,7 @@ import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.Data;
 import dev.veil.signaling.E2ee;
+import dev.veil.signaling.Mls;
 import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
@@ -60,6 +61,9 @@ final class Hub {
   private final Wire wire;
   private final Admission admission;
   private final E2eeRelay relay;
+  private final MlsDeliveryService mls = new MlsDeliveryService();
+  private Scheduler.Cancellable mlsTimer;
+  private long mlsTimerAt = Long.MAX_VALUE;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
   private final TokenVerifier access;
@@ -77,6 +81,16 @@ final class Hub {
   private int openSockets;
   private boolean shuttingDown;
   private CompletableFuture<Void> drained;
+  /**
+   * Disconnect a member when its access token expires during the call ({@code auth.disconnect_on_expiry}; only
+   * with tokens mandatory). Set by the server before the first socket.
+   */
+  boolean disconnectOnExpiry = true;
+  /** The graceful drain once started ({@link #startDrain}), else null. */
+  private Drain drain;
+  private CompletableFuture<Drain.Reason> drainDone;
+  private Scheduler.Cancellable drainTimer;
+  static final String DRAINING = "draining: the server is shutting down; connect to another server";
 
   Hub(Scheduler loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
     this.loop = loop;
@@ -99,6 +113,10 @@ final class Hub {
     stats.inc("signaling.websockets_opened");
     if (shuttingDown) {
       refuse(c, "shutting_down", "the server is shutting down");
+      return c;
+    }
+    if (drain != null) {
+      refuse(c, "draining", DRAINING);
       return c;
     }
     if (!admission.pendingAllowed(c.address)) {
@@ -178,6 +196,8 @@ final class Hub {
       relay.onE2ee(c, e);
     } else if (m instanceof Data d) {
       relay.onData(c, d);
+    } else if (m instanceof Mls ml) {
+      onMls(c, ml);
     } else if (m instanceof IceRestart) {
       onIceRestart(c);
     } else if (m instanceof Receive r) {
@@ -237,10 +257,12 @@ final class Hub {
       violation(c, "connect was already sent");
       return;
     }
-    if (access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong()) instanceof Verdict.Refused no) {
+    Verdict verdict = access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong());
+    if (verdict instanceof Verdict.Refused no) {
       refuse(c, no.code(), no.message());
       return;
     }
+    c.tokenExpiresAtMillis = ((Verdict.Allowed) verdict).expiresAtMillis();
     m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
     if (webhook != null) {
       askWebhook(c, m);
@@ -329,6 +351,10 @@ final class Hub {
   }
 
   private void admit(Conn c, Connect m) {
+    if (drain != null) {
+      refuse(c, "draining", DRAINING);
+      return;
+    }
     if (m.e2ee() && !cfg.e2ee()) {
       refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
       return;
@@ -338,6 +364,11 @@ final class Hub {
       refuse(c, "e2ee_mismatch", ch.e2ee
           ? "channel " + ch.id + " is end-to-end encrypted: connect with e2ee: true"
           : "channel " + ch.id + " is not end-to-end encrypted: connect without e2ee");
+      return;
+    }
+    if (ch != null && ch.e2ee && !ch.keyMode.equals(m.effectiveKeyMode())) {
+      refuse(c, "key_mode_mismatch", "channel " + ch.id + " uses the '" + ch.keyMode + "' key mode: connect with "
+          + "e2ee_key_mode '" + ch.keyMode + "'");
       return;
     }
     if (ch == null && channels.size() >= cfg.maxChannels()) {
@@ -358,7 +389,7 @@ final class Hub {
     c.joined = true;
     cancel(c.deadline);
     if (ch == null) {
-      ch = new Channel(m.channelId(), m.e2ee());
+      ch = new Channel(m.channelId(), m.e2ee(), m.effectiveKeyMode());
       channels.put(ch.id, ch);
       stats.channels.set(channels.size());
       if (placement != null) {
@@ -384,9 +415,36 @@ final class Hub {
     String sdp = offerFor(c);
     c.state = State.OFFERED;
     LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
-    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds()));
+    // TURN servers with credentials for this connection only (TURN REST: they expire after turn.ttl_seconds)
+    NetConfig.Turn turn = cfg.net().turn();
+    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds(),
+        turn == null ? List.of() : List.of(turn.credentialsFor(c.id, wallClock.getAsLong() / 1000))));
     armAnswerDeadline(c);
     c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
+    if (disconnectOnExpiry && access.tokenRequired() && c.tokenExpiresAtMillis != Long.MAX_VALUE) {
+      armTokenExpiry(c);
+    }
+  }
+
+  /**
+   * Disconnects {@code c} when its token expires ({@code token_expired}). The timer runs on the loop's clock; when
+   * it fires the wall clock is asked again, so a wall clock that was set back re-arms the timer for the rest.
+   */
+  private void armTokenExpiry(Conn c) {
+    long left = c.tokenExpiresAtMillis - wallClock.getAsLong();
+    c.tokenExpiry = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, left) + 1), () -> {
+      if (c.state == State.CLOSED) {
+        return;
+      }
+      if (wallClock.getAsLong() <= c.tokenExpiresAtMillis) {
+        armTokenExpiry(c);
+        return;
+      }
+      stats.inc("signaling.closed.token_expired");
+      LOG.info("{} access token expired: disconnecting it", c);
+      wire.sendError(c, "token_expired: the access token has expired");
+      leave(c, CLOSE_POLICY, "token expired");
+    });
   }
 
   private void ping(Conn c) {
@@ -467,6 +525,10 @@ final class Hub {
       c.published = List.copyOf(tracks);
       c.state = State.ACTIVE;
       announce(c);
+      if (c.channel.mls()) {
+        mls.onJoin(c.channel.id, c.id, nowMillis());
+        flushMls();
+      }
       if (!c.published.isEmpty()) {
         for (Conn o : c.channel.active()) {
           if (o != c && o.connect.role().receives()) {
@@ -555,6 +617,66 @@ final class Hub {
         c.connect.signalingNotifyMetadata(), existing, active.size()));
   }
 
+  // ----------------------------------------------------------------------------------- MLS delivery service
+
+  /** {@code mls}: a key package, proposal or commit for the channel's MLS delivery service (docs/PROTOCOL.md §4). */
+  private void onMls(Conn c, Mls m) {
+    if (c.state == State.NEW) {
+      violation(c, "mls before connect");
+      return;
+    }
+    if (!c.channel.mls()) {
+      stats.inc("mls.rejected.not_mls");
+      violation(c, "mls messages need a channel in the 'mls' key mode");
+      return;
+    }
+    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
+      stats.inc("mls.rejected.rate");
+      wire.softError(c, "mls message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
+      return;
+    }
+    if (c.state != State.ACTIVE) {
+      stats.inc("mls.rejected.not_active");
+      wire.softError(c, "mls message dropped: answer the offer first");
+      return;
+    }
+    String bad = mls.onMessage(c.channel.id, c.id, m, nowMillis());
+    flushMls();
+    if (bad != null) {
+      stats.inc("mls.rejected.malformed");
+      violation(c, bad);
+    }
+  }
+
+  private void flushMls() {
+    for (MlsDeliveryService.Send s; (s = mls.pollOutput()) != null; ) {
+      Conn to = byId.get(s.to());
+      if (to != null && to.state == State.ACTIVE) {
+        stats.inc("mls.delivered");
+        send(to, s.message());
+      }
+    }
+    long next = mls.nextTimeoutMillis();
+    if (next != mlsTimerAt) {
+      cancel(mlsTimer);
+      mlsTimer = null;
+      mlsTimerAt = next;
+      if (next != Long.MAX_VALUE) {
+        long delay = Math.max(0, next - nowMillis());
+        mlsTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(delay), () -> {
+          mlsTimer = null;
+          mlsTimerAt = Long.MAX_VALUE;
+          mls.handleTimeout(nowMillis());
+          flushMls();
+        });
+      }
+    }
+  }
+
+  private long nowMillis() {
+    return TimeUnit.NANOSECONDS.toMillis(loop.nowNanos());
+  }
+
   // --------------------------------------------------------------------------------------------------- leave
 
   /** Removes {@code c} from its channel, tells the others, and closes its socket ({@code code} < 0: closed). */
@@ -566,6 +688,7 @@ final class Hub {
     c.state = State.CLOSED;
     cancel(c.deadline);
     cancel(c.pinger);
+    cancel(c.tokenExpiry);
     releasePending(c);
     if (c.joined) {
       c.joined = false;
@@ -593,6 +716,10 @@ final class Hub {
             }
           }
         }
+        if (ch.mls()) {
+          mls.onLeave(ch.id, c.id, nowMillis());
+          flushMls();
+        }
       }
       if (ch.members.isEmpty()) {
         channels.remove(ch.id);
@@ -602,6 +729,10 @@ final class Hub {
         }
       }
       LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
+      if (drain != null) {
+        drain.membersChanged(byId.size(), nowMillis());
+        loop.schedule(0, this::pumpDrain); // after this leave has finished (its socket's close included)
+      }
     }
     if (code >= 0) {
       if (code != CLOSE_NORMAL) {
@@ -684,4 +815,60 @@ final class Hub {
   int channelCount() {
     return channels.size();
   }
+
+  // --------------------------------------------------------------------------------------------------- drain
+
+  /**
+   * Graceful drain ({@link Drain}): refuses new sockets and connects ({@code draining}), tells every member
+   * {@code draining} with the deadline, and completes with {@link Drain.Reason#EMPTY} once the last member has left
+   * or {@link Drain.Reason#TIMEOUT} at the deadline (the caller then shuts down, which disconnects the rest). A
+   * second call returns the first drain's future.
+   */
+  CompletableFuture<Drain.Reason> startDrain(long timeoutMillis) {
+    if (drain != null) {
+      return drainDone;
+    }
+    drain = new Drain(timeoutMillis);
+    drainDone = new CompletableFuture<>();
+    LOG.info("draining: {} members in {} channels, deadline in {} ms", byId.size(), channels.size(), timeoutMillis);
+    drain.start(byId.size(), nowMillis());
+    pumpDrain();
+    return drainDone;
+  }
+
+  /** True once a drain has started. */
+  boolean draining() {
+    return drain != null;
+  }
+
+  private void pumpDrain() {
+    if (drain == null) {
+      return;
+    }
+    for (Drain.Output o; (o = drain.pollOutput()) != null; ) {
+      if (o instanceof Drain.Output.TellMembers t) {
+        for (Conn c : new ArrayList<>(pendingConns)) {
+          refuse(c, "draining", DRAINING); // sockets without a connect yet: go elsewhere now
+        }
+        for (Conn c : byId.values()) {
+          send(c, new dev.veil.signaling.Draining(t.deadlineMs()));
+        }
+      } else if (o instanceof Drain.Output.Finish f) {
+        LOG.info("drained: {}", f.reason() == Drain.Reason.EMPTY ? "no member left"
+            : "deadline passed with " + byId.size() + " members");
+        cancel(drainTimer);
+        drainDone.complete(f.reason());
+      }
+    }
+    if (!drain.finished()) {
+      cancel(drainTimer);
+      long at = drain.nextTimeoutMillis();
+      // + 1 ms: the loop clock's nanoseconds truncated to milliseconds have then reached the deadline
+      drainTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, at - nowMillis()) + 1), () -> {
+        drain.handleTimeout(nowMillis());
+        pumpDrain();
+      });
+    }
+  }
+
 }

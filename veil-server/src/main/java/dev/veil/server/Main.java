@@ -24,7 +24,11 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--rtc-port", paramLabel = "N", description = "UDP media port (0 = ephemeral).")
   Integer rtcPort;
 
-  /** TEST ONLY (hidden): records forwarded VP8, H.264 and VP9 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
+  @Option(names = "--rtc-tcp-port", paramLabel = "N",
+      description = "ICE-TCP port (0 = ephemeral, -1 = off; default rtc_tcp_port, ephemeral with --rtc-port 0).")
+  Integer rtcTcpPort;
+
+  /** TEST ONLY (hidden): records forwarded VP8, H.264, VP9 and AV1 payloads to FILE; see ForwardTap and docs/SECURITY.md §4. */
   @Option(names = "--test-forward-tap", paramLabel = "FILE", hidden = true)
   File testForwardTap;
 
@@ -46,18 +50,24 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ServerConfig cfg;
+    OpsConfig ops;
     try {
       cfg = ServerConfig.load(config);
+      ops = OpsConfig.load(config);
     } catch (ServerConfig.ConfigurationException e) {
       System.err.println(e.getMessage());
       return 2;
     }
     if ((httpPort != null && (httpPort < 0 || httpPort > 65535))
-        || (rtcPort != null && (rtcPort < 0 || rtcPort > 65535))) {
-      System.err.println("ports must be 0..65535");
+        || (rtcPort != null && (rtcPort < 0 || rtcPort > 65535))
+        || (rtcTcpPort != null && (rtcTcpPort < -1 || rtcTcpPort > 65535))) {
+      System.err.println("ports must be 0..65535 (--rtc-tcp-port: -1 turns ICE-TCP off)");
       return 2;
     }
     cfg = cfg.withPorts(httpPort, rtcPort);
+    if (rtcTcpPort != null) {
+      cfg = cfg.withRtcTcpPort(rtcTcpPort);
+    }
     dev.veil.server.cluster.ClusterConfig cluster;
     try {
       cluster = dev.veil.server.cluster.ClusterConfig.load(config);
@@ -65,7 +75,8 @@ public final class Main implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
-    VeilServer server = new VeilServer(cfg, cluster);
+    LogFormat.apply(ops.logFormat());
+    VeilServer server = new VeilServer(cfg, cluster, ops);
     if (testForwardTap != null) {
       server.enableForwardTapForTesting(testForwardTap.toPath());
     }
@@ -101,10 +112,17 @@ public final class Main implements Callable<Integer> {
       }
     });
     CountDownLatch done = new CountDownLatch(1);
+    // SIGTERM / SIGINT: drain (members are told "draining" and may leave, up to drain_timeout_seconds), then close
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
+      server.drainAndClose();
       done.countDown();
     }, "veil-shutdown"));
+    // A drain started on the admin port: exit (status 0) once it is over; the shutdown hook then closes
+    server.onDrained(r -> {
+      Thread exit = new Thread(() -> System.exit(0), "veil-drained-exit");
+      exit.setDaemon(true);
+      exit.start();
+    });
     try {
       server.start();
     } catch (Exception e) {
@@ -112,10 +130,19 @@ public final class Main implements Callable<Integer> {
       server.close();
       return 1;
     }
+    if (dev.veil.webrtc.srtp.SrtpSession.allocationFree()) {
+      LOG.info("SRTP packet path: in place on the JDK's AES/GHASH intrinsics, no allocation per packet");
+    } else {
+      LOG.warn("SRTP packet path: public JCE (allocates per packet; start with --add-opens "
+          + "java.base/com.sun.crypto.provider=ALL-UNNAMED or java -jar): {}",
+          dev.veil.webrtc.srtp.SrtpSession.allocationFreeUnavailableReason());
+    }
     // The one machine-readable line on standard output; tests read the bound ports from it.
     System.out.println("veil-server listening http_port=" + server.httpPort() + " rtc_port=" + server.rtcPort()
         + " announced_address=" + cfg.announcedAddress() + " e2ee=" + cfg.e2ee()
-        + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open"));
+        + " auth=" + (cfg.auth().tokenRequired() ? "token" : "open") + " rtc_tcp_port=" + server.rtcTcpPort()
+        + " turn=" + (cfg.net().turn() != null)
+        + (server.adminPort() >= 0 ? " admin_port=" + server.adminPort() : ""));
     System.out.flush();
     if (testFatalInjection) {
       LOG.warn("TEST ONLY --test-fatal-injection on: standard input can make this server fail");

@@ -1,177 +1,172 @@
 package dev.veil.server;
 
+import io.micrometer.core.instrument.Clock;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jetty.JettyConnectionMetrics;
+import io.micrometer.core.instrument.binder.jetty.JettyServerThreadPoolMetrics;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyEventExecutorMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.util.thread.ThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Renders the server's counters and gauges in the Prometheus text exposition format, version 0.0.4, for
- * {@code GET /metrics}.
+ * The server's meters: one Micrometer {@link PrometheusMeterRegistry} behind {@code GET /metrics} (text format
+ * 0.0.4, written by the Prometheus client library).
  *
- * <pre>
- * # HELP veil_udp_dropped_total UDP datagrams dropped before reaching a peer, by reason.
- * # TYPE veil_udp_dropped_total counter
- * veil_udp_dropped_total{reason="unknown_kind"} 3
- * </pre>
+ * <ul>
+ *   <li>the dotted counters of {@link Stats} and the live router/transport counters, collected at scrape time
+ *       ({@link CounterCollector}: {@code veil_<key>_total}, a reason or kind as a label);</li>
+ *   <li>the server's gauges ({@code veil_channels}, {@code veil_connections}, … registered by {@link VeilServer});</li>
+ *   <li>histograms: {@code veil_join_seconds} (a peer's transport opened → first media flowing),
+ *       {@code veil_signaling_latency_seconds} (a signaling message read off its socket → handled on the loop),
+ *       {@code veil_forwarding_latency_seconds} (a sampled datagram handed to the loop → its last forwarded copy
+ *       written, one datagram in {@link #FORWARD_SAMPLE_EVERY}) and {@code veil_loop_lag_seconds} (how late the
+ *       loop's heartbeat timer runs);</li>
+ *   <li>JVM (memory, GC, threads, class loading, info), process (CPU, uptime, open files), Jetty (thread pool,
+ *       connections, requests) and Netty (event loop queue) meters from Micrometer's binders.</li>
+ * </ul>
  *
- * <p>Every dotted counter key of {@link Stats} (and the live router/transport counters) becomes a counter whose
- * name ends in {@code _total}. The keys under a known family prefix ({@link #FAMILIES}) carry their last part as a
- * label ({@code udp.dropped.unknown_kind} → {@code veil_udp_dropped_total{reason="unknown_kind"}}); any other key
- * maps to {@code veil_<key with . as _>_total}. Label values are only ever the server's own bounded reason/kind
- * names, never connection ids, channel ids, addresses or key material, so the cardinality stays fixed.
+ * <p>The timers are held as fields: the packet path records into a held {@link Timer} (a lock-free, allocation-free
+ * bucket increment), never through a name or tag lookup. No label carries a connection id, channel id or address.
  */
-final class Metrics {
+final class Metrics implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Metrics.class);
   static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+  /** One datagram in this many is timed for {@code veil_forwarding_latency_seconds} (a power of two). */
+  static final int FORWARD_SAMPLE_EVERY = 64;
+  static final int FORWARD_SAMPLE_MASK = FORWARD_SAMPLE_EVERY - 1;
+  /** Keys of the live counter map that are gauges ({@link CounterCollector#GAUGE_PREFIX}). */
+  static final String GAUGE_PREFIX = CounterCollector.GAUGE_PREFIX;
 
-  /** A counter family whose keys are {@code prefix + labelValue}. */
-  record Family(String prefix, String name, String label, String help) {}
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(), Clock.SYSTEM);
+  /** Connect admitted (transport opened) → first media flowing (first SRTP received or forwarded). */
+  final Timer join = Timer.builder("veil.join")
+      .description("Time from a member's transport being opened (its connect admitted) to its first media flowing.")
+      .serviceLevelObjectives(ms(100), ms(250), ms(500), ms(1000), ms(2000), ms(3000), ms(5000), ms(10_000),
+          ms(30_000))
+      .register(registry);
+  /** A signaling message read off its socket → handled on the loop (queueing on the loop included). */
+  final Timer signaling = Timer.builder("veil.signaling.latency")
+      .description("Time from a signaling message read off its WebSocket to the end of its handling on the loop.")
+      .serviceLevelObjectives(us(100), us(250), us(500), ms(1), us(2500), ms(5), ms(10), ms(25), ms(50), ms(100),
+          ms(250), ms(1000))
+      .register(registry);
+  /** A sampled datagram handed to the loop → its last forwarded copy written. */
+  final Timer forwarding = Timer.builder("veil.forwarding.latency")
+      .description("Time from a sampled datagram reaching the loop to its last forwarded copy being written "
+          + "(1 datagram in " + FORWARD_SAMPLE_EVERY + ").")
+      .serviceLevelObjectives(us(5), us(10), us(25), us(50), us(100), us(250), us(500), ms(1), us(2500), ms(10))
+      .register(registry);
+  /** How late the loop runs its heartbeat timer. */
+  final Timer loopLag = Timer.builder("veil.loop.lag")
+      .description("How late the event loop runs its heartbeat timer (a busy or stuck loop).")
+      .serviceLevelObjectives(ms(1), ms(5), ms(10), ms(50), ms(100), ms(500), ms(1000), ms(5000))
+      .register(registry);
+  private final List<AutoCloseable> closeables = new ArrayList<>();
 
-  /** Longest prefix first: the first family whose prefix a key starts with wins. */
-  static final List<Family> FAMILIES = List.of(
-      new Family("udp.dropped.unknown_source.", "veil_udp_dropped_unknown_source_total", "kind",
-          "UDP datagrams dropped because no peer uses their source address, by packet kind."),
-      new Family("udp.dropped.", "veil_udp_dropped_total", "reason",
-          "UDP datagrams dropped before reaching a peer, by reason."),
-      new Family("signaling.ice_restart.rejected.", "veil_signaling_ice_restart_rejected_total", "reason",
-          "ICE restarts refused, by reason."),
-      new Family("signaling.rejected.", "veil_signaling_rejected_total", "reason",
-          "Signaling messages rejected, by reason."),
-      new Family("signaling.refused.", "veil_signaling_refused_total", "reason",
-          "WebSockets and connects refused, by reason."),
-      new Family("signaling.closed.", "veil_signaling_closed_total", "reason",
-          "Connections the server closed, by reason."),
-      new Family("e2ee.rejected.", "veil_e2ee_rejected_total", "reason",
-          "E2EE key messages not relayed, by reason."),
-      new Family("media.dropped.", "veil_media_dropped_total", "reason",
-          "Media packets dropped by the peers' transports, by reason."),
-      new Family("media.received.", "veil_media_received_total", "kind",
-          "Media packets received by the peers' transports, by kind."),
-      new Family("media.srtp_rejected.", "veil_media_srtp_rejected_total", "reason",
-          "SRTP packets rejected, by reason."),
-      new Family("media.srtcp_rejected.", "veil_media_srtcp_rejected_total", "reason",
-          "SRTCP packets rejected, by reason."));
+  private static Duration ms(long v) {
+    return Duration.ofMillis(v);
+  }
 
-  private Metrics() {}
+  private static Duration us(long v) {
+    return Duration.ofNanos(v * 1000);
+  }
 
-  /** The gauges the server knows besides its counters. */
-  record Gauges(int channels, int connections, int webSockets, long uptimeSeconds, boolean e2ee,
-      int pendingSockets, long outboundQueuedBytes, long outboundQueuedMessages, boolean healthy) {
-    Gauges(int channels, int connections, int webSockets, long uptimeSeconds, boolean e2ee) {
-      this(channels, connections, webSockets, uptimeSeconds, e2ee, 0, 0, 0, true);
+  PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Adds the dotted counters ({@link CounterCollector}), read at each scrape. */
+  void bindCounters(Supplier<Map<String, Long>> counters) {
+    registry.getPrometheusRegistry().register(new CounterCollector(counters, this::meterNames));
+  }
+
+  /** The Prometheus names of the registry's own meters, without a counter's {@code _total}. */
+  private java.util.Set<String> meterNames() {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (io.micrometer.core.instrument.Meter m : registry.getMeters()) {
+      String n = m.getId().getConventionName(registry.config().namingConvention());
+      out.add(n.endsWith("_total") ? n.substring(0, n.length() - "_total".length()) : n);
     }
+    return out;
+  }
 
-    static Gauges of(Stats stats, long uptimeSeconds, boolean e2ee, boolean healthy) {
-      return new Gauges(stats.channels(), stats.connections(), stats.webSockets(), uptimeSeconds, e2ee,
-          stats.pendingSockets(), stats.outboundQueuedBytes(), stats.outboundQueuedMessages(), healthy);
+  /** A gauge {@code name} (dotted, Micrometer style: {@code veil.channels} → {@code veil_channels}). */
+  <T> void gauge(String name, String help, T obj, ToDoubleFunction<T> f) {
+    Gauge.builder(name, obj, f).description(help).strongReference(true).register(registry);
+  }
+
+  /** JVM and process meters. */
+  void bindJvmAndProcess() {
+    new JvmMemoryMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    closeables.add(gc);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmInfoMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+  }
+
+  /** Jetty's thread pool and connections (call before the server starts). */
+  void bindJetty(Server server, ThreadPool pool) {
+    JettyServerThreadPoolMetrics tp = new JettyServerThreadPoolMetrics(pool, Tags.empty());
+    tp.bindTo(registry);
+    closeables.add(tp);
+    JettyConnectionMetrics.addToAllConnectors(server, registry);
+  }
+
+  /** The Netty event loop group's pending tasks. */
+  void bindNetty(io.netty.channel.EventLoopGroup group) {
+    new NettyEventExecutorMetrics(group).bindTo(registry);
+  }
+
+  /** The exposition, text format 0.0.4. */
+  String scrape() {
+    return registry.scrape();
+  }
+
+  /** The exposition of {@code counters} alone (tests, tools). */
+  static String render(Map<String, Long> counters) {
+    try (Metrics m = new Metrics()) {
+      m.bindCounters(() -> counters);
+      return m.scrape();
     }
   }
 
-  /**
-   * Keys of the live counter map that are gauges (values now, not totals; e.g. the aggregate of the subscribers'
-   * downlink estimates), rendered as {@code veil_<rest>} gauges and never folded into {@link Stats}.
-   */
-  static final String GAUGE_PREFIX = "gauge.";
-
-  /** One exposition: gauges first, then one counter family per metric name, sorted by name. */
-  static String render(Map<String, Long> counters, Gauges g) {
-    StringBuilder sb = new StringBuilder(4096);
-    gauge(sb, "veil_channels", "Channels with at least one member.", g.channels());
-    gauge(sb, "veil_connections", "Connections that have joined a channel.", g.connections());
-    gauge(sb, "veil_websockets", "Open signaling WebSockets (joined or not).", g.webSockets());
-    gauge(sb, "veil_uptime_seconds", "Seconds since the server started.", g.uptimeSeconds());
-    gauge(sb, "veil_e2ee_enabled", "1 if the server accepts end-to-end encrypted channels.", g.e2ee() ? 1 : 0);
-    gauge(sb, "veil_pending_websockets", "Open signaling WebSockets that have not sent connect.", g.pendingSockets());
-    gauge(sb, "veil_outbound_queued_bytes", "Bytes queued to signaling WebSockets and not yet written.",
-        g.outboundQueuedBytes());
-    gauge(sb, "veil_outbound_queued_messages", "Messages queued to signaling WebSockets and not yet written.",
-        g.outboundQueuedMessages());
-    gauge(sb, "veil_healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.",
-        g.healthy() ? 1 : 0);
-
-    for (Map.Entry<String, Long> e : counters.entrySet()) {
-      if (e.getKey().startsWith(GAUGE_PREFIX)) {
-        String rest = e.getKey().substring(GAUGE_PREFIX.length());
-        gauge(sb, "veil_" + sanitize(rest), "Veil gauge " + rest + ".", e.getValue());
+  @Override
+  public void close() {
+    for (AutoCloseable c : closeables) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.debug("closing a meter binder: {}", e.toString());
       }
     }
-    Map<String, Counter> byName = new TreeMap<>();
-    for (Map.Entry<String, Long> e : counters.entrySet()) {
-      String key = e.getKey();
-      if (key.startsWith(GAUGE_PREFIX)) {
-        continue;
-      }
-      Family f = family(key);
-      Counter c;
-      String labelValue = null;
-      if (f != null) {
-        c = byName.computeIfAbsent(f.name(), n -> new Counter(n, f.help(), f.label()));
-        labelValue = key.substring(f.prefix().length());
-      } else {
-        String name = "veil_" + sanitize(key) + "_total";
-        c = byName.computeIfAbsent(name, n -> new Counter(n, "Veil counter " + key + ".", null));
-      }
-      c.samples.merge(labelValue == null ? "" : labelValue, e.getValue(), Long::sum);
-    }
-    for (Counter c : byName.values()) {
-      sb.append("# HELP ").append(c.name).append(' ').append(escapeHelp(c.help)).append('\n');
-      sb.append("# TYPE ").append(c.name).append(" counter\n");
-      for (Map.Entry<String, Long> s : c.samples.entrySet()) {
-        sb.append(c.name);
-        if (c.label != null) {
-          sb.append('{').append(c.label).append("=\"").append(escapeLabelValue(s.getKey())).append("\"}");
-        }
-        sb.append(' ').append(s.getValue()).append('\n');
-      }
-    }
-    return sb.toString();
-  }
-
-  private static final class Counter {
-    final String name;
-    final String help;
-    final String label;
-    final Map<String, Long> samples = new TreeMap<>();
-
-    Counter(String name, String help, String label) {
-      this.name = name;
-      this.help = help;
-      this.label = label;
-    }
-  }
-
-  static Family family(String key) {
-    for (Family f : FAMILIES) {
-      if (key.startsWith(f.prefix()) && key.length() > f.prefix().length()) {
-        return f;
-      }
-    }
-    return null;
-  }
-
-  private static void gauge(StringBuilder sb, String name, String help, long value) {
-    sb.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    sb.append("# TYPE ").append(name).append(" gauge\n");
-    sb.append(name).append(' ').append(value).append('\n');
-  }
-
-  /** A metric-name part: {@code [a-zA-Z0-9_]}, anything else (dots included) becomes {@code _}. */
-  static String sanitize(String key) {
-    StringBuilder sb = new StringBuilder(key.length());
-    for (int i = 0; i < key.length(); i++) {
-      char ch = key.charAt(i);
-      boolean ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
-      sb.append(ok ? ch : '_');
-    }
-    return sb.toString();
-  }
-
-  /** Label value escaping of the 0.0.4 format: backslash, double quote and line feed. */
-  static String escapeLabelValue(String v) {
-    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
-  }
-
-  /** HELP escaping of the 0.0.4 format: backslash and line feed. */
-  static String escapeHelp(String v) {
-    return v.replace("\\", "\\\\").replace("\n", "\\n");
+    closeables.clear();
+    registry.close();
   }
 }

@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * high-water mark (4 MiB, the size of the socket buffer) is dropped and counted ({@code udp.send_dropped}), as a
  * send into a full socket buffer was before.
  */
-final class RtcMedia implements Media, ChannelRouters.Sink {
+final class RtcMedia implements Media, ChannelRouters.Sink, IceTcp.Packets {
   private static final Logger LOG = LoggerFactory.getLogger(RtcMedia.class);
   private static final int MAX_DATAGRAM = 1500;
 
@@ -92,8 +92,15 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   private final DtlsConfig dtlsConfig;
   private final ExecutorService dtlsPool;
   final ChannelRouters routers;
+  /** The ICE-TCP listener (its packets come in through {@link #onPacket}), or null when rtc_tcp_port is off. */
+  private IceTcp iceTcp;
   private boolean closed;
-  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264 and VP9 payloads; null in production. */
+  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
+  private long datagramsSeen;
+  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded). */
+  private long rtpForwarded;
+  private final io.micrometer.core.instrument.Timer forwardingLatency;
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
   ForwardTamper tamper;
@@ -102,6 +109,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     this.loop = loop;
     this.cfg = cfg;
     this.stats = stats;
+    this.forwardingLatency = stats.metrics.forwarding;
     this.announced = InetAddress.getByName(cfg.announcedAddress());
     try {
       this.certificate = DtlsCertificate.generate(random, System.currentTimeMillis());
@@ -165,6 +173,27 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
     }
     LOG.info("DTLS certificate {}", certificate.fingerprint().toSdpValue());
+    if (cfg.net().iceTcp()) {
+      try {
+        this.iceTcp = new IceTcp(loop, stats, this, cfg.rtcBindAddress(), cfg.net().rtcTcpPort(),
+            2 * cfg.maxConnections());
+      } catch (IOException e) {
+        udp.close();
+        dtlsPool.shutdownNow();
+        throw e;
+      }
+      LOG.info("ICE-TCP passive candidate on TCP {}:{}", cfg.rtcBindAddress(), iceTcp.localPort());
+    }
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off (then no TCP candidate is offered). */
+  int tcpPort() {
+    return iceTcp == null ? 0 : iceTcp.localPort();
+  }
+
+  /** The real remote address of an ICE-TCP path key (for STUN's XOR-MAPPED-ADDRESS), or null. */
+  InetSocketAddress mappedAddress(InetSocketAddress pathKey) {
+    return iceTcp == null ? null : iceTcp.remoteAddress(pathKey);
   }
 
   int localPort() {
@@ -224,6 +253,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   }
 
   void removed(RtcPeer p) {
+    if (iceTcp != null) {
+      iceTcp.ownerClosed(p);
+    }
     peers.remove(p.connectionId);
     byUfrag.values().removeIf(v -> v == p);
     byAddress.values().removeIf(v -> v == p);
@@ -240,6 +272,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
   }
 
   void addressValidated(RtcPeer p, InetSocketAddress a) {
+    if (iceTcp != null && IceTcp.isPath(a)) {
+      iceTcp.validated(a, p); // (the path now carries DTLS and media too; byAddress routes its packets below)
+    }
     RtcPeer prev = byAddress.put(a, p);
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
@@ -274,7 +309,17 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
           return;
         }
         byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
-        onDatagram(data, packet.sender());
+        if ((++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0) {
+          onDatagram(data, packet.sender());
+        } else {
+          // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup)
+          long t0 = System.nanoTime();
+          long before = rtpForwarded;
+          onDatagram(data, packet.sender());
+          if (rtpForwarded != before) {
+            forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+          }
+        }
       } catch (RuntimeException e) {
         // One bad datagram must never take the loop down (nor count as a socket error).
         LOG.error("datagram handling failed on the event loop", e);
@@ -289,6 +334,17 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       stats.inc("udp.receive_errors");
       LOG.debug("udp: {}", cause.toString());
     }
+  }
+
+  /** An ICE-TCP frame: handled exactly as a datagram from the path's key. */
+  @Override
+  public void onPacket(byte[] packet, InetSocketAddress pathKey) {
+    onDatagram(packet, pathKey);
+  }
+
+  @Override
+  public void pathClosed(InetSocketAddress pathKey) {
+    byAddress.remove(pathKey);
   }
 
   void onDatagram(byte[] data, InetSocketAddress from) {
@@ -327,11 +383,38 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
     if (closed) {
       return;
     }
+    if (IceTcp.isPath(to)) { // an ICE-TCP path key (never a UDP address)
+      if (iceTcp != null) {
+        iceTcp.send(data, to);
+      }
+      return;
+    }
     if (!udp.isWritable()) {
       stats.inc("udp.send_dropped");
       return;
     }
-    udp.write(new DatagramPacket(Unpooled.wrappedBuffer(data), to)).addListener(sent);
+    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+  }
+
+  /**
+   * Sends {@code buf[off, off+len)}, which the caller reuses after the call (the router's forwarding buffer): one
+   * copy into a pooled direct buffer of the channel's allocator, which Netty releases once written.
+   */
+  void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (!udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
+    b.writeBytes(buf, off, len);
+    write(new DatagramPacket(b, to));
+  }
+
+  private void write(DatagramPacket packet) {
+    udp.write(packet).addListener(sent);
     io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
     if (pending > pendingBytesMax) {
@@ -370,6 +453,7 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       stats.inc("media.router_output_to_gone_peer");
       return;
     }
+    rtpForwarded++;
     if (tap != null) {
       tap.record(ch.router, rtp);
     }
@@ -382,6 +466,22 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       return;
     }
     to.sendRtp(rtp.packet());
+  }
+
+  @Override
+  public void forwardRtp(ChannelRouters.Channel ch, dev.veil.webrtc.router.Consumer consumer, byte[] buf, int off,
+      int len) {
+    if (tap != null || tamper != null) {
+      ChannelRouters.Sink.super.forwardRtp(ch, consumer, buf, off, len); // test hooks want their own arrays
+      return;
+    }
+    RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    rtpForwarded++;
+    to.forwardRtp(buf, off, len);
   }
 
   @Override
@@ -419,6 +519,9 @@ final class RtcMedia implements Media, ChannelRouters.Sink {
       p.closeTransport();
     }
     routers.closeAll();
+    if (iceTcp != null) {
+      iceTcp.close();
+    }
     dtlsPool.shutdownNow();
     if (tap != null) {
       tap.close();

@@ -106,6 +106,10 @@ final class RtcPeer implements Media.Peer {
   private int iceRestarts;
   private boolean closed;
   private boolean connectedLogged;
+  /** Loop time the transport was opened (the connect admitted), for {@code veil_join_seconds}. */
+  private final long openedNanos;
+  /** The join time has been recorded (the first media flowed). */
+  private boolean joinTimed;
   private EventLoop.Timer timer;
   /** Uplink congestion control (transport-cc feedback or REMB), once the answer accepted it; else null. */
   private UplinkCc uplink;
@@ -117,8 +121,8 @@ final class RtcPeer implements Media.Peer {
   private long ccTimerAt = Long.MAX_VALUE;
   /** Downlink congestion control (stamping + estimate), once an answer accepted it on a sending m-line; else null. */
   private DownlinkCc downlink;
-  /** The downlink estimate's layer choice (used once downlink is set). */
-  private final DownlinkLayers layers = new DownlinkLayers();
+  /** The downlink estimate's layer choice (set with downlink). */
+  private DownlinkLayers layers;
   private EventLoop.Timer dlTimer;
   private long dlTimerAt = Long.MAX_VALUE;
   private long timerAt = Long.MAX_VALUE;
@@ -132,14 +136,17 @@ final class RtcPeer implements Media.Peer {
     this.connectionId = connectionId;
     this.role = role;
     this.onFailed = onFailed;
+    this.openedNanos = media.loop().nowNanos();
     this.transport = new WebRtcTransport(media.certificate(), media.dtlsConfig(), media.dtlsPool(), this::wakeup,
         media.random());
+    transport.setMappedAddressResolver(media::mappedAddress); // ICE-TCP paths (IceTcp)
     this.sdp = new SdpOfferer(media.random().nextLong() >>> 2, transport.localIceCredentials().ufrag(),
         transport.localIceCredentials().password(), transport.localFingerprint(), media.announcedAddress(),
         media.localPort()).uplinkStartBitrateKbps(UPLINK_START_KBPS)
         .uplinkCongestionControl(UPLINK_CC).uplinkTransportCc(UPLINK_TRANSPORT_CC).uplinkRtx(UPLINK_RTX)
         .downlinkCongestionControl(DOWNLINK_CC)
-        .uplinkSimulcast(SIMULCAST_RIDS);
+        .uplinkSimulcast(SIMULCAST_RIDS)
+        .iceTcpPort(media.tcpPort());
     this.audioUpMid = role.sends() && audio ? sdp.addRecvOnly(MediaKind.AUDIO) : null;
     this.videoUpMid = role.sends() && video ? sdp.addRecvOnly(MediaKind.VIDEO) : null;
     // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);
@@ -259,7 +266,9 @@ final class RtcPeer implements Media.Peer {
       downlink = DownlinkCc.negotiate(a, sending.values().stream().map(x -> x.mid).toList(),
           media.random().nextInt(0x10000));
       if (downlink != null) {
-        LOG.info("{} downlink congestion control: {}", connectionId, downlink.mode());
+        layers = new DownlinkLayers(downlink.probes());
+        LOG.info("{} downlink congestion control: {}{}", connectionId, downlink.mode(),
+            downlink.probes().probing() ? " with padding probes" : "");
       }
     }
     media.routers.drain(channel);
@@ -399,7 +408,7 @@ final class RtcPeer implements Media.Peer {
       return;
     }
     String consumerId = connectionId + "/" + s.trackId;
-    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis());
+    channel.router.createConsumer(consumerId, connectionId, s.trackId, s.pending, media.nowMillis()).attach(this);
     s.consumerId = consumerId;
     if (receiveMaxHeight > 0 || s.maxHeight > 0) {
       applyMaxHeight(s);
@@ -446,7 +455,30 @@ final class RtcPeer implements Media.Peer {
       runDownlink(media.nowMillis());
     }
     if (transport.sendRtp(plain)) {
+      if (!joinTimed) {
+        mediaFlowing();
+      }
       drain();
+    }
+  }
+
+  /**
+   * A forwarded packet in the router's reused buffer: protected in place and sent from there (one copy, into the
+   * socket's pooled direct buffer). With downlink congestion control the transport-wide sequence number may need a
+   * new header element, so that path takes a copy and goes through {@link #sendRtp}.
+   */
+  void forwardRtp(byte[] buf, int off, int len) {
+    if (downlink != null || closed) {
+      sendRtp(java.util.Arrays.copyOfRange(buf, off, off + len));
+      return;
+    }
+    InetSocketAddress to = transport.mediaDestination();
+    int n = transport.protectRtpInPlace(buf, off, len);
+    if (n >= 0 && to != null) {
+      media.send(buf, off, n, to);
+      if (!joinTimed) {
+        mediaFlowing();
+      }
     }
   }
 
@@ -486,6 +518,9 @@ final class RtcPeer implements Media.Peer {
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
         byte[] packet = r.packet();
+        if (!joinTimed) {
+          mediaFlowing();
+        }
         if (uplink != null) {
           long now = media.nowMillis();
           uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
@@ -500,8 +535,8 @@ final class RtcPeer implements Media.Peer {
         if (downlink != null) {
           long now = media.nowMillis();
           downlink.onRtcp(r.packet(), now);
-          runDownlink(now);
           chooseLayers(now);
+          runDownlink(now);
         }
         media.routers.routeRtcp(channel, connectionId, r.packet());
       } else if (o instanceof TransportOutput.AddressValidated v) {
@@ -532,6 +567,12 @@ final class RtcPeer implements Media.Peer {
         }
       }
     }
+  }
+
+  /** The first media in either direction: the join is done ({@code veil_join_seconds}). */
+  private void mediaFlowing() {
+    media.stats().metrics.join.record(media.loop().nowNanos() - openedNanos, TimeUnit.NANOSECONDS);
+    joinTimed = true;
   }
 
   /** Sends the feedback that is due and re-arms the uplink timer. */
@@ -581,7 +622,8 @@ final class RtcPeer implements Media.Peer {
         heights.add(s.maxHeight >= 0 ? s.maxHeight : receiveMaxHeight);
       }
     }
-    layers.apply(channel.router, downlink.estimateBps(), downlink.lastCongestionMillis(), ids, heights, now);
+    layers.apply(channel.router, downlink.estimateBps(), downlink.lastCongestionMillis(), downlink.lastRembMillis(),
+        ids, heights, now);
     media.routers.drain(channel);
   }
 
@@ -590,9 +632,17 @@ final class RtcPeer implements Media.Peer {
     if (closed || downlink == null) {
       return;
     }
-    if (downlink.nextTimeoutMillis() <= now) {
-      downlink.poll(now);
+    if (downlink.nextTimeoutMillis() <= now && downlink.poll(now)) {
       chooseLayers(now);
+    }
+    // padding probes (a cluster started by chooseLayers, or its packets now due): on the transport, not the router
+    if (downlink.probesDue()) {
+      downlink.sendProbes(channel.router, sending.values().stream().map(x -> x.consumerId)
+          .filter(java.util.Objects::nonNull).toList(), TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), p -> {
+            if (transport.sendRtp(p)) {
+              drain();
+            }
+          });
     }
     long next = downlink.nextTimeoutMillis();
     if (next == dlTimerAt && (dlTimer != null || next == Long.MAX_VALUE)) {

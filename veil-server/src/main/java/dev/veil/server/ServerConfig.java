@@ -30,15 +30,27 @@ import java.nio.file.Path;
  * @param e2eeBurst e2ee burst per sender
  * @param guards the abuse limits: admission, outbound queues, write stalls, signaling rate ({@link Guards})
  * @param auth who may connect: open (the default) or access tokens ({@link AuthConfig}, {@code auth { ... }})
+ * @param net ICE-TCP port and TURN servers for clients behind restrictive networks ({@link NetConfig})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net) {
 
   public ServerConfig {
     java.util.Objects.requireNonNull(guards, "guards");
     java.util.Objects.requireNonNull(auth, "auth");
+    java.util.Objects.requireNonNull(net, "net");
+  }
+
+  /** The configuration before ICE-TCP and TURN existed: neither. */
+  public ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
+      String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
+      int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
+      int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth) {
+    this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, NetConfig.off());
   }
 
   /** The configuration before access tokens existed: open. */
@@ -154,19 +166,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
 
   /** The defaults overlaid with {@code file} (if not null). */
   public static ServerConfig load(File file) throws ConfigurationException {
-    Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
-    Config c = ref;
-    if (file != null) {
-      if (!file.isFile()) {
-        throw new ConfigurationException("config file not found: " + file);
-      }
-      try {
-        c = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)).withFallback(ref)
-            .resolve();
-      } catch (ConfigException e) {
-        throw new ConfigurationException("bad config file " + file + ": " + e.getMessage());
-      }
-    }
+    Config c = parse(file);
     try {
       return new ServerConfig(
           c.getBoolean("e2ee"),
@@ -197,38 +197,61 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.outbound_total_max_bytes", 2 * SignalingCodec.MAX_MESSAGE_CHARS, Integer.MAX_VALUE),
               range(c, "limits.dtls_handshake_threads", 1, 1024),
               range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)),
-          auth(c));
+          auth(c),
+          net(c));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
   }
 
-  /** This configuration with other ports. */
+  /** The embedded {@code reference.conf} overlaid with {@code file} (if not null), unchecked. */
+  static Config parse(File file) throws ConfigurationException {
+    Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
+    Config c = ref;
+    if (file != null) {
+      if (!file.isFile()) {
+        throw new ConfigurationException("config file not found: " + file);
+      }
+      try {
+        c = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false)).withFallback(ref)
+            .resolve();
+      } catch (ConfigException e) {
+        throw new ConfigurationException("bad config file " + file + ": " + e.getMessage());
+      }
+    }
+    return c;
+  }
+
+  /**
+   * This configuration with other ports. An ephemeral UDP port ({@code rtc} = 0) makes an enabled ICE-TCP port
+   * ephemeral too (tests and several servers on one machine; {@link #withRtcTcpPort} sets it on its own).
+   */
   public ServerConfig withPorts(Integer http, Integer rtc) {
+    NetConfig net = rtc != null && rtc == 0 && this.net.rtcTcpPort() > 0 ? this.net.withRtcTcpPort(0) : this.net;
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
   }
 
   /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
   public ServerConfig withRtcAddress(String address) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
   }
 
   /** This configuration with other abuse limits. */
   public ServerConfig withGuards(Guards g) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, net);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
@@ -240,28 +263,60 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
   }
 
   /** This configuration with another e2ee relay rate. */
   public ServerConfig withE2eeRate(int perSecond, int burst) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, net);
   }
 
   /** This configuration with other connection and channel limits. */
   public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
   }
 
   /** This configuration with another access policy. */
   public ServerConfig withAuth(AuthConfig a) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, net);
+  }
+
+  /** This configuration with another ICE-TCP port (-1 = off, 0 = ephemeral). */
+  public ServerConfig withRtcTcpPort(int port) {
+    return withNet(net.withRtcTcpPort(port));
+  }
+
+  /** This configuration with other ICE-TCP and TURN settings. */
+  public ServerConfig withNet(NetConfig n) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n);
+  }
+
+  private static NetConfig net(Config c) throws ConfigurationException {
+    int tcp = range(c, "rtc_tcp_port", -1, 65535);
+    java.util.List<String> urls = c.getStringList("turn.urls");
+    if (urls.isEmpty()) {
+      return new NetConfig(tcp, null);
+    }
+    String inline = c.getString("turn.secret");
+    String file = c.getString("turn.secret_file");
+    if (inline.isEmpty() == file.isEmpty()) {
+      throw new ConfigurationException("turn.urls needs exactly one of turn.secret and turn.secret_file");
+    }
+    try {
+      byte[] secret = inline.isEmpty() ? AuthConfig.readSecret(Path.of(file))
+          : inline.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      return new NetConfig(tcp, new NetConfig.Turn(urls, secret, range(c, "turn.ttl_seconds", 60, 7 * 86400)));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigurationException("bad turn configuration: " + e.getMessage());
+    }
   }
 
   private static AuthConfig auth(Config c) throws ConfigurationException {
@@ -286,7 +341,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     return range(c, key, 0, 65535);
   }
 
-  private static int range(Config c, String key, int min, int max) throws ConfigurationException {
+  static int range(Config c, String key, int min, int max) throws ConfigurationException {
     int v = c.getInt(key);
     if (v < min || v > max) {
       throw new ConfigurationException(key + " = " + v + " is outside " + min + ".." + max);

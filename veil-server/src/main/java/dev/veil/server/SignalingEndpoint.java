@@ -32,10 +32,15 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
   private int deferredCloseCode = -1;
   private String deferredCloseReason;
 
-  SignalingEndpoint(EventLoop loop, Hub hub, java.util.function.BiConsumer<String, Throwable> fatal) {
+  /** {@code veil_signaling_latency_seconds}: message read → handled on the loop. */
+  private final io.micrometer.core.instrument.Timer latency;
+
+  SignalingEndpoint(EventLoop loop, Hub hub, java.util.function.BiConsumer<String, Throwable> fatal,
+      io.micrometer.core.instrument.Timer latency) {
     this.loop = loop;
     this.hub = hub;
     this.fatal = fatal;
+    this.latency = latency;
   }
 
   @Override
@@ -105,8 +110,10 @@ public final class SignalingEndpoint implements Session.Listener, WsPeer {
     if (text.capacity() > 64 * 1024) {
       text.trimToSize();
     }
+    long readNanos = System.nanoTime();
     loop.execute(() -> {
       hub.text(conn, message);
+      latency.record(System.nanoTime() - readNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
       s.demand();
     });
   }

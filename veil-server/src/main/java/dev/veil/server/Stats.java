@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  * ({@link Metrics}) and the tests.
  */
 public final class Stats {
+  /** The Micrometer registry behind {@code /metrics} and the held timers the loop records into. */
+  final Metrics metrics = new Metrics();
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
   final AtomicInteger channels = new AtomicInteger();
   final AtomicInteger connections = new AtomicInteger();

@@ -20,6 +20,7 @@ public final class VeilServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VeilServer.class);
 
   private final ServerConfig cfg;
+  private final OpsConfig ops;
   private final dev.veil.server.cluster.ClusterConfig clusterCfg;
   private dev.veil.server.cluster.ClusterNode cluster;
   private dev.veil.server.cluster.ClusterDirectory directory;
@@ -32,6 +33,11 @@ public final class VeilServer implements AutoCloseable {
   private Hub hub;
   private Server jetty;
   private ServerConnector connector;
+  /** The loopback-only admin port ({@code admin.port}), or null. */
+  private ServerConnector adminConnector;
+  /** The graceful drain's outcome once started ({@link #drain()}), else null. */
+  private volatile java.util.concurrent.CompletableFuture<Drain.Reason> drain;
+  private volatile java.util.function.Consumer<Drain.Reason> drainedHandler = r -> { };
   private volatile boolean stopped;
   private java.nio.file.Path forwardTapFile;
   /** The first fatal error, or null: the server cannot be trusted to work any more (health "failed"). */
@@ -42,6 +48,9 @@ public final class VeilServer implements AutoCloseable {
   /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
   volatile long loopStallNanos = 10_000_000_000L;
   private volatile long lastBeatNanos = System.nanoTime();
+  /** When the next heartbeat is due (0 before the first), touched on the loop only. */
+  private long beatDueNanos;
+  private volatile long loopLagNanos;
 
   /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
@@ -56,12 +65,22 @@ public final class VeilServer implements AutoCloseable {
    * #VeilServer(ServerConfig)}.
    */
   public VeilServer(ServerConfig cfg, dev.veil.server.cluster.ClusterConfig cluster) {
+    this(cfg, cluster, OpsConfig.defaults());
+  }
+
+  /** With the operations settings ({@link OpsConfig}: log format, drain, admin port, token expiry). */
+  public VeilServer(ServerConfig cfg, OpsConfig ops) {
+    this(cfg, dev.veil.server.cluster.ClusterConfig.none(), ops);
+  }
+
+  public VeilServer(ServerConfig cfg, dev.veil.server.cluster.ClusterConfig cluster, OpsConfig ops) {
     this.cfg = cfg;
     this.clusterCfg = java.util.Objects.requireNonNull(cluster, "cluster");
+    this.ops = java.util.Objects.requireNonNull(ops, "ops");
   }
 
   /**
-   * TEST ONLY: record the forwarded VP8, H.264 and VP9 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
+   * TEST ONLY: record the forwarded VP8, H.264, VP9 and AV1 payloads to {@code file} ({@link ForwardTap}); call before {@link #start()}.
    * Only the hidden flag {@code --test-forward-tap} calls it; never the configuration file.
    */
   public void enableForwardTapForTesting(java.nio.file.Path file) {
@@ -136,10 +155,22 @@ public final class VeilServer implements AutoCloseable {
   }
 
   private void heartbeat() {
-    lastBeatNanos = System.nanoTime();
+    long now = System.nanoTime();
+    if (beatDueNanos != 0) {
+      long lag = Math.max(0, now - beatDueNanos);
+      loopLagNanos = lag;
+      stats.metrics.loopLag.record(lag, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+    lastBeatNanos = now;
     if (!stopped) {
+      beatDueNanos = now + HEARTBEAT_NANOS;
       loop.schedule(HEARTBEAT_NANOS, this::heartbeat);
     }
+  }
+
+  /** How late the last heartbeat ran, in nanoseconds (the loop's lag). */
+  long loopLagNanos() {
+    return loopLagNanos;
   }
 
   /** True if the event loop has not run its heartbeat for {@link #loopStallNanos}: it is stuck in some task. */
@@ -159,15 +190,22 @@ public final class VeilServer implements AutoCloseable {
     }
     if (forwardTapFile != null) {
       media.tap = new ForwardTap(forwardTapFile);
-      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264 and VP9 payloads are written to {}", forwardTapFile);
+      LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264, VP9 and AV1 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
+    hub.disconnectOnExpiry = ops.tokenExpiryDisconnect();
     if (cfg.auth().webhookUrl() != null) {
       hub.webhook = new dev.veil.server.auth.HttpAuthWebhook(java.net.URI.create(cfg.auth().webhookUrl()),
           java.time.Duration.ofMillis(cfg.auth().webhookTimeoutMillis()), loop);
     }
     loop.start();
     loop.execute(this::heartbeat);
+
+    Metrics metrics = stats.metrics;
+    metrics.bindCounters(this::counters);
+    bindGauges(metrics);
+    metrics.bindJvmAndProcess();
+    metrics.bindNetty(loop.nettyGroup());
 
     QueuedThreadPool pool = new QueuedThreadPool(64, 4);
     pool.setName("veil-http");
@@ -176,6 +214,12 @@ public final class VeilServer implements AutoCloseable {
     connector.setHost(cfg.httpBindAddress());
     connector.setPort(cfg.httpPort());
     jetty.addConnector(connector);
+    if (ops.adminPort() >= 0) {
+      adminConnector = new ServerConnector(jetty, 1, 1);
+      adminConnector.setHost(ops.adminBindAddress()); // a loopback address (checked by OpsConfig)
+      adminConnector.setPort(ops.adminPort());
+      jetty.addConnector(adminConnector);
+    }
     ContextHandler context = new ContextHandler("/");
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(jetty, context, container -> {
       // Text is read in parts and bounded by SignalingEndpoint (the limit below only applies to whole messages).
@@ -185,19 +229,25 @@ public final class VeilServer implements AutoCloseable {
       container.setMaxOutgoingFrames(cfg.guards().outboundMaxMessages() + 64);
       container.setIdleTimeout(Duration.ofSeconds(
           (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
-      container.addMapping("/signaling", (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail));
+      container.addMapping("/signaling",
+          (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail, metrics.signaling));
     });
-    ws.setHandler(new WebHandler(this::health, this::metrics));
+    ws.setHandler(new WebHandler(this::health, this::metrics, adminConnector, this::adminDrain));
     context.setHandler(ws);
-    jetty.setHandler(context);
+    // HTTP request timings (method, status, outcome: no path, so no unbounded label)
+    io.micrometer.jetty12.server.TimedHandler timed =
+        new io.micrometer.jetty12.server.TimedHandler(metrics.registry(), io.micrometer.core.instrument.Tags.empty());
+    timed.setHandler(context);
+    jetty.setHandler(timed);
+    metrics.bindJetty(jetty, pool);
     jetty.setStopTimeout(2000);
     if (clusterCfg.enabled()) {
       connector.open(); // the bound port is part of the node's default signaling URL
       joinCluster();
     }
     jetty.start();
-    LOG.info("veil-server up: http {} rtc udp {} announced {} e2ee {}", httpPort(), rtcPort(),
-        cfg.announcedAddress(), cfg.e2ee());
+    LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {}", httpPort(), rtcPort(),
+        rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn());
   }
 
   /** Registers this node in the cluster directory (before HTTP accepts anything); throws if Redis is unreachable. */
@@ -245,6 +295,16 @@ public final class VeilServer implements AutoCloseable {
     return connector.getLocalPort();
   }
 
+  /** The bound admin port, or -1 without one. */
+  public int adminPort() {
+    return adminConnector == null ? -1 : adminConnector.getLocalPort();
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
+  public int rtcTcpPort() {
+    return media.tcpPort();
+  }
+
   /** The bound UDP port. */
   public int rtcPort() {
     return media.localPort();
@@ -279,22 +339,38 @@ public final class VeilServer implements AutoCloseable {
     return new java.util.TreeMap<>(stats.snapshot());
   }
 
+  /**
+   * {@code GET /health}: readiness and load. {@code status} is {@code "ok"} (ready: 200), or {@code "draining"},
+   * {@code "stopping"}, {@code "stalled"}, {@code "failed"} (503).
+   */
   ObjectNode health() {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     Throwable f = fatal;
-    o.put("status", f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled" : "ok");
+    boolean draining = drain != null;
+    String status = f != null ? "failed" : stopped ? "stopping" : loopStalled() ? "stalled"
+        : draining ? "draining" : "ok";
+    o.put("status", status);
     if (f != null) {
       o.put("error", f.getClass().getName());
     }
+    o.put("ready", status.equals("ok"));
+    o.put("draining", draining);
     o.put("uptime_seconds", (System.nanoTime() - startedNanos) / 1_000_000_000L);
     o.put("e2ee", cfg.e2ee());
     o.put("http_port", httpPort());
     o.put("rtc_port", rtcPort());
+    o.put("rtc_tcp_port", rtcTcpPort());
     o.put("channels", stats.channels());
     if (cluster != null) {
       o.put("cluster_node", cluster.config().nodeId());
     }
     o.put("connections", stats.connections());
+    o.put("websockets", stats.webSockets());
+    o.put("pending_websockets", stats.pendingSockets());
+    o.put("max_connections", cfg.maxConnections());
+    // the share of the connection budget in use: what a load balancer or a cluster compares nodes by
+    o.put("load", Math.round(1000.0 * stats.connections() / cfg.maxConnections()) / 1000.0);
+    o.put("loop_lag_ms", Math.round(loopLagNanos / 1e4) / 100.0);
     ObjectNode counters = o.putObject("counters");
     for (Map.Entry<String, Long> e : counters().entrySet()) {
       counters.put(e.getKey(), e.getValue());
@@ -302,11 +378,87 @@ public final class VeilServer implements AutoCloseable {
     return o;
   }
 
-  /** {@code GET /metrics}: the same counters and gauges as {@link #health()}, in the Prometheus text format. */
+  /**
+   * {@code GET /metrics}: the same counters and gauges as {@link #health()}, the histograms, and the JVM, process,
+   * Jetty and Netty meters, in the Prometheus text format 0.0.4 ({@link Metrics}).
+   */
   String metrics() {
-    return Metrics.render(counters(),
-        Metrics.Gauges.of(stats, (System.nanoTime() - startedNanos) / 1_000_000_000L, cfg.e2ee(),
-            fatal == null && !loopStalled()));
+    return stats.metrics.scrape();
+  }
+
+  private void bindGauges(Metrics m) {
+    m.gauge("veil.channels", "Channels with at least one member.", stats, Stats::channels);
+    m.gauge("veil.connections", "Connections that have joined a channel.", stats, Stats::connections);
+    m.gauge("veil.websockets", "Open signaling WebSockets (joined or not).", stats, Stats::webSockets);
+    m.gauge("veil.uptime.seconds", "Seconds since the server started.", this,
+        s -> (System.nanoTime() - s.startedNanos) / 1_000_000_000L);
+    m.gauge("veil.e2ee.enabled", "1 if the server accepts end-to-end encrypted channels.", cfg, c -> c.e2ee() ? 1 : 0);
+    m.gauge("veil.pending.websockets", "Open signaling WebSockets that have not sent connect.", stats,
+        Stats::pendingSockets);
+    m.gauge("veil.outbound.queued.bytes", "Bytes queued to signaling WebSockets and not yet written.", stats,
+        Stats::outboundQueuedBytes);
+    m.gauge("veil.outbound.queued.messages", "Messages queued to signaling WebSockets and not yet written.", stats,
+        Stats::outboundQueuedMessages);
+    m.gauge("veil.healthy", "0 after a fatal error (the server then exits) or while the event loop is stuck.", this,
+        s -> s.fatal == null && !s.loopStalled() ? 1 : 0);
+  }
+
+  /**
+   * Starts the graceful drain (docs/PROTOCOL.md §1.10): new connects are refused ({@code draining}), every member is
+   * sent {@code draining} with the deadline ({@code drain_timeout_seconds}), {@code /health} answers 503
+   * {@code "draining"}; the future completes once no member is left or at the deadline, and the drained handler
+   * runs. Idempotent: a second call returns the same future.
+   */
+  public synchronized java.util.concurrent.CompletableFuture<Drain.Reason> drain() {
+    if (drain != null) {
+      return drain;
+    }
+    java.util.concurrent.CompletableFuture<Drain.Reason> done = new java.util.concurrent.CompletableFuture<>();
+    drain = done;
+    if (loop == null || hub == null || stopped) {
+      done.complete(Drain.Reason.EMPTY);
+    } else {
+      if (cluster != null && !crashed) {
+        cluster.leave(); // off the directory first: members that reconnect now go to the other nodes
+      }
+      long ms = ops.drainTimeoutSeconds() * 1000L;
+      loop.execute(() -> hub.startDrain(ms).whenComplete((r, t) -> done.complete(t == null ? r : Drain.Reason.TIMEOUT)));
+    }
+    done.thenAccept(r -> drainedHandler.accept(r));
+    return done;
+  }
+
+  /** What to do once a drain has finished (Main exits the process). */
+  public void onDrained(java.util.function.Consumer<Drain.Reason> handler) {
+    this.drainedHandler = handler;
+  }
+
+  /** SIGTERM: drain (bounded by {@code drain_timeout_seconds} and a little), then {@link #close()}. */
+  public void drainAndClose() {
+    if (fatal == null && !stopped) {
+      try {
+        drain().get(ops.drainTimeoutSeconds() * 1000L + SHUTDOWN_DRAIN_MILLIS,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        LOG.warn("drain: {}", e.toString());
+      }
+    }
+    close();
+  }
+
+  /** {@code POST /admin/drain} on the admin port: starts the drain, answers what it started. */
+  private ObjectNode adminDrain() {
+    boolean already = drain != null;
+    drain();
+    ObjectNode o = JsonNodeFactory.instance.objectNode();
+    o.put("status", "draining");
+    o.put("already_draining", already);
+    o.put("deadline_ms", ops.drainTimeoutSeconds() * 1000L);
+    o.put("connections", stats.connections());
+    LOG.info("admin: drain requested{}", already ? " (already draining)" : "");
+    return o;
   }
 
   /** Closes every connection, stops HTTP and the UDP port. Idempotent. */
@@ -361,6 +513,7 @@ public final class VeilServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    stats.metrics.close();
     LOG.info("veil-server stopped");
   }
 

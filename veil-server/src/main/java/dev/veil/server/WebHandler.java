@@ -20,8 +20,10 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The plain HTTP part: {@code /} (the demo page), {@code /sdk/*} (the browser SDK, copied from veil-js/src into
- * the jar under {@code web/}), {@code GET /health} (JSON) and {@code GET /metrics} (Prometheus text, {@link Metrics}). Files come from the class path only, through a strict path
- * whitelist, so no request can reach anything else.
+ * the jar under {@code web/}), {@code GET /health} (readiness and load, JSON), {@code GET /health/live} (liveness)
+ * and {@code GET /metrics} (Prometheus text, {@link Metrics}); on the loopback-only admin connector (if any) only
+ * {@code POST /admin/drain}. Files come from the class path only, through a strict path whitelist, so no request
+ * can reach anything else.
  */
 final class WebHandler extends Handler.Abstract.NonBlocking {
   private static final Pattern SAFE_PATH = Pattern.compile("(?:[A-Za-z0-9_\\-]+/)*[A-Za-z0-9_\\-]+(?:\\.[A-Za-z0-9]+)+");
@@ -38,12 +40,22 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
 
   private final Supplier<ObjectNode> health;
   private final Supplier<String> metrics;
+  /** The loopback-only admin connector ({@code POST /admin/drain}), or null. */
+  private final org.eclipse.jetty.server.Connector admin;
+  private final Supplier<ObjectNode> drain;
   private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
   private final ObjectMapper json = new ObjectMapper();
 
   WebHandler(Supplier<ObjectNode> health, Supplier<String> metrics) {
+    this(health, metrics, null, null);
+  }
+
+  WebHandler(Supplier<ObjectNode> health, Supplier<String> metrics, org.eclipse.jetty.server.Connector admin,
+      Supplier<ObjectNode> drain) {
     this.health = health;
     this.metrics = metrics;
+    this.admin = admin;
+    this.drain = drain;
   }
 
   @Override
@@ -51,22 +63,29 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
     String path = Request.getPathInContext(request);
     String method = request.getMethod();
     boolean head = HttpMethod.HEAD.is(method);
+    if (admin != null && request.getConnectionMetaData().getConnector() == admin) {
+      // the admin port serves the admin endpoints only
+      if (!path.equals("/admin/drain")) {
+        Response.writeError(request, response, callback, HttpStatus.NOT_FOUND_404);
+      } else if (!HttpMethod.POST.is(method)) {
+        Response.writeError(request, response, callback, HttpStatus.METHOD_NOT_ALLOWED_405);
+      } else {
+        writeJson(request, response, callback, HttpStatus.ACCEPTED_202, drain.get(), false);
+      }
+      return true;
+    }
     if (!HttpMethod.GET.is(method) && !head) {
       Response.writeError(request, response, callback, HttpStatus.METHOD_NOT_ALLOWED_405);
       return true;
     }
-    if (path.equals("/health")) {
-      byte[] body;
+    if (path.equals("/health") || path.equals("/health/live")) {
       ObjectNode node = health.get();
-      try {
-        body = json.writeValueAsBytes(node);
-      } catch (IOException e) {
-        Response.writeError(request, response, callback, HttpStatus.INTERNAL_SERVER_ERROR_500);
-        return true;
-      }
-      // Ready only while "ok": a failed (fatal error) or stopping server answers 503 so that a probe takes it out.
-      int status = "ok".equals(node.path("status").asText()) ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503;
-      send(response, callback, status, "application/json", body, head, "no-store");
+      String st = node.path("status").asText();
+      // /health is readiness: ready only while "ok" (a draining, stopping, stalled or failed server answers 503 so
+      // that a load balancer stops sending it clients). /health/live is liveness: 503 only when the process is
+      // broken ("failed", "stalled"), so that a supervisor does not kill a server that drains.
+      boolean up = path.equals("/health") ? "ok".equals(st) : !"failed".equals(st) && !"stalled".equals(st);
+      writeJson(request, response, callback, up ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503, node, head);
       return true;
     }
     if (path.equals("/metrics")) {
@@ -93,6 +112,18 @@ final class WebHandler extends Handler.Abstract.NonBlocking {
     String ext = resource.substring(resource.lastIndexOf('.') + 1);
     send(response, callback, HttpStatus.OK_200, TYPES.getOrDefault(ext, "application/octet-stream"), body, head, "no-cache");
     return true;
+  }
+
+  private void writeJson(Request request, Response response, Callback callback, int status, ObjectNode node,
+      boolean head) {
+    byte[] body;
+    try {
+      body = json.writeValueAsBytes(node);
+    } catch (IOException e) {
+      Response.writeError(request, response, callback, HttpStatus.INTERNAL_SERVER_ERROR_500);
+      return;
+    }
+    send(response, callback, status, "application/json", body, head, "no-store");
   }
 
   private byte[] load(String resource) {

@@ -3,6 +3,10 @@ package dev.veil.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.veil.webrtc.cc.DownlinkEstimator;
+import dev.veil.webrtc.cc.ProbeController;
+import dev.veil.webrtc.cc.Prober;
+import dev.veil.webrtc.cc.SendHistory;
 import dev.veil.webrtc.router.ConsumerParams;
 import dev.veil.webrtc.router.ProducerParams;
 import dev.veil.webrtc.router.Router;
@@ -35,8 +39,11 @@ class DownlinkLayersTest {
     private final long[] ts = {0, 0, 0};
     private Router router;
     private long now = 100_000;
-    private final DownlinkLayers layers = new DownlinkLayers();
+    private ProbeController controller = new ProbeController(ProbeController.Config.defaults(), null, null);
+    private DownlinkLayers layers = new DownlinkLayers(controller);
     private long congestionAt = Long.MIN_VALUE;
+    /** Whether the subscriber sends REMB (each apply then follows a fresh one: the estimate is its value). */
+    private boolean remb;
     private boolean keyRequested;
     private boolean answerKeyFrameRequests = true;
 
@@ -82,7 +89,8 @@ class DownlinkLayersTest {
             frame(first);
             first = false;
             if (now >= nextApply) {
-                layers.apply(router, estimateBps, congestionAt, List.of("sub/cam", "sub/mic"), List.of(0, 0), now);
+                layers.apply(router, estimateBps, congestionAt, remb ? now : Long.MIN_VALUE, List.of("sub/cam", "sub/mic"),
+                        List.of(0, 0), now);
                 nextApply = now + 100;
             }
         }
@@ -131,7 +139,7 @@ class DownlinkLayersTest {
         congestionAt = now; // which the link cannot carry
         run(400, 300_000, true);
         assertEquals(0, router.currentLayer("sub/cam"));
-        assertEquals(2 * DownlinkLayers.HOLD_MIN_MILLIS, layers.holdMillis());
+        assertEquals(2 * ProbeController.Config.defaults().holdMinMillis(), layers.holdMillis());
         run(6000, 300_000, true);
         assertEquals(0, router.currentLayer("sub/cam"), "the doubled hold is not over yet");
         run(5000, 300_000, true);
@@ -166,5 +174,57 @@ class DownlinkLayersTest {
         assertEquals(0, router.currentLayer("sub/cam"), "9 s after the decision but 4 s after the switch: held");
         run(1500, 300_000, true);
         assertEquals(1, router.currentLayer("sub/cam"), "a step up 5 s after the switch");
+    }
+
+    @Test
+    void withProbesTheLayerGoesUpOnlyOnceTheEstimateConfirmsTheRate() {
+        Prober prober = new Prober(Prober.Config.padding());
+        controller = new ProbeController(ProbeController.Config.defaults(), prober,
+                new DownlinkEstimator(new SendHistory(1024, 0), DownlinkEstimator.Config.defaults()));
+        layers = new DownlinkLayers(controller);
+        run(2500, 3_000_000, true);
+        congestionAt = now;
+        run(400, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        // congestion over, the app-limited estimate stays low: after the hold a probe goes out, no blind step
+        run(8000, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "no step without a confirmed rate");
+        assertTrue(controller.probesStarted() >= 1, "probed for the next layer");
+        assertEquals(0, controller.trials());
+        // a probe the estimator confirmed lifts the estimate above the next layer's rate: it goes up
+        run(2000, 900_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "stepped up on the confirmed estimate");
+        // (the cluster's packets were planned at 1.1 x keep + step: layer 0 + audio + the step to layer 1)
+        assertTrue(prober.clusters() >= 1);
+    }
+
+    @Test
+    void aRembOnlySubscriberStepsUpFromItsRembValueAndByTrial() {
+        remb = true;
+        run(2500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"), "a REMB above what the layers cost is no congestion");
+        run(400, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"), "a REMB below what they cost is");
+        run(6000, 900_000, true);
+        assertEquals(1, router.currentLayer("sub/cam"), "after the hold the REMB value itself allows layer 1");
+        assertEquals(0, controller.trials());
+        // no REMB can show room for the top layer (the receiver's estimate follows what it gets): a trial step,
+        // which fails while the REMB stays below the top layer's cost
+        int max = 0;
+        for (int i = 0; i < 60; i++) {
+            run(100, 900_000, true);
+            max = Math.max(max, router.currentLayer("sub/cam"));
+        }
+        assertEquals(2, max, "a trial step to the top layer");
+        assertEquals(1, controller.trials());
+        assertEquals(1, router.currentLayer("sub/cam"), "the REMB stayed below its cost: back down");
+        assertEquals(2 * ProbeController.Config.defaults().holdMinMillis(), layers.holdMillis(), "the trial failed");
+        // the next trial (after the doubled hold) on a link that carries it: the REMB rises with what it receives
+        for (int i = 0; i < 150; i++) {
+            run(100, router.currentLayer("sub/cam") == 2 ? 2_200_000 : 900_000, true);
+        }
+        assertEquals(2, router.currentLayer("sub/cam"), "the trial held");
+        assertEquals(2, controller.trials());
+        assertEquals(ProbeController.Config.defaults().holdMinMillis(), layers.holdMillis(), "and reset the hold");
     }
 }

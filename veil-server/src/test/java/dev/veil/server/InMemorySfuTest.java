@@ -129,14 +129,15 @@ class InMemorySfuTest {
     c.leave(); // ... and now closes: its counters move to Stats
     java.util.Map<String, Long> counters = new java.util.TreeMap<>(sfu.stats.snapshot());
     sfu.routers.addLiveCounters(counters);
-    String text = Metrics.render(counters, new Metrics.Gauges(1, 2, 2, 0, false));
-    assertTrue(text.contains("\nveil_router_rtp_forwarded_total 2\n"), text);
-    assertTrue(text.contains("\nveil_router_nacked_packets_total 1\n"), text);
-    assertTrue(text.contains("\nveil_router_retransmitted_from_cache_total 1\n"), text);
-    assertTrue(text.contains("\nveil_router_retransmitted_rtx_total 1\n"), text);
-    assertTrue(text.contains("\nveil_router_pli_sent_total 2\n"), text);
-    assertTrue(text.contains("\nveil_router_fir_sent_total 0\n"), text);
-    assertTrue(text.contains("\nveil_router_nacked_upstream_total 0\n"), text);
+    String text = Metrics.render(counters);
+    MetricsTest.Exposition e = MetricsTest.Exposition.parse(text);
+    assertEquals(2.0, e.value("veil_router_rtp_forwarded_total", ""));
+    assertEquals(1.0, e.value("veil_router_nacked_packets_total", ""));
+    assertEquals(1.0, e.value("veil_router_retransmitted_from_cache_total", ""));
+    assertEquals(1.0, e.value("veil_router_retransmitted_rtx_total", ""));
+    assertEquals(2.0, e.value("veil_router_pli_sent_total", ""));
+    assertEquals(0.0, e.value("veil_router_fir_sent_total", ""));
+    assertEquals(0.0, e.value("veil_router_nacked_upstream_total", ""));
     for (InMemorySfu.Client x : List.of(a, b, c, d)) {
       assertTrue(!text.contains(x.id()), "no connection id in /metrics");
     }

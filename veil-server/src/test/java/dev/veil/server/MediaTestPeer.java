@@ -91,6 +91,16 @@ final class MediaTestPeer implements AutoCloseable {
   MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
       boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer, boolean passiveDtls, boolean helloFirst)
       throws Exception {
+    this(client, s, channel, role, pool, seed, stallDtls, editAnswer, passiveDtls, helloFirst, false);
+  }
+
+  /**
+   * As above; {@code overTcp}: everything (ICE check, DTLS, SRTP) goes over one TCP connection to the server's
+   * ICE-TCP port in RFC 4571 frames, as a browser with UDP blocked does with the passive TCP candidate.
+   */
+  MediaTestPeer(WebSocketClient client, VeilServer s, String channel, String role, ExecutorService pool, long seed,
+      boolean stallDtls, java.util.function.UnaryOperator<String> editAnswer, boolean passiveDtls, boolean helloFirst,
+      boolean overTcp) throws Exception {
     this.helloFirst = helloFirst;
     this.random = new Random(seed);
     this.seed = seed;
@@ -100,8 +110,14 @@ final class MediaTestPeer implements AutoCloseable {
     this.dtls = passiveDtls
         ? new DtlsServerEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom())
         : new DtlsClientEngine(certificate, DtlsConfig.defaults(), pool, () -> { }, new SecureRandom());
-    this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-    this.socket.setSoTimeout(20);
+    if (overTcp) {
+      this.tcp = new java.net.Socket(InetAddress.getLoopbackAddress(), s.rtcTcpPort());
+      this.tcp.setSoTimeout(20);
+      this.tcp.setTcpNoDelay(true);
+    } else {
+      this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      this.socket.setSoTimeout(20);
+    }
     this.server = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.rtcPort());
     this.ws = WsTestClient.connect(client, s.httpPort());
     ws.send("{\"type\":\"connect\",\"role\":\"" + role + "\",\"channel_id\":\"" + channel + "\"}");
@@ -292,11 +308,28 @@ final class MediaTestPeer implements AutoCloseable {
     return socket.getLocalPort();
   }
 
+  /** The ICE-TCP connection (overTcp), else null; its frames are decoded by {@link #tcpIn}. */
+  private java.net.Socket tcp;
+  private final dev.veil.webrtc.ice.TcpFrameDecoder tcpIn = new dev.veil.webrtc.ice.TcpFrameDecoder(65535);
+  private final java.util.ArrayDeque<byte[]> tcpFrames = new java.util.ArrayDeque<>();
+
+  /** The local address of this peer's TCP connection (overTcp). */
+  InetSocketAddress tcpLocalAddress() {
+    return (InetSocketAddress) tcp.getLocalSocketAddress();
+  }
+
   private void send(byte[] b) throws Exception {
+    if (tcp != null) {
+      tcp.getOutputStream().write(dev.veil.webrtc.ice.TcpFrameDecoder.encode(b));
+      return;
+    }
     socket.send(new DatagramPacket(b, b.length, server));
   }
 
   private byte[] receive() throws Exception {
+    if (tcp != null) {
+      return receiveTcp();
+    }
     byte[] buf = new byte[1600];
     DatagramPacket p = new DatagramPacket(buf, buf.length);
     try {
@@ -431,10 +464,46 @@ final class MediaTestPeer implements AutoCloseable {
     return new Rtp(ssrc, p[1] & 0x7f, payload, ((p[2] & 0xff) << 8) | (p[3] & 0xff));
   }
 
+  /** The next frame from the TCP connection within ~20 ms, or null. */
+  private byte[] receiveTcp() throws Exception {
+    if (tcpFrames.isEmpty()) {
+      byte[] buf = new byte[8192];
+      int n;
+      try {
+        n = tcp.getInputStream().read(buf);
+      } catch (SocketTimeoutException e) {
+        return null;
+      }
+      if (n < 0) {
+        throw new AssertionError("the server closed the ICE-TCP connection");
+      }
+      for (int off = 0; off < n; ) {
+        off += tcpIn.feed(buf, off, n - off);
+        byte[] f = tcpIn.poll();
+        if (f != null) {
+          tcpFrames.add(f);
+        }
+        if (tcpIn.failed()) {
+          throw new AssertionError("bad framing from the server: " + tcpIn.failure());
+        }
+      }
+    }
+    return tcpFrames.poll();
+  }
+
   @Override
   public void close() {
     dtls.close();
-    socket.close();
+    if (socket != null) {
+      socket.close();
+    }
+    if (tcp != null) {
+      try {
+        tcp.close();
+      } catch (java.io.IOException e) {
+        // closing anyway
+      }
+    }
     ws.close();
   }
 }

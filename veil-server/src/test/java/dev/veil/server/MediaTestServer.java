@@ -49,6 +49,11 @@ final class MediaTestServer implements AutoCloseable {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, editAnswer);
   }
 
+  /** A peer whose ICE, DTLS and SRTP all go over the server's ICE-TCP port (RFC 6544 / RFC 4571 framing). */
+  MediaTestPeer tcpPeer(String channel, String role, long seed) throws Exception {
+    return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, a -> a, false, false, true);
+  }
+
   /** A peer whose answer says {@code a=setup:passive}: it is the DTLS server, the SFU its client. */
   MediaTestPeer passivePeer(String channel, String role, long seed) throws Exception {
     return new MediaTestPeer(client, server, channel, role, dtlsPool, seed, false, a -> a, true, false);

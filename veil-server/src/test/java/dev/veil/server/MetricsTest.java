@@ -88,6 +88,23 @@ class MetricsTest {
     // the rejected bad JSON lands in the labelled family, whatever the codec calls the reason
     assertTrue(e.samples.keySet().stream().anyMatch(k -> k.startsWith("veil_signaling_rejected_total{reason=\"")),
         e.samples.keySet().toString());
+    // histograms (join, signaling latency, forwarding latency, loop lag) with their buckets
+    for (String h : new String[] {"veil_join_seconds", "veil_signaling_latency_seconds",
+        "veil_forwarding_latency_seconds", "veil_loop_lag_seconds"}) {
+      assertEquals("histogram", e.types.get(h), h);
+      assertTrue(e.samples.containsKey(h + "_bucket{le=\"+Inf\"}"), h);
+    }
+    // the connect and the answer were handled: two signaling latencies at least
+    assertTrue(e.value("veil_signaling_latency_seconds_count", "") >= 2.0);
+    // JVM, process, Jetty and Netty meters from Micrometer's binders
+    for (String g : new String[] {"jvm_threads_live_threads", "jvm_classes_loaded_classes", "process_cpu_usage",
+        "process_uptime_seconds", "jetty_threads_current", "jvm_gc_max_data_size_bytes"}) {
+      assertEquals("gauge", e.types.get(g), g);
+    }
+    assertTrue(e.samples.keySet().stream().anyMatch(k -> k.startsWith("jvm_memory_used_bytes{")));
+    assertTrue(e.samples.keySet().stream().anyMatch(k -> k.startsWith("netty_eventexecutor_tasks_pending")));
+    assertTrue(e.samples.keySet().stream().anyMatch(k -> k.startsWith("jetty_connections_")), e.types.toString());
+    assertEquals(1.0, e.value("veil_healthy", ""));
     // no per-connection identifier, channel id or address anywhere
     assertFalse(resp.body().contains(connectionId));
     assertFalse(resp.body().contains("metrics-room"));
@@ -110,16 +127,13 @@ class MetricsTest {
     counters.put("udp.datagrams_in", 9L);
     counters.put("signaling.ice_restart.rejected.rate", 1L);
     counters.put("media.received.rtp", 5L);
-    Exposition e = Exposition.parse(Metrics.render(counters, new Metrics.Gauges(2, 3, 4, 5, false)));
+    Exposition e = Exposition.parse(Metrics.render(counters));
     assertEquals(3.0, e.value("veil_udp_dropped_total", "reason=\"unknown_kind\""));
     assertEquals(2.0, e.value("veil_udp_dropped_total", "reason=\"size\""));
     assertEquals(4.0, e.value("veil_udp_dropped_unknown_source_total", "kind=\"rtp\""));
     assertEquals(9.0, e.value("veil_udp_datagrams_in_total", ""));
     assertEquals(1.0, e.value("veil_signaling_ice_restart_rejected_total", "reason=\"rate\""));
     assertEquals(5.0, e.value("veil_media_received_total", "kind=\"rtp\""));
-    assertEquals(2.0, e.value("veil_channels", ""));
-    assertEquals(4.0, e.value("veil_websockets", ""));
-    assertEquals(0.0, e.value("veil_e2ee_enabled", ""));
   }
 
   @Test
@@ -128,7 +142,7 @@ class MetricsTest {
     counters.put(Metrics.GAUGE_PREFIX + "media.downlink.estimators", 2L);
     counters.put(Metrics.GAUGE_PREFIX + "media.downlink.estimate_bps_sum", 3_000_000L);
     counters.put("media.downlink.packets_stamped", 7L);
-    String text = Metrics.render(counters, new Metrics.Gauges(0, 0, 0, 0, true));
+    String text = Metrics.render(counters);
     Exposition e = Exposition.parse(text);
     assertTrue(text.contains("# TYPE veil_media_downlink_estimators gauge\n"), text);
     assertEquals(2.0, e.value("veil_media_downlink_estimators", ""));
@@ -142,11 +156,25 @@ class MetricsTest {
     Map<String, Long> counters = new TreeMap<>();
     counters.put("e2ee.rejected.a\"b\\c\nd", 1L);
     counters.put("weird-key.with spaces", 2L);
-    String text = Metrics.render(counters, new Metrics.Gauges(0, 0, 0, 0, true));
-    assertTrue(text.contains("veil_e2ee_rejected_total{reason=\"a\\\"b\\\\c\\nd\"} 1\n"), text);
+    String text = Metrics.render(counters);
     Exposition e = Exposition.parse(text);
     assertEquals(1.0, e.value("veil_e2ee_rejected_total", "reason=\"a\\\"b\\\\c\\nd\""));
     assertEquals(2.0, e.value("veil_weird_key_with_spaces_total", ""));
+  }
+
+  @Test
+  void render_keysThatWouldCollideWithAMeter_areSkipped_notABrokenScrape() {
+    Map<String, Long> counters = new TreeMap<>();
+    counters.put("join_seconds", 5L); // veil_join_seconds is the join-time histogram
+    counters.put(Metrics.GAUGE_PREFIX + "signaling.latency_seconds", 1L); // a histogram too
+    counters.put(Metrics.GAUGE_PREFIX + "x", 2L);
+    counters.put("x", 3L); // a counter may not share a gauge's name
+    counters.put("y", 4L);
+    Exposition e = Exposition.parse(Metrics.render(counters));
+    assertEquals("histogram", e.types.get("veil_join_seconds"));
+    assertEquals("histogram", e.types.get("veil_signaling_latency_seconds"));
+    assertEquals(2.0, e.value("veil_x", ""));
+    assertEquals(4.0, e.value("veil_y_total", ""));
   }
 
   @Test
@@ -208,15 +236,16 @@ class MetricsTest {
             throw new AssertionError("line " + n + ": counter " + name + " does not end in _total");
           }
         } else if ((m = SAMPLE.matcher(line)).matches()) {
-          name = m.group(1);
+          String sampleName = m.group(1);
+          name = family(e, sampleName);
           if (!e.helps.containsKey(name) || !e.types.containsKey(name)) {
             throw new AssertionError("line " + n + ": sample of " + name + " before its HELP and TYPE");
           }
           double v = Double.parseDouble(m.group(3).replace("Inf", "Infinity"));
-          if (e.types.get(name).equals("counter") && !(v >= 0)) {
-            throw new AssertionError("line " + n + ": negative or NaN counter " + line);
+          if (!e.types.get(name).equals("gauge") && !e.types.get(name).equals("untyped") && !(v >= 0)) {
+            throw new AssertionError("line " + n + ": negative or NaN counter or histogram " + line);
           }
-          String key = name + (m.group(2) == null ? "" : "{" + m.group(2) + "}");
+          String key = sampleName + (m.group(2) == null ? "" : "{" + m.group(2) + "}");
           if (e.samples.put(key, v) != null) {
             throw new AssertionError("line " + n + ": repeated sample " + key);
           }
@@ -239,6 +268,26 @@ class MetricsTest {
         }
       }
       return e;
+    }
+
+    /**
+     * The metric family of a sample: its own name, or for {@code _bucket}, {@code _count} and {@code _sum} of a
+     * histogram (and {@code _count}, {@code _sum} of a summary) the histogram's name.
+     */
+    private static String family(Exposition e, String sample) {
+      if (e.types.containsKey(sample)) {
+        return sample;
+      }
+      for (String suffix : new String[] {"_bucket", "_count", "_sum"}) {
+        if (sample.endsWith(suffix)) {
+          String base = sample.substring(0, sample.length() - suffix.length());
+          String t = e.types.get(base);
+          if ("histogram".equals(t) || ("summary".equals(t) && !suffix.equals("_bucket"))) {
+            return base;
+          }
+        }
+      }
+      return sample;
     }
 
     double value(String name, String labels) {

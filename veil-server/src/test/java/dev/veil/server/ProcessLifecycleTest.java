@@ -80,7 +80,10 @@ class ProcessLifecycleTest {
 
   @Test
   void sigterm_sendsDisconnectToEveryMember_beforeTheirSocketsClose() throws Exception {
-    server = ServerProcess.start(dir);
+    // members that stay through the drain are disconnected at its deadline (1 s here)
+    Path conf = dir.resolve("drain.conf");
+    java.nio.file.Files.writeString(conf, "drain_timeout_seconds = 1\n");
+    server = ServerProcess.start(dir, "--config", conf.toString());
     client = new WebSocketClient();
     client.start();
     List<WsTestClient> members = new ArrayList<>();
@@ -90,9 +93,12 @@ class ProcessLifecycleTest {
     server.process.destroy(); // SIGTERM: the shutdown hook closes the server
     for (WsTestClient m : members) {
       JsonNode d;
+      boolean draining = false;
       do {
         d = m.next();
+        draining |= d.path("type").asText().equals("draining");
       } while (!d.path("type").asText().equals("disconnect")); // notify / ping before it are fine
+      assertTrue(draining, "told of the drain before the disconnect");
       assertEquals("server shutting down", d.path("reason").asText());
       assertTrue(m.awaitClosed());
       assertEquals(1001, m.closeCode);

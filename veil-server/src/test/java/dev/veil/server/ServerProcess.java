@@ -20,12 +20,15 @@ final class ServerProcess implements AutoCloseable {
   final Process process;
   final Path stderr;
   final int httpPort;
+  /** The "veil-server listening ..." line. */
+  final String listening;
   private final Writer stdin;
 
-  private ServerProcess(Process p, Path stderr, int httpPort) {
+  private ServerProcess(Process p, Path stderr, int httpPort, String listening) {
     this.process = p;
     this.stderr = stderr;
     this.httpPort = httpPort;
+    this.listening = listening;
     this.stdin = new java.io.OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8);
   }
 
@@ -59,7 +62,7 @@ final class ServerProcess implements AutoCloseable {
         }, "server-stdout");
         drain.setDaemon(true);
         drain.start();
-        return new ServerProcess(p, err, Integer.parseInt(m.group(1)));
+        return new ServerProcess(p, err, Integer.parseInt(m.group(1)), line);
       }
     }
     p.destroyForcibly();

@@ -20,10 +20,30 @@ import java.util.Objects;
  *     (no renegotiation), and forwards it as a track labelled {@code screen} (docs/PROTOCOL.md §1.3)
  * @param token the access token (a JWT, at most {@link #MAX_TOKEN_CHARS} characters) or {@code null}; never shown to
  *     other members and never in {@link #toString()}
+ * @param e2eeKeyMode {@code e2ee_key_mode}: how an E2EE channel agrees on keys, {@link #KEY_MODE_SENDER_KEYS} (the
+ *     default when absent) or {@link #KEY_MODE_MLS}; {@code null} when not given; only with {@code e2ee}
  */
 public record Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata,
-    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, boolean screen, String token)
+    boolean e2ee, boolean audio, boolean video, int receiveMaxHeight, boolean screen, String token,
+    String e2eeKeyMode)
     implements SignalingMessage {
+
+  /** The key mode of per-sender keys over pairwise channels (docs/PROTOCOL.md §3), the default. */
+  public static final String KEY_MODE_SENDER_KEYS = "sender-keys";
+  /** The MLS key mode (RFC 9420 + RFC 9605 §5.2, docs/PROTOCOL.md §4). */
+  public static final String KEY_MODE_MLS = "mls";
+
+  /** Whether {@code mode} is a key mode this protocol knows. */
+  public static boolean isKnownKeyMode(String mode) {
+    return KEY_MODE_SENDER_KEYS.equals(mode) || KEY_MODE_MLS.equals(mode);
+  }
+
+  /** A connect without an explicit key mode. */
+  public Connect(Role role, String channelId, JsonNode metadata, JsonNode signalingNotifyMetadata, boolean e2ee,
+      boolean audio, boolean video, int receiveMaxHeight, boolean screen, String token) {
+    this(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight, screen, token,
+        null);
+  }
 
   /** The longest {@code token} accepted. */
   public static final int MAX_TOKEN_CHARS = 4096;
@@ -58,6 +78,13 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
     if (token != null && token.length() > MAX_TOKEN_CHARS) {
       throw new IllegalArgumentException("token longer than " + MAX_TOKEN_CHARS + " characters");
     }
+    if (e2eeKeyMode != null && !isKnownKeyMode(e2eeKeyMode)) {
+      throw new IllegalArgumentException("unknown e2ee key mode '" + e2eeKeyMode + "' (expected '"
+          + KEY_MODE_SENDER_KEYS + "' or '" + KEY_MODE_MLS + "')");
+    }
+    if (e2eeKeyMode != null && !e2ee) {
+      throw new IllegalArgumentException("an e2ee key mode needs e2ee");
+    }
     metadata = metadata == null ? null : metadata.deepCopy();
     signalingNotifyMetadata = signalingNotifyMetadata == null ? null : signalingNotifyMetadata.deepCopy();
   }
@@ -70,7 +97,21 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
   /** This connect carrying {@code accessToken} (or none). */
   public Connect withToken(String accessToken) {
     return new Connect(role, channelId, metadata, signalingNotifyMetadata, e2ee, audio, video, receiveMaxHeight,
-        screen, accessToken);
+        screen, accessToken, e2eeKeyMode);
+  }
+
+  /** This connect asking for key mode {@code mode} (which implies e2ee). */
+  public Connect withKeyMode(String mode) {
+    return new Connect(role, channelId, metadata, signalingNotifyMetadata, true, audio, video, receiveMaxHeight,
+        screen, token, mode);
+  }
+
+  /** The key mode in effect: none without e2ee, else the given one or the default. */
+  public String effectiveKeyMode() {
+    if (!e2ee) {
+      return null;
+    }
+    return e2eeKeyMode == null ? KEY_MODE_SENDER_KEYS : e2eeKeyMode;
   }
 
   /** The record's fields with the token redacted. */
@@ -78,7 +119,7 @@ public record Connect(Role role, String channelId, JsonNode metadata, JsonNode s
   public String toString() {
     return "Connect[role=" + role + ", channelId=" + channelId + ", e2ee=" + e2ee + ", audio=" + audio + ", video="
         + video + ", receiveMaxHeight=" + receiveMaxHeight + ", screen=" + screen + ", token="
-        + (token == null ? "none" : "present") + "]";
+        + (token == null ? "none" : "present") + (e2eeKeyMode == null ? "" : ", e2eeKeyMode=" + e2eeKeyMode) + "]";
   }
 
   @Override

@@ -42,6 +42,8 @@ public final class SignalingCodec {
   public static final int MAX_METADATA_CHARS = 16 * 1024;
   /** Largest {@code e2ee} payload in base64 characters (the server's own limit is usually smaller). */
   public static final int MAX_E2EE_PAYLOAD_CHARS = 64 * 1024;
+  /** Largest {@code mls} payload or welcome, in base64 characters. */
+  public static final int MAX_MLS_PAYLOAD_CHARS = 96 * 1024;
   /** Largest {@code reason}, in characters. */
   public static final int MAX_REASON_CHARS = 1024;
   /** Most entries in a notify's {@code data}. */
@@ -98,12 +100,27 @@ public final class SignalingCodec {
       if (c.token() != null) {
         o.put("token", c.token());
       }
+      if (c.e2eeKeyMode() != null) {
+        o.put("e2ee_key_mode", c.e2eeKeyMode());
+      }
     } else if (m instanceof Offer of) {
       o.put("connection_id", of.connectionId());
       o.put("channel_id", of.channelId());
       o.put("sdp", of.sdp());
       o.put("e2ee", of.e2ee());
       o.put("ping_interval", of.pingIntervalSeconds());
+      if (!of.iceServers().isEmpty()) {
+        com.fasterxml.jackson.databind.node.ArrayNode list = o.putArray("ice_servers");
+        for (IceServer s : of.iceServers()) {
+          ObjectNode e = list.addObject();
+          com.fasterxml.jackson.databind.node.ArrayNode urls = e.putArray("urls");
+          s.urls().forEach(urls::add);
+          if (s.username() != null) {
+            e.put("username", s.username());
+            e.put("credential", s.credential());
+          }
+        }
+      }
     } else if (m instanceof Answer a) {
       o.put("sdp", a.sdp());
     } else if (m instanceof ReOffer r) {
@@ -148,8 +165,33 @@ public final class SignalingCodec {
         o.put("from", d.from());
       }
       o.put("payload", d.payload());
+    } else if (m instanceof Mls ml) {
+      if (ml.from() != null) {
+        o.put("from", ml.from());
+      }
+      o.put("payload", ml.payload());
+      if (ml.welcome() != null) {
+        o.put("welcome", ml.welcome());
+        ArrayNode to = o.putArray("welcome_to");
+        for (String t : ml.welcomeTo()) {
+          to.add(t);
+        }
+      }
+    } else if (m instanceof MlsEvent ev) {
+      o.put("event", ev.event());
+      if (ev.groupId() != null) {
+        o.put("group_id", ev.groupId());
+      }
+      if (ev.epoch() >= 0) {
+        o.put("epoch", ev.epoch());
+      }
+      if (ev.reason() != null) {
+        o.put("reason", ev.reason());
+      }
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
+    } else if (m instanceof Draining dr) {
+      o.put("deadline_ms", dr.deadlineMs());
     } else if (m instanceof Redirect r) {
       o.put("location", r.location());
     } else if (m instanceof Receive r) {
@@ -215,7 +257,16 @@ public final class SignalingCodec {
         boolean screen = f.optBool("screen", false);
         int maxHeight = f.optInt("receive_max_height", 0, 0, Connect.MAX_RECEIVE_HEIGHT);
         String token = f.optString("token", Connect.MAX_TOKEN_CHARS);
-        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen, token);
+        String keyMode = f.optString("e2ee_key_mode", 32);
+        if (keyMode != null && !Connect.isKnownKeyMode(keyMode)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "unknown e2ee_key_mode '" + clip(keyMode)
+              + "' (expected '" + Connect.KEY_MODE_SENDER_KEYS + "' or '" + Connect.KEY_MODE_MLS + "')");
+        }
+        if (keyMode != null && !e2ee) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'e2ee_key_mode' needs 'e2ee': true");
+        }
+        m = new Connect(role, channel, metadata, notifyMetadata, e2ee, audio, video, maxHeight, screen, token,
+            keyMode);
         break;
       }
       case "offer": {
@@ -227,7 +278,7 @@ public final class SignalingCodec {
         String sdp = f.sdp();
         boolean e2ee = f.optBool("e2ee", false);
         int ping = f.optInt("ping_interval", 5, 1, 3600);
-        m = new Offer(cid, channel, sdp, e2ee, ping);
+        m = new Offer(cid, channel, sdp, e2ee, ping, f.optIceServers());
         break;
       }
       case "answer":
@@ -302,9 +353,50 @@ public final class SignalingCodec {
         m = new Data(to, from, payload);
         break;
       }
+      case "mls": {
+        String from = f.has("from") ? f.connectionId("from") : null;
+        String payload = f.string("payload", MAX_MLS_PAYLOAD_CHARS);
+        if (payload.isEmpty() || !BASE64.matcher(payload).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'payload' must be non-empty standard base64");
+        }
+        String welcome = f.optString("welcome", MAX_MLS_PAYLOAD_CHARS);
+        if (welcome != null && (welcome.isEmpty() || !BASE64.matcher(welcome).matches())) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'welcome' must be non-empty standard base64");
+        }
+        List<String> welcomeTo = f.optConnectionIds("welcome_to", Mls.MAX_WELCOME_TO);
+        if ((welcome == null) != (welcomeTo == null || welcomeTo.isEmpty())) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'welcome' and a non-empty 'welcome_to' go together");
+        }
+        if (from != null && welcome != null) {
+          throw new SignalingException(Reason.INVALID_FIELD, "an mls message with 'from' carries no 'welcome'");
+        }
+        m = new Mls(from, payload, welcome, welcomeTo);
+        break;
+      }
+      case "mls_event": {
+        String ev = f.string("event", 16);
+        if (!ev.equals(MlsEvent.CREATE) && !ev.equals(MlsEvent.JOIN) && !ev.equals(MlsEvent.REFUSED)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "unknown mls_event '" + clip(ev) + "'");
+        }
+        String gid = f.optString("group_id", 512);
+        if (gid != null && !BASE64.matcher(gid).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'group_id' must be standard base64");
+        }
+        long epoch = f.optLong("epoch", -1);
+        m = new MlsEvent(ev, gid, epoch, f.optString("reason", MAX_REASON_CHARS));
+        break;
+      }
       case "error":
         m = new ErrorMessage(f.string("reason", MAX_REASON_CHARS));
         break;
+      case "draining": {
+        int deadline = f.optInt("deadline_ms", -1, 0, (int) Draining.MAX_DEADLINE_MS);
+        if (deadline < 0) {
+          throw new SignalingException(Reason.MISSING_FIELD, "missing field 'deadline_ms'");
+        }
+        m = new Draining(deadline);
+        break;
+      }
       case "redirect": {
         String location = f.string("location", Redirect.MAX_LOCATION_CHARS);
         if (!Redirect.valid(location)) {
@@ -382,6 +474,36 @@ public final class SignalingCodec {
             "'" + name + "' of " + s.length() + " characters exceeds " + max);
       }
       return s;
+    }
+
+    long optLong(String name, long dflt) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return dflt;
+      }
+      if (!n.isIntegralNumber() || !n.canConvertToLong() || n.longValue() < 0) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be a non-negative integer");
+      }
+      return n.longValue();
+    }
+
+    List<String> optConnectionIds(String name, int max) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return null;
+      }
+      if (!n.isArray() || n.size() > max) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be an array of at most " + max
+            + " connection ids");
+      }
+      List<String> out = new ArrayList<>();
+      for (JsonNode e : n) {
+        if (!e.isTextual() || !CONNECTION_ID.matcher(e.textValue()).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' holds something not a connection id");
+        }
+        out.add(e.textValue());
+      }
+      return out;
     }
 
     String connectionId(String name) throws SignalingException {
@@ -470,6 +592,49 @@ public final class SignalingCodec {
         out.add(new ConnectionInfo(ef.connectionId("connection_id"), ef.role(),
             ef.optMetadata("signaling_notify_metadata")));
         ef.rejectUnknown("notify data entry");
+      }
+      return out;
+    }
+
+    List<IceServer> optIceServers() throws SignalingException {
+      JsonNode n = get("ice_servers");
+      if (n == null) {
+        return List.of();
+      }
+      if (!n.isArray()) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' must be an array");
+      }
+      if (n.size() > Offer.MAX_ICE_SERVERS) {
+        throw new SignalingException(Reason.TOO_LARGE, "'ice_servers' has more than " + Offer.MAX_ICE_SERVERS
+            + " entries");
+      }
+      List<IceServer> out = new ArrayList<>(n.size());
+      for (JsonNode e : n) {
+        if (!e.isObject()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' entries must be objects");
+        }
+        Fields ef = new Fields((ObjectNode) e);
+        JsonNode urls = ef.get("urls");
+        if (urls == null || !urls.isArray() || urls.isEmpty() || urls.size() > IceServer.MAX_URLS) {
+          throw new SignalingException(Reason.INVALID_FIELD,
+              "'ice_servers' entries need 'urls', an array of 1.." + IceServer.MAX_URLS + " strings");
+        }
+        List<String> us = new ArrayList<>(urls.size());
+        for (JsonNode u : urls) {
+          if (!u.isTextual() || !IceServer.validUrl(u.textValue())) {
+            throw new SignalingException(Reason.INVALID_FIELD,
+                "'ice_servers' urls must be stun:, turn: or turns: URIs of at most " + IceServer.MAX_URL_CHARS
+                    + " characters");
+          }
+          us.add(u.textValue());
+        }
+        String user = ef.optString("username", IceServer.MAX_CREDENTIAL_CHARS);
+        String cred = ef.optString("credential", IceServer.MAX_CREDENTIAL_CHARS);
+        if ((user == null) != (cred == null)) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'ice_servers' username and credential go together");
+        }
+        ef.rejectUnknown("ice_servers entry");
+        out.add(new IceServer(us, user, cred));
       }
       return out;
     }

@@ -1,6 +1,7 @@
 package dev.veil.signaling;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,6 +41,10 @@ class SignalingCodecTest {
     roundTrip(new Connect(Role.SENDRECV, "room-1", node("{\"token\":\"x\"}"), meta, true, true, false));
     roundTrip(Connect.of(Role.RECVONLY, "r", false));
     roundTrip(new Offer(CID_A, "room-1", SDP, true, 5));
+    roundTrip(new Offer(CID_A, "room-1", SDP, true, 5, java.util.List.of(
+        new IceServer(java.util.List.of("turn:198.18.0.1:3478?transport=tcp", "turn:198.18.0.1:3478"),
+            "1767225600:" + CID_A, "c2VjcmV0LWNyZWRlbnRpYWw="),
+        new IceServer(java.util.List.of("stun:198.18.0.1:3478"), null, null))));
     roundTrip(new Answer(SDP));
     roundTrip(new ReOffer(SDP));
     roundTrip(new ReAnswer(SDP));
@@ -88,6 +93,18 @@ class SignalingCodecTest {
         + "\"receive_max_height\":9000}").reason());
     assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"connect\",\"role\":\"recvonly\",\"channel_id\":\"a\","
         + "\"receive_max_height\":-1}").reason());
+  }
+
+  @Test
+  void draining_roundTripsAndIsChecked() throws Exception {
+    roundTrip(new Draining(30_000));
+    roundTrip(new Draining(0));
+    assertEquals(30_000, node(codec.encode(new Draining(30_000))).get("deadline_ms").asLong());
+    assertEquals(new Draining(5), codec.decode("{\"type\":\"draining\",\"deadline_ms\":5}"));
+    assertEquals(Reason.MISSING_FIELD, reject("{\"type\":\"draining\"}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":-1}").reason());
+    assertEquals(Reason.INVALID_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":86400001}").reason());
+    assertEquals(Reason.UNKNOWN_FIELD, reject("{\"type\":\"draining\",\"deadline_ms\":1,\"x\":1}").reason());
   }
 
   @Test
@@ -292,6 +309,27 @@ class SignalingCodecTest {
     meta.put("a", 2);
     ((ObjectNode) c.signalingNotifyMetadata()).put("a", 3);
     assertEquals(1, c.signalingNotifyMetadata().get("a").asInt());
+  }
+
+  @Test
+  void offer_iceServers_wireFormatAndRefusals() throws Exception {
+    String head = "{\"type\":\"offer\",\"connection_id\":\"" + CID_A + "\",\"channel_id\":\"r\",\"sdp\":\"v=0\\r\\n\"";
+    Offer o = (Offer) codec.decode(head + ",\"ice_servers\":[{\"urls\":[\"turn:a.example:3478?transport=tcp\"],"
+        + "\"username\":\"1:x\",\"credential\":\"y\"}]}");
+    assertEquals(java.util.List.of(new IceServer(java.util.List.of("turn:a.example:3478?transport=tcp"), "1:x", "y")),
+        o.iceServers());
+    assertEquals(java.util.List.of(), ((Offer) codec.decode(head + "}")).iceServers());
+    String wire = codec.encode(o);
+    assertTrue(wire.contains("\"ice_servers\":[{\"urls\":[\"turn:a.example:3478?transport=tcp\"],\"username\":\"1:x\","
+        + "\"credential\":\"y\"}]"), wire);
+    assertFalse(codec.encode(new Offer(CID_A, "r", SDP, false, 5)).contains("ice_servers"));
+    assertFalse(o.iceServers().get(0).toString().contains("\"y\"") || o.iceServers().get(0).toString().contains("=y"));
+    reject(head + ",\"ice_servers\":{}}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"http://x\"]}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[]}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"username\":\"u\"}]}");
+    reject(head + ",\"ice_servers\":[{\"urls\":[\"turn:x:1\"],\"extra\":1}]}");
+    reject(head + ",\"ice_servers\":[" + "{\"urls\":[\"stun:x:1\"]},".repeat(8) + "{\"urls\":[\"stun:x:1\"]}]}");
   }
 
   @Test

@@ -24,7 +24,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * It prints its connection id and fingerprint, every change of the room verification code (compare it with the
  * one the browser shows) and E2EE errors, and runs until Ctrl-C or until the server ends the connection. With
  * {@code --device-key FILE} a persistent device key (created owner-only if missing) certifies the connection; it
- * prints its device fingerprint and those of the members whose device certificates verified.
+ * prints its device fingerprint and those of the members whose device certificates verified. With
+ * {@code --screen FILE.ivf} it also shares a screen: the VP8 frames of the IVF file, looped at 15 frames a second,
+ * on its screen-share track (SFrame-encrypted with E2EE).
  */
 public final class Echo {
     private Echo() {}
@@ -47,17 +49,20 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
-                    + " [--passphrase P]");
+                    + " [--passphrase P] [--screen FILE.ivf]");
             System.exit(2);
         }
         boolean plain = false;
         java.nio.file.Path deviceKey = null;
         String passphrase = null;
+        java.nio.file.Path screen = null;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
             } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
                 passphrase = args[++i];
+            } else if (args[i].equals("--screen") && i + 1 < args.length) {
+                screen = java.nio.file.Path.of(args[++i]);
             } else if (args[i].equals("--device-key") && i + 1 < args.length) {
                 deviceKey = java.nio.file.Path.of(args[++i]);
             } else {
@@ -65,12 +70,17 @@ public final class Echo {
                 System.exit(2);
             }
         }
-        Options options = plain ? Options.plain() : Options.e2ee();
+        // generous: the interop tests run it on a loaded machine next to browsers and servers
+        Options options = (plain ? Options.plain() : Options.e2ee()).withConnectTimeoutMillis(45_000);
         if (deviceKey != null && !plain) {
             options = options.withDeviceKeyFile(deviceKey);
         }
         if (passphrase != null && !plain) {
             options = options.withPassphrase(passphrase);
+        }
+        java.util.List<byte[]> screenFrames = screen == null ? null : ivfFrames(java.nio.file.Files.readAllBytes(screen));
+        if (screenFrames != null) {
+            options = options.withScreenShare();
         }
         Connection c = start(URI.create(args[0]), args[1], options);
         CountDownLatch ended = new CountDownLatch(1);
@@ -101,7 +111,7 @@ public final class Echo {
                 });
         Runtime.getRuntime().addShutdownHook(new Thread(c::close));
         try {
-            c.connect().get(30, TimeUnit.SECONDS);
+            c.connect().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             System.err.println("connect failed: " + (e.getCause() != null ? e.getCause().getMessage() : e));
             System.exit(1);
@@ -111,6 +121,47 @@ public final class Echo {
         if (c.e2eeDeviceFingerprint() != null) {
             System.out.println("device fingerprint " + c.e2eeDeviceFingerprint());
         }
+        if (screenFrames != null) {
+            shareScreen(c, screenFrames);
+        }
         ended.await();
+    }
+
+    /** The VP8 frames of an IVF file (32-byte file header, then per frame a 12-byte header: size LE32, pts). */
+    static java.util.List<byte[]> ivfFrames(byte[] ivf) {
+        if (ivf.length < 32 || ivf[0] != 'D' || ivf[1] != 'K' || ivf[2] != 'I' || ivf[3] != 'F') {
+            throw new IllegalArgumentException("not an IVF file");
+        }
+        int at = (ivf[6] & 0xff) | (ivf[7] & 0xff) << 8;
+        java.util.List<byte[]> out = new java.util.ArrayList<>();
+        while (at + 12 <= ivf.length) {
+            int size = (ivf[at] & 0xff) | (ivf[at + 1] & 0xff) << 8 | (ivf[at + 2] & 0xff) << 16 | (ivf[at + 3] & 0xff) << 24;
+            if (size <= 0 || at + 12 + size > ivf.length) {
+                throw new IllegalArgumentException("truncated IVF frame at " + at);
+            }
+            out.add(java.util.Arrays.copyOfRange(ivf, at + 12, at + 12 + size));
+            at += 12 + size;
+        }
+        return out;
+    }
+
+    /** Sends `frames` on the screen-share track, looped, 15 a second, on a daemon thread. */
+    private static void shareScreen(Connection c, java.util.List<byte[]> frames) {
+        Thread t = new Thread(() -> {
+            long ts = 0;
+            for (int i = 0; c.isConnected(); i = (i + 1) % frames.size()) {
+                byte[] f = frames.get(i);
+                c.sendScreenFrame(f, ts, (f[0] & 1) == 0); // P bit clear: a key frame (RFC 6386 section 9.1)
+                ts += 90_000 / 15;
+                try {
+                    Thread.sleep(1000 / 15);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "veil-echo-screen");
+        t.setDaemon(true);
+        t.start();
+        System.out.println("sharing screen: " + frames.size() + " VP8 frames");
     }
 }

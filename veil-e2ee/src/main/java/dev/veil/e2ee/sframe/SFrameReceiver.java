@@ -1,5 +1,6 @@
 package dev.veil.e2ee.sframe;
 
+import dev.veil.e2ee.codec.Av1ClearRanges;
 import dev.veil.e2ee.codec.ClearPrefixPolicy;
 import dev.veil.e2ee.codec.ClearRanges;
 import dev.veil.e2ee.codec.DecryptResult;
@@ -331,6 +332,31 @@ public final class SFrameReceiver {
         System.arraycopy(in, off, out, outOff, iLen);
         ClearRanges.fill(out, outOff, iLen, ranges, pt, 0);
         return new DecryptResult.Decrypted(iLen);
+    }
+
+    /**
+     * Decrypts an AV1 frame as the RTP depacketizer gives it ({@link SFrameSender#encryptAv1}, every OBU with a size
+     * field): the last OBU's size field is taken out ({@link Av1ClearRanges#received}), the ranged frame decrypted and
+     * the size field put back ({@link Av1ClearRanges#restore}). Returns the frame for the decoder, or the rejection.
+     */
+    public DecryptResult decryptAv1(byte[] in, int off, int len, byte[] out, int outOff, long nowMillis) {
+        FrameBuffers.checkRange(in, off, len);
+        byte[] laid = Av1ClearRanges.received(in, off, len);
+        if (laid == null) {
+            return DecryptResult.Rejected.of(Rejection.MALFORMED_HEADER);
+        }
+        byte[] plain = new byte[laid.length];
+        DecryptResult d = decryptRanged(laid, 0, laid.length, plain, 0, nowMillis);
+        if (!(d instanceof DecryptResult.Decrypted ok)) {
+            return d;
+        }
+        byte[] restored = Av1ClearRanges.restore(plain, 0, ok.length());
+        if (restored == null) {
+            return DecryptResult.Rejected.of(Rejection.MALFORMED_HEADER);
+        }
+        FrameBuffers.checkOutput(in, off, len, out, outOff, restored.length);
+        System.arraycopy(restored, 0, out, outOff, restored.length);
+        return new DecryptResult.Decrypted(restored.length);
     }
 
     /**

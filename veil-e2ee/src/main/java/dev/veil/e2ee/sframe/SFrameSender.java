@@ -5,6 +5,7 @@ import dev.veil.e2ee.codec.ClearRanges;
 import dev.veil.e2ee.codec.FrameBuffers;
 import dev.veil.e2ee.codec.FrameCryptoException;
 import dev.veil.e2ee.codec.FrameType;
+import dev.veil.e2ee.codec.Av1ClearRanges;
 import dev.veil.e2ee.codec.H264ClearRanges;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.key.KeyRatchet;
@@ -181,6 +182,21 @@ public final class SFrameSender {
      * outside the ranges, it is encrypted again under the next CTR, at most {@link ClearRanges#MAX_ATTEMPTS} times.
      */
     public byte[] encryptRanged(byte[] frame, List<int[]> ranges) throws FrameCryptoException {
+        return encryptRanged(frame, ranges, true);
+    }
+
+    /**
+     * Encrypts an AV1 frame with per-OBU clear ranges ({@link Av1ClearRanges}, docs/PROTOCOL.md §2.9):
+     * {@code I ‖ H ‖ R ‖ T ‖ r} under one CTR (AV1 has no start codes, so no retry).
+     *
+     * @throws FrameCryptoException if no key is set, the counter space is exhausted or the OBU chain does not fit
+     */
+    public byte[] encryptAv1(byte[] frame, int off, int len) throws FrameCryptoException {
+        Av1ClearRanges.Layout l = Av1ClearRanges.layout(frame, off, len);
+        return encryptRanged(l.frame(), l.ranges(), false);
+    }
+
+    private byte[] encryptRanged(byte[] frame, List<int[]> ranges, boolean startCodes) throws FrameCryptoException {
         byte[] r = ClearRanges.encode(ranges);
         int clearLen = ClearRanges.clearLength(ranges);
         byte[] clear = new byte[clearLen];
@@ -204,7 +220,7 @@ public final class SFrameSender {
             System.arraycopy(r, 0, out, frame.length + h, r.length);
             System.arraycopy(sf, h + other.length, out, frame.length + meta, nt);
             out[out.length - 1] = (byte) meta;
-            if (!ClearRanges.hasEmulatedStartCode(out, ranges)) {
+            if (!startCodes || !ClearRanges.hasEmulatedStartCode(out, ranges)) {
                 return out;
             }
         }

@@ -119,7 +119,7 @@ public final class TokenVerifier {
       return refused("token_role", "the access token does not allow subscribing (role " + role.wire()
           + " needs '" + SUBSCRIBE + "')");
     }
-    return new Verdict.Allowed(claims.getSubject(), roles);
+    return new Verdict.Allowed(claims.getSubject(), roles, exp.getTime() + skew);
   }
 
   private static Verdict refused(String code, String reason) {

@@ -5,10 +5,19 @@ import java.util.Set;
 /** What {@link TokenVerifier} decided about one connect. */
 public sealed interface Verdict {
 
-  /** The connect may proceed; {@code subject} is the token's {@code sub} (or {@code null}; open mode). */
-  record Allowed(String subject, Set<String> roles) implements Verdict {
+  /**
+   * The connect may proceed; {@code subject} is the token's {@code sub} (or {@code null}; open mode);
+   * {@code expiresAtMillis} the token's {@code exp} plus the clock skew allowed, in wall-clock milliseconds
+   * ({@link Long#MAX_VALUE} in open mode): past it the token is no longer valid.
+   */
+  record Allowed(String subject, Set<String> roles, long expiresAtMillis) implements Verdict {
     public Allowed {
       roles = Set.copyOf(roles);
+    }
+
+    /** Without an expiry (open mode). */
+    public Allowed(String subject, Set<String> roles) {
+      this(subject, roles, Long.MAX_VALUE);
     }
   }
 

@@ -94,6 +94,12 @@ public final class DownlinkEstimator {
             long rembs, double rttMillis, double lossFraction, long timeouts) {}
 
     static final double INITIAL_RTT_MS = 100;
+    /**
+     * A loss sample at or above this fraction counts as congestion ({@link #lastCongestionMillis()}): a link that is
+     * overfilled drops a large share of what is sent, while a lossy but uncongested hop (a few per cent, random)
+     * practically never shows it in a sample of 20 or more packets (5% random loss: P(≥ 6 of 20) ≈ 3 · 10⁻⁴).
+     */
+    static final double HEAVY_LOSS = 0.3;
 
     private final Config config;
     private final SendHistory history;
@@ -113,6 +119,7 @@ public final class DownlinkEstimator {
     private double rttMs = INITIAL_RTT_MS;
     private long referenceExt = Long.MIN_VALUE;
     private long probeBest;
+    private long lastCongestionMillis = Long.MIN_VALUE;
 
     private long feedbacks;
     private long packetsReported;
@@ -167,6 +174,8 @@ public final class DownlinkEstimator {
         long newestSend = Long.MIN_VALUE;
         probeBest = -1;
         Usage usage = detector.usage();
+        boolean overuse = false;
+        long lossSamples = loss.samples();
         // only the part of the range the history can still hold is walked (a hostile 65535-status report of
         // numbers never sent costs nothing beyond its parse)
         long from = Math.max(baseExt, history.nextSequence() - history.capacity());
@@ -204,6 +213,7 @@ public final class DownlinkEstimator {
                 history.setState(ext, SendHistory.RECEIVED);
                 long send = history.sendMicros(ext);
                 usage = detector.onPacket(send, arrivalMicros);
+                overuse |= usage == Usage.OVERUSE;
                 acked.add(arrivalMicros, history.bytes(ext));
                 newestSend = Math.max(newestSend, send);
                 int cluster = history.cluster(ext);
@@ -235,6 +245,9 @@ public final class DownlinkEstimator {
         if (loss.onReport(lost, reported, estimate, rttMs, ackedBps, nowMicros) && loss.limit() < aimd.bitrate()) {
             cause = Cause.LOSS;
         }
+        if (overuse || loss.samples() != lossSamples && loss.lossFraction() >= HEAVY_LOSS) {
+            lastCongestionMillis = nowMillis;
+        }
         if (probeBest > estimate && usage != Usage.OVERUSE) {
             // a probe measured more than the estimate: take it (libwebrtc does, for the delay- and loss-based parts)
             aimd.setBitrate(probeBest, nowMicros);
@@ -265,6 +278,7 @@ public final class DownlinkEstimator {
             return;
         }
         timeouts++;
+        lastCongestionMillis = nowMillis;
         long nowMicros = nowMillis * 1000;
         double cut = estimate * 0.8;
         aimd.setBitrate(Math.min(aimd.bitrate(), cut), nowMicros);
@@ -309,6 +323,16 @@ public final class DownlinkEstimator {
             lastCause = cause;
             pending = new Estimate(value, aimd.bitrate(), loss.limit(), usage, cause);
         }
+    }
+
+    /**
+     * When the estimator last saw congestion ({@link Long#MIN_VALUE}: never): the delay detector reported overuse
+     * for a packet of a feedback (whether or not that moved the estimate: the loss-based limit may already be
+     * lower), a loss sample reached {@link #HEAVY_LOSS}, or the feedback timed out. A loss cut below that (random
+     * loss on an uncongested hop) and a REMB are not counted.
+     */
+    public long lastCongestionMillis() {
+        return lastCongestionMillis;
     }
 
     /** The cause of the last change. */

@@ -35,6 +35,7 @@ public final class LossBasedControl {
     private double lastLossFraction;
     private long lastIncrease = Long.MIN_VALUE;
     private long lastDecrease = Long.MIN_VALUE;
+    private long samples;
 
     public LossBasedControl(long initialBps, long minBps, long maxBps) {
         this.minBps = minBps;
@@ -50,6 +51,11 @@ public final class LossBasedControl {
     /** The loss fraction of the last complete sample (0..1). */
     public double lossFraction() {
         return lastLossFraction;
+    }
+
+    /** Complete samples so far (each sets {@link #lossFraction()}). */
+    public long samples() {
+        return samples;
     }
 
     /**
@@ -73,6 +79,7 @@ public final class LossBasedControl {
         lost = 0;
         total = 0;
         lastLossFraction = loss;
+        samples++;
         double before = limit;
         if (loss > HIGH_LOSS) {
             long interval = DECREASE_INTERVAL_MICROS + (long) (rttMs * 1000);

@@ -42,6 +42,15 @@ public final class Prober {
         public static Config defaults() {
             return new Config(5, 15, 1000, 1000, 30_000);
         }
+
+        /**
+         * For padding-only packets (RFC 3550 padding: at most 255 bytes after the header): 250-byte packets, clusters
+         * of at least 100 ms — longer than a token bucket's burst lets through at a higher rate (a 15 ms cluster of a
+         * few kilobytes passes a shaped link's bucket at line rate and measures nothing) — 1 s to 8 s between them.
+         */
+        public static Config padding() {
+            return new Config(5, 100, 250, 1000, 8000);
+        }
     }
 
     /**
@@ -144,6 +153,11 @@ public final class Prober {
         } else {
             intervalMillis = Math.min(config.maxIntervalMillis(), intervalMillis * 2);
         }
+    }
+
+    /** Whether padding packets are waiting in {@link #pollOutput()}. */
+    public boolean hasOutput() {
+        return !out.isEmpty();
     }
 
     /** The next padding packet to send, or null. */

@@ -13,6 +13,9 @@
  * {@link dev.veil.webrtc.cc.LossBasedControl}, REMB as a cap or fallback) and {@link
  * dev.veil.webrtc.cc.LayerSelector} turns the estimate into a layer per consumer. {@link dev.veil.webrtc.cc.Prober}
  * plans padding clusters at a wanted rate so that the estimate can rise above what is being sent (the estimator
- * measures them, {@code ProbeResults}); the server does not send them yet (it needs a padding stream, e.g. RTX).
+ * measures them, {@code ProbeResults}); {@link dev.veil.webrtc.cc.ProbeController} decides when (before a layer
+ * steps up: the step happens only once a probe confirmed its rate) and gives the selector its budget; the server
+ * sends the clusters as padding-only packets on a subscriber's RTX stream. Without transport-cc (REMB only) the
+ * controller steps up by trial instead.
  */
 package dev.veil.webrtc.cc;

@@ -125,7 +125,12 @@ public final class IceLiteAgent {
 
     /** Where to send media: the nominated address, empty unless {@link IceState#CONNECTED}. */
     public Optional<InetSocketAddress> selectedAddress() {
-        return Optional.ofNullable(state == IceState.CONNECTED ? selected : null);
+        return Optional.ofNullable(selectedAddressOrNull());
+    }
+
+    /** {@link #selectedAddress()} without the Optional (the per-packet send path), or null. */
+    public InetSocketAddress selectedAddressOrNull() {
+        return state == IceState.CONNECTED ? selected : null;
     }
 
     /** Whether a non-STUN datagram from {@code from} belongs to this agent's selected 5-tuple. */
@@ -139,7 +144,24 @@ public final class IceLiteAgent {
      * @return the response to send, or why it was dropped; never throws for bad input
      */
     public StunResult handleStun(InetSocketAddress from, byte[] buf, int off, int len, long nowMillis) {
+        return handleStun(from, from, buf, off, len, nowMillis);
+    }
+
+    /**
+     * Handles one STUN packet that came over the path {@code from}, whose transport address (what the
+     * XOR-MAPPED-ADDRESS of the response reports) is {@code mapped}. The two differ for ICE-TCP (RFC 6544): the server
+     * keys each TCP connection by a path of its own, which is never equal to a UDP source address, while the response
+     * reports the connection's remote address.
+     *
+     * @return the response to send (to {@code from}), or why it was dropped; never throws for bad input
+     */
+    public StunResult handleStun(InetSocketAddress from, InetSocketAddress mapped, byte[] buf, int off, int len,
+            long nowMillis) {
         Objects.requireNonNull(from, "from");
+        Objects.requireNonNull(mapped, "mapped");
+        if (mapped.isUnresolved()) {
+            throw new IllegalArgumentException("the mapped address must be resolved");
+        }
         if (state == IceState.CLOSED) {
             return new StunResult.Dropped("agent closed");
         }
@@ -191,7 +213,7 @@ public final class IceLiteAgent {
         onValidCheck(from, req.has(StunAttribute.UseCandidate.class), nowMillis);
         byte[] response = StunMessage.builder(StunClass.SUCCESS_RESPONSE, StunMessage.METHOD_BINDING,
                         req.transactionId())
-                .add(new StunAttribute.XorMappedAddress(from))
+                .add(new StunAttribute.XorMappedAddress(mapped))
                 .encode(creds.key, true);
         return new StunResult.Accepted(from, response);
     }

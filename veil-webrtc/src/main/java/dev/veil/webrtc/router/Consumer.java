@@ -31,6 +31,10 @@ public final class Consumer {
     private final String peerId;
     private final ConsumerParams params;
     private final List<HeaderExtension> extensions;
+    /** {@link #extensions} as an encoded header-extension block (profile, length, elements), empty if none. */
+    private final byte[] extensionBlock;
+    /** Whatever the server attached ({@link #attach}), e.g. its peer object, so a forward needs no lookup. */
+    private Object attachment;
     Producer producer;
     boolean paused;
     boolean closed;
@@ -71,6 +75,25 @@ public final class Consumer {
         this.extensions = params.midExtensionId() > 0
                 ? List.of(new HeaderExtension(params.midExtensionId(), params.mid().getBytes(StandardCharsets.US_ASCII)))
                 : List.of();
+        RtpHeader h = RtpHeader.of(false, 0, 0, 0, 0).withExtensions(extensions);
+        byte[] encoded = new byte[h.encodedLength()];
+        h.writeTo(encoded, 0, false);
+        this.extensionBlock = java.util.Arrays.copyOfRange(encoded, RtpHeader.FIXED_LENGTH, encoded.length);
+    }
+
+    /** Attaches an object of the caller's (the server's peer) to this consumer; null detaches. */
+    public void attach(Object o) {
+        attachment = o;
+    }
+
+    /** What {@link #attach} attached, or null. */
+    public Object attachment() {
+        return attachment;
+    }
+
+    /** The most bytes a rewrite adds to a packet (a new header-extension block). */
+    int headerGrowth() {
+        return extensionBlock.length;
     }
 
     /** The consumer id given by the server. */
@@ -133,14 +156,28 @@ public final class Consumer {
      * waiting for a key frame, older than the sync point).
      */
     byte[] forward(RtpPacket pkt, boolean keyFrame, long nowMillis) {
+        long m = map(pkt, keyFrame, nowMillis);
+        return m < 0 ? null : rewrite(pkt, (int) (m & 0xFFFF), m >>> 16);
+    }
+
+    /**
+     * {@link #forward} without allocating: the rewritten packet goes to {@code out[off..]}; returns its length, or -1
+     * when it must not be forwarded. {@code out} must have room for the packet plus {@link #headerGrowth()}.
+     */
+    int forwardInto(RtpPacket pkt, boolean keyFrame, long nowMillis, byte[] out, int off) {
+        long m = map(pkt, keyFrame, nowMillis);
+        return m < 0 ? -1 : rewriteInto(pkt, (int) (m & 0xFFFF), m >>> 16, out, off);
+    }
+
+    /** The forwarding decision and mapping of {@link #forward}: {@code outTs << 16 | outSeq}, or -1. */
+    private long map(RtpPacket pkt, boolean keyFrame, long nowMillis) {
         if (paused || closed) {
-            return null;
+            return -1;
         }
-        RtpHeader h = pkt.header();
-        int inSeq = h.sequenceNumber();
+        int inSeq = pkt.sequenceNumber();
         if (!synced) {
             if (producer.codec().needsKeyFrame() && !keyFrame) {
-                return null;
+                return -1;
             }
             int outSeq;
             long outTs;
@@ -153,7 +190,7 @@ public final class Consumer {
                 outTs = initialTs;
             }
             seqOffset = (outSeq - inSeq) & 0xFFFF;
-            tsOffset = (outTs - h.timestamp()) & 0xFFFF_FFFFL;
+            tsOffset = (outTs - pkt.timestamp()) & 0xFFFF_FFFFL;
             syncInExt = inSeq;
             highestInExt = inSeq;
             syncOutExt = outSeq;
@@ -166,12 +203,12 @@ public final class Consumer {
         } else {
             long inExt = highestInExt + RtpHeader.seqDelta((int) (highestInExt & 0xFFFF), inSeq);
             if (inExt < syncInExt) {
-                return null; // from before the sync point
+                return -1; // from before the sync point
             }
             highestInExt = Math.max(highestInExt, inExt);
         }
         int outSeq = (inSeq + seqOffset) & 0xFFFF;
-        long outTs = (h.timestamp() + tsOffset) & 0xFFFF_FFFFL;
+        long outTs = (pkt.timestamp() + tsOffset) & 0xFFFF_FFFFL;
         int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
         if (outDelta > 0) {
             lastOutExt += outDelta;
@@ -181,7 +218,7 @@ public final class Consumer {
         }
         packetsSent++;
         octetsSent += pkt.payloadLength();
-        return rewrite(pkt, outSeq, outTs);
+        return outTs << 16 | outSeq;
     }
 
     /**
@@ -190,13 +227,23 @@ public final class Consumer {
      * consumer); at a switch point the mapping restarts there.
      */
     byte[] forwardLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
+        return mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis) ? rewrite(pkt, outSeq, outTs) : null;
+    }
+
+    /** {@link #forwardLayer} into {@code out[off..]} without allocating; returns the length, or -1. */
+    int forwardLayerInto(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis, byte[] out,
+            int off) {
+        return mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis) ? rewriteInto(pkt, outSeq, outTs, out, off) : -1;
+    }
+
+    private boolean mapLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
         if (closed || paused) {
-            return null;
+            return false;
         }
-        int inSeq = pkt.header().sequenceNumber();
+        int inSeq = pkt.sequenceNumber();
         if (switchPoint || !synced) {
             seqOffset = (outSeq - inSeq) & 0xFFFF;
-            tsOffset = (outTs - pkt.header().timestamp()) & 0xFFFF_FFFFL;
+            tsOffset = (outTs - pkt.timestamp()) & 0xFFFF_FFFFL;
             syncInExt = inSeq;
             highestInExt = inSeq;
             syncOutExt = started ? lastOutExt + RtpHeader.seqDelta(lastOutSeq, outSeq) : outSeq;
@@ -217,7 +264,7 @@ public final class Consumer {
         }
         packetsSent++;
         octetsSent += pkt.payloadLength();
-        return rewrite(pkt, outSeq, outTs);
+        return true;
     }
 
     /**
@@ -260,6 +307,40 @@ public final class Consumer {
         payload[1] = (byte) outSeq;
         System.arraycopy(pkt.buffer(), pkt.payloadOffset(), payload, 2, len);
         return RtpPacket.build(h, payload, 0, payload.length);
+    }
+
+    /**
+     * A padding-only packet of the RTX stream for bandwidth probing: RTX SSRC and payload type, the RTX stream's next
+     * sequence number, the last timestamp sent, the mid (if negotiated) and, with {@code transportWideExtensionId}
+     * 1..255, a zeroed 2-byte element for the transport-wide sequence number; no payload, then RFC 3550 padding (the
+     * P bit; the last byte is the padding length, 1..255). It carries no frame and no media byte: a receiver drops it
+     * after counting it for congestion control (with E2EE there is nothing to encrypt or decrypt in it).
+     *
+     * @param bytes wanted size of the packet (clear RTP); the padding is clamped to 1..255 bytes
+     * @return the packet, or null without RTX, before the first forwarded packet, or when paused or closed
+     */
+    public byte[] padding(int bytes, int transportWideExtensionId) {
+        if (!rtxEnabled() || !started || paused || closed) {
+            return null;
+        }
+        List<HeaderExtension> ext = extensions;
+        if (transportWideExtensionId >= 1 && transportWideExtensionId <= 255) {
+            ext = new java.util.ArrayList<>(extensions);
+            ext.add(new HeaderExtension(transportWideExtensionId, new byte[2]));
+        }
+        RtpHeader h = RtpHeader.of(false, params.rtxPayloadType(), rtxSeq, lastOutTs, params.rtxSsrc())
+                .withExtensions(ext);
+        int headerLength = h.encodedLength();
+        int pad = Math.max(1, Math.min(255, bytes - headerLength));
+        byte[] out = new byte[headerLength + pad];
+        h.writeTo(out, 0, true);
+        out[out.length - 1] = (byte) pad;
+        rtxSeq = (rtxSeq + 1) & 0xFFFF;
+        return out;
+    }
+
+    private int rewriteInto(RtpPacket pkt, int outSeq, long outTs, byte[] out, int off) {
+        return pkt.rewriteInto(out, off, params.ssrc(), params.payloadType(), outSeq, outTs, extensionBlock);
     }
 
     private byte[] rewrite(RtpPacket pkt, int outSeq, long outTs) {

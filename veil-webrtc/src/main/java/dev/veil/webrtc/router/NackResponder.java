@@ -66,7 +66,7 @@ final class NackResponder implements Stage {
 
     @Override
     public void onProducerRtp(Producer producer, RtpPacket packet, boolean keyFrame, long nowMillis) {
-        cache(producer).put(packet.header().sequenceNumber(), packet.buffer(), packet.offset(), packet.length(),
+        cache(producer).put(packet.sequenceNumber(), packet.buffer(), packet.offset(), packet.length(),
                 nowMillis);
     }
 
@@ -104,7 +104,7 @@ final class NackResponder implements Stage {
             r.at[i] = nowMillis;
             RtpPacket pkt;
             try {
-                pkt = RtpPacket.parse(cached);
+                pkt = RtpPacket.parse(cached, 0, cache.length(inSeq));
             } catch (RtpException e) {
                 throw new IllegalStateException("cached packets were parsed before caching", e);
             }

@@ -56,7 +56,7 @@ final class ReceiverReportScheduler implements Stage {
 
     @Override
     public void onProducerRtp(Producer producer, RtpPacket packet, boolean keyFrame, long nowMillis) {
-        state(producer).stats.update(packet.header().sequenceNumber(), packet.header().timestamp(), nowMillis,
+        state(producer).stats.update(packet.sequenceNumber(), packet.timestamp(), nowMillis,
                 producer.clockRate());
     }
 

@@ -60,6 +60,9 @@ import java.util.random.RandomGenerator;
  */
 public final class Router {
 
+    /** Bytes of room a {@link ForwardSink} finds after each forwarded packet (an SRTP tag needs at most 16). */
+    public static final int FORWARD_TAIL_ROOM = 64;
+
     /** Slots of per-producer stage state ({@link Producer#stageState}) available to stages. */
     static final int STAGE_SLOTS = 8;
 
@@ -84,6 +87,14 @@ public final class Router {
     private Stage[] added = new Stage[0];
     private int nextSlot;
     private boolean closed;
+    /** The view every incoming RTP packet is parsed into (no allocation per packet). */
+    private final RtpPacket packet = RtpPacket.reusable();
+    /** Forwarded packets go here instead of {@link #outputs} when set. */
+    private ForwardSink sink;
+    /** The rewritten packet handed to {@link #sink}; grows (rarely) to fit the largest packet seen. */
+    private byte[] forwardBuf = new byte[2048];
+    private Producer lastProducer;
+    private Map<Long, Producer> lastProducerMap;
 
     private long rtpReceived;
     private long rtpMalformed;
@@ -138,6 +149,39 @@ public final class Router {
             throw new IllegalStateException("no stage slot left");
         }
         return nextSlot++;
+    }
+
+    /**
+     * Sends forwarded packets (of plain and simulcast consumers) to {@code sink} as they are made, in a buffer of the
+     * router's that is reused for the next one (see {@link ForwardSink} for who owns what), instead of queueing a
+     * {@link RouterOutput.Rtp} with a new array per packet for {@link #pollOutput}: the per-packet path then allocates
+     * nothing. Retransmissions and RTCP still come from {@link #pollOutput}. Null restores the queue.
+     */
+    public void setForwardSink(ForwardSink sink) {
+        this.sink = sink;
+    }
+
+    /** {@link #forwardBuf}, grown if a packet of {@code len} bytes rewritten by {@code c} might not fit. */
+    private byte[] forwardBuffer(int len, Consumer c) {
+        int need = len + c.headerGrowth() + FORWARD_TAIL_ROOM;
+        if (forwardBuf.length < need) {
+            forwardBuf = new byte[Math.max(need, 2 * forwardBuf.length)];
+        }
+        return forwardBuf;
+    }
+
+    /** Hook for SimulcastRouting: rewrites a layer's packet for {@code c} into the sink, if there is one. */
+    boolean forwardLayerToSink(Consumer c, RtpPacket pkt, int outSeq, long outTs, boolean switched, long nowMillis) {
+        if (sink == null) {
+            return false;
+        }
+        byte[] buf = forwardBuffer(pkt.length(), c);
+        int n = c.forwardLayerInto(pkt, outSeq, outTs, switched, nowMillis, buf, 0);
+        if (n >= 0) {
+            rtpForwarded++;
+            sink.forward(c, buf, 0, n);
+        }
+        return true;
     }
 
     /** The SSRC the router uses as sender of its RTCP feedback and receiver reports to publishers. */
@@ -269,6 +313,7 @@ public final class Router {
         keyFrames.request(layer, nowMillis, false);
     }
     void layerClosed(Producer layer) {
+        lastProducer = null;
         for (Stage s : stages) {
             s.onProducerClosed(layer);
         }
@@ -406,6 +451,7 @@ public final class Router {
             return List.of();
         }
         p.closed = true;
+        lastProducer = null;
         Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
         List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
         if (p.isSimulcast()) {
@@ -511,15 +557,15 @@ public final class Router {
     /** Handles one (decrypted) RTP packet sent by {@code peerId}. */
     public void handleRtp(String peerId, byte[] buf, int off, int len, long nowMillis) {
         rtpReceived++;
-        RtpPacket pkt;
+        RtpPacket pkt = packet;
         try {
-            pkt = RtpPacket.parse(buf, off, len);
+            pkt.wrap(buf, off, len);
         } catch (RtpException e) {
             rtpMalformed++;
             return;
         }
         Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
-        Producer p = bySsrc == null ? null : bySsrc.get(pkt.header().ssrc());
+        Producer p = bySsrc == null ? null : producerOf(bySsrc, pkt.ssrc());
         if (p == null && !closed && simulcast.hasGroups(peerId)) {
             p = simulcast.learnLayer(peerId, pkt, producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>()),
                     nowMillis);
@@ -528,7 +574,7 @@ public final class Router {
             rtpUnknownSsrc++;
             return;
         }
-        if (pkt.header().payloadType() != p.payloadType()) {
+        if (pkt.payloadType() != p.payloadType()) {
             rtpWrongPayloadType++;
             return;
         }
@@ -545,7 +591,20 @@ public final class Router {
             simulcast.onLayerRtp(p, pkt, key, nowMillis);
             return;
         }
-        for (Consumer c : p.consumers) {
+        List<Consumer> cs = p.consumers;
+        for (int i = 0, n = cs.size(); i < n; i++) { // indexed: no iterator per packet
+            Consumer c = cs.get(i);
+            if (sink != null) {
+                byte[] out = forwardBuffer(len, c);
+                int outLen = c.forwardInto(pkt, key, nowMillis, out, 0);
+                if (outLen >= 0) {
+                    rtpForwarded++;
+                    sink.forward(c, out, 0, outLen);
+                } else if (!c.paused) {
+                    rtpDroppedBeforeKeyFrame++;
+                }
+                continue;
+            }
             byte[] out = c.forward(pkt, key, nowMillis);
             if (out != null) {
                 rtpForwarded++;
@@ -554,6 +613,18 @@ public final class Router {
                 rtpDroppedBeforeKeyFrame++;
             }
         }
+    }
+
+    /** The producer of an SSRC, with a one-entry cache (the boxed map lookup allocates for most SSRCs). */
+    private Producer producerOf(Map<Long, Producer> bySsrc, long ssrc) {
+        Producer last = lastProducer;
+        if (last != null && last.ssrc() == ssrc && bySsrc == lastProducerMap && !last.closed()) {
+            return last;
+        }
+        Producer p = bySsrc.get(ssrc);
+        lastProducer = p;
+        lastProducerMap = bySsrc;
+        return p;
     }
 
     // ------------------------------------------------------------------------------------------------ RTCP

@@ -106,7 +106,7 @@ final class SimulcastRouting {
             learnHeight(layer, pkt, nowMillis);
         }
         g.countPacket(layer.layer, pkt.length(), nowMillis);
-        g.switcher.onPacket(layer.layer, pkt.header().sequenceNumber(), pkt.header().timestamp(), key, nowMillis);
+        g.switcher.onPacket(layer.layer, pkt.sequenceNumber(), pkt.timestamp(), key, nowMillis);
         drain(g, layer, pkt, nowMillis);
     }
 
@@ -143,6 +143,9 @@ final class SimulcastRouting {
                     c.producer.consumers.remove(c);
                     c.producer = layer;
                     layer.consumers.add(c);
+                }
+                if (router.forwardLayerToSink(c, pkt, f.outSeq(), f.outTimestamp(), f.switched(), nowMillis)) {
+                    continue;
                 }
                 byte[] out = c.forwardLayer(pkt, f.outSeq(), f.outTimestamp(), f.switched(), nowMillis);
                 if (out != null) {
@@ -260,6 +263,9 @@ final class SimulcastRouting {
     /** Advances every group's switcher; returns the earliest deadline. */
     long poll(long nowMillis) {
         long next = Stage.NO_DEADLINE;
+        if (byPeer.isEmpty()) {
+            return next; // the common case, polled after every packet: no iterator
+        }
         for (List<SimulcastGroup> groups : byPeer.values()) {
             for (SimulcastGroup g : groups) {
                 next = Math.min(next, g.switcher.poll(nowMillis));

@@ -98,7 +98,7 @@ final class UpstreamNacker implements Stage {
             return;
         }
         Loss l = loss(producer);
-        int seq = packet.header().sequenceNumber();
+        int seq = packet.sequenceNumber();
         if (!l.started) {
             l.started = true;
             l.highestExt = seq;

@@ -15,6 +15,12 @@ public enum RtpCodec {
      * clear), read from the payload descriptor only (the frame itself may be end-to-end encrypted whole).
      */
     VP9,
+    /**
+     * AV1 (AV1 RTP payload format §4.4): a key frame is a packet whose aggregation header |Z|Y|W W|N|-|-|-| has N set
+     * (the first packet of a coded video sequence) and Z clear; read from that header only (the OBUs may be end-to-end
+     * encrypted).
+     */
+    AV1,
     /** Anything else: forwarded without key-frame gating. */
     OTHER;
 
@@ -29,6 +35,8 @@ public enum RtpCodec {
                 return H264;
             case "VP9":
                 return VP9;
+            case "AV1":
+                return AV1;
             default:
                 return OTHER;
         }
@@ -36,7 +44,7 @@ public enum RtpCodec {
 
     /** Whether forwarding must start at a key frame. */
     public boolean needsKeyFrame() {
-        return this == VP8 || this == H264 || this == VP9;
+        return this == VP8 || this == H264 || this == VP9 || this == AV1;
     }
 
     /**
@@ -52,6 +60,9 @@ public enum RtpCodec {
             case VP9:
                 // RFC 9628 §4.2, first byte |I|P|L|F|B|E|V|Z|: B (0x08) starts a frame, P (0x40) = inter-predicted
                 return len >= 1 && (buf[off] & 0x48) == 0x08;
+            case AV1:
+                // Z (0x80) clear: not a continued fragment; N (0x08) set: starts a coded video sequence
+                return len >= 1 && (buf[off] & 0x88) == 0x08;
             default:
                 return true;
         }

@@ -14,25 +14,84 @@ import java.util.List;
  */
 public final class RtpPacket {
 
-    private final RtpHeader header;
-    private final byte[] buffer;
-    private final int offset;
-    private final int length;
-    private final int headerLength;
-    private final int paddingLength;
+    private RtpHeader header;
+    private byte[] buffer;
+    private int offset;
+    private int length;
+    private int headerLength;
+    private int paddingLength;
+    // the fixed header and the extension block's place, read without allocating
+    private boolean marker;
+    private int payloadType;
+    private int sequenceNumber;
+    private long timestamp;
+    private long ssrc;
+    private int csrcCount;
+    private int extensionProfile;
+    private int extensionOffset;
+    private int extensionLength;
 
-    private RtpPacket(RtpHeader header, byte[] buffer, int offset, int length, int headerLength, int paddingLength) {
-        this.header = header;
-        this.buffer = buffer;
-        this.offset = offset;
-        this.length = length;
-        this.headerLength = headerLength;
-        this.paddingLength = paddingLength;
+    private RtpPacket() {}
+
+    /**
+     * An empty view to be filled again and again with {@link #wrap} (the router parses every packet into one such
+     * view, so that the per-packet path allocates nothing). Whoever receives a reusable view must not keep it past
+     * the call it was passed to.
+     */
+    public static RtpPacket reusable() {
+        return new RtpPacket();
     }
 
-    /** The header value. */
+    /**
+     * The header value. Built on first use from the buffer (a view filled with {@link #wrap} allocates it only
+     * if asked): the per-packet path reads {@link #sequenceNumber()}, {@link #timestamp()} etc. instead.
+     */
     public RtpHeader header() {
-        return header;
+        RtpHeader h = header;
+        if (h == null) {
+            try {
+                h = buildHeader();
+            } catch (RtpException e) {
+                throw new IllegalStateException("validated at parse", e);
+            }
+            header = h;
+        }
+        return h;
+    }
+
+    /** The M bit. */
+    public boolean marker() {
+        return marker;
+    }
+
+    /** The payload type. */
+    public int payloadType() {
+        return payloadType;
+    }
+
+    /** The sequence number. */
+    public int sequenceNumber() {
+        return sequenceNumber;
+    }
+
+    /** The timestamp (unsigned 32 bits). */
+    public long timestamp() {
+        return timestamp;
+    }
+
+    /** The SSRC (unsigned 32 bits). */
+    public long ssrc() {
+        return ssrc;
+    }
+
+    /** Number of CSRCs. */
+    public int csrcCount() {
+        return csrcCount;
+    }
+
+    /** The header extension's profile, or -1 if the packet has none. */
+    public int extensionProfile() {
+        return extensionProfile;
     }
 
     /** The buffer this view reads (not a copy). */
@@ -81,6 +140,20 @@ public final class RtpPacket {
      * @throws RtpException if the version is not 2, or the CSRC list, extension or padding overrun the packet
      */
     public static RtpPacket parse(byte[] buf, int off, int len) throws RtpException {
+        RtpPacket p = new RtpPacket();
+        p.wrap(buf, off, len);
+        p.header();
+        return p;
+    }
+
+    /**
+     * Re-points this view at {@code buf[off..off+len)}, validating it as {@link #parse} does but allocating nothing.
+     *
+     * @throws RtpException as {@link #parse}; the view is then unusable until the next successful wrap
+     */
+    public void wrap(byte[] buf, int off, int len) throws RtpException {
+        header = null;
+        buffer = null;
         if (buf == null || off < 0 || len < 0 || off > buf.length - len) {
             throw new RtpException("bad buffer bounds");
         }
@@ -100,14 +173,10 @@ public final class RtpPacket {
         if (end - pos < 4 * cc) {
             throw new RtpException("CSRC list overruns the packet");
         }
-        List<Long> csrcs = new ArrayList<>(cc);
-        for (int i = 0; i < cc; i++) {
-            csrcs.add(readInt(buf, pos) & 0xFFFF_FFFFL);
-            pos += 4;
-        }
+        pos += 4 * cc;
         int profile = -1;
-        List<HeaderExtension> elements = List.of();
-        byte[] raw = null;
+        int extOff = 0;
+        int extLen = 0;
         if (hasExt) {
             if (end - pos < 4) {
                 throw new RtpException("extension header overruns the packet");
@@ -120,34 +189,89 @@ public final class RtpPacket {
             }
             int extEnd = pos + 4 * words;
             if (profile == RtpHeader.PROFILE_ONE_BYTE) {
-                elements = parseOneByte(buf, pos, extEnd);
+                parseOneByte(buf, pos, extEnd, null);
             } else if (RtpHeader.isRfc8285(profile)) {
-                elements = parseTwoByte(buf, pos, extEnd);
-            } else {
-                raw = new byte[4 * words];
-                System.arraycopy(buf, pos, raw, 0, raw.length);
+                parseTwoByte(buf, pos, extEnd, null);
             }
+            extOff = pos;
+            extLen = extEnd - pos;
             pos = extEnd;
         }
-        int headerLength = pos - off;
-        int paddingLength = 0;
+        int headerLen = pos - off;
+        int padLen = 0;
         if (padding) {
             if (end == pos) {
                 throw new RtpException("padding bit set but no padding byte");
             }
-            paddingLength = buf[end - 1] & 0xFF;
-            if (paddingLength == 0 || paddingLength > end - pos) {
-                throw new RtpException("bad padding length " + paddingLength);
+            padLen = buf[end - 1] & 0xFF;
+            if (padLen == 0 || padLen > end - pos) {
+                throw new RtpException("bad padding length " + padLen);
             }
         }
-        RtpHeader h = new RtpHeader((b1 & 0x80) != 0, b1 & 0x7F, readShort(buf, off + 2),
-                readInt(buf, off + 4) & 0xFFFF_FFFFL, readInt(buf, off + 8) & 0xFFFF_FFFFL, csrcs, profile, elements,
-                raw);
-        return new RtpPacket(h, buf, off, len, headerLength, paddingLength);
+        buffer = buf;
+        offset = off;
+        length = len;
+        headerLength = headerLen;
+        paddingLength = padLen;
+        marker = (b1 & 0x80) != 0;
+        payloadType = b1 & 0x7F;
+        sequenceNumber = readShort(buf, off + 2);
+        timestamp = readInt(buf, off + 4) & 0xFFFF_FFFFL;
+        ssrc = readInt(buf, off + 8) & 0xFFFF_FFFFL;
+        csrcCount = cc;
+        extensionProfile = profile;
+        extensionOffset = extOff;
+        extensionLength = extLen;
     }
 
-    private static List<HeaderExtension> parseOneByte(byte[] b, int p, int end) throws RtpException {
-        List<HeaderExtension> out = new ArrayList<>();
+    private RtpHeader buildHeader() throws RtpException {
+        List<Long> csrcs = new ArrayList<>(csrcCount);
+        for (int i = 0; i < csrcCount; i++) {
+            csrcs.add(readInt(buffer, offset + RtpHeader.FIXED_LENGTH + 4 * i) & 0xFFFF_FFFFL);
+        }
+        List<HeaderExtension> elements = List.of();
+        byte[] raw = null;
+        if (extensionProfile == RtpHeader.PROFILE_ONE_BYTE) {
+            elements = new ArrayList<>();
+            parseOneByte(buffer, extensionOffset, extensionOffset + extensionLength, elements);
+        } else if (RtpHeader.isRfc8285(extensionProfile)) {
+            elements = new ArrayList<>();
+            parseTwoByte(buffer, extensionOffset, extensionOffset + extensionLength, elements);
+        } else if (extensionProfile >= 0) {
+            raw = new byte[extensionLength];
+            System.arraycopy(buffer, extensionOffset, raw, 0, extensionLength);
+        }
+        return new RtpHeader(marker, payloadType, sequenceNumber, timestamp, ssrc, csrcs, extensionProfile, elements,
+                raw);
+    }
+
+    /**
+     * Copies this packet's fixed header and CSRCs to {@code out[outOff..]} with another SSRC, payload type, sequence
+     * number and timestamp, the extension block replaced by {@code extensionBlock} (a whole encoded block: profile,
+     * length and elements; empty for none), followed by the payload and padding (the P and M bits kept): what
+     * {@link #rewrite} produces for {@code header().rewritten(...).withExtensions(...)}, without allocating.
+     *
+     * @return the length written
+     */
+    public int rewriteInto(byte[] out, int outOff, long newSsrc, int newPayloadType, int newSeq, long newTimestamp,
+            byte[] extensionBlock) {
+        int fixed = RtpHeader.FIXED_LENGTH + 4 * csrcCount;
+        int tail = length - headerLength;
+        int total = fixed + extensionBlock.length + tail;
+        java.util.Objects.checkFromIndexSize(outOff, total, out.length);
+        System.arraycopy(buffer, offset, out, outOff, fixed);
+        out[outOff] = (byte) ((out[outOff] & ~0x10) | (extensionBlock.length > 0 ? 0x10 : 0));
+        setPayloadType(out, outOff, newPayloadType);
+        setSequenceNumber(out, outOff, newSeq);
+        setTimestamp(out, outOff, newTimestamp);
+        setSsrc(out, outOff, newSsrc);
+        System.arraycopy(extensionBlock, 0, out, outOff + fixed, extensionBlock.length);
+        System.arraycopy(buffer, offset + headerLength, out, outOff + fixed + extensionBlock.length, tail);
+        return total;
+    }
+
+    /** Validates the one-byte elements of {@code b[p, end)}, adding them to {@code out} unless it is null. */
+    private static void parseOneByte(byte[] b, int p, int end, List<HeaderExtension> out) throws RtpException {
         while (p < end) {
             int x = b[p] & 0xFF;
             if (x == 0) { // padding between or after elements
@@ -165,16 +289,17 @@ public final class RtpPacket {
             if (end - p - 1 < n) {
                 throw new RtpException("one-byte extension element overruns");
             }
-            byte[] d = new byte[n];
-            System.arraycopy(b, p + 1, d, 0, n);
-            out.add(new HeaderExtension(id, d));
+            if (out != null) {
+                byte[] d = new byte[n];
+                System.arraycopy(b, p + 1, d, 0, n);
+                out.add(new HeaderExtension(id, d));
+            }
             p += 1 + n;
         }
-        return out;
     }
 
-    private static List<HeaderExtension> parseTwoByte(byte[] b, int p, int end) throws RtpException {
-        List<HeaderExtension> out = new ArrayList<>();
+    /** Validates the two-byte elements of {@code b[p, end)}, adding them to {@code out} unless it is null. */
+    private static void parseTwoByte(byte[] b, int p, int end, List<HeaderExtension> out) throws RtpException {
         while (p < end) {
             int id = b[p] & 0xFF;
             if (id == 0) {
@@ -188,12 +313,13 @@ public final class RtpPacket {
             if (end - p - 2 < n) {
                 throw new RtpException("two-byte extension element overruns");
             }
-            byte[] d = new byte[n];
-            System.arraycopy(b, p + 2, d, 0, n);
-            out.add(new HeaderExtension(id, d));
+            if (out != null) {
+                byte[] d = new byte[n];
+                System.arraycopy(b, p + 2, d, 0, n);
+                out.add(new HeaderExtension(id, d));
+            }
             p += 2 + n;
         }
-        return out;
     }
 
     /** Builds a packet: header then payload, no padding. */
@@ -267,6 +393,6 @@ public final class RtpPacket {
 
     @Override
     public String toString() {
-        return "RtpPacket[" + header + ", payload=" + payloadLength() + "B, padding=" + paddingLength + "]";
+        return "RtpPacket[" + (buffer == null ? "empty" : header()) + ", payload=" + payloadLength() + "B, padding=" + paddingLength + "]";
     }
 }

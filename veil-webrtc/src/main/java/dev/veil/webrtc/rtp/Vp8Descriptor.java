@@ -108,15 +108,54 @@ public record Vp8Descriptor(boolean nonReference, boolean startOfPartition, int 
      * False for malformed or truncated payloads.
      */
     public static boolean isKeyFrame(byte[] buf, int off, int len) {
-        try {
-            Vp8Descriptor d = parse(buf, off, len);
-            if (!d.startOfPartition || d.partitionId != 0 || d.length >= len) {
-                return false;
-            }
-            return (buf[off + d.length] & 0x01) == 0;
-        } catch (RtpException e) {
+        // the per-packet path: the same checks as parse() without making the record
+        if (len < 1) {
             return false;
         }
+        int b0 = buf[off] & 0xFF;
+        if ((b0 & 0x10) == 0 || (b0 & 0x07) != 0) {
+            return false; // S=0 or PID != 0
+        }
+        int n = length(buf, off, len);
+        return n >= 0 && n < len && (buf[off + n] & 0x01) == 0;
+    }
+
+    /** The descriptor's length as {@link #parse} finds it, or -1 where parse would throw. */
+    private static int length(byte[] buf, int off, int len) {
+        int p = off;
+        int end = off + len;
+        int b0 = buf[p++] & 0xFF;
+        if ((b0 & 0x80) != 0) { // X
+            if (p >= end) {
+                return -1;
+            }
+            int xb = buf[p++] & 0xFF;
+            if ((xb & 0x80) != 0) { // I
+                if (p >= end) {
+                    return -1;
+                }
+                int pb = buf[p++] & 0xFF;
+                if ((pb & 0x80) != 0) {
+                    if (p >= end) {
+                        return -1;
+                    }
+                    p++;
+                }
+            }
+            if ((xb & 0x40) != 0) { // L
+                if (p >= end) {
+                    return -1;
+                }
+                p++;
+            }
+            if ((xb & 0x30) != 0) { // T or K
+                if (p >= end) {
+                    return -1;
+                }
+                p++;
+            }
+        }
+        return p - off;
     }
 
     /**

@@ -53,6 +53,14 @@ public record Codec(int payloadType, String name, int clockRate, int channels, S
         return new Codec(98, "VP9", 90_000, 0, "profile-id=0", List.of("nack", "nack pli", "ccm fir"));
     }
 
+    /**
+     * AV1 (AV1 RTP payload format), PT 104, profile 0, level-idx 5, tier 0, with nack, nack pli and ccm fir; passed
+     * through (a key frame is read from the aggregation header only).
+     */
+    public static Codec av1() {
+        return new Codec(104, "AV1", 90_000, 0, "level-idx=5;profile=0;tier=0", List.of("nack", "nack pli", "ccm fir"));
+    }
+
     /** RTX (RFC 4588) for the codec with payload type {@code apt}: {@code rtx/90000}, {@code apt=<apt>}. */
     public static Codec rtx(int payloadType, int apt) {
         return new Codec(payloadType, "rtx", 90_000, 0, "apt=" + apt, List.of());

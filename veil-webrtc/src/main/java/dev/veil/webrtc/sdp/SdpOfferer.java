@@ -49,6 +49,14 @@ public final class SdpOfferer {
     /** Priority of the single host candidate: type preference 126, local preference 65535, component 1. */
     public static final long HOST_CANDIDATE_PRIORITY = 2130706431L;
 
+    /**
+     * Priority of the passive ICE-TCP host candidate (RFC 6544 §4.2): type preference 90, below UDP host (126) as
+     * RFC 6544 §4.2 asks for TCP candidates where UDP may work (the value libwebrtc gives host TCP candidates), local
+     * preference {@code 2^13 * 4 + 8191} (direction-pref 4 for passive, other-pref 8191), component 1: a browser
+     * that can reach the UDP candidate prefers it.
+     */
+    public static final long HOST_TCP_CANDIDATE_PRIORITY = (90L << 24) + ((4L << 13) + 8191) * 256 + (256 - 1);
+
     private final long sessionId;
     private long version;
     private String iceUfrag;
@@ -57,8 +65,10 @@ public final class SdpOfferer {
     private final String candidateAddress;
     private final boolean ipv6;
     private final int port;
+    /** The passive ICE-TCP candidate's port, or 0 for none. */
+    private int tcpPort;
     private List<Codec> audioCodecs = List.of(Codec.opus());
-    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9());
+    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9(), Codec.av1());
     private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
     private boolean uplinkCongestionControl = true;
     private boolean uplinkTransportCc = true;
@@ -102,6 +112,19 @@ public final class SdpOfferer {
         this.port = port;
     }
 
+    /**
+     * Also announces a passive ICE-TCP host candidate (RFC 6544, {@code tcptype passive}) on {@code port} of the
+     * same address, after the UDP one and with a lower priority ({@link #HOST_TCP_CANDIDATE_PRIORITY}); 0 for none
+     * (the default).
+     */
+    public SdpOfferer iceTcpPort(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("bad port " + port);
+        }
+        this.tcpPort = port;
+        return this;
+    }
+
     /** Replaces the audio codecs offered on m-lines added from now on (default: Opus). */
     public SdpOfferer audioCodecs(List<Codec> codecs) {
         this.audioCodecs = List.copyOf(codecs);
@@ -109,7 +132,7 @@ public final class SdpOfferer {
     }
 
     /**
-     * Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264, VP9, in that order; a
+     * Replaces the video codecs offered on m-lines added from now on (default: VP8, H.264, VP9, AV1, in that order; a
      * client that prefers another orders the offer itself, docs/PROTOCOL.md §2.9).
      */
     public SdpOfferer videoCodecs(List<Codec> codecs) {
@@ -606,6 +629,10 @@ public final class SdpOfferer {
         }
         line(sb, "a=candidate:1 1 udp " + HOST_CANDIDATE_PRIORITY + " " + candidateAddress + " " + port
                 + " typ host");
+        if (tcpPort != 0) {
+            line(sb, "a=candidate:2 1 tcp " + HOST_TCP_CANDIDATE_PRIORITY + " " + candidateAddress + " " + tcpPort
+                    + " typ host tcptype passive");
+        }
         line(sb, "a=end-of-candidates");
     }
 

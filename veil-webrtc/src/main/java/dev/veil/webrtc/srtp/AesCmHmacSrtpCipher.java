@@ -29,7 +29,9 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
     private final byte[] rtcpSalt;
     private final Cipher rtpCtr;
     private final Cipher rtcpCtr;
-    private final Mac rtpMac;
+    private final HmacSha1 rtpHmac;
+    /** AES-CM on the JDK's intrinsic counter mode (no allocation per packet), or null: {@link #rtpCtr} then. */
+    private final JdkAes.Ctr rtpFastCtr;
     private final Mac rtcpMac;
     private final byte[] iv = new byte[16];
     private final byte[] rocBytes = new byte[4];
@@ -38,6 +40,12 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
     private final byte[] received = new byte[TAG];
 
     AesCmHmacSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
+        this(profile, masterKey, masterSalt, true);
+    }
+
+    /** @param fast use {@link JdkAes} when available (false: public JCE only, for tests of both paths) */
+    AesCmHmacSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt, boolean fast)
+            throws GeneralSecurityException {
         int keyLen = profile.keyLength();
         int saltLen = profile.saltLength();
         SrtpKdf kdf = SrtpKdf.of(masterKey, masterSalt);
@@ -49,9 +57,19 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
         rtcpSalt = kdf.derive(SrtpKdf.LABEL_RTCP_SALT, saltLen);
         rtpCtr = Cipher.getInstance("AES/CTR/NoPadding");
         rtcpCtr = Cipher.getInstance("AES/CTR/NoPadding");
-        rtpMac = Mac.getInstance("HmacSHA1");
-        rtpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTP_AUTH, authLen),
-                "HmacSHA1"));
+        byte[] rtpAuthKey = kdf.derive(SrtpKdf.LABEL_RTP_AUTH, authLen);
+        rtpHmac = new HmacSha1(rtpAuthKey);
+        java.util.Arrays.fill(rtpAuthKey, (byte) 0);
+        if (fast && JdkAes.AVAILABLE) {
+            byte[] k = rtpKey.getEncoded();
+            try {
+                rtpFastCtr = new JdkAes.Ctr(k);
+            } finally {
+                java.util.Arrays.fill(k, (byte) 0);
+            }
+        } else {
+            rtpFastCtr = null;
+        }
         rtcpMac = Mac.getInstance("HmacSHA1");
         rtcpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_AUTH, authLen),
                 "HmacSHA1"));
@@ -82,35 +100,69 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
     byte[] protectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
             throws GeneralSecurityException {
         byte[] out = new byte[len + TAG];
-        System.arraycopy(packet, off, out, 0, headerLength);
-        counterBlock(iv, rtpSalt, ssrc, index);
-        rtpCtr.init(Cipher.ENCRYPT_MODE, rtpKey, new IvParameterSpec(iv));
-        rtpCtr.doFinal(packet, off + headerLength, len - headerLength, out, headerLength);
-        rtpMac.update(out, 0, len);
-        putInt(rocBytes, 0, (int) (index >>> 16));
-        rtpMac.update(rocBytes);
-        rtpMac.doFinal(fullTag, 0);
-        System.arraycopy(fullTag, 0, out, len, TAG);
+        System.arraycopy(packet, off, out, 0, len);
+        protectRtpInPlace(out, 0, len, headerLength, ssrc, index);
         return out;
+    }
+
+    @Override
+    int protectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        cryptRtp(buf, off + headerLength, len - headerLength, ssrc, index);
+        rtpHmac.update(buf, off, len);
+        putInt(rocBytes, 0, (int) (index >>> 16));
+        rtpHmac.update(rocBytes, 0, 4);
+        rtpHmac.doFinal(fullTag, 0);
+        System.arraycopy(fullTag, 0, buf, off + len, TAG);
+        return len + TAG;
+    }
+
+    /** XORs the RTP key stream for (SSRC, index) into {@code buf[off, off+len)}, in place. */
+    private void cryptRtp(byte[] buf, int off, int len, int ssrc, long index) throws GeneralSecurityException {
+        counterBlock(iv, rtpSalt, ssrc, index);
+        if (rtpFastCtr != null) {
+            rtpFastCtr.start(iv, 0);
+            rtpFastCtr.crypt(buf, off, len, buf, off);
+        } else {
+            rtpCtr.init(Cipher.ENCRYPT_MODE, rtpKey, new IvParameterSpec(iv));
+            rtpCtr.doFinal(buf, off, len, buf, off);
+        }
+    }
+
+    /** Checks the tag of the SRTP packet {@code packet[off, off+len)} (constant time). */
+    private void verifyRtp(byte[] packet, int off, int len, long index) throws SrtpException {
+        int authLen = len - TAG;
+        rtpHmac.update(packet, off, authLen);
+        putInt(rocBytes, 0, (int) (index >>> 16));
+        rtpHmac.update(rocBytes, 0, 4);
+        rtpHmac.doFinal(fullTag, 0);
+        int diff = 0;
+        for (int i = 0; i < TAG; i++) {
+            diff |= fullTag[i] ^ packet[off + authLen + i];
+        }
+        if (diff != 0) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP authentication tag mismatch");
+        }
     }
 
     @Override
     byte[] unprotectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
             throws GeneralSecurityException {
+        verifyRtp(packet, off, len, index);
         int authLen = len - TAG;
-        rtpMac.update(packet, off, authLen);
-        putInt(rocBytes, 0, (int) (index >>> 16));
-        rtpMac.update(rocBytes);
-        rtpMac.doFinal(fullTag, 0);
-        if (!tagMatches(packet, off + authLen)) {
-            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP authentication tag mismatch");
-        }
         byte[] out = new byte[authLen];
-        System.arraycopy(packet, off, out, 0, headerLength);
-        counterBlock(iv, rtpSalt, ssrc, index);
-        rtpCtr.init(Cipher.DECRYPT_MODE, rtpKey, new IvParameterSpec(iv));
-        rtpCtr.doFinal(packet, off + headerLength, authLen - headerLength, out, headerLength);
+        System.arraycopy(packet, off, out, 0, authLen);
+        cryptRtp(out, headerLength, authLen - headerLength, ssrc, index);
         return out;
+    }
+
+    @Override
+    int unprotectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        verifyRtp(buf, off, len, index);
+        int authLen = len - TAG;
+        cryptRtp(buf, off + headerLength, authLen - headerLength, ssrc, index);
+        return authLen;
     }
 
     @Override

@@ -37,8 +37,16 @@ final class AesGcmSrtpCipher extends SrtpCipher {
     private boolean rtpEncrypted;
     private boolean rtcpEncrypted;
     private final byte[] trailer = new byte[SRTCP_INDEX_LENGTH];
+    /** RTP's AES-GCM on the JDK's intrinsics (no allocation per packet), or null: {@link #rtpGcm} then. */
+    private final JdkAes.Gcm rtpFast;
 
     AesGcmSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
+        this(profile, masterKey, masterSalt, true);
+    }
+
+    /** @param fast use {@link JdkAes} when available (false: public JCE only, for tests of both paths) */
+    AesGcmSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt, boolean fast)
+            throws GeneralSecurityException {
         int keyLen = profile.keyLength();
         int saltLen = profile.saltLength();
         SrtpKdf kdf = SrtpKdf.of(masterKey, masterSalt);
@@ -49,16 +57,35 @@ final class AesGcmSrtpCipher extends SrtpCipher {
         rtcpSalt = kdf.derive(SrtpKdf.LABEL_RTCP_SALT, saltLen);
         rtpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtcpGcm = Cipher.getInstance("AES/GCM/NoPadding");
+        rtpFast = fastGcm(fast, rtpKey);
+    }
+
+    private static JdkAes.Gcm fastGcm(boolean fast, SecretKeySpec key) throws GeneralSecurityException {
+        if (!fast || !JdkAes.AVAILABLE) {
+            return null;
+        }
+        byte[] k = key.getEncoded();
+        try {
+            return new JdkAes.Gcm(k);
+        } finally {
+            Arrays.fill(k, (byte) 0);
+        }
     }
 
     /** For the RFC 7714 vectors, which give session keys rather than master keys. */
     AesGcmSrtpCipher(byte[] sessionKey, byte[] sessionSalt) throws GeneralSecurityException {
+        this(sessionKey, sessionSalt, true);
+    }
+
+    /** For the RFC 7714 vectors; {@code fast} as in the main constructor. */
+    AesGcmSrtpCipher(byte[] sessionKey, byte[] sessionSalt, boolean fast) throws GeneralSecurityException {
         rtpKey = new SecretKeySpec(sessionKey.clone(), "AES");
         rtcpKey = new SecretKeySpec(sessionKey.clone(), "AES");
         rtpSalt = sessionSalt.clone();
         rtcpSalt = sessionSalt.clone();
         rtpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtcpGcm = Cipher.getInstance("AES/GCM/NoPadding");
+        rtpFast = fastGcm(fast, rtpKey);
     }
 
     @Override
@@ -129,6 +156,12 @@ final class AesGcmSrtpCipher extends SrtpCipher {
     @Override
     byte[] protectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
             throws GeneralSecurityException {
+        if (rtpFast != null) {
+            byte[] out = new byte[len + TAG];
+            System.arraycopy(packet, off, out, 0, len);
+            protectRtpInPlace(out, 0, len, headerLength, ssrc, index);
+            return out;
+        }
         rtpIv(ssrc, index);
         initEncrypt(rtpGcm, rtpKey, iv, lastRtpEncryptIv, rtpEncrypted);
         rtpEncrypted = true;
@@ -142,6 +175,16 @@ final class AesGcmSrtpCipher extends SrtpCipher {
     @Override
     byte[] unprotectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
             throws GeneralSecurityException {
+        if (rtpFast != null) {
+            rtpIv(ssrc, index);
+            byte[] out = new byte[len - TAG];
+            System.arraycopy(packet, off, out, 0, headerLength);
+            if (!rtpFast.open(iv, packet, off, headerLength, packet, off + headerLength, len - TAG - headerLength,
+                    out, headerLength)) {
+                throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP GCM tag mismatch");
+            }
+            return out;
+        }
         rtpIv(ssrc, index);
         rtpGcm.init(Cipher.DECRYPT_MODE, rtpKey, new GCMParameterSpec(TAG * 8, iv));
         rtpGcm.updateAAD(packet, off, headerLength);
@@ -153,6 +196,35 @@ final class AesGcmSrtpCipher extends SrtpCipher {
             throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP GCM tag mismatch");
         }
         return out;
+    }
+
+    @Override
+    int protectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        if (rtpFast == null) {
+            byte[] out = protectRtp(buf, off, len, headerLength, ssrc, index);
+            System.arraycopy(out, 0, buf, off, out.length);
+            return out.length;
+        }
+        rtpIv(ssrc, index);
+        rtpFast.seal(iv, buf, off, headerLength, buf, off + headerLength, len - headerLength);
+        return len + TAG;
+    }
+
+    @Override
+    int unprotectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException {
+        if (rtpFast == null) {
+            byte[] out = unprotectRtp(buf, off, len, headerLength, ssrc, index);
+            System.arraycopy(out, 0, buf, off, out.length);
+            return out.length;
+        }
+        rtpIv(ssrc, index);
+        int ctLen = len - TAG - headerLength;
+        if (!rtpFast.open(iv, buf, off, headerLength, buf, off + headerLength, ctLen, buf, off + headerLength)) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTP GCM tag mismatch");
+        }
+        return len - TAG;
     }
 
     @Override

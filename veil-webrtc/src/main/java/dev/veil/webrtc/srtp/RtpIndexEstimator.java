@@ -22,6 +22,13 @@ final class RtpIndexEstimator {
         this.highestSeq = firstSeq;
     }
 
+    /** Sets the first sequence number of a stream created without one ({@code firstSeq} -1); else a no-op. */
+    void startAt(int seq) {
+        if (highestSeq < 0) {
+            highestSeq = seq;
+        }
+    }
+
     /** The 48-bit index of a packet with this sequence number; negative if it would precede ROC 0. */
     long estimate(int seq) {
         long v;

@@ -7,7 +7,9 @@ import java.security.GeneralSecurityException;
  * with pre-allocated JCE objects re-initialised per packet. Not thread-safe.
  *
  * <p>Callers have already parsed the header and computed the packet index; this class only encrypts,
- * authenticates and checks tags. Every method returns a fresh array.
+ * authenticates and checks tags. The {@code byte[]}-returning methods return a fresh array; the {@code ...InPlace}
+ * ones (RTP, the forwarding path) work inside the caller's buffer and allocate nothing when {@link JdkAes} is
+ * available.
  */
 abstract class SrtpCipher {
     /** Length of the SRTCP trailer word {@code E || SRTCP index}. */
@@ -32,6 +34,22 @@ abstract class SrtpCipher {
      * @param index the 48-bit packet index {@code ROC << 16 | SEQ}
      */
     abstract byte[] protectRtp(byte[] packet, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException;
+
+    /**
+     * Protects {@code buf[off, off+len)} in place: the payload is encrypted where it is and the tag written after it
+     * ({@code buf} must have {@link #tagLength()} bytes of room there). Returns the protected length.
+     */
+    abstract int protectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
+            throws GeneralSecurityException;
+
+    /**
+     * Checks and decrypts {@code buf[off, off+len)} in place; returns the plain length (without the tag). If the tag
+     * does not verify nothing is written.
+     *
+     * @throws SrtpException with {@link SrtpRejection#AUTH_FAIL} if the tag does not verify
+     */
+    abstract int unprotectRtpInPlace(byte[] buf, int off, int len, int headerLength, int ssrc, long index)
             throws GeneralSecurityException;
 
     /** @throws SrtpException with {@link SrtpRejection#AUTH_FAIL} if the tag does not verify */

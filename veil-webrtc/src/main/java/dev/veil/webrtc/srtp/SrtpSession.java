@@ -37,11 +37,21 @@ public final class SrtpSession {
     private static final class ReceiveStream {
         final RtpIndexEstimator estimator;
         final ReplayWindow window = new ReplayWindow();
+        /** In {@link #rxRtp} (a packet of it authenticated). */
+        boolean known;
 
-        ReceiveStream(RtpIndexEstimator estimator) {
+        ReceiveStream(RtpIndexEstimator estimator, boolean known) {
             this.estimator = estimator;
+            this.known = known;
         }
     }
+
+    // One-entry caches of the last SSRC looked up (the common case: one stream at a time), sparing the boxing
+    // HashMap lookup per packet.
+    private RtpIndexEstimator lastTx;
+    private int lastTxSsrc;
+    private ReceiveStream lastRx;
+    private int lastRxSsrc;
 
     SrtpSession(SrtpProfile profile, SrtpCipher tx, SrtpCipher rx) {
         this.profile = profile;
@@ -79,22 +89,8 @@ public final class SrtpSession {
         checkBounds(buf, off, len);
         int hdr = rtpHeaderLength(buf, off, len);
         int ssrc = readInt(buf, off + 8);
-        int seq = readU16(buf, off + 2);
-        RtpIndexEstimator est = txRtp.get(ssrc);
-        if (est == null) {
-            if (txRtp.size() >= MAX_STREAMS) {
-                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many outgoing SSRCs");
-            }
-            est = new RtpIndexEstimator(seq);
-            txRtp.put(ssrc, est);
-        }
-        long index = est.estimate(seq);
-        if (index < 0) {
-            throw new SrtpException(SrtpRejection.TOO_OLD, "sequence number precedes the stream's first packet");
-        }
-        if (index > RtpIndexEstimator.MAX_INDEX) {
-            throw new SrtpException(SrtpRejection.INDEX_EXHAUSTED, "SRTP index exhausted; re-key");
-        }
+        RtpIndexEstimator est = sendStream(ssrc);
+        long index = sendIndex(est, readU16(buf, off + 2));
         byte[] out;
         try {
             out = tx.protectRtp(buf, off, len, hdr, ssrc, index);
@@ -105,6 +101,82 @@ public final class SrtpSession {
         }
         est.update(index);
         return out;
+    }
+
+    /**
+     * Protects the plain RTP packet in {@code buf[off, off+len)} in place (the forwarding path: no copy, and no
+     * allocation when {@link #allocationFree()}): the payload is encrypted where it is and the tag is written after
+     * it, so {@code buf} must have {@link #tagLength()} bytes of room at {@code off + len}.
+     *
+     * @return the length of the SRTP packet now at {@code buf[off..]} ({@code len + tagLength()})
+     */
+    public int protectRtpInPlace(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        if (off + len > buf.length - tx.tagLength()) {
+            throw new SrtpException(SrtpRejection.MALFORMED, "no room for the SRTP tag after the packet");
+        }
+        int hdr = rtpHeaderLength(buf, off, len);
+        int ssrc = readInt(buf, off + 8);
+        RtpIndexEstimator est = sendStream(ssrc);
+        long index = sendIndex(est, readU16(buf, off + 2));
+        int n;
+        try {
+            n = tx.protectRtpInPlace(buf, off, len, hdr, ssrc, index);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        est.update(index);
+        return n;
+    }
+
+    /** The outgoing stream of an SSRC (created on its first packet); a one-entry cache spares the boxed lookup. */
+    private RtpIndexEstimator sendStream(int ssrc) throws SrtpException {
+        if (lastTx != null && lastTxSsrc == ssrc) {
+            return lastTx;
+        }
+        RtpIndexEstimator est = txRtp.get(ssrc);
+        if (est == null) {
+            if (txRtp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many outgoing SSRCs");
+            }
+            est = new RtpIndexEstimator(-1);
+            txRtp.put(ssrc, est);
+        }
+        lastTx = est;
+        lastTxSsrc = ssrc;
+        return est;
+    }
+
+    private static long sendIndex(RtpIndexEstimator est, int seq) throws SrtpException {
+        est.startAt(seq);
+        long index = est.estimate(seq);
+        if (index < 0) {
+            throw new SrtpException(SrtpRejection.TOO_OLD, "sequence number precedes the stream's first packet");
+        }
+        if (index > RtpIndexEstimator.MAX_INDEX) {
+            throw new SrtpException(SrtpRejection.INDEX_EXHAUSTED, "SRTP index exhausted; re-key");
+        }
+        return index;
+    }
+
+    /** The SRTP tag length of this session's profile (bytes an in-place protect adds). */
+    public int tagLength() {
+        return tx.tagLength();
+    }
+
+    /**
+     * Whether the RTP packet transforms run on the JDK's intrinsics without allocating ({@code --add-opens
+     * java.base/com.sun.crypto.provider=ALL-UNNAMED}); otherwise public JCE, with its per-packet allocations.
+     */
+    public static boolean allocationFree() {
+        return JdkAes.AVAILABLE;
+    }
+
+    /** Why {@link #allocationFree()} is false (null when it is true). */
+    public static String allocationFreeUnavailableReason() {
+        return JdkAes.UNAVAILABLE_REASON;
     }
 
     /** Checks and decrypts a whole SRTP packet, returning the plain RTP packet. */
@@ -120,15 +192,66 @@ public final class SrtpSession {
             throw new SrtpException(SrtpRejection.TOO_SHORT, "SRTP packet shorter than header and tag");
         }
         int ssrc = readInt(buf, off + 8);
+        ReceiveStream stream = receiveStream(ssrc, readU16(buf, off + 2));
+        long index = receiveIndex(stream, readU16(buf, off + 2));
+        byte[] out;
+        try {
+            out = rx.unprotectRtp(buf, off, len, hdr, ssrc, index);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        accepted(ssrc, stream, index);
+        return out;
+    }
+
+    /**
+     * Checks and decrypts the SRTP packet in {@code buf[off, off+len)} in place (the forwarding path: no copy, and
+     * no allocation when {@link #allocationFree()}). If it is refused, the buffer is left as it was.
+     *
+     * @return the length of the plain RTP packet now at {@code buf[off..]} ({@code len - tagLength()})
+     */
+    public int unprotectRtpInPlace(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        int hdr = rtpHeaderLength(buf, off, len);
+        if (len < hdr + rx.tagLength()) {
+            throw new SrtpException(SrtpRejection.TOO_SHORT, "SRTP packet shorter than header and tag");
+        }
+        int ssrc = readInt(buf, off + 8);
         int seq = readU16(buf, off + 2);
+        ReceiveStream stream = receiveStream(ssrc, seq);
+        long index = receiveIndex(stream, seq);
+        int n;
+        try {
+            n = rx.unprotectRtpInPlace(buf, off, len, hdr, ssrc, index);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        accepted(ssrc, stream, index);
+        return n;
+    }
+
+    /** The known stream of an incoming SSRC, or a new one that is kept only once a packet authenticates. */
+    private ReceiveStream receiveStream(int ssrc, int seq) throws SrtpException {
+        if (lastRx != null && lastRxSsrc == ssrc) {
+            return lastRx;
+        }
         ReceiveStream stream = rxRtp.get(ssrc);
-        boolean isNew = stream == null;
-        if (isNew) {
+        if (stream == null) {
             if (rxRtp.size() >= MAX_STREAMS) {
                 throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming SSRCs");
             }
-            stream = new ReceiveStream(new RtpIndexEstimator(seq));
+            return new ReceiveStream(new RtpIndexEstimator(seq), false);
         }
+        lastRx = stream;
+        lastRxSsrc = ssrc;
+        return stream;
+    }
+
+    private static long receiveIndex(ReceiveStream stream, int seq) throws SrtpException {
         long index = stream.estimator.estimate(seq);
         if (index < 0) {
             throw new SrtpException(SrtpRejection.TOO_OLD, "sequence number precedes the stream's first packet");
@@ -140,20 +263,18 @@ public final class SrtpSession {
         if (replay != null) {
             throw new SrtpException(replay, "SRTP index " + index + " refused by the replay window");
         }
-        byte[] out;
-        try {
-            out = rx.unprotectRtp(buf, off, len, hdr, ssrc, index);
-        } catch (SrtpException e) {
-            throw e;
-        } catch (GeneralSecurityException e) {
-            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
-        }
-        if (isNew) {
+        return index;
+    }
+
+    private void accepted(int ssrc, ReceiveStream stream, long index) {
+        if (!stream.known) {
+            stream.known = true;
             rxRtp.put(ssrc, stream);
+            lastRx = stream;
+            lastRxSsrc = ssrc;
         }
         stream.estimator.update(index);
         stream.window.accept(index);
-        return out;
     }
 
     /** Protects a whole plain (compound) RTCP packet; the payload is encrypted (E = 1). */
@@ -239,6 +360,7 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         txRtp.put(ssrc, est);
+        lastTx = null;
     }
 
     /** Test hook: the next SRTCP index used for an SSRC. */
@@ -250,7 +372,8 @@ public final class SrtpSession {
     void setReceiveRoc(int ssrc, int firstSeq, long roc) {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
-        rxRtp.put(ssrc, new ReceiveStream(est));
+        rxRtp.put(ssrc, new ReceiveStream(est, true));
+        lastRx = null;
     }
 
     /** The current rollover counter of an incoming SSRC, or -1 if unknown. */

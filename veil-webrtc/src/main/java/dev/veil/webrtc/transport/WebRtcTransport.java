@@ -87,6 +87,8 @@ public final class WebRtcTransport {
     private DtlsFingerprint remoteFingerprint;
     private final ArrayDeque<TransportOutput> outputs = new ArrayDeque<>();
     private final LinkedHashSet<InetSocketAddress> validated = new LinkedHashSet<>();
+    /** Names the transport address of a non-UDP path (an unresolved path key); null: no such paths. */
+    private java.util.function.UnaryOperator<InetSocketAddress> mappedAddresses;
 
     private SrtpSession srtp;
     private SrtpProfile profile;
@@ -186,6 +188,17 @@ public final class WebRtcTransport {
 
     // ------------------------------------------------------------------------------------------ SDP parameters
 
+    /**
+     * Lets this transport take packets over paths other than UDP, such as ICE-TCP connections (RFC 6544). The server
+     * gives each such path an <em>unresolved</em> {@link InetSocketAddress} as its key (so it is never equal to a UDP
+     * source address) and passes it as {@code from} to {@link #handleDatagram}; outputs for that path carry the same
+     * key as their destination. {@code resolver} maps a key to the path's real remote address, which STUN responses
+     * report in XOR-MAPPED-ADDRESS; returning null (a path that is gone) drops the packet.
+     */
+    public void setMappedAddressResolver(java.util.function.UnaryOperator<InetSocketAddress> resolver) {
+        this.mappedAddresses = resolver;
+    }
+
     /** The local ICE ufrag and password for the offer. */
     public IceCredentials localIceCredentials() {
         return ice.localCredentials();
@@ -256,7 +269,15 @@ public final class WebRtcTransport {
     }
 
     private void handleStun(byte[] data, InetSocketAddress from, long nowMillis) {
-        StunResult r = ice.handleStun(from, data, 0, data.length, nowMillis);
+        InetSocketAddress mapped = from;
+        if (from.isUnresolved()) {
+            mapped = mappedAddresses == null ? null : mappedAddresses.apply(from);
+            if (mapped == null || mapped.isUnresolved()) {
+                dropped[PacketKind.STUN.ordinal()]++; // a path nobody can name: nothing to answer
+                return;
+            }
+        }
+        StunResult r = ice.handleStun(from, mapped, data, 0, data.length, nowMillis);
         if (r instanceof StunResult.Accepted) {
             StunResult.Accepted a = (StunResult.Accepted) r;
             received[PacketKind.STUN.ordinal()]++;
@@ -382,6 +403,36 @@ public final class WebRtcTransport {
             sendDropped++;
             return false;
         }
+    }
+
+    /**
+     * The allocation-free variant of {@link #sendRtp} for the forwarding path: protects the plain RTP packet
+     * {@code buf[off, off+len)} in place (the SRTP tag is written after it, so {@code buf} needs
+     * {@link dev.veil.webrtc.srtp.SrtpSession#tagLength()} bytes of room there) and queues nothing: the caller sends
+     * the result to {@link #mediaDestination()} itself, before it reuses the buffer. Counted as {@link #sendRtp} is.
+     *
+     * @return the length of the SRTP packet now at {@code buf[off..]}, or -1 if it cannot be sent (not connected, no
+     *     selected address, refused by SRTP: counted as dropped)
+     */
+    public int protectRtpInPlace(byte[] buf, int off, int len) {
+        InetSocketAddress to = connected && !ended ? ice.selectedAddressOrNull() : null;
+        if (to == null) {
+            sendDropped++;
+            return -1;
+        }
+        try {
+            int n = srtp.protectRtpInPlace(buf, off, len);
+            rtpSent++;
+            return n;
+        } catch (SrtpException e) {
+            sendDropped++;
+            return -1;
+        }
+    }
+
+    /** Where media to this peer goes now (the selected address), or null. */
+    public InetSocketAddress mediaDestination() {
+        return connected && !ended ? ice.selectedAddressOrNull() : null;
     }
 
     /**

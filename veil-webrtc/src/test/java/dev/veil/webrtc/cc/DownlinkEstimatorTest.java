@@ -64,6 +64,19 @@ class DownlinkEstimatorTest {
         report("1.5 Mbit/s sent into a 400 kbit/s link: mean estimate over 20..30 s = %.0f bps, loss %.2f", mean,
                 sim.estimator.stats().lossFraction());
         assertTrue(mean > 0.6 * 400_000 && mean < 1.3 * 400_000, "mean " + mean);
+        // the drop-tail queue stays full (no delay gradient left), but the heavy loss keeps it "congested"
+        assertTrue(sim.nowMillis - sim.estimator.lastCongestionMillis() < 1000,
+                "congestion seen lately: " + sim.estimator.lastCongestionMillis() + " at " + sim.nowMillis);
+    }
+
+    @Test
+    void randomLossOnAnUncongestedLinkIsNotCongestion() {
+        // an SFU subscriber on a lossy hop: 500 kbit/s sent over 2.5 Mbit/s, 5% random loss, for a minute
+        LinkSim sim = new LinkSim(2_500_000, 0.05, 11, CONFIG);
+        sim.appRateBps = 500_000;
+        sim.runUntil(60_000);
+        assertTrue(sim.estimator.stats().packetsLost() > 100, "loss was seen: " + sim.estimator.stats());
+        assertEquals(Long.MIN_VALUE, sim.estimator.lastCongestionMillis(), "no overuse, no heavy-loss sample");
     }
 
     @Test

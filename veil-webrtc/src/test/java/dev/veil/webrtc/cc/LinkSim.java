@@ -34,7 +34,8 @@ final class LinkSim {
             TransportFeedbackGenerator.Config.defaults());
     private final Random random;
     private final byte[] packet;
-    private final byte[] probePacket;
+    private final RtpHeader probeHeader;
+    private final java.util.Map<Integer, byte[]> probeBuffers = new java.util.HashMap<>();
     private final ArrayDeque<Arrival> inFlight = new ArrayDeque<>();
     private final ArrayDeque<Flight> feedback = new ArrayDeque<>();
     final List<DownlinkEstimator.ProbeResult> probeResults = new ArrayList<>();
@@ -54,9 +55,16 @@ final class LinkSim {
     long frameIntervalMicros;
     /** Above 0: the sender is application-limited, sending this rate whatever the estimate (as the SFU does). */
     long appRateBps;
-    /** With a prober: clusters at {@link #probeTargetBps} while the estimate is below it. */
+    /**
+     * With a prober: its packets are sent; with a {@link #probeTargetBps} above 0, the sim itself starts clusters at
+     * that rate while the estimate is below it and hands the prober its results (else its owner does).
+     */
     Prober prober;
     long probeTargetBps;
+    /** Called with every output of the estimator (after the sim's own handling). */
+    java.util.function.Consumer<DownlinkEstimator.Output> listener = o -> { };
+    /** Called every millisecond, before the prober is polled. */
+    java.util.function.LongConsumer onTick = t -> { };
     long probePackets;
     private double frameCredit;
 
@@ -78,8 +86,7 @@ final class LinkSim {
                 .withExtensions(List.of(new HeaderExtension(EXT_ID, new byte[2])));
         int headerLen = h.encodedLength();
         this.packet = RtpPacket.build(h, new byte[PACKET_BYTES - headerLen], 0, PACKET_BYTES - headerLen);
-        int probeBytes = Prober.Config.defaults().packetBytes();
-        this.probePacket = RtpPacket.build(h, new byte[probeBytes - headerLen], 0, probeBytes - headerLen);
+        this.probeHeader = h;
     }
 
     long estimate() {
@@ -136,8 +143,9 @@ final class LinkSim {
             long rate = appRateBps > 0 ? appRateBps : Math.max(1, estimate());
             nextSendMicros += Math.max(1, PACKET_BYTES * 8L * 1_000_000 / rate);
         }
+        onTick.accept(nowMillis);
         if (prober != null) {
-            if (estimate() < probeTargetBps) {
+            if (probeTargetBps > 0 && estimate() < probeTargetBps) {
                 Prober.Cluster c = prober.probe(probeTargetBps, nowMillis);
                 if (c != null) {
                     estimator.onProbeCluster(c);
@@ -147,7 +155,7 @@ final class LinkSim {
                 prober.poll(nowMillis);
             }
             for (Prober.Packet p; (p = prober.pollOutput()) != null; ) {
-                send(tickStart, probePacket, p.cluster());
+                send(tickStart, probePacket(p.bytes()), p.cluster());
                 probePackets++;
             }
         }
@@ -180,12 +188,22 @@ final class LinkSim {
         }
         for (DownlinkEstimator.Output o; (o = estimator.pollOutput()) != null; ) {
             if (o instanceof DownlinkEstimator.ProbeResult r && prober != null) {
-                prober.onResult(r.bps(), r.probeBps());
+                if (probeTargetBps > 0) {
+                    prober.onResult(r.bps(), r.probeBps());
+                }
                 probeResults.add(r);
             }
+            listener.accept(o);
         }
         maxEstimate = Math.max(maxEstimate, estimate());
         minEstimate = Math.min(minEstimate, estimate());
+    }
+
+    private byte[] probePacket(int bytes) {
+        return probeBuffers.computeIfAbsent(bytes, n -> {
+            int headerLen = probeHeader.encodedLength();
+            return RtpPacket.build(probeHeader, new byte[n - headerLen], 0, n - headerLen);
+        });
     }
 
     private void send(long atMicros, byte[] packet, int cluster) {

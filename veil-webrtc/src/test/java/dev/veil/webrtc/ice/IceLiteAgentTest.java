@@ -81,6 +81,23 @@ class IceLiteAgentTest {
     }
 
     @Test
+    void handleStun_tcpPathKey_selectsTheKeyAndReportsTheMappedAddress() throws Exception {
+        // ICE-TCP: the server keys a TCP connection by an unresolved address (never equal to a UDP source) and the
+        // response reports the connection's real remote address
+        InetSocketAddress tcpKey = InetSocketAddress.createUnresolved("ice-tcp-1", ADDR_A.getPort());
+        byte[] req = validCheck(true, 1);
+        StunResult.Accepted ok = assertInstanceOf(StunResult.Accepted.class,
+                agent.handleStun(tcpKey, ADDR_A, req, 0, req.length, now));
+        assertEquals(tcpKey, ok.destination());
+        StunMessage resp = StunMessage.decode(ok.datagram());
+        assertEquals(ADDR_A, resp.get(StunAttribute.XorMappedAddress.class).orElseThrow().address());
+        assertEquals(Optional.of(tcpKey), agent.selectedAddress());
+        assertTrue(agent.isSelected(tcpKey));
+        assertFalse(agent.isSelected(ADDR_A)); // the UDP address with the same IP and port is another path
+        assertThrows(IllegalArgumentException.class, () -> agent.handleStun(tcpKey, tcpKey, req, 0, req.length, now));
+    }
+
+    @Test
     void handleStun_browserCheckWithUseCandidate_answersAndConnects() throws Exception {
         byte[] req = validCheck(true, 1);
         StunResult r = handle(ADDR_A, req);

@@ -98,7 +98,13 @@ class KeyFrameTest {
         assertFalse(RtpCodec.VP9.isKeyFrame(new byte[] {(byte) 0xc8}, 0, 1), "VP9 inter-predicted");
         assertFalse(RtpCodec.VP9.isKeyFrame(new byte[] {(byte) 0x80}, 0, 1), "VP9 not a frame start");
         assertTrue(RtpCodec.VP9.needsKeyFrame());
-        assertEquals(RtpCodec.OTHER, RtpCodec.fromName("AV1"));
+        assertEquals(RtpCodec.AV1, RtpCodec.fromName("av1"));
+        assertTrue(RtpCodec.AV1.isKeyFrame(new byte[] {(byte) 0x18}, 0, 1), "AV1 N set, W 1");
+        assertFalse(RtpCodec.AV1.isKeyFrame(new byte[] {(byte) 0x10}, 0, 1), "AV1 N clear");
+        assertFalse(RtpCodec.AV1.isKeyFrame(new byte[] {(byte) 0x88}, 0, 1), "AV1 Z set (continuation)");
+        assertFalse(RtpCodec.AV1.isKeyFrame(new byte[0], 0, 0), "AV1 empty payload");
+        assertTrue(RtpCodec.AV1.needsKeyFrame());
+        assertEquals(RtpCodec.OTHER, RtpCodec.fromName("H265"));
         assertTrue(RtpCodec.VP8.needsKeyFrame());
         assertFalse(RtpCodec.OPUS.needsKeyFrame());
     }

@@ -51,7 +51,9 @@ class SdpOffererTest {
         assertTrue(l.contains("a=ice-lite"));
         assertTrue(l.contains("a=group:BUNDLE 0 1 2"));
         assertTrue(l.contains("m=audio 5000 UDP/TLS/RTP/SAVPF 111"));
-        assertTrue(l.contains("m=video 5000 UDP/TLS/RTP/SAVPF 96 102 98"));
+        assertTrue(l.contains("m=video 5000 UDP/TLS/RTP/SAVPF 96 102 98 104"));
+        assertTrue(l.contains("a=rtpmap:104 AV1/90000"));
+        assertTrue(l.contains("a=fmtp:104 level-idx=5;profile=0;tier=0"));
         assertTrue(l.contains("a=rtpmap:111 opus/48000/2"));
         assertTrue(l.contains("a=fmtp:111 minptime=10;useinbandfec=1"));
         assertTrue(l.contains("a=rtpmap:96 VP8/90000"));
@@ -106,7 +108,8 @@ class SdpOffererTest {
             }
         }
         // RTX on the upload video only (received, unwrapped): one per video codec, on the next free payload type
-        assertEquals(List.of(96, 102, 98, 97, 103, 99), cam.payloadTypes());
+        assertEquals(List.of(96, 102, 98, 104, 97, 103, 99, 105), cam.payloadTypes());
+        assertEquals("apt=104", cam.codec(105).orElseThrow().fmtp());
         assertEquals("apt=98", cam.codec(99).orElseThrow().fmtp());
         assertEquals("apt=96", cam.codec(97).orElseThrow().fmtp());
         assertEquals("apt=102", cam.codec(103).orElseThrow().fmtp());
@@ -256,7 +259,7 @@ class SdpOffererTest {
         assertFalse(sdp.contains("prod-2"));
         int at = sdp.indexOf("a=mid:" + gone);
         String section = sdp.substring(sdp.lastIndexOf("m=", at), sdp.indexOf("m=", at));
-        assertEquals("m=video 0 UDP/TLS/RTP/SAVPF 96 102 98\r\nc=IN IP4 203.0.113.5\r\na=mid:1\r\na=inactive\r\n",
+        assertEquals("m=video 0 UDP/TLS/RTP/SAVPF 96 102 98 104\r\nc=IN IP4 203.0.113.5\r\na=mid:1\r\na=inactive\r\n",
                 section);
         assertEquals(List.of(1003L), p.media(stays).orElseThrow().ssrcs());
         assertThrows(IllegalArgumentException.class, () -> offerer.remove(gone));
@@ -541,5 +544,19 @@ class SdpOffererTest {
         assertFalse(Direction.SENDONLY.acceptsAnswer(Direction.SENDRECV));
         assertTrue(Direction.SENDRECV.acceptsAnswer(Direction.RECVONLY));
         assertFalse(Direction.INACTIVE.acceptsAnswer(Direction.SENDONLY));
+    }
+
+    @Test
+    void iceTcpPort_addsAPassiveTcpCandidateBelowTheUdpOne() {
+        offerer.addRecvOnly(MediaKind.AUDIO);
+        assertFalse(offerer.createOffer().contains(" tcp "));
+        offerer.iceTcpPort(5001);
+        List<String> l = lines(offerer.createOffer());
+        int udp = l.indexOf("a=candidate:1 1 udp 2130706431 203.0.113.5 5000 typ host");
+        int tcp = l.indexOf("a=candidate:2 1 tcp 1520435199 203.0.113.5 5001 typ host tcptype passive");
+        assertTrue(udp >= 0 && tcp == udp + 1, String.join("\n", l));
+        assertEquals("a=end-of-candidates", l.get(tcp + 1));
+        assertTrue(SdpOfferer.HOST_TCP_CANDIDATE_PRIORITY < SdpOfferer.HOST_CANDIDATE_PRIORITY);
+        assertThrows(IllegalArgumentException.class, () -> offerer.iceTcpPort(65536));
     }
 }

@@ -32,11 +32,12 @@ class SdpSendRtxTest {
         SdpOfferer o = offerer();
         String mid = o.addSendOnly(MediaKind.VIDEO, new SendTrack("pub", "pub-video", 1111, "pub", 2222));
         List<String> m = section(o.createOffer(), mid);
-        assertTrue(m.get(0).startsWith("m=video 5000 UDP/TLS/RTP/SAVPF 96 102 98 97 103 99"), m.get(0));
+        assertTrue(m.get(0).startsWith("m=video 5000 UDP/TLS/RTP/SAVPF 96 102 98 104 97 103 99 105"), m.get(0));
         assertTrue(m.contains("a=rtpmap:97 rtx/90000"), m.toString());
         assertTrue(m.contains("a=fmtp:97 apt=96"), m.toString());
         assertTrue(m.contains("a=fmtp:103 apt=102"), m.toString());
         assertTrue(m.contains("a=fmtp:99 apt=98"), m.toString());
+        assertTrue(m.contains("a=fmtp:105 apt=104"), m.toString());
         int fid = m.indexOf("a=ssrc-group:FID 1111 2222");
         assertTrue(fid > 0, m.toString());
         assertTrue(fid < m.indexOf("a=ssrc:1111 cname:pub"), "the group comes before the ssrc lines");

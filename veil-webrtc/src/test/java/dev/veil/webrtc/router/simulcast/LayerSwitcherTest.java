@@ -173,6 +173,45 @@ class LayerSwitcherTest {
     }
 
     @Test
+    void whileWaitingTheOldLayerFlowsEveryFrameAndKeyFrameRequestsAreCoalesced() {
+        started("c", 2);
+        sw.setTargetLayer("c", 0, now);
+        sw.onKeyFrameRequest("c", now); // the subscriber's own PLI at the same moment
+        assertEquals(List.of(0), requests(drain()), "one request for the target layer");
+        // 3 s without a key frame of layer 0 (a slow publisher); the target moves 0 -> 1 -> 0 meanwhile
+        List<Integer> asked = new ArrayList<>();
+        long waitStart = now;
+        int frames = 0;
+        while (now - waitStart < 3000) {
+            if (frames == 30) {
+                sw.setTargetLayer("c", 1, now);
+            } else if (frames == 31) {
+                sw.setTargetLayer("c", 0, now);
+            }
+            List<LayerOutput> out = frame();
+            out.addAll(drain());
+            asked.addAll(requests(out));
+            sw.poll(now);
+            asked.addAll(requests(drain()));
+            List<LayerOutput.Forward> f = forwards(out, "c");
+            assertEquals(2, f.size(), "the old layer's whole frame, every frame, until the switch");
+            assertTrue(f.stream().allMatch(x -> x.layer() == 2 && !x.switched()));
+            frames++;
+        }
+        assertEquals(2, sw.currentLayer("c"));
+        // requests: at most one per layer per 500 ms (the per-layer limit), never one per frame
+        long layer0 = asked.stream().filter(l -> l == 0).count();
+        assertTrue(layer0 >= 4 && layer0 <= 7, "layer 0 asked " + layer0 + " times in 3 s: " + asked);
+        assertTrue(asked.stream().filter(l -> l == 1).count() <= 1, "the brief wish for layer 1: " + asked);
+        assertEquals(0, sw.switches());
+        // the key frame arrives: the switch happens exactly there, no gap
+        List<LayerOutput.Forward> f = forwards(keyFrame(0), "c");
+        assertEquals(0, f.get(0).layer());
+        assertTrue(f.get(0).switched());
+        assertEquals(1, sw.switches());
+    }
+
+    @Test
     void aSubscriberPliAsksForItsCurrentLayer() {
         started("c", 1);
         now += 1000;

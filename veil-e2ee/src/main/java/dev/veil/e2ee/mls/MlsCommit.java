@@ -1,0 +1,29 @@
+package dev.veil.e2ee.mls;
+
+/**
+ * A commit this member created for {@code epoch}, not yet applied: it is sent to the delivery service and applied
+ * only when the delivery service hands it back as the accepted commit of that epoch ({@link MlsGroupSession#handle}).
+ * {@code welcome} is the serialized Welcome for the members it adds (null if it adds none).
+ */
+public record MlsCommit(long epoch, byte[] commit, byte[] welcome) {
+    public MlsCommit {
+        commit = commit.clone();
+        welcome = welcome == null ? null : welcome.clone();
+    }
+
+    @Override
+    public byte[] commit() {
+        return commit.clone();
+    }
+
+    @Override
+    public byte[] welcome() {
+        return welcome == null ? null : welcome.clone();
+    }
+
+    @Override
+    public String toString() {
+        return "MlsCommit[epoch=" + epoch + ", commit=" + commit.length + " B, welcome="
+                + (welcome == null ? "none" : welcome.length + " B") + "]";
+    }
+}
