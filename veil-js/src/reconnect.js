@@ -10,7 +10,7 @@
 //   await m.connect(stream);  m.current (the VeilConnection in use);  await m.disconnect();
 
 /** Server refusals after which another attempt can succeed (the node is going away, the cluster is busy). */
-const TRANSIENT_REFUSALS = ['cluster_unavailable', 'the server is shutting down', 'the server is full',
+const TRANSIENT_REFUSALS = ['cluster_unavailable', 'draining', 'the server is shutting down', 'the server is full',
   'closed to make room', 'no connect within'];
 
 /** Whether a failure with this server refusal (null: none, a network failure) is worth another attempt. */

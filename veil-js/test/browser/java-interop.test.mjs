@@ -57,7 +57,7 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
   echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
-    ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+    ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 70000).catch(failWithOutput);
   const echoId = echo.state.id;
   assert.match(echo.state.fingerprint || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Echo prints its fingerprint');
   const echoUpMs = Date.now() - t0;
@@ -150,7 +150,7 @@ test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgr
   try {
     const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
     await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null
-      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 30000).catch(failWithOutput);
+      ? Promise.reject(new Error(`Echo exited with ${pp.state.exitCode}`)) : null), 70000).catch(failWithOutput);
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on('pageerror', e => console.error('page error:', e.message));

@@ -140,6 +140,7 @@ test('plan_backoffDoublesWithJitter_candidatesRotate_successStartsOver_refusalsE
   assert.equal(p.next('token_expired: the access token has expired'), null);
   assert.ok(retryable('cluster_unavailable: the cluster directory is unreachable; try again'));
   assert.ok(!retryable('e2ee_mismatch'));
+  assert.ok(retryable('draining: the server is shutting down; connect to another server'));
   const few = new ReconnectPlan([A], { baseMs: 10, maxMs: 10, maxAttempts: 2 });
   assert.ok(few.next() && few.next());
   assert.equal(few.next(), null);

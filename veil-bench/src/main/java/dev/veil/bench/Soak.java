@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Run: {@code java -cp veil-bench/target/benchmarks.jar dev.veil.bench.Soak [publishers=4] [subscribers=20]
  * [seconds=1800] [ppsPerPublisher=50] [frameBytes=1000] [sampleSeconds=30]}. The heap and RSS are of the whole JVM:
- * server and clients.
+ * server and clients. With {@code -Dsoak.url=ws://HOST:PORT/signaling -Dsoak.pid=PID} the clients load an external
+ * veil-server process instead (its RSS is sampled from {@code /proc/PID/status}; no heap or counters then): the
+ * memory measurement of docs/BENCHMARKS.md.
  */
 public final class Soak {
     private Soak() {}
@@ -88,32 +90,40 @@ public final class Soak {
         List<Set<String>> seen = new ArrayList<>();
         AtomicLong[] sent = new AtomicLong[publishers];
         List<Sample> samples = new ArrayList<>();
-        VeilServer server = new VeilServer(base);
+        String external = System.getProperty("soak.url");
+        long pid = Long.getLong("soak.pid", ProcessHandle.current().pid());
+        VeilServer server = external == null ? new VeilServer(base) : null;
         Thread pacer = null;
         try {
-            server.start();
-            VeilClient client = VeilClient.connection(URI.create("ws://127.0.0.1:" + server.httpPort()
-                    + "/signaling"));
+            if (server != null) {
+                server.start();
+            }
+            VeilClient client = VeilClient.connection(URI.create(external != null ? external
+                    : "ws://127.0.0.1:" + server.httpPort() + "/signaling"));
+            List<java.util.function.Supplier<Connection>> makers = new ArrayList<>();
             for (int i = 0; i < subscribers; i++) {
                 Set<String> s = ConcurrentHashMap.newKeySet();
                 seen.add(s);
-                subs.add(client.recvonly("soak", null, Options.plain()).onAudioFrame((sender, frame) -> {
+                makers.add(() -> client.recvonly("soak", null, Options.plain()).onAudioFrame((sender, frame) -> {
                     received.incrementAndGet();
                     s.add(sender);
                 }));
             }
             for (int i = 0; i < publishers; i++) {
                 sent[i] = new AtomicLong();
-                pubs.add(client.sendonly("soak", null, Options.plain()));
+                makers.add(() -> client.sendonly("soak", null, Options.plain()));
             }
-            // connect four at a time: a soak is about the steady state, not a join storm (ForwardingLoad has that)
-            List<Connection> all = new ArrayList<>(subs);
-            all.addAll(pubs);
-            for (int i = 0; i < all.size(); i += 4) {
-                List<CompletableFuture<Connection>> connecting = new ArrayList<>();
-                all.subList(i, Math.min(all.size(), i + 4)).forEach(c -> connecting.add(c.connect()));
-                CompletableFuture.allOf(connecting.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+            // connect four at a time, each up to three attempts (a loaded host can miss the SDK's 15 s ICE deadline):
+            // a soak is about the steady state, not a join storm (ForwardingLoad has that)
+            List<Connection> all = new ArrayList<>();
+            for (int i = 0; i < makers.size(); i += 4) {
+                List<java.util.function.Supplier<Connection>> group = makers.subList(i, Math.min(makers.size(), i + 4));
+                for (java.util.function.Supplier<Connection> m : group) {
+                    all.add(connectWithRetries(m, log));
+                }
             }
+            subs.addAll(all.subList(0, subscribers));
+            pubs.addAll(all.subList(subscribers, all.size()));
             long[] snmp0 = ForwardingLoad.udpSnmp();
             long start = System.nanoTime();
             pacer = ForwardingLoad.startPacer(pubs, sent, pps, frameBytes);
@@ -128,7 +138,7 @@ public final class Soak {
             while (true) {
                 long now = System.nanoTime();
                 if (now >= nextSample) {
-                    Sample s = sample(server, TimeUnit.NANOSECONDS.toSeconds(now - start), sent, received);
+                    Sample s = sample(server, pid, TimeUnit.NANOSECONDS.toSeconds(now - start), sent, received);
                     samples.add(s);
                     log.printf(Locale.ROOT, "t=%5d s  heap after GC %6.1f MiB  RSS %6.1f MiB  offered %d  "
                             + "received %d  forwarded %d  send drops %d%n", s.seconds(), s.heapAfterGcBytes() / 1048576.0,
@@ -150,7 +160,7 @@ public final class Soak {
                 Thread.sleep(1_000);
             }
             long[] snmp1 = ForwardingLoad.udpSnmp();
-            Map<String, Long> c = server.counters();
+            Map<String, Long> c = server == null ? Map.of() : server.counters();
             long serverDrops = c.getOrDefault("udp.send_dropped", 0L) + c.getOrDefault("media.send_dropped", 0L)
                     + c.getOrDefault("router.rtp_dropped_before_key_frame", 0L)
                     + c.getOrDefault("router.rtp_unknown_ssrc", 0L);
@@ -176,26 +186,47 @@ public final class Soak {
             for (Connection cn : pubs) {
                 cn.close();
             }
-            server.close();
+            if (server != null) {
+                server.close();
+            }
         }
     }
 
-    private static Sample sample(VeilServer server, long seconds, AtomicLong[] sent, AtomicLong received) {
-        System.gc();
-        long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    private static Connection connectWithRetries(java.util.function.Supplier<Connection> make, PrintStream log)
+            throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            Connection c = make.get();
+            try {
+                return c.connect().get(120, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                c.close();
+                if (attempt == 3) {
+                    throw e;
+                }
+                log.println("connect attempt " + attempt + " failed (" + e.getCause() + "), retrying");
+            }
+        }
+    }
+
+    private static Sample sample(VeilServer server, long pid, long seconds, AtomicLong[] sent, AtomicLong received) {
+        long heap = -1;
+        if (server != null) {
+            System.gc();
+            heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+        }
         long offered = 0;
         for (AtomicLong a : sent) {
             offered += a.get();
         }
-        Map<String, Long> c = server.counters();
-        return new Sample(seconds, heap, rssBytes(), offered, received.get(), c.getOrDefault("router.rtp_forwarded", 0L),
+        Map<String, Long> c = server == null ? Map.of() : server.counters();
+        return new Sample(seconds, heap, rssBytes(pid), offered, received.get(), c.getOrDefault("router.rtp_forwarded", 0L),
                 c.getOrDefault("udp.send_dropped", 0L) + c.getOrDefault("media.send_dropped", 0L));
     }
 
-    /** VmRSS of this process, or -1 where /proc is missing. */
-    static long rssBytes() {
+    /** VmRSS of a process, or -1 where /proc is missing. */
+    static long rssBytes(long pid) {
         try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                 if (l.startsWith("VmRSS:")) {
                     return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
                 }

@@ -184,6 +184,8 @@ public final class Connection implements AutoCloseable {
     private ExecutorService dtlsWorker;
     private Session ws;
     private E2eeSession e2ee;
+    private MlsSession mls;
+    private volatile long mlsEpoch = -1;
     private IceCredentials ice;
     private DtlsCertificate certificate;
     private DtlsClientEngine dtls;
@@ -308,6 +310,10 @@ public final class Connection implements AutoCloseable {
                 if (state != State.CONNECTED && state != State.CONNECTING || connectionId == null) {
                     throw new IllegalStateException("not connected");
                 }
+                if (mls != null) {
+                    throw new UnsupportedOperationException(
+                            "data messages are not available in the MLS key mode yet (never sent in clear)");
+                }
                 byte[] payload = e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
                 sendSignaling(dev.veil.signaling.Data.send(to, Base64.getEncoder().encodeToString(payload)));
                 f.complete(null);
@@ -321,6 +327,9 @@ public final class Connection implements AutoCloseable {
     private void onDataMessage(dev.veil.signaling.Data d, long now) {
         if (d.from() == null || (d.to() != null && !d.to().equals(connectionId))) {
             return; // not a delivery, or not for this connection
+        }
+        if (mls != null) {
+            return; // MLS key mode carries no data messages yet: nothing is accepted in clear
         }
         byte[] payload = d.payloadBytes();
         DataMessage m;
@@ -389,6 +398,16 @@ public final class Connection implements AutoCloseable {
     }
 
     /** This connection's identity fingerprint ("xxxx xxxx ... xxxx", 16 groups); null without E2EE. */
+    /** The E2EE key mode this connection runs in ({@code "sender-keys"} or {@code "mls"}), null without E2EE. */
+    public String e2eeKeyMode() {
+        return options.keyMode();
+    }
+
+    /** MLS key mode: the current MLS epoch, or -1 before this member is in the group (and in other modes). */
+    public long e2eeEpoch() {
+        return mlsEpoch;
+    }
+
     public String e2eeSelfFingerprint() {
         return selfFingerprint;
     }
@@ -688,7 +707,9 @@ public final class Connection implements AutoCloseable {
                 return t;
             });
             dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), dtlsWorker, loop::wakeup, random);
-            if (options.isE2ee()) {
+            if (options.isMls()) {
+                mls = new MlsSession(random, this::emitE2ee, this::sendSignaling);
+            } else if (options.isE2ee()) {
                 dev.veil.e2ee.identity.DeviceIdentity device = options.deviceKeyFile() == null ? null
                         : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
                 e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emitE2ee,
@@ -741,8 +762,12 @@ public final class Connection implements AutoCloseable {
         }
         ws = s;
         stage = "waiting for the server's offer";
-        sendSignaling(new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(), role.sends(),
-                false, 0, options.isScreenShare() && role.sends()).withToken(options.token()));
+        Connect connect = new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(),
+                role.sends(), false, 0, options.isScreenShare() && role.sends()).withToken(options.token());
+        if (options.isE2ee()) {
+            connect = connect.withKeyMode(options.keyMode());
+        }
+        sendSignaling(connect);
     }
 
     /**
@@ -876,6 +901,16 @@ public final class Connection implements AutoCloseable {
         } else if (m instanceof dev.veil.signaling.DownlinkStats d) {
             downlinkStats = d;
             emit(l -> l.onDownlinkStats(d));
+        } else if (m instanceof dev.veil.signaling.Mls ml) {
+            if (mls != null) {
+                mls.onMessage(ml, now);
+                mlsEpoch = mls.epoch();
+            }
+        } else if (m instanceof dev.veil.signaling.MlsEvent ev) {
+            if (mls != null) {
+                mls.onEvent(ev, now);
+                mlsEpoch = mls.epoch();
+            }
         } else if (m instanceof Ping) {
             sendSignaling(new Pong());
         } else if (m instanceof dev.veil.signaling.Redirect r) {
@@ -965,6 +1000,9 @@ public final class Connection implements AutoCloseable {
         if (e2ee != null) {
             e2ee.start(connectionId, channelId);
         }
+        if (mls != null) {
+            mls.start(connectionId);
+        }
         updateTracks(parsed);
         stage = "ICE: no answer to the connectivity check from " + server;
         sendIceCheck(true);
@@ -1045,10 +1083,28 @@ public final class Connection implements AutoCloseable {
                 e2ee.memberLeft(now, n.connectionId());
             }
         }
+        if (mls != null && self != null) {
+            if (n.eventType() == Notify.EventType.CONNECTION_DESTROYED && !n.connectionId().equals(self)) {
+                mls.memberLeft(n.connectionId(), now);
+            } else if (n.eventType() == Notify.EventType.CONNECTION_CREATED) {
+                if (!n.connectionId().equals(self)) {
+                    mls.memberJoined(n.connectionId(), now);
+                } else if (n.data() != null) {
+                    for (ConnectionInfo ci : n.data()) {
+                        mls.memberJoined(ci.connectionId(), now);
+                    }
+                }
+            }
+            mlsEpoch = mls.epoch();
+        }
         emit(l -> l.onNotify(n));
     }
 
     private void emitE2ee(E2eeEvent ev) {
+        if (ev instanceof E2eeEvent.MlsEpoch me) {
+            mlsEpoch = me.epoch();
+            verificationCode = me.verificationCode();
+        }
         if (ev instanceof E2eeEvent.Fingerprints f) {
             remoteFingerprints = f.remote();
         } else if (ev instanceof E2eeEvent.VerificationCodeChanged c) {
@@ -1144,6 +1200,11 @@ public final class Connection implements AutoCloseable {
             if (frame == null) {
                 return; // dropped and reported
             }
+        } else if (mls != null) {
+            frame = mls.decryptOpus(t.connectionId(), payload, now);
+            if (frame == null) {
+                return; // dropped and reported
+            }
         }
         byte[] out = frame;
         emit(l -> l.onAudioFrame(t.connectionId(), out));
@@ -1154,9 +1215,9 @@ public final class Connection implements AutoCloseable {
             return;
         }
         byte[] payload = frame;
-        if (e2ee != null) {
+        if (e2ee != null || mls != null) {
             try {
-                payload = e2ee.encryptOpus(frame);
+                payload = e2ee != null ? e2ee.encryptOpus(frame) : mls.encryptOpus(frame);
             } catch (FrameCryptoException e) {
                 emitE2ee(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
                 return; // never sent in clear
@@ -1206,6 +1267,12 @@ public final class Connection implements AutoCloseable {
                 e2ee.timeout(now);
             }
         }
+        if (mls != null) {
+            var t = mls.nextTimeout();
+            if (t.isPresent() && now >= t.getAsLong()) {
+                mls.timeout(now);
+            }
+        }
     }
 
     private long nextDeadline() {
@@ -1219,6 +1286,12 @@ public final class Connection implements AutoCloseable {
         }
         if (e2ee != null) {
             var t = e2ee.nextTimeout();
+            if (t.isPresent()) {
+                d = Math.min(d, t.getAsLong());
+            }
+        }
+        if (mls != null) {
+            var t = mls.nextTimeout();
             if (t.isPresent()) {
                 d = Math.min(d, t.getAsLong());
             }
@@ -1269,6 +1342,9 @@ public final class Connection implements AutoCloseable {
                     sendUdp(d);
                 }
             }
+        }
+        if (mls != null) {
+            mls.destroy();
         }
         if (e2ee != null) {
             e2ee.destroy();

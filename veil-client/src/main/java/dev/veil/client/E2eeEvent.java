@@ -10,7 +10,22 @@ import java.util.Objects;
  */
 public sealed interface E2eeEvent permits E2eeEvent.SendKey, E2eeEvent.KeyInstalled, E2eeEvent.Fingerprints,
         E2eeEvent.VerificationCodeChanged, E2eeEvent.Error, E2eeEvent.DeviceCertified, E2eeEvent.Verified,
-        E2eeEvent.VerificationLost {
+        E2eeEvent.VerificationLost, E2eeEvent.MlsEpoch {
+
+    /**
+     * MLS key mode: the group entered a new epoch (a commit applied, or this member joined). Frames are sent under
+     * it from now on.
+     *
+     * @param epoch the MLS epoch
+     * @param verificationCode the code from the epoch authenticator (30 digits, 6 groups): the same for every
+     *     member of this epoch, different for any split view
+     * @param members the connection ids in the MLS roster (the agreed membership, not the server's notify list)
+     */
+    record MlsEpoch(long epoch, String verificationCode, List<String> members) implements E2eeEvent {
+        public MlsEpoch {
+            members = List.copyOf(members);
+        }
+    }
 
     /**
      * Another member as the E2EE layer sees it ({@link Connection#e2eePeers()}).

@@ -27,6 +27,7 @@ public final class Options {
     private VerifiedPeers verifiedPeers;
     private long deviceCertificateGraceMillis = PeerVerification.DEFAULT_GRACE_MILLIS;
     private String passphrase;
+    private String keyMode;
     private boolean screenShare;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
@@ -41,6 +42,47 @@ public final class Options {
     /** End-to-end encrypted: SFrame (RFC 9605, suite AES_128_GCM_SHA256_128) with Veil's group key manager. */
     public static Options e2ee() {
         return new Options(true, null, Options::monotonicMillis, DEFAULT_CONNECT_TIMEOUT_MILLIS, false);
+    }
+
+    /**
+     * End-to-end encrypted in the MLS key mode (docs/PROTOCOL.md §4): one MLS group (RFC 9420, suite 1) per channel,
+     * ordered by the server as delivery service; SFrame keys from the MLS exporter (RFC 9605 §5.2); the code to
+     * compare comes from the epoch authenticator.
+     */
+    public static Options e2eeMls() {
+        return e2ee().withKeyMode(dev.veil.signaling.Connect.KEY_MODE_MLS);
+    }
+
+    /**
+     * E2EE with key mode {@code mode}: {@code "sender-keys"} (the default of {@link #e2ee()}) or {@code "mls"}.
+     *
+     * @throws IllegalArgumentException for any other mode (never silently replaced by another)
+     */
+    public Options withKeyMode(String mode) {
+        if (!e2ee) {
+            throw new IllegalStateException("a key mode needs Options.e2ee()");
+        }
+        if (!dev.veil.signaling.Connect.isKnownKeyMode(mode)) {
+            throw new IllegalArgumentException("unknown E2EE key mode '" + mode + "': expected '"
+                    + dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS + "' or '"
+                    + dev.veil.signaling.Connect.KEY_MODE_MLS + "'");
+        }
+        if (passphrase != null && dev.veil.signaling.Connect.KEY_MODE_MLS.equals(mode)) {
+            throw new IllegalStateException("passphrase mode and the MLS key mode exclude each other");
+        }
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.keyMode = mode;
+        return o;
+    }
+
+    /** The E2EE key mode ({@code "sender-keys"} or {@code "mls"}), null without E2EE. */
+    public String keyMode() {
+        return !e2ee ? null : keyMode == null ? dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS : keyMode;
+    }
+
+    /** Whether this is the MLS key mode. */
+    public boolean isMls() {
+        return dev.veil.signaling.Connect.KEY_MODE_MLS.equals(keyMode());
     }
 
     /** No end-to-end encryption: the server could read the media (only DTLS-SRTP protects it hop by hop). */
@@ -86,6 +128,7 @@ public final class Options {
         o.deviceCertificateGraceMillis = deviceCertificateGraceMillis;
         o.passphrase = passphrase;
         o.accessToken = accessToken;
+        o.keyMode = keyMode;
         o.screenShare = screenShare;
         return o;
     }
@@ -133,6 +176,9 @@ public final class Options {
         }
         if (passphrase == null || passphrase.isEmpty()) {
             throw new IllegalArgumentException("empty passphrase");
+        }
+        if (isMls()) {
+            throw new IllegalStateException("passphrase mode and the MLS key mode exclude each other");
         }
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
         o.passphrase = passphrase;
@@ -221,7 +267,7 @@ public final class Options {
 
     @Override
     public String toString() {
-        return "Options[e2ee=" + e2ee + (passphrase != null ? ", passphrase mode" : "")
+        return "Options[e2ee=" + e2ee + (isMls() ? ", key mode mls" : "") + (passphrase != null ? ", passphrase mode" : "")
                 + (accessToken != null ? ", token" : "") + (screenShare ? ", screen share" : "") + ", connectTimeoutMillis="
                 + connectTimeoutMillis + "]"; // never the passphrase itself
     }

@@ -12,8 +12,8 @@ import java.util.Random;
  */
 final class Reconnects {
   /** Server refusals after which a new attempt can succeed (the node is going away, the cluster is busy). */
-  private static final List<String> TRANSIENT_REFUSALS = List.of("cluster_unavailable", "the server is shutting down",
-      "the server is full", "closed to make room", "no connect within");
+  private static final List<String> TRANSIENT_REFUSALS = List.of("cluster_unavailable", "draining",
+      "the server is shutting down", "the server is full", "closed to make room", "no connect within");
 
   private final List<URI> urls;
   private final long baseMillis;

@@ -27,8 +27,9 @@ class IceServersTest {
             server.start();
             assertTrue(server.rtcTcpPort() > 0, "ICE-TCP is on by default");
             URI url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
-            Connection c = VeilClient.connection(url).sendrecv("turn-java", null, Options.plain());
-            c.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS);
+            Connection c = VeilClient.connection(url).sendrecv("turn-java", null,
+                    Options.plain().withConnectTimeoutMillis(60_000)); // loaded test machines
+            c.connect().get(90, TimeUnit.SECONDS);
             List<IceServer> servers = c.iceServers();
             assertEquals(1, servers.size());
             assertEquals(List.of("turn:127.0.0.1:3478?transport=tcp"), servers.get(0).urls());

@@ -52,6 +52,7 @@ class ReconnectsTest {
     assertFalse(Reconnects.retryable("channel room is full"));
     assertTrue(Reconnects.retryable("cluster_unavailable: the cluster directory is unreachable; try again"));
     assertTrue(Reconnects.retryable("the server is shutting down"));
+    assertTrue(Reconnects.retryable("draining: the server is shutting down; connect to another server"));
     assertTrue(r.next("cluster_unavailable: x") != null);
   }
 

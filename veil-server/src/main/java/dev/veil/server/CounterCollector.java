@@ -62,18 +62,26 @@ final class CounterCollector implements MultiCollector {
   static final String GAUGE_PREFIX = "gauge.";
 
   private final Supplier<Map<String, Long>> counters;
+  /** Names the registry's own meters use (a family of the same name would break the whole scrape): skipped. */
+  private final Supplier<java.util.Set<String>> taken;
 
-  CounterCollector(Supplier<Map<String, Long>> counters) {
+  CounterCollector(Supplier<Map<String, Long>> counters, Supplier<java.util.Set<String>> taken) {
     this.counters = counters;
+    this.taken = taken;
   }
 
   @Override
   public MetricSnapshots collect() {
-    return snapshots(counters.get());
+    return snapshots(counters.get(), taken.get());
   }
 
   /** The metric families of one counter map. */
   static MetricSnapshots snapshots(Map<String, Long> counters) {
+    return snapshots(counters, java.util.Set.of());
+  }
+
+  /** The metric families of one counter map, without any named in {@code taken}. */
+  static MetricSnapshots snapshots(Map<String, Long> counters, java.util.Set<String> taken) {
     Map<String, GaugeSnapshot.Builder> gauges = new TreeMap<>();
     Map<String, Map<String, Long>> samples = new TreeMap<>();
     Map<String, Family> families = new TreeMap<>();
@@ -82,6 +90,9 @@ final class CounterCollector implements MultiCollector {
       if (key.startsWith(GAUGE_PREFIX)) {
         String rest = key.substring(GAUGE_PREFIX.length());
         String name = "veil_" + sanitize(rest);
+        if (taken.contains(name)) {
+          continue;
+        }
         gauges.put(name, GaugeSnapshot.builder().name(name).help("Veil gauge " + rest + ".")
             .dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().value(e.getValue()).build()));
         continue;
@@ -96,6 +107,9 @@ final class CounterCollector implements MultiCollector {
         name = "veil_" + sanitize(key);
         labelValue = "";
         f = new Family(key, name, null, "Veil counter " + key + ".");
+      }
+      if (taken.contains(name) || gauges.containsKey(name)) {
+        continue; // a counter may not share its name with a meter or a gauge
       }
       families.putIfAbsent(name, f);
       samples.computeIfAbsent(name, n -> new TreeMap<>()).merge(labelValue, e.getValue(), Long::sum);

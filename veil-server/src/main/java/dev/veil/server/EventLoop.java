@@ -132,6 +132,70 @@ final class EventLoop implements Executor, Scheduler {
   }
 
   /**
+   * As {@link #udpBootstrap()}, with SO_REUSEPORT set: several loops' sockets then bind the same address and port,
+   * and the kernel hands each datagram to one of them by a hash of its 4-tuple (one client stays on one socket).
+   */
+  Bootstrap udpBootstrapReusePort() {
+    Bootstrap b = udpBootstrap();
+    if (epoll) {
+      b.option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true);
+    } else {
+      b.option(io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT), true);
+    }
+    return b;
+  }
+
+  /**
+   * Runs {@code task} on this loop and waits for its result: at once if called on the loop, else posted and awaited
+   * for at most {@code timeoutMillis}. Never call it from another media loop (only the signaling thread, which no
+   * loop ever waits for, may block on a loop). A {@link RuntimeException} or checked exception of the task is
+   * rethrown as it is (wrapped in {@link java.util.concurrent.CompletionException} if checked).
+   */
+  <T> T call(java.util.concurrent.Callable<T> task, long timeoutMillis) {
+    if (inLoop()) {
+      try {
+        return task.call();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }
+    java.util.concurrent.CompletableFuture<T> f = new java.util.concurrent.CompletableFuture<>();
+    try {
+      loop.execute(() -> {
+        try {
+          f.complete(task.call());
+        } catch (Throwable t) {
+          f.completeExceptionally(t);
+          if (t instanceof Error e) {
+            throw e; // fatal, as in any other task
+          }
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("the media loop has stopped");
+    }
+    try {
+      return f.get(timeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for a media loop");
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("a media loop did not answer within " + timeoutMillis + " ms");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException r) {
+        throw r;
+      }
+      if (c instanceof Error err) {
+        throw new IllegalStateException("a media loop failed", err);
+      }
+      throw new java.util.concurrent.CompletionException(c);
+    }
+  }
+
+  /**
    * A bootstrap for a TCP listening socket whose accepted connections are registered on this loop too (their
    * handlers run on the state thread), with the socket channel classes of its transport.
    */

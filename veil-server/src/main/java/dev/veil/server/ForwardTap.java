@@ -29,7 +29,7 @@ import java.util.Map;
  * "seq":N,"ts":N,"marker":B,"payload":BASE64}} where {@code payload} is the RTP payload (VP8 payload descriptor or
  * H.264 single NAL / STAP-A / FU-A, and the frame bytes as the
  * publisher's encoded transform left them), without padding. At most {@value #MAX_PER_PUBLISHER} packets per
- * publisher are written. Called on the event loop only.
+ * publisher are written. Called on the media loops (synchronized: one tap for all of them).
  */
 final class ForwardTap implements AutoCloseable {
   static final int MAX_PER_PUBLISHER = 20_000;
@@ -43,7 +43,7 @@ final class ForwardTap implements AutoCloseable {
   }
 
   /** Records {@code rtp} if it is VP8, H.264, VP9 or AV1 sent to its producer's first consumer. */
-  void record(Router router, RouterOutput.Rtp rtp) {
+  synchronized void record(Router router, RouterOutput.Rtp rtp) {
     if (failed) {
       return;
     }
@@ -87,7 +87,7 @@ final class ForwardTap implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     try {
       out.close();
     } catch (IOException e) {

@@ -210,7 +210,8 @@ final class IceTcp {
   private final Packets packets;
   private final int maxConnections;
   private final Channel server;
-  private final Map<InetSocketAddress, Conn> conns = new HashMap<>();
+  /** Concurrent: {@link #remoteAddress} is read by every media loop (the others only on this loop). */
+  private final Map<InetSocketAddress, Conn> conns = new java.util.concurrent.ConcurrentHashMap<>();
   /** Validated connections per owner (a peer), oldest first. */
   private final Map<Object, ArrayDeque<Conn>> byOwner = new HashMap<>();
   private final byte[] scratch = new byte[16 * 1024];

@@ -99,7 +99,17 @@ final class Metrics implements AutoCloseable {
 
   /** Adds the dotted counters ({@link CounterCollector}), read at each scrape. */
   void bindCounters(Supplier<Map<String, Long>> counters) {
-    registry.getPrometheusRegistry().register(new CounterCollector(counters));
+    registry.getPrometheusRegistry().register(new CounterCollector(counters, this::meterNames));
+  }
+
+  /** The Prometheus names of the registry's own meters, without a counter's {@code _total}. */
+  private java.util.Set<String> meterNames() {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (io.micrometer.core.instrument.Meter m : registry.getMeters()) {
+      String n = m.getId().getConventionName(registry.config().namingConvention());
+      out.add(n.endsWith("_total") ? n.substring(0, n.length() - "_total".length()) : n);
+    }
+    return out;
   }
 
   /** A gauge {@code name} (dotted, Micrometer style: {@code veil.channels} → {@code veil_channels}). */

@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The media of one connection, on the event loop: its {@link WebRtcTransport} on the shared UDP port, its SDP
+ * The media of one connection, on its channel's media loop ({@link MediaLane}): its {@link WebRtcTransport} on the shared UDP port, its SDP
  * state ({@link SdpOfferer}), the producers it publishes and the consumers it subscribes to in the router.
  */
 final class RtcPeer implements Media.Peer {
@@ -83,7 +83,8 @@ final class RtcPeer implements Media.Peer {
     }
   }
 
-  final RtcMedia media;
+  /** The media loop this connection lives on (with its channel). */
+  final MediaLane media;
   /** The channel's router. */
   final ChannelRouters.Channel channel;
   final String connectionId;
@@ -129,7 +130,7 @@ final class RtcPeer implements Media.Peer {
   private boolean wakeupPosted;
   private final Object wakeupLock = new Object();
 
-  RtcPeer(RtcMedia media, ChannelRouters.Channel channel, String connectionId, Role role, boolean audio,
+  RtcPeer(MediaLane media, ChannelRouters.Channel channel, String connectionId, Role role, boolean audio,
       boolean video, boolean screen, Runnable onFailed) {
     this.media = media;
     this.channel = channel;
@@ -152,6 +153,11 @@ final class RtcPeer implements Media.Peer {
     // screen share: a second video uplink, filled and emptied by the client with replaceTrack (no renegotiation);
     // one layer (no simulcast offered): the SDK puts a plain track on it
     this.screenUpMid = role.sends() && screen ? sdp.uplinkSimulcast(List.of()).addRecvOnly(MediaKind.VIDEO) : null;
+  }
+
+  /** True once the transport is closed (on the lane's loop). */
+  boolean isClosed() {
+    return closed;
   }
 
   String localUfrag() {
@@ -476,6 +482,9 @@ final class RtcPeer implements Media.Peer {
     int n = transport.protectRtpInPlace(buf, off, len);
     if (n >= 0 && to != null) {
       media.send(buf, off, n, to);
+      if (!joinTimed) {
+        mediaFlowing();
+      }
     }
   }
 

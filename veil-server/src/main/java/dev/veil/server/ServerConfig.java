@@ -31,16 +31,47 @@ import java.nio.file.Path;
  * @param guards the abuse limits: admission, outbound queues, write stalls, signaling rate ({@link Guards})
  * @param auth who may connect: open (the default) or access tokens ({@link AuthConfig}, {@code auth { ... }})
  * @param net ICE-TCP port and TURN servers for clients behind restrictive networks ({@link NetConfig})
+ * @param mediaLoops media event loops (threads, each with its own UDP socket on the one port), 0 = one per
+ *     available processor ({@link #mediaLoopCount()})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net, int mediaLoops) {
+
+  /** Most media loops a configuration may ask for. */
+  public static final int MAX_MEDIA_LOOPS = 256;
 
   public ServerConfig {
     java.util.Objects.requireNonNull(guards, "guards");
     java.util.Objects.requireNonNull(auth, "auth");
     java.util.Objects.requireNonNull(net, "net");
+    if (mediaLoops < 0 || mediaLoops > MAX_MEDIA_LOOPS) {
+      throw new IllegalArgumentException("mediaLoops must be 0.." + MAX_MEDIA_LOOPS);
+    }
+  }
+
+  /** The configuration before media loops were configurable: one per available processor. */
+  public ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
+      String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
+      int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
+      int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net) {
+    this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
+        maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, 0);
+  }
+
+  /** The number of media loops to run: {@link #mediaLoops()}, or the available processors for 0. */
+  public int mediaLoopCount() {
+    return mediaLoops > 0 ? mediaLoops
+        : Math.max(1, Math.min(MAX_MEDIA_LOOPS, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** This configuration with {@code n} media loops (0: one per available processor). */
+  public ServerConfig withMediaLoops(int n) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, n);
   }
 
   /** The configuration before ICE-TCP and TURN existed: neither. */
@@ -198,7 +229,8 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.dtls_handshake_threads", 1, 1024),
               range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)),
           auth(c),
-          net(c));
+          net(c),
+          range(c, "media_loops", 0, MAX_MEDIA_LOOPS));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -207,7 +239,12 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   /** The embedded {@code reference.conf} overlaid with {@code file} (if not null), unchecked. */
   static Config parse(File file) throws ConfigurationException {
     Config ref = ConfigFactory.parseResources(ServerConfig.class.getClassLoader(), "reference.conf");
-    Config c = ref;
+    Config c;
+    try {
+      c = ref.resolve(); // ${?VEIL_MEDIA_LOOPS}
+    } catch (ConfigException e) {
+      throw new ConfigurationException("bad configuration: " + e.getMessage());
+    }
     if (file != null) {
       if (!file.isFile()) {
         throw new ConfigurationException("config file not found: " + file);
@@ -230,28 +267,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     NetConfig net = rtc != null && rtc == 0 && this.net.rtcTcpPort() > 0 ? this.net.withRtcTcpPort(0) : this.net;
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
   public ServerConfig withRtcAddress(String address) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with other abuse limits. */
   public ServerConfig withGuards(Guards g) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, net, mediaLoops);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
@@ -263,28 +300,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with another e2ee relay rate. */
   public ServerConfig withE2eeRate(int perSecond, int burst) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with other connection and channel limits. */
   public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
   }
 
   /** This configuration with another access policy. */
   public ServerConfig withAuth(AuthConfig a) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, net);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, net, mediaLoops);
   }
 
   /** This configuration with another ICE-TCP port (-1 = off, 0 = ephemeral). */
@@ -296,7 +333,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withNet(NetConfig n) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n, mediaLoops);
   }
 
   private static NetConfig net(Config c) throws ConfigurationException {

@@ -15,7 +15,12 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The whole SFU: HTTP + WebSocket signaling (Jetty), the UDP media port and the event loop that owns the state. */
+/**
+ * The whole SFU: HTTP + WebSocket signaling (Jetty), the UDP media port and the event loops that own the state. With
+ * {@code media_loops = 1} one loop runs the signaling hub and all media; with N &gt; 1 the hub has a thread of its
+ * own ({@code veil-signaling}) and N media loops ({@code veil-loop-0} ..) each own a socket on the media port and
+ * the channels placed on them ({@link RtcMedia}).
+ */
 public final class VeilServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(VeilServer.class);
 
@@ -28,7 +33,10 @@ public final class VeilServer implements AutoCloseable {
   private volatile boolean crashed;
   private final Stats stats = new Stats();
   private final long startedNanos = System.nanoTime();
+  /** The signaling hub's loop (with one media loop, that loop). */
   private EventLoop loop;
+  /** The media loops (with one, {@code {loop}}). */
+  private EventLoop[] mediaLoops = new EventLoop[0];
   private RtcMedia media;
   private Hub hub;
   private Server jetty;
@@ -47,10 +55,10 @@ public final class VeilServer implements AutoCloseable {
   static final long HEARTBEAT_NANOS = 500_000_000L;
   /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
   volatile long loopStallNanos = 10_000_000_000L;
-  private volatile long lastBeatNanos = System.nanoTime();
-  /** When the next heartbeat is due (0 before the first), touched on the loop only. */
-  private long beatDueNanos;
-  private volatile long loopLagNanos;
+  /** The last heartbeat of each loop: the hub's first, then the media loops' (those that are not the hub's). */
+  private volatile java.util.concurrent.atomic.AtomicLongArray lastBeats = new java.util.concurrent.atomic.AtomicLongArray(0);
+  /** How late each loop ran its last heartbeat (same order). */
+  private volatile java.util.concurrent.atomic.AtomicLongArray beatLags = new java.util.concurrent.atomic.AtomicLongArray(0);
 
   /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
@@ -95,16 +103,9 @@ public final class VeilServer implements AutoCloseable {
     if (media == null) {
       throw new IllegalStateException("start the server first");
     }
-    // set on the loop, which alone reads it (no volatile read on the forwarding path)
-    java.util.concurrent.CompletableFuture<Void> set = new java.util.concurrent.CompletableFuture<>();
-    loop.execute(() -> {
-      media.tamper = tamper;
-      set.complete(null);
-    });
-    try {
-      set.get(5, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("the event loop did not take the tamper hook", e);
+    // set on each media loop, which alone reads it (no volatile read on the forwarding path)
+    for (MediaLane lane : media.lanes()) {
+      lane.loop().call(() -> lane.tamper = tamper, 5000);
     }
   }
 
@@ -149,47 +150,78 @@ public final class VeilServer implements AutoCloseable {
     loop.execute(task);
   }
 
-  /** TEST ONLY: the media plane (touch it on the loop only, e.g. through {@link #runOnLoopForTesting}). */
+  /** TEST ONLY: the media plane (touch a lane on its own loop only, {@code lane.loop().execute}). */
   RtcMedia mediaForTesting() {
     return media;
   }
 
-  private void heartbeat() {
+  private void heartbeat(EventLoop l, int i, long dueNanos) {
     long now = System.nanoTime();
-    if (beatDueNanos != 0) {
-      long lag = Math.max(0, now - beatDueNanos);
-      loopLagNanos = lag;
+    if (dueNanos != 0) {
+      long lag = Math.max(0, now - dueNanos);
+      beatLags.set(i, lag);
       stats.metrics.loopLag.record(lag, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
-    lastBeatNanos = now;
+    lastBeats.set(i, now);
     if (!stopped) {
-      beatDueNanos = now + HEARTBEAT_NANOS;
-      loop.schedule(HEARTBEAT_NANOS, this::heartbeat);
+      long next = now + HEARTBEAT_NANOS;
+      l.schedule(HEARTBEAT_NANOS, () -> heartbeat(l, i, next));
     }
   }
 
-  /** How late the last heartbeat ran, in nanoseconds (the loop's lag). */
+  /** How late the last heartbeat ran, in nanoseconds (the most late of the loops: the busiest loop's lag). */
   long loopLagNanos() {
-    return loopLagNanos;
+    java.util.concurrent.atomic.AtomicLongArray lags = beatLags;
+    long max = 0;
+    for (int i = 0; i < lags.length(); i++) {
+      max = Math.max(max, lags.get(i));
+    }
+    return max;
   }
 
-  /** True if the event loop has not run its heartbeat for {@link #loopStallNanos}: it is stuck in some task. */
+  /**
+   * True if an event loop (the hub's or a media loop) has not run its heartbeat for {@link #loopStallNanos}: it is
+   * stuck in some task.
+   */
   boolean loopStalled() {
-    return loop != null && !stopped && System.nanoTime() - lastBeatNanos > loopStallNanos;
+    if (loop == null || stopped) {
+      return false;
+    }
+    java.util.concurrent.atomic.AtomicLongArray beats = lastBeats;
+    long now = System.nanoTime();
+    for (int i = 0; i < beats.length(); i++) {
+      if (now - beats.get(i) > loopStallNanos) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Binds the ports and starts serving. */
   public void start() throws Exception {
-    loop = new EventLoop("veil-loop", this::fail);
+    int n = cfg.mediaLoopCount();
+    mediaLoops = new EventLoop[n];
+    if (n == 1) {
+      loop = new EventLoop("veil-loop", this::fail);
+      mediaLoops[0] = loop;
+    } else {
+      for (int i = 0; i < n; i++) {
+        mediaLoops[i] = new EventLoop("veil-loop-" + i, this::fail);
+      }
+      loop = new EventLoop("veil-signaling", this::fail);
+    }
     try {
-      media = new RtcMedia(loop, cfg, stats);
+      media = new RtcMedia(mediaLoops, loop, cfg, stats);
     } catch (Exception e) {
-      loop.stop(3000); // the Netty loop thread may already run (the bind registered the channel)
+      stopLoops(); // the Netty loop threads may already run (the bind registered the channels)
       loop = null;
       throw e;
     }
     if (forwardTapFile != null) {
-      media.tap = new ForwardTap(forwardTapFile);
+      ForwardTap tap = new ForwardTap(forwardTapFile);
+      for (MediaLane lane : media.lanes()) {
+        lane.tap = tap; // set before the loops serve anyone
+      }
       LOG.warn("TEST ONLY forward tap on: forwarded VP8, H.264, VP9 and AV1 payloads are written to {}", forwardTapFile);
     }
     hub = new Hub(loop, cfg, stats, media, new ConnectionIds(new SecureRandom()));
@@ -198,8 +230,20 @@ public final class VeilServer implements AutoCloseable {
       hub.webhook = new dev.veil.server.auth.HttpAuthWebhook(java.net.URI.create(cfg.auth().webhookUrl()),
           java.time.Duration.ofMillis(cfg.auth().webhookTimeoutMillis()), loop);
     }
-    loop.start();
-    loop.execute(this::heartbeat);
+    java.util.List<EventLoop> all = allLoops();
+    java.util.concurrent.atomic.AtomicLongArray beats = new java.util.concurrent.atomic.AtomicLongArray(all.size());
+    long now = System.nanoTime();
+    for (int i = 0; i < all.size(); i++) {
+      beats.set(i, now);
+    }
+    lastBeats = beats;
+    beatLags = new java.util.concurrent.atomic.AtomicLongArray(all.size());
+    for (int i = 0; i < all.size(); i++) {
+      EventLoop l = all.get(i);
+      int k = i;
+      l.start();
+      l.execute(() -> heartbeat(l, k, 0));
+    }
 
     Metrics metrics = stats.metrics;
     metrics.bindCounters(this::counters);
@@ -246,8 +290,9 @@ public final class VeilServer implements AutoCloseable {
       joinCluster();
     }
     jetty.start();
-    LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {}", httpPort(), rtcPort(),
-        rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn());
+    LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {} media loops {}", httpPort(),
+        rtcPort(), rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn(),
+        mediaLoops.length);
   }
 
   /** Registers this node in the cluster directory (before HTTP accepts anything); throws if Redis is unreachable. */
@@ -322,12 +367,28 @@ public final class VeilServer implements AutoCloseable {
     if (loop != null && media != null && !stopped) {
       // The snapshot is taken on the loop with the live counters: a router that closes folds its counters into
       // Stats on the loop, so they are counted exactly once.
+      // With several media loops each lane's live counters are read on its own loop after the snapshot: a router
+      // that closes in between is missed by this one reading (never counted twice).
       java.util.concurrent.CompletableFuture<Map<String, Long>> live = new java.util.concurrent.CompletableFuture<>();
-      loop.execute(() -> {
-        Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
-        media.liveCounters().forEach((k, v) -> all.merge(k, v, Long::sum));
-        live.complete(all);
-      });
+      if (mediaLoops.length == 1) {
+        loop.execute(() -> {
+          try {
+            Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
+            media.liveCounters(1000).forEach((k, v) -> all.merge(k, v, Long::sum));
+            live.complete(all);
+          } catch (Exception e) {
+            live.completeExceptionally(e);
+          }
+        });
+      } else {
+        try {
+          Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
+          media.liveCounters(1000).forEach((k, v) -> all.merge(k, v, Long::sum));
+          live.complete(all);
+        } catch (Exception e) {
+          live.completeExceptionally(e);
+        }
+      }
       try {
         return live.get(1, java.util.concurrent.TimeUnit.SECONDS);
       } catch (Exception e) {
@@ -370,7 +431,7 @@ public final class VeilServer implements AutoCloseable {
     o.put("max_connections", cfg.maxConnections());
     // the share of the connection budget in use: what a load balancer or a cluster compares nodes by
     o.put("load", Math.round(1000.0 * stats.connections() / cfg.maxConnections()) / 1000.0);
-    o.put("loop_lag_ms", Math.round(loopLagNanos / 1e4) / 100.0);
+    o.put("loop_lag_ms", Math.round(loopLagNanos() / 1e4) / 100.0);
     ObjectNode counters = o.putObject("counters");
     for (Map.Entry<String, Long> e : counters().entrySet()) {
       counters.put(e.getKey(), e.getValue());
@@ -506,15 +567,39 @@ public final class VeilServer implements AutoCloseable {
       LOG.warn("stopping HTTP: {}", e.toString());
     }
     if (loop != null) {
-      loop.execute(media::close);
+      media.close();
+      stopLoops();
+      media.closePool();
+    }
+    stats.metrics.close();
+    LOG.info("veil-server stopped");
+  }
+
+  /** The hub's loop and the media loops, each once. */
+  private java.util.List<EventLoop> allLoops() {
+    java.util.List<EventLoop> all = new java.util.ArrayList<>();
+    if (loop != null) {
+      all.add(loop);
+    }
+    for (EventLoop l : mediaLoops) {
+      if (l != null && l != loop) {
+        all.add(l);
+      }
+    }
+    return all;
+  }
+
+  /** Stops the media loops (after the tasks already posted), then the hub's. */
+  private void stopLoops() {
+    java.util.List<EventLoop> all = allLoops();
+    java.util.Collections.reverse(all);
+    for (EventLoop l : all) {
       try {
-        loop.stop(3000);
+        l.stop(3000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }
-    stats.metrics.close();
-    LOG.info("veil-server stopped");
   }
 
   InetSocketAddress rtcAddress() {

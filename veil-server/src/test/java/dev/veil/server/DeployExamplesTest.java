@@ -34,7 +34,8 @@ class DeployExamplesTest {
     String docker = Files.readString(DEPLOY.resolve("Dockerfile"));
     List<String> from = lines(docker, "^FROM (\\S+)");
     assertEquals(List.of("maven:3.9-eclipse-temurin-17", "eclipse-temurin:17-jre"), from, "multi-stage");
-    assertTrue(docker.contains("EXPOSE " + cfg.httpPort() + "/tcp " + cfg.rtcPort() + "/udp"), "ports of veil.conf");
+    assertTrue(docker.contains("EXPOSE " + cfg.httpPort() + "/tcp " + cfg.rtcPort() + "/udp " + cfg.net().rtcTcpPort()
+        + "/tcp"), "ports of veil.conf");
     assertTrue(docker.contains("\"http://127.0.0.1:" + cfg.httpPort() + "/health\""), "health check on /health");
     List<String> users = lines(docker, "^USER (\\S+)");
     assertEquals(1, users.size());

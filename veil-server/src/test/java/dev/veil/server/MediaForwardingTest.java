@@ -106,20 +106,37 @@ class MediaForwardingTest {
   }
 
   /**
-   * The join-time and forwarding-latency histograms of /metrics: both members' first media is timed, and of 640
-   * forwarded packets (1 datagram in {@link Metrics#FORWARD_SAMPLE_EVERY} sampled) some are timed to their egress.
+   * The join-time and forwarding-latency histograms of /metrics: both members' first media is timed, and forwarded
+   * packets (1 datagram in {@link Metrics#FORWARD_SAMPLE_EVERY} sampled) get timed to their egress.
    */
   @Test
   void media_recordsJoinTimeAndForwardingLatency() throws Exception {
     try (MediaTestPeer pub = fx.peer("media", "sendonly", 5);
         MediaTestPeer sub = fx.peer("media", "recvonly", 6)) {
-      flow(pub, MediaTestPeer.ssrcs(pub.answerSdp).get(0), sub, MediaTestPeer.ssrcs(sub.offerSdp).get(0), 640);
+      long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
+      flow(pub, pubSsrc, sub, MediaTestPeer.ssrcs(sub.offerSdp).get(0), 5);
       MetricsTest.Exposition e = MetricsTest.Exposition.parse(fx.server.metrics());
       assertEquals(2.0, e.value("veil_join_seconds_count", ""), "publisher (first SRTP in) and subscriber (first out)");
       assertTrue(e.value("veil_join_seconds_sum", "") > 0);
-      double timed = e.value("veil_forwarding_latency_seconds_count", "");
-      assertTrue(timed >= 1 && timed <= 640 / Metrics.FORWARD_SAMPLE_EVERY + 2, "sampled: " + timed);
+      // batches of FORWARD_SAMPLE_EVERY packets until a sampled one has been timed (a lost datagram on a loaded
+      // machine only means another batch; the bound is a failure bound, not a timing assertion)
+      double timed = 0;
+      long sent = 0;
+      for (int batch = 0; batch < 40 && timed < 1; batch++) {
+        for (int i = 0; i < Metrics.FORWARD_SAMPLE_EVERY; i++, sent++) {
+          pub.sendOpus(pubSsrc, seq, seq * 960L, ("opus frame " + seq).getBytes(StandardCharsets.US_ASCII));
+          seq++;
+          while (sub.pollRtp() != null) {
+            // drained: the subscriber's socket never fills
+          }
+        }
+        e = MetricsTest.Exposition.parse(fx.server.metrics());
+        timed = e.value("veil_forwarding_latency_seconds_count", "");
+      }
+      assertTrue(timed >= 1, "a sampled datagram was timed to its forwarded copy");
+      assertTrue(timed <= sent / Metrics.FORWARD_SAMPLE_EVERY + 2, "sampled, not every datagram: " + timed);
       assertEquals(timed, e.value("veil_forwarding_latency_seconds_bucket", "le=\"+Inf\""));
+      assertTrue(e.value("veil_forwarding_latency_seconds_sum", "") > 0);
     }
   }
 

@@ -398,6 +398,11 @@ final class MediaTestPeer implements AutoCloseable {
 
   /** Sends one Opus RTP packet with {@code payload}. */
   void sendOpus(long ssrc, int seq, long timestamp, byte[] payload) throws Exception {
+    send(protectOpus(ssrc, seq, timestamp, payload));
+  }
+
+  /** The SRTP datagram {@link #sendOpus} would send (protected now, in sequence with what this peer sends). */
+  byte[] protectOpus(long ssrc, int seq, long timestamp, byte[] payload) throws Exception {
     byte[] rtp = new byte[12 + payload.length];
     rtp[0] = (byte) 0x80;
     rtp[1] = 111;
@@ -408,7 +413,7 @@ final class MediaTestPeer implements AutoCloseable {
       rtp[8 + i] = (byte) (ssrc >>> (24 - 8 * i));
     }
     System.arraycopy(payload, 0, rtp, 12, payload.length);
-    send(srtp.protectRtp(rtp));
+    return srtp.protectRtp(rtp);
   }
 
   /** Sends one plain RTP packet (SRTP-protected here). */

@@ -163,6 +163,21 @@ class MetricsTest {
   }
 
   @Test
+  void render_keysThatWouldCollideWithAMeter_areSkipped_notABrokenScrape() {
+    Map<String, Long> counters = new TreeMap<>();
+    counters.put("join_seconds", 5L); // veil_join_seconds is the join-time histogram
+    counters.put(Metrics.GAUGE_PREFIX + "signaling.latency_seconds", 1L); // a histogram too
+    counters.put(Metrics.GAUGE_PREFIX + "x", 2L);
+    counters.put("x", 3L); // a counter may not share a gauge's name
+    counters.put("y", 4L);
+    Exposition e = Exposition.parse(Metrics.render(counters));
+    assertEquals("histogram", e.types.get("veil_join_seconds"));
+    assertEquals("histogram", e.types.get("veil_signaling_latency_seconds"));
+    assertEquals(2.0, e.value("veil_x", ""));
+    assertEquals(4.0, e.value("veil_y_total", ""));
+  }
+
+  @Test
   void parser_badLines_rejected() {
     String ok = "# HELP veil_x_total X.\n# TYPE veil_x_total counter\n";
     assertThrows(AssertionError.class, () -> Exposition.parse(ok + "veil_x_total{reason=\"a\"b\"} 1\n"));

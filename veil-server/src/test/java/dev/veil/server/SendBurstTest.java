@@ -26,8 +26,8 @@ class SendBurstTest {
       int n = 10_000;
       byte[] datagram = new byte[1000];
       CompletableFuture<Void> done = new CompletableFuture<>();
-      fx.server.runOnLoopForTesting(() -> {
-        RtcMedia media = fx.server.mediaForTesting();
+      MediaLane media = fx.server.mediaForTesting().lane(0);
+      media.loop().execute(() -> {
         for (int i = 0; i < n; i++) {
           media.send(datagram, to); // all in one loop turn, like a fanned-out read batch
         }

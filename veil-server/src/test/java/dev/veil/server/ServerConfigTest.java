@@ -86,6 +86,23 @@ class ServerConfigTest {
   }
 
   @Test
+  void mediaLoops_defaultIsOnePerProcessor_fileSetsIt_rangeChecked() throws Exception {
+    ServerConfig d = ServerConfig.defaults();
+    if (System.getenv("VEIL_MEDIA_LOOPS") == null) {
+      assertEquals(0, d.mediaLoops());
+      assertEquals(Runtime.getRuntime().availableProcessors(), d.mediaLoopCount());
+    }
+    ServerConfig c = ServerConfig.load(write("media_loops = 3\n"));
+    assertEquals(3, c.mediaLoops());
+    assertEquals(3, c.mediaLoopCount());
+    assertEquals(3, c.withPorts(0, 0).withE2ee(false).mediaLoops(), "kept by the with* copies");
+    assertEquals(1, c.withMediaLoops(1).mediaLoopCount());
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("media_loops = -1")));
+    assertThrows(ServerConfig.ConfigurationException.class, () -> ServerConfig.load(write("media_loops = 257")));
+    assertThrows(IllegalArgumentException.class, () -> d.withMediaLoops(-1));
+  }
+
+  @Test
   void main_badConfig_exitsWith2() throws Exception {
     File f = write("http_port = -1");
     int code = new picocli.CommandLine(new Main()).execute("--config", f.getPath());

@@ -11,12 +11,24 @@ import java.util.List;
  * leaves that may send in this epoch. Per-sender keys come from the base key and each sender's KID through the
  * SFrame key schedule (RFC 9605 §4.4.2), so every sender has its own key and salt.
  */
-public record MlsEpochKeys(long epoch, SecretBytes baseKey, int indexBits, int ownLeaf, BitSet senders) {
+public record MlsEpochKeys(long epoch, SecretBytes baseKey, int indexBits, int ownLeaf, BitSet senders,
+                           List<MlsMember> roster) {
     /** The exporter label of RFC 9605 §5.2. */
     public static final String EXPORTER_LABEL = "SFrame 1.0 Base Key";
 
     public MlsEpochKeys {
         senders = (BitSet) senders.clone();
+        roster = List.copyOf(roster);
+    }
+
+    /** The identity of leaf {@code leaf} in this epoch, or null. */
+    public byte[] identityOf(long leaf) {
+        for (MlsMember m : roster) {
+            if (m.leafIndex() == leaf) {
+                return m.identity();
+            }
+        }
+        return null;
     }
 
     @Override
@@ -34,7 +46,7 @@ public record MlsEpochKeys(long epoch, SecretBytes baseKey, int indexBits, int o
                 senders.set(m.leafIndex());
             }
             return new MlsEpochKeys(session.epoch(), SecretBytes.copyOf(base), MlsKid.indexBits(session.leafCount()),
-                    session.ownLeaf(), senders);
+                    session.ownLeaf(), senders, roster);
         } finally {
             java.util.Arrays.fill(base, (byte) 0);
         }

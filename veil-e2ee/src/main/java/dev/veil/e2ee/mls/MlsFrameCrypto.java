@@ -164,6 +164,21 @@ public final class MlsFrameCrypto {
         return java.util.Optional.of(r);
     }
 
+    /**
+     * The credential identity of the member whose KID the header at {@code in[off..)} carries, in the epoch that KID
+     * names, or null (no such epoch or member). Lets a caller check that a frame came in on that member's stream.
+     */
+    public byte[] senderIdentity(byte[] in, int off, int len) {
+        long kid;
+        try {
+            kid = SFrameHeader.decode(in, off, len).kid();
+        } catch (SFrameHeader.MalformedHeaderException e) {
+            return null;
+        }
+        Slot slot = slotFor(kid);
+        return slot == null ? null : slot.keys.identityOf(MlsKid.senderIndex(kid, slot.keys.indexBits()));
+    }
+
     /** Decrypts a whole-frame SFrame ciphertext (AAD = header ‖ metadata); null if it is rejected. */
     public byte[] decrypt(byte[] metadata, byte[] in, long nowMillis) {
         Rejection[] why = new Rejection[1];

@@ -97,6 +97,17 @@ public final class MlsKeyPackage {
         return m.keyPackage;
     }
 
+    /**
+     * The credential identity of a published key package, after the checks of {@link #parse} (suite 1, valid
+     * signature); lets a member refuse a key package whose identity is not the connection that published it.
+     */
+    public static byte[] identityOf(byte[] keyPackage) throws MlsException {
+        synchronized (Bcmls.LOCK) {
+            KeyPackage kp = parse(keyPackage);
+            return kp.getLeafNode().getCredential().getIdentity().clone();
+        }
+    }
+
     @Override
     public String toString() {
         return "MlsKeyPackage[" + bytes.length + " bytes]";

@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClusterNode implements ChannelPlacement {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
+  /** Tries of the first heartbeat before the server's start fails. */
+  static final int REGISTER_ATTEMPTS = 5;
 
   private final ClusterConfig cfg;
   private final ClusterDirectory dir;
@@ -50,7 +52,19 @@ public final class ClusterNode implements ChannelPlacement {
 
   /** Registers this node, on the calling thread (the server's start): throws if the directory is unreachable. */
   public void register() {
-    dir.heartbeat(self(), cfg.nodeTtlMillis());
+    for (int attempt = 1; ; attempt++) {
+      try {
+        dir.heartbeat(self(), cfg.nodeTtlMillis());
+        break;
+      } catch (ClusterDirectory.DirectoryException e) {
+        if (attempt >= REGISTER_ATTEMPTS) {
+          throw e;
+        }
+        // a command timing out at start (a loaded machine, a cold JVM) is worth another try; a refused one fails
+        // earlier, when the directory connects
+        LOG.warn("cluster: registering failed ({}), trying again", e.getMessage());
+      }
+    }
     LOG.info("cluster: node {} registered ({}, media {})", cfg.nodeId(), cfg.publicSignalingUrl(), mediaAddress);
   }
 

@@ -45,7 +45,7 @@ public final class RedisDirectory implements ClusterDirectory {
   private final String prefix;
   private final RedisClient client;
   private final StatefulRedisConnection<String, String> connection;
-  private final RedisCommands<String, String> redis;
+  private RedisCommands<String, String> redis;
 
   /**
    * Connects to {@code redisUrl} ({@code redis://HOST:PORT[/DB]}, Lettuce's URI syntax); every command times out
@@ -67,6 +67,13 @@ public final class RedisDirectory implements ClusterDirectory {
     } catch (RedisException e) {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       throw new DirectoryException("cannot reach Redis at " + uri.getHost() + ":" + uri.getPort() + ": "
+          + e.getMessage(), e);
+    }
+    try {
+      connection.sync().ping(); // the first command (class loading, JIT) under the connect timeout too
+    } catch (RedisException e) {
+      close();
+      throw new DirectoryException("Redis at " + uri.getHost() + ":" + uri.getPort() + " does not answer: "
           + e.getMessage(), e);
     }
     connection.setTimeout(timeout);

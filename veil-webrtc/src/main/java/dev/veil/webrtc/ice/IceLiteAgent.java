@@ -44,8 +44,12 @@ import java.util.random.RandomGenerator;
  * answered but select nothing.
  *
  * <h2>Consent</h2>
- * Every valid check from the selected address refreshes consent. {@link #poll(long)} expires it
- * {@link #CONSENT_TIMEOUT_MILLIS} after the last one, emits {@link IceEvent.ConsentExpired} and clears the selection.
+ * Every valid check from the selected address refreshes consent, and so does every authenticated SRTP or SRTCP
+ * packet from it ({@link #mediaReceived}): an ICE-lite agent sends no checks of its own, and a full-ICE client such as
+ * Pion sends its keepalive check only when its selected pair has been idle one way or the other, which a publisher
+ * that sends media and receives feedback never is. {@link #poll(long)} expires consent
+ * {@link #CONSENT_TIMEOUT_MILLIS} after the last refresh, emits {@link IceEvent.ConsentExpired} and clears the
+ * selection.
  *
  * <h2>Restart</h2>
  * {@link #restart()} makes new local credentials (to put in the re-offer). Until the first valid check with the new
@@ -244,6 +248,18 @@ public final class IceLiteAgent {
                 .add(new StunAttribute.ErrorCode(code, phrase))
                 .encode(key, true);
         return new StunResult.Rejected(from, response, code, reason);
+    }
+
+    /**
+     * Refreshes consent on media: the caller has authenticated an SRTP or SRTCP packet (integrity and replay checked)
+     * from {@code from}. Only the selected address counts; media from any other address changes nothing. Packets that
+     * need the session keys to forge and cannot be replayed show that the peer still receives and sends at that
+     * address, which is what a consent check shows (RFC 7675 §5.1).
+     */
+    public void mediaReceived(InetSocketAddress from, long nowMillis) {
+        if (state == IceState.CONNECTED && from.equals(selected) && nowMillis > lastConsentMillis) {
+            lastConsentMillis = nowMillis;
+        }
     }
 
     /**

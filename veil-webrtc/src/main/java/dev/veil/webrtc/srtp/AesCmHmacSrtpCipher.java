@@ -60,7 +60,16 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
         byte[] rtpAuthKey = kdf.derive(SrtpKdf.LABEL_RTP_AUTH, authLen);
         rtpHmac = new HmacSha1(rtpAuthKey);
         java.util.Arrays.fill(rtpAuthKey, (byte) 0);
-        rtpFastCtr = fast && JdkAes.AVAILABLE ? new JdkAes.Ctr(rtpKey.getEncoded()) : null;
+        if (fast && JdkAes.AVAILABLE) {
+            byte[] k = rtpKey.getEncoded();
+            try {
+                rtpFastCtr = new JdkAes.Ctr(k);
+            } finally {
+                java.util.Arrays.fill(k, (byte) 0);
+            }
+        } else {
+            rtpFastCtr = null;
+        }
         rtcpMac = Mac.getInstance("HmacSHA1");
         rtcpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_AUTH, authLen),
                 "HmacSHA1"));

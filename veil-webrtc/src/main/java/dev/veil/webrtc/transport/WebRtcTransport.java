@@ -252,10 +252,10 @@ public final class WebRtcTransport {
                     handleDtls(data, from, nowMillis);
                     break;
                 case RTP:
-                    handleRtp(data, from);
+                    handleRtp(data, from, nowMillis);
                     break;
                 case RTCP:
-                    handleRtcp(data, from);
+                    handleRtcp(data, from, nowMillis);
                     break;
                 default:
                     dropped[PacketKind.UNKNOWN.ordinal()]++;
@@ -335,7 +335,7 @@ public final class WebRtcTransport {
         return srtp != null && validated.contains(from);
     }
 
-    private void handleRtp(byte[] data, InetSocketAddress from) {
+    private void handleRtp(byte[] data, InetSocketAddress from, long nowMillis) {
         if (!mediaSourceOk(from)) {
             dropped[PacketKind.RTP.ordinal()]++;
             return;
@@ -343,6 +343,7 @@ public final class WebRtcTransport {
         try {
             byte[] plain = srtp.unprotectRtp(data);
             mediaRemote = from;
+            ice.mediaReceived(from, nowMillis);
             received[PacketKind.RTP.ordinal()]++;
             outputs.add(new TransportOutput.RtpReceived(plain));
         } catch (SrtpException e) {
@@ -351,7 +352,7 @@ public final class WebRtcTransport {
         }
     }
 
-    private void handleRtcp(byte[] data, InetSocketAddress from) {
+    private void handleRtcp(byte[] data, InetSocketAddress from, long nowMillis) {
         if (!mediaSourceOk(from)) {
             dropped[PacketKind.RTCP.ordinal()]++;
             return;
@@ -359,6 +360,7 @@ public final class WebRtcTransport {
         try {
             byte[] plain = srtp.unprotectRtcp(data);
             mediaRemote = from;
+            ice.mediaReceived(from, nowMillis);
             received[PacketKind.RTCP.ordinal()]++;
             outputs.add(new TransportOutput.RtcpReceived(plain));
         } catch (SrtpException e) {

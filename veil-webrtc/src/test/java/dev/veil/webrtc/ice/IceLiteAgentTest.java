@@ -245,6 +245,24 @@ class IceLiteAgentTest {
     }
 
     @Test
+    void mediaReceived_fromTheSelectedAddressOnly_refreshesConsent() {
+        agent.mediaReceived(ADDR_A, now); // before any nomination: nothing to refresh
+        assertEquals(Long.MAX_VALUE, agent.nextTimeout());
+        handle(ADDR_A, validCheck(true, 13));
+        agent.pollEvent();
+        long connectedAt = now;
+        agent.mediaReceived(ADDR_A, connectedAt + 20_000);
+        assertEquals(connectedAt + 50_000, agent.poll(connectedAt + 29_999));
+        agent.mediaReceived(ADDR_B, connectedAt + 40_000); // another address refreshes nothing
+        agent.mediaReceived(ADDR_A, connectedAt + 10_000); // an older time never moves consent back
+        assertEquals(connectedAt + 50_000, agent.nextTimeout());
+        assertEquals(Long.MAX_VALUE, agent.poll(connectedAt + 50_000));
+        assertEquals(new IceEvent.ConsentExpired(ADDR_A), agent.pollEvent());
+        agent.mediaReceived(ADDR_A, connectedAt + 50_001); // media after expiry does not reconnect: only a nomination
+        assertEquals(IceState.DISCONNECTED, agent.state());
+    }
+
+    @Test
     void restart_newCredentials_oldAcceptedUntilFirstNewCheck() {
         handle(ADDR_A, validCheck(true, 12));
         agent.pollEvent();

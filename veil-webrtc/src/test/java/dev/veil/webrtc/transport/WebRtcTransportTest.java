@@ -71,6 +71,11 @@ class WebRtcTransportTest {
         c.pump(t, T0);
     }
 
+    /** An empty RTCP receiver report (RFC 3550 §6.4.2) of sender SSRC 0x1234. */
+    static byte[] rr() {
+        return new byte[] {(byte) 0x80, (byte) 201, 0, 1, 0, 0, 0x12, 0x34};
+    }
+
     static byte[] rtp(int seq, int ssrc, String payload) {
         byte[] p = payload.getBytes(StandardCharsets.US_ASCII);
         byte[] out = new byte[12 + p.length];
@@ -159,7 +164,8 @@ class WebRtcTransportTest {
         assertEquals(0, s.dropped(PacketKind.RTP) + s.dropped(PacketKind.RTCP) + s.dropped(PacketKind.DTLS));
         assertEquals(1, s.rtpSent());
         assertEquals(1, s.rtcpSent());
-        assertEquals(IceLiteAgent.CONSENT_TIMEOUT_MILLIS + T0, t.nextTimeoutMillis());
+        // the last authenticated packet from the client (the SRTCP at T0 + 20) refreshed consent
+        assertEquals(IceLiteAgent.CONSENT_TIMEOUT_MILLIS + T0 + 20, t.nextTimeoutMillis());
     }
 
     @Test
@@ -280,6 +286,34 @@ class WebRtcTransportTest {
         List<TransportOutput.Failed> failed = c.events(TransportOutput.Failed.class);
         assertEquals(1, failed.size());
         assertTrue(failed.get(0).reason().contains("consent"), failed.get(0).reason());
+        assertFalse(t.isConnected());
+    }
+
+    @Test
+    void authenticatedMediaFromTheSelectedAddress_refreshesConsent_forgedOrStrayMediaDoesNot() throws Exception {
+        // A Pion client sends its keepalive check only when the selected pair is idle one way: a publisher that sends
+        // media and gets feedback sends no checks at all. Its authenticated media keeps consent alive instead.
+        WebRtcTransport t = transport(DtlsConfig.defaults());
+        TestClient c = client(8);
+        connect(t, c);
+        assertTrue(t.isConnected());
+        t.handleDatagram(c.srtp.protectRtp(rtp(1, 0x1234, "media")), CLIENT, T0 + 20_000);
+        assertEquals(T0 + 50_000, t.nextTimeoutMillis());
+        t.handleDatagram(c.srtp.protectRtcp(rr()), CLIENT, T0 + 25_000);
+        assertEquals(T0 + 55_000, t.nextTimeoutMillis());
+        byte[] forged = c.srtp.protectRtp(rtp(2, 0x1234, "media"));
+        forged[forged.length - 1] ^= 1; // fails authentication
+        t.handleDatagram(forged, CLIENT, T0 + 30_000);
+        byte[] replay = c.srtp.protectRtp(rtp(3, 0x1234, "media"));
+        t.handleDatagram(replay, CLIENT, T0 + 31_000);
+        t.handleDatagram(replay, CLIENT, T0 + 32_000); // a replay is refused: no refresh at 32 s
+        assertEquals(T0 + 61_000, t.nextTimeoutMillis());
+        t.handleDatagram(c.srtp.protectRtp(rtp(4, 0x1234, "media")), new InetSocketAddress("127.0.0.1", 1),
+                T0 + 40_000); // not a validated address
+        assertEquals(T0 + 61_000, t.nextTimeoutMillis());
+        t.poll(T0 + 61_000);
+        c.collect(t, T0 + 61_000);
+        assertEquals(1, c.events(TransportOutput.Failed.class).size());
         assertFalse(t.isConnected());
     }
 

@@ -1,0 +1,630 @@
+package dev.veil.server;
+
+import dev.veil.signaling.Role;
+import dev.veil.webrtc.dtls.DtlsCertificate;
+import dev.veil.webrtc.dtls.DtlsConfig;
+import dev.veil.webrtc.ice.IceLiteAgent;
+import dev.veil.webrtc.mux.Demux;
+import dev.veil.webrtc.mux.PacketKind;
+import dev.veil.webrtc.router.RouterConfig;
+import dev.veil.webrtc.router.RouterOutput;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One media loop: an {@link EventLoop} thread with its own UDP socket on the server's one media port, the
+ * connections ({@link RtcPeer}) of the channels placed on it and those channels' routers ({@link ChannelRouters}).
+ * Everything of a channel (transports, router, timers) lives on its lane's thread only, so none of it needs a lock.
+ *
+ * <p>Receive: with one lane its socket gets every datagram, as before. With several, every lane's socket is bound to
+ * the same port with SO_REUSEPORT and the kernel picks one socket per client 4-tuple; a lane looks the sender up
+ * in the shared, lock-free maps of {@link RtcMedia} (validated address, else the STUN USERNAME's local ufrag) and
+ * handles the datagram itself if the connection is its own, else hands the {@code byte[]} to the owning lane's task
+ * queue (bounded: at most {@link #MAX_INBOX} datagrams waiting per lane, past it they are dropped and counted
+ * {@code udp.handoff_dropped}). A DTLS ClientHello from a not-yet-validated address is held by the lane that received
+ * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address.
+ *
+ * <p>Send: the owning lane writes through its own socket (same address and port as every other lane's), without a
+ * flush; one flush task per loop turn hands the batch to the kernel (one {@code sendmmsg} on epoll), or at once when
+ * {@link #FLUSH_BYTES} are pending. A send while the socket's pending writes exceed the high-water mark (4 MiB) is
+ * dropped and counted ({@code udp.send_dropped}).
+ */
+final class MediaLane implements ChannelRouters.Sink {
+  private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
+  static final int MAX_DATAGRAM = 1500;
+  /** Most datagrams handed to one lane by the others and not yet handled ({@code -Dveil.laneInbox}). */
+  static final int MAX_INBOX = Integer.getInteger("veil.laneInbox", 16_384);
+  /**
+   * Flush at once when this many bytes are pending (else once per loop turn): one read batch of up to 256 datagrams
+   * fanned out to 40 subscribers is ~10k sends, ~10 MiB of 1 KiB packets, more than the 4 MiB high-water mark, so a
+   * loop that fell behind (a fresh process: JIT, a DTLS burst) dropped its own sends. {@code -Dveil.udpFlushBytes},
+   * 0 = only once per loop turn (the old behaviour, for before/after measurements).
+   */
+  private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
+
+  final int index;
+  private final RtcMedia media;
+  private final EventLoop loop;
+  private final Stats stats;
+  private final SecureRandom random;
+  private final Channel udp;
+  private final ChannelFutureListener sent = this::sent;
+  private final Runnable flush = this::flush;
+  private boolean flushPending;
+  private long pendingBytesMax;
+  private long earlyFlushes;
+  private final Map<String, RtcPeer> peers = new HashMap<>();
+  /**
+   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
+   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
+   */
+  private final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
+  /** Datagrams other lanes handed to this one, not yet handled. */
+  private final AtomicInteger inbox = new AtomicInteger();
+  final ChannelRouters routers;
+  private boolean closed;
+  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
+  private long datagramsSeen;
+  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded). */
+  private long rtpForwarded;
+  private final io.micrometer.core.instrument.Timer forwardingLatency;
+  /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
+  ForwardTap tap;
+  /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
+  ForwardTamper tamper;
+
+  /**
+   * Binds this lane's socket to {@code port} (0: ephemeral) of the configured address; with {@code reusePort} the
+   * socket joins the SO_REUSEPORT group of the other lanes.
+   */
+  MediaLane(RtcMedia media, int index, EventLoop loop, SecureRandom random, ServerConfig cfg, Stats stats,
+      boolean reusePort, int port) throws IOException {
+    this.media = media;
+    this.index = index;
+    this.loop = loop;
+    this.stats = stats;
+    this.forwardingLatency = stats.metrics.forwarding;
+    this.random = random;
+    // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
+    // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
+    // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
+    this.routers = new ChannelRouters(loop, random, RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
+        this);
+    // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
+    FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
+    rcv.maxMessagesPerRead(256);
+    rcv.respectMaybeMoreData(false);
+    Bootstrap b = reusePort ? loop.udpBootstrapReusePort() : loop.udpBootstrap();
+    ChannelFuture bound = b
+        .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
+        .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, rcv)
+        // Sends of one loop turn wait for its flush: allow as much as the socket buffer holds (a key frame
+        // forwarded to many subscribers), not Netty's default 64 KiB, before dropping.
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(2 * 1024 * 1024, 4 * 1024 * 1024))
+        .handler(new Inbound())
+        .bind(new InetSocketAddress(cfg.rtcBindAddress(), port));
+    try {
+      bound.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      bound.channel().close();
+      throw new IOException("interrupted while binding the UDP port", e);
+    }
+    if (!bound.isSuccess()) {
+      bound.channel().close();
+      throw new IOException("cannot bind UDP " + cfg.rtcBindAddress() + ":" + port
+          + (reusePort ? " (SO_REUSEPORT)" : "") + ": " + bound.cause().getMessage(), bound.cause());
+    }
+    this.udp = bound.channel();
+    // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
+    int sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
+    int rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
+    if (sndBuf < 4 * 1024 * 1024 || rcvBuf < 4 * 1024 * 1024) {
+      LOG.warn("UDP socket buffers smaller than the 4 MiB asked for: SO_SNDBUF {} B, SO_RCVBUF {} B (raise "
+          + "net.core.wmem_max / net.core.rmem_max); bursts may be dropped", sndBuf, rcvBuf);
+    } else if (index == 0) {
+      LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
+    }
+  }
+
+  /** Closes the socket of a lane that never served (a later lane failed to bind). */
+  void abandon() {
+    udp.close();
+  }
+
+  int localPort() {
+    InetSocketAddress a = (InetSocketAddress) udp.localAddress();
+    return a == null ? -1 : a.getPort();
+  }
+
+  long nowMillis() {
+    return TimeUnit.NANOSECONDS.toMillis(loop.nowNanos());
+  }
+
+  DtlsCertificate certificate() {
+    return media.certificate();
+  }
+
+  DtlsConfig dtlsConfig() {
+    return media.dtlsConfig();
+  }
+
+  ExecutorService dtlsPool() {
+    return media.dtlsPool();
+  }
+
+  InetAddress announcedAddress() {
+    return media.announcedAddress();
+  }
+
+  SecureRandom random() {
+    return random;
+  }
+
+  /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
+  int tcpPort() {
+    return media.tcpPort();
+  }
+
+  /** The real remote address of an ICE-TCP path key (for STUN's XOR-MAPPED-ADDRESS), or null. */
+  InetSocketAddress mappedAddress(InetSocketAddress pathKey) {
+    return media.mappedAddress(pathKey);
+  }
+
+  EventLoop loop() {
+    return loop;
+  }
+
+  Stats stats() {
+    return stats;
+  }
+
+  // --------------------------------------------------------------------------------------------------- peers
+
+  /** Creates a connection's media on this lane (on its loop). */
+  RtcPeer open(String connectionId, String channelId, Role role, boolean audio, boolean video, boolean screen,
+      Runnable onMediaFailed) {
+    RtcPeer p = new RtcPeer(this, routers.join(channelId, connectionId), connectionId, role, audio, video, screen,
+        onMediaFailed);
+    peers.put(connectionId, p);
+    media.registerUfrag(p.localUfrag(), p);
+    stats.inc("media.peers_opened");
+    return p;
+  }
+
+  void removed(RtcPeer p) {
+    media.iceTcpOwnerClosed(p);
+    peers.remove(p.connectionId);
+    media.unregister(p);
+    routers.leave(p.channel, p.connectionId);
+  }
+
+  /**
+   * After an ICE restart: routes {@code ufrag} (the new one) and {@code previous} (still accepted by the agent
+   * until the restart completes) to {@code p}, and forgets the older ufrags of {@code p}.
+   */
+  void ufragChanged(RtcPeer p, String ufrag, String previous) {
+    media.ufragChanged(p, ufrag, previous);
+  }
+
+  void addressValidated(RtcPeer p, InetSocketAddress a) {
+    if (IceTcp.isPath(a)) {
+      media.iceTcpValidated(a, p); // (the path now carries DTLS and media too; the address map routes its packets)
+    }
+    RtcPeer prev = media.registerAddress(a, p);
+    if (prev != null && prev != p) {
+      stats.inc("udp.address_moved");
+    }
+    byte[] hello = dtlsHold.take(a, nowMillis());
+    if (hello != null) {
+      // after the check's own output is drained (this runs inside the peer's drain): next on the loop
+      stats.inc("udp.dtls_held_delivered");
+      loop.execute(() -> deliverHeld(p, a, hello));
+      return;
+    }
+    // With several lanes the kernel may have given this address's datagrams to another lane's socket: its hold.
+    for (MediaLane other : media.lanes()) {
+      if (other != this) {
+        other.handHeldTo(p, a);
+      }
+    }
+  }
+
+  /** Hands a ClientHello this lane holds for {@code a} to {@code p}'s lane (any thread). */
+  private void handHeldTo(RtcPeer p, InetSocketAddress a) {
+    loop.execute(() -> {
+      byte[] hello = dtlsHold.take(a, nowMillis());
+      if (hello != null) {
+        stats.inc("udp.dtls_held_delivered");
+        p.media.loop().execute(() -> p.media.deliverHeld(p, a, hello));
+      }
+    });
+  }
+
+  private void deliverHeld(RtcPeer p, InetSocketAddress a, byte[] hello) {
+    if (media.peerAt(a) == p && !p.isClosed()) {
+      p.handleDatagram(hello, a);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------- UDP in
+
+  /** The UDP channel's handler; Netty calls it on the loop thread. */
+  private final class Inbound extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      try {
+        if (!(msg instanceof DatagramPacket packet)) {
+          return;
+        }
+        stats.inc("udp.datagrams_in");
+        ByteBuf content = packet.content();
+        int n = content.readableBytes();
+        if (n > MAX_DATAGRAM || n == 0) {
+          stats.inc("udp.dropped.size");
+          return;
+        }
+        byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
+        if ((++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0) {
+          onDatagram(data, packet.sender());
+        } else {
+          // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup); a
+          // datagram handed to another lane is not timed (its copies are written there)
+          long t0 = System.nanoTime();
+          long before = rtpForwarded;
+          onDatagram(data, packet.sender());
+          if (rtpForwarded != before) {
+            forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+          }
+        }
+      } catch (RuntimeException e) {
+        // One bad datagram must never take the loop down (nor count as a socket error).
+        LOG.error("datagram handling failed on the event loop", e);
+      } finally {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // Receive errors (e.g. an ICMP error surfacing on the socket) cost the datagram only.
+      stats.inc("udp.receive_errors");
+      LOG.debug("udp: {}", cause.toString());
+    }
+  }
+
+  void onDatagram(byte[] data, InetSocketAddress from) {
+    PacketKind kind = Demux.classify(data);
+    if (kind == PacketKind.UNKNOWN) {
+      stats.inc("udp.dropped.unknown_kind");
+      return;
+    }
+    RtcPeer p = media.peerAt(from);
+    if (p == null) {
+      if (kind != PacketKind.STUN) {
+        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, nowMillis())) {
+          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
+          return;
+        }
+        stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
+        return;
+      }
+      Optional<String> ufrag = IceLiteAgent.localUfragOf(data, 0, data.length);
+      if (ufrag.isEmpty()) {
+        stats.inc("udp.dropped.stun_malformed");
+        return;
+      }
+      p = media.peerByUfrag(ufrag.get());
+      if (p == null) {
+        stats.inc("udp.dropped.unknown_ufrag");
+        return;
+      }
+    }
+    if (p.media == this) {
+      p.handleDatagram(data, from);
+    } else {
+      p.media.handOff(p, data, from);
+    }
+  }
+
+  /** A datagram of {@code p} (a connection of this lane) that another lane's socket received; any thread. */
+  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from) {
+    if (inbox.incrementAndGet() > MAX_INBOX) {
+      inbox.decrementAndGet();
+      stats.inc("udp.handoff_dropped");
+      return;
+    }
+    stats.inc("udp.handed_off");
+    loop.execute(() -> {
+      inbox.decrementAndGet();
+      if (!closed && !p.isClosed()) {
+        p.handleDatagram(data, from);
+      }
+    });
+  }
+
+  // --------------------------------------------------------------------------------------------------- UDP out
+
+  /**
+   * Sends {@code data} to {@code to}. With egress spreading ({@link RtcMedia#egressLane}) a destination belongs to one
+   * lane's socket (a hash of the address, so everything to one client leaves in order through one socket): a
+   * datagram for another lane's socket is collected in this loop turn's batch for that lane and handed over at the
+   * end of the turn (one task per lane and turn), so a large channel's UDP writes and {@code sendmmsg} calls are
+   * shared by every core while its router and SRTP stay on its own lane.
+   */
+  void send(byte[] data, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (IceTcp.isPath(to)) { // an ICE-TCP path key (never a UDP address)
+      media.iceTcpSend(this, data, to);
+      return;
+    }
+    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
+    if (via != this) {
+      egress(via, new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+      return;
+    }
+    if (!udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+  }
+
+  /**
+   * Sends {@code buf[off, off+len)}, which the caller reuses after the call (the router's forwarding buffer): one
+   * copy into a pooled direct buffer of the channel's allocator, which Netty releases once written (also when
+   * another lane's socket writes it).
+   */
+  void send(byte[] buf, int off, int len, InetSocketAddress to) {
+    if (closed) {
+      return;
+    }
+    if (IceTcp.isPath(to)) {
+      media.iceTcpSend(this, java.util.Arrays.copyOfRange(buf, off, off + len), to);
+      return;
+    }
+    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
+    if (via == this && !udp.isWritable()) {
+      stats.inc("udp.send_dropped");
+      return;
+    }
+    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
+    b.writeBytes(buf, off, len);
+    if (via != this) {
+      egress(via, new DatagramPacket(b, to));
+      return;
+    }
+    write(new DatagramPacket(b, to));
+  }
+
+  /** A datagram another lane handed over for this lane's socket (on this loop). */
+  private void writeHandedOver(DatagramPacket packet) {
+    if (closed || !udp.isWritable()) {
+      packet.release();
+      if (!closed) {
+        stats.inc("udp.send_dropped");
+      }
+      return;
+    }
+    write(packet);
+  }
+
+  /** Writes through this lane's socket (on its loop). */
+  private void write(DatagramPacket packet) {
+    udp.write(packet).addListener(sent);
+    io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
+    long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
+    if (pending > pendingBytesMax) {
+      pendingBytesMax = pending;
+    }
+    if (FLUSH_BYTES > 0 && pending >= FLUSH_BYTES) {
+      earlyFlushes++;
+      udp.flush(); // the flush task queued below (if any) then finds little or nothing left
+      return;
+    }
+    if (!flushPending) {
+      flushPending = true;
+      loop.execute(flush);
+    }
+  }
+
+  private void flush() {
+    flushPending = false;
+    udp.flush();
+  }
+
+  /** Datagrams of this loop turn for each other lane's socket, or null. */
+  private DatagramPacket[][] outbox;
+  private int[] outboxSize;
+  private boolean outboxPending;
+  private final Runnable handOver = this::handOver;
+  /** Bytes other lanes handed to this one to send, not yet written. */
+  private final java.util.concurrent.atomic.AtomicLong egressQueued = new java.util.concurrent.atomic.AtomicLong();
+  /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
+  static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
+
+  private void egress(MediaLane via, DatagramPacket packet) {
+    if (outbox == null) {
+      outbox = new DatagramPacket[media.lanes().size()][];
+      outboxSize = new int[outbox.length];
+    }
+    DatagramPacket[] box = outbox[via.index];
+    int n = outboxSize[via.index];
+    if (box == null || n + 1 > box.length) {
+      box = java.util.Arrays.copyOf(box == null ? new DatagramPacket[64] : box, box == null ? 64 : box.length * 2);
+      outbox[via.index] = box;
+    }
+    box[n] = packet;
+    outboxSize[via.index] = n + 1;
+    if (n + 1 >= 256) {
+      handOver(via.index); // a big turn: hand over in slices, as the early flush does for the own socket
+    }
+    if (!outboxPending) {
+      outboxPending = true;
+      loop.execute(handOver);
+    }
+  }
+
+  /** End of a loop turn: hands each other lane its batch. */
+  private void handOver() {
+    outboxPending = false;
+    for (int i = 0; i < outbox.length; i++) {
+      if (outboxSize[i] > 0) {
+        handOver(i);
+      }
+    }
+  }
+
+  private void handOver(int lane) {
+    DatagramPacket[] batch = outbox[lane];
+    int n = outboxSize[lane];
+    outbox[lane] = null;
+    outboxSize[lane] = 0;
+    long bytes = 0;
+    for (int k = 0; k < n; k++) {
+      bytes += batch[k].content().readableBytes();
+    }
+    MediaLane via = media.lanes().get(lane);
+    if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
+      via.egressQueued.addAndGet(-bytes);
+      for (int k = 0; k < n; k++) {
+        batch[k].release();
+      }
+      stats.add("udp.send_dropped", n);
+      return;
+    }
+    stats.add("udp.egress_handed_over", n);
+    long b = bytes;
+    via.loop.execute(() -> {
+      via.egressQueued.addAndGet(-b);
+      for (int k = 0; k < n; k++) {
+        via.writeHandedOver(batch[k]);
+      }
+    });
+  }
+
+  private void sent(ChannelFuture f) {
+    if (f.isSuccess()) {
+      stats.inc("udp.datagrams_out");
+    } else if (!closed) {
+      stats.inc("udp.send_errors");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------- router
+
+  @Override
+  public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {
+    RtcPeer to = peers.get(rtp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    rtpForwarded++;
+    if (tap != null) {
+      tap.record(ch.router, rtp);
+    }
+    if (tamper != null) {
+      dev.veil.webrtc.router.Consumer c = ch.router.findConsumer(rtp.consumerId());
+      String from = c == null ? "?" : c.producer().peerId();
+      for (byte[] p : tamper.forward(from, to.connectionId, rtp.packet())) {
+        to.sendRtp(p);
+      }
+      return;
+    }
+    to.sendRtp(rtp.packet());
+  }
+
+  @Override
+  public void forwardRtp(ChannelRouters.Channel ch, dev.veil.webrtc.router.Consumer consumer, byte[] buf, int off,
+      int len) {
+    if (tap != null || tamper != null) {
+      ChannelRouters.Sink.super.forwardRtp(ch, consumer, buf, off, len); // test hooks want their own arrays
+      return;
+    }
+    RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    rtpForwarded++;
+    to.forwardRtp(buf, off, len);
+  }
+
+  @Override
+  public void sendRtcp(ChannelRouters.Channel ch, RouterOutput.Rtcp rtcp) {
+    RtcPeer to = peers.get(rtcp.peerId());
+    if (to == null) {
+      stats.inc("media.router_output_to_gone_peer");
+      return;
+    }
+    to.sendRtcp(rtcp.packet());
+  }
+
+  /**
+   * Counters of this lane's live media (call on the loop): the routers', and the transports' of the peers still
+   * open (those of closed peers are already in {@link Stats}).
+   */
+  Map<String, Long> liveCounters() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    routers.addLiveCounters(out);
+    out.put("udp.dtls_hold_expired", dtlsHold.expired());
+    out.put("udp.early_flushes", earlyFlushes);
+    out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
+    for (RtcPeer p : peers.values()) {
+      p.addLiveCounters(out);
+      p.addLiveGauges(out);
+    }
+    return out;
+  }
+
+  /** Number of connections on this lane (call on the loop). */
+  int peerCount() {
+    return peers.size();
+  }
+
+  /** Closes every connection and router of this lane and its socket (on the loop). */
+  void close() {
+    closed = true;
+    for (Iterator<RtcPeer> it = peers.values().iterator(); it.hasNext(); ) {
+      RtcPeer p = it.next();
+      it.remove();
+      p.closeTransport();
+    }
+    routers.closeAll();
+    udp.flush();
+    udp.close();
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+}
