@@ -334,6 +334,15 @@ final class RtcMedia implements Media {
       lane.loop().execute(() -> p.setReceiveMaxHeight(maxHeight, trackId));
     }
 
+    /** The snapshot the lane took at the previous call (asked for again now, without waiting: reports are ~1/s). */
+    private volatile dev.veil.signaling.DownlinkStats downlinkStats;
+
+    @Override
+    public dev.veil.signaling.DownlinkStats downlinkStats() {
+      lane.loop().execute(() -> downlinkStats = p.downlinkStats());
+      return downlinkStats;
+    }
+
     @Override
     public void close() {
       if (closed) {
