@@ -41,7 +41,8 @@ class ConnectTimeoutTest {
                 now.addAndGet(1);
                 ExecutionException ex = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
                 VeilClientException vce = assertInstanceOf(VeilClientException.class, ex.getCause());
-                assertEquals("connect timed out after 3000 ms while opening the signaling WebSocket", vce.getMessage());
+                assertEquals("connect timed out after 3000 ms while opening the signaling WebSocket ws://127.0.0.1:"
+                        + silent.getLocalPort() + "/signaling", vce.getMessage());
                 c.disconnect().get(10, TimeUnit.SECONDS);
                 assertTrue(c.e2eeDestroyedForTesting());
             }

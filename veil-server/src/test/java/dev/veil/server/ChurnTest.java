@@ -52,6 +52,7 @@ class ChurnTest {
   void publishersComeAndGo_subscriberStays_offersStayBounded_midsNeverReused() throws Exception {
     Set<String> midsSeen = new HashSet<>();
     int largest = 0;
+    Map<String, Long> c;
     try (MediaTestPeer sub = fx.peer("churn", "recvonly", 1)) {
       largest = sub.offerSdp.length();
       for (int i = 0; i < PUBLISHERS; i++) {
@@ -82,13 +83,16 @@ class ChurnTest {
         assertTrue(m.path("type").asText().equals("notify"), m.toString());
       }
       assertEquals(1, fx.server.stats().connections());
+      // read while the channel (and its router) is still open: with several media loops, a router that closes
+      // between the Stats snapshot and its lane's live reading is missing from that one reading
+      c = fx.server.counters();
     }
     // without recycling the last re-offers held 2 m-lines per publisher that ever came (~80 x 700 characters); with
     // VP9, RTX to subscribers and downlink transport-cc a live offer is ~3,300 characters
     assertTrue(largest < 4500, "largest offer " + largest);
-    Map<String, Long> c = fx.server.counters();
     assertEquals(0L, c.getOrDefault("signaling.internal_errors", 0L), c.toString());
     assertTrue(c.getOrDefault("router.rtp_forwarded", 0L) >= 3L * PUBLISHERS, c.toString());
+    assertEquals(0L, fx.server.counters().getOrDefault("signaling.internal_errors", 0L));
   }
 
   /**
