@@ -123,9 +123,17 @@ async function assertBothDecode(ff, idFf, cr, idCr, label) {
   await waitColour(cr, `${label}: Chromium shows Firefox's colour`, idFf, FF.rgb);
 }
 
-/** The E2EE errors a page recorded for frames of `sender`, other than those a healthy call has (none expected). */
-const frameErrors = (page, sender) => page.evaluate(s => window.veil.events
-  .filter(e => e.type === 'error' && e.senderId === s && e.operation === 'decrypt'), sender);
+/**
+ * The E2EE errors a page recorded for frames of `sender`, other than those a healthy call has: a frame that arrives
+ * before the receiver has the sender's key is dropped with 'no-key' (fail closed); that is expected only before the
+ * first frame of that sender decrypted, never after it.
+ */
+const frameErrors = (page, sender) => page.evaluate(s => {
+  const ev = window.veil.events;
+  const firstDecrypt = ev.findIndex(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === s);
+  return ev.filter((e, i) => e.type === 'error' && e.senderId === s && e.operation === 'decrypt'
+    && !(e.reason === 'no-key' && (firstDecrypt < 0 || i < firstDecrypt)));
+}, sender);
 
 async function leave(...pages) {
   for (const p of pages) await p.evaluate(() => window.veil.conn.disconnect()).catch(() => {});

@@ -69,11 +69,24 @@ final class ChannelRouters {
   private final Map<String, Channel> channels = new HashMap<>();
   private boolean closed;
 
+  /** Where a closing router's final counters go: by default into {@link Stats}; a media lane keeps its own. */
+  private java.util.function.Consumer<Map<String, Long>> closedCounters;
+
+  /**
+   * Sends the final counters of every router that closes to {@code sink} instead of {@link Stats} (on the loop).
+   * A media lane keeps them next to its live routers' counters, so that one reading on the lane's loop counts every
+   * router exactly once, however the reading interleaves with closes on other lanes.
+   */
+  void onClosedCounters(java.util.function.Consumer<Map<String, Long>> sink) {
+    this.closedCounters = sink;
+  }
+
   ChannelRouters(Scheduler loop, RandomGenerator random, RouterConfig config, Stats stats, Sink sink) {
     this.loop = loop;
     this.random = random;
     this.config = config;
     this.stats = stats;
+    this.closedCounters = m -> m.forEach(stats::add);
     this.sink = sink;
   }
 
@@ -117,7 +130,7 @@ final class ChannelRouters {
     channels.remove(ch.id, ch);
     Map<String, Long> last = new HashMap<>();
     addCounters(ch.router.stats(), last);
-    last.forEach(stats::add);
+    closedCounters.accept(last);
     stats.inc("router.closed");
   }
 

@@ -71,6 +71,8 @@ final class MediaLane implements ChannelRouters.Sink {
   private final RtcMedia media;
   private final EventLoop loop;
   private final Stats stats;
+  /** Final counters of the routers and peers that closed on this lane (touched only on the loop). */
+  private final Map<String, Long> closedCounters = new java.util.HashMap<>();
   private final SecureRandom random;
   private final Channel udp;
   private final ChannelFutureListener sent = this::sent;
@@ -115,6 +117,7 @@ final class MediaLane implements ChannelRouters.Sink {
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
     this.routers = new ChannelRouters(loop, random, RouterConfig.defaults().withKeyFrameRetryMillis(250), stats,
         this);
+    routers.onClosedCounters(this::foldClosedCounters);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
     FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
     rcv.maxMessagesPerRead(256);
@@ -205,6 +208,15 @@ final class MediaLane implements ChannelRouters.Sink {
     return stats;
   }
 
+  /**
+   * Keeps the final counters of a router or peer that closed on this lane (call on the loop). They are reported with
+   * the lane's live counters by {@link #liveCounters()}, read on the same loop: a close then moves counts from live to
+   * closed inside one lane, and no reading of the server's counters can miss them or count them twice.
+   */
+  void foldClosedCounters(Map<String, Long> counters) {
+    counters.forEach((k, v) -> closedCounters.merge(k, v, Long::sum));
+  }
+
   // --------------------------------------------------------------------------------------------------- peers
 
   /** Creates a connection's media on this lane (on its loop). */
@@ -291,18 +303,10 @@ final class MediaLane implements ChannelRouters.Sink {
           return;
         }
         byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
-        if ((++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0) {
-          onDatagram(data, packet.sender());
-        } else {
-          // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup); a
-          // datagram handed to another lane is not timed (its copies are written there)
-          long t0 = System.nanoTime();
-          long before = rtpForwarded;
-          onDatagram(data, packet.sender());
-          if (rtpForwarded != before) {
-            forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-          }
-        }
+        // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
+        // lane that owns its connection (a hand-off's queue wait included)
+        long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
+        onDatagram(data, packet.sender(), t0);
       } catch (RuntimeException e) {
         // One bad datagram must never take the loop down (nor count as a socket error).
         LOG.error("datagram handling failed on the event loop", e);
@@ -320,6 +324,11 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   void onDatagram(byte[] data, InetSocketAddress from) {
+    onDatagram(data, from, 0);
+  }
+
+  /** As {@link #onDatagram(byte[], InetSocketAddress)}; {@code t0} (nanoTime, 0 = not sampled) times its forwarding. */
+  private void onDatagram(byte[] data, InetSocketAddress from, long t0) {
     PacketKind kind = Demux.classify(data);
     if (kind == PacketKind.UNKNOWN) {
       stats.inc("udp.dropped.unknown_kind");
@@ -347,14 +356,27 @@ final class MediaLane implements ChannelRouters.Sink {
       }
     }
     if (p.media == this) {
-      p.handleDatagram(data, from);
+      handleTimed(p, data, from, t0);
     } else {
-      p.media.handOff(p, data, from);
+      p.media.handOff(p, data, from, t0);
+    }
+  }
+
+  /** Hands {@code data} to its connection (on this lane's loop); a sampled one is timed if it was forwarded. */
+  private void handleTimed(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
+    if (t0 == 0) {
+      p.handleDatagram(data, from);
+      return;
+    }
+    long before = rtpForwarded;
+    p.handleDatagram(data, from);
+    if (rtpForwarded != before) {
+      forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
     }
   }
 
   /** A datagram of {@code p} (a connection of this lane) that another lane's socket received; any thread. */
-  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from) {
+  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
     if (inbox.incrementAndGet() > MAX_INBOX) {
       inbox.decrementAndGet();
       stats.inc("udp.handoff_dropped");
@@ -364,7 +386,7 @@ final class MediaLane implements ChannelRouters.Sink {
     loop.execute(() -> {
       inbox.decrementAndGet();
       if (!closed && !p.isClosed()) {
-        p.handleDatagram(data, from);
+        handleTimed(p, data, from, t0);
       }
     });
   }
@@ -594,7 +616,7 @@ final class MediaLane implements ChannelRouters.Sink {
    * open (those of closed peers are already in {@link Stats}).
    */
   Map<String, Long> liveCounters() {
-    Map<String, Long> out = new java.util.TreeMap<>();
+    Map<String, Long> out = new java.util.TreeMap<>(closedCounters);
     routers.addLiveCounters(out);
     out.put("udp.dtls_hold_expired", dtlsHold.expired());
     out.put("udp.early_flushes", earlyFlushes);
@@ -620,6 +642,9 @@ final class MediaLane implements ChannelRouters.Sink {
       p.closeTransport();
     }
     routers.closeAll();
+    // the lane is gone: its closed totals move to Stats, which is all the server reports once stopped
+    closedCounters.forEach(stats::add);
+    closedCounters.clear();
     udp.flush();
     udp.close();
   }

@@ -776,7 +776,7 @@ final class RtcPeer implements Media.Peer {
         st.rtcpSent());
     Map<String, Long> finalCounters = new java.util.TreeMap<>();
     addLiveCounters(finalCounters);
-    finalCounters.forEach((k, v) -> media.stats().add(k, v));
+    media.foldClosedCounters(finalCounters);
     transport.close();
     TransportOutput o;
     while ((o = transport.pollOutput()) != null) {
