@@ -365,22 +365,11 @@ public final class VeilServer implements AutoCloseable {
    */
   public Map<String, Long> counters() {
     if (loop != null && media != null && !stopped) {
-      // The snapshot is taken on the loop with the live counters: a router that closes folds its counters into
-      // Stats on the loop, so they are counted exactly once.
-      // With several media loops each lane's live counters are read on its own loop after the snapshot: a router
-      // that closes in between is missed by this one reading (never counted twice).
+      // Stats plus every lane's live and closed counters. Each lane reports its live routers and peers together with
+      // the final counters of those that closed on it, read on its own loop, so a close is never missed or counted
+      // twice. With one media loop the whole reading runs on that loop.
       java.util.concurrent.CompletableFuture<Map<String, Long>> live = new java.util.concurrent.CompletableFuture<>();
-      if (mediaLoops.length == 1) {
-        loop.execute(() -> {
-          try {
-            Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
-            media.liveCounters(1000).forEach((k, v) -> all.merge(k, v, Long::sum));
-            live.complete(all);
-          } catch (Exception e) {
-            live.completeExceptionally(e);
-          }
-        });
-      } else {
+      Runnable read = () -> {
         try {
           Map<String, Long> all = new java.util.TreeMap<>(stats.snapshot());
           media.liveCounters(1000).forEach((k, v) -> all.merge(k, v, Long::sum));
@@ -388,6 +377,11 @@ public final class VeilServer implements AutoCloseable {
         } catch (Exception e) {
           live.completeExceptionally(e);
         }
+      };
+      if (mediaLoops.length == 1) {
+        loop.execute(read);
+      } else {
+        read.run();
       }
       try {
         return live.get(1, java.util.concurrent.TimeUnit.SECONDS);
