@@ -51,9 +51,13 @@ public final class Soak {
      * @param serverDrops the server's send-side and routing drops: {@code udp.send_dropped}, {@code
      *     media.send_dropped}, {@code router.rtp_dropped_before_key_frame}, {@code router.rtp_unknown_ssrc}
      * @param rcvbufErrors the host's UDP receive-buffer overflows in the run ({@code /proc/net/snmp}, all sockets)
+     * @param steadyReceived RTP packets the router got after every subscriber had heard every publisher
+     * @param steadyForwarded RTP packets the router forwarded after that moment ({@code steadyReceived} × subscribers
+     *     if nothing was dropped; before it, a subscriber still renegotiating for a new publisher has no consumer yet)
      */
     public record Result(List<Sample> samples, int subscribers, long offered, long routerReceived,
-            long routerForwarded, long received, long serverDrops, long rcvbufErrors) {
+            long routerForwarded, long received, long serverDrops, long rcvbufErrors, long steadyReceived,
+            long steadyForwarded) {
 
         /** Forwarded packets that no subscriber received. */
         public long lostAfterServer() {
@@ -133,6 +137,8 @@ public final class Soak {
                 }
                 Thread.sleep(20);
             }
+            // the baseline of the steady state: from here every packet a publisher sends has a consumer per subscriber
+            Map<String, Long> c0 = server == null ? Map.of() : server.counters();
             long end = start + TimeUnit.SECONDS.toNanos(seconds);
             long nextSample = start;
             while (true) {
@@ -170,11 +176,15 @@ public final class Soak {
             }
             Result r = new Result(List.copyOf(samples), subscribers, offered, c.getOrDefault("router.rtp_received", 0L),
                     c.getOrDefault("router.rtp_forwarded", 0L), received.get(), serverDrops,
-                    snmp0 == null || snmp1 == null ? -1 : snmp1[0] - snmp0[0]);
+                    snmp0 == null || snmp1 == null ? -1 : snmp1[0] - snmp0[0],
+                    c.getOrDefault("router.rtp_received", 0L) - c0.getOrDefault("router.rtp_received", 0L),
+                    c.getOrDefault("router.rtp_forwarded", 0L) - c0.getOrDefault("router.rtp_forwarded", 0L));
             log.printf(Locale.ROOT, "offered %d, router received %d, forwarded %d (x%d = %d expected), subscribers "
-                    + "received %d, lost after the server %d, server drops %d, host RcvbufErrors +%d%n", r.offered(),
+                    + "received %d, lost after the server %d, server drops %d, host RcvbufErrors +%d; steady state: router "
+                    + "received %d, forwarded %d (x%d = %d expected)%n", r.offered(),
                     r.routerReceived(), r.routerForwarded(), subscribers, r.routerReceived() * subscribers,
-                    r.received(), r.lostAfterServer(), r.serverDrops(), r.rcvbufErrors());
+                    r.received(), r.lostAfterServer(), r.serverDrops(), r.rcvbufErrors(), r.steadyReceived(),
+                    r.steadyForwarded(), subscribers, r.steadyReceived() * subscribers);
             return r;
         } finally {
             if (pacer != null) {

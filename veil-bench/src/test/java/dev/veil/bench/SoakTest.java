@@ -24,7 +24,10 @@ class SoakTest {
 
         assertTrue(r.offered() > 4L * 50 * seconds / 2, "the pacer offered " + r.offered());
         assertEquals(0, r.serverDrops(), "server drops");
-        assertEquals(r.routerReceived() * SUBSCRIBERS, r.routerForwarded(), "forwarded to every subscriber");
+        // from the moment every subscriber has heard every publisher (before it, a subscriber that is still
+        // renegotiating for the publisher that joined last has no consumer for it yet)
+        assertTrue(r.steadyReceived() > 0, "steady-state packets: " + r.steadyReceived());
+        assertEquals(r.steadyReceived() * SUBSCRIBERS, r.steadyForwarded(), "forwarded to every subscriber");
         // The clients share the host with the server (and, in CI, with other builds): a starved client loses
         // datagrams in its own socket buffer, which the kernel counts. Every forwarded packet that did not arrive must
         // be one of those; where the counter is unavailable, none may be missing.
