@@ -13,7 +13,8 @@ import java.util.List;
  *   <li>nobody owns the channel: the least-loaded live node (this one on a tie) claims it atomically (SET NX) and
  *       the connect goes there;
  *   <li>the owner's node entry has expired (the node died): the least-loaded live node takes the channel over with
- *       an atomic compare-and-set on the stale claim, and the connect goes there.
+ *       an atomic compare-and-set on the stale lease (the next epoch fences the old owner off, §1.9.4), and the
+ *       connect goes there.
  * </ol>
  * A claim or take-over lost to another node's concurrent one is retried from the start, at most {@link #ATTEMPTS}
  * times in all.
@@ -27,7 +28,8 @@ public final class ChannelRouter {
   /** Where a connect for {@code channelId} reaching {@code self} goes. */
   public static Route route(ClusterDirectory dir, NodeInfo self, String channelId, long channelTtlMillis) {
     for (int i = 0; i < ATTEMPTS; i++) {
-      String owner = dir.owner(channelId);
+      Lease lease = dir.lease(channelId);
+      String owner = lease == null ? null : lease.nodeId();
       if (self.nodeId().equals(owner)) {
         return new Route.Local();
       }
@@ -39,9 +41,9 @@ public final class ChannelRouter {
         }
       }
       NodeInfo target = leastLoaded(live, self);
-      boolean won = owner == null ? dir.claim(channelId, target.nodeId(), channelTtlMillis)
-          : dir.takeOver(channelId, owner, target.nodeId(), channelTtlMillis);
-      if (won) {
+      Lease won = lease == null ? dir.claim(channelId, target.nodeId(), channelTtlMillis)
+          : dir.takeOver(channelId, lease, target.nodeId(), channelTtlMillis);
+      if (won != null) {
         return target.nodeId().equals(self.nodeId()) ? new Route.Local() : new Route.Redirect(target);
       }
     }

@@ -1,6 +1,7 @@
 package dev.veil.server.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,7 +58,7 @@ class ChannelRouterTest {
   void aChannelOwnedByALiveNodeIsRedirectedThereWhateverItsLoad() {
     dir.heartbeat(node("a", 9), NODE_TTL);
     dir.heartbeat(node("b", 0), NODE_TTL);
-    assertTrue(dir.claim("room", "a", CHANNEL_TTL));
+    assertNotNull(dir.claim("room", "a", CHANNEL_TTL));
     assertEquals(new Route.Redirect(node("a", 9)), route(node("b", 0), "room"));
     assertEquals("a", dir.owner("room"));
   }
@@ -97,11 +98,11 @@ class ChannelRouterTest {
       @Override public void heartbeat(NodeInfo self, long ttl) { }
       @Override public void deregister(String id) { }
       @Override public List<NodeInfo> liveNodes() { return List.of(node("a", 0)); }
-      @Override public String owner(String ch) { calls.add("owner"); return null; }
-      @Override public boolean claim(String ch, String id, long ttl) { calls.add("claim"); return false; }
-      @Override public boolean takeOver(String ch, String dead, String id, long ttl) { return false; }
-      @Override public boolean refresh(String ch, String id, long ttl) { return false; }
-      @Override public void release(String ch, String id) { }
+      @Override public Lease lease(String ch) { calls.add("lease"); return null; }
+      @Override public Lease claim(String ch, String id, long ttl) { calls.add("claim"); return null; }
+      @Override public Lease takeOver(String ch, Lease dead, String id, long ttl) { return null; }
+      @Override public boolean refresh(String ch, Lease mine, long ttl) { return false; }
+      @Override public void release(String ch, Lease mine) { }
       @Override public void close() { }
     };
     Route r = ChannelRouter.route(racing, node("a", 0), "room", CHANNEL_TTL);

@@ -31,10 +31,10 @@ class InMemoryDirectoryTest extends DirectoryContract {
 
   @Test
   void aClaimLivesWhileRefreshedAndExpiresWithout() {
-    assertTrue(dir.claim("room", "a", 10_000));
+    Lease a = dir.claim("room", "a", 10_000);
     for (int i = 0; i < 5; i++) {
       now += 9_000;
-      assertTrue(dir.refresh("room", "a", 10_000));
+      assertTrue(dir.refresh("room", a, 10_000));
     }
     now += 9_999;
     assertEquals("a", dir.owner("room"));
