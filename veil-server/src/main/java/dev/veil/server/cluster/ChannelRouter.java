@@ -51,6 +51,56 @@ public final class ChannelRouter {
   }
 
   /**
+   * {@link #route}, plus the cascade rule (docs/PROTOCOL.md §1.9.3): when the channel's owner is full (at its
+   * connection budget), the connect goes to a relay node of the channel instead: the least-loaded live node that is
+   * not full and relays the channel already, else the least-loaded live node that is not full, which becomes one
+   * (recorded with {@link ClusterDirectory#addRelay} under the owner's lease, for {@code relayTtlMillis}). With no
+   * such node the plain route stands (the owner refuses the connect as full).
+   */
+  public static Route routeCascading(ClusterDirectory dir, NodeInfo self, String channelId, long channelTtlMillis,
+      long relayTtlMillis) {
+    Route plain = route(dir, self, channelId, channelTtlMillis);
+    NodeInfo owner = plain instanceof Route.Redirect r ? r.owner() : plain instanceof Route.Local ? self : null;
+    if (owner == null || !owner.full()) {
+      return plain;
+    }
+    Lease lease = dir.lease(channelId);
+    if (lease == null || !lease.nodeId().equals(owner.nodeId())) {
+      return plain; // the lease moved meanwhile: the next connect decides again
+    }
+    List<NodeInfo> candidates = new ArrayList<>();
+    for (NodeInfo n : withSelf(dir.liveNodes(), self)) {
+      if (!n.full() && !n.nodeId().equals(owner.nodeId())) {
+        candidates.add(n);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return plain;
+    }
+    List<String> relays = dir.relays(channelId);
+    Comparator<NodeInfo> order = Comparator.comparing((NodeInfo n) -> !relays.contains(n.nodeId()))
+        .thenComparingDouble(NodeInfo::load)
+        .thenComparing(n -> !n.nodeId().equals(self.nodeId()))
+        .thenComparing(NodeInfo::nodeId);
+    NodeInfo relay = candidates.stream().min(order).orElseThrow();
+    if (!dir.addRelay(channelId, lease, relay.nodeId(), relayTtlMillis)) {
+      return new Route.Unavailable("the channel's owner changed while placing a relay");
+    }
+    return new Route.Relay(owner, relay, lease);
+  }
+
+  private static List<NodeInfo> withSelf(List<NodeInfo> live, NodeInfo self) {
+    List<NodeInfo> all = new ArrayList<>(live.size() + 1);
+    all.add(self);
+    for (NodeInfo n : live) {
+      if (!n.nodeId().equals(self.nodeId())) {
+        all.add(n);
+      }
+    }
+    return all;
+  }
+
+  /**
    * The live node with the lowest load, preferring nodes that are not full, then this node (no redirect), then the
    * lowest node id (every node decides alike). {@code self} counts as live even before its first heartbeat shows.
    */

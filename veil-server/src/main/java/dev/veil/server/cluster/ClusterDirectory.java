@@ -59,6 +59,19 @@ public interface ClusterDirectory extends AutoCloseable {
   /** Drops {@code mine} (nothing if another lease replaced it). */
   void release(String channelId, Lease mine);
 
+  /**
+   * Records {@code relayNode} as a relay node of {@code channelId} (a cascade, docs/PROTOCOL.md §1.9.3) for
+   * {@code ttlMillis}, or extends its record; only while the channel's lease is exactly {@code owner} (a fenced-off
+   * owner cannot add relays). Returns whether it was recorded.
+   */
+  boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis);
+
+  /** The relay nodes of {@code channelId} whose records have not expired, in node id order. */
+  List<String> relays(String channelId);
+
+  /** Drops the record of {@code relayNode} for {@code channelId} (its last member left). */
+  void removeRelay(String channelId, String relayNode);
+
   @Override
   void close();
 }

@@ -18,6 +18,8 @@ public final class InMemoryDirectory implements ClusterDirectory {
   private final Map<String, Entry<Lease>> channels = new HashMap<>();
   /** The last epoch given out per channel (the fencing tokens keep increasing across expiries). */
   private final Map<String, Long> epochs = new HashMap<>();
+  /** Per channel: relay node id -> expiry. */
+  private final Map<String, Map<String, Long>> relays = new HashMap<>();
 
   public InMemoryDirectory(LongSupplier clockMillis) {
     this.clock = clockMillis;
@@ -98,6 +100,37 @@ public final class InMemoryDirectory implements ClusterDirectory {
   public synchronized void release(String channelId, Lease mine) {
     if (mine.equals(live(channels, channelId))) {
       channels.remove(channelId);
+    }
+  }
+
+  @Override
+  public synchronized boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis) {
+    if (!owner.equals(live(channels, channelId))) {
+      return false;
+    }
+    relays.computeIfAbsent(channelId, k -> new java.util.TreeMap<>()).put(relayNode, clock.getAsLong() + ttlMillis);
+    return true;
+  }
+
+  @Override
+  public synchronized List<String> relays(String channelId) {
+    Map<String, Long> m = relays.get(channelId);
+    if (m == null) {
+      return List.of();
+    }
+    long now = clock.getAsLong();
+    m.values().removeIf(exp -> now >= exp);
+    if (m.isEmpty()) {
+      relays.remove(channelId);
+    }
+    return List.copyOf(m.keySet());
+  }
+
+  @Override
+  public synchronized void removeRelay(String channelId, String relayNode) {
+    Map<String, Long> m = relays.get(channelId);
+    if (m != null) {
+      m.remove(relayNode);
     }
   }
 

@@ -31,6 +31,8 @@ import java.util.Set;
  *       refreshed by the owner while the channel lives; claim, take-over, refresh and release are Lua
  *       compare-and-set scripts on the whole lease, so no node ever overwrites another live node's lease and a node
  *       whose lease was replaced cannot extend or drop the new one;
+ *   <li>{@code <prefix>relays:<channelId>}: the channel's relay nodes (a cascade), a sorted set scored by each
+ *       record's expiry in Redis's own clock ({@code TIME}); added only under the owner's current lease;
  *   <li>{@code <prefix>epoch:<channelId>}: the channel's fencing-token counter ({@code INCR} in the claim and
  *       take-over scripts), kept {@link #EPOCH_TTL_MILLIS} after its last change.
  * </ul>
@@ -46,6 +48,15 @@ public final class RedisDirectory implements ClusterDirectory {
       + "if v ~= false and v ~= ARGV[1] then return 0 end "
       + "local e = redis.call('incr', KEYS[2]) redis.call('pexpire', KEYS[2], ARGV[4]) "
       + "redis.call('set', KEYS[1], ARGV[2] .. ' ' .. e, 'PX', ARGV[3]) return e";
+  // KEYS[1] the lease, KEYS[2] the relay zset (member: node id, score: expiry in Redis's own milliseconds)
+  private static final String ADD_RELAY = "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end "
+      + "local t = redis.call('time') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+      + "redis.call('zadd', KEYS[2], now + tonumber(ARGV[3]), ARGV[2]) "
+      + "local keep = redis.call('pttl', KEYS[2]) "
+      + "if keep < tonumber(ARGV[3]) then redis.call('pexpire', KEYS[2], ARGV[3]) end return 1";
+  private static final String RELAYS = "local t = redis.call('time') "
+      + "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+      + "redis.call('zremrangebyscore', KEYS[1], '-inf', now) return redis.call('zrange', KEYS[1], 0, -1)";
   private static final String REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then "
       + "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
   private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -105,6 +116,10 @@ public final class RedisDirectory implements ClusterDirectory {
 
   private String epochKey(String id) {
     return prefix + "epoch:" + id;
+  }
+
+  private String relaysKey(String id) {
+    return prefix + "relays:" + id;
   }
 
   private String nodesKey() {
@@ -216,6 +231,28 @@ public final class RedisDirectory implements ClusterDirectory {
   public void release(String channelId, Lease mine) {
     call("release", () -> redis.eval(RELEASE, ScriptOutputType.INTEGER, new String[] {channelKey(channelId)},
         mine.encode()));
+  }
+
+  @Override
+  public boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis) {
+    Long r = call("add relay", () -> redis.eval(ADD_RELAY, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId), relaysKey(channelId)}, owner.encode(), relayNode,
+        Long.toString(ttlMillis)));
+    return r != null && r == 1L;
+  }
+
+  @Override
+  public List<String> relays(String channelId) {
+    List<String> r = call("relays", () -> redis.eval(RELAYS, ScriptOutputType.MULTI,
+        new String[] {relaysKey(channelId)}));
+    List<String> out = new ArrayList<>(r == null ? List.of() : r);
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  @Override
+  public void removeRelay(String channelId, String relayNode) {
+    call("remove relay", () -> redis.zrem(relaysKey(channelId), relayNode));
   }
 
   /** The remaining TTL of a channel claim in milliseconds (Redis PTTL: -2 no key, -1 no expiry); for tests. */

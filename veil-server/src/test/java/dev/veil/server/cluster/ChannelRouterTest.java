@@ -103,6 +103,9 @@ class ChannelRouterTest {
       @Override public Lease takeOver(String ch, Lease dead, String id, long ttl) { return null; }
       @Override public boolean refresh(String ch, Lease mine, long ttl) { return false; }
       @Override public void release(String ch, Lease mine) { }
+      @Override public boolean addRelay(String ch, Lease owner, String relay, long ttl) { return false; }
+      @Override public List<String> relays(String ch) { return List.of(); }
+      @Override public void removeRelay(String ch, String relay) { }
       @Override public void close() { }
     };
     Route r = ChannelRouter.route(racing, node("a", 0), "room", CHANNEL_TTL);
@@ -181,5 +184,49 @@ class ChannelRouterTest {
     assertInstanceOf(Route.Unavailable.class, routed.get(0));
     a.tick();
     assertEquals(2, a.directoryErrors());
+  }
+
+  // ------------------------------------------------------------------------------------ cascade (§1.9.3)
+
+  private static NodeInfo full(String id) {
+    return new NodeInfo(id, "ws://127.0.0.1:1/" + id, "127.0.0.1:2", 10, 10);
+  }
+
+  @Test
+  void aConnectForAFullOwnerGoesToARelayNodeRecordedUnderItsLease() {
+    dir.heartbeat(full("a"), NODE_TTL);
+    dir.heartbeat(node("b", 5), NODE_TTL);
+    dir.heartbeat(node("c", 2), NODE_TTL);
+    Lease lease = dir.claim("big", "a", CHANNEL_TTL);
+    Route r = ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL);
+    assertEquals(new Route.Relay(full("a"), node("c", 2), lease), r, "the least-loaded node that is not full");
+    assertEquals(List.of("c"), dir.relays("big"));
+    // c fills up more than b: a channel that has a relay keeps using it while it is not full
+    dir.heartbeat(node("c", 8), NODE_TTL);
+    assertEquals(new Route.Relay(full("a"), node("c", 8), lease),
+        ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL));
+    // c full too: b becomes the second relay
+    dir.heartbeat(full("c"), NODE_TTL);
+    assertEquals(new Route.Relay(full("a"), node("b", 5), lease),
+        ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL));
+    assertEquals(List.of("b", "c"), dir.relays("big"));
+    // everyone full: the plain route (the owner refuses as full)
+    dir.heartbeat(full("b"), NODE_TTL);
+    assertEquals(new Route.Redirect(full("a")), ChannelRouter.routeCascading(dir, full("b"), "big", CHANNEL_TTL,
+        CHANNEL_TTL));
+  }
+
+  @Test
+  void anOwnerWithRoomAndAFullOwnerReachedDirectlyRouteAsBeforeOrToARelay() {
+    dir.heartbeat(node("a", 3), NODE_TTL);
+    dir.heartbeat(node("b", 0), NODE_TTL);
+    assertNotNull(dir.claim("room", "a", CHANNEL_TTL));
+    assertEquals(new Route.Redirect(node("a", 3)),
+        ChannelRouter.routeCascading(dir, node("b", 0), "room", CHANNEL_TTL, CHANNEL_TTL));
+    assertEquals(List.of(), dir.relays("room"), "no relay while the owner has room");
+    dir.heartbeat(full("a"), NODE_TTL);
+    Route r = ChannelRouter.routeCascading(dir, full("a"), "room", CHANNEL_TTL, CHANNEL_TTL);
+    assertEquals(new Route.Relay(full("a"), node("b", 0), dir.lease("room")), r,
+        "the full owner itself sends the connect to a relay");
   }
 }

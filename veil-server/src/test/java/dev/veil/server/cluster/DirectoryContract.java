@@ -82,4 +82,21 @@ abstract class DirectoryContract {
     assertFalse(dir().refresh("room", old, TTL));
     assertTrue(dir().refresh("room", again, TTL));
   }
+
+  @Test
+  void relayNodesAreRecordedOnlyUnderTheOwnersCurrentLease() {
+    Lease a = dir().claim("big", "a", TTL);
+    assertEquals(List.of(), dir().relays("big"));
+    assertTrue(dir().addRelay("big", a, "c", TTL));
+    assertTrue(dir().addRelay("big", a, "b", TTL));
+    assertTrue(dir().addRelay("big", a, "b", TTL), "a refresh of b's record");
+    assertEquals(List.of("b", "c"), dir().relays("big"));
+    assertFalse(dir().addRelay("big", new Lease("a", 9), "d", TTL), "not under another epoch");
+    assertFalse(dir().addRelay("other", a, "d", TTL), "not for a channel the lease is not of");
+    dir().removeRelay("big", "c");
+    assertEquals(List.of("b"), dir().relays("big"));
+    Lease b = dir().takeOver("big", a, "b", TTL);
+    assertFalse(dir().addRelay("big", a, "c", TTL), "a fenced-off owner adds no relay");
+    assertTrue(dir().addRelay("big", b, "c", TTL));
+  }
 }

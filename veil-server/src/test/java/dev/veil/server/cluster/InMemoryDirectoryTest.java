@@ -41,4 +41,14 @@ class InMemoryDirectoryTest extends DirectoryContract {
     now += 1;
     assertNull(dir.owner("room"));
   }
+
+  @Test
+  void aRelayRecordExpiresAfterItsTtl() {
+    Lease a = dir.claim("big", "a", 60_000);
+    assertTrue(dir.addRelay("big", a, "b", 5_000));
+    now += 4_999;
+    assertEquals(List.of("b"), dir.relays("big"));
+    now += 1;
+    assertEquals(List.of(), dir.relays("big"));
+  }
 }
