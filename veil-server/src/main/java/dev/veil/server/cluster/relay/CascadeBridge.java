@@ -34,8 +34,16 @@ public final class CascadeBridge {
     }
   }
 
+  /** Where the bridge sends packets for the other node: a {@link RelayLink} (sans-IO) or a {@link RelayTransport}. */
+  @FunctionalInterface
+  public interface LinkPort {
+    /** Relays one packet to the other node; false if it was dropped. */
+    boolean send(boolean rtcp, byte[] packet, int off, int len, long nowMillis);
+  }
+
   private final Router router;
   private final RelayLink link;
+  private final LinkPort port;
   private final String linkPeer;
   private final Map<String, RemoteTrack> exported = new HashMap<>();
   private final Map<String, String> imported = new HashMap<>();
@@ -45,7 +53,19 @@ public final class CascadeBridge {
   public CascadeBridge(Router router, RelayLink link) {
     this.router = Objects.requireNonNull(router, "router");
     this.link = Objects.requireNonNull(link, "link");
+    this.port = link::send;
     this.linkPeer = "node:" + link.remoteNode();
+  }
+
+  /**
+   * A bridge whose link runs elsewhere (a {@link RelayTransport}): packets for {@code remoteNode} go to {@code port},
+   * what arrives from it is handed to {@link #deliver} on the router's thread.
+   */
+  public CascadeBridge(Router router, String remoteNode, LinkPort port) {
+    this.router = Objects.requireNonNull(router, "router");
+    this.link = null;
+    this.port = Objects.requireNonNull(port, "port");
+    this.linkPeer = "node:" + remoteNode;
   }
 
   /** The peer id under which the other node appears in this router. */
@@ -113,13 +133,13 @@ public final class CascadeBridge {
    */
   public boolean offer(RouterOutput out, long nowMillis) {
     if (out instanceof RouterOutput.Rtp r && r.peerId().equals(linkPeer)) {
-      if (!link.send(false, r.packet(), 0, r.packet().length, nowMillis)) {
+      if (!port.send(false, r.packet(), 0, r.packet().length, nowMillis)) {
         dropped++;
       }
       return true;
     }
     if (out instanceof RouterOutput.Rtcp c && c.peerId().equals(linkPeer)) {
-      if (!link.send(true, c.packet(), 0, c.packet().length, nowMillis)) {
+      if (!port.send(true, c.packet(), 0, c.packet().length, nowMillis)) {
         dropped++;
       }
       return true;
@@ -127,22 +147,32 @@ public final class CascadeBridge {
     return false;
   }
 
-  /** Feeds the media the link received into the router, as the link peer's. Other link events are returned. */
+  /**
+   * Feeds the media the link received into the router, as the link peer's (a bridge built on a {@link RelayLink}).
+   * Other link events are returned.
+   */
   public java.util.List<RelayEvent> pumpLink(long nowMillis) {
+    if (link == null) {
+      throw new IllegalStateException("this bridge's link runs elsewhere: call deliver");
+    }
     java.util.List<RelayEvent> other = new java.util.ArrayList<>();
     for (RelayEvent e; (e = link.pollEvent()) != null; ) {
       if (e instanceof RelayEvent.Media m) {
-        byte[] p = m.packet();
-        if (m.rtcp()) {
-          router.handleRtcp(linkPeer, p, 0, p.length, nowMillis);
-        } else {
-          router.handleRtp(linkPeer, p, 0, p.length, nowMillis);
-        }
+        deliver(m.rtcp(), m.packet(), nowMillis);
       } else {
         other.add(e);
       }
     }
     return other;
+  }
+
+  /** One packet the link received from the other node, into the router as the link peer's (router thread). */
+  public void deliver(boolean rtcp, byte[] packet, long nowMillis) {
+    if (rtcp) {
+      router.handleRtcp(linkPeer, packet, 0, packet.length, nowMillis);
+    } else {
+      router.handleRtp(linkPeer, packet, 0, packet.length, nowMillis);
+    }
   }
 
   /** Packets for the other node the link refused (no session, a full queue). */
