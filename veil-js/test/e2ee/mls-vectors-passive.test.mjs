@@ -73,7 +73,8 @@ test('mlsVectors_passiveClientWelcome_suite1_joinsEveryWelcome', async () => {
 
 test('mlsVectors_passiveClientHandlingCommit_suite1_followsEveryCommit', async () => {
   // 13 cases of 2 epochs each: commits with add/remove/update/PSK/GCE proposals, by value and by reference.
-  assert.deepEqual(await runFile('passive-client-handling-commit.suite1.json'), { cases: 13, epochs: 26, proposals: 12 });
+  assert.deepEqual(await runFile('passive-client-handling-commit.suite1.json'),
+    { cases: 13, epochs: 26, proposals: 12 });
 });
 
 test('mlsVectors_passiveClientRandom_suite1_follows200Epochs', async () => {
