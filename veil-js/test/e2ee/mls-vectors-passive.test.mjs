@@ -1,13 +1,21 @@
-// The official MLS passive-client vectors (test-vectors/mls/passive-client-*.json, cipher suite 1) through ts-mls's
-// public API, the library the browser MLS key mode runs on: join with the Welcome (joinGroup), then follow every
-// epoch (processMessage for each proposal, then the commit) and compare the epoch authenticator after the join and
-// after each commit, as upstream test-vectors.md says. The Java suite runs the same files (veil-e2ee MlsVectorsTest).
+// The official MLS welcome and passive-client vectors (test-vectors/mls/, cipher suite 1) through ts-mls, the library
+// the browser MLS key mode runs on. Passive client, through the public API: join with the Welcome (joinGroup), then
+// follow every epoch (processMessage for each proposal, then the commit) and compare the epoch authenticator after
+// the join and after each commit, as upstream test-vectors.md says. The Java suite runs the same files (veil-e2ee
+// MlsVectorsTest).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acceptAll, bytesToBase64, decodeMlsMessage, joinGroup, makePskIndex, processMessage } from 'ts-mls';
+import {
+  acceptAll, bytesToBase64, decodeMlsMessage, encodeMlsMessage, joinGroup, makePskIndex, processMessage,
+} from 'ts-mls';
 // Internal module (the package's "./*.js" export): ts-mls exposes no public decoder for a bare RatchetTree, which is
 // how the vectors carry the out-of-band tree of a Welcome without the ratchet_tree extension.
 import { decodeRatchetTree } from 'ts-mls/ratchetTree.js';
+// Internal modules: the welcome vector gives only the joiner's init key (no tree, no leaf key), which joinGroup cannot
+// take; these are the steps joinGroup runs on a Welcome before it needs the tree.
+import { decryptGroupInfo, decryptGroupSecrets } from 'ts-mls/welcome.js';
+import { verifyGroupInfoConfirmationTag, verifyGroupInfoSignature } from 'ts-mls/groupInfo.js';
+import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { assertBytes, decodeAll, hex, suite1, suite1Cases } from '../../test-support/e2ee/mls-vectors.mjs';
 
 function message(h, wireformat, what) {
@@ -79,4 +87,35 @@ test('mlsVectors_passiveClientHandlingCommit_suite1_followsEveryCommit', async (
 
 test('mlsVectors_passiveClientRandom_suite1_follows200Epochs', async () => {
   assert.deepEqual(await runFile('passive-client-random.json'), { cases: 1, epochs: 200, proposals: 1542 });
+});
+
+test('mlsVectors_welcome_suite1_decryptsSecretsAndGroupInfoAndVerifiesIt', async () => {
+  const { cases, total } = suite1Cases('welcome.json');
+  assert.equal(total, 7);
+  assert.equal(cases.length, 1);
+  const cs = await suite1();
+  let ran = 0;
+  for (const [n, c] of cases.entries()) {
+    const what = 'case ' + n;
+    const msg = message(c.welcome, 'mls_welcome', what + ' welcome');
+    assertBytes(encodeMlsMessage(msg), c.welcome, what + ' welcome re-encoded');
+    const kp = message(c.key_package, 'mls_key_package', what + ' key_package').keyPackage;
+    const ref = await makeKeyPackageRef(kp, cs.hash);
+    const secrets = await decryptGroupSecrets(await cs.hpke.importPrivateKey(hex(c.init_priv)), ref, msg.welcome,
+      cs.hpke);
+    assert.ok(secrets, what + ' group secrets');
+    assert.deepEqual(secrets.psks, [], what + ': no PSK, so psk_secret is all zeros');
+    const pskSecret = new Uint8Array(cs.kdf.size);
+    const gi = await decryptGroupInfo(msg.welcome, secrets.joinerSecret, pskSecret, cs);
+    assert.ok(gi, what + ' group info');
+    assert.equal(await verifyGroupInfoSignature(gi, hex(c.signer_pub), cs.signature), true, what + ' signature');
+    assert.equal(await verifyGroupInfoConfirmationTag(gi, secrets.joinerSecret, pskSecret, cs), true,
+      what + ' confirmation tag');
+    // the two checks are not vacuous: one flipped bit fails each
+    const bad = { ...gi, confirmationTag: gi.confirmationTag.map((b, i) => (i === 0 ? b ^ 1 : b)) };
+    assert.equal(await verifyGroupInfoConfirmationTag(bad, secrets.joinerSecret, pskSecret, cs), false, what);
+    assert.equal(await verifyGroupInfoSignature(bad, hex(c.signer_pub), cs.signature), false, what);
+    ran++;
+  }
+  assert.equal(ran, 1, 'ran 1 case for suite 1');
 });
