@@ -17,8 +17,9 @@ import { encodeGroupContext } from 'ts-mls/groupContext.js';
 import { expandWithLabel } from 'ts-mls/crypto/kdf.js';
 import { createSecretTree, ratchetToGeneration } from 'ts-mls/secretTree.js';
 import {
-  protect, protectApplicationData, protectProposal, unprotectPrivateMessage,
+  protect, protectApplicationData, protectProposal, unprotectPrivateMessage, validateSenderData,
 } from 'ts-mls/messageProtection.js';
+import { decryptSenderData } from 'ts-mls/privateMessage.js';
 import {
   protectProposalPublic, protectPublicMessage, unprotectPublicMessage,
 } from 'ts-mls/messageProtectionPublic.js';
@@ -212,6 +213,24 @@ test('mlsVectors_messageProtection_suite1_unprotectsEveryMessageAndRoundTrips', 
   }
   assert.equal(checks.length, 12, 'ran 5 given, 4 re-protected and 3 freshly signed messages of 1 case for suite 1: '
     + checks);
+});
+
+test('mlsVectors_messageProtection_senderOnBlankLeaf_rejectedOnlyByTheSignatureKeyLookup', async () => {
+  // ts-mls 1.6.4 shortfall, pinned: unprotectPrivateMessage calls validateSenderData (RFC 9420 §6.3.2: the sender
+  // data must name a non-blank leaf) but drops the error it returns, after which it decrypts the content. The message
+  // is still rejected, fail-closed, because the signature-key lookup throws on a blank leaf; this test fails (and
+  // this note can go) when a ts-mls release rejects it at the sender data.
+  const c = suite1Cases('message-protection.json').cases[0];
+  const g = await protectionGroup(c);
+  const pm = decodeAll(decodeMlsMessage, hex(c.application_priv), 'application_priv').privateMessage;
+  const senderData = await decryptSenderData(pm, g.senderDataSecret, g.cs);
+  assert.equal(senderData.leafIndex, 1);
+  const blank = [undefined, undefined, undefined]; // two leaves, both blank
+  const err = validateSenderData(senderData, blank);
+  assert.equal(err?.name, 'ValidationError');
+  assert.equal(err.message, 'SenderData did not point to a non-blank leaf node');
+  await assert.rejects(unprotectPrivateMessage(g.senderDataSecret, pm, g.secretTree, blank, g.ctx,
+    defaultKeyRetentionConfig, g.cs), { name: 'ValidationError', message: 'Unable to find leafnode for leafIndex' });
 });
 
 function encodeMlsPublic(publicMessage) {
