@@ -378,6 +378,8 @@ export class MlsSession {
     this.roster = ids;
     this.verificationCode = verificationCodeOf(g.keySchedule.epochAuthenticator);
     for (const id of ids) this.#waiting.delete(id);
+    // a departed connection out of the roster needs nothing more (connection ids are never reused): bounded sets
+    for (const id of this.#departed) if (!ids.includes(id)) this.#departed.delete(id);
     this.#sending = true;
     this.#outputs.push({
       type: 'epoch', epoch: this.epoch, code: this.verificationCode, roster: [...ids], ownLeaf, indexBits: s,
