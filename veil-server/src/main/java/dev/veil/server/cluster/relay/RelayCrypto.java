@@ -2,7 +2,6 @@ package dev.veil.server.cluster.relay;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -50,22 +49,36 @@ final class RelayCrypto {
     return m.doFinal();
   }
 
-  /** Writes the tag of {@code buf[0, len)} at {@code buf[len, len + TAG_LEN)}. */
-  static void tag(Mac m, byte[] buf, int len) {
+  /** Writes the tag of {@code buf[0, len)} at {@code buf[len, len + TAG_LEN)}; {@code scratch} has 32 bytes. */
+  static void tag(Mac m, byte[] buf, int len, byte[] scratch) {
     m.update(buf, 0, len);
-    byte[] full = m.doFinal();
-    System.arraycopy(full, 0, buf, len, TAG_LEN);
+    doFinal(m, scratch);
+    System.arraycopy(scratch, 0, buf, len, TAG_LEN);
   }
 
-  /** Whether the last {@link #TAG_LEN} bytes of {@code buf[0, len)} are the tag of the rest (constant time). */
-  static boolean verify(Mac m, byte[] buf, int len) {
+  /**
+   * Whether the last {@link #TAG_LEN} bytes of {@code buf[0, len)} are the tag of the rest, compared in constant
+   * time; {@code scratch} has 32 bytes.
+   */
+  static boolean verify(Mac m, byte[] buf, int len, byte[] scratch) {
     if (len < TAG_LEN) {
       return false;
     }
-    m.update(buf, 0, len - TAG_LEN);
-    byte[] full = m.doFinal();
-    byte[] want = java.util.Arrays.copyOf(full, TAG_LEN);
-    byte[] got = java.util.Arrays.copyOfRange(buf, len - TAG_LEN, len);
-    return MessageDigest.isEqual(want, got);
+    int body = len - TAG_LEN;
+    m.update(buf, 0, body);
+    doFinal(m, scratch);
+    int diff = 0;
+    for (int i = 0; i < TAG_LEN; i++) {
+      diff |= scratch[i] ^ buf[body + i];
+    }
+    return diff == 0;
+  }
+
+  private static void doFinal(Mac m, byte[] out) {
+    try {
+      m.doFinal(out, 0);
+    } catch (javax.crypto.ShortBufferException e) {
+      throw new IllegalStateException("HMAC output buffer too short", e);
+    }
   }
 }

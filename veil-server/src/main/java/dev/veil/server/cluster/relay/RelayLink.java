@@ -83,6 +83,7 @@ public final class RelayLink {
   private final byte[] recvDirKey;
   private final Mac helloSendMac;
   private final Mac helloRecvMac;
+  private final byte[] macOut = new byte[32];
   private final ArrayDeque<byte[]> out = new ArrayDeque<>();
   private final ArrayDeque<RelayEvent> events = new ArrayDeque<>();
   private final List<Session> pending = new ArrayList<>(MAX_PENDING);
@@ -167,7 +168,7 @@ public final class RelayLink {
     byte[] d = new byte[HEADER + len + RelayCrypto.TAG_LEN];
     header(d, type, s.id, ++s.sendCounter);
     System.arraycopy(body, off, d, HEADER, len);
-    RelayCrypto.tag(s.sendMac, d, HEADER + len);
+    RelayCrypto.tag(s.sendMac, d, HEADER + len, macOut);
     out.add(d);
     sent++;
     lastSent = now;
@@ -207,7 +208,7 @@ public final class RelayLink {
       rejectedMalformed++;
       return;
     }
-    if (!RelayCrypto.verify(helloRecvMac, d, len)) {
+    if (!RelayCrypto.verify(helloRecvMac, d, len, macOut)) {
       rejectedAuth++;
       return;
     }
@@ -227,7 +228,7 @@ public final class RelayLink {
     header(ack, HELLO_ACK, id, 0);
     System.arraycopy(nonceI, 0, ack, HEADER, NONCE);
     System.arraycopy(nonceR, 0, ack, HEADER + NONCE, NONCE);
-    RelayCrypto.tag(helloSendMac, ack, HEADER + 2 * NONCE);
+    RelayCrypto.tag(helloSendMac, ack, HEADER + 2 * NONCE, macOut);
     queue(ack, now);
   }
 
@@ -236,7 +237,7 @@ public final class RelayLink {
       rejectedMalformed++;
       return;
     }
-    if (!RelayCrypto.verify(helloRecvMac, d, len)) {
+    if (!RelayCrypto.verify(helloRecvMac, d, len, macOut)) {
       rejectedAuth++;
       return;
     }
@@ -269,7 +270,7 @@ public final class RelayLink {
       rejectedReplay++;
       return;
     }
-    if (!RelayCrypto.verify(s.recvMac, d, len)) {
+    if (!RelayCrypto.verify(s.recvMac, d, len, macOut)) {
       rejectedAuth++;
       return;
     }
@@ -347,7 +348,7 @@ public final class RelayLink {
       byte[] h = new byte[HEADER + NONCE + RelayCrypto.TAG_LEN];
       header(h, HELLO, 0, 0);
       System.arraycopy(helloNonce, 0, h, HEADER, NONCE);
-      RelayCrypto.tag(helloSendMac, h, HEADER + NONCE);
+      RelayCrypto.tag(helloSendMac, h, HEADER + NONCE, macOut);
       queue(h, nowMillis);
       nextHelloAt = nowMillis + timings.helloIntervalMillis();
     }
