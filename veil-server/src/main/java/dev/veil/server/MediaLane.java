@@ -450,102 +450,14 @@ final class MediaLane implements ChannelRouters.Sink {
     }
     io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
     b.writeBytes(buf, off, len);
-    Outgoing packet = Outgoing.of(b, to);
+    // a DatagramPacket (not a recycled envelope of our own): Netty's sendmmsg batching takes only DatagramPackets and
+    // writes anything else with one sendto each
+    DatagramPacket packet = new DatagramPacket(b, to);
     if (via != this) {
       egress(via, packet);
       return;
     }
     write(packet);
-  }
-
-  /**
-   * A datagram to send, recycled once written (Netty's {@link io.netty.util.Recycler}, also across lanes): the
-   * forwarding path allocates no {@link DatagramPacket} per send. Its reference count is its content's.
-   */
-  static final class Outgoing implements io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> {
-    private static final io.netty.util.Recycler<Outgoing> RECYCLER = new io.netty.util.Recycler<>() {
-      @Override
-      protected Outgoing newObject(Handle<Outgoing> handle) {
-        return new Outgoing(handle);
-      }
-    };
-    private final io.netty.util.Recycler.Handle<Outgoing> handle;
-    private ByteBuf content;
-    private InetSocketAddress recipient;
-
-    private Outgoing(io.netty.util.Recycler.Handle<Outgoing> handle) {
-      this.handle = handle;
-    }
-
-    static Outgoing of(ByteBuf content, InetSocketAddress recipient) {
-      Outgoing o = RECYCLER.get();
-      o.content = content;
-      o.recipient = recipient;
-      return o;
-    }
-
-    @Override
-    public ByteBuf content() {
-      return content;
-    }
-
-    @Override
-    public InetSocketAddress sender() {
-      return null;
-    }
-
-    @Override
-    public InetSocketAddress recipient() {
-      return recipient;
-    }
-
-    @Override
-    public int refCnt() {
-      ByteBuf c = content;
-      return c == null ? 0 : c.refCnt();
-    }
-
-    @Override
-    public Outgoing retain() {
-      content.retain();
-      return this;
-    }
-
-    @Override
-    public Outgoing retain(int increment) {
-      content.retain(increment);
-      return this;
-    }
-
-    @Override
-    public Outgoing touch() {
-      return this;
-    }
-
-    @Override
-    public Outgoing touch(Object hint) {
-      return this;
-    }
-
-    @Override
-    public boolean release() {
-      return release(1);
-    }
-
-    @Override
-    public boolean release(int decrement) {
-      ByteBuf c = content;
-      if (c == null) {
-        return false;
-      }
-      boolean freed = c.release(decrement);
-      if (freed) {
-        content = null;
-        recipient = null;
-        handle.recycle(this);
-      }
-      return freed;
-    }
   }
 
   /** A datagram another lane handed over for this lane's socket (on this loop). */
