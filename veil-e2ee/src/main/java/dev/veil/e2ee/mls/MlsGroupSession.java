@@ -166,7 +166,7 @@ public final class MlsGroupSession {
         for (int i = 0; i < tree.getSize().leafCount(); i++) {
             LeafNode leaf = tree.getLeafNode(new LeafIndex(i));
             if (leaf != null) {
-                out.add(new MlsMember(i, leaf.getCredential().getIdentity()));
+                out.add(new MlsMember(i, leaf.getCredential().getIdentity(), leaf.getSignatureKey()));
             }
         }
         return out;
@@ -384,7 +384,8 @@ public final class MlsGroupSession {
         String why;
         if (p.getProposalType() == ProposalType.ADD) {
             byte[] id = p.getAdd().keyPackage.getLeafNode().getCredential().getIdentity();
-            why = guard.checkAdd(id);
+            why = MlsCredential.verify(id, p.getAdd().keyPackage.getLeafNode().getSignatureKey()) ? guard.checkAdd(id)
+                    : "the added member's device identity does not vouch for its signature key";
             made = new Proposed(true, id.clone(), -1, ref(auth));
         } else if (p.getProposalType() == ProposalType.REMOVE) {
             int leaf = p.getRemove().removed.value();
@@ -426,18 +427,28 @@ public final class MlsGroupSession {
         return group.getSuite().refHash(Bcmls.encode(auth), "MLS 1.0 Proposal Reference");
     }
 
+    private static boolean holds(List<MlsMember> roster, MlsMember m) {
+        for (MlsMember x : roster) {
+            if (x.leafIndex() == m.leafIndex() && Arrays.equals(x.identity(), m.identity())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Null if every member the step from {@code before} to {@code after} adds or removes passes {@code guard}. */
     private static String checkRoster(List<MlsMember> before, List<MlsMember> after, MlsMembershipGuard guard) {
         for (MlsMember a : after) {
-            if (!before.contains(a)) {
-                String why = guard.checkAdd(a.identity());
+            if (!holds(before, a)) {
+                String why = a.credentialVerifies() ? guard.checkAdd(a.identity())
+                        : "a member's device identity does not vouch for its signature key";
                 if (why != null) {
                     return why;
                 }
             }
         }
         for (MlsMember b : before) {
-            if (!after.contains(b)) {
+            if (!holds(after, b)) {
                 String why = guard.checkRemove(b.identity());
                 if (why != null) {
                     return why;
