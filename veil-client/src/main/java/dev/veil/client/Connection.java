@@ -310,11 +310,8 @@ public final class Connection implements AutoCloseable {
                 if (state != State.CONNECTED && state != State.CONNECTING || connectionId == null) {
                     throw new IllegalStateException("not connected");
                 }
-                if (mls != null) {
-                    throw new UnsupportedOperationException(
-                            "data messages are not available in the MLS key mode yet (never sent in clear)");
-                }
-                byte[] payload = e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
+                byte[] payload = mls != null ? mls.sealData(to, kind, body)
+                        : e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
                 sendSignaling(dev.veil.signaling.Data.send(to, Base64.getEncoder().encodeToString(payload)));
                 f.complete(null);
             } catch (RuntimeException | FrameCryptoException e) {
@@ -328,12 +325,15 @@ public final class Connection implements AutoCloseable {
         if (d.from() == null || (d.to() != null && !d.to().equals(connectionId))) {
             return; // not a delivery, or not for this connection
         }
-        if (mls != null) {
-            return; // MLS key mode carries no data messages yet: nothing is accepted in clear
-        }
         byte[] payload = d.payloadBytes();
         DataMessage m;
-        if (e2ee != null) {
+        if (mls != null) {
+            DataCrypto.Opened o = mls.openData(d.from(), d.to(), payload, now);
+            if (o == null) {
+                return; // dropped (never accepted in clear)
+            }
+            m = new DataMessage(d.from(), d.to(), o.kind() == DataCrypto.KIND_TEXT, o.body());
+        } else if (e2ee != null) {
             DataCrypto.Opened o = e2ee.openData(d.from(), d.to(), payload, now);
             if (o == null) {
                 return;
@@ -708,7 +708,10 @@ public final class Connection implements AutoCloseable {
             });
             dtls = new DtlsClientEngine(certificate, DtlsConfig.defaults(), dtlsWorker, loop::wakeup, random);
             if (options.isMls()) {
-                mls = new MlsSession(random, this::emitE2ee, this::sendSignaling);
+                mls = new MlsSession(random, this::emitE2ee, this::sendSignaling, options.deviceKeyFile() == null
+                        ? null : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random),
+                        options.mlsExternalSender());
+                deviceFingerprint = mls.deviceFingerprint();
             } else if (options.isE2ee()) {
                 dev.veil.e2ee.identity.DeviceIdentity device = options.deviceKeyFile() == null ? null
                         : dev.veil.e2ee.identity.DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
