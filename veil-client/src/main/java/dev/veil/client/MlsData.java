@@ -13,7 +13,7 @@ import java.util.Arrays;
 import java.util.OptionalLong;
 
 /**
- * Data messages in the MLS key mode (docs/PROTOCOL.md §4.9): the format of §1.7 ({@link DataCrypto}, suite
+ * Data messages in the MLS key mode (docs/PROTOCOL.md §4.10): the format of §1.7 ({@link DataCrypto}, suite
  * AES_128_CTR_HMAC_SHA256_80), keyed per epoch from {@code MLS-Exporter("Veil 1.0 data", "", 16)} — a label of its
  * own, so the data base key is independent of the frames' {@code "SFrame 1.0 Base Key"} — under each sender's frame
  * KID of that epoch (so every sender has its own key and salt). Per epoch one {@link DataCrypto} holding, per sender

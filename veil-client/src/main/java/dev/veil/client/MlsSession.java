@@ -47,7 +47,7 @@ import java.util.function.Consumer;
  * if its credential names the connection the server stamped as its sender and that connection was announced in a
  * {@code connection.created} notify (a ghost the server invents still needs both, and then shows in the roster).
  *
- * <p>With the server as external sender (docs/PROTOCOL.md §4.7) the committer commits the server's Add and Remove
+ * <p>With the server as external sender (docs/PROTOCOL.md §4.8) the committer commits the server's Add and Remove
  * proposals by reference, and adds or removes inline only what the server did not propose within
  * {@link #PROPOSAL_WAIT_MILLIS}. In every group, each proposal and each other member's commit is checked against the
  * membership the server announced ({@link #guard}); a refused commit is not applied and this member stops sending.
@@ -528,7 +528,7 @@ final class MlsSession {
         return null;
     }
 
-    /** Seals a data message (docs/PROTOCOL.md §4.9); refused while sending is held. */
+    /** Seals a data message (docs/PROTOCOL.md §4.10); refused while sending is held. */
     byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
         if (destroyed || sendingHeld()) {
             throw new FrameCryptoException("no MLS epoch to send data under" + (sendingHeld() ? " (sending held)" : ""));

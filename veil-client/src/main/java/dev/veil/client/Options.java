@@ -87,7 +87,7 @@ public final class Options {
     }
 
     /**
-     * MLS key mode: a group this connection founds names the server's external sender (docs/PROTOCOL.md §4.7), so the
+     * MLS key mode: a group this connection founds names the server's external sender (docs/PROTOCOL.md §4.8), so the
      * server proposes adds and removals and this member commits them; every member still refuses any proposal or
      * commit that does not match the membership the server announced. Members of any group accept the server's
      * proposals only if its group context names it. Off by default until the browser SDK follows.

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The MLS key mode with the server as external sender (docs/PROTOCOL.md §4.7) through a real veil-server, honest
+ * The MLS key mode with the server as external sender (docs/PROTOCOL.md §4.8) through a real veil-server, honest
  * and behind veil-hostile's relay playing a malicious server that holds the external-sender key (it swaps its own
  * into {@code create}): a ghost proposal never announced is refused; a split view (the ghost announced to one member
  * only) makes the other member refuse the commit and hold sending; a withheld removal is reported and holds

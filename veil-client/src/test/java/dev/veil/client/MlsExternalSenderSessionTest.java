@@ -23,7 +23,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The SDK's MLS session with the server as external sender (docs/PROTOCOL.md §4.7-4.9), in memory with a manual
+ * The SDK's MLS session with the server as external sender (docs/PROTOCOL.md §4.8-4.10), in memory with a manual
  * clock: the test plays the delivery service and signs the server's proposals with veil-server's
  * {@link MlsExternalSender}. Members commit the server's proposals by reference, refuse what does not match the
  * membership announced to them (ghost, split view), report a withheld removal and hold sending, carry device

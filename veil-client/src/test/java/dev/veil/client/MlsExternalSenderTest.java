@@ -21,7 +21,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * The keyless server as MLS external sender (docs/PROTOCOL.md §4.7): proposals veil-server builds and signs from
+ * The keyless server as MLS external sender (docs/PROTOCOL.md §4.8): proposals veil-server builds and signs from
  * public data only are verified by bcmls against the group context's external_senders extension, committed by
  * reference, and refused by members whose announced membership they do not match.
  */

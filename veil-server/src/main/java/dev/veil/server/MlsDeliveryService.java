@@ -36,7 +36,7 @@ import java.util.Set;
  *       (new group id), the others are told to join it.</li>
  *   <li>If key packages wait and no commit was accepted for {@link #NUDGE_MILLIS}, they are relayed again to every
  *       member (a committer may have left without its commit).</li>
- *   <li>As MLS external sender ({@link MlsExternalSender}, docs/PROTOCOL.md §4.7) it proposes, at the current epoch,
+ *   <li>As MLS external sender ({@link MlsExternalSender}, docs/PROTOCOL.md §4.8) it proposes, at the current epoch,
  *       the Add of every waiting key package and the Remove of every departed member's leaf (from the {@code leaves}
  *       the last accepted commit reported), again in each new epoch until a commit settles them. It signs these
  *       from public data with its own key; members check them against the membership announced to them.</li>
@@ -83,7 +83,7 @@ final class MlsDeliveryService {
     this(new MlsExternalSender(new SecureRandom()));
   }
 
-  /** With the server's external-sender key (docs/PROTOCOL.md §4.7). */
+  /** With the server's external-sender key (docs/PROTOCOL.md §4.8). */
   MlsDeliveryService(MlsExternalSender externalSender) {
     this.externalSender = externalSender;
   }

@@ -8,7 +8,7 @@ import java.util.Objects;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
- * The server as MLS external sender (RFC 9420 §12.1.8.1, docs/PROTOCOL.md §4.7): it holds one Ed25519 signature key
+ * The server as MLS external sender (RFC 9420 §12.1.8.1, docs/PROTOCOL.md §4.8): it holds one Ed25519 signature key
  * of its own — never a group secret — and signs Add and Remove proposals built only from public data (the group id,
  * the epoch, a key package a client published, a leaf index). A proposal from an external sender carries no
  * membership tag and its signature does not cover the group context (RFC 9420 §6.1), which is why a keyless server

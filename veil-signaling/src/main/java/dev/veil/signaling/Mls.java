@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param welcome standard base64 of the Welcome that goes with a commit, or {@code null}
  * @param welcomeTo the connection ids the welcome is for (non-empty exactly when {@code welcome} is set)
  * @param leaves with a client's commit, optionally: element i is the connection id at leaf i of the epoch the commit
- *     starts ({@code ""} for a blank leaf), a hint for the server's Remove proposals (docs/PROTOCOL.md §4.7)
+ *     starts ({@code ""} for a blank leaf), a hint for the server's Remove proposals (docs/PROTOCOL.md §4.8)
  */
 public record Mls(String from, String payload, String welcome, List<String> welcomeTo, List<String> leaves)
     implements SignalingMessage {
@@ -54,7 +54,7 @@ public record Mls(String from, String payload, String welcome, List<String> welc
         leaves);
   }
 
-  /** The server's own proposal as external sender: no {@code from} (docs/PROTOCOL.md §4.7). */
+  /** The server's own proposal as external sender: no {@code from} (docs/PROTOCOL.md §4.8). */
   public static Mls external(byte[] proposal) {
     return of(proposal);
   }

@@ -41,7 +41,7 @@ public record MlsEvent(String event, String groupId, long epoch, String reason, 
     return new MlsEvent(CREATE, Base64.getEncoder().encodeToString(groupId), -1, null);
   }
 
-  /** {@code create} offering the server's external sender (docs/PROTOCOL.md §4.7). */
+  /** {@code create} offering the server's external sender (docs/PROTOCOL.md §4.8). */
   public static MlsEvent create(byte[] groupId, byte[] externalSender) {
     return new MlsEvent(CREATE, Base64.getEncoder().encodeToString(groupId), -1, null,
         externalSender == null ? null : Base64.getEncoder().encodeToString(externalSender));

@@ -29,7 +29,7 @@ class MlsSignalingTest {
     roundTrip(MlsEvent.create(new byte[] {1, 2}));
     roundTrip(MlsEvent.join(new byte[] {1, 2}));
     roundTrip(MlsEvent.refused(7, "stale epoch 7"));
-    // docs/PROTOCOL.md §4.7 (additive): the server's external sender, a commit's leaves, a proposal without from
+    // docs/PROTOCOL.md §4.8 (additive): the server's external sender, a commit's leaves, a proposal without from
     roundTrip(MlsEvent.create(new byte[] {1, 2}, new byte[] {32, 9}));
     roundTrip(Mls.commit(new byte[] {0, 1, 0, 1}, null, null, List.of(CID_A, "", CID_B)));
     roundTrip(Mls.external(new byte[] {0, 1, 0, 1}));

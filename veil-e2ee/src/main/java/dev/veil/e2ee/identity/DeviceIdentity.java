@@ -139,7 +139,7 @@ public final class DeviceIdentity {
     }
 
     /**
-     * Vouches for one MLS leaf signature key of one connection (docs/PROTOCOL.md §4.8): Ed25519 over
+     * Vouches for one MLS leaf signature key of one connection (docs/PROTOCOL.md §4.9): Ed25519 over
      * {@code "Veil 1.0 MLS credential" ‖ uint8 len ‖ UTF-8(connection_id) ‖ leaf_signature_key}.
      */
     public byte[] certifyMlsLeaf(String connectionId, byte[] leafSignatureKey) {

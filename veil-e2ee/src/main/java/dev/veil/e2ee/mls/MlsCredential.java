@@ -7,7 +7,7 @@ import java.util.Arrays;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
- * The basic-credential identity of a member in the MLS key mode (docs/PROTOCOL.md §4.8):
+ * The basic-credential identity of a member in the MLS key mode (docs/PROTOCOL.md §4.9):
  *
  * <pre>
  *   identity   = UTF-8(connection_id)                                            without a device identity

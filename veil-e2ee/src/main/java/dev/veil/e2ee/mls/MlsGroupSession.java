@@ -80,7 +80,7 @@ public final class MlsGroupSession {
     /**
      * A new group at epoch 0 whose only member is the owner of {@code own}; with {@code externalSender} (a serialized
      * RFC 9420 {@code ExternalSender}, the server's) in the group context's {@code external_senders} extension, so
-     * that members accept Add and Remove proposals signed by it (docs/PROTOCOL.md §4.7).
+     * that members accept Add and Remove proposals signed by it (docs/PROTOCOL.md §4.8).
      */
     public static MlsGroupSession create(byte[] groupId, MlsKeyPackage own, SecureRandom random,
                                          byte[] externalSender) throws MlsException {
@@ -172,7 +172,7 @@ public final class MlsGroupSession {
         return out;
     }
 
-    /** Whether the group context names an external sender (the server, docs/PROTOCOL.md §4.7). */
+    /** Whether the group context names an external sender (the server, docs/PROTOCOL.md §4.8). */
     public boolean hasExternalSender() {
         for (Extension e : group.getExtensions()) {
             if (e.extensionType == ExtensionType.EXTERNAL_SENDERS) {

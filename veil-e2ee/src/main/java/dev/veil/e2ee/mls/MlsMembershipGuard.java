@@ -1,7 +1,7 @@
 package dev.veil.e2ee.mls;
 
 /**
- * What a member checks every membership change against before it takes part in it (docs/PROTOCOL.md §4.7): the
+ * What a member checks every membership change against before it takes part in it (docs/PROTOCOL.md §4.8): the
  * membership the server announced to it. A proposal or commit that adds someone the member was never told joined,
  * or removes someone it was never told left, is refused ({@link MlsHandled.Refused}): the member does not cache the
  * proposal, does not apply the commit, and so never derives a key such a ghost would share.
