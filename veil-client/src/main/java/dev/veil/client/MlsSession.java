@@ -58,6 +58,8 @@ final class MlsSession {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
     /** Most members one commit adds. */
     static final int MAX_ADDS_PER_COMMIT = 16;
+    /** Most departures remembered (a server cannot grow the state without bound). */
+    static final int MAX_DEPARTED = 4_096;
     /** How long a committer waits for the server's proposal before it adds or removes inline. */
     static final long PROPOSAL_WAIT_MILLIS = 2_000;
     /** How long a departed member may stay in the roster before the removal counts as withheld. */
@@ -80,7 +82,9 @@ final class MlsSession {
         @Override
         public String checkAdd(byte[] identity) {
             String cid = MlsCredential.connectionId(identity);
-            if (!announced.contains(cid) || departed.contains(cid) || cid.equals(self)) {
+            // ever announced: a member that joined and left again before the commit adding it arrived is no ghost
+            // (it is removed next, under the withheld-removal bound)
+            if (!announced.contains(cid) || cid.equals(self)) {
                 return "adds " + cid + ", whose joining was never announced to this member";
             }
             return null;
@@ -321,8 +325,13 @@ final class MlsSession {
         if (destroyed) {
             return;
         }
+        if (departed.size() >= MAX_DEPARTED) {
+            departed.retainAll(roster); // bounded: only departures still in the group matter for removals
+        }
         departed.add(connectionId);
-        departedAt.putIfAbsent(connectionId, now);
+        if (roster.contains(connectionId)) {
+            departedAt.putIfAbsent(connectionId, now);
+        }
         waitingKeyPackages.remove(connectionId);
         waitingSince.remove(connectionId);
         maybeCommit(now);
@@ -346,6 +355,11 @@ final class MlsSession {
         waitingKeyPackages.keySet().removeAll(ids);
         waitingSince.keySet().removeAll(ids);
         departedAt.keySet().retainAll(ids);
+        for (String cid : ids) {
+            if (departed.contains(cid)) {
+                departedAt.putIfAbsent(cid, now); // left before the commit that added it arrived
+            }
+        }
         if (withheld && departedAt.isEmpty()) {
             withheld = false;
         }

@@ -64,6 +64,8 @@ public final class MlsGroupSession {
     /** References of the proposals of the current epoch this member refused (bounded). */
     private final List<byte[]> refusedRefs = new ArrayList<>();
     static final int MAX_REFUSED = 64;
+    /** At most this many proposals are cached per epoch; more are refused (a server cannot grow the state). */
+    static final int MAX_PROPOSALS = 256;
     private boolean removed;
 
     private MlsGroupSession(Group group, byte[] signaturePrivate, SecureRandom random) {
@@ -409,6 +411,9 @@ public final class MlsGroupSession {
             if (q.add() == made.add() && q.leaf() == made.leaf() && Arrays.equals(q.identity(), made.identity())) {
                 return new MlsHandled.ProposalCached(now); // a replay within the epoch: bcmls ignores it too
             }
+        }
+        if (proposed.size() >= MAX_PROPOSALS) {
+            return new MlsHandled.Refused(now, "more than " + MAX_PROPOSALS + " proposals in one epoch");
         }
         if (made.leaf() == ownLeaf()) {
             // bcmls refuses to cache a proposal removing this member (validateRemove); its reference is kept so
