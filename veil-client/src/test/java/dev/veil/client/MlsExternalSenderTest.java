@@ -74,6 +74,10 @@ class MlsExternalSenderTest {
         // bob leaves: the server proposes removing his leaf; carol commits it; bob is out
         int bobLeaf = bob.ownLeaf();
         byte[] rm = server.removeProposal(GID, 2, bobLeaf);
+        // docs/PROTOCOL.md §4.8 byte for byte: header 4, group_id<V> 1+6, epoch 8, sender 5, aad 1, content type 1,
+        // proposal 2+4 (remove) or 2+key package; signature<V> 2+64 (64 needs a 2-byte varint)
+        assertEquals(4 + 7 + 8 + 5 + 1 + 1 + 6 + 66, rm.length);
+        assertEquals(cKp.bytes().length - 4 + 4 + 7 + 8 + 5 + 1 + 1 + 2 + 66, addC.length);
         MlsMembershipGuard left = guard(Set.of(), Set.of("bob"));
         assertInstanceOf(MlsHandled.ProposalCached.class, alice.handle(rm, left));
         assertInstanceOf(MlsHandled.ProposalCached.class, carol.handle(rm, left));
