@@ -274,14 +274,18 @@ final class MediaTransport {
 
     /** One Opus payload (already sealed with E2EE) as one RTP packet. */
     void sendAudio(byte[] payload, long ts) {
-        sequence = (sequence + 1) & 0xffff;
-        byte[] rtp = RtpPacket.build(RtpHeader.of(false, opusPayloadType, sequence, ts, ownSsrc), payload, 0,
-                payload.length);
         try {
-            sendUdp(srtp.protectRtp(rtp));
+            protectAndSendAudio(payload, ts);
         } catch (SrtpException e) {
             life.end("SRTP failed: " + e.getMessage());
         }
+    }
+
+    private void protectAndSendAudio(byte[] payload, long ts) throws SrtpException {
+        sequence = (sequence + 1) & 0xffff;
+        byte[] rtp = RtpPacket.build(RtpHeader.of(false, opusPayloadType, sequence, ts, ownSsrc), payload, 0,
+                payload.length);
+        sendUdp(srtp.protectRtp(rtp));
     }
 
     /** One VP8 frame (already sealed with E2EE) as RTP packets of the screen track, the marker on the last. */
@@ -303,11 +307,8 @@ final class MediaTransport {
 
     /** Tests only: {@code payload} as an audio RTP payload as is (no E2EE). */
     void sendRawAudioForTesting(byte[] payload, long ts) {
-        sequence = (sequence + 1) & 0xffff;
-        byte[] rtp = RtpPacket.build(RtpHeader.of(false, opusPayloadType, sequence, ts, ownSsrc), payload, 0,
-                payload.length);
         try {
-            sendUdp(srtp.protectRtp(rtp));
+            protectAndSendAudio(payload, ts);
         } catch (SrtpException e) {
             throw new IllegalStateException(e);
         }
