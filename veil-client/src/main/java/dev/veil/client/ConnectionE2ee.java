@@ -209,6 +209,12 @@ final class ConnectionE2ee {
 
     /** The VP8 payload to send on the screen track; null if it cannot be encrypted (reported). */
     byte[] sealVp8(byte[] frame, boolean keyFrame, String connectionId) {
+        if (mls != null) {
+            // the MLS key mode has no VP8 sealing here yet: never sent in clear
+            emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId,
+                    "screen share is not available in the MLS key mode yet (never sent in clear)", 0));
+            return null;
+        }
         if (e2ee == null) {
             return frame;
         }
