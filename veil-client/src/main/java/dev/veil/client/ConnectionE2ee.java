@@ -207,8 +207,13 @@ final class ConnectionE2ee {
 
     /** The VP8 payload to send on the screen track; null if it cannot be encrypted (reported). */
     byte[] sealVp8(byte[] frame, boolean keyFrame, String connectionId) {
-        if (e2ee == null) {
+        if (e2ee == null && mls == null) {
             return frame;
+        }
+        if (e2ee == null) {
+            // MLS has no VP8 framing here yet: never send a video frame in clear on an encrypted call (fail closed)
+            emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, "no VP8 framing in MLS mode", 0));
+            return null;
         }
         try {
             return e2ee.encryptVp8(frame, keyFrame);
@@ -216,6 +221,14 @@ final class ConnectionE2ee {
             emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
             return null; // never sent in clear
         }
+    }
+
+    /** A received VP8 frame of {@code sender}, decrypted; null if dropped (and reported, or MLS: not supported). */
+    byte[] openVp8(String sender, byte[] payload, long now) {
+        if (e2ee != null) {
+            return e2ee.decryptVp8(sender, payload, now);
+        }
+        return mls != null ? null : payload;
     }
 
     /** A received Opus payload of {@code sender}, decrypted; null if dropped (and reported). */
