@@ -71,6 +71,14 @@ public final class Connection implements AutoCloseable {
          */
         default void onVideoFrame(VideoFrame frame) {}
 
+        /**
+         * The server asks for a key frame (its PLI or FIR: a subscriber started, lost a frame or switches layer): of
+         * simulcast layer {@code layer} (0..2) of the camera track ({@code "video"}), or of the screen-share track
+         * ({@code "screen"}, layer -1). The application's encoder should make the next frame of that layer a key
+         * frame; the server asks again (at most every 250 ms) while it waits.
+         */
+        default void onKeyFrameRequest(String track, int layer) {}
+
         /** A {@code notify} from the server (members joining and leaving). */
         default void onNotify(Notify notify) {}
 

@@ -60,6 +60,7 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         SecureRandom random = new SecureRandom();
         this.e2ee = new ConnectionE2ee(options, random, listeners, m -> signaling().send(m));
         this.transport = new MediaTransport(random, this, this::onRtpPayload);
+        transport.onKeyFrameRequest(this::onKeyFrameRequest);
         this.signaling = new ClientSignaling(url, role, channelId, metadata, options, this::execute, this,
                 listeners, e2ee, transport);
     }
@@ -170,6 +171,17 @@ final class ConnectionRuntime implements ConnectionLifecycle {
             return; // dropped and reported
         }
         listeners.emit(l -> l.onAudioFrame(t.connectionId(), frame));
+    }
+
+    /** The server asks for a key frame of one of this client's video streams: tell the application which. */
+    private void onKeyFrameRequest(long ssrc) {
+        SimulcastSender camera = transport.camera();
+        int layer = camera == null ? -1 : camera.layerOfSsrc(ssrc);
+        if (layer >= 0) {
+            listeners.emit(l -> l.onKeyFrameRequest("video", layer));
+        } else if (ssrc != 0 && ssrc == transport.screenSsrc()) {
+            listeners.emit(l -> l.onKeyFrameRequest("screen", -1));
+        }
     }
 
     private void onVideoPayload(Track t, dev.veil.webrtc.rtp.RtpHeader header, byte[] payload, long now) {

@@ -69,6 +69,7 @@ final class MediaTransport {
     private int vp8PayloadType = -1;
     private int screenSequence;
     private SimulcastSender camera;
+    private java.util.function.LongConsumer keyFrameRequests;
 
     MediaTransport(SecureRandom random, ConnectionLifecycle life, Receiver receiver) {
         this.random = random;
@@ -170,8 +171,36 @@ final class MediaTransport {
             }
         } else if (kind == PacketKind.RTP && srtp != null) {
             onRtp(d, now);
+        } else if (kind == PacketKind.RTCP && srtp != null && keyFrameRequests != null) {
+            onRtcp(d);
         }
-        // SRTCP (receiver/sender reports, feedback about video) is not used by an audio-only client
+    }
+
+    /**
+     * SRTCP: the server's key-frame requests (PLI, FIR) naming one of this client's video SSRCs go to
+     * {@link #onKeyFrameRequest}; reports and everything else are not used.
+     */
+    private void onRtcp(byte[] d) {
+        List<dev.veil.webrtc.rtcp.RtcpPacket> packets;
+        try {
+            packets = dev.veil.webrtc.rtcp.RtcpCompound.parse(srtp.unprotectRtcp(d));
+        } catch (SrtpException | dev.veil.webrtc.rtcp.RtcpException e) {
+            return; // forged, replayed or broken: dropped
+        }
+        for (dev.veil.webrtc.rtcp.RtcpPacket p : packets) {
+            if (p instanceof dev.veil.webrtc.rtcp.PictureLossIndication pli) {
+                keyFrameRequests.accept(pli.mediaSsrc());
+            } else if (p instanceof dev.veil.webrtc.rtcp.FullIntraRequest fir) {
+                for (dev.veil.webrtc.rtcp.FullIntraRequest.Entry e : fir.entries()) {
+                    keyFrameRequests.accept(e.ssrc());
+                }
+            }
+        }
+    }
+
+    /** Where the SSRCs named by the server's key-frame requests go (loop thread). */
+    void onKeyFrameRequest(java.util.function.LongConsumer requests) {
+        this.keyFrameRequests = requests;
     }
 
     private void onStun(byte[] d, long now) {

@@ -84,6 +84,16 @@ final class SimulcastSender {
         return s >= 0 && s < ssrcs.length ? s : -1;
     }
 
+    /** The layer (0 = lowest of {@link #LAYERS}) stream SSRC {@code ssrc} carries, or -1 if it is not one of these. */
+    int layerOfSsrc(long ssrc) {
+        for (int i = 0; i < ssrcs.length; i++) {
+            if (ssrcs[i] == ssrc) {
+                return i + LAYERS - ssrcs.length;
+            }
+        }
+        return -1;
+    }
+
     /** The RTP packets of one (already E2EE-sealed) VP8 frame of stream {@code stream}, in sending order. */
     List<byte[]> packets(int stream, byte[] payload, long rtpTimestamp) {
         List<byte[]> chunks = Vp8Packetizer.packetize(payload, Vp8Packetizer.MAX_CHUNK);

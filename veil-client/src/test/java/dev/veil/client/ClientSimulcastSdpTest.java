@@ -70,6 +70,7 @@ class ClientSimulcastSdpTest {
             int stream = camera.streamOf(layer);
             assertEquals(layer, stream);
             assertTrue(ssrcs.add(camera.ssrc(stream)), "distinct SSRCs");
+            assertEquals(layer, camera.layerOfSsrc(camera.ssrc(stream)), "a key-frame request names its layer");
             List<byte[]> packets = camera.packets(stream, new byte[2500], 9000);
             assertEquals(3, packets.size(), "2,500 bytes in three packets");
             int prevSeq = -1;

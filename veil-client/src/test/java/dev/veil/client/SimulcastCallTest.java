@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Simulcast from the Java SDK through a real server, end-to-end encrypted: a publisher with {@link
  * Options#withSimulcast()} sends three VP8 layers (its own test frames: 320x180, 640x360 and 1280x720 key frames, a
- * key frame on every layer every 10th round); two Java subscribers each receive one continuous stream (every frame
+ * key frame on every layer at the start, then only
+ * when the server asks for one: the SDK reports its PLIs per layer); two Java subscribers each receive one continuous stream (every frame
  * decrypts to one the publisher sent, RTP sequence numbers continue frame to frame on one SSRC): the one without a
  * limit the top layer, the one that asked for at most 200 pixels ({@link Connection#setReceiveMaxHeight}) the low
  * one; when it lifts the limit it moves to the top layer at a key frame of it, its sequence numbers going on. The
@@ -36,6 +38,9 @@ class SimulcastCallTest {
     private TestPeer pub;
     private final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private int round;
+    /** Key frames the server asked for, per layer; the next round's frame of a requested layer is a key frame. */
+    private final AtomicIntegerArray requests = new AtomicIntegerArray(3);
+    private final AtomicIntegerArray wanted = new AtomicIntegerArray(3);
 
     @BeforeEach
     void start() throws Exception {
@@ -117,15 +122,18 @@ class SimulcastCallTest {
         return f;
     }
 
-    /** Sends one frame per layer each 20 ms (a key frame on every layer every 10th round) until {@code cond}. */
+    /**
+     * Sends one frame per layer each 20 ms until {@code cond}: a key frame on every layer in the first round, then on a
+     * layer only when the server asked for one ({@link Connection.Listener#onKeyFrameRequest}), as an encoder would.
+     */
     private void sendUntil(String what, BooleanSupplier cond) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out sending simulcast frames until: " + what);
             }
-            boolean key = round % 10 == 0;
             for (int layer = 0; layer < 3; layer++) {
+                boolean key = round == 0 || wanted.getAndSet(layer, 0) != 0;
                 byte[] f = frame(layer, round, key);
                 sent.add(HexFormat.of().formatHex(f));
                 pub.connection.sendVideoFrame(layer, f, 3000L * round, key);
@@ -159,6 +167,15 @@ class SimulcastCallTest {
             throws Exception {
         // (generous connect deadlines: DTLS on a loaded 2-core machine can take longer than the default 15 s)
         pub = fixture.peer("pub", "sim", Options.e2ee().withSimulcast().withConnectTimeoutMillis(DEADLINE_MS));
+        pub.connection.addListener(new Connection.Listener() {
+            @Override
+            public void onKeyFrameRequest(String track, int layer) {
+                if (track.equals("video")) {
+                    requests.incrementAndGet(layer);
+                    wanted.set(layer, 1);
+                }
+            }
+        });
         pub.connection.connect().get(DEADLINE_MS, TimeUnit.MILLISECONDS);
         Sub high = subscriber("high");
         Sub low = subscriber("low");
@@ -187,6 +204,7 @@ class SimulcastCallTest {
                 "no frame failed to decrypt once running: " + high.peer().errors() + low.peer().errors());
 
         // the low subscriber lifts its limit: it moves to f at a key frame of f, on the same SSRC, sequence going on
+        int fRequestsBefore = requests.get(2);
         long switchesBefore = fixture.server.counters().getOrDefault("router.simulcast_layer_switches", 0L);
         int liftMark = low.frames().size();
         low.peer().connection.setReceiveMaxHeight(0);
@@ -206,6 +224,7 @@ class SimulcastCallTest {
             assertEquals(i < firstHigh ? 0 : 2, Sub.layer(after.get(i)), "q until the switch, then f only");
         }
         assertTrue(fixture.server.counters().get("router.simulcast_layer_switches") > switchesBefore);
+        assertTrue(requests.get(2) > fRequestsBefore, "the switch asked the publisher for a key frame of f");
         assertTrue(low.peer().connection.downlinkStats().tracks().stream()
                 .anyMatch(t -> t.trackId().equals(track) && t.switches() >= 1));
         assertTrue(pub.disconnects.isEmpty() && high.peer().disconnects.isEmpty() && low.peer().disconnects.isEmpty());
