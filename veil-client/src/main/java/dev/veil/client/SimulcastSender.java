@@ -18,8 +18,8 @@ import java.util.Set;
  * plan it is one plain stream that carries the top layer only. Loop-confined.
  *
  * <p>The extensions ride on every packet, not just the first ones (which is all a browser sends until the receiver's
- * RTCP acknowledges the SSRC): this client reads no RTCP, and 8 bytes a packet is the price of never having the
- * server guess a layer.
+ * RTCP acknowledges the SSRC): this client reads no receiver reports, and a few bytes a packet is the price of never
+ * having the server guess a layer.
  */
 final class SimulcastSender {
     /** The layers a simulcast upload carries: q, h, f (docs/PROTOCOL.md §1.3). */
