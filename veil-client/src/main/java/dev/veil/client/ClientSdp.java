@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
  * browser would give. Every m-line keeps its mid, kind, order and offered payload types; the direction is
  * reversed: the audio m-line the server receives on becomes {@code sendonly} with this client's SSRC (if it
  * sends), every m-line the server sends on becomes {@code recvonly} (if it receives), everything else
- * {@code inactive}. The client sends no camera video; with a screen share it sends VP8 on the screen-share video
- * upload (answered {@code sendonly}, VP8 first). An m-line the offer rejects (port 0: a track that is gone, whose place
+ * {@code inactive}. With a screen share it sends VP8 on the screen-share video upload (answered {@code sendonly},
+ * VP8 first); with simulcast camera video, VP8 on the camera upload as {@link ClientSimulcastSdp} plans it. An m-line the offer rejects (port 0: a track that is gone, whose place
  * a later offer recycles under a new mid) is rejected in the answer too, out of the BUNDLE group, like a browser.
  */
 final class ClientSdp {
