@@ -62,7 +62,9 @@ final class ConnectionE2ee {
      */
     JsonNode setUp(JsonNode notifyMetadata) throws IOException {
         if (options.isMls()) {
-            mls = new MlsSession(random, this::emit, signaling);
+            mls = new MlsSession(random, this::emit, signaling, options.deviceKeyFile() == null ? null
+                    : DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random), options.mlsExternalSender());
+            deviceFingerprint = mls.deviceFingerprint();
         } else if (options.isE2ee()) {
             DeviceIdentity device = options.deviceKeyFile() == null ? null
                     : DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
@@ -161,8 +163,7 @@ final class ConnectionE2ee {
     /** The payload of a data message to send: sealed with E2EE, framed in clear without. */
     byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
         if (mls != null) {
-            throw new UnsupportedOperationException(
-                    "data messages are not available in the MLS key mode yet (never sent in clear)");
+            return mls.sealData(to, kind, body); // docs/PROTOCOL.md §4.10
         }
         return e2ee != null ? e2ee.sealData(to, kind, body) : DataCrypto.frame(kind, body);
     }
@@ -172,10 +173,11 @@ final class ConnectionE2ee {
         if (d.from() == null || (d.to() != null && !d.to().equals(self))) {
             return null; // not a delivery, or not for this connection
         }
-        if (mls != null) {
-            return null; // MLS key mode carries no data messages yet: nothing is accepted in clear
-        }
         byte[] payload = d.payloadBytes();
+        if (mls != null) {
+            DataCrypto.Opened o = mls.openData(d.from(), d.to(), payload, now); // dropped, never accepted in clear
+            return o == null ? null : new DataMessage(d.from(), d.to(), o.kind() == DataCrypto.KIND_TEXT, o.body());
+        }
         if (e2ee != null) {
             DataCrypto.Opened o = e2ee.openData(d.from(), d.to(), payload, now);
             if (o == null) {
@@ -207,13 +209,14 @@ final class ConnectionE2ee {
 
     /** The VP8 payload to send on the screen track; null if it cannot be encrypted (reported). */
     byte[] sealVp8(byte[] frame, boolean keyFrame, String connectionId) {
-        if (e2ee == null && mls == null) {
-            return frame;
+        if (mls != null) {
+            // the MLS key mode has no VP8 sealing here yet: never sent in clear
+            emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId,
+                    "screen share is not available in the MLS key mode yet (never sent in clear)", 0));
+            return null;
         }
         if (e2ee == null) {
-            // MLS has no VP8 framing here yet: never send a video frame in clear on an encrypted call (fail closed)
-            emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, "no VP8 framing in MLS mode", 0));
-            return null;
+            return frame;
         }
         try {
             return e2ee.encryptVp8(frame, keyFrame);
