@@ -10,7 +10,6 @@ import dev.veil.server.cluster.ClusterConfig;
 import dev.veil.server.cluster.ClusterNode;
 import dev.veil.server.cluster.InMemoryDirectory;
 import dev.veil.server.cluster.Route;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -18,36 +17,19 @@ import org.junit.jupiter.api.Test;
 
 /** Two hubs sharing one in-memory directory on a manual clock: routing of connects, claims, redirects. */
 class HubClusterTest {
-  private final ManualScheduler clock = new ManualScheduler();
+  private final HubFixture fx = new HubFixture();
+  private final ManualScheduler clock = fx.clock;
   private long nowMillis = 10_000;
   private final InMemoryDirectory dir = new InMemoryDirectory(() -> nowMillis);
-  private int sockets;
   private final java.util.Map<FakeWs, Conn> conns = new java.util.HashMap<>();
 
-  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
-    @Override
-    public String offer(List<Media.Track> receive) {
-      return "v=0\r\ns=-\r\n";
-    }
-
-    @Override
-    public List<Media.Track> answer(String sdp) {
-      return List.of();
-    }
-
-    @Override
-    public void restartIce() {}
-
-    @Override
-    public void close() {}
-  };
 
   /** A hub with its cluster node, the directory calls inline (deliveries on the hub's manual scheduler). */
   private record Node(Hub hub, Stats stats, ClusterNode cluster) { }
 
   private Node node(String id) {
     Stats stats = new Stats();
-    Hub hub = new Hub(clock, ServerConfig.defaults(), stats, MEDIA, new ConnectionIds(new SecureRandom()));
+    Hub hub = fx.hub(ServerConfig.defaults(), stats);
     ClusterConfig cc = ClusterConfig.redis("redis://unused", id, "ws://127.0.0.1:" + (7000 + id.charAt(0))
         + "/signaling");
     ClusterNode cn = new ClusterNode(cc, dir, "127.0.0.1:50000", 100, stats::connections, Runnable::run,
@@ -58,16 +40,12 @@ class HubClusterTest {
   }
 
   private FakeWs connect(Hub hub, String channel) {
-    FakeWs ws = new FakeWs("10.0.0." + (++sockets));
-    Conn c = hub.opened(ws);
+    FakeWs ws = fx.socket();
+    Conn c = fx.open(hub, ws);
     conns.put(ws, c);
-    clock.runDue();
-    hub.text(c, "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
-    clock.runDue();
-    List<JsonNode> got = ws.read();
+    List<JsonNode> got = fx.connect(hub, c, ws,
+        "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
     if (!got.isEmpty() && got.get(0).path("type").asText().equals("offer")) {
-      hub.text(c, "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-      clock.runDue();
       ws.read();
     }
     return ws;
@@ -125,7 +103,7 @@ class HubClusterTest {
   @Test
   void noRoutingAnswerInTimeRefusesWithClusterUnavailable() {
     Stats stats = new Stats();
-    Hub hub = new Hub(clock, ServerConfig.defaults(), stats, MEDIA, new ConnectionIds(new SecureRandom()));
+    Hub hub = fx.hub(ServerConfig.defaults(), stats);
     List<Consumer<Route>> pending = new ArrayList<>();
     hub.placement = new ChannelPlacement() {
       @Override
@@ -161,7 +139,7 @@ class HubClusterTest {
   @Test
   void withoutAClusterEveryChannelIsLocal() {
     Stats stats = new Stats();
-    Hub hub = new Hub(clock, ServerConfig.defaults(), stats, MEDIA, new ConnectionIds(new SecureRandom()));
+    Hub hub = fx.hub(ServerConfig.defaults(), stats);
     FakeWs ws = connect(hub, "room");
     assertEquals("offer", ws.read.get(0).path("type").asText());
     assertNull(dir.owner("room"));
