@@ -333,7 +333,8 @@ export class VeilConnection {
   async _setupE2ee() {
     const o = this.options;
     if (o.keyMode === 'mls') {
-      const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, keepKeysForTesting: !!o.keepKeysForTesting,
+      const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, worker: o.e2eeWorker, keepWorker: !!o.e2eeWorker,
+        keepKeysForTesting: !!o.keepKeysForTesting,
         onEvent: ev => this._emit('e2ee', { ...ev, time: performance.timeOrigin + performance.now() }) });
       if (this._closed) { e2ee.destroy(); return; }
       this.e2ee = e2ee;

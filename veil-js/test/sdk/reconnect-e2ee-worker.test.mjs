@@ -1,6 +1,6 @@
 // A reconnecting E2EE member's worker (src/reconnect.js KeptWorker, src/e2ee/index.js workerReady/keepWorker), in
-// node with scripted WebSocket/RTCPeerConnection, fake Workers running the real FrameCryptor, and node:test mock
-// timers for the reconnect backoff. The browser fail-over (test/browser/cluster-failover.test.mjs) failed because
+// node with the scripted WebSocket/RTCPeerConnection of test-support/sdk/fakes.mjs, fake Workers running the real
+// FrameCryptor, and node:test mock timers for the reconnect backoff. The browser fail-over (test/browser/cluster-failover.test.mjs) failed because
 // each new connection started a new module worker from the page's origin, which was the node that had just died:
 // that worker never ran, and a transform on it lets no frame through. Now one worker serves all the member's
 // connections (each drops its keys in it), and a worker that never starts fails the attempt with a clear error.
@@ -8,7 +8,9 @@ import { test, mock, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { KeptWorker } from '../../src/reconnect.js';
 import { createE2EE, workerReady } from '../../src/e2ee/index.js';
+import { createMlsE2EE } from '../../src/e2ee/mls-e2ee.js';
 import { FrameCryptor } from '../../src/e2ee/framecryptor.js';
+import { FakeWebSocket, FakePeerConnection, SDP, installFakes, removeFakes } from '../../test-support/sdk/fakes.mjs';
 
 /** A Worker stand-in (an EventTarget, as a real one): the real FrameCryptor, or, with `broken`, a script that never loads. */
 class FakeWorker extends EventTarget {
@@ -48,43 +50,7 @@ class FakeWorker extends EventTarget {
   terminate() { this.terminated = true; }
 }
 
-class FakeWebSocket {
-  static OPEN = 1;
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeWebSocket.OPEN;
-    this.sent = [];
-    FakeWebSocket.all.push(this);
-  }
-  static get last() { return FakeWebSocket.all.at(-1); }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() { this.readyState = 3; }
-  deliver(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
-  drop(code = 1006) { this.readyState = 3; if (this.onclose) this.onclose({ code, reason: '' }); }
-}
-
-class FakePeerConnection {
-  static last = null;
-  constructor() {
-    this.iceConnectionState = 'new';
-    this.connectionState = 'new';
-    FakePeerConnection.last = this;
-  }
-  async setRemoteDescription(d) { this.remoteDescription = d; }
-  async createAnswer() { return { type: 'answer', sdp: 'v=0\r\na=ice-ufrag:b\r\n' }; }
-  async setLocalDescription(d) { this.localDescription = d; }
-  getTransceivers() { return []; }
-  close() { this.closed = true; }
-  set(ice, connection) {
-    this.iceConnectionState = ice;
-    this.connectionState = connection;
-    if (this.onconnectionstatechange) this.onconnectionstatechange();
-  }
-}
-
-const CID = ['0123456789ABCDEFGHJKMNPQRS', '1123456789ABCDEFGHJKMNPQRS', '2123456789ABCDEFGHJKMNPQRS'];
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:s\r\na=ice-pwd:p\r\n';
+const CID = ['0123456789ABCDEFGHJKMNPQRS', '1123456789ABCDEFGHJKMNPQRS'];
 const A = 'ws://node-a.test/signaling';
 const B = 'ws://node-b.test/signaling';
 
@@ -100,19 +66,15 @@ async function until(what, cond) {
 let Veil;
 beforeEach(async () => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-  FakeWebSocket.all = [];
   FakeWorker.made = [];
   FakeWorker.brokenNext = 0;
-  globalThis.WebSocket = FakeWebSocket;
-  globalThis.RTCPeerConnection = FakePeerConnection;
   globalThis.Worker = FakeWorker;
-  ({ default: Veil } = await import('../../src/veil.js'));
+  Veil = await installFakes();
 });
 
 afterEach(() => {
   mock.timers.reset();
-  delete globalThis.WebSocket;
-  delete globalThis.RTCPeerConnection;
+  removeFakes();
   delete globalThis.Worker;
 });
 
@@ -162,6 +124,24 @@ test('workerReady_resolvesOnThePingsAnswer_rejectsWhenTheScriptFails_andRestores
   FakeWorker.brokenNext = 1;
   const e2 = await createE2EE({ worker: new FakeWorker('w') }).catch(x => x);
   assert.equal(e2.reason, 'worker', 'createE2EE fails instead of returning E2EE whose frames go nowhere');
+  FakeWorker.brokenNext = 1;
+  const e3 = await createMlsE2EE({ worker: new FakeWorker('w') }).catch(x => x);
+  assert.equal(e3.reason, 'worker', 'so does the MLS key mode');
+});
+
+test('keepWorker_destroyDropsTheKeysInTheWorker_butLeavesItRunning_inBothKeyModes', async () => {
+  for (const make of [o => createE2EE(o), o => createMlsE2EE(o)]) {
+    const worker = new FakeWorker('w');
+    const e = await make({ worker, keepWorker: true });
+    assert.equal(worker.onmessage !== null && worker.onmessage !== undefined, true);
+    e.destroy();
+    assert.equal(worker.posted.at(-1), 'destroy');
+    assert.ok(!worker.terminated);
+    assert.equal(worker.onmessage, null, 'the next connection sets its own handler');
+    const own = new FakeWorker('w');
+    (await make({ worker: own })).destroy();
+    assert.ok(own.terminated, 'without keepWorker the worker stops with its connection');
+  }
 });
 
 test('reconnectingE2eeMember_usesOneWorkerForAllItsConnections_keysDroppedBetween_stoppedAtTheEnd', async () => {
