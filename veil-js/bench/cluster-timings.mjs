@@ -103,6 +103,12 @@ try {
     console.log(`round ${round + 1}: kill -> first decrypted frame of the other's new connection ${frames.join(' / ')} ms; `
       + `downtime ${s.map(x => x.reconnected[0].downtimeMs).join(' / ')} ms; attempts `
       + `${s.map(x => x.reconnected[0].attempts).join(' / ')}`);
+    if (Math.max(...frames) > 6000) { // what a slow round was made of: each attempt, from the kill
+      for (const x of s) {
+        console.log('  ' + x.reconnecting.map(r => `+${r.at - killedAt} ms attempt ${r.attempt} (after ${r.delayMs} ms) `
+          + `to ${r.url.replace(/^ws:\/\//, '')} after: ${r.reason}`).join('\n  ') + `\n  +${x.reconnected[0].at - killedAt} ms reconnected`);
+      }
+    }
     for (const p of pages) await p.context().close();
     live.shift();
     live.push(await startNode());

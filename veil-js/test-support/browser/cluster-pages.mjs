@@ -19,9 +19,10 @@ export async function joinReconnectingInPage({ urls, channel, rgb, hz, name }) {
   const m = Veil.connection(urls).reconnecting('sendrecv', channel, null,
     { signalingNotifyMetadata: { name }, e2ee: true, reconnectBaseMs: 200, reconnectMaxMs: 1000 });
   veil.m = m;
-  m.on('reconnecting', ev => veil.reconnecting.push({ attempt: ev.attempt, url: ev.url, reason: ev.reason }));
+  m.on('reconnecting', ev => veil.reconnecting.push({ attempt: ev.attempt, url: ev.url, reason: ev.reason,
+    delayMs: ev.delayMs, at: Date.now() }));
   m.on('reconnected', ev => veil.reconnected.push({ attempts: ev.attempts, url: ev.url, downtimeMs: ev.downtimeMs,
-    id: ev.connection.connectionId }));
+    id: ev.connection.connectionId, at: Date.now() }));
   m.on('disconnect', ev => veil.disconnects.push(ev));
   m.on('e2ee', ev => {
     if (ev.type === 'error' || ev.type === 'key-used') {
