@@ -68,7 +68,10 @@ final class EventSim {
         /** The clock when the step started, in milliseconds (the engines' {@code nowMillis}). */
         long nowMillis();
 
-        /** Runs {@code step} on {@code actor} after {@code hops} one-way hops; {@code bytes} counts as traffic. */
+        /**
+         * Runs {@code step} on {@code actor} after {@code hops} one-way hops; traffic counts one message of
+         * {@code bytes} per hop (what goes through the server's network interface, in and out).
+         */
         void send(int hops, String actor, int bytes, Step step);
 
         /** Runs {@code step} on {@code actor} at {@code atMillis} or when this step ends, whichever is later. */
@@ -121,7 +124,7 @@ final class EventSim {
         queue.add(new Event(timeNanos, timeNanos, seq++, actor, step));
     }
 
-    /** Messages sent, bytes sent and steps run since the last {@link #resetCounters()}. */
+    /** Messages (per hop), their bytes and steps run since the last {@link #resetCounters()}. */
     long messages() {
         return messages;
     }
@@ -168,8 +171,8 @@ final class EventSim {
                         throw new IllegalArgumentException("hops " + hops);
                     }
                     sent.add(new Event(hops, 0, 0, actor, step));
-                    messages++;
-                    bytes += size;
+                    messages += hops; // each leg to or from the server
+                    bytes += (long) size * hops;
                 }
 
                 @Override

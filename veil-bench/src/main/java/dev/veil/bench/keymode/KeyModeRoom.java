@@ -31,7 +31,7 @@ interface KeyModeRoom extends AutoCloseable {
      * @param joinerFirstNanos the newcomer decrypts a frame of its first member
      * @param joinerAllNanos   ... of every member
      * @param membersAllNanos  every member decrypts the newcomer's frames
-     * @param messages         messages sent (each hop to or from the server counts once)
+     * @param messages         messages through the server: each leg (member → server, server → member) counts
      * @param bytes            their bytes
      */
     record JoinOutcome(long joinerFirstNanos, long joinerAllNanos, long membersAllNanos, long messages, long bytes,
@@ -41,7 +41,7 @@ interface KeyModeRoom extends AutoCloseable {
     /**
      * @param lockoutFirstNanos the first remaining member sends frames the leaver cannot decrypt
      * @param lockoutAllNanos   every remaining member does (the leaver is locked out)
-     * @param messages          messages sent
+     * @param messages          messages through the server, per leg
      * @param bytes             their bytes
      */
     record LeaveOutcome(long lockoutFirstNanos, long lockoutAllNanos, long messages, long bytes, long endNanos) {

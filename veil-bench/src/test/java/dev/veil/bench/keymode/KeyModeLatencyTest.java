@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The join / leave comparison with free steps (only the 10 ms hops take time), so every figure is exact: the number
- * of one-way hops on each mode's critical path, and its message counts. Each round also checks (in the rooms) that
+ * of one-way hops on each mode's critical path, and its message counts (one per leg to or from the server). Each round also checks (in the rooms) that
  * the newcomer and the members decrypt each other's real frames and that the leaver decrypts no frame sent after
  * the lockout.
  */
@@ -31,14 +31,14 @@ class KeyModeLatencyTest {
                 // connection.created (1 hop), then each KEY member → server → member (2)
                 assertEquals(List.of(30L, 30L, 30L), List.of(ms(j.joinerFirstNanos()), ms(j.joinerAllNanos()),
                         ms(j.membersAllNanos())), n + " members");
-                // n KEYs to the newcomer, n from it, 2n acks; each relayed: member → server and server → member
-                // count as one message here (the relay is one send of the engine)
-                assertEquals(4L * n, j.messages(), n + " members");
+                // n KEYs to the newcomer, n from it, 2n acks, each member → server → member (two messages)
+                assertEquals(8L * n, j.messages(), n + " members");
             }
             for (KeyModeRoom.LeaveOutcome l : r.leaves()) {
                 // connection.destroyed (1), the new key to every other member (2), their acks back (2)
                 assertEquals(List.of(50L, 50L), List.of(ms(l.lockoutFirstNanos()), ms(l.lockoutAllNanos())));
-                assertEquals(2L * n * (n - 1), l.messages(), n + " members"); // a KEY and an ack per ordered pair
+                // a KEY and an ack per ordered pair, each through the server
+                assertEquals(4L * n * (n - 1), l.messages(), n + " members");
             }
         }
     }
