@@ -193,6 +193,18 @@ public final class ScalingLoad {
         Runtime.getRuntime().availableProcessors());
     System.out.printf(Locale.ROOT, "media-loop us per forwarded packet %.2f; forwarded pps per media-loop core-s %,.0f%n",
         got == 0 ? 0 : 1e6 * loopCpu / got, loopCpu == 0 ? 0 : got / loopCpu);
+    long loopAlloc = 0;
+    for (Map.Entry<String, Long> e : s1.threadCpu.entrySet()) {
+      if (e.getKey().startsWith("alloc veil-loop")) {
+        loopAlloc += e.getValue() - s0.threadCpu.getOrDefault(e.getKey(), 0L);
+      }
+    }
+    long rtpIn = s1.counters.getOrDefault("router.rtp_received", 0L) - s0.counters.getOrDefault("router.rtp_received", 0L);
+    long rtpFwd = s1.counters.getOrDefault("router.rtp_forwarded", 0L)
+        - s0.counters.getOrDefault("router.rtp_forwarded", 0L);
+    System.out.printf(Locale.ROOT, "media-loop bytes allocated: %,d in the window; %.1f B per forwarded packet "
+        + "(router.rtp_forwarded), %.0f B per incoming RTP packet%n", loopAlloc,
+        rtpFwd == 0 ? 0 : loopAlloc / (double) rtpFwd, rtpIn == 0 ? 0 : loopAlloc / (double) rtpIn);
     System.out.printf(Locale.ROOT, "server counters over the window: %s%n", s1.delta(s0, "router.rtp_received",
         "router.rtp_forwarded", "udp.send_dropped", "udp.handed_off", "udp.handoff_dropped", "udp.datagrams_in")
         + "host Udp RcvbufErrors +" + (s1.rcvbufErrors - s0.rcvbufErrors));
@@ -492,6 +504,12 @@ public final class ScalingLoad {
           long c = MX.getThreadCpuTime(t.getId());
           if (c >= 0) {
             cpu.merge(t.getName(), c, Long::sum);
+          }
+          if (MX instanceof com.sun.management.ThreadMXBean hs) {
+            long a = hs.getThreadAllocatedBytes(t.getId());
+            if (a >= 0) {
+              cpu.merge("alloc " + t.getName(), a, Long::sum); // bytes allocated by the thread so far
+            }
           }
         }
       }

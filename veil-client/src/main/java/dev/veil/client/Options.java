@@ -29,6 +29,7 @@ public final class Options {
     private String passphrase;
     private String keyMode;
     private boolean screenShare;
+    private boolean mlsExternalSender;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
             boolean keepKeysForTesting) {
@@ -85,6 +86,23 @@ public final class Options {
         return dev.veil.signaling.Connect.KEY_MODE_MLS.equals(keyMode());
     }
 
+    /**
+     * MLS key mode: a group this connection founds names the server's external sender (docs/PROTOCOL.md §4.8), so the
+     * server proposes adds and removals and this member commits them; every member still refuses any proposal or
+     * commit that does not match the membership the server announced. Members of any group accept the server's
+     * proposals only if its group context names it. Off by default until the browser SDK follows.
+     */
+    public Options withMlsExternalSender(boolean on) {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.mlsExternalSender = on;
+        return o;
+    }
+
+    /** Whether a group this connection founds names the server's external sender. */
+    public boolean mlsExternalSender() {
+        return mlsExternalSender;
+    }
+
     /** No end-to-end encryption: the server could read the media (only DTLS-SRTP protects it hop by hop). */
     public static Options plain() {
         return new Options(false, null, Options::monotonicMillis, DEFAULT_CONNECT_TIMEOUT_MILLIS, false);
@@ -130,6 +148,7 @@ public final class Options {
         o.accessToken = accessToken;
         o.keyMode = keyMode;
         o.screenShare = screenShare;
+        o.mlsExternalSender = mlsExternalSender;
         return o;
     }
 

@@ -104,6 +104,14 @@ final class DownlinkCc {
         return stamper == null ? plain : stamper.stampOrAdd(plain, sendMicros);
     }
 
+    /**
+     * {@link #onSend} in place, for a forwarded packet in the router's buffer ({@code capacity} bytes of room from
+     * {@code off}): returns its length after stamping (4 or 8 bytes longer if the element had to be added).
+     */
+    int onSendInPlace(byte[] buf, int off, int len, int capacity, long sendMicros) {
+        return stamper == null ? len : stamper.stampOrAddInPlace(buf, off, len, capacity, sendMicros);
+    }
+
     /** A received RTCP compound (plain): its transport-wide feedback and REMB, if any, feed the estimator. */
     void onRtcp(byte[] compound, long nowMillis) {
         if (!mayCarryFeedback(compound)) {

@@ -44,6 +44,14 @@ public final class Main implements Callable<Integer> {
   static final int EXIT_FATAL = 70;
 
   public static void main(String[] args) {
+    // Netty's default leak detection (SIMPLE) records a stack trace for one buffer in 128: on the forwarding path that
+    // is a Throwable per ~128 forwarded packets (~2 % of the media loop's CPU in a whole-process profile at the rig's
+    // 4 x 40 step, docs/BENCHMARKS.md). Off in the server unless asked for (-Dio.netty.leakDetection.level=...);
+    // the tests, which start servers in process, keep Netty's default.
+    if (System.getProperty("io.netty.leakDetection.level") == null
+        && System.getProperty("io.netty.leakDetectionLevel") == null) {
+      io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+    }
     System.exit(new CommandLine(new Main()).execute(args));
   }
 

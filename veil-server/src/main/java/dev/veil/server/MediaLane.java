@@ -14,7 +14,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -75,8 +74,11 @@ final class MediaLane implements ChannelRouters.Sink {
   private final Map<String, Long> closedCounters = new java.util.HashMap<>();
   private final SecureRandom random;
   private final Channel udp;
-  private final ChannelFutureListener sent = this::sent;
   private final Runnable flush = this::flush;
+  /** Datagrams received and handed to the socket, send errors (touched only on the loop; reported as counters). */
+  private long datagramsIn;
+  private long datagramsOut;
+  private long sendErrors;
   private boolean flushPending;
   private long pendingBytesMax;
   private long earlyFlushes;
@@ -295,7 +297,7 @@ final class MediaLane implements ChannelRouters.Sink {
         if (!(msg instanceof DatagramPacket packet)) {
           return;
         }
-        stats.inc("udp.datagrams_in");
+        datagramsIn++;
         ByteBuf content = packet.content();
         int n = content.readableBytes();
         if (n > MAX_DATAGRAM || n == 0) {
@@ -317,8 +319,16 @@ final class MediaLane implements ChannelRouters.Sink {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // Receive errors (e.g. an ICMP error surfacing on the socket) cost the datagram only.
-      stats.inc("udp.receive_errors");
+      // Writes use the channel's void promise (no promise per datagram), so a failed send lands here too; Netty's
+      // native errors name the call ("sendmmsg(..) failed: ..."). Either costs the datagram only.
+      String m = String.valueOf(cause.getMessage());
+      if (m.startsWith("send")) {
+        if (!closed) {
+          sendErrors++;
+        }
+      } else {
+        stats.inc("udp.receive_errors");
+      }
       LOG.debug("udp: {}", cause.toString());
     }
   }
@@ -440,15 +450,18 @@ final class MediaLane implements ChannelRouters.Sink {
     }
     io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
     b.writeBytes(buf, off, len);
+    // a DatagramPacket (not a recycled envelope of our own): Netty's sendmmsg batching takes only DatagramPackets and
+    // writes anything else with one sendto each
+    DatagramPacket packet = new DatagramPacket(b, to);
     if (via != this) {
-      egress(via, new DatagramPacket(b, to));
+      egress(via, packet);
       return;
     }
-    write(new DatagramPacket(b, to));
+    write(packet);
   }
 
   /** A datagram another lane handed over for this lane's socket (on this loop). */
-  private void writeHandedOver(DatagramPacket packet) {
+  private void writeHandedOver(io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
     if (closed || !udp.isWritable()) {
       packet.release();
       if (!closed) {
@@ -459,9 +472,13 @@ final class MediaLane implements ChannelRouters.Sink {
     write(packet);
   }
 
-  /** Writes through this lane's socket (on its loop). */
-  private void write(DatagramPacket packet) {
-    udp.write(packet).addListener(sent);
+  /**
+   * Writes through this lane's socket (on its loop), with the channel's void promise: no promise or listener per
+   * datagram; counted as handed to the socket, a failure also as {@code udp.send_errors} (exceptionCaught).
+   */
+  private void write(io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
+    udp.write(packet, udp.voidPromise());
+    datagramsOut++;
     io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
     if (pending > pendingBytesMax) {
@@ -484,7 +501,7 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   /** Datagrams of this loop turn for each other lane's socket, or null. */
-  private DatagramPacket[][] outbox;
+  private io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[][] outbox;
   private int[] outboxSize;
   private boolean outboxPending;
   private final Runnable handOver = this::handOver;
@@ -493,15 +510,17 @@ final class MediaLane implements ChannelRouters.Sink {
   /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
   static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
 
-  private void egress(MediaLane via, DatagramPacket packet) {
+  @SuppressWarnings("unchecked")
+  private void egress(MediaLane via, io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
     if (outbox == null) {
-      outbox = new DatagramPacket[media.lanes().size()][];
+      outbox = new io.netty.channel.AddressedEnvelope[media.lanes().size()][];
       outboxSize = new int[outbox.length];
     }
-    DatagramPacket[] box = outbox[via.index];
+    io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[] box = outbox[via.index];
     int n = outboxSize[via.index];
     if (box == null || n + 1 > box.length) {
-      box = java.util.Arrays.copyOf(box == null ? new DatagramPacket[64] : box, box == null ? 64 : box.length * 2);
+      box = java.util.Arrays.copyOf(box == null ? new io.netty.channel.AddressedEnvelope[64] : box,
+          box == null ? 64 : box.length * 2);
       outbox[via.index] = box;
     }
     box[n] = packet;
@@ -526,7 +545,7 @@ final class MediaLane implements ChannelRouters.Sink {
   }
 
   private void handOver(int lane) {
-    DatagramPacket[] batch = outbox[lane];
+    io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[] batch = outbox[lane];
     int n = outboxSize[lane];
     outbox[lane] = null;
     outboxSize[lane] = 0;
@@ -551,14 +570,6 @@ final class MediaLane implements ChannelRouters.Sink {
         via.writeHandedOver(batch[k]);
       }
     });
-  }
-
-  private void sent(ChannelFuture f) {
-    if (f.isSuccess()) {
-      stats.inc("udp.datagrams_out");
-    } else if (!closed) {
-      stats.inc("udp.send_errors");
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------- router
@@ -621,6 +632,9 @@ final class MediaLane implements ChannelRouters.Sink {
     out.put("udp.dtls_hold_expired", dtlsHold.expired());
     out.put("udp.early_flushes", earlyFlushes);
     out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
+    out.merge("udp.datagrams_in", datagramsIn, Long::sum);
+    out.merge("udp.datagrams_out", datagramsOut, Long::sum);
+    out.merge("udp.send_errors", sendErrors, Long::sum);
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
       p.addLiveGauges(out);
@@ -645,6 +659,10 @@ final class MediaLane implements ChannelRouters.Sink {
     // the lane is gone: its closed totals move to Stats, which is all the server reports once stopped
     closedCounters.forEach(stats::add);
     closedCounters.clear();
+    stats.add("udp.datagrams_in", datagramsIn);
+    stats.add("udp.datagrams_out", datagramsOut);
+    stats.add("udp.send_errors", sendErrors);
+    datagramsIn = datagramsOut = sendErrors = 0;
     udp.flush();
     udp.close();
   }

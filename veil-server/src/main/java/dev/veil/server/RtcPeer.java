@@ -471,18 +471,26 @@ final class RtcPeer implements Media.Peer {
     }
   }
 
+  /** Room a forwarded packet may grow into for the transport-wide sequence element (the SRTP tag, ≤ 16, after it). */
+  private static final int STAMP_ROOM = dev.veil.webrtc.router.Router.FORWARD_TAIL_ROOM - 16;
+
   /**
-   * A forwarded packet in the router's reused buffer: protected in place and sent from there (one copy, into the
-   * socket's pooled direct buffer). With downlink congestion control the transport-wide sequence number may need a
-   * new header element, so that path takes a copy and goes through {@link #sendRtp}.
+   * A forwarded packet in the router's reused buffer: stamped (downlink congestion control: the transport-wide
+   * sequence number, its element added in place if the header lacks it), protected in place and sent from there
+   * (one copy, into the socket's pooled direct buffer). Same bytes and counts as {@link #sendRtp} on a copy.
    */
   void forwardRtp(byte[] buf, int off, int len) {
-    if (downlink != null || closed) {
-      sendRtp(java.util.Arrays.copyOfRange(buf, off, off + len));
+    if (closed) {
       return;
     }
     InetSocketAddress to = transport.mediaDestination();
-    int n = transport.protectRtpInPlace(buf, off, len);
+    int plain = len;
+    if (downlink != null && to != null) {
+      long nanos = media.loop().nowNanos();
+      plain = downlink.onSendInPlace(buf, off, len, len + STAMP_ROOM, TimeUnit.NANOSECONDS.toMicros(nanos));
+      runDownlink(TimeUnit.NANOSECONDS.toMillis(nanos));
+    }
+    int n = transport.protectRtpInPlace(buf, off, plain);
     if (n >= 0 && to != null) {
       media.send(buf, off, n, to);
       if (!joinTimed) {

@@ -108,6 +108,76 @@ public final class TransportSequence {
         return out;
     }
 
+    /**
+     * {@link #withElement} in place: adds the zeroed 2-byte element {@code id} to the RTP packet {@code buf[off..off+len)}
+     * where it is, moving what follows the header extension 4 or 8 bytes on; {@code buf[off..off+capacity)} is the room
+     * the packet may grow into (the forwarding path's buffer). Same bytes as {@link #withElement}, without a copy of the
+     * packet or an allocation.
+     *
+     * @return the packet's new length, or -1 (buffer untouched) if {@link #withElement} would return null or the
+     *     capacity is too small
+     */
+    public static int withElementInPlace(byte[] buf, int off, int len, int capacity, int id) {
+        if (buf == null || off < 0 || len < 12 || capacity < len || off > buf.length - capacity || id < 1 || id > 255) {
+            return -1;
+        }
+        int b0 = buf[off] & 0xFF;
+        if ((b0 >>> 6) != 2) {
+            return -1;
+        }
+        int fixed = 12 + 4 * (b0 & 0x0F);
+        if (fixed > len) {
+            return -1;
+        }
+        if ((b0 & 0x10) == 0) {
+            if (id > 14 || len + 8 > capacity) {
+                return -1;
+            }
+            System.arraycopy(buf, off + fixed, buf, off + fixed + 8, len - fixed);
+            int p = off + fixed;
+            buf[off] = (byte) (b0 | 0x10);
+            buf[p] = (byte) 0xBE;
+            buf[p + 1] = (byte) 0xDE;
+            buf[p + 2] = 0;
+            buf[p + 3] = 1;
+            buf[p + 4] = (byte) ((id << 4) | 1);
+            buf[p + 5] = 0;
+            buf[p + 6] = 0;
+            buf[p + 7] = 0;
+            return len + 8;
+        }
+        if (len - fixed < 4 || len + 4 > capacity) {
+            return -1;
+        }
+        int p = off + fixed;
+        int profile = ((buf[p] & 0xFF) << 8) | (buf[p + 1] & 0xFF);
+        int words = ((buf[p + 2] & 0xFF) << 8) | (buf[p + 3] & 0xFF);
+        int blockEnd = fixed + 4 + 4 * words;
+        if (blockEnd > len || words == 0xFFFF) {
+            return -1;
+        }
+        byte e0;
+        byte e1;
+        if (profile == 0xBEDE && id <= 14) {
+            e0 = (byte) ((id << 4) | 1);
+            e1 = 0;
+        } else if ((profile & 0xFFF0) == 0x1000) {
+            e0 = (byte) id;
+            e1 = 2;
+        } else {
+            return -1;
+        }
+        System.arraycopy(buf, off + blockEnd, buf, off + blockEnd + 4, len - blockEnd);
+        buf[p + 2] = (byte) ((words + 1) >>> 8);
+        buf[p + 3] = (byte) (words + 1);
+        int q = off + blockEnd;
+        buf[q] = e0;
+        buf[q + 1] = e1;
+        buf[q + 2] = 0;
+        buf[q + 3] = 0;
+        return len + 4;
+    }
+
     /** The absolute offset of the 2 data bytes of element {@code id}, or -1 (same rules as {@link #find}). */
     private static int locate(byte[] buf, int off, int len, int id) {
         if (buf == null || off < 0 || len < 12 || off > buf.length - len || id < 1 || id > 255) {

@@ -86,6 +86,26 @@ public final class TransportWideStamper {
         return grown;
     }
 
+    /**
+     * {@link #stampOrAdd} in place (the forwarding path): stamps {@code buf[off..off+len)}, first adding the element
+     * where the packet is ({@link TransportSequence#withElementInPlace}) if it lacks one; {@code capacity} bytes from
+     * {@code off} are the room it may grow into. Returns the packet's length now (unchanged, and not recorded, if no
+     * element could be added).
+     */
+    public int stampOrAddInPlace(byte[] buf, int off, int len, int capacity, long sendMicros) {
+        if (stamp(buf, off, len, sendMicros) >= 0) {
+            return len;
+        }
+        int grown = TransportSequence.withElementInPlace(buf, off, len, capacity, extensionId);
+        if (grown < 0) {
+            return len;
+        }
+        skipped--;
+        added++;
+        stamp(buf, off, grown, sendMicros);
+        return grown;
+    }
+
     /** Packets that got the element added by {@link #stampOrAdd}. */
     public long added() {
         return added;

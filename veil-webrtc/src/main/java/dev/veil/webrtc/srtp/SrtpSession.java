@@ -48,8 +48,9 @@ public final class SrtpSession {
 
     // One-entry caches of the last SSRC looked up (the common case: one stream at a time), sparing the boxing
     // HashMap lookup per packet.
-    private RtpIndexEstimator lastTx;
-    private int lastTxSsrc;
+    private static final int TX_CACHE = 16;
+    private final RtpIndexEstimator[] txCache = new RtpIndexEstimator[TX_CACHE];
+    private final int[] txCacheSsrc = new int[TX_CACHE];
     private ReceiveStream lastRx;
     private int lastRxSsrc;
 
@@ -131,10 +132,16 @@ public final class SrtpSession {
         return n;
     }
 
-    /** The outgoing stream of an SSRC (created on its first packet); a one-entry cache spares the boxed lookup. */
+    /**
+     * The outgoing stream of an SSRC (created on its first packet). A small direct-mapped cache spares the boxed
+     * lookup: a subscriber's session sends several SSRCs interleaved (one per forwarded track, and their RTX), so a
+     * one-entry cache missed on nearly every packet and boxed the SSRC (an {@code Integer} per forwarded packet).
+     */
     private RtpIndexEstimator sendStream(int ssrc) throws SrtpException {
-        if (lastTx != null && lastTxSsrc == ssrc) {
-            return lastTx;
+        int slot = (ssrc ^ (ssrc >>> 7) ^ (ssrc >>> 16)) & (TX_CACHE - 1);
+        RtpIndexEstimator cached = txCache[slot];
+        if (cached != null && txCacheSsrc[slot] == ssrc) {
+            return cached;
         }
         RtpIndexEstimator est = txRtp.get(ssrc);
         if (est == null) {
@@ -144,8 +151,8 @@ public final class SrtpSession {
             est = new RtpIndexEstimator(-1);
             txRtp.put(ssrc, est);
         }
-        lastTx = est;
-        lastTxSsrc = ssrc;
+        txCache[slot] = est;
+        txCacheSsrc[slot] = ssrc;
         return est;
     }
 
@@ -360,7 +367,7 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         txRtp.put(ssrc, est);
-        lastTx = null;
+        java.util.Arrays.fill(txCache, null);
     }
 
     /** Test hook: the next SRTCP index used for an SSRC. */
