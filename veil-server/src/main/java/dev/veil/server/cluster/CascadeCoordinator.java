@@ -154,6 +154,11 @@ public final class CascadeCoordinator {
     return ch == null ? null : hostOf(ch, connectionId);
   }
 
+  /** Whether this node has a local member in the channel (the node listens to the channel's bus while so). */
+  public boolean active(String channelId) {
+    return channels.containsKey(channelId);
+  }
+
   /** How many members other nodes host in the channel (for {@code channel_connections}). */
   public int remoteCount(String channelId) {
     Channel ch = channels.get(channelId);
