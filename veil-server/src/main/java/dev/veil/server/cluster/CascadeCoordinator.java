@@ -41,7 +41,7 @@ public final class CascadeCoordinator {
         implements Output { }
 
     /** A member of another node left (or its node went silent): notify the local members. */
-    record RemoteLeft(String channelId, String connectionId, String node) implements Output { }
+    record RemoteLeft(String channelId, String connectionId, String node, String role) implements Output { }
 
     /** Deliver {@code message} (a signaling JSON text, stamped with its sender) to the local member {@code to}. */
     record Deliver(String channelId, String to, String message) implements Output { }
@@ -118,8 +118,8 @@ public final class CascadeCoordinator {
     publish(channelId, ch, JSON.createObjectNode().put("t", "leave").put("id", connectionId));
     if (ch.local.isEmpty()) {
       for (Remote r : ch.nodes.values()) {
-        for (String id : r.members.keySet()) {
-          out.add(new Output.RemoteLeft(channelId, id, r.node));
+        for (Member m : r.members.values()) {
+          out.add(new Output.RemoteLeft(channelId, m.id(), r.node, m.role()));
         }
       }
       channels.remove(channelId);
@@ -157,6 +157,21 @@ public final class CascadeCoordinator {
   /** Whether this node has a local member in the channel (the node listens to the channel's bus while so). */
   public boolean active(String channelId) {
     return channels.containsKey(channelId);
+  }
+
+  /** The members other nodes host in the channel (for a newcomer's {@code notify}), as join records. */
+  public java.util.List<Output.RemoteJoined> remoteMembers(String channelId) {
+    Channel ch = channels.get(channelId);
+    java.util.List<Output.RemoteJoined> list = new java.util.ArrayList<>();
+    if (ch != null) {
+      for (Remote r : ch.nodes.values()) {
+        for (Member m : r.members.values()) {
+          list.add(new Output.RemoteJoined(channelId, m.id(), r.node, m.role(),
+              m.metadata() == null ? null : m.metadata().deepCopy()));
+        }
+      }
+    }
+    return list;
   }
 
   /** How many members other nodes host in the channel (for {@code channel_connections}). */
@@ -198,9 +213,9 @@ public final class CascadeCoordinator {
     switch (b.path("t").asText()) {
       case "join" -> addRemote(m.channelId(), ch, r, b.get("m"));
       case "leave" -> {
-        String id = b.path("id").asText("");
-        if (r.members.remove(id) != null) {
-          out.add(new Output.RemoteLeft(m.channelId(), id, r.node));
+        Member gone = r.members.remove(b.path("id").asText(""));
+        if (gone != null) {
+          out.add(new Output.RemoteLeft(m.channelId(), gone.id(), r.node, gone.role()));
         }
       }
       case "roster" -> {
@@ -214,11 +229,11 @@ public final class CascadeCoordinator {
           listed.add(e.path("id").asText(""));
           addRemote(m.channelId(), ch, r, e);
         }
-        for (Iterator<String> it = r.members.keySet().iterator(); it.hasNext(); ) {
-          String id = it.next();
-          if (!listed.contains(id)) {
+        for (Iterator<Member> it = r.members.values().iterator(); it.hasNext(); ) {
+          Member gone = it.next();
+          if (!listed.contains(gone.id())) {
             it.remove();
-            out.add(new Output.RemoteLeft(m.channelId(), id, r.node));
+            out.add(new Output.RemoteLeft(m.channelId(), gone.id(), r.node, gone.role()));
           }
         }
       }
@@ -258,8 +273,8 @@ public final class CascadeCoordinator {
       for (Iterator<Remote> it = ch.nodes.values().iterator(); it.hasNext(); ) {
         Remote r = it.next();
         if (nowMillis - r.heardAt >= expiryMillis) {
-          for (String id : r.members.keySet()) {
-            out.add(new Output.RemoteLeft(e.getKey(), id, r.node));
+          for (Member gone : r.members.values()) {
+            out.add(new Output.RemoteLeft(e.getKey(), gone.id(), r.node, gone.role()));
           }
           it.remove();
         }

@@ -68,6 +68,11 @@ public final class CascadeSignaling {
     drain();
   }
 
+  /** The coordinator (queries: remote members, counts); loop thread. */
+  public CascadeCoordinator coordinator() {
+    return coordinator;
+  }
+
   public long nextTimeoutMillis() {
     return coordinator.nextTimeoutMillis();
   }

@@ -81,7 +81,7 @@ class CascadeSignalingRedisTest {
 
       on(loopB, () -> b.localLeft("room", "sub"));
       await("A hears sub leave",
-          () -> atA.contains(new CascadeCoordinator.Output.RemoteLeft("room", "sub", "B")));
+          () -> atA.contains(new CascadeCoordinator.Output.RemoteLeft("room", "sub", "B", "recvonly")));
       assertEquals(1, atB.stream().filter(o -> o instanceof CascadeCoordinator.Output.Deliver).count());
     } finally {
       loopA.shutdownNow();
