@@ -32,6 +32,13 @@ export interface ConnectionOptions {
   e2eeMode?: 'keys' | 'passphrase';
   /** Passphrase mode: the passphrase (else it is read from "#e2eekey=…" and follows hashchange). No key messages. */
   passphrase?: string;
+  /**
+   * How the channel agrees on keys (connect's e2ee_key_mode): 'sender-keys' (default: e2eeMode above) or 'mls' (one
+   * MLS group per channel, RFC 9420 suite 1 on ts-mls; SFrame keys from the MLS exporter, RFC 9605 §5.2; the code
+   * from the epoch authenticator; docs/PROTOCOL.md §4). Needs `e2ee: true`; 'mls' excludes passphrase and JFrame. Any
+   * other value is refused (VeilError 'bad-argument'), never replaced by another mode.
+   */
+  keyMode?: 'sender-keys' | 'mls';
   /** Tests only: keep copies of the keys so `connection.e2ee.exportKeysForTesting()` can return them. */
   keepKeysForTesting?: boolean;
   /** URL of the E2EE worker script (default: e2ee/worker.js beside veil.js). */
@@ -223,8 +230,14 @@ export declare class VeilConnection {
   readonly e2eeRemoteFingerprints: Record<string, string>;
   /** The room verification code, the same at every member of an unattacked call; changes on join and leave. */
   readonly e2eeVerificationCode: string | null;
-  /** 'keys' | 'passphrase' with E2EE, else null. */
-  readonly e2eeMode: 'keys' | 'passphrase' | null;
+  /** 'keys' | 'passphrase' | 'mls' with E2EE, else null. */
+  readonly e2eeMode: 'keys' | 'passphrase' | 'mls' | null;
+  /** The key mode this connection runs in: 'sender-keys' or 'mls' with E2EE, else null. */
+  readonly e2eeKeyMode: 'sender-keys' | 'mls' | null;
+  /** MLS key mode: the current MLS epoch (-1 before this member is in the group); null in other modes. */
+  readonly e2eeEpoch: number | null;
+  /** MLS key mode: the connection ids of the MLS roster (self included, leaf order); null in other modes. */
+  readonly e2eeRoster: string[] | null;
   /** The persistent device fingerprint with `e2eePersistentIdentity`, else null. */
   readonly e2eeDeviceFingerprint: string | null;
   /** The other members, with claimed (unverified) names and their verification state. */

@@ -17,6 +17,9 @@
 //   (c.e2eeDeviceFingerprint, c.e2eePeers); await c.markVerified() / c.markVerified(fp); ev.type 'verification-lost'.
 // {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
 // "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
+// {e2ee: true, keyMode: 'mls'}: the MLS key mode (docs/PROTOCOL.md §4, src/e2ee/mls-e2ee.js): one MLS group per
+// channel, SFrame keys from the MLS exporter; c.e2eeKeyMode ('mls' | 'sender-keys'), c.e2eeEpoch, the code of the
+// epoch in c.e2eeVerificationCode, the MLS roster in c.e2eeRoster; any other keyMode is refused.
 //
 // Simulcast (docs/PROTOCOL.md §1): when the server offers it (a=simulcast:recv on the camera's m-line), the camera
 // video goes out as three layers, lowest first: rid q at 1/4 resolution (150 kbit/s max), h at 1/2 (500 kbit/s),
@@ -37,6 +40,7 @@
 
 import { createE2EE, isE2EESupported } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
+import { createMlsE2EE } from './e2ee/mls-e2ee.js';
 import { toBase64, fromBase64 } from './e2ee/bytes.js';
 import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
 import {
@@ -57,6 +61,8 @@ const ICE_RESTART_WATCHDOG_MS = 5000;
 const DEFAULT_ICE_RESTART_ATTEMPTS = 3;
 /** Most `redirect`s one connect follows (docs/PROTOCOL.md §1.9); one more fails it. */
 export const MAX_REDIRECTS = 3;
+/** E2EE key modes (connect's e2ee_key_mode, docs/PROTOCOL.md §1.2). */
+export const KEY_MODES = Object.freeze(['sender-keys', 'mls']);
 const EVENTS = ['track', 'removetrack', 'notify', 'disconnect', 'e2ee', 'signaling', 'timeout', 'data', 'draining', 'downlink-stats'];
 /** Largest data message body (bytes): the server takes 16 KiB payloads, less the kind byte and SFrame overhead. */
 export const MAX_DATA_BYTES = 16 * 1024 - 64;
@@ -192,6 +198,21 @@ export function iceServersOf(own, offered) {
   return out;
 }
 
+/**
+ * Refuses an unknown E2EE key mode (never silently replaced by another) and the combinations the MLS mode excludes.
+ */
+function checkKeyMode(o) {
+  if (o.keyMode === undefined || o.keyMode === null) return;
+  if (!KEY_MODES.includes(o.keyMode)) {
+    throw new VeilError(`unknown keyMode '${o.keyMode}' (expected 'sender-keys' or 'mls')`, 'bad-argument');
+  }
+  if (!o.e2ee) throw new VeilError(`keyMode '${o.keyMode}' needs e2ee: true`, 'bad-argument');
+  if (o.keyMode === 'mls' && (o.passphrase !== undefined || (o.e2eeMode && o.e2eeMode !== 'keys')
+      || (o.e2eeFormat && o.e2eeFormat !== 'sframe'))) {
+    throw new VeilError("keyMode 'mls' uses SFrame and MLS keys: no passphrase, e2eeMode or JFrame", 'bad-argument');
+  }
+}
+
 /** One connection to a channel (what Sora calls a publisher/subscriber). Made by Veil.connection(url).sendrecv(…). */
 export class VeilConnection {
   constructor(url, role, channelId, metadata, options) {
@@ -206,6 +227,7 @@ export class VeilConnection {
     this.options = Object.assign({ audio: true, video: true, e2ee: false, timeout: DEFAULT_TIMEOUT_MS,
       iceRestartAttempts: DEFAULT_ICE_RESTART_ATTEMPTS }, options || {});
     this.signalingNotifyMetadata = this.options.signalingNotifyMetadata === undefined ? null : this.options.signalingNotifyMetadata;
+    checkKeyMode(this.options);
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
     /** @type {string|null} */
@@ -236,7 +258,7 @@ export class VeilConnection {
     this._iceTimer = null;
     this._mediaUp = false;
     // E2EE hook (issue 4): an object with any of
-    //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64),
+    //   onOffer(connection), onNotify(connection, msg), onMessage(connection, from, payloadBase64), onMls(connection, msg),
     //   setupSender(connection, sender), setupReceiver(connection, receiver, connectionId), close(connection),
     //   onLocalDescription(connection) (after every local answer)
     // set with setE2eeHandler() before connect().
@@ -287,7 +309,22 @@ export class VeilConnection {
     return this.e2ee.markVerified(fingerprint);
   }
 
-  /** 'keys' | 'passphrase' for an E2EE connection, else null. */
+  /** The E2EE key mode ('sender-keys' or 'mls'), null without E2EE (never replaced by another mode). */
+  get e2eeKeyMode() {
+    return this.options.e2ee ? this.options.keyMode || 'sender-keys' : null;
+  }
+
+  /** MLS key mode: the current MLS epoch, -1 before this member is in the group; null in other modes. */
+  get e2eeEpoch() {
+    return this.e2eeKeyMode === 'mls' ? (this.e2ee ? this.e2ee.epoch : -1) : null;
+  }
+
+  /** MLS key mode: the connection ids of the MLS roster (agreed by every member, self included); else null. */
+  get e2eeRoster() {
+    return this.e2eeKeyMode === 'mls' ? (this.e2ee ? [...this.e2ee.roster] : []) : null;
+  }
+
+  /** 'keys' | 'passphrase' | 'mls' for an E2EE connection, else null. */
   get e2eeMode() {
     return this.e2ee ? this.e2ee.mode : null;
   }
@@ -295,6 +332,15 @@ export class VeilConnection {
   /** Makes the E2EE state (identity, worker) and plugs it into the hook; the bundle goes into the notify metadata. */
   async _setupE2ee() {
     const o = this.options;
+    if (o.keyMode === 'mls') {
+      const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, keepKeysForTesting: !!o.keepKeysForTesting,
+        onEvent: ev => this._emit('e2ee', { ...ev, time: performance.timeOrigin + performance.now() }) });
+      if (this._closed) { e2ee.destroy(); return; }
+      this.e2ee = e2ee;
+      e2ee.sendSignaling = msg => this._send(msg);
+      this.setE2eeHandler(e2ee.handler);
+      return;
+    }
     const hashKey = globalThis.location ? passphraseFromHash(globalThis.location.hash) : null;
     const mode = o.e2eeMode || (o.passphrase !== undefined || hashKey !== null ? 'passphrase' : 'keys');
     const e2ee = await createE2EE({
@@ -621,6 +667,7 @@ export class VeilConnection {
     ws.onopen = () => {
       this._stage = 'waiting for offer';
       const msg = { type: 'connect', role: this.role, channel_id: this.channelId, e2ee: !!this.options.e2ee };
+      if (this.options.e2ee && this.options.keyMode) msg.e2ee_key_mode = this.options.keyMode;
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
       if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);
@@ -698,6 +745,10 @@ export class VeilConnection {
       case 'downlink-stats': this._onDownlinkStats(msg); break;
       case 'e2ee':
         if (this._e2ee && this._e2ee.onMessage) this._e2ee.onMessage(this, msg.from, msg.payload);
+        break;
+      case 'mls':
+      case 'mls_event':
+        if (this._e2ee && this._e2ee.onMls) this._e2ee.onMls(this, msg);
         break;
       case 'error':
         this._lastError = msg.reason;

@@ -29,7 +29,7 @@
 
 import { E2EEError } from './errors.js';
 import { codecFor } from './codec.js';
-import { SFrameSender, SFrameReceiver, DEFAULT_SUITE } from './sframe.js';
+import { SFrameSender, SFrameReceiver, DEFAULT_SUITE, DEFAULT_KEY_RING_CAPACITY } from './sframe.js';
 import { JFrameSender, JFrameReceiver, KEYRING_SIZE } from './jframe.js';
 import { splitKid } from './keyring.js';
 import { asBytes } from './bytes.js';
@@ -60,6 +60,7 @@ export class FrameCryptor {
   #now;
   #format = 'sframe';
   #suite = DEFAULT_SUITE;
+  #keyMode = null; // 'mls': receivers without the sender-keys ratchet (docs/PROTOCOL.md §4.4)
   #sender;
   #receivers = new Map(); // senderId -> SFrameReceiver | JFrameReceiver
   #bindings = new Map(); // transformId -> senderId
@@ -97,7 +98,8 @@ export class FrameCryptor {
   }
 
   #newReceiver() {
-    return this.#format === 'sframe' ? new SFrameReceiver(this.#suite) : new JFrameReceiver();
+    if (this.#format !== 'sframe') return new JFrameReceiver();
+    return new SFrameReceiver(this.#suite, DEFAULT_KEY_RING_CAPACITY, { ratchet: this.#keyMode !== 'mls' });
   }
 
   #receiver(senderId) {
@@ -114,7 +116,12 @@ export class FrameCryptor {
     switch (msg && msg.type) {
       case 'setFormat': {
         if (!FORMATS.includes(msg.format)) throw new E2EEError('unsupported', 'format ' + msg.format);
+        if (msg.keyMode !== undefined && msg.keyMode !== null && msg.keyMode !== 'mls') {
+          throw new E2EEError('unsupported', 'key mode ' + msg.keyMode);
+        }
+        if (msg.keyMode === 'mls' && msg.format !== 'sframe') throw new E2EEError('unsupported', 'MLS needs SFrame');
         this.#format = msg.format;
+        this.#keyMode = msg.keyMode || null;
         if (msg.suite !== undefined) this.#suite = msg.suite;
         this.#sender = this.#newSender();
         this.#receivers.clear();

@@ -474,9 +474,15 @@ export class SFrameReceiver {
   #expiredUpTo = null; // BigInt KID: every KID at or below it has expired
   #staleGeneration = -1n;
   #staleDeadline = Infinity;
+  #ratchet;
 
-  constructor(suite = DEFAULT_SUITE, capacity = DEFAULT_KEY_RING_CAPACITY) {
+  /**
+   * `options.ratchet` false: a KID not installed is never tried with a ratcheted key ('no-key' at once); the MLS
+   * key mode (docs/PROTOCOL.md §4.4), whose KIDs are sender index ‖ epoch rather than generation ‖ step.
+   */
+  constructor(suite = DEFAULT_SUITE, capacity = DEFAULT_KEY_RING_CAPACITY, options = {}) {
     const s = suiteInfo(suite);
+    this.#ratchet = options.ratchet !== false;
     this.#suite = s.id;
     this.#nt = s.nt;
     this.#ring = new KeyRing(capacity, (e) => e.baseKey.fill(0));
@@ -703,7 +709,7 @@ export class SFrameReceiver {
       // passphrase mode: the key of any KID is derived from P; never ratcheted
       base = await sframePassphraseBaseKey(this.#passphraseKey, kid);
     } else {
-      const baseKid = this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS);
+      const baseKid = this.#ratchet ? this.#ring.ratchetBase(kid, MAX_RATCHET_STEPS) : null;
       if (baseKid === null) throw new E2EEError('no-key', 'no key for KID ' + kid);
       const baseEntry = this.#ring.get(baseKid);
       inherited = baseEntry.expiresAt;

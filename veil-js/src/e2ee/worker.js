@@ -10,7 +10,8 @@
  *
  * Messages from the main thread (handled in order; each may carry an `id`, answered by {type: 'ack', id} or, if it
  * failed, {type: 'e2ee-error', operation: 'message', reason, id}):
- *   {type: 'setFormat', format: 'sframe' | 'jframe', suite?}     (sframe, suite 4 by default; resets every key)
+ *   {type: 'setFormat', format: 'sframe' | 'jframe', suite?, keyMode?}   (sframe, suite 4 by default; resets every
+ *                                                                key; keyMode 'mls': receivers never ratchet)
  *   {type: 'setSendKey', kid, key}                               own key (kid: bigint | decimal string | number)
  *   {type: 'setReceiveKey', senderId, kid, key}                  a remote sender's key (older ones are kept)
  *   {type: 'setPassphraseKey', senderId (null = own, JFrame only), key}   passphrase mode (see framecryptor.js)

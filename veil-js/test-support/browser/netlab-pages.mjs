@@ -106,6 +106,9 @@ export async function inboundInPage() {
         retransmittedPacketsReceived: s.retransmittedPacketsReceived || 0, rtxSsrc: s.rtxSsrc || 0,
         freezeCount: s.freezeCount || 0, totalFreezesDuration: s.totalFreezesDuration || 0,
         width: s.frameWidth || 0, height: s.frameHeight || 0, fps: s.framesPerSecond || 0,
+        framesReceived: s.framesReceived || 0, keyFramesDecoded: s.keyFramesDecoded || 0,
+        jitterBufferDelay: s.jitterBufferDelay || 0, jitterBufferTargetDelay: s.jitterBufferTargetDelay || 0,
+        jitterBufferEmittedCount: s.jitterBufferEmittedCount || 0,
       };
     }
   });

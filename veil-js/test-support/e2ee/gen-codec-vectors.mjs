@@ -1,6 +1,7 @@
 // Writes test-vectors/codec-h264.json and test-vectors/codec-clear-ranges.json (deterministic):
 // `node test-support/e2ee/gen-codec-vectors.mjs` in veil-js. Read by test/e2ee/codec-h264.test.mjs,
-// test/e2ee/codec-av1.test.mjs and veil-e2ee's H264ClearRangesTest, Av1ClearRangesTest; schema in docs/PROTOCOL.md §2.9.
+// test/e2ee/codec-av1.test.mjs, test/e2ee/codec-ranged.test.mjs and veil-e2ee's H264ClearRangesTest,
+// Av1ClearRangesTest, ClearRangeCasesTest; schema in docs/PROTOCOL.md §2.9.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';

@@ -3,6 +3,7 @@
 //   connected: ID fingerprint FP        member ID fingerprint FP        verification code: CODE
 //   e2ee SOURCE error from ID: REASON [(+N more)]        connection.created ID        disconnected: REASON
 //   device fingerprint FP        member ID device FP                      (with deviceKey: --device-key FILE)
+//   mls epoch E members ID,ID code: CODE                                   (with mls: --mls)
 // Each client runs in a peer namespace of its own in the netns.mjs lab (the shared one unless `lab`/`peer` is given),
 // so its media crosses a veth pair to the server in the lab's hub like a browser's.
 import { existsSync } from 'node:fs';
@@ -30,18 +31,18 @@ async function spawnJava(args, { lab, peer, name }) {
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
-export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null, lab,
-  peer }) {
+export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null,
+  mls = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
-    ...(screen ? ['--screen', screen] : [])];
+    ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'echo' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,
-    device: null, memberDevices: {} };
+    device: null, memberDevices: {}, mls: [] };
   let out = '';
   let err = '';
   let partial = '';
@@ -84,6 +85,8 @@ function parseLine(state, line) {
     state.memberDevices[m[1]] = m[2];
   } else if ((m = /^member (\S+) fingerprint (.+)$/.exec(line))) {
     state.members[m[1]] = m[2];
+  } else if ((m = /^mls epoch (\d+) members (\S*) code: (.+)$/.exec(line))) {
+    state.mls.push({ epoch: Number(m[1]), members: m[2] ? m[2].split(',') : [], code: m[3] });
   } else if ((m = /^verification code: (.+)$/.exec(line))) {
     state.codes.push(m[1]);
   } else if ((m = /^e2ee (\S+) error from (\S+): (\S+)(?: \(\+(\d+) more\))?/.exec(line))) {

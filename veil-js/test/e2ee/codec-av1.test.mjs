@@ -1,16 +1,17 @@
 // Codec clear ranges shared with veil-e2ee through test-vectors/codec-clear-ranges.json (docs/PROTOCOL.md §2.9): the
-// clear-prefix known answers (VP8, Opus, encrypted whole) and the AV1 rule (layout, clear ranges, SFrame frames as
-// sent, as the depacketizer gives them and as decrypted), tampering, JFrame refusal, the worker core, and a seeded
-// property run: random OBU chains survive a simulated packetizer/depacketizer and decrypt to what the decoder needs.
+// clear-prefix known answers (VP8, Opus, encrypted whole) and the AV1 frames (SFrame frames as sent, as the
+// depacketizer gives them and as decrypted; the cases and JFrame's refusal: codec-ranged.test.mjs), tampering, the
+// worker core, and a seeded property run: random OBU chains survive a simulated packetizer/depacketizer and decrypt
+// to what the decoder needs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as av1 from '../../src/e2ee/av1.js';
 import { CODECS, codecFor } from '../../src/e2ee/codec.js';
 import { SFrameSender, SFrameReceiver } from '../../src/e2ee/sframe.js';
-import { JFrameSender } from '../../src/e2ee/jframe.js';
 import { toHex, fromHex } from '../../src/e2ee/bytes.js';
 import { FrameCryptor } from '../../src/e2ee/framecryptor.js';
+import { rng } from '../../test-support/e2ee/rng.mjs';
 
 const V = JSON.parse(readFileSync(new URL('../../../test-vectors/codec-clear-ranges.json', import.meta.url)));
 
@@ -23,21 +24,6 @@ test('codec-clear-ranges.json prefix: the clear prefix of every prefix codec', (
   assert.equal(codecFor('video/VP9', 'video'), CODECS.none);
   assert.equal(codecFor('video/AV1', 'video'), CODECS.av1);
   assert.equal(codecFor('video/H265', 'video'), null, 'a codec the worker cannot protect has no rule');
-});
-
-test('codec-clear-ranges.json av1 cases: layout, clear ranges, restored', () => {
-  assert.ok(V.av1.cases.length >= 10);
-  for (const c of V.av1.cases) {
-    if (c.error) {
-      assert.throws(() => av1.layout(fromHex(c.frame)), (e) => e.reason === c.error, c.name);
-      continue;
-    }
-    const l = av1.layout(fromHex(c.frame));
-    assert.equal(toHex(l.frame), c.layout, c.name);
-    assert.deepEqual(l.ranges, c.clear_ranges, c.name);
-    assert.equal(toHex(av1.restore(l.frame)), c.restored, c.name);
-    assert.equal(toHex(av1.received(fromHex(c.restored))), c.layout, c.name + ': received() undoes restore()');
-  }
 });
 
 test('codec-clear-ranges.json av1 frames: encrypt gives the known bytes, the depacketized form decrypts', async () => {
@@ -68,21 +54,6 @@ test('av1: a changed clear byte, range, size or ciphertext byte fails', async ()
       (e) => ['bad-tag', 'bad-header', 'truncated'].includes(e.reason), 'byte ' + at);
   }
 });
-
-test('JFrame refuses AV1 (it has no ranged layout) instead of sending it in clear', async () => {
-  const s = new JFrameSender();
-  await s.setKey(0, new Uint8Array(32).fill(1));
-  await assert.rejects(s.encrypt(CODECS.av1, 'key', 1, 1, fromHex(V.av1.frames[0].frame)),
-    (e) => e.reason === 'unsupported-codec');
-});
-
-function rng(seed) {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
 
 /** The packetizer's walk (drops types 2, 8) and the depacketizer's output (every OBU with a minimal size). */
 function throughRtp(sent) {

@@ -1,5 +1,5 @@
-// H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.9): the known answers of test-vectors/codec-h264.json (layout,
-// clear ranges, SFrame frames with the retry on an emulated start code), tampering, JFrame refusal, and a seeded
+// H.264 per-NAL clear ranges (docs/PROTOCOL.md §2.9): the known answers of test-vectors/codec-h264.json (SFrame
+// frames with the retry on an emulated start code; the cases and JFrame's refusal: codec-ranged.test.mjs), tampering, and a seeded
 // property run: random Annex B frames round-trip, the output never holds 00 00 0x outside the clear ranges, and the
 // start codes a packetizer finds in the output are exactly those of the layout.
 import { test } from 'node:test';
@@ -8,24 +8,11 @@ import { readFileSync } from 'node:fs';
 import { layout, nalUnits } from '../../src/e2ee/h264.js';
 import { CODECS, codecFor } from '../../src/e2ee/codec.js';
 import { SFrameSender, SFrameReceiver } from '../../src/e2ee/sframe.js';
-import { JFrameSender } from '../../src/e2ee/jframe.js';
+import { rng } from '../../test-support/e2ee/rng.mjs';
 import { toHex, fromHex } from '../../src/e2ee/bytes.js';
 import { disassemble } from '../../src/e2ee/ranges.js';
 
 const V = JSON.parse(readFileSync(new URL('../../../test-vectors/codec-h264.json', import.meta.url)));
-
-test('codec-h264.json cases: layout and clear ranges', () => {
-  assert.ok(V.cases.length >= 8);
-  for (const c of V.cases) {
-    if (c.error) {
-      assert.throws(() => layout(fromHex(c.frame)), (e) => e.reason === c.error, c.name);
-      continue;
-    }
-    const l = layout(fromHex(c.frame));
-    assert.equal(toHex(l.frame), c.layout, c.name);
-    assert.deepEqual(l.ranges, c.clear_ranges, c.name);
-  }
-});
 
 test('codec-h264.json frames: encrypt gives the known bytes, decrypt gives the layout', async () => {
   assert.equal(codecFor('video/H264', 'video'), CODECS.h264);
@@ -58,21 +45,6 @@ test('a changed clear byte, range or ciphertext byte fails authentication', asyn
       (e) => ['bad-tag', 'bad-header'].includes(e.reason), 'byte ' + at);
   }
 });
-
-test('JFrame refuses H.264 (it has no ranged layout) instead of sending it in clear', async () => {
-  const s = new JFrameSender();
-  await s.setKey(0, new Uint8Array(32).fill(1));
-  await assert.rejects(s.encrypt(CODECS.h264, 'key', 1, 1, fromHex(V.frames[0].frame)),
-    (e) => e.reason === 'unsupported-codec');
-});
-
-function rng(seed) {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
 
 test('property: random Annex B frames round-trip, no emulated start code, the packetizer finds the layout', async () => {
   const rand = rng(20261203);

@@ -4,43 +4,22 @@
 // iceRestartAttempts restarts that bring nothing back the connection ends with a 'media' abend.
 import { test, mock, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { FakeWebSocket, FakePeerConnection as BasePeerConnection, flush, installFakes, removeFakes } from '../../test-support/sdk/fakes.mjs';
 
-class FakeWebSocket {
-  static OPEN = 1;
-  static last = null;
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeWebSocket.OPEN;
-    this.sent = [];
-    FakeWebSocket.last = this;
-  }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close() { this.readyState = 3; }
-  /** The server sends `msg`. */
-  deliver(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
-  types() { return this.sent.map(m => m.type); }
-}
-
-class FakePeerConnection {
-  static last = null;
+/** The shared fake, answering like a browser across ICE restarts and reporting ICE state changes too. */
+class FakePeerConnection extends BasePeerConnection {
   constructor() {
-    this.iceConnectionState = 'new';
-    this.connectionState = 'new';
+    super();
     this.remoteDescription = null;
     this.localDescription = null;
     this.answers = 0;
-    FakePeerConnection.last = this;
   }
-  async setRemoteDescription(d) { this.remoteDescription = d; }
   async createAnswer() {
     // like a browser: new local credentials only when the offer's changed
     const remote = /a=ice-ufrag:(\S+)/.exec(this.remoteDescription.sdp)[1];
     if (remote !== this.answeredUfrag) { this.answeredUfrag = remote; this.answers++; }
     return { type: 'answer', sdp: `v=0\r\na=ice-ufrag:browser${this.answers}\r\n` };
   }
-  async setLocalDescription(d) { this.localDescription = d; }
-  getTransceivers() { return []; }
-  close() { this.closed = true; }
   /** The browser's ICE (and, with `connection`, peer connection) state changes. */
   set(ice, connection) {
     this.iceConnectionState = ice;
@@ -54,20 +33,16 @@ class FakePeerConnection {
 
 const CID = '0123456789ABCDEFGHJKMNPQRS';
 const offer = ufrag => `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:${ufrag}\r\na=ice-pwd:p\r\n`;
-const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
 
 let Veil;
 beforeEach(async () => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-  globalThis.WebSocket = FakeWebSocket;
-  globalThis.RTCPeerConnection = FakePeerConnection;
-  ({ default: Veil } = await import('../../src/veil.js'));
+  Veil = await installFakes(FakePeerConnection);
 });
 
 afterEach(() => {
   mock.timers.reset();
-  delete globalThis.WebSocket;
-  delete globalThis.RTCPeerConnection;
+  removeFakes();
 });
 
 /** A recvonly connection whose media is up; returns {conn, ws, pc, events}. */

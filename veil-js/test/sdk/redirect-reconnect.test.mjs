@@ -5,64 +5,21 @@
 import { test, mock, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReconnectPlan, retryable } from '../../src/reconnect.js';
-
-class FakeWebSocket {
-  static OPEN = 1;
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeWebSocket.OPEN;
-    this.sent = [];
-    this.closed = null;
-    FakeWebSocket.all.push(this);
-  }
-  static get last() { return FakeWebSocket.all.at(-1); }
-  send(text) { this.sent.push(JSON.parse(text)); }
-  close(code) { this.readyState = 3; this.closed = code; }
-  deliver(msg) { this.onmessage({ data: JSON.stringify(msg) }); }
-  types() { return this.sent.map(m => m.type); }
-  /** The server side goes away (a crashed node): the browser reports a close. */
-  drop(code = 1006) { this.readyState = 3; if (this.onclose) this.onclose({ code, reason: '' }); }
-}
-
-class FakePeerConnection {
-  static last = null;
-  constructor() {
-    this.iceConnectionState = 'new';
-    this.connectionState = 'new';
-    FakePeerConnection.last = this;
-  }
-  async setRemoteDescription(d) { this.remoteDescription = d; }
-  async createAnswer() { return { type: 'answer', sdp: 'v=0\r\na=ice-ufrag:b\r\n' }; }
-  async setLocalDescription(d) { this.localDescription = d; }
-  getTransceivers() { return []; }
-  close() { this.closed = true; }
-  set(ice, connection) {
-    this.iceConnectionState = ice;
-    this.connectionState = connection;
-    if (this.onconnectionstatechange) this.onconnectionstatechange();
-  }
-}
+import { FakeWebSocket, FakePeerConnection, SDP, flush, installFakes, removeFakes } from '../../test-support/sdk/fakes.mjs';
 
 const CID = ['0123456789ABCDEFGHJKMNPQRS', '1123456789ABCDEFGHJKMNPQRS', '2123456789ABCDEFGHJKMNPQRS'];
-const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:s\r\na=ice-pwd:p\r\n';
-const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
 const A = 'ws://node-a.test/signaling';
 const B = 'ws://node-b.test/signaling';
 
 let Veil;
 beforeEach(async () => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
-  FakeWebSocket.all = [];
-  globalThis.WebSocket = FakeWebSocket;
-  globalThis.RTCPeerConnection = FakePeerConnection;
-  ({ default: Veil } = await import('../../src/veil.js'));
+  Veil = await installFakes();
 });
 
 afterEach(() => {
   mock.timers.reset();
-  delete globalThis.WebSocket;
-  delete globalThis.RTCPeerConnection;
+  removeFakes();
 });
 
 /** The server behind `ws` accepts: offer, then media up. */

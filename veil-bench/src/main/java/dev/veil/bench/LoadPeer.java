@@ -7,6 +7,7 @@ import dev.veil.webrtc.dtls.DtlsClientEngine;
 import dev.veil.webrtc.dtls.DtlsConfig;
 import dev.veil.webrtc.dtls.DtlsEvent;
 import dev.veil.webrtc.ice.IceCredentials;
+import dev.veil.webrtc.sdp.BrowserLikeAnswer;
 import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
 import dev.veil.webrtc.sdp.DtlsFingerprint;
@@ -23,8 +24,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
@@ -214,55 +213,10 @@ final class LoadPeer implements AutoCloseable {
     }
   }
 
-  /** A browser-like answer: every m-line accepted with all its formats, direction reversed, an SSRC if sending. */
+  /** A browser-like answer ({@link BrowserLikeAnswer}): every m-line accepted, direction reversed, an SSRC if sending. */
   private String answer(String offer) {
-    List<String> sections = new ArrayList<>();
-    List<String> mids = new ArrayList<>();
-    String[] parts = offer.split("\r\nm=");
-    for (int i = 1; i < parts.length; i++) {
-      String[] lines = ("m=" + parts[i]).split("\r\n");
-      String[] mline = lines[0].split(" ");
-      String mid = null;
-      String dir = "sendrecv";
-      List<String> rtp = new ArrayList<>();
-      for (String l : lines) {
-        if (l.startsWith("a=mid:")) {
-          mid = l.substring(6);
-        } else if (l.matches("a=(sendrecv|sendonly|recvonly|inactive)")) {
-          dir = l.substring(2);
-        } else if (l.startsWith("a=rtpmap:") || l.startsWith("a=fmtp:") || l.startsWith("a=rtcp-fb:")) {
-          rtp.add(l);
-        }
-      }
-      if (mline[1].equals("0")) {
-        sections.add(mline[0] + " 0 " + mline[2] + " 0\r\nc=IN IP4 0.0.0.0\r\na=mid:" + mid + "\r\n");
-        continue;
-      }
-      mids.add(mid);
-      String answerDir = switch (dir) {
-        case "recvonly" -> publisher ? "sendonly" : "inactive";
-        case "sendonly" -> "recvonly";
-        default -> "inactive";
-      };
-      StringBuilder s = new StringBuilder();
-      s.append(mline[0]).append(" 9 ").append(String.join(" ", java.util.Arrays.copyOfRange(mline, 2, mline.length)))
-          .append("\r\nc=IN IP4 0.0.0.0\r\na=mid:").append(mid).append("\r\na=").append(answerDir)
-          .append("\r\na=ice-ufrag:").append(ice.ufrag()).append("\r\na=ice-pwd:").append(ice.password())
-          .append("\r\na=fingerprint:").append(certificate.fingerprint().toSdpValue())
-          .append("\r\na=setup:active\r\na=rtcp-mux\r\n");
-      for (String l : rtp) {
-        s.append(l).append("\r\n");
-      }
-      if (answerDir.equals("sendonly")) {
-        s.append("a=msid:load track").append(mid).append("\r\n");
-        s.append("a=ssrc:").append(random.nextInt() & 0xffffffffL).append(" cname:load\r\n");
-      }
-      sections.add(s.toString());
-    }
-    StringBuilder out = new StringBuilder("v=0\r\no=- 42 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n");
-    out.append("a=group:BUNDLE ").append(String.join(" ", mids)).append("\r\na=msid-semantic: WMS *\r\n");
-    sections.forEach(out::append);
-    return out.toString();
+    return BrowserLikeAnswer.answer(offer, publisher, ice.ufrag(), ice.password(),
+        certificate.fingerprint().toSdpValue(), "load", random);
   }
 
   private final class Listener implements WebSocket.Listener {

@@ -65,10 +65,6 @@ final class E2eeSession {
     /** The longest relay payload taken (base64 characters): a sealed key message is under 600 bytes. */
     static final int MAX_RELAY_PAYLOAD_CHARS = 1_400;
 
-    /** A frame held until its key arrives. */
-    private record Held(byte[] frame, long at) {
-    }
-
     /** A base key as kept for tests. */
     record KeptKey(KeyId keyId, byte[] baseKey) {
         KeptKey {
@@ -97,10 +93,8 @@ final class E2eeSession {
     private final DataCrypto data = new DataCrypto();
     private final Map<String, long[]> errorState = new HashMap<>(); // sender|reason -> {last report, suppressed}
     private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
-    private final Map<String, java.util.ArrayDeque<Held>> held = new LinkedHashMap<>();
+    private final HeldFrames held = new HeldFrames(HOLD_MAX_FRAMES, HOLD_MAX_BYTES);
     private final BiConsumer<String, byte[]> released;
-    private int heldFrames;
-    private int heldBytes;
     private long lastNow;
     private KeptKey keptSend;
     private GroupKeyManager manager;
@@ -332,10 +326,9 @@ final class E2eeSession {
                 t = m.getAsLong();
             }
         }
-        for (java.util.ArrayDeque<Held> q : held.values()) {
-            if (!q.isEmpty()) {
-                t = Math.min(t, q.peekFirst().at() + HOLD_MILLIS);
-            }
+        long oldest = held.oldest();
+        if (oldest != Long.MAX_VALUE) {
+            t = Math.min(t, oldest + HOLD_MILLIS);
         }
         OptionalLong v = verification.nextTimeout();
         if (v.isPresent()) {
@@ -354,7 +347,7 @@ final class E2eeSession {
             manager.handleTimeout(now);
         }
         drain(now);
-        for (String s : List.copyOf(held.keySet())) {
+        for (String s : held.senders()) {
             retryHeld(s, now);
         }
         verification.timeout(now);
@@ -385,11 +378,9 @@ final class E2eeSession {
             return null;
         }
         lastNow = Math.max(lastNow, now);
-        java.util.ArrayDeque<Held> q = held.get(senderId);
-        if (q != null && !q.isEmpty()) {
+        if (held.has(senderId)) {
             retryHeld(senderId, now);
-            q = held.get(senderId);
-            if (q != null && !q.isEmpty()) {
+            if (held.has(senderId)) {
                 hold(senderId, frame, now); // behind the frames still waiting: order kept
                 return null;
             }
@@ -422,52 +413,32 @@ final class E2eeSession {
 
     /** Holds a frame that came before its key, if the bounds allow (checked before the copy). */
     private boolean hold(String senderId, byte[] frame, long now) {
-        if (heldFrames + 1 > HOLD_MAX_FRAMES || heldBytes + frame.length > HOLD_MAX_BYTES) {
-            frameError(senderId, "NO_KEY", now);
-            return true; // dropped and reported
+        if (!held.add(senderId, frame, now)) {
+            frameError(senderId, "NO_KEY", now); // dropped and reported
         }
-        held.computeIfAbsent(senderId, k -> new java.util.ArrayDeque<>()).addLast(new Held(frame.clone(), now));
-        heldFrames++;
-        heldBytes += frame.length;
         return true;
     }
 
     /** Retries the held frames of a sender in order: each is released, dropped, or (no key yet, young) kept. */
     private void retryHeld(String senderId, long now) {
-        java.util.ArrayDeque<Held> q = held.get(senderId);
-        while (q != null && !q.isEmpty()) {
-            Held h = q.peekFirst();
+        for (HeldFrames.Held h; (h = held.first(senderId)) != null; ) {
             boolean expired = now - h.at() >= HOLD_MILLIS;
             Object r = tryDecrypt(senderId, h.frame(), now);
             if ("NO_KEY".equals(r) && !expired) {
                 return;
             }
-            q.pollFirst();
-            heldFrames--;
-            heldBytes -= h.frame().length;
+            held.removeFirst(senderId);
             if (r instanceof byte[] plain) {
                 released.accept(senderId, plain);
             } else {
                 frameError(senderId, (String) r, now);
             }
         }
-        held.remove(senderId);
-    }
-
-    private void dropHeld(String senderId) {
-        java.util.ArrayDeque<Held> q = held.remove(senderId);
-        if (q != null) {
-            for (Held h : q) {
-                heldFrames--;
-                heldBytes -= h.frame().length;
-                Arrays.fill(h.frame(), (byte) 0);
-            }
-        }
     }
 
     /** Tests only: frames held now. */
     int heldFramesForTesting() {
-        return heldFrames;
+        return held.count();
     }
 
     private void frameError(String senderId, String reason, long now) {
@@ -522,7 +493,7 @@ final class E2eeSession {
                 if (r != null) {
                     r.clearKeys();
                 }
-                dropHeld(f.connectionId());
+                held.drop(f.connectionId());
                 data.forget(f.connectionId(), now, now + LEAVE_EXPIRY_MILLIS);
                 // the departed member may know every key held now: none outlives the leave by more than 2 s
                 for (SFrameReceiver other : receivers.values()) {
@@ -602,8 +573,8 @@ final class E2eeSession {
         }
         receivers.clear();
         data.destroy();
-        for (String s : List.copyOf(held.keySet())) {
-            dropHeld(s);
+        for (String s : held.senders()) {
+            held.drop(s);
         }
         keptReceive.clear();
         keptSend = null;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.veil.server.cluster.RedisServer;
 import dev.veil.server.ServerConfig;
 import dev.veil.server.VeilServer;
 import dev.veil.server.cluster.ClusterConfig;

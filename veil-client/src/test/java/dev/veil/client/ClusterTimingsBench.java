@@ -3,6 +3,7 @@ package dev.veil.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.veil.server.cluster.RedisServer;
 import dev.veil.server.ServerConfig;
 import dev.veil.server.VeilServer;
 import dev.veil.server.cluster.ClusterConfig;

@@ -43,6 +43,8 @@ final class DownlinkLayers {
     private java.util.Map<String, Integer> chosenLayers = new java.util.HashMap<>();
     private long downgrades;
     private long upgrades;
+    /** Consumer id → when its last layer change was decided (until the switch at the key frame is seen). */
+    private final java.util.Map<String, Long> decidedAt = new java.util.HashMap<>();
 
     /**
      * @param probes the subscriber's way up (probing or trial mode)
@@ -138,16 +140,36 @@ final class DownlinkLayers {
                     && !probes.mayStepUp(nowMillis)) {
                 layer = cur; // up only on a confirmed probe (a layer not started or not measured yet is free)
             }
+            router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 || layer != ch.layer()
+                    ? layer : -1, nowMillis);
+            // without a cap the router targets the preference, which may be above the selector's choice (a layer that
+            // sent nothing in the last second is not "running" for the selector): what counts is where it is headed
+            int target = router.targetLayer(ch.consumerId());
+            layer = target >= 0 ? target : layer;
             chosen.put(ch.consumerId(), layer);
             up |= cur >= 0 && layer > cur;
             down |= cur >= 0 && layer < cur;
-            router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 || layer != ch.layer()
-                    ? layer : -1, nowMillis);
         }
         if (up || down) {
-            LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed",
-                    label, chosenLayers, chosen, estimateBps, budget, keep, congested, probes.probesConfirmed(),
-                    probes.probesStarted());
+            LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed,"
+                    + " layer rates {}", label, chosenLayers, chosen, estimateBps, budget, keep, congested,
+                    probes.probesConfirmed(), probes.probesStarted(), rates(tracks));
+            for (var e : chosen.entrySet()) {
+                if (!e.getValue().equals(chosenLayers.get(e.getKey()))) {
+                    decidedAt.put(e.getKey(), nowMillis);
+                }
+            }
+        }
+        // the switch itself happens at the new layer's key frame: logged when first seen here (timeline of a change)
+        for (var it = decidedAt.entrySet().iterator(); it.hasNext();) {
+            var e = it.next();
+            Integer want = chosen.get(e.getKey());
+            if (want == null) {
+                it.remove();
+            } else if (router.currentLayer(e.getKey()) == want) {
+                LOG.info("{} layers switched: layer {} {} ms after the decision", label, want, nowMillis - e.getValue());
+                it.remove();
+            }
         }
         chosenLayers = chosen;
         if (down) {
@@ -156,6 +178,19 @@ final class DownlinkLayers {
             upgrades++;
         }
         probes.onChoice(up, down, nowMillis);
+    }
+
+    /** The tracks' measured layer rates in kbit/s, for the log line of a change. */
+    private static String rates(List<LayerSelector.Track> tracks) {
+        StringBuilder b = new StringBuilder();
+        for (LayerSelector.Track t : tracks) {
+            b.append('[');
+            for (int i = 0; i < t.layers().size(); i++) {
+                b.append(i == 0 ? "" : " ").append(t.layers().get(i).bitrateBps() / 1000);
+            }
+            b.append(']');
+        }
+        return b.toString();
     }
 
     private static boolean recent(long atMillis, long nowMillis) {

@@ -317,6 +317,27 @@ final class Hub {
     });
   }
 
+  static final String CHANNEL_MOVED = "channel_moved: another node of the cluster holds this channel now; reconnect";
+
+  /**
+   * This node lost the channel's lease (docs/PROTOCOL.md §1.9.4, split-brain): rather than keep a second copy of
+   * the channel, every member gets {@code error channel_moved} and is closed; the SDKs reconnect and the directory
+   * routes them to the lease holder.
+   */
+  void leaseLost(String channelId, dev.veil.server.cluster.NodeInfo owner) {
+    Channel ch = channels.get(channelId);
+    if (ch == null) {
+      return;
+    }
+    stats.inc("cluster.leases_lost");
+    LOG.warn("channel {} moved to node {}: sending its {} members away", channelId,
+        owner == null ? "(unknown)" : owner.nodeId(), ch.members.size());
+    for (Conn c : List.copyOf(ch.members.values())) {
+      wire.sendError(c, CHANNEL_MOVED);
+      leave(c, CLOSE_GOING_AWAY, "channel_moved");
+    }
+  }
+
   /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
   private void askWebhook(Conn c, Connect m) {
     c.authorizing = true;

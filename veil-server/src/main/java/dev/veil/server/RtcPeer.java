@@ -420,6 +420,9 @@ final class RtcPeer implements Media.Peer {
       applyMaxHeight(s);
     }
     s.pending = null;
+    if (downlink != null) {
+      chooseLayers(media.nowMillis()); // the first layer: one the estimate (still the initial guess) affords
+    }
   }
 
   private void closeConsumer(Sending s) {

@@ -315,6 +315,7 @@ public final class VeilServer implements AutoCloseable {
     clusterIo.scheduleWithFixedDelay(cluster::tick, cc.heartbeatMillis(), cc.heartbeatMillis(),
         java.util.concurrent.TimeUnit.MILLISECONDS);
     hub.placement = cluster;
+    cluster.onLeaseLost(hub::leaseLost);
   }
 
   /** This node's cluster membership, or null without a cluster. */

@@ -19,7 +19,9 @@ import dev.veil.webrtc.rtp.RtpHeader;
 import dev.veil.webrtc.rtp.RtpPacket;
 import dev.veil.webrtc.sdp.MediaKind;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,7 +36,9 @@ class DownlinkLayersTest {
     private static final int RID_EXT = 4;
     private static final List<String> RIDS = List.of("q", "h", "f");
     private static final long[] SSRC = {0xA0L, 0xB0L, 0xC0L};
-    private static final int[] FRAME_BYTES = {625, 2083, 6250}; // at 30 fps: 150k, 500k, 1.5M
+    private final int[] frameBytes = {625, 2083, 6250}; // at 30 fps: 150k, 500k, 1.5M
+    /** Which layers the publisher sends (a CPU-starved encoder may skip a layer's frames for a while). */
+    private final boolean[] layerOn = {true, true, true};
     private final int[] seq = {1, 1, 1};
     private final long[] ts = {0, 0, 0};
     private Router router;
@@ -48,6 +52,9 @@ class DownlinkLayersTest {
     private Prober prober;
     private boolean keyRequested;
     private boolean answerKeyFrameRequests = true;
+    /** A second subscriber that joins later (the first-layer test), applied with its own estimate. */
+    private DownlinkLayers late;
+    private long lateEstimateBps;
 
     @BeforeEach
     void setUp() {
@@ -63,7 +70,11 @@ class DownlinkLayersTest {
         key |= keyRequested;
         keyRequested = false;
         for (int l = 0; l < 3; l++) {
-            byte[] payload = new byte[FRAME_BYTES[l]];
+            if (!layerOn[l]) {
+                ts[l] += 3000;
+                continue;
+            }
+            byte[] payload = new byte[frameBytes[l]];
             byte[] head = key
                     ? new byte[] {0x10, 0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, (byte) (320 << l), (byte) ((320 << l) >> 8),
                         (byte) (180 << l), (byte) ((180 << l) >> 8)}
@@ -99,6 +110,9 @@ class DownlinkLayersTest {
             if (now >= nextApply) {
                 layers.apply(router, estimateBps, congestionAt, remb ? now : Long.MIN_VALUE, List.of("sub/cam", "sub/mic"),
                         List.of(0, 0), now);
+                if (late != null) {
+                    late.apply(router, lateEstimateBps, Long.MIN_VALUE, List.of("late/cam"), List.of(0), now);
+                }
                 nextApply = now + 100;
             }
         }
@@ -242,5 +256,88 @@ class DownlinkLayersTest {
         assertEquals(2, router.currentLayer("sub/cam"), "the trial held");
         assertEquals(2, controller.trials());
         assertEquals(ProbeController.Config.defaults().holdMinMillis(), layers.holdMillis(), "and reset the hold");
+    }
+
+    @Test
+    void aCongestedDowngradeCostsLayersAtTheirPeakNotTheirLastSecond() {
+        run(2500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"));
+        // the publisher's CPU-starved encoder: layer 1 sends a third of its frames' bytes for two seconds (~170 kbit/s
+        // in its last window, 500 kbit/s just before)
+        frameBytes[1] = 2083 / 3;
+        run(2100, 3_000_000, false);
+        assertTrue(router.simulcastLayers("sub/cam").get(1).bitrateBps() > 450_000,
+                "layer 1 costs its peak: " + router.simulcastLayers("sub/cam"));
+        // congestion at 360 kbit/s (400 kbit/s link): 296 kbit/s for video after audio; layer 1 "fits" its dip but not
+        // what it sends again a moment later: straight to layer 0, not 2 -> 1 -> 0 (a second detection, seconds)
+        congestionAt = now;
+        run(100, 360_000, false);
+        assertEquals(0, router.targetLayer("sub/cam"), "layer 0 at once: " + router.simulcastLayers("sub/cam"));
+        frameBytes[1] = 2083;
+        run(300, 360_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        Map<String, Long> c = new HashMap<>();
+        layers.addCounters(c);
+        assertEquals(1L, c.get("media.downlink.layer_downgrades"), "one downgrade");
+    }
+
+    @Test
+    void aLayerThatStopsForAMomentIsNoDowngradeAndStartsNoHold() {
+        prober = new Prober(Prober.Config.padding());
+        controller = new ProbeController(ProbeController.Config.defaults(), prober,
+                new DownlinkEstimator(new SendHistory(1024, 0), DownlinkEstimator.Config.defaults()));
+        layers = new DownlinkLayers(controller);
+        run(2500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"));
+        // the top layer sends nothing for 2.2 s (its last window measures 0: "not running" for the selector), no
+        // congestion: the router keeps targeting the top layer (the preference), and that is what counts as chosen
+        layerOn[2] = false;
+        run(2200, 3_000_000, false);
+        assertEquals(0, router.simulcastLayers("sub/cam").get(2).bitrateBps(), "not running");
+        layerOn[2] = true;
+        run(2500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("sub/cam"));
+        Map<String, Long> c = new HashMap<>();
+        layers.addCounters(c);
+        assertEquals(0L, c.get("media.downlink.layer_downgrades"), "no phantom downgrade");
+        assertEquals(0L, c.get("media.downlink.layer_upgrades"), "nor upgrade");
+        assertEquals(ProbeController.Config.defaults().holdMinMillis(), layers.holdMillis());
+        // a real congestion afterwards is handled at once (no stale 'pending' switch blocks it)
+        congestionAt = now;
+        run(300, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+    }
+
+    @Test
+    void aNewSubscriberStartsOnTheLayerTheInitialEstimateAffordsAndStepsUpOnAProbe() {
+        run(2500, 3_000_000, true); // the publisher runs; the first subscriber gets the top layer
+        assertEquals(2, router.currentLayer("sub/cam"));
+        // a second subscriber joins: the estimator's initial guess (1 Mbit/s) affords layer 1, not the top's 1.5 Mbit/s
+        Prober p = new Prober(Prober.Config.padding());
+        ProbeController pc = new ProbeController(ProbeController.Config.defaults(), p,
+                new DownlinkEstimator(new SendHistory(1024, 0), DownlinkEstimator.Config.defaults()));
+        late = new DownlinkLayers(pc);
+        lateEstimateBps = DownlinkEstimator.Config.defaults().initialBps();
+        router.createConsumer("late/cam", "late", "cam", new ConsumerParams(0x6001L, 100, "cn", 0, null), now);
+        late.apply(router, lateEstimateBps, Long.MIN_VALUE, List.of("late/cam"), List.of(0), now); // at once
+        assertEquals(1, router.targetLayer("late/cam"), "the first target is the affordable layer");
+        run(300, 3_000_000, false);
+        assertEquals(1, router.currentLayer("late/cam"), "started on layer 1 (its key frame was asked for)");
+        // the probe for the step up goes out once it runs; the estimator confirms 2.5 Mbit/s: the top layer
+        Prober.Cluster cl = null;
+        for (int i = 0; i < 50 && (cl = pc.pendingProbe()) == null; i++) {
+            p.poll(now);
+            while (p.pollOutput() != null) {
+                // (sent)
+            }
+            run(100, 3_000_000, false);
+        }
+        assertTrue(cl != null, "a probe for the top layer");
+        assertTrue(cl.bps() >= 1_500_000, "sized for the top layer: " + cl.bps());
+        pc.onProbeResult(new DownlinkEstimator.ProbeResult(cl.id(), 2_500_000, cl.bps()), now);
+        lateEstimateBps = 2_500_000;
+        run(500, 3_000_000, true);
+        assertEquals(2, router.currentLayer("late/cam"), "stepped up on the confirmed probe");
+        assertEquals(2, router.currentLayer("sub/cam"), "the first subscriber kept the top layer");
     }
 }

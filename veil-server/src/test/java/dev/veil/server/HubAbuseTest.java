@@ -17,31 +17,14 @@ import org.junit.jupiter.api.Test;
  * test reads it), media is a stub. Each test is one abuse case of docs/SECURITY.md §5.
  */
 class HubAbuseTest {
-  private final ManualScheduler clock = new ManualScheduler();
-  private final Stats stats = new Stats();
+  private final HubFixture fx = new HubFixture();
+  private final ManualScheduler clock = fx.clock;
+  private final Stats stats = fx.stats;
   private Hub hub;
 
-  /** Media that offers a placeholder and publishes nothing. */
-  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
-    @Override
-    public String offer(List<Media.Track> receive) {
-      return "v=0\r\ns=-\r\n";
-    }
-
-    @Override
-    public List<Media.Track> answer(String sdp) {
-      return List.of();
-    }
-
-    @Override
-    public void restartIce() {}
-
-    @Override
-    public void close() {}
-  };
 
   private void start(ServerConfig cfg) {
-    hub = new Hub(clock, cfg, stats, MEDIA, new ConnectionIds(new SecureRandom()));
+    hub = fx.hub(cfg);
   }
 
   private static ServerConfig cfg(ServerConfig.Guards g) {
@@ -60,9 +43,7 @@ class HubAbuseTest {
 
   private Client open(String address) {
     FakeWs ws = new FakeWs(address);
-    Conn c = hub.opened(ws);
-    clock.runDue();
-    return new Client(ws, c);
+    return new Client(ws, fx.open(hub, ws));
   }
 
   private void send(Client c, String json) {
@@ -364,7 +345,7 @@ class HubAbuseTest {
       if (role == Role.SENDONLY) {
         throw new IllegalStateException("boom");
       }
-      return MEDIA.open(id, channel, role, audio, video, onFailed);
+      return HubFixture.MEDIA.open(id, channel, role, audio, video, onFailed);
     };
     hub = new Hub(clock, cfg(guards()), stats, throwing, new ConnectionIds(new SecureRandom()));
     Client a = join("10.0.0.1", "room", false);

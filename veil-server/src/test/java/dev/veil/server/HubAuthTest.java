@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.veil.server.auth.AuthConfig;
 import dev.veil.server.auth.MintToken;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -17,31 +16,14 @@ import org.junit.jupiter.api.Test;
 class HubAuthTest {
   private static final long NOW = 1_800_000_000_000L;
   private static final byte[] SECRET = "an-hs256-secret-of-at-least-32-bytes!!".getBytes(StandardCharsets.US_ASCII);
-  private final ManualScheduler clock = new ManualScheduler();
-  private final Stats stats = new Stats();
+  private final HubFixture fx = new HubFixture();
+  private final ManualScheduler clock = fx.clock;
+  private final Stats stats = fx.stats;
   private Hub hub;
-  private int sockets;
 
-  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
-    @Override
-    public String offer(List<Media.Track> receive) {
-      return "v=0\r\ns=-\r\n";
-    }
-
-    @Override
-    public List<Media.Track> answer(String sdp) {
-      return List.of();
-    }
-
-    @Override
-    public void restartIce() {}
-
-    @Override
-    public void close() {}
-  };
 
   private void start(AuthConfig auth) {
-    hub = new Hub(clock, ServerConfig.defaults().withAuth(auth), stats, MEDIA, new ConnectionIds(new SecureRandom()));
+    hub = fx.hub(ServerConfig.defaults().withAuth(auth));
     hub.wallClock = () -> NOW;
   }
 
@@ -50,18 +32,10 @@ class HubAuthTest {
   }
 
   private FakeWs connect(String role, String channel, String token) {
-    FakeWs ws = new FakeWs("10.0.0." + (++sockets));
-    Conn c = hub.opened(ws);
-    clock.runDue();
-    hub.text(c, "{\"type\":\"connect\",\"role\":\"" + role + "\",\"channel_id\":\"" + channel + "\""
-        + (token == null ? "" : ",\"token\":\"" + token + "\"")
+    FakeWs ws = fx.socket();
+    fx.connect(hub, fx.open(hub, ws), ws, "{\"type\":\"connect\",\"role\":\"" + role + "\",\"channel_id\":\""
+        + channel + "\"" + (token == null ? "" : ",\"token\":\"" + token + "\"")
         + ",\"signaling_notify_metadata\":{\"name\":\"n\"}}");
-    clock.runDue();
-    List<JsonNode> got = ws.read();
-    if (!got.isEmpty() && got.get(0).path("type").asText().equals("offer")) {
-      hub.text(c, "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-      clock.runDue();
-    }
     return ws;
   }
 

@@ -5,73 +5,47 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** The hub's graceful drain, in memory on a manual clock. */
 class HubDrainTest {
-  private final ManualScheduler clock = new ManualScheduler();
-  private final Stats stats = new Stats();
+  private final HubFixture fx = new HubFixture();
+  private final ManualScheduler clock = fx.clock;
+  private final Stats stats = fx.stats;
   private Hub hub;
-  private int sockets;
 
-  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
-    @Override
-    public String offer(List<Media.Track> receive) {
-      return "v=0\r\ns=-\r\n";
-    }
-
-    @Override
-    public List<Media.Track> answer(String sdp) {
-      return List.of();
-    }
-
-    @Override
-    public void restartIce() {}
-
-    @Override
-    public void close() {}
-  };
 
   HubDrainTest() {
     // keepalive out of the way: the test moves the clock by minutes and the fake sockets do not answer pings
-    hub = new Hub(clock, ServerConfig.defaults().withKeepalive(3600, 100), stats, MEDIA,
-        new ConnectionIds(new SecureRandom()));
+    hub = fx.hub(ServerConfig.defaults().withKeepalive(3600, 100));
   }
 
   private Conn open(FakeWs ws) {
-    Conn c = hub.opened(ws);
-    clock.runDue();
-    return c;
+    return fx.open(hub, ws);
   }
 
   private record Member(FakeWs ws, Conn conn) {}
 
   private Member join(String channel) {
-    FakeWs ws = new FakeWs("10.0.0." + (++sockets));
+    FakeWs ws = fx.socket();
     Conn c = open(ws);
-    hub.text(c, "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
-    clock.runDue();
-    assertEquals("offer", ws.read().get(0).path("type").asText());
-    hub.text(c, "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-    clock.runDue();
+    List<JsonNode> got = fx.connect(hub, c, ws,
+        "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
+    assertEquals("offer", got.get(0).path("type").asText());
     ws.read();
     return new Member(ws, c);
   }
 
   private JsonNode last(FakeWs ws, String type) {
-    // a write completes on the loop; what the hub queued behind it goes out then
-    while (!ws.read().isEmpty()) {
-      clock.runDue();
-    }
-    for (int i = ws.read.size() - 1; i >= 0; i--) {
-      if (ws.read.get(i).path("type").asText().equals(type)) {
-        return ws.read.get(i);
+    List<JsonNode> all = fx.readAll(ws);
+    for (int i = all.size() - 1; i >= 0; i--) {
+      if (all.get(i).path("type").asText().equals(type)) {
+        return all.get(i);
       }
     }
-    throw new AssertionError("no " + type + " in " + ws.read);
+    throw new AssertionError("no " + type + " in " + all);
   }
 
   @Test

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.veil.server.auth.AuthConfig;
 import dev.veil.server.auth.MintToken;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -19,60 +18,34 @@ class HubTokenExpiryTest {
   private static final long NOW = 1_800_000_000_000L;
   private static final int SKEW_SECONDS = 30;
   private static final byte[] SECRET = "an-hs256-secret-of-at-least-32-bytes!!".getBytes(StandardCharsets.US_ASCII);
-  private final ManualScheduler clock = new ManualScheduler();
+  private final HubFixture fx = new HubFixture();
+  private final ManualScheduler clock = fx.clock;
   private final long loopStart = clock.nowNanos();
   /** Wall-clock offset the test sets (a clock set back). */
   private long wallShift;
-  private final Stats stats = new Stats();
+  private final Stats stats = fx.stats;
   private Hub hub;
-  private int sockets;
 
-  private static final Media MEDIA = (id, channel, role, audio, video, onFailed) -> new Media.Peer() {
-    @Override
-    public String offer(List<Media.Track> receive) {
-      return "v=0\r\ns=-\r\n";
-    }
-
-    @Override
-    public List<Media.Track> answer(String sdp) {
-      return List.of();
-    }
-
-    @Override
-    public void restartIce() {}
-
-    @Override
-    public void close() {}
-  };
 
   private void start(boolean tokens, boolean disconnectOnExpiry) {
     AuthConfig auth = tokens ? new AuthConfig(true, SECRET, null, SKEW_SECONDS) : AuthConfig.open();
-    hub = new Hub(clock, ServerConfig.defaults().withKeepalive(3600, 100).withAuth(auth), stats, MEDIA,
-        new ConnectionIds(new SecureRandom()));
+    hub = fx.hub(ServerConfig.defaults().withKeepalive(3600, 100).withAuth(auth));
     hub.disconnectOnExpiry = disconnectOnExpiry;
     hub.wallClock = () -> NOW + (clock.nowNanos() - loopStart) / 1_000_000 + wallShift;
   }
 
   private FakeWs join(long ttlSeconds) throws Exception {
-    FakeWs ws = new FakeWs("10.0.0." + (++sockets));
-    Conn c = hub.opened(ws);
-    clock.runDue();
+    FakeWs ws = fx.socket();
     String token = MintToken.mint(SECRET, "room", List.of("publish", "subscribe"), "u", NOW, ttlSeconds);
-    hub.text(c, "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"room\",\"token\":\"" + token + "\"}");
-    clock.runDue();
-    assertEquals("offer", ws.read().get(0).path("type").asText());
-    hub.text(c, "{\"type\":\"answer\",\"sdp\":\"v=0\\r\\n\"}");
-    clock.runDue();
+    List<JsonNode> got = fx.connect(hub, fx.open(hub, ws), ws,
+        "{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"room\",\"token\":\"" + token + "\"}");
+    assertEquals("offer", got.get(0).path("type").asText());
     ws.read();
     return ws;
   }
 
   private String error(FakeWs ws) {
-    // a write completes on the loop; what the hub queued behind it goes out then
-    while (!ws.read().isEmpty()) {
-      clock.runDue();
-    }
-    for (JsonNode n : ws.read) {
+    for (JsonNode n : fx.readAll(ws)) {
       if (n.path("type").asText().equals("error")) {
         return n.path("reason").asText();
       }

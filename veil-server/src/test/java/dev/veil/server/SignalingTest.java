@@ -456,6 +456,26 @@ class SignalingTest {
     assertEquals(1, server.stats().connections());
   }
 
+  /** Sockets {@link #assertClosedForViolation} saw closed without a close frame (1006). */
+  private int droppedWithoutCloseFrame;
+
+  /**
+   * What the server guarantees a socket it closes for a protocol violation (docs/PROTOCOL.md §1.5), as far as the
+   * client can see it: the close frame says 1008. The one exception is the server's bounded wait: a client that has
+   * not completed the close within {@link Wire#CLOSE_GRACE_NANOS} of the violation (on a loaded machine, still
+   * writing the rest of a 3 MB message) is dropped (counted as {@code signaling.hard_closes}), which this client
+   * sees as 1006 (no close frame). Never another code.
+   */
+  private void assertClosedForViolation(WsTestClient c) {
+    if (c.closeCode == 1006) {
+      droppedWithoutCloseFrame++;
+      assertTrue(server.stats().get("signaling.hard_closes") >= droppedWithoutCloseFrame,
+          "1006 (no close frame) without a hard close of the server's");
+    } else {
+      assertEquals(1008, c.closeCode, c.closeReason);
+    }
+  }
+
   @Test
   void oversizedMessage_andBinaryFrame_getErrorDisconnectAnd1008_onlyTheOffender() throws Exception {
     start(false);
@@ -466,25 +486,27 @@ class SignalingTest {
     assertTrue(huge.expect("error").get("reason").asText().contains("message too large"));
     assertEquals("protocol violation", huge.expect("disconnect").get("reason").asText());
     assertTrue(huge.awaitClosed());
-    assertEquals(1008, huge.closeCode);
+    assertClosedForViolation(huge);
     // just over the codec's limit
     WsTestClient mid = ws();
     mid.send("{\"type\":\"answer\",\"sdp\":\"v=0" + "a".repeat(SignalingCodec.MAX_MESSAGE_CHARS) + "\"}");
     assertTrue(mid.expect("error").get("reason").asText().contains("message too large"));
     assertEquals("protocol violation", mid.expect("disconnect").get("reason").asText());
     assertTrue(mid.awaitClosed());
-    assertEquals(1008, mid.closeCode);
+    assertClosedForViolation(mid);
     assertEquals(2, server.stats().get("signaling.rejected.too_large"));
+    assertEquals(2, server.stats().get("signaling.closed.violation"));
     WsTestClient binary = ws();
     binary.sendBinary(new byte[] {1, 2, 3});
     assertTrue(binary.expect("error").get("reason").asText().contains("binary frames"));
     assertTrue(binary.awaitClosed());
-    assertEquals(1008, binary.closeCode);
+    assertClosedForViolation(binary);
     WsTestClient bigBinary = ws(); // over Jetty's binary limit: still the protocol's answer
     bigBinary.sendBinary(new byte[100_000]);
     assertTrue(bigBinary.expect("error").get("reason").asText().contains("binary frames"));
     assertTrue(bigBinary.awaitClosed());
-    assertEquals(1008, bigBinary.closeCode);
+    assertClosedForViolation(bigBinary);
+    assertEquals(4, server.stats().get("signaling.closed.violation"), "the server closed each offender for it");
     assertEquals(List.of(), a.ws().sync());
     assertEquals(1, server.stats().connections());
   }
@@ -502,9 +524,9 @@ class SignalingTest {
       List<String> got = new java.util.ArrayList<>();
       huge.received.forEach(n -> got.add(n.path("type").asText()));
       assertEquals(List.of("error", "disconnect"), got, "attempt " + i);
-      assertEquals(1008, huge.closeCode, "attempt " + i);
+      assertClosedForViolation(huge);
     }
-    assertEquals(0, server.stats().get("signaling.hard_closes"));
+    assertEquals(20, server.stats().get("signaling.closed.violation"));
   }
 
   @Test

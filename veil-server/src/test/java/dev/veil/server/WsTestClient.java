@@ -21,6 +21,8 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
   volatile int closeCode = -1;
   volatile String closeReason;
   private volatile Session session;
+  /** Answer every ping at once, as a real client does, instead of recording it ({@link #answeringPings}). */
+  private volatile boolean answerPings;
 
   static WsTestClient connect(WebSocketClient client, int port) throws Exception {
     WsTestClient c = new WsTestClient();
@@ -33,10 +35,24 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
     session = s;
   }
 
+  /**
+   * From now on every ping is answered with a pong on arrival and not recorded, as a real client does: a member that
+   * the test does not read for a while is then not closed by the server's ping timeout (about 20 s).
+   */
+  WsTestClient answeringPings() {
+    answerPings = true;
+    return this;
+  }
+
   @Override
   public void onWebSocketText(String text) {
     try {
-      received.add(JSON.readTree(text));
+      JsonNode n = JSON.readTree(text);
+      if (answerPings && n.path("type").asText().equals("ping")) {
+        send("{\"type\":\"pong\"}");
+        return;
+      }
+      received.add(n);
     } catch (Exception e) {
       throw new IllegalStateException("server sent non-JSON: " + text, e);
     }

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
- *     [--passphrase P]
+ *     [--passphrase P] [--mls]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code --device-key FILE} a persistent device key (created owner-only if missing) certifies the connection; it
  * prints its device fingerprint and those of the members whose device certificates verified. With
  * {@code --screen FILE.ivf} it also shares a screen: the VP8 frames of the IVF file, looped at 15 frames a second,
- * on its screen-share track (SFrame-encrypted with E2EE).
+ * on its screen-share track (SFrame-encrypted with E2EE). With {@code --mls} it runs the MLS key mode and prints
+ * {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters.
  */
 public final class Echo {
     private Echo() {}
@@ -49,16 +50,19 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
-                    + " [--passphrase P] [--screen FILE.ivf]");
+                    + " [--passphrase P] [--mls] [--screen FILE.ivf]");
             System.exit(2);
         }
         boolean plain = false;
         java.nio.file.Path deviceKey = null;
         String passphrase = null;
+        boolean mls = false;
         java.nio.file.Path screen = null;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
+            } else if (args[i].equals("--mls")) {
+                mls = true;
             } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
                 passphrase = args[++i];
             } else if (args[i].equals("--screen") && i + 1 < args.length) {
@@ -71,7 +75,8 @@ public final class Echo {
             }
         }
         // generous: the interop tests run it on a loaded machine next to browsers and servers
-        Options options = (plain ? Options.plain() : Options.e2ee()).withConnectTimeoutMillis(45_000);
+        Options options = (plain ? Options.plain() : mls ? Options.e2eeMls() : Options.e2ee())
+                .withConnectTimeoutMillis(45_000);
         if (deviceKey != null && !plain) {
             options = options.withDeviceKeyFile(deviceKey);
         }
@@ -85,7 +90,10 @@ public final class Echo {
         Connection c = start(URI.create(args[0]), args[1], options);
         CountDownLatch ended = new CountDownLatch(1);
         c.onE2ee(ev -> {
-            if (ev instanceof E2eeEvent.VerificationCodeChanged v) {
+            if (ev instanceof E2eeEvent.MlsEpoch me) {
+                System.out.println("mls epoch " + me.epoch() + " members " + String.join(",", me.members())
+                        + " code: " + me.verificationCode());
+            } else if (ev instanceof E2eeEvent.VerificationCodeChanged v) {
                 System.out.println("verification code: " + v.code());
             } else if (ev instanceof E2eeEvent.Fingerprints f) {
                 f.remote().forEach((id, fp) -> System.out.println("member " + id + " fingerprint " + fp));

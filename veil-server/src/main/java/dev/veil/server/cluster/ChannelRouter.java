@@ -13,7 +13,8 @@ import java.util.List;
  *   <li>nobody owns the channel: the least-loaded live node (this one on a tie) claims it atomically (SET NX) and
  *       the connect goes there;
  *   <li>the owner's node entry has expired (the node died): the least-loaded live node takes the channel over with
- *       an atomic compare-and-set on the stale claim, and the connect goes there.
+ *       an atomic compare-and-set on the stale lease (the next epoch fences the old owner off, §1.9.4), and the
+ *       connect goes there.
  * </ol>
  * A claim or take-over lost to another node's concurrent one is retried from the start, at most {@link #ATTEMPTS}
  * times in all.
@@ -27,7 +28,8 @@ public final class ChannelRouter {
   /** Where a connect for {@code channelId} reaching {@code self} goes. */
   public static Route route(ClusterDirectory dir, NodeInfo self, String channelId, long channelTtlMillis) {
     for (int i = 0; i < ATTEMPTS; i++) {
-      String owner = dir.owner(channelId);
+      Lease lease = dir.lease(channelId);
+      String owner = lease == null ? null : lease.nodeId();
       if (self.nodeId().equals(owner)) {
         return new Route.Local();
       }
@@ -39,13 +41,63 @@ public final class ChannelRouter {
         }
       }
       NodeInfo target = leastLoaded(live, self);
-      boolean won = owner == null ? dir.claim(channelId, target.nodeId(), channelTtlMillis)
-          : dir.takeOver(channelId, owner, target.nodeId(), channelTtlMillis);
-      if (won) {
+      Lease won = lease == null ? dir.claim(channelId, target.nodeId(), channelTtlMillis)
+          : dir.takeOver(channelId, lease, target.nodeId(), channelTtlMillis);
+      if (won != null) {
         return target.nodeId().equals(self.nodeId()) ? new Route.Local() : new Route.Redirect(target);
       }
     }
     return new Route.Unavailable("the channel's owner kept changing");
+  }
+
+  /**
+   * {@link #route}, plus the cascade rule (docs/PROTOCOL.md §1.9.3): when the channel's owner is full (at its
+   * connection budget), the connect goes to a relay node of the channel instead: the least-loaded live node that is
+   * not full and relays the channel already, else the least-loaded live node that is not full, which becomes one
+   * (recorded with {@link ClusterDirectory#addRelay} under the owner's lease, for {@code relayTtlMillis}). With no
+   * such node the plain route stands (the owner refuses the connect as full).
+   */
+  public static Route routeCascading(ClusterDirectory dir, NodeInfo self, String channelId, long channelTtlMillis,
+      long relayTtlMillis) {
+    Route plain = route(dir, self, channelId, channelTtlMillis);
+    NodeInfo owner = plain instanceof Route.Redirect r ? r.owner() : plain instanceof Route.Local ? self : null;
+    if (owner == null || !owner.full()) {
+      return plain;
+    }
+    Lease lease = dir.lease(channelId);
+    if (lease == null || !lease.nodeId().equals(owner.nodeId())) {
+      return plain; // the lease moved meanwhile: the next connect decides again
+    }
+    List<NodeInfo> candidates = new ArrayList<>();
+    for (NodeInfo n : withSelf(dir.liveNodes(), self)) {
+      if (!n.full() && !n.nodeId().equals(owner.nodeId())) {
+        candidates.add(n);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return plain;
+    }
+    List<String> relays = dir.relays(channelId);
+    Comparator<NodeInfo> order = Comparator.comparing((NodeInfo n) -> !relays.contains(n.nodeId()))
+        .thenComparingDouble(NodeInfo::load)
+        .thenComparing(n -> !n.nodeId().equals(self.nodeId()))
+        .thenComparing(NodeInfo::nodeId);
+    NodeInfo relay = candidates.stream().min(order).orElseThrow();
+    if (!dir.addRelay(channelId, lease, relay.nodeId(), relayTtlMillis)) {
+      return new Route.Unavailable("the channel's owner changed while placing a relay");
+    }
+    return new Route.Relay(owner, relay, lease);
+  }
+
+  private static List<NodeInfo> withSelf(List<NodeInfo> live, NodeInfo self) {
+    List<NodeInfo> all = new ArrayList<>(live.size() + 1);
+    all.add(self);
+    for (NodeInfo n : live) {
+      if (!n.nodeId().equals(self.nodeId())) {
+        all.add(n);
+      }
+    }
+    return all;
   }
 
   /**

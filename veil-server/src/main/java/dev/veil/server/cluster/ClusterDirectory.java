@@ -31,23 +31,46 @@ public interface ClusterDirectory extends AutoCloseable {
   /** Every node whose entry has not expired. */
   List<NodeInfo> liveNodes();
 
-  /** The node id owning {@code channelId}, or {@code null} if no claim is alive. */
-  String owner(String channelId);
+  /** The live lease on {@code channelId}, or {@code null} if nobody holds one. */
+  Lease lease(String channelId);
 
-  /** Claims {@code channelId} for {@code nodeId} if nobody owns it (atomic: SET NX with a TTL). */
-  boolean claim(String channelId, String nodeId, long ttlMillis);
+  /** The node id owning {@code channelId}, or {@code null} if no lease is alive. */
+  default String owner(String channelId) {
+    Lease l = lease(channelId);
+    return l == null ? null : l.nodeId();
+  }
 
   /**
-   * Moves {@code channelId} from {@code deadOwner} (a node no longer live) to {@code nodeId}, atomically: only if
-   * the claim still names {@code deadOwner} or has expired meanwhile.
+   * Claims {@code channelId} for {@code nodeId} if nobody holds it (atomic), with the channel's next epoch.
+   * Returns the new lease, or {@code null} if another lease is alive.
    */
-  boolean takeOver(String channelId, String deadOwner, String nodeId, long ttlMillis);
+  Lease claim(String channelId, String nodeId, long ttlMillis);
 
-  /** Extends the claim of {@code nodeId} on {@code channelId}; false if the claim is no longer its own. */
-  boolean refresh(String channelId, String nodeId, long ttlMillis);
+  /**
+   * Replaces the lease {@code dead} (of a node no longer live) with one of {@code nodeId}, atomically: only if the
+   * channel's lease is still exactly {@code dead} or has expired meanwhile. Returns the new lease (next epoch), or
+   * {@code null}.
+   */
+  Lease takeOver(String channelId, Lease dead, String nodeId, long ttlMillis);
 
-  /** Drops the claim of {@code nodeId} on {@code channelId} (nothing if another node owns it). */
-  void release(String channelId, String nodeId);
+  /** Extends {@code mine}; false if the channel's lease is no longer exactly {@code mine} (fenced off). */
+  boolean refresh(String channelId, Lease mine, long ttlMillis);
+
+  /** Drops {@code mine} (nothing if another lease replaced it). */
+  void release(String channelId, Lease mine);
+
+  /**
+   * Records {@code relayNode} as a relay node of {@code channelId} (a cascade, docs/PROTOCOL.md §1.9.3) for
+   * {@code ttlMillis}, or extends its record; only while the channel's lease is exactly {@code owner} (a fenced-off
+   * owner cannot add relays). Returns whether it was recorded.
+   */
+  boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis);
+
+  /** The relay nodes of {@code channelId} whose records have not expired, in node id order. */
+  List<String> relays(String channelId);
+
+  /** Drops the record of {@code relayNode} for {@code channelId} (its last member left). */
+  void removeRelay(String channelId, String relayNode);
 
   @Override
   void close();

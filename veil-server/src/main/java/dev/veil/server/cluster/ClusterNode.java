@@ -30,12 +30,39 @@ public final class ClusterNode implements ChannelPlacement {
   private final Executor io;
   private final Executor deliver;
   private final Set<String> hosted = ConcurrentHashMap.newKeySet();
+  /** The lease of each hosted channel this node holds, and when its last refresh was sent (io thread only). */
+  private final java.util.Map<String, Held> leases = new java.util.HashMap<>();
+  private final java.util.function.LongSupplier clock;
+  private volatile LeaseListener leaseListener = (ch, owner) -> { };
   private final AtomicLong lostClaims = new AtomicLong();
   private final AtomicLong directoryErrors = new AtomicLong();
   private volatile boolean stopped;
+  /** When the last heartbeat that got through was sent (io thread). */
+  private long lastBeatSent;
+
+  /** A lease this node holds: valid locally until {@code sentAt + channelTtl} (sentAt: before the command left). */
+  private record Held(Lease lease, long sentAt) { }
+
+  /**
+   * Told (on the hub's thread) when this node no longer holds the lease of a channel it hosts: another node took the
+   * channel over (split-brain after missed heartbeats or a partition), or the lease could not be refreshed before it
+   * ran out. {@code owner} is the node now holding it, or null if unknown. The hub sends the channel's members away
+   * (they reconnect and are routed to the owner) instead of keeping a second copy of the channel.
+   */
+  @FunctionalInterface
+  public interface LeaseListener {
+    void leaseLost(String channelId, NodeInfo owner);
+  }
 
   public ClusterNode(ClusterConfig cfg, ClusterDirectory dir, String mediaAddress, int capacity,
       IntSupplier connections, Executor io, Executor deliver) {
+    this(cfg, dir, mediaAddress, capacity, connections, io, deliver, () -> System.nanoTime() / 1_000_000);
+  }
+
+  /** As above, with the clock (milliseconds, monotonic) that times the leases locally; tests pass a manual one. */
+  public ClusterNode(ClusterConfig cfg, ClusterDirectory dir, String mediaAddress, int capacity,
+      IntSupplier connections, Executor io, Executor deliver, java.util.function.LongSupplier clockMillis) {
+    this.clock = clockMillis;
     this.cfg = cfg;
     this.dir = dir;
     this.mediaAddress = mediaAddress;
@@ -54,7 +81,9 @@ public final class ClusterNode implements ChannelPlacement {
   public void register() {
     for (int attempt = 1; ; attempt++) {
       try {
+        long sent = clock.getAsLong();
         dir.heartbeat(self(), cfg.nodeTtlMillis());
+        lastBeatSent = sent;
         break;
       } catch (ClusterDirectory.DirectoryException e) {
         if (attempt >= REGISTER_ATTEMPTS) {
@@ -98,6 +127,11 @@ public final class ClusterNode implements ChannelPlacement {
     }
   }
 
+  /** Who hears about lost leases (the hub); set before the first channel opens. */
+  public void onLeaseLost(LeaseListener l) {
+    this.leaseListener = java.util.Objects.requireNonNull(l, "listener");
+  }
+
   @Override
   public void channelOpened(String channelId) {
     hosted.add(channelId);
@@ -109,47 +143,123 @@ public final class ClusterNode implements ChannelPlacement {
     hosted.remove(channelId);
     onIo(() -> {
       if (!hosted.contains(channelId)) {
+        Held h = leases.remove(channelId);
+        if (h == null) {
+          return;
+        }
         try {
-          dir.release(channelId, cfg.nodeId());
+          dir.release(channelId, h.lease());
         } catch (RuntimeException e) {
-          directoryErrors.incrementAndGet(); // the claim expires on its own
+          directoryErrors.incrementAndGet(); // the lease expires on its own
         }
       }
     });
   }
 
-  /** The heartbeat: refreshes this node's entry (with its load) and the claim of every channel it hosts. */
+  /**
+   * The heartbeat: refreshes this node's entry (with its load) and the lease of every channel it hosts. While the
+   * directory cannot be reached, a lease is given up one heartbeat before another node could take it: before this
+   * node's entry can have expired ({@code node_ttl_millis} after the last heartbeat that got through, when the
+   * router may take its channels over) and before the lease itself can have ({@code channel_ttl_millis} after its
+   * last refresh). Times are taken before each command leaves, so Redis's own expiry is never earlier.
+   */
   public void tick() {
     onIo(() -> {
       if (stopped) {
         return;
       }
+      long sent = clock.getAsLong();
       try {
         dir.heartbeat(self(), cfg.nodeTtlMillis());
-        for (String ch : List.copyOf(hosted)) {
-          refresh(ch);
-        }
+        lastBeatSent = sent;
       } catch (RuntimeException e) {
         directoryErrors.incrementAndGet();
         LOG.warn("cluster: heartbeat failed: {}", e.toString());
       }
+      for (String ch : List.copyOf(hosted)) {
+        try {
+          refresh(ch);
+        } catch (RuntimeException e) {
+          directoryErrors.incrementAndGet();
+          LOG.warn("cluster: refreshing the lease of channel {} failed: {}", ch, e.toString());
+        }
+        if (hosted.contains(ch) && !validLocally(ch)) {
+          LOG.warn("cluster: the lease of channel {} may have run out (the directory is unreachable)", ch);
+          lost(ch, null);
+        }
+      }
     });
   }
 
+  /** Whether this node may still count on its lease of {@code ch} without having heard from the directory. */
+  private boolean validLocally(String ch) {
+    Held h = leases.get(ch);
+    long now = clock.getAsLong();
+    long margin = cfg.heartbeatMillis();
+    return h != null && now - h.sentAt() < cfg.channelTtlMillis() - margin
+        && now - lastBeatSent < cfg.nodeTtlMillis() - margin;
+  }
+
+  /**
+   * Keeps this node's lease on a hosted channel: refreshes the one it holds, adopts the one the router granted it
+   * (the directory names this node), or claims a free channel. A lease now held by another node is lost.
+   */
   private void refresh(String channelId) {
     if (stopped || !hosted.contains(channelId)) {
       return;
     }
-    boolean mine = dir.refresh(channelId, cfg.nodeId(), cfg.channelTtlMillis())
-        || dir.claim(channelId, cfg.nodeId(), cfg.channelTtlMillis());
-    if (!mine) {
-      lostClaims.incrementAndGet();
-      LOG.warn("cluster: channel {} is claimed by node {} while this node hosts it (it missed heartbeats?)",
-          channelId, dir.owner(channelId));
+    long sentAt = clock.getAsLong();
+    Held h = leases.get(channelId);
+    if (h != null && dir.refresh(channelId, h.lease(), cfg.channelTtlMillis())) {
+      leases.put(channelId, new Held(h.lease(), sentAt));
+      return;
     }
+    Lease now = dir.lease(channelId);
+    Lease mine = null;
+    if (now == null) {
+      mine = dir.claim(channelId, cfg.nodeId(), cfg.channelTtlMillis()); // free (expired, nobody took it): again
+    } else if (now.nodeId().equals(cfg.nodeId()) && dir.refresh(channelId, now, cfg.channelTtlMillis())) {
+      // the lease the router granted this node (for the channel's first connect, or a re-claim on its behalf):
+      // every connect for the channel comes here, so it is this node's to adopt
+      mine = now;
+    }
+    if (mine != null) {
+      leases.put(channelId, new Held(mine, sentAt));
+      return;
+    }
+    Lease other = dir.lease(channelId);
+    NodeInfo owner = null;
+    if (other != null && !other.nodeId().equals(cfg.nodeId())) {
+      for (NodeInfo n : dir.liveNodes()) {
+        if (n.nodeId().equals(other.nodeId())) {
+          owner = n;
+        }
+      }
+    }
+    LOG.warn("cluster: channel {} is leased to {} while this node hosts it (missed heartbeats or a partition): "
+        + "its members are sent away", channelId, other);
+    lost(channelId, owner);
   }
 
-  /** Channels whose claim another node holds while this one hosts them (split after missed heartbeats). */
+  /** Forgets the lease of {@code channelId} and tells the hub (its members leave and reconnect to the owner). */
+  private void lost(String channelId, NodeInfo owner) {
+    leases.remove(channelId);
+    hosted.remove(channelId);
+    lostClaims.incrementAndGet();
+    LeaseListener l = leaseListener;
+    deliver.execute(() -> l.leaseLost(channelId, owner));
+  }
+
+  /** The lease this node holds on {@code channelId}, or null (for tests; call on the io thread or after it). */
+  public Lease leaseOf(String channelId) {
+    Held h = leases.get(channelId);
+    return h == null ? null : h.lease();
+  }
+
+  /**
+   * Leases of hosted channels this node lost (another node took the channel after missed heartbeats or a partition,
+   * or the lease ran out unrefreshed); each time the channel's members were sent away.
+   */
   public long lostClaims() {
     return lostClaims.get();
   }
@@ -177,9 +287,10 @@ public final class ClusterNode implements ChannelPlacement {
       stopped = true;
       try {
         dir.deregister(cfg.nodeId());
-        for (String ch : List.copyOf(hosted)) {
-          dir.release(ch, cfg.nodeId());
+        for (java.util.Map.Entry<String, Held> e : List.copyOf(leases.entrySet())) {
+          dir.release(e.getKey(), e.getValue().lease());
         }
+        leases.clear();
       } catch (RuntimeException e) {
         LOG.warn("cluster: could not deregister (the entries expire on their own): {}", e.toString());
       }

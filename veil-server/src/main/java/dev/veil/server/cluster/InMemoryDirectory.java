@@ -15,7 +15,11 @@ public final class InMemoryDirectory implements ClusterDirectory {
 
   private final LongSupplier clock;
   private final Map<String, Entry<NodeInfo>> nodes = new HashMap<>();
-  private final Map<String, Entry<String>> channels = new HashMap<>();
+  private final Map<String, Entry<Lease>> channels = new HashMap<>();
+  /** The last epoch given out per channel (the fencing tokens keep increasing across expiries). */
+  private final Map<String, Long> epochs = new HashMap<>();
+  /** Per channel: relay node id -> expiry. */
+  private final Map<String, Map<String, Long>> relays = new HashMap<>();
 
   public InMemoryDirectory(LongSupplier clockMillis) {
     this.clock = clockMillis;
@@ -56,42 +60,77 @@ public final class InMemoryDirectory implements ClusterDirectory {
   }
 
   @Override
-  public synchronized String owner(String channelId) {
+  public synchronized Lease lease(String channelId) {
     return live(channels, channelId);
   }
 
+  private Lease grant(String channelId, String nodeId, long ttlMillis) {
+    Lease l = new Lease(nodeId, epochs.merge(channelId, 1L, Long::sum));
+    channels.put(channelId, new Entry<>(l, clock.getAsLong() + ttlMillis));
+    return l;
+  }
+
   @Override
-  public synchronized boolean claim(String channelId, String nodeId, long ttlMillis) {
+  public synchronized Lease claim(String channelId, String nodeId, long ttlMillis) {
     if (live(channels, channelId) != null) {
+      return null;
+    }
+    return grant(channelId, nodeId, ttlMillis);
+  }
+
+  @Override
+  public synchronized Lease takeOver(String channelId, Lease dead, String nodeId, long ttlMillis) {
+    Lease now = live(channels, channelId);
+    if (now != null && !now.equals(dead)) {
+      return null;
+    }
+    return grant(channelId, nodeId, ttlMillis);
+  }
+
+  @Override
+  public synchronized boolean refresh(String channelId, Lease mine, long ttlMillis) {
+    if (!mine.equals(live(channels, channelId))) {
       return false;
     }
-    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
+    channels.put(channelId, new Entry<>(mine, clock.getAsLong() + ttlMillis));
     return true;
   }
 
   @Override
-  public synchronized boolean takeOver(String channelId, String deadOwner, String nodeId, long ttlMillis) {
-    String now = live(channels, channelId);
-    if (now != null && !now.equals(deadOwner)) {
-      return false;
-    }
-    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
-    return true;
-  }
-
-  @Override
-  public synchronized boolean refresh(String channelId, String nodeId, long ttlMillis) {
-    if (!nodeId.equals(live(channels, channelId))) {
-      return false;
-    }
-    channels.put(channelId, new Entry<>(nodeId, clock.getAsLong() + ttlMillis));
-    return true;
-  }
-
-  @Override
-  public synchronized void release(String channelId, String nodeId) {
-    if (nodeId.equals(live(channels, channelId))) {
+  public synchronized void release(String channelId, Lease mine) {
+    if (mine.equals(live(channels, channelId))) {
       channels.remove(channelId);
+    }
+  }
+
+  @Override
+  public synchronized boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis) {
+    if (!owner.equals(live(channels, channelId))) {
+      return false;
+    }
+    relays.computeIfAbsent(channelId, k -> new java.util.TreeMap<>()).put(relayNode, clock.getAsLong() + ttlMillis);
+    return true;
+  }
+
+  @Override
+  public synchronized List<String> relays(String channelId) {
+    Map<String, Long> m = relays.get(channelId);
+    if (m == null) {
+      return List.of();
+    }
+    long now = clock.getAsLong();
+    m.values().removeIf(exp -> now >= exp);
+    if (m.isEmpty()) {
+      relays.remove(channelId);
+    }
+    return List.copyOf(m.keySet());
+  }
+
+  @Override
+  public synchronized void removeRelay(String channelId, String relayNode) {
+    Map<String, Long> m = relays.get(channelId);
+    if (m != null) {
+      m.remove(relayNode);
     }
   }
 

@@ -27,20 +27,43 @@ import java.util.Set;
  *       capacity}), set with {@code PX ttl} on every heartbeat: it expires when the node stops beating;
  *   <li>{@code <prefix>nodes}: the set of node ids ever registered; a listed id whose entry has expired is dropped
  *       from it when seen;
- *   <li>{@code <prefix>channel:<channelId>}: the owning node id, claimed with {@code SET NX PX ttl} and refreshed
- *       by the owner while the channel lives; take-over, refresh and release are Lua compare-and-set scripts, so no
- *       node ever overwrites another live node's claim.
+ *   <li>{@code <prefix>channel:<channelId>}: the channel's lease {@code "<nodeId> <epoch>"} with {@code PX ttl},
+ *       refreshed by the owner while the channel lives; claim, take-over, refresh and release are Lua
+ *       compare-and-set scripts on the whole lease, so no node ever overwrites another live node's lease and a node
+ *       whose lease was replaced cannot extend or drop the new one;
+ *   <li>{@code <prefix>relays:<channelId>}: the channel's relay nodes (a cascade), a sorted set scored by each
+ *       record's expiry in Redis's own clock ({@code TIME}); added only under the owner's current lease;
+ *   <li>{@code <prefix>epoch:<channelId>}: the channel's fencing-token counter ({@code INCR} in the claim and
+ *       take-over scripts), kept {@link #EPOCH_TTL_MILLIS} after its last change.
  * </ul>
  * Redis's own key expiry does the clock: the nodes' clocks never need to agree.
  */
 public final class RedisDirectory implements ClusterDirectory {
   private static final ObjectMapper JSON = new ObjectMapper();
+  // KEYS[1] the lease, KEYS[2] the channel's epoch counter; the new lease is "<node> <epoch>"
+  private static final String CLAIM = "if redis.call('exists', KEYS[1]) == 1 then return 0 end "
+      + "local e = redis.call('incr', KEYS[2]) redis.call('pexpire', KEYS[2], ARGV[3]) "
+      + "redis.call('set', KEYS[1], ARGV[1] .. ' ' .. e, 'PX', ARGV[2]) return e";
   private static final String TAKE_OVER = "local v = redis.call('get', KEYS[1]) "
-      + "if v == false or v == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0";
+      + "if v ~= false and v ~= ARGV[1] then return 0 end "
+      + "local e = redis.call('incr', KEYS[2]) redis.call('pexpire', KEYS[2], ARGV[4]) "
+      + "redis.call('set', KEYS[1], ARGV[2] .. ' ' .. e, 'PX', ARGV[3]) return e";
+  // KEYS[1] the lease, KEYS[2] the relay zset (member: node id, score: expiry in Redis's own milliseconds)
+  private static final String ADD_RELAY = "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end "
+      + "local t = redis.call('time') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+      + "redis.call('zadd', KEYS[2], now + tonumber(ARGV[3]), ARGV[2]) "
+      + "local keep = redis.call('pttl', KEYS[2]) "
+      + "if keep < tonumber(ARGV[3]) then redis.call('pexpire', KEYS[2], ARGV[3]) end return 1";
+  private static final String RELAYS = "local t = redis.call('time') "
+      + "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+      + "redis.call('zremrangebyscore', KEYS[1], '-inf', now) return redis.call('zrange', KEYS[1], 0, -1)";
   private static final String REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then "
       + "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
   private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then "
       + "return redis.call('del', KEYS[1]) end return 0";
+
+  /** How long a channel's epoch counter outlives its last claim (far beyond any lease a stale node could hold). */
+  static final long EPOCH_TTL_MILLIS = 24L * 3600 * 1000;
 
   private final String prefix;
   private final RedisClient client;
@@ -89,6 +112,14 @@ public final class RedisDirectory implements ClusterDirectory {
 
   private String channelKey(String id) {
     return prefix + "channel:" + id;
+  }
+
+  private String epochKey(String id) {
+    return prefix + "epoch:" + id;
+  }
+
+  private String relaysKey(String id) {
+    return prefix + "relays:" + id;
   }
 
   private String nodesKey() {
@@ -165,34 +196,63 @@ public final class RedisDirectory implements ClusterDirectory {
   }
 
   @Override
-  public String owner(String channelId) {
-    return call("owner", () -> redis.get(channelKey(channelId)));
+  public Lease lease(String channelId) {
+    return Lease.decode(call("lease", () -> redis.get(channelKey(channelId))));
+  }
+
+  private Lease granted(Long epoch, String nodeId) {
+    return epoch == null || epoch < 1 ? null : new Lease(nodeId, epoch);
   }
 
   @Override
-  public boolean claim(String channelId, String nodeId, long ttlMillis) {
-    return call("claim", () -> "OK".equals(redis.set(channelKey(channelId), nodeId,
-        SetArgs.Builder.nx().px(ttlMillis))));
+  public Lease claim(String channelId, String nodeId, long ttlMillis) {
+    Long e = call("claim", () -> redis.eval(CLAIM, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId), epochKey(channelId)}, nodeId, Long.toString(ttlMillis),
+        Long.toString(EPOCH_TTL_MILLIS)));
+    return granted(e, nodeId);
   }
 
   @Override
-  public boolean takeOver(String channelId, String deadOwner, String nodeId, long ttlMillis) {
-    Long r = call("take-over", () -> redis.eval(TAKE_OVER, ScriptOutputType.INTEGER,
-        new String[] {channelKey(channelId)}, deadOwner, nodeId, Long.toString(ttlMillis)));
-    return r != null && r == 1L;
+  public Lease takeOver(String channelId, Lease dead, String nodeId, long ttlMillis) {
+    Long e = call("take-over", () -> redis.eval(TAKE_OVER, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId), epochKey(channelId)}, dead.encode(), nodeId, Long.toString(ttlMillis),
+        Long.toString(EPOCH_TTL_MILLIS)));
+    return granted(e, nodeId);
   }
 
   @Override
-  public boolean refresh(String channelId, String nodeId, long ttlMillis) {
+  public boolean refresh(String channelId, Lease mine, long ttlMillis) {
     Long r = call("refresh", () -> redis.eval(REFRESH, ScriptOutputType.INTEGER,
-        new String[] {channelKey(channelId)}, nodeId, Long.toString(ttlMillis)));
+        new String[] {channelKey(channelId)}, mine.encode(), Long.toString(ttlMillis)));
     return r != null && r == 1L;
   }
 
   @Override
-  public void release(String channelId, String nodeId) {
+  public void release(String channelId, Lease mine) {
     call("release", () -> redis.eval(RELEASE, ScriptOutputType.INTEGER, new String[] {channelKey(channelId)},
-        nodeId));
+        mine.encode()));
+  }
+
+  @Override
+  public boolean addRelay(String channelId, Lease owner, String relayNode, long ttlMillis) {
+    Long r = call("add relay", () -> redis.eval(ADD_RELAY, ScriptOutputType.INTEGER,
+        new String[] {channelKey(channelId), relaysKey(channelId)}, owner.encode(), relayNode,
+        Long.toString(ttlMillis)));
+    return r != null && r == 1L;
+  }
+
+  @Override
+  public List<String> relays(String channelId) {
+    List<String> r = call("relays", () -> redis.eval(RELAYS, ScriptOutputType.MULTI,
+        new String[] {relaysKey(channelId)}));
+    List<String> out = new ArrayList<>(r == null ? List.of() : r);
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  @Override
+  public void removeRelay(String channelId, String relayNode) {
+    call("remove relay", () -> redis.zrem(relaysKey(channelId), relayNode));
   }
 
   /** The remaining TTL of a channel claim in milliseconds (Redis PTTL: -2 no key, -1 no expiry); for tests. */

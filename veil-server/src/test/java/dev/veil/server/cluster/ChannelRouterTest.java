@@ -1,6 +1,7 @@
 package dev.veil.server.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,7 +58,7 @@ class ChannelRouterTest {
   void aChannelOwnedByALiveNodeIsRedirectedThereWhateverItsLoad() {
     dir.heartbeat(node("a", 9), NODE_TTL);
     dir.heartbeat(node("b", 0), NODE_TTL);
-    assertTrue(dir.claim("room", "a", CHANNEL_TTL));
+    assertNotNull(dir.claim("room", "a", CHANNEL_TTL));
     assertEquals(new Route.Redirect(node("a", 9)), route(node("b", 0), "room"));
     assertEquals("a", dir.owner("room"));
   }
@@ -97,11 +98,14 @@ class ChannelRouterTest {
       @Override public void heartbeat(NodeInfo self, long ttl) { }
       @Override public void deregister(String id) { }
       @Override public List<NodeInfo> liveNodes() { return List.of(node("a", 0)); }
-      @Override public String owner(String ch) { calls.add("owner"); return null; }
-      @Override public boolean claim(String ch, String id, long ttl) { calls.add("claim"); return false; }
-      @Override public boolean takeOver(String ch, String dead, String id, long ttl) { return false; }
-      @Override public boolean refresh(String ch, String id, long ttl) { return false; }
-      @Override public void release(String ch, String id) { }
+      @Override public Lease lease(String ch) { calls.add("lease"); return null; }
+      @Override public Lease claim(String ch, String id, long ttl) { calls.add("claim"); return null; }
+      @Override public Lease takeOver(String ch, Lease dead, String id, long ttl) { return null; }
+      @Override public boolean refresh(String ch, Lease mine, long ttl) { return false; }
+      @Override public void release(String ch, Lease mine) { }
+      @Override public boolean addRelay(String ch, Lease owner, String relay, long ttl) { return false; }
+      @Override public List<String> relays(String ch) { return List.of(); }
+      @Override public void removeRelay(String ch, String relay) { }
       @Override public void close() { }
     };
     Route r = ChannelRouter.route(racing, node("a", 0), "room", CHANNEL_TTL);
@@ -180,5 +184,49 @@ class ChannelRouterTest {
     assertInstanceOf(Route.Unavailable.class, routed.get(0));
     a.tick();
     assertEquals(2, a.directoryErrors());
+  }
+
+  // ------------------------------------------------------------------------------------ cascade (§1.9.3)
+
+  private static NodeInfo full(String id) {
+    return new NodeInfo(id, "ws://127.0.0.1:1/" + id, "127.0.0.1:2", 10, 10);
+  }
+
+  @Test
+  void aConnectForAFullOwnerGoesToARelayNodeRecordedUnderItsLease() {
+    dir.heartbeat(full("a"), NODE_TTL);
+    dir.heartbeat(node("b", 5), NODE_TTL);
+    dir.heartbeat(node("c", 2), NODE_TTL);
+    Lease lease = dir.claim("big", "a", CHANNEL_TTL);
+    Route r = ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL);
+    assertEquals(new Route.Relay(full("a"), node("c", 2), lease), r, "the least-loaded node that is not full");
+    assertEquals(List.of("c"), dir.relays("big"));
+    // c fills up more than b: a channel that has a relay keeps using it while it is not full
+    dir.heartbeat(node("c", 8), NODE_TTL);
+    assertEquals(new Route.Relay(full("a"), node("c", 8), lease),
+        ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL));
+    // c full too: b becomes the second relay
+    dir.heartbeat(full("c"), NODE_TTL);
+    assertEquals(new Route.Relay(full("a"), node("b", 5), lease),
+        ChannelRouter.routeCascading(dir, node("b", 5), "big", CHANNEL_TTL, CHANNEL_TTL));
+    assertEquals(List.of("b", "c"), dir.relays("big"));
+    // everyone full: the plain route (the owner refuses as full)
+    dir.heartbeat(full("b"), NODE_TTL);
+    assertEquals(new Route.Redirect(full("a")), ChannelRouter.routeCascading(dir, full("b"), "big", CHANNEL_TTL,
+        CHANNEL_TTL));
+  }
+
+  @Test
+  void anOwnerWithRoomAndAFullOwnerReachedDirectlyRouteAsBeforeOrToARelay() {
+    dir.heartbeat(node("a", 3), NODE_TTL);
+    dir.heartbeat(node("b", 0), NODE_TTL);
+    assertNotNull(dir.claim("room", "a", CHANNEL_TTL));
+    assertEquals(new Route.Redirect(node("a", 3)),
+        ChannelRouter.routeCascading(dir, node("b", 0), "room", CHANNEL_TTL, CHANNEL_TTL));
+    assertEquals(List.of(), dir.relays("room"), "no relay while the owner has room");
+    dir.heartbeat(full("a"), NODE_TTL);
+    Route r = ChannelRouter.routeCascading(dir, full("a"), "room", CHANNEL_TTL, CHANNEL_TTL);
+    assertEquals(new Route.Relay(full("a"), node("b", 0), dir.lease("room")), r,
+        "the full owner itself sends the connect to a relay");
   }
 }

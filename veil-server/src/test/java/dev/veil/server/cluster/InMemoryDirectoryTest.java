@@ -31,14 +31,24 @@ class InMemoryDirectoryTest extends DirectoryContract {
 
   @Test
   void aClaimLivesWhileRefreshedAndExpiresWithout() {
-    assertTrue(dir.claim("room", "a", 10_000));
+    Lease a = dir.claim("room", "a", 10_000);
     for (int i = 0; i < 5; i++) {
       now += 9_000;
-      assertTrue(dir.refresh("room", "a", 10_000));
+      assertTrue(dir.refresh("room", a, 10_000));
     }
     now += 9_999;
     assertEquals("a", dir.owner("room"));
     now += 1;
     assertNull(dir.owner("room"));
+  }
+
+  @Test
+  void aRelayRecordExpiresAfterItsTtl() {
+    Lease a = dir.claim("big", "a", 60_000);
+    assertTrue(dir.addRelay("big", a, "b", 5_000));
+    now += 4_999;
+    assertEquals(List.of("b"), dir.relays("big"));
+    now += 1;
+    assertEquals(List.of(), dir.relays("big"));
   }
 }

@@ -24,7 +24,8 @@ import java.util.Objects;
  *       tracks share a tight link fairly instead of one getting its top layer and the other nothing.</li>
  *   <li><b>Hysteresis</b>: keeping what a track already has needs the budget to cover its cost; getting more than it
  *       has needs {@link Config#upgradeHeadroom()} of that extra layer's cost to spare on top, and not within {@link
- *       Config#upgradeHoldMillis()} of the track's last downgrade. A downgrade happens as soon as the budget no
+ *       Config#upgradeHoldMillis()} of the track's last downgrade for bandwidth (a layer that stops running lowers
+ *       the ceiling, which is no such downgrade: the track gets the layer back as soon as it runs again). A downgrade happens as soon as the budget no
  *       longer covers the current layer. An estimate wobbling around a layer's bitrate therefore does not flap.</li>
  * </ol>
  * A track whose layers have no measured bitrate yet (nothing received) costs nothing and gets its ceiling by
@@ -177,8 +178,8 @@ public final class LayerSelector {
             State s = st[i];
             if (chosen[i] != s.layer) {
                 switches++;
-                if (chosen[i] < s.layer && !tracks.get(i).paused()) {
-                    s.lastDowngradeMillis = nowMillis;
+                if (chosen[i] < s.layer && !tracks.get(i).paused() && chosen[i] < ceiling[i]) {
+                    s.lastDowngradeMillis = nowMillis; // (a lower ceiling — a layer stopped — holds nothing back)
                 }
                 s.layer = chosen[i];
             }

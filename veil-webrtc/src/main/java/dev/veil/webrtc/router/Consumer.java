@@ -66,6 +66,10 @@ public final class Consumer {
     long keyFrameRequests;
     /** The simulcast group it consumes (its layer switcher decides what it gets), or null. */
     SimulcastGroup simulcast;
+    /** VP8 PictureID/TL0PICIDX continuity across layer switches (simulcast VP8 consumers only). */
+    private dev.veil.webrtc.router.simulcast.Vp8PictureIdRewriter vp8Ids;
+    /** Whether the packet {@link #mapLayer} passed last is the newest sent. */
+    private boolean lastMappedNewest;
 
     Consumer(String id, String peerId, Producer producer, ConsumerParams params, int initialSeq, long initialTs,
             int initialRtxSeq) {
@@ -259,13 +263,30 @@ public final class Consumer {
      * consumer); at a switch point the mapping restarts there.
      */
     byte[] forwardLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
-        return mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis) ? rewrite(pkt, outSeq, outTs) : null;
+        if (!mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis)) {
+            return null;
+        }
+        byte[] out = rewrite(pkt, outSeq, outTs);
+        rewriteVp8Ids(pkt, out, 0, out.length, lastMappedNewest);
+        return out;
     }
 
     /** {@link #forwardLayer} into {@code out[off..]} without allocating; returns the length, or -1. */
     int forwardLayerInto(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis, byte[] out,
             int off) {
-        return mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis) ? rewriteInto(pkt, outSeq, outTs, out, off) : -1;
+        if (!mapLayer(pkt, outSeq, outTs, switchPoint, nowMillis)) {
+            return -1;
+        }
+        int n = rewriteInto(pkt, outSeq, outTs, out, off);
+        rewriteVp8Ids(pkt, out, off, n, lastMappedNewest);
+        return n;
+    }
+
+    /** The VP8 ids of a layer packet's copy {@code out[off..off+n]} (payload and padding as in {@code pkt}). */
+    private void rewriteVp8Ids(RtpPacket pkt, byte[] out, int off, int n, boolean newest) {
+        if (vp8Ids != null && n > 0) {
+            vp8Ids.rewrite(out, off + n - pkt.paddingLength() - pkt.payloadLength(), pkt.payloadLength(), newest);
+        }
     }
 
     private boolean mapLayer(RtpPacket pkt, int outSeq, long outTs, boolean switchPoint, long nowMillis) {
@@ -274,6 +295,12 @@ public final class Consumer {
         }
         int inSeq = pkt.sequenceNumber();
         if (switchPoint || !synced) {
+            if (producer.codec() == dev.veil.webrtc.rtp.RtpCodec.VP8) {
+                if (vp8Ids == null) {
+                    vp8Ids = new dev.veil.webrtc.router.simulcast.Vp8PictureIdRewriter();
+                }
+                vp8Ids.onSwitch(pkt.buffer(), pkt.payloadOffset(), pkt.payloadLength());
+            }
             seqOffset = (outSeq - inSeq) & 0xFFFF;
             tsOffset = (outTs - pkt.timestamp()) & 0xFFFF_FFFFL;
             syncInExt = inSeq;
@@ -288,6 +315,7 @@ public final class Consumer {
             highestInExt = Math.max(highestInExt, inExt);
         }
         int outDelta = RtpHeader.seqDelta(lastOutSeq, outSeq);
+        lastMappedNewest = outDelta > 0;
         if (outDelta > 0) {
             lastOutExt += outDelta;
             lastOutSeq = outSeq;
@@ -328,7 +356,9 @@ public final class Consumer {
         int outSeq = (pkt.header().sequenceNumber() + seqOffset) & 0xFFFF;
         long outTs = (pkt.header().timestamp() + tsOffset) & 0xFFFF_FFFFL;
         if (!rtxEnabled()) {
-            return rewrite(pkt, outSeq, outTs);
+            byte[] out = rewrite(pkt, outSeq, outTs);
+            rewriteVp8Ids(pkt, out, 0, out.length, false);
+            return out;
         }
         RtpHeader h = pkt.header().rewritten(params.rtxSsrc(), params.rtxPayloadType(), rtxSeq, outTs)
                 .withExtensions(extensions);
@@ -338,6 +368,9 @@ public final class Consumer {
         payload[0] = (byte) (outSeq >>> 8);
         payload[1] = (byte) outSeq;
         System.arraycopy(pkt.buffer(), pkt.payloadOffset(), payload, 2, len);
+        if (vp8Ids != null) {
+            vp8Ids.rewrite(payload, 2, len, false); // the ids it was first sent with
+        }
         return RtpPacket.build(h, payload, 0, payload.length);
     }
 

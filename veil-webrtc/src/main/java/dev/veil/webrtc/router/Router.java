@@ -286,6 +286,12 @@ public final class Router {
         return c == null || c.simulcast == null ? -1 : simulcast.currentLayer(c);
     }
 
+    /** The simulcast layer a consumer is headed for (its target: preference and bandwidth cap), or -1. */
+    public int targetLayer(String consumerId) {
+        Consumer c = consumers.get(consumerId);
+        return c == null || c.simulcast == null ? -1 : c.simulcast.switcher.targetLayer(c.id());
+    }
+
     /** Simulcast layers whose SSRC is known (of the live simulcast producers). */
     public int simulcastLayersKnown() {
         return simulcast.layersKnown();

@@ -38,9 +38,22 @@ final class SimulcastGroup {
     private final long[] windowBytes;
     /** Each layer's bitrate over the last completed window, 0 if it sent nothing then (or nothing yet). */
     private final long[] bitrates;
+    /** Each layer's bitrates over the last {@link #RATE_HISTORY} completed windows (a ring, {@link #historyPos}). */
+    private final long[][] history;
+    private int historyPos;
+    /** Each layer's cost: the highest of its last windows' bitrates, 0 if the last window measured 0. */
+    private final long[] peaks;
     private long windowStartMillis = Long.MIN_VALUE;
     /** The measurement window: long enough to cover a key frame and the frames after it. */
     static final long RATE_WINDOW_MILLIS = 1000;
+    /**
+     * Windows a layer's cost looks back on. One window's rate swings by a factor of 3 on a CPU-starved publisher (a
+     * layer's encoder skips frames, a key frame lands in one window and not the next: 174 and 558 kbit/s for the
+     * same 640x360 layer a few seconds apart, measured on the 400 kbit/s netlab test); costing a layer by its last
+     * window alone made a congested subscriber step down to a layer that "fit" and could not be carried (and step up
+     * to one on a probe sized for the dip), so layers cost their peak over a few seconds.
+     */
+    static final int RATE_HISTORY = 5;
 
     SimulcastGroup(Producer group, List<String> rids, int ridExtensionId, LayerSwitcher switcher) {
         this.group = group;
@@ -51,6 +64,8 @@ final class SimulcastGroup {
         this.widths = new int[rids.size()];
         this.windowBytes = new long[rids.size()];
         this.bitrates = new long[rids.size()];
+        this.history = new long[rids.size()][RATE_HISTORY];
+        this.peaks = new long[rids.size()];
         this.switcher = switcher;
     }
 
@@ -79,10 +94,21 @@ final class SimulcastGroup {
             windowStartMillis = nowMillis;
         } else if (nowMillis - windowStartMillis >= RATE_WINDOW_MILLIS) {
             long elapsed = nowMillis - windowStartMillis;
+            boolean gap = elapsed > 2 * RATE_WINDOW_MILLIS;
             for (int i = 0; i < bitrates.length; i++) {
-                bitrates[i] = elapsed > 2 * RATE_WINDOW_MILLIS ? 0 : windowBytes[i] * 8000 / elapsed;
+                bitrates[i] = gap ? 0 : windowBytes[i] * 8000 / elapsed;
                 windowBytes[i] = 0;
+                if (gap) {
+                    java.util.Arrays.fill(history[i], 0);
+                }
+                history[i][historyPos] = bitrates[i];
+                long peak = 0;
+                for (long b : history[i]) {
+                    peak = Math.max(peak, b);
+                }
+                peaks[i] = bitrates[i] == 0 ? 0 : peak;
             }
+            historyPos = (historyPos + 1) % RATE_HISTORY;
             windowStartMillis = nowMillis;
             closed = true;
         }
@@ -90,9 +116,12 @@ final class SimulcastGroup {
         return closed;
     }
 
-    /** Layer {@code layer}'s measured bitrate (last completed window), bits per second; 0 if not measured. */
+    /**
+     * What layer {@code layer} costs, bits per second: the highest bitrate of its last {@link #RATE_HISTORY}
+     * measurement windows; 0 if it sent nothing in the last one (not running) or nothing has been measured yet.
+     */
     long bitrateBps(int layer) {
-        return bitrates[layer];
+        return peaks[layer];
     }
 
     /** The highest layer a consumer should get: its preference (height), capped by its bandwidth cap. */

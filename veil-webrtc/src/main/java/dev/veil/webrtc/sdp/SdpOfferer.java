@@ -61,21 +61,10 @@ public final class SdpOfferer {
     private long version;
     private String iceUfrag;
     private String icePwd;
-    private final DtlsFingerprint fingerprint;
-    private final String candidateAddress;
-    private final boolean ipv6;
-    private final int port;
-    /** The passive ICE-TCP candidate's port, or 0 for none. */
-    private int tcpPort;
-    private List<Codec> audioCodecs = List.of(Codec.opus());
-    private List<Codec> videoCodecs = List.of(Codec.vp8(), Codec.h264(), Codec.vp9(), Codec.av1());
-    private List<Extmap> extmaps = List.of(new Extmap(1, Extmap.SDES_MID));
-    private boolean uplinkCongestionControl = true;
-    private boolean uplinkTransportCc = true;
-    private boolean downlinkCongestionControl;
-    private boolean uplinkRtx = true;
-    private int uplinkStartBitrateKbps;
-    private List<String> uplinkSimulcastRids = List.of();
+    /** The codecs and header extensions each new m-line gets (the setters below). */
+    private final OfferFormats formats = new OfferFormats();
+    /** Writes the offers (the transport: fingerprint, host candidates). */
+    private final OfferWriter writer;
     private final List<MediaSection> sections = new ArrayList<>();
     /** Per m-line: live, rejected in an offer not yet answered, or rejected and answered (free for a new track). */
     private final List<Slot> slots = new ArrayList<>();
@@ -105,11 +94,10 @@ public final class SdpOfferer {
         this.sessionId = sessionId;
         this.version = 0;
         setIceCredentials(iceUfrag, icePwd);
-        this.fingerprint = Objects.requireNonNull(fingerprint, "fingerprint");
+        Objects.requireNonNull(fingerprint, "fingerprint");
         Objects.requireNonNull(announcedAddress, "announcedAddress");
-        this.candidateAddress = announcedAddress.getHostAddress().replaceFirst("%.*$", "");
-        this.ipv6 = announcedAddress instanceof Inet6Address;
-        this.port = port;
+        this.writer = new OfferWriter(fingerprint, announcedAddress.getHostAddress().replaceFirst("%.*$", ""),
+                announcedAddress instanceof Inet6Address, port);
     }
 
     /**
@@ -121,13 +109,13 @@ public final class SdpOfferer {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("bad port " + port);
         }
-        this.tcpPort = port;
+        writer.tcpPort = port;
         return this;
     }
 
     /** Replaces the audio codecs offered on m-lines added from now on (default: Opus). */
     public SdpOfferer audioCodecs(List<Codec> codecs) {
-        this.audioCodecs = List.copyOf(codecs);
+        formats.audioCodecs = List.copyOf(codecs);
         return this;
     }
 
@@ -136,13 +124,13 @@ public final class SdpOfferer {
      * client that prefers another orders the offer itself, docs/PROTOCOL.md §2.9).
      */
     public SdpOfferer videoCodecs(List<Codec> codecs) {
-        this.videoCodecs = List.copyOf(codecs);
+        formats.videoCodecs = List.copyOf(codecs);
         return this;
     }
 
     /** Replaces the header extensions offered on m-lines added from now on (default: sdes:mid as id 1). */
     public SdpOfferer extmaps(List<Extmap> extmaps) {
-        this.extmaps = List.copyOf(extmaps);
+        formats.extmaps = List.copyOf(extmaps);
         return this;
     }
 
@@ -155,7 +143,7 @@ public final class SdpOfferer {
      * Applies to m-lines added from now on.
      */
     public SdpOfferer uplinkCongestionControl(boolean on) {
-        this.uplinkCongestionControl = on;
+        formats.uplinkCongestionControl = on;
         return this;
     }
 
@@ -168,7 +156,7 @@ public final class SdpOfferer {
      * from now on.
      */
     public SdpOfferer uplinkRtx(boolean on) {
-        this.uplinkRtx = on;
+        formats.uplinkRtx = on;
         return this;
     }
 
@@ -184,7 +172,7 @@ public final class SdpOfferer {
         if (kbps < 0 || kbps > 100_000) {
             throw new IllegalArgumentException("start bitrate must be 0..100000 kbit/s");
         }
-        this.uplinkStartBitrateKbps = kbps;
+        formats.uplinkStartBitrateKbps = kbps;
         return this;
     }
 
@@ -193,7 +181,7 @@ public final class SdpOfferer {
      * off leaves goog-remb alone, as a client without transport-cc would answer (to measure the REMB fallback).
      */
     public SdpOfferer uplinkTransportCc(boolean on) {
-        this.uplinkTransportCc = on;
+        formats.uplinkTransportCc = on;
         return this;
     }
 
@@ -206,7 +194,7 @@ public final class SdpOfferer {
      * from now on.
      */
     public SdpOfferer downlinkCongestionControl(boolean on) {
-        this.downlinkCongestionControl = on;
+        formats.downlinkCongestionControl = on;
         return this;
     }
 
@@ -231,149 +219,13 @@ public final class SdpOfferer {
                 throw new IllegalArgumentException("bad rid: " + rid);
             }
         }
-        this.uplinkSimulcastRids = r;
+        formats.uplinkSimulcastRids = r;
         return this;
     }
 
     /** The extmap id the transport-wide sequence number gets on RECVONLY m-lines (see {@link #uplinkCongestionControl}). */
     public int transportWideCcExtmapId() {
-        java.util.Set<Integer> taken = new java.util.HashSet<>();
-        for (Extmap e : extmaps) {
-            if (e.uri().equals(Extmap.TRANSPORT_WIDE_CC)) {
-                return e.id();
-            }
-            taken.add(e.id());
-        }
-        for (int id = 3; id <= 14; id++) {
-            if (!taken.contains(id)) {
-                return id;
-            }
-        }
-        for (int id = 1; id <= 2; id++) {
-            if (!taken.contains(id)) {
-                return id;
-            }
-        }
-        throw new IllegalStateException("no free one-byte extmap id");
-    }
-
-    private List<Extmap> extmapsFor(MediaKind kind, Direction d) {
-        if (d == Direction.SENDONLY && downlinkCongestionControl
-                && extmaps.stream().noneMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
-            List<Extmap> out = new ArrayList<>(extmaps);
-            out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
-            return List.copyOf(out);
-        }
-        if (d != Direction.RECVONLY) {
-            return extmaps;
-        }
-        List<Extmap> out = new ArrayList<>(extmaps);
-        if (uplinkCongestionControl && uplinkTransportCc
-                && extmaps.stream().noneMatch(e -> e.uri().equals(Extmap.TRANSPORT_WIDE_CC))) {
-            out.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
-        }
-        if (kind == MediaKind.VIDEO && !uplinkSimulcastRids.isEmpty()) {
-            for (String uri : List.of(Extmap.RTP_STREAM_ID, Extmap.REPAIRED_RTP_STREAM_ID)) {
-                if (out.stream().noneMatch(e -> e.uri().equals(uri))) {
-                    List<Extmap> taken = new ArrayList<>(out);
-                    if (downlinkCongestionControl) {
-                        // the SENDONLY m-lines of this BUNDLE use it for the transport-wide sequence number
-                        taken.add(new Extmap(transportWideCcExtmapId(), Extmap.TRANSPORT_WIDE_CC));
-                    }
-                    out.add(new Extmap(freeExtmapId(taken), uri));
-                }
-            }
-        }
-        return List.copyOf(out);
-    }
-
-    private static int freeExtmapId(List<Extmap> taken) {
-        for (int id = 3; id <= 14; id++) {
-            final int i = id;
-            if (taken.stream().noneMatch(e -> e.id() == i)) {
-                return id;
-            }
-        }
-        for (int id = 1; id <= 2; id++) {
-            final int i = id;
-            if (taken.stream().noneMatch(e -> e.id() == i)) {
-                return id;
-            }
-        }
-        throw new IllegalStateException("no free one-byte extmap id");
-    }
-
-    private List<Codec> codecsFor(MediaKind kind, Direction d) {
-        List<Codec> base = codecsFor(kind);
-        if (d == Direction.SENDONLY && downlinkCongestionControl) {
-            List<Codec> out = new ArrayList<>(base.size());
-            for (Codec c : base) {
-                Codec x = c;
-                if (!"rtx".equalsIgnoreCase(c.name())) {
-                    if (kind == MediaKind.VIDEO && !x.rtcpFeedback().contains("goog-remb")) {
-                        x = x.withFeedback("goog-remb");
-                    }
-                    if (!x.rtcpFeedback().contains("transport-cc")) {
-                        x = x.withFeedback("transport-cc");
-                    }
-                }
-                out.add(x);
-            }
-            return List.copyOf(out);
-        }
-        if (d != Direction.RECVONLY || !uplinkCongestionControl && !uplinkRtx && uplinkStartBitrateKbps == 0) {
-            return base;
-        }
-        List<Codec> out = new ArrayList<>(base.size());
-        for (Codec c : base) {
-            Codec x = c;
-            if (kind == MediaKind.VIDEO && uplinkStartBitrateKbps > 0 && !"rtx".equalsIgnoreCase(c.name())
-                    && !c.fmtp().contains("x-google-start-bitrate")) {
-                String param = "x-google-start-bitrate=" + uplinkStartBitrateKbps;
-                x = new Codec(x.payloadType(), x.name(), x.clockRate(), x.channels(),
-                        x.fmtp().isEmpty() ? param : x.fmtp() + ";" + param, x.rtcpFeedback());
-            }
-            if (!uplinkCongestionControl) {
-                out.add(x);
-                continue;
-            }
-            if (kind == MediaKind.VIDEO && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("goog-remb")) {
-                x = x.withFeedback("goog-remb");
-            }
-            if (uplinkTransportCc && !"rtx".equalsIgnoreCase(c.name()) && !c.rtcpFeedback().contains("transport-cc")) {
-                x = x.withFeedback("transport-cc");
-            }
-            out.add(x);
-        }
-        if (kind == MediaKind.VIDEO && uplinkRtx) {
-            java.util.Set<Integer> used = new java.util.HashSet<>();
-            for (Codec c : audioCodecs) {
-                used.add(c.payloadType());
-            }
-            for (Codec c : videoCodecs) {
-                used.add(c.payloadType());
-            }
-            for (Codec c : base) {
-                if ("rtx".equalsIgnoreCase(c.name()) || base.stream().anyMatch(
-                        r -> "rtx".equalsIgnoreCase(r.name()) && r.fmtp().equals("apt=" + c.payloadType()))) {
-                    continue;
-                }
-                int pt = c.payloadType() + 1;
-                while (used.contains(pt) && pt <= 127) {
-                    pt++;
-                }
-                if (pt > 127) {
-                    for (pt = 96; pt <= 127 && used.contains(pt); pt++) {
-                        // first free dynamic payload type
-                    }
-                }
-                if (pt <= 127) {
-                    used.add(pt);
-                    out.add(Codec.rtx(pt, c.payloadType()));
-                }
-            }
-        }
-        return List.copyOf(out);
+        return formats.transportWideCcExtmapId();
     }
 
     /** New local ICE credentials after an ICE restart; the next offer carries them. */
@@ -410,12 +262,12 @@ public final class SdpOfferer {
     private String place(MediaKind kind, Direction d, SendTrack track) {
         Objects.requireNonNull(kind, "kind");
         String mid = Integer.toString(nextMid++);
-        List<Codec> codecs = codecsFor(kind, d);
+        List<Codec> codecs = formats.codecsFor(kind, d);
         if (d == Direction.SENDONLY && kind == MediaKind.VIDEO && track.rtxSsrc() != 0) {
-            codecs = withSendRtx(codecs);
+            codecs = formats.withSendRtx(codecs);
         }
-        List<String> rids = kind == MediaKind.VIDEO && d == Direction.RECVONLY ? uplinkSimulcastRids : List.of();
-        MediaSection section = new MediaSection(mid, kind, d, codecs, extmapsFor(kind, d), track, rids);
+        MediaSection section = new MediaSection(mid, kind, d, codecs, formats.extmapsFor(kind, d), track,
+                formats.ridsFor(kind, d));
         for (int i = 0; i < sections.size(); i++) {
             if (slots.get(i) == Slot.RECYCLABLE && sections.get(i).kind() == kind) {
                 sections.set(i, section);
@@ -426,39 +278,6 @@ public final class SdpOfferer {
         sections.add(section);
         slots.add(Slot.LIVE);
         return mid;
-    }
-
-    /**
-     * A forwarded video track with an RTX SSRC: {@code rtx/<clock>} with {@code apt=<pt>} for every codec, on the
-     * codec's payload type + 1 or the next free one (the SFU retransmits NACKed packets on the RTX stream).
-     */
-    private List<Codec> withSendRtx(List<Codec> base) {
-        java.util.Set<Integer> used = new java.util.HashSet<>();
-        for (Codec c : audioCodecs) {
-            used.add(c.payloadType());
-        }
-        for (Codec c : base) {
-            used.add(c.payloadType());
-        }
-        List<Codec> out = new ArrayList<>(base);
-        for (Codec c : base) {
-            if ("rtx".equalsIgnoreCase(c.name())) {
-                continue;
-            }
-            int pt = c.payloadType() + 1;
-            while (pt <= 127 && used.contains(pt)) {
-                pt++;
-            }
-            if (pt <= 127) {
-                used.add(pt);
-                out.add(Codec.rtx(pt, c.payloadType()));
-            }
-        }
-        return List.copyOf(out);
-    }
-
-    private List<Codec> codecsFor(MediaKind kind) {
-        return kind == MediaKind.AUDIO ? audioCodecs : videoCodecs;
     }
 
     /**
@@ -543,101 +362,11 @@ public final class SdpOfferer {
         version++;
         offered = List.copyOf(sections);
         offeredSlots = List.copyOf(slots);
-        StringBuilder sb = new StringBuilder(1024 + 1024 * sections.size());
-        line(sb, "v=0");
-        line(sb, "o=- " + sessionId + " " + version + " IN IP4 0.0.0.0");
-        line(sb, "s=-");
-        line(sb, "t=0 0");
-        line(sb, "a=ice-lite");
-        StringBuilder group = new StringBuilder("a=group:BUNDLE");
-        for (int i = 0; i < sections.size(); i++) {
-            if (slots.get(i) == Slot.LIVE) {
-                group.append(' ').append(sections.get(i).mid());
-            }
+        List<Boolean> live = new ArrayList<>(slots.size());
+        for (Slot slot : slots) {
+            live.add(slot == Slot.LIVE);
         }
-        line(sb, group.toString());
-        line(sb, "a=msid-semantic: WMS *");
-        for (int i = 0; i < sections.size(); i++) {
-            if (slots.get(i) == Slot.LIVE) {
-                writeMedia(sb, sections.get(i));
-            } else {
-                writeRejected(sb, sections.get(i));
-            }
-        }
-        return sb.toString();
-    }
-
-    /** A rejected m-line: port 0, its mid and nothing else it would need to carry media (RFC 8829 §5.2.2). */
-    private void writeRejected(StringBuilder sb, MediaSection s) {
-        StringBuilder m = new StringBuilder("m=").append(s.kind().sdpName()).append(" 0 UDP/TLS/RTP/SAVPF");
-        for (Codec c : s.codecs()) {
-            m.append(' ').append(c.payloadType());
-        }
-        line(sb, m.toString());
-        line(sb, "c=IN " + (ipv6 ? "IP6 " : "IP4 ") + candidateAddress);
-        line(sb, "a=mid:" + s.mid());
-        line(sb, "a=inactive");
-    }
-
-    private void writeMedia(StringBuilder sb, MediaSection s) {
-        StringBuilder m = new StringBuilder("m=").append(s.kind().sdpName()).append(' ').append(port)
-                .append(" UDP/TLS/RTP/SAVPF");
-        for (Codec c : s.codecs()) {
-            m.append(' ').append(c.payloadType());
-        }
-        line(sb, m.toString());
-        line(sb, "c=IN " + (ipv6 ? "IP6 " : "IP4 ") + candidateAddress);
-        line(sb, "a=mid:" + s.mid());
-        line(sb, "a=" + s.direction().sdpName());
-        line(sb, "a=ice-ufrag:" + iceUfrag);
-        line(sb, "a=ice-pwd:" + icePwd);
-        line(sb, "a=fingerprint:" + fingerprint.toSdpValue());
-        line(sb, "a=setup:actpass");
-        line(sb, "a=rtcp-mux");
-        line(sb, "a=rtcp-rsize");
-        for (Extmap e : s.extmaps()) {
-            line(sb, "a=extmap:" + e.id() + " " + e.uri());
-        }
-        for (Codec c : s.codecs()) {
-            line(sb, "a=rtpmap:" + c.payloadType() + " " + c.rtpmap());
-            for (String fb : c.rtcpFeedback()) {
-                line(sb, "a=rtcp-fb:" + c.payloadType() + " " + fb);
-            }
-            if (!c.fmtp().isEmpty()) {
-                line(sb, "a=fmtp:" + c.payloadType() + " " + c.fmtp());
-            }
-        }
-        if (!s.recvRids().isEmpty() && s.direction() == Direction.RECVONLY) {
-            for (String rid : s.recvRids()) {
-                line(sb, "a=rid:" + rid + " recv");
-            }
-            line(sb, "a=simulcast:recv " + String.join(";", s.recvRids()));
-        }
-        SendTrack t = s.track();
-        if (t != null && s.direction().sends()) {
-            line(sb, "a=msid:" + t.streamId() + " " + t.trackId());
-            boolean rtx = t.rtxSsrc() != 0 && s.codecs().stream().anyMatch(c -> "rtx".equalsIgnoreCase(c.name()));
-            if (rtx) {
-                line(sb, "a=ssrc-group:FID " + t.ssrc() + " " + t.rtxSsrc());
-            }
-            line(sb, "a=ssrc:" + t.ssrc() + " cname:" + t.cname());
-            line(sb, "a=ssrc:" + t.ssrc() + " msid:" + t.streamId() + " " + t.trackId());
-            if (rtx) {
-                line(sb, "a=ssrc:" + t.rtxSsrc() + " cname:" + t.cname());
-                line(sb, "a=ssrc:" + t.rtxSsrc() + " msid:" + t.streamId() + " " + t.trackId());
-            }
-        }
-        line(sb, "a=candidate:1 1 udp " + HOST_CANDIDATE_PRIORITY + " " + candidateAddress + " " + port
-                + " typ host");
-        if (tcpPort != 0) {
-            line(sb, "a=candidate:2 1 tcp " + HOST_TCP_CANDIDATE_PRIORITY + " " + candidateAddress + " " + tcpPort
-                    + " typ host tcptype passive");
-        }
-        line(sb, "a=end-of-candidates");
-    }
-
-    private static void line(StringBuilder sb, String l) {
-        sb.append(l).append("\r\n");
+        return writer.write(sessionId, version, iceUfrag, icePwd, sections, live);
     }
 
     /**

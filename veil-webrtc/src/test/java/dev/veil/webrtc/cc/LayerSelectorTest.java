@@ -87,6 +87,20 @@ class LayerSelectorTest {
     }
 
     @Test
+    void aLayerThatStopsRunningLowersTheCeilingWithoutStartingTheHold() {
+        LayerSelector s = new LayerSelector(new LayerSelector.Config(0.2, 3000));
+        assertEquals(2, layer(s.allocate(5_000_000, 0, List.of(track("a")), 0), 0));
+        // the publisher's top layer sends nothing for a while (measured 0): the ceiling drops to layer 1
+        Track stopped = new Track("a", List.of(SIMULCAST.get(0), SIMULCAST.get(1), new Layer(1280, 720, 0)), 0, 0,
+                false);
+        Allocation a = s.allocate(5_000_000, 0, List.of(stopped), 1000);
+        assertEquals(1, layer(a, 0));
+        assertFalse(a.choices().get(0).limitedByBandwidth());
+        // it runs again: back at once, no upgrade hold (that is for downgrades the bandwidth forced)
+        assertEquals(2, layer(s.allocate(5_000_000, 0, List.of(track("a")), 1100), 0));
+    }
+
+    @Test
     void anUpgradeNeedsHeadroomButKeepingDoesNot() {
         LayerSelector s = new LayerSelector(new LayerSelector.Config(0.2, 0));
         assertEquals(1, layer(s.allocate(1_400_000, 0, List.of(track("a")), 0), 0), "1.4 Mbit/s does not cover 1.5");

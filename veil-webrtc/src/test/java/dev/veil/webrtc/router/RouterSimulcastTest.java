@@ -154,6 +154,71 @@ class RouterSimulcastTest extends RouterFixture {
         assertEquals(0, router.findConsumer("low/cam").layerSwitches(), "started on layer 0: no switch");
     }
 
+    /** A VP8 packet of {@code layer} with PictureID, TL0PICIDX and TID in its descriptor, as Chromium sends. */
+    private byte[] idPacket(int layer, boolean key, int pictureId, int tl0) {
+        byte[] frame = key ? new byte[] {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00}
+                : new byte[] {0x51, 0x42, 0x00, 0x01};
+        byte[] payload = new byte[6 + frame.length];
+        payload[0] = (byte) 0x90; // X, S
+        payload[1] = (byte) 0xE0; // I, L, T
+        payload[2] = (byte) (0x80 | pictureId >> 8);
+        payload[3] = (byte) pictureId;
+        payload[4] = (byte) tl0;
+        payload[5] = 0;
+        System.arraycopy(frame, 0, payload, 6, frame.length);
+        RtpHeader h = RtpHeader.of(true, 96, seq[layer]++ & 0xFFFF, ts[layer], SSRC[layer]).withExtensions(List.of(
+                new HeaderExtension(RID_EXT, RIDS.get(layer).getBytes(StandardCharsets.US_ASCII))));
+        return RtpPacket.build(h, payload, 0, payload.length);
+    }
+
+    @Test
+    void vp8PictureIdsStayContinuousAcrossASwitchAndOnRetransmission() throws Exception {
+        int[] pid = {100, 20_000, 32_760};
+        int[] tl0 = {5, 200, 250};
+        consumer("s", 0x100L);
+        List<Integer> sent = new java.util.ArrayList<>();
+        List<Integer> sentTl0 = new java.util.ArrayList<>();
+        int lastSeq = -1;
+        for (int f = 0; f < 12; f++) {
+            if (f == 6) {
+                router.setTargetLayer("s/cam", 0, now); // down to layer 0, whose ids are elsewhere entirely
+            }
+            for (int l = 0; l < 3; l++) {
+                byte[] p = idPacket(l, f == 0 || f == 7 && l == 0, pid[l]++ & 0x7FFF, tl0[l]++ & 0xFF);
+                router.handleRtp(PUB, p, 0, p.length, now);
+                ts[l] += 3000;
+            }
+            now += 33;
+            for (RtpPacket p : rtpTo(drain(), "s")) {
+                lastSeq = p.header().sequenceNumber();
+                sent.add(idOf(p, true));
+                sentTl0.add(idOf(p, false));
+            }
+        }
+        assertEquals(0, router.currentLayer("s/cam"));
+        // frame 0: layer 0's key frame starts it (the only layer seen yet), 1's and 2's switch it up; layer 2 until
+        // frame 7, layer 0's key frame, then layer 0: 3 switches, 14 packets
+        assertEquals(14, sent.size());
+        for (int i = 1; i < sent.size(); i++) {
+            assertEquals((sent.get(i - 1) + 1) & 0x7FFF, sent.get(i), "PictureIDs " + sent);
+            assertEquals((sentTl0.get(i - 1) + 1) & 0xFF, sentTl0.get(i), "TL0PICIDX " + sentTl0);
+        }
+        assertEquals(100, sent.get(0), "the first layer keeps its own ids");
+        // a NACK of the last packet: retransmitted with the ids it was sent with
+        byte[] nack = new GenericNack(0x5EEDL, 0x100L, List.of(lastSeq)).encode();
+        router.handleRtcp("s", nack, 0, nack.length, now);
+        List<RtpPacket> again = rtpTo(drain(), "s");
+        assertEquals(1, again.size());
+        assertEquals(sent.get(sent.size() - 1), idOf(again.get(0), true));
+    }
+
+    /** The PictureID (or TL0PICIDX) in a packet built by {@link #idPacket}. */
+    private static int idOf(RtpPacket p, boolean pictureId) {
+        byte[] b = p.buffer();
+        int off = p.payloadOffset();
+        return pictureId ? ((b[off + 2] & 0x7F) << 8) | (b[off + 3] & 0xFF) : b[off + 4] & 0xFF;
+    }
+
     @Test
     void pliNackAndSenderReportsAreAboutTheLayerTheConsumerGets() throws Exception {
         frame();

@@ -1,0 +1,356 @@
+/**
+ * The E2EE state of a connection in the MLS key mode (`keyMode: 'mls'`, docs/PROTOCOL.md §4): the SDK's side of
+ * MlsSession (mls-session.js) and the E2EE Worker. Same surface as VeilE2EE (index.js) where the SDK needs it
+ * (handler, attachSender/Receiver, verificationCode, peers(), markVerified(), sealData/openData, idle(), destroy()),
+ * plus `epoch` and `roster`.
+ *
+ * Frames: SFrame (suite AES_128_GCM_SHA256_128) in the worker, keyed per epoch from the MLS exporter: this member
+ * sends under its own KID (leaf index ‖ epoch bits) with setSendKey as soon as it applied the commit; each other
+ * member of the epoch gets its KID and the epoch's base key with setReceiveKey (the worker's SFrameReceiver derives
+ * that sender's key and salt); a sender's previous-epoch key then expires 2 s later (KEY_GRACE_MILLIS, as Java's
+ * MlsFrameCrypto grace), or 250 ms after its first frame under the new KID. A departed member's receiver is removed
+ * at once. The worker's receivers run without the sender-keys ratchet (a KID not installed is 'no-key', and such a
+ * frame is held until its key comes, up to 1 s). A receiver is bound to the connection whose stream carries the
+ * frames, and holds only that member's KIDs: a frame under another member's KID is dropped ('no-key').
+ *
+ * Events ('e2ee'): {type: 'mls-epoch', epoch, code, members}, 'verification-code', 'send-key', 'key-installed',
+ * 'error' (source 'mls' with the session's reasons, or 'frames' / 'worker' from the worker), 'key-used',
+ * 'verified', 'verification-lost'. Data messages are not available in this mode yet: sealData rejects, openData
+ * drops (nothing is ever sent or taken in clear).
+ */
+
+import { E2EEError } from './errors.js';
+import { MlsSession } from './mls-session.js';
+import { kidEpochBits } from './mls-kid.js';
+import { toHex } from './bytes.js';
+import { sectionCodecs } from './codec.js';
+import { supportsScriptTransform, isE2EESupported, DEFAULT_WORKER_URL, WORKER_NAME } from './index.js';
+
+export const KEY_MODE = 'mls';
+let transformIds = 0;
+
+/**
+ * Creates the MLS-mode E2EE state of one connection and starts the E2EE Worker.
+ * @param {{workerUrl?: string|URL, worker?: object, onEvent?: (ev: object) => void, keepKeysForTesting?: boolean,
+ *   now?: () => number}} [options]
+ */
+export async function createMlsE2EE(options = {}) {
+  let worker = options.worker;
+  if (!worker) {
+    if (!isE2EESupported()) {
+      throw new E2EEError('unsupported',
+        'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
+    }
+    worker = new Worker(options.workerUrl || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
+  }
+  return new MlsE2EE(options, worker);
+}
+
+export class MlsE2EE {
+  #opts;
+  #worker;
+  #session = new MlsSession();
+  #listeners = [];
+  #now;
+  #destroyed = false;
+  #receiving = new Set(); // connection ids whose keys the worker holds
+  #lastEpochBits = null;
+  #transforms = new WeakMap();
+  #acks = new Map();
+  #ackId = 0;
+  #verifiedCode = null;
+  #sendKey = null;
+  #keptKeys = new Map();
+
+  constructor(opts, worker) {
+    this.#opts = opts;
+    this.#worker = worker;
+    this.#now = opts.now || (() => globalThis.performance.now());
+    this.mode = KEY_MODE;
+    this.keyMode = KEY_MODE;
+    this.format = 'sframe';
+    this.selfFingerprint = null;
+    this.deviceFingerprint = null;
+    this.remoteFingerprints = new Map();
+    /** The code of the current epoch (from its epoch authenticator), or null before this member is in the group. */
+    this.verificationCode = null;
+    /** The current MLS epoch, or -1 before this member is in the group. */
+    this.epoch = -1;
+    /** The MLS roster: the connection ids of the current epoch's members (self included), in leaf order. */
+    this.roster = [];
+    this.selfConnectionId = null;
+    this.needsEncodedInsertableStreams = !supportsScriptTransform();
+    /** Set by the SDK: sends one signaling message ({type: 'mls', ...}). */
+    this.sendSignaling = null;
+    if (opts.onEvent) this.#listeners.push(opts.onEvent);
+    worker.onmessage = (ev) => this.#onWorkerMessage(ev.data);
+    this.#resetWorker();
+    this.handler = {
+      onOffer: (connection, msg) => this.start(msg.connection_id),
+      onNotify: (connection, msg) => this.#onNotify(msg),
+      onMls: (connection, msg) => this.onSignaling(msg),
+      setupSender: (connection, sender) => this.attachSender(sender, sender.track ? sender.track.kind : undefined),
+      setupReceiver: (connection, receiver, connectionId) =>
+        this.attachReceiver(receiver, receiver.track ? receiver.track.kind : undefined, connectionId),
+      onLocalDescription: (connection) => this.updateCodecs(connection.pc),
+      close: () => this.destroy(),
+    };
+  }
+
+  on(event, fn) {
+    if (event !== 'e2ee') throw new E2EEError('unsupported', 'unknown event ' + event);
+    this.#listeners.push(fn);
+    return this;
+  }
+
+  #emit(ev) {
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(ev);
+      } catch (e) {
+        // a listener's failure is not the E2EE layer's
+      }
+    }
+  }
+
+  /** The application's metadata, unchanged: the MLS mode publishes nothing in signaling_notify_metadata. */
+  notifyMetadata(metadata = null) {
+    return metadata;
+  }
+
+  start(selfConnectionId) {
+    if (this.#destroyed || this.selfConnectionId !== null) return;
+    this.selfConnectionId = selfConnectionId;
+    this.#session.start(selfConnectionId);
+  }
+
+  /** An `mls` or `mls_event` signaling message. */
+  onSignaling(msg) {
+    if (this.#destroyed || !msg) return;
+    const now = this.#now();
+    const p = msg.type === 'mls_event' ? this.#session.onEvent(msg, now) : this.#session.onMessage(msg.from, msg.payload, now);
+    p.then(() => this.#drain());
+  }
+
+  #onNotify(msg) {
+    const now = this.#now();
+    let p = null;
+    if (msg.event_type === 'connection.created') {
+      if (msg.connection_id === this.selfConnectionId && Array.isArray(msg.data)) {
+        for (const m of msg.data) {
+          if (m.connection_id !== this.selfConnectionId) p = this.#session.memberJoined(m.connection_id, now);
+        }
+      } else if (msg.connection_id !== this.selfConnectionId) {
+        p = this.#session.memberJoined(msg.connection_id, now);
+      }
+    } else if (msg.event_type === 'connection.destroyed' && msg.connection_id !== this.selfConnectionId) {
+      p = this.#session.memberLeft(msg.connection_id, now);
+    }
+    if (p) p.then(() => this.#drain());
+  }
+
+  #drain() {
+    if (this.#destroyed) return;
+    for (const o of this.#session.drainOutputs()) {
+      if (o.type === 'send') {
+        if (this.sendSignaling) this.sendSignaling(o.message);
+      } else if (o.type === 'epoch') {
+        this.#installEpoch(o);
+      } else if (o.type === 'stop-sending') {
+        this.#resetWorker();
+        this.#receiving.clear();
+        this.#lastEpochBits = null;
+        this.epoch = -1;
+        this.roster = [];
+        this.#sendKey = null;
+      } else if (o.type === 'error') {
+        if (o.reason === 'removed') {
+          this.epoch = -1;
+          this.roster = [];
+        }
+        this.#emit({ type: 'error', source: 'mls', reason: o.reason, from: o.from, detail: o.detail });
+      }
+    }
+  }
+
+  #installEpoch(o) {
+    const bits = kidEpochBits(o.ownKid);
+    // the epoch's low 8 bits wrapped: a sender's new KID is below its old one, so its receiver starts afresh
+    const wrapped = this.#lastEpochBits !== null && bits < this.#lastEpochBits;
+    this.#lastEpochBits = bits;
+    const now = new Set(o.senders.map((s) => s.connectionId));
+    for (const id of this.#receiving) {
+      if (!now.has(id) || wrapped) this.#post({ type: 'removeSender', senderId: id });
+    }
+    this.#post({ type: 'setSendKey', kid: o.ownKid.toString(), key: o.baseKey });
+    for (const s of o.senders) {
+      this.#post({ type: 'setReceiveKey', senderId: s.connectionId, kid: s.kid.toString(), key: o.baseKey });
+      if (this.#opts.keepKeysForTesting) {
+        if (!this.#keptKeys.has(s.connectionId)) this.#keptKeys.set(s.connectionId, []);
+        this.#keptKeys.get(s.connectionId).push({ kid: s.kid.toString(), key: toHex(o.baseKey) });
+      }
+    }
+    if (this.#opts.keepKeysForTesting) this.#sendKey = { kid: o.ownKid.toString(), key: toHex(o.baseKey) };
+    o.baseKey.fill(0);
+    this.#receiving = now;
+    this.epoch = Number(o.epoch);
+    this.roster = o.roster;
+    const codeChanged = o.code !== this.verificationCode;
+    this.verificationCode = o.code;
+    this.#emit({ type: 'send-key', kid: o.ownKid.toString() });
+    for (const s of o.senders) this.#emit({ type: 'key-installed', senderId: s.connectionId, kid: s.kid.toString() });
+    this.#emit({ type: 'mls-epoch', epoch: this.epoch, code: o.code, members: [...o.roster] });
+    if (codeChanged) {
+      this.#emit({ type: 'verification-code', code: o.code });
+      if (this.#verifiedCode !== null && this.#verifiedCode !== o.code) {
+        this.#emit({ type: 'verification-lost', scope: 'room', reason: 'code-changed', verifiedCode: this.#verifiedCode,
+          code: o.code });
+        this.#verifiedCode = null;
+      }
+    }
+  }
+
+  #resetWorker() {
+    this.#post({ type: 'setFormat', format: 'sframe', keyMode: KEY_MODE });
+  }
+
+  // ------------------------------------------------------------------ transforms (as VeilE2EE)
+
+  attachSender(sender, kind) {
+    const transformId = 'm' + ++transformIds;
+    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind), transformId });
+    this.#transforms.set(sender, transformId);
+    return transformId;
+  }
+
+  attachReceiver(receiver, kind, senderId) {
+    const transformId = 'm' + ++transformIds;
+    this.#attach(receiver, { operation: 'decrypt', kind: kind || (receiver.track && receiver.track.kind),
+      senderId: senderId || undefined, transformId });
+    this.#transforms.set(receiver, transformId);
+    return transformId;
+  }
+
+  bindReceiver(transformId, senderId) {
+    this.#post({ type: 'bindReceiver', transformId, senderId });
+  }
+
+  updateCodecs(pc) {
+    const sdp = pc && pc.localDescription ? pc.localDescription.sdp : '';
+    if (!sdp) return;
+    for (const t of pc.getTransceivers()) {
+      if (!t.mid) continue;
+      const codecs = sectionCodecs(sdp, t.mid);
+      if (!codecs) continue;
+      for (const target of [t.sender, t.receiver]) {
+        const transformId = this.#transforms.get(target);
+        if (transformId !== undefined) this.#post({ type: 'setCodecs', transformId, codecs });
+      }
+    }
+  }
+
+  #attach(target, options) {
+    if (this.#destroyed) throw new E2EEError('destroyed', 'E2EE has been destroyed');
+    if (supportsScriptTransform()) {
+      target.transform = new globalThis.RTCRtpScriptTransform(this.#worker, options);
+      return;
+    }
+    if (typeof target.createEncodedStreams !== 'function') {
+      throw new E2EEError('unsupported', 'no encoded transform on this sender/receiver');
+    }
+    const { readable, writable } = target.createEncodedStreams();
+    this.#worker.postMessage({ type: 'stream', ...options, readable, writable }, [readable, writable]);
+  }
+
+  #post(msg) {
+    if (this.#destroyed && msg.type !== 'destroy') return;
+    this.#worker.postMessage(msg);
+  }
+
+  #onWorkerMessage(m) {
+    if (!m || typeof m !== 'object') return;
+    if (m.type === 'ack' || (m.type === 'e2ee-error' && m.id !== undefined && this.#acks.has(m.id))) {
+      const resolve = this.#acks.get(m.id);
+      this.#acks.delete(m.id);
+      if (resolve) resolve();
+      if (m.type === 'ack') return;
+    }
+    if (m.type === 'e2ee-error') {
+      this.#emit({ type: 'error', source: m.operation === 'message' ? 'worker' : 'frames', reason: m.reason,
+        operation: m.operation, kind: m.kind, senderId: m.senderId, suppressed: m.suppressed, detail: m.detail });
+    } else if (m.type === 'e2ee-key-used') {
+      this.#emit({ type: 'key-used', operation: m.operation, senderId: m.senderId, kid: m.kid });
+    }
+  }
+
+  // ------------------------------------------------------------------ verification, roster, data
+
+  /** The other members of the MLS roster (the agreed membership, not the server's notify list). */
+  peers() {
+    return this.roster.filter((id) => id !== this.selfConnectionId).map((connectionId) => ({
+      connectionId, name: null, fingerprint: null, deviceFingerprint: null, verified: this.roomVerified,
+      verifiedName: null, alarmed: false,
+    }));
+  }
+
+  get roomVerified() {
+    return this.#verifiedCode !== null && this.#verifiedCode === this.verificationCode;
+  }
+
+  /** markVerified(): the current epoch's code was compared out of band; a later epoch's code raises 'verification-lost'. */
+  async markVerified(fingerprint) {
+    await this.idle();
+    if (fingerprint !== undefined) {
+      throw new E2EEError('unsupported', 'the MLS key mode verifies the room code (markVerified()), not fingerprints');
+    }
+    if (this.verificationCode === null) throw new E2EEError('unsupported', 'not in the MLS group yet');
+    this.#verifiedCode = this.verificationCode;
+    this.#emit({ type: 'verified', scope: 'room', code: this.verificationCode });
+  }
+
+  sealData() {
+    return Promise.reject(new E2EEError('unsupported',
+      'data messages are not available in the MLS key mode yet (never sent in clear)'));
+  }
+
+  async openData(from) {
+    this.#emit({ type: 'error', source: 'data', reason: 'unsupported', from,
+      detail: 'data messages are not available in the MLS key mode yet (dropped)' });
+    return null;
+  }
+
+  /** Resolves once every input so far was processed and the worker applied every key sent to it. */
+  async idle() {
+    await this.#session.idle();
+    this.#drain();
+    if (this.#destroyed) return;
+    const id = ++this.#ackId;
+    await new Promise((resolve) => {
+      this.#acks.set(id, resolve);
+      this.#worker.postMessage({ type: 'ping', id });
+    });
+  }
+
+  /** For tests only (keepKeysForTesting): {send: {kid, key}, receive: {connectionId: [{kid, key}]}}, hex keys. */
+  exportKeysForTesting() {
+    if (!this.#opts.keepKeysForTesting) throw new E2EEError('unsupported', 'create with keepKeysForTesting: true');
+    const receive = {};
+    for (const [id, list] of this.#keptKeys) receive[id] = list.map((k) => ({ ...k }));
+    return { send: this.#sendKey ? { ...this.#sendKey } : null, receive };
+  }
+
+  destroy() {
+    if (this.#destroyed) return;
+    this.#post({ type: 'destroy' });
+    this.#destroyed = true;
+    this.#session.destroy();
+    for (const resolve of this.#acks.values()) resolve();
+    this.#acks.clear();
+    this.#keptKeys.clear();
+    if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
+  }
+
+  get destroyed() {
+    return this.#destroyed;
+  }
+}
