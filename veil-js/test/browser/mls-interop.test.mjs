@@ -7,6 +7,9 @@
 //      three), then Java leaves: after each step every member shows the same epoch, verification code and MLS
 //      roster; the pages see each other's picture and hear Java; after the leave the pages keep decoding each other
 //      in the new epoch.
+//   3. Java founds, two browsers join by Java's commits (a page applies a Java commit in a group of three), then the
+//      Java founder leaves: the first page (now the lowest leaf) commits its removal and both pages go on decoding
+//      each other in epoch 3.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
@@ -183,6 +186,41 @@ test('mlsInterop_browserFounds_javaJoins_secondBrowserJoins_javaLeaves_allAgreeA
   }
   t.diagnostic(`mixed group: codes e1 ${v1.code}, e2 ${v2.code}, e3 ${v3.code}; a decoded ${aSeesB.decoded} then `
     + `${aAfter.decoded} frames of b`);
+});
+
+test('mlsInterop_javaFounds_twoBrowsersJoinByJavaCommits_founderLeaves_browserCommitsItsRemoval', async t => {
+  // (one Java member only: two Echo participants would echo each other's frames back and forth without end)
+  const channel = 'mls-interop-java-founder-leaves';
+  const { echo, fail } = await startEcho(channel);
+  await waitFor('Echo founded the group', () => echo.state.mls.length > 0, WAIT).catch(fail);
+  const a = await openSmallStreamPage(browser, server.base);
+  const aId = await a.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: RED, hz: 440, name: 'a', options: MLS });
+  await agreed('page a joined the Java group', [a], echo, [echo.state.id, aId], 1, fail);
+  // page b: Java (leaf 0) commits its add; page a applies Java's commit
+  const b = await openSmallStreamPage(browser, server.base);
+  const bId = await b.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: BLUE, hz: 660, name: 'b', options: MLS });
+  const v2 = await agreed('both pages and Java agree (3 members)', [a, b], echo, [echo.state.id, aId, bId], 2, fail);
+  await hears('page b hears Java', b, echo.state.id, 0, fail);
+  const bSeesA = await sees('page b sees page a', b, aId, RED);
+  // the founder leaves: page a is the lowest leaf now and commits the removal; page b applies a browser's commit
+  await echo.stop();
+  const v3 = await agreed('the pages agree after the Java founder left', [a, b], null, [aId, bId], 3, e => { throw e; });
+  assert.notEqual(v3.code, v2.code);
+  const aEpochs = (await a.evaluate(() => window.veil.events)).filter(e => e.type === 'mls-epoch').map(e => e.epoch);
+  assert.deepEqual(aEpochs, [1, 2, 3], 'page a joined at epoch 1 and went through every later epoch once');
+  const after = await sees('page b keeps seeing page a in epoch 3', b, aId, RED, bSeesA.decoded);
+  await sees('page a sees page b in epoch 3', a, bId, BLUE);
+  const kids = (await b.evaluate(() => window.veil.events))
+    .filter(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === aId).map(e => BigInt(e.kid));
+  assert.ok(kids.includes((1n << 8n) + 3n), `b decrypted a (leaf 1) under its epoch-3 KID 259: ${kids}`);
+  for (const [p, others] of [[a, [bId, echo.state.id]], [b, [aId, echo.state.id]]]) {
+    for (const o of others) assert.deepEqual(await hardFrameErrors(p, o), []);
+  }
+  for (const p of [a, b]) {
+    await p.evaluate(() => window.veil.conn.disconnect());
+    await p.context().close();
+  }
+  t.diagnostic(`Java founder left: e2 ${v2.code}, e3 ${v3.code}; b decoded ${after.decoded} frames of a`);
 });
 
 test('mls: an unknown keyMode is refused with a clear error; keyMode mls excludes passphrase mode', async () => {

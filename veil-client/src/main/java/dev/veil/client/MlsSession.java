@@ -5,7 +5,9 @@ import dev.veil.e2ee.codec.DecryptResult;
 import dev.veil.e2ee.codec.FrameCryptoException;
 import dev.veil.e2ee.codec.FrameType;
 import dev.veil.e2ee.codec.Rejection;
+import dev.veil.e2ee.identity.DeviceIdentity;
 import dev.veil.e2ee.mls.MlsCommit;
+import dev.veil.e2ee.mls.MlsCredential;
 import dev.veil.e2ee.mls.MlsEpochKeys;
 import dev.veil.e2ee.mls.MlsException;
 import dev.veil.e2ee.mls.MlsFrameCrypto;
@@ -13,6 +15,7 @@ import dev.veil.e2ee.mls.MlsGroupSession;
 import dev.veil.e2ee.mls.MlsHandled;
 import dev.veil.e2ee.mls.MlsKeyPackage;
 import dev.veil.e2ee.mls.MlsMember;
+import dev.veil.e2ee.mls.MlsMembershipGuard;
 import dev.veil.e2ee.mls.MlsVerificationCode;
 import dev.veil.e2ee.sframe.CipherSuite;
 import dev.veil.e2ee.sframe.SFrameReceiver;
@@ -20,7 +23,6 @@ import dev.veil.signaling.Mls;
 import dev.veil.signaling.MlsEvent;
 import dev.veil.signaling.MlsFraming;
 import dev.veil.signaling.SignalingMessage;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,18 +46,61 @@ import java.util.function.Consumer;
  * The credential identity is the connection id, so the MLS roster maps to connections. A key package is added only
  * if its credential names the connection the server stamped as its sender and that connection was announced in a
  * {@code connection.created} notify (a ghost the server invents still needs both, and then shows in the roster).
+ *
+ * <p>With the server as external sender (docs/PROTOCOL.md §4.8) the committer commits the server's Add and Remove
+ * proposals by reference, and adds or removes inline only what the server did not propose within
+ * {@link #PROPOSAL_WAIT_MILLIS}. In every group, each proposal and each other member's commit is checked against the
+ * membership the server announced ({@link #guard}); a refused commit is not applied and this member stops sending.
+ * A departed member still in the roster {@link #REMOVAL_BOUND_MILLIS} after its departure was announced is reported
+ * ({@code REMOVAL_WITHHELD}) and this member sends nothing until an epoch without it.
  */
 final class MlsSession {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
     /** Most members one commit adds. */
     static final int MAX_ADDS_PER_COMMIT = 16;
+    /** Most departures remembered (a server cannot grow the state without bound). */
+    static final int MAX_DEPARTED = 4_096;
+    /** How long a committer waits for the server's proposal before it adds or removes inline. */
+    static final long PROPOSAL_WAIT_MILLIS = 2_000;
+    /** How long a departed member may stay in the roster before the removal counts as withheld. */
+    static final long REMOVAL_BOUND_MILLIS = 10_000;
 
     private final SecureRandom random;
     private final Consumer<E2eeEvent> events;
     private final Consumer<SignalingMessage> send;
     private final MlsFrameCrypto frames = new MlsFrameCrypto(SUITE);
     private final Map<String, byte[]> waitingKeyPackages = new LinkedHashMap<>();
+    /** When each waiting key package arrived (for the inline fallback). */
+    private final Map<String, Long> waitingSince = new HashMap<>();
     private final Set<String> departed = new HashSet<>();
+    /** When each departure still in the roster was announced. */
+    private final Map<String, Long> departedAt = new LinkedHashMap<>();
+    private final DeviceIdentity device;
+    private final boolean offerExternalSender;
+    private final MlsData data = new MlsData();
+    private final MlsMembershipGuard guard = new MlsMembershipGuard() {
+        @Override
+        public String checkAdd(byte[] identity) {
+            String cid = MlsCredential.connectionId(identity);
+            // ever announced: a member that joined and left again before the commit adding it arrived is no ghost
+            // (it is removed next, under the withheld-removal bound)
+            if (!announced.contains(cid) || cid.equals(self)) {
+                return "adds " + cid + ", whose joining was never announced to this member";
+            }
+            return null;
+        }
+
+        @Override
+        public String checkRemove(byte[] identity) {
+            String cid = MlsCredential.connectionId(identity);
+            return departed.contains(cid) ? null : "removes " + cid + ", whose leaving was never announced";
+        }
+    };
+    /** A commit this member refused: it is out of the group's path and sends nothing. */
+    private boolean refusedCommit;
+    /** A departed member stayed in the roster past the bound: nothing is sent until an epoch without it. */
+    private boolean withheld;
+    private long wake = Long.MAX_VALUE;
     /** Connections the server announced (connection.created); only they are ever added. */
     private final Set<String> announced = new HashSet<>();
     private final Map<String, Long> lastError = new HashMap<>();
@@ -68,9 +113,34 @@ final class MlsSession {
     private long commits;
 
     MlsSession(SecureRandom random, Consumer<E2eeEvent> events, Consumer<SignalingMessage> send) {
+        this(random, events, send, null, false);
+    }
+
+    /**
+     * @param device the persistent device identity whose key vouches for this member's leaves (null: none)
+     * @param offerExternalSender whether a group this member founds names the server's external sender
+     */
+    MlsSession(SecureRandom random, Consumer<E2eeEvent> events, Consumer<SignalingMessage> send,
+               DeviceIdentity device, boolean offerExternalSender) {
         this.random = random;
         this.events = events;
         this.send = send;
+        this.device = device;
+        this.offerExternalSender = offerExternalSender;
+    }
+
+    /** The device fingerprint of this member (null without a device identity). */
+    String deviceFingerprint() {
+        return device == null ? null : device.fingerprint().display();
+    }
+
+    /** Whether this member sends nothing because it refused a commit or a removal is withheld. */
+    boolean sendingHeld() {
+        return refusedCommit || withheld;
+    }
+
+    MlsData data() {
+        return data;
     }
 
     void start(String connectionId) {
@@ -101,9 +171,10 @@ final class MlsSession {
         switch (ev.event()) {
             case MlsEvent.CREATE -> {
                 reset();
-                keyPackage = MlsKeyPackage.create(self.getBytes(StandardCharsets.UTF_8));
+                keyPackage = MlsKeyPackage.create(self, device);
                 try {
-                    group = MlsGroupSession.create(ev.groupIdBytes(), keyPackage, random);
+                    group = MlsGroupSession.create(ev.groupIdBytes(), keyPackage, random,
+                            offerExternalSender ? ev.externalSenderBytes() : null);
                 } catch (MlsException e) {
                     error("mls", "CREATE_FAILED", null, e.getMessage(), now);
                     return;
@@ -112,7 +183,7 @@ final class MlsSession {
             }
             case MlsEvent.JOIN -> {
                 reset();
-                keyPackage = MlsKeyPackage.create(self.getBytes(StandardCharsets.UTF_8));
+                keyPackage = MlsKeyPackage.create(self, device);
                 send.accept(Mls.of(keyPackage.bytes()));
             }
             default -> { // refused: drop what we had pending, the accepted commit comes (or came) instead
@@ -128,13 +199,21 @@ final class MlsSession {
     private void reset() {
         group = null;
         waitingKeyPackages.clear();
+        waitingSince.clear();
         roster = List.of();
         verificationCode = null;
+        refusedCommit = false;
+        withheld = false;
         frames.destroy();
+        data.destroy();
     }
 
     void onMessage(Mls m, long now) {
-        if (destroyed || self == null || m.from() == null) {
+        if (destroyed || self == null) {
+            return;
+        }
+        if (m.from() == null) {
+            onServerProposal(m.payloadBytes(), now);
             return;
         }
         byte[] payload = m.payloadBytes();
@@ -148,13 +227,20 @@ final class MlsSession {
         try {
             switch (f.wireFormat()) {
                 case MlsFraming.KEY_PACKAGE -> {
-                    byte[] identity = MlsKeyPackage.identityOf(payload);
-                    if (!Arrays.equals(identity, m.from().getBytes(StandardCharsets.UTF_8))) {
+                    byte[] identity;
+                    try {
+                        identity = MlsKeyPackage.identityOf(payload);
+                    } catch (MlsException e) {
+                        error("mls", "KEY_PACKAGE_IDENTITY", m.from(), e.getMessage(), now);
+                        return;
+                    }
+                    if (!MlsCredential.connectionId(identity).equals(m.from())) {
                         error("mls", "KEY_PACKAGE_IDENTITY", m.from(),
                                 "the key package's credential is not the connection that published it", now);
                         return;
                     }
                     waitingKeyPackages.put(m.from(), payload);
+                    waitingSince.putIfAbsent(m.from(), now);
                     maybeCommit(now);
                 }
                 case MlsFraming.WELCOME -> {
@@ -166,11 +252,15 @@ final class MlsSession {
                     maybeCommit(now);
                 }
                 case MlsFraming.PUBLIC_MESSAGE, MlsFraming.PRIVATE_MESSAGE -> {
-                    if (group == null || group.isRemoved()) {
+                    if (group == null || group.isRemoved() || refusedCommit) {
                         return;
                     }
-                    MlsHandled h = group.handle(payload);
-                    if (h instanceof MlsHandled.Applied) {
+                    MlsHandled h = group.handle(payload, guard);
+                    if (h instanceof MlsHandled.Refused r) {
+                        refused(f.contentType() == MlsFraming.COMMIT, m.from(), r.reason(), now);
+                    } else if (h instanceof MlsHandled.ProposalCached) {
+                        maybeCommit(now);
+                    } else if (h instanceof MlsHandled.Applied) {
                         entered(now);
                         maybeCommit(now);
                     } else if (h instanceof MlsHandled.Removed) {
@@ -189,6 +279,38 @@ final class MlsSession {
         }
     }
 
+    /** A proposal the server made as external sender (an {@code mls} without {@code from}). */
+    private void onServerProposal(byte[] payload, long now) {
+        if (group == null || group.isRemoved() || refusedCommit || !group.hasExternalSender()) {
+            return; // a group that does not name the server takes no proposal from it
+        }
+        try {
+            MlsHandled h = group.handle(payload, guard);
+            if (h instanceof MlsHandled.Refused r) {
+                refused(false, null, r.reason(), now);
+            } else if (h instanceof MlsHandled.ProposalCached) {
+                maybeCommit(now);
+            }
+        } catch (MlsException e) {
+            error("mls", "REJECTED", null, "server proposal: " + e.getMessage(), now);
+        }
+    }
+
+    /**
+     * The guard refused a proposal (not cached) or a commit (not applied: this member stays out of the epoch the
+     * others entered, deletes its frame keys and sends nothing).
+     */
+    private void refused(boolean commit, String from, String reason, long now) {
+        if (commit) {
+            refusedCommit = true;
+            frames.destroy();
+            data.destroy();
+            error("mls", "COMMIT_REFUSED", from, "a commit " + reason + "; this member left the group's path", now);
+        } else {
+            error("mls", "PROPOSAL_REFUSED", from, "a proposal " + reason, now);
+        }
+    }
+
     /** The server announced {@code connectionId} (connection.created): its key package may now be added. */
     void memberJoined(String connectionId, long now) {
         if (destroyed) {
@@ -203,36 +325,74 @@ final class MlsSession {
         if (destroyed) {
             return;
         }
+        if (departed.size() >= MAX_DEPARTED) {
+            departed.retainAll(roster); // bounded: only departures still in the group matter for removals
+        }
         departed.add(connectionId);
+        if (roster.contains(connectionId)) {
+            departedAt.putIfAbsent(connectionId, now);
+        }
         waitingKeyPackages.remove(connectionId);
+        waitingSince.remove(connectionId);
         maybeCommit(now);
     }
 
     private void entered(long now) {
-        frames.install(MlsEpochKeys.of(group, SUITE), now);
+        MlsEpochKeys keys = MlsEpochKeys.of(group, SUITE);
+        frames.install(keys, now);
+        data.install(group, keys, now);
         List<String> ids = new ArrayList<>();
+        Map<String, String> fingerprints = new LinkedHashMap<>();
         for (MlsMember mm : group.roster()) {
-            ids.add(new String(mm.identity(), StandardCharsets.UTF_8));
+            String cid = mm.connectionId();
+            ids.add(cid);
+            String fp = MlsCredential.deviceFingerprint(mm.identity());
+            if (fp != null && !cid.equals(self) && mm.credentialVerifies()) {
+                fingerprints.put(cid, fp);
+            }
         }
         roster = List.copyOf(ids);
         waitingKeyPackages.keySet().removeAll(ids);
+        waitingSince.keySet().removeAll(ids);
+        departedAt.keySet().retainAll(ids);
+        for (String cid : ids) {
+            if (departed.contains(cid)) {
+                departedAt.putIfAbsent(cid, now); // left before the commit that added it arrived
+            }
+        }
+        if (withheld && departedAt.isEmpty()) {
+            withheld = false;
+        }
         verificationCode = MlsVerificationCode.of(group.epochAuthenticator());
         events.accept(new E2eeEvent.MlsEpoch(group.epoch(), verificationCode, roster));
+        String own = deviceFingerprint();
+        if (own != null || !fingerprints.isEmpty()) {
+            events.accept(new E2eeEvent.Fingerprints(own == null ? "" : own, fingerprints));
+        }
     }
 
     private void maybeCommit(long now) {
-        if (group == null || group.isRemoved() || group.pending() != null) {
+        wake = nextWake(now);
+        if (group == null || group.isRemoved() || refusedCommit || group.pending() != null) {
             return;
         }
-        List<MlsMember> members = group.roster();
+        boolean viaServer = group.hasExternalSender();
+        List<Integer> proposedRemovals = group.proposedRemovals();
+        List<String> proposedAddIds = new ArrayList<>();
+        for (byte[] id : group.proposedAdds()) {
+            proposedAddIds.add(MlsCredential.connectionId(id));
+        }
         Integer committer = null;
         List<Integer> removes = new ArrayList<>();
         Set<String> inGroup = new HashSet<>();
-        for (MlsMember mm : members) {
-            String cid = new String(mm.identity(), StandardCharsets.UTF_8);
+        for (MlsMember mm : group.roster()) {
+            String cid = mm.connectionId();
             inGroup.add(cid);
             if (departed.contains(cid)) {
-                removes.add(mm.leafIndex());
+                if (!proposedRemovals.contains(mm.leafIndex())
+                        && (!viaServer || now >= departedAt.getOrDefault(cid, now) + PROPOSAL_WAIT_MILLIS)) {
+                    removes.add(mm.leafIndex());
+                }
             } else if (committer == null) {
                 committer = mm.leafIndex();
             }
@@ -243,24 +403,29 @@ final class MlsSession {
         List<byte[]> adds = new ArrayList<>();
         List<String> addIds = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : waitingKeyPackages.entrySet()) {
-            if (!inGroup.contains(e.getKey()) && !departed.contains(e.getKey()) && announced.contains(e.getKey())
-                    && adds.size() < MAX_ADDS_PER_COMMIT) {
+            String cid = e.getKey();
+            if (!inGroup.contains(cid) && !departed.contains(cid) && announced.contains(cid)
+                    && !proposedAddIds.contains(cid) && adds.size() + proposedAddIds.size() < MAX_ADDS_PER_COMMIT
+                    && (!viaServer || now >= waitingSince.getOrDefault(cid, now) + PROPOSAL_WAIT_MILLIS)) {
                 adds.add(e.getValue());
-                addIds.add(e.getKey());
+                addIds.add(cid);
             }
         }
-        if (adds.isEmpty() && removes.isEmpty()) {
+        if (adds.isEmpty() && removes.isEmpty() && proposedAddIds.isEmpty() && proposedRemovals.isEmpty()) {
             return;
         }
         if (group.wouldBeAlone(adds.size(), removes)) {
             // bcmls cannot commit a group of one (docs/SECURITY.md): stop sending, remove with the next add
             frames.destroy();
+            data.destroy();
             return;
         }
+        List<String> welcomeTo = new ArrayList<>(proposedAddIds);
+        welcomeTo.addAll(addIds);
         try {
             MlsCommit c = group.commit(adds, removes);
             commits++;
-            send.accept(Mls.commit(c.commit(), c.welcome(), c.welcome() == null ? null : addIds));
+            send.accept(Mls.commit(c.commit(), c.welcome(), c.welcome() == null ? null : welcomeTo, leaves(c)));
         } catch (MlsException e) {
             // a bad key package: forget it, so one broken client cannot stall the group
             if (!addIds.isEmpty()) {
@@ -270,9 +435,79 @@ final class MlsSession {
         }
     }
 
+    /** The {@code leaves} hint of a commit: the connection id at each leaf of the epoch it starts. */
+    private static List<String> leaves(MlsCommit c) {
+        int n = 0;
+        for (MlsMember mm : c.roster()) {
+            n = Math.max(n, mm.leafIndex() + 1);
+        }
+        if (n > Mls.MAX_LEAVES) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(java.util.Collections.nCopies(n, ""));
+        for (MlsMember mm : c.roster()) {
+            out.set(mm.leafIndex(), mm.connectionId());
+        }
+        return out;
+    }
+
+    /**
+     * Withheld removal: a departure announced {@link #REMOVAL_BOUND_MILLIS} ago whose member is still in the roster.
+     * A member left alone is exempt (bcmls cannot commit for it; it sends nothing anyway).
+     */
+    private void checkWithheld(long now) {
+        if (group == null || group.isRemoved() || refusedCommit) {
+            return;
+        }
+        boolean othersPresent = false;
+        for (String cid : roster) {
+            if (!cid.equals(self) && !departed.contains(cid)) {
+                othersPresent = true;
+            }
+        }
+        if (!othersPresent) {
+            return;
+        }
+        for (Map.Entry<String, Long> d : departedAt.entrySet()) {
+            if (roster.contains(d.getKey()) && now >= d.getValue() + REMOVAL_BOUND_MILLIS && !withheld) {
+                withheld = true;
+                error("mls", "REMOVAL_WITHHELD", d.getKey(), "left " + (now - d.getValue())
+                        + " ms ago and is still in the group: nothing is sent until it is removed", now);
+            }
+        }
+    }
+
+    /** The earliest inline-fallback or withheld-removal deadline after {@code now}, or MAX_VALUE. */
+    private long nextWake(long now) {
+        long t = Long.MAX_VALUE;
+        if (group == null || group.isRemoved() || refusedCommit) {
+            return t;
+        }
+        for (Map.Entry<String, Long> d : departedAt.entrySet()) {
+            if (roster.contains(d.getKey())) {
+                for (long at : new long[] {d.getValue() + PROPOSAL_WAIT_MILLIS, d.getValue() + REMOVAL_BOUND_MILLIS}) {
+                    if (at > now) {
+                        t = Math.min(t, at);
+                    }
+                }
+            }
+        }
+        for (Map.Entry<String, Long> w : waitingSince.entrySet()) {
+            long at = w.getValue() + PROPOSAL_WAIT_MILLIS;
+            if (at > now && waitingKeyPackages.containsKey(w.getKey())) {
+                t = Math.min(t, at);
+            }
+        }
+        return t;
+    }
+
     byte[] encryptOpus(byte[] frame) throws FrameCryptoException {
         if (destroyed || frames.currentEpoch().isEmpty()) {
             throw new FrameCryptoException("no MLS epoch to send under");
+        }
+        if (sendingHeld()) {
+            throw new FrameCryptoException("sending held: " + (refusedCommit ? "a commit was refused"
+                    : "a removal is withheld"));
         }
         return frames.sender().encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
     }
@@ -287,7 +522,7 @@ final class MlsSession {
             error("frames", Rejection.NO_KEY.name(), senderId, "no key for this KID", now);
             return null;
         }
-        if (!Arrays.equals(identity, senderId.getBytes(StandardCharsets.UTF_8))) {
+        if (!MlsCredential.connectionId(identity).equals(senderId)) {
             error("frames", "SENDER_MISMATCH", senderId, "the KID names another member", now);
             return null;
         }
@@ -307,17 +542,46 @@ final class MlsSession {
         return null;
     }
 
+    /** Seals a data message (docs/PROTOCOL.md §4.10); refused while sending is held. */
+    byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
+        if (destroyed || sendingHeld()) {
+            throw new FrameCryptoException("no MLS epoch to send data under" + (sendingHeld() ? " (sending held)" : ""));
+        }
+        return data.seal(to, kind, body);
+    }
+
+    /** Opens a data message, or reports why it was dropped and returns null. */
+    DataCrypto.Opened openData(String from, String to, byte[] payload, long now) {
+        if (destroyed) {
+            return null;
+        }
+        Object r = data.open(from, to, payload, now);
+        if (r instanceof DataCrypto.Opened o) {
+            return o;
+        }
+        error("data", (String) r, from, "data message dropped: it did not decrypt", now);
+        return null;
+    }
+
+    /** When {@link #timeout} should run next (frame-key grace, inline fallback, withheld-removal bound). */
     OptionalLong nextTimeout() {
-        return frames.nextTimeoutMillis();
+        OptionalLong f = frames.nextTimeoutMillis();
+        OptionalLong d = data.nextTimeoutMillis();
+        long t = Math.min(wake, Math.min(f.orElse(Long.MAX_VALUE), d.orElse(Long.MAX_VALUE)));
+        return t == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(t);
     }
 
     void timeout(long now) {
         frames.handleTimeout(now);
+        data.handleTimeout(now);
+        checkWithheld(now);
+        maybeCommit(now);
     }
 
     void destroy() {
         destroyed = true;
         frames.destroy();
+        data.destroy();
         group = null;
         waitingKeyPackages.clear();
     }

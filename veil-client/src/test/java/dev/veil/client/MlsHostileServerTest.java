@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The MLS key mode against a server that attacks (veil-hostile's relay in front of a real veil-server): a replayed
- * commit changes nothing; a ghost the server invents, announces and publishes a key package for ends up in every
- * member's MLS roster with a new code, which is how it is detected (it is not prevented yet, docs/SECURITY.md).
+ * commit changes nothing; a ghost the server invents, announces to every member and publishes a key package for ends
+ * up in every member's MLS roster with a new code, which is how it is detected (docs/SECURITY.md); announced to some
+ * members only, it is refused by the others (MlsExternalSenderHostileTest).
  */
 class MlsHostileServerTest {
     private static final String CHANNEL = "mls-hostile";
@@ -127,7 +128,9 @@ class MlsHostileServerTest {
         mls.put("type", "mls");
         mls.put("from", ghost);
         mls.put("payload", Base64.getEncoder().encodeToString(kp.bytes()));
+        // announced to both (a server that tells one member only is caught at once: MlsExternalSenderHostileTest)
         relay.link(a.id()).toClient(notify);
+        relay.link(b.id()).toClient(notify);
         relay.link(a.id()).toClient(mls);
         await("the ghost is in both rosters", () -> MlsCallTest.mlsRoster(a).contains(ghost)
                 && MlsCallTest.mlsRoster(b).contains(ghost) && sameEpoch(a, b, 3));

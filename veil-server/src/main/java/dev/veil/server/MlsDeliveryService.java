@@ -5,10 +5,13 @@ import dev.veil.signaling.MlsEvent;
 import dev.veil.signaling.MlsFraming;
 import dev.veil.signaling.SignalingMessage;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -33,6 +36,10 @@ import java.util.Set;
  *       (new group id), the others are told to join it.</li>
  *   <li>If key packages wait and no commit was accepted for {@link #NUDGE_MILLIS}, they are relayed again to every
  *       member (a committer may have left without its commit).</li>
+ *   <li>As MLS external sender ({@link MlsExternalSender}, docs/PROTOCOL.md §4.8) it proposes, at the current epoch,
+ *       the Add of every waiting key package and the Remove of every departed member's leaf (from the {@code leaves}
+ *       the last accepted commit reported), again in each new epoch until a commit settles them. It signs these
+ *       from public data with its own key; members check them against the membership announced to them.</li>
  * </ul>
  * Not thread-safe: the {@link Hub} calls it on its loop.
  */
@@ -53,6 +60,12 @@ final class MlsDeliveryService {
     final Set<String> members = new LinkedHashSet<>();
     final Map<String, String> waitingKeyPackages = new LinkedHashMap<>();
     long nudgeAt = Long.MAX_VALUE;
+    /** Connection id per leaf index of the current epoch as the last accepted commit reported it ("" blank). */
+    List<String> leaves = List.of();
+    /** Connections that left while {@link #leaves} still names them: their Remove is proposed each epoch. */
+    final Set<String> departed = new LinkedHashSet<>();
+    /** Connections the server proposed to add or remove in the current epoch (one proposal each per epoch). */
+    final Set<String> proposed = new HashSet<>();
 
     Group(String channelId) {
       this.channelId = channelId;
@@ -60,9 +73,20 @@ final class MlsDeliveryService {
   }
 
   private final Map<String, Group> groups = new HashMap<>();
+  private final MlsExternalSender externalSender;
+  private long proposals;
   private final ArrayDeque<Send> out = new ArrayDeque<>();
   private long accepted;
   private long refused;
+
+  MlsDeliveryService() {
+    this(new MlsExternalSender(new SecureRandom()));
+  }
+
+  /** With the server's external-sender key (docs/PROTOCOL.md §4.8). */
+  MlsDeliveryService(MlsExternalSender externalSender) {
+    this.externalSender = externalSender;
+  }
 
   /** {@code cid} became active in MLS-mode channel {@code channelId}. */
   void onJoin(String channelId, String cid, long nowMillis) {
@@ -87,6 +111,10 @@ final class MlsDeliveryService {
       groups.remove(channelId);
       return;
     }
+    if (wasMember && !g.members.isEmpty() && g.leaves.contains(cid)) {
+      g.departed.add(cid);
+      proposeRemove(g, cid);
+    }
     if (wasMember && g.members.isEmpty()) {
       // the group is gone with its last member: refound it among the connections still here
       g.waitingKeyPackages.clear();
@@ -107,7 +135,10 @@ final class MlsDeliveryService {
     g.epoch = 0;
     g.members.clear();
     g.members.add(founder);
-    out.add(new Send(founder, MlsEvent.create(g.groupId)));
+    g.leaves = List.of(founder);
+    g.departed.clear();
+    g.proposed.clear();
+    out.add(new Send(founder, MlsEvent.create(g.groupId, externalSender.externalSender())));
   }
 
   /**
@@ -166,6 +197,39 @@ final class MlsDeliveryService {
     for (String member : g.members) {
       out.add(new Send(member, Mls.from(cid, m.payload())));
     }
+    proposeAdd(g, cid, false);
+  }
+
+  /** The server's external Add of {@code cid}'s waiting key package, to every member (once per epoch). */
+  private void proposeAdd(Group g, String cid, boolean again) {
+    String kp = g.waitingKeyPackages.get(cid);
+    if (kp == null || g.members.isEmpty() || (!g.proposed.add(cid) && !again)) {
+      return;
+    }
+    byte[] p;
+    try {
+      p = externalSender.addProposal(g.groupId, g.epoch, Base64.getDecoder().decode(kp));
+    } catch (IllegalArgumentException e) {
+      return; // not an mls10 key package message: relayed for the members to judge, never proposed
+    }
+    deliverProposal(g, p);
+  }
+
+  /** The server's external Remove of the leaf {@link Group#leaves} names for {@code cid} (once per epoch). */
+  private void proposeRemove(Group g, String cid) {
+    int leaf = g.leaves.indexOf(cid);
+    if (leaf < 0 || g.members.isEmpty() || !g.proposed.add(cid)) {
+      return;
+    }
+    deliverProposal(g, externalSender.removeProposal(g.groupId, g.epoch, leaf));
+  }
+
+  private void deliverProposal(Group g, byte[] p) {
+    proposals++;
+    Mls relay = Mls.external(p);
+    for (String member : g.members) {
+      out.add(new Send(member, relay));
+    }
   }
 
   private void onHandshake(Group g, String cid, Mls m, MlsFraming f, long now) {
@@ -213,6 +277,18 @@ final class MlsDeliveryService {
       }
     }
     g.nudgeAt = g.waitingKeyPackages.isEmpty() ? Long.MAX_VALUE : now + NUDGE_MILLIS;
+    // the new epoch: what the accepted commit did not settle is proposed again
+    g.proposed.clear();
+    if (!m.leaves().isEmpty()) {
+      g.leaves = m.leaves();
+    }
+    g.departed.removeIf(c -> !g.leaves.contains(c));
+    for (String c : g.waitingKeyPackages.keySet()) {
+      proposeAdd(g, c, false);
+    }
+    for (String c : g.departed) {
+      proposeRemove(g, c);
+    }
   }
 
   private void refuse(String cid, long epoch, String reason) {
@@ -241,6 +317,7 @@ final class MlsDeliveryService {
           for (String member : g.members) {
             out.add(new Send(member, Mls.from(kp.getKey(), kp.getValue())));
           }
+          proposeAdd(g, kp.getKey(), true);
         }
         g.nudgeAt = g.waitingKeyPackages.isEmpty() ? Long.MAX_VALUE : nowMillis + NUDGE_MILLIS;
       }
@@ -265,6 +342,16 @@ final class MlsDeliveryService {
 
   long refusedHandshakes() {
     return refused;
+  }
+
+  /** External proposals the server made. */
+  long externalProposals() {
+    return proposals;
+  }
+
+  /** The server's external sender (its public entry goes into {@code create}). */
+  MlsExternalSender externalSender() {
+    return externalSender;
   }
 
   @Override

@@ -22,12 +22,73 @@ class MlsDeliveryServiceTest {
 
   private final MlsDeliveryService ds = new MlsDeliveryService();
 
+  /** The server's own external proposals (mls without from) drained so far, kept apart from the relayed traffic. */
+  private final List<MlsDeliveryService.Send> proposals = new ArrayList<>();
+
   private List<MlsDeliveryService.Send> drain() {
     List<MlsDeliveryService.Send> out = new ArrayList<>();
     for (MlsDeliveryService.Send s; (s = ds.pollOutput()) != null; ) {
-      out.add(s);
+      if (s.message() instanceof Mls m && m.from() == null) {
+        proposals.add(s);
+      } else {
+        out.add(s);
+      }
     }
     return out;
+  }
+
+  /** The external proposals drained since the last call: "to:add@epoch" / "to:remove(leaf)@epoch". */
+  private List<String> takeProposals() {
+    List<String> out = new ArrayList<>();
+    for (MlsDeliveryService.Send s : proposals) {
+      byte[] p = ((Mls) s.message()).payloadBytes();
+      dev.veil.signaling.MlsFraming f = dev.veil.signaling.MlsFraming.parse(p);
+      assertEquals(2, f.senderType(), "sender type external");
+      assertEquals(dev.veil.signaling.MlsFraming.PROPOSAL, f.contentType());
+      int at = 4 + 1 + f.groupId().length + 8 + 5 + 1 + 1; // header, group id, epoch, sender, aad, content type
+      int type = (p[at] & 0xFF) << 8 | (p[at + 1] & 0xFF);
+      String what = type == 1 ? "add" : "remove(" + p[at + 5] + ")";
+      out.add(s.to().substring(0, 1) + ":" + what + "@" + f.epoch());
+    }
+    proposals.clear();
+    return out;
+  }
+
+  @Test
+  void theServerProposesAddsAndRemovesAsExternalSenderEachEpochUntilSettled() {
+    ds.onJoin(CH, A, 0);
+    MlsEvent create = (MlsEvent) drain().get(0).message();
+    assertArrayEquals(ds.externalSender().externalSender(), create.externalSenderBytes(),
+        "create offers the server's external sender");
+    byte[] gid = create.groupIdBytes();
+    ds.onJoin(CH, B, 1);
+    ds.onJoin(CH, C, 1);
+    drain();
+    assertNull(ds.onMessage(CH, B, msg(keyPackage(1)), 2));
+    drain();
+    assertEquals(List.of("A:add@0"), takeProposals());
+    assertNull(ds.onMessage(CH, C, msg(keyPackage(1)), 3));
+    drain();
+    assertEquals(List.of("A:add@0"), takeProposals());
+    // A commits B only (C's proposal came too late for it) and reports the leaves: C is proposed again at epoch 1
+    assertNull(ds.onMessage(CH, A, Mls.commit(handshake(gid, 0, 3, 1), welcome(), List.of(B), List.of(A, B)), 4));
+    drain();
+    assertEquals(List.of("A:add@1", "B:add@1"), takeProposals());
+    assertNull(ds.onMessage(CH, A, Mls.commit(handshake(gid, 1, 3, 2), welcome(), List.of(C), List.of(A, B, C)),
+        5));
+    drain();
+    assertEquals(List.of(), takeProposals(), "nothing left to propose");
+    // B leaves: its leaf (1) is proposed for removal now and again in the next epoch until a commit drops it
+    ds.onLeave(CH, B, 6);
+    drain();
+    assertEquals(List.of("A:remove(1)@2", "C:remove(1)@2"), takeProposals());
+    assertNull(ds.onMessage(CH, C, Mls.commit(handshake(gid, 2, 3, 3), null, null, List.of(A, B, C)), 7));
+    drain();
+    assertEquals(List.of("A:remove(1)@3", "C:remove(1)@3"), takeProposals(), "not settled: proposed again");
+    assertNull(ds.onMessage(CH, C, Mls.commit(handshake(gid, 3, 3, 4), null, null, List.of(A, "", C)), 8));
+    drain();
+    assertEquals(List.of(), takeProposals());
+    assertEquals(5, ds.externalProposals(), "add B, add C (epoch 0), add C (1), remove B (2), remove B (3)");
   }
 
   /** The public framing of a PublicMessage (the rest of the message does not matter to the delivery service). */

@@ -50,14 +50,9 @@ class ProcessDrainTest {
         .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** A member that answers pings: the test reads it only once the drain has started (as ProcessLifecycleTest). */
   private WsTestClient join(String channel, int seed) throws Exception {
-    WsTestClient c = WsTestClient.connect(client, server.httpPort);
-    c.send("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
-    JsonNode offer = c.expect("offer");
-    c.send(JSON.createObjectNode().put("type", "answer")
-        .put("sdp", new FakeBrowserSdp(seed).answer(offer.get("sdp").asText(), false)));
-    c.expectSkippingPings("notify");
-    return c;
+    return WsTestClient.joinAnsweringPings(client, server.httpPort, channel, seed);
   }
 
   private static JsonNode awaitType(WsTestClient c, String type) throws InterruptedException {

@@ -44,17 +44,13 @@ class ProcessLifecycleTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * A member answers pings as a real client does: the test reads it again only after SIGTERM, and on a loaded
+   * machine the joins and the drain can take longer than the server's ping timeout (3 missed pongs, ~20 s), which
+   * closed a member with "no pong" instead of the shutdown's disconnect.
+   */
   private WsTestClient join(String channel, int seed) throws Exception {
-    // a member answers pings as a real client does: the test reads it again only after SIGTERM, and on a loaded
-    // machine the joins and the drain can take longer than the server's ping timeout (3 missed pongs, ~20 s), which
-    // closed a member with "no pong" instead of the shutdown's disconnect
-    WsTestClient c = WsTestClient.connect(client, server.httpPort).answeringPings();
-    c.send("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
-    JsonNode offer = c.expect("offer");
-    c.send(JSON.createObjectNode().put("type", "answer")
-        .put("sdp", new FakeBrowserSdp(seed).answer(offer.get("sdp").asText(), false)));
-    c.expectSkippingPings("notify");
-    return c;
+    return WsTestClient.joinAnsweringPings(client, server.httpPort, channel, seed);
   }
 
   @Test

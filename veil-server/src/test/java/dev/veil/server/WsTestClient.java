@@ -36,6 +36,22 @@ public final class WsTestClient implements Session.Listener.AutoDemanding {
   }
 
   /**
+   * A member of {@code channel} on the server at {@code port}: connect (sendrecv), the offer answered as a browser
+   * that publishes nothing would ({@link FakeBrowserSdp} of {@code seed}), its own notify read; it answers pings
+   * ({@link #answeringPings}), so a test may leave it unread for longer than the server's ping timeout.
+   */
+  static WsTestClient joinAnsweringPings(WebSocketClient client, int port, String channel, int seed)
+      throws Exception {
+    WsTestClient c = connect(client, port).answeringPings();
+    c.send("{\"type\":\"connect\",\"role\":\"sendrecv\",\"channel_id\":\"" + channel + "\"}");
+    JsonNode offer = c.expect("offer");
+    c.send(JSON.createObjectNode().put("type", "answer")
+        .put("sdp", new FakeBrowserSdp(seed).answer(offer.get("sdp").asText(), false)));
+    c.expectSkippingPings("notify");
+    return c;
+  }
+
+  /**
    * From now on every ping is answered with a pong on arrival and not recorded, as a real client does: a member that
    * the test does not read for a while is then not closed by the server's ping timeout (about 20 s).
    */

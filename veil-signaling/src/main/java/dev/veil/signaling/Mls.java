@@ -14,15 +14,24 @@ import java.util.Objects;
  * @param payload standard base64 of one MLSMessage
  * @param welcome standard base64 of the Welcome that goes with a commit, or {@code null}
  * @param welcomeTo the connection ids the welcome is for (non-empty exactly when {@code welcome} is set)
+ * @param leaves with a client's commit, optionally: element i is the connection id at leaf i of the epoch the commit
+ *     starts ({@code ""} for a blank leaf), a hint for the server's Remove proposals (docs/PROTOCOL.md §4.8)
  */
-public record Mls(String from, String payload, String welcome, List<String> welcomeTo) implements SignalingMessage {
+public record Mls(String from, String payload, String welcome, List<String> welcomeTo, List<String> leaves)
+    implements SignalingMessage {
 
   /** Most connection ids in {@code welcome_to}. */
   public static final int MAX_WELCOME_TO = 100;
+  /** Most entries in {@code leaves}. */
+  public static final int MAX_LEAVES = 1000;
 
   public Mls {
     Objects.requireNonNull(payload, "payload");
     welcomeTo = welcomeTo == null ? List.of() : List.copyOf(welcomeTo);
+    leaves = leaves == null ? List.of() : List.copyOf(leaves);
+    if (leaves.size() > MAX_LEAVES) {
+      throw new IllegalArgumentException("more than " + MAX_LEAVES + " leaves");
+    }
     if ((welcome == null) != welcomeTo.isEmpty()) {
       throw new IllegalArgumentException("welcome and welcome_to go together");
     }
@@ -32,6 +41,22 @@ public record Mls(String from, String payload, String welcome, List<String> welc
     if (welcomeTo.size() > MAX_WELCOME_TO) {
       throw new IllegalArgumentException("more than " + MAX_WELCOME_TO + " welcome_to entries");
     }
+  }
+
+  public Mls(String from, String payload, String welcome, List<String> welcomeTo) {
+    this(from, payload, welcome, welcomeTo, null);
+  }
+
+  /** A client's commit with the welcome for {@code welcomeTo} and the connection id of every leaf after it. */
+  public static Mls commit(byte[] commit, byte[] welcome, List<String> welcomeTo, List<String> leaves) {
+    return new Mls(null, Base64.getEncoder().encodeToString(commit),
+        welcome == null ? null : Base64.getEncoder().encodeToString(welcome), welcome == null ? null : welcomeTo,
+        leaves);
+  }
+
+  /** The server's own proposal as external sender: no {@code from} (docs/PROTOCOL.md §4.8). */
+  public static Mls external(byte[] proposal) {
+    return of(proposal);
   }
 
   /** A client's message without a welcome. */

@@ -18,8 +18,10 @@ import java.util.Objects;
  * @param groupId standard base64 of the group id (create and join), else null
  * @param epoch the epoch of the refused message (refused), else -1
  * @param reason why (refused), else null
+ * @param externalSender standard base64 of the server's RFC 9420 {@code ExternalSender} (create, optional), else null
  */
-public record MlsEvent(String event, String groupId, long epoch, String reason) implements SignalingMessage {
+public record MlsEvent(String event, String groupId, long epoch, String reason, String externalSender)
+    implements SignalingMessage {
   public static final String CREATE = "create";
   public static final String JOIN = "join";
   public static final String REFUSED = "refused";
@@ -31,8 +33,22 @@ public record MlsEvent(String event, String groupId, long epoch, String reason) 
     }
   }
 
+  public MlsEvent(String event, String groupId, long epoch, String reason) {
+    this(event, groupId, epoch, reason, null);
+  }
+
   public static MlsEvent create(byte[] groupId) {
     return new MlsEvent(CREATE, Base64.getEncoder().encodeToString(groupId), -1, null);
+  }
+
+  /** {@code create} offering the server's external sender (docs/PROTOCOL.md §4.8). */
+  public static MlsEvent create(byte[] groupId, byte[] externalSender) {
+    return new MlsEvent(CREATE, Base64.getEncoder().encodeToString(groupId), -1, null,
+        externalSender == null ? null : Base64.getEncoder().encodeToString(externalSender));
+  }
+
+  public byte[] externalSenderBytes() {
+    return externalSender == null ? null : Base64.getDecoder().decode(externalSender);
   }
 
   public static MlsEvent join(byte[] groupId) {

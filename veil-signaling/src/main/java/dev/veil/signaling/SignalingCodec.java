@@ -177,6 +177,12 @@ public final class SignalingCodec {
           to.add(t);
         }
       }
+      if (!ml.leaves().isEmpty()) {
+        ArrayNode lv = o.putArray("leaves");
+        for (String t : ml.leaves()) {
+          lv.add(t);
+        }
+      }
     } else if (m instanceof MlsEvent ev) {
       o.put("event", ev.event());
       if (ev.groupId() != null) {
@@ -187,6 +193,9 @@ public final class SignalingCodec {
       }
       if (ev.reason() != null) {
         o.put("reason", ev.reason());
+      }
+      if (ev.externalSender() != null) {
+        o.put("external_sender", ev.externalSender());
       }
     } else if (m instanceof ErrorMessage er) {
       o.put("reason", er.reason());
@@ -377,7 +386,7 @@ public final class SignalingCodec {
         if (from != null && welcome != null) {
           throw new SignalingException(Reason.INVALID_FIELD, "an mls message with 'from' carries no 'welcome'");
         }
-        m = new Mls(from, payload, welcome, welcomeTo);
+        m = new Mls(from, payload, welcome, welcomeTo, f.optLeaves("leaves", Mls.MAX_LEAVES));
         break;
       }
       case "mls_event": {
@@ -390,7 +399,11 @@ public final class SignalingCodec {
           throw new SignalingException(Reason.INVALID_FIELD, "'group_id' must be standard base64");
         }
         long epoch = f.optLong("epoch", -1);
-        m = new MlsEvent(ev, gid, epoch, f.optString("reason", MAX_REASON_CHARS));
+        String es = f.optString("external_sender", 512);
+        if (es != null && (es.isEmpty() || !BASE64.matcher(es).matches())) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'external_sender' must be non-empty standard base64");
+        }
+        m = new MlsEvent(ev, gid, epoch, f.optString("reason", MAX_REASON_CHARS), es);
         break;
       }
       case "error":
@@ -509,6 +522,26 @@ public final class SignalingCodec {
       List<String> out = new ArrayList<>();
       for (JsonNode e : n) {
         if (!e.isTextual() || !CONNECTION_ID.matcher(e.textValue()).matches()) {
+          throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' holds something not a connection id");
+        }
+        out.add(e.textValue());
+      }
+      return out;
+    }
+
+    /** An array of connection ids or "" (blank leaves), as {@code mls.leaves}. */
+    List<String> optLeaves(String name, int max) throws SignalingException {
+      JsonNode n = get(name);
+      if (n == null) {
+        return null;
+      }
+      if (!n.isArray() || n.size() > max) {
+        throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' must be an array of at most " + max
+            + " entries");
+      }
+      List<String> out = new ArrayList<>();
+      for (JsonNode e : n) {
+        if (!e.isTextual() || !(e.textValue().isEmpty() || CONNECTION_ID.matcher(e.textValue()).matches())) {
           throw new SignalingException(Reason.INVALID_FIELD, "'" + name + "' holds something not a connection id");
         }
         out.add(e.textValue());

@@ -29,6 +29,14 @@ class MlsSignalingTest {
     roundTrip(MlsEvent.create(new byte[] {1, 2}));
     roundTrip(MlsEvent.join(new byte[] {1, 2}));
     roundTrip(MlsEvent.refused(7, "stale epoch 7"));
+    // docs/PROTOCOL.md §4.8 (additive): the server's external sender, a commit's leaves, a proposal without from
+    roundTrip(MlsEvent.create(new byte[] {1, 2}, new byte[] {32, 9}));
+    roundTrip(Mls.commit(new byte[] {0, 1, 0, 1}, null, null, List.of(CID_A, "", CID_B)));
+    roundTrip(Mls.external(new byte[] {0, 1, 0, 1}));
+    assertEquals(List.of(CID_A, "", CID_B), ((Mls) codec.decode("{\"type\":\"mls\",\"payload\":\"AAEC\","
+        + "\"leaves\":[\"" + CID_A + "\",\"\",\"" + CID_B + "\"]}")).leaves());
+    assertEquals(null, ((MlsEvent) codec.decode("{\"type\":\"mls_event\",\"event\":\"create\","
+        + "\"group_id\":\"AQI=\"}")).externalSender(), "an old server's create still decodes");
     assertEquals("mls", codec.decode(codec.encode(Connect.of(Role.SENDRECV, "r", true)
         .withKeyMode("mls"))) instanceof Connect c ? c.effectiveKeyMode() : null);
     assertEquals("sender-keys", Connect.of(Role.SENDRECV, "r", true).effectiveKeyMode());
@@ -55,6 +63,10 @@ class MlsSignalingTest {
     assertThrows(SignalingException.class, () -> codec.decode("{\"type\":\"mls\",\"payload\":\"AAEC\","
         + "\"welcome\":\"AAEC\",\"welcome_to\":[\"nope\"]}"));
     assertThrows(SignalingException.class, () -> codec.decode("{\"type\":\"mls_event\",\"event\":\"boom\"}"));
+    assertThrows(SignalingException.class, () -> codec.decode("{\"type\":\"mls\",\"payload\":\"AAEC\","
+        + "\"leaves\":[\"no pe\"]}"));
+    assertThrows(SignalingException.class, () -> codec.decode("{\"type\":\"mls_event\",\"event\":\"create\","
+        + "\"external_sender\":\"!!\"}"));
   }
 
   @Test

@@ -138,6 +138,33 @@ public final class DeviceIdentity {
         return new DeviceCertificate(publicKey, sig);
     }
 
+    /**
+     * Vouches for one MLS leaf signature key of one connection (docs/PROTOCOL.md §4.9): Ed25519 over
+     * {@code "Veil 1.0 MLS credential" ‖ uint8 len ‖ UTF-8(connection_id) ‖ leaf_signature_key}.
+     */
+    public byte[] certifyMlsLeaf(String connectionId, byte[] leafSignatureKey) {
+        if (destroyed) {
+            throw new IllegalStateException("device identity has been destroyed");
+        }
+        byte[] input = mlsLeafInput(connectionId, leafSignatureKey);
+        byte[] sig = new byte[Ed25519.SIGNATURE_SIZE];
+        Ed25519.sign(seed, 0, publicKey, 0, input, 0, input.length, sig, 0);
+        return sig;
+    }
+
+    /** The input {@link #certifyMlsLeaf} signs. */
+    public static byte[] mlsLeafInput(String connectionId, byte[] leafSignatureKey) {
+        if (leafSignatureKey == null || leafSignatureKey.length != Identity.KEY_LENGTH) {
+            throw new IllegalArgumentException("leaf signature key must be 32 bytes");
+        }
+        byte[] label = "Veil 1.0 MLS credential".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] cid = ConnectionIds.lengthPrefixed(connectionId);
+        byte[] out = Arrays.copyOf(label, label.length + cid.length + leafSignatureKey.length);
+        System.arraycopy(cid, 0, out, label.length, cid.length);
+        System.arraycopy(leafSignatureKey, 0, out, label.length + cid.length, leafSignatureKey.length);
+        return out;
+    }
+
     /** Overwrites the seed in memory (the key file stays). */
     public void destroy() {
         destroyed = true;

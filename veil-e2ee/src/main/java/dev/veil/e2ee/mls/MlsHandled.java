@@ -21,4 +21,12 @@ public sealed interface MlsHandled {
     /** The commit removes this member: it keeps no later epoch and must stop sending. */
     record Removed(long epoch) implements MlsHandled {
     }
+
+    /**
+     * The message was refused by the member's {@link MlsMembershipGuard} (a ghost add, an unannounced removal, a
+     * proposal type this mode does not use): a proposal is not cached; a commit is not applied, and the member stays
+     * at {@code epoch}, out of the group that applied it (fail closed).
+     */
+    record Refused(long epoch, String reason) implements MlsHandled {
+    }
 }

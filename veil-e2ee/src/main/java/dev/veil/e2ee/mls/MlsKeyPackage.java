@@ -1,5 +1,6 @@
 package dev.veil.e2ee.mls;
 
+import dev.veil.e2ee.identity.DeviceIdentity;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Objects;
@@ -37,18 +38,31 @@ public final class MlsKeyPackage {
         this.bytes = Bcmls.encode(MLSMessage.keyPackage(kp));
     }
 
-    /** Fresh HPKE init and leaf keys and a fresh Ed25519 signature key for {@code identity} (1..255 bytes). */
+    /** Fresh HPKE init and leaf keys and a fresh Ed25519 signature key for {@code identity} (1..512 bytes). */
     public static MlsKeyPackage create(byte[] identity) {
         Objects.requireNonNull(identity, "identity");
-        if (identity.length == 0 || identity.length > 255) {
-            throw new IllegalArgumentException("identity must be 1..255 bytes, was " + identity.length);
-        }
+        return create(sigKey -> identity);
+    }
+
+    /**
+     * A key package whose credential names {@code connectionId} and, if {@code device} is not null, carries the
+     * persistent device identity vouching for this leaf's signature key ({@link MlsCredential}).
+     */
+    public static MlsKeyPackage create(String connectionId, DeviceIdentity device) {
+        return create(sigKey -> MlsCredential.identity(connectionId, device, sigKey));
+    }
+
+    private static MlsKeyPackage create(java.util.function.Function<byte[], byte[]> identityFor) {
         synchronized (Bcmls.LOCK) {
             try {
                 MlsCipherSuite suite = Bcmls.suite();
                 AsymmetricCipherKeyPair init = suite.getHPKE().generatePrivateKey();
                 AsymmetricCipherKeyPair enc = suite.getHPKE().generatePrivateKey();
                 AsymmetricCipherKeyPair sig = suite.generateSignatureKeyPair();
+                byte[] identity = identityFor.apply(suite.serializeSignaturePublicKey(sig.getPublic()));
+                if (identity.length == 0 || identity.length > 512) {
+                    throw new IllegalArgumentException("identity must be 1..512 bytes, was " + identity.length);
+                }
                 byte[] sigPriv = suite.serializeSignaturePrivateKey(sig.getPrivate());
                 LeafNode leaf = new LeafNode(suite, suite.getHPKE().serializePublicKey(enc.getPublic()),
                         suite.serializeSignaturePublicKey(sig.getPublic()), Credential.forBasic(identity.clone()),
@@ -57,6 +71,8 @@ public final class MlsKeyPackage {
                         new ArrayList<Extension>(), sigPriv);
                 Arrays.fill(sigPriv, (byte) 0);
                 return new MlsKeyPackage(init, enc, sig, kp, identity);
+            } catch (IllegalArgumentException e) {
+                throw e;
             } catch (Exception e) {
                 throw new IllegalStateException("key package generation failed", e);
             }
@@ -104,7 +120,11 @@ public final class MlsKeyPackage {
     public static byte[] identityOf(byte[] keyPackage) throws MlsException {
         synchronized (Bcmls.LOCK) {
             KeyPackage kp = parse(keyPackage);
-            return kp.getLeafNode().getCredential().getIdentity().clone();
+            byte[] id = kp.getLeafNode().getCredential().getIdentity().clone();
+            if (!MlsCredential.verify(id, kp.getLeafNode().getSignatureKey())) {
+                throw new MlsException("the key package's device identity does not vouch for its signature key");
+            }
+            return id;
         }
     }
 
