@@ -532,11 +532,36 @@ final class MlsSession {
         return frames.sender().encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
     }
 
+    /**
+     * Seals one VP8 (screen-share) frame under this member's key of the current epoch, with the VP8 clear prefix of
+     * docs/PROTOCOL.md §2.1 (frame tag, and on a key frame start code and size), as the sender-keys mode and the
+     * browser's worker in the MLS mode do.
+     */
+    byte[] encryptVp8(byte[] frame, boolean keyFrame) throws FrameCryptoException {
+        if (destroyed || frames.currentEpoch().isEmpty()) {
+            throw new FrameCryptoException("no MLS epoch to send under");
+        }
+        if (sendingHeld()) {
+            throw new FrameCryptoException("sending held: " + (refusedCommit ? "a commit was refused"
+                    : "a removal is withheld"));
+        }
+        return frames.sender().encryptFrame(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
+    }
+
     byte[] decryptOpus(String senderId, byte[] frame, long now) {
+        return decrypt(Codec.OPUS, senderId, frame, now);
+    }
+
+    /** A received VP8 frame of {@code senderId}: the clear prefix follows the frame tag's P bit; null if dropped. */
+    byte[] decryptVp8(String senderId, byte[] frame, long now) {
+        return decrypt(Codec.VP8, senderId, frame, now);
+    }
+
+    private byte[] decrypt(Codec codec, String senderId, byte[] frame, long now) {
         if (destroyed || frame.length < 1) {
             return null;
         }
-        int off = Math.min(1, frame.length);
+        int off = codec.clearPrefixLength(frame, 0, frame.length, FrameType.UNSPECIFIED);
         byte[] identity = frames.senderIdentity(frame, off, frame.length - off);
         if (identity == null) {
             error("frames", Rejection.NO_KEY.name(), senderId, "no key for this KID", now);
@@ -553,8 +578,7 @@ final class MlsSession {
             return null;
         }
         byte[] out = new byte[frame.length];
-        DecryptResult res = r.get().decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0,
-                now);
+        DecryptResult res = r.get().decryptFrame(codec, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
         if (res instanceof DecryptResult.Decrypted d) {
             return Arrays.copyOf(out, d.length());
         }
