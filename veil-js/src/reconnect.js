@@ -57,14 +57,57 @@ export class ReconnectPlan {
   }
 }
 
+/**
+ * The E2EE worker of a reconnecting member, started once and lent to each of its connections in turn (each drops
+ * every key in it when it ends). A reconnect then needs nothing from the page's origin, which may be the very node
+ * that died (the demo page is served by the nodes): a worker started then cannot fetch its module script, and a
+ * worker without its script lets no frame through. A worker that reported an error before it ever answered a
+ * message (its script did not load) is replaced at the next take(). `start` makes a Worker (an EventTarget).
+ */
+export class KeptWorker {
+  constructor(start) {
+    this._start = start;
+    this._worker = null;
+    this._state = null;
+    /** Workers started so far. */
+    this.started = 0;
+  }
+
+  /** The worker for the next connection: the kept one, or a new one if there is none or it never started. */
+  take() {
+    if (this._worker && this._state.failed) this.close();
+    if (!this._worker) {
+      const worker = this._start();
+      const state = { answered: false, failed: false };
+      worker.addEventListener('message', ev => { if (ev && ev.data && ev.data.type === 'ack') state.answered = true; });
+      worker.addEventListener('error', () => { if (!state.answered) state.failed = true; });
+      this._worker = worker;
+      this._state = state;
+      this.started++;
+    }
+    return this._worker;
+  }
+
+  /** Stops the kept worker (the member left for good). */
+  close() {
+    if (this._worker) this._worker.terminate();
+    this._worker = null;
+    this._state = null;
+  }
+}
+
 const FORWARDED = ['track', 'removetrack', 'notify', 'e2ee', 'signaling', 'timeout', 'data'];
 
 /** A member that stays in its channel across node failures; made by Veil.connection(urls).reconnecting(...). */
 export class VeilReconnectingConnection {
-  /** `make(url)` makes a new VeilConnection to `url`; `plan` is a ReconnectPlan. */
-  constructor(make, plan) {
+  /**
+   * `make(url)` makes a new VeilConnection to `url`; `plan` is a ReconnectPlan; `onEnd()` runs once when the member
+   * ends for good (disconnect() or the attempts ran out), e.g. to stop a KeptWorker.
+   */
+  constructor(make, plan, { onEnd = null } = {}) {
     this._make = make;
     this._plan = plan;
+    this._onEnd = onEnd;
     this._listeners = new Map([...FORWARDED, 'disconnect', 'reconnecting', 'reconnected'].map(e => [e, []]));
     /** The VeilConnection in use (a new one after each reconnect). */
     this.current = null;
@@ -154,6 +197,7 @@ export class VeilReconnectingConnection {
         err.reason = 'reconnect';
         reject(err);
       }
+      this._end();
       this._emit('disconnect', { type: 'abend', reason: 'reconnect', message });
       return;
     }
@@ -174,6 +218,15 @@ export class VeilReconnectingConnection {
       reject(err);
     }
     if (this.current) await this.current.disconnect();
+    this._end();
     this._emit('disconnect', { type: 'normal', reason: 'disconnect() called' });
+  }
+
+  _end() {
+    const f = this._onEnd;
+    this._onEnd = null;
+    if (f) {
+      try { f(); } catch (e) { console.error('veil: reconnecting member end hook failed', e); }
+    }
   }
 }

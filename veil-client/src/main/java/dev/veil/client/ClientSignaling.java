@@ -108,7 +108,7 @@ final class ClientSignaling implements SignalingSocket.Events {
     public void onOpen() {
         life.stage("waiting for the server's offer");
         Connect connect = new Connect(role, channelId, metadata, connectNotifyMetadata, options.isE2ee(),
-                role.sends(), false, 0, options.isScreenShare() && role.sends()).withToken(options.token());
+                role.sends(), options.isSimulcast() && role.sends(), 0, options.isScreenShare() && role.sends()).withToken(options.token());
         if (options.isE2ee()) {
             connect = connect.withKeyMode(options.keyMode());
         }
@@ -235,7 +235,16 @@ final class ClientSignaling implements SignalingSocket.Events {
         }
         int opusPayloadType = -1;
         int vp8PayloadType = -1;
+        ClientSimulcastSdp.Plan camera = null;
         if (role.sends()) {
+            if (options.isSimulcast()) {
+                SdpAnswer.Media up = parsed.uploadCamera();
+                camera = up == null ? null : ClientSimulcastSdp.plan(o.sdp(), up);
+                if (camera == null) {
+                    life.end("the server's offer has no VP8 camera video m-line to send on");
+                    return;
+                }
+            }
             SdpAnswer.Media up = parsed.uploadAudio();
             opusPayloadType = up == null ? -1 : ClientSdp.opusPayloadType(up);
             if (opusPayloadType < 0) {
@@ -256,6 +265,9 @@ final class ClientSignaling implements SignalingSocket.Events {
         offer = parsed;
         try {
             transport.accept(parsed, opusPayloadType, vp8PayloadType);
+            if (camera != null) {
+                transport.acceptCamera(camera);
+            }
         } catch (RuntimeException e) {
             life.end("unusable DTLS fingerprint in the offer: " + e.getMessage());
             return;
@@ -270,7 +282,7 @@ final class ClientSignaling implements SignalingSocket.Events {
         answers++;
         return ClientSdp.answer(o, Integer.toString(answers + 1), transport.iceCredentials().ufrag(),
                 transport.iceCredentials().password(), transport.fingerprint(), role.sends(), role.receives(),
-                transport.ownSsrc(), transport.screenSsrc(), "veil-java-" + connectionId);
+                transport.ownSsrc(), transport.screenSsrc(), transport.camera(), "veil-java-" + connectionId);
     }
 
     private void onReOffer(ReOffer r) {

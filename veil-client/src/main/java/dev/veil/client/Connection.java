@@ -42,8 +42,9 @@ import org.eclipse.jetty.websocket.api.Session;
  *
  * <p>Audio, and screen share: the client sends one Opus stream and hands over received Opus frames; with
  * {@link Options#withScreenShare()} it also sends VP8 frames the application encoded on a screen-share video track
- * ({@link #sendScreenFrame}). Received video is forwarded by the server (the tracks are reported) but not
- * depacketized.
+ * ({@link #sendScreenFrame}); with {@link Options#withSimulcast()} it sends camera video in three simulcast layers
+ * the application encoded ({@link #sendVideoFrame}). Received video tracks are reported, and their VP8 frames
+ * reassembled and decrypted ({@link Listener#onVideoFrame}), not decoded.
  *
  * <h2>Inside</h2>
  * This class is the SDK's face; the work is done by package-private parts: {@link ConnectionRuntime} (the loop, the
@@ -62,6 +63,21 @@ public final class Connection implements AutoCloseable {
 
         /** An Opus frame of another member, decrypted (with E2EE) and authenticated. */
         default void onAudioFrame(String senderConnectionId, byte[] opusFrame) {}
+
+        /**
+         * A VP8 frame of another member's video track, reassembled, decrypted (with E2EE) and authenticated; a frame
+         * with a missing packet or that does not decrypt is dropped. Of a simulcast track, the layer the server
+         * forwards now ({@link Connection#setReceiveMaxHeight}).
+         */
+        default void onVideoFrame(VideoFrame frame) {}
+
+        /**
+         * The server asks for a key frame (its PLI or FIR: a subscriber started, lost a frame or switches layer): of
+         * simulcast layer {@code layer} (0..2) of the camera track ({@code "video"}), or of the screen-share track
+         * ({@code "screen"}, layer -1). The application's encoder should make the next frame of that layer a key
+         * frame; the server asks again (at most every 250 ms) while it waits.
+         */
+        default void onKeyFrameRequest(String track, int layer) {}
 
         /** A {@code notify} from the server (members joining and leaving). */
         default void onNotify(Notify notify) {}
@@ -401,6 +417,71 @@ public final class Connection implements AutoCloseable {
             byte[] payload = e2ee.sealVp8(frame, keyFrame, signaling.connectionId());
             if (payload != null) {
                 transport.sendScreen(payload, ts);
+            }
+        });
+    }
+
+    /**
+     * Sends one VP8 frame of simulcast layer {@code layer} of the camera track (needs {@link Options#withSimulcast()}):
+     * 0 = {@code q} (lowest resolution), 1 = {@code h}, 2 = {@code f}. The application encodes every layer itself and
+     * hands over each layer's frames with the layer's own key frames (the server switches a subscriber to a layer only
+     * at a key frame of it, and reads the layer's picture height from its key frames); frames of one instant carry
+     * the same {@code rtpTimestamp} (90 kHz). With E2EE each frame is SFrame-encrypted under the VP8 rule, as
+     * {@link #sendScreenFrame}. Asynchronous: the packets leave from the loop thread. If the server offered no
+     * simulcast, layers other than the top one are dropped here.
+     *
+     * @throws IllegalStateException if not connected or without a simulcast camera uplink
+     * @throws IllegalArgumentException if the layer is not 0..2, or the frame is empty or longer than
+     *     {@link #MAX_SCREEN_FRAME}
+     */
+    public void sendVideoFrame(int layer, byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
+        if (!options.isSimulcast() || !role.sends()) {
+            throw new IllegalStateException("no camera uplink: connect a sending role with Options.withSimulcast()");
+        }
+        if (layer < 0 || layer >= SimulcastSender.LAYERS) {
+            throw new IllegalArgumentException("layer must be 0.." + (SimulcastSender.LAYERS - 1));
+        }
+        if (!isConnected()) {
+            throw new IllegalStateException("not connected");
+        }
+        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
+            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
+        }
+        byte[] frame = vp8Frame.clone();
+        long ts = rtpTimestamp & 0xffffffffL;
+        runtime.execute(() -> {
+            SimulcastSender camera = transport.camera();
+            if (!isConnected() || camera == null) {
+                return;
+            }
+            int stream = camera.streamOf(layer);
+            if (stream < 0) {
+                return;
+            }
+            byte[] payload = e2ee.sealVp8(frame, keyFrame, signaling.connectionId());
+            if (payload != null) {
+                transport.sendCamera(stream, payload, ts);
+            }
+        });
+    }
+
+    /**
+     * Asks the server for received simulcast video of at most {@code maxHeight} pixels high ({@code receive},
+     * docs/PROTOCOL.md §1.2): the highest layer that fits (the lowest if none does), for every received track;
+     * 0 lifts the limit. The server switches at the next key frame of the chosen layer, and tells which layer each
+     * track gets in {@link #downlinkStats()}.
+     *
+     * @throws IllegalArgumentException if {@code maxHeight} is not 0..8192
+     * @throws IllegalStateException if not connected
+     */
+    public void setReceiveMaxHeight(int maxHeight) {
+        dev.veil.signaling.Receive r = dev.veil.signaling.Receive.all(maxHeight);
+        if (!isConnected()) {
+            throw new IllegalStateException("not connected");
+        }
+        runtime.execute(() -> {
+            if (isConnected()) {
+                signaling.send(r);
             }
         });
     }

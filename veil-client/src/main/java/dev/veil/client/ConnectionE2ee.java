@@ -220,6 +220,14 @@ final class ConnectionE2ee {
         }
     }
 
+    /** A received VP8 frame of {@code sender}, decrypted; null if dropped (and reported, or MLS: not supported). */
+    byte[] openVp8(String sender, byte[] payload, long now) {
+        if (e2ee != null) {
+            return e2ee.decryptVp8(sender, payload, now);
+        }
+        return mls != null ? null : payload;
+    }
+
     /** A received Opus payload of {@code sender}, decrypted; null if dropped (and reported). */
     byte[] openOpus(String sender, byte[] payload, long now) {
         if (e2ee != null) {

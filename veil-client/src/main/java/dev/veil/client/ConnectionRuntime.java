@@ -39,6 +39,7 @@ final class ConnectionRuntime implements ConnectionLifecycle {
     private final CompletableFuture<Void> disconnected = new CompletableFuture<>();
     private final ConnectionE2ee e2ee;
     private final MediaTransport transport;
+    private final VideoReceiver videoReceiver = new VideoReceiver();
     private final ClientSignaling signaling;
 
     // written on the loop thread (or by connect/disconnect before it runs), read anywhere
@@ -59,6 +60,7 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         SecureRandom random = new SecureRandom();
         this.e2ee = new ConnectionE2ee(options, random, listeners, m -> signaling().send(m));
         this.transport = new MediaTransport(random, this, this::onRtpPayload);
+        transport.onKeyFrameRequest(this::onKeyFrameRequest);
         this.signaling = new ClientSignaling(url, role, channelId, metadata, options, this::execute, this,
                 listeners, e2ee, transport);
     }
@@ -147,10 +149,17 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         signaling.open(notifyMetadata);
     }
 
-    /** An authenticated RTP payload: an audio frame of a received track, decrypted with E2EE, to the listeners. */
-    private void onRtpPayload(long ssrc, byte[] payload, long now) {
-        Track t = signaling.track(ssrc);
-        if (t == null || !t.kind().equals("audio")) {
+    /**
+     * An authenticated RTP payload: an audio frame of a received track, or a packet of a video track's VP8 frame
+     * (reassembled by {@link VideoReceiver}), decrypted with E2EE, to the listeners.
+     */
+    private void onRtpPayload(dev.veil.webrtc.rtp.RtpHeader header, byte[] payload, long now) {
+        Track t = signaling.track(header.ssrc());
+        if (t == null) {
+            return;
+        }
+        if (t.kind().equals("video")) {
+            onVideoPayload(t, header, payload, now);
             return;
         }
         BiConsumer<String, byte[]> tap = receivedFrameTap;
@@ -162,6 +171,31 @@ final class ConnectionRuntime implements ConnectionLifecycle {
             return; // dropped and reported
         }
         listeners.emit(l -> l.onAudioFrame(t.connectionId(), frame));
+    }
+
+    /** The server asks for a key frame of one of this client's video streams: tell the application which. */
+    private void onKeyFrameRequest(long ssrc) {
+        SimulcastSender camera = transport.camera();
+        int layer = camera == null ? -1 : camera.layerOfSsrc(ssrc);
+        if (layer >= 0) {
+            listeners.emit(l -> l.onKeyFrameRequest("video", layer));
+        } else if (ssrc != 0 && ssrc == transport.screenSsrc()) {
+            listeners.emit(l -> l.onKeyFrameRequest("screen", -1));
+        }
+    }
+
+    private void onVideoPayload(Track t, dev.veil.webrtc.rtp.RtpHeader header, byte[] payload, long now) {
+        VideoReceiver.Sealed sealed = videoReceiver.onPayload(header, payload);
+        if (sealed == null) {
+            return;
+        }
+        byte[] frame = e2ee.openVp8(t.connectionId(), sealed.payload(), now);
+        if (frame == null || frame.length == 0) {
+            return; // dropped and reported
+        }
+        VideoFrame v = new VideoFrame(t.connectionId(), t.mid(), t.ssrc(), frame, (frame[0] & 1) == 0,
+                sealed.rtpTimestamp(), sealed.firstSequence(), sealed.lastSequence());
+        listeners.emit(l -> l.onVideoFrame(v));
     }
 
     private void onWake(long now) {

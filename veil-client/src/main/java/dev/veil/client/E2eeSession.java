@@ -396,14 +396,36 @@ final class E2eeSession {
         return null;
     }
 
+    /**
+     * Decrypts one VP8 frame of {@code senderId} (the clear prefix's length read from the frame tag's P bit); null if
+     * it does not decrypt (dropped and reported). Not held while the key is missing: a video frame that late is of no
+     * use, the next key frame is.
+     */
+    byte[] decryptVp8(String senderId, byte[] frame, long now) {
+        if (destroyed) {
+            return null;
+        }
+        lastNow = Math.max(lastNow, now);
+        Object r = tryDecrypt(senderId, frame, now, Codec.VP8);
+        if (r instanceof byte[] plain) {
+            return plain;
+        }
+        frameError(senderId, (String) r, now);
+        return null;
+    }
+
     /** The plaintext, or the rejection reason's name. */
     private Object tryDecrypt(String senderId, byte[] frame, long now) {
+        return tryDecrypt(senderId, frame, now, Codec.OPUS);
+    }
+
+    private Object tryDecrypt(String senderId, byte[] frame, long now, Codec codec) {
         SFrameReceiver r = receivers.get(senderId);
         if (r == null) {
             return "NO_KEY";
         }
         byte[] out = new byte[Math.max(frame.length, r.maxDecryptedLength(frame.length))];
-        DecryptResult res = r.decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
+        DecryptResult res = r.decryptFrame(codec, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
         if (res instanceof DecryptResult.Decrypted d) {
             return Arrays.copyOf(out, d.length());
         }

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 final class MediaTransport {
     /** Where an authenticated, non-empty RTP payload goes (loop thread). */
     interface Receiver {
-        void onRtpPayload(long ssrc, byte[] payload, long now);
+        void onRtpPayload(RtpHeader header, byte[] payload, long now);
     }
 
     static final long ICE_RETRY_MILLIS = 100;
@@ -68,6 +68,8 @@ final class MediaTransport {
     private long screenSsrc;
     private int vp8PayloadType = -1;
     private int screenSequence;
+    private SimulcastSender camera;
+    private java.util.function.LongConsumer keyFrameRequests;
 
     MediaTransport(SecureRandom random, ConnectionLifecycle life, Receiver receiver) {
         this.random = random;
@@ -110,6 +112,16 @@ final class MediaTransport {
             } while (screenSsrc == 0 || screenSsrc == ownSsrc);
             screenSequence = random.nextInt(0x10000);
         }
+    }
+
+    /** The camera video upload (simulcast or one plain stream), after {@link #accept}; its SSRCs avoid the others. */
+    void acceptCamera(ClientSimulcastSdp.Plan plan) {
+        camera = new SimulcastSender(plan, random, java.util.Set.of(ownSsrc, screenSsrc));
+    }
+
+    /** The camera upload, or null if the connection sends no camera video. */
+    SimulcastSender camera() {
+        return camera;
     }
 
     /** A re-offer: its ICE credentials count from now on. */
@@ -159,8 +171,36 @@ final class MediaTransport {
             }
         } else if (kind == PacketKind.RTP && srtp != null) {
             onRtp(d, now);
+        } else if (kind == PacketKind.RTCP && srtp != null && keyFrameRequests != null) {
+            onRtcp(d);
         }
-        // SRTCP (receiver/sender reports, feedback about video) is not used by an audio-only client
+    }
+
+    /**
+     * SRTCP: the server's key-frame requests (PLI, FIR) naming one of this client's video SSRCs go to
+     * {@link #onKeyFrameRequest}; reports and everything else are not used.
+     */
+    private void onRtcp(byte[] d) {
+        List<dev.veil.webrtc.rtcp.RtcpPacket> packets;
+        try {
+            packets = dev.veil.webrtc.rtcp.RtcpCompound.parse(srtp.unprotectRtcp(d));
+        } catch (SrtpException | dev.veil.webrtc.rtcp.RtcpException e) {
+            return; // forged, replayed or broken: dropped
+        }
+        for (dev.veil.webrtc.rtcp.RtcpPacket p : packets) {
+            if (p instanceof dev.veil.webrtc.rtcp.PictureLossIndication pli) {
+                keyFrameRequests.accept(pli.mediaSsrc());
+            } else if (p instanceof dev.veil.webrtc.rtcp.FullIntraRequest fir) {
+                for (dev.veil.webrtc.rtcp.FullIntraRequest.Entry e : fir.entries()) {
+                    keyFrameRequests.accept(e.ssrc());
+                }
+            }
+        }
+    }
+
+    /** Where the SSRCs named by the server's key-frame requests go (loop thread). */
+    void onKeyFrameRequest(java.util.function.LongConsumer requests) {
+        this.keyFrameRequests = requests;
     }
 
     private void onStun(byte[] d, long now) {
@@ -197,7 +237,7 @@ final class MediaTransport {
         if (p.payloadLength() == 0) {
             return;
         }
-        receiver.onRtpPayload(p.header().ssrc(),
+        receiver.onRtpPayload(p.header(),
                 Arrays.copyOfRange(plain, p.payloadOffset(), p.payloadOffset() + p.payloadLength()), now);
     }
 
@@ -296,6 +336,18 @@ final class MediaTransport {
             screenSequence = (screenSequence + 1) & 0xffff;
             byte[] rtp = RtpPacket.build(RtpHeader.of(i == packets.size() - 1, vp8PayloadType, screenSequence, ts,
                     screenSsrc), p, 0, p.length);
+            try {
+                sendUdp(srtp.protectRtp(rtp));
+            } catch (SrtpException e) {
+                life.end("SRTP failed: " + e.getMessage());
+                return;
+            }
+        }
+    }
+
+    /** One VP8 frame (already sealed with E2EE) of the camera stream {@code stream}, as RTP packets. */
+    void sendCamera(int stream, byte[] payload, long ts) {
+        for (byte[] rtp : camera.packets(stream, payload, ts)) {
             try {
                 sendUdp(srtp.protectRtp(rtp));
             } catch (SrtpException e) {

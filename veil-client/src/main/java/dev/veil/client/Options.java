@@ -29,6 +29,7 @@ public final class Options {
     private String passphrase;
     private String keyMode;
     private boolean screenShare;
+    private boolean simulcast;
     private boolean mlsExternalSender;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
@@ -148,6 +149,7 @@ public final class Options {
         o.accessToken = accessToken;
         o.keyMode = keyMode;
         o.screenShare = screenShare;
+        o.simulcast = simulcast;
         o.mlsExternalSender = mlsExternalSender;
         return o;
     }
@@ -161,6 +163,27 @@ public final class Options {
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
         o.screenShare = true;
         return o;
+    }
+
+    /**
+     * Send camera video with simulcast (docs/PROTOCOL.md §1.3 <i>Simulcast</i>): the connection asks the server for a
+     * camera video uplink ({@code connect} with {@code video}) and answers its simulcast offer with three layers,
+     * {@code q}, {@code h}, {@code f} (lowest resolution first), one SSRC each, every packet naming its layer with the
+     * RtpStreamId extension. The SDK has no encoder: the application encodes each layer (as browsers do: 1/4, 1/2
+     * and full resolution, about 150 kbit/s, 500 kbit/s and 2.5 Mbit/s) and hands every layer's VP8 frames to
+     * {@link Connection#sendVideoFrame}; with E2EE each frame is SFrame-encrypted on its own (VP8 clear prefix). The
+     * server forwards each subscriber one layer, switching at a key frame of the new layer. If the server offers no
+     * simulcast, one plain stream carries the top layer. Sending roles only.
+     */
+    public Options withSimulcast() {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.simulcast = true;
+        return o;
+    }
+
+    /** Whether the connection sends simulcast camera video ({@link #withSimulcast()}). */
+    public boolean isSimulcast() {
+        return simulcast;
     }
 
     /** Whether the connection asks for a screen-share uplink. */
@@ -287,7 +310,7 @@ public final class Options {
     @Override
     public String toString() {
         return "Options[e2ee=" + e2ee + (isMls() ? ", key mode mls" : "") + (passphrase != null ? ", passphrase mode" : "")
-                + (accessToken != null ? ", token" : "") + (screenShare ? ", screen share" : "") + ", connectTimeoutMillis="
+                + (accessToken != null ? ", token" : "") + (screenShare ? ", screen share" : "") + (simulcast ? ", simulcast" : "") + ", connectTimeoutMillis="
                 + connectTimeoutMillis + "]"; // never the passphrase itself
     }
 }

@@ -140,6 +140,9 @@ final class DownlinkLayers {
                     && !probes.mayStepUp(nowMillis)) {
                 layer = cur; // up only on a confirmed probe (a layer not started or not measured yet is free)
             }
+            if (congested && layer > cur && cur >= 0) {
+                layer = cur; // never up while congested (a publisher that stalled for 2 s measures 0 everywhere: free)
+            }
             router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 || layer != ch.layer()
                     ? layer : -1, nowMillis);
             // without a cap the router targets the preference, which may be above the selector's choice (a layer that

@@ -282,6 +282,27 @@ class DownlinkLayersTest {
     }
 
     @Test
+    void noStepUpWhileCongestedEvenWhenAStalledPublisherMakesEveryLayerLookFree() {
+        run(2500, 3_000_000, true);
+        congestionAt = now;
+        run(300, 300_000, true);
+        assertEquals(0, router.currentLayer("sub/cam"));
+        // the publisher's machine stalls for 2.5 s: every layer measures 0 ("not measured": cost nothing)
+        layerOn[0] = layerOn[1] = layerOn[2] = false;
+        for (int i = 0; i < 25; i++) {
+            congestionAt = now;
+            run(100, 300_000, false);
+        }
+        layerOn[0] = layerOn[1] = layerOn[2] = true;
+        congestionAt = now;
+        run(100, 300_000, true);
+        assertEquals(0, router.simulcastLayers("sub/cam").get(2).bitrateBps(), "the gap measures 0");
+        run(200, 300_000, true);
+        assertEquals(0, router.targetLayer("sub/cam"), "still congested: no step up");
+        assertEquals(0, router.currentLayer("sub/cam"));
+    }
+
+    @Test
     void aLayerThatStopsForAMomentIsNoDowngradeAndStartsNoHold() {
         prober = new Prober(Prober.Config.padding());
         controller = new ProbeController(ProbeController.Config.defaults(), prober,
