@@ -21,7 +21,6 @@
 
 import { E2EEError } from './errors.js';
 import { MlsSession } from './mls-session.js';
-import { kidEpochBits } from './mls-kid.js';
 import { toHex } from './bytes.js';
 import { sectionCodecs } from './codec.js';
 import { supportsScriptTransform, isE2EESupported, startE2EEWorker, workerReady } from './index.js';
@@ -61,7 +60,6 @@ export class MlsE2EE {
   #now;
   #destroyed = false;
   #receiving = new Set(); // connection ids whose keys the worker holds
-  #lastEpochBits = null;
   #transforms = new WeakMap();
   #acks = new Map();
   #ackId = 0;
@@ -168,7 +166,6 @@ export class MlsE2EE {
       } else if (o.type === 'stop-sending') {
         this.#resetWorker();
         this.#receiving.clear();
-        this.#lastEpochBits = null;
         this.epoch = -1;
         this.roster = [];
         this.#sendKey = null;
@@ -183,13 +180,11 @@ export class MlsE2EE {
   }
 
   #installEpoch(o) {
-    const bits = kidEpochBits(o.ownKid);
-    // the epoch's low 8 bits wrapped: a sender's new KID is below its old one, so its receiver starts afresh
-    const wrapped = this.#lastEpochBits !== null && bits < this.#lastEpochBits;
-    this.#lastEpochBits = bits;
+    // when the epoch's low 8 bits wrap, a sender's new KID is below its old one: the worker's receiver (no ratchet)
+    // keeps the old KIDs for their 2 s grace and orders the KIDs afresh (SFrameReceiver.addKey), so it is kept
     const now = new Set(o.senders.map((s) => s.connectionId));
     for (const id of this.#receiving) {
-      if (!now.has(id) || wrapped) this.#post({ type: 'removeSender', senderId: id });
+      if (!now.has(id)) this.#post({ type: 'removeSender', senderId: id });
     }
     this.#post({ type: 'setSendKey', kid: o.ownKid.toString(), key: o.baseKey });
     for (const s of o.senders) {

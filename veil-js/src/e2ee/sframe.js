@@ -458,6 +458,9 @@ export const REORDER_MILLIS = 250;
  *   a leave) makes every key held now, and any key of those generations installed or ratcheted to later, expire at
  *   a deadline; a ratcheted key inherits its base's expiry; a KID at or below an expired one is refused for good
  *   ('expired-key') and never installed again;
+ * - without the ratchet (MLS key mode), a KID below a held KID of the same sender index is an epoch wrap: the held
+ *   keys expire at most KEY_GRACE_MILLIS later (or REORDER_MILLIS after a frame under a new KID; a frame under
+ *   an old one never shortens the new KIDs' life), and they count as below every later KID;
  * - one replay window per KID (REPLAY_WINDOW_SIZE counters, 2 s age floor) for all of the sender's streams (they
  *   share one CTR sequence), kept when the same KID is installed again: a CTR already accepted, 1024 or more below
  *   the highest, or older than the age floor is a 'replay';
@@ -498,6 +501,7 @@ export class SFrameReceiver {
       const e = this.#ring.get(kid);
       if (e && this.#now >= e.expiresAt) {
         this.#ring.remove(kid);
+        if (e.preWrap) continue; // from before an MLS epoch wrap: it says nothing about the KIDs after it
         const g = kid >> 8n;
         const newerStep = this.#ring.kids().some((o) => o >> 8n === g && o > kid);
         const upTo = newerStep ? kid : kid | 0xffn;
@@ -512,7 +516,7 @@ export class SFrameReceiver {
 
   #expireBelow(kid, deadline) {
     for (const k of this.#ring.kids()) {
-      if (k < kid) {
+      if (k < kid || this.#ring.get(k).preWrap) { // a KID from before an MLS epoch wrap is below every later one
         const e = this.#ring.get(k);
         e.expiresAt = Math.min(e.expiresAt, deadline);
       }
@@ -532,6 +536,16 @@ export class SFrameReceiver {
     const base = Uint8Array.from(baseKey);
     const key = await SFrameKey.fromBaseKey(this.#suite, k, base);
     this.#tick(now);
+    if (!this.#ratchet && this.#ring.kids().some((o) => o >> 8n === k >> 8n && o > k)) {
+      // MLS key mode: the epoch's low 8 bits wrapped (every 256 epochs), so the new KID is below the held ones. They
+      // keep their KEY_GRACE_MILLIS (as the Java SDK's MlsFrameCrypto) and the KID order starts afresh.
+      for (const o of this.#ring.kids()) {
+        const e = this.#ring.get(o);
+        e.preWrap = true;
+        e.expiresAt = Math.min(e.expiresAt, this.#now + KEY_GRACE_MILLIS);
+      }
+      this.#expiredUpTo = null;
+    }
     if (this.#isExpired(k)) {
       base.fill(0);
       return false;
@@ -700,7 +714,7 @@ export class SFrameReceiver {
       if (this.#ring.get(kid) === null) throw new E2EEError('expired-key', 'KID ' + kid + ' expired meanwhile');
       if (!e.window.isFresh(ctr, now)) throw new E2EEError('replay', 'CTR ' + ctr);
       e.window.accept(ctr, now);
-      this.#expireBelow(kid, now + REORDER_MILLIS);
+      if (!e.preWrap) this.#expireBelow(kid, now + REORDER_MILLIS); // a pre-wrap KID is above the newer ones
       return pt;
     }
     let base;

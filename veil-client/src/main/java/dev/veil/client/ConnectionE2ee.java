@@ -209,17 +209,11 @@ final class ConnectionE2ee {
 
     /** The VP8 payload to send on the screen track; null if it cannot be encrypted (reported). */
     byte[] sealVp8(byte[] frame, boolean keyFrame, String connectionId) {
-        if (mls != null) {
-            // the MLS key mode has no VP8 sealing here yet: never sent in clear
-            emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId,
-                    "screen share is not available in the MLS key mode yet (never sent in clear)", 0));
-            return null;
-        }
-        if (e2ee == null) {
+        if (e2ee == null && mls == null) {
             return frame;
         }
         try {
-            return e2ee.encryptVp8(frame, keyFrame);
+            return e2ee != null ? e2ee.encryptVp8(frame, keyFrame) : mls.encryptVp8(frame, keyFrame);
         } catch (FrameCryptoException e) {
             emit(new E2eeEvent.Error("frames", "ENCRYPT_FAILED", connectionId, e.getMessage(), 0));
             return null; // never sent in clear
@@ -243,6 +237,14 @@ final class ConnectionE2ee {
             return mls.decryptOpus(sender, payload, now);
         }
         return payload;
+    }
+
+    /**
+     * A received VP8 payload of {@code sender} in the MLS key mode, decrypted; null if dropped (and reported). (The
+     * SDK hands received video to nobody yet; this is the receive half of {@link #sealVp8} for MLS-mode peers.)
+     */
+    byte[] openVp8Mls(String sender, byte[] payload, long now) {
+        return mls == null ? null : mls.decryptVp8(sender, payload, now);
     }
 
     // ------------------------------------------------------------------------------------------ timers, end

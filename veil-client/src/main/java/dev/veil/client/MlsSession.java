@@ -43,6 +43,10 @@ import java.util.function.Consumer;
  * <p>Who commits: the member with the lowest leaf index whose connection is still in the channel commits the adds
  * of waiting key packages and the removals of departed members; others commit only when it is gone. A commit the
  * delivery service refuses is dropped (the accepted one arrives instead) and the work is retried from the new epoch.
+ * A refusal names the epoch of the refused message: one for an epoch this member already left concerns nothing
+ * pending now and is ignored (dropping the pending commit of the current epoch would make this member fail on its own
+ * accepted commit and commit again, forever); one for the current epoch drops the pending commits and the work is
+ * retried after a back-off ({@link #RETRY_MIN_MILLIS}, doubling up to {@link #RETRY_MAX_MILLIS}), never at once.
  * The credential identity is the connection id, so the MLS roster maps to connections. A key package is added only
  * if its credential names the connection the server stamped as its sender and that connection was announced in a
  * {@code connection.created} notify (a ghost the server invents still needs both, and then shows in the roster).
@@ -64,6 +68,10 @@ final class MlsSession {
     static final long PROPOSAL_WAIT_MILLIS = 2_000;
     /** How long a departed member may stay in the roster before the removal counts as withheld. */
     static final long REMOVAL_BOUND_MILLIS = 10_000;
+    /** First back-off after a refusal for the current epoch; doubles with each further refusal of that epoch. */
+    static final long RETRY_MIN_MILLIS = 500;
+    /** Longest back-off after refusals. */
+    static final long RETRY_MAX_MILLIS = 8_000;
 
     private final SecureRandom random;
     private final Consumer<E2eeEvent> events;
@@ -101,6 +109,10 @@ final class MlsSession {
     /** A departed member stayed in the roster past the bound: nothing is sent until an epoch without it. */
     private boolean withheld;
     private long wake = Long.MAX_VALUE;
+    /** No commit before this time (a refusal for the current epoch); MIN_VALUE when not backing off. */
+    private long retryAt = Long.MIN_VALUE;
+    /** Refusals for the current epoch in a row (the back-off's exponent). */
+    private int refusalsInEpoch;
     /** Connections the server announced (connection.created); only they are ever added. */
     private final Set<String> announced = new HashSet<>();
     private final Map<String, Long> lastError = new HashMap<>();
@@ -186,12 +198,15 @@ final class MlsSession {
                 keyPackage = MlsKeyPackage.create(self, device);
                 send.accept(Mls.of(keyPackage.bytes()));
             }
-            default -> { // refused: drop what we had pending, the accepted commit comes (or came) instead
-                if (group != null && !group.isRemoved()) {
-                    group.discardPending();
-                }
+            default -> { // refused: see the class comment
                 error("mls", "REFUSED", null, ev.reason(), now);
-                maybeCommit(now);
+                if (group == null || group.isRemoved() || (ev.epoch() >= 0 && ev.epoch() != group.epoch())) {
+                    return; // an epoch this member already left: its pending commit (if any) stays pending
+                }
+                group.discardPending();
+                refusalsInEpoch = Math.min(refusalsInEpoch + 1, 30);
+                retryAt = now + Math.min(RETRY_MAX_MILLIS, RETRY_MIN_MILLIS << Math.min(refusalsInEpoch - 1, 20));
+                wake = nextWake(now);
             }
         }
     }
@@ -338,6 +353,8 @@ final class MlsSession {
     }
 
     private void entered(long now) {
+        retryAt = Long.MIN_VALUE;
+        refusalsInEpoch = 0;
         MlsEpochKeys keys = MlsEpochKeys.of(group, SUITE);
         frames.install(keys, now);
         data.install(group, keys, now);
@@ -373,7 +390,7 @@ final class MlsSession {
 
     private void maybeCommit(long now) {
         wake = nextWake(now);
-        if (group == null || group.isRemoved() || refusedCommit || group.pending() != null) {
+        if (group == null || group.isRemoved() || refusedCommit || group.pending() != null || now < retryAt) {
             return;
         }
         boolean viaServer = group.hasExternalSender();
@@ -483,6 +500,9 @@ final class MlsSession {
         if (group == null || group.isRemoved() || refusedCommit) {
             return t;
         }
+        if (retryAt > now) {
+            t = retryAt;
+        }
         for (Map.Entry<String, Long> d : departedAt.entrySet()) {
             if (roster.contains(d.getKey())) {
                 for (long at : new long[] {d.getValue() + PROPOSAL_WAIT_MILLIS, d.getValue() + REMOVAL_BOUND_MILLIS}) {
@@ -512,11 +532,36 @@ final class MlsSession {
         return frames.sender().encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
     }
 
+    /**
+     * Seals one VP8 (screen-share) frame under this member's key of the current epoch, with the VP8 clear prefix of
+     * docs/PROTOCOL.md §2.1 (frame tag, and on a key frame start code and size), as the sender-keys mode and the
+     * browser's worker in the MLS mode do.
+     */
+    byte[] encryptVp8(byte[] frame, boolean keyFrame) throws FrameCryptoException {
+        if (destroyed || frames.currentEpoch().isEmpty()) {
+            throw new FrameCryptoException("no MLS epoch to send under");
+        }
+        if (sendingHeld()) {
+            throw new FrameCryptoException("sending held: " + (refusedCommit ? "a commit was refused"
+                    : "a removal is withheld"));
+        }
+        return frames.sender().encryptFrame(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
+    }
+
     byte[] decryptOpus(String senderId, byte[] frame, long now) {
+        return decrypt(Codec.OPUS, senderId, frame, now);
+    }
+
+    /** A received VP8 frame of {@code senderId}: the clear prefix follows the frame tag's P bit; null if dropped. */
+    byte[] decryptVp8(String senderId, byte[] frame, long now) {
+        return decrypt(Codec.VP8, senderId, frame, now);
+    }
+
+    private byte[] decrypt(Codec codec, String senderId, byte[] frame, long now) {
         if (destroyed || frame.length < 1) {
             return null;
         }
-        int off = Math.min(1, frame.length);
+        int off = codec.clearPrefixLength(frame, 0, frame.length, FrameType.UNSPECIFIED);
         byte[] identity = frames.senderIdentity(frame, off, frame.length - off);
         if (identity == null) {
             error("frames", Rejection.NO_KEY.name(), senderId, "no key for this KID", now);
@@ -533,8 +578,7 @@ final class MlsSession {
             return null;
         }
         byte[] out = new byte[frame.length];
-        DecryptResult res = r.get().decryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0,
-                now);
+        DecryptResult res = r.get().decryptFrame(codec, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
         if (res instanceof DecryptResult.Decrypted d) {
             return Arrays.copyOf(out, d.length());
         }

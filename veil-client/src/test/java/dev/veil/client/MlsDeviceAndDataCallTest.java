@@ -75,6 +75,9 @@ class MlsDeviceAndDataCallTest {
             }
             seen = fp;
             bobIds.add(b.id());
+            // bob applies the Welcome on his own loop: wait for it rather than race it
+            await(call + ": bob sees alice's device fingerprint",
+                    () -> b.connection.e2eeRemoteFingerprints().get(a.id()) != null);
             assertEquals(a.connection.e2eeDeviceFingerprint(), b.connection.e2eeRemoteFingerprints().get(a.id()));
             a.connection.sendData("hello " + call, null).get(WAIT_MS, TimeUnit.MILLISECONDS);
             await(call + ": bob gets alice's data message", () -> !toBob.isEmpty());

@@ -22,6 +22,8 @@ final class E2eeRelay {
   private final Wire wire;
   private final Function<String, Conn> members;
   private final BiConsumer<Conn, String> violation;
+  /** The cascade (messages to members of other nodes), or null. */
+  HubCascade cascade;
 
   E2eeRelay(Scheduler clock, ServerConfig cfg, Stats stats, Wire wire, Function<String, Conn> members,
       BiConsumer<Conn, String> violation) {
@@ -68,6 +70,10 @@ final class E2eeRelay {
       wire.softError(c, "e2ee message dropped: addressed to the sender");
       return;
     }
+    if (to == null && cascade != null && cascade.relayTo(c, m.to(), m.stampedFrom(c.id))) {
+      stats.inc("e2ee.relayed");
+      return;
+    }
     if (to == null || to.channel != c.channel || to.state != State.ACTIVE) {
       stats.inc("e2ee.rejected.no_destination");
       wire.softError(c, "e2ee message dropped: " + m.to() + " is not connected in channel " + c.channel.id);
@@ -104,6 +110,10 @@ final class E2eeRelay {
     Data out = m.stampedFrom(c.id);
     if (m.to() != null) {
       Conn to = members.apply(m.to());
+      if (to == null && cascade != null && cascade.relayTo(c, m.to(), out)) {
+        stats.inc("data.relayed");
+        return;
+      }
       if (to == c || to == null || to.channel != c.channel || to.state != State.ACTIVE) {
         stats.inc("data.rejected.no_destination");
         wire.softError(c, "data message dropped: " + m.to() + " is not another member of channel " + c.channel.id);
@@ -118,6 +128,9 @@ final class E2eeRelay {
         stats.inc("data.relayed");
         wire.send(to, out);
       }
+    }
+    if (cascade != null) {
+      cascade.relayToAll(c, out);
     }
   }
 }

@@ -74,6 +74,8 @@ final class Hub {
   AuthWebhook webhook;
   /** The cluster (docs/PROTOCOL.md §1.9), or {@code null}: one process, every channel is local. */
   ChannelPlacement placement;
+  /** The cascade's signaling relay (docs/PROTOCOL.md §1.9.3), or {@code null} (the default): off. */
+  private HubCascade cascade;
   /** Longest a connect waits for the cluster's routing decision before it is refused. */
   static final long PLACEMENT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
   private final Map<String, Conn> byId = new HashMap<>();
@@ -103,6 +105,12 @@ final class Hub {
     this.admission = Admission.of(cfg);
     this.access = new TokenVerifier(cfg.auth());
     this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
+  }
+
+  /** Turns the cascade's signaling relay on, on {@code bus} (before the first socket). */
+  void enableCascade(dev.veil.server.cluster.ChannelBus bus) {
+    cascade = new HubCascade(loop, wire, stats, bus, channels::get, byId::get, HubCascade.MAX_REMOTE_MEMBERS);
+    relay.cascade = cascade;
   }
 
   // -------------------------------------------------------------------------------------------- socket events
@@ -644,15 +652,23 @@ final class Hub {
         existing.add(new ConnectionInfo(o.id, o.connect.role(), o.connect.signalingNotifyMetadata()));
       }
     }
+    int count = active.size();
+    if (cascade != null) {
+      existing.addAll(cascade.remoteMembers(c.channel.id));
+      count += cascade.remoteCount(c.channel.id);
+    }
     Notify created = new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
-        c.connect.signalingNotifyMetadata(), null, active.size());
+        c.connect.signalingNotifyMetadata(), null, count);
     for (Conn o : active) {
       if (o != c) {
         send(o, created);
       }
     }
     send(c, new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
-        c.connect.signalingNotifyMetadata(), existing, active.size()));
+        c.connect.signalingNotifyMetadata(), existing, count));
+    if (cascade != null) {
+      cascade.joined(c);
+    }
   }
 
   // ----------------------------------------------------------------------------------- MLS delivery service
@@ -744,9 +760,13 @@ final class Hub {
       if (wasActive) {
         List<Conn> rest = ch.active();
         Notify destroyed = new Notify(Notify.EventType.CONNECTION_DESTROYED, c.id, c.connect.role(),
-            c.connect.signalingNotifyMetadata(), null, rest.size());
+            c.connect.signalingNotifyMetadata(), null,
+            rest.size() + (cascade == null ? 0 : cascade.remoteCount(ch.id)));
         for (Conn o : rest) {
           send(o, destroyed);
+        }
+        if (cascade != null) {
+          cascade.left(c);
         }
         if (!c.published.isEmpty()) {
           for (Conn o : rest) {

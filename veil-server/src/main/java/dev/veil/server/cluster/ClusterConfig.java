@@ -18,9 +18,59 @@ import java.util.HexFormat;
  * @param nodeTtlMillis how long a node entry lives without a heartbeat (how soon a dead node is noticed)
  * @param channelTtlMillis how long a channel claim lives without a refresh
  * @param redisTimeoutMillis timeout of every Redis command
+ * @param relaySecret the cascade's node-link secret ({@code cluster.relay_secret}, base64 of 32 bytes or more, the
+ *     same on every node; docs/PROTOCOL.md §1.9.3), or empty: no cascade. Never printed; the accessor copies.
  */
 public record ClusterConfig(String redisUrl, String nodeId, String publicSignalingUrl, String keyPrefix,
-    long heartbeatMillis, long nodeTtlMillis, long channelTtlMillis, long redisTimeoutMillis) {
+    long heartbeatMillis, long nodeTtlMillis, long channelTtlMillis, long redisTimeoutMillis, byte[] relaySecret) {
+
+  /** Shortest relay secret accepted (bytes, after base64). */
+  public static final int MIN_RELAY_SECRET_BYTES = 32;
+
+  public ClusterConfig {
+    relaySecret = relaySecret == null ? new byte[0] : relaySecret.clone();
+  }
+
+  /** Without a relay secret (no cascade). */
+  public ClusterConfig(String redisUrl, String nodeId, String publicSignalingUrl, String keyPrefix,
+      long heartbeatMillis, long nodeTtlMillis, long channelTtlMillis, long redisTimeoutMillis) {
+    this(redisUrl, nodeId, publicSignalingUrl, keyPrefix, heartbeatMillis, nodeTtlMillis, channelTtlMillis,
+        redisTimeoutMillis, null);
+  }
+
+  @Override
+  public byte[] relaySecret() {
+    return relaySecret.clone();
+  }
+
+  /** A cluster whose channels may cascade: it has Redis and a relay secret. */
+  public boolean cascade() {
+    return enabled() && relaySecret.length >= MIN_RELAY_SECRET_BYTES;
+  }
+
+  /** This configuration with {@code secret} as the relay secret (tests; a file sets {@code relay_secret}). */
+  public ClusterConfig withRelaySecret(byte[] secret) {
+    if (secret.length < MIN_RELAY_SECRET_BYTES) {
+      throw new IllegalArgumentException("cluster.relay_secret must be at least " + MIN_RELAY_SECRET_BYTES + " bytes");
+    }
+    return new ClusterConfig(redisUrl, nodeId, publicSignalingUrl, keyPrefix, heartbeatMillis, nodeTtlMillis,
+        channelTtlMillis, redisTimeoutMillis, secret);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ClusterConfig c && redisUrl.equals(c.redisUrl) && nodeId.equals(c.nodeId)
+        && publicSignalingUrl.equals(c.publicSignalingUrl) && keyPrefix.equals(c.keyPrefix)
+        && heartbeatMillis == c.heartbeatMillis && nodeTtlMillis == c.nodeTtlMillis
+        && channelTtlMillis == c.channelTtlMillis && redisTimeoutMillis == c.redisTimeoutMillis
+        && java.security.MessageDigest.isEqual(relaySecret, c.relaySecret);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(redisUrl, nodeId, publicSignalingUrl, keyPrefix, heartbeatMillis, nodeTtlMillis,
+        channelTtlMillis, redisTimeoutMillis, relaySecret.length);
+  }
 
   /** No cluster. */
   public static ClusterConfig none() {
@@ -34,7 +84,7 @@ public record ClusterConfig(String redisUrl, String nodeId, String publicSignali
   /** This configuration for another node of the same cluster. */
   public ClusterConfig forNode(String id, String signalingUrl) {
     return new ClusterConfig(redisUrl, id, signalingUrl, keyPrefix, heartbeatMillis, nodeTtlMillis, channelTtlMillis,
-        redisTimeoutMillis);
+        redisTimeoutMillis, relaySecret);
   }
 
   /** A cluster on {@code redisUrl} with the default timings. */
@@ -47,13 +97,13 @@ public record ClusterConfig(String redisUrl, String nodeId, String publicSignali
   /** This configuration with other timings. */
   public ClusterConfig withTimings(long heartbeat, long nodeTtl, long channelTtl) {
     return new ClusterConfig(redisUrl, nodeId, publicSignalingUrl, keyPrefix, heartbeat, nodeTtl, channelTtl,
-        redisTimeoutMillis);
+        redisTimeoutMillis, relaySecret);
   }
 
   /** This configuration with another key prefix (several clusters, or tests, on one Redis). */
   public ClusterConfig withKeyPrefix(String prefix) {
     return new ClusterConfig(redisUrl, nodeId, publicSignalingUrl, prefix, heartbeatMillis, nodeTtlMillis,
-        channelTtlMillis, redisTimeoutMillis);
+        channelTtlMillis, redisTimeoutMillis, relaySecret);
   }
 
   /** The defaults overlaid with {@code file} (if not null): the {@code cluster} block of the server's config file. */
@@ -80,6 +130,7 @@ public record ClusterConfig(String redisUrl, String nodeId, String publicSignali
       long nodeTtl = k.hasPath("node_ttl_millis") ? k.getLong("node_ttl_millis") : d.nodeTtlMillis;
       long chTtl = k.hasPath("channel_ttl_millis") ? k.getLong("channel_ttl_millis") : d.channelTtlMillis;
       long timeout = k.hasPath("redis_timeout_millis") ? k.getLong("redis_timeout_millis") : d.redisTimeoutMillis;
+      byte[] secret = relaySecret(k.hasPath("relay_secret") ? k.getString("relay_secret").trim() : "");
       if (redisUrl.isEmpty()) {
         return none();
       }
@@ -102,15 +153,34 @@ public record ClusterConfig(String redisUrl, String nodeId, String publicSignali
         throw new IllegalArgumentException("cluster timings: heartbeat_millis >= 100, node_ttl_millis and "
             + "channel_ttl_millis >= 2 x heartbeat_millis, 100 <= redis_timeout_millis < node_ttl_millis");
       }
-      return new ClusterConfig(redisUrl, nodeId, url, prefix, hb, nodeTtl, chTtl, timeout);
+      return new ClusterConfig(redisUrl, nodeId, url, prefix, hb, nodeTtl, chTtl, timeout, secret);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("bad cluster configuration: " + e.getMessage());
     }
   }
 
+  /** Decodes {@code relay_secret} (base64, at least 32 bytes); the message never quotes the value. */
+  private static byte[] relaySecret(String b64) {
+    if (b64.isEmpty()) {
+      return new byte[0];
+    }
+    byte[] secret;
+    try {
+      secret = java.util.Base64.getDecoder().decode(b64);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cluster.relay_secret must be base64 (its value is not shown)");
+    }
+    if (secret.length < MIN_RELAY_SECRET_BYTES) {
+      throw new IllegalArgumentException("cluster.relay_secret must decode to at least " + MIN_RELAY_SECRET_BYTES
+          + " bytes (openssl rand -base64 32)");
+    }
+    return secret;
+  }
+
   @Override
   public String toString() {
     // the Redis URL may carry a password (redis://:secret@host): never printed
-    return "ClusterConfig[node " + nodeId + ", " + publicSignalingUrl + ", redis " + (enabled() ? "set" : "none") + "]";
+    return "ClusterConfig[node " + nodeId + ", " + publicSignalingUrl + ", redis " + (enabled() ? "set" : "none")
+        + ", relay secret " + (relaySecret.length > 0 ? "set" : "none") + "]";
   }
 }

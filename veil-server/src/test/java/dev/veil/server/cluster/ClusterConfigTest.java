@@ -50,4 +50,30 @@ class ClusterConfigTest {
       assertTrue(e.getMessage().contains(b[1]), b[0] + " -> " + e.getMessage());
     }
   }
+
+  @Test
+  void relaySecret_offByDefault_base64OfAtLeast32Bytes_neverPrinted() {
+    assertFalse(parse("cluster { redis_url = \"redis://h:1\" }").cascade());
+    byte[] key = new byte[32];
+    for (int i = 0; i < key.length; i++) {
+      key[i] = (byte) (i * 7 + 1);
+    }
+    String b64 = java.util.Base64.getEncoder().encodeToString(key);
+    ClusterConfig c = parse("cluster { redis_url = \"redis://h:1\", relay_secret = \"" + b64 + "\" }");
+    assertTrue(c.cascade());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(key, c.relaySecret());
+    assertFalse(c.toString().contains(b64), c.toString());
+    assertTrue(c.toString().contains("relay secret set"), c.toString());
+    c.relaySecret()[0] ^= 1; // the accessor hands out a copy
+    org.junit.jupiter.api.Assertions.assertArrayEquals(key, c.relaySecret());
+    assertEquals(c, c.forNode("other", "ws://127.0.0.1:1/signaling").forNode(c.nodeId(), c.publicSignalingUrl()));
+    String shortKey = java.util.Base64.getEncoder().encodeToString(new byte[16]);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse("cluster { redis_url = \"redis://h:1\", relay_secret = \"" + shortKey + "\" }"));
+    assertTrue(e.getMessage().contains("relay_secret"), e.getMessage());
+    assertFalse(e.getMessage().contains(shortKey), e.getMessage());
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> parse("cluster { redis_url = \"redis://h:1\", relay_secret = \"not base64 !!\" }"));
+    assertFalse(bad.getMessage().contains("not base64 !!"), bad.getMessage());
+  }
 }
