@@ -3,12 +3,8 @@ package dev.veil.server;
 import dev.veil.signaling.Answer;
 import dev.veil.server.auth.AuthWebhook;
 import dev.veil.server.auth.TokenVerifier;
-import dev.veil.server.auth.Verdict;
 import dev.veil.server.cluster.ChannelPlacement;
-import dev.veil.server.cluster.Route;
-import dev.veil.signaling.Redirect;
 import dev.veil.signaling.Connect;
-import dev.veil.signaling.ConnectionInfo;
 import dev.veil.signaling.Disconnect;
 import dev.veil.signaling.Data;
 import dev.veil.signaling.E2ee;
@@ -16,12 +12,9 @@ import dev.veil.signaling.Mls;
 import dev.veil.signaling.IceRestart;
 import dev.veil.signaling.Receive;
 import dev.veil.signaling.Notify;
-import dev.veil.signaling.Offer;
-import dev.veil.signaling.DownlinkStats;
 import dev.veil.signaling.Ping;
 import dev.veil.signaling.Pong;
 import dev.veil.signaling.ReAnswer;
-import dev.veil.signaling.ReOffer;
 import dev.veil.signaling.SignalingCodec;
 import dev.veil.signaling.SignalingException;
 import dev.veil.signaling.SignalingMessage;
@@ -41,7 +34,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The signaling logic: channels, connections, offer/answer, re-offers, notify, keepalive and the E2EE relay.
- * Everything here runs on the {@link EventLoop}; the WebSocket callbacks only post to it.
+ * Everything here runs on the {@link EventLoop}; the WebSocket callbacks only post to it. The hub owns the sockets,
+ * the message dispatch and a member's leave; its jobs live in package-private classes: {@link HubConnect}
+ * (token, auth webhook, placement, admission), {@link HubNegotiation} (offer/answer, re-offers, ICE restarts,
+ * {@code notify}), {@link E2eeRelay}, {@link HubMls}, {@link HubDrain} and {@link HubCascade}.
  */
 final class Hub {
   private static final Logger LOG = LoggerFactory.getLogger(Hub.class);
@@ -57,14 +53,12 @@ final class Hub {
   private final Scheduler loop;
   private final ServerConfig cfg;
   private final Stats stats;
-  private final Media media;
-  private final ConnectionIds ids;
   private final Wire wire;
   private final Admission admission;
   private final E2eeRelay relay;
-  private final MlsDeliveryService mls = new MlsDeliveryService();
-  private Scheduler.Cancellable mlsTimer;
-  private long mlsTimerAt = Long.MAX_VALUE;
+  private final HubMls mls;
+  private final HubNegotiation negotiation;
+  private final HubConnect connect;
   private final SignalingCodec codec = new SignalingCodec();
   private final Map<String, Channel> channels = new HashMap<>();
   private final TokenVerifier access;
@@ -75,7 +69,7 @@ final class Hub {
   /** The cluster (docs/PROTOCOL.md §1.9), or {@code null}: one process, every channel is local. */
   ChannelPlacement placement;
   /** The cascade's signaling relay (docs/PROTOCOL.md §1.9.3), or {@code null} (the default): off. */
-  private HubCascade cascade;
+  HubCascade cascade;
   /** Longest a connect waits for the cluster's routing decision before it is refused. */
   static final long PLACEMENT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
   private final Map<String, Conn> byId = new HashMap<>();
@@ -89,22 +83,23 @@ final class Hub {
    * with tokens mandatory). Set by the server before the first socket.
    */
   boolean disconnectOnExpiry = true;
-  /** The graceful drain once started ({@link #startDrain}), else null. */
-  private Drain drain;
-  private CompletableFuture<Drain.Reason> drainDone;
-  private Scheduler.Cancellable drainTimer;
+  /** The graceful drain (started by {@link #startDrain}). */
+  private final HubDrain drain;
   static final String DRAINING = "draining: the server is shutting down; connect to another server";
 
   Hub(Scheduler loop, ServerConfig cfg, Stats stats, Media media, ConnectionIds ids) {
     this.loop = loop;
     this.cfg = cfg;
     this.stats = stats;
-    this.media = media;
-    this.ids = ids;
     this.wire = new Wire(loop, stats, cfg.guards().outboundTotalMaxBytes(), this::outboundFailed);
     this.admission = Admission.of(cfg);
     this.access = new TokenVerifier(cfg.auth());
     this.relay = new E2eeRelay(loop, cfg, stats, wire, byId::get, this::violation);
+    this.mls = new HubMls(this, loop, cfg, stats, wire, byId);
+    this.negotiation = new HubNegotiation(this, loop, cfg, stats, wire, mls);
+    this.connect = new HubConnect(this, loop, cfg, stats, media, ids, wire, admission, access, channels, byId,
+        negotiation);
+    this.drain = new HubDrain(this, loop, channels, byId, pendingConns);
   }
 
   /** Turns the cascade's signaling relay on, on {@code bus} (before the first socket). */
@@ -124,7 +119,7 @@ final class Hub {
       refuse(c, "shutting_down", "the server is shutting down");
       return c;
     }
-    if (drain != null) {
+    if (drain.draining()) {
       refuse(c, "draining", DRAINING);
       return c;
     }
@@ -189,11 +184,11 @@ final class Hub {
       return;
     }
     if (m instanceof Connect connect) {
-      onConnect(c, connect);
+      this.connect.onConnect(c, connect);
     } else if (m instanceof Answer a) {
-      onAnswer(c, a.sdp(), false);
+      negotiation.onAnswer(c, a.sdp(), false);
     } else if (m instanceof ReAnswer a) {
-      onAnswer(c, a.sdp(), true);
+      negotiation.onAnswer(c, a.sdp(), true);
     } else if (m instanceof Pong) {
       c.missedPongs = 0;
     } else if (m instanceof Ping) {
@@ -206,9 +201,9 @@ final class Hub {
     } else if (m instanceof Data d) {
       relay.onData(c, d);
     } else if (m instanceof Mls ml) {
-      onMls(c, ml);
+      mls.onMls(c, ml);
     } else if (m instanceof IceRestart) {
-      onIceRestart(c);
+      negotiation.onIceRestart(c);
     } else if (m instanceof Receive r) {
       if (c.peer == null) {
         violation(c, "receive before connect");
@@ -259,72 +254,6 @@ final class Hub {
     }
   }
 
-  // ------------------------------------------------------------------------------------------------- connect
-
-  private void onConnect(Conn c, Connect m) {
-    if (c.state != State.NEW || c.authorizing) {
-      violation(c, "connect was already sent");
-      return;
-    }
-    Verdict verdict = access.check(m.token(), m.channelId(), m.role(), wallClock.getAsLong());
-    if (verdict instanceof Verdict.Refused no) {
-      refuse(c, no.code(), no.message());
-      return;
-    }
-    c.tokenExpiresAtMillis = ((Verdict.Allowed) verdict).expiresAtMillis();
-    m = m.withToken(null); // the token is checked once and kept nowhere (never relayed to other members)
-    if (webhook != null) {
-      askWebhook(c, m);
-      return;
-    }
-    place(c, m);
-  }
-
-  /**
-   * In a cluster, asks where the channel lives (unless this node hosts it already): here, or a {@code redirect} to
-   * the owning node's signaling URL. No answer within {@link #PLACEMENT_TIMEOUT_NANOS} refuses the connect.
-   */
-  private void place(Conn c, Connect m) {
-    if (placement == null || channels.containsKey(m.channelId())) {
-      admit(c, m);
-      return;
-    }
-    c.authorizing = true;
-    cancel(c.deadline);
-    boolean[] decided = {false};
-    Scheduler.Cancellable timer = loop.schedule(PLACEMENT_TIMEOUT_NANOS, () -> {
-      if (!decided[0]) {
-        decided[0] = true;
-        c.authorizing = false;
-        if (c.state != State.CLOSED) {
-          refuse(c, "cluster_unavailable", "cluster_unavailable: no routing decision in time; try again");
-        }
-      }
-    });
-    c.deadline = timer;
-    placement.place(m.channelId(), route -> {
-      if (decided[0]) {
-        return;
-      }
-      decided[0] = true;
-      timer.cancel();
-      c.authorizing = false;
-      if (c.state == State.CLOSED) {
-        return;
-      }
-      if (route instanceof Route.Local) {
-        admit(c, m);
-      } else if (route instanceof Route.Redirect r) {
-        stats.inc("signaling.redirects");
-        LOG.info("{} redirected to node {} for channel {}", c, r.owner().nodeId(), m.channelId());
-        send(c, new Redirect(r.owner().signalingUrl()));
-        leave(c, CLOSE_NORMAL, "redirect");
-      } else if (route instanceof Route.Unavailable u) {
-        refuse(c, "cluster_unavailable", "cluster_unavailable: " + u.reason() + "; try again");
-      }
-    });
-  }
-
   static final String CHANNEL_MOVED = "channel_moved: another node of the cluster holds this channel now; reconnect";
 
   /**
@@ -345,396 +274,14 @@ final class Hub {
       leave(c, CLOSE_GOING_AWAY, "channel_moved");
     }
   }
-
-  /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
-  private void askWebhook(Conn c, Connect m) {
-    c.authorizing = true;
-    cancel(c.deadline);
-    boolean[] decided = {false};
-    Scheduler.Cancellable timer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(cfg.auth().webhookTimeoutMillis()),
-        () -> {
-          if (!decided[0]) {
-            decided[0] = true;
-            c.authorizing = false;
-            if (c.state != State.CLOSED) {
-              refuse(c, "webhook_denied", "webhook_denied: the auth webhook did not answer in time");
-            }
-          }
-        });
-    c.deadline = timer;
-    webhook.ask(AuthWebhook.request(m, c.address), allowed -> {
-      if (decided[0]) {
-        return;
-      }
-      decided[0] = true;
-      timer.cancel();
-      c.authorizing = false;
-      if (c.state == State.CLOSED) {
-        return;
-      }
-      if (allowed) {
-        place(c, m);
-      } else {
-        refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
-      }
-    });
-  }
-
-  private void admit(Conn c, Connect m) {
-    if (drain != null) {
-      refuse(c, "draining", DRAINING);
-      return;
-    }
-    if (m.e2ee() && !cfg.e2ee()) {
-      refuse(c, "e2ee_disabled", "e2ee is disabled on this server (e2ee = false in the server config)");
-      return;
-    }
-    Channel ch = channels.get(m.channelId());
-    if (ch != null && ch.e2ee != m.e2ee()) {
-      refuse(c, "e2ee_mismatch", ch.e2ee
-          ? "channel " + ch.id + " is end-to-end encrypted: connect with e2ee: true"
-          : "channel " + ch.id + " is not end-to-end encrypted: connect without e2ee");
-      return;
-    }
-    if (ch != null && ch.e2ee && !ch.keyMode.equals(m.effectiveKeyMode())) {
-      refuse(c, "key_mode_mismatch", "channel " + ch.id + " uses the '" + ch.keyMode + "' key mode: connect with "
-          + "e2ee_key_mode '" + ch.keyMode + "'");
-      return;
-    }
-    if (ch == null && channels.size() >= cfg.maxChannels()) {
-      refuse(c, "too_many_channels", "too many channels");
-      return;
-    }
-    if (ch != null && ch.members.size() >= cfg.maxConnectionsPerChannel()) {
-      refuse(c, "channel_full", "channel " + ch.id + " is full");
-      return;
-    }
-    releasePending(c);
-    Admission.Refusal r = admission.join(c.address);
-    if (r != null) {
-      refuse(c, r.label, r == Admission.Refusal.SERVER_FULL ? "the server is full"
-          : "too many connections from your address");
-      return;
-    }
-    c.joined = true;
-    cancel(c.deadline);
-    if (ch == null) {
-      ch = new Channel(m.channelId(), m.e2ee(), m.effectiveKeyMode());
-      channels.put(ch.id, ch);
-      stats.channels.set(channels.size());
-      if (placement != null) {
-        placement.channelOpened(ch.id);
-      }
-    }
-    c.id = ids.next();
-    c.connect = m;
-    c.channel = ch;
-    c.e2eeBucket = new TokenBucket(cfg.e2eeMessagesPerSecond(), cfg.e2eeBurst(), loop.nowNanos());
-    c.dataBucket = new TokenBucket(cfg.e2eeMessagesPerSecond(), cfg.e2eeBurst(), loop.nowNanos());
-    ch.members.put(c.id, c);
-    byId.put(c.id, c);
-    stats.connections.set(byId.size());
-    stats.inc("signaling.connects");
-    c.peer = media.open(c.id, ch.id, m.role(), m.audio(), m.video(), m.screen(), () -> {
-      if (c.state != State.CLOSED) {
-        LOG.info("{} media failed", c);
-        leave(c, CLOSE_GOING_AWAY, "media connection failed");
-      }
-    });
-    c.peer.setReceiveMaxHeight(m.receiveMaxHeight(), null);
-    String sdp = offerFor(c);
-    c.state = State.OFFERED;
-    LOG.info("{} joins channel {} as {}{}", c, ch.id, m.role().wire(), m.e2ee() ? " (e2ee)" : "");
-    // TURN servers with credentials for this connection only (TURN REST: they expire after turn.ttl_seconds)
-    NetConfig.Turn turn = cfg.net().turn();
-    send(c, new Offer(c.id, ch.id, sdp, ch.e2ee, cfg.pingIntervalSeconds(),
-        turn == null ? List.of() : List.of(turn.credentialsFor(c.id, wallClock.getAsLong() / 1000))));
-    armAnswerDeadline(c);
-    c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
-    if (disconnectOnExpiry && access.tokenRequired() && c.tokenExpiresAtMillis != Long.MAX_VALUE) {
-      armTokenExpiry(c);
-    }
-    if (m.role().receives()) {
-      c.downlinkTimer = loop.schedule(seconds(1), () -> reportDownlink(c));
-    }
-  }
-
-  /**
-   * Disconnects {@code c} when its token expires ({@code token_expired}). The timer runs on the loop's clock; when
-   * it fires the wall clock is asked again, so a wall clock that was set back re-arms the timer for the rest.
-   */
-  private void armTokenExpiry(Conn c) {
-    long left = c.tokenExpiresAtMillis - wallClock.getAsLong();
-    c.tokenExpiry = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, left) + 1), () -> {
-      if (c.state == State.CLOSED) {
-        return;
-      }
-      if (wallClock.getAsLong() <= c.tokenExpiresAtMillis) {
-        armTokenExpiry(c);
-        return;
-      }
-      stats.inc("signaling.closed.token_expired");
-      LOG.info("{} access token expired: disconnecting it", c);
-      wire.sendError(c, "token_expired: the access token has expired");
-      leave(c, CLOSE_POLICY, "token expired");
-    });
-  }
-
-  /** Every second: the server's view of what it sends {@code c} (docs/PROTOCOL.md), when it changed. */
-  private void reportDownlink(Conn c) {
-    if (c.state == State.CLOSED || c.peer == null) {
-      return;
-    }
-    DownlinkStats d = c.peer.downlinkStats();
-    if (d != null && !d.equals(c.lastDownlinkStats) && (d.estimateBps() > 0 || !d.tracks().isEmpty())) {
-      send(c, d);
-      c.lastDownlinkStats = d;
-    }
-    c.downlinkTimer = loop.schedule(seconds(1), () -> reportDownlink(c));
-  }
-
-  private void ping(Conn c) {
-    if (c.state == State.CLOSED || wire.checkStall(c)) {
-      return;
-    }
-    if (c.missedPongs >= cfg.maxMissedPongs()) {
-      stats.inc("signaling.ping_timeouts");
-      stats.inc("signaling.closed.ping_timeout");
-      leave(c, CLOSE_GOING_AWAY, "no pong to " + c.missedPongs + " pings");
-      return;
-    }
-    c.missedPongs++;
-    send(c, new Ping());
-    c.pinger = loop.schedule(seconds(cfg.pingIntervalSeconds()), () -> ping(c));
-  }
-
-  private void armAnswerDeadline(Conn c) {
-    cancel(c.deadline);
-    c.deadline = loop.schedule(seconds(cfg.signalingTimeoutSeconds()), () -> {
-      if (c.state == State.OFFERED || c.reofferInFlight) {
-        stats.inc("signaling.answer_timeouts");
-        if (c.state != State.CLOSED) {
-          stats.inc("signaling.closed.answer_timeout");
-          wire.sendError(c, "no answer within " + cfg.signalingTimeoutSeconds() + " s");
-          leave(c, CLOSE_POLICY, "answer timeout");
-        }
-      }
-    });
-  }
-
-  /** A (re-)offer with the tracks {@code c} should receive now; remembers which they were. */
-  private String offerFor(Conn c) {
-    List<Media.Track> tracks = c.connect.role().receives() ? tracksFor(c) : List.of();
-    c.offeredTracks = trackIds(tracks);
-    return c.peer.offer(tracks);
-  }
-
-  private static java.util.Set<String> trackIds(List<Media.Track> tracks) {
-    java.util.Set<String> ids = new java.util.HashSet<>();
-    for (Media.Track t : tracks) {
-      ids.add(t.id());
-    }
-    return ids;
-  }
-
-  /** The tracks that {@code c} should receive: every track published by the other members of its channel. */
-  private List<Media.Track> tracksFor(Conn c) {
-    List<Media.Track> out = new ArrayList<>();
-    for (Conn o : c.channel.members.values()) {
-      if (o != c && o.state == State.ACTIVE) {
-        out.addAll(o.published);
-      }
-    }
-    return out;
-  }
-
-  // ------------------------------------------------------------------------------------------ answer, re-offer
-
-  private void onAnswer(Conn c, String sdp, boolean reAnswer) {
-    boolean expected = reAnswer ? (c.state == State.ACTIVE && c.reofferInFlight) : c.state == State.OFFERED;
-    if (!expected) {
-      violation(c, (reAnswer ? "re-answer" : "answer") + " without a pending "
-          + (reAnswer ? "re-offer" : "offer"));
-      return;
-    }
-    List<Media.Track> tracks;
-    try {
-      tracks = c.peer.answer(sdp);
-    } catch (Media.MediaException e) {
-      stats.inc("signaling.rejected.answer");
-      violation(c, "unusable " + (reAnswer ? "re-answer" : "answer") + ": " + e.getMessage());
-      return;
-    }
-    cancel(c.deadline);
-    c.deadline = null;
-    if (!reAnswer) {
-      c.published = List.copyOf(tracks);
-      c.state = State.ACTIVE;
-      announce(c);
-      if (c.channel.mls()) {
-        mls.onJoin(c.channel.id, c.id, nowMillis());
-        flushMls();
-      }
-      if (!c.published.isEmpty()) {
-        for (Conn o : c.channel.active()) {
-          if (o != c && o.connect.role().receives()) {
-            requestReoffer(o);
-          }
-        }
-      }
-    } else {
-      c.reofferInFlight = false;
-      stats.inc("signaling.re_answers");
-    }
-    // Tracks may have come or gone while the (re-)offer was out (e.g. a member published while this one had not
-    // answered yet): catch up.
-    if (c.reofferWanted || (c.connect.role().receives() && !trackIds(tracksFor(c)).equals(c.offeredTracks))) {
-      requestReoffer(c);
-    }
-  }
-
-  /** Sends {@code c} a re-offer for the current tracks of its channel, or queues one behind the pending one. */
-  private void requestReoffer(Conn c) {
-    if (c.state == State.OFFERED || c.reofferInFlight) {
-      c.reofferWanted = true;
-      return;
-    }
-    if (c.state != State.ACTIVE) {
-      return;
-    }
-    c.reofferWanted = false;
-    c.reofferInFlight = true;
-    if (c.iceRestartWanted) {
-      c.iceRestartWanted = false;
-      c.peer.restartIce();
-    }
-    String sdp = offerFor(c);
-    stats.inc("signaling.re_offers");
-    send(c, new ReOffer(sdp));
-    armAnswerDeadline(c);
-  }
-
-  /**
-   * {@code ice-restart}: the server is ICE lite and never restarts on its own; on the client's request it makes new
-   * local ICE credentials and sends them in a re-offer (behind a pending one, if any). At most one request per
-   * {@link #ICE_RESTART_MIN_INTERVAL_NANOS}; more are answered with an error and dropped.
-   */
-  private void onIceRestart(Conn c) {
-    if (c.state == State.NEW) {
-      violation(c, "ice-restart before connect");
-      return;
-    }
-    if (c.state != State.ACTIVE) {
-      stats.inc("signaling.ice_restart.rejected.not_active");
-      wire.softError(c, "ice-restart dropped: answer the offer first");
-      return;
-    }
-    long now = loop.nowNanos();
-    if (c.lastIceRestartNanos != null && now - c.lastIceRestartNanos < ICE_RESTART_MIN_INTERVAL_NANOS) {
-      stats.inc("signaling.ice_restart.rejected.rate");
-      wire.softError(c, "ice-restart dropped: at most one every "
-          + TimeUnit.NANOSECONDS.toMillis(ICE_RESTART_MIN_INTERVAL_NANOS) + " ms");
-      return;
-    }
-    c.lastIceRestartNanos = now;
-    stats.inc("signaling.ice_restarts");
-    LOG.info("{} asks for an ICE restart", c);
-    c.iceRestartWanted = true;
-    requestReoffer(c);
-  }
-
-  /** Tells the channel about the newcomer and the newcomer about the channel. */
-  private void announce(Conn c) {
-    List<Conn> active = c.channel.active();
-    List<ConnectionInfo> existing = new ArrayList<>();
-    for (Conn o : active) {
-      if (o != c) {
-        existing.add(new ConnectionInfo(o.id, o.connect.role(), o.connect.signalingNotifyMetadata()));
-      }
-    }
-    int count = active.size();
-    if (cascade != null) {
-      existing.addAll(cascade.remoteMembers(c.channel.id));
-      count += cascade.remoteCount(c.channel.id);
-    }
-    Notify created = new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
-        c.connect.signalingNotifyMetadata(), null, count);
-    for (Conn o : active) {
-      if (o != c) {
-        send(o, created);
-      }
-    }
-    send(c, new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
-        c.connect.signalingNotifyMetadata(), existing, count));
-    if (cascade != null) {
-      cascade.joined(c);
-    }
-  }
-
-  // ----------------------------------------------------------------------------------- MLS delivery service
-
-  /** {@code mls}: a key package, proposal or commit for the channel's MLS delivery service (docs/PROTOCOL.md §4). */
-  private void onMls(Conn c, Mls m) {
-    if (c.state == State.NEW) {
-      violation(c, "mls before connect");
-      return;
-    }
-    if (!c.channel.mls()) {
-      stats.inc("mls.rejected.not_mls");
-      violation(c, "mls messages need a channel in the 'mls' key mode");
-      return;
-    }
-    if (!c.e2eeBucket.tryTake(loop.nowNanos())) {
-      stats.inc("mls.rejected.rate");
-      wire.softError(c, "mls message dropped: more than " + cfg.e2eeMessagesPerSecond() + " per second");
-      return;
-    }
-    if (c.state != State.ACTIVE) {
-      stats.inc("mls.rejected.not_active");
-      wire.softError(c, "mls message dropped: answer the offer first");
-      return;
-    }
-    String bad = mls.onMessage(c.channel.id, c.id, m, nowMillis());
-    flushMls();
-    if (bad != null) {
-      stats.inc("mls.rejected.malformed");
-      violation(c, bad);
-    }
-  }
-
-  private void flushMls() {
-    for (MlsDeliveryService.Send s; (s = mls.pollOutput()) != null; ) {
-      Conn to = byId.get(s.to());
-      if (to != null && to.state == State.ACTIVE) {
-        stats.inc("mls.delivered");
-        send(to, s.message());
-      }
-    }
-    long next = mls.nextTimeoutMillis();
-    if (next != mlsTimerAt) {
-      cancel(mlsTimer);
-      mlsTimer = null;
-      mlsTimerAt = next;
-      if (next != Long.MAX_VALUE) {
-        long delay = Math.max(0, next - nowMillis());
-        mlsTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(delay), () -> {
-          mlsTimer = null;
-          mlsTimerAt = Long.MAX_VALUE;
-          mls.handleTimeout(nowMillis());
-          flushMls();
-        });
-      }
-    }
-  }
-
-  private long nowMillis() {
+  long nowMillis() {
     return TimeUnit.NANOSECONDS.toMillis(loop.nowNanos());
   }
 
   // --------------------------------------------------------------------------------------------------- leave
 
   /** Removes {@code c} from its channel, tells the others, and closes its socket ({@code code} < 0: closed). */
-  private void leave(Conn c, int code, String reason) {
+  void leave(Conn c, int code, String reason) {
     if (c.state == State.CLOSED) {
       return;
     }
@@ -771,14 +318,11 @@ final class Hub {
         if (!c.published.isEmpty()) {
           for (Conn o : rest) {
             if (o.connect.role().receives()) {
-              requestReoffer(o);
+              negotiation.requestReoffer(o);
             }
           }
         }
-        if (ch.mls()) {
-          mls.onLeave(ch.id, c.id, nowMillis());
-          flushMls();
-        }
+        mls.left(ch, c);
       }
       if (ch.members.isEmpty()) {
         channels.remove(ch.id);
@@ -788,9 +332,8 @@ final class Hub {
         }
       }
       LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
-      if (drain != null) {
-        drain.membersChanged(byId.size(), nowMillis());
-        loop.schedule(0, this::pumpDrain); // after this leave has finished (its socket's close included)
+      if (drain.draining()) {
+        drain.membersChanged();
       }
     }
     if (code >= 0) {
@@ -801,7 +344,7 @@ final class Hub {
     }
   }
 
-  private void releasePending(Conn c) {
+  void releasePending(Conn c) {
     if (c.pending) {
       c.pending = false;
       pendingConns.remove(c);
@@ -813,7 +356,7 @@ final class Hub {
   // ---------------------------------------------------------------------------------------------------- utils
 
   /** An error the client caused by breaking the protocol: error, then close this socket only. */
-  private void violation(Conn c, String reason) {
+  void violation(Conn c, String reason) {
     stats.inc("signaling.violations");
     stats.inc("signaling.closed.violation");
     LOG.info("{} protocol violation: {}", c, reason);
@@ -822,7 +365,7 @@ final class Hub {
   }
 
   /** A socket or connect that cannot be accepted: error, then close; counted as {@code signaling.refused.<label>}. */
-  private void refuse(Conn c, String label, String reason) {
+  void refuse(Conn c, String label, String reason) {
     stats.inc("signaling.refused." + label);
     if (c.pending || label.startsWith("pending") || label.equals("shutting_down")) {
       LOG.debug("{} refused: {}", c, reason); // floods of idle sockets: counted, not logged one by one
@@ -837,17 +380,17 @@ final class Hub {
     wire.sendError(c, reason);
   }
 
-  private void send(Conn c, SignalingMessage m) {
+  void send(Conn c, SignalingMessage m) {
     wire.send(c, m);
   }
 
-  private static void cancel(Scheduler.Cancellable t) {
+  static void cancel(Scheduler.Cancellable t) {
     if (t != null) {
       t.cancel();
     }
   }
 
-  private static long seconds(int s) {
+  static long seconds(int s) {
     return TimeUnit.SECONDS.toNanos(s);
   }
 
@@ -877,57 +420,13 @@ final class Hub {
 
   // --------------------------------------------------------------------------------------------------- drain
 
-  /**
-   * Graceful drain ({@link Drain}): refuses new sockets and connects ({@code draining}), tells every member
-   * {@code draining} with the deadline, and completes with {@link Drain.Reason#EMPTY} once the last member has left
-   * or {@link Drain.Reason#TIMEOUT} at the deadline (the caller then shuts down, which disconnects the rest). A
-   * second call returns the first drain's future.
-   */
+  /** Starts the graceful drain ({@link HubDrain#startDrain}). */
   CompletableFuture<Drain.Reason> startDrain(long timeoutMillis) {
-    if (drain != null) {
-      return drainDone;
-    }
-    drain = new Drain(timeoutMillis);
-    drainDone = new CompletableFuture<>();
-    LOG.info("draining: {} members in {} channels, deadline in {} ms", byId.size(), channels.size(), timeoutMillis);
-    drain.start(byId.size(), nowMillis());
-    pumpDrain();
-    return drainDone;
+    return drain.startDrain(timeoutMillis);
   }
 
   /** True once a drain has started. */
   boolean draining() {
-    return drain != null;
+    return drain.draining();
   }
-
-  private void pumpDrain() {
-    if (drain == null) {
-      return;
-    }
-    for (Drain.Output o; (o = drain.pollOutput()) != null; ) {
-      if (o instanceof Drain.Output.TellMembers t) {
-        for (Conn c : new ArrayList<>(pendingConns)) {
-          refuse(c, "draining", DRAINING); // sockets without a connect yet: go elsewhere now
-        }
-        for (Conn c : byId.values()) {
-          send(c, new dev.veil.signaling.Draining(t.deadlineMs()));
-        }
-      } else if (o instanceof Drain.Output.Finish f) {
-        LOG.info("drained: {}", f.reason() == Drain.Reason.EMPTY ? "no member left"
-            : "deadline passed with " + byId.size() + " members");
-        cancel(drainTimer);
-        drainDone.complete(f.reason());
-      }
-    }
-    if (!drain.finished()) {
-      cancel(drainTimer);
-      long at = drain.nextTimeoutMillis();
-      // + 1 ms: the loop clock's nanoseconds truncated to milliseconds have then reached the deadline
-      drainTimer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(0, at - nowMillis()) + 1), () -> {
-        drain.handleTimeout(nowMillis());
-        pumpDrain();
-      });
-    }
-  }
-
 }
