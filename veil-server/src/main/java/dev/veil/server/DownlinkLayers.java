@@ -12,7 +12,8 @@ import java.util.List;
  * One subscriber's layer choice from its downlink estimate: {@link DownlinkCc}'s estimate → {@link ProbeController}
  * (the budget) → {@link LayerSelector} → {@link Router#setBandwidthLayer} per simulcast consumer (the router targets
  * the lower of that cap and the subscriber's preferred maximum height; a switch happens at the new layer's next key
- * frame, the old layer flowing until then).
+ * frame, the old layer flowing until then — except on a congested downgrade, where the old layer stops after its
+ * frame in flight: its packets would fill the bottleneck's queue ahead of the new layer's key frame).
  *
  * <h2>Why not the raw estimate</h2>
  * The estimator is application-limited: it never rises above 1.5 × what the subscriber acknowledges, and before its
@@ -144,7 +145,7 @@ final class DownlinkLayers {
                 layer = cur; // never up while congested (a publisher that stalled for 2 s measures 0 everywhere: free)
             }
             router.setBandwidthLayer(ch.consumerId(), ch.limitedByBandwidth() || ch.layer() < 0 || layer != ch.layer()
-                    ? layer : -1, nowMillis);
+                    ? layer : -1, congested, nowMillis);
             // without a cap the router targets the preference, which may be above the selector's choice (a layer that
             // sent nothing in the last second is not "running" for the selector): what counts is where it is headed
             int target = router.targetLayer(ch.consumerId());

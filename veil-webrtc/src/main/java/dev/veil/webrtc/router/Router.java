@@ -271,7 +271,16 @@ public final class Router {
      * simulcast producer.
      */
     public void setBandwidthLayer(String consumerId, int layer, long nowMillis) {
-        simulcast.setBandwidthLayer(simulcastConsumer(consumerId), layer, nowMillis);
+        setBandwidthLayer(consumerId, layer, false, nowMillis);
+    }
+
+    /**
+     * As {@link #setBandwidthLayer(String, int, long)}; {@code congested}: the link cannot carry the current layer,
+     * so a cap that lowers it stops forwarding it after its frame in flight instead of until the new layer's key
+     * frame (its packets would fill the bottleneck's queue ahead of that key frame).
+     */
+    public void setBandwidthLayer(String consumerId, int layer, boolean congested, long nowMillis) {
+        simulcast.setBandwidthLayer(simulcastConsumer(consumerId), layer, congested, nowMillis);
     }
 
     /** A simulcast consumer's layers as measured (size, bitrate), lowest first; empty for other consumers. */

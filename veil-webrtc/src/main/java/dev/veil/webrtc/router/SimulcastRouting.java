@@ -206,7 +206,7 @@ final class SimulcastRouting {
 
     /** The bandwidth policy's cap for a consumer ({@code layer < 0}: none); the target is the lower of it and the
      * preference. */
-    void setBandwidthLayer(Consumer c, int layer, long nowMillis) {
+    void setBandwidthLayer(Consumer c, int layer, boolean congested, long nowMillis) {
         SimulcastGroup g = c.simulcast;
         Integer old = layer < 0 ? g.bandwidthCaps.remove(c.id())
                 : g.bandwidthCaps.put(c.id(), Math.min(layer, g.rids.size() - 1));
@@ -214,7 +214,7 @@ final class SimulcastRouting {
         if (java.util.Objects.equals(old, now)) {
             return;
         }
-        g.switcher.setTargetLayer(c.id(), g.targetFor(c.id()), nowMillis);
+        g.switcher.setTargetLayer(c.id(), g.targetFor(c.id()), congested, nowMillis);
         drain(g, null, null, nowMillis);
     }
 

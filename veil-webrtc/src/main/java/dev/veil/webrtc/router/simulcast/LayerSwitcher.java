@@ -28,6 +28,15 @@ import java.util.Objects;
  * {@link LayerSwitcherConfig#keyFrameRequestMinIntervalMillis()}. A consumer that has not started yet (or is
  * resumed) starts the same way, at a key frame of its effective layer.
  *
+ * <p>Except on a <em>congestion</em> downgrade ({@link #setTargetLayer(String, int, boolean, long)} with
+ * {@code congested}): the link cannot carry the current layer, and forwarding it until the new layer's key frame
+ * (a publisher round trip, 0.1–0.5 s) fills the bottleneck's queue, so that the new layer's key frame and the frames
+ * after it wait behind it or are dropped (a stall of a second or more right after the switch, at 2.6 Mbit/s into
+ * 400 kbit/s). The consumer then <em>drains</em>: the frame in flight (packets with the last forwarded timestamp)
+ * is completed, later frames of the old layer are dropped, and the switch happens at the new layer's key frame as
+ * usual (sequence numbers stay continuous, so the subscriber sees no loss). If the effective layer returns to the
+ * current one meanwhile, the consumer resumes it at its next key frame.
+ *
  * <h2>Rewriting</h2>
  * Per consumer, {@code out_seq = in_seq + seqOffset (mod 2^16)} and {@code out_ts = in_ts + tsOffset (mod 2^32)},
  * with offsets fixed at each switch point so that the first packet of the new layer gets the last sequence number
@@ -58,6 +67,9 @@ public final class LayerSwitcher {
         int current = -1;
         boolean synced;
         boolean started;
+        /** Congestion downgrade pending: only the frame in flight of {@code current} is still forwarded. */
+        boolean draining;
+        long lastInTs = -1;
         int seqOffset;
         long tsOffset;
         long syncInExt;
@@ -94,6 +106,7 @@ public final class LayerSwitcher {
     private long keyFrameRequestsSuppressed;
     private long forwarded;
     private long dropped;
+    private long drains;
 
     /**
      * @param layerCount number of layers (1..8), 0 the lowest
@@ -153,6 +166,15 @@ public final class LayerSwitcher {
      * the new one at once; the switch happens at that key frame.
      */
     public void setTargetLayer(String consumerId, int layer, long nowMillis) {
+        setTargetLayer(consumerId, layer, false, nowMillis);
+    }
+
+    /**
+     * As {@link #setTargetLayer(String, int, long)}; with {@code congested}, a change that lowers the consumer's
+     * effective layer below the one it gets stops forwarding that layer after its frame in flight (see the class
+     * comment), instead of forwarding it until the new layer's key frame.
+     */
+    public void setTargetLayer(String consumerId, int layer, boolean congested, long nowMillis) {
         checkLayer(layer);
         ConsumerState c = consumer(consumerId);
         if (c.target == layer) {
@@ -161,7 +183,11 @@ public final class LayerSwitcher {
         c.target = layer;
         if (!c.paused) {
             int eff = effectiveLayer(c, nowMillis);
-            if (!c.synced || eff != c.current) {
+            if (congested && c.synced && eff < c.current && !c.draining) {
+                c.draining = true;
+                drains++;
+            }
+            if (!c.synced || eff != c.current || c.draining) {
                 ask(c, eff, nowMillis, true);
             }
         }
@@ -178,6 +204,7 @@ public final class LayerSwitcher {
         }
         c.paused = paused;
         c.synced = false;
+        c.draining = false;
         if (!paused) {
             ask(c, effectiveLayer(c, nowMillis), nowMillis, true);
         }
@@ -243,7 +270,7 @@ public final class LayerSwitcher {
             }
             int eff = effectiveLayer(c, nowMillis);
             boolean switched = false;
-            if (keyFrameStart && layer == eff && (!c.synced || c.current != eff)) {
+            if (keyFrameStart && layer == eff && (!c.synced || c.current != eff || c.draining)) {
                 if (c.started && c.current != layer) {
                     switches++;
                     c.switches++;
@@ -251,12 +278,12 @@ public final class LayerSwitcher {
                 sync(c, layer, inSeq, inTs, nowMillis);
                 switched = true;
             }
-            if (c.synced && layer == c.current) {
+            if (c.synced && layer == c.current && (!c.draining || inTs == c.lastInTs)) {
                 forward(c, layer, inSeq, inTs, switched, nowMillis);
-            } else if (layer == eff || !c.synced) {
+            } else if (layer == eff || !c.synced || c.synced && layer == c.current) {
                 dropped++;
             }
-            if (!c.synced || c.current != eff) {
+            if (!c.synced || c.current != eff || c.draining) {
                 ask(c, eff, nowMillis, false);
             }
         }
@@ -286,6 +313,7 @@ public final class LayerSwitcher {
         c.current = layer;
         c.synced = true;
         c.started = true;
+        c.draining = false;
         c.askedLayer = -1;
     }
 
@@ -305,6 +333,7 @@ public final class LayerSwitcher {
             c.lastOutTs = outTs;
             c.lastOutMillis = nowMillis;
         }
+        c.lastInTs = inTs;
         forwarded++;
         outputs.add(new LayerOutput.Forward(c.id, layer, outSeq, outTs, switched));
     }
@@ -389,7 +418,7 @@ public final class LayerSwitcher {
                 continue;
             }
             int eff = effectiveLayer(c, nowMillis);
-            if (c.synced && c.current == eff) {
+            if (c.synced && c.current == eff && !c.draining) {
                 continue;
             }
             ask(c, eff, nowMillis, c.askedLayer != eff);
@@ -440,6 +469,11 @@ public final class LayerSwitcher {
     /** Packets of a consumer's wanted layer dropped (waiting for a key frame, or from before a switch point). */
     public long dropped() {
         return dropped;
+    }
+
+    /** Congestion downgrades that stopped the old layer before the new layer's key frame. */
+    public long drains() {
+        return drains;
     }
 
     private ConsumerState consumer(String id) {

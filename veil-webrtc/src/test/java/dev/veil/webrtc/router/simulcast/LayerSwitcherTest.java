@@ -325,6 +325,66 @@ class LayerSwitcherTest {
     }
 
     @Test
+    void aCongestedDowngradeCompletesTheFrameInFlightThenStopsTheOldLayerUntilTheNewKeyFrame() {
+        started("c", 2);
+        // the first of a layer-2 frame's three packets went out, then the estimator says the link is congested
+        List<LayerOutput> out = new ArrayList<>();
+        sw.onPacket(2, seq[2]++, ts[2], false, now);
+        drain(out);
+        sw.setTargetLayer("c", 0, true, now);
+        drain(out);
+        assertEquals(List.of(0), requests(out), "asks for the new layer's key frame at once");
+        sw.onPacket(2, seq[2]++, ts[2], false, now);
+        sw.onPacket(2, seq[2]++, ts[2], false, now);
+        drain(out);
+        ts[2] = (ts[2] + 2970) & 0xFFFF_FFFFL;
+        List<LayerOutput.Forward> inFlight = forwards(out, "c");
+        assertEquals(3, inFlight.size(), "the frame in flight is completed (a half frame is no use)");
+        LayerOutput.Forward last = inFlight.get(2);
+        // 300 ms until the publisher's key frame: no old-layer frame fills the congested link meanwhile
+        for (int i = 0; i < 9; i++) {
+            assertTrue(forwards(frame(), "c").isEmpty(), "frame " + i + " of the old layer is not forwarded");
+        }
+        assertEquals(1, sw.drains());
+        List<LayerOutput.Forward> f = forwards(keyFrame(0), "c");
+        assertEquals(2, f.size());
+        assertEquals(0, f.get(0).layer());
+        assertTrue(f.get(0).switched());
+        assertEquals((last.outSeq() + 1) & 0xFFFF, f.get(0).outSeq(), "no gap: the subscriber sees no loss");
+        assertTrue(((f.get(0).outTimestamp() - last.outTimestamp()) & 0xFFFF_FFFFL) >= 9 * 2970,
+                "the timestamp moved on by the pause");
+        assertEquals(1, sw.switches());
+        assertEquals(List.of(0, 0), forwards(frame(), "c").stream().map(LayerOutput.Forward::layer).toList());
+    }
+
+    @Test
+    void aCongestedDowngradeUndoneBeforeTheKeyFrameResumesTheOldLayerAtItsNextKeyFrame() {
+        started("c", 2);
+        sw.setTargetLayer("c", 0, true, now);
+        drain();
+        for (int i = 0; i < 18; i++) {
+            assertTrue(forwards(frame(), "c").isEmpty());
+        }
+        sw.setTargetLayer("c", 2, now); // the estimate recovered before layer 0's key frame came
+        assertEquals(List.of(2), requests(drain()), "the old layer is asked for a key frame: frames were skipped");
+        assertTrue(forwards(frame(), "c").isEmpty(), "not from a delta frame whose references were not sent");
+        List<LayerOutput.Forward> f = forwards(keyFrame(2), "c");
+        assertEquals(2, f.size());
+        assertEquals(2, f.get(0).layer());
+        assertEquals(0, sw.switches(), "back on the same layer: no switch");
+        assertEquals(2, forwards(frame(), "c").size());
+    }
+
+    @Test
+    void aDowngradeWithoutCongestionKeepsTheOldLayerFlowing() {
+        started("c", 2);
+        sw.setTargetLayer("c", 0, false, now);
+        drain();
+        assertEquals(2, forwards(frame(), "c").size());
+        assertEquals(0, sw.drains());
+    }
+
+    @Test
     void badArgumentsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new LayerSwitcher(0, 90_000, LayerSwitcherConfig.defaults()));
         assertThrows(IllegalArgumentException.class, () -> sw.addConsumer("c", 3, 0, 0, now));
