@@ -125,14 +125,19 @@ async function assertBothDecode(ff, idFf, cr, idCr, label) {
 
 /**
  * The E2EE errors a page recorded for frames of `sender`, other than those a healthy call has: a frame that arrives
- * before the receiver has the sender's key is dropped with 'no-key' (fail closed); that is expected only before the
- * first frame of that sender decrypted, never after it.
+ * before the receiver has the sender's key is dropped with 'no-key' (fail closed). That is expected before the first
+ * frame of that sender decrypted, and, at any time, for a KID below the first one that decrypted: a key from before
+ * this member joined, which it is never given (the sender ratchets on join), under which the sender's other
+ * pipeline (audio vs video) may still deliver a frame or two. A 'no-key' for any other KID is an error.
  */
 const frameErrors = (page, sender) => page.evaluate(s => {
   const ev = window.veil.events;
   const firstDecrypt = ev.findIndex(e => e.type === 'key-used' && e.operation === 'decrypt' && e.senderId === s);
+  const firstKid = firstDecrypt < 0 ? null : BigInt(ev[firstDecrypt].kid);
+  const kidOf = e => { const m = /KID (\d+)/.exec(e.detail || ''); return m ? BigInt(m[1]) : null; };
   return ev.filter((e, i) => e.type === 'error' && e.senderId === s && e.operation === 'decrypt'
-    && !(e.reason === 'no-key' && (firstDecrypt < 0 || i < firstDecrypt)));
+    && !(e.reason === 'no-key' && (firstDecrypt < 0 || i < firstDecrypt
+      || (kidOf(e) !== null && firstKid !== null && kidOf(e) < firstKid))));
 }, sender);
 
 async function leave(...pages) {
