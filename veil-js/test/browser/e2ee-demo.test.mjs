@@ -77,8 +77,11 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
   assert.equal(await pages[0].evaluate(() => document.querySelector('#chatLog li').textContent), 'you: hi Bob, this is private');
   assert.match(await pages[1].textContent('#chatHint'), /End-to-end encrypted/);
   // share-screen button (the page's getDisplayMedia stand-in, see tracks.test.mjs): Bob's screen tile of Alice plays
+  // the button's handler is async (it starts or stops the share, a renegotiation): wait for its label
+  const shareLabel = want => waitFor(`the share button says ${want}`, async () =>
+    (await pages[0].textContent('#shareBtn')) === want ? want : null, 30000);
   await pages[0].click('#shareBtn');
-  assert.equal(await pages[0].textContent('#shareBtn'), 'Stop sharing');
+  assert.equal(await shareLabel('Stop sharing'), 'Stop sharing');
   await waitFor('Bob sees Alice\'s screen tile playing', () => pages[1].evaluate(id => {
     const v = document.querySelector(`#peer-${id}-screen video`);
     return v && v.videoWidth > 0;
@@ -88,7 +91,7 @@ test('demo_twoPagesJoinE2ee_showBadgeFingerprintsAndOneCode', async () => {
   await pages[0].click('#camBtn');
   assert.equal(await pages[0].textContent('#camBtn'), 'Camera on');
   await pages[0].click('#shareBtn');
-  assert.equal(await pages[0].textContent('#shareBtn'), 'Share screen');
+  assert.equal(await shareLabel('Share screen'), 'Share screen');
   for (let i = 0; i < 2; i++) await pages[i].screenshot({ path: path.join(SHOTS, `demo-${PEOPLE[i].name.toLowerCase()}.png`) });
   // leaving empties the peer list on the other side and changes its code
   await pages[1].click('#leaveBtn');
