@@ -84,74 +84,66 @@ final class HubConnect {
       admit(c, m);
       return;
     }
-    c.authorizing = true;
-    Hub.cancel(c.deadline);
-    boolean[] decided = {false};
-    Scheduler.Cancellable timer = loop.schedule(Hub.PLACEMENT_TIMEOUT_NANOS, () -> {
-      if (!decided[0]) {
-        decided[0] = true;
-        c.authorizing = false;
-        if (c.state != State.CLOSED) {
-          hub.refuse(c, "cluster_unavailable", "cluster_unavailable: no routing decision in time; try again");
-        }
-      }
-    });
-    c.deadline = timer;
-    hub.placement.place(m.channelId(), route -> {
-      if (decided[0]) {
-        return;
-      }
-      decided[0] = true;
-      timer.cancel();
-      c.authorizing = false;
-      if (c.state == State.CLOSED) {
-        return;
-      }
-      if (route instanceof Route.Local) {
-        admit(c, m);
-      } else if (route instanceof Route.Redirect r) {
-        stats.inc("signaling.redirects");
-        LOG.info("{} redirected to node {} for channel {}", c, r.owner().nodeId(), m.channelId());
-        hub.send(c, new Redirect(r.owner().signalingUrl()));
-        hub.leave(c, Hub.CLOSE_NORMAL, "redirect");
-      } else if (route instanceof Route.Unavailable u) {
-        hub.refuse(c, "cluster_unavailable", "cluster_unavailable: " + u.reason() + "; try again");
-      }
-    });
+    hub.placement.place(m.channelId(), holdUntilDecided(c, Hub.PLACEMENT_TIMEOUT_NANOS, "cluster_unavailable",
+        "cluster_unavailable: no routing decision in time; try again", (Route route) -> {
+          if (route instanceof Route.Local) {
+            admit(c, m);
+          } else if (route instanceof Route.Redirect r) {
+            stats.inc("signaling.redirects");
+            LOG.info("{} redirected to node {} for channel {}", c, r.owner().nodeId(), m.channelId());
+            hub.send(c, new Redirect(r.owner().signalingUrl()));
+            hub.leave(c, Hub.CLOSE_NORMAL, "redirect");
+          } else if (route instanceof Route.Unavailable u) {
+            hub.refuse(c, "cluster_unavailable", "cluster_unavailable: " + u.reason() + "; try again");
+          }
+        }));
   }
 
   /** Holds the connect until the auth webhook allows it; no answer within the timeout denies. */
   private void askWebhook(Conn c, Connect m) {
+    hub.webhook.ask(AuthWebhook.request(m, c.address), holdUntilDecided(c,
+        TimeUnit.MILLISECONDS.toNanos(cfg.auth().webhookTimeoutMillis()), "webhook_denied",
+        "webhook_denied: the auth webhook did not answer in time", (Boolean allowed) -> {
+          if (allowed) {
+            place(c, m);
+          } else {
+            hub.refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
+          }
+        }));
+  }
+
+  /**
+   * Holds a connect ({@code authorizing}) until an asynchronous decision arrives or {@code timeoutNanos} pass,
+   * whichever comes first; the other is then ignored. A timeout refuses the connect with {@code reason} and {@code
+   * timeoutDetail}. Returns the callback for the decision: it hands the decision to {@code decided} only while the
+   * connection is open.
+   */
+  private <T> java.util.function.Consumer<T> holdUntilDecided(Conn c, long timeoutNanos, String reason,
+      String timeoutDetail, java.util.function.Consumer<T> decided) {
     c.authorizing = true;
     Hub.cancel(c.deadline);
-    boolean[] decided = {false};
-    Scheduler.Cancellable timer = loop.schedule(TimeUnit.MILLISECONDS.toNanos(cfg.auth().webhookTimeoutMillis()),
-        () -> {
-          if (!decided[0]) {
-            decided[0] = true;
-            c.authorizing = false;
-            if (c.state != State.CLOSED) {
-              hub.refuse(c, "webhook_denied", "webhook_denied: the auth webhook did not answer in time");
-            }
-          }
-        });
-    c.deadline = timer;
-    hub.webhook.ask(AuthWebhook.request(m, c.address), allowed -> {
-      if (decided[0]) {
-        return;
-      }
-      decided[0] = true;
-      timer.cancel();
-      c.authorizing = false;
-      if (c.state == State.CLOSED) {
-        return;
-      }
-      if (allowed) {
-        place(c, m);
-      } else {
-        hub.refuse(c, "webhook_denied", "webhook_denied: the auth webhook denied this connect");
+    boolean[] done = {false};
+    Scheduler.Cancellable timer = loop.schedule(timeoutNanos, () -> {
+      if (!done[0]) {
+        done[0] = true;
+        c.authorizing = false;
+        if (c.state != State.CLOSED) {
+          hub.refuse(c, reason, timeoutDetail);
+        }
       }
     });
+    c.deadline = timer;
+    return value -> {
+      if (done[0]) {
+        return;
+      }
+      done[0] = true;
+      timer.cancel();
+      c.authorizing = false;
+      if (c.state != State.CLOSED) {
+        decided.accept(value);
+      }
+    };
   }
 
   private void admit(Conn c, Connect m) {
