@@ -13,7 +13,8 @@ import java.util.Objects;
  * outgoing streams on their first packet, for incoming streams only once a packet has authenticated, so forged
  * packets allocate nothing. At most {@value #MAX_STREAMS} SSRCs per direction and kind.
  *
- * <p>Protected packets are fresh arrays; inputs are never modified. A refused packet raises an
+ * <p>Protected packets are fresh arrays and inputs are never modified, except by the {@code ...InPlace} calls, which
+ * transform the caller's buffer (and leave it as it was when they refuse a packet). A refused packet raises an
  * {@link SrtpException} whose {@link SrtpException#reason()} says why; it carries no stack trace, so dropping
  * and counting is cheap.
  *
@@ -51,8 +52,14 @@ public final class SrtpSession {
     private static final int TX_CACHE = 16;
     private final RtpIndexEstimator[] txCache = new RtpIndexEstimator[TX_CACHE];
     private final int[] txCacheSsrc = new int[TX_CACHE];
-    private ReceiveStream lastRx;
-    private int lastRxSsrc;
+    // The incoming streams likewise: a publisher's session receives several SSRCs interleaved (audio, video, its
+    // RTX, simulcast layers), and each miss boxed the SSRC (an Integer per packet). Only known streams are cached.
+    private static final int RX_CACHE = 16;
+    private final ReceiveStream[] rxCache = new ReceiveStream[RX_CACHE];
+    private final int[] rxCacheSsrc = new int[RX_CACHE];
+    /** The last incoming RTCP SSRC's replay window (known: a packet of it authenticated), sparing the boxed lookup. */
+    private ReplayWindow lastRxRtcp;
+    private int lastRxRtcpSsrc;
 
     SrtpSession(SrtpProfile profile, SrtpCipher tx, SrtpCipher rx) {
         this.profile = profile;
@@ -138,7 +145,7 @@ public final class SrtpSession {
      * one-entry cache missed on nearly every packet and boxed the SSRC (an {@code Integer} per forwarded packet).
      */
     private RtpIndexEstimator sendStream(int ssrc) throws SrtpException {
-        int slot = (ssrc ^ (ssrc >>> 7) ^ (ssrc >>> 16)) & (TX_CACHE - 1);
+        int slot = cacheSlot(ssrc); // (TX_CACHE == RX_CACHE)
         RtpIndexEstimator cached = txCache[slot];
         if (cached != null && txCacheSsrc[slot] == ssrc) {
             return cached;
@@ -243,8 +250,10 @@ public final class SrtpSession {
 
     /** The known stream of an incoming SSRC, or a new one that is kept only once a packet authenticates. */
     private ReceiveStream receiveStream(int ssrc, int seq) throws SrtpException {
-        if (lastRx != null && lastRxSsrc == ssrc) {
-            return lastRx;
+        int slot = cacheSlot(ssrc);
+        ReceiveStream cached = rxCache[slot];
+        if (cached != null && rxCacheSsrc[slot] == ssrc) {
+            return cached;
         }
         ReceiveStream stream = rxRtp.get(ssrc);
         if (stream == null) {
@@ -253,9 +262,13 @@ public final class SrtpSession {
             }
             return new ReceiveStream(new RtpIndexEstimator(seq), false);
         }
-        lastRx = stream;
-        lastRxSsrc = ssrc;
+        rxCache[slot] = stream;
+        rxCacheSsrc[slot] = ssrc;
         return stream;
+    }
+
+    private static int cacheSlot(int ssrc) {
+        return (ssrc ^ (ssrc >>> 7) ^ (ssrc >>> 16)) & (RX_CACHE - 1);
     }
 
     private static long receiveIndex(ReceiveStream stream, int seq) throws SrtpException {
@@ -277,8 +290,9 @@ public final class SrtpSession {
         if (!stream.known) {
             stream.known = true;
             rxRtp.put(ssrc, stream);
-            lastRx = stream;
-            lastRxSsrc = ssrc;
+            int slot = cacheSlot(ssrc);
+            rxCache[slot] = stream;
+            rxCacheSsrc[slot] = ssrc;
         }
         stream.estimator.update(index);
         stream.window.accept(index);
@@ -362,6 +376,49 @@ public final class SrtpSession {
         return out;
     }
 
+    /**
+     * Checks and decrypts the SRTCP packet in {@code buf[off, off+len)} in place (the receive path: no copy, and no
+     * allocation for an encrypted packet of a known SSRC when {@link #allocationFree()}). If it is refused, the buffer
+     * is left as it was.
+     *
+     * @return the length of the plain (compound) RTCP packet now at {@code buf[off..]}
+     */
+    public int unprotectRtcpInPlace(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        checkRtcpHeader(buf, off, len, 8 + rx.tagLength() + SrtpCipher.SRTCP_INDEX_LENGTH);
+        int ssrc = readInt(buf, off + 4);
+        int word = readInt(buf, off + rx.srtcpIndexOffset(len));
+        boolean encrypted = word < 0;
+        int index = word & 0x7fffffff;
+        ReplayWindow window = lastRxRtcp != null && lastRxRtcpSsrc == ssrc ? lastRxRtcp : rxRtcp.get(ssrc);
+        boolean isNew = window == null;
+        if (isNew) {
+            if (rxRtcp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming RTCP SSRCs");
+            }
+            window = new ReplayWindow();
+        }
+        SrtpRejection replay = window.check(index);
+        if (replay != null) {
+            throw new SrtpException(replay, "SRTCP index " + index + " refused by the replay window");
+        }
+        int n;
+        try {
+            n = rx.unprotectRtcpInPlace(buf, off, len, ssrc, index, encrypted);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        if (isNew) {
+            rxRtcp.put(ssrc, window);
+        }
+        lastRxRtcp = window;
+        lastRxRtcpSsrc = ssrc;
+        window.accept(index);
+        return n;
+    }
+
     /** Test hook: pretend an outgoing SSRC has already wrapped {@code roc} times. */
     void setSendRoc(int ssrc, int firstSeq, long roc) {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
@@ -380,7 +437,7 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         rxRtp.put(ssrc, new ReceiveStream(est, true));
-        lastRx = null;
+        java.util.Arrays.fill(rxCache, null);
     }
 
     /** The current rollover counter of an incoming SSRC, or -1 if unknown. */
