@@ -1,8 +1,6 @@
 package dev.veil.webrtc.srtp;
 
 import java.security.GeneralSecurityException;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -30,10 +28,12 @@ public final class SrtpSession {
     private final SrtpProfile profile;
     private final SrtpCipher tx;
     private final SrtpCipher rx;
-    private final Map<Integer, RtpIndexEstimator> txRtp = new HashMap<>();
-    private final Map<Integer, ReceiveStream> rxRtp = new HashMap<>();
-    private final Map<Integer, int[]> txRtcp = new HashMap<>();
-    private final Map<Integer, ReplayWindow> rxRtcp = new HashMap<>();
+    // by SSRC, without boxing: a session sends or receives several SSRCs interleaved (a subscriber's forwarded tracks
+    // and their RTX; a publisher's audio, video, RTX and simulcast layers), looked up on every packet
+    private final SsrcTable<RtpIndexEstimator> txRtp = new SsrcTable<>();
+    private final SsrcTable<ReceiveStream> rxRtp = new SsrcTable<>();
+    private final SsrcTable<int[]> txRtcp = new SsrcTable<>();
+    private final SsrcTable<ReplayWindow> rxRtcp = new SsrcTable<>();
 
     private static final class ReceiveStream {
         final RtpIndexEstimator estimator;
@@ -46,20 +46,6 @@ public final class SrtpSession {
             this.known = known;
         }
     }
-
-    // One-entry caches of the last SSRC looked up (the common case: one stream at a time), sparing the boxing
-    // HashMap lookup per packet.
-    private static final int TX_CACHE = 16;
-    private final RtpIndexEstimator[] txCache = new RtpIndexEstimator[TX_CACHE];
-    private final int[] txCacheSsrc = new int[TX_CACHE];
-    // The incoming streams likewise: a publisher's session receives several SSRCs interleaved (audio, video, its
-    // RTX, simulcast layers), and each miss boxed the SSRC (an Integer per packet). Only known streams are cached.
-    private static final int RX_CACHE = 16;
-    private final ReceiveStream[] rxCache = new ReceiveStream[RX_CACHE];
-    private final int[] rxCacheSsrc = new int[RX_CACHE];
-    /** The last incoming RTCP SSRC's replay window (known: a packet of it authenticated), sparing the boxed lookup. */
-    private ReplayWindow lastRxRtcp;
-    private int lastRxRtcpSsrc;
 
     SrtpSession(SrtpProfile profile, SrtpCipher tx, SrtpCipher rx) {
         this.profile = profile;
@@ -139,17 +125,8 @@ public final class SrtpSession {
         return n;
     }
 
-    /**
-     * The outgoing stream of an SSRC (created on its first packet). A small direct-mapped cache spares the boxed
-     * lookup: a subscriber's session sends several SSRCs interleaved (one per forwarded track, and their RTX), so a
-     * one-entry cache missed on nearly every packet and boxed the SSRC (an {@code Integer} per forwarded packet).
-     */
+    /** The outgoing stream of an SSRC (created on its first packet). */
     private RtpIndexEstimator sendStream(int ssrc) throws SrtpException {
-        int slot = cacheSlot(ssrc); // (TX_CACHE == RX_CACHE)
-        RtpIndexEstimator cached = txCache[slot];
-        if (cached != null && txCacheSsrc[slot] == ssrc) {
-            return cached;
-        }
         RtpIndexEstimator est = txRtp.get(ssrc);
         if (est == null) {
             if (txRtp.size() >= MAX_STREAMS) {
@@ -158,8 +135,6 @@ public final class SrtpSession {
             est = new RtpIndexEstimator(-1);
             txRtp.put(ssrc, est);
         }
-        txCache[slot] = est;
-        txCacheSsrc[slot] = ssrc;
         return est;
     }
 
@@ -250,11 +225,6 @@ public final class SrtpSession {
 
     /** The known stream of an incoming SSRC, or a new one that is kept only once a packet authenticates. */
     private ReceiveStream receiveStream(int ssrc, int seq) throws SrtpException {
-        int slot = cacheSlot(ssrc);
-        ReceiveStream cached = rxCache[slot];
-        if (cached != null && rxCacheSsrc[slot] == ssrc) {
-            return cached;
-        }
         ReceiveStream stream = rxRtp.get(ssrc);
         if (stream == null) {
             if (rxRtp.size() >= MAX_STREAMS) {
@@ -262,13 +232,7 @@ public final class SrtpSession {
             }
             return new ReceiveStream(new RtpIndexEstimator(seq), false);
         }
-        rxCache[slot] = stream;
-        rxCacheSsrc[slot] = ssrc;
         return stream;
-    }
-
-    private static int cacheSlot(int ssrc) {
-        return (ssrc ^ (ssrc >>> 7) ^ (ssrc >>> 16)) & (RX_CACHE - 1);
     }
 
     private static long receiveIndex(ReceiveStream stream, int seq) throws SrtpException {
@@ -290,9 +254,6 @@ public final class SrtpSession {
         if (!stream.known) {
             stream.known = true;
             rxRtp.put(ssrc, stream);
-            int slot = cacheSlot(ssrc);
-            rxCache[slot] = stream;
-            rxCacheSsrc[slot] = ssrc;
         }
         stream.estimator.update(index);
         stream.window.accept(index);
@@ -390,7 +351,7 @@ public final class SrtpSession {
         int word = readInt(buf, off + rx.srtcpIndexOffset(len));
         boolean encrypted = word < 0;
         int index = word & 0x7fffffff;
-        ReplayWindow window = lastRxRtcp != null && lastRxRtcpSsrc == ssrc ? lastRxRtcp : rxRtcp.get(ssrc);
+        ReplayWindow window = rxRtcp.get(ssrc);
         boolean isNew = window == null;
         if (isNew) {
             if (rxRtcp.size() >= MAX_STREAMS) {
@@ -413,8 +374,6 @@ public final class SrtpSession {
         if (isNew) {
             rxRtcp.put(ssrc, window);
         }
-        lastRxRtcp = window;
-        lastRxRtcpSsrc = ssrc;
         window.accept(index);
         return n;
     }
@@ -424,7 +383,6 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         txRtp.put(ssrc, est);
-        java.util.Arrays.fill(txCache, null);
     }
 
     /** Test hook: the next SRTCP index used for an SSRC. */
@@ -437,7 +395,6 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         rxRtp.put(ssrc, new ReceiveStream(est, true));
-        java.util.Arrays.fill(rxCache, null);
     }
 
     /** The current rollover counter of an incoming SSRC, or -1 if unknown. */
