@@ -148,6 +148,18 @@ final class ChannelRouters {
     drain(ch);
   }
 
+  /** Routes the plain RTP packet {@code buf[off, off+len)} (a receive buffer the caller reuses after the call). */
+  void routeRtp(Channel ch, String peerId, byte[] buf, int off, int len) {
+    ch.router.handleRtp(peerId, buf, off, len, nowMillis());
+    drain(ch);
+  }
+
+  /** Routes the plain RTCP compound {@code buf[off, off+len)} (a receive buffer the caller reuses after the call). */
+  void routeRtcp(Channel ch, String peerId, byte[] buf, int off, int len) {
+    ch.router.handleRtcp(peerId, buf, off, len, nowMillis());
+    drain(ch);
+  }
+
   void routeRtcp(Channel ch, String peerId, byte[] packet) {
     ch.router.handleRtcp(peerId, packet, 0, packet.length, nowMillis());
     drain(ch);
