@@ -222,6 +222,7 @@ final class ChannelRouters {
     out.merge("router.retransmitted_from_cache", r.retransmittedFromCache(), Long::sum);
     out.merge("router.retransmitted_rtx", r.retransmittedRtx(), Long::sum);
     out.merge("router.retransmissions_suppressed", r.retransmissionsSuppressed(), Long::sum);
+    out.merge("router.retransmissions_skipped_draining", r.retransmissionsSkippedDraining(), Long::sum);
     out.merge("router.nacked_upstream", r.nackedUpstream(), Long::sum);
     out.merge("router.upstream_lost", r.upstreamLost(), Long::sum);
     out.merge("router.upstream_recovered", r.upstreamRecovered(), Long::sum);
