@@ -12,7 +12,7 @@ import { defaultLab } from './netns.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const HOSTILE_JAR = path.resolve(here, '../../../veil-hostile/target/veil-hostile-all.jar');
 
-export async function startHostileServer({ timeoutMs = 30000, lab } = {}) {
+export async function startHostileServer({ timeoutMs = 90000, lab } = {}) {
   if (!existsSync(HOSTILE_JAR)) throw new Error(`${HOSTILE_JAR} is missing: run "mvn -B -DskipTests package" first`);
   const theLab = lab || await defaultLab();
   const child = theLab.spawnInHub('java', ['-jar', HOSTILE_JAR, '--rtc-address', theLab.serverAddress],
