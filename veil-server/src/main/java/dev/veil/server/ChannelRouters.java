@@ -52,6 +52,11 @@ final class ChannelRouters {
     final String id;
     final Router router;
     final Set<String> peers = new LinkedHashSet<>();
+    /**
+     * The node links of a cascaded channel (docs/PROTOCOL.md §1.9.3) by link peer id ({@code node:<id>}): router
+     * output for such a peer goes over the link instead of to a client. Touched on the lane only.
+     */
+    final Map<String, dev.veil.server.cluster.relay.CascadeBridge> bridges = new HashMap<>(2);
     private Scheduler.Cancellable timer;
     private long deadline = Long.MAX_VALUE;
 
