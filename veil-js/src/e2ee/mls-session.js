@@ -702,8 +702,9 @@ export class MlsSession {
         message.welcome = toBase64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome }));
         message.welcome_to = welcomeTo;
       }
-      const leaves = new Array(leafCountOf(r.newState)).fill('');
-      for (const x of rosterOf(r.newState)) leaves[x.leaf] = connectionIdOf(x.identity);
+      const next = rosterOf(r.newState); // `leaves`: up to the last occupied leaf, as the Java SDK
+      const leaves = new Array(next.length ? next[next.length - 1].leaf + 1 : 0).fill('');
+      for (const x of next) leaves[x.leaf] = connectionIdOf(x.identity);
       if (leaves.length <= MAX_LEAVES_HINT) message.leaves = leaves;
       this.commitsSent++;
       this.#outputs.push({ type: 'send', message });
