@@ -104,6 +104,46 @@ final class RtcPeer implements Media.Peer {
     drain();
   }
 
+  /**
+   * An SRTP ({@code rtcp} false) or SRTCP datagram of this connection in its lane's receive buffer
+   * ({@code buf[0, len)}): checked and decrypted in place and routed from there (no copy, nothing queued on the
+   * transport). The lane reuses the buffer once this returns, so nothing here keeps it. The transport's timer is not
+   * re-armed: authenticated media only moves its consent deadline later, so the armed timer fires early and re-arms.
+   */
+  void receiveMediaInPlace(boolean rtcp, byte[] buf, int len, InetSocketAddress from) {
+    int n = transport.receiveMediaInPlace(rtcp, buf, 0, len, from, media.nowMillis());
+    if (n < 0 || closed) {
+      return;
+    }
+    if (rtcp) {
+      receivedRtcp(buf, 0, n);
+    } else {
+      receivedRtp(buf, 0, n);
+    }
+  }
+
+  /** A received (decrypted) RTP packet in {@code buf[off, off+len)}: congestion control, RTX unwrapping, routing. */
+  private void receivedRtp(byte[] buf, int off, int len) {
+    if (!joinTimed) {
+      mediaFlowing();
+    }
+    cc.onRtp(buf, off, len);
+    if (rtx.passesThrough(buf, off, len)) {
+      media.routers.routeRtp(channel, connectionId, buf, off, len);
+      return;
+    }
+    byte[] packet = rtx.onRtp(off == 0 && len == buf.length ? buf : java.util.Arrays.copyOfRange(buf, off, off + len));
+    if (packet != null) {
+      media.routers.routeRtp(channel, connectionId, packet);
+    }
+  }
+
+  /** A received (decrypted) RTCP compound in {@code buf[off, off+len)}: downlink feedback, then routing. */
+  private void receivedRtcp(byte[] buf, int off, int len) {
+    cc.onRtcp(buf, off, len);
+    media.routers.routeRtcp(channel, connectionId, buf, off, len);
+  }
+
   void sendRtp(byte[] plain) {
     if (cc.hasDownlink() && transport.isConnected()) {
       plain = cc.stamp(plain);
@@ -181,19 +221,9 @@ final class RtcPeer implements Media.Peer {
         arm(t.atMillis());
         break;
       } else if (o instanceof TransportOutput.RtpReceived r) {
-        byte[] packet = r.packet();
-        if (!joinTimed) {
-          mediaFlowing();
-        }
-        cc.onRtp(packet);
-        packet = rtx.onRtp(packet);
-        if (packet == null) {
-          continue;
-        }
-        media.routers.routeRtp(channel, connectionId, packet);
+        receivedRtp(r.packet(), 0, r.packet().length);
       } else if (o instanceof TransportOutput.RtcpReceived r) {
-        cc.onRtcp(r.packet());
-        media.routers.routeRtcp(channel, connectionId, r.packet());
+        receivedRtcp(r.packet(), 0, r.packet().length);
       } else if (o instanceof TransportOutput.AddressValidated v) {
         media.addressValidated(this, v.address());
       } else if (o instanceof TransportOutput.RemoteAddressChanged c) {

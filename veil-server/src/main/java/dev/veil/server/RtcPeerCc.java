@@ -80,19 +80,20 @@ final class RtcPeerCc {
   }
 
   /** A received RTP packet (before RTX unwrapping): uplink feedback. */
-  void onRtp(byte[] packet) {
+  void onRtp(byte[] buf, int off, int len) {
     if (uplink != null) {
       long now = media.nowMillis();
-      uplink.onRtp(packet, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
+      uplink.onRtp(buf, off, len, TimeUnit.NANOSECONDS.toMicros(media.loop().nowNanos()), now);
       runUplink(now);
     }
   }
 
   /** A received RTCP packet: downlink feedback, then the layers it affords. */
-  void onRtcp(byte[] packet) {
+  void onRtcp(byte[] buf, int off, int len) {
     if (downlink != null) {
       long now = media.nowMillis();
-      downlink.onRtcp(packet, now);
+      // (the estimator parses the compound into records anyway: a copy of the receive buffer's bytes costs little)
+      downlink.onRtcp(off == 0 && len == buf.length ? buf : java.util.Arrays.copyOfRange(buf, off, off + len), now);
       chooseLayers(now);
       runDownlink(now);
     }

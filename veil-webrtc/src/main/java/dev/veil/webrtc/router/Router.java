@@ -492,6 +492,6 @@ public final class Router {
                 keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), stages.senderReports.sent(),
                 stages.receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
                 upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
-                nackResponder.suppressed());
+                nackResponder.suppressed(), nackResponder.skippedDraining());
     }
 }
