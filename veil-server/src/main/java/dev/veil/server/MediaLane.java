@@ -633,6 +633,13 @@ final class MediaLane implements ChannelRouters.Sink {
   @Override
   public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {
     RtcPeer to = peers.get(rtp.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(rtp.peerId());
+      if (b != null) {
+        b.offer(rtp, routers.nowMillis());
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;
@@ -660,6 +667,13 @@ final class MediaLane implements ChannelRouters.Sink {
       return;
     }
     RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(consumer.peerId());
+      if (b != null) {
+        b.forward(buf, off, len, routers.nowMillis()); // the packet as received, payload untouched (E2EE)
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;
@@ -671,6 +685,13 @@ final class MediaLane implements ChannelRouters.Sink {
   @Override
   public void sendRtcp(ChannelRouters.Channel ch, RouterOutput.Rtcp rtcp) {
     RtcPeer to = peers.get(rtcp.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(rtcp.peerId());
+      if (b != null) {
+        b.offer(rtcp, routers.nowMillis());
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;
