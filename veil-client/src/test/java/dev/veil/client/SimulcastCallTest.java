@@ -81,7 +81,10 @@ class SimulcastCallTest {
     }
 
     private Sub subscriber(String name) throws Exception {
-        TestPeer p = fixture.peer(name, "sim", Options.e2ee().withConnectTimeoutMillis(DEADLINE_MS));
+        // without congestion feedback: the layers follow the subscribers' height wishes alone (what this test is
+        // about), not a downlink estimate that CPU load on a shared test machine could push down
+        TestPeer p = fixture.peer(name, "sim", Options.e2ee().withoutCongestionFeedback()
+                .withConnectTimeoutMillis(DEADLINE_MS));
         List<VideoFrame> frames = new CopyOnWriteArrayList<>();
         p.connection.addListener(new Connection.Listener() {
             @Override
