@@ -170,7 +170,7 @@ function waitForTopLayer(what, page, pub, extra = () => true, timeoutMs = 90000)
 
 for (const e2ee of [false, true]) {
   test(`a 720p publisher sends three layers; a low and a high subscriber decode different ones (e2ee ${e2ee})`,
-    { timeout: 400000 }, async () => {
+    { timeout: 600000 }, async () => {
       const channel = e2ee ? 'simulcast-e2ee' : 'simulcast-plain';
       const pages = [];
       try {
