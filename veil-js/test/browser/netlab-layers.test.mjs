@@ -5,7 +5,8 @@
 //   (the switch latency is printed as the "netlab-layers" line and recorded in docs/BENCHMARKS.md);
 // - it keeps decoding: no stall over 1 s (VEIL_NETLAB_MAX_STALL_MS) in the 4 s after the switch, from its getStats
 //   samples (every 200 ms; durations from the stats' own timestamps), and Chromium's own totalFreezesDuration over
-//   those 4 s stays under twice that — beyond what an unconstrained subscriber observed over the same 4 s shows
+//   those 4 s stays under twice that — beyond what the two unconstrained subscribers observed over the same 4 s show
+//   (the worse of them; plus the stall measurement's uncertainty, the longest sampling interval actually taken)
 //   (on the shared 2-core machine every browser stalls for want of CPU at times: that is not the switch's doing);
 // - its SDK stats (conn.getStats().downlink, from the server's downlink-stats) show an estimate, the low layer and
 //   the switch, and the top layer again once the limit is lifted; Before a step up the server probes with padding on the subscriber's RTX stream; on the
@@ -107,13 +108,21 @@ async function layersTest(t, srv, e2ee) {
     const atLow = toLow[toLow.length - 1];
     assert.ok(atLow.width <= 400, `the constrained subscriber must switch to the low layer within 30 s: ${JSON.stringify(atLow)}`);
     const switchMs = Math.round(atLow.ts - before.ts);
-    // the 4 s after the switch, with an unconstrained subscriber observed at the same time as the control: on this
-    // shared 2-core machine every browser stalls now and then for want of CPU, which is not the switch's doing
-    const [afterObs, controlObs] = await Promise.all([observe(weak.page, 4000, 'after-switch'),
-      observe(others[0].page, 4000, 'control')]);
+    // the 4 s after the switch, with both unconstrained subscribers observed at the same time as controls: on this
+    // shared 2-core machine every browser stalls now and then for want of CPU, which is not the switch's doing (the
+    // control is the worse of the two: one subscriber's longest stall is a single draw of the machine's noise)
+    const [afterObs, ...controlObs] = await Promise.all([observe(weak.page, 4000, 'after-switch'),
+      ...others.map((o, i) => observe(o.page, 4000, `control${i}`))]);
     const afterSwitch = [atLow, ...afterObs.slice(1)];
     const afterSwitchSummary = decodeSummary(afterSwitch);
-    const controlSummary = decodeSummary(controlObs);
+    const controls = controlObs.map(decodeSummary);
+    const controlSummary = controls.reduce((a, b) => (b.longestStallMs > a.longestStallMs ? b : a));
+    const controlFreezeSeconds = Math.max(...controls.map(c => c.freezeSeconds));
+    // a stall measured from samples is an upper bound by at most one sampling interval: the longest one actually
+    // taken between two of the constrained subscriber's samples (200 ms asked; a starved page answers later)
+    let samplingMs = 0;
+    for (let i = 1; i < afterSwitch.length; i++) samplingMs = Math.max(samplingMs, afterSwitch[i].ts - afterSwitch[i - 1].ts);
+    samplingMs = Math.round(samplingMs);
     // the SDK's view of the server's downlink stats (downlink-stats, about once a second)
     const dlLow = await weak.page.evaluate(async () => (await window.netlab.conn.getStats()).downlink);
     const restLimited = await observe(weak.page, 3000, 'limited');
@@ -142,7 +151,7 @@ async function layersTest(t, srv, e2ee) {
     const summary = {
       e2ee, publisher: `${pubOut.width}x${pubOut.height}`,
       switchToLowMs: switchMs, lowResolution: `${atLow.width}x${atLow.height}`,
-      afterSwitch: afterSwitchSummary, controlSameWindow: controlSummary, wholeLimitedWindow: limitedAll,
+      afterSwitch: afterSwitchSummary, controlSameWindow: controlSummary, controlFreezeSeconds, samplingMs, wholeLimitedWindow: limitedAll,
       sdkDownlinkAtLow: dlLow, sdkDownlinkBack: dlBack,
       others: othersNow.map(o => `${o.at.width}x${o.at.height} (top ${o.top})`), stillLow: `${stillLow.width}x${stillLow.height}`,
       backUpMs: Math.round(backAt.ts - liftedAt.ts), backResolution: `${backAt.width}x${backAt.height}`,
@@ -159,13 +168,13 @@ async function layersTest(t, srv, e2ee) {
     assert.ok(afterSwitchSummary.frames > 0,
       `the constrained subscriber must keep decoding after the switch: ${JSON.stringify(summary)}`);
     // issue 9's aim: no freeze over 1 s after the switch (sampled frame counts, and Chromium's own freeze stats); a
-    // stall the unconstrained control subscriber had as well in the same window (the machine, not the link) is
-    // allowed on top, plus one sampling interval
-    const stallBound = Math.max(MAX_STALL_MS, controlSummary.longestStallMs + 200);
+    // stall the unconstrained control subscribers had as well in the same window (the machine, not the link) is
+    // allowed on top, plus the measurement's own uncertainty (one sampling interval as taken)
+    const stallBound = Math.max(MAX_STALL_MS, controlSummary.longestStallMs + Math.max(200, samplingMs));
     assert.ok(afterSwitchSummary.longestStallMs <= stallBound,
       `no stall over ${stallBound} ms after the switch: ${JSON.stringify(summary)}`);
     // (Chromium's totalFreezesDuration sums every freeze in the window, however short: bounded at twice the aim)
-    const freezeBound = 2 * MAX_STALL_MS + controlSummary.freezeSeconds * 1000;
+    const freezeBound = 2 * MAX_STALL_MS + controlFreezeSeconds * 1000;
     assert.ok(afterSwitchSummary.freezeSeconds * 1000 <= freezeBound,
       `Chromium's freeze time after the switch stays under ${freezeBound} ms: ${JSON.stringify(summary)}`);
     // the SDK's stats carry the server's view: an estimate, the low layer and the switch to it; later the top layer
