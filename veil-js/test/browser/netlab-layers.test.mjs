@@ -13,7 +13,8 @@
 //   still-limited link the probes fail and the layer stays low (the whole limited window's longest stall and the
 //   probe counters are printed);
 // - the two unconstrained subscribers have the high layer while the constrained one is limited;
-// - lifting the limit brings the constrained one back to the high layer within 60 s (the time it took is printed).
+// - lifting the limit brings the constrained one back to the high layer within 90 s (the time it took is printed;
+//   52.7 s in a starved run whose probes mostly failed).
 // "The high layer" is the publisher's top layer as it sends it at that moment (its own getStats: width capped at
 // 1000, and above the low layer): on a CPU-starved machine Chromium pauses its top layer for seconds (its send-side
 // estimate, "bandwidth") or scales it (960x540), and the server's estimate of an unconstrained subscriber sees
@@ -127,15 +128,17 @@ async function layersTest(t, srv, e2ee) {
     const dlLow = await weak.page.evaluate(async () => (await window.netlab.conn.getStats()).downlink);
     const restLimited = await observe(weak.page, 3000, 'limited');
     const limitedAll = decodeSummary([...toLow, ...afterSwitch.slice(1), ...restLimited.slice(1)]);
-    // the others have the high layer while the weak one is still limited (waited for as before the limit)
+    // the others have the high layer while the weak one is still limited (waited for as before the limit: a starved
+    // run held one at the middle layer for over 30 s — its own estimate saw CPU delay as congestion and 19 of 20
+    // padding probes failed — before it stepped up again)
     const othersNow = [];
-    for (const s of others) othersNow.push(await untilHigh(s.page, 30000));
+    for (const s of others) othersNow.push(await untilHigh(s.page, 60000));
     const stillLow = await weak.page.evaluate(inboundInPage);
     const srv1 = await counters(srv);
 
     const liftedAt = stillLow;
     await lab.clear(weak.browser);
-    const { at: backAt, top: backHigh } = await untilHigh(weak.page, 60000);
+    const { at: backAt, top: backHigh } = await untilHigh(weak.page, 90000);
     // the SDK's downlink stats report the top layer too, the publisher's top layer as sent at that moment (reports
     // come about once a second; a loaded machine may already have moved it again by the time one is read, so the
     // first report showing it within 10 s counts)
@@ -187,7 +190,7 @@ async function layersTest(t, srv, e2ee) {
     for (const o of othersNow) {
       assert.ok(o.at.width >= o.top && o.top > 400, `the unconstrained subscribers must keep the high layer: ${JSON.stringify(summary)}`);
     }
-    assert.ok(backAt.width >= backHigh && backHigh > 400, `lifting the limit must bring the high layer (${backHigh} wide) back within 60 s: ${JSON.stringify(summary)}`);
+    assert.ok(backAt.width >= backHigh && backHigh > 400, `lifting the limit must bring the high layer (${backHigh} wide) back within 90 s: ${JSON.stringify(summary)}`);
     if (e2ee) {
       // (every member has an E2EE identity: the subscriber holds the publisher's and the two other subscribers')
       const pubId = await call.pub.page.evaluate(() => window.netlab.conn.connectionId);
