@@ -9,6 +9,7 @@ import dev.veil.server.VeilServer;
 import dev.veil.server.cluster.ClusterConfig;
 import dev.veil.server.cluster.RedisDirectory;
 import dev.veil.server.cluster.RedisServer;
+import dev.veil.server.cluster.relay.RelayBudget;
 import dev.veil.server.cluster.relay.RelayTransport;
 import dev.veil.signaling.Notify;
 import java.net.URI;
@@ -41,19 +42,26 @@ class CascadeEndToEndTest {
   private final List<TestPeer> peers = new ArrayList<>();
 
   @BeforeEach
-  void cluster() throws Exception {
+  void redis() throws Exception {
     redis = new RedisServer();
-    for (int i = 1; i <= 3; i++) {
+    directory = new RedisDirectory(redis.url(), "veil:", Duration.ofSeconds(2));
+  }
+
+  /** {@code count} nodes n1.. with room for one member each (n3 with another relay secret); n2's link budget. */
+  private void startNodes(int count, RelayBudget.Limits n2Budget) throws Exception {
+    for (int i = 1; i <= count; i++) {
       ClusterConfig cc = ClusterConfig.redis(redis.url(), "n" + i, "").withTimings(200, 2000, 4000)
           .withRelaySecret(i == 3 ? WRONG : SECRET);
       // one member per node: the owner is full after alice, the first relay node after bob
       VeilServer s = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true).withLimits(1, 10, 10),
           cc);
+      if (i == 2 && n2Budget != null) {
+        s.setCascadeBudgetForTesting(n2Budget);
+      }
       s.start();
       nodes.add(s);
       urls.add(URI.create("ws://127.0.0.1:" + s.httpPort() + "/signaling"));
     }
-    directory = new RedisDirectory(redis.url(), "veil:", Duration.ofSeconds(2));
   }
 
   @AfterEach
@@ -95,12 +103,15 @@ class CascadeEndToEndTest {
 
   @Test
   void membersOnTwoNodesDecodeEachOtherOverTheNodeLink_aWrongSecretIsRefused_aLeaveEndsTheTrack() throws Exception {
+    startNodes(3, null);
     TestPeer alice = join("alice", 0);
     assertEquals(0, alice.connection.redirectCount());
     assertEquals(Set.of(ROOM), nodes.get(0).cluster().hosted(), "node 1 owns the channel");
     awaitFull(0);
 
+    long t0 = System.nanoTime();
     TestPeer bob = join("bob", 1);
+    long bobJoinedMs = (System.nanoTime() - t0) / 1_000_000;
     assertEquals(0, bob.connection.redirectCount(), "bob stays on node 2: the owner is full");
     assertEquals(urls.get(1), bob.connection.signalingUrl());
     assertEquals(Set.of(ROOM), nodes.get(1).cluster().relayedChannels(), "node 2 relays the channel");
@@ -127,6 +138,7 @@ class CascadeEndToEndTest {
     });
     TestPeer.exchangeUntil("alice and bob decoded 20 frames of each other", List.of(alice, bob),
         () -> alice.receivedFrom(bob) >= 20 && bob.receivedFrom(alice) >= 20);
+    long decodingMs = (System.nanoTime() - t0) / 1_000_000;
     alice.assertReceivedExactly(bob);
     bob.assertReceivedExactly(alice);
     assertTrue(alice.hasAudioTrackOf(bob) && bob.hasAudioTrackOf(alice));
@@ -181,8 +193,36 @@ class CascadeEndToEndTest {
     TestPeer.await("alice is told bob left", () -> alice.notifies.stream().anyMatch(
         n -> n.eventType() == Notify.EventType.CONNECTION_DESTROYED && bob.id().equals(n.connectionId())));
     assertTrue(alice.connection.isConnected());
+    System.out.printf("cascade proof: bob's connect on the relay node %d ms; connect -> alice and bob each decoded 20 "
+        + "frames of the other over the node link %d ms; link n1->n2 %s%n", bobJoinedMs, decodingMs, link.stats());
     for (TestPeer p : List.of(alice, bob)) {
       assertTrue(p.errors().stream().noneMatch(e -> e.source().equals("keys")), p.errors().toString());
     }
+  }
+
+  @Test
+  void aLinkOverItsBudgetIsClosed_thatLinkOnly_theMembersStay() throws Exception {
+    // n2 takes at most 20 packets per second from a link: alice's ~200 frames per second overflow it
+    startNodes(2, new RelayBudget.Limits(20, 1_000_000, 64));
+    TestPeer alice = join("alice", 0);
+    List<DataMessage> aliceData = new java.util.concurrent.CopyOnWriteArrayList<>();
+    alice.connection.onData(aliceData::add);
+    awaitFull(0);
+    TestPeer bob = join("bob", 1);
+    assertEquals(Set.of(ROOM), nodes.get(1).cluster().relayedChannels());
+    TestPeer.await("the node link between n1 and n2 is up", () -> {
+      RelayTransport b = nodes.get(1).cascadeLinkForTesting(ROOM, "n1");
+      return b != null && b.up();
+    });
+    TestPeer.exchangeUntil("n2 closed its link from n1 over the budget", List.of(alice, bob),
+        () -> nodes.get(1).stats().get("cascade.links_closed_budget") == 1);
+    TestPeer.await("the link is gone on n2", () -> nodes.get(1).cascadeLinkForTesting(ROOM, "n1") == null);
+    // only the link: both members stay connected in the channel, and the signaling still crosses the bus
+    assertTrue(alice.connection.isConnected() && bob.connection.isConnected());
+    assertTrue(alice.disconnects.isEmpty() && bob.disconnects.isEmpty());
+    bob.connection.sendData("still here", alice.id()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    TestPeer.await("bob's data reaches alice over the bus", () -> aliceData.stream()
+        .anyMatch(d -> d.from().equals(bob.id())));
+    assertEquals(0, nodes.get(0).stats().get("cascade.links_closed_budget"), "n1's budget was not exceeded");
   }
 }
