@@ -34,6 +34,7 @@ const FINGERPRINT_LABEL = utf8('Veil 1.0 fingerprint');
 const ROOM_CODE_LABEL = utf8('Veil 1.0 room code');
 const ROOM_CODE_CONTEXT_LABEL = utf8('Veil 1.1 room code');
 const DEVICE_FINGERPRINT_LABEL = utf8('Veil 1.0 device fingerprint');
+export const MLS_CREDENTIAL_LABEL = utf8('Veil 1.0 MLS credential');
 const DEVICE_CERTIFICATE_LABEL = utf8('Veil 1.0 device certificate');
 export const DEVICE_CERTIFICATE_VERSION = 1;
 export const DEVICE_CERTIFICATE_LENGTH = 97;
@@ -489,6 +490,16 @@ export class DeviceIdentity {
 
   fingerprint() {
     return deviceFingerprint(this.publicKey);
+  }
+
+  /**
+   * Vouches for one MLS leaf's signature key in one connection (docs/PROTOCOL.md §4.9): Ed25519 over
+   * "Veil 1.0 MLS credential" ‖ uint8 len ‖ UTF-8(connection id) ‖ leaf signature key (32).
+   */
+  async certifyMlsLeaf(connectionId, leafSignatureKey) {
+    checkKey(leafSignatureKey, KEY_LENGTH, 'leaf signature key');
+    const input = concat(MLS_CREDENTIAL_LABEL, lengthPrefixedId(connectionId), leafSignatureKey);
+    return new Uint8Array(await subtle.sign('Ed25519', this.#privateKey, input));
   }
 
   /** Certifies one connection's identity key in one channel. */

@@ -32,13 +32,14 @@ async function spawnJava(args, { lab, peer, name }) {
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
 export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null,
-  mls = false, lab, peer }) {
+  mls = false, mlsExternalSender = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
-    ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : [])];
+    ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : []),
+    ...(mlsExternalSender ? ['--mls-external-sender'] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'echo' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,

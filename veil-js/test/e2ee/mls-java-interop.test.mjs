@@ -8,7 +8,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MlsSession } from '../../src/e2ee/mls-session.js';
 import { toBase64, toHex, utf8 } from '../../src/e2ee/bytes.js';
-import { spawnMlsPeer } from '../../test-support/mls/java-peer.mjs';
+import {
+  spawnMlsPeer, sessionMember, pumpSession, javaView, sessionView,
+} from '../../test-support/mls/java-peer.mjs';
 
 const peers = [];
 after(async () => { for (const p of peers) await p.stop(); });
@@ -20,35 +22,10 @@ function java() {
 }
 
 let clock = 0;
-function browser(id) {
-  const s = new MlsSession();
-  s.start(id);
-  s.id = id;
-  s.epochs = [];
-  s.errors = [];
-  s.sent = [];
-  return s;
-}
-
-/** Runs the session's queue and sorts its outputs. */
-async function pump(s) {
-  await s.idle();
-  for (const o of s.drainOutputs()) {
-    if (o.type === 'epoch') s.epochs.push(o);
-    else if (o.type === 'error') s.errors.push(o);
-    else if (o.type === 'send') s.sent.push(o.message);
-  }
-}
-
-async function javaState(p) {
-  const [epoch, leaf, code, baseKey, roster] = await p.cmd('state');
-  return { epoch: BigInt(epoch), leaf: Number(leaf), code: code.replace(/_/g, ' '), baseKey, roster: roster.split(',') };
-}
-
-function browserState(s) {
-  const e = s.epochs[s.epochs.length - 1];
-  return { epoch: e.epoch, leaf: e.ownLeaf, code: e.code, baseKey: toHex(e.baseKey), roster: e.roster };
-}
+const browser = (id) => sessionMember(MlsSession, id);
+const pump = pumpSession;
+const javaState = javaView;
+const browserState = (s) => sessionView(s, toHex);
 
 /** Everyone agrees on epoch, code, base key and roster (leaf order); returns the shared view. */
 function assertSame(states) {
@@ -80,6 +57,7 @@ test('mls interop: a browser member joins a group Java founded, another joins, J
   await pump(x);
   const [commit2, welcome2] = await j.cmd('commit ' + x.sent.shift().payload + ' -');
   await j.cmd('handle ' + commit2);
+  w.memberJoined('x1', clock++); // the server announced x1 (else w refuses the commit that adds it, §4.8)
   w.onMessage('j1', commit2, clock++);
   x.onMessage('j1', welcome2, clock++);
   await pump(w);
@@ -91,6 +69,7 @@ test('mls interop: a browser member joins a group Java founded, another joins, J
   // Java removes x (leaf 2): x sees its removal, w applies it
   const [commit3] = await j.cmd('commit - 2');
   await j.cmd('handle ' + commit3);
+  w.memberLeft('x1', clock++);
   w.onMessage('j1', commit3, clock++);
   x.onMessage('j1', commit3, clock++);
   await pump(w);

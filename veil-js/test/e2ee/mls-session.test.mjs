@@ -179,7 +179,14 @@ test('mls: a commit that loses the epoch is dropped and the winner applied; noth
   for (const id of ['a', 'b']) await ds.join(id);
   // b is told a left (a is still there): b and a both commit for epoch 1 when c's key package comes
   ds.queue.push({ to: 'b', kind: 'left', id: 'a' });
+  // c is told so too, right after it hears of a (every member checks a removal against the departures announced to
+  // it, docs/PROTOCOL.md §4.8: a member never told would refuse b's commit)
+  ds.drop = (to, d) => {
+    if (to === 'c' && d.kind === 'joined' && d.id === 'a') ds.queue.unshift({ to: 'c', kind: 'left', id: 'a' });
+    return false;
+  };
   await ds.join('c');
+  ds.drop = null;
   // a's commit (adding c) arrived first and won epoch 1; b's was refused; b applied a's, then removed a
   assert.equal(ds.refusals, 1);
   assert.equal(ds.accepted, 3);

@@ -13129,12 +13129,16 @@ export {
   emptyPskIndex,
   encodeMlsMessage,
   generateKeyPackage,
+  generateKeyPackageWithKey,
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
+  makeProposalRef,
   mlsExporter,
   nobleCryptoProvider,
+  processProposal,
   processPublicMessage,
+  unprotectPublicMessage,
   verifyKeyPackage,
   zeroOutUint8Array
 };

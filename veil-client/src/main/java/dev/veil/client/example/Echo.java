@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
- *     [--passphrase P] [--mls]
+ *     [--passphrase P] [--mls] [--mls-external-sender]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * prints its device fingerprint and those of the members whose device certificates verified. With
  * {@code --screen FILE.ivf} it also shares a screen: the VP8 frames of the IVF file, looped at 15 frames a second,
  * on its screen-share track (SFrame-encrypted with E2EE). With {@code --mls} it runs the MLS key mode and prints
- * {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters.
+ * {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters; {@code --mls-external-sender} makes a
+ * group it founds name the server as external sender (docs/PROTOCOL.md §4.8).
  */
 public final class Echo {
     private Echo() {}
@@ -57,12 +58,15 @@ public final class Echo {
         java.nio.file.Path deviceKey = null;
         String passphrase = null;
         boolean mls = false;
+        boolean externalSender = false;
         java.nio.file.Path screen = null;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
             } else if (args[i].equals("--mls")) {
                 mls = true;
+            } else if (args[i].equals("--mls-external-sender")) {
+                externalSender = true;
             } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
                 passphrase = args[++i];
             } else if (args[i].equals("--screen") && i + 1 < args.length) {
@@ -77,6 +81,9 @@ public final class Echo {
         // generous: the interop tests run it on a loaded machine next to browsers and servers
         Options options = (plain ? Options.plain() : mls ? Options.e2eeMls() : Options.e2ee())
                 .withConnectTimeoutMillis(45_000);
+        if (externalSender) {
+            options = options.withMlsExternalSender(true);
+        }
         if (deviceKey != null && !plain) {
             options = options.withDeviceKeyFile(deviceKey);
         }
