@@ -220,9 +220,16 @@ class CascadeEndToEndTest {
     // only the link: both members stay connected in the channel, and the signaling still crosses the bus
     assertTrue(alice.connection.isConnected() && bob.connection.isConnected());
     assertTrue(alice.disconnects.isEmpty() && bob.disconnects.isEmpty());
-    bob.connection.sendData("still here", alice.id()).get(10, java.util.concurrent.TimeUnit.SECONDS);
-    TestPeer.await("bob's data reaches alice over the bus", () -> aliceData.stream()
-        .anyMatch(d -> d.from().equals(bob.id())));
+    TestPeer.await("alice and bob know each other's identity", () ->
+        alice.connection.e2eeRemoteFingerprints().containsKey(bob.id())
+            && bob.connection.e2eeRemoteFingerprints().containsKey(alice.id()));
+    int[] polls = {0};
+    TestPeer.await("bob's data reaches alice over the bus", () -> {
+      if (polls[0]++ % 40 == 0) { // sent again every ~200 ms until one arrives (a data key may still be on its way)
+        bob.connection.sendData("still here", alice.id());
+      }
+      return aliceData.stream().anyMatch(d -> d.from().equals(bob.id()));
+    });
     assertEquals(0, nodes.get(0).stats().get("cascade.links_closed_budget"), "n1's budget was not exceeded");
   }
 }
