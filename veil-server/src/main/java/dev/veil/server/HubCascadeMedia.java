@@ -262,7 +262,7 @@ final class HubCascadeMedia {
     }
   }
 
-  private static InetSocketAddress address(JsonNode body) {
+  static InetSocketAddress address(JsonNode body) {
     String host = body.path("host").asText("");
     int port = body.path("port").asInt(-1);
     // an IP literal only: a bus message never makes this node resolve a name
@@ -276,7 +276,7 @@ final class HubCascadeMedia {
     }
   }
 
-  private static Announced announced(JsonNode e) {
+  static Announced announced(JsonNode e) {
     String id = e.path("id").asText("");
     String owner = e.path("owner").asText("");
     String label = e.path("label").asText("");
