@@ -27,9 +27,10 @@ import org.junit.jupiter.api.Test;
  * veil-server nodes on loopback, each with room for one member. Alice joins the channel on node 1 (its owner), which
  * is then full; bob connects to node 2, which becomes the channel's relay node. Their media crosses the node link
  * (real UDP, HMAC per datagram) and the signaling the bus (Redis pub/sub); with E2EE on, each decodes the other's
- * frames byte for byte, and the datagrams of the link carry the very ciphertext bob receives. Carol's node 3 has
- * another relay secret: its links are refused (nothing of it authenticates) and carol gets no media. Bob leaving
- * ends his track at alice on node 1.
+ * frames byte for byte, and the datagrams of the link carry the very ciphertext bob receives. Carol connects to the
+ * full owner and is redirected to node 3, which has another relay secret: its links are refused (nothing of it
+ * authenticates) and carol gets no media. Bob leaving ends his track at alice on node 1. A link over its budget is
+ * closed, that link only.
  */
 class CascadeEndToEndTest {
   private static final String ROOM = "cascade-room";
@@ -164,10 +165,14 @@ class CascadeEndToEndTest {
       assertFalse(new String(d, StandardCharsets.ISO_8859_1).contains("alice:"), "no plaintext on the node link");
     }
 
-    // carol's node has another relay secret: her node relays the channel (n2 is full too), but no link comes up
+    // carol's node has another relay secret. She connects to the full owner, which redirects her to a relay node
+    // with room: n3 (n2 is full too); n3 relays the channel, but none of its links comes up
     awaitFull(1);
-    TestPeer carol = join("carol", 2);
+    TestPeer carol = join("carol", 0);
+    assertEquals(1, carol.connection.redirectCount(), "the full owner redirected carol to a relay node");
+    assertEquals(urls.get(2), carol.connection.signalingUrl());
     assertEquals(Set.of(ROOM), nodes.get(2).cluster().relayedChannels());
+    assertEquals(List.of("n2", "n3"), directory.relays(ROOM));
     TestPeer.await("n3's link handshakes with n1 and n2 fail authentication", () -> {
       RelayTransport c1 = nodes.get(2).cascadeLinkForTesting(ROOM, "n1");
       RelayTransport c2 = nodes.get(2).cascadeLinkForTesting(ROOM, "n2");
