@@ -437,6 +437,11 @@ export class MlsE2EE {
     }
   }
 
+  /** Proposals that passed the membership checks (§4.8) and were cached. */
+  get proposalsCached() {
+    return this.#session.proposalsCached;
+  }
+
   get destroyed() {
     return this.#destroyed;
   }
