@@ -36,65 +36,26 @@ import {
   passphraseKey, passphraseFromHash, randomPassphraseKid, randomPassphraseSalt, sframePassphraseBaseKey,
   jframePassphraseKey, SALT_METADATA_MEMBER, SALT_LENGTH,
 } from './passphrase.js';
-import { toBase64, fromBase64, toHex, toBase64Url, fromBase64UrlStrict } from './bytes.js';
+import { toBase64, fromBase64, toBase64Url, fromBase64UrlStrict } from './bytes.js';
 import { PeerVerification, claimedName } from './verification.js';
 import { openDeviceStore } from './device-store.js';
 import { KIND_DEVICE, kindOf } from './pairwise.js';
 import { jframeRatchet, veilRatchet } from './ratchet.js';
 import { DataCrypto } from './data.js';
-import { sectionCodecs } from './codec.js';
+import { supportsScriptTransform, workerFor, workerReady, E2EEListeners, WorkerPort, KeptKeysForTesting }
+  from './worker-port.js';
+
+export {
+  supportsScriptTransform, isE2EESupported, DEFAULT_WORKER_URL, WORKER_NAME, startE2EEWorker, workerReady,
+} from './worker-port.js';
 
 // as the worker's LEAVE_EXPIRY_MILLIS: after a leave, every data key of every other sender expires this much later
 const DATA_LEAVE_EXPIRY_MILLIS = 2000;
 
-/** True where the browser has RTCRtpScriptTransform. */
-export function supportsScriptTransform(g = globalThis) {
-  return typeof g.RTCRtpScriptTransform === 'function';
-}
-
-/** True where the browser has encoded transforms of either kind (RTCRtpScriptTransform or createEncodedStreams). */
-export function isE2EESupported(g = globalThis) {
-  return supportsScriptTransform(g)
-    || !!(g.RTCRtpSender && g.RTCRtpSender.prototype && 'createEncodedStreams' in g.RTCRtpSender.prototype);
-}
-
-/** The default worker script, next to this module. */
-export const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
-export const WORKER_NAME = 'Veil E2EE Worker';
 /** The longest relay payload taken (base64 characters), checked before decoding: a sealed key message is < 600 B. */
 export const MAX_RELAY_PAYLOAD_CHARS = 1400;
 /** Membership inputs kept before start() (the offer); more are refused. */
 export const MAX_EARLY_INPUTS = 256;
-
-let transformIds = 0;
-
-/** Starts an E2EE Worker from `url` (default: ./worker.js beside this module; the script loads asynchronously). */
-export function startE2EEWorker(url) {
-  return new Worker(url || DEFAULT_WORKER_URL, { type: 'module', name: WORKER_NAME });
-}
-
-/**
- * Resolves once `worker` answers a ping (its script loaded and runs); rejects with an E2EEError ('worker') if it
- * reports an error first: a worker whose script cannot be fetched (e.g. the page's origin went away) would
- * otherwise take every frame and let none through, silently. Leaves worker.onmessage/onerror as they were.
- */
-export function workerReady(worker) {
-  const before = { message: worker.onmessage, error: worker.onerror };
-  return new Promise((resolve, reject) => {
-    const done = () => { worker.onmessage = before.message; worker.onerror = before.error; };
-    worker.onmessage = (ev) => {
-      const m = ev && ev.data;
-      if (m && (m.type === 'ack' || m.type === 'e2ee-error') && m.id === READY_PING_ID) { done(); resolve(); }
-    };
-    worker.onerror = (ev) => {
-      done();
-      if (ev && typeof ev.preventDefault === 'function') ev.preventDefault();
-      reject(new E2EEError('worker', 'the E2EE worker did not start (its script could not be loaded or failed)'));
-    };
-    worker.postMessage({ type: 'ping', id: READY_PING_ID });
-  });
-}
-const READY_PING_ID = 'veil-ready';
 
 /**
  * Creates the E2EE state of one connection: a fresh identity and the E2EE Worker.
@@ -124,14 +85,7 @@ export async function createE2EE(options = {}) {
   if (format !== 'sframe' && format !== 'jframe') throw new E2EEError('unsupported', 'format must be sframe or jframe');
   const mode = options.mode || (options.passphrase !== undefined || options.passphraseFromHash ? 'passphrase' : 'keys');
   if (mode !== 'keys' && mode !== 'passphrase') throw new E2EEError('unsupported', 'mode must be keys or passphrase');
-  let worker = options.worker;
-  if (!worker) {
-    if (!isE2EESupported()) {
-      throw new E2EEError('unsupported',
-        'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
-    }
-    worker = startE2EEWorker(options.workerUrl);
-  }
+  const worker = workerFor(options);
   const ready = workerReady(worker);
   ready.catch(() => {}); // awaited below, after the identity
   let identity;
@@ -166,10 +120,10 @@ export async function createE2EE(options = {}) {
 /** The E2EE state of one connection (made by createE2EE). */
 export class VeilE2EE {
   #opts;
-  #worker;
+  #port;
   #identity;
   #mgr = null;
-  #listeners = [];
+  #listeners;
   #members = new Map(); // connection id -> Bundle (verified)
   #pendingMembers = []; // member inputs that arrived before start()
   #timer = null;
@@ -178,16 +132,11 @@ export class VeilE2EE {
   #passphrase = null;
   #derived = new Map(); // passphrase mode: sender id (or '' for self) -> true
   #passphraseSenders = new Set(); // every remote sender whose passphrase key this member needs
-  #keptKeys = new Map();
-  #sendKey = null;
-  #acks = new Map();
-  #onMessage = null;
-  #ackId = 0;
+  #keptKeys;
   #hashListener = null;
   #inputs = Promise.resolve();
   #destroyed = false;
   #data = new DataCrypto();
-  #transforms = new WeakMap(); // RTCRtpSender | RTCRtpReceiver -> transformId of its transform
   #verification;
   #passphraseKid = null; // passphrase mode, SFrame: this connection's random KID
   #passphraseSalt = null; // passphrase mode, JFrame: this connection's random salt
@@ -195,7 +144,8 @@ export class VeilE2EE {
 
   constructor(opts, worker, identity, selfFingerprint, dev = {}) {
     this.#opts = opts;
-    this.#worker = worker;
+    this.#listeners = new E2EEListeners(opts.onEvent);
+    this.#keptKeys = new KeptKeysForTesting(opts.keepKeysForTesting);
     this.#identity = identity;
     this.#now = opts.now || (() => globalThis.performance.now());
     /** 'sframe' | 'jframe' */
@@ -230,9 +180,7 @@ export class VeilE2EE {
     this.needsEncodedInsertableStreams = !supportsScriptTransform();
     /** Set by the SDK: sends an E2EE relay message {to, payload (standard base64)}. */
     this.sendRelay = null;
-    if (opts.onEvent) this.#listeners.push(opts.onEvent);
-    this.#onMessage = (ev) => this.#onWorkerMessage(ev.data);
-    worker.onmessage = this.#onMessage;
+    this.#port = new WorkerPort(worker, 't', (ev) => this.#emit(ev));
     this.#post({ type: 'setFormat', format: this.format });
     if (this.mode === 'passphrase') {
       if (opts.passphrase !== undefined) this.#passphrase = opts.passphrase || null;
@@ -262,25 +210,17 @@ export class VeilE2EE {
 
   /** Adds a listener; the only event is 'e2ee' (see the module comment for its types). */
   on(event, fn) {
-    if (event !== 'e2ee') throw new E2EEError('unsupported', 'unknown event ' + event);
-    this.#listeners.push(fn);
+    this.#listeners.on(event, fn);
     return this;
   }
 
   off(event, fn) {
-    const i = this.#listeners.indexOf(fn);
-    if (i >= 0) this.#listeners.splice(i, 1);
+    this.#listeners.off(fn);
     return this;
   }
 
   #emit(ev) {
-    for (const fn of [...this.#listeners]) {
-      try {
-        fn(ev);
-      } catch (e) {
-        // a listener's failure is not the E2EE layer's
-      }
-    }
+    this.#listeners.emit(ev);
   }
 
   // ------------------------------------------------------------------ setup
@@ -315,58 +255,25 @@ export class VeilE2EE {
 
   /** Encrypts what this RTCRtpSender sends. */
   attachSender(sender, kind) {
-    const transformId = 't' + ++transformIds;
-    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind), transformId });
-    this.#transforms.set(sender, transformId);
-    return transformId;
+    return this.#port.attachSender(sender, kind);
   }
 
   /** Decrypts what this RTCRtpReceiver receives from `senderId` (the publisher's connection id). */
   attachReceiver(receiver, kind, senderId) {
-    const transformId = 't' + ++transformIds;
-    this.#attach(receiver, { operation: 'decrypt', kind: kind || (receiver.track && receiver.track.kind),
-      senderId: senderId || undefined, transformId });
-    this.#transforms.set(receiver, transformId);
+    const transformId = this.#port.attachReceiver(receiver, kind, senderId);
     if (senderId && this.mode === 'passphrase') this.#derivePassphraseKey(senderId);
     return transformId;
   }
 
-  /**
-   * Tells the worker, per attached sender and receiver of `pc`, the codecs negotiated on its m-section (from the
-   * local description), so a frame whose metadata has no mimeType gets its codec's rule by payload type, never a
-   * guess (call after every setLocalDescription).
-   */
+  /** Tells the worker the codecs negotiated for each transform of `pc` (call after every setLocalDescription). */
   updateCodecs(pc) {
-    const sdp = pc && pc.localDescription ? pc.localDescription.sdp : '';
-    if (!sdp) return;
-    for (const t of pc.getTransceivers()) {
-      if (!t.mid) continue;
-      const codecs = sectionCodecs(sdp, t.mid);
-      if (!codecs) continue;
-      for (const target of [t.sender, t.receiver]) {
-        const transformId = this.#transforms.get(target);
-        if (transformId !== undefined) this.#post({ type: 'setCodecs', transformId, codecs });
-      }
-    }
+    this.#port.updateCodecs(pc);
   }
 
   /** Names the sender of a receiver attached without one. */
   bindReceiver(transformId, senderId) {
-    this.#post({ type: 'bindReceiver', transformId, senderId });
+    this.#port.bindReceiver(transformId, senderId);
     if (this.mode === 'passphrase') this.#derivePassphraseKey(senderId);
-  }
-
-  #attach(target, options) {
-    if (this.#destroyed) throw new E2EEError('destroyed', 'E2EE has been destroyed');
-    if (supportsScriptTransform()) {
-      target.transform = new globalThis.RTCRtpScriptTransform(this.#worker, options);
-      return;
-    }
-    if (typeof target.createEncodedStreams !== 'function') {
-      throw new E2EEError('unsupported', 'no encoded transform on this sender/receiver');
-    }
-    const { readable, writable } = target.createEncodedStreams();
-    this.#worker.postMessage({ type: 'stream', ...options, readable, writable }, [readable, writable]);
   }
 
   // ------------------------------------------------------------------ signaling inputs
@@ -448,7 +355,7 @@ export class VeilE2EE {
         this.#post({ type: 'removeSender', senderId: connectionId });
         this.#data.forget(connectionId, this.#now());
       }
-      this.#keptKeys.delete(connectionId);
+      this.#keptKeys.forget(connectionId);
       await this.#refreshMembership();
     });
   }
@@ -513,16 +420,13 @@ export class VeilE2EE {
       } else if (o.type === 'install-key') {
         this.#post({ type: 'setReceiveKey', senderId: o.sender, kid: o.kid.toString(), key: o.baseKey });
         this.#data.installKey(o.sender, o.kid, o.baseKey, this.#now());
-        if (this.#opts.keepKeysForTesting) {
-          if (!this.#keptKeys.has(o.sender)) this.#keptKeys.set(o.sender, []);
-          this.#keptKeys.get(o.sender).push({ kid: o.kid.toString(), key: toHex(o.baseKey) });
-        }
+        this.#keptKeys.receiveKey(o.sender, o.kid, o.baseKey);
         o.baseKey.fill(0);
         this.#emit({ type: 'key-installed', senderId: o.sender, kid: o.kid.toString() });
       } else if (o.type === 'activate-send-key') {
         this.#post({ type: 'setSendKey', kid: o.kid.toString(), key: o.baseKey });
         this.#data.setSendKey(o.kid, o.baseKey);
-        if (this.#opts.keepKeysForTesting) this.#sendKey = { kid: o.kid.toString(), key: toHex(o.baseKey) };
+        this.#keptKeys.sendKey(o.kid, o.baseKey);
         o.baseKey.fill(0);
         this.#emit({ type: 'send-key', kid: o.kid.toString() });
       } else if (o.type === 'forget-sender') {
@@ -647,27 +551,7 @@ export class VeilE2EE {
   // ------------------------------------------------------------------ worker
 
   #post(msg) {
-    if (this.#destroyed && msg.type !== 'destroy') return;
-    this.#worker.postMessage(msg);
-  }
-
-  #onWorkerMessage(m) {
-    if (!m || typeof m !== 'object') return;
-    if (m.type === 'ack') {
-      const resolve = this.#acks.get(m.id);
-      this.#acks.delete(m.id);
-      if (resolve) resolve();
-    } else if (m.type === 'e2ee-error') {
-      if (m.id !== undefined && this.#acks.has(m.id)) {
-        const resolve = this.#acks.get(m.id);
-        this.#acks.delete(m.id);
-        resolve();
-      }
-      this.#emit({ type: 'error', source: m.operation === 'message' ? 'worker' : 'frames', reason: m.reason,
-        operation: m.operation, kind: m.kind, senderId: m.senderId, suppressed: m.suppressed, detail: m.detail });
-    } else if (m.type === 'e2ee-key-used') {
-      this.#emit({ type: 'key-used', operation: m.operation, senderId: m.senderId, kid: m.kid });
-    }
+    this.#port.post(msg);
   }
 
   // ------------------------------------------------------------------ data messages (docs/PROTOCOL.md §1.7)
@@ -703,12 +587,7 @@ export class VeilE2EE {
       p = this.#inputs;
       await p; // inputs may queue more inputs (passphrase derivations)
     }
-    if (this.#destroyed) return;
-    const id = ++this.#ackId;
-    await new Promise((resolve) => {
-      this.#acks.set(id, resolve);
-      this.#worker.postMessage({ type: 'ping', id });
-    });
+    await this.#port.ping();
   }
 
   /**
@@ -716,16 +595,13 @@ export class VeilE2EE {
    * keys, the base keys this connection holds. Lets a test show a departed member's keys open nothing new.
    */
   exportKeysForTesting() {
-    if (!this.#opts.keepKeysForTesting) throw new E2EEError('unsupported', 'create with keepKeysForTesting: true');
-    const receive = {};
-    for (const [id, list] of this.#keptKeys) receive[id] = list.map((k) => ({ ...k }));
-    return { send: this.#sendKey ? { ...this.#sendKey } : null, receive };
+    return this.#keptKeys.export();
   }
 
   /** Destroys the identity, the key manager and every key, and stops the worker (with keepWorker: its keys only). */
   destroy() {
     if (this.#destroyed) return;
-    this.#post({ type: 'destroy' });
+    this.#port.destroy();
     this.#destroyed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     if (this.#mgr) this.#mgr.destroy();
@@ -733,16 +609,10 @@ export class VeilE2EE {
     if (this.#hashListener && globalThis.removeEventListener) {
       globalThis.removeEventListener('hashchange', this.#hashListener);
     }
-    for (const resolve of this.#acks.values()) resolve();
-    this.#acks.clear();
     this.#keptKeys.clear();
     this.#data.destroy();
     this.#verification.destroy();
-    if (this.#opts.keepWorker) {
-      if (this.#worker.onmessage === this.#onMessage) this.#worker.onmessage = null; // the next connection's now
-    } else if (typeof this.#worker.terminate === 'function') {
-      this.#worker.terminate();
-    }
+    this.#port.release(this.#opts.keepWorker);
   }
 
   get destroyed() {

@@ -27,15 +27,14 @@
 
 import { E2EEError } from './errors.js';
 import { MlsSession } from './mls-session.js';
-import { toHex } from './bytes.js';
 import { MlsData } from './mls-data.js';
 import { openDeviceStore } from './device-store.js';
 import { fingerprintDisplay } from './identity.js';
-import { sectionCodecs } from './codec.js';
-import { supportsScriptTransform, isE2EESupported, startE2EEWorker, workerReady } from './index.js';
+import {
+  supportsScriptTransform, workerFor, workerReady, E2EEListeners, WorkerPort, KeptKeysForTesting,
+} from './worker-port.js';
 
 export const KEY_MODE = 'mls';
-let transformIds = 0;
 
 /**
  * Creates the MLS-mode E2EE state of one connection and starts the E2EE Worker.
@@ -46,14 +45,7 @@ let transformIds = 0;
  *   persistentIdentity: the device identity kept in IndexedDB (device-store.js), deviceIdentity: one to use instead
  */
 export async function createMlsE2EE(options = {}) {
-  let worker = options.worker;
-  if (!worker) {
-    if (!isE2EESupported()) {
-      throw new E2EEError('unsupported',
-        'this browser has no encoded transforms (RTCRtpScriptTransform or createEncodedStreams): E2EE is impossible');
-    }
-    worker = startE2EEWorker(options.workerUrl);
-  }
+  const worker = workerFor(options);
   let device = options.deviceIdentity || null;
   try {
     await workerReady(worker); // a worker whose script never loaded would pass no frame
@@ -76,27 +68,23 @@ export async function createMlsE2EE(options = {}) {
 
 export class MlsE2EE {
   #opts;
-  #worker;
+  #port;
   #session;
   #data = new MlsData();
   #timer = null;
   #timerAt = Infinity;
-  #listeners = [];
+  #listeners;
   #now;
   #destroyed = false;
   #receiving = new Set(); // connection ids whose keys the worker holds
-  #transforms = new WeakMap();
-  #acks = new Map();
-  #ackId = 0;
-  #onMessage = null;
   #verifiedCode = null;
-  #sendKey = null;
-  #keptKeys = new Map();
+  #keptKeys;
 
   constructor(opts, worker) {
     this.#opts = opts;
-    this.#worker = worker;
     this.#session = new MlsSession({ device: opts.device || null, externalSender: !!opts.externalSender });
+    this.#listeners = new E2EEListeners(opts.onEvent);
+    this.#keptKeys = new KeptKeysForTesting(opts.keepKeysForTesting);
     this.#now = opts.now || (() => globalThis.performance.now());
     this.mode = KEY_MODE;
     this.keyMode = KEY_MODE;
@@ -115,9 +103,7 @@ export class MlsE2EE {
     this.needsEncodedInsertableStreams = !supportsScriptTransform();
     /** Set by the SDK: sends one signaling message ({type: 'mls', ...}). */
     this.sendSignaling = null;
-    if (opts.onEvent) this.#listeners.push(opts.onEvent);
-    this.#onMessage = (ev) => this.#onWorkerMessage(ev.data);
-    worker.onmessage = this.#onMessage;
+    this.#port = new WorkerPort(worker, 'm', (ev) => this.#emit(ev));
     this.#resetWorker();
     this.handler = {
       onOffer: (connection, msg) => this.start(msg.connection_id),
@@ -132,19 +118,12 @@ export class MlsE2EE {
   }
 
   on(event, fn) {
-    if (event !== 'e2ee') throw new E2EEError('unsupported', 'unknown event ' + event);
-    this.#listeners.push(fn);
+    this.#listeners.on(event, fn);
     return this;
   }
 
   #emit(ev) {
-    for (const fn of [...this.#listeners]) {
-      try {
-        fn(ev);
-      } catch (e) {
-        // a listener's failure is not the E2EE layer's
-      }
-    }
+    this.#listeners.emit(ev);
   }
 
   /** The application's metadata, unchanged: the MLS mode publishes nothing in signaling_notify_metadata. */
@@ -197,7 +176,7 @@ export class MlsE2EE {
         this.#data.destroy();
         this.epoch = -1;
         this.roster = [];
-        this.#sendKey = null;
+        this.#keptKeys.dropSendKey();
       } else if (o.type === 'error') {
         if (o.reason === 'removed') {
           this.epoch = -1;
@@ -236,7 +215,7 @@ export class MlsE2EE {
       this.#resetWorker();
       this.#receiving.clear();
       this.#data.destroy();
-      this.#sendKey = null;
+      this.#keptKeys.dropSendKey();
       this.epoch = Number(o.epoch);
       this.roster = o.roster;
       this.verificationCode = o.code;
@@ -254,12 +233,9 @@ export class MlsE2EE {
     this.#post({ type: 'setSendKey', kid: o.ownKid.toString(), key: o.baseKey });
     for (const s of o.senders) {
       this.#post({ type: 'setReceiveKey', senderId: s.connectionId, kid: s.kid.toString(), key: o.baseKey });
-      if (this.#opts.keepKeysForTesting) {
-        if (!this.#keptKeys.has(s.connectionId)) this.#keptKeys.set(s.connectionId, []);
-        this.#keptKeys.get(s.connectionId).push({ kid: s.kid.toString(), key: toHex(o.baseKey) });
-      }
+      this.#keptKeys.receiveKey(s.connectionId, s.kid, o.baseKey);
     }
-    if (this.#opts.keepKeysForTesting) this.#sendKey = { kid: o.ownKid.toString(), key: toHex(o.baseKey) };
+    this.#keptKeys.sendKey(o.ownKid, o.baseKey);
     o.baseKey.fill(0);
     this.#receiving = now;
     this.epoch = Number(o.epoch);
@@ -286,70 +262,23 @@ export class MlsE2EE {
   // ------------------------------------------------------------------ transforms (as VeilE2EE)
 
   attachSender(sender, kind) {
-    const transformId = 'm' + ++transformIds;
-    this.#attach(sender, { operation: 'encrypt', kind: kind || (sender.track && sender.track.kind), transformId });
-    this.#transforms.set(sender, transformId);
-    return transformId;
+    return this.#port.attachSender(sender, kind);
   }
 
   attachReceiver(receiver, kind, senderId) {
-    const transformId = 'm' + ++transformIds;
-    this.#attach(receiver, { operation: 'decrypt', kind: kind || (receiver.track && receiver.track.kind),
-      senderId: senderId || undefined, transformId });
-    this.#transforms.set(receiver, transformId);
-    return transformId;
+    return this.#port.attachReceiver(receiver, kind, senderId);
   }
 
   bindReceiver(transformId, senderId) {
-    this.#post({ type: 'bindReceiver', transformId, senderId });
+    this.#port.bindReceiver(transformId, senderId);
   }
 
   updateCodecs(pc) {
-    const sdp = pc && pc.localDescription ? pc.localDescription.sdp : '';
-    if (!sdp) return;
-    for (const t of pc.getTransceivers()) {
-      if (!t.mid) continue;
-      const codecs = sectionCodecs(sdp, t.mid);
-      if (!codecs) continue;
-      for (const target of [t.sender, t.receiver]) {
-        const transformId = this.#transforms.get(target);
-        if (transformId !== undefined) this.#post({ type: 'setCodecs', transformId, codecs });
-      }
-    }
-  }
-
-  #attach(target, options) {
-    if (this.#destroyed) throw new E2EEError('destroyed', 'E2EE has been destroyed');
-    if (supportsScriptTransform()) {
-      target.transform = new globalThis.RTCRtpScriptTransform(this.#worker, options);
-      return;
-    }
-    if (typeof target.createEncodedStreams !== 'function') {
-      throw new E2EEError('unsupported', 'no encoded transform on this sender/receiver');
-    }
-    const { readable, writable } = target.createEncodedStreams();
-    this.#worker.postMessage({ type: 'stream', ...options, readable, writable }, [readable, writable]);
+    this.#port.updateCodecs(pc);
   }
 
   #post(msg) {
-    if (this.#destroyed && msg.type !== 'destroy') return;
-    this.#worker.postMessage(msg);
-  }
-
-  #onWorkerMessage(m) {
-    if (!m || typeof m !== 'object') return;
-    if (m.type === 'ack' || (m.type === 'e2ee-error' && m.id !== undefined && this.#acks.has(m.id))) {
-      const resolve = this.#acks.get(m.id);
-      this.#acks.delete(m.id);
-      if (resolve) resolve();
-      if (m.type === 'ack') return;
-    }
-    if (m.type === 'e2ee-error') {
-      this.#emit({ type: 'error', source: m.operation === 'message' ? 'worker' : 'frames', reason: m.reason,
-        operation: m.operation, kind: m.kind, senderId: m.senderId, suppressed: m.suppressed, detail: m.detail });
-    } else if (m.type === 'e2ee-key-used') {
-      this.#emit({ type: 'key-used', operation: m.operation, senderId: m.senderId, kid: m.kid });
-    }
+    this.#port.post(msg);
   }
 
   // ------------------------------------------------------------------ verification, roster, data
@@ -403,38 +332,25 @@ export class MlsE2EE {
   async idle() {
     await this.#session.idle();
     this.#drain();
-    if (this.#destroyed) return;
-    const id = ++this.#ackId;
-    await new Promise((resolve) => {
-      this.#acks.set(id, resolve);
-      this.#worker.postMessage({ type: 'ping', id });
-    });
+    await this.#port.ping();
   }
 
   /** For tests only (keepKeysForTesting): {send: {kid, key}, receive: {connectionId: [{kid, key}]}}, hex keys. */
   exportKeysForTesting() {
-    if (!this.#opts.keepKeysForTesting) throw new E2EEError('unsupported', 'create with keepKeysForTesting: true');
-    const receive = {};
-    for (const [id, list] of this.#keptKeys) receive[id] = list.map((k) => ({ ...k }));
-    return { send: this.#sendKey ? { ...this.#sendKey } : null, receive };
+    return this.#keptKeys.export();
   }
 
   destroy() {
     if (this.#destroyed) return;
-    this.#post({ type: 'destroy' });
+    this.#port.destroy();
     this.#destroyed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     this.#session.destroy();
     this.#data.destroy();
-    for (const resolve of this.#acks.values()) resolve();
-    this.#acks.clear();
     this.#keptKeys.clear();
-    if (this.#opts.keepWorker) { // a reconnecting member's worker (src/reconnect.js KeptWorker): its keys only
-      if (this.#worker.onmessage === this.#onMessage) this.#worker.onmessage = null;
-    } else if (typeof this.#worker.terminate === 'function') {
-      this.#worker.terminate();
-    }
+    // with keepWorker, a reconnecting member's worker (src/reconnect.js KeptWorker): its keys only
+    this.#port.release(this.#opts.keepWorker);
   }
 
   /** Proposals that passed the membership checks (§4.8) and were cached. */

@@ -12,7 +12,7 @@ import { defaultLab } from './netns.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const HOSTILE_JAR = path.resolve(here, '../../../veil-hostile/target/veil-hostile-all.jar');
 
-export async function startHostileServer({ timeoutMs = 30000, lab } = {}) {
+export async function startHostileServer({ timeoutMs = 90000, lab } = {}) {
   if (!existsSync(HOSTILE_JAR)) throw new Error(`${HOSTILE_JAR} is missing: run "mvn -B -DskipTests package" first`);
   const theLab = lab || await defaultLab();
   const child = theLab.spawnInHub('java', ['-jar', HOSTILE_JAR, '--rtc-address', theLab.serverAddress],
@@ -37,7 +37,8 @@ export async function startHostileServer({ timeoutMs = 30000, lab } = {}) {
     waiters.push(l => { clearTimeout(timer); resolve(l); });
     exited.then(code => { clearTimeout(timer); reject(new Error(`hostile server exited with ${code}\n${err.slice(-4000)}`)); });
   });
-  const first = await nextLine('listening line', timeoutMs);
+  // (one that did not start in time is killed: left running, it would keep the test file's process alive)
+  const first = await nextLine('listening line', timeoutMs).catch(e => { child.kill('SIGKILL'); throw e; });
   const m = /veil-hostile listening relay_port=(\d+) http_port=(\d+) rtc_port=(\d+)/.exec(first);
   if (!m) throw new Error(`hostile server said ${first}`);
   const relayPort = await theLab.expose(Number(m[1]));

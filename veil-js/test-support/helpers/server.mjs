@@ -33,8 +33,9 @@ export async function startServer(opts = {}) {
   child.stderr.on('data', d => { err += d; });
   const exited = new Promise(resolve => child.on('exit', code => resolve(code)));
   const ports = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`veil-server did not start within ${opts.timeoutMs || 30000} ms:\n${err}`)),
-      opts.timeoutMs || 30000);
+    // (one that did not start in time is killed: left running, it would keep the test file's process alive)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`veil-server did not start within ${opts.timeoutMs || 90000} ms:\n${err}`)); },
+      opts.timeoutMs || 90000);
     child.stdout.on('data', d => {
       out += d;
       const m = /veil-server listening http_port=(\d+) rtc_port=(\d+)/.exec(out);

@@ -29,6 +29,12 @@ final class ClientSdp {
     private static final Pattern CANDIDATE =
             Pattern.compile("a=candidate:\\S+ 1 (?i:udp) \\d+ (\\S+) (\\d+) typ host");
 
+    /**
+     * The rtcp-fb values a receiving m-line's answer keeps when offered (besides transport-cc and goog-remb, kept as
+     * {@link Offer#receivePlan()} decides): this client NACKs lost video (it sends no PLI).
+     */
+    private static final java.util.Set<String> RECEIVE_FEEDBACK = java.util.Set.of("nack");
+
     private ClientSdp() {}
 
     /** What the client learnt from an offer. */
@@ -67,6 +73,50 @@ final class ClientSdp {
                 }
             }
             return null;
+        }
+
+        /**
+         * What this client answers and runs on the m-lines the server sends on ({@link ReceiverFeedback}): the
+         * transport-wide sequence number's id if the offer has the extension and {@code transport-cc} on such an
+         * m-line's codec (else {@code goog-remb} if offered), and each stream's SSRC, RTX SSRC and rtx payload types.
+         */
+        ReceiverFeedback.Plan receivePlan() {
+            int ext = -1;
+            boolean remb = false;
+            List<ReceiverFeedback.Stream> streams = new ArrayList<>();
+            for (SdpAnswer.Media m : media) {
+                if (m.rejected() || m.direction() != Direction.SENDONLY || m.payloadTypes().isEmpty()) {
+                    continue;
+                }
+                List<String> fb = m.codec(m.payloadTypes().get(0)).map(Codec::rtcpFeedback).orElse(List.of());
+                java.util.Optional<Integer> id = m.extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC);
+                if (id.isPresent() && fb.contains("transport-cc") && ext < 0) {
+                    ext = id.get(); // BUNDLE: one id for the transport
+                }
+                remb |= fb.contains("goog-remb");
+                if (m.primarySsrc().isEmpty()) {
+                    continue;
+                }
+                long ssrc = m.primarySsrc().get();
+                java.util.Map<Integer, Integer> apt = new java.util.HashMap<>();
+                for (Codec c : m.codecs()) {
+                    if ("rtx".equalsIgnoreCase(c.name())) {
+                        for (String f : c.fmtp().split(";")) {
+                            String t = f.trim();
+                            if (t.startsWith("apt=")) {
+                                try {
+                                    apt.put(c.payloadType(), Integer.parseInt(t.substring(4)));
+                                } catch (NumberFormatException e) {
+                                    // not an rtx mapping this client can use
+                                }
+                            }
+                        }
+                    }
+                }
+                streams.add(new ReceiverFeedback.Stream(ssrc, m.rtxSsrcFor(ssrc).orElse(0L), apt,
+                        m.kind() == MediaKind.VIDEO));
+            }
+            return new ReceiverFeedback.Plan(ext, ext < 0 && remb, streams);
         }
 
         /** The tracks the server forwards: every {@code sendonly} m-line with an SSRC and a stream id. */
@@ -208,6 +258,7 @@ final class ClientSdp {
         if (cameraUp != null && !cameraUp.mid().equals(camera.plan().mid())) {
             cameraUp = null; // (a re-offer keeps the upload m-lines; a different one is not the planned one)
         }
+        ReceiverFeedback.Plan plan = receive ? offer.receivePlan() : ReceiverFeedback.Plan.NONE;
         StringBuilder sb = new StringBuilder(2048);
         line(sb, "v=0");
         line(sb, "o=- 4611731400430051336 " + sessionVersion + " IN IP4 127.0.0.1");
@@ -259,10 +310,22 @@ final class ClientSdp {
             line(sb, "a=fingerprint:" + fingerprint.toSdpValue());
             line(sb, "a=setup:active");
             line(sb, "a=rtcp-mux");
+            boolean receiving = dir.equals("recvonly");
+            if (receiving && plan.transportWideExtensionId() > 0) {
+                line(sb, "a=extmap:" + plan.transportWideExtensionId() + " " + dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC);
+            }
             for (Codec codec : m.codecs()) {
                 line(sb, "a=rtpmap:" + codec.payloadType() + " " + codec.rtpmap());
                 if (!codec.fmtp().isEmpty()) {
                     line(sb, "a=fmtp:" + codec.payloadType() + " " + codec.fmtp());
+                }
+                if (receiving) {
+                    for (String fb : codec.rtcpFeedback()) {
+                        if (fb.equals("transport-cc") ? plan.transportWideExtensionId() > 0
+                                : fb.equals("goog-remb") ? plan.remb() : RECEIVE_FEEDBACK.contains(fb)) {
+                            line(sb, "a=rtcp-fb:" + codec.payloadType() + " " + fb);
+                        }
+                    }
                 }
             }
             if (upload) {

@@ -265,6 +265,9 @@ final class ClientSignaling implements SignalingSocket.Events {
         offer = parsed;
         try {
             transport.accept(parsed, opusPayloadType, vp8PayloadType);
+            if (role.receives()) {
+                transport.configureReceive(parsed.receivePlan());
+            }
             if (camera != null) {
                 transport.acceptCamera(camera);
             }
@@ -300,6 +303,9 @@ final class ClientSignaling implements SignalingSocket.Events {
         }
         offer = parsed;
         transport.reoffered(parsed);
+        if (role.receives()) {
+            transport.configureReceive(parsed.receivePlan());
+        }
         send(new ReAnswer(answer(parsed)));
         updateTracks(parsed);
     }

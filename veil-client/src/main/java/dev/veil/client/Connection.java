@@ -579,6 +579,21 @@ public final class Connection implements AutoCloseable {
         return e2ee.destroyed();
     }
 
+    /**
+     * Tests only: received RTP (SRTP removed, before NACK/RTX handling) for which {@code drop} says true is dropped,
+     * as if lost on the way; null stops dropping. Called on the loop thread.
+     */
+    void setIncomingDropForTesting(java.util.function.Predicate<dev.veil.webrtc.rtp.RtpHeader> drop) {
+        transport.setIncomingDropForTesting(drop);
+    }
+
+    /** Tests only: the receive side's counters (feedback, NACK, RTX), read on the loop thread; null before the offer. */
+    ReceiverFeedback.Stats receiveStatsForTesting() throws Exception {
+        CompletableFuture<ReceiverFeedback.Stats> f = new CompletableFuture<>();
+        runtime.execute(() -> f.complete(transport.receiveStats()));
+        return f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     /** Tests only: runs {@code r} on the loop thread, after everything queued so far. */
     CompletableFuture<Void> onLoopForTesting(Runnable r) {
         CompletableFuture<Void> f = new CompletableFuture<>();

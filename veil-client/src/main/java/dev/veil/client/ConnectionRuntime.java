@@ -214,6 +214,10 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         if (state == State.CLOSED) {
             return;
         }
+        transport.sendFeedback(now);
+        if (state == State.CLOSED) {
+            return;
+        }
         e2ee.onWake(now);
     }
 

@@ -70,6 +70,10 @@ final class MediaTransport {
     private int screenSequence;
     private SimulcastSender camera;
     private java.util.function.LongConsumer keyFrameRequests;
+    /** The receive side's feedback, NACK and RTX ({@link #accept} makes it; configured by each offer's plan). */
+    private ReceiverFeedback feedback;
+    /** Tests only: incoming RTP (SRTP removed) for which this says true is dropped, as if lost on the way. */
+    private volatile java.util.function.Predicate<RtpHeader> incomingDrop;
 
     MediaTransport(SecureRandom random, ConnectionLifecycle life, Receiver receiver) {
         this.random = random;
@@ -105,6 +109,7 @@ final class MediaTransport {
         server = parsed.candidate();
         dtls.setRemoteFingerprint(parsed.fingerprint());
         ownSsrc = random.nextInt() & 0xffffffffL;
+        feedback = new ReceiverFeedback(ownSsrc);
         sequence = random.nextInt(0x10000);
         if (vp8PayloadType >= 0) {
             do {
@@ -122,6 +127,21 @@ final class MediaTransport {
     /** The camera upload, or null if the connection sends no camera video. */
     SimulcastSender camera() {
         return camera;
+    }
+
+    /** What the current offer's answer negotiated for the streams this client receives (after {@link #accept}). */
+    void configureReceive(ReceiverFeedback.Plan plan) {
+        feedback.configure(plan);
+    }
+
+    /** The receive side's counters, or null before the offer. */
+    ReceiverFeedback.Stats receiveStats() {
+        return feedback == null ? null : feedback.stats();
+    }
+
+    /** Tests only: see {@link #incomingDrop}; null stops dropping. */
+    void setIncomingDropForTesting(java.util.function.Predicate<RtpHeader> drop) {
+        incomingDrop = drop;
     }
 
     /** A re-offer: its ICE credentials count from now on. */
@@ -174,6 +194,7 @@ final class MediaTransport {
         } else if (kind == PacketKind.RTCP && srtp != null && keyFrameRequests != null) {
             onRtcp(d);
         }
+        sendFeedback(now);
     }
 
     /**
@@ -234,6 +255,19 @@ final class MediaTransport {
         } catch (SrtpException | RtpException e) {
             return; // forged, replayed or broken: dropped (SRTP authenticates every packet)
         }
+        java.util.function.Predicate<RtpHeader> drop = incomingDrop;
+        if (drop != null && drop.test(p.header())) {
+            return;
+        }
+        plain = feedback.onRtp(plain, now * 1000, now);
+        if (plain == null) {
+            return; // RTX padding, a duplicate, or RTX the answer did not negotiate
+        }
+        try {
+            p = RtpPacket.parse(plain);
+        } catch (RtpException e) {
+            return;
+        }
         if (p.payloadLength() == 0) {
             return;
         }
@@ -260,6 +294,27 @@ final class MediaTransport {
         }
     }
 
+    /**
+     * Runs the receive side's timers (feedback rounds, NACK retries) and sends its RTCP, SRTCP-protected; called
+     * after every datagram and at {@link #nextDeadline()}.
+     */
+    void sendFeedback(long now) {
+        if (feedback == null || srtp == null || life.isClosed()) {
+            return;
+        }
+        if (feedback.nextTimeoutMillis() <= now) {
+            feedback.poll(now);
+        }
+        for (byte[] rtcp; (rtcp = feedback.pollRtcp()) != null; ) {
+            try {
+                sendUdp(srtp.protectRtcp(rtcp));
+            } catch (SrtpException e) {
+                life.end("SRTCP failed: " + e.getMessage());
+                return;
+            }
+        }
+    }
+
     /** The ICE timer: a retried connectivity check, or the consent check (30 s without an answer ends). */
     void pollIce(long now) {
         if (offer != null && now >= nextIceCheck) {
@@ -276,6 +331,9 @@ final class MediaTransport {
         long d = nextIceCheck;
         if (dtls != null) {
             d = Math.min(d, dtls.nextTimeoutMillis());
+        }
+        if (feedback != null && srtp != null) {
+            d = Math.min(d, feedback.nextTimeoutMillis());
         }
         return d;
     }

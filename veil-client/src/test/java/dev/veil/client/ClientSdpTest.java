@@ -69,6 +69,52 @@ class ClientSdpTest {
     }
 
     @Test
+    void answer_keepsTransportCcNackAndRtxOnReceivedMLines_andThePlanNamesTheRtxStream() throws Exception {
+        SdpOfferer o = offerer().downlinkCongestionControl(true);
+        o.addRecvOnly(MediaKind.AUDIO);
+        String audioMid = o.addSendOnly(MediaKind.AUDIO, new SendTrack("P", "pa", 1234, "c"));
+        String videoMid = o.addSendOnly(MediaKind.VIDEO, new SendTrack("P", "pv", 5678, "c", 5679));
+        String sdp = o.createOffer();
+        ClientSdp.Offer offer = ClientSdp.parseOffer(sdp);
+        ReceiverFeedback.Plan plan = offer.receivePlan();
+        int ext = offer.media().get(2).extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC).orElseThrow();
+        assertEquals(ext, plan.transportWideExtensionId());
+        assertEquals(false, plan.remb(), "transport-cc offered: no REMB");
+        assertEquals(List.of(new ReceiverFeedback.Stream(1234, 0, java.util.Map.of(), false),
+                new ReceiverFeedback.Stream(5678, 5679, java.util.Map.of(97, 96, 103, 102, 99, 98, 105, 104), true)),
+                plan.streams());
+
+        SdpAnswer a = o.applyAnswer(ClientSdp.answer(offer, "2", "clientufrag", "clientpasswordclientpassword",
+                CLIENT_FP, true, true, 987654321L, "veil-java-X"));
+        for (String mid : List.of(audioMid, videoMid)) {
+            SdpAnswer.Media m = a.media(mid).orElseThrow();
+            assertEquals(ext, m.extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC).orElseThrow());
+            List<String> fb = m.codec(m.payloadTypes().get(0)).orElseThrow().rtcpFeedback();
+            assertTrue(fb.contains("transport-cc"), mid + ": " + fb);
+            assertTrue(!fb.contains("goog-remb"), mid + ": " + fb);
+        }
+        SdpAnswer.Media video = a.media(videoMid).orElseThrow();
+        assertTrue(video.codec(96).orElseThrow().rtcpFeedback().contains("nack"));
+        assertEquals("apt=96", video.codec(97).orElseThrow().fmtp(), "RTX kept for VP8");
+        SdpAnswer.Media upload = a.media().get(0);
+        assertTrue(upload.extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC).isEmpty(),
+                "the client stamps nothing it sends: no extension on its upload");
+
+        // a receive-only offer without transport-cc: REMB; a client that receives nothing answers no feedback
+        String remb = sdp.replaceAll("a=rtcp-fb:(\\d+) transport-cc\r\n", "");
+        ClientSdp.Offer rembOffer = ClientSdp.parseOffer(remb);
+        assertEquals(-1, rembOffer.receivePlan().transportWideExtensionId());
+        assertTrue(rembOffer.receivePlan().remb());
+        String rembAnswer = ClientSdp.answer(rembOffer, "2", "u", "clientpasswordclientpassword", CLIENT_FP, true,
+                true, 1L, "c");
+        assertTrue(rembAnswer.contains("a=rtcp-fb:96 goog-remb\r\n"), rembAnswer);
+        assertTrue(!rembAnswer.contains("transport-wide-cc"), rembAnswer);
+        String deaf = ClientSdp.answer(offer, "2", "u", "clientpasswordclientpassword", CLIENT_FP, true, false, 1L,
+                "c");
+        assertTrue(!deaf.contains("transport-cc") && !deaf.contains("a=rtcp-fb"), deaf);
+    }
+
+    @Test
     void vp8Packetizer_equalChunks_startBitOnTheFirstOnly() {
         byte[] frame = new byte[2501];
         for (int i = 0; i < frame.length; i++) {

@@ -8,7 +8,10 @@ import dev.veil.webrtc.rtp.RtpHeader;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** VP8 frames reassembled from the packets Vp8Packetizer makes; a gap or a missing start drops the frame whole. */
+/**
+ * VP8 frames reassembled from the packets Vp8Packetizer makes; a gap waits for its retransmission, and a frame never
+ * completed is dropped whole once newer frames push it out.
+ */
 class VideoReceiverTest {
     private static byte[] frame(int n) {
         byte[] f = new byte[n];
@@ -39,15 +42,37 @@ class VideoReceiverTest {
     }
 
     @Test
-    void aGapOrAMissingStartDropsTheFrame_theNextFrameArrives() {
+    void aGapWaitsForTheRetransmission_aFrameNeverCompletedIsDroppedWhenPushedOut() {
         VideoReceiver r = new VideoReceiver();
-        List<byte[]> p = Vp8Packetizer.packetize(frame(2500), Vp8Packetizer.MAX_CHUNK);
+        byte[] f = frame(2500);
+        List<byte[]> p = Vp8Packetizer.packetize(f, Vp8Packetizer.MAX_CHUNK);
         assertNull(r.onPayload(h(10, 90, false), p.get(0)));
-        assertNull(r.onPayload(h(12, 90, true), p.get(2))); // 11 lost
-        assertEquals(1, r.dropped());
-        assertNull(r.onPayload(h(21, 180, true), p.get(2))); // no start: nothing
+        assertNull(r.onPayload(h(12, 90, true), p.get(2))); // 11 lost for now
         byte[] next = frame(300);
-        VideoReceiver.Sealed s = r.onPayload(h(22, 270, true), Vp8Packetizer.packetize(next, 1100).get(0));
-        assertArrayEquals(next, s.payload());
+        VideoReceiver.Sealed n = r.onPayload(h(13, 180, true), Vp8Packetizer.packetize(next, 1100).get(0));
+        assertArrayEquals(next, n.payload(), "a later frame is not held back by the incomplete one");
+        VideoReceiver.Sealed s = r.onPayload(h(11, 90, false), p.get(1)); // the retransmission
+        assertArrayEquals(f, s.payload());
+        assertEquals(10, s.firstSequence());
+        assertEquals(12, s.lastSequence());
+        assertNull(r.onPayload(h(11, 90, false), p.get(1)), "a late copy of a returned frame's packet");
+        assertEquals(0, r.dropped());
+        assertEquals(0, r.pending());
+
+        // a frame whose middle never comes, and one without a start: dropped once newer frames push them out
+        assertNull(r.onPayload(h(20, 270, false), p.get(0)));
+        assertNull(r.onPayload(h(22, 270, true), p.get(2)));
+        assertNull(r.onPayload(h(31, 360, true), p.get(2)));
+        for (int i = 0; i < VideoReceiver.MAX_PENDING; i++) {
+            byte[] g = frame(100 + i);
+            long ts = 450 + 90L * i;
+            assertArrayEquals(g, r.onPayload(h(40 + i, ts, true), Vp8Packetizer.packetize(g, 1100).get(0)).payload());
+        }
+        assertEquals(2, r.pending());
+        for (int i = 0; i < VideoReceiver.MAX_PENDING; i++) { // frames that start and never end
+            assertNull(r.onPayload(h(60 + 2 * i, 9000 + 90L * i, false), p.get(0)));
+        }
+        assertEquals(2, r.dropped(), "the two incomplete ones, pushed out by the third and fourth unfinished start");
+        assertEquals(VideoReceiver.MAX_PENDING, r.pending());
     }
 }

@@ -52,6 +52,11 @@ final class ChannelRouters {
     final String id;
     final Router router;
     final Set<String> peers = new LinkedHashSet<>();
+    /**
+     * The node links of a cascaded channel (docs/PROTOCOL.md §1.9.3) by link peer id ({@code node:<id>}): router
+     * output for such a peer goes over the link instead of to a client. Touched on the lane only.
+     */
+    final Map<String, dev.veil.server.cluster.relay.CascadeBridge> bridges = new HashMap<>(2);
     private Scheduler.Cancellable timer;
     private long deadline = Long.MAX_VALUE;
 
@@ -148,6 +153,18 @@ final class ChannelRouters {
     drain(ch);
   }
 
+  /** Routes the plain RTP packet {@code buf[off, off+len)} (a receive buffer the caller reuses after the call). */
+  void routeRtp(Channel ch, String peerId, byte[] buf, int off, int len) {
+    ch.router.handleRtp(peerId, buf, off, len, nowMillis());
+    drain(ch);
+  }
+
+  /** Routes the plain RTCP compound {@code buf[off, off+len)} (a receive buffer the caller reuses after the call). */
+  void routeRtcp(Channel ch, String peerId, byte[] buf, int off, int len) {
+    ch.router.handleRtcp(peerId, buf, off, len, nowMillis());
+    drain(ch);
+  }
+
   void routeRtcp(Channel ch, String peerId, byte[] packet) {
     ch.router.handleRtcp(peerId, packet, 0, packet.length, nowMillis());
     drain(ch);
@@ -210,6 +227,7 @@ final class ChannelRouters {
     out.merge("router.retransmitted_from_cache", r.retransmittedFromCache(), Long::sum);
     out.merge("router.retransmitted_rtx", r.retransmittedRtx(), Long::sum);
     out.merge("router.retransmissions_suppressed", r.retransmissionsSuppressed(), Long::sum);
+    out.merge("router.retransmissions_skipped_draining", r.retransmissionsSkippedDraining(), Long::sum);
     out.merge("router.nacked_upstream", r.nackedUpstream(), Long::sum);
     out.merge("router.upstream_lost", r.upstreamLost(), Long::sum);
     out.merge("router.upstream_recovered", r.upstreamRecovered(), Long::sum);

@@ -78,6 +78,13 @@ final class Conn {
     final boolean e2ee;
     /** The E2EE key mode ({@code sender-keys} or {@code mls}), null without e2ee. */
     final String keyMode;
+    /**
+     * In a cluster, the epoch of the channel's lease (this node's own, or for a relay node of a cascade the owner's;
+     * docs/PROTOCOL.md §1.9.4); 0 until known.
+     */
+    long epoch;
+    /** A relay node's copy of a cascaded channel (docs/PROTOCOL.md §1.9.3): the lease is another node's. */
+    boolean relay;
     /** Every connection that has been sent its offer, in joining order. */
     final Map<String, Conn> members = new LinkedHashMap<>();
 

@@ -108,6 +108,32 @@ final class Hub {
     relay.cascade = cascade;
   }
 
+  /**
+   * Turns the whole cascade on (docs/PROTOCOL.md §1.9.3): the signaling relay on {@code bus} and the node links
+   * keyed by {@code relaySecret}, on sockets bound to {@code bindAddress} and announced as {@code advertisedHost}.
+   */
+  void enableCascade(dev.veil.server.cluster.ChannelBus bus, String nodeId, byte[] relaySecret,
+      java.net.InetAddress bindAddress, String advertisedHost, HubCascadeMedia.Lanes lanes,
+      dev.veil.server.cluster.relay.RelayBudget.Limits budget) {
+    enableCascade(bus);
+    cascade.enableMedia(new HubCascadeMedia(loop, stats, nodeId, relaySecret, bindAddress, advertisedHost, lanes,
+        budget, channels::get, negotiation::requestReoffer));
+  }
+
+  /**
+   * This node holds the lease of a channel it hosts (a claim, or a take-over): its epoch goes on the channel's bus
+   * messages from now on (docs/PROTOCOL.md §1.9.4).
+   */
+  void leaseHeld(String channelId, dev.veil.server.cluster.Lease lease) {
+    Channel ch = channels.get(channelId);
+    if (ch != null && !ch.relay && lease.nodeId().equals(placement == null ? "" : placement.nodeId())) {
+      ch.epoch = Math.max(ch.epoch, lease.epoch());
+      if (cascade != null) {
+        cascade.setEpoch(channelId, ch.epoch);
+      }
+    }
+  }
+
   // -------------------------------------------------------------------------------------------- socket events
 
   Conn opened(WsPeer ws) {
@@ -328,7 +354,11 @@ final class Hub {
         channels.remove(ch.id);
         stats.channels.set(channels.size());
         if (placement != null) {
-          placement.channelClosed(ch.id);
+          if (ch.relay) {
+            placement.relayClosed(ch.id);
+          } else {
+            placement.channelClosed(ch.id);
+          }
         }
       }
       LOG.info("{} left channel {}{}", c, ch.id, reason == null ? "" : " (" + reason + ")");
@@ -402,6 +432,9 @@ final class Hub {
   CompletableFuture<Void> shutdown() {
     shuttingDown = true;
     drained = new CompletableFuture<>();
+    if (cascade != null) {
+      cascade.close();
+    }
     List<Conn> all = new ArrayList<>(pendingConns);
     all.addAll(byId.values());
     for (Conn c : all) {

@@ -34,6 +34,8 @@ final class HubCascade {
   private final CascadeSignaling signaling;
   private Scheduler.Cancellable timer;
   private long timerAt = Long.MAX_VALUE;
+  /** The media side (node links), or null: signaling only (the in-memory tests). */
+  private HubCascadeMedia media;
 
   HubCascade(Scheduler loop, Wire wire, Stats stats, ChannelBus bus, Function<String, Conn.Channel> channels,
       Function<String, Conn> byId, int maxRemoteMembers) {
@@ -47,6 +49,39 @@ final class HubCascade {
           r.run();
           arm();
         }), this::nowMillis, this::onOutput);
+  }
+
+  /** Adds the media side: node links carrying the channel's media between the nodes. Before the first member. */
+  void enableMedia(HubCascadeMedia m) {
+    this.media = m;
+    m.start(signaling);
+  }
+
+  HubCascadeMedia media() {
+    return media;
+  }
+
+  /** The tracks of other nodes' members imported into the channel (offered to its members). */
+  List<dev.veil.server.Media.Track> remoteTracks(String channelId) {
+    return media == null ? List.of() : media.remoteTracks(channelId);
+  }
+
+  /** The channel's lease epoch (the owner's lease, docs/PROTOCOL.md §1.9.4), carried by everything published. */
+  void setEpoch(String channelId, long epoch) {
+    signaling.setEpoch(channelId, epoch);
+  }
+
+  /** A local member's published tracks changed (it answered, or left): exports follow. */
+  void tracksChanged(String channelId) {
+    if (media != null) {
+      media.syncExports(channelId);
+    }
+  }
+
+  void close() {
+    if (media != null) {
+      media.close();
+    }
   }
 
   private long nowMillis() {
@@ -64,12 +99,21 @@ final class HubCascade {
   }
 
   void joined(Conn c) {
-    signaling.localJoined(c.channel.id, 0, c.id, c.connect.role().wire(), c.connect.signalingNotifyMetadata());
+    signaling.localJoined(c.channel.id, c.channel.epoch, c.id, c.connect.role().wire(),
+        c.connect.signalingNotifyMetadata());
+    tracksChanged(c.channel.id);
     arm();
   }
 
   void left(Conn c) {
     signaling.localLeft(c.channel.id, c.id);
+    if (media != null) {
+      if (signaling.coordinator().active(c.channel.id)) {
+        media.syncExports(c.channel.id);
+      } else {
+        media.channelGone(c.channel.id);
+      }
+    }
     arm();
   }
 
@@ -105,8 +149,26 @@ final class HubCascade {
   }
 
   private void onOutput(Output o) {
+    if (o instanceof Output.NodeDown d) {
+      if (media != null) {
+        media.nodeDown(d.channelId(), d.node());
+      }
+      return;
+    }
     Conn.Channel ch = channels.apply(channelOf(o));
     if (ch == null) {
+      return;
+    }
+    if (o instanceof Output.NodeUp u) {
+      if (media != null) {
+        media.nodeUp(u.channelId(), u.node());
+      }
+      return;
+    }
+    if (o instanceof Output.Media m) {
+      if (media != null) {
+        media.onMedia(m.channelId(), m.fromNode(), m.body());
+      }
       return;
     }
     if (o instanceof Output.Deliver d) {
@@ -139,6 +201,9 @@ final class HubCascade {
       meta = j.metadata();
       type = Notify.EventType.CONNECTION_CREATED;
     } else if (o instanceof Output.RemoteLeft l) {
+      if (media != null) {
+        media.memberLeft(l.channelId(), l.connectionId());
+      }
       role = Role.fromWire(l.role());
       id = l.connectionId();
       meta = null;
@@ -164,6 +229,10 @@ final class HubCascade {
       return j.channelId();
     } else if (o instanceof Output.RemoteLeft l) {
       return l.channelId();
+    } else if (o instanceof Output.NodeUp u) {
+      return u.channelId();
+    } else if (o instanceof Output.Media m) {
+      return m.channelId();
     }
     return "";
   }

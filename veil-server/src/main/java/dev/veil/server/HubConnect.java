@@ -88,6 +88,15 @@ final class HubConnect {
         "cluster_unavailable: no routing decision in time; try again", (Route route) -> {
           if (route instanceof Route.Local) {
             admit(c, m);
+          } else if (route instanceof Route.Relay r && r.relay().nodeId().equals(hub.placement.nodeId())) {
+            // the owner is full: this node relays the channel (a cascade, docs/PROTOCOL.md §1.9.3)
+            LOG.info("{} joins channel {} on this relay node (owner {} full)", c, m.channelId(), r.owner().nodeId());
+            admitRelayed(c, m, r.lease());
+          } else if (route instanceof Route.Relay r) {
+            stats.inc("signaling.redirects");
+            LOG.info("{} redirected to relay node {} for channel {}", c, r.relay().nodeId(), m.channelId());
+            hub.send(c, new Redirect(r.relay().signalingUrl()));
+            hub.leave(c, Hub.CLOSE_NORMAL, "redirect");
           } else if (route instanceof Route.Redirect r) {
             stats.inc("signaling.redirects");
             LOG.info("{} redirected to node {} for channel {}", c, r.owner().nodeId(), m.channelId());
@@ -146,6 +155,18 @@ final class HubConnect {
     };
   }
 
+  private void admitRelayed(Conn c, Connect m, dev.veil.server.cluster.Lease ownerLease) {
+    relayLease = ownerLease;
+    try {
+      admit(c, m);
+    } finally {
+      relayLease = null;
+    }
+  }
+
+  /** The owner's lease while {@link #admitRelayed} admits (the channel it may create is a relay's copy). */
+  private dev.veil.server.cluster.Lease relayLease;
+
   private void admit(Conn c, Connect m) {
     if (hub.draining()) {
       hub.refuse(c, "draining", Hub.DRAINING);
@@ -188,7 +209,11 @@ final class HubConnect {
       ch = new Channel(m.channelId(), m.e2ee(), m.effectiveKeyMode());
       channels.put(ch.id, ch);
       stats.channels.set(channels.size());
-      if (hub.placement != null) {
+      if (hub.placement != null && relayLease != null) {
+        ch.relay = true;
+        ch.epoch = relayLease.epoch();
+        hub.placement.relayOpened(ch.id, relayLease);
+      } else if (hub.placement != null) {
         hub.placement.channelOpened(ch.id);
       }
     }

@@ -72,6 +72,9 @@ final class HubNegotiation {
         out.addAll(o.published);
       }
     }
+    if (hub.cascade != null) {
+      out.addAll(hub.cascade.remoteTracks(c.channel.id)); // members of other nodes (a cascade, §1.9.3)
+    }
     return out;
   }
 

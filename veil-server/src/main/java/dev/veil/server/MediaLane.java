@@ -56,6 +56,11 @@ import org.slf4j.LoggerFactory;
 final class MediaLane implements ChannelRouters.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
   static final int MAX_DATAGRAM = 1500;
+  /**
+   * Receive SRTP/SRTCP in place in the lane's buffer ({@code -Dveil.receiveInPlace}, default on; false: a new array
+   * per datagram and the transport's queued outputs, the path before, for before/after measurements).
+   */
+  static final boolean IN_PLACE = !"false".equals(System.getProperty("veil.receiveInPlace"));
   /** Most datagrams handed to one lane by the others and not yet handled ({@code -Dveil.laneInbox}). */
   static final int MAX_INBOX = Integer.getInteger("veil.laneInbox", 16_384);
   /**
@@ -75,6 +80,12 @@ final class MediaLane implements ChannelRouters.Sink {
   private final SecureRandom random;
   private final Channel udp;
   private final Runnable flush = this::flush;
+  /**
+   * The lane's receive buffer (loop thread only): each datagram is copied here out of Netty's buffer, and this lane's
+   * SRTP/SRTCP is decrypted and routed from here before the next datagram is read into it. MAX_DATAGRAM + 1: a
+   * datagram that fills it is dropped as too big before it is copied.
+   */
+  private final byte[] rxBuf = new byte[MAX_DATAGRAM + 1];
   /** Datagrams received and handed to the socket, send errors (touched only on the loop; reported as counters). */
   private long datagramsIn;
   private long datagramsOut;
@@ -304,11 +315,15 @@ final class MediaLane implements ChannelRouters.Sink {
           stats.inc("udp.dropped.size");
           return;
         }
-        byte[] data = ByteBufUtil.getBytes(content, content.readerIndex(), n);
         // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
         // lane that owns its connection (a hand-off's queue wait included)
         long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
-        onDatagram(data, packet.sender(), t0);
+        if (IN_PLACE) {
+          content.getBytes(content.readerIndex(), rxBuf, 0, n);
+          onReceived(n, packet.sender(), t0);
+        } else {
+          onDatagram(ByteBufUtil.getBytes(content, content.readerIndex(), n), packet.sender(), t0);
+        }
       } catch (RuntimeException e) {
         // One bad datagram must never take the loop down (nor count as a socket error).
         LOG.error("datagram handling failed on the event loop", e);
@@ -331,6 +346,35 @@ final class MediaLane implements ChannelRouters.Sink {
       }
       LOG.debug("udp: {}", cause.toString());
     }
+  }
+
+  /**
+   * A datagram of {@code n} bytes now in {@link #rxBuf}. SRTP and SRTCP of this lane's own connections are decrypted
+   * and routed where they are (the receive path's one copy is the socket read into the buffer, and nothing is
+   * allocated for them); everything else (STUN, DTLS, media of another lane's connection, unknown senders) gets its
+   * own array, since it may be held, queued for a DTLS worker or handed to another loop.
+   */
+  private void onReceived(int n, InetSocketAddress from, long t0) {
+    byte[] buf = rxBuf;
+    int b1 = n >= 2 ? buf[1] & 0xFF : 0;
+    int b0 = buf[0] & 0xFF;
+    if (b0 >= 128 && b0 <= 191 && n >= 2) { // RTP or RTCP (RFC 7983), as Demux.classify tells them
+      RtcPeer p = media.peerAt(from);
+      if (p != null && p.media == this) {
+        boolean rtcp = b1 >= 192 && b1 <= 223;
+        if (t0 == 0) {
+          p.receiveMediaInPlace(rtcp, buf, n, from);
+          return;
+        }
+        long before = rtpForwarded;
+        p.receiveMediaInPlace(rtcp, buf, n, from);
+        if (rtpForwarded != before) {
+          forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+        return;
+      }
+    }
+    onDatagram(java.util.Arrays.copyOf(buf, n), from, t0);
   }
 
   void onDatagram(byte[] data, InetSocketAddress from) {
@@ -577,6 +621,13 @@ final class MediaLane implements ChannelRouters.Sink {
   @Override
   public void sendRtp(ChannelRouters.Channel ch, RouterOutput.Rtp rtp) {
     RtcPeer to = peers.get(rtp.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(rtp.peerId());
+      if (b != null) {
+        b.offer(rtp, routers.nowMillis());
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;
@@ -604,6 +655,13 @@ final class MediaLane implements ChannelRouters.Sink {
       return;
     }
     RtcPeer to = consumer.attachment() instanceof RtcPeer p ? p : peers.get(consumer.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(consumer.peerId());
+      if (b != null) {
+        b.forward(buf, off, len, routers.nowMillis()); // the packet as received, payload untouched (E2EE)
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;
@@ -615,6 +673,13 @@ final class MediaLane implements ChannelRouters.Sink {
   @Override
   public void sendRtcp(ChannelRouters.Channel ch, RouterOutput.Rtcp rtcp) {
     RtcPeer to = peers.get(rtcp.peerId());
+    if (to == null && !ch.bridges.isEmpty()) {
+      dev.veil.server.cluster.relay.CascadeBridge b = ch.bridges.get(rtcp.peerId());
+      if (b != null) {
+        b.offer(rtcp, routers.nowMillis());
+        return;
+      }
+    }
     if (to == null) {
       stats.inc("media.router_output_to_gone_peer");
       return;

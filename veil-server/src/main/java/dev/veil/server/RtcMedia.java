@@ -284,6 +284,20 @@ final class RtcMedia implements Media {
     return new LanePeer(lane, p, channelId);
   }
 
+  /**
+   * Runs {@code task} on the lane of {@code channelId} with that lane and the channel's router there (null if the
+   * channel has no router on it now); nothing if no lane serves the channel. Signaling thread; the cascade's media
+   * side (docs/PROTOCOL.md §1.9.3) drives its node links' bridges with it.
+   */
+  void onChannelLane(String channelId, java.util.function.BiConsumer<MediaLane, ChannelRouters.Channel> task) {
+    int i = lanes.length == 1 ? 0 : placement.laneOf(channelId);
+    if (i < 0) {
+      return;
+    }
+    MediaLane lane = lanes[i];
+    lane.loop().execute(() -> task.accept(lane, lane.routers.channel(channelId)));
+  }
+
   /** The lane of a channel with connections, or -1 (signaling thread; tests). */
   int laneOf(String channelId) {
     return placement.laneOf(channelId);

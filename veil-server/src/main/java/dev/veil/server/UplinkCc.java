@@ -84,19 +84,24 @@ final class UplinkCc {
 
     /** A received (decrypted) RTP packet. */
     void onRtp(byte[] packet, long arrivalMicros, long nowMillis) {
+        onRtp(packet, 0, packet.length, arrivalMicros, nowMillis);
+    }
+
+    /** A received (decrypted) RTP packet in {@code buf[off, off+len)} (the in-place receive path). */
+    void onRtp(byte[] buf, int off, int len, long arrivalMicros, long nowMillis) {
         if (twcc != null) {
-            int seq = TransportSequence.find(packet, 0, packet.length, extId);
-            if ((packet[0] & 0x20) != 0) {
+            int seq = TransportSequence.find(buf, off, len, extId);
+            if ((buf[off] & 0x20) != 0) {
                 paddingPackets++;
             }
             if (seq >= 0) {
                 twccPackets++;
-                long ssrc = ((packet[8] & 0xFFL) << 24) | ((packet[9] & 0xFF) << 16) | ((packet[10] & 0xFF) << 8)
-                        | (packet[11] & 0xFF);
+                long ssrc = ((buf[off + 8] & 0xFFL) << 24) | ((buf[off + 9] & 0xFF) << 16)
+                        | ((buf[off + 10] & 0xFF) << 8) | (buf[off + 11] & 0xFF);
                 twcc.onPacket(seq, ssrc, arrivalMicros, nowMillis);
             }
         } else {
-            remb.onPacket(packet.length, nowMillis);
+            remb.onPacket(len, nowMillis);
         }
     }
 

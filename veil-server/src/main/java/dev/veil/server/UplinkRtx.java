@@ -61,6 +61,60 @@ final class UplinkRtx {
     Stream s = new Stream(mediaSsrc, payloadType);
     byRtxSsrc.put(rtxSsrc, s);
     byMediaSsrc.put(mediaSsrc, s);
+    reindex();
+  }
+
+  /**
+   * The SSRCs of the maps as primitive arrays, for {@link #passesThrough} (no boxed lookup per packet); rebuilt on
+   * every change of the maps (a handful of streams, changed at negotiation or on a simulcast layer's first packets).
+   */
+  private long[] rtxSsrcs = new long[0];
+  private long[] mediaSsrcs = new long[0];
+  private Stream[] mediaStreams = new Stream[0];
+  private long[] ridSsrcs = new long[0];
+
+  private void reindex() {
+    rtxSsrcs = byRtxSsrc.keySet().stream().mapToLong(Long::longValue).toArray();
+    mediaSsrcs = new long[byMediaSsrc.size()];
+    mediaStreams = new Stream[byMediaSsrc.size()];
+    int i = 0;
+    for (Map.Entry<Long, Stream> e : byMediaSsrc.entrySet()) {
+      mediaSsrcs[i] = e.getKey();
+      mediaStreams[i++] = e.getValue();
+    }
+    ridSsrcs = ssrcByRid.values().stream().mapToLong(Long::longValue).toArray();
+  }
+
+  private static int indexOf(long[] a, long v) {
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] == v) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The allocation-free check of the in-place receive path: true if the received (decrypted) RTP packet
+   * {@code buf[off, off+len)} is routed as it is (no RTX stream's, no simulcast SSRC to learn from it), after the
+   * bookkeeping {@link #onRtp} does for such a packet; false if the caller must pass a copy to {@link #onRtp} (which
+   * then does all of it; nothing was recorded here).
+   */
+  boolean passesThrough(byte[] buf, int off, int len) {
+    if ((byRtxSsrc.isEmpty() && ridExt <= 0) || len < 12) {
+      return true;
+    }
+    long ssrc = ((buf[off + 8] & 0xFFL) << 24) | ((buf[off + 9] & 0xFF) << 16) | ((buf[off + 10] & 0xFF) << 8)
+        | (buf[off + 11] & 0xFF);
+    if (indexOf(rtxSsrcs, ssrc) >= 0) {
+      return false;
+    }
+    int m = indexOf(mediaSsrcs, ssrc);
+    if (m < 0) {
+      return ridExt <= 0 || indexOf(ridSsrcs, ssrc) >= 0; // else: a simulcast SSRC onRtp may learn from
+    }
+    mediaStreams[m].see(((buf[off + 2] & 0xFF) << 8) | (buf[off + 3] & 0xFF));
+    return true;
   }
 
   /**
@@ -77,6 +131,14 @@ final class UplinkRtx {
 
   /** Learns simulcast SSRCs from a packet of an SSRC not registered yet (only media or RTX payload types). */
   private void learn(byte[] packet, long ssrc) {
+    try {
+      learnSsrc(packet, ssrc);
+    } finally {
+      reindex();
+    }
+  }
+
+  private void learnSsrc(byte[] packet, long ssrc) {
     int pt = packet[1] & 0x7F;
     if (ridExt <= 0 || (pt != mediaPt && pt != rtxPt) || (packet[0] & 0x10) == 0) {
       return;

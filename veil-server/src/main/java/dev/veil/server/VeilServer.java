@@ -30,6 +30,8 @@ public final class VeilServer implements AutoCloseable {
   private dev.veil.server.cluster.ClusterNode cluster;
   private dev.veil.server.cluster.ClusterDirectory directory;
   private java.util.concurrent.ScheduledExecutorService clusterIo;
+  /** The cascade's bus (docs/PROTOCOL.md §1.9.3), or null: no cascade. */
+  private dev.veil.server.cluster.ChannelBus cascadeBus;
   private volatile boolean crashed;
   private final Stats stats = new Stats();
   private final long startedNanos = System.nanoTime();
@@ -316,6 +318,41 @@ public final class VeilServer implements AutoCloseable {
         java.util.concurrent.TimeUnit.MILLISECONDS);
     hub.placement = cluster;
     cluster.onLeaseLost(hub::leaseLost);
+    cluster.onLeaseHeld(hub::leaseHeld);
+    if (cc.cascade()) {
+      enableCascade(cc);
+    }
+  }
+
+  /**
+   * The cascade (docs/PROTOCOL.md §1.9.3; {@code cluster.relay_secret} set): the channels' bus on Redis pub/sub and
+   * the node links, on sockets of the RTC bind address announced as the announced address.
+   */
+  private void enableCascade(dev.veil.server.cluster.ClusterConfig cc) {
+    cascadeBus = new dev.veil.server.cluster.RedisChannelBus(cc.redisUrl(), cc.keyPrefix(), cc.nodeId(),
+        Duration.ofMillis(cc.redisTimeoutMillis()));
+    java.net.InetAddress bind;
+    try {
+      bind = java.net.InetAddress.getByName(cfg.rtcBindAddress());
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException("rtc bind address " + cfg.rtcBindAddress() + ": " + e.getMessage(), e);
+    }
+    dev.veil.server.cluster.ChannelBus bus = cascadeBus;
+    loop.call(() -> {
+      hub.enableCascade(bus, cc.nodeId(), cc.relaySecret(), bind, cfg.announcedAddress(), media::onChannelLane,
+          dev.veil.server.cluster.relay.RelayBudget.Limits.defaults());
+      return null;
+    }, 5000);
+    LOG.info("cluster: cascade on (node links keyed by cluster.relay_secret)");
+  }
+
+  /**
+   * TEST ONLY: the node link of {@code channelId} to node {@code nodeId} (its state and counters), or null. Any thread.
+   */
+  public dev.veil.server.cluster.relay.RelayTransport cascadeLinkForTesting(String channelId, String nodeId) {
+    HubCascade c = hub == null ? null : hub.cascade;
+    HubCascadeMedia m = c == null ? null : c.media();
+    return m == null ? null : m.transport(channelId, nodeId);
   }
 
   /** This node's cluster membership, or null without a cluster. */
@@ -539,6 +576,17 @@ public final class VeilServer implements AutoCloseable {
       }
       directory.close();
     }
+    if (cascadeBus != null && (crashed || fatal != null)) {
+      // a crash as the other nodes see it: the node links go silent at once (no shutdown runs below)
+      try {
+        loop.call(() -> {
+          hub.cascade.close();
+          return null;
+        }, 5000);
+      } catch (RuntimeException e) {
+        LOG.warn("shutdown: closing the cascade's links failed ({})", e.toString());
+      }
+    }
     if (loop != null && hub != null && fatal == null && !crashed) {
       // Every member gets disconnect {server shutting down}; wait (bounded) until their sockets have closed, so the
       // message is flushed before Jetty stops and closes whatever is left with its own 1001.
@@ -565,6 +613,9 @@ public final class VeilServer implements AutoCloseable {
       media.close();
       stopLoops();
       media.closePool();
+    }
+    if (cascadeBus != null) {
+      cascadeBus.close();
     }
     stats.metrics.close();
     LOG.info("veil-server stopped");

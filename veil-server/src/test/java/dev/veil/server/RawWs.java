@@ -69,7 +69,24 @@ final class RawWs implements Closeable {
     sendFrame(0x81, text.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Sends {@code count} masked text frames of {@code text} in one write (a burst the server reads at once). */
+  synchronized void sendTextBurst(String text, int count) throws IOException {
+    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    for (int i = 0; i < count; i++) {
+      byte[] f = frame(0x81, payload);
+      all.write(f, 0, f.length);
+    }
+    out.write(all.toByteArray());
+    out.flush();
+  }
+
   private synchronized void sendFrame(int firstByte, byte[] payload) throws IOException {
+    out.write(frame(firstByte, payload));
+    out.flush();
+  }
+
+  private byte[] frame(int firstByte, byte[] payload) {
     ByteArrayOutputStream f = new ByteArrayOutputStream(payload.length + 14);
     f.write(firstByte);
     if (payload.length < 126) {
@@ -86,12 +103,11 @@ final class RawWs implements Closeable {
     }
     byte[] mask = new byte[4];
     random.nextBytes(mask);
-    f.write(mask);
+    f.write(mask, 0, mask.length);
     for (int i = 0; i < payload.length; i++) {
       f.write(payload[i] ^ mask[i & 3]);
     }
-    out.write(f.toByteArray());
-    out.flush();
+    return f.toByteArray();
   }
 
   /** The next text message; null once the server's close frame arrives ({@link #closeCode} set). */

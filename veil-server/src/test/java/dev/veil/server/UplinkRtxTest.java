@@ -86,4 +86,63 @@ class UplinkRtxTest {
     byte[] unknown = withExt(0xC2L, 97, 1, 5, "q", body);
     assertSame(unknown, u.onRtp(unknown));
   }
+
+  /** The in-place receive path: {@code passesThrough}, else {@code onRtp} on a copy; the packet at offset 3. */
+  private static byte[] inPlace(UplinkRtx u, byte[] p) {
+    byte[] buf = new byte[p.length + 10];
+    java.util.Arrays.fill(buf, (byte) 0x5A);
+    System.arraycopy(p, 0, buf, 3, p.length);
+    if (u.passesThrough(buf, 3, p.length)) {
+      return java.util.Arrays.copyOfRange(buf, 3, 3 + p.length);
+    }
+    return u.onRtp(java.util.Arrays.copyOfRange(buf, 3, 3 + p.length));
+  }
+
+  /** passesThrough + onRtp on a copy = onRtp alone, packet for packet and in the counters, plain and simulcast. */
+  @Test
+  void inPlaceCheck_routesExactlyWhatOnRtpRoutes() {
+    for (boolean simulcast : new boolean[] {false, true}) {
+      UplinkRtx copying = new UplinkRtx();
+      UplinkRtx inPlace = new UplinkRtx();
+      java.util.List<byte[]> script = new java.util.ArrayList<>();
+      if (simulcast) {
+        copying.simulcast(4, 5, 97, 96);
+        inPlace.simulcast(4, 5, 97, 96);
+        script.add(withExt(0xA1L, 96, 100, 4, "h", "x".getBytes()));
+        script.add(withExt(0xA1L, 96, 101, 4, null, "x2".getBytes()));
+        script.add(withExt(0xA2L, 97, 1, 5, "h", new byte[] {0, 102, 'z'}));
+        script.add(withExt(0xA2L, 97, 2, 5, null, new byte[] {0, 101, 'w'})); // repeat of 101
+        script.add(withExt(0xA1L, 96, 102, 4, null, "dup".getBytes()));
+        script.add(withExt(0xC2L, 97, 1, 5, "q", new byte[] {0, 1, 'q'}));
+        script.add(withExt(0xB1L, 96, 7, 4, "f", "y".getBytes()));
+      } else {
+        copying.add(RTX, MEDIA, 96);
+        inPlace.add(RTX, MEDIA, 96);
+        script.add(media(10, "a"));
+        script.add(media(11, "b"));
+        script.add(rtx(500, 12, "c"));
+        script.add(rtx(501, 11, "b"));
+        script.add(rtx(502, 12, "c"));
+        script.add(media(12, "c")); // the media packet after its retransmission: routed (the router drops dups)
+        script.add(RtpPacket.build(RtpHeader.of(false, 97, 503, 9000, RTX), new byte[0], 0, 0));
+        script.add(new byte[] {(byte) 0x80, 97, 0, 0, 0, 0, 0, 0, 0, 0, 0x22, 0x22, 0x7F});
+        script.add(media(13, "d"));
+      }
+      for (int i = 0; i < script.size(); i++) {
+        byte[] p = script.get(i);
+        byte[] expected = copying.onRtp(p.clone());
+        byte[] actual = inPlace(inPlace, p);
+        if (expected == null) {
+          assertNull(actual, "packet " + i);
+        } else {
+          assertArrayEquals(expected, actual, "packet " + i);
+        }
+      }
+      Map<String, Long> a = new TreeMap<>();
+      Map<String, Long> b = new TreeMap<>();
+      copying.addCounters(a);
+      inPlace.addCounters(b);
+      assertEquals(a, b);
+    }
+  }
 }

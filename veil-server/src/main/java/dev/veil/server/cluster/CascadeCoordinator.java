@@ -45,6 +45,18 @@ public final class CascadeCoordinator {
 
     /** Deliver {@code message} (a signaling JSON text, stamped with its sender) to the local member {@code to}. */
     record Deliver(String channelId, String to, String message) implements Output { }
+
+    /** Another node was first heard of in the channel (it hosts members there): the media side may link to it. */
+    record NodeUp(String channelId, String node) implements Output { }
+
+    /** A node went silent or this node's last member left: the media side drops its link to that node. */
+    record NodeDown(String channelId, String node) implements Output { }
+
+    /**
+     * A media-side body of another node ({@code t}: {@code link} or {@code tracks}), for the cascade's media
+     * (docs/PROTOCOL.md §1.9.3); the coordinator does not interpret it.
+     */
+    record Media(String channelId, String fromNode, JsonNode body) implements Output { }
   }
 
   /** A member as the other nodes know it. */
@@ -121,6 +133,7 @@ public final class CascadeCoordinator {
         for (Member m : r.members.values()) {
           out.add(new Output.RemoteLeft(channelId, m.id(), r.node, m.role()));
         }
+        out.add(new Output.NodeDown(channelId, r.node));
       }
       channels.remove(channelId);
     }
@@ -146,6 +159,39 @@ public final class CascadeCoordinator {
       return false;
     }
     return publish(channelId, ch, JSON.createObjectNode().put("t", "all").put("msg", message));
+  }
+
+  /**
+   * The channel's lease epoch as this node knows it (the owner's lease, §1.9.4): every later publish carries it.
+   * Never lowered. Ignored for a channel without a local member.
+   */
+  public void setEpoch(String channelId, long epoch) {
+    Channel ch = channels.get(channelId);
+    if (ch != null) {
+      ch.epoch = Math.max(ch.epoch, epoch);
+    }
+  }
+
+  /** The channel's lease epoch as known here (0: not known yet; the bus refuses to publish under it). */
+  public long epoch(String channelId) {
+    Channel ch = channels.get(channelId);
+    return ch == null ? 0 : ch.epoch;
+  }
+
+  /** The nodes heard from in the channel. */
+  public java.util.Set<String> nodes(String channelId) {
+    Channel ch = channels.get(channelId);
+    return ch == null ? java.util.Set.of() : java.util.Set.copyOf(ch.nodes.keySet());
+  }
+
+  /** Publishes a media-side body ({@code t}: {@code link} or {@code tracks}) on the channel's bus; false if refused. */
+  public boolean publishMedia(String channelId, ObjectNode body) {
+    Channel ch = channels.get(channelId);
+    String t = body.path("t").asText("");
+    if (ch == null || !(t.equals("link") || t.equals("tracks"))) {
+      return false;
+    }
+    return publish(channelId, ch, body);
   }
 
   /** The node hosting remote member {@code connectionId} of the channel, or null. */
@@ -208,6 +254,7 @@ public final class CascadeCoordinator {
     if (firstHeard) {
       r = new Remote(m.fromNode(), nowMillis);
       ch.nodes.put(m.fromNode(), r);
+      out.add(new Output.NodeUp(m.channelId(), r.node));
     }
     r.heardAt = nowMillis;
     switch (b.path("t").asText()) {
@@ -256,6 +303,7 @@ public final class CascadeCoordinator {
           out.add(new Output.Deliver(m.channelId(), to, msg.asText()));
         }
       }
+      case "link", "tracks" -> out.add(new Output.Media(m.channelId(), r.node, b));
       default -> refused++;
     }
     if (firstHeard) {
@@ -276,6 +324,7 @@ public final class CascadeCoordinator {
           for (Member gone : r.members.values()) {
             out.add(new Output.RemoteLeft(e.getKey(), gone.id(), r.node, gone.role()));
           }
+          out.add(new Output.NodeDown(e.getKey(), r.node));
           it.remove();
         }
       }

@@ -62,6 +62,18 @@ public final class CascadeSignaling {
     return sent;
   }
 
+  /** Loop thread: the channel's lease epoch, carried by every later message (docs/PROTOCOL.md §1.9.4). */
+  public void setEpoch(String channelId, long epoch) {
+    coordinator.setEpoch(channelId, epoch);
+  }
+
+  /** Loop thread: a media-side body ({@code link}, {@code tracks}) to the channel's other nodes. */
+  public boolean publishMedia(String channelId, com.fasterxml.jackson.databind.node.ObjectNode body) {
+    boolean sent = coordinator.publishMedia(channelId, body);
+    drain();
+    return sent;
+  }
+
   /** Loop thread: rosters and expiries; call again at {@link #nextTimeoutMillis()}. */
   public void tick() {
     coordinator.tick(clock.getAsLong());
@@ -81,7 +93,12 @@ public final class CascadeSignaling {
     CascadeCoordinator.Output o;
     while ((o = coordinator.pollOutput()) != null) {
       if (o instanceof CascadeCoordinator.Output.Publish p) {
-        bus.publish(p.channelId(), p.epoch(), p.body());
+        try {
+          bus.publish(p.channelId(), p.epoch(), p.body());
+        } catch (RuntimeException e) {
+          // the bus (Redis) failed: pub/sub is at-most-once anyway; the next roster repairs. (A bus refuses a
+          // publish under epoch 0, the epoch not known yet: the roster once it is known repeats everything.)
+        }
       } else {
         deliver.accept(o);
       }

@@ -15,4 +15,18 @@ public interface ChannelPlacement {
 
   /** The last member of {@code channelId} left: its claim is released. Hub thread. */
   void channelClosed(String channelId);
+
+  /** This node's id in the cluster ({@link Route.Relay} names it when the connect stays here). */
+  default String nodeId() {
+    return "";
+  }
+
+  /**
+   * This node now relays {@code channelId} (a cascade, docs/PROTOCOL.md §1.9.3) under the owner's lease
+   * {@code ownerLease}: its relay record is kept while the owner's lease stays exactly that one. Hub thread.
+   */
+  default void relayOpened(String channelId, Lease ownerLease) { }
+
+  /** The last member of a relayed channel left: the relay record is dropped. Hub thread. */
+  default void relayClosed(String channelId) { }
 }

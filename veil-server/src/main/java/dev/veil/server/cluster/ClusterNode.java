@@ -34,6 +34,9 @@ public final class ClusterNode implements ChannelPlacement {
   private final java.util.Map<String, Held> leases = new java.util.HashMap<>();
   private final java.util.function.LongSupplier clock;
   private volatile LeaseListener leaseListener = (ch, owner) -> { };
+  private volatile java.util.function.BiConsumer<String, Lease> leaseHeld = (ch, lease) -> { };
+  /** Channels this node relays (a cascade), with the owner's lease they were placed under. */
+  private final java.util.Map<String, Lease> relayed = new ConcurrentHashMap<>();
   private final AtomicLong lostClaims = new AtomicLong();
   private final AtomicLong directoryErrors = new AtomicLong();
   private volatile boolean stopped;
@@ -113,6 +116,8 @@ public final class ClusterNode implements ChannelPlacement {
       Route r;
       try {
         r = stopped ? new Route.Unavailable("this node is stopping")
+            : cfg.cascade() ? ChannelRouter.routeCascading(dir, self(), channelId, cfg.channelTtlMillis(),
+                cfg.channelTtlMillis())
             : ChannelRouter.route(dir, self(), channelId, cfg.channelTtlMillis());
       } catch (RuntimeException e) {
         directoryErrors.incrementAndGet();
@@ -130,6 +135,64 @@ public final class ClusterNode implements ChannelPlacement {
   /** Who hears about lost leases (the hub); set before the first channel opens. */
   public void onLeaseLost(LeaseListener l) {
     this.leaseListener = java.util.Objects.requireNonNull(l, "listener");
+  }
+
+  /** Who hears (on the hub's thread) the lease this node holds on a hosted channel, each time it gets a new one. */
+  public void onLeaseHeld(java.util.function.BiConsumer<String, Lease> l) {
+    this.leaseHeld = java.util.Objects.requireNonNull(l, "listener");
+  }
+
+  @Override
+  public String nodeId() {
+    return cfg.nodeId();
+  }
+
+  @Override
+  public void relayOpened(String channelId, Lease ownerLease) {
+    relayed.put(channelId, ownerLease);
+  }
+
+  @Override
+  public void relayClosed(String channelId) {
+    if (relayed.remove(channelId) != null) {
+      onIo(() -> {
+        if (!relayed.containsKey(channelId)) {
+          try {
+            dir.removeRelay(channelId, cfg.nodeId());
+          } catch (RuntimeException e) {
+            directoryErrors.incrementAndGet(); // the record expires on its own
+          }
+        }
+      });
+    }
+  }
+
+  /** The channels this node relays for their owners. */
+  public Set<String> relayedChannels() {
+    return Set.copyOf(relayed.keySet());
+  }
+
+  /**
+   * Keeps the relay record of a relayed channel while the owner's lease is the one it was placed under; a changed or
+   * gone lease (the owner moved, lost it, or its last member left) is a lost channel here too: its members are sent
+   * away and placed again.
+   */
+  private void refreshRelay(String channelId) {
+    Lease placed = relayed.get(channelId);
+    if (placed == null) {
+      return;
+    }
+    Lease now = dir.lease(channelId);
+    if (now != null && now.equals(placed) && dir.addRelay(channelId, now, cfg.nodeId(), cfg.channelTtlMillis())) {
+      return;
+    }
+    if (relayed.remove(channelId, placed)) {
+      LOG.warn("cluster: the owner's lease of relayed channel {} is now {} (was {}): its members are sent away",
+          channelId, now, placed);
+      lostClaims.incrementAndGet();
+      LeaseListener l = leaseListener;
+      deliver.execute(() -> l.leaseLost(channelId, null));
+    }
   }
 
   @Override
@@ -188,6 +251,14 @@ public final class ClusterNode implements ChannelPlacement {
           lost(ch, null);
         }
       }
+      for (String ch : List.copyOf(relayed.keySet())) {
+        try {
+          refreshRelay(ch);
+        } catch (RuntimeException e) {
+          directoryErrors.incrementAndGet();
+          LOG.warn("cluster: refreshing the relay record of channel {} failed: {}", ch, e.toString());
+        }
+      }
     });
   }
 
@@ -225,6 +296,9 @@ public final class ClusterNode implements ChannelPlacement {
     }
     if (mine != null) {
       leases.put(channelId, new Held(mine, sentAt));
+      Lease held = mine;
+      java.util.function.BiConsumer<String, Lease> l = leaseHeld;
+      deliver.execute(() -> l.accept(channelId, held));
       return;
     }
     Lease other = dir.lease(channelId);

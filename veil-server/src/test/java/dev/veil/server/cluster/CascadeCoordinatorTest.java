@@ -95,7 +95,8 @@ class CascadeCoordinatorTest {
     pump();
     assertEquals(List.of("sub1", "sub2"), joined("A"));
     assertEquals(List.of("pub"), joined("B"));
-    Output.RemoteJoined pub = (Output.RemoteJoined) seen.get("B").get(0);
+    assertEquals(new Output.NodeUp(CH, "A"), seen.get("B").get(0), "the first message of a node makes it known");
+    Output.RemoteJoined pub = (Output.RemoteJoined) seen.get("B").get(1);
     assertEquals("A", pub.node());
     assertEquals("sendonly", pub.role());
     assertEquals("p", pub.metadata().get("name").asText());
@@ -216,5 +217,45 @@ class CascadeCoordinatorTest {
     }
     assertEquals(5, last, "the answer to a newer owner's roster carries its epoch");
     assertTrue(published == 0);
+  }
+
+  @Test
+  void nodesComeAndGoForTheMediaSide_andMediaBodiesPassThroughUninterpreted() throws Exception {
+    nodes.get("A").localJoined(CH, 3, "a1", "sendrecv", null, now);
+    nodes.get("B").localJoined(CH, 3, "b1", "sendrecv", null, now);
+    pump();
+    assertTrue(seen.get("A").contains(new Output.NodeUp(CH, "B")));
+    assertTrue(seen.get("B").contains(new Output.NodeUp(CH, "A")));
+    assertEquals(java.util.Set.of("B"), nodes.get("A").nodes(CH));
+    assertEquals(3, nodes.get("A").epoch(CH));
+    nodes.get("A").setEpoch(CH, 5);
+    nodes.get("A").setEpoch(CH, 4); // never lowered
+    assertEquals(5, nodes.get("A").epoch(CH));
+
+    com.fasterxml.jackson.databind.node.ObjectNode link = JSON.createObjectNode().put("t", "link").put("to", "B")
+        .put("host", "127.0.0.1").put("port", 4242);
+    assertTrue(nodes.get("A").publishMedia(CH, link));
+    assertFalse(nodes.get("A").publishMedia(CH, JSON.createObjectNode().put("t", "join")), "only media bodies");
+    assertFalse(nodes.get("A").publishMedia("other", link), "no local member there");
+    pump();
+    List<Output.Media> media = seen.get("B").stream().filter(o -> o instanceof Output.Media)
+        .map(o -> (Output.Media) o).toList();
+    assertEquals(1, media.size());
+    assertEquals("A", media.get(0).fromNode());
+    assertEquals(link, media.get(0).body());
+
+    // A goes silent (C does not): B's media side drops its link to A; B's last member leaving drops the rest
+    nodes.get("C").localJoined(CH, 5, "c1", "sendrecv", null, now);
+    pump();
+    now += 3_000;
+    nodes.get("C").tick(now);
+    pump();
+    nodes.get("B").tick(now);
+    pump();
+    assertTrue(seen.get("B").contains(new Output.NodeDown(CH, "A")));
+    assertFalse(seen.get("B").contains(new Output.NodeDown(CH, "C")), "C is still heard (its roster)");
+    nodes.get("B").localLeft(CH, "b1");
+    pump();
+    assertTrue(seen.get("B").contains(new Output.NodeDown(CH, "C")));
   }
 }

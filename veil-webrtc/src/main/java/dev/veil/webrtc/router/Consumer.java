@@ -172,6 +172,14 @@ public final class Consumer {
         return simulcast == null ? -1 : simulcast.switcher.currentLayer(id);
     }
 
+    /**
+     * Whether a simulcast consumer is draining its layer after a congestion downgrade (the old layer's frame in flight
+     * is completed, nothing else of it is sent, the switch waits for the new layer's key frame).
+     */
+    boolean draining() {
+        return simulcast != null && simulcast.switcher.isDraining(id);
+    }
+
     /** Simulcast layer switches (0 without simulcast). */
     public long layerSwitches() {
         return simulcast == null ? 0 : simulcast.switcher.switches(id);

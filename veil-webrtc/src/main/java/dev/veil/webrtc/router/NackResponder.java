@@ -19,16 +19,23 @@ import java.util.List;
  * <p>Retransmissions are bounded so that a congested subscriber's NACK storm does not make its link worse: a packet
  * is resent to one consumer at most once per {@link RouterConfig#retransmitMinIntervalMillis()} (a subscriber repeats
  * its NACK before the first retransmission can have arrived), and not at all once it is older than
- * {@link RouterConfig#retransmitMaxAgeMillis()}. Both are counted ({@link #suppressed()}).
+ * {@link RouterConfig#retransmitMaxAgeMillis()}. Both are counted ({@link #suppressed()}). Nothing is resent to a
+ * simulcast consumer while it drains its layer after a congestion downgrade ({@link Consumer#draining()}; counted in
+ * {@link #skippedDraining()}, not asked upstream either): the subscriber restarts at the new layer's key frame anyway.
  */
 final class NackResponder implements Stage {
 
-    /** Per consumer: slot {@code producerSeq % N} holds the producer seq last resent and when. */
+    /**
+     * Per consumer: slot {@code producerSeq % N} holds the producer seq last resent and when, for the producer (a
+     * simulcast consumer's layer) it was resent from: another layer is another sequence space.
+     */
     private static final class Resent {
+        final Producer producer;
         final int[] seq;
         final long[] at;
 
-        Resent(int size) {
+        Resent(Producer producer, int size) {
+            this.producer = producer;
             seq = new int[size];
             at = new long[size];
             java.util.Arrays.fill(at, Long.MIN_VALUE);
@@ -46,6 +53,7 @@ final class NackResponder implements Stage {
     private long nackedPackets;
     private long retransmitted;
     private long retransmittedRtx;
+    private long skippedDraining;
 
     NackResponder(int slot, RouterConfig config, UpstreamNacker upstream) {
         this.slot = slot;
@@ -75,9 +83,24 @@ final class NackResponder implements Stage {
         if (!(packet instanceof GenericNack nack)) {
             return;
         }
+        if (c.draining()) {
+            // A congestion downgrade is pending: the old layer's later frames are dropped and the subscriber restarts
+            // at the new layer's key frame, so resending the old layer's losses only adds to the congested link. The
+            // RTX stream's sequence numbers do not move (none is sent) and the consumer's mapping is untouched: after
+            // the switch, NACKs of the new layer map and are answered as usual, the old layer's map to nothing.
+            int n = nack.lostSequenceNumbers().size();
+            nackedPackets += n;
+            c.nacksReceived += n;
+            skippedDraining += n;
+            return;
+        }
         Producer p = c.producer;
         RetransmissionCache cache = cache(p);
-        Resent r = resent.computeIfAbsent(c, k -> new Resent(cacheSize));
+        Resent r = resent.get(c);
+        if (r == null || r.producer != p) {
+            r = new Resent(p, cacheSize); // first NACK, or the consumer switched layers since the last one
+            resent.put(c, r);
+        }
         int mask = cacheSize - 1;
         List<Integer> misses = null;
         for (int outSeq : nack.lostSequenceNumbers()) {
@@ -155,6 +178,11 @@ final class NackResponder implements Stage {
     /** NACKed packets in the cache that were not resent (resent a moment ago, or too old). */
     long suppressed() {
         return suppressed;
+    }
+
+    /** NACKed sequence numbers not answered because the consumer was draining its layer (a congestion downgrade). */
+    long skippedDraining() {
+        return skippedDraining;
     }
 
     /** Of {@link #retransmitted()}, those sent on an RTX stream. */

@@ -10,14 +10,9 @@ import dev.veil.webrtc.rtcp.SenderReport;
 import dev.veil.webrtc.rtp.RtpException;
 import dev.veil.webrtc.rtp.RtpPacket;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
@@ -45,9 +40,10 @@ import java.util.random.RandomGenerator;
  *   <li>{@link KeyFrameRequester}: PLI/FIR to the publisher, coalesced per producer and rate-limited.</li>
  *   <li>{@link SenderReportRewriter}: a publisher's SR rewritten for each consumer, with an SDES CNAME.</li>
  * </ol>
- * Simulcast producers ({@link #createSimulcastProducer}) are forwarded through a layer switcher per producer
- * ({@link SimulcastRouting}): one layer per consumer, each layer an internal producer the stages see like any other.
- * More stages (a downlink estimator) are added with {@link #addStage}. Outputs are drained in
+ * The producers and consumers and their lifecycle are kept by a {@link RouterRegistry}, the stages run by
+ * {@link RouterStages}. Simulcast producers ({@link #createSimulcastProducer}) are forwarded through a layer
+ * switcher per producer ({@link SimulcastRouting}): one layer per consumer, each layer an internal producer the
+ * stages see like any other. More stages (a downlink estimator) are added with {@link #addStage}. Outputs are drained in
  * order: the router's forwarded packets first, then each stage's. {@link #poll} returns the earliest deadline of
  * all stages. Malformed RTP/RTCP is dropped and counted ({@link #stats()}); nothing throws for bad input.
  *
@@ -67,34 +63,19 @@ public final class Router {
     static final int STAGE_SLOTS = 8;
 
     private final RouterConfig config;
-    private final RandomGenerator random;
     private final long rtcpSsrc;
-    private final Map<String, Producer> producers = new LinkedHashMap<>();
-    private final Map<String, Consumer> consumers = new LinkedHashMap<>();
-    private final Map<String, Map<Long, Producer>> producersByPeer = new HashMap<>();
-    private final Map<String, Map<Long, Consumer>> consumersByPeer = new HashMap<>();
-    private final Set<Long> usedSsrcs = new HashSet<>();
+    /** The producers and consumers, by id and by SSRC, and their lifecycle. */
+    private final RouterRegistry registry;
     private final ArrayDeque<RouterOutput> outputs = new ArrayDeque<>();
-    private final ReceiverReportScheduler receiverReports;
-    private final UpstreamNacker upstreamNacker;
-    private final NackResponder nackResponder;
-    private final KeyFrameRequester keyFrames;
-    private final SenderReportRewriter senderReports;
-    private final SimulcastRouting simulcast;
-    /** Every stage in order: the built-in ones, then those added. */
-    private Stage[] stages;
-    /** The stages added with {@link #addStage} (the built-in ones are called directly on the per-packet path). */
-    private Stage[] added = new Stage[0];
-    private int nextSlot;
-    private boolean closed;
+    /** The stage pipeline. */
+    final RouterStages stages;
+    final SimulcastRouting simulcast;
     /** The view every incoming RTP packet is parsed into (no allocation per packet). */
     private final RtpPacket packet = RtpPacket.reusable();
     /** Forwarded packets go here instead of {@link #outputs} when set. */
     private ForwardSink sink;
     /** The rewritten packet handed to {@link #sink}; grows (rarely) to fit the largest packet seen. */
     private byte[] forwardBuf = new byte[2048];
-    private Producer lastProducer;
-    private Map<Long, Producer> lastProducerMap;
 
     private long rtpReceived;
     private long rtpMalformed;
@@ -111,14 +92,9 @@ public final class Router {
      */
     public Router(RouterConfig config, RandomGenerator random) {
         this.config = Objects.requireNonNull(config, "config");
-        this.random = Objects.requireNonNull(random, "random");
-        this.rtcpSsrc = newSsrc();
-        receiverReports = new ReceiverReportScheduler(nextSlot++, config, rtcpSsrc);
-        upstreamNacker = new UpstreamNacker(nextSlot++, config, rtcpSsrc);
-        nackResponder = new NackResponder(nextSlot++, config, upstreamNacker);
-        keyFrames = new KeyFrameRequester(config, rtcpSsrc);
-        senderReports = new SenderReportRewriter();
-        stages = new Stage[] {receiverReports, nackResponder, upstreamNacker, keyFrames, senderReports};
+        this.registry = new RouterRegistry(this, Objects.requireNonNull(random, "random"));
+        this.rtcpSsrc = registry.newSsrc();
+        stages = new RouterStages(config, rtcpSsrc);
         simulcast = new SimulcastRouting(this, config);
     }
 
@@ -129,15 +105,10 @@ public final class Router {
      */
     public void addStage(Stage stage) {
         Objects.requireNonNull(stage, "stage");
-        if (!producers.isEmpty()) {
+        if (registry.hasProducers()) {
             throw new IllegalStateException("add stages before the first producer");
         }
-        Stage[] more = java.util.Arrays.copyOf(stages, stages.length + 1);
-        more[stages.length] = stage;
-        stages = more;
-        Stage[] moreAdded = java.util.Arrays.copyOf(added, added.length + 1);
-        moreAdded[added.length] = stage;
-        added = moreAdded;
+        stages.add(stage);
     }
 
     /**
@@ -145,10 +116,7 @@ public final class Router {
      * packet); there are {@link #STAGE_SLOTS}.
      */
     int allocateSlot() {
-        if (nextSlot == STAGE_SLOTS) {
-            throw new IllegalStateException("no stage slot left");
-        }
-        return nextSlot++;
+        return stages.allocateSlot();
     }
 
     /**
@@ -191,11 +159,7 @@ public final class Router {
 
     /** A fresh random SSRC not used by this router yet (for a consumer, announced in the subscriber's offer). */
     public long newSsrc() {
-        long s;
-        do {
-            s = random.nextLong() & 0xFFFF_FFFFL;
-        } while (s == 0 || !usedSsrcs.add(s));
-        return s;
+        return registry.newSsrc();
     }
 
     // ------------------------------------------------------------------------------------------------ lifecycle
@@ -206,22 +170,7 @@ public final class Router {
      * @throws IllegalArgumentException if the id is taken or the peer already has a producer with that SSRC
      */
     public Producer createProducer(String producerId, String peerId, ProducerParams params) {
-        Objects.requireNonNull(producerId, "producerId");
-        Objects.requireNonNull(peerId, "peerId");
-        Objects.requireNonNull(params, "params");
-        if (producers.containsKey(producerId)) {
-            throw new IllegalArgumentException("producer id taken: " + producerId);
-        }
-        Map<Long, Producer> bySsrc = producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>());
-        if (bySsrc.containsKey(params.ssrc())) {
-            throw new IllegalArgumentException("peer " + peerId + " already produces ssrc " + params.ssrc());
-        }
-        checkOpen();
-        Producer p = new Producer(producerId, peerId, params);
-        producers.put(producerId, p);
-        bySsrc.put(params.ssrc(), p);
-        usedSsrcs.add(params.ssrc());
-        return p;
+        return registry.createProducer(producerId, peerId, params);
     }
 
     /**
@@ -235,16 +184,7 @@ public final class Router {
      */
     public Producer createSimulcastProducer(String producerId, String peerId, ProducerParams params,
             List<String> rids, int ridExtensionId) {
-        Objects.requireNonNull(producerId, "producerId");
-        Objects.requireNonNull(peerId, "peerId");
-        Objects.requireNonNull(params, "params");
-        if (producers.containsKey(producerId)) {
-            throw new IllegalArgumentException("producer id taken: " + producerId);
-        }
-        checkOpen();
-        Producer p = simulcast.create(producerId, peerId, params, rids, ridExtensionId);
-        producers.put(producerId, p);
-        return p;
+        return registry.createSimulcastProducer(producerId, peerId, params, rids, ridExtensionId);
     }
 
     /**
@@ -285,19 +225,19 @@ public final class Router {
 
     /** A simulcast consumer's layers as measured (size, bitrate), lowest first; empty for other consumers. */
     public List<SimulcastLayer> simulcastLayers(String consumerId) {
-        Consumer c = consumers.get(consumerId);
+        Consumer c = registry.findConsumer(consumerId);
         return c == null || c.simulcast == null ? List.of() : simulcast.layers(c);
     }
 
     /** The simulcast layer a consumer gets now, or -1 (none yet, or not a simulcast consumer). */
     public int currentLayer(String consumerId) {
-        Consumer c = consumers.get(consumerId);
+        Consumer c = registry.findConsumer(consumerId);
         return c == null || c.simulcast == null ? -1 : simulcast.currentLayer(c);
     }
 
     /** The simulcast layer a consumer is headed for (its target: preference and bandwidth cap), or -1. */
     public int targetLayer(String consumerId) {
-        Consumer c = consumers.get(consumerId);
+        Consumer c = registry.findConsumer(consumerId);
         return c == null || c.simulcast == null ? -1 : c.simulcast.switcher.targetLayer(c.id());
     }
 
@@ -312,7 +252,7 @@ public final class Router {
     }
 
     private Consumer simulcastConsumer(String consumerId) {
-        Consumer c = consumer(consumerId);
+        Consumer c = registry.consumer(consumerId);
         if (c.simulcast == null) {
             throw new IllegalArgumentException("consumer " + consumerId + " is not of a simulcast producer");
         }
@@ -325,13 +265,11 @@ public final class Router {
         outputs.add(out);
     }
     void requestKeyFrame(Producer layer, long nowMillis) {
-        keyFrames.request(layer, nowMillis, false);
+        stages.keyFrames.request(layer, nowMillis, false);
     }
     void layerClosed(Producer layer) {
-        lastProducer = null;
-        for (Stage s : stages) {
-            s.onProducerClosed(layer);
-        }
+        registry.forgetLastProducer();
+        stages.onProducerClosed(layer);
     }
 
     /**
@@ -343,66 +281,17 @@ public final class Router {
      */
     public Consumer createConsumer(String consumerId, String peerId, String producerId, ConsumerParams params,
             long nowMillis) {
-        Objects.requireNonNull(consumerId, "consumerId");
-        Objects.requireNonNull(peerId, "peerId");
-        Objects.requireNonNull(params, "params");
-        if (consumers.containsKey(consumerId)) {
-            throw new IllegalArgumentException("consumer id taken: " + consumerId);
-        }
-        Producer p = producer(producerId);
-        Map<Long, Consumer> bySsrc = consumersByPeer.computeIfAbsent(peerId, k -> new HashMap<>());
-        if (bySsrc.containsKey(params.ssrc())) {
-            throw new IllegalArgumentException("peer " + peerId + " already has a consumer with ssrc " + params.ssrc());
-        }
-        if (params.rtxSsrc() != 0 && bySsrc.containsKey(params.rtxSsrc())) {
-            throw new IllegalArgumentException("peer " + peerId + " already has a consumer with ssrc "
-                    + params.rtxSsrc());
-        }
-        Consumer c = new Consumer(consumerId, peerId, p, params, random.nextInt(0x10000),
-                random.nextLong() & 0xFFFF_FFFFL, random.nextInt(0x10000));
-        consumers.put(consumerId, c);
-        bySsrc.put(params.ssrc(), c);
-        usedSsrcs.add(params.ssrc());
-        if (params.rtxSsrc() != 0) {
-            usedSsrcs.add(params.rtxSsrc());
-        }
-        if (p.isSimulcast()) {
-            // not announced to the stages as started: the switcher, not the key-frame requester, asks for its first
-            // key frame (the group has no SSRC to ask on)
-            simulcast.addConsumer(c, random.nextInt(0x10000), random.nextLong() & 0xFFFF_FFFFL, nowMillis);
-            return c;
-        }
-        p.consumers.add(c);
-        for (Stage s : stages) {
-            s.onConsumerStarted(c, nowMillis);
-        }
-        return c;
+        return registry.createConsumer(consumerId, peerId, producerId, params, nowMillis);
     }
 
     /** Pauses a consumer: nothing is forwarded until {@link #resumeConsumer}. */
     public void pauseConsumer(String consumerId) {
-        Consumer c = consumer(consumerId);
-        c.paused = true;
-        c.resync();
-        if (c.simulcast != null) {
-            simulcast.setPaused(c, true, 0);
-        }
+        registry.pauseConsumer(consumerId);
     }
 
     /** Resumes a consumer; the stream continues seamlessly from the next (key) frame. */
     public void resumeConsumer(String consumerId, long nowMillis) {
-        Consumer c = consumer(consumerId);
-        if (c.paused) {
-            c.paused = false;
-            c.resync();
-            if (c.simulcast != null) {
-                simulcast.setPaused(c, false, nowMillis);
-                return;
-            }
-            for (Stage s : stages) {
-                s.onConsumerStarted(c, nowMillis);
-            }
-        }
+        registry.resumeConsumer(consumerId, nowMillis);
     }
 
     /**
@@ -412,47 +301,12 @@ public final class Router {
      * @throws IllegalArgumentException if the kinds differ
      */
     public void switchProducer(String consumerId, String producerId, long nowMillis) {
-        Consumer c = consumer(consumerId);
-        Producer p = producer(producerId);
-        if (c.simulcast != null || p.simulcast != null) {
-            throw new IllegalArgumentException("simulcast consumers switch layers, not producers");
-        }
-        if (p.kind() != c.producer.kind()) {
-            throw new IllegalArgumentException("cannot switch a " + c.producer.kind() + " consumer to " + p.kind());
-        }
-        if (p == c.producer) {
-            return;
-        }
-        c.producer.consumers.remove(c);
-        c.producer = p;
-        p.consumers.add(c);
-        c.resync();
-        for (Stage s : stages) {
-            s.onConsumerStarted(c, nowMillis);
-        }
+        registry.switchProducer(consumerId, producerId, nowMillis);
     }
 
     /** Closes a consumer. Unknown ids are ignored. */
     public void closeConsumer(String consumerId) {
-        Consumer c = consumers.remove(consumerId);
-        if (c == null) {
-            return;
-        }
-        c.closed = true;
-        c.producer.consumers.remove(c);
-        if (c.simulcast != null) {
-            simulcast.removeConsumer(c);
-        }
-        Map<Long, Consumer> bySsrc = consumersByPeer.get(c.peerId());
-        if (bySsrc != null) {
-            bySsrc.remove(c.ssrc());
-            if (bySsrc.isEmpty()) {
-                consumersByPeer.remove(c.peerId());
-            }
-        }
-        for (Stage s : stages) {
-            s.onConsumerClosed(c);
-        }
+        registry.closeConsumer(consumerId);
     }
 
     /**
@@ -461,31 +315,7 @@ public final class Router {
      * @return the consumers closed with it (empty for an unknown id)
      */
     public List<Consumer> closeProducer(String producerId) {
-        Producer p = producers.remove(producerId);
-        if (p == null) {
-            return List.of();
-        }
-        p.closed = true;
-        lastProducer = null;
-        Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
-        List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
-        if (p.isSimulcast()) {
-            closedConsumers = new ArrayList<>(p.simulcast.consumers.values());
-            simulcast.close(p, bySsrc);
-        }
-        if (bySsrc != null) {
-            bySsrc.remove(p.ssrc(), p);
-            if (bySsrc.isEmpty()) {
-                producersByPeer.remove(p.peerId());
-            }
-        }
-        for (Consumer c : closedConsumers) {
-            closeConsumer(c.id());
-        }
-        for (Stage s : stages) {
-            s.onProducerClosed(p);
-        }
-        return closedConsumers;
+        return registry.closeProducer(producerId);
     }
 
     /**
@@ -494,18 +324,7 @@ public final class Router {
      * @return the consumers of other peers that were closed because their producer went away
      */
     public List<Consumer> closePeer(String peerId) {
-        for (Consumer c : new ArrayList<>(consumers.values())) {
-            if (c.peerId().equals(peerId)) {
-                closeConsumer(c.id());
-            }
-        }
-        List<Consumer> others = new ArrayList<>();
-        for (Producer p : new ArrayList<>(producers.values())) {
-            if (p.peerId().equals(peerId)) {
-                others.addAll(closeProducer(p.id()));
-            }
-        }
-        return others;
+        return registry.closePeer(peerId);
     }
 
     /**
@@ -513,58 +332,27 @@ public final class Router {
      * packets are ignored (counted as unknown SSRC), later producers refused. Idempotent.
      */
     public void close() {
-        if (closed) {
-            return;
-        }
-        for (String id : new ArrayList<>(consumers.keySet())) {
-            closeConsumer(id);
-        }
-        for (String id : new ArrayList<>(producers.keySet())) {
-            closeProducer(id);
-        }
-        closed = true;
+        registry.close();
     }
 
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
-        return closed;
+        return registry.isClosed();
     }
 
     /** Whether the router has no producer and no consumer. */
     public boolean isEmpty() {
-        return producers.isEmpty() && consumers.isEmpty();
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("router closed");
-        }
+        return registry.isEmpty();
     }
 
     /** A producer by id, or null. */
     public Producer findProducer(String producerId) {
-        return producers.get(producerId);
+        return registry.findProducer(producerId);
     }
 
     /** A consumer by id, or null. */
     public Consumer findConsumer(String consumerId) {
-        return consumers.get(consumerId);
-    }
-
-    private Producer producer(String id) {
-        Producer p = producers.get(id);
-        if (p == null) {
-            throw new IllegalArgumentException("no producer " + id);
-        }
-        return p;
-    }
-
-    private Consumer consumer(String id) {
-        Consumer c = consumers.get(id);
-        if (c == null) {
-            throw new IllegalArgumentException("no consumer " + id);
-        }
-        return c;
+        return registry.findConsumer(consumerId);
     }
 
     // ------------------------------------------------------------------------------------------------ RTP
@@ -579,11 +367,10 @@ public final class Router {
             rtpMalformed++;
             return;
         }
-        Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
-        Producer p = bySsrc == null ? null : producerOf(bySsrc, pkt.ssrc());
-        if (p == null && !closed && simulcast.hasGroups(peerId)) {
-            p = simulcast.learnLayer(peerId, pkt, producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>()),
-                    nowMillis);
+        Map<Long, Producer> bySsrc = registry.producersOf(peerId);
+        Producer p = bySsrc == null ? null : registry.producerOf(bySsrc, pkt.ssrc());
+        if (p == null && !registry.isClosed() && simulcast.hasGroups(peerId)) {
+            p = simulcast.learnLayer(peerId, pkt, registry.producersOfCreating(peerId), nowMillis);
         }
         if (p == null) {
             rtpUnknownSsrc++;
@@ -594,14 +381,7 @@ public final class Router {
             return;
         }
         boolean key = p.codec().isKeyFrame(buf, pkt.payloadOffset(), pkt.payloadLength());
-        // The built-in stages that look at every packet, called directly (no interface dispatch per packet); the
-        // key-frame requester and SR rewriter have nothing to do per packet.
-        receiverReports.onProducerRtp(p, pkt, key, nowMillis);
-        nackResponder.onProducerRtp(p, pkt, key, nowMillis);
-        upstreamNacker.onProducerRtp(p, pkt, key, nowMillis);
-        for (Stage s : added) {
-            s.onProducerRtp(p, pkt, key, nowMillis);
-        }
+        stages.onProducerRtp(p, pkt, key, nowMillis);
         if (p.simulcast != null) {
             simulcast.onLayerRtp(p, pkt, key, nowMillis);
             return;
@@ -630,18 +410,6 @@ public final class Router {
         }
     }
 
-    /** The producer of an SSRC, with a one-entry cache (the boxed map lookup allocates for most SSRCs). */
-    private Producer producerOf(Map<Long, Producer> bySsrc, long ssrc) {
-        Producer last = lastProducer;
-        if (last != null && last.ssrc() == ssrc && bySsrc == lastProducerMap && !last.closed()) {
-            return last;
-        }
-        Producer p = bySsrc.get(ssrc);
-        lastProducer = p;
-        lastProducerMap = bySsrc;
-        return p;
-    }
-
     // ------------------------------------------------------------------------------------------------ RTCP
 
     /**
@@ -659,25 +427,21 @@ public final class Router {
         }
         for (RtcpPacket p : packets) {
             if (p instanceof SenderReport sr) {
-                Map<Long, Producer> bySsrc = producersByPeer.get(peerId);
+                Map<Long, Producer> bySsrc = registry.producersOf(peerId);
                 Producer pr = bySsrc == null ? null : bySsrc.get(sr.ssrc());
                 if (pr != null) {
-                    for (Stage s : stages) {
-                        s.onProducerRtcp(pr, sr, nowMillis);
-                    }
+                    stages.onProducerRtcp(pr, sr, nowMillis);
                 }
             } else if (p instanceof GenericNack nack) {
-                toConsumer(consumerOf(peerId, nack.mediaSsrc()), p, nowMillis);
+                toConsumer(registry.consumerOf(peerId, nack.mediaSsrc()), p, nowMillis);
             } else if (p instanceof PictureLossIndication pli) {
-                keyFrameRequest(consumerOf(peerId, pli.mediaSsrc()), p, nowMillis);
+                keyFrameRequest(registry.consumerOf(peerId, pli.mediaSsrc()), p, nowMillis);
             } else if (p instanceof FullIntraRequest fir) {
                 for (FullIntraRequest.Entry e : fir.entries()) {
-                    keyFrameRequest(consumerOf(peerId, e.ssrc()), p, nowMillis);
+                    keyFrameRequest(registry.consumerOf(peerId, e.ssrc()), p, nowMillis);
                 }
             } else {
-                for (Stage s : stages) {
-                    s.onPeerRtcp(peerId, p, nowMillis);
-                }
+                stages.onPeerRtcp(peerId, p, nowMillis);
             }
         }
     }
@@ -695,14 +459,7 @@ public final class Router {
         if (c == null) {
             return;
         }
-        for (Stage s : stages) {
-            s.onConsumerRtcp(c, p, nowMillis);
-        }
-    }
-
-    private Consumer consumerOf(String peerId, long ssrc) {
-        Map<Long, Consumer> bySsrc = consumersByPeer.get(peerId);
-        return bySsrc == null ? null : bySsrc.get(ssrc);
+        stages.onConsumerRtcp(c, p, nowMillis);
     }
 
     // ------------------------------------------------------------------------------------------------ timers
@@ -713,12 +470,7 @@ public final class Router {
      * @return the next deadline (same clock as {@code nowMillis}) at which to call {@code poll} again
      */
     public long poll(long nowMillis) {
-        long next = Math.min(Math.min(simulcast.poll(nowMillis), receiverReports.poll(nowMillis)),
-                Math.min(upstreamNacker.poll(nowMillis), keyFrames.poll(nowMillis)));
-        for (Stage s : added) {
-            next = Math.min(next, s.poll(nowMillis));
-        }
-        return next;
+        return Math.min(simulcast.poll(nowMillis), stages.poll(nowMillis));
     }
 
     // ------------------------------------------------------------------------------------------------ output
@@ -726,30 +478,20 @@ public final class Router {
     /** The next output to send, or null when there is none: forwarded packets first, then each stage's. */
     public RouterOutput pollOutput() {
         RouterOutput o = outputs.poll();
-        if (o == null && (o = receiverReports.pollOutput()) == null && (o = nackResponder.pollOutput()) == null
-                && (o = upstreamNacker.pollOutput()) == null && (o = keyFrames.pollOutput()) == null) {
-            o = senderReports.pollOutput();
-        }
-        if (o != null) {
-            return o;
-        }
-        for (Stage s : added) {
-            o = s.pollOutput();
-            if (o != null) {
-                return o;
-            }
-        }
-        return null;
+        return o != null ? o : stages.pollOutput();
     }
 
     /** A snapshot of the counters. */
     public RouterStats stats() {
+        NackResponder nackResponder = stages.nackResponder;
+        UpstreamNacker upstreamNacker = stages.upstreamNacker;
+        KeyFrameRequester keyFrames = stages.keyFrames;
         return new RouterStats(rtpReceived, rtpMalformed, rtpUnknownSsrc, rtpWrongPayloadType, rtpForwarded,
                 rtpDroppedBeforeKeyFrame, rtcpReceived, rtcpMalformed, nackResponder.nackedPackets(),
                 nackResponder.retransmitted(), upstreamNacker.nackedUpstream(),
-                keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), senderReports.sent(),
-                receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
+                keyFrames.pliSent() + keyFrames.firSent(), keyFrames.suppressed(), stages.senderReports.sent(),
+                stages.receiverReports.sent(), nackResponder.retransmittedRtx(), keyFrames.pliSent(), keyFrames.firSent(),
                 upstreamNacker.gapsDetected(), upstreamNacker.recovered(), upstreamNacker.givenUp(),
-                nackResponder.suppressed());
+                nackResponder.suppressed(), nackResponder.skippedDraining());
     }
 }

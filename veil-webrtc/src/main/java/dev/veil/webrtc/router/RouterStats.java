@@ -27,9 +27,12 @@ package dev.veil.webrtc.router;
  * @param upstreamGivenUp of those, the ones given up after the last NACK retry
  * @param retransmissionsSuppressed NACKed packets in the cache not resent: resent to that consumer a moment ago, or
  *     too old
+ * @param retransmissionsSkippedDraining NACKed sequence numbers not answered because the consumer was draining its
+ *     simulcast layer after a congestion downgrade (its old layer's losses, not worth the congested link)
  */
 public record RouterStats(long rtpReceived, long rtpMalformed, long rtpUnknownSsrc, long rtpWrongPayloadType,
         long rtpForwarded, long rtpDroppedBeforeKeyFrame, long rtcpReceived, long rtcpMalformed, long nackedPackets,
         long retransmittedFromCache, long nackedUpstream, long keyFrameRequestsSent, long keyFrameRequestsSuppressed,
         long senderReportsSent, long receiverReportsSent, long retransmittedRtx, long pliSent, long firSent,
-        long upstreamLost, long upstreamRecovered, long upstreamGivenUp, long retransmissionsSuppressed) {}
+        long upstreamLost, long upstreamRecovered, long upstreamGivenUp, long retransmissionsSuppressed,
+        long retransmissionsSkippedDraining) {}

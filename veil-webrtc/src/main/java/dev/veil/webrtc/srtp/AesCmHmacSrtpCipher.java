@@ -33,6 +33,9 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
     /** AES-CM on the JDK's intrinsic counter mode (no allocation per packet), or null: {@link #rtpCtr} then. */
     private final JdkAes.Ctr rtpFastCtr;
     private final Mac rtcpMac;
+    /** SRTCP's HMAC and AES-CM for the in-place receive path (no allocation per packet); the CTR null without JdkAes. */
+    private final HmacSha1 rtcpHmac;
+    private final JdkAes.Ctr rtcpFastCtr;
     private final byte[] iv = new byte[16];
     private final byte[] rocBytes = new byte[4];
     private final byte[] fullTag = new byte[20];
@@ -60,19 +63,25 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
         byte[] rtpAuthKey = kdf.derive(SrtpKdf.LABEL_RTP_AUTH, authLen);
         rtpHmac = new HmacSha1(rtpAuthKey);
         java.util.Arrays.fill(rtpAuthKey, (byte) 0);
-        if (fast && JdkAes.AVAILABLE) {
-            byte[] k = rtpKey.getEncoded();
-            try {
-                rtpFastCtr = new JdkAes.Ctr(k);
-            } finally {
-                java.util.Arrays.fill(k, (byte) 0);
-            }
-        } else {
-            rtpFastCtr = null;
-        }
+        rtpFastCtr = fastCtr(fast, rtpKey);
+        rtcpFastCtr = fastCtr(fast, rtcpKey);
+        byte[] rtcpAuthKey = kdf.derive(SrtpKdf.LABEL_RTCP_AUTH, authLen);
         rtcpMac = Mac.getInstance("HmacSHA1");
-        rtcpMac.init(new SecretKeySpec(kdf.derive(SrtpKdf.LABEL_RTCP_AUTH, authLen),
-                "HmacSHA1"));
+        rtcpMac.init(new SecretKeySpec(rtcpAuthKey, "HmacSHA1"));
+        rtcpHmac = new HmacSha1(rtcpAuthKey);
+        java.util.Arrays.fill(rtcpAuthKey, (byte) 0);
+    }
+
+    private static JdkAes.Ctr fastCtr(boolean fast, SecretKeySpec key) throws GeneralSecurityException {
+        if (!fast || !JdkAes.AVAILABLE) {
+            return null;
+        }
+        byte[] k = key.getEncoded();
+        try {
+            return new JdkAes.Ctr(k);
+        } finally {
+            java.util.Arrays.fill(k, (byte) 0);
+        }
     }
 
     @Override
@@ -204,6 +213,35 @@ final class AesCmHmacSrtpCipher extends SrtpCipher {
             System.arraycopy(packet, off + RTCP_HEADER_LENGTH, out, RTCP_HEADER_LENGTH, plainLen - RTCP_HEADER_LENGTH);
         }
         return out;
+    }
+
+    @Override
+    int unprotectRtcpInPlace(byte[] buf, int off, int len, int ssrc, int srtcpIndex, boolean encrypted)
+            throws GeneralSecurityException {
+        int authLen = len - TAG;
+        rtcpHmac.update(buf, off, authLen);
+        rtcpHmac.doFinal(fullTag, 0);
+        int diff = 0;
+        for (int i = 0; i < TAG; i++) { // constant time
+            diff |= fullTag[i] ^ buf[off + authLen + i];
+        }
+        if (diff != 0) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTCP authentication tag mismatch");
+        }
+        int plainLen = authLen - SRTCP_INDEX_LENGTH;
+        if (encrypted) {
+            counterBlock(iv, rtcpSalt, ssrc, srtcpIndex & 0x7fffffffL);
+            if (rtcpFastCtr != null) {
+                rtcpFastCtr.start(iv, 0);
+                rtcpFastCtr.crypt(buf, off + RTCP_HEADER_LENGTH, plainLen - RTCP_HEADER_LENGTH, buf,
+                        off + RTCP_HEADER_LENGTH);
+            } else {
+                rtcpCtr.init(Cipher.DECRYPT_MODE, rtcpKey, new IvParameterSpec(iv));
+                rtcpCtr.doFinal(buf, off + RTCP_HEADER_LENGTH, plainLen - RTCP_HEADER_LENGTH, buf,
+                        off + RTCP_HEADER_LENGTH);
+            }
+        }
+        return plainLen;
     }
 
     @Override

@@ -39,6 +39,10 @@ final class AesGcmSrtpCipher extends SrtpCipher {
     private final byte[] trailer = new byte[SRTCP_INDEX_LENGTH];
     /** RTP's AES-GCM on the JDK's intrinsics (no allocation per packet), or null: {@link #rtpGcm} then. */
     private final JdkAes.Gcm rtpFast;
+    /** SRTCP's, for the in-place receive path (encrypted packets), or null: {@link #rtcpGcm} then. */
+    private final JdkAes.Gcm rtcpFast;
+    /** An encrypted SRTCP packet's AAD, header(8) || E || index(4), gathered (the two parts are not adjacent). */
+    private final byte[] rtcpAad = new byte[RTCP_HEADER_LENGTH + SRTCP_INDEX_LENGTH];
 
     AesGcmSrtpCipher(SrtpProfile profile, byte[] masterKey, byte[] masterSalt) throws GeneralSecurityException {
         this(profile, masterKey, masterSalt, true);
@@ -58,6 +62,7 @@ final class AesGcmSrtpCipher extends SrtpCipher {
         rtpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtcpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtpFast = fastGcm(fast, rtpKey);
+        rtcpFast = fastGcm(fast, rtcpKey);
     }
 
     private static JdkAes.Gcm fastGcm(boolean fast, SecretKeySpec key) throws GeneralSecurityException {
@@ -86,6 +91,7 @@ final class AesGcmSrtpCipher extends SrtpCipher {
         rtpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtcpGcm = Cipher.getInstance("AES/GCM/NoPadding");
         rtpFast = fastGcm(fast, rtpKey);
+        rtcpFast = fastGcm(fast, rtcpKey);
     }
 
     @Override
@@ -275,6 +281,27 @@ final class AesGcmSrtpCipher extends SrtpCipher {
             throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTCP GCM tag mismatch");
         }
         return out;
+    }
+
+    @Override
+    int unprotectRtcpInPlace(byte[] buf, int off, int len, int ssrc, int srtcpIndex, boolean encrypted)
+            throws GeneralSecurityException {
+        int indexOff = len - SRTCP_INDEX_LENGTH;
+        int plainLen = indexOff - TAG;
+        if (rtcpFast == null || !encrypted) {
+            // (E = 0: the AAD is the whole packet and the trailer, around the tag; rare, JCE's copy is fine)
+            byte[] out = unprotectRtcp(buf, off, len, ssrc, srtcpIndex, encrypted);
+            System.arraycopy(out, 0, buf, off, out.length);
+            return out.length;
+        }
+        System.arraycopy(buf, off, rtcpAad, 0, RTCP_HEADER_LENGTH);
+        System.arraycopy(buf, off + indexOff, rtcpAad, RTCP_HEADER_LENGTH, SRTCP_INDEX_LENGTH);
+        rtcpIv(ssrc, srtcpIndex);
+        if (!rtcpFast.open(iv, rtcpAad, 0, rtcpAad.length, buf, off + RTCP_HEADER_LENGTH,
+                plainLen - RTCP_HEADER_LENGTH, buf, off + RTCP_HEADER_LENGTH)) {
+            throw new SrtpException(SrtpRejection.AUTH_FAIL, "SRTCP GCM tag mismatch");
+        }
+        return plainLen;
     }
 
     @Override

@@ -67,6 +67,16 @@ abstract class SrtpCipher {
     abstract byte[] unprotectRtcp(byte[] packet, int off, int len, int ssrc, int srtcpIndex, boolean encrypted)
             throws GeneralSecurityException;
 
+    /**
+     * Checks and decrypts the SRTCP packet {@code buf[off, off+len)} (trailer and tag included) in place: the plain
+     * (compound) RTCP packet is left at {@code buf[off..]} and its length returned. If the tag does not verify nothing
+     * is written. Allocation-free for encrypted packets when {@link JdkAes} is available.
+     *
+     * @throws SrtpException with {@link SrtpRejection#AUTH_FAIL} if the tag does not verify
+     */
+    abstract int unprotectRtcpInPlace(byte[] buf, int off, int len, int ssrc, int srtcpIndex, boolean encrypted)
+            throws GeneralSecurityException;
+
     /** Where the {@code E || SRTCP index} word of an SRTCP packet of {@code len} bytes starts. */
     abstract int srtcpIndexOffset(int len);
 

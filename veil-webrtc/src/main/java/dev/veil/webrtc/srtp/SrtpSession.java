@@ -1,8 +1,6 @@
 package dev.veil.webrtc.srtp;
 
 import java.security.GeneralSecurityException;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -13,7 +11,8 @@ import java.util.Objects;
  * outgoing streams on their first packet, for incoming streams only once a packet has authenticated, so forged
  * packets allocate nothing. At most {@value #MAX_STREAMS} SSRCs per direction and kind.
  *
- * <p>Protected packets are fresh arrays; inputs are never modified. A refused packet raises an
+ * <p>Protected packets are fresh arrays and inputs are never modified, except by the {@code ...InPlace} calls, which
+ * transform the caller's buffer (and leave it as it was when they refuse a packet). A refused packet raises an
  * {@link SrtpException} whose {@link SrtpException#reason()} says why; it carries no stack trace, so dropping
  * and counting is cheap.
  *
@@ -29,10 +28,12 @@ public final class SrtpSession {
     private final SrtpProfile profile;
     private final SrtpCipher tx;
     private final SrtpCipher rx;
-    private final Map<Integer, RtpIndexEstimator> txRtp = new HashMap<>();
-    private final Map<Integer, ReceiveStream> rxRtp = new HashMap<>();
-    private final Map<Integer, int[]> txRtcp = new HashMap<>();
-    private final Map<Integer, ReplayWindow> rxRtcp = new HashMap<>();
+    // by SSRC, without boxing: a session sends or receives several SSRCs interleaved (a subscriber's forwarded tracks
+    // and their RTX; a publisher's audio, video, RTX and simulcast layers), looked up on every packet
+    private final SsrcTable<RtpIndexEstimator> txRtp = new SsrcTable<>();
+    private final SsrcTable<ReceiveStream> rxRtp = new SsrcTable<>();
+    private final SsrcTable<int[]> txRtcp = new SsrcTable<>();
+    private final SsrcTable<ReplayWindow> rxRtcp = new SsrcTable<>();
 
     private static final class ReceiveStream {
         final RtpIndexEstimator estimator;
@@ -45,14 +46,6 @@ public final class SrtpSession {
             this.known = known;
         }
     }
-
-    // One-entry caches of the last SSRC looked up (the common case: one stream at a time), sparing the boxing
-    // HashMap lookup per packet.
-    private static final int TX_CACHE = 16;
-    private final RtpIndexEstimator[] txCache = new RtpIndexEstimator[TX_CACHE];
-    private final int[] txCacheSsrc = new int[TX_CACHE];
-    private ReceiveStream lastRx;
-    private int lastRxSsrc;
 
     SrtpSession(SrtpProfile profile, SrtpCipher tx, SrtpCipher rx) {
         this.profile = profile;
@@ -132,17 +125,8 @@ public final class SrtpSession {
         return n;
     }
 
-    /**
-     * The outgoing stream of an SSRC (created on its first packet). A small direct-mapped cache spares the boxed
-     * lookup: a subscriber's session sends several SSRCs interleaved (one per forwarded track, and their RTX), so a
-     * one-entry cache missed on nearly every packet and boxed the SSRC (an {@code Integer} per forwarded packet).
-     */
+    /** The outgoing stream of an SSRC (created on its first packet). */
     private RtpIndexEstimator sendStream(int ssrc) throws SrtpException {
-        int slot = (ssrc ^ (ssrc >>> 7) ^ (ssrc >>> 16)) & (TX_CACHE - 1);
-        RtpIndexEstimator cached = txCache[slot];
-        if (cached != null && txCacheSsrc[slot] == ssrc) {
-            return cached;
-        }
         RtpIndexEstimator est = txRtp.get(ssrc);
         if (est == null) {
             if (txRtp.size() >= MAX_STREAMS) {
@@ -151,8 +135,6 @@ public final class SrtpSession {
             est = new RtpIndexEstimator(-1);
             txRtp.put(ssrc, est);
         }
-        txCache[slot] = est;
-        txCacheSsrc[slot] = ssrc;
         return est;
     }
 
@@ -243,9 +225,6 @@ public final class SrtpSession {
 
     /** The known stream of an incoming SSRC, or a new one that is kept only once a packet authenticates. */
     private ReceiveStream receiveStream(int ssrc, int seq) throws SrtpException {
-        if (lastRx != null && lastRxSsrc == ssrc) {
-            return lastRx;
-        }
         ReceiveStream stream = rxRtp.get(ssrc);
         if (stream == null) {
             if (rxRtp.size() >= MAX_STREAMS) {
@@ -253,8 +232,6 @@ public final class SrtpSession {
             }
             return new ReceiveStream(new RtpIndexEstimator(seq), false);
         }
-        lastRx = stream;
-        lastRxSsrc = ssrc;
         return stream;
     }
 
@@ -277,8 +254,6 @@ public final class SrtpSession {
         if (!stream.known) {
             stream.known = true;
             rxRtp.put(ssrc, stream);
-            lastRx = stream;
-            lastRxSsrc = ssrc;
         }
         stream.estimator.update(index);
         stream.window.accept(index);
@@ -362,12 +337,52 @@ public final class SrtpSession {
         return out;
     }
 
+    /**
+     * Checks and decrypts the SRTCP packet in {@code buf[off, off+len)} in place (the receive path: no copy, and no
+     * allocation for an encrypted packet of a known SSRC when {@link #allocationFree()}). If it is refused, the buffer
+     * is left as it was.
+     *
+     * @return the length of the plain (compound) RTCP packet now at {@code buf[off..]}
+     */
+    public int unprotectRtcpInPlace(byte[] buf, int off, int len) throws SrtpException {
+        checkBounds(buf, off, len);
+        checkRtcpHeader(buf, off, len, 8 + rx.tagLength() + SrtpCipher.SRTCP_INDEX_LENGTH);
+        int ssrc = readInt(buf, off + 4);
+        int word = readInt(buf, off + rx.srtcpIndexOffset(len));
+        boolean encrypted = word < 0;
+        int index = word & 0x7fffffff;
+        ReplayWindow window = rxRtcp.get(ssrc);
+        boolean isNew = window == null;
+        if (isNew) {
+            if (rxRtcp.size() >= MAX_STREAMS) {
+                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming RTCP SSRCs");
+            }
+            window = new ReplayWindow();
+        }
+        SrtpRejection replay = window.check(index);
+        if (replay != null) {
+            throw new SrtpException(replay, "SRTCP index " + index + " refused by the replay window");
+        }
+        int n;
+        try {
+            n = rx.unprotectRtcpInPlace(buf, off, len, ssrc, index, encrypted);
+        } catch (SrtpException e) {
+            throw e;
+        } catch (GeneralSecurityException e) {
+            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
+        }
+        if (isNew) {
+            rxRtcp.put(ssrc, window);
+        }
+        window.accept(index);
+        return n;
+    }
+
     /** Test hook: pretend an outgoing SSRC has already wrapped {@code roc} times. */
     void setSendRoc(int ssrc, int firstSeq, long roc) {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         txRtp.put(ssrc, est);
-        java.util.Arrays.fill(txCache, null);
     }
 
     /** Test hook: the next SRTCP index used for an SSRC. */
@@ -380,7 +395,6 @@ public final class SrtpSession {
         RtpIndexEstimator est = new RtpIndexEstimator(firstSeq);
         est.setRoc(roc);
         rxRtp.put(ssrc, new ReceiveStream(est, true));
-        lastRx = null;
     }
 
     /** The current rollover counter of an incoming SSRC, or -1 if unknown. */

@@ -37,6 +37,7 @@ import java.util.concurrent.Executor;
  * <h2>Run loop</h2>
  * <pre>
  *   transport.handleDatagram(bytes, from, now)   // every datagram the server routes to this peer
+ *   n = transport.receiveMediaInPlace(rtcp, buf, off, len, from, now)  // or, for SRTP/SRTCP: no copy, no output
  *   transport.sendRtp(plainRtp) / sendRtcp(..)   // media to forward to this peer
  *   transport.poll(now)                          // when the Timeout passes, or when {@code wakeup} fires
  *   for (;;) {                                   // after each of the above
@@ -366,6 +367,43 @@ public final class WebRtcTransport {
         } catch (SrtpException e) {
             dropped[PacketKind.RTCP.ordinal()]++;
             srtcpRejected.merge(e.reason(), 1L, Long::sum);
+        }
+    }
+
+    /**
+     * The allocation-free receive path for media (SRTP or SRTCP, told apart by the caller with {@link Demux}): checks
+     * and decrypts the datagram {@code buf[off, off+len)} in place and queues nothing. Dropped and counted exactly as
+     * {@link #handleDatagram} would (wrong source, not keyed yet, refused by SRTP: the buffer is then left as it was).
+     *
+     * <p>Ownership: {@code buf} stays the caller's (e.g. its socket's reused receive buffer); on success the plain
+     * packet is at {@code buf[off, off+result)} and the caller hands it on (routing) before it reuses the buffer. Only
+     * the given range is read or written.
+     *
+     * @param rtcp true for an SRTCP datagram (RFC 7983 / 5761: second byte 192–223), false for SRTP
+     * @return the plain packet's length, or -1 if the datagram was dropped
+     */
+    public int receiveMediaInPlace(boolean rtcp, byte[] buf, int off, int len, InetSocketAddress from,
+            long nowMillis) {
+        PacketKind kind = rtcp ? PacketKind.RTCP : PacketKind.RTP;
+        if (ended || buf == null || off < 0 || len <= 0 || off > buf.length - len || !mediaSourceOk(from)) {
+            dropped[kind.ordinal()]++;
+            return -1;
+        }
+        try {
+            int n = rtcp ? srtp.unprotectRtcpInPlace(buf, off, len) : srtp.unprotectRtpInPlace(buf, off, len);
+            mediaRemote = from;
+            ice.mediaReceived(from, nowMillis);
+            received[kind.ordinal()]++;
+            return n;
+        } catch (SrtpException e) {
+            dropped[kind.ordinal()]++;
+            (rtcp ? srtcpRejected : srtpRejected).merge(e.reason(), 1L, Long::sum);
+            return -1;
+        } catch (RuntimeException e) {
+            // as handleDatagram: an engine bug drops the packet, never the server
+            dropped[kind.ordinal()]++;
+            engineErrors++;
+            return -1;
         }
     }
 

@@ -340,6 +340,85 @@ class RouterSimulcastTest extends RouterFixture {
         assertEquals((lastSeq + 1) & 0xFFFF, got.get(0).header().sequenceNumber());
     }
 
+    /** The subscriber "s" NACKs {@code seqs} of its consumer (media SSRC 0x100). */
+    private void nack(int... seqs) {
+        List<Integer> l = new java.util.ArrayList<>();
+        for (int q : seqs) {
+            l.add(q);
+        }
+        sendRtcp("s", new GenericNack(0x5EEDL, 0x100L, l));
+    }
+
+    /** The OSN of an RTX packet (RFC 4588: the first two payload bytes). */
+    private static int osnOf(RtpPacket rtx) {
+        return ((rtx.buffer()[rtx.payloadOffset()] & 0xFF) << 8) | (rtx.buffer()[rtx.payloadOffset() + 1] & 0xFF);
+    }
+
+    @Test
+    void whileALayerDrainsNoneOfItIsRetransmitted_andAfterTheSwitchNacksMapToTheNewLayer() throws Exception {
+        frame();
+        router.createConsumer("s/cam", "s", "cam", new ConsumerParams(0x100L, 100, "cn", 0, null).withRtx(0x101L, 101),
+                now);
+        drain();
+        int s1 = (seq[2] + 1) & 0xFFFF; // layer 2's sequence number of the consumer's second packet
+        frame(0, 1, 2); // starts on the top layer
+        frame();
+        frame();
+        List<RtpPacket> top = rtpTo(drain(), "s");
+        assertEquals(List.of(2, 2, 2), top.stream().map(RouterSimulcastTest::layerOf).toList());
+        Consumer c = router.findConsumer("s/cam");
+
+        // on the top layer, a NACK is answered on the RTX stream
+        nack(top.get(1).header().sequenceNumber());
+        List<RtpPacket> re = rtpTo(drain(), "s");
+        assertEquals(1, re.size());
+        assertEquals(0x101L, re.get(0).header().ssrc());
+        assertEquals(top.get(1).header().sequenceNumber(), osnOf(re.get(0)));
+        int rtxSeq = re.get(0).header().sequenceNumber();
+
+        // congestion: down to the low layer; layer 2 drains (its next frame is dropped, the switch waits for layer
+        // 0's key frame), and NACKs of layer 2's packets are not answered, nor passed on to the publisher
+        router.setBandwidthLayer("s/cam", 0, true, now);
+        assertTrue(c.draining());
+        drain();
+        frame();
+        assertTrue(rtpTo(drain(), "s").isEmpty(), "nothing of the draining layer after its frame in flight");
+        long nackedUpstream = router.stats().nackedUpstream();
+        nack(top.get(0).header().sequenceNumber(), top.get(2).header().sequenceNumber(),
+                (top.get(2).header().sequenceNumber() + 1) & 0xFFFF);
+        List<RouterOutput> out = drain();
+        assertTrue(rtpTo(out, "s").isEmpty(), "no retransmission of the layer being left");
+        assertTrue(rtcpTo(out, PUB).stream().noneMatch(p -> p instanceof GenericNack), "nothing asked upstream");
+        assertEquals(3, router.stats().retransmissionsSkippedDraining());
+        assertEquals(nackedUpstream, router.stats().nackedUpstream());
+        assertEquals(1, c.retransmissionsSent());
+        assertEquals(4, c.nacksReceived());
+
+        // layer 0's key frame is the switch point; its first packet happens to carry the very sequence number that
+        // was resent from layer 2 a moment ago (another layer, another sequence space: no reason to hold it back)
+        seq[0] = s1;
+        frame(0);
+        frame();
+        assertFalse(c.draining());
+        List<RtpPacket> low = rtpTo(drain(), "s");
+        assertEquals(List.of(0, 0), low.stream().map(RouterSimulcastTest::layerOf).toList());
+        assertEquals((top.get(2).header().sequenceNumber() + 1) & 0xFFFF, low.get(0).header().sequenceNumber(),
+                "the subscriber's sequence numbers go on without a gap");
+        nack(low.get(0).header().sequenceNumber(), low.get(1).header().sequenceNumber(),
+                top.get(2).header().sequenceNumber());
+        re = rtpTo(drain(), "s");
+        assertEquals(2, re.size(), "the new layer's packets are resent, the old layer's map to nothing");
+        for (int i = 0; i < 2; i++) {
+            assertEquals(0x101L, re.get(i).header().ssrc());
+            assertEquals(low.get(i).header().sequenceNumber(), osnOf(re.get(i)));
+            assertEquals(0, layerOf(re.get(i)));
+            assertEquals((rtxSeq + 1 + i) & 0xFFFF, re.get(i).header().sequenceNumber(),
+                    "the RTX stream's numbers go on: none was used while draining");
+        }
+        assertEquals(3, router.stats().retransmissionsSkippedDraining());
+        assertEquals(3, c.retransmissionsSent());
+    }
+
     @Test
     void badUseIsRefused() {
         ProducerParams audio = new ProducerParams(MediaKind.AUDIO, RtpCodec.OPUS, 111, 48000, 0, "0");

@@ -103,15 +103,51 @@ public final class CascadeBridge {
   }
 
   /**
-   * Makes a track of the other node a producer of this router (id {@code node:<remote>/<trackId>}), fed by the link;
-   * this node's subscribers consume it as any producer.
+   * Makes a track of the other node a producer of this router, fed by the link; this node's subscribers consume it
+   * as any producer. Its producer id is the track id itself (track ids are {@code <connection id>-<label>}, and
+   * connection ids are unique in the cluster), so a subscriber is offered it under the id every node uses.
    */
   public Producer importTrack(RemoteTrack t) {
-    String id = linkPeer + "/" + t.trackId();
+    String id = t.trackId();
+    if (imported.containsKey(id) || router.findProducer(id) != null) {
+      throw new IllegalArgumentException("track " + id + " exists already");
+    }
     Producer p = router.createProducer(id, linkPeer,
         new ProducerParams(t.kind(), t.codec(), t.payloadType(), t.clockRate(), t.ssrc(), null));
     imported.put(t.trackId(), id);
     return p;
+  }
+
+  /** The ids of the tracks imported from the other node. */
+  public java.util.Set<String> importedTracks() {
+    return java.util.Set.copyOf(imported.keySet());
+  }
+
+  /** The ids of the local producers exported to the other node. */
+  public java.util.Set<String> exportedTracks() {
+    return java.util.Set.copyOf(exported.keySet());
+  }
+
+  /** Forgets every import and export (the link closed): the router's producers and consumers of the peer close. */
+  public void closeAll() {
+    for (String id : java.util.List.copyOf(imported.values())) {
+      router.closeProducer(id);
+    }
+    imported.clear();
+    exported.clear();
+    router.closePeer(linkPeer);
+  }
+
+  /**
+   * A forwarded RTP packet of an exported track for the link peer, in the router's reused buffer (valid only during
+   * the call; the port copies it). Returns whether the port took it.
+   */
+  public boolean forward(byte[] buf, int off, int len, long nowMillis) {
+    if (!port.send(false, buf, off, len, nowMillis)) {
+      dropped++;
+      return false;
+    }
+    return true;
   }
 
   /** The local producer id of an imported track, or null. */

@@ -231,6 +231,16 @@ public final class LayerSwitcher {
         return c.synced ? c.current : -1;
     }
 
+    /**
+     * Whether a consumer is draining: a congestion downgrade is pending, so its current layer is no longer forwarded
+     * past the frame in flight (and its retransmissions are not worth the congested link either); false for an
+     * unknown id.
+     */
+    public boolean isDraining(String consumerId) {
+        ConsumerState c = consumers.get(consumerId);
+        return c != null && c.draining;
+    }
+
     /** The layer a consumer should get now (see the class comment), whether or not it has switched yet. */
     public int effectiveLayer(String consumerId, long nowMillis) {
         return effectiveLayer(consumer(consumerId), nowMillis);
