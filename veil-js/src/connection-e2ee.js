@@ -93,7 +93,8 @@ export const e2eeMethods = {
     const o = this.options;
     if (o.keyMode === 'mls') {
       const e2ee = await createMlsE2EE({ workerUrl: o.e2eeWorkerUrl, worker: o.e2eeWorker, keepWorker: !!o.e2eeWorker,
-        keepKeysForTesting: !!o.keepKeysForTesting,
+        keepKeysForTesting: !!o.keepKeysForTesting, persistentIdentity: o.e2eePersistentIdentity,
+        externalSender: !!o.mlsExternalSender,
         onEvent: ev => this._emit('e2ee', { ...ev, time: performance.timeOrigin + performance.now() }) });
       if (this._closed) { e2ee.destroy(); return; }
       this.e2ee = e2ee;

@@ -39,6 +39,12 @@ export interface ConnectionOptions {
    * other value is refused (VeilError 'bad-argument'), never replaced by another mode.
    */
   keyMode?: 'sender-keys' | 'mls';
+  /**
+   * keyMode 'mls': a group this connection founds names the server as MLS external sender (docs/PROTOCOL.md §4.8),
+   * so the server proposes adds and removals (each checked against the announced membership). Default false. The
+   * server's proposals are processed in any group that names it, whoever founded it.
+   */
+  mlsExternalSender?: boolean;
   /** Tests only: keep copies of the keys so `connection.e2ee.exportKeysForTesting()` can return them. */
   keepKeysForTesting?: boolean;
   /** URL of the E2EE worker script (default: e2ee/worker.js beside veil.js). */
@@ -46,7 +52,8 @@ export interface ConnectionOptions {
   /**
    * A persistent device identity: a non-extractable Ed25519 key kept in IndexedDB (database "veil-e2ee", or
    * `dbName`) certifies each connection's fresh identity, so `e2eeDeviceFingerprint` is the same from call to call;
-   * peer verifications (`markVerified(fp)`) are remembered there too.
+   * peer verifications (`markVerified(fp)`) are remembered there too. With keyMode 'mls' the device key vouches
+   * for the MLS credential instead (docs/PROTOCOL.md §4.9).
    */
   e2eePersistentIdentity?: boolean | { dbName?: string };
   /** How long a member claiming a verified name may take to show its device certificate (default 5000 ms). */

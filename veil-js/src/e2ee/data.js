@@ -38,6 +38,12 @@ export class DataCrypto {
   #receivers = new Map();
   #hasKey = false;
   #ops = Promise.resolve();
+  #ratchet;
+
+  /** @param {{ratchet?: boolean}} [options]  ratchet false: a KID not installed is 'no-key' (the MLS key mode) */
+  constructor(options = {}) {
+    this.#ratchet = options.ratchet !== false;
+  }
 
   #serial(op) {
     const p = this.#ops.then(op);
@@ -46,7 +52,9 @@ export class DataCrypto {
   }
 
   #receiver(id) {
-    if (!this.#receivers.has(id)) this.#receivers.set(id, new SFrameReceiver(DATA_SUITE));
+    if (!this.#receivers.has(id)) {
+      this.#receivers.set(id, new SFrameReceiver(DATA_SUITE, undefined, { ratchet: this.#ratchet }));
+    }
     return this.#receivers.get(id);
   }
 

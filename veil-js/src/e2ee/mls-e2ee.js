@@ -15,12 +15,21 @@
  *
  * Events ('e2ee'): {type: 'mls-epoch', epoch, code, members}, 'verification-code', 'send-key', 'key-installed',
  * 'error' (source 'mls' with the session's reasons, or 'frames' / 'worker' from the worker), 'key-used',
- * 'verified', 'verification-lost'. Data messages are not available in this mode yet: sealData rejects, openData
- * drops (nothing is ever sent or taken in clear).
+ * 'verified', 'verification-lost'. Data messages (§4.10, mls-data.js): sealData seals under this member's KID of
+ * the newest epoch with the epoch's data key; openData opens with the sender's key of the current or (2 s grace)
+ * previous epoch; nothing is ever sent or taken in clear.
+ *
+ * Device identity (§4.9): with `deviceIdentity` or `persistentIdentity` the credential carries the device key, so
+ * `deviceFingerprint` (own) and each peer's `deviceFingerprint` (peers(), remoteFingerprints, the 'mls-epoch'
+ * event's `fingerprints`) are the same in every call. With `externalSender` a group this member founds names the
+ * server (§4.8); the server's proposals are processed in any group that names it.
  */
 
 import { E2EEError } from './errors.js';
 import { MlsSession } from './mls-session.js';
+import { MlsData } from './mls-data.js';
+import { openDeviceStore } from './device-store.js';
+import { fingerprintDisplay } from './identity.js';
 import {
   supportsScriptTransform, workerFor, workerReady, E2EEListeners, WorkerPort, KeptKeysForTesting,
 } from './worker-port.js';
@@ -30,24 +39,40 @@ export const KEY_MODE = 'mls';
 /**
  * Creates the MLS-mode E2EE state of one connection and starts the E2EE Worker.
  * @param {{workerUrl?: string|URL, worker?: object, keepWorker?: boolean, onEvent?: (ev: object) => void,
- *   keepKeysForTesting?: boolean, now?: () => number}} [options]  keepWorker: destroy() leaves `worker` running
- *   (its keys dropped), for the next connection of a reconnecting member
+ *   keepKeysForTesting?: boolean, now?: () => number, deviceIdentity?: object,
+ *   persistentIdentity?: boolean|{dbName?: string}, externalSender?: boolean}} [options]  keepWorker: destroy()
+ *   leaves `worker` running (its keys dropped), for the next connection of a reconnecting member;
+ *   persistentIdentity: the device identity kept in IndexedDB (device-store.js), deviceIdentity: one to use instead
  */
 export async function createMlsE2EE(options = {}) {
   const worker = workerFor(options);
+  let device = options.deviceIdentity || null;
   try {
     await workerReady(worker); // a worker whose script never loaded would pass no frame
+    if (!device && options.persistentIdentity) {
+      const store = await openDeviceStore(typeof options.persistentIdentity === 'object'
+        ? options.persistentIdentity.dbName : undefined);
+      try {
+        device = await store.loadOrCreateDevice();
+      } finally {
+        store.close();
+      }
+    }
   } catch (e) {
     if (!options.worker) worker.terminate();
     throw e;
   }
-  return new MlsE2EE(options, worker);
+  const deviceFp = device ? fingerprintDisplay(await device.fingerprint()) : null;
+  return new MlsE2EE({ ...options, device, deviceFp }, worker);
 }
 
 export class MlsE2EE {
   #opts;
   #port;
-  #session = new MlsSession();
+  #session;
+  #data = new MlsData();
+  #timer = null;
+  #timerAt = Infinity;
   #listeners;
   #now;
   #destroyed = false;
@@ -57,6 +82,7 @@ export class MlsE2EE {
 
   constructor(opts, worker) {
     this.#opts = opts;
+    this.#session = new MlsSession({ device: opts.device || null, externalSender: !!opts.externalSender });
     this.#listeners = new E2EEListeners(opts.onEvent);
     this.#keptKeys = new KeptKeysForTesting(opts.keepKeysForTesting);
     this.#now = opts.now || (() => globalThis.performance.now());
@@ -64,7 +90,8 @@ export class MlsE2EE {
     this.keyMode = KEY_MODE;
     this.format = 'sframe';
     this.selfFingerprint = null;
-    this.deviceFingerprint = null;
+    /** This member's device fingerprint (the same in every call), or null without a device identity. */
+    this.deviceFingerprint = opts.deviceFp || null;
     this.remoteFingerprints = new Map();
     /** The code of the current epoch (from its epoch authenticator), or null before this member is in the group. */
     this.verificationCode = null;
@@ -114,6 +141,7 @@ export class MlsE2EE {
   onSignaling(msg) {
     if (this.#destroyed || !msg) return;
     const now = this.#now();
+    // an `mls` without `from` is a proposal the server made as external sender (§4.8)
     const p = msg.type === 'mls_event' ? this.#session.onEvent(msg, now) : this.#session.onMessage(msg.from, msg.payload, now);
     p.then(() => this.#drain());
   }
@@ -145,6 +173,7 @@ export class MlsE2EE {
       } else if (o.type === 'stop-sending') {
         this.#resetWorker();
         this.#receiving.clear();
+        this.#data.destroy();
         this.epoch = -1;
         this.roster = [];
         this.#keptKeys.dropSendKey();
@@ -156,9 +185,45 @@ export class MlsE2EE {
         this.#emit({ type: 'error', source: 'mls', reason: o.reason, from: o.from, detail: o.detail });
       }
     }
+    this.#schedule();
+  }
+
+  /** One timer for the session's deadlines (fallback, withheld removal) and the data keys' grace. */
+  #schedule() {
+    if (this.#destroyed) return;
+    const now = this.#now();
+    const at = Math.min(this.#session.nextTimeout(now), this.#data.nextTimeout());
+    if (at === this.#timerAt) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      const t = this.#now();
+      this.#data.expire(t);
+      this.#session.timeout(t).then(() => this.#drain());
+    }, Math.max(0, Math.ceil(at - now)));
   }
 
   #installEpoch(o) {
+    const fingerprints = {};
+    for (const s of o.senders) if (s.deviceFingerprint) fingerprints[s.connectionId] = s.deviceFingerprint;
+    this.remoteFingerprints = new Map(Object.entries(fingerprints));
+    if (o.held) { // a removal is withheld: the epoch is shown, but nothing is sent or received under it
+      this.#resetWorker();
+      this.#receiving.clear();
+      this.#data.destroy();
+      this.#keptKeys.dropSendKey();
+      this.epoch = Number(o.epoch);
+      this.roster = o.roster;
+      this.verificationCode = o.code;
+      this.#emit({ type: 'mls-epoch', epoch: this.epoch, code: o.code, members: [...o.roster], fingerprints, held: true });
+      return;
+    }
+    this.#data.install(o, this.#now());
+    o.dataKey.fill(0);
     // when the epoch's low 8 bits wrap, a sender's new KID is below its old one: the worker's receiver (no ratchet)
     // keeps the old KIDs for their 2 s grace and orders the KIDs afresh (SFrameReceiver.addKey), so it is kept
     const now = new Set(o.senders.map((s) => s.connectionId));
@@ -179,7 +244,7 @@ export class MlsE2EE {
     this.verificationCode = o.code;
     this.#emit({ type: 'send-key', kid: o.ownKid.toString() });
     for (const s of o.senders) this.#emit({ type: 'key-installed', senderId: s.connectionId, kid: s.kid.toString() });
-    this.#emit({ type: 'mls-epoch', epoch: this.epoch, code: o.code, members: [...o.roster] });
+    this.#emit({ type: 'mls-epoch', epoch: this.epoch, code: o.code, members: [...o.roster], fingerprints });
     if (codeChanged) {
       this.#emit({ type: 'verification-code', code: o.code });
       if (this.#verifiedCode !== null && this.#verifiedCode !== o.code) {
@@ -221,7 +286,8 @@ export class MlsE2EE {
   /** The other members of the MLS roster (the agreed membership, not the server's notify list). */
   peers() {
     return this.roster.filter((id) => id !== this.selfConnectionId).map((connectionId) => ({
-      connectionId, name: null, fingerprint: null, deviceFingerprint: null, verified: this.roomVerified,
+      connectionId, name: null, fingerprint: null, deviceFingerprint: this.remoteFingerprints.get(connectionId) || null,
+      verified: this.roomVerified,
       verifiedName: null, alarmed: false,
     }));
   }
@@ -241,15 +307,25 @@ export class MlsE2EE {
     this.#emit({ type: 'verified', scope: 'room', code: this.verificationCode });
   }
 
-  sealData() {
-    return Promise.reject(new E2EEError('unsupported',
-      'data messages are not available in the MLS key mode yet (never sent in clear)'));
+  /** Seals a data message under this member's KID of the newest epoch (§4.10); rejects 'no-key' without one. */
+  async sealData(to, kind, body) {
+    await this.#session.idle();
+    if (this.#session.sendingHeld) {
+      throw new E2EEError('no-key', 'sending is held (a commit was refused or a removal is withheld)');
+    }
+    return this.#data.seal(to, kind, body);
   }
 
-  async openData(from) {
-    this.#emit({ type: 'error', source: 'data', reason: 'unsupported', from,
-      detail: 'data messages are not available in the MLS key mode yet (dropped)' });
-    return null;
+  /** {kind, body}, or null when it does not open (dropped, reported as an 'error' event with source 'data'). */
+  async openData(from, to, payload) {
+    await this.#session.idle();
+    this.#drain();
+    try {
+      return await this.#data.open(from, to, payload, this.#now());
+    } catch (e) {
+      this.#emit({ type: 'error', source: 'data', reason: e.reason || 'internal', from, detail: e.message });
+      return null;
+    }
   }
 
   /** Resolves once every input so far was processed and the worker applied every key sent to it. */
@@ -268,10 +344,18 @@ export class MlsE2EE {
     if (this.#destroyed) return;
     this.#port.destroy();
     this.#destroyed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#session.destroy();
+    this.#data.destroy();
     this.#keptKeys.clear();
     // with keepWorker, a reconnecting member's worker (src/reconnect.js KeptWorker): its keys only
     this.#port.release(this.#opts.keepWorker);
+  }
+
+  /** Proposals that passed the membership checks (§4.8) and were cached. */
+  get proposalsCached() {
+    return this.#session.proposalsCached;
   }
 
   get destroyed() {

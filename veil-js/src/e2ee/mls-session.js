@@ -160,6 +160,8 @@ export class MlsSession {
     this.roster = [];
     /** Commits this member sent. */
     this.commitsSent = 0;
+    /** Proposals (the server's or a member's) that passed the membership checks and were cached. */
+    this.proposalsCached = 0;
   }
 
   /** Starts once the server told the connection id (the offer). */
@@ -515,6 +517,7 @@ export class MlsSession {
     }
     this.#group = await processProposal(g, content, proposal, this.#impl.hash);
     this.#proposed.push(made);
+    this.proposalsCached++;
     await this.#maybeCommit(now);
   }
 

@@ -4,7 +4,8 @@
 // re-key (a third member leaves; the remaining Firefox + Chromium pair sends under fresh keys and keeps decoding).
 // VP9 and AV1 (the codecs Firefox 153 encodes besides VP8) with E2EE both ways, Firefox's forwarded frames checked
 // as ciphertext past the codec's clear ranges. The demo page works in Firefox too (its fake camera, a device identity kept in IndexedDB across a reload), and a
-// Firefox subscriber repairs 5% loss with NACKs and keeps decrypting. A missing
+// Firefox subscriber repairs 5% loss with NACKs and keeps decrypting. The MLS key mode: Firefox founds, Chromium
+// joins, one epoch and code, both decode each other. A missing
 // /usr/bin/firefox-esr is a failure, never a skip.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,6 +160,37 @@ test('firefox_chromium_plain_decodeEachOther_bothDirections', async () => {
     const code = await plain.stop();
     assert.ok(code === 0 || code === 143, `veil-server must exit cleanly, got ${code}`);
   }
+});
+
+test('firefox_chromium_mlsKeyMode_firefoxFoundsChromiumJoins_oneEpochAndCode_decodeEachOther', async t => {
+  // the MLS key mode (docs/PROTOCOL.md §4): ts-mls in Firefox founds the group, Chromium joins from its Welcome
+  const MLS = { keyMode: 'mls' };
+  const ff = await newPage(firefox, 'firefox');
+  const idFf = await join(ff, FF, 'ff-mls', MLS);
+  const cr = await newPage(chromium, 'chromium');
+  const idCr = await join(cr, CR, 'ff-mls', MLS);
+  const mlsView = p => p.evaluate(() => ({ mode: window.veil.conn.e2eeKeyMode, epoch: window.veil.conn.e2eeEpoch,
+    code: window.veil.conn.e2eeVerificationCode, roster: window.veil.conn.e2eeRoster }));
+  let seen = null;
+  const v = await waitFor('Firefox and Chromium agree on epoch 1, code and roster', async () => {
+    seen = [await mlsView(ff), await mlsView(cr)];
+    return seen[0].epoch === 1 && seen[1].epoch === 1 && seen[0].code && seen[0].code === seen[1].code ? seen[0] : null;
+  }, WAIT_MS).catch(e => { throw new Error(`${e.message}; seen ${JSON.stringify(seen)}`); });
+  assert.equal(v.mode, 'mls');
+  assert.deepEqual(v.roster, [idFf, idCr], 'the MLS roster: Firefox founded (leaf 0), Chromium joined (leaf 1)');
+  assert.deepEqual(seen[1].roster, v.roster);
+  await assertBothDecode(ff, idFf, cr, idCr, 'mls');
+  // Chromium decrypted Firefox's frames under Firefox's epoch-1 KID (leaf 0 above the epoch's 8 bits)
+  const used = (await cr.evaluate(() => window.veil.events)).filter(e => e.type === 'key-used'
+    && e.operation === 'decrypt' && e.senderId === idFf).map(e => BigInt(e.kid));
+  assert.ok(used.includes(1n), `Chromium decrypted Firefox under KID 1: ${used}`);
+  const mlsErrors = [];
+  for (const p of [ff, cr]) {
+    mlsErrors.push(...(await p.evaluate(() => window.veil.events)).filter(e => e.type === 'error' && e.source === 'mls'));
+  }
+  assert.deepEqual(mlsErrors, []);
+  await leave(ff, cr);
+  t.diagnostic(`Firefox + Chromium in MLS mode: epoch ${v.epoch}, code ${v.code}`);
 });
 
 test('firefox_chromium_sframe_decodeEachOther_bothDirections', async t => {

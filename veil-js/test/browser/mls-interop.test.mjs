@@ -10,7 +10,13 @@
 //   3. Java founds, two browsers join by Java's commits (a page applies a Java commit in a group of three), then the
 //      Java founder leaves: the first page (now the lowest leaf) commits its removal and both pages go on decoding
 //      each other in epoch 3.
+//   4. The server as external sender: Echo founds naming it and with a device key; two pages join by the server's
+//      Add proposals (page a caches the one adding b), device fingerprints agree both ways, a data message goes
+//      page -> Java -> page in MLS mode, and Echo's leave is the server's Remove proposal committed by page a.
 import { test, before, after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
@@ -221,6 +227,68 @@ test('mlsInterop_javaFounds_twoBrowsersJoinByJavaCommits_founderLeaves_browserCo
     await p.context().close();
   }
   t.diagnostic(`Java founder left: e2 ${v2.code}, e3 ${v3.code}; b decoded ${after.decoded} frames of a`);
+});
+
+test('mlsInterop_serverAsExternalSender_browsersTakeItsProposals_deviceFingerprintsAndDataInMlsMode', async t => {
+  // Echo founds naming the server (docs/PROTOCOL.md §4.8), with a device key (§4.9); page a has a persistent device
+  // identity. Joins: Echo commits the server's Add proposals by reference, page a caches the one adding b. Leave:
+  // the server proposes Echo's removal, page a (lowest live leaf) commits it by reference, page b applies it.
+  const channel = 'mls-interop-external-sender';
+  const dir = mkdtempSync(path.join(tmpdir(), 'veil-mls-dev-'));
+  const echo = await spawnEcho({ ws: server.ws, channel, mls: true, mlsExternalSender: true,
+    deviceKey: path.join(dir, 'device.key') });
+  echoes.push(echo);
+  const fail = e => { throw new Error(`${e.message}\n${echo.output()}`); };
+  await waitFor('Echo founded the group', () => echo.state.mls.length > 0 && echo.state.device, WAIT).catch(fail);
+  const a = await openSmallStreamPage(browser, server.base);
+  const aId = await a.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: RED, hz: 440, name: 'a',
+    options: { ...MLS, e2eePersistentIdentity: { dbName: 'mls-interop-a' } } });
+  await a.evaluate(() => {
+    window.veil.data = [];
+    window.veil.conn.on('data', ev => window.veil.data.push({ from: ev.from, data: ev.data }));
+  });
+  await agreed('page a joined by the server\'s proposal', [a], echo, [echo.state.id, aId], 1,
+    async e => fail(new Error(`${e.message}; page a's events ${JSON.stringify(await a.evaluate(() =>
+      window.veil.events.filter(x => x.type === 'error')))}`)));
+  const b = await openSmallStreamPage(browser, server.base);
+  const bId = await b.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: BLUE, hz: 660, name: 'b', options: MLS });
+  const v2 = await agreed('both pages and Java agree (3 members)', [a, b], echo, [echo.state.id, aId, bId], 2, fail);
+  assert.ok(await a.evaluate(() => window.veil.conn.e2ee.proposalsCached) >= 1, 'page a took the server\'s Add of b');
+
+  // device fingerprints: each side shows the other's, as the other computes it
+  const aFp = await a.evaluate(() => window.veil.conn.e2eeDeviceFingerprint);
+  assert.match(aFp, /\S/);
+  await waitFor('Echo shows page a\'s device fingerprint', () => echo.state.members[aId] === aFp, WAIT).catch(fail);
+  const aPeers = await a.evaluate(() => window.veil.conn.e2eePeers);
+  assert.equal(aPeers.find(p => p.connectionId === echo.state.id).deviceFingerprint, echo.state.device);
+  assert.equal(aPeers.find(p => p.connectionId === bId).deviceFingerprint, null, 'b has no device identity');
+
+  // a data message in MLS mode, browser -> Java -> browser (Echo answers the sender only)
+  const reply = await waitFor('Echo\'s reply in MLS mode', async () => {
+    const got = await a.evaluate(() => window.veil.data.find(d => d.data === 'echo: mls data from a'));
+    if (!got) await a.evaluate(to => window.veil.conn.sendData('mls data from a', { to }), echo.state.id);
+    return got;
+  }, WAIT, 1000).catch(fail);
+  assert.equal(reply.from, echo.state.id);
+  assert.ok(echo.state.data.some(d => d.from === aId && d.text === 'mls data from a'), 'Java opened the page\'s message');
+  await hears('page b hears Java', b, echo.state.id, 0, fail);
+
+  // Echo leaves: the server proposes its removal, page a commits it by reference
+  await echo.stop();
+  const v3 = await agreed('the pages agree after Echo left', [a, b], null, [aId, bId], 3, e => { throw e; });
+  assert.notEqual(v3.code, v2.code);
+  assert.ok(await b.evaluate(() => window.veil.conn.e2ee.proposalsCached) >= 1, 'page b took the server\'s Remove');
+  await sees('page b sees page a in epoch 3', b, aId, RED);
+  for (const [p, others] of [[a, [bId, echo.state.id]], [b, [aId, echo.state.id]]]) {
+    for (const o of others) assert.deepEqual(await hardFrameErrors(p, o), []);
+  }
+  assert.ok(echo.state.errors.every(e => /^no[-_]key$/i.test(e.reason)), `Echo's errors: ${JSON.stringify(echo.state.errors)}`);
+  for (const p of [a, b]) {
+    await p.evaluate(() => window.veil.conn.disconnect());
+    await p.context().close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  t.diagnostic(`external sender: e2 ${v2.code}, e3 ${v3.code}; page a device ${aFp}`);
 });
 
 test('mls: an unknown keyMode is refused with a clear error; keyMode mls excludes passphrase mode', async () => {

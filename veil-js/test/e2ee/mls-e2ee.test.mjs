@@ -70,10 +70,20 @@ test('mls-e2ee: two members; the worker gets MLS receivers, the own KID and the 
   assert.equal(sendB.key, recvA.key);
   assert.equal(sendA.key.length, 32, '16-byte base key');
   const ev = a.events.filter((x) => x.type === 'mls-epoch').pop();
-  assert.deepEqual(ev, { type: 'mls-epoch', epoch: 1, code: a.e.verificationCode, members: ['a', 'b'] });
+  assert.deepEqual(ev, { type: 'mls-epoch', epoch: 1, code: a.e.verificationCode, members: ['a', 'b'], fingerprints: {} });
   assert.ok(a.events.some((x) => x.type === 'verification-code' && x.code === a.e.verificationCode));
   for (const x of [...a.events, ...b.events]) assert.ok(!JSON.stringify(x).includes(sendA.key), 'no key in events');
 
+  // data messages (§4.10): sealed under a's KID with the epoch's data key; the server cannot re-attribute them
+  const sealed = await a.e.sealData(null, 1, utf8('hello b'));
+  assert.equal(sealed[0] & 0x80, 0x00, 'an SFrame header, never clear text');
+  const opened = await b.e.openData('a', null, sealed);
+  assert.deepEqual([opened.kind, new TextDecoder().decode(opened.body)], [1, 'hello b']);
+  assert.equal(await b.e.openData('c', null, sealed), null, 'another sender: no key');
+  const direct = await a.e.sealData('b', 1, utf8('for b only'));
+  assert.equal(await b.e.openData('a', null, direct), null, 'another addressee: the AAD differs');
+  assert.deepEqual(b.events.filter((x) => x.type === 'error' && x.source === 'data').map((x) => x.reason),
+    ['no-key', 'bad-tag']);
   // markVerified, then b leaves: a is alone: every key goes (setFormat again), nothing is committed
   await a.e.markVerified();
   assert.equal(a.e.roomVerified, true);
@@ -84,9 +94,8 @@ test('mls-e2ee: two members; the worker gets MLS receivers, the own KID and the 
   assert.deepEqual(a.worker.posted.slice(before).map((m) => m.type), ['setFormat', 'ping']);
   assert.equal(a.e.epoch, -1);
   assert.deepEqual(a.sent, []);
-  // data messages are not available in this mode: refused, never in clear
-  await assert.rejects(a.e.sealData(null, 1, utf8('x')), /not available in the MLS key mode/);
-  assert.equal(await a.e.openData('b', null, 'AAAA'), null);
+  // alone: no data key either (never sent in clear)
+  await assert.rejects(a.e.sealData(null, 1, utf8('x')), /no MLS epoch/);
   a.e.destroy();
   b.e.destroy();
   assert.ok(a.worker.terminated && b.worker.terminated);
@@ -102,7 +111,8 @@ test('mls-e2ee: a member gone from the roster loses its receiver; the others get
   for (const m of ms.slice(1)) {
     m.e.onSignaling({ type: 'mls_event', event: 'join', group_id: gid });
     await m.e.idle();
-    a.e.handler.onNotify(null, { event_type: 'connection.created', connection_id: m.id });
+    // every member is told of the join (each checks the commit that adds m against it, §4.8)
+    for (const x of inGroup) x.e.handler.onNotify(null, { event_type: 'connection.created', connection_id: m.id });
     a.e.onSignaling({ type: 'mls', from: m.id, payload: m.sent.shift().payload });
     await a.e.idle();
     const c = a.sent.shift();
@@ -126,6 +136,14 @@ test('mls-e2ee: a member gone from the roster loses its receiver; the others get
     ['removeSender', 'c', undefined], ['setSendKey', undefined, String((1 << 8) + 3)], ['setReceiveKey', 'a', '3'],
   ]);
   assert.deepEqual(b.e.roster, ['a', 'b']);
+  // data after the removal: a opens it; c, which still holds epoch 2's keys (it never applied its removal), and a
+  // server re-attributing it to c cannot (the epoch-3 data key comes from an exporter secret c cannot compute)
+  const c = ms[2];
+  const msg = await b.e.sealData(null, 1, utf8('after c left'));
+  assert.equal(new TextDecoder().decode((await a.e.openData('b', null, msg)).body), 'after c left');
+  assert.equal(c.e.epoch, 2);
+  assert.equal(await c.e.openData('b', null, msg), null);
+  assert.deepEqual(c.events.filter((x) => x.type === 'error' && x.source === 'data').map((x) => x.reason), ['no-key']);
   for (const m of ms) m.e.destroy();
 });
 

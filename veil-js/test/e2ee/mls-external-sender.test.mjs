@@ -297,6 +297,45 @@ test('mls hostile server: a forged signature, a proposal to a group that does no
   assert.deepEqual(u.sent, [], 'not cached: no commit by reference');
 });
 
+test('mls hostile server: a withheld removal is reported after 10 s and holds sending until an epoch without the '
+  + 'departed member', async () => {
+  const name = 'hostile#4';
+  const { j, w } = await groupWithBrowser(name);
+  const x = sessionMember(MlsSession, 'x1');
+  const kpX = await keyPackageOf(x, name);
+  w.memberJoined('x1', 50_000);
+  const [c1, w1] = await j.cmd(`commit ${kpX} -`);
+  await j.cmd('handle ' + c1);
+  w.onMessage('j1', c1, 50_001);
+  x.onMessage('j1', w1, 50_001);
+  await pump(w);
+  // x leaves; the server delivers no removal (w is not the committer: j1 has leaf 0)
+  w.memberLeft('x1', 60_000);
+  await pump(w);
+  assert.equal(w.nextTimeout(60_000), 62_000, 'first the 2 s fallback deadline');
+  w.timeout(62_000);
+  await pump(w);
+  assert.equal(w.nextTimeout(62_000), 70_000, 'then the 10 s bound');
+  w.timeout(69_999);
+  await pump(w);
+  assert.equal(w.sendingHeld, false);
+  w.timeout(70_000);
+  await pump(w);
+  assert.deepEqual(w.errors.map((e) => e.reason), ['removal-withheld']);
+  assert.equal(w.errors[0].from, 'x1');
+  assert.equal(w.sendingHeld, true);
+  assert.equal(w.stops, 1, 'frame and data keys deleted');
+  // the removal finally comes: an epoch without x; w sends again
+  const [c2] = await j.cmd('commit - 2');
+  await j.cmd('handle ' + c2);
+  w.onMessage('j1', c2, 71_000);
+  await pump(w);
+  assert.equal(w.sendingHeld, false);
+  const e = w.epochs.at(-1);
+  assert.deepEqual([e.epoch, e.held, e.roster], [3n, false, ['j1', 'w1']]);
+  assert.ok(e.baseKey && e.dataKey);
+});
+
 test('ts-mls 1.6.4 shortfall, documented: createGroup refuses the RFC 9420 external_senders extension (it reads one '
   + 'ExternalSender, not the vector); MlsSession puts it into the epoch-0 context itself', async () => {
   const cs = await getCiphersuiteImpl(getCiphersuiteFromName('MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519'),
