@@ -76,10 +76,13 @@ class DataCallTest {
         assertFalse(atA.get(0).isText());
         assertArrayEquals(new byte[] {1, 2, 3, (byte) 0xff}, atA.get(0).bytes());
         c.connection.sendData("ping", null).get(5, TimeUnit.SECONDS); // ordered after bob's direct message
-        TestPeer.await("alice got carol's broadcast", () -> atA.size() == 2);
+        TestPeer.await("alice and bob got carol's broadcast", () -> atA.size() == 2 && atB.size() == 2);
         assertEquals(1, atC.size(), "carol never saw bob's message to alice");
+        assertEquals(c.id(), atB.get(1).from());
+        assertEquals("ping", atB.get(1).text());
 
-        // a burst (150 messages, under the relay's burst allowance of 200) of 1 KiB messages alice → bob
+        // a burst (150 messages, under the relay's burst allowance of 200) of 1 KiB messages alice → bob (bob's
+        // list is cleared only once carol's "ping" is in it: a late "ping" would read as message 'p' = 112)
         int n = 150;
         byte[] body = new byte[1024];
         atB.clear();
@@ -91,6 +94,7 @@ class DataCallTest {
         TestPeer.await("bob got the burst", () -> atB.size() == n);
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         for (int i = 0; i < n; i++) {
+            assertEquals(a.id(), atB.get(i).from());
             assertEquals((byte) i, atB.get(i).bytes()[0], "in order");
         }
         long t1 = System.nanoTime();
