@@ -55,7 +55,7 @@ async function lossTest(t, srv, e2ee) {
     const ctr0 = await lab.counters(c.sub);
     const srv0 = await serverCounters(srv);
     await lab.setLoss(c.sub, 0.05, { direction: 'down', mode: 'random' });
-    const samples = await observe(c.subPage, 15000, 'loss');
+    const samples = await observe(c.subPage, 10000, 'loss'); // (~1,500 packets, ~75 of them dropped)
     const ctr1 = await lab.counters(c.sub);
     const srv1 = await serverCounters(srv);
     await lab.clear(c.sub);
@@ -131,18 +131,20 @@ test('a subscriber limited to 400 kbit/s with one 720p publisher (measurement: n
       await new Promise(r => setTimeout(r, 500));
       out = await c.pubPage.evaluate(outboundInPage);
     } while (out.width < 1280 && Date.now() < deadline);
-    const free = decodeSummary(await observe(c.subPage, 5000, 'free'));
+    // (windows: 3 s free, 10 s limited, 5 s lifted — the lab's facts asserted below need a few seconds; the printed
+    // figures in docs/BENCHMARKS.md up to now were taken over 5/20/10 s)
+    const free = decodeSummary(await observe(c.subPage, 3000, 'free'));
 
     const ctr0 = await lab.counters(c.sub);
     const srv0 = await serverCounters();
     await lab.setRate(c.sub, 400, { direction: 'both' });
-    const limitedSamples = await observe(c.subPage, 20000, 'limited');
+    const limitedSamples = await observe(c.subPage, 10000, 'limited');
     const ctr1 = await lab.counters(c.sub);
     const srv1 = await serverCounters();
     const limited = decodeSummary(limitedSamples);
     const lastLimited = limitedSamples[limitedSamples.length - 1];
     await lab.clear(c.sub);
-    const lifted = decodeSummary(await observe(c.subPage, 10000, 'lifted'));
+    const lifted = decodeSummary(await observe(c.subPage, 5000, 'lifted'));
     const pubOut = await c.pubPage.evaluate(outboundInPage);
 
     const q0 = ctr0.down.qdisc || { packets: 0, bytes: 0, drops: 0, overlimits: 0 };

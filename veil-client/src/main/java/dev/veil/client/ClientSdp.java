@@ -81,6 +81,11 @@ final class ClientSdp {
          * m-line's codec (else {@code goog-remb} if offered), and each stream's SSRC, RTX SSRC and rtx payload types.
          */
         ReceiverFeedback.Plan receivePlan() {
+            return receivePlan(true);
+        }
+
+        /** As {@link #receivePlan()}; without {@code congestionFeedback}, neither transport-cc nor REMB. */
+        ReceiverFeedback.Plan receivePlan(boolean congestionFeedback) {
             int ext = -1;
             boolean remb = false;
             List<ReceiverFeedback.Stream> streams = new ArrayList<>();
@@ -115,6 +120,9 @@ final class ClientSdp {
                 }
                 streams.add(new ReceiverFeedback.Stream(ssrc, m.rtxSsrcFor(ssrc).orElse(0L), apt,
                         m.kind() == MediaKind.VIDEO));
+            }
+            if (!congestionFeedback) {
+                return new ReceiverFeedback.Plan(-1, false, streams);
             }
             return new ReceiverFeedback.Plan(ext, ext < 0 && remb, streams);
         }
@@ -253,12 +261,24 @@ final class ClientSdp {
      */
     static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
             boolean send, boolean receive, long ssrc, long screenSsrc, SimulcastSender camera, String cname) {
+        return answer(offer, sessionVersion, ufrag, pwd, fingerprint, send, receive, ssrc, screenSsrc, camera, cname,
+                true);
+    }
+
+    /**
+     * As above; on the m-lines it receives, the answer keeps what {@link Offer#receivePlan(boolean)} plans: the
+     * transport-wide sequence number and {@code transport-cc} (or {@code goog-remb}) only with
+     * {@code congestionFeedback}, {@code nack} and the rtx payload types always.
+     */
+    static String answer(Offer offer, String sessionVersion, String ufrag, String pwd, DtlsFingerprint fingerprint,
+            boolean send, boolean receive, long ssrc, long screenSsrc, SimulcastSender camera, String cname,
+            boolean congestionFeedback) {
         SdpAnswer.Media screenUp = send && screenSsrc != 0 ? offer.uploadScreen() : null;
         SdpAnswer.Media cameraUp = send && camera != null ? offer.uploadCamera() : null;
         if (cameraUp != null && !cameraUp.mid().equals(camera.plan().mid())) {
             cameraUp = null; // (a re-offer keeps the upload m-lines; a different one is not the planned one)
         }
-        ReceiverFeedback.Plan plan = receive ? offer.receivePlan() : ReceiverFeedback.Plan.NONE;
+        ReceiverFeedback.Plan plan = receive ? offer.receivePlan(congestionFeedback) : ReceiverFeedback.Plan.NONE;
         StringBuilder sb = new StringBuilder(2048);
         line(sb, "v=0");
         line(sb, "o=- 4611731400430051336 " + sessionVersion + " IN IP4 127.0.0.1");

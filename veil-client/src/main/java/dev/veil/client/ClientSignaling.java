@@ -266,7 +266,7 @@ final class ClientSignaling implements SignalingSocket.Events {
         try {
             transport.accept(parsed, opusPayloadType, vp8PayloadType);
             if (role.receives()) {
-                transport.configureReceive(parsed.receivePlan());
+                transport.configureReceive(parsed.receivePlan(options.isCongestionFeedback()));
             }
             if (camera != null) {
                 transport.acceptCamera(camera);
@@ -285,7 +285,8 @@ final class ClientSignaling implements SignalingSocket.Events {
         answers++;
         return ClientSdp.answer(o, Integer.toString(answers + 1), transport.iceCredentials().ufrag(),
                 transport.iceCredentials().password(), transport.fingerprint(), role.sends(), role.receives(),
-                transport.ownSsrc(), transport.screenSsrc(), transport.camera(), "veil-java-" + connectionId);
+                transport.ownSsrc(), transport.screenSsrc(), transport.camera(), "veil-java-" + connectionId,
+                options.isCongestionFeedback());
     }
 
     private void onReOffer(ReOffer r) {
@@ -304,7 +305,7 @@ final class ClientSignaling implements SignalingSocket.Events {
         offer = parsed;
         transport.reoffered(parsed);
         if (role.receives()) {
-            transport.configureReceive(parsed.receivePlan());
+            transport.configureReceive(parsed.receivePlan(options.isCongestionFeedback()));
         }
         send(new ReAnswer(answer(parsed)));
         updateTracks(parsed);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.veil.e2ee.codec.Codec;
-import dev.veil.e2ee.codec.DecryptResult;
 import dev.veil.e2ee.codec.FrameCryptoException;
 import dev.veil.e2ee.codec.FrameType;
 import dev.veil.e2ee.group.GroupKeyManager;
@@ -18,16 +17,12 @@ import dev.veil.e2ee.pairwise.PairwiseChannel;
 import dev.veil.e2ee.passphrase.PassphraseKeys;
 import dev.veil.e2ee.key.KeyId;
 import dev.veil.e2ee.sframe.CipherSuite;
-import dev.veil.e2ee.sframe.SFrameReceiver;
-import dev.veil.e2ee.sframe.SFrameSender;
 import dev.veil.e2ee.util.SecretBytes;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,11 +33,11 @@ import java.util.function.Consumer;
 /**
  * The E2EE state of one connection, the Java twin of the browser's {@code veil-js/src/e2ee/index.js}: a fresh
  * {@link Identity} whose bundle goes into {@code signaling_notify_metadata}, a {@link GroupKeyManager} fed by
- * {@code notify} and the relay, and the frame layer: one {@link SFrameSender} for this member (every outgoing
- * stream shares its CTR) and one {@link SFrameReceiver} per remote sender. The manager's outputs are applied as
- * the browser applies them: {@code SendTo} → relay, {@code InstallKey} → that sender's receiver,
- * {@code ActivateSendKey} → the sender, {@code ForgetSender} → drop the receiver and make every key of every other
- * sender held now expire {@link #LEAVE_EXPIRY_MILLIS} later, {@code Rejected} → an error event.
+ * {@code notify} and the relay, and the frame layer ({@link E2eeFrames}): one {@code SFrameSender} for this
+ * member (every outgoing stream shares its CTR) and one {@code SFrameReceiver} per remote sender. The manager's
+ * outputs are applied as the browser applies them: {@code SendTo} → relay, {@code InstallKey} → that sender's
+ * receiver, {@code ActivateSendKey} → the sender, {@code ForgetSender} → drop the receiver and make every key of
+ * every other sender held now expire {@link #LEAVE_EXPIRY_MILLIS} later, {@code Rejected} → an error event.
  *
  * <p>Frames that arrive before their key (NO_KEY) are held, per sender in order, for at most {@link #HOLD_MILLIS}
  * ({@link #HOLD_MAX_FRAMES} frames and {@link #HOLD_MAX_BYTES} bytes over the session, checked before the copy);
@@ -53,7 +48,6 @@ import java.util.function.Consumer;
 final class E2eeSession {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long ERROR_INTERVAL_MILLIS = 1_000;
     /** How long a frame that arrived before its key is held. */
     static final long HOLD_MILLIS = 1_000;
     /** Frames held at most (all senders). */
@@ -88,13 +82,9 @@ final class E2eeSession {
     private final Consumer<E2eeEvent> events;
     private final BiConsumer<String, String> relay;
     private final String selfFingerprint;
-    private final SFrameSender sender = new SFrameSender(SUITE);
-    private final Map<String, SFrameReceiver> receivers = new HashMap<>();
+    private final E2eeFrames frames;
     private final DataCrypto data = new DataCrypto();
-    private final Map<String, long[]> errorState = new HashMap<>(); // sender|reason -> {last report, suppressed}
     private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
-    private final HeldFrames held = new HeldFrames(HOLD_MAX_FRAMES, HOLD_MAX_BYTES);
-    private final BiConsumer<String, byte[]> released;
     private long lastNow;
     private KeptKey keptSend;
     private GroupKeyManager manager;
@@ -133,7 +123,7 @@ final class E2eeSession {
     E2eeSession(SecureRandom random, boolean keepKeys, Consumer<E2eeEvent> events, BiConsumer<String, String> relay,
                 BiConsumer<String, byte[]> released, DeviceIdentity device, VerifiedPeers verified, long graceMillis,
                 String passphrase) {
-        this.released = released;
+        this.frames = new E2eeFrames(events, released);
         this.passphrase = passphrase;
         this.random = random;
         this.keepKeys = keepKeys;
@@ -206,7 +196,7 @@ final class E2eeSession {
             SecretBytes base = PassphraseKeys.sframeBaseKey(p, kid);
             p.destroy();
             KeyId id = KeyId.fromKid(kid);
-            sender.setKey(id, base);
+            frames.setSendKey(id, base);
             data.setSendKey(id, base);
             if (keepKeys) {
                 keptSend = new KeptKey(id, base.toByteArray());
@@ -253,7 +243,7 @@ final class E2eeSession {
                 }
                 passphraseMembers.put(b.connectionId(), b);
                 SecretBytes p = PassphraseKeys.deriveSenderKey(passphrase, channelId, b.connectionId());
-                receivers.computeIfAbsent(b.connectionId(), x -> new SFrameReceiver(SUITE)).setPassphraseKey(p);
+                frames.setPassphraseKey(b.connectionId(), p);
                 data.setPassphraseKey(b.connectionId(), p);
                 p.destroy();
             }
@@ -273,10 +263,7 @@ final class E2eeSession {
         keptReceive.remove(connectionId);
         if (passphrase != null) {
             passphraseMembers.remove(connectionId);
-            SFrameReceiver r = receivers.remove(connectionId);
-            if (r != null) {
-                r.clearKeys();
-            }
+            frames.removeReceiver(connectionId);
             data.forget(connectionId, now, -1);
             refreshMembership();
             return;
@@ -326,10 +313,7 @@ final class E2eeSession {
                 t = m.getAsLong();
             }
         }
-        long oldest = held.oldest();
-        if (oldest != Long.MAX_VALUE) {
-            t = Math.min(t, oldest + HOLD_MILLIS);
-        }
+        t = Math.min(t, frames.heldDeadline());
         OptionalLong v = verification.nextTimeout();
         if (v.isPresent()) {
             t = Math.min(t, v.getAsLong());
@@ -347,9 +331,7 @@ final class E2eeSession {
             manager.handleTimeout(now);
         }
         drain(now);
-        for (String s : held.senders()) {
-            retryHeld(s, now);
-        }
+        frames.retryAllHeld(now);
         verification.timeout(now);
     }
 
@@ -358,7 +340,7 @@ final class E2eeSession {
         if (destroyed) {
             throw new FrameCryptoException("E2EE destroyed");
         }
-        return sender.encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
+        return frames.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, frame);
     }
 
     /** Encrypts one VP8 frame (clear frame tag, and start code and size on a key frame; docs/PROTOCOL.md §2.1). */
@@ -366,7 +348,7 @@ final class E2eeSession {
         if (destroyed) {
             throw new FrameCryptoException("E2EE destroyed");
         }
-        return sender.encryptFrame(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
+        return frames.encrypt(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
     }
 
     /**
@@ -378,22 +360,7 @@ final class E2eeSession {
             return null;
         }
         lastNow = Math.max(lastNow, now);
-        if (held.has(senderId)) {
-            retryHeld(senderId, now);
-            if (held.has(senderId)) {
-                hold(senderId, frame, now); // behind the frames still waiting: order kept
-                return null;
-            }
-        }
-        Object r = tryDecrypt(senderId, frame, now);
-        if (r instanceof byte[] plain) {
-            return plain;
-        }
-        if ("NO_KEY".equals(r) && hold(senderId, frame, now)) {
-            return null;
-        }
-        frameError(senderId, (String) r, now);
-        return null;
+        return frames.decryptOpus(senderId, frame, now);
     }
 
     /**
@@ -406,73 +373,12 @@ final class E2eeSession {
             return null;
         }
         lastNow = Math.max(lastNow, now);
-        Object r = tryDecrypt(senderId, frame, now, Codec.VP8);
-        if (r instanceof byte[] plain) {
-            return plain;
-        }
-        frameError(senderId, (String) r, now);
-        return null;
-    }
-
-    /** The plaintext, or the rejection reason's name. */
-    private Object tryDecrypt(String senderId, byte[] frame, long now) {
-        return tryDecrypt(senderId, frame, now, Codec.OPUS);
-    }
-
-    private Object tryDecrypt(String senderId, byte[] frame, long now, Codec codec) {
-        SFrameReceiver r = receivers.get(senderId);
-        if (r == null) {
-            return "NO_KEY";
-        }
-        byte[] out = new byte[Math.max(frame.length, r.maxDecryptedLength(frame.length))];
-        DecryptResult res = r.decryptFrame(codec, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
-        if (res instanceof DecryptResult.Decrypted d) {
-            return Arrays.copyOf(out, d.length());
-        }
-        Arrays.fill(out, (byte) 0);
-        return ((DecryptResult.Rejected) res).reason().name();
-    }
-
-    /** Holds a frame that came before its key, if the bounds allow (checked before the copy). */
-    private boolean hold(String senderId, byte[] frame, long now) {
-        if (!held.add(senderId, frame, now)) {
-            frameError(senderId, "NO_KEY", now); // dropped and reported
-        }
-        return true;
-    }
-
-    /** Retries the held frames of a sender in order: each is released, dropped, or (no key yet, young) kept. */
-    private void retryHeld(String senderId, long now) {
-        for (HeldFrames.Held h; (h = held.first(senderId)) != null; ) {
-            boolean expired = now - h.at() >= HOLD_MILLIS;
-            Object r = tryDecrypt(senderId, h.frame(), now);
-            if ("NO_KEY".equals(r) && !expired) {
-                return;
-            }
-            held.removeFirst(senderId);
-            if (r instanceof byte[] plain) {
-                released.accept(senderId, plain);
-            } else {
-                frameError(senderId, (String) r, now);
-            }
-        }
+        return frames.decryptVp8(senderId, frame, now);
     }
 
     /** Tests only: frames held now. */
     int heldFramesForTesting() {
-        return held.count();
-    }
-
-    private void frameError(String senderId, String reason, long now) {
-        long[] st = errorState.computeIfAbsent(senderId + "|" + reason, k -> new long[] {Long.MIN_VALUE, 0});
-        if (st[0] != Long.MIN_VALUE && now - st[0] < ERROR_INTERVAL_MILLIS) {
-            st[1]++;
-            return;
-        }
-        long suppressed = st[1];
-        st[0] = now;
-        st[1] = 0;
-        events.accept(new E2eeEvent.Error("frames", reason, senderId, "frame dropped", suppressed));
+        return frames.heldCount();
     }
 
     private void emitError(String source, String reason, String from, String detail) {
@@ -493,7 +399,7 @@ final class E2eeSession {
             if (o instanceof GroupOutput.SendTo s) {
                 relay.accept(s.connectionId(), Base64.getEncoder().encodeToString(s.message()));
             } else if (o instanceof GroupOutput.InstallKey k) {
-                receivers.computeIfAbsent(k.sender(), x -> new SFrameReceiver(SUITE)).addKey(k.keyId(), k.baseKey(), now);
+                frames.installKey(k.sender(), k.keyId(), k.baseKey(), now);
                 data.installKey(k.sender(), k.keyId(), k.baseKey(), now);
                 installed.add(k.sender());
                 if (keepKeys) {
@@ -503,7 +409,7 @@ final class E2eeSession {
                 k.baseKey().destroy();
                 events.accept(new E2eeEvent.KeyInstalled(k.sender(), k.keyId().generation(), k.keyId().step()));
             } else if (o instanceof GroupOutput.ActivateSendKey a) {
-                sender.setKey(a.keyId(), a.baseKey());
+                frames.setSendKey(a.keyId(), a.baseKey());
                 data.setSendKey(a.keyId(), a.baseKey());
                 if (keepKeys) {
                     keptSend = new KeptKey(a.keyId(), a.baseKey().toByteArray());
@@ -511,22 +417,15 @@ final class E2eeSession {
                 a.baseKey().destroy();
                 events.accept(new E2eeEvent.SendKey(a.keyId().generation(), a.keyId().step()));
             } else if (o instanceof GroupOutput.ForgetSender f) {
-                SFrameReceiver r = receivers.remove(f.connectionId());
-                if (r != null) {
-                    r.clearKeys();
-                }
-                held.drop(f.connectionId());
-                data.forget(f.connectionId(), now, now + LEAVE_EXPIRY_MILLIS);
                 // the departed member may know every key held now: none outlives the leave by more than 2 s
-                for (SFrameReceiver other : receivers.values()) {
-                    other.expireInstalledKeys(now, now + LEAVE_EXPIRY_MILLIS);
-                }
+                frames.forgetSender(f.connectionId(), now, now + LEAVE_EXPIRY_MILLIS);
+                data.forget(f.connectionId(), now, now + LEAVE_EXPIRY_MILLIS);
             } else if (o instanceof GroupOutput.Rejected r) {
                 emitError("keys", r.reason().name(), r.from(), r.detail());
             }
         }
         for (String s : installed) {
-            retryHeld(s, now);
+            frames.retryHeld(s, now);
         }
     }
 
@@ -581,23 +480,13 @@ final class E2eeSession {
         }
         destroyed = true;
         verification.destroy();
-        // SFrameSender has no destroy: replacing its key wipes the old base key and frame key
-        SecretBytes junk = SecretBytes.random(32, random);
-        sender.setKey(new KeyId(0, 0), junk);
-        junk.destroy();
+        frames.destroy(random);
         if (manager != null) {
             manager.destroy();
         } else {
             identity.destroy();
         }
-        for (SFrameReceiver r : receivers.values()) {
-            r.clearKeys();
-        }
-        receivers.clear();
         data.destroy();
-        for (String s : held.senders()) {
-            held.drop(s);
-        }
         keptReceive.clear();
         keptSend = null;
     }

@@ -259,7 +259,9 @@ final class MediaTransport {
         if (drop != null && drop.test(p.header())) {
             return;
         }
-        plain = feedback.onRtp(plain, now * 1000, now);
+        // arrival time for the server's delay-based estimator: finer than the loop's millisecond clock (only
+        // differences between arrivals count)
+        plain = feedback.onRtp(plain, System.nanoTime() / 1000, now);
         if (plain == null) {
             return; // RTX padding, a duplicate, or RTX the answer did not negotiate
         }

@@ -31,6 +31,7 @@ public final class Options {
     private boolean screenShare;
     private boolean simulcast;
     private boolean mlsExternalSender;
+    private boolean congestionFeedback = true;
 
     private Options(boolean e2ee, JsonNode signalingNotifyMetadata, LongSupplier clock, long connectTimeoutMillis,
             boolean keepKeysForTesting) {
@@ -151,6 +152,7 @@ public final class Options {
         o.screenShare = screenShare;
         o.simulcast = simulcast;
         o.mlsExternalSender = mlsExternalSender;
+        o.congestionFeedback = congestionFeedback;
         return o;
     }
 
@@ -179,6 +181,25 @@ public final class Options {
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
         o.simulcast = true;
         return o;
+    }
+
+    /**
+     * Do not send the server congestion feedback for what it forwards (docs/PROTOCOL.md §1.3 <i>Downlink congestion
+     * control</i>): the answer then accepts neither the transport-wide sequence number with {@code transport-cc} nor
+     * {@code goog-remb}, so the server runs no downlink estimate for this connection and picks its simulcast layers
+     * from its {@link Connection#setReceiveMaxHeight} wish alone. By default a receiving connection answers like a
+     * browser: transport-wide feedback every 100 ms (REMB if the server offers no transport-cc). NACK and RTX repair
+     * stay on either way.
+     */
+    public Options withoutCongestionFeedback() {
+        Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
+        o.congestionFeedback = false;
+        return o;
+    }
+
+    /** Whether the connection sends the server congestion feedback (the default; {@link #withoutCongestionFeedback()}). */
+    public boolean isCongestionFeedback() {
+        return congestionFeedback;
     }
 
     /** Whether the connection sends simulcast camera video ({@link #withSimulcast()}). */

@@ -112,6 +112,14 @@ class ClientSdpTest {
         String deaf = ClientSdp.answer(offer, "2", "u", "clientpasswordclientpassword", CLIENT_FP, true, false, 1L,
                 "c");
         assertTrue(!deaf.contains("transport-cc") && !deaf.contains("a=rtcp-fb"), deaf);
+        // Options.withoutCongestionFeedback(): no transport-cc and no REMB, NACK and RTX kept
+        SdpAnswer quiet = o.applyAnswer(ClientSdp.answer(offer, "3", "clientufrag", "clientpasswordclientpassword",
+                CLIENT_FP, true, true, 987654321L, 0, null, "veil-java-X", false));
+        SdpAnswer.Media qv = quiet.media(videoMid).orElseThrow();
+        assertTrue(qv.extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC).isEmpty());
+        assertEquals(List.of("nack"), qv.codec(96).orElseThrow().rtcpFeedback());
+        assertEquals("apt=96", qv.codec(97).orElseThrow().fmtp());
+        assertEquals(new ReceiverFeedback.Plan(-1, false, plan.streams()), offer.receivePlan(false));
     }
 
     @Test

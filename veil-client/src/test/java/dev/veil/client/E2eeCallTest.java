@@ -73,17 +73,6 @@ class E2eeCallTest {
         }
     }
 
-    private static boolean allReceivedFromAll(List<TestPeer> ps, int n) {
-        for (TestPeer p : ps) {
-            for (TestPeer q : ps) {
-                if (p != q && p.receivedFrom(q) < n) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
     @Test
     void threeJavaClients_exchangeSFrameOpus_agreeOnCodes_andRekeyWhenOneLeaves() throws Exception {
         TestPeer a = join("alice");
@@ -102,7 +91,7 @@ class E2eeCallTest {
         assertNotEquals(codeAb, codeAbc, "the code changes when a member joins");
 
         // every client decrypts both others' frames, byte for byte
-        TestPeer.exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> allReceivedFromAll(abc, 20));
+        TestPeer.exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> TestPeer.allReceivedFromAll(abc, 20));
         for (TestPeer p : abc) {
             for (TestPeer q : abc) {
                 if (p != q) {
@@ -150,7 +139,7 @@ class E2eeCallTest {
         TestPeer.exchangeUntil("20 new-generation frames each way", ab,
                 () -> newGeneration(b.raw.get(a.id()), before, genA).size() >= 20
                         && newGeneration(a.raw.get(b.id()), beforeB, genB).size() >= 20);
-        TestPeer.exchangeUntil("the last frames were decrypted", ab, () -> allReceivedFromAll(ab, 60));
+        TestPeer.exchangeUntil("the last frames were decrypted", ab, () -> TestPeer.allReceivedFromAll(ab, 60));
         a.assertReceivedExactly(b);
         b.assertReceivedExactly(a);
         for (byte[] f : newGeneration(b.raw.get(a.id()), before, genA)) {
@@ -242,7 +231,7 @@ class E2eeCallTest {
         TestPeer p1 = fixture.join("plain1", "plain-room", Options.plain());
         TestPeer p2 = fixture.join("plain2", "plain-room", Options.plain());
         List<TestPeer> ps = List.of(p1, p2);
-        TestPeer.exchangeUntil("plain frames both ways", ps, () -> allReceivedFromAll(ps, 10));
+        TestPeer.exchangeUntil("plain frames both ways", ps, () -> TestPeer.allReceivedFromAll(ps, 10));
         p1.assertReceivedExactly(p2);
         p2.assertReceivedExactly(p1);
         assertEquals(null, p1.connection.e2eeVerificationCode());

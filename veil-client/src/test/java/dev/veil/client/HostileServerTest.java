@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.veil.e2ee.codec.Codec;
 import dev.veil.e2ee.codec.FrameType;
 import dev.veil.e2ee.sframe.SFrameHeader;
@@ -16,9 +14,6 @@ import dev.veil.hostile.Attacks;
 import dev.veil.hostile.HostileMedia;
 import dev.veil.hostile.HostileRelay;
 import dev.veil.hostile.NewTrackReplay;
-import dev.veil.server.ServerConfig;
-import dev.veil.server.VeilServer;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -38,26 +33,20 @@ import org.junit.jupiter.api.Test;
  */
 class HostileServerTest {
   private static final String CHANNEL = "hostile-room";
-  private VeilServer server;
+  private ServerFixture fixture;
   private HostileRelay relay;
   private final HostileMedia media = new HostileMedia();
-  private final List<TestPeer> peers = new ArrayList<>();
 
   @BeforeEach
   void start() throws Exception {
-    server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-    server.start();
-    server.setForwardTamperForTesting(media);
-    relay = new HostileRelay(server.httpPort());
+    fixture = ServerFixture.behindHostileRelay();
+    fixture.server.setForwardTamperForTesting(media);
+    relay = fixture.relay;
   }
 
   @AfterEach
-  void stop() throws Exception {
-    for (TestPeer p : peers) {
-      p.close();
-    }
-    relay.close();
-    server.close();
+  void stop() {
+    fixture.close();
   }
 
   private TestPeer join(String name) throws Exception {
@@ -65,9 +54,7 @@ class HostileServerTest {
   }
 
   private TestPeer join(String name, Options options) throws Exception {
-    TestPeer p = new TestPeer(name, relay.uri(), CHANNEL, options);
-    peers.add(p);
-    return p.connect();
+    return fixture.join(name, CHANNEL, options);
   }
 
   /** Every peer of {@code ps} sees {@code members - 1} others and has decoded 10 frames of each. */
@@ -434,8 +421,7 @@ class HostileServerTest {
     String aliceId = a.id();
     // the server tells bob that his connection id is alice's: the same PBKDF2 seed as hers
     relay.script(Attacks.giveConnectionId(relay, 1, aliceId));
-    TestPeer b = new TestPeer("bob", relay.uri(), CHANNEL, pp);
-    peers.add(b);
+    TestPeer b = fixture.peer("bob", CHANNEL, pp);
     b.connection.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS);
     String bobRealId = relay.links.get(1).connectionId;
     TestPeer c = join("carol", pp);

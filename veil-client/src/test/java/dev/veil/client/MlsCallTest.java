@@ -44,27 +44,12 @@ class MlsCallTest {
     }
 
     private static void await(String what, java.util.function.BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-        }
+        TestPeer.await(what, WAIT_MS, cond);
     }
 
     /** Every peer sends a frame every ~5 ms (pacing, not an assertion) until {@code cond} holds. */
     private static void exchangeUntil(String what, List<TestPeer> peers, java.util.function.BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out exchanging frames until: " + what);
-            }
-            for (TestPeer p : peers) {
-                p.sendFrame();
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-        }
+        TestPeer.exchangeUntil(what, WAIT_MS, peers, cond);
     }
 
     private static void awaitSameEpoch(List<TestPeer> ps) {
@@ -92,17 +77,6 @@ class MlsCallTest {
         return r;
     }
 
-    private static boolean allReceivedFromAll(List<TestPeer> ps, int n) {
-        for (TestPeer p : ps) {
-            for (TestPeer q : ps) {
-                if (p != q && p.receivedFrom(q) < n) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
     @Test
     void threeJavaClientsAgreeOnTheEpochAndDecryptEachOther() throws Exception {
         TestPeer a = join("alice");
@@ -117,7 +91,7 @@ class MlsCallTest {
         assertTrue(code3.matches("\\d{5}( \\d{5}){5}"), code3);
         assertEquals(List.of(a.id(), b.id(), c.id()), mlsRoster(a), "the MLS roster, in leaf order");
 
-        exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> allReceivedFromAll(abc, 20));
+        exchangeUntil("everyone decrypted 20 frames from each other", abc, () -> TestPeer.allReceivedFromAll(abc, 20));
         for (TestPeer p : abc) {
             for (TestPeer q : abc) {
                 if (p != q) {

@@ -10,8 +10,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.veil.e2ee.mls.MlsKeyPackage;
 import dev.veil.hostile.HostileRelay;
 import dev.veil.server.MlsExternalSender;
-import dev.veil.server.ServerConfig;
-import dev.veil.server.VeilServer;
 import dev.veil.signaling.MlsFraming;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -39,44 +37,31 @@ class MlsExternalSenderHostileTest {
     private static final String CHANNEL = "mls-es-hostile";
     private static final long WAIT_MS = 90_000;
     private static final String GHOST = "GH0STGH0STGH0STGH0STGH0ST0";
-    private VeilServer server;
+    private ServerFixture fixture;
     private HostileRelay relay;
-    private final List<TestPeer> peers = new ArrayList<>();
     private final MlsExternalSender hostileKey = new MlsExternalSender(new SecureRandom());
     private final AtomicReference<byte[]> groupId = new AtomicReference<>();
 
     @BeforeEach
     void start() throws Exception {
-        server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-        server.start();
-        relay = new HostileRelay(server.httpPort());
+        fixture = ServerFixture.behindHostileRelay();
+        relay = fixture.relay;
     }
 
     @AfterEach
-    void stop() throws Exception {
-        for (TestPeer p : peers) {
-            p.close();
-        }
-        relay.close();
-        server.close();
+    void stop() {
+        fixture.close();
     }
 
     private TestPeer join(String name) throws Exception {
-        TestPeer p = new TestPeer(name, relay.uri(), CHANNEL,
+        TestPeer p = fixture.peer(name, CHANNEL,
                 Options.e2eeMls().withMlsExternalSender(true).withConnectTimeoutMillis(WAIT_MS));
-        peers.add(p);
         p.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS);
         return p;
     }
 
     private static void await(String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-        }
+        TestPeer.await(what, WAIT_MS, cond);
     }
 
     private static boolean settled(List<TestPeer> ps) {

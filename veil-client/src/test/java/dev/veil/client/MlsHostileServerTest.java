@@ -8,10 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.veil.e2ee.mls.MlsKeyPackage;
 import dev.veil.hostile.HostileRelay;
-import dev.veil.server.ServerConfig;
-import dev.veil.server.VeilServer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,41 +28,28 @@ import org.junit.jupiter.api.Test;
 class MlsHostileServerTest {
     private static final String CHANNEL = "mls-hostile";
     private static final long WAIT_MS = 90_000;
-    private VeilServer server;
+    private ServerFixture fixture;
     private HostileRelay relay;
-    private final List<TestPeer> peers = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
-        server.start();
-        relay = new HostileRelay(server.httpPort());
+        fixture = ServerFixture.behindHostileRelay();
+        relay = fixture.relay;
     }
 
     @AfterEach
-    void stop() throws Exception {
-        for (TestPeer p : peers) {
-            p.close();
-        }
-        relay.close();
-        server.close();
+    void stop() {
+        fixture.close();
     }
 
     private TestPeer join(String name) throws Exception {
-        TestPeer p = new TestPeer(name, relay.uri(), CHANNEL, Options.e2eeMls().withConnectTimeoutMillis(WAIT_MS));
-        peers.add(p);
+        TestPeer p = fixture.peer(name, CHANNEL, Options.e2eeMls().withConnectTimeoutMillis(WAIT_MS));
         p.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS);
         return p;
     }
 
     private static void await(String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for: " + what);
-            }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-        }
+        TestPeer.await(what, WAIT_MS, cond);
     }
 
     private static boolean sameEpoch(TestPeer a, TestPeer b, int members) {

@@ -1,5 +1,6 @@
 package dev.veil.client;
 
+import dev.veil.hostile.HostileRelay;
 import dev.veil.server.ServerConfig;
 import dev.veil.server.VeilServer;
 import java.net.URI;
@@ -7,18 +8,31 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A real in-process veil-server (E2EE allowed, ephemeral ports) and the {@link TestPeer}s made on it; {@link #close()}
- * closes the peers, then the server. For the end-to-end tests' {@code @BeforeEach}/{@code @AfterEach}.
+ * A real in-process veil-server (E2EE allowed, ephemeral ports), optionally behind a {@link HostileRelay} (the
+ * peers then connect through it), and the {@link TestPeer}s made on it; {@link #close()} closes the peers, then the
+ * relay, then the server. For the end-to-end tests' {@code @BeforeEach}/{@code @AfterEach}.
  */
 final class ServerFixture implements AutoCloseable {
     final VeilServer server;
     final URI url;
+    /** The hostile server in front of the real one ({@link #behindHostileRelay}), else null. */
+    final HostileRelay relay;
     private final List<TestPeer> peers = new ArrayList<>();
 
     ServerFixture() throws Exception {
+        this(false);
+    }
+
+    private ServerFixture(boolean hostile) throws Exception {
         server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true));
         server.start();
-        url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
+        relay = hostile ? new HostileRelay(server.httpPort()) : null;
+        url = hostile ? relay.uri() : URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
+    }
+
+    /** A server whose peers connect through a {@link HostileRelay} (the malicious server of the threat model). */
+    static ServerFixture behindHostileRelay() throws Exception {
+        return new ServerFixture(true);
     }
 
     /** A peer on this server (closed with it), not connected yet. */
@@ -37,6 +51,13 @@ final class ServerFixture implements AutoCloseable {
     public void close() {
         for (TestPeer p : peers) {
             p.close();
+        }
+        if (relay != null) {
+            try {
+                relay.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the hostile relay", e);
+            }
         }
         server.close();
     }

@@ -65,8 +65,11 @@ class SimulcastCallTest {
 
         /** Whether its last {@code n} frames are all of {@code layer}. */
         boolean settledOn(int layer, int n) {
-            int size = frames.size();
-            return size >= n && frames.subList(size - n, size).stream().allMatch(f -> layer(f) == layer);
+            // a snapshot first: a sub-list of the live list fails (ConcurrentModificationException) when the
+            // connection's thread adds a frame meanwhile
+            List<VideoFrame> snap = new ArrayList<>(frames);
+            int size = snap.size();
+            return size >= n && snap.subList(size - n, size).stream().allMatch(f -> layer(f) == layer);
         }
 
         /** The layer the server reports it forwards on the publisher's video track, or -2 without a report. */
@@ -81,7 +84,10 @@ class SimulcastCallTest {
     }
 
     private Sub subscriber(String name) throws Exception {
-        TestPeer p = fixture.peer(name, "sim", Options.e2ee().withConnectTimeoutMillis(DEADLINE_MS));
+        // without congestion feedback: the layers follow the subscribers' height wishes alone (what this test is
+        // about), not a downlink estimate that CPU load on a shared test machine could push down
+        TestPeer p = fixture.peer(name, "sim", Options.e2ee().withoutCongestionFeedback()
+                .withConnectTimeoutMillis(DEADLINE_MS));
         List<VideoFrame> frames = new CopyOnWriteArrayList<>();
         p.connection.addListener(new Connection.Listener() {
             @Override
@@ -159,7 +165,8 @@ class SimulcastCallTest {
     }
 
     private static List<VideoFrame> since(List<VideoFrame> frames, int from) {
-        return new ArrayList<>(frames.subList(from, frames.size()));
+        List<VideoFrame> snap = new ArrayList<>(frames); // (a snapshot: see settledOn)
+        return new ArrayList<>(snap.subList(from, snap.size()));
     }
 
     @Test

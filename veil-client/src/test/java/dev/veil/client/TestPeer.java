@@ -131,7 +131,12 @@ final class TestPeer implements AutoCloseable {
 
     /** Polls {@code cond} until it holds; fails with {@code what} at the deadline. */
     static void await(String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+        await(what, DEADLINE_MS, cond);
+    }
+
+    /** Polls {@code cond} (every ~5 ms) until it holds; fails with {@code what} after {@code millis}. */
+    static void await(String what, long millis, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out waiting for: " + what);
@@ -140,9 +145,26 @@ final class TestPeer implements AutoCloseable {
         }
     }
 
+    /** Whether every peer has received at least {@code n} frames from every other. */
+    static boolean allReceivedFromAll(List<TestPeer> ps, int n) {
+        for (TestPeer p : ps) {
+            for (TestPeer q : ps) {
+                if (p != q && p.receivedFrom(q) < n) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Every peer sends a frame every ~5 ms (pacing, not an assertion) until {@code cond} holds. */
     static void exchangeUntil(String what, List<TestPeer> peers, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+        exchangeUntil(what, DEADLINE_MS, peers, cond);
+    }
+
+    /** As {@link #exchangeUntil(String, List, BooleanSupplier)}, failing after {@code millis}. */
+    static void exchangeUntil(String what, long millis, List<TestPeer> peers, BooleanSupplier cond) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out exchanging frames until: " + what);

@@ -146,6 +146,11 @@ final class HubCascadeMedia {
 
   /** {@code node} hosts members of the channel: a socket for the link, announced to it. */
   void nodeUp(String channelId, String node) {
+    nodeUp(channelId, node, 0);
+  }
+
+  /** As above, on local port {@code port} if it can be bound again (0: any). */
+  private void nodeUp(String channelId, String node, int port) {
     if (closed || channels.apply(channelId) == null || refused.contains(channelId + "\0" + node)) {
       return;
     }
@@ -154,9 +159,15 @@ final class HubCascadeMedia {
       return;
     }
     DatagramChannel socket;
-    int port;
     try {
-      socket = RelayTransport.bind(new InetSocketAddress(bindAddress, 0));
+      try {
+        socket = RelayTransport.bind(new InetSocketAddress(bindAddress, port));
+      } catch (IOException e) {
+        if (port == 0) {
+          throw e;
+        }
+        socket = RelayTransport.bind(new InetSocketAddress(bindAddress, 0));
+      }
       port = ((InetSocketAddress) socket.getLocalAddress()).getPort();
     } catch (IOException e) {
       stats.inc("cascade.link_errors");
@@ -213,9 +224,12 @@ final class HubCascadeMedia {
       if (a.equals(l.peer)) {
         return;
       }
-      if (l.peer != null) { // the other node made a new socket (its link restarted): so does this one
+      if (l.peer != null) {
+        // the other node made a new socket (its link restarted): so does this one, on the same port if it can (so
+        // the other node, which knows it, does not restart in turn)
+        int port = l.localPort;
         close(l, null, false);
-        nodeUp(channelId, from);
+        nodeUp(channelId, from, port);
         l = links.getOrDefault(channelId, Map.of()).get(from);
         if (l == null) {
           return;
@@ -248,7 +262,7 @@ final class HubCascadeMedia {
     }
   }
 
-  private static InetSocketAddress address(JsonNode body) {
+  static InetSocketAddress address(JsonNode body) {
     String host = body.path("host").asText("");
     int port = body.path("port").asInt(-1);
     // an IP literal only: a bus message never makes this node resolve a name
@@ -262,7 +276,7 @@ final class HubCascadeMedia {
     }
   }
 
-  private static Announced announced(JsonNode e) {
+  static Announced announced(JsonNode e) {
     String id = e.path("id").asText("");
     String owner = e.path("owner").asText("");
     String label = e.path("label").asText("");

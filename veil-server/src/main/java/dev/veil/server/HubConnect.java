@@ -80,7 +80,10 @@ final class HubConnect {
    * the owning node's signaling URL. No answer within {@link Hub#PLACEMENT_TIMEOUT_NANOS} refuses the connect.
    */
   private void place(Conn c, Connect m) {
-    if (hub.placement == null || channels.containsKey(m.channelId())) {
+    boolean hostedHere = channels.containsKey(m.channelId());
+    // a channel hosted here is admitted here, unless this node is full and its channels may cascade: then the
+    // cluster decides (a relay node of the channel, by redirect; docs/PROTOCOL.md §1.9.3)
+    if (hub.placement == null || hostedHere && (hub.cascade == null || byId.size() < cfg.maxConnections())) {
       admit(c, m);
       return;
     }

@@ -61,6 +61,13 @@ final class MediaLane implements ChannelRouters.Sink {
    * per datagram and the transport's queued outputs, the path before, for before/after measurements).
    */
   static final boolean IN_PLACE = !"false".equals(System.getProperty("veil.receiveInPlace"));
+  /**
+   * Datagrams read per {@code recvmmsg} call on epoll ({@code -Dveil.recvmmsg=N}, default 0: one {@code recvmsg} per
+   * datagram, as before): Netty reads up to N datagrams of at most MAX_DATAGRAM + 1 bytes into one buffer per call
+   * ({@code EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE}) and hands each on as a slice. An experiment, measured in
+   * docs/BENCHMARKS.md; off by default.
+   */
+  static final int RECVMMSG = Math.max(0, Math.min(64, Integer.getInteger("veil.recvmmsg", 0)));
   /** Most datagrams handed to one lane by the others and not yet handled ({@code -Dveil.laneInbox}). */
   static final int MAX_INBOX = Integer.getInteger("veil.laneInbox", 16_384);
   /**
@@ -132,10 +139,15 @@ final class MediaLane implements ChannelRouters.Sink {
         this);
     routers.onClosedCounters(this::foldClosedCounters);
     // A datagram longer than MAX_DATAGRAM fills the MAX_DATAGRAM + 1 receive buffer and is dropped as too big.
-    FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator(MAX_DATAGRAM + 1);
+    boolean mmsg = RECVMMSG > 1 && loop.isEpoll();
+    FixedRecvByteBufAllocator rcv = new FixedRecvByteBufAllocator((MAX_DATAGRAM + 1) * (mmsg ? RECVMMSG : 1));
     rcv.maxMessagesPerRead(256);
     rcv.respectMaybeMoreData(false);
     Bootstrap b = reusePort ? loop.udpBootstrapReusePort() : loop.udpBootstrap();
+    if (mmsg) {
+      // each datagram is truncated to MAX_DATAGRAM + 1 bytes in its slot, and dropped as too big below, as without
+      b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM + 1);
+    }
     ChannelFuture bound = b
         .option(ChannelOption.SO_RCVBUF, 4 * 1024 * 1024)
         .option(ChannelOption.SO_SNDBUF, 4 * 1024 * 1024)

@@ -32,6 +32,8 @@ public final class VeilServer implements AutoCloseable {
   private java.util.concurrent.ScheduledExecutorService clusterIo;
   /** The cascade's bus (docs/PROTOCOL.md §1.9.3), or null: no cascade. */
   private dev.veil.server.cluster.ChannelBus cascadeBus;
+  private dev.veil.server.cluster.relay.RelayBudget.Limits cascadeBudget =
+      dev.veil.server.cluster.relay.RelayBudget.Limits.defaults();
   private volatile boolean crashed;
   private final Stats stats = new Stats();
   private final long startedNanos = System.nanoTime();
@@ -324,26 +326,13 @@ public final class VeilServer implements AutoCloseable {
     }
   }
 
-  /**
-   * The cascade (docs/PROTOCOL.md §1.9.3; {@code cluster.relay_secret} set): the channels' bus on Redis pub/sub and
-   * the node links, on sockets of the RTC bind address announced as the announced address.
-   */
   private void enableCascade(dev.veil.server.cluster.ClusterConfig cc) {
-    cascadeBus = new dev.veil.server.cluster.RedisChannelBus(cc.redisUrl(), cc.keyPrefix(), cc.nodeId(),
-        Duration.ofMillis(cc.redisTimeoutMillis()));
-    java.net.InetAddress bind;
-    try {
-      bind = java.net.InetAddress.getByName(cfg.rtcBindAddress());
-    } catch (java.net.UnknownHostException e) {
-      throw new IllegalStateException("rtc bind address " + cfg.rtcBindAddress() + ": " + e.getMessage(), e);
-    }
-    dev.veil.server.cluster.ChannelBus bus = cascadeBus;
-    loop.call(() -> {
-      hub.enableCascade(bus, cc.nodeId(), cc.relaySecret(), bind, cfg.announcedAddress(), media::onChannelLane,
-          dev.veil.server.cluster.relay.RelayBudget.Limits.defaults());
-      return null;
-    }, 5000);
-    LOG.info("cluster: cascade on (node links keyed by cluster.relay_secret)");
+    cascadeBus = CascadeWiring.enable(cc, cfg, loop, hub, media, cascadeBudget);
+  }
+
+  /** TEST ONLY: the budget of each node link of a cascade (docs/PROTOCOL.md §1.9.3); call before {@link #start()}. */
+  public void setCascadeBudgetForTesting(dev.veil.server.cluster.relay.RelayBudget.Limits limits) {
+    this.cascadeBudget = java.util.Objects.requireNonNull(limits, "limits");
   }
 
   /**
@@ -577,15 +566,7 @@ public final class VeilServer implements AutoCloseable {
       directory.close();
     }
     if (cascadeBus != null && (crashed || fatal != null)) {
-      // a crash as the other nodes see it: the node links go silent at once (no shutdown runs below)
-      try {
-        loop.call(() -> {
-          hub.cascade.close();
-          return null;
-        }, 5000);
-      } catch (RuntimeException e) {
-        LOG.warn("shutdown: closing the cascade's links failed ({})", e.toString());
-      }
+      CascadeWiring.closeLinks(loop, hub); // a crash as the other nodes see it: the node links go silent at once
     }
     if (loop != null && hub != null && fatal == null && !crashed) {
       // Every member gets disconnect {server shutting down}; wait (bounded) until their sockets have closed, so the

@@ -13,10 +13,8 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class IceTcpTest {
   private MediaTestServer fx;
   private final Random random = new Random(12);
-  private int seq = 100;
+  private final AudioFlow audio = new AudioFlow();
 
   @BeforeEach
   void start() throws Exception {
@@ -44,24 +42,7 @@ class IceTcpTest {
 
   /** Sends audio until the subscriber got {@code n} packets, each payload one that was sent. */
   private void flow(MediaTestPeer pub, MediaTestPeer sub, int n) throws Exception {
-    long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
-    long subSsrc = MediaTestPeer.ssrcs(sub.offerSdp).get(0);
-    Set<String> sent = new HashSet<>();
-    Set<String> got = new HashSet<>();
-    long deadline = System.currentTimeMillis() + 15_000;
-    while (got.size() < n) {
-      assertTrue(System.currentTimeMillis() < deadline, "only " + got.size() + " of " + n + " packets arrived");
-      String payload = "opus frame " + seq;
-      sent.add(payload);
-      pub.sendOpus(pubSsrc, seq, seq * 960L, payload.getBytes(StandardCharsets.US_ASCII));
-      seq++;
-      for (MediaTestPeer.Rtp r; (r = sub.pollRtp()) != null; ) {
-        assertEquals(subSsrc, r.ssrc());
-        String p = new String(r.payload(), StandardCharsets.US_ASCII);
-        assertTrue(sent.contains(p), "payload forwarded unchanged: " + p);
-        got.add(p);
-      }
-    }
+    audio.send(pub, sub, n, true);
   }
 
   private long counter(String name) {
@@ -200,8 +181,8 @@ class IceTcpTest {
       while (counter("tcp.send_dropped") == 0) {
         assertTrue(System.currentTimeMillis() < deadline, "no drop counted: " + fx.server.counters());
         for (int i = 0; i < 2000; i++) {
+          int seq = audio.nextSeq();
           pub.sendOpus(pubSsrc, seq, seq * 960L, payload);
-          seq++;
         }
       }
       // the server still serves others: a new UDP pair in another channel gets media

@@ -8,7 +8,6 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -36,28 +35,11 @@ class MediaForwardingTest {
     fx.close();
   }
 
-  private int seq = 100;
+  private final AudioFlow audio = new AudioFlow();
 
   /** Sends audio until the subscriber got {@code n} packets; returns the payloads it got, checking each. */
   private Set<String> flow(MediaTestPeer pub, long pubSsrc, MediaTestPeer sub, long subSsrc, int n) throws Exception {
-    Set<String> sent = new HashSet<>();
-    Set<String> got = new HashSet<>();
-    long deadline = System.currentTimeMillis() + 15_000;
-    while (got.size() < n) {
-      assertTrue(System.currentTimeMillis() < deadline, "only " + got.size() + " of " + n + " packets arrived");
-      String payload = "opus frame " + seq;
-      sent.add(payload);
-      pub.sendOpus(pubSsrc, seq, seq * 960L, payload.getBytes(StandardCharsets.US_ASCII));
-      seq++;
-      for (MediaTestPeer.Rtp r; (r = sub.pollRtp()) != null; ) {
-        assertEquals(subSsrc, r.ssrc(), "forwarded with the SSRC announced to the subscriber");
-        assertEquals(111, r.payloadType());
-        String p = new String(r.payload(), StandardCharsets.US_ASCII);
-        assertTrue(sent.contains(p), "payload forwarded unchanged: " + p);
-        got.add(p);
-      }
-    }
-    return got;
+    return audio.send(pub, pubSsrc, sub, subSsrc, n, true);
   }
 
   @Test
@@ -124,8 +106,8 @@ class MediaForwardingTest {
       long sent = 0;
       for (int batch = 0; batch < 40 && timed < 1; batch++) {
         for (int i = 0; i < Metrics.FORWARD_SAMPLE_EVERY; i++, sent++) {
+          int seq = audio.nextSeq();
           pub.sendOpus(pubSsrc, seq, seq * 960L, ("opus frame " + seq).getBytes(StandardCharsets.US_ASCII));
-          seq++;
           while (sub.pollRtp() != null) {
             // drained: the subscriber's socket never fills
           }

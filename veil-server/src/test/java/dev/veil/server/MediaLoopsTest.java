@@ -23,23 +23,6 @@ import org.junit.jupiter.api.Test;
  */
 class MediaLoopsTest {
 
-  /** Sends audio until the subscriber got {@code n} packets. */
-  private static void flow(MediaTestPeer pub, MediaTestPeer sub, int n, int[] seq) throws Exception {
-    long pubSsrc = MediaTestPeer.ssrcs(pub.answerSdp).get(0);
-    long subSsrc = MediaTestPeer.ssrcs(sub.offerSdp).get(0);
-    Set<String> got = new HashSet<>();
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (got.size() < n) {
-      assertTrue(System.currentTimeMillis() < deadline, "only " + got.size() + " of " + n + " packets arrived");
-      String payload = "frame " + seq[0];
-      pub.sendOpus(pubSsrc, seq[0], seq[0] * 960L, payload.getBytes(StandardCharsets.US_ASCII));
-      seq[0]++;
-      for (MediaTestPeer.Rtp r; (r = sub.pollRtp()) != null; ) {
-        assertEquals(subSsrc, r.ssrc());
-        got.add(new String(r.payload(), StandardCharsets.US_ASCII));
-      }
-    }
-  }
 
   private static int laneOf(MediaTestServer fx, String channel) throws Exception {
     CompletableFuture<Integer> lane = new CompletableFuture<>();
@@ -62,9 +45,9 @@ class MediaLoopsTest {
           lanes.add(laneOf(fx, "room" + c));
         }
         assertEquals(Set.of(0, 1, 2, 3), lanes, "one channel per lane");
-        int[] seq = {1};
+        AudioFlow audio = new AudioFlow(1);
         for (int c = 0; c < 4; c++) {
-          flow(peers.get(2 * c), peers.get(2 * c + 1), 10, seq);
+          audio.send(peers.get(2 * c), peers.get(2 * c + 1), 10, false);
         }
         Map<String, Long> counters = fx.server.counters();
         assertTrue(counters.getOrDefault("router.rtp_forwarded", 0L) >= 40, counters.toString());
@@ -82,8 +65,8 @@ class MediaLoopsTest {
     try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2));
         MediaTestPeer pub = fx.peer("room", "sendonly", 31);
         MediaTestPeer sub = fx.peer("room", "recvonly", 32)) {
-      int[] seq = {1};
-      flow(pub, sub, 5, seq);
+      AudioFlow audio = new AudioFlow(1);
+      audio.send(pub, sub, 5, false);
       long before = fx.server.counters().getOrDefault("udp.handed_off", 0L);
       // the publisher's next packets, each as if the kernel had given it to lane 0's socket, then to lane 1's: one of
       // the two is not the channel's lane and hands it over
@@ -96,8 +79,8 @@ class MediaLoopsTest {
         MediaLane lane = media.lane(i % 2);
         String payload = "injected " + i;
         sent.add(payload);
-        byte[] d = pub.protectOpus(pubSsrc, seq[0], seq[0] * 960L, payload.getBytes(StandardCharsets.US_ASCII));
-        seq[0]++;
+        int seq = audio.nextSeq();
+        byte[] d = pub.protectOpus(pubSsrc, seq, seq * 960L, payload.getBytes(StandardCharsets.US_ASCII));
         lane.loop().execute(() -> lane.onDatagram(d, from));
       }
       Set<String> got = new HashSet<>();
@@ -209,7 +192,7 @@ class MediaLoopsTest {
     try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(1));
         MediaTestPeer pub = fx.peer("room", "sendonly", 41);
         MediaTestPeer sub = fx.peer("room", "recvonly", 42)) {
-      flow(pub, sub, 10, new int[] {1});
+      new AudioFlow(1).send(pub, sub, 10, false);
       assertEquals(1, fx.server.mediaForTesting().lanes().size());
       Set<String> names = new HashSet<>();
       for (Thread t : Thread.getAllStackTraces().keySet()) {

@@ -10,37 +10,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two nodes' cascade signaling on a real redis-server: each node's members are announced to the other, and an E2EE
  * key message addressed to a member of the other node crosses through Redis byte for byte (opaque to the nodes).
  */
 class CascadeSignalingRedisTest {
-  private static RedisServer redis;
-
-  @BeforeAll
-  static void startRedis() throws Exception {
-    redis = new RedisServer();
-  }
-
-  @AfterAll
-  static void stopRedis() throws Exception {
-    redis.close();
-  }
-
-  private static void await(String what, BooleanSupplier cond) throws InterruptedException {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 30 s: " + what);
-      }
-      Thread.sleep(10); // polling a condition
-    }
-  }
+  @RegisterExtension
+  static final RedisServer.PerClass redis = new RedisServer.PerClass();
 
   /** Runs {@code r} on {@code loop} and waits for it. */
   private static void on(ExecutorService loop, Runnable r) throws Exception {
@@ -63,9 +42,9 @@ class CascadeSignalingRedisTest {
       on(loopA, () -> a.localJoined("room", 4, "pub", "sendonly", null));
       // B's subscription to the channel is in place once its own first message is through: A answers its roster
       on(loopB, () -> b.localJoined("room", 4, "sub", "recvonly", null));
-      await("A hears of sub", () -> atA.contains(
+      RedisServer.await("A hears of sub", () -> atA.contains(
           new CascadeCoordinator.Output.RemoteJoined("room", "sub", "B", "recvonly", null)));
-      await("B hears of pub", () -> atB.contains(
+      RedisServer.await("B hears of pub", () -> atB.contains(
           new CascadeCoordinator.Output.RemoteJoined("room", "pub", "A", "sendonly", null)));
 
       String key = "{\"type\":\"e2ee\",\"from\":\"pub\",\"payload\":\"q83vEjRWeJA=\"}";
@@ -76,11 +55,11 @@ class CascadeSignalingRedisTest {
       });
       assertTrue(sent[0]);
       assertFalse(sent[1]);
-      await("the key message reaches sub's node",
+      RedisServer.await("the key message reaches sub's node",
           () -> atB.contains(new CascadeCoordinator.Output.Deliver("room", "sub", key)));
 
       on(loopB, () -> b.localLeft("room", "sub"));
-      await("A hears sub leave",
+      RedisServer.await("A hears sub leave",
           () -> atA.contains(new CascadeCoordinator.Output.RemoteLeft("room", "sub", "B", "recvonly")));
       assertEquals(1, atB.stream().filter(o -> o instanceof CascadeCoordinator.Output.Deliver).count());
     } finally {

@@ -9,34 +9,13 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The cascade's signaling relay on a real redis-server: delivery to the other nodes, epoch fencing, bounds. */
 class RedisChannelBusTest {
-  private static RedisServer redis;
-
-  @BeforeAll
-  static void startRedis() throws Exception {
-    redis = new RedisServer();
-  }
-
-  @AfterAll
-  static void stopRedis() throws Exception {
-    redis.close();
-  }
-
-  private static void await(String what, BooleanSupplier cond) throws InterruptedException {
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within 30 s: " + what);
-      }
-      Thread.sleep(10); // polling a condition
-    }
-  }
+  @RegisterExtension
+  static final RedisServer.PerClass redis = new RedisServer.PerClass();
 
   @Test
   void messagesReachTheOtherNodesAndAFencedOffOwnersAreDropped() throws Exception {
@@ -50,13 +29,13 @@ class RedisChannelBusTest {
       b.subscribe("room", atB::add);
       String join = "{\"type\":\"notify\",\"event_type\":\"connection.created\",\"connection_id\":\"X\"}";
       assertTrue(a.publish("room", 1, join));
-      await("b hears a", () -> atB.size() == 1);
+      RedisServer.await("b hears a", () -> atB.size() == 1);
       assertEquals(new ChannelBus.Message("room", 1, "a", join), atB.get(0));
 
       // a was fenced off (b now holds the lease, epoch 2); a message a still sends under epoch 1 is dropped
       String key = "{\"type\":\"e2ee\",\"to\":\"Y\",\"payload\":\"opaque ciphertext\"}";
       assertTrue(b.publish("room", 2, key));
-      await("a hears b", () -> atA.size() == 1);
+      RedisServer.await("a hears b", () -> atA.size() == 1);
       assertEquals(2, atA.get(0).epoch());
       // a message under epoch 2 from a third node, then a stale one from a: b keeps only the first
       rawConn.sync().publish("bus:relay:room", "{\"epoch\":2,\"from\":\"c\",\"body\":\"{}\"}");
@@ -64,7 +43,7 @@ class RedisChannelBusTest {
       rawConn.sync().publish("bus:relay:room", "not json");
       rawConn.sync().publish("bus:relay:room", "{\"epoch\":3,\"from\":\"c\"}"); // no body
       rawConn.sync().publish("bus:relay:room", "{\"epoch\":3,\"from\":\"c\",\"body\":\"end\"}");
-      await("b got the last one", () -> atB.stream().anyMatch(m -> m.body().equals("end")));
+      RedisServer.await("b got the last one", () -> atB.stream().anyMatch(m -> m.body().equals("end")));
       assertEquals(List.of("a:1", "c:2", "c:3"), atB.stream().map(m -> m.fromNode() + ":" + m.epoch()).toList());
       assertEquals(3, b.dropped(), "the stale, the malformed and the bodiless");
       assertTrue(atA.stream().noneMatch(m -> m.fromNode().equals("a")), "a never hears itself");
@@ -73,7 +52,7 @@ class RedisChannelBusTest {
       b.unsubscribe("room");
       assertTrue(a.publish("room", 3, "{\"after\":true}"));
       rawConn.sync().publish("bus:relay:room", "{\"epoch\":3,\"from\":\"c\",\"body\":\"seen by a\"}");
-      await("a got the marker", () -> atA.stream().anyMatch(m -> m.body().equals("seen by a")));
+      RedisServer.await("a got the marker", () -> atA.stream().anyMatch(m -> m.body().equals("seen by a")));
       assertTrue(atB.stream().noneMatch(m -> m.body().contains("after")), "b unsubscribed");
     } finally {
       raw.shutdown(Duration.ZERO, Duration.ofSeconds(2));

@@ -10,27 +10,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The directory contract against a real redis-server started for this class, plus Redis-side TTLs. */
 class RedisDirectoryTest extends DirectoryContract {
-  private static RedisServer redis;
+  @RegisterExtension
+  static final RedisServer.PerClass redis = new RedisServer.PerClass();
   private static int run;
   private RedisDirectory dir;
-
-  @BeforeAll
-  static void startRedis() throws Exception {
-    redis = new RedisServer();
-  }
-
-  @AfterAll
-  static void stopRedis() throws Exception {
-    redis.close();
-  }
 
   @BeforeEach
   void open() {

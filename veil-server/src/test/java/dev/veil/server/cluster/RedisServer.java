@@ -7,10 +7,15 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A throw-away redis-server for a test: 127.0.0.1, a free port, no persistence ({@code --save '' --appendonly no});
  * {@link #close()} kills it. Fails (never skips) if redis-server is not installed ({@code .ci/run} installs it).
+ * A test class that needs one for all its tests registers a {@link PerClass}.
  */
 public final class RedisServer implements AutoCloseable {
   private final Process process;
@@ -56,6 +61,39 @@ public final class RedisServer implements AutoCloseable {
 
   public String url() {
     return "redis://127.0.0.1:" + port;
+  }
+
+  /**
+   * One redis-server for a test class, started before its first test and killed after its last:
+   * {@code @RegisterExtension static final RedisServer.PerClass redis = new RedisServer.PerClass();}.
+   */
+  public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+    private RedisServer server;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+      server = new RedisServer();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+      server.close();
+    }
+
+    public String url() {
+      return server.url();
+    }
+  }
+
+  /** Polls {@code cond} (every 10 ms) until it holds; fails after 30 s naming {@code what}. */
+  static void await(String what, BooleanSupplier cond) throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (!cond.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within 30 s: " + what);
+      }
+      Thread.sleep(10); // polling a condition
+    }
   }
 
   @Override
