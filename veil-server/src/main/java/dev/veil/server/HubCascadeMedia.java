@@ -144,13 +144,23 @@ final class HubCascadeMedia {
 
   // ------------------------------------------------------------------------------------------- the bus side
 
-  /** {@code node} hosts members of the channel: a socket for the link, announced to it. */
-  void nodeUp(String channelId, String node) {
-    nodeUp(channelId, node, 0);
+  /** Binds a link's socket ({@link RelayTransport#bind}; tests: a port another socket took meanwhile). */
+  @FunctionalInterface
+  interface Binder {
+    DatagramChannel bind(InetSocketAddress address) throws IOException;
   }
 
-  /** As above, on local port {@code port} if it can be bound again (0: any). */
-  private void nodeUp(String channelId, String node, int port) {
+  /** How link sockets are bound (hub thread; tests replace it). */
+  Binder binder = RelayTransport::bind;
+
+  /** The link of {@code channelId} to {@code node}, or null (hub thread: tests). */
+  Link link(String channelId, String node) {
+    Map<String, Link> m = links.get(channelId);
+    return m == null ? null : m.get(node);
+  }
+
+  /** {@code node} hosts members of the channel: a socket for the link (a new ephemeral port), announced to it. */
+  void nodeUp(String channelId, String node) {
     if (closed || channels.apply(channelId) == null || refused.contains(channelId + "\0" + node)) {
       return;
     }
@@ -159,15 +169,9 @@ final class HubCascadeMedia {
       return;
     }
     DatagramChannel socket;
+    int port;
     try {
-      try {
-        socket = RelayTransport.bind(new InetSocketAddress(bindAddress, port));
-      } catch (IOException e) {
-        if (port == 0) {
-          throw e;
-        }
-        socket = RelayTransport.bind(new InetSocketAddress(bindAddress, 0));
-      }
+      socket = binder.bind(new InetSocketAddress(bindAddress, 0));
       port = ((InetSocketAddress) socket.getLocalAddress()).getPort();
     } catch (IOException e) {
       stats.inc("cascade.link_errors");
@@ -225,15 +229,15 @@ final class HubCascadeMedia {
         return;
       }
       if (l.peer != null) {
-        // the other node made a new socket (its link restarted): so does this one, on the same port if it can (so
-        // the other node, which knows it, does not restart in turn)
-        int port = l.localPort;
-        close(l, null, false);
-        nodeUp(channelId, from, port);
-        l = links.getOrDefault(channelId, Map.of()).get(from);
-        if (l == null) {
-          return;
-        }
+        // the other node made a new socket (its link restarted, dropping its side): this end follows it on the SAME
+        // socket (a new session; what came over the old one is dropped, the next list imports it again), so this
+        // node's address never changes because of the other's and a restart never bounces back: two nodes that
+        // restart at once converge
+        l.peer = a;
+        l.transport.retarget(a);
+        stats.inc("cascade.links_retargeted");
+        importTracks(l, List.of());
+        return;
       }
       l.peer = a;
       start(l);

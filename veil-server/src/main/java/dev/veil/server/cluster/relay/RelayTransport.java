@@ -38,9 +38,16 @@ public final class RelayTransport implements AutoCloseable {
     default void down(String reason) { }
   }
 
-  private final RelayLink link;
+  private final boolean initiator;
+  private final byte[] secret;
+  private final String local;
+  private final String remote;
+  private final Random random = new java.security.SecureRandom();
+  /** Link thread only (replaced by a fresh engine on {@link #retarget}). */
+  private RelayLink link;
   private final DatagramChannel socket;
-  private final InetSocketAddress peer;
+  private volatile InetSocketAddress peer;
+  private volatile boolean restart;
   private final Listener listener;
   private final BlockingQueue<Runnable> tasks = new ArrayBlockingQueue<>(QUEUE);
   private final Thread reader;
@@ -54,10 +61,11 @@ public final class RelayTransport implements AutoCloseable {
 
   private RelayTransport(boolean initiator, byte[] secret, String local, String remote, DatagramChannel socket,
       InetSocketAddress peer, Listener listener) {
-    long now = nowMillis();
-    Random random = new java.security.SecureRandom();
-    this.link = initiator ? RelayLink.initiator(secret, local, remote, RelayLink.Timings.defaults(), random, now)
-        : RelayLink.responder(secret, local, remote, RelayLink.Timings.defaults(), random, now);
+    this.initiator = initiator;
+    this.secret = secret.clone();
+    this.local = local;
+    this.remote = remote;
+    this.link = engine(nowMillis());
     this.stats = link.stats();
     this.peer = peer;
     this.listener = listener;
@@ -68,6 +76,26 @@ public final class RelayTransport implements AutoCloseable {
     worker.setDaemon(true);
     reader.start();
     worker.start();
+  }
+
+  private RelayLink engine(long now) {
+    return initiator ? RelayLink.initiator(secret, local, remote, RelayLink.Timings.defaults(), random, now)
+        : RelayLink.responder(secret, local, remote, RelayLink.Timings.defaults(), random, now);
+  }
+
+  /**
+   * The peer node made a new socket (its link restarted): from now on only {@code newPeer} is heard and sent to, by
+   * a fresh engine (a new handshake), on this same socket, so this end's address does not change (any thread).
+   */
+  public void retarget(InetSocketAddress newPeer) {
+    peer = newPeer;
+    restart = true;
+    tasks.offer(() -> { }); // wakes the link thread (a full queue wakes it anyway)
+  }
+
+  /** The address datagrams are accepted from and sent to. */
+  public InetSocketAddress peer() {
+    return peer;
   }
 
   /** A UDP socket bound to {@code address} (the node's relay address), for {@link #toOwner}/{@link #fromRelay}. */
@@ -160,7 +188,7 @@ public final class RelayTransport implements AutoCloseable {
         return;
       } catch (IOException e) {
         if (!closed) {
-          LOG.warn("relay to {}: receive failed: {}", link.remoteNode(), e.toString());
+          LOG.warn("relay to {}: receive failed: {}", remote, e.toString());
         }
       }
     }
@@ -169,6 +197,14 @@ public final class RelayTransport implements AutoCloseable {
   private void linkLoop() {
     while (!closed) {
       try {
+        if (restart) {
+          restart = false;
+          link = engine(nowMillis()); // the old session's packets in the queue fail the new one's checks
+          if (up) {
+            up = false;
+            listener.down("the peer node restarted its link");
+          }
+        }
         long now = nowMillis();
         long wait = Math.max(0, Math.min(link.nextTimeoutMillis() - now, 1000));
         Runnable r = tasks.poll(wait, TimeUnit.MILLISECONDS);
@@ -186,7 +222,7 @@ public final class RelayTransport implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
-        LOG.warn("relay to {}: {}", link.remoteNode(), e.toString()); // one bad step, never the thread
+        LOG.warn("relay to {}: {}", remote, e.toString()); // one bad step, never the thread
       }
     }
   }
@@ -201,7 +237,7 @@ public final class RelayTransport implements AutoCloseable {
         socket.send(ByteBuffer.wrap(d), peer);
       } catch (IOException e) {
         if (!closed) {
-          LOG.debug("relay to {}: send failed: {}", link.remoteNode(), e.toString());
+          LOG.debug("relay to {}: send failed: {}", remote, e.toString());
         }
       }
     }
@@ -217,7 +253,7 @@ public final class RelayTransport implements AutoCloseable {
           listener.down(d.reason());
         }
       } catch (RuntimeException ex) {
-        LOG.warn("relay to {}: listener failed: {}", link.remoteNode(), ex.toString());
+        LOG.warn("relay to {}: listener failed: {}", remote, ex.toString());
       }
     }
     stats = link.stats();
