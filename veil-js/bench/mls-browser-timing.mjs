@@ -12,7 +12,8 @@
 //   leave → locked out       from the leaver's disconnect() to a remaining member's first frame encrypted under a key
 //                            it had not sent under before the leave (`key-used`, operation 'encrypt'): MLS = the
 //                            new epoch after the removal commit; sender keys = the fresh sender key after all acks;
-//                            "1st" = the earliest remaining member, "all" = the last
+//                            "1st" = the earliest remaining member, "all" = the last; MLS with one member left:
+//                            it cannot commit a group of one, so it stops sending (epoch -1; polled every 2 ms)
 //   node bench/mls-browser-timing.mjs [ROUNDS=5] [SIZES=2,4] [MODES=sender-keys,mls]
 // Needs veil-server/target/veil-server.jar (mvn -B -q -DskipTests package at the repository root).
 import { execSync } from 'node:child_process';
@@ -52,11 +53,32 @@ function sendKidsInPage() {
   return window.veil.events.filter(e => e.type === 'key-used' && e.operation === 'encrypt').map(e => e.kid);
 }
 
-/** In-page: the first 'encrypt' key-used event after `after` with a kid not in `old`. */
+/**
+ * In-page: watches (every 2 ms) for the MLS "alone" case: a member whose last peer left drops its send key and stops
+ * sending (epoch -1; mls-session.js), which emits no event of its own.
+ */
+function watchStopInPage() {
+  const v = window.veil;
+  v.stoppedAt = null;
+  clearInterval(v.stopWatch);
+  v.stopWatch = setInterval(() => {
+    if (v.conn.e2eeKeyMode === 'mls' && v.conn.e2eeEpoch === -1 && v.stoppedAt === null) {
+      v.stoppedAt = performance.timeOrigin + performance.now();
+    }
+  }, 2);
+}
+
+/** In-page: the first 'encrypt' key-used event after `after` with a kid not in `old`, or the stop (see above). */
 function freshSendInPage({ after, old }) {
-  const ev = window.veil.events.find(e => e.type === 'key-used' && e.operation === 'encrypt' && e.time > after
+  const v = window.veil;
+  const ev = v.events.find(e => e.type === 'key-used' && e.operation === 'encrypt' && e.time > after
     && !old.includes(e.kid));
-  return ev ? { time: ev.time, kid: ev.kid } : null;
+  if (ev) return { time: ev.time, how: 'new key' };
+  if (v.stoppedAt !== null) {
+    clearInterval(v.stopWatch);
+    return { time: v.stoppedAt, how: 'stopped' };
+  }
+  return null;
 }
 
 async function join(browser, server, channel, i, mode) {
@@ -105,6 +127,7 @@ async function round(browser, server, channel, stay, mode) {
   const v = await agreed([...stay, c], mode);
   r.epochAfterJoin = v.epoch;
   const old = await Promise.all(stay.map(m => m.page.evaluate(sendKidsInPage)));
+  await Promise.all(stay.map(m => m.page.evaluate(watchStopInPage)));
   const leaveAt = await c.page.evaluate(async () => {
     const at = performance.timeOrigin + performance.now();
     await window.veil.conn.disconnect();
@@ -114,6 +137,7 @@ async function round(browser, server, channel, stay, mode) {
     () => m.page.evaluate(freshSendInPage, { after: leaveAt, old: old[i] }), WAIT)));
   r.lockedOut1st = Math.min(...fresh.map(f => f.time)) - leaveAt;
   r.lockedOutAll = Math.max(...fresh.map(f => f.time)) - leaveAt;
+  r.lockout = fresh.map(f => f.how).join('+');
   await c.page.context().close();
   if (stay.length > 1) await agreed(stay, mode);
   return r;
@@ -160,7 +184,7 @@ for (const n of SIZES) {
     const row = `| ${n} | ${mode === 'mls' ? 'MLS' : 'sender keys'} | ${COLUMNS.map(([k]) => stat(rounds.map(r => r[k]))).join(' | ')} |`;
     rows.push(row);
     console.log(`# n=${n} ${mode} load=${load()} ${JSON.stringify(rounds.map(r => Object.fromEntries(
-      Object.entries(r).map(([k, x]) => [k, Math.round(x)]))))}`);
+      Object.entries(r).map(([k, x]) => [k, typeof x === 'number' ? Math.round(x) : x]))))}`);
   }
 }
 console.log(`\nms, median (min–max) over ${ROUNDS} rounds; load after: ${load()}\n`);
