@@ -126,6 +126,9 @@ async function round(browser, server, channel, stay, mode) {
   r.joinerPresentsAll = Math.max(...shown) - c.t0;
   const v = await agreed([...stay, c], mode);
   r.epochAfterJoin = v.epoch;
+  // diagnostics for outlier rounds: the newcomer's e2ee errors other than frames before their key arrived
+  r.joinerErrors = await c.page.evaluate(() => window.veil.events.filter(e => e.type === 'error'
+    && !/^(no-key|expired-key)$/.test(e.reason)).map(e => `${e.source || e.operation}:${e.reason}`).join(',') || undefined);
   const old = await Promise.all(stay.map(m => m.page.evaluate(sendKidsInPage)));
   await Promise.all(stay.map(m => m.page.evaluate(watchStopInPage)));
   const leaveAt = await c.page.evaluate(async () => {
