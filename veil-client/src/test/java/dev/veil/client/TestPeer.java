@@ -21,7 +21,12 @@ import java.util.function.BooleanSupplier;
 
 /** A connection plus everything it reported, for the end-to-end tests. */
 final class TestPeer implements AutoCloseable {
-    static final long DEADLINE_MS = 20_000;
+    static final long DEADLINE_MS = 60_000;
+    /**
+     * The connect timeout of a test peer whose options keep the SDK's default (15 s): a first connect in a cold JVM
+     * on a loaded 2-core machine took longer than that once (server start 16 s, first join 15 s after it).
+     */
+    static final long CONNECT_TIMEOUT_MS = 50_000;
     /** An Opus silence frame (TOC 0xf8: CELT FB 20 ms, one frame), then a marker that makes each frame distinct. */
     static final byte[] OPUS_SILENCE = {(byte) 0xf8, (byte) 0xff, (byte) 0xfe};
 
@@ -43,7 +48,9 @@ final class TestPeer implements AutoCloseable {
 
     TestPeer(String name, URI url, String channel, Options options) {
         this.name = name;
-        this.connection = VeilClient.connection(url).sendrecv(channel, null, options);
+        Options o = options.connectTimeoutMillis() == Options.DEFAULT_CONNECT_TIMEOUT_MILLIS
+                ? options.withConnectTimeoutMillis(CONNECT_TIMEOUT_MS) : options;
+        this.connection = VeilClient.connection(url).sendrecv(channel, null, o);
         connection.onAudioFrame((s, f) -> received.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>()).add(f))
                 .onE2ee(e2ee::add)
                 .onNotify(notifies::add)
