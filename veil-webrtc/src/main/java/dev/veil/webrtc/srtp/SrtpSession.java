@@ -1,6 +1,7 @@
 package dev.veil.webrtc.srtp;
 
 import java.security.GeneralSecurityException;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -173,26 +174,12 @@ public final class SrtpSession {
         return unprotectRtp(srtp, 0, srtp.length);
     }
 
-    /** Checks and decrypts the SRTP packet in {@code buf[off, off+len)}. */
+    /** Checks and decrypts the SRTP packet in {@code buf[off, off+len)} into a new array (the input is untouched). */
     public byte[] unprotectRtp(byte[] buf, int off, int len) throws SrtpException {
         checkBounds(buf, off, len);
-        int hdr = rtpHeaderLength(buf, off, len);
-        if (len < hdr + rx.tagLength()) {
-            throw new SrtpException(SrtpRejection.TOO_SHORT, "SRTP packet shorter than header and tag");
-        }
-        int ssrc = readInt(buf, off + 8);
-        ReceiveStream stream = receiveStream(ssrc, readU16(buf, off + 2));
-        long index = receiveIndex(stream, readU16(buf, off + 2));
-        byte[] out;
-        try {
-            out = rx.unprotectRtp(buf, off, len, hdr, ssrc, index);
-        } catch (SrtpException e) {
-            throw e;
-        } catch (GeneralSecurityException e) {
-            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
-        }
-        accepted(ssrc, stream, index);
-        return out;
+        byte[] copy = Arrays.copyOfRange(buf, off, off + len);
+        int n = unprotectRtpInPlace(copy, 0, len);
+        return Arrays.copyOf(copy, n);
     }
 
     /**
@@ -302,39 +289,12 @@ public final class SrtpSession {
         return unprotectRtcp(srtcp, 0, srtcp.length);
     }
 
-    /** Checks and decrypts the SRTCP packet in {@code buf[off, off+len)}. */
+    /** Checks and decrypts the SRTCP packet in {@code buf[off, off+len)} into a new array (the input is untouched). */
     public byte[] unprotectRtcp(byte[] buf, int off, int len) throws SrtpException {
         checkBounds(buf, off, len);
-        checkRtcpHeader(buf, off, len, 8 + rx.tagLength() + SrtpCipher.SRTCP_INDEX_LENGTH);
-        int ssrc = readInt(buf, off + 4);
-        int word = readInt(buf, off + rx.srtcpIndexOffset(len));
-        boolean encrypted = word < 0;
-        int index = word & 0x7fffffff;
-        ReplayWindow window = rxRtcp.get(ssrc);
-        boolean isNew = window == null;
-        if (isNew) {
-            if (rxRtcp.size() >= MAX_STREAMS) {
-                throw new SrtpException(SrtpRejection.TOO_MANY_STREAMS, "too many incoming RTCP SSRCs");
-            }
-            window = new ReplayWindow();
-        }
-        SrtpRejection replay = window.check(index);
-        if (replay != null) {
-            throw new SrtpException(replay, "SRTCP index " + index + " refused by the replay window");
-        }
-        byte[] out;
-        try {
-            out = rx.unprotectRtcp(buf, off, len, ssrc, index, encrypted);
-        } catch (SrtpException e) {
-            throw e;
-        } catch (GeneralSecurityException e) {
-            throw new SrtpException(SrtpRejection.CRYPTO_ERROR, e.getMessage());
-        }
-        if (isNew) {
-            rxRtcp.put(ssrc, window);
-        }
-        window.accept(index);
-        return out;
+        byte[] copy = Arrays.copyOfRange(buf, off, off + len);
+        int n = unprotectRtcpInPlace(copy, 0, len);
+        return Arrays.copyOf(copy, n);
     }
 
     /**
