@@ -89,19 +89,6 @@ class CascadeEndToEndTest {
         .anyMatch(n -> n.nodeId().equals("n" + (i + 1)) && n.full()));
   }
 
-  private static boolean contains(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return true;
-    }
-    return false;
-  }
-
   @Test
   void membersOnTwoNodesDecodeEachOtherOverTheNodeLink_aWrongSecretIsRefused_aLeaveEndsTheTrack() throws Exception {
     startNodes(3, null);
@@ -153,7 +140,7 @@ class CascadeEndToEndTest {
       for (int i = Math.max(0, raw.size() - 40); i < raw.size(); i++) {
         byte[] f = raw.get(i);
         for (byte[] d : wire) {
-          if (contains(d, f)) {
+          if (TestPeer.containsBytes(d, f)) {
             return true;
           }
         }

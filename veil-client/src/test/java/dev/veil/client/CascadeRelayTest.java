@@ -65,19 +65,6 @@ class CascadeRelayTest {
     return b.array();
   }
 
-  private static boolean contains(byte[] hay, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= hay.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (hay[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return true;
-    }
-    return false;
-  }
-
   @Test
   void subscribersOnTheRelayNodeDecodeThePublisherOnTheOwnerAndTheLinkCarriesOnlyCiphertext() throws Exception {
     byte[] secret = new byte[32];
@@ -137,9 +124,9 @@ class CascadeRelayTest {
       int media = 0;
       synchronized (wire) {
         for (byte[] d : wire) {
-          assertFalse(contains(d, marker), "no plaintext on the node link");
+          assertFalse(TestPeer.containsBytes(d, marker), "no plaintext on the node link");
           for (byte[] p : sent) {
-            if (d.length == p.length + 32 && contains(d, p)) {
+            if (d.length == p.length + 32 && TestPeer.containsBytes(d, p)) {
               media++;
               break;
             }
@@ -297,9 +284,9 @@ class CascadeRelayTest {
       int carried = 0;
       synchronized (wire) {
         for (byte[] d : wire) {
-          assertFalse(contains(d, marker), "no plaintext crossed the node link");
+          assertFalse(TestPeer.containsBytes(d, marker), "no plaintext crossed the node link");
           for (byte[] ct : cipher) {
-            if (contains(d, ct)) {
+            if (TestPeer.containsBytes(d, ct)) {
               carried++;
               break;
             }

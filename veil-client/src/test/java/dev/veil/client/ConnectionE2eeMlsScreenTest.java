@@ -54,15 +54,6 @@ class ConnectionE2eeMlsScreenTest {
     }
 
     /** {@code needle} occurs somewhere in {@code hay}. */
-    private static boolean contains(byte[] hay, byte[] needle) {
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            if (Arrays.equals(hay, i, i + needle.length, needle, 0, needle.length)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     @Test
     void mlsModeSealsScreenFramesForTheOtherMemberAndNeverSendsThemInClear() throws Exception {
         List<E2eeEvent> eventsA = new ArrayList<>();
@@ -104,7 +95,7 @@ class ConnectionE2eeMlsScreenTest {
         assertArrayEquals(Arrays.copyOf(key, Codec.VP8_KEY_FRAME_PREFIX),
                 Arrays.copyOf(sealedKey, Codec.VP8_KEY_FRAME_PREFIX));
         assertTrue(sealedKey.length > key.length, "header and tag added");
-        assertFalse(contains(sealedKey, Arrays.copyOf(body, 16)), "the picture is not in clear");
+        assertFalse(TestPeer.containsBytes(sealedKey, Arrays.copyOf(body, 16)), "the picture is not in clear");
         assertArrayEquals(key, b.openVp8Mls(A, sealedKey, 3));
 
         // delta frame (P bit set): only the 3-byte frame tag stays clear
@@ -113,7 +104,7 @@ class ConnectionE2eeMlsScreenTest {
         byte[] sealedDelta = a.sealVp8(delta, false, A);
         assertArrayEquals(Arrays.copyOf(delta, Codec.VP8_DELTA_FRAME_PREFIX),
                 Arrays.copyOf(sealedDelta, Codec.VP8_DELTA_FRAME_PREFIX));
-        assertFalse(contains(sealedDelta, Arrays.copyOfRange(delta, 3, 19)), "the rest is not in clear");
+        assertFalse(TestPeer.containsBytes(sealedDelta, Arrays.copyOfRange(delta, 3, 19)), "the rest is not in clear");
         assertArrayEquals(delta, b.openVp8Mls(A, sealedDelta, 4));
 
         // fail closed: a tampered frame, or A's frame on another member's stream, is dropped

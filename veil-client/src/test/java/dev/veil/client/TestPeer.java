@@ -66,6 +66,16 @@ final class TestPeer implements AutoCloseable {
                 (s, p) -> raw.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>()).add(p));
     }
 
+    /** Whether {@code needle} occurs in {@code hay} (a frame or plaintext marker inside a datagram). */
+    static boolean containsBytes(byte[] hay, byte[] needle) {
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            if (java.util.Arrays.equals(hay, i, i + needle.length, needle, 0, needle.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     TestPeer connect() throws Exception {
         connection.connect().get(DEADLINE_MS, TimeUnit.MILLISECONDS);
         return this;
