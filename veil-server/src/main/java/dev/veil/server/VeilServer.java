@@ -2,16 +2,9 @@ package dev.veil.server;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.veil.signaling.SignalingCodec;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.Map;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.ContextHandler;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,9 +20,10 @@ public final class VeilServer implements AutoCloseable {
   private final ServerConfig cfg;
   private final OpsConfig ops;
   private final dev.veil.server.cluster.ClusterConfig clusterCfg;
+  /** This node's cluster membership, or null without a cluster. */
+  private ClusterMembership membership;
+  /** The membership's node, or null without a cluster. */
   private dev.veil.server.cluster.ClusterNode cluster;
-  private dev.veil.server.cluster.ClusterDirectory directory;
-  private java.util.concurrent.ScheduledExecutorService clusterIo;
   /** The cascade's bus (docs/PROTOCOL.md §1.9.3), or null: no cascade. */
   private dev.veil.server.cluster.ChannelBus cascadeBus;
   private dev.veil.server.cluster.relay.RelayBudget.Limits cascadeBudget =
@@ -43,10 +37,8 @@ public final class VeilServer implements AutoCloseable {
   private EventLoop[] mediaLoops = new EventLoop[0];
   private RtcMedia media;
   private Hub hub;
-  private Server jetty;
-  private ServerConnector connector;
-  /** The loopback-only admin port ({@code admin.port}), or null. */
-  private ServerConnector adminConnector;
+  /** Jetty: signaling, {@code /health}, {@code /metrics} and the admin port. */
+  private HttpFront http;
   /** The graceful drain's outcome once started ({@link #drain()}), else null. */
   private volatile java.util.concurrent.CompletableFuture<Drain.Reason> drain;
   private volatile java.util.function.Consumer<Drain.Reason> drainedHandler = r -> { };
@@ -55,14 +47,8 @@ public final class VeilServer implements AutoCloseable {
   /** The first fatal error, or null: the server cannot be trusted to work any more (health "failed"). */
   private volatile Throwable fatal;
   private volatile java.util.function.Consumer<Throwable> fatalHandler = t -> { };
-  /** The event loop marks itself alive this often; {@code /health} reports "stalled" past {@link #loopStallNanos}. */
-  static final long HEARTBEAT_NANOS = 500_000_000L;
-  /** Time without a heartbeat after which the loop counts as stuck (a task that never returns). */
-  volatile long loopStallNanos = 10_000_000_000L;
-  /** The last heartbeat of each loop: the hub's first, then the media loops' (those that are not the hub's). */
-  private volatile java.util.concurrent.atomic.AtomicLongArray lastBeats = new java.util.concurrent.atomic.AtomicLongArray(0);
-  /** How late each loop ran its last heartbeat (same order). */
-  private volatile java.util.concurrent.atomic.AtomicLongArray beatLags = new java.util.concurrent.atomic.AtomicLongArray(0);
+  /** The loops' heartbeats: loop lag and "stalled" for {@code /health}. */
+  final LoopHeartbeats heartbeats = new LoopHeartbeats(stats.metrics);
 
   /** Time shutdown waits for the members' sockets to close after their disconnect before stopping HTTP. */
   static final long SHUTDOWN_DRAIN_MILLIS = 5000;
@@ -159,46 +145,9 @@ public final class VeilServer implements AutoCloseable {
     return media;
   }
 
-  private void heartbeat(EventLoop l, int i, long dueNanos) {
-    long now = System.nanoTime();
-    if (dueNanos != 0) {
-      long lag = Math.max(0, now - dueNanos);
-      beatLags.set(i, lag);
-      stats.metrics.loopLag.record(lag, java.util.concurrent.TimeUnit.NANOSECONDS);
-    }
-    lastBeats.set(i, now);
-    if (!stopped) {
-      long next = now + HEARTBEAT_NANOS;
-      l.schedule(HEARTBEAT_NANOS, () -> heartbeat(l, i, next));
-    }
-  }
-
-  /** How late the last heartbeat ran, in nanoseconds (the most late of the loops: the busiest loop's lag). */
-  long loopLagNanos() {
-    java.util.concurrent.atomic.AtomicLongArray lags = beatLags;
-    long max = 0;
-    for (int i = 0; i < lags.length(); i++) {
-      max = Math.max(max, lags.get(i));
-    }
-    return max;
-  }
-
-  /**
-   * True if an event loop (the hub's or a media loop) has not run its heartbeat for {@link #loopStallNanos}: it is
-   * stuck in some task.
-   */
+  /** True if an event loop is stuck in some task ({@link LoopHeartbeats#stalled()}). */
   boolean loopStalled() {
-    if (loop == null || stopped) {
-      return false;
-    }
-    java.util.concurrent.atomic.AtomicLongArray beats = lastBeats;
-    long now = System.nanoTime();
-    for (int i = 0; i < beats.length(); i++) {
-      if (now - beats.get(i) > loopStallNanos) {
-        return true;
-      }
-    }
-    return false;
+    return loop != null && !stopped && heartbeats.stalled();
   }
 
   /** Binds the ports and starts serving. */
@@ -234,20 +183,7 @@ public final class VeilServer implements AutoCloseable {
       hub.webhook = new dev.veil.server.auth.HttpAuthWebhook(java.net.URI.create(cfg.auth().webhookUrl()),
           java.time.Duration.ofMillis(cfg.auth().webhookTimeoutMillis()), loop);
     }
-    java.util.List<EventLoop> all = allLoops();
-    java.util.concurrent.atomic.AtomicLongArray beats = new java.util.concurrent.atomic.AtomicLongArray(all.size());
-    long now = System.nanoTime();
-    for (int i = 0; i < all.size(); i++) {
-      beats.set(i, now);
-    }
-    lastBeats = beats;
-    beatLags = new java.util.concurrent.atomic.AtomicLongArray(all.size());
-    for (int i = 0; i < all.size(); i++) {
-      EventLoop l = all.get(i);
-      int k = i;
-      l.start();
-      l.execute(() -> heartbeat(l, k, 0));
-    }
+    heartbeats.startLoops(allLoops());
 
     Metrics metrics = stats.metrics;
     metrics.bindCounters(this::counters);
@@ -255,45 +191,12 @@ public final class VeilServer implements AutoCloseable {
     metrics.bindJvmAndProcess();
     metrics.bindNetty(loop.nettyGroup());
 
-    QueuedThreadPool pool = new QueuedThreadPool(64, 4);
-    pool.setName("veil-http");
-    jetty = new Server(pool);
-    connector = new ServerConnector(jetty, 1, 1);
-    connector.setHost(cfg.httpBindAddress());
-    connector.setPort(cfg.httpPort());
-    jetty.addConnector(connector);
-    if (ops.adminPort() >= 0) {
-      adminConnector = new ServerConnector(jetty, 1, 1);
-      adminConnector.setHost(ops.adminBindAddress()); // a loopback address (checked by OpsConfig)
-      adminConnector.setPort(ops.adminPort());
-      jetty.addConnector(adminConnector);
-    }
-    ContextHandler context = new ContextHandler("/");
-    WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(jetty, context, container -> {
-      // Text is read in parts and bounded by SignalingEndpoint (the limit below only applies to whole messages).
-      container.setMaxTextMessageSize(SignalingCodec.MAX_MESSAGE_CHARS * 4L);
-      container.setMaxBinaryMessageSize(1024);
-      // Belt and braces behind the hub's own outbound bound (Outbound): Jetty never queues more frames than this.
-      container.setMaxOutgoingFrames(cfg.guards().outboundMaxMessages() + 64);
-      container.setIdleTimeout(Duration.ofSeconds(
-          (long) cfg.pingIntervalSeconds() * (cfg.maxMissedPongs() + 2) + cfg.signalingTimeoutSeconds()));
-      container.addMapping("/signaling",
-          (req, resp, cb) -> new SignalingEndpoint(loop, hub, this::fail, metrics.signaling));
-    });
-    ws.setHandler(new WebHandler(this::health, this::metrics, adminConnector, this::adminDrain));
-    context.setHandler(ws);
-    // HTTP request timings (method, status, outcome: no path, so no unbounded label)
-    io.micrometer.jetty12.server.TimedHandler timed =
-        new io.micrometer.jetty12.server.TimedHandler(metrics.registry(), io.micrometer.core.instrument.Tags.empty());
-    timed.setHandler(context);
-    jetty.setHandler(timed);
-    metrics.bindJetty(jetty, pool);
-    jetty.setStopTimeout(2000);
+    http = new HttpFront(cfg, ops, loop, hub, this::fail, metrics, this::health, this::metrics, this::adminDrain);
     if (clusterCfg.enabled()) {
-      connector.open(); // the bound port is part of the node's default signaling URL
+      http.openPublicPort(); // the bound port is part of the node's default signaling URL
       joinCluster();
     }
-    jetty.start();
+    http.start();
     LOG.info("veil-server up: http {} rtc udp {} tcp {} announced {} e2ee {} turn {} media loops {}", httpPort(),
         rtcPort(), rtcTcpPort() == 0 ? "off" : rtcTcpPort(), cfg.announcedAddress(), cfg.e2ee(), cfg.net().turn(),
         mediaLoops.length);
@@ -301,28 +204,11 @@ public final class VeilServer implements AutoCloseable {
 
   /** Registers this node in the cluster directory (before HTTP accepts anything); throws if Redis is unreachable. */
   private void joinCluster() {
-    dev.veil.server.cluster.ClusterConfig cc = clusterCfg;
-    if (cc.publicSignalingUrl().isEmpty()) {
-      cc = cc.forNode(cc.nodeId(), "ws://" + cfg.announcedAddress() + ":" + connector.getLocalPort() + "/signaling");
-    }
-    directory = new dev.veil.server.cluster.RedisDirectory(cc.redisUrl(), cc.keyPrefix(),
-        Duration.ofMillis(cc.redisTimeoutMillis()));
-    clusterIo = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "veil-cluster");
-      t.setDaemon(true);
-      return t;
-    });
-    cluster = new dev.veil.server.cluster.ClusterNode(cc, directory,
-        cfg.announcedAddress() + ":" + media.localPort(), cfg.maxConnections(), stats::connections, clusterIo,
-        loop);
-    cluster.register();
-    clusterIo.scheduleWithFixedDelay(cluster::tick, cc.heartbeatMillis(), cc.heartbeatMillis(),
-        java.util.concurrent.TimeUnit.MILLISECONDS);
-    hub.placement = cluster;
-    cluster.onLeaseLost(hub::leaseLost);
-    cluster.onLeaseHeld(hub::leaseHeld);
-    if (cc.cascade()) {
-      enableCascade(cc);
+    membership = new ClusterMembership(clusterCfg, cfg, http.httpPort(), media.localPort(), stats, loop);
+    cluster = membership.node();
+    membership.register(hub);
+    if (cluster.config().cascade()) {
+      enableCascade(cluster.config());
     }
   }
 
@@ -364,12 +250,12 @@ public final class VeilServer implements AutoCloseable {
 
   /** The bound HTTP port. */
   public int httpPort() {
-    return connector.getLocalPort();
+    return http.httpPort();
   }
 
   /** The bound admin port, or -1 without one. */
   public int adminPort() {
-    return adminConnector == null ? -1 : adminConnector.getLocalPort();
+    return http.adminPort();
   }
 
   /** The bound ICE-TCP port, or 0 when ICE-TCP is off. */
@@ -452,7 +338,7 @@ public final class VeilServer implements AutoCloseable {
     o.put("max_connections", cfg.maxConnections());
     // the share of the connection budget in use: what a load balancer or a cluster compares nodes by
     o.put("load", Math.round(1000.0 * stats.connections() / cfg.maxConnections()) / 1000.0);
-    o.put("loop_lag_ms", Math.round(loopLagNanos() / 1e4) / 100.0);
+    o.put("loop_lag_ms", Math.round(heartbeats.lagNanos() / 1e4) / 100.0);
     ObjectNode counters = o.putObject("counters");
     for (Map.Entry<String, Long> e : counters().entrySet()) {
       counters.put(e.getKey(), e.getValue());
@@ -550,20 +436,10 @@ public final class VeilServer implements AutoCloseable {
       return;
     }
     stopped = true;
+    heartbeats.stop();
     LOG.info("veil-server stopping");
-    if (cluster != null) {
-      if (!crashed) {
-        cluster.leave(); // entry and claims removed first: members that reconnect now go to the other nodes
-      }
-      clusterIo.shutdown();
-      try {
-        if (!clusterIo.awaitTermination(3, java.util.concurrent.TimeUnit.SECONDS)) {
-          clusterIo.shutdownNow();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      directory.close();
+    if (membership != null) {
+      membership.close(!crashed); // a crash: no deregistration, the entries expire on their own
     }
     if (cascadeBus != null && (crashed || fatal != null)) {
       CascadeWiring.closeLinks(loop, hub); // a crash as the other nodes see it: the node links go silent at once
@@ -584,8 +460,8 @@ public final class VeilServer implements AutoCloseable {
       }
     }
     try {
-      if (jetty != null) {
-        jetty.stop();
+      if (http != null) {
+        http.stop();
       }
     } catch (Exception e) {
       LOG.warn("stopping HTTP: {}", e.toString());

@@ -46,7 +46,7 @@ class LoopStallHealthTest {
   @Test
   void stuckLoop_healthAnswers503Stalled_andRecovers() throws Exception {
     server = new VeilServer(ServerConfig.defaults().withPorts(0, 0));
-    server.loopStallNanos = TimeUnit.SECONDS.toNanos(2);
+    server.heartbeats.stallNanos = TimeUnit.SECONDS.toNanos(2);
     server.start();
     assertEquals(200, awaitHealth(200).statusCode());
     server.runOnLoopForTesting(() -> {
