@@ -1,16 +1,12 @@
 package dev.veil.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.veil.server.cluster.CascadeSignaling;
 import dev.veil.server.cluster.relay.CascadeBridge;
 import dev.veil.server.cluster.relay.RelayBudget;
 import dev.veil.server.cluster.relay.RelayTransport;
+import dev.veil.server.CascadeMediaWire.Announced;
 import dev.veil.webrtc.router.Producer;
-import dev.veil.webrtc.rtp.RtpCodec;
-import dev.veil.webrtc.sdp.MediaKind;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,7 +19,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -43,45 +38,11 @@ import org.slf4j.LoggerFactory;
  */
 final class HubCascadeMedia {
   private static final Logger LOG = LoggerFactory.getLogger(HubCascadeMedia.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
-  /** Packets from one link queued for its lane at most (more are dropped: the lane is behind). */
-  static final int MAX_INFLIGHT = 1024;
 
   /** Runs a task on the media lane of a channel, with the channel's router there (null if none). */
   @FunctionalInterface
   interface Lanes {
     void run(String channelId, BiConsumer<MediaLane, ChannelRouters.Channel> task);
-  }
-
-  /** A track as the other node announced it. */
-  record Announced(String owner, String label, CascadeBridge.RemoteTrack track) { }
-
-  /** One link of one channel to one other node. */
-  static final class Link {
-    final String channelId;
-    final String node;
-    final DatagramChannel socket;
-    final int localPort;
-    InetSocketAddress peer;
-    volatile RelayTransport transport;
-    /** Tracks imported over the link as the hub offers them (hub thread). */
-    List<Media.Track> remoteTracks = List.of();
-    volatile String closedReason;
-    volatile MediaLane lane;
-    /** Lane only. */
-    CascadeBridge bridge;
-    ChannelRouters.Channel routerChannel;
-    final AtomicInteger inflight = new AtomicInteger();
-    /** Link thread only. */
-    RelayBudget budget;
-    boolean overReported;
-
-    Link(String channelId, String node, DatagramChannel socket, int localPort) {
-      this.channelId = channelId;
-      this.node = node;
-      this.socket = socket;
-      this.localPort = localPort;
-    }
   }
 
   private final Scheduler loop;
@@ -95,7 +56,7 @@ final class HubCascadeMedia {
   private final Function<String, Conn.Channel> channels;
   private final Consumer<Conn> reoffer;
   private CascadeSignaling signaling;
-  private final Map<String, Map<String, Link>> links = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, CascadeLink>> links = new ConcurrentHashMap<>();
   /** {@code channel \0 node} of links closed over their budget while the channel lives here. */
   private final Set<String> refused = new HashSet<>();
   private Scheduler.Cancellable ticker;
@@ -124,19 +85,19 @@ final class HubCascadeMedia {
 
   /** The link of {@code channelId} to {@code node}, or null (any thread: tests and metrics). */
   RelayTransport transport(String channelId, String node) {
-    Map<String, Link> m = links.get(channelId);
-    Link l = m == null ? null : m.get(node);
+    Map<String, CascadeLink> m = links.get(channelId);
+    CascadeLink l = m == null ? null : m.get(node);
     return l == null ? null : l.transport;
   }
 
   /** The tracks imported into {@code channelId} from other nodes, as its members are offered them. */
   List<Media.Track> remoteTracks(String channelId) {
-    Map<String, Link> m = links.get(channelId);
+    Map<String, CascadeLink> m = links.get(channelId);
     if (m == null) {
       return List.of();
     }
     List<Media.Track> out = new ArrayList<>();
-    for (Link l : m.values()) {
+    for (CascadeLink l : m.values()) {
       out.addAll(l.remoteTracks);
     }
     return out;
@@ -154,8 +115,8 @@ final class HubCascadeMedia {
   Binder binder = RelayTransport::bind;
 
   /** The link of {@code channelId} to {@code node}, or null (hub thread: tests). */
-  Link link(String channelId, String node) {
-    Map<String, Link> m = links.get(channelId);
+  CascadeLink link(String channelId, String node) {
+    Map<String, CascadeLink> m = links.get(channelId);
     return m == null ? null : m.get(node);
   }
 
@@ -164,7 +125,7 @@ final class HubCascadeMedia {
     if (closed || channels.apply(channelId) == null || refused.contains(channelId + "\0" + node)) {
       return;
     }
-    Map<String, Link> m = links.computeIfAbsent(channelId, k -> new ConcurrentHashMap<>());
+    Map<String, CascadeLink> m = links.computeIfAbsent(channelId, k -> new ConcurrentHashMap<>());
     if (m.containsKey(node)) {
       return;
     }
@@ -178,15 +139,15 @@ final class HubCascadeMedia {
       LOG.warn("cascade {}: cannot bind a relay socket for node {}: {}", channelId, node, e.toString());
       return;
     }
-    Link l = new Link(channelId, node, socket, port);
+    CascadeLink l = new CascadeLink(channelId, node, socket, port);
     m.put(node, l);
     announceLink(l);
   }
 
   /** {@code node} went silent, or the channel has no local member any more: its link closes. */
   void nodeDown(String channelId, String node) {
-    Map<String, Link> m = links.get(channelId);
-    Link l = m == null ? null : m.get(node);
+    Map<String, CascadeLink> m = links.get(channelId);
+    CascadeLink l = m == null ? null : m.get(node);
     if (l != null) {
       close(l, null, false);
     }
@@ -194,9 +155,9 @@ final class HubCascadeMedia {
 
   /** The channel has no local member any more: everything of it goes. */
   void channelGone(String channelId) {
-    Map<String, Link> m = links.get(channelId);
+    Map<String, CascadeLink> m = links.get(channelId);
     if (m != null) {
-      for (Link l : List.copyOf(m.values())) {
+      for (CascadeLink l : List.copyOf(m.values())) {
         close(l, null, false);
       }
     }
@@ -208,8 +169,8 @@ final class HubCascadeMedia {
     if (closed || !selfNode.equals(body.path("to").asText(""))) {
       return; // for a third node
     }
-    Map<String, Link> m = links.get(channelId);
-    Link l = m == null ? null : m.get(from);
+    Map<String, CascadeLink> m = links.get(channelId);
+    CascadeLink l = m == null ? null : m.get(from);
     if (l == null) {
       nodeUp(channelId, from);
       m = links.get(channelId);
@@ -220,7 +181,7 @@ final class HubCascadeMedia {
     }
     String t = body.path("t").asText("");
     if (t.equals("link")) {
-      InetSocketAddress a = address(body);
+      InetSocketAddress a = CascadeMediaWire.address(body);
       if (a == null) {
         stats.inc("cascade.refused");
         return;
@@ -255,7 +216,7 @@ final class HubCascadeMedia {
       }
       List<Announced> tracks = new ArrayList<>();
       for (JsonNode e : list) {
-        Announced a = announced(e);
+        Announced a = CascadeMediaWire.announced(e);
         if (a == null || !from.equals(signaling.coordinator().remoteNodeOf(channelId, a.owner()))) {
           stats.inc("cascade.refused"); // malformed, or not a member that node hosts (yet: the next list repairs)
           continue;
@@ -266,78 +227,21 @@ final class HubCascadeMedia {
     }
   }
 
-  static InetSocketAddress address(JsonNode body) {
-    String host = body.path("host").asText("");
-    int port = body.path("port").asInt(-1);
-    // an IP literal only: a bus message never makes this node resolve a name
-    if (port < 1 || port > 65535 || !(host.matches("[0-9.]{7,15}") || host.matches("[0-9a-fA-F:]{2,39}"))) {
-      return null;
-    }
-    try {
-      return new InetSocketAddress(InetAddress.getByName(host), port);
-    } catch (IOException e) {
-      return null;
-    }
-  }
-
-  static Announced announced(JsonNode e) {
-    String id = e.path("id").asText("");
-    String owner = e.path("owner").asText("");
-    String label = e.path("label").asText("");
-    String kind = e.path("kind").asText("");
-    int pt = e.path("pt").asInt(-1);
-    int clock = e.path("clock").asInt(-1);
-    long ssrc = e.path("ssrc").asLong(-1);
-    if (id.isEmpty() || id.length() > 200 || owner.isEmpty() || !id.startsWith(owner + "-") || label.length() > 16
-        || !(kind.equals("audio") || kind.equals("video")) || pt < 0 || pt > 127 || clock < 1 || ssrc < 0
-        || ssrc > 0xFFFF_FFFFL) {
-      return null;
-    }
-    return new Announced(owner, label, new CascadeBridge.RemoteTrack(id,
-        kind.equals("audio") ? MediaKind.AUDIO : MediaKind.VIDEO, RtpCodec.fromName(e.path("codec").asText("")), pt,
-        clock, ssrc));
-  }
-
-  private void announceLink(Link l) {
-    ObjectNode b = JSON.createObjectNode().put("t", "link").put("to", l.node).put("host", advertisedHost)
-        .put("port", l.localPort);
-    signaling.publishMedia(l.channelId, b);
+  private void announceLink(CascadeLink l) {
+    signaling.publishMedia(l.channelId, CascadeMediaWire.link(l.node, advertisedHost, l.localPort));
   }
 
   // ------------------------------------------------------------------------------------------ the link side
 
-  private void start(Link l) {
+  private void start(CascadeLink l) {
     boolean initiator = selfNode.compareTo(l.node) < 0;
     RelayTransport.Listener listener = new RelayTransport.Listener() {
       @Override
       public void media(boolean rtcp, byte[] packet) {
-        long now = System.nanoTime() / 1_000_000;
-        if (l.budget == null) {
-          l.budget = new RelayBudget(limits, now);
+        String overBudget = l.receive(rtcp, packet, limits);
+        if (overBudget != null) {
+          loop.schedule(0, () -> close(l, overBudget, true));
         }
-        if (!l.budget.admit(packet.length, now)) {
-          if (!l.overReported) {
-            l.overReported = true;
-            String why = l.budget.exceeded();
-            loop.schedule(0, () -> close(l, why, true));
-          }
-          return;
-        }
-        MediaLane lane = l.lane;
-        if (lane == null || l.inflight.incrementAndGet() > MAX_INFLIGHT) {
-          if (lane != null) {
-            l.inflight.decrementAndGet();
-          }
-          return;
-        }
-        lane.loop().execute(() -> {
-          l.inflight.decrementAndGet();
-          CascadeBridge b = l.bridge;
-          if (b != null && !l.routerChannel.router.isClosed()) {
-            b.deliver(rtcp, packet, lane.routers.nowMillis());
-            lane.routers.drain(l.routerChannel);
-          }
-        });
       }
 
       @Override
@@ -358,22 +262,13 @@ final class HubCascadeMedia {
         : RelayTransport.fromRelay(secret, selfNode, l.node, l.socket, l.peer, listener);
     l.transport = t;
     stats.inc("cascade.links_opened");
-    lanes.run(l.channelId, (lane, rch) -> {
-      if (rch == null || rch.router.isClosed() || l.closedReason != null) {
-        return;
-      }
-      CascadeBridge b = new CascadeBridge(rch.router, l.node, (rtcp, p, off, len, now) -> t.send(rtcp, p, off, len));
-      l.routerChannel = rch;
-      l.bridge = b;
-      rch.bridges.put(b.linkPeer(), b);
-      l.lane = lane;
-    });
+    lanes.run(l.channelId, (lane, rch) -> l.attach(lane, rch, t));
     syncExports(l.channelId);
   }
 
   /** Closes one link ({@code refuse}: over its budget, not opened again while the channel lives here). */
-  private void close(Link l, String reason, boolean refuse) {
-    Map<String, Link> m = links.get(l.channelId);
+  private void close(CascadeLink l, String reason, boolean refuse) {
+    Map<String, CascadeLink> m = links.get(l.channelId);
     if (m == null || m.get(l.node) != l) {
       return;
     }
@@ -397,21 +292,7 @@ final class HubCascadeMedia {
         // closing
       }
     }
-    MediaLane lane = l.lane;
-    if (lane != null) {
-      lane.loop().execute(() -> {
-        CascadeBridge b = l.bridge;
-        if (b == null) {
-          return;
-        }
-        l.bridge = null;
-        l.routerChannel.bridges.remove(b.linkPeer(), b);
-        if (!l.routerChannel.router.isClosed()) {
-          b.closeAll();
-          lane.routers.drain(l.routerChannel);
-        }
-      });
-    }
+    l.detach();
     if (!l.remoteTracks.isEmpty()) {
       l.remoteTracks = List.of();
       reofferAll(l.channelId);
@@ -423,7 +304,7 @@ final class HubCascadeMedia {
   /** Exports the local members' tracks over every link of the channel that runs, and announces them. */
   void syncExports(String channelId) {
     Conn.Channel ch = channels.apply(channelId);
-    Map<String, Link> m = links.get(channelId);
+    Map<String, CascadeLink> m = links.get(channelId);
     if (ch == null || m == null) {
       return;
     }
@@ -431,7 +312,7 @@ final class HubCascadeMedia {
     for (Conn c : ch.active()) {
       local.addAll(c.published);
     }
-    for (Link l : m.values()) {
+    for (CascadeLink l : m.values()) {
       RelayTransport lt = l.transport;
       if (lt == null || !lt.up()) {
         continue; // nothing is announced over a link that has not authenticated its peer
@@ -465,24 +346,15 @@ final class HubCascadeMedia {
     }
   }
 
-  private void announceTracks(Link l, List<Announced> tracks) {
+  private void announceTracks(CascadeLink l, List<Announced> tracks) {
     if (l.closedReason != null) {
       return;
     }
-    ArrayNode list = JSON.createArrayNode();
-    for (Announced a : tracks) {
-      CascadeBridge.RemoteTrack t = a.track();
-      list.addObject().put("id", t.trackId()).put("owner", a.owner()).put("label", a.label())
-          .put("kind", t.kind() == MediaKind.AUDIO ? "audio" : "video").put("codec", t.codec().name())
-          .put("pt", t.payloadType()).put("clock", t.clockRate()).put("ssrc", t.ssrc());
-    }
-    ObjectNode b = JSON.createObjectNode().put("t", "tracks").put("to", l.node);
-    b.set("tracks", list);
-    signaling.publishMedia(l.channelId, b);
+    signaling.publishMedia(l.channelId, CascadeMediaWire.tracks(l.node, tracks));
   }
 
   /** Makes the router's imports of {@code l} exactly {@code tracks}; the members are re-offered on a change. */
-  private void importTracks(Link l, List<Announced> tracks) {
+  private void importTracks(CascadeLink l, List<Announced> tracks) {
     lanes.run(l.channelId, (lane, rch) -> {
       CascadeBridge b = l.bridge;
       if (b == null || rch != l.routerChannel || rch.router.isClosed()) {
@@ -528,11 +400,11 @@ final class HubCascadeMedia {
 
   /** A member of another node left: its imported tracks end here at once (the next list confirms it). */
   void memberLeft(String channelId, String connectionId) {
-    Map<String, Link> m = links.get(channelId);
+    Map<String, CascadeLink> m = links.get(channelId);
     if (m == null) {
       return;
     }
-    for (Link l : m.values()) {
+    for (CascadeLink l : m.values()) {
       List<Media.Track> keep = new ArrayList<>();
       List<String> gone = new ArrayList<>();
       for (Media.Track t : l.remoteTracks) {
@@ -546,16 +418,7 @@ final class HubCascadeMedia {
         continue;
       }
       l.remoteTracks = List.copyOf(keep);
-      MediaLane lane = l.lane;
-      if (lane != null) {
-        lane.loop().execute(() -> {
-          CascadeBridge b = l.bridge;
-          if (b != null && !l.routerChannel.router.isClosed()) {
-            gone.forEach(b::dropTrack);
-            lane.routers.drain(l.routerChannel);
-          }
-        });
-      }
+      l.dropTracks(gone);
       reofferAll(channelId);
     }
   }
@@ -577,8 +440,8 @@ final class HubCascadeMedia {
     if (closed) {
       return;
     }
-    for (Map.Entry<String, Map<String, Link>> e : links.entrySet()) {
-      for (Link l : e.getValue().values()) {
+    for (Map.Entry<String, Map<String, CascadeLink>> e : links.entrySet()) {
+      for (CascadeLink l : e.getValue().values()) {
         RelayTransport t = l.transport;
         if (t == null || !t.up()) {
           announceLink(l);
@@ -593,8 +456,8 @@ final class HubCascadeMedia {
   void close() {
     closed = true;
     Hub.cancel(ticker);
-    for (Map<String, Link> m : List.copyOf(links.values())) {
-      for (Link l : List.copyOf(m.values())) {
+    for (Map<String, CascadeLink> m : List.copyOf(links.values())) {
+      for (CascadeLink l : List.copyOf(m.values())) {
         close(l, null, false);
       }
     }

@@ -126,15 +126,15 @@ class HubCascadeLinkRaceTest {
     return wire.isEmpty();
   }
 
-  private static HubCascadeMedia.Link link(Hub from, String to) {
-    HubCascadeMedia.Link l = from.cascade.media().link("room", to);
+  private static CascadeLink link(Hub from, String to) {
+    CascadeLink l = from.cascade.media().link("room", to);
     assertNotNull(l, "a link to " + to);
     return l;
   }
 
   private static void assertLinked(Hub a, Hub b) {
-    HubCascadeMedia.Link ab = link(a, "B");
-    HubCascadeMedia.Link ba = link(b, "A");
+    CascadeLink ab = link(a, "B");
+    CascadeLink ba = link(b, "A");
     assertEquals(new InetSocketAddress("127.0.0.1", ba.localPort), ab.peer, "A points at B's current socket");
     assertEquals(new InetSocketAddress("127.0.0.1", ab.localPort), ba.peer, "B points at A's current socket");
     assertEquals(ab.peer, ab.transport.peer(), "A's link runs to it");
