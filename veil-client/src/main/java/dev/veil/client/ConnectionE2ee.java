@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * <p>Fail closed: a frame that cannot be encrypted is never sent in clear (null, and an {@link E2eeEvent.Error}); a
  * received frame or data message that does not decrypt is dropped (null).
  */
-final class ConnectionE2ee {
+final class ConnectionE2ee extends FingerprintView {
     private final Options options;
     private final SecureRandom random;
     private final ConnectionListeners listeners;
@@ -41,9 +41,6 @@ final class ConnectionE2ee {
 
     // written on the loop thread, read anywhere
     private volatile long mlsEpoch = -1;
-    private volatile String selfFingerprint;
-    private volatile Map<String, String> remoteFingerprints = Map.of();
-    private volatile String verificationCode;
     private volatile String deviceFingerprint;
     private volatile List<E2eeEvent.PeerInfo> peers = List.of();
     private volatile boolean roomVerified;
@@ -76,7 +73,7 @@ final class ConnectionE2ee {
                                     ? VerifiedPeers.load(VerifiedPeers.fileFor(options.deviceKeyFile()))
                                     : new VerifiedPeers(),
                     options.deviceCertificateGraceMillis(), options.passphrase());
-            selfFingerprint = e2ee.selfFingerprint();
+            setSelfFingerprint(e2ee.selfFingerprint());
             deviceFingerprint = e2ee.deviceFingerprint();
             return e2ee.notifyMetadata(notifyMetadata);
         }
@@ -323,12 +320,12 @@ final class ConnectionE2ee {
     private void emit(E2eeEvent ev) {
         if (ev instanceof E2eeEvent.MlsEpoch me) {
             mlsEpoch = me.epoch();
-            verificationCode = me.verificationCode();
+            setVerificationCode(me.verificationCode());
         }
         if (ev instanceof E2eeEvent.Fingerprints f) {
-            remoteFingerprints = f.remote();
+            setRemoteFingerprints(f.remote());
         } else if (ev instanceof E2eeEvent.VerificationCodeChanged c) {
-            verificationCode = c.code();
+            setVerificationCode(c.code());
         }
         refreshVerificationView();
         listeners.emit(l -> l.onE2ee(ev));
@@ -338,18 +335,6 @@ final class ConnectionE2ee {
 
     long epoch() {
         return mlsEpoch;
-    }
-
-    String selfFingerprint() {
-        return selfFingerprint;
-    }
-
-    Map<String, String> remoteFingerprints() {
-        return remoteFingerprints;
-    }
-
-    String verificationCode() {
-        return verificationCode;
     }
 
     String deviceFingerprint() {

@@ -24,7 +24,7 @@ import java.util.Map;
  * <p>Plaintext = kind (0 bytes, 1 UTF-8 text) ‖ body. AAD metadata = "Veil data 1" ‖ 0x00 ‖ UTF-8 addressee id
  * (empty for everyone), so a server that re-addresses a direct message makes it fail to authenticate.
  */
-final class DataCrypto {
+final class DataCrypto implements DataOpener {
     static final CipherSuite SUITE = CipherSuite.AES_128_CTR_HMAC_SHA256_80;
     static final byte KIND_BYTES = 0;
     static final byte KIND_TEXT = 1;
@@ -92,7 +92,8 @@ final class DataCrypto {
     }
 
     /** The message, or the name of the rejection (NO_KEY, AUTHENTICATION_FAILED, REPLAYED, ...). */
-    Object open(String from, String to, byte[] payload, long now) {
+    @Override
+    public Object open(String from, String to, byte[] payload, long now) {
         SFrameReceiver r = receivers.get(from);
         if (r == null) {
             return "NO_KEY";

@@ -45,7 +45,7 @@ import java.util.function.Consumer;
  * dropped. Relay payloads longer than {@link #MAX_RELAY_PAYLOAD_CHARS} are refused before decoding. Confined to the
  * connection's event-loop thread.
  */
-final class E2eeSession {
+final class E2eeSession extends FingerprintView {
     static final CipherSuite SUITE = CipherSuite.AES_128_GCM_SHA256_128;
     private static final ObjectMapper JSON = new ObjectMapper();
     /** How long a frame that arrived before its key is held. */
@@ -81,15 +81,12 @@ final class E2eeSession {
     private final boolean keepKeys;
     private final Consumer<E2eeEvent> events;
     private final BiConsumer<String, String> relay;
-    private final String selfFingerprint;
     private final E2eeFrames frames;
     private final DataCrypto data = new DataCrypto();
     private final Map<String, List<KeptKey>> keptReceive = new LinkedHashMap<>();
     private long lastNow;
     private KeptKey keptSend;
     private GroupKeyManager manager;
-    private Map<String, String> remoteFingerprints = Map.of();
-    private String verificationCode;
     private boolean destroyed;
     private final DeviceIdentity device;
     private final PeerVerification verification;
@@ -130,7 +127,7 @@ final class E2eeSession {
         this.events = events;
         this.relay = relay;
         this.identity = Identity.generate(random);
-        this.selfFingerprint = identity.fingerprint().display();
+        setSelfFingerprint(identity.fingerprint().display());
         this.device = device;
         this.verification = new PeerVerification(identity, device, verified, graceMillis, events,
                 (to, bytes) -> relay.accept(to, Base64.getEncoder().encodeToString(bytes)));
@@ -167,18 +164,6 @@ final class E2eeSession {
         // the bundle's JSON does not contain the connection id; any valid label will do before the offer
         out.set(Bundle.METADATA_MEMBER, JSON.readTree(identity.bundle("unassigned").toJson()));
         return out;
-    }
-
-    String selfFingerprint() {
-        return selfFingerprint;
-    }
-
-    Map<String, String> remoteFingerprints() {
-        return remoteFingerprints;
-    }
-
-    String verificationCode() {
-        return verificationCode;
     }
 
     /** The server told this connection its id (the offer): the key manager starts. */
@@ -438,9 +423,9 @@ final class E2eeSession {
         for (Bundle b : accepted) {
             fps.put(b.connectionId(), b.fingerprint().display());
         }
-        if (!fps.equals(remoteFingerprints)) {
-            remoteFingerprints = Collections.unmodifiableMap(fps);
-            events.accept(new E2eeEvent.Fingerprints(selfFingerprint, fps));
+        if (!fps.equals(remoteFingerprints())) {
+            setRemoteFingerprints(Collections.unmodifiableMap(fps));
+            events.accept(new E2eeEvent.Fingerprints(selfFingerprint(), fps));
         }
         // the code shown covers the channel, the mode and the format (SFrame, suite 4) too
         List<VerificationCode.Member> members = new ArrayList<>();
@@ -453,8 +438,8 @@ final class E2eeSession {
         String code = VerificationCode.of(new VerificationCode.Context(channelId,
                 passphrase != null ? VerificationCode.MODE_PASSPHRASE : VerificationCode.MODE_KEYS,
                 VerificationCode.FORMAT_SFRAME, SUITE.id()), members).display();
-        if (!code.equals(verificationCode)) {
-            verificationCode = code;
+        if (!code.equals(verificationCode())) {
+            setVerificationCode(code);
             events.accept(new E2eeEvent.VerificationCodeChanged(code));
             verification.codeChanged(code);
         }
@@ -501,15 +486,8 @@ final class E2eeSession {
 
     /** A data message from {@code from}: the message, or null (dropped and reported as an error event). */
     DataCrypto.Opened openData(String from, String to, byte[] payload, long now) {
-        if (destroyed) {
-            return null;
-        }
-        Object r = data.open(from, to, payload, now);
-        if (r instanceof DataCrypto.Opened o) {
-            return o;
-        }
-        emitError("data", (String) r, from, "data message dropped: it did not decrypt");
-        return null;
+        return destroyed ? null
+                : data.openOrDrop(from, to, payload, now, why -> emitError("data", why, from, DataOpener.DROPPED));
     }
 
     boolean isDestroyed() {

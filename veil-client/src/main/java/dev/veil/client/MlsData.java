@@ -21,7 +21,7 @@ import java.util.OptionalLong;
  * previous epoch stays usable for {@link MlsFrameCrypto#DEFAULT_GRACE_MILLIS} after a switch, then is deleted.
  * Sans-IO, loop thread only.
  */
-final class MlsData {
+final class MlsData implements DataOpener {
     static final String EXPORTER_LABEL = "Veil 1.0 data";
     static final int BASE_KEY_LENGTH = 16;
 
@@ -69,7 +69,8 @@ final class MlsData {
     }
 
     /** The opened message, or the name of the rejection (NO_KEY, AUTHENTICATION_FAILED, REPLAYED, MALFORMED...). */
-    Object open(String from, String to, byte[] payload, long now) {
+    @Override
+    public Object open(String from, String to, byte[] payload, long now) {
         long kid;
         try {
             kid = SFrameHeader.decode(payload, 0, payload.length).kid();

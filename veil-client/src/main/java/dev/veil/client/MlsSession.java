@@ -596,15 +596,8 @@ final class MlsSession {
 
     /** Opens a data message, or reports why it was dropped and returns null. */
     DataCrypto.Opened openData(String from, String to, byte[] payload, long now) {
-        if (destroyed) {
-            return null;
-        }
-        Object r = data.open(from, to, payload, now);
-        if (r instanceof DataCrypto.Opened o) {
-            return o;
-        }
-        error("data", (String) r, from, "data message dropped: it did not decrypt", now);
-        return null;
+        return destroyed ? null
+                : data.openOrDrop(from, to, payload, now, why -> error("data", why, from, DataOpener.DROPPED, now));
     }
 
     /** When {@link #timeout} should run next (frame-key grace, inline fallback, withheld-removal bound). */
