@@ -1,10 +1,8 @@
 package dev.veil.client;
 
 import dev.veil.e2ee.codec.Codec;
-import dev.veil.e2ee.codec.DecryptResult;
 import dev.veil.e2ee.codec.FrameCryptoException;
 import dev.veil.e2ee.codec.FrameType;
-import dev.veil.e2ee.codec.Rejection;
 import dev.veil.e2ee.identity.DeviceIdentity;
 import dev.veil.e2ee.mls.MlsCommit;
 import dev.veil.e2ee.mls.MlsCredential;
@@ -18,20 +16,17 @@ import dev.veil.e2ee.mls.MlsMember;
 import dev.veil.e2ee.mls.MlsMembershipGuard;
 import dev.veil.e2ee.mls.MlsVerificationCode;
 import dev.veil.e2ee.sframe.CipherSuite;
-import dev.veil.e2ee.sframe.SFrameReceiver;
 import dev.veil.signaling.Mls;
 import dev.veil.signaling.MlsEvent;
 import dev.veil.signaling.MlsFraming;
 import dev.veil.signaling.SignalingMessage;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -76,7 +71,6 @@ final class MlsSession {
     private final SecureRandom random;
     private final Consumer<E2eeEvent> events;
     private final Consumer<SignalingMessage> send;
-    private final MlsFrameCrypto frames = new MlsFrameCrypto(SUITE);
     private final Map<String, byte[]> waitingKeyPackages = new LinkedHashMap<>();
     /** When each waiting key package arrived (for the inline fallback). */
     private final Map<String, Long> waitingSince = new HashMap<>();
@@ -85,7 +79,7 @@ final class MlsSession {
     private final Map<String, Long> departedAt = new LinkedHashMap<>();
     private final DeviceIdentity device;
     private final boolean offerExternalSender;
-    private final MlsData data = new MlsData();
+    private final MlsMediaKeys media = new MlsMediaKeys(this::error);
     private final MlsMembershipGuard guard = new MlsMembershipGuard() {
         @Override
         public String checkAdd(byte[] identity) {
@@ -149,10 +143,6 @@ final class MlsSession {
     /** Whether this member sends nothing because it refused a commit or a removal is withheld. */
     boolean sendingHeld() {
         return refusedCommit || withheld;
-    }
-
-    MlsData data() {
-        return data;
     }
 
     void start(String connectionId) {
@@ -219,8 +209,7 @@ final class MlsSession {
         verificationCode = null;
         refusedCommit = false;
         withheld = false;
-        frames.destroy();
-        data.destroy();
+        media.destroyKeys();
     }
 
     void onMessage(Mls m, long now) {
@@ -279,7 +268,7 @@ final class MlsSession {
                         entered(now);
                         maybeCommit(now);
                     } else if (h instanceof MlsHandled.Removed) {
-                        frames.destroy();
+                        media.destroyFrameKeys();
                         roster = List.of();
                         error("mls", "REMOVED", m.from(), "this member was removed from the group", now);
                     } else if (h instanceof MlsHandled.OutOfSync o) {
@@ -318,8 +307,7 @@ final class MlsSession {
     private void refused(boolean commit, String from, String reason, long now) {
         if (commit) {
             refusedCommit = true;
-            frames.destroy();
-            data.destroy();
+            media.destroyKeys();
             error("mls", "COMMIT_REFUSED", from, "a commit " + reason + "; this member left the group's path", now);
         } else {
             error("mls", "PROPOSAL_REFUSED", from, "a proposal " + reason, now);
@@ -356,8 +344,7 @@ final class MlsSession {
         retryAt = Long.MIN_VALUE;
         refusalsInEpoch = 0;
         MlsEpochKeys keys = MlsEpochKeys.of(group, SUITE);
-        frames.install(keys, now);
-        data.install(group, keys, now);
+        media.install(group, keys, now);
         List<String> ids = new ArrayList<>();
         Map<String, String> fingerprints = new LinkedHashMap<>();
         for (MlsMember mm : group.roster()) {
@@ -433,8 +420,7 @@ final class MlsSession {
         }
         if (group.wouldBeAlone(adds.size(), removes)) {
             // bcmls cannot commit a group of one (docs/SECURITY.md): stop sending, remove with the next add
-            frames.destroy();
-            data.destroy();
+            media.destroyKeys();
             return;
         }
         List<String> welcomeTo = new ArrayList<>(proposedAddIds);
@@ -522,14 +508,7 @@ final class MlsSession {
     }
 
     byte[] encryptOpus(byte[] frame) throws FrameCryptoException {
-        if (destroyed || frames.currentEpoch().isEmpty()) {
-            throw new FrameCryptoException("no MLS epoch to send under");
-        }
-        if (sendingHeld()) {
-            throw new FrameCryptoException("sending held: " + (refusedCommit ? "a commit was refused"
-                    : "a removal is withheld"));
-        }
-        return frames.sender().encryptFrame(Codec.OPUS, FrameType.UNSPECIFIED, frame);
+        return media.encrypt(Codec.OPUS, FrameType.UNSPECIFIED, frame, heldReason());
     }
 
     /**
@@ -538,87 +517,48 @@ final class MlsSession {
      * browser's worker in the MLS mode do.
      */
     byte[] encryptVp8(byte[] frame, boolean keyFrame) throws FrameCryptoException {
-        if (destroyed || frames.currentEpoch().isEmpty()) {
-            throw new FrameCryptoException("no MLS epoch to send under");
-        }
-        if (sendingHeld()) {
-            throw new FrameCryptoException("sending held: " + (refusedCommit ? "a commit was refused"
-                    : "a removal is withheld"));
-        }
-        return frames.sender().encryptFrame(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame);
+        return media.encrypt(Codec.VP8, keyFrame ? FrameType.KEY : FrameType.DELTA, frame, heldReason());
+    }
+
+    /** Why sending is held ({@link #sendingHeld()}), or null. */
+    private String heldReason() {
+        return !sendingHeld() ? null : refusedCommit ? "a commit was refused" : "a removal is withheld";
     }
 
     byte[] decryptOpus(String senderId, byte[] frame, long now) {
-        return decrypt(Codec.OPUS, senderId, frame, now);
+        return media.decrypt(Codec.OPUS, senderId, frame, now);
     }
 
     /** A received VP8 frame of {@code senderId}: the clear prefix follows the frame tag's P bit; null if dropped. */
     byte[] decryptVp8(String senderId, byte[] frame, long now) {
-        return decrypt(Codec.VP8, senderId, frame, now);
-    }
-
-    private byte[] decrypt(Codec codec, String senderId, byte[] frame, long now) {
-        if (destroyed || frame.length < 1) {
-            return null;
-        }
-        int off = codec.clearPrefixLength(frame, 0, frame.length, FrameType.UNSPECIFIED);
-        byte[] identity = frames.senderIdentity(frame, off, frame.length - off);
-        if (identity == null) {
-            error("frames", Rejection.NO_KEY.name(), senderId, "no key for this KID", now);
-            return null;
-        }
-        if (!MlsCredential.connectionId(identity).equals(senderId)) {
-            error("frames", "SENDER_MISMATCH", senderId, "the KID names another member", now);
-            return null;
-        }
-        Rejection[] why = new Rejection[1];
-        Optional<SFrameReceiver> r = frames.receiverFor(frame, off, frame.length - off, now, why);
-        if (r.isEmpty()) {
-            error("frames", why[0].name(), senderId, "", now);
-            return null;
-        }
-        byte[] out = new byte[frame.length];
-        DecryptResult res = r.get().decryptFrame(codec, FrameType.UNSPECIFIED, frame, 0, frame.length, out, 0, now);
-        if (res instanceof DecryptResult.Decrypted d) {
-            return Arrays.copyOf(out, d.length());
-        }
-        error("frames", ((DecryptResult.Rejected) res).reason().name(), senderId, "", now);
-        return null;
+        return media.decrypt(Codec.VP8, senderId, frame, now);
     }
 
     /** Seals a data message (docs/PROTOCOL.md §4.10); refused while sending is held. */
     byte[] sealData(String to, byte kind, byte[] body) throws FrameCryptoException {
-        if (destroyed || sendingHeld()) {
-            throw new FrameCryptoException("no MLS epoch to send data under" + (sendingHeld() ? " (sending held)" : ""));
-        }
-        return data.seal(to, kind, body);
+        return media.sealData(to, kind, body, sendingHeld());
     }
 
     /** Opens a data message, or reports why it was dropped and returns null. */
     DataCrypto.Opened openData(String from, String to, byte[] payload, long now) {
-        return destroyed ? null
-                : data.openOrDrop(from, to, payload, now, why -> error("data", why, from, DataOpener.DROPPED, now));
+        return media.openData(from, to, payload, now);
     }
 
     /** When {@link #timeout} should run next (frame-key grace, inline fallback, withheld-removal bound). */
     OptionalLong nextTimeout() {
-        OptionalLong f = frames.nextTimeoutMillis();
-        OptionalLong d = data.nextTimeoutMillis();
-        long t = Math.min(wake, Math.min(f.orElse(Long.MAX_VALUE), d.orElse(Long.MAX_VALUE)));
+        long t = Math.min(wake, media.nextTimeoutMillis());
         return t == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(t);
     }
 
     void timeout(long now) {
-        frames.handleTimeout(now);
-        data.handleTimeout(now);
+        media.handleTimeout(now);
         checkWithheld(now);
         maybeCommit(now);
     }
 
     void destroy() {
         destroyed = true;
-        frames.destroy();
-        data.destroy();
+        media.close();
         group = null;
         waitingKeyPackages.clear();
     }
