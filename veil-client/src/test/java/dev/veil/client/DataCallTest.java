@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,19 +16,7 @@ import org.junit.jupiter.api.Test;
  * direct text and bytes, and a burst whose latency and throughput over the signaling relay are printed (a
  * measurement for docs/PROTOCOL.md, never asserted on).
  */
-class DataCallTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class DataCallTest extends ServerFixture.PerTest {
     private static List<DataMessage> collect(TestPeer p) {
         List<DataMessage> out = new CopyOnWriteArrayList<>();
         p.connection.onData(out::add);

@@ -21,8 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,19 +28,7 @@ import org.junit.jupiter.api.Test;
  * WebSocket, real UDP on loopback, real ICE check, DTLS and SRTP): SFrame-encrypted Opus both ways, fingerprints
  * and the verification code, re-keying on leave and forward secrecy against the member that left.
  */
-class E2eeCallTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class E2eeCallTest extends ServerFixture.PerTest {
     private TestPeer join(String name) throws Exception {
         return fixture.join(name, "e2ee-room", Options.e2ee().withKeysKeptForTesting());
     }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,19 +13,7 @@ import org.junit.jupiter.api.Test;
  * wire; a member with another passphrase decrypts nothing. (Two senders under one server-chosen id never sharing a
  * (key, nonce) is shown at the unit level by veil-e2ee's PassphraseSenderTest: a real server never reuses ids.)
  */
-class E2eePassphraseTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class E2eePassphraseTest extends ServerFixture.PerTest {
     private TestPeer join(String name, String passphrase) throws Exception {
         return fixture.join(name, "pp-room", Options.e2ee().withPassphrase(passphrase));
     }

@@ -14,8 +14,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,21 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * device fingerprint on every connection; markVerified on a peer's device fingerprint and on the room code; then a
  * member under the same name with another device key, or with none, raises {@link E2eeEvent.VerificationLost}.
  */
-class E2eeVerificationTest {
+class E2eeVerificationTest extends ServerFixture.PerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private ServerFixture fixture;
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     private TestPeer join(String name, Options options) throws Exception {
         return fixture.join(name, "verify-room",

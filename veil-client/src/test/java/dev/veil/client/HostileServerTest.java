@@ -21,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,22 +30,13 @@ import org.junit.jupiter.api.Test;
  * malicious operator would. Every attack ends <em>prevented</em> (nothing forged, replayed or undecryptable is
  * delivered as media) or <em>detected</em> (the verification codes or fingerprints differ).
  */
-class HostileServerTest {
+class HostileServerTest extends ServerFixture.BehindHostileRelay {
   private static final String CHANNEL = "hostile-room";
-  private ServerFixture fixture;
-  private HostileRelay relay;
   private final HostileMedia media = new HostileMedia();
 
   @BeforeEach
-  void start() throws Exception {
-    fixture = ServerFixture.behindHostileRelay();
+  void start() {
     fixture.server.setForwardTamperForTesting(media);
-    relay = fixture.relay;
-  }
-
-  @AfterEach
-  void stop() {
-    fixture.close();
   }
 
   private TestPeer join(String name) throws Exception {

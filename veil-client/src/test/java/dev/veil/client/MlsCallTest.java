@@ -11,8 +11,6 @@ import dev.veil.e2ee.sframe.SFrameHeader;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,19 +19,7 @@ import org.junit.jupiter.api.Test;
  * keyed from the MLS exporter decrypts both ways, a leave moves the others to a new epoch, and key modes that do not
  * match are refused with a clear error.
  */
-class MlsCallTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class MlsCallTest extends ServerFixture.PerTest {
     /** Generous: the machine these run on may be heavily loaded; nothing here asserts a duration. */
     private static final long WAIT_MS = 90_000;
 

@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,21 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
  * §4.9, §4.10): bob's device fingerprint, carried in his MLS credential, is the one alice sees in two calls with two
  * different connection ids; data messages sealed with the MLS exporter's data key arrive, as sent, in both calls.
  */
-class MlsDeviceAndDataCallTest {
+class MlsDeviceAndDataCallTest extends ServerFixture.PerTest {
     private static final long WAIT_MS = 90_000;
-    private ServerFixture fixture;
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     private static void await(String what, BooleanSupplier cond) {
         TestPeer.await(what, WAIT_MS, cond);

@@ -22,8 +22,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,25 +31,12 @@ import org.junit.jupiter.api.Test;
  * only) makes the other member refuse the commit and hold sending; a withheld removal is reported and holds
  * sending; replayed and reordered handshake messages change nothing.
  */
-class MlsExternalSenderHostileTest {
+class MlsExternalSenderHostileTest extends ServerFixture.BehindHostileRelay {
     private static final String CHANNEL = "mls-es-hostile";
     private static final long WAIT_MS = 90_000;
     private static final String GHOST = "GH0STGH0STGH0STGH0STGH0ST0";
-    private ServerFixture fixture;
-    private HostileRelay relay;
     private final MlsExternalSender hostileKey = new MlsExternalSender(new SecureRandom());
     private final AtomicReference<byte[]> groupId = new AtomicReference<>();
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = ServerFixture.behindHostileRelay();
-        relay = fixture.relay;
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     private TestPeer join(String name) throws Exception {
         TestPeer p = fixture.peer(name, CHANNEL,

@@ -15,8 +15,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,22 +23,9 @@ import org.junit.jupiter.api.Test;
  * up in every member's MLS roster with a new code, which is how it is detected (docs/SECURITY.md); announced to some
  * members only, it is refused by the others (MlsExternalSenderHostileTest).
  */
-class MlsHostileServerTest {
+class MlsHostileServerTest extends ServerFixture.BehindHostileRelay {
     private static final String CHANNEL = "mls-hostile";
     private static final long WAIT_MS = 90_000;
-    private ServerFixture fixture;
-    private HostileRelay relay;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = ServerFixture.behindHostileRelay();
-        relay = fixture.relay;
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     private TestPeer join(String name) throws Exception {
         TestPeer p = fixture.peer(name, CHANNEL, Options.e2eeMls().withConnectTimeoutMillis(WAIT_MS));

@@ -6,13 +6,51 @@ import dev.veil.server.VeilServer;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
  * A real in-process veil-server (E2EE allowed, ephemeral ports), optionally behind a {@link HostileRelay} (the
  * peers then connect through it), and the {@link TestPeer}s made on it; {@link #close()} closes the peers, then the
- * relay, then the server. For the end-to-end tests' {@code @BeforeEach}/{@code @AfterEach}.
+ * relay, then the server. The end-to-end tests get one per test by extending {@link PerTest}.
  */
 final class ServerFixture implements AutoCloseable {
+    /** The base of the end-to-end tests: a fresh {@link #fixture} before each test, closed after it. */
+    abstract static class PerTest {
+        ServerFixture fixture;
+
+        /** The fixture each test runs on: a plain server (override: {@link #behindHostileRelay}). */
+        ServerFixture newFixture() throws Exception {
+            return new ServerFixture();
+        }
+
+        @BeforeEach
+        final void startFixture() throws Exception {
+            fixture = newFixture();
+        }
+
+        @AfterEach
+        final void closeFixture() {
+            fixture.close();
+        }
+    }
+
+    /** The base of the hostile-server tests: {@link PerTest} on a fixture {@link #behindHostileRelay}. */
+    abstract static class BehindHostileRelay extends PerTest {
+        /** The fixture's hostile relay, for the test to script. */
+        HostileRelay relay;
+
+        @Override
+        final ServerFixture newFixture() throws Exception {
+            return behindHostileRelay();
+        }
+
+        @BeforeEach
+        final void takeRelay() {
+            relay = fixture.relay;
+        }
+    }
+
     final VeilServer server;
     final URI url;
     /** The hostile server in front of the real one ({@link #behindHostileRelay}), else null. */

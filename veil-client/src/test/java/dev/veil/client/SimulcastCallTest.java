@@ -15,8 +15,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,27 +28,16 @@ import org.junit.jupiter.api.Test;
  * server knows the three layers. The test paces the frames itself (20 ms a round, pacing, not synchronisation) and
  * waits on counts and states with generous deadlines.
  */
-class SimulcastCallTest {
+class SimulcastCallTest extends ServerFixture.PerTest {
     private static final long DEADLINE_MS = 60_000;
     private static final int[] SIZES = {200, 500, 1500};
 
-    private ServerFixture fixture;
     private TestPeer pub;
     private final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private int round;
     /** Key frames the server asked for, per layer; the next round's frame of a requested layer is a key frame. */
     private final AtomicIntegerArray requests = new AtomicIntegerArray(3);
     private final AtomicIntegerArray wanted = new AtomicIntegerArray(3);
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     /** A subscriber and the video frames it got, in order. */
     private record Sub(TestPeer peer, List<VideoFrame> frames) {

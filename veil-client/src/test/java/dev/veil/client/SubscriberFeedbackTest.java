@@ -17,8 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,22 +28,11 @@ import org.junit.jupiter.api.Test;
  * share (three packets a frame); the test paces its frames (20 ms, pacing, not synchronisation) and waits on counts
  * and states with generous deadlines.
  */
-class SubscriberFeedbackTest {
+class SubscriberFeedbackTest extends ServerFixture.PerTest {
     private static final long DEADLINE_MS = 60_000;
 
-    private ServerFixture fixture;
     private final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private final AtomicBoolean keyWanted = new AtomicBoolean(true);
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
 
     /** A 2500-byte VP8 frame (three packets): a key frame header or a delta frame tag, then a numbered body. */
     private static byte[] frame(int round, boolean key) {
