@@ -1,11 +1,11 @@
 package dev.veil.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.veil.server.CascadeMediaWire.Announced;
 import dev.veil.server.cluster.CascadeSignaling;
 import dev.veil.server.cluster.relay.CascadeBridge;
 import dev.veil.server.cluster.relay.RelayBudget;
 import dev.veil.server.cluster.relay.RelayTransport;
-import dev.veil.server.CascadeMediaWire.Announced;
 import dev.veil.webrtc.router.Producer;
 import java.io.IOException;
 import java.net.InetAddress;
