@@ -10,6 +10,8 @@
  * - commits are two-phase: a member builds a commit and applies it only when the delivery service hands it back as
  *   accepted; if another commit wins the epoch, that one is applied and the own ones dropped (at most MAX_PENDING
  *   own commits of one epoch wait); a message of an earlier epoch is ignored, of a later one reported (out-of-sync);
+ *   a `refused` for the current epoch drops the own commits and backs off (retryDelay(), as the Java SDK, jittered),
+ *   until the accepted commit is applied or the back-off ends; then the work is done again only if still needed;
  * - who commits: the member with the lowest leaf index whose connection is still in the channel commits the adds of
  *   waiting key packages (at most MAX_ADDS_PER_COMMIT) and the removals of departed members; a key package is added
  *   only if its credential names the connection the server stamped as its sender and that connection was announced
@@ -24,7 +26,7 @@
  *   ('commit-refused'). A departed member still in the roster REMOVAL_BOUND_MILLIS after its departure is reported
  *   ('removal-withheld') and nothing is sent until an epoch without it.
  *
- * Timers: nextTimeout() tells when timeout(now) must run next (fallback and withheld-removal deadlines).
+ * Timers: nextTimeout() tells when timeout(now) must run next (fallback, withheld-removal and back-off deadlines).
  *
  * Sans-IO: inputs (onEvent, onMessage, memberJoined, memberLeft) are queued and processed one at a time (ts-mls is
  * asynchronous); what to do comes out of drainOutputs():
@@ -78,9 +80,31 @@ export const DATA_EXPORTER_LABEL = 'Veil 1.0 data';
 export const MAX_PROPOSALS = 256;
 /** References of refused proposals remembered per epoch. */
 export const MAX_REFUSED = 64;
+/** Shortest back-off after a refusal for the current epoch (as veil-client's MlsSession.RETRY_MIN_MILLIS). */
+export const RETRY_MIN_MILLIS = 500;
+/** Longest back-off after refusals (as veil-client's MlsSession.RETRY_MAX_MILLIS). */
+export const RETRY_MAX_MILLIS = 8000;
 const ERROR_INTERVAL_MS = 1000;
 
 let suitePromise = null;
+
+/**
+ * The back-off after the `refusals`-th refusal in a row for one epoch: uniform in [base / 2, base] with base =
+ * 2 × RETRY_MIN_MILLIS doubling per further refusal up to RETRY_MAX_MILLIS, so always within [RETRY_MIN_MILLIS,
+ * RETRY_MAX_MILLIS] (Java backs off base / 2 exactly; the jitter keeps members refused together apart).
+ * `random()` returns a number in [0, 1).
+ */
+export function retryDelay(refusals, random) {
+  const base = Math.min(RETRY_MAX_MILLIS, RETRY_MIN_MILLIS * 2 ** Math.min(Math.max(refusals, 1), 20));
+  const r = random();
+  const jitter = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  return Math.max(RETRY_MIN_MILLIS, Math.floor(base / 2 + jitter * (base / 2)));
+}
+
+/** A uniform number in [0, 1) from the platform's CSPRNG. */
+function defaultRandom() {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
+}
 
 /** The ts-mls implementation of cipher suite 1 (pure JavaScript: @noble and @hpke/core), made once. */
 export function mlsCipherSuite() {
@@ -144,12 +168,17 @@ export class MlsSession {
   #destroyed = false;
   #lastError = new Map();
   #sending = false;
+  #random;
+  #retryAt = -Infinity; // no commit before this time (a refusal for the current epoch)
+  #refusals = 0; // refusals for the current epoch in a row (the back-off's exponent)
 
   /**
-   * @param {{device?: object, externalSender?: boolean}} [options]  device: a DeviceIdentity whose key vouches for
-   *   this member's leaves (§4.9); externalSender: a group this member founds names the server (§4.8)
+   * @param {{device?: object, externalSender?: boolean, random?: () => number}} [options]  device: a DeviceIdentity
+   *   whose key vouches for this member's leaves (§4.9); externalSender: a group this member founds names the server
+   *   (§4.8); random: [0, 1) for the back-off's jitter after a refusal (tests pass a seeded one; default CSPRNG)
    */
   constructor(options = {}) {
+    this.#random = typeof options.random === 'function' ? options.random : defaultRandom;
     this.#device = options.device || null;
     this.#offerExternalSender = !!options.externalSender;
     /** The current epoch (BigInt), or -1n before this member is in a group. */
@@ -177,14 +206,15 @@ export class MlsSession {
     return this.#refusedCommit || this.#withheld;
   }
 
-  /** When timeout(now) should run next (fallback and withheld-removal deadlines), or Infinity. */
+  /** When timeout(now) should run next (fallback, withheld-removal and back-off deadlines), or Infinity. */
   nextTimeout(now) {
     const g = this.#group;
     if (g === null || this.#removed || this.#refusedCommit || this.#members === null) return Infinity;
-    return this.#members.nextDeadline(this.roster, this.#waiting, now);
+    const t = this.#members.nextDeadline(this.roster, this.#waiting, now);
+    return this.#retryAt > now ? Math.min(t, this.#retryAt) : t;
   }
 
-  /** The clock reached nextTimeout(): inline fallback, withheld-removal bound. */
+  /** The clock reached nextTimeout(): inline fallback, withheld-removal bound, end of a back-off. */
   timeout(now) {
     return this.#input(async () => {
       this.#checkWithheld(now);
@@ -293,6 +323,8 @@ export class MlsSession {
     this.#refusedCommit = false;
     this.#withheld = false;
     this.#removed = false;
+    this.#retryAt = -Infinity;
+    this.#refusals = 0;
     this.roster = [];
     this.verificationCode = null;
     this.epoch = -1n;
@@ -346,12 +378,17 @@ export class MlsSession {
       // The delivery service hands out the accepted commit of an epoch before it refuses the others, so a refusal
       // for an epoch this member already left concerns nothing pending now (its own commits of the current epoch
       // stay pending: dropping them would make it fail on its own accepted commit and commit again, forever). A
-      // refusal for the current epoch drops the own commits; the work is retried on the next input, not at once.
-      const refusedEpoch = Number.isSafeInteger(ev.epoch) && ev.epoch >= 0 ? BigInt(ev.epoch) : null;
-      if (this.#group && (refusedEpoch === null || refusedEpoch === this.#group.groupContext.epoch)) {
-        this.#pendings = [];
-      }
+      // refusal for the current epoch (another's commit still on its way, or the server refused this one) drops
+      // the own commits and backs off (retryDelay, as veil-client's MlsSession): the accepted commit, if any, is
+      // applied when it comes (a new epoch ends the back-off), and the work is retried only if still needed.
       this.#error('refused', null, typeof ev.reason === 'string' ? ev.reason.slice(0, 300) : '', now);
+      const refusedEpoch = Number.isSafeInteger(ev.epoch) && ev.epoch >= 0 ? BigInt(ev.epoch) : null;
+      if (this.#group && !this.#removed
+        && (refusedEpoch === null || refusedEpoch === this.#group.groupContext.epoch)) {
+        this.#pendings = [];
+        this.#refusals = Math.min(this.#refusals + 1, 30);
+        this.#retryAt = now + retryDelay(this.#refusals, this.#random);
+      }
     } else {
       this.#error('unexpected', null, 'unknown mls_event', now);
     }
@@ -602,6 +639,8 @@ export class MlsSession {
     const ids = members.map((m) => connectionIdOf(m.identity));
     const ownLeaf = Number(g.privatePath.leafIndex);
     const s = indexBits(leafCountOf(g));
+    this.#retryAt = -Infinity;
+    this.#refusals = 0;
     this.epoch = g.groupContext.epoch;
     this.roster = ids;
     this.verificationCode = verificationCodeOf(g.keySchedule.epochAuthenticator);
@@ -641,7 +680,7 @@ export class MlsSession {
 
   async #maybeCommit(now) {
     const g = this.#group;
-    if (g === null || this.#removed || this.#refusedCommit || this.#pendings.length > 0) return;
+    if (g === null || this.#removed || this.#refusedCommit || this.#pendings.length > 0 || now < this.#retryAt) return;
     const viaServer = hasExternalSender(g);
     const ownLeaf = Number(g.privatePath.leafIndex);
     const proposedRemovals = this.#proposed.filter((p) => !p.add && p.leaf !== ownLeaf).map((p) => p.leaf);
