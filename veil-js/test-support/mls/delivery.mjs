@@ -8,7 +8,8 @@
 //   ds.refusalsFirst = true  (a refusal overtakes what is queued for its member: it arrives before the winner)
 //   ds.advanceTo(t)  (the clock jumps to t: every member's due timeout() runs, then the group settles)
 //   ds.join(id, {random})  (MlsSession options)
-import { MlsSession, decodeWhole } from '../../src/e2ee/mls-session.js';
+import { MlsSession } from '../../src/e2ee/mls-session.js';
+import { decodeWhole } from '../../src/e2ee/mls-group.js';
 import { toBase64, fromBase64 } from '../../src/e2ee/bytes.js';
 
 export class Delivery {

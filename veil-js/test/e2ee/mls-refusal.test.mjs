@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Delivery } from '../../test-support/mls/delivery.mjs';
-import { retryDelay, RETRY_MIN_MILLIS, RETRY_MAX_MILLIS } from '../../src/e2ee/mls-session.js';
+import { retryDelay, RETRY_MIN_MILLIS, RETRY_MAX_MILLIS } from '../../src/e2ee/mls-commit.js';
 import { toHex } from '../../src/e2ee/bytes.js';
 
 /** A seeded PRNG (mulberry32) in [0, 1) that records what it returned. */
