@@ -29,8 +29,7 @@
  */
 
 import { E2EEError } from './errors.js';
-import { Identity, Bundle, METADATA_MEMBER, fingerprintDisplay, fingerprint, verificationCodeWithContext }
-  from './identity.js';
+import { Bundle, METADATA_MEMBER, fingerprintDisplay, fingerprint, verificationCodeWithContext } from './identity.js';
 import { GroupKeyManager } from './group.js';
 import {
   passphraseKey, passphraseFromHash, randomPassphraseKid, randomPassphraseSalt, sframePassphraseBaseKey,
@@ -38,12 +37,11 @@ import {
 } from './passphrase.js';
 import { toBase64, fromBase64, toBase64Url, fromBase64UrlStrict } from './bytes.js';
 import { PeerVerification, claimedName } from './verification.js';
-import { openDeviceStore } from './device-store.js';
+import { prepareE2EE } from './setup.js';
 import { KIND_DEVICE, kindOf } from './pairwise.js';
 import { jframeRatchet, veilRatchet } from './ratchet.js';
 import { DataCrypto } from './data.js';
-import { supportsScriptTransform, workerFor, workerReady, E2EEListeners, WorkerPort, KeptKeysForTesting }
-  from './worker-port.js';
+import { supportsScriptTransform, E2EEListeners, WorkerPort, KeptKeysForTesting } from './worker-port.js';
 
 export {
   supportsScriptTransform, isE2EESupported, DEFAULT_WORKER_URL, WORKER_NAME, startE2EEWorker, workerReady,
@@ -81,40 +79,8 @@ export const MAX_EARLY_INPUTS = 256;
  * @returns {Promise<VeilE2EE>} rejects with an Error saying why where the browser lacks encoded transforms
  */
 export async function createE2EE(options = {}) {
-  const format = options.format || 'sframe';
-  if (format !== 'sframe' && format !== 'jframe') throw new E2EEError('unsupported', 'format must be sframe or jframe');
-  const mode = options.mode || (options.passphrase !== undefined || options.passphraseFromHash ? 'passphrase' : 'keys');
-  if (mode !== 'keys' && mode !== 'passphrase') throw new E2EEError('unsupported', 'mode must be keys or passphrase');
-  const worker = workerFor(options);
-  const ready = workerReady(worker);
-  ready.catch(() => {}); // awaited below, after the identity
-  let identity;
-  try {
-    identity = await Identity.generate();
-    await ready;
-  } catch (e) {
-    if (identity) identity.destroy();
-    if (!options.worker) worker.terminate();
-    throw e;
-  }
-  const fp = fingerprintDisplay(await identity.fingerprint());
-  let device = options.deviceIdentity || null;
-  let store = null;
-  let verifiedPeers = [];
-  if (!device && options.persistentIdentity) {
-    try {
-      store = await openDeviceStore(typeof options.persistentIdentity === 'object'
-        ? options.persistentIdentity.dbName : undefined);
-      device = await store.loadOrCreateDevice();
-      verifiedPeers = await store.loadVerifiedPeers();
-    } catch (e) {
-      if (store) store.close();
-      if (!options.worker) worker.terminate();
-      throw e;
-    }
-  }
-  const deviceFp = device ? fingerprintDisplay(await device.fingerprint()) : null;
-  return new VeilE2EE({ ...options, format, mode }, worker, identity, fp, { device, store, verifiedPeers, deviceFp });
+  const { opts, worker, identity, fp, dev } = await prepareE2EE(options);
+  return new VeilE2EE(opts, worker, identity, fp, dev);
 }
 
 /** The E2EE state of one connection (made by createE2EE). */

@@ -40,9 +40,10 @@ export const KEY_MODE = 'mls';
  * Creates the MLS-mode E2EE state of one connection and starts the E2EE Worker.
  * @param {{workerUrl?: string|URL, worker?: object, keepWorker?: boolean, onEvent?: (ev: object) => void,
  *   keepKeysForTesting?: boolean, now?: () => number, deviceIdentity?: object,
- *   persistentIdentity?: boolean|{dbName?: string}, externalSender?: boolean}} [options]  keepWorker: destroy()
- *   leaves `worker` running (its keys dropped), for the next connection of a reconnecting member;
- *   persistentIdentity: the device identity kept in IndexedDB (device-store.js), deviceIdentity: one to use instead
+ *   persistentIdentity?: boolean|{dbName?: string}, externalSender?: boolean, random?: () => number}} [options]
+ *   keepWorker: destroy() leaves `worker` running (its keys dropped), for the next connection of a reconnecting
+ *   member; persistentIdentity: the device identity kept in IndexedDB (device-store.js), deviceIdentity: one to use
+ *   instead; now and random: the clock and the back-off's jitter source after a refused commit (for tests)
  */
 export async function createMlsE2EE(options = {}) {
   const worker = workerFor(options);
@@ -82,7 +83,8 @@ export class MlsE2EE {
 
   constructor(opts, worker) {
     this.#opts = opts;
-    this.#session = new MlsSession({ device: opts.device || null, externalSender: !!opts.externalSender });
+    this.#session = new MlsSession({ device: opts.device || null, externalSender: !!opts.externalSender,
+      random: opts.random });
     this.#listeners = new E2EEListeners(opts.onEvent);
     this.#keptKeys = new KeptKeysForTesting(opts.keepKeysForTesting);
     this.#now = opts.now || (() => globalThis.performance.now());

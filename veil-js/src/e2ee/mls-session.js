@@ -7,24 +7,22 @@
  * - credential: basic, identity = UTF-8 of the connection id, or with a device identity the form of §4.9
  *   (mls-credential.js); the roster (leaf index → connection id) is the MLS tree, not the server's notify list;
  * - handshake messages are PublicMessages; a commit that adds members comes with a Welcome (ratchet tree inline);
- * - commits are two-phase: a member builds a commit and applies it only when the delivery service hands it back as
- *   accepted; if another commit wins the epoch, that one is applied and the own ones dropped (at most MAX_PENDING
- *   own commits of one epoch wait); a message of an earlier epoch is ignored, of a later one reported (out-of-sync);
- * - who commits: the member with the lowest leaf index whose connection is still in the channel commits the adds of
- *   waiting key packages (at most MAX_ADDS_PER_COMMIT) and the removals of departed members; a key package is added
- *   only if its credential names the connection the server stamped as its sender and that connection was announced
- *   in a connection.created notify;
- * - alone: as the Java SDK (bcmls cannot commit a group of one), a member whose last peer left stops sending and
- *   removes that peer in the commit that adds the next member;
- * - the server as external sender (§4.8): in a group whose context names it, the server's proposals (`mls` without
- *   `from`) are verified against its key and checked against the announced membership (mls-membership.js) before
- *   they are cached; the committer commits them by reference and adds/removes inline only what the server did not
- *   propose within PROPOSAL_WAIT_MILLIS. In every group, another member's commit whose roster change does not
- *   match the announced membership, or that commits a refused proposal, is not applied: this member stops sending
- *   ('commit-refused'). A departed member still in the roster REMOVAL_BOUND_MILLIS after its departure is reported
- *   ('removal-withheld') and nothing is sent until an epoch without it.
+ * - commits are two-phase (mls-commit.js): a member applies its commit only when the delivery service hands it back
+ *   as accepted; if another commit wins the epoch, that one is applied and the own ones dropped; a message of an
+ *   earlier epoch is ignored, of a later one reported (out-of-sync); a `refused` for the current epoch drops the own
+ *   commits and backs off (as the Java SDK, jittered) until the accepted commit is applied or the back-off ends,
+ *   then the work is done again only if still needed;
+ * - who commits (mls-commit.js planCommit): the member with the lowest leaf whose connection is still in the channel
+ *   adds waiting key packages whose credential names the connection the server stamped as sender and announced,
+ *   and removes departed members; alone (bcmls cannot commit a group of one, as the Java SDK) it stops sending;
+ * - the server as external sender (§4.8, mls-proposals.js): its proposals (`mls` without `from`) are verified and
+ *   checked against the announced membership (mls-membership.js) before they are cached and committed by reference.
+ *   In every group, another member's commit whose roster change does not match the announced membership, or that
+ *   commits a refused proposal, is not applied: this member stops sending ('commit-refused'). A departed member
+ *   still in the roster REMOVAL_BOUND_MILLIS after its departure is reported ('removal-withheld') and nothing is
+ *   sent until an epoch without it.
  *
- * Timers: nextTimeout() tells when timeout(now) must run next (fallback and withheld-removal deadlines).
+ * Timers: nextTimeout() tells when timeout(now) must run next (fallback, withheld-removal and back-off deadlines).
  *
  * Sans-IO: inputs (onEvent, onMessage, memberJoined, memberLeft) are queued and processed one at a time (ts-mls is
  * asynchronous); what to do comes out of drainOutputs():
@@ -41,115 +39,57 @@
  *                                      'create-failed', 'unexpected', 'proposal-refused', 'commit-refused',
  *                                      'removal-withheld' (at most one a second per reason and sender)
  * No output, event or error ever holds key material except the 'epoch' output's baseKey and dataKey.
+ * Parts: mls-group.js (suite, key packages, roster, the epoch's exported keys), mls-commit.js, mls-proposals.js,
+ * mls-membership.js, mls-inputs.js (input queue, error rate limit). This file: the inputs, the epochs, the outputs.
  */
 
+import { joinGroup, processProposal, emptyPskIndex } from './vendor/ts-mls.js';
+import { fromBase64, constantTimeEqual } from './bytes.js';
+import { verificationCodeOf } from './mls-kid.js';
+import { connectionIdOf } from './mls-credential.js';
+import { MlsMembership } from './mls-membership.js';
 import {
-  createGroup, joinGroup, createCommit, processPublicMessage, encodeMlsMessage, decodeMlsMessage,
-  getCiphersuiteImpl, getCiphersuiteFromName, nobleCryptoProvider, defaultLifetime, emptyPskIndex, mlsExporter,
-  zeroOutUint8Array, verifyKeyPackage, generateKeyPackageWithKey, unprotectPublicMessage, processProposal,
-  makeProposalRef,
-} from './vendor/ts-mls.js';
-import { toBase64, fromBase64, constantTimeEqual } from './bytes.js';
-import {
-  EXPORTER_LABEL, BASE_KEY_LENGTH, indexBits, mlsKid, verificationCodeOf,
-} from './mls-kid.js';
-import {
-  credentialIdentity, connectionIdOf, deviceFingerprintOf, verifyCredential, externalSenderKey,
-  externalSendersExtensionData,
-} from './mls-credential.js';
-import { MlsMembership, PROPOSAL_WAIT_MILLIS } from './mls-membership.js';
+  mlsCipherSuite, newKeyPackage, keyPackageMessage, checkKeyPackage, parseCreate, foundGroup, epochVerdict,
+  removedFrom, decodeWhole, rosterOf, hasExternalSender, epochOutput,
+} from './mls-group.js';
+import { CommitState, planCommit, buildCommit } from './mls-commit.js';
+import { ProposalCache, decodeServerProposal, processCommit } from './mls-proposals.js';
+import { InputQueue, ErrorReports } from './mls-inputs.js';
 
-export const SUITE_NAME = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
-/** Most members one commit adds. */
-export const MAX_ADDS_PER_COMMIT = 16;
-/** Own commits of one epoch that wait for the delivery service's verdict. */
-export const MAX_PENDING = 4;
 /** Longest `mls` payload or welcome taken, in base64 characters (as the server's codec). */
 export const MAX_MLS_PAYLOAD_CHARS = 96 * 1024;
-/** Most elements of a commit's `leaves` hint (as the server's codec, docs/PROTOCOL.md §4.8). */
-export const MAX_LEAVES_HINT = 1000;
 /** Key packages kept waiting to be added (one per connection; more are refused). */
 export const MAX_WAITING = 256;
 /** Inputs queued at most; more are refused (a hostile server could send any number). */
 export const MAX_QUEUED_INPUTS = 1024;
-/** The exporter label of the data messages' base key (docs/PROTOCOL.md §4.10). */
-export const DATA_EXPORTER_LABEL = 'Veil 1.0 data';
-/** Proposals cached per epoch at most; more are refused (a server cannot grow the state). */
-export const MAX_PROPOSALS = 256;
-/** References of refused proposals remembered per epoch. */
-export const MAX_REFUSED = 64;
-const ERROR_INTERVAL_MS = 1000;
-
-let suitePromise = null;
-
-/** The ts-mls implementation of cipher suite 1 (pure JavaScript: @noble and @hpke/core), made once. */
-export function mlsCipherSuite() {
-  if (!suitePromise) suitePromise = getCiphersuiteImpl(getCiphersuiteFromName(SUITE_NAME), nobleCryptoProvider);
-  return suitePromise;
-}
-
-/** Capabilities without GREASE values: what both ts-mls and bcmls members understand. */
-function capabilities() {
-  return { versions: ['mls10'], ciphersuites: [SUITE_NAME], extensions: [], proposals: [], credentials: ['basic'] };
-}
-
-/** Decodes one whole MLSMessage, or throws. */
-export function decodeWhole(bytes) {
-  const r = decodeMlsMessage(bytes, 0);
-  if (!r || r[1] !== bytes.length) throw new Error('not one well-formed MLSMessage');
-  return r[0];
-}
-
-/** [{leaf, identity (Uint8Array), signatureKey}] of the group's ratchet tree, by leaf index. */
-export function rosterOf(state) {
-  const out = [];
-  const tree = state.ratchetTree;
-  for (let n = 0; n < tree.length; n += 2) {
-    const node = tree[n];
-    if (node && node.nodeType === 'leaf') {
-      out.push({ leaf: n / 2, identity: node.leaf.credential.identity, signatureKey: node.leaf.signaturePublicKey });
-    }
-  }
-  return out;
-}
-
-/** Whether the group's context names an external sender (the server). */
-export function hasExternalSender(state) {
-  return externalSenderKey(state.groupContext.extensions, 0) !== null;
-}
-
-/** Leaf count of the ratchet tree (blank leaves included). */
-export function leafCountOf(state) {
-  return (state.ratchetTree.length + 1) / 2;
-}
 
 export class MlsSession {
   #impl = null;
-  #queue = Promise.resolve();
-  #queued = 0;
+  #inputs = new InputQueue(MAX_QUEUED_INPUTS);
   #outputs = [];
   #self = null;
   #kp = null; // {publicPackage, privatePackage}
   #group = null; // ts-mls ClientState
-  #pendings = []; // [{bytes, state}] own commits of the current epoch
+  #commits; // CommitState: own commits waiting for the verdict, back-off after refusals
   #waiting = new Map(); // connection id -> key package bytes
   #members = null; // MlsMembership, made at start()
-  #proposed = []; // [{add, identity, leaf, ref}] proposals of the current epoch that passed the checks (cached)
-  #refusedRefs = []; // references of the current epoch's refused proposals
+  #proposals = new ProposalCache(); // the current epoch's cached and refused proposals
   #refusedCommit = false; // a commit was refused: out of the group's path, nothing sent
   #withheld = false; // a departed member stayed past the bound: nothing sent until an epoch without it
   #device;
   #offerExternalSender;
   #removed = false;
   #destroyed = false;
-  #lastError = new Map();
+  #errors = new ErrorReports();
   #sending = false;
 
   /**
-   * @param {{device?: object, externalSender?: boolean}} [options]  device: a DeviceIdentity whose key vouches for
-   *   this member's leaves (§4.9); externalSender: a group this member founds names the server (§4.8)
+   * @param {{device?: object, externalSender?: boolean, random?: () => number}} [options]  device: a DeviceIdentity
+   *   whose key vouches for this member's leaves (§4.9); externalSender: a group this member founds names the server
+   *   (§4.8); random: [0, 1) for the back-off's jitter after a refusal (tests pass a seeded one; default CSPRNG)
    */
   constructor(options = {}) {
+    this.#commits = new CommitState(options.random);
     this.#device = options.device || null;
     this.#offerExternalSender = !!options.externalSender;
     /** The current epoch (BigInt), or -1n before this member is in a group. */
@@ -177,14 +117,14 @@ export class MlsSession {
     return this.#refusedCommit || this.#withheld;
   }
 
-  /** When timeout(now) should run next (fallback and withheld-removal deadlines), or Infinity. */
+  /** When timeout(now) should run next (fallback, withheld-removal and back-off deadlines), or Infinity. */
   nextTimeout(now) {
     const g = this.#group;
     if (g === null || this.#removed || this.#refusedCommit || this.#members === null) return Infinity;
-    return this.#members.nextDeadline(this.roster, this.#waiting, now);
+    return Math.min(this.#members.nextDeadline(this.roster, this.#waiting, now), this.#commits.retryDeadline(now));
   }
 
-  /** The clock reached nextTimeout(): inline fallback, withheld-removal bound. */
+  /** The clock reached nextTimeout(): inline fallback, withheld-removal bound, end of a back-off. */
   timeout(now) {
     return this.#input(async () => {
       this.#checkWithheld(now);
@@ -214,11 +154,8 @@ export class MlsSession {
   }
 
   /** Resolves once every input so far was processed. */
-  async idle() {
-    for (let p = null; p !== this.#queue;) {
-      p = this.#queue;
-      await p;
-    }
+  idle() {
+    return this.#inputs.idle();
   }
 
   /** `mls_event` {event: create | join | refused, group_id?, epoch?, reason?}. */
@@ -267,29 +204,24 @@ export class MlsSession {
 
   #input(op, now) {
     if (this.#destroyed) return Promise.resolve();
-    if (this.#queued >= MAX_QUEUED_INPUTS) {
+    if (this.#inputs.full) {
       this.#error('buffer-full', null, 'too many MLS inputs queued', now);
       return Promise.resolve();
     }
-    this.#queued++;
-    const p = this.#queue.then(async () => {
+    return this.#inputs.run(async () => {
       if (this.#destroyed || this.#self === null) return;
       if (!this.#impl) this.#impl = await mlsCipherSuite();
       await op();
-    }).catch((e) => this.#error('internal', null, e && e.message, now)).finally(() => { this.#queued--; });
-    this.#queue = p;
-    return p;
+    }, (e) => this.#error('internal', null, e && e.message, now));
   }
 
   #reset() {
-    if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
-    this.#sending = false;
+    this.#stopSending();
     this.#group = null;
     this.#kp = null;
-    this.#pendings = [];
+    this.#commits.reset();
     this.#waiting.clear();
-    this.#proposed = [];
-    this.#refusedRefs = [];
+    this.#proposals.clear();
     this.#refusedCommit = false;
     this.#withheld = false;
     this.#removed = false;
@@ -298,60 +230,32 @@ export class MlsSession {
     this.epoch = -1n;
   }
 
-  async #newKeyPackage() {
-    const keys = await this.#impl.signature.keygen();
-    const identity = await credentialIdentity(this.#self, this.#device, keys.publicKey);
-    return generateKeyPackageWithKey({ credentialType: 'basic', identity }, capabilities(), defaultLifetime, [], keys,
-      this.#impl);
-  }
-
   async #onEvent(ev, now) {
     const event = ev && ev.event;
     if (event === 'create') {
       this.#reset();
-      let gid;
-      try {
-        gid = fromBase64(String(ev.group_id));
-        if (gid.length === 0 || gid.length > 255) throw new Error('group id must be 1..255 bytes');
-      } catch (e) {
-        this.#error('create-failed', null, e.message, now);
+      const c = parseCreate(ev, this.#offerExternalSender);
+      if (c.error) {
+        this.#error('create-failed', null, c.error, now);
         return;
       }
-      let extensions = [];
-      if (this.#offerExternalSender && typeof ev.external_sender === 'string') {
-        try {
-          extensions = [{ extensionType: 'external_senders',
-            extensionData: externalSendersExtensionData(fromBase64(ev.external_sender)) }];
-        } catch (e) {
-          this.#error('create-failed', null, 'external_sender: ' + e.message, now);
-          return;
-        }
-      }
-      this.#kp = await this.#newKeyPackage();
-      this.#group = await createGroup(gid, this.#kp.publicPackage, this.#kp.privatePackage, [], this.#impl);
-      if (extensions.length > 0) {
-        // ts-mls 1.6.4's createGroup reads external_senders as one ExternalSender, not the RFC 9420 §12.1.8.1
-        // vector, and refuses the standard form (test/e2ee/mls-external-sender.test.mjs shows it): the extension
-        // goes into the epoch-0 context afterwards. Nothing of epoch 0 depends on the context's extensions (its
-        // epoch secret is random, its transcript empty); the next commit's context carries it, as bcmls expects.
-        this.#group = { ...this.#group, groupContext: { ...this.#group.groupContext, extensions } };
-      }
+      this.#kp = await newKeyPackage(this.#impl, this.#self, this.#device);
+      this.#group = await foundGroup(c.gid, c.extensions, this.#kp, this.#impl);
       await this.#entered(now);
     } else if (event === 'join') {
       this.#reset();
-      this.#kp = await this.#newKeyPackage();
-      const bytes = encodeMlsMessage({ version: 'mls10', wireformat: 'mls_key_package', keyPackage: this.#kp.publicPackage });
-      this.#outputs.push({ type: 'send', message: { type: 'mls', payload: toBase64(bytes) } });
+      this.#kp = await newKeyPackage(this.#impl, this.#self, this.#device);
+      this.#outputs.push({ type: 'send', message: keyPackageMessage(this.#kp) });
     } else if (event === 'refused') {
-      // The delivery service hands out the accepted commit of an epoch before it refuses the others, so a refusal
-      // for an epoch this member already left concerns nothing pending now (its own commits of the current epoch
-      // stay pending: dropping them would make it fail on its own accepted commit and commit again, forever). A
-      // refusal for the current epoch drops the own commits; the work is retried on the next input, not at once.
-      const refusedEpoch = Number.isSafeInteger(ev.epoch) && ev.epoch >= 0 ? BigInt(ev.epoch) : null;
-      if (this.#group && (refusedEpoch === null || refusedEpoch === this.#group.groupContext.epoch)) {
-        this.#pendings = [];
-      }
+      // The delivery service hands out the accepted commit of an epoch before it refuses the others: a refusal for
+      // an epoch this member already left concerns nothing pending now (dropping its commits of the current epoch
+      // would make it fail on its own accepted commit and commit again, forever). See CommitState.refused().
       this.#error('refused', null, typeof ev.reason === 'string' ? ev.reason.slice(0, 300) : '', now);
+      const refusedEpoch = Number.isSafeInteger(ev.epoch) && ev.epoch >= 0 ? BigInt(ev.epoch) : null;
+      if (this.#group && !this.#removed
+        && (refusedEpoch === null || refusedEpoch === this.#group.groupContext.epoch)) {
+        this.#commits.refused(now);
+      }
     } else {
       this.#error('unexpected', null, 'unknown mls_event', now);
     }
@@ -385,21 +289,9 @@ export class MlsSession {
   }
 
   async #onKeyPackage(from, kp, bytes, now) {
-    const cred = kp.leafNode.credential;
-    if (kp.cipherSuite !== SUITE_NAME) {
-      this.#error('rejected', from, 'key package for another cipher suite', now);
-      return;
-    }
-    if (cred.credentialType !== 'basic' || connectionIdOf(cred.identity) !== from) {
-      this.#error('key-package-identity', from, "the key package's credential is not the connection that published it", now);
-      return;
-    }
-    if (!(await verifyCredential(cred.identity, kp.leafNode.signaturePublicKey, this.#impl.signature))) {
-      this.#error('key-package-identity', from, "the key package's device identity does not vouch for its leaf", now);
-      return;
-    }
-    if (!(await verifyKeyPackage(kp, this.#impl.signature))) {
-      this.#error('rejected', from, 'key package signature does not verify', now);
+    const bad = await checkKeyPackage(from, kp, this.#impl);
+    if (bad) {
+      this.#error(bad.reason, from, bad.detail, now);
       return;
     }
     if (!this.#waiting.has(from) && this.#waiting.size >= MAX_WAITING) {
@@ -420,39 +312,23 @@ export class MlsSession {
 
   /** Null when `pm` is for this group and epoch; else 'stale' (ignore) or reports and returns 'bad'. */
   #epochCheck(from, pm, now) {
-    const g = this.#group;
-    const content = pm.content;
-    if (!constantTimeEqual(content.groupId, g.groupContext.groupId)) {
-      this.#error('rejected', from, 'handshake message for another group', now);
-      return 'bad';
-    }
-    const epoch = g.groupContext.epoch;
-    if (content.epoch < epoch) return 'stale'; // an epoch already decided
-    if (content.epoch > epoch) {
-      this.#error('out-of-sync', from, `message for epoch ${content.epoch} while at ${epoch}`, now);
-      return 'bad';
-    }
-    return null;
+    const v = epochVerdict(this.#group, pm);
+    if (v === null || v === 'stale') return v;
+    this.#error(v.reason, from, v.detail, now);
+    return 'bad';
   }
 
   /** A proposal the server made as external sender (an `mls` without `from`). */
   async #onServerProposal(payload, now) {
     const g = this.#group;
     if (g === null || this.#removed || this.#refusedCommit || !hasExternalSender(g)) return; // not naming the server
-    let msg;
-    try {
-      msg = decodeWhole(fromBase64(payload));
-    } catch (e) {
-      this.#error('malformed', null, 'server proposal: ' + e.message, now);
-      return;
-    }
-    if (msg.wireformat !== 'mls_public_message' || msg.publicMessage.content.contentType !== 'proposal'
-      || msg.publicMessage.content.sender.senderType !== 'external') {
-      this.#error('rejected', null, 'the server sends only its own proposals without from', now);
+    const msg = decodeServerProposal(payload);
+    if (!msg.pm) {
+      this.#error(msg.reason, null, msg.detail, now);
       return;
     }
     try {
-      await this.#onProposal(null, msg.publicMessage, now);
+      await this.#onProposal(null, msg.pm, now);
     } catch (e) {
       this.#error('rejected', null, 'server proposal: ' + (e && e.message ? e.message : String(e)), now);
     }
@@ -464,74 +340,33 @@ export class MlsSession {
    */
   async #onProposal(from, pm, now) {
     if (this.#epochCheck(from, pm, now) !== null) return;
-    const g = this.#group;
-    const sender = pm.content.sender;
-    let key;
-    if (sender.senderType === 'external') {
-      key = externalSenderKey(g.groupContext.extensions, sender.senderIndex);
-      if (!key) {
-        this.#error('rejected', from, `the group names no external sender ${sender.senderIndex}`, now);
-        return;
-      }
-    } else if (sender.senderType !== 'member' || from === null) {
-      this.#error('rejected', from, 'proposal from sender type ' + sender.senderType, now);
-      return;
-    }
     // throws (reported 'rejected') when the signature or membership tag does not verify
-    const content = await unprotectPublicMessage(g.keySchedule.membershipKey, g.groupContext, g.ratchetTree, pm,
-      this.#impl, key);
-    const proposal = content.content.proposal;
-    const ref = await makeProposalRef(content, this.#impl.hash);
-    const ownLeaf = Number(g.privatePath.leafIndex);
-    let made;
-    let why;
-    if (proposal.proposalType === 'add') {
-      const leaf = proposal.add.keyPackage.leafNode;
-      made = { add: true, identity: leaf.credential.identity, leaf: -1, ref };
-      why = leaf.credential.credentialType !== 'basic' ? 'the added member has no basic credential'
-        : !(await verifyCredential(leaf.credential.identity, leaf.signaturePublicKey, this.#impl.signature))
-          ? "the added member's device identity does not vouch for its signature key"
-          : this.#members.checkAdd(leaf.credential.identity);
-    } else if (proposal.proposalType === 'remove') {
-      const leaf = Number(proposal.remove.removed);
-      const node = g.ratchetTree[2 * leaf];
-      if (!node || node.nodeType !== 'leaf') {
-        this.#refuseProposal(from, ref, 'removes blank leaf ' + leaf, now);
-        return;
-      }
-      made = { add: false, identity: node.leaf.credential.identity, leaf, ref };
-      why = leaf === ownLeaf ? null : this.#members.checkRemove(node.leaf.credential.identity);
-    } else {
-      this.#refuseProposal(from, ref, 'of type ' + proposal.proposalType + ' is not used in this mode', now);
+    const v = await this.#proposals.check(this.#group, from, pm, this.#members, this.#impl);
+    if (v.error) {
+      this.#error(v.error, from, v.detail, now);
       return;
     }
-    if (why) {
-      this.#refuseProposal(from, ref, why, now);
+    if (v.refuse) {
+      this.#refuseProposal(from, v.ref, v.refuse, now);
       return;
     }
-    if (this.#proposed.some((q) => q.add === made.add && q.leaf === made.leaf
-      && constantTimeEqual(q.identity, made.identity))) return; // a replay within the epoch
-    if (this.#proposed.length >= MAX_PROPOSALS) {
-      this.#refuseProposal(from, ref, `past the ${MAX_PROPOSALS}th of one epoch`, now);
-      return;
-    }
-    this.#group = await processProposal(g, content, proposal, this.#impl.hash);
-    this.#proposed.push(made);
+    if (v.replay) return;
+    this.#group = await processProposal(this.#group, v.content, v.proposal, this.#impl.hash);
+    this.#proposals.proposed.push(v.made);
     this.proposalsCached++;
     await this.#maybeCommit(now);
   }
 
   #refuseProposal(from, ref, why, now) {
-    if (this.#refusedRefs.length < MAX_REFUSED) this.#refusedRefs.push(ref);
+    this.#proposals.refuse(ref);
     this.#error('proposal-refused', from, 'a proposal ' + why, now);
   }
 
   /** Refuses a commit: this member stays out of the epoch the others enter, deletes its keys and sends nothing. */
   #refuseCommit(from, why, now) {
     this.#refusedCommit = true;
-    this.#pendings = [];
-    if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
-    this.#sending = false;
+    this.#commits.drop();
+    this.#stopSending();
     this.#error('commit-refused', from, 'a commit ' + why + '; this member left the group\'s path', now);
   }
 
@@ -548,41 +383,19 @@ export class MlsSession {
       this.#error('unexpected', from, 'content type ' + content.contentType + ' on the handshake channel', now);
       return;
     }
-    const own = this.#pendings.find((p) => p.bytes.length === bytes.length && constantTimeEqual(p.bytes, bytes));
-    let next;
-    if (own) {
-      next = own.state;
-      for (const c of own.consumed) zeroOutUint8Array(c);
-    } else {
-      for (const p of content.commit.proposals) {
-        if (p.proposalOrRefType === 'reference'
-          && this.#refusedRefs.some((r) => constantTimeEqual(r, p.reference))) {
-          this.#refuseCommit(from, 'includes a proposal this member refused', now);
-          return;
-        }
-      }
-      const r = await processPublicMessage(g, pm, emptyPskIndex, this.#impl);
-      next = r.newState;
-      if (!(next.groupActiveState && next.groupActiveState.kind === 'removedFromGroup')) {
-        const after = rosterOf(next);
-        const verified = new Map();
-        for (const m of after) verified.set(m.leaf, await verifyCredential(m.identity, m.signatureKey, this.#impl.signature));
-        const why = this.#members.checkRoster(rosterOf(g), after, (m) => verified.get(m.leaf));
-        if (why) {
-          this.#refuseCommit(from, why, now); // the new epoch's secrets are never used; the old state stays
-          return;
-        }
-      }
-      for (const c of r.consumed || []) zeroOutUint8Array(c);
+    const r = await processCommit(g, pm, this.#commits.find(bytes, constantTimeEqual), this.#proposals,
+      this.#members, this.#impl);
+    if (r.refuse) {
+      this.#refuseCommit(from, r.refuse, now); // the new epoch's secrets are never used; the old state stays
+      return;
     }
-    this.#pendings = [];
-    this.#proposed = [];
-    this.#refusedRefs = [];
-    if (next.groupActiveState && next.groupActiveState.kind === 'removedFromGroup') {
+    const next = r.state;
+    this.#commits.drop();
+    this.#proposals.clear();
+    if (removedFrom(next)) {
       this.#removed = true;
       this.#group = null;
-      if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
-      this.#sending = false;
+      this.#stopSending();
       this.roster = [];
       this.verificationCode = null;
       this.epoch = -1n;
@@ -598,33 +411,18 @@ export class MlsSession {
 
   async #entered(now) {
     const g = this.#group;
-    const members = rosterOf(g);
-    const ids = members.map((m) => connectionIdOf(m.identity));
-    const ownLeaf = Number(g.privatePath.leafIndex);
-    const s = indexBits(leafCountOf(g));
+    const ids = rosterOf(g).map((m) => connectionIdOf(m.identity));
+    this.#commits.newEpoch();
     this.epoch = g.groupContext.epoch;
     this.roster = ids;
     this.verificationCode = verificationCodeOf(g.keySchedule.epochAuthenticator);
     for (const id of ids) this.#waiting.delete(id);
     this.#members.entered(ids, now);
     if (this.#withheld && !this.#members.withheld(ids, Infinity)) this.#withheld = false;
-    const senders = [];
-    for (const m of members) {
-      if (m.leaf === ownLeaf) continue;
-      const ok = await verifyCredential(m.identity, m.signatureKey, this.#impl.signature);
-      senders.push({ connectionId: connectionIdOf(m.identity), leaf: m.leaf, kid: mlsKid(m.leaf, this.epoch, s),
-        deviceFingerprint: ok ? await deviceFingerprintOf(m.identity) : null });
-    }
     const held = this.#withheld;
-    const baseKey = held ? null : await mlsExporter(g.keySchedule.exporterSecret, EXPORTER_LABEL, new Uint8Array(0),
-      BASE_KEY_LENGTH, this.#impl);
-    const dataKey = held ? null : await mlsExporter(g.keySchedule.exporterSecret, DATA_EXPORTER_LABEL,
-      new Uint8Array(0), BASE_KEY_LENGTH, this.#impl);
+    const out = await epochOutput(g, this.#impl, held);
     this.#sending = !held;
-    this.#outputs.push({
-      type: 'epoch', epoch: this.epoch, code: this.verificationCode, roster: [...ids], ownLeaf, indexBits: s,
-      ownKid: mlsKid(ownLeaf, this.epoch, s), baseKey, dataKey, held, senders,
-    });
+    this.#outputs.push(out);
   }
 
   #checkWithheld(now) {
@@ -633,97 +431,44 @@ export class MlsSession {
     const w = this.#members.withheld(this.roster, now);
     if (!w) return;
     this.#withheld = true;
-    if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
-    this.#sending = false;
+    this.#stopSending();
     this.#error('removal-withheld', w.id, `left ${w.since} ms ago and is still in the group: nothing is sent until `
       + 'it is removed', now);
   }
 
   async #maybeCommit(now) {
     const g = this.#group;
-    if (g === null || this.#removed || this.#refusedCommit || this.#pendings.length > 0) return;
-    const viaServer = hasExternalSender(g);
-    const ownLeaf = Number(g.privatePath.leafIndex);
-    const proposedRemovals = this.#proposed.filter((p) => !p.add && p.leaf !== ownLeaf).map((p) => p.leaf);
-    const proposedAddIds = this.#proposed.filter((p) => p.add).map((p) => connectionIdOf(p.identity));
-    const m = this.#members;
-    let committer = null;
-    const removes = [];
-    const inGroup = new Set();
-    const roster = rosterOf(g);
-    for (const r of roster) {
-      const id = connectionIdOf(r.identity);
-      inGroup.add(id);
-      if (m.departed.has(id)) {
-        if (!proposedRemovals.includes(r.leaf)
-          && (!viaServer || now >= (m.departedAt.has(id) ? m.departedAt.get(id) : now) + PROPOSAL_WAIT_MILLIS)) {
-          removes.push(r.leaf);
-        }
-      } else if (committer === null) {
-        committer = r.leaf;
-      }
-    }
-    if (committer === null || committer !== ownLeaf) return;
-    const adds = [];
-    const addIds = [];
-    for (const [id, bytes] of this.#waiting) {
-      if (adds.length + proposedAddIds.length >= MAX_ADDS_PER_COMMIT) break;
-      if (!inGroup.has(id) && !m.departed.has(id) && m.announced.has(id) && !proposedAddIds.includes(id)
-        && (!viaServer || now >= (m.waitingSince.has(id) ? m.waitingSince.get(id) : now) + PROPOSAL_WAIT_MILLIS)) {
-        adds.push(bytes);
-        addIds.push(id);
-      }
-    }
-    if (adds.length === 0 && removes.length === 0 && proposedAddIds.length === 0 && proposedRemovals.length === 0) return;
-    const removing = removes.length + proposedRemovals.length;
-    if (removing > 0 && inGroup.size - removing + adds.length + proposedAddIds.length <= 1) {
+    if (g === null || this.#removed || this.#refusedCommit || !this.#commits.mayCommit(now)) return;
+    const plan = planCommit({ g, members: this.#members, waiting: this.#waiting, proposed: this.#proposals.proposed,
+      now });
+    if (plan === null) return;
+    if (plan.alone) {
       // alone: stop sending, remove with the next add (as the Java SDK, docs/PROTOCOL.md §4.3)
-      if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
-      this.#sending = false;
+      this.#stopSending();
       return;
     }
     try {
-      const proposals = [
-        ...adds.map((b) => ({ proposalType: 'add', add: { keyPackage: decodeWhole(b).keyPackage } })),
-        ...removes.map((leaf) => ({ proposalType: 'remove', remove: { removed: leaf } })),
-      ];
-      // a cached proposal that removes this member is left for another member to commit
-      const unapplied = {};
-      for (const [ref, p] of Object.entries(g.unappliedProposals || {})) {
-        if (!(p.proposal.proposalType === 'remove' && Number(p.proposal.remove.removed) === ownLeaf)) unapplied[ref] = p;
-      }
-      const r = await createCommit({ state: { ...g, unappliedProposals: unapplied }, cipherSuite: this.#impl },
-        { wireAsPublicMessage: true, ratchetTreeExtension: true, extraProposals: proposals });
-      // r.consumed (the current epoch's init secret among them) is wiped only if this commit is accepted: until
+      const c = await buildCommit(g, this.#impl, plan);
+      // c.consumed (the current epoch's init secret among them) is wiped only if this commit is accepted: until
       // then the current epoch must still be able to apply another member's commit
-      const bytes = encodeMlsMessage(r.commit);
-      if (this.#pendings.length >= MAX_PENDING) this.#pendings.shift();
-      this.#pendings.push({ bytes, state: r.newState, consumed: r.consumed || [] });
-      const message = { type: 'mls', payload: toBase64(bytes) };
-      const welcomeTo = [...proposedAddIds, ...addIds];
-      if (r.welcome && welcomeTo.length > 0) {
-        message.welcome = toBase64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome }));
-        message.welcome_to = welcomeTo;
-      }
-      const next = rosterOf(r.newState); // `leaves`: up to the last occupied leaf, as the Java SDK
-      const leaves = new Array(next.length ? next[next.length - 1].leaf + 1 : 0).fill('');
-      for (const x of next) leaves[x.leaf] = connectionIdOf(x.identity);
-      if (leaves.length <= MAX_LEAVES_HINT) message.leaves = leaves;
+      this.#commits.sent(c.bytes, c.state, c.consumed);
       this.commitsSent++;
-      this.#outputs.push({ type: 'send', message });
+      this.#outputs.push({ type: 'send', message: c.message });
     } catch (e) {
       // a bad key package: forget it, so one broken client cannot stall the group
-      for (const id of addIds) this.#waiting.delete(id);
+      for (const id of plan.addIds) this.#waiting.delete(id);
       this.#error('commit-failed', null, e && e.message ? e.message : String(e), now);
     }
   }
 
   #error(reason, from, detail, now) {
-    const key = reason + '|' + from;
-    const last = this.#lastError.get(key);
-    if (last !== undefined && now - last < ERROR_INTERVAL_MS) return;
-    if (this.#lastError.size >= 1024) this.#lastError.clear();
-    this.#lastError.set(key, now);
-    this.#outputs.push({ type: 'error', reason, from: from || null, detail: detail ? String(detail).slice(0, 300) : '' });
+    const e = this.#errors.make(reason, from, detail, now);
+    if (e) this.#outputs.push(e);
+  }
+
+  /** Every frame key must go. */
+  #stopSending() {
+    if (this.#sending) this.#outputs.push({ type: 'stop-sending' });
+    this.#sending = false;
   }
 }

@@ -4,7 +4,12 @@
 //   const ds = new Delivery();  await ds.join('a');  await ds.join('b');  await ds.settle();
 //   ds.members.get('a').session / .epochs (every 'epoch' output) / .errors
 //   ds.leave('b'); ds.drop = (to, msg) => true  (lose a delivery)
-import { MlsSession, decodeWhole } from '../../src/e2ee/mls-session.js';
+//   ds.refuse = (from, content) => reason | null  (refuse a handshake message of the current epoch, e.g. a commit)
+//   ds.refusalsFirst = true  (a refusal overtakes what is queued for its member: it arrives before the winner)
+//   ds.advanceTo(t)  (the clock jumps to t: every member's due timeout() runs, then the group settles)
+//   ds.join(id, {random})  (MlsSession options)
+import { MlsSession } from '../../src/e2ee/mls-session.js';
+import { decodeWhole } from '../../src/e2ee/mls-group.js';
 import { toBase64, fromBase64 } from '../../src/e2ee/bytes.js';
 
 export class Delivery {
@@ -18,10 +23,12 @@ export class Delivery {
     this.accepted = 0;
     this.now = 0;
     this.drop = null;
+    this.refuse = null;
+    this.refusalsFirst = false;
   }
 
-  async join(id) {
-    const m = { id, session: new MlsSession(), epochs: [], errors: [], stops: 0 };
+  async join(id, options = {}) {
+    const m = { id, session: new MlsSession(options), epochs: [], errors: [], stops: 0, sent: 0 };
     m.session.start(id);
     const others = [...this.members.keys()];
     this.members.set(id, m);
@@ -61,6 +68,14 @@ export class Delivery {
     await this.settle();
   }
 
+  /** The clock jumps to `t` (never back): each member whose nextTimeout() falls by then runs timeout(t); settles. */
+  async advanceTo(t) {
+    const due = [...this.members.values()].filter((m) => m.session.nextTimeout(this.now) <= t);
+    this.now = Math.max(this.now, t);
+    for (const m of due) m.session.timeout(this.now);
+    await this.settle();
+  }
+
   /** Delivers until nothing is left to deliver or produce. */
   async settle(limit = 10000) {
     for (let i = 0; i < limit; i++) {
@@ -87,7 +102,10 @@ export class Delivery {
         if (o.type === 'epoch') m.epochs.push(o);
         else if (o.type === 'error') m.errors.push(o);
         else if (o.type === 'stop-sending') m.stops++;
-        else if (o.type === 'send') this.#fromClient(m.id, o.message);
+        else if (o.type === 'send') {
+          m.sent++;
+          this.#fromClient(m.id, o.message);
+        }
       }
     }
   }
@@ -103,10 +121,13 @@ export class Delivery {
     }
     if (!g || !g.in.has(from) || parsed.wireformat !== 'mls_public_message') return;
     const content = parsed.publicMessage.content;
-    if (content.epoch !== g.epoch) {
+    const why = content.epoch !== g.epoch ? `stale epoch ${content.epoch}: the channel is at epoch ${g.epoch}`
+      : this.refuse ? this.refuse(from, content) : null;
+    if (why) {
       this.refusals++;
-      this.queue.push({ to: from, kind: 'event', ev: { event: 'refused', epoch: Number(content.epoch),
-        reason: `stale epoch ${content.epoch}: the channel is at epoch ${g.epoch}` } });
+      const d = { to: from, kind: 'event', ev: { event: 'refused', epoch: Number(content.epoch), reason: why } };
+      if (this.refusalsFirst) this.queue.unshift(d);
+      else this.queue.push(d);
       return;
     }
     if (content.contentType === 'commit') {

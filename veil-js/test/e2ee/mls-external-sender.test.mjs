@@ -8,7 +8,8 @@
 // message re-sent as the server's, a commit adding a ghost inline). Needs veil-client-all.jar and veil-server.jar.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MlsSession, decodeWhole, hasExternalSender } from '../../src/e2ee/mls-session.js';
+import { MlsSession } from '../../src/e2ee/mls-session.js';
+import { decodeWhole, hasExternalSender } from '../../src/e2ee/mls-group.js';
 import { toBase64, fromBase64, toHex, utf8 } from '../../src/e2ee/bytes.js';
 import { DeviceIdentity, fingerprintDisplay } from '../../src/e2ee/identity.js';
 import { createGroup, generateKeyPackage, getCiphersuiteImpl, getCiphersuiteFromName, nobleCryptoProvider,

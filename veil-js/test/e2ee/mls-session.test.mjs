@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Delivery } from '../../test-support/mls/delivery.mjs';
-import { MlsSession, MAX_PENDING } from '../../src/e2ee/mls-session.js';
+import { MlsSession } from '../../src/e2ee/mls-session.js';
+import { MAX_PENDING } from '../../src/e2ee/mls-commit.js';
 import { SFrameSender, SFrameReceiver, DEFAULT_SUITE, decodeHeader } from '../../src/e2ee/sframe.js';
 import { mlsKid, kidSenderIndex, kidEpochBits, GRACE_MILLIS } from '../../src/e2ee/mls-kid.js';
 import { toBase64, utf8 } from '../../src/e2ee/bytes.js';
@@ -228,7 +229,7 @@ test('mls: KIDs follow RFC 9605 §5.2 with E = 8 (sender index above the epoch b
 
 test('ts-mls 1.6.4 shortfall, documented: an add-only commit carries no update path (no option forces one); '
   + 'a commit that removes carries one', async () => {
-  const { decodeWhole } = await import('../../src/e2ee/mls-session.js');
+  const { decodeWhole } = await import('../../src/e2ee/mls-group.js');
   const { fromBase64 } = await import('../../src/e2ee/bytes.js');
   const ds = new Delivery();
   const commits = [];
