@@ -2,7 +2,6 @@ package dev.veil.server;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DatagramPacket;
@@ -27,12 +26,19 @@ final class LaneSender {
   private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
   /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
   static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
+  /**
+   * Send through reused {@link OutDatagram}s ({@code -Dveil.pooledDatagrams}, default on; false: a new
+   * {@code DatagramPacket} per datagram, and a heap-wrapped array for non-forwarded sends, the path before, for
+   * before/after measurements).
+   */
+  static final boolean POOLED = !"false".equals(System.getProperty("veil.pooledDatagrams"));
 
   private final MediaLane lane;
   private final RtcMedia media;
   private final EventLoop loop;
   private final Stats stats;
   private final Channel udp;
+  private final OutDatagram.Pool pool;
   private final Runnable flush = this::flush;
   /** Datagrams handed to the socket, send errors (touched only on the loop; reported as counters). */
   long datagramsOut;
@@ -40,8 +46,9 @@ final class LaneSender {
   private boolean flushPending;
   long pendingBytesMax;
   long earlyFlushes;
-  /** Datagrams of this loop turn for each other lane's socket, or null. */
-  private AddressedEnvelope<ByteBuf, InetSocketAddress>[][] outbox;
+  /** Datagrams (buffer, destination) of this loop turn for each other lane's socket, or null. */
+  private ByteBuf[][] outboxBufs;
+  private InetSocketAddress[][] outboxTos;
   private int[] outboxSize;
   private boolean outboxPending;
   private final Runnable handOver = this::handOver;
@@ -54,6 +61,7 @@ final class LaneSender {
     this.loop = loop;
     this.stats = stats;
     this.udp = udp;
+    this.pool = new OutDatagram.Pool(loop);
   }
 
   /** A send failed in the socket (reported through the channel's exceptionCaught). */
@@ -72,16 +80,20 @@ final class LaneSender {
       media.iceTcpSend(lane, data, to);
       return;
     }
-    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : lane;
-    if (via != lane) {
-      egress(via, new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+    if (!POOLED) {
+      MediaLane via = media.spreadsEgress() ? media.egressLane(to) : lane;
+      if (via != lane) {
+        egress(via, Unpooled.wrappedBuffer(data), to);
+        return;
+      }
+      if (!udp.isWritable()) {
+        stats.inc("udp.send_dropped");
+        return;
+      }
+      write(Unpooled.wrappedBuffer(data), to);
       return;
     }
-    if (!udp.isWritable()) {
-      stats.inc("udp.send_dropped");
-      return;
-    }
-    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+    sendCopy(data, 0, data.length, to);
   }
 
   /** See {@link MediaLane#send(byte[], int, int, InetSocketAddress)}. */
@@ -93,6 +105,11 @@ final class LaneSender {
       media.iceTcpSend(lane, Arrays.copyOfRange(buf, off, off + len), to);
       return;
     }
+    sendCopy(buf, off, len, to);
+  }
+
+  /** One copy of {@code buf[off, off+len)} into a pooled direct buffer of the channel's allocator, then sent. */
+  private void sendCopy(byte[] buf, int off, int len, InetSocketAddress to) {
     MediaLane via = media.spreadsEgress() ? media.egressLane(to) : lane;
     if (via == lane && !udp.isWritable()) {
       stats.inc("udp.send_dropped");
@@ -100,35 +117,34 @@ final class LaneSender {
     }
     ByteBuf b = udp.alloc().directBuffer(len, len);
     b.writeBytes(buf, off, len);
-    // a DatagramPacket (not a recycled envelope of our own): Netty's sendmmsg batching takes only DatagramPackets and
-    // writes anything else with one sendto each
-    DatagramPacket packet = new DatagramPacket(b, to);
     if (via != lane) {
-      egress(via, packet);
+      egress(via, b, to);
       return;
     }
-    write(packet);
+    write(b, to);
   }
 
   /** A datagram another lane handed over for this lane's socket (on this loop). */
-  private void writeHandedOver(AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
+  private void writeHandedOver(ByteBuf buf, InetSocketAddress to) {
     boolean closed = lane.isClosed();
     if (closed || !udp.isWritable()) {
-      packet.release();
+      buf.release();
       if (!closed) {
         stats.inc("udp.send_dropped");
       }
       return;
     }
-    write(packet);
+    write(buf, to);
   }
 
   /**
-   * Writes through this lane's socket (on its loop), with the channel's void promise: no promise or listener per
-   * datagram; counted as handed to the socket, a failure also as {@code udp.send_errors} (exceptionCaught).
+   * Writes {@code buf} (its reference is handed to the channel) to {@code to} through this lane's socket (on its
+   * loop), as a datagram from the loop's pool ({@link OutDatagram}; {@code -Dveil.pooledDatagrams=false}: a new
+   * {@code DatagramPacket} per send, as before) with the channel's void promise: no envelope, promise or listener
+   * per datagram; counted as handed to the socket, a failure also as {@code udp.send_errors} (exceptionCaught).
    */
-  private void write(AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
-    udp.write(packet, udp.voidPromise());
+  private void write(ByteBuf buf, InetSocketAddress to) {
+    udp.write(POOLED ? pool.get(buf, to) : new DatagramPacket(buf, to), udp.voidPromise());
     datagramsOut++;
     ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
     long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
@@ -151,22 +167,29 @@ final class LaneSender {
     udp.flush();
   }
 
-  @SuppressWarnings("unchecked")
-  private void egress(MediaLane via, AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
-    if (outbox == null) {
-      outbox = new AddressedEnvelope[media.lanes().size()][];
-      outboxSize = new int[outbox.length];
+  /**
+   * Collects a datagram for {@code via}'s socket in this loop turn's batch (buffer and destination side by side; the
+   * writing lane wraps it in one of its own loop's datagrams, so a wrapper is taken and recycled on one thread).
+   */
+  private void egress(MediaLane via, ByteBuf buf, InetSocketAddress to) {
+    if (outboxBufs == null) {
+      outboxBufs = new ByteBuf[media.lanes().size()][];
+      outboxTos = new InetSocketAddress[outboxBufs.length][];
+      outboxSize = new int[outboxBufs.length];
     }
-    AddressedEnvelope<ByteBuf, InetSocketAddress>[] box = outbox[via.index];
-    int n = outboxSize[via.index];
-    if (box == null || n + 1 > box.length) {
-      box = Arrays.copyOf(box == null ? new AddressedEnvelope[64] : box, box == null ? 64 : box.length * 2);
-      outbox[via.index] = box;
+    int i = via.index;
+    ByteBuf[] bufs = outboxBufs[i];
+    int n = outboxSize[i];
+    if (bufs == null || n + 1 > bufs.length) {
+      int cap = bufs == null ? 64 : bufs.length * 2;
+      outboxBufs[i] = bufs = bufs == null ? new ByteBuf[cap] : Arrays.copyOf(bufs, cap);
+      outboxTos[i] = outboxTos[i] == null ? new InetSocketAddress[cap] : Arrays.copyOf(outboxTos[i], cap);
     }
-    box[n] = packet;
-    outboxSize[via.index] = n + 1;
+    bufs[n] = buf;
+    outboxTos[i][n] = to;
+    outboxSize[i] = n + 1;
     if (n + 1 >= 256) {
-      handOver(via.index); // a big turn: hand over in slices, as the early flush does for the own socket
+      handOver(i); // a big turn: hand over in slices, as the early flush does for the own socket
     }
     if (!outboxPending) {
       outboxPending = true;
@@ -177,7 +200,7 @@ final class LaneSender {
   /** End of a loop turn: hands each other lane its batch. */
   private void handOver() {
     outboxPending = false;
-    for (int i = 0; i < outbox.length; i++) {
+    for (int i = 0; i < outboxBufs.length; i++) {
       if (outboxSize[i] > 0) {
         handOver(i);
       }
@@ -185,19 +208,21 @@ final class LaneSender {
   }
 
   private void handOver(int laneIndex) {
-    AddressedEnvelope<ByteBuf, InetSocketAddress>[] batch = outbox[laneIndex];
+    ByteBuf[] bufs = outboxBufs[laneIndex];
+    InetSocketAddress[] tos = outboxTos[laneIndex];
     int n = outboxSize[laneIndex];
-    outbox[laneIndex] = null;
+    outboxBufs[laneIndex] = null;
+    outboxTos[laneIndex] = null;
     outboxSize[laneIndex] = 0;
     long bytes = 0;
     for (int k = 0; k < n; k++) {
-      bytes += batch[k].content().readableBytes();
+      bytes += bufs[k].readableBytes();
     }
     LaneSender via = media.lanes().get(laneIndex).sender();
     if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
       via.egressQueued.addAndGet(-bytes);
       for (int k = 0; k < n; k++) {
-        batch[k].release();
+        bufs[k].release();
       }
       stats.add("udp.send_dropped", n);
       return;
@@ -207,9 +232,14 @@ final class LaneSender {
     via.loop.execute(() -> {
       via.egressQueued.addAndGet(-b);
       for (int k = 0; k < n; k++) {
-        via.writeHandedOver(batch[k]);
+        via.writeHandedOver(bufs[k], tos[k]);
       }
     });
+  }
+
+  /** Datagram wrappers this lane's pool has made (a test checks it stops growing under steady load). */
+  long datagramsCreated() {
+    return pool.created();
   }
 
   /** Writes what is pending (the lane closes). */
