@@ -44,6 +44,13 @@ public final class Main implements Callable<Integer> {
   static final int EXIT_FATAL = 70;
 
   public static void main(String[] args) {
+    // Netty's Recycler (pooled buffers' and the outbound buffer's entries) keeps up to chunkSize (default 32) objects
+    // released by their own thread in a plain array, and queues the rest in a linked-array queue that allocates a new
+    // chunk per chunkSize objects: a flush of a loop turn's hundreds of forwarded datagrams went that way (~9 B per
+    // forwarded packet, docs/BENCHMARKS.md). Before any Netty class is loaded; -Dio.netty.recycler.chunkSize wins.
+    if (System.getProperty("io.netty.recycler.chunkSize") == null) {
+      System.setProperty("io.netty.recycler.chunkSize", "1024");
+    }
     // Netty's default leak detection (SIMPLE) records a stack trace for one buffer in 128: on the forwarding path that
     // is a Throwable per ~128 forwarded packets (~2 % of the media loop's CPU in a whole-process profile at the rig's
     // 4 x 40 step, docs/BENCHMARKS.md). Off in the server unless asked for (-Dio.netty.leakDetection.level=...);

@@ -3,24 +3,14 @@ package dev.veil.server;
 import dev.veil.signaling.Role;
 import dev.veil.webrtc.dtls.DtlsCertificate;
 import dev.veil.webrtc.dtls.DtlsConfig;
-import dev.veil.webrtc.ice.IceLiteAgent;
-import dev.veil.webrtc.mux.Demux;
-import dev.veil.webrtc.mux.PacketKind;
 import dev.veil.webrtc.router.RouterConfig;
 import dev.veil.webrtc.router.RouterOutput;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,10 +18,8 @@ import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,10 +36,13 @@ import org.slf4j.LoggerFactory;
  * {@code udp.handoff_dropped}). A DTLS ClientHello from a not-yet-validated address is held by the lane that received
  * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address.
  *
+ * <p>Receive and send are {@link LaneReceiver} and {@link LaneSender}; this class binds the socket and holds the
+ * lane's connections, routers and counters.
+ *
  * <p>Send: the owning lane writes through its own socket (same address and port as every other lane's), without a
  * flush; one flush task per loop turn hands the batch to the kernel (one {@code sendmmsg} on epoll), or at once when
- * {@link #FLUSH_BYTES} are pending. A send while the socket's pending writes exceed the high-water mark (4 MiB) is
- * dropped and counted ({@code udp.send_dropped}).
+ * {@code -Dveil.udpFlushBytes} are pending. A send while the socket's pending writes exceed the high-water mark
+ * (4 MiB) is dropped and counted ({@code udp.send_dropped}).
  */
 final class MediaLane implements ChannelRouters.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
@@ -70,13 +61,6 @@ final class MediaLane implements ChannelRouters.Sink {
   static final int RECVMMSG = Math.max(0, Math.min(64, Integer.getInteger("veil.recvmmsg", 0)));
   /** Most datagrams handed to one lane by the others and not yet handled ({@code -Dveil.laneInbox}). */
   static final int MAX_INBOX = Integer.getInteger("veil.laneInbox", 16_384);
-  /**
-   * Flush at once when this many bytes are pending (else once per loop turn): one read batch of up to 256 datagrams
-   * fanned out to 40 subscribers is ~10k sends, ~10 MiB of 1 KiB packets, more than the 4 MiB high-water mark, so a
-   * loop that fell behind (a fresh process: JIT, a DTLS burst) dropped its own sends. {@code -Dveil.udpFlushBytes},
-   * 0 = only once per loop turn (the old behaviour, for before/after measurements).
-   */
-  private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
 
   final int index;
   private final RtcMedia media;
@@ -86,35 +70,13 @@ final class MediaLane implements ChannelRouters.Sink {
   private final Map<String, Long> closedCounters = new java.util.HashMap<>();
   private final SecureRandom random;
   private final Channel udp;
-  private final Runnable flush = this::flush;
-  /**
-   * The lane's receive buffer (loop thread only): each datagram is copied here out of Netty's buffer, and this lane's
-   * SRTP/SRTCP is decrypted and routed from here before the next datagram is read into it. MAX_DATAGRAM + 1: a
-   * datagram that fills it is dropped as too big before it is copied.
-   */
-  private final byte[] rxBuf = new byte[MAX_DATAGRAM + 1];
-  /** Datagrams received and handed to the socket, send errors (touched only on the loop; reported as counters). */
-  private long datagramsIn;
-  private long datagramsOut;
-  private long sendErrors;
-  private boolean flushPending;
-  private long pendingBytesMax;
-  private long earlyFlushes;
+  private final LaneReceiver receiver;
+  private final LaneSender sender;
   private final Map<String, RtcPeer> peers = new HashMap<>();
-  /**
-   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
-   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
-   */
-  private final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
-  /** Datagrams other lanes handed to this one, not yet handled. */
-  private final AtomicInteger inbox = new AtomicInteger();
   final ChannelRouters routers;
   private boolean closed;
-  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
-  private long datagramsSeen;
-  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded). */
-  private long rtpForwarded;
-  private final io.micrometer.core.instrument.Timer forwardingLatency;
+  /** Forwarded RTP packets written (a sampled datagram that moved it was forwarded; read by the receiver). */
+  long rtpForwarded;
   /** TEST ONLY (--test-forward-tap): records forwarded VP8, H.264, VP9 and AV1 payloads; null in production. */
   ForwardTap tap;
   /** TEST ONLY ({@link VeilServer#setForwardTamperForTesting}): a hostile server's hand on forwarded RTP. */
@@ -130,7 +92,7 @@ final class MediaLane implements ChannelRouters.Sink {
     this.index = index;
     this.loop = loop;
     this.stats = stats;
-    this.forwardingLatency = stats.metrics.forwarding;
+    this.receiver = new LaneReceiver(this, media, stats);
     this.random = random;
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
@@ -155,7 +117,7 @@ final class MediaLane implements ChannelRouters.Sink {
         // Sends of one loop turn wait for its flush: allow as much as the socket buffer holds (a key frame
         // forwarded to many subscribers), not Netty's default 64 KiB, before dropping.
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(2 * 1024 * 1024, 4 * 1024 * 1024))
-        .handler(new Inbound())
+        .handler(receiver)
         .bind(new InetSocketAddress(cfg.rtcBindAddress(), port));
     try {
       bound.await();
@@ -170,6 +132,7 @@ final class MediaLane implements ChannelRouters.Sink {
           + (reusePort ? " (SO_REUSEPORT)" : "") + ": " + bound.cause().getMessage(), bound.cause());
     }
     this.udp = bound.channel();
+    this.sender = new LaneSender(this, media, loop, stats, udp);
     // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
     int sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
     int rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
@@ -278,7 +241,7 @@ final class MediaLane implements ChannelRouters.Sink {
     if (prev != null && prev != p) {
       stats.inc("udp.address_moved");
     }
-    byte[] hello = dtlsHold.take(a, nowMillis());
+    byte[] hello = receiver.dtlsHold.take(a, nowMillis());
     if (hello != null) {
       // after the check's own output is drained (this runs inside the peer's drain): next on the loop
       stats.inc("udp.dtls_held_delivered");
@@ -296,7 +259,7 @@ final class MediaLane implements ChannelRouters.Sink {
   /** Hands a ClientHello this lane holds for {@code a} to {@code p}'s lane (any thread). */
   private void handHeldTo(RtcPeer p, InetSocketAddress a) {
     loop.execute(() -> {
-      byte[] hello = dtlsHold.take(a, nowMillis());
+      byte[] hello = receiver.dtlsHold.take(a, nowMillis());
       if (hello != null) {
         stats.inc("udp.dtls_held_delivered");
         p.media.loop().execute(() -> p.media.deliverHeld(p, a, hello));
@@ -310,154 +273,20 @@ final class MediaLane implements ChannelRouters.Sink {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------------- UDP in
+  // ------------------------------------------------------------------------------------------------- UDP in/out
 
-  /** The UDP channel's handler; Netty calls it on the loop thread. */
-  private final class Inbound extends ChannelInboundHandlerAdapter {
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      try {
-        if (!(msg instanceof DatagramPacket packet)) {
-          return;
-        }
-        datagramsIn++;
-        ByteBuf content = packet.content();
-        int n = content.readableBytes();
-        if (n > MAX_DATAGRAM || n == 0) {
-          stats.inc("udp.dropped.size");
-          return;
-        }
-        // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
-        // lane that owns its connection (a hand-off's queue wait included)
-        long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
-        if (IN_PLACE) {
-          content.getBytes(content.readerIndex(), rxBuf, 0, n);
-          onReceived(n, packet.sender(), t0);
-        } else {
-          onDatagram(ByteBufUtil.getBytes(content, content.readerIndex(), n), packet.sender(), t0);
-        }
-      } catch (RuntimeException e) {
-        // One bad datagram must never take the loop down (nor count as a socket error).
-        LOG.error("datagram handling failed on the event loop", e);
-      } finally {
-        ReferenceCountUtil.release(msg);
-      }
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // Writes use the channel's void promise (no promise per datagram), so a failed send lands here too; Netty's
-      // native errors name the call ("sendmmsg(..) failed: ..."). Either costs the datagram only.
-      String m = String.valueOf(cause.getMessage());
-      if (m.startsWith("send")) {
-        if (!closed) {
-          sendErrors++;
-        }
-      } else {
-        stats.inc("udp.receive_errors");
-      }
-      LOG.debug("udp: {}", cause.toString());
-    }
+  LaneReceiver receiver() {
+    return receiver;
   }
 
-  /**
-   * A datagram of {@code n} bytes now in {@link #rxBuf}. SRTP and SRTCP of this lane's own connections are decrypted
-   * and routed where they are (the receive path's one copy is the socket read into the buffer, and nothing is
-   * allocated for them); everything else (STUN, DTLS, media of another lane's connection, unknown senders) gets its
-   * own array, since it may be held, queued for a DTLS worker or handed to another loop.
-   */
-  private void onReceived(int n, InetSocketAddress from, long t0) {
-    byte[] buf = rxBuf;
-    int b1 = n >= 2 ? buf[1] & 0xFF : 0;
-    int b0 = buf[0] & 0xFF;
-    if (b0 >= 128 && b0 <= 191 && n >= 2) { // RTP or RTCP (RFC 7983), as Demux.classify tells them
-      RtcPeer p = media.peerAt(from);
-      if (p != null && p.media == this) {
-        boolean rtcp = b1 >= 192 && b1 <= 223;
-        if (t0 == 0) {
-          p.receiveMediaInPlace(rtcp, buf, n, from);
-          return;
-        }
-        long before = rtpForwarded;
-        p.receiveMediaInPlace(rtcp, buf, n, from);
-        if (rtpForwarded != before) {
-          forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-        }
-        return;
-      }
-    }
-    onDatagram(java.util.Arrays.copyOf(buf, n), from, t0);
+  LaneSender sender() {
+    return sender;
   }
 
+  /** Handles a datagram of {@code from} (on this lane's loop), as if this lane's socket had received it. */
   void onDatagram(byte[] data, InetSocketAddress from) {
-    onDatagram(data, from, 0);
+    receiver.onDatagram(data, from, 0);
   }
-
-  /** As {@link #onDatagram(byte[], InetSocketAddress)}; {@code t0} (nanoTime, 0 = not sampled) times its forwarding. */
-  private void onDatagram(byte[] data, InetSocketAddress from, long t0) {
-    PacketKind kind = Demux.classify(data);
-    if (kind == PacketKind.UNKNOWN) {
-      stats.inc("udp.dropped.unknown_kind");
-      return;
-    }
-    RtcPeer p = media.peerAt(from);
-    if (p == null) {
-      if (kind != PacketKind.STUN) {
-        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, nowMillis())) {
-          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
-          return;
-        }
-        stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
-        return;
-      }
-      Optional<String> ufrag = IceLiteAgent.localUfragOf(data, 0, data.length);
-      if (ufrag.isEmpty()) {
-        stats.inc("udp.dropped.stun_malformed");
-        return;
-      }
-      p = media.peerByUfrag(ufrag.get());
-      if (p == null) {
-        stats.inc("udp.dropped.unknown_ufrag");
-        return;
-      }
-    }
-    if (p.media == this) {
-      handleTimed(p, data, from, t0);
-    } else {
-      p.media.handOff(p, data, from, t0);
-    }
-  }
-
-  /** Hands {@code data} to its connection (on this lane's loop); a sampled one is timed if it was forwarded. */
-  private void handleTimed(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
-    if (t0 == 0) {
-      p.handleDatagram(data, from);
-      return;
-    }
-    long before = rtpForwarded;
-    p.handleDatagram(data, from);
-    if (rtpForwarded != before) {
-      forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-    }
-  }
-
-  /** A datagram of {@code p} (a connection of this lane) that another lane's socket received; any thread. */
-  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
-    if (inbox.incrementAndGet() > MAX_INBOX) {
-      inbox.decrementAndGet();
-      stats.inc("udp.handoff_dropped");
-      return;
-    }
-    stats.inc("udp.handed_off");
-    loop.execute(() -> {
-      inbox.decrementAndGet();
-      if (!closed && !p.isClosed()) {
-        handleTimed(p, data, from, t0);
-      }
-    });
-  }
-
-  // --------------------------------------------------------------------------------------------------- UDP out
 
   /**
    * Sends {@code data} to {@code to}. With egress spreading ({@link RtcMedia#egressLane}) a destination belongs to one
@@ -467,23 +296,7 @@ final class MediaLane implements ChannelRouters.Sink {
    * shared by every core while its router and SRTP stay on its own lane.
    */
   void send(byte[] data, InetSocketAddress to) {
-    if (closed) {
-      return;
-    }
-    if (IceTcp.isPath(to)) { // an ICE-TCP path key (never a UDP address)
-      media.iceTcpSend(this, data, to);
-      return;
-    }
-    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
-    if (via != this) {
-      egress(via, new DatagramPacket(Unpooled.wrappedBuffer(data), to));
-      return;
-    }
-    if (!udp.isWritable()) {
-      stats.inc("udp.send_dropped");
-      return;
-    }
-    write(new DatagramPacket(Unpooled.wrappedBuffer(data), to));
+    sender.send(data, to);
   }
 
   /**
@@ -492,140 +305,7 @@ final class MediaLane implements ChannelRouters.Sink {
    * another lane's socket writes it).
    */
   void send(byte[] buf, int off, int len, InetSocketAddress to) {
-    if (closed) {
-      return;
-    }
-    if (IceTcp.isPath(to)) {
-      media.iceTcpSend(this, java.util.Arrays.copyOfRange(buf, off, off + len), to);
-      return;
-    }
-    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : this;
-    if (via == this && !udp.isWritable()) {
-      stats.inc("udp.send_dropped");
-      return;
-    }
-    io.netty.buffer.ByteBuf b = udp.alloc().directBuffer(len, len);
-    b.writeBytes(buf, off, len);
-    // a DatagramPacket (not a recycled envelope of our own): Netty's sendmmsg batching takes only DatagramPackets and
-    // writes anything else with one sendto each
-    DatagramPacket packet = new DatagramPacket(b, to);
-    if (via != this) {
-      egress(via, packet);
-      return;
-    }
-    write(packet);
-  }
-
-  /** A datagram another lane handed over for this lane's socket (on this loop). */
-  private void writeHandedOver(io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
-    if (closed || !udp.isWritable()) {
-      packet.release();
-      if (!closed) {
-        stats.inc("udp.send_dropped");
-      }
-      return;
-    }
-    write(packet);
-  }
-
-  /**
-   * Writes through this lane's socket (on its loop), with the channel's void promise: no promise or listener per
-   * datagram; counted as handed to the socket, a failure also as {@code udp.send_errors} (exceptionCaught).
-   */
-  private void write(io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
-    udp.write(packet, udp.voidPromise());
-    datagramsOut++;
-    io.netty.channel.ChannelOutboundBuffer ob = udp.unsafe().outboundBuffer();
-    long pending = ob == null ? 0 : ob.totalPendingWriteBytes();
-    if (pending > pendingBytesMax) {
-      pendingBytesMax = pending;
-    }
-    if (FLUSH_BYTES > 0 && pending >= FLUSH_BYTES) {
-      earlyFlushes++;
-      udp.flush(); // the flush task queued below (if any) then finds little or nothing left
-      return;
-    }
-    if (!flushPending) {
-      flushPending = true;
-      loop.execute(flush);
-    }
-  }
-
-  private void flush() {
-    flushPending = false;
-    udp.flush();
-  }
-
-  /** Datagrams of this loop turn for each other lane's socket, or null. */
-  private io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[][] outbox;
-  private int[] outboxSize;
-  private boolean outboxPending;
-  private final Runnable handOver = this::handOver;
-  /** Bytes other lanes handed to this one to send, not yet written. */
-  private final java.util.concurrent.atomic.AtomicLong egressQueued = new java.util.concurrent.atomic.AtomicLong();
-  /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
-  static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
-
-  @SuppressWarnings("unchecked")
-  private void egress(MediaLane via, io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress> packet) {
-    if (outbox == null) {
-      outbox = new io.netty.channel.AddressedEnvelope[media.lanes().size()][];
-      outboxSize = new int[outbox.length];
-    }
-    io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[] box = outbox[via.index];
-    int n = outboxSize[via.index];
-    if (box == null || n + 1 > box.length) {
-      box = java.util.Arrays.copyOf(box == null ? new io.netty.channel.AddressedEnvelope[64] : box,
-          box == null ? 64 : box.length * 2);
-      outbox[via.index] = box;
-    }
-    box[n] = packet;
-    outboxSize[via.index] = n + 1;
-    if (n + 1 >= 256) {
-      handOver(via.index); // a big turn: hand over in slices, as the early flush does for the own socket
-    }
-    if (!outboxPending) {
-      outboxPending = true;
-      loop.execute(handOver);
-    }
-  }
-
-  /** End of a loop turn: hands each other lane its batch. */
-  private void handOver() {
-    outboxPending = false;
-    for (int i = 0; i < outbox.length; i++) {
-      if (outboxSize[i] > 0) {
-        handOver(i);
-      }
-    }
-  }
-
-  private void handOver(int lane) {
-    io.netty.channel.AddressedEnvelope<ByteBuf, InetSocketAddress>[] batch = outbox[lane];
-    int n = outboxSize[lane];
-    outbox[lane] = null;
-    outboxSize[lane] = 0;
-    long bytes = 0;
-    for (int k = 0; k < n; k++) {
-      bytes += batch[k].content().readableBytes();
-    }
-    MediaLane via = media.lanes().get(lane);
-    if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
-      via.egressQueued.addAndGet(-bytes);
-      for (int k = 0; k < n; k++) {
-        batch[k].release();
-      }
-      stats.add("udp.send_dropped", n);
-      return;
-    }
-    stats.add("udp.egress_handed_over", n);
-    long b = bytes;
-    via.loop.execute(() -> {
-      via.egressQueued.addAndGet(-b);
-      for (int k = 0; k < n; k++) {
-        via.writeHandedOver(batch[k]);
-      }
-    });
+    sender.send(buf, off, len, to);
   }
 
   // ---------------------------------------------------------------------------------------------------- router
@@ -706,12 +386,12 @@ final class MediaLane implements ChannelRouters.Sink {
   Map<String, Long> liveCounters() {
     Map<String, Long> out = new java.util.TreeMap<>(closedCounters);
     routers.addLiveCounters(out);
-    out.put("udp.dtls_hold_expired", dtlsHold.expired());
-    out.put("udp.early_flushes", earlyFlushes);
-    out.put("udp.pending_bytes_max", pendingBytesMax); // a high-water mark: never decreases
-    out.merge("udp.datagrams_in", datagramsIn, Long::sum);
-    out.merge("udp.datagrams_out", datagramsOut, Long::sum);
-    out.merge("udp.send_errors", sendErrors, Long::sum);
+    out.put("udp.dtls_hold_expired", receiver.dtlsHold.expired());
+    out.put("udp.early_flushes", sender.earlyFlushes);
+    out.put("udp.pending_bytes_max", sender.pendingBytesMax); // a high-water mark: never decreases
+    out.merge("udp.datagrams_in", receiver.datagramsIn, Long::sum);
+    out.merge("udp.datagrams_out", sender.datagramsOut, Long::sum);
+    out.merge("udp.send_errors", sender.sendErrors, Long::sum);
     for (RtcPeer p : peers.values()) {
       p.addLiveCounters(out);
       p.addLiveGauges(out);
@@ -736,11 +416,11 @@ final class MediaLane implements ChannelRouters.Sink {
     // the lane is gone: its closed totals move to Stats, which is all the server reports once stopped
     closedCounters.forEach(stats::add);
     closedCounters.clear();
-    stats.add("udp.datagrams_in", datagramsIn);
-    stats.add("udp.datagrams_out", datagramsOut);
-    stats.add("udp.send_errors", sendErrors);
-    datagramsIn = datagramsOut = sendErrors = 0;
-    udp.flush();
+    stats.add("udp.datagrams_in", receiver.datagramsIn);
+    stats.add("udp.datagrams_out", sender.datagramsOut);
+    stats.add("udp.send_errors", sender.sendErrors);
+    receiver.datagramsIn = sender.datagramsOut = sender.sendErrors = 0;
+    sender.flushNow();
     udp.close();
   }
 

@@ -17,6 +17,7 @@ import java.util.random.RandomGenerator;
  * The public methods' contracts are documented on {@link Router}, which calls these.
  */
 final class RouterRegistry {
+    private static final int PRODUCER_CACHE = 32;
     private final Router router;
     private final RandomGenerator random;
     private final Map<String, Producer> producers = new LinkedHashMap<>();
@@ -24,8 +25,12 @@ final class RouterRegistry {
     private final Map<String, Map<Long, Producer>> producersByPeer = new HashMap<>();
     private final Map<String, Map<Long, Consumer>> consumersByPeer = new HashMap<>();
     private final Set<Long> usedSsrcs = new HashSet<>();
-    private Producer lastProducer;
-    private Map<Long, Producer> lastProducerMap;
+    /**
+     * Producers recently found by {@link #producerOf}, direct-mapped by SSRC, with the map they were found in: the
+     * publishers' SSRCs of a channel interleave packet by packet, and each miss boxes the SSRC for the map lookup.
+     */
+    private final Producer[] cachedProducer = new Producer[PRODUCER_CACHE];
+    private final Object[] cachedProducerMap = new Object[PRODUCER_CACHE];
     private boolean closed;
 
     RouterRegistry(Router router, RandomGenerator random) {
@@ -89,21 +94,29 @@ final class RouterRegistry {
         return producersByPeer.computeIfAbsent(peerId, k -> new HashMap<>());
     }
 
-    /** The producer of an SSRC, with a one-entry cache (the boxed map lookup allocates for most SSRCs). */
+    /**
+     * The producer of an SSRC in {@code bySsrc}, through a 32-entry cache (the boxed map lookup allocates for most
+     * SSRCs). A cached producer is still the map's entry for its SSRC unless it closed: a producer or layer leaves its
+     * peer's map only when it closes, and the cache is cleared then ({@link #forgetLastProducer}).
+     */
     Producer producerOf(Map<Long, Producer> bySsrc, long ssrc) {
-        Producer last = lastProducer;
-        if (last != null && last.ssrc() == ssrc && bySsrc == lastProducerMap && !last.closed()) {
-            return last;
+        int i = (int) ((ssrc * 0x9E37_79B9_7F4A_7C15L) >>> 59);
+        Producer c = cachedProducer[i];
+        if (c != null && c.ssrc() == ssrc && cachedProducerMap[i] == bySsrc && !c.closed()) {
+            return c;
         }
         Producer p = bySsrc.get(ssrc);
-        lastProducer = p;
-        lastProducerMap = bySsrc;
+        if (p != null) {
+            cachedProducer[i] = p;
+            cachedProducerMap[i] = bySsrc;
+        }
         return p;
     }
 
-    /** Drops the one-entry cache of {@link #producerOf} (a producer or layer closed). */
+    /** Clears the cache of {@link #producerOf} (a producer or layer closed). */
     void forgetLastProducer() {
-        lastProducer = null;
+        java.util.Arrays.fill(cachedProducer, null);
+        java.util.Arrays.fill(cachedProducerMap, null);
     }
 
     Consumer consumerOf(String peerId, long ssrc) {
@@ -255,7 +268,7 @@ final class RouterRegistry {
             return List.of();
         }
         p.closed = true;
-        lastProducer = null;
+        forgetLastProducer();
         Map<Long, Producer> bySsrc = producersByPeer.get(p.peerId());
         List<Consumer> closedConsumers = new ArrayList<>(p.consumers);
         if (p.isSimulcast()) {

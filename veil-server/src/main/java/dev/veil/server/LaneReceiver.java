@@ -1,0 +1,194 @@
+package dev.veil.server;
+
+import dev.veil.webrtc.ice.IceLiteAgent;
+import dev.veil.webrtc.mux.Demux;
+import dev.veil.webrtc.mux.PacketKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receive side of a {@link MediaLane}: the UDP channel's inbound handler, the in-place SRTP/SRTCP path of the
+ * lane's own connections, demultiplexing of everything else (STUN, DTLS, held ClientHellos, unknown senders) and the
+ * hand-off of another lane's datagrams to that lane's loop (bounded by {@link MediaLane#MAX_INBOX}). Everything here
+ * runs on the lane's loop, except {@link #handOff}, which another lane calls.
+ */
+final class LaneReceiver extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
+
+  private final MediaLane lane;
+  private final RtcMedia media;
+  private final Stats stats;
+  private final io.micrometer.core.instrument.Timer forwardingLatency;
+  /**
+   * The lane's receive buffer (loop thread only): each datagram is copied here out of Netty's buffer, and this lane's
+   * SRTP/SRTCP is decrypted and routed from here before the next datagram is read into it. MAX_DATAGRAM + 1: a
+   * datagram that fills it is dropped as too big before it is copied.
+   */
+  private final byte[] rxBuf = new byte[MediaLane.MAX_DATAGRAM + 1];
+  /**
+   * ClientHellos from not-yet-validated addresses, kept briefly for the ICE check just behind them
+   * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
+   */
+  final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
+  /** Datagrams other lanes handed to this one, not yet handled. */
+  private final AtomicInteger inbox = new AtomicInteger();
+  /** Datagrams received (touched only on the loop; reported as a counter). */
+  long datagramsIn;
+  /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
+  private long datagramsSeen;
+
+  LaneReceiver(MediaLane lane, RtcMedia media, Stats stats) {
+    this.lane = lane;
+    this.media = media;
+    this.stats = stats;
+    this.forwardingLatency = stats.metrics.forwarding;
+  }
+
+  /** The UDP channel's read; Netty calls it on the loop thread. */
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    try {
+      if (!(msg instanceof DatagramPacket packet)) {
+        return;
+      }
+      datagramsIn++;
+      ByteBuf content = packet.content();
+      int n = content.readableBytes();
+      if (n > MediaLane.MAX_DATAGRAM || n == 0) {
+        stats.inc("udp.dropped.size");
+        return;
+      }
+      // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
+      // lane that owns its connection (a hand-off's queue wait included)
+      long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
+      if (MediaLane.IN_PLACE) {
+        content.getBytes(content.readerIndex(), rxBuf, 0, n);
+        onReceived(n, packet.sender(), t0);
+      } else {
+        onDatagram(ByteBufUtil.getBytes(content, content.readerIndex(), n), packet.sender(), t0);
+      }
+    } catch (RuntimeException e) {
+      // One bad datagram must never take the loop down (nor count as a socket error).
+      LOG.error("datagram handling failed on the event loop", e);
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // Writes use the channel's void promise (no promise per datagram), so a failed send lands here too; Netty's
+    // native errors name the call ("sendmmsg(..) failed: ..."). Either costs the datagram only.
+    String m = String.valueOf(cause.getMessage());
+    if (m.startsWith("send")) {
+      lane.sender().onSendError();
+    } else {
+      stats.inc("udp.receive_errors");
+    }
+    LOG.debug("udp: {}", cause.toString());
+  }
+
+  /**
+   * A datagram of {@code n} bytes now in {@link #rxBuf}. SRTP and SRTCP of this lane's own connections are decrypted
+   * and routed where they are (the receive path's one copy is the socket read into the buffer, and nothing is
+   * allocated for them); everything else (STUN, DTLS, media of another lane's connection, unknown senders) gets its
+   * own array, since it may be held, queued for a DTLS worker or handed to another loop.
+   */
+  private void onReceived(int n, InetSocketAddress from, long t0) {
+    byte[] buf = rxBuf;
+    int b1 = n >= 2 ? buf[1] & 0xFF : 0;
+    int b0 = buf[0] & 0xFF;
+    if (b0 >= 128 && b0 <= 191 && n >= 2) { // RTP or RTCP (RFC 7983), as Demux.classify tells them
+      RtcPeer p = media.peerAt(from);
+      if (p != null && p.media == lane) {
+        boolean rtcp = b1 >= 192 && b1 <= 223;
+        if (t0 == 0) {
+          p.receiveMediaInPlace(rtcp, buf, n, from);
+          return;
+        }
+        long before = lane.rtpForwarded;
+        p.receiveMediaInPlace(rtcp, buf, n, from);
+        if (lane.rtpForwarded != before) {
+          forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        }
+        return;
+      }
+    }
+    onDatagram(Arrays.copyOf(buf, n), from, t0);
+  }
+
+  /** As {@link MediaLane#onDatagram}; {@code t0} (nanoTime, 0 = not sampled) times its forwarding. */
+  void onDatagram(byte[] data, InetSocketAddress from, long t0) {
+    PacketKind kind = Demux.classify(data);
+    if (kind == PacketKind.UNKNOWN) {
+      stats.inc("udp.dropped.unknown_kind");
+      return;
+    }
+    RtcPeer p = media.peerAt(from);
+    if (p == null) {
+      if (kind != PacketKind.STUN) {
+        if (kind == PacketKind.DTLS && dtlsHold.hold(data, from, lane.nowMillis())) {
+          stats.inc("udp.dtls_held"); // a ClientHello whose ICE check may be just behind it
+          return;
+        }
+        stats.inc("udp.dropped.unknown_source." + kind.name().toLowerCase());
+        return;
+      }
+      Optional<String> ufrag = IceLiteAgent.localUfragOf(data, 0, data.length);
+      if (ufrag.isEmpty()) {
+        stats.inc("udp.dropped.stun_malformed");
+        return;
+      }
+      p = media.peerByUfrag(ufrag.get());
+      if (p == null) {
+        stats.inc("udp.dropped.unknown_ufrag");
+        return;
+      }
+    }
+    if (p.media == lane) {
+      handleTimed(p, data, from, t0);
+    } else {
+      p.media.receiver().handOff(p, data, from, t0);
+    }
+  }
+
+  /** Hands {@code data} to its connection (on this lane's loop); a sampled one is timed if it was forwarded. */
+  private void handleTimed(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
+    if (t0 == 0) {
+      p.handleDatagram(data, from);
+      return;
+    }
+    long before = lane.rtpForwarded;
+    p.handleDatagram(data, from);
+    if (lane.rtpForwarded != before) {
+      forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** A datagram of {@code p} (a connection of this lane) that another lane's socket received; any thread. */
+  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
+    if (inbox.incrementAndGet() > MediaLane.MAX_INBOX) {
+      inbox.decrementAndGet();
+      stats.inc("udp.handoff_dropped");
+      return;
+    }
+    stats.inc("udp.handed_off");
+    lane.loop().execute(() -> {
+      inbox.decrementAndGet();
+      if (!lane.isClosed() && !p.isClosed()) {
+        handleTimed(p, data, from, t0);
+      }
+    });
+  }
+}
