@@ -41,7 +41,7 @@
 import { startE2EEWorker } from './e2ee/index.js';
 import { KeptWorker, ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 import { VeilError } from './errors.js';
-import { checkKeyMode, initE2EE, e2eeMethods } from './connection-e2ee.js';
+import { checkKeyMode, resolveKeyMode, initE2EE, e2eeMethods } from './connection-e2ee.js';
 import { dataMethods } from './connection-data.js';
 import { DEFAULT_ICE_RESTART_ATTEMPTS, iceRestartMethods } from './ice-restart.js';
 import { signalingMethods } from './connection-signaling.js';
@@ -74,6 +74,7 @@ export class VeilConnection {
       iceRestartAttempts: DEFAULT_ICE_RESTART_ATTEMPTS }, options || {});
     this.signalingNotifyMetadata = this.options.signalingNotifyMetadata === undefined ? null : this.options.signalingNotifyMetadata;
     checkKeyMode(this.options);
+    if (this.options.e2ee) this.options.keyMode = resolveKeyMode(this.options); // sent in connect, always explicit
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
     /** @type {string|null} */
@@ -167,6 +168,8 @@ export class VeilSignaling {
    */
   reconnecting(role, channelId, metadata = null, options = {}) {
     new VeilConnection(this.url, role, channelId, metadata, options); // validates the arguments now
+    // one key mode for every connection of this member (the page URL's "#e2eekey=…" may change in between)
+    if (options.e2ee) options = { ...options, keyMode: resolveKeyMode(options) };
     const plan = new ReconnectPlan(this.urls, { baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs,
       maxAttempts: options.reconnectAttempts });
     // with E2EE, one worker for all its connections: a reconnect must not need the page's origin (maybe the dead node)

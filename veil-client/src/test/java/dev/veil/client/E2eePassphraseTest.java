@@ -29,7 +29,7 @@ class E2eePassphraseTest {
     }
 
     private TestPeer join(String name, String passphrase) throws Exception {
-        return fixture.join(name, "pp-room", Options.e2ee().withPassphrase(passphrase));
+        return fixture.join(name, "pp-room", Options.e2eeSenderKeys().withPassphrase(passphrase));
     }
 
     @Test

@@ -50,7 +50,7 @@ class HostileServerTest {
   }
 
   private TestPeer join(String name) throws Exception {
-    return join(name, Options.e2ee());
+    return join(name, Options.e2eeSenderKeys());
   }
 
   private TestPeer join(String name, Options options) throws Exception {
@@ -250,7 +250,7 @@ class HostileServerTest {
 
   @Test
   void framesForgedUnderTheOldKeys_byAMemberWhoLeft_areRejectedOnceTheGraceHasPassed() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     TestPeer a = join("alice", keep);
     TestPeer b = join("bob", keep);
     TestPeer c = join("carol", keep);
@@ -300,7 +300,7 @@ class HostileServerTest {
 
   @Test
   void ghostChurn_cannotKeepALeaversKeyInUse_bothRemainingMembersSendUnderAKeyTheLeaverNeverHeld() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     TestPeer a = join("alice", keep);
     TestPeer b = join("bob", keep);
     TestPeer c = join("carol", keep);
@@ -320,7 +320,7 @@ class HostileServerTest {
 
   @Test
   void delayedKeyMessages_cannotPostponeTheReKey_andTheCallWorks() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     // every key message (so every KEY and every acknowledgement) is delivered 700 ms late, in order
     relay.script(Attacks.delayKeyMessages(relay, 700));
     TestPeer a = join("alice", keep);
@@ -334,7 +334,7 @@ class HostileServerTest {
 
   @Test
   void reorderedKeyMessages_areHandled_theCallWorks_andALeaveStillReKeys() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     // to every member, every two key messages are delivered swapped
     relay.script(Attacks.reorderKeyMessages(relay, 300));
     TestPeer a = join("alice", keep);
@@ -416,7 +416,7 @@ class HostileServerTest {
 
   @Test
   void passphraseMode_twoMembersGivenTheSameConnectionId_neverShareAKeyAndNonce() throws Exception {
-    Options pp = Options.e2ee().withPassphrase("correct horse battery staple");
+    Options pp = Options.e2eeSenderKeys().withPassphrase("correct horse battery staple");
     TestPeer a = join("alice", pp);
     String aliceId = a.id();
     // the server tells bob that his connection id is alice's: the same PBKDF2 seed as hers
