@@ -24,7 +24,7 @@ export async function openSmallStreamPage(browser, base, size) {
 /**
  * In-page: joins `channel` with E2EE through the SDK (`role` default sendrecv; recvonly sends nothing); records
  * tracks, frames (rVFC), e2ee events. Key mode 'sender-keys' (the tests using this were written for it) unless
- * `options` name one; `options: {keyMode: undefined}` runs the SDK's default (MLS).
+ * `options` name one; `options: {keyMode: null}` runs the SDK's default (MLS, or sender keys with a passphrase).
  */
 export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options, role }) {
   const { default: Veil } = await import('/sdk/veil.js');
