@@ -24,7 +24,7 @@ const GREEN = { name: 'green', rgb: [40, 200, 60], hz: 550 };
 async function timedConnectInPage({ ws, channel }) {
   const { default: Veil } = await import('/sdk/veil.js');
   const stream = window.benchStream || (window.benchStream = window.makeSmallStream([40, 60, 220], 660));
-  const c = Veil.connection(ws).sendrecv(channel, null, { e2ee: true });
+  const c = Veil.connection(ws).sendrecv(channel, null, { e2ee: true, keyMode: 'sender-keys' });
   const t0 = performance.now();
   await c.connect(stream);
   const ms = performance.now() - t0;

@@ -1,5 +1,5 @@
 // Browser key-mode timings (docs/BENCHMARKS.md "KeyModeLatency in the browser"): MLS (keyMode 'mls', ts-mls) against
-// the default sender-keys mode, in headless Chromium against a real veil-server.jar (`e2ee = true`) on 127.0.0.1.
+// the sender-keys mode, in headless Chromium against a real veil-server.jar (`e2ee = true`) on 127.0.0.1.
 // Per mode and group size n (2 and 4 pages): n-1 pages stay in the channel, then R rounds (after one warm-up round) of
 // "a newcomer joins (→ n), the group agrees, the newcomer leaves (→ n-1)". Every time comes from the pages' own clocks
 // (performance.timeOrigin + now(); one machine, one wall clock):
@@ -84,7 +84,7 @@ function freshSendInPage({ after, old }) {
 async function join(browser, server, channel, i, mode) {
   const page = await openSmallStreamPage(browser, server.base);
   const t0 = await page.evaluate(() => performance.timeOrigin + performance.now());
-  const options = mode === 'mls' ? { keyMode: 'mls' } : {};
+  const options = { keyMode: mode };
   const id = await page.evaluate(joinE2eeInPage,
     { ws: server.ws, channel, rgb: COLOURS[i % 4], hz: 440 + 110 * i, name: 'p' + i, options });
   return { page, id, t0 };

@@ -24,6 +24,20 @@ export function checkKeyMode(o) {
   }
 }
 
+/**
+ * The key mode an E2EE connection runs in (null without E2EE), after checkKeyMode: the given keyMode, else 'mls'
+ * (the default) unless the options ask for what only sender keys do — a passphrase (`passphrase`, or "#e2eekey=…"
+ * in the page URL), an `e2eeMode`, or `e2eeFormat: 'jframe'` — then 'sender-keys'.
+ */
+export function resolveKeyMode(o) {
+  if (!o.e2ee) return null;
+  if (o.keyMode !== undefined && o.keyMode !== null) return o.keyMode;
+  const hashKey = globalThis.location ? passphraseFromHash(globalThis.location.hash) : null;
+  const senderKeysOnly = o.passphrase !== undefined || hashKey !== null
+    || (o.e2eeMode !== undefined && o.e2eeMode !== null) || (!!o.e2eeFormat && o.e2eeFormat !== 'sframe');
+  return senderKeysOnly ? 'sender-keys' : 'mls';
+}
+
 /** VeilConnection methods: E2EE state and wiring. */
 export const e2eeMethods = {
   /** This connection's E2EE identity fingerprint ("xxxx xxxx …"), or null without E2EE. */
@@ -68,9 +82,9 @@ export const e2eeMethods = {
     return this.e2ee.markVerified(fingerprint);
   },
 
-  /** The E2EE key mode ('sender-keys' or 'mls'), null without E2EE (never replaced by another mode). */
+  /** The E2EE key mode ('mls' or 'sender-keys', see resolveKeyMode), null without E2EE (never replaced by another). */
   get e2eeKeyMode() {
-    return this.options.e2ee ? this.options.keyMode || 'sender-keys' : null;
+    return this.options.e2ee ? this.options.keyMode : null;
   },
 
   /** MLS key mode: the current MLS epoch, -1 before this member is in the group; null in other modes. */

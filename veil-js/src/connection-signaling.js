@@ -51,7 +51,7 @@ export const signalingMethods = {
     ws.onopen = () => {
       this._stage = 'waiting for offer';
       const msg = { type: 'connect', role: this.role, channel_id: this.channelId, e2ee: !!this.options.e2ee };
-      if (this.options.e2ee && this.options.keyMode) msg.e2ee_key_mode = this.options.keyMode;
+      if (this.options.e2ee) msg.e2ee_key_mode = this.options.keyMode; // always explicit (absent = sender-keys)
       if (this.metadata !== null) msg.metadata = this.metadata;
       if (this.signalingNotifyMetadata !== null) msg.signaling_notify_metadata = this.signalingNotifyMetadata;
       if (this.options.receiveMaxHeight > 0) msg.receive_max_height = Math.floor(this.options.receiveMaxHeight);

@@ -26,17 +26,21 @@ export interface ConnectionOptions {
   /** E2EE frame format: 'sframe' (RFC 9605, default) or 'jframe' (lib-jitsi-meet's). */
   e2eeFormat?: 'sframe' | 'jframe';
   /**
-   * E2EE key mode. Default: 'passphrase' when `passphrase` is given or the page URL has "#e2eekey=…", else 'keys'
-   * (the group key manager: keys through the server's relay, ratchet on join, fresh key on leave).
+   * Sender-keys sub-mode (giving it selects keyMode 'sender-keys' by default). Default: 'passphrase' when
+   * `passphrase` is given or the page URL has "#e2eekey=…", else 'keys' (the group key manager: keys through the
+   * server's relay, ratchet on join, fresh key on leave).
    */
   e2eeMode?: 'keys' | 'passphrase';
   /** Passphrase mode: the passphrase (else it is read from "#e2eekey=…" and follows hashchange). No key messages. */
   passphrase?: string;
   /**
-   * How the channel agrees on keys (connect's e2ee_key_mode): 'sender-keys' (default: e2eeMode above) or 'mls' (one
-   * MLS group per channel, RFC 9420 suite 1 on ts-mls; SFrame keys from the MLS exporter, RFC 9605 §5.2; the code
-   * from the epoch authenticator; docs/PROTOCOL.md §4). Needs `e2ee: true`; 'mls' excludes passphrase and JFrame. Any
-   * other value is refused (VeilError 'bad-argument'), never replaced by another mode.
+   * How the channel agrees on keys (connect's e2ee_key_mode, always sent): 'mls' (the default: one MLS group per
+   * channel, RFC 9420 suite 1 on ts-mls; SFrame keys from the MLS exporter, RFC 9605 §5.2; the code from the epoch
+   * authenticator; docs/PROTOCOL.md §4) or 'sender-keys' (Sora-style: e2eeMode above, §3). Without keyMode the
+   * default is 'sender-keys' only when the options ask for what MLS cannot do: a passphrase (`passphrase` or
+   * "#e2eekey=…" in the page URL), an `e2eeMode`, or `e2eeFormat: 'jframe'`. Needs `e2ee: true`; 'mls' excludes
+   * passphrase and JFrame. Any other value is refused (VeilError 'bad-argument'), never replaced by another mode; a
+   * channel in the other mode refuses the connection (key_mode_mismatch). The connection shows it: e2eeKeyMode.
    */
   keyMode?: 'sender-keys' | 'mls';
   /**

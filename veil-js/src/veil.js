@@ -11,15 +11,17 @@
 //
 // End-to-end encryption (docs/PROTOCOL.md §2-§3):
 //   await Veil.initE2EE();                                   // rejects where the browser lacks encoded transforms
-//   const c = Veil.connection(url).sendrecv('room', meta, {e2ee: true});   // group keys, SFrame
+//   const c = Veil.connection(url).sendrecv('room', meta, {e2ee: true});   // MLS key mode (the default), SFrame
 //   c.on('e2ee', ev => ...);  c.e2eeSelfFingerprint; c.e2eeRemoteFingerprints; c.e2eeVerificationCode;
 //   {e2ee: true, e2eePersistentIdentity: true}: a device key in IndexedDB certifies each connection
 //   (c.e2eeDeviceFingerprint, c.e2eePeers); await c.markVerified() / c.markVerified(fp); ev.type 'verification-lost'.
-// {e2ee: true, e2eeFormat: 'jframe'} selects JFrame; {e2ee: true, passphrase: 'p'}, or a page URL with
-// "#e2eekey=p" (followed on hashchange), selects passphrase mode (no key messages).
-// {e2ee: true, keyMode: 'mls'}: the MLS key mode (docs/PROTOCOL.md §4, src/e2ee/mls-e2ee.js): one MLS group per
-// channel, SFrame keys from the MLS exporter; c.e2eeKeyMode ('mls' | 'sender-keys'), c.e2eeEpoch, the code of the
-// epoch in c.e2eeVerificationCode, the MLS roster in c.e2eeRoster; any other keyMode is refused.
+// Key modes (connect's e2ee_key_mode, always sent): {e2ee: true} runs the MLS key mode (docs/PROTOCOL.md §4,
+// src/e2ee/mls-e2ee.js): one MLS group per channel, SFrame keys from the MLS exporter; c.e2eeKeyMode ('mls' |
+// 'sender-keys'), c.e2eeEpoch, the code of the epoch in c.e2eeVerificationCode, the MLS roster in c.e2eeRoster.
+// {e2ee: true, keyMode: 'sender-keys'} runs Sora-style sender keys (group keys through the relay, §3); so do the
+// options MLS cannot serve, when no keyMode is given: {e2ee: true, e2eeFormat: 'jframe'} (JFrame),
+// {e2ee: true, passphrase: 'p'} or a page URL with "#e2eekey=p" (passphrase mode, followed on hashchange), an
+// e2eeMode. Any other keyMode is refused; a channel in the other mode refuses the connect (key_mode_mismatch).
 //
 // Simulcast (docs/PROTOCOL.md §1): when the server offers it (a=simulcast:recv on the camera's m-line), the camera
 // video goes out as three layers, lowest first: rid q at 1/4 resolution (150 kbit/s max), h at 1/2 (500 kbit/s),
@@ -41,7 +43,7 @@
 import { startE2EEWorker } from './e2ee/index.js';
 import { KeptWorker, ReconnectPlan, VeilReconnectingConnection } from './reconnect.js';
 import { VeilError } from './errors.js';
-import { checkKeyMode, initE2EE, e2eeMethods } from './connection-e2ee.js';
+import { checkKeyMode, resolveKeyMode, initE2EE, e2eeMethods } from './connection-e2ee.js';
 import { dataMethods } from './connection-data.js';
 import { DEFAULT_ICE_RESTART_ATTEMPTS, iceRestartMethods } from './ice-restart.js';
 import { signalingMethods } from './connection-signaling.js';
@@ -74,6 +76,7 @@ export class VeilConnection {
       iceRestartAttempts: DEFAULT_ICE_RESTART_ATTEMPTS }, options || {});
     this.signalingNotifyMetadata = this.options.signalingNotifyMetadata === undefined ? null : this.options.signalingNotifyMetadata;
     checkKeyMode(this.options);
+    if (this.options.e2ee) this.options.keyMode = resolveKeyMode(this.options); // sent in connect, always explicit
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
     /** @type {string|null} */
@@ -167,6 +170,8 @@ export class VeilSignaling {
    */
   reconnecting(role, channelId, metadata = null, options = {}) {
     new VeilConnection(this.url, role, channelId, metadata, options); // validates the arguments now
+    // one key mode for every connection of this member (the page URL's "#e2eekey=…" may change in between)
+    if (options.e2ee) options = { ...options, keyMode: resolveKeyMode(options) };
     const plan = new ReconnectPlan(this.urls, { baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs,
       maxAttempts: options.reconnectAttempts });
     // with E2EE, one worker for all its connections: a reconnect must not need the page's origin (maybe the dead node)

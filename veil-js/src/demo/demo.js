@@ -1,5 +1,6 @@
-// The demo app at "/": join a channel (end-to-end encrypted by default), see everyone, and compare the room
-// verification code. A passphrase in the URL hash ("#e2eekey=…") selects passphrase mode.
+// The demo app at "/": join a channel (end-to-end encrypted by default, in the SDK's default key mode: MLS), see
+// everyone, and compare the room verification code. A passphrase in the URL hash ("#e2eekey=…") selects passphrase
+// mode (sender keys).
 import Veil from '../veil.js';
 
 const $ = id => document.getElementById(id);
@@ -36,10 +37,12 @@ function render() {
   $('roomState').textContent = on && conn.e2eeRoomVerified ? '✓ verified' : '';
   $('roomState').className = on && conn.e2eeRoomVerified ? 'verified' : '';
   const self = on ? conn.e2eeSelfFingerprint : null;
-  $('selfFp').textContent = self || '—';
-  $('selfFp').classList.toggle('empty', !self);
-  $('selfShort').textContent = short(self);
   const device = on ? conn.e2eeDeviceFingerprint : null;
+  // the MLS key mode has no per-call key to show: the others see this device's fingerprint (or none)
+  const mls = on && conn.e2eeKeyMode === 'mls';
+  $('selfFp').textContent = self || (mls ? 'MLS: the others see your device fingerprint' : '—');
+  $('selfFp').classList.toggle('empty', !self);
+  $('selfShort').textContent = short(self || (mls ? device : null));
   $('deviceFp').textContent = device || (on ? 'no persistent identity' : '—');
   $('deviceFp').classList.toggle('empty', !device);
   const fps = on ? conn.e2eeRemoteFingerprints : {};
@@ -193,7 +196,10 @@ $('join').addEventListener('submit', async ev => {
     setStatus('connecting…');
     await conn.connect(stream);
     setStatus('connected');
-    if (conn.e2ee) setBadge('on', 'E2EE · ' + (conn.e2eeMode === 'passphrase' ? 'passphrase' : conn.e2ee.format === 'jframe' ? 'JFrame' : 'SFrame'));
+    if (conn.e2ee) {
+      setBadge('on', 'E2EE · ' + (conn.e2eeKeyMode === 'mls' ? 'MLS · SFrame' : conn.e2eeMode === 'passphrase'
+        ? 'passphrase' : conn.e2ee.format === 'jframe' ? 'JFrame' : 'SFrame'));
+    }
     else setBadge('off', 'not end-to-end encrypted');
     $('leaveBtn').disabled = false;
     setConnectedControls(true);

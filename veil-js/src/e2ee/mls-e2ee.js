@@ -179,10 +179,12 @@ export class MlsE2EE {
         this.epoch = -1;
         this.roster = [];
         this.#keptKeys.dropSendKey();
+        this.#dropCode();
       } else if (o.type === 'error') {
         if (o.reason === 'removed') {
           this.epoch = -1;
           this.roster = [];
+          this.#dropCode();
         }
         this.#emit({ type: 'error', source: 'mls', reason: o.reason, from: o.from, detail: o.detail });
       }
@@ -255,6 +257,13 @@ export class MlsE2EE {
         this.#verifiedCode = null;
       }
     }
+  }
+
+  /** Out of every epoch (alone, removed, refused or withheld): no code to compare, none shown from an old epoch. */
+  #dropCode() {
+    if (this.verificationCode === null) return;
+    this.verificationCode = null;
+    this.#emit({ type: 'verification-code', code: null });
   }
 
   #resetWorker() {

@@ -17,7 +17,8 @@ export async function joinReconnectingInPage({ urls, channel, rgb, hz, name }) {
     constructor(...args) { super(...args); veil.workers++; }
   };
   const m = Veil.connection(urls).reconnecting('sendrecv', channel, null,
-    { signalingNotifyMetadata: { name }, e2ee: true, reconnectBaseMs: 200, reconnectMaxMs: 1000 });
+    { signalingNotifyMetadata: { name }, e2ee: true, keyMode: 'sender-keys', reconnectBaseMs: 200,
+      reconnectMaxMs: 1000 });
   veil.m = m;
   m.on('reconnecting', ev => veil.reconnecting.push({ attempt: ev.attempt, url: ev.url, reason: ev.reason,
     delayMs: ev.delayMs, at: Date.now() }));

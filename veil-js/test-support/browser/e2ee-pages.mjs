@@ -23,14 +23,16 @@ export async function openSmallStreamPage(browser, base, size) {
 
 /**
  * In-page: joins `channel` with E2EE through the SDK (`role` default sendrecv; recvonly sends nothing); records
- * tracks, frames (rVFC), e2ee events.
+ * tracks, frames (rVFC), e2ee events. Key mode 'sender-keys' (the tests using this were written for it) unless
+ * `options` name one; `options: {keyMode: null}` runs the SDK's default (MLS, or sender keys with a passphrase).
  */
 export async function joinE2eeInPage({ ws, channel, rgb, hz, name, options, role }) {
   const { default: Veil } = await import('/sdk/veil.js');
   await Veil.initE2EE();
   const stream = role === 'recvonly' ? null : window.makeSmallStream(rgb, hz);
   const conn = Veil.connection(ws)[role || 'sendrecv'](channel, null,
-    { signalingNotifyMetadata: { name }, e2ee: true, keepKeysForTesting: true, ...(options || {}) });
+    { signalingNotifyMetadata: { name }, e2ee: true, keepKeysForTesting: true,
+      ...(options && options.e2ee === false ? {} : { keyMode: 'sender-keys' }), ...(options || {}) });
   const now = () => performance.timeOrigin + performance.now();
   const veil = { conn, remote: {}, events: [], notifies: [], codes: [], t0: now() };
   window.veil = veil;

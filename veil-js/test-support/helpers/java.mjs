@@ -3,7 +3,7 @@
 //   connected: ID fingerprint FP        member ID fingerprint FP        verification code: CODE
 //   e2ee SOURCE error from ID: REASON [(+N more)]        connection.created ID        disconnected: REASON
 //   device fingerprint FP        member ID device FP                      (with deviceKey: --device-key FILE)
-//   mls epoch E members ID,ID code: CODE                                   (with mls: --mls)
+//   mls epoch E members ID,ID code: CODE                                   (MLS key mode: the default, or --mls)
 // Each client runs in a peer namespace of its own in the netns.mjs lab (the shared one unless `lab`/`peer` is given),
 // so its media crosses a veth pair to the server in the lab's hub like a browser's.
 import { existsSync } from 'node:fs';
@@ -32,13 +32,13 @@ async function spawnJava(args, { lab, peer, name }) {
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
 export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null,
-  mls = false, mlsExternalSender = false, lab, peer }) {
+  mls = false, senderKeys = false, mlsExternalSender = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
-    ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : []),
+    ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : []), ...(senderKeys ? ['--sender-keys'] : []),
     ...(mlsExternalSender ? ['--mls-external-sender'] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'echo' });
   running.add(child);
@@ -106,12 +106,14 @@ function parseLine(state, line) {
  * @returns {Promise<{pid: number, state: {joined: string[], left: string[], last: string|null, failed: string|null,
  *   exitCode: number|string|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
-export async function spawnChurn({ ws, channel, count, frames = 3, concurrency = 1, e2ee = false, lab, peer }) {
+export async function spawnChurn({ ws, channel, count, frames = 3, concurrency = 1, e2ee = false, keyMode = null,
+  lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Churn', ws, channel, '--count', String(count),
-    '--frames', String(frames), '--concurrency', String(concurrency), ...(e2ee ? ['--e2ee'] : [])];
+    '--frames', String(frames), '--concurrency', String(concurrency), ...(e2ee ? ['--e2ee'] : []),
+    ...(keyMode ? ['--key-mode', keyMode] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'churn' });
   running.add(child);
   const state = { joined: [], left: [], last: null, failed: null, exitCode: null };

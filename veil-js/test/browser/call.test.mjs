@@ -261,7 +261,7 @@ test('sendonly → recvonly works, and failed connects reject with a reason', as
     const { default: Veil } = await import('/sdk/veil.js');
     const out = {};
     try {
-      await Veil.connection(ws).recvonly('secret', null, { e2ee: true }).connect();
+      await Veil.connection(ws).recvonly('secret', null, { e2ee: true, keyMode: 'sender-keys' }).connect();
     } catch (e) { out.e2ee = e.message; }
     try {
       await Veil.connection(`ws://127.0.0.1:${deadPort}/signaling`).recvonly('x', null, { timeout: 5000 }).connect();

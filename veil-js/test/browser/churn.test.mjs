@@ -187,7 +187,8 @@ test(`churnE2ee_${E2EE_PUBLISHERS}Publishers_eachRecycledReceiverDecryptsItsOwnP
     window.veil.conn.on('signaling', m => { if (m.type === 're-offer') window.veil.offers.push(m.sdp.length); });
     window.veil.conn.on('track', ev => window.veil.mids.push({ mid: ev.transceiver.mid, connectionId: ev.connectionId }));
   });
-  e2eeChurn = await spawnChurn({ ws: e2eeServer.ws, channel: 'churn-e2ee', count: E2EE_PUBLISHERS, frames: 25, e2ee: true });
+  e2eeChurn = await spawnChurn({ ws: e2eeServer.ws, channel: 'churn-e2ee', count: E2EE_PUBLISHERS, frames: 25, e2ee: true,
+    keyMode: 'sender-keys' });
   const failWithOutput = e => { throw new Error(`${e.message}\n${e2eeChurn.output()}`); };
   await waitFor(`${E2EE_PUBLISHERS} E2EE publishers joined and left`, () => {
     if (e2eeChurn.state.failed) throw new Error(`Churn failed: ${e2eeChurn.state.failed}`);

@@ -55,7 +55,7 @@ const hasKeyOf = (page, id) => page.evaluate(i => window.veil.events.some(e => e
   && e.senderId === i), id);
 
 test('data_chromiumAndJavaSdk_exchangeE2eeTextMessages_bothDecrypt', async () => {
-  echo = await spawnEcho({ ws: server.ws, channel: 'data-java' });
+  echo = await spawnEcho({ ws: server.ws, channel: 'data-java', senderKeys: true });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id, 30000).catch(failWithOutput);
   const page = await newPage();

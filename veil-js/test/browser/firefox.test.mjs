@@ -403,7 +403,8 @@ for (const format of ['sframe', 'jframe']) {
 
 test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentityKeptInIndexedDb', async () => {
   // the demo as a user runs it: the form, the browsers' fake camera and microphone (getUserMedia), "remember this
-  // device" on (a non-extractable Ed25519 device key in IndexedDB)
+  // device" on (a non-extractable Ed25519 device key in IndexedDB), the SDK's default key mode (MLS: no per-call
+  // key, each member shows the others its device fingerprint)
   const ff = await newPage(firefox, 'firefox demo');
   const cr = await newPage(chromium, 'chromium demo');
   const joinDemo = (page, name) => page.evaluate(n => {
@@ -416,6 +417,7 @@ test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentit
     code: document.getElementById('code').textContent,
     self: document.getElementById('selfFp').textContent,
     device: window.veilDemo.conn ? window.veilDemo.conn.e2eeDeviceFingerprint : null,
+    keyMode: window.veilDemo.conn ? window.veilDemo.conn.e2eeKeyMode : null,
     peers: [...document.querySelectorAll('#peers li[data-connection-id]')].map(li => ({
       id: li.dataset.connectionId, fp: li.querySelector('.fp-block').dataset.fingerprint })),
     id: window.veilDemo.conn ? window.veilDemo.conn.connectionId : null,
@@ -429,10 +431,11 @@ test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentit
   await joinDemo(ff, 'Firefox');
   await joinDemo(cr, 'Chromium');
   const [vf, vc] = await both();
-  assert.match(vf.badge, /E2EE/);
+  assert.match(vf.badge, /E2EE · MLS/);
+  assert.deepEqual([vf.keyMode, vc.keyMode], ['mls', 'mls']);
   assert.equal(vf.peers[0].id, vc.id);
-  assert.equal(vf.peers[0].fp, vc.self, 'Firefox shows Chromium\'s own fingerprint');
-  assert.equal(vc.peers[0].fp, vf.self, 'Chromium shows Firefox\'s own fingerprint');
+  assert.equal(vf.peers[0].fp, vc.device, 'Firefox shows Chromium\'s own device fingerprint');
+  assert.equal(vc.peers[0].fp, vf.device, 'Chromium shows Firefox\'s own device fingerprint');
   assert.match(vf.device || '', /^([0-9a-f]{4} ){15}[0-9a-f]{4}$/, 'Firefox has a persistent device identity');
 
   // Firefox leaves and joins again from a reloaded page: a new connection key, the same device key (IndexedDB)
@@ -441,8 +444,9 @@ test('firefox_demoPage_joinsE2eeWithChromium_oneCode_videoBothWays_deviceIdentit
   await ff.reload();
   await joinDemo(ff, 'Firefox');
   const [wf] = await both();
-  assert.notEqual(wf.self, vf.self, 'a fresh connection identity');
+  assert.notEqual(wf.id, vf.id, 'a new connection');
   assert.equal(wf.device, vf.device, 'the device identity survived the reload');
+  assert.equal(wf.peers[0].fp, vc.device, 'and Firefox still shows Chromium\'s device fingerprint');
   for (const p of [ff, cr]) await p.evaluate(() => document.getElementById('leaveBtn').click());
 });
 

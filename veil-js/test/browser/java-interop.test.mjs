@@ -54,7 +54,7 @@ after(async () => {
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {
   const t0 = Date.now();
   const deviceKey = path.join(keyDir, 'echo-device.key');
-  echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey });
+  echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, deviceKey, senderKeys: true });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
     ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 70000).catch(failWithOutput);
@@ -146,7 +146,7 @@ test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryp
 test('javaInterop_passphraseMode_echoAndPage_decryptEachOther_withOwnKids_andAgreeOnTheCode', async t => {
   const channel = 'java-interop-passphrase';
   const passphrase = 'correct horse battery staple';
-  const pp = await spawnEcho({ ws: server.ws, channel, passphrase });
+  const pp = await spawnEcho({ ws: server.ws, channel, passphrase, senderKeys: true });
   try {
     const failWithOutput = e => { throw new Error(`${e.message}\n${pp.output()}`); };
     await waitFor('Echo (passphrase) connected', () => pp.state.id || (pp.state.exitCode !== null
@@ -189,7 +189,7 @@ test('javaInterop_screenShare_javaSendsVp8OnItsScreenTrack_e2ee_pageShowsIt_forw
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x28c83c:s=320x240:r=15',
     '-t', '2', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '200k', '-g', '15',
     '-auto-alt-ref', '0', '-f', 'ivf', ivf]);
-  const sharer = await spawnEcho({ ws: server.ws, channel: 'java-screen', screen: ivf });
+  const sharer = await spawnEcho({ ws: server.ws, channel: 'java-screen', screen: ivf, senderKeys: true });
   try {
     const failWithOutput = e => { throw new Error(`${e.message}\n${sharer.output()}`); };
     await waitFor('Echo connected and sharing', () => sharer.state.id || (sharer.state.exitCode !== null

@@ -13,6 +13,9 @@
 //   4. The server as external sender: Echo founds naming it and with a device key; two pages join by the server's
 //      Add proposals (page a caches the one adding b), device fingerprints agree both ways, a data message goes
 //      page -> Java -> page in MLS mode, and Echo's leave is the server's Remove proposal committed by page a.
+//   5. The default key mode (issue 13): two pages with {e2ee: true} only run MLS and decode each other, Echo with
+//      no mode flag (Options.e2ee()) joins them in MLS; a passphrase keeps sender keys, and a default page joining
+//      that sender-keys channel is refused with key_mode_mismatch (never switched to the channel's mode).
 import { test, before, after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,8 +58,8 @@ function mlsViewInPage() {
     id: c.connectionId };
 }
 
-async function startEcho(channel) {
-  const echo = await spawnEcho({ ws: server.ws, channel, mls: true });
+async function startEcho(channel, { defaultMode = false } = {}) {
+  const echo = await spawnEcho({ ws: server.ws, channel, mls: !defaultMode });
   echoes.push(echo);
   const fail = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
@@ -314,4 +317,48 @@ test('mls: an unknown keyMode is refused with a clear error; keyMode mls exclude
   assert.match(errs[2].message, /needs e2ee: true/);
   assert.deepEqual(errs[3], { keyMode: 'mls', epoch: -1 });
   await page.context().close();
+});
+
+test('mlsDefault_e2eeTrueAlone_runsMls_pagesAndDefaultJavaDecodeEachOther_passphraseKeepsSenderKeys_mixRefused', async t => {
+  const channel = 'mls-default';
+  const DEFAULT = { keyMode: null }; // no keyMode: the SDK's default (joinE2eeInPage otherwise picks sender keys)
+  const a = await openSmallStreamPage(browser, server.base);
+  const aId = await a.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: RED, hz: 440, name: 'a', options: DEFAULT });
+  const b = await openSmallStreamPage(browser, server.base);
+  const bId = await b.evaluate(joinE2eeInPage, { ws: server.ws, channel, rgb: BLUE, hz: 660, name: 'b', options: DEFAULT });
+  const noFail = e => { throw e; };
+  const v1 = await agreed('two default pages agree on an MLS epoch', [a, b], null, [aId, bId], 1, noFail);
+  assert.equal(v1.keyMode, 'mls');
+  assert.equal((await b.evaluate(mlsViewInPage)).keyMode, 'mls');
+  await sees('page a sees page b (blue)', a, bId, BLUE);
+  await sees('page b sees page a (red)', b, aId, RED);
+  // the Java SDK's default (Echo without --mls): it joins the same MLS group
+  const { echo, fail } = await startEcho(channel, { defaultMode: true });
+  await agreed('the pages and default Java agree (3 members)', [a, b], echo, [aId, bId, echo.state.id], 2, fail);
+  await hears('page a hears itself back through Java', a, echo.state.id, 0, fail);
+  await echo.stop();
+
+  // a passphrase (which MLS cannot do) keeps sender keys; that channel then refuses a default (MLS) member
+  const p = await openSmallStreamPage(browser, server.base);
+  await p.evaluate(joinE2eeInPage, { ws: server.ws, channel: 'mls-default-pp', rgb: RED, hz: 440, name: 'p',
+    options: { keyMode: null, passphrase: 'correct horse battery' } });
+  assert.deepEqual(await p.evaluate(() => [window.veil.conn.e2eeKeyMode, window.veil.conn.e2eeEpoch]),
+    ['sender-keys', null]);
+  const mixed = await a.evaluate(async (ws) => {
+    const { default: Veil } = await import('/sdk/veil.js');
+    const c = Veil.connection(ws).recvonly('mls-default-pp', null, { e2ee: true });
+    try {
+      await c.connect();
+      return { joined: true, keyMode: c.e2eeKeyMode };
+    } catch (e) {
+      return { message: e.message, keyMode: c.e2eeKeyMode };
+    }
+  }, server.ws);
+  assert.equal(mixed.keyMode, 'mls', 'the newcomer was not switched to the channel\'s mode');
+  assert.match(mixed.message || '', /key_mode_mismatch: channel mls-default-pp uses the 'sender-keys' key mode/);
+  for (const x of [a, b, p]) {
+    await x.evaluate(() => window.veil.conn.disconnect());
+    await x.context().close();
+  }
+  t.diagnostic(`default pages at epoch ${v1.epoch}, code ${v1.code}`);
 });

@@ -73,7 +73,7 @@ async function counters(srv) {
 async function layersTest(t, srv, e2ee) {
   const lab = srv.lab;
   const call = await openCall(srv, { channel: `netlab-layers-${e2ee ? 'e2ee' : 'plain'}`, subscribers: 3,
-    camera: { width: 1280, height: 720, fps: 30 }, options: e2ee ? { e2ee: true } : {} });
+    camera: { width: 1280, height: 720, fps: 30 }, options: e2ee ? { e2ee: true, keyMode: 'sender-keys' } : {} });
   const [weak, ...others] = call.subs;
   try {
     // the publisher ramps up and every subscriber gets the top layer first

@@ -48,7 +48,7 @@ async function assertNoStrays() {
 /** 5% random loss toward one subscriber of `srv`; with E2EE the frames decoded are frames decrypted. */
 async function lossTest(t, srv, e2ee) {
   const call = await openCall(srv, { channel: `netlab-loss-${e2ee ? 'e2ee' : 'plain'}`,
-    camera: { width: 640, height: 360, fps: 30 }, options: e2ee ? { e2ee: true } : {} });
+    camera: { width: 640, height: 360, fps: 30 }, options: e2ee ? { e2ee: true, keyMode: 'sender-keys' } : {} });
   const c = { pubPage: call.pub.page, sub: call.subs[0].browser, subPage: call.subs[0].page };
   try {
     await observe(c.subPage, 2000, 'warm');

@@ -56,7 +56,7 @@ async function publishInPage({ ws, channel, e2ee, simulcast }) {
   const stream = window.makeSyntheticStream([30, 90, 160], 440);
   // keep the resolution under CPU load (this box is shared): drop frames rather than pixels
   stream.getVideoTracks()[0].contentHint = 'detail';
-  const options = { e2ee, keepKeysForTesting: true };
+  const options = { e2ee, ...(e2ee ? { keyMode: 'sender-keys' } : {}), keepKeysForTesting: true };
   if (simulcast === false) options.simulcast = false;
   const conn = Veil.connection(ws).sendonly(channel, null, options);
   window.conn = conn;
@@ -83,7 +83,7 @@ async function outboundInPage() {
 async function subscribeInPage({ ws, channel, e2ee, receiveMaxHeight }) {
   const { default: Veil } = await import('/sdk/veil.js');
   if (e2ee) await Veil.initE2EE();
-  const options = { e2ee, keepKeysForTesting: true };
+  const options = { e2ee, ...(e2ee ? { keyMode: 'sender-keys' } : {}), keepKeysForTesting: true };
   if (receiveMaxHeight) options.receiveMaxHeight = receiveMaxHeight;
   const conn = Veil.connection(ws).recvonly(channel, null, options);
   window.conn = conn;

@@ -34,7 +34,7 @@ after(async () => {
 async function joinInPage({ ws, channel, rgb, hz }) {
   const { default: Veil } = await import('/sdk/veil.js');
   await Veil.initE2EE();
-  const conn = Veil.connection(ws).sendrecv(channel, null, { e2ee: true, screenShare: true });
+  const conn = Veil.connection(ws).sendrecv(channel, null, { e2ee: true, keyMode: 'sender-keys', screenShare: true });
   const tr = { conn, remote: {}, events: [], reoffers: 0, rgb };
   window.tr = tr;
   conn.on('e2ee', ev => tr.events.push(ev));

@@ -93,6 +93,8 @@ test('mls-e2ee: two members; the worker gets MLS receivers, the own KID and the 
   await a.e.idle();
   assert.deepEqual(a.worker.posted.slice(before).map((m) => m.type), ['setFormat', 'ping']);
   assert.equal(a.e.epoch, -1);
+  assert.equal(a.e.verificationCode, null, 'no code of an epoch this member left');
+  assert.ok(a.events.some((x) => x.type === 'verification-code' && x.code === null));
   assert.deepEqual(a.sent, []);
   // alone: no data key either (never sent in clear)
   await assert.rejects(a.e.sealData(null, 1, utf8('x')), /no MLS epoch/);
@@ -155,7 +157,7 @@ test('sdk: keyMode is checked (unknown refused, needs e2ee, mls excludes passphr
   assert.throws(() => mk({ e2ee: true, keyMode: 'mls', e2eeFormat: 'jframe' }), /JFrame/);
   const m = mk({ e2ee: true, keyMode: 'mls' });
   assert.deepEqual([m.e2eeKeyMode, m.e2eeEpoch, m.e2eeRoster], ['mls', -1, []]);
-  const s = mk({ e2ee: true });
+  const s = mk({ e2ee: true, keyMode: 'sender-keys' }); // {e2ee: true} alone is 'mls': test/sdk/key-mode-default
   assert.deepEqual([s.e2eeKeyMode, s.e2eeEpoch, s.e2eeRoster], ['sender-keys', null, null]);
   const p = mk({});
   assert.deepEqual([p.e2eeKeyMode, p.e2eeEpoch], [null, null]);

@@ -146,7 +146,7 @@ test('keepWorker_destroyDropsTheKeysInTheWorker_butLeavesItRunning_inBothKeyMode
 
 test('reconnectingE2eeMember_usesOneWorkerForAllItsConnections_keysDroppedBetween_stoppedAtTheEnd', async () => {
   const m = Veil.connection([A, B]).reconnecting('recvonly', 'room', null,
-    { e2ee: true, reconnectBaseMs: 200, reconnectMaxMs: 1000 });
+    { e2ee: true, keyMode: 'sender-keys', reconnectBaseMs: 200, reconnectMaxMs: 1000 });
   const reconnected = [];
   m.on('reconnected', ev => reconnected.push(ev.url));
   const up = m.connect(null);
@@ -176,7 +176,7 @@ test('reconnectingE2eeMember_usesOneWorkerForAllItsConnections_keysDroppedBetwee
 test('reconnectingE2eeMember_whoseWorkerNeverStarts_failsThatAttempt_andTheNextOneStartsAFreshWorker', async () => {
   FakeWorker.brokenNext = 1;
   const m = Veil.connection([A, B]).reconnecting('recvonly', 'room', null,
-    { e2ee: true, reconnectBaseMs: 200, reconnectMaxMs: 1000 });
+    { e2ee: true, keyMode: 'sender-keys', reconnectBaseMs: 200, reconnectMaxMs: 1000 });
   const reconnecting = [];
   m.on('reconnecting', ev => reconnecting.push(ev.reason));
   const up = m.connect(null);

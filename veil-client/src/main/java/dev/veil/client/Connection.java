@@ -20,8 +20,8 @@ import org.eclipse.jetty.websocket.api.Session;
 
 /**
  * One participant in a Veil channel: a signaling WebSocket, one UDP flow to the server (ICE, DTLS, SRTP) and, with
- * {@link Options#e2ee()}, the E2EE layer (a per-connection identity, the group key manager, SFrame on every audio
- * frame). Made by {@link VeilClient}; used once: {@link #connect()}, then {@link #sendAudioFrame}, then
+ * {@link Options#e2ee()}, the E2EE layer (SFrame on every audio frame, keyed by the MLS key mode by default or by
+ * Veil's sender keys with {@link Options#e2eeSenderKeys()}). Made by {@link VeilClient}; used once: {@link #connect()}, then {@link #sendAudioFrame}, then
  * {@link #disconnect()}.
  *
  * <h2>Threading</h2>
@@ -249,7 +249,10 @@ public final class Connection implements AutoCloseable {
         return runtime.state() == ConnectionRuntime.State.CONNECTED;
     }
 
-    /** The E2EE key mode this connection runs in ({@code "sender-keys"} or {@code "mls"}), null without E2EE. */
+    /**
+     * The E2EE key mode this connection runs in ({@code "mls"}, the default, or {@code "sender-keys"}), null without
+     * E2EE; sent in {@code connect}, never replaced by another mode (a channel in the other mode refuses it).
+     */
     public String e2eeKeyMode() {
         return options.keyMode();
     }

@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
  * connect timeout. Immutable; every {@code with...} returns a copy.
  *
  * <pre>{@code
- * Options.e2ee()                                   // an end-to-end encrypted channel (SFrame, group key manager)
+ * Options.e2ee()                                   // an end-to-end encrypted channel (SFrame, MLS key mode)
+ * Options.e2eeSenderKeys()                         // the same with Veil's sender keys (Sora-style) instead of MLS
  * Options.plain()                                  // a channel without E2EE
  * Options.e2ee().withSignalingNotifyMetadata(json) // shown to the others in notify (the e2ee_bundle is added)
  * }</pre>
@@ -42,9 +43,21 @@ public final class Options {
         this.keepKeysForTesting = keepKeysForTesting;
     }
 
-    /** End-to-end encrypted: SFrame (RFC 9605, suite AES_128_GCM_SHA256_128) with Veil's group key manager. */
+    /**
+     * End-to-end encrypted: SFrame (RFC 9605, suite AES_128_GCM_SHA256_128) with keys from the default key mode, MLS
+     * ({@link #e2eeMls()}); with {@link #withPassphrase} (which MLS cannot do) the default is sender keys. Pick a mode
+     * with {@link #withKeyMode} or {@link #e2eeSenderKeys()}. The mode is always sent in {@code connect}.
+     */
     public static Options e2ee() {
         return new Options(true, null, Options::monotonicMillis, DEFAULT_CONNECT_TIMEOUT_MILLIS, false);
+    }
+
+    /**
+     * End-to-end encrypted with Veil's sender keys (the Sora-style key mode, docs/PROTOCOL.md §3): each member's own
+     * SFrame key, sent to the others through the server's relay; ratchet on join, fresh key on leave.
+     */
+    public static Options e2eeSenderKeys() {
+        return e2ee().withKeyMode(dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS);
     }
 
     /**
@@ -57,7 +70,7 @@ public final class Options {
     }
 
     /**
-     * E2EE with key mode {@code mode}: {@code "sender-keys"} (the default of {@link #e2ee()}) or {@code "mls"}.
+     * E2EE with key mode {@code mode}: {@code "mls"} (the default of {@link #e2ee()}) or {@code "sender-keys"}.
      *
      * @throws IllegalArgumentException for any other mode (never silently replaced by another)
      */
@@ -78,9 +91,19 @@ public final class Options {
         return o;
     }
 
-    /** The E2EE key mode ({@code "sender-keys"} or {@code "mls"}), null without E2EE. */
+    /**
+     * The E2EE key mode, null without E2EE: the one given ({@link #withKeyMode}), else {@code "mls"}, or
+     * {@code "sender-keys"} in passphrase mode (which MLS cannot do).
+     */
     public String keyMode() {
-        return !e2ee ? null : keyMode == null ? dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS : keyMode;
+        if (!e2ee) {
+            return null;
+        }
+        if (keyMode != null) {
+            return keyMode;
+        }
+        return passphrase != null ? dev.veil.signaling.Connect.KEY_MODE_SENDER_KEYS
+                : dev.veil.signaling.Connect.KEY_MODE_MLS;
     }
 
     /** Whether this is the MLS key mode. */
@@ -228,7 +251,8 @@ public final class Options {
     }
 
     /**
-     * Passphrase mode (docs/PROTOCOL.md §2.5) instead of the group key manager: every member's SFrame key comes from
+     * Passphrase mode (docs/PROTOCOL.md §2.5) in the sender-keys key mode (the default once a passphrase is given; refused
+     * after {@code withKeyMode("mls")}) instead of the group key manager: every member's SFrame key comes from
      * this passphrase, the channel id, the member's connection id and a random KID of the member's own; no key
      * messages. Everyone who knows the passphrase can decrypt, forever. Requires E2EE. Each member's key costs one
      * PBKDF2 of 100,000 iterations on the connection's event-loop thread when it joins.
@@ -240,7 +264,7 @@ public final class Options {
         if (passphrase == null || passphrase.isEmpty()) {
             throw new IllegalArgumentException("empty passphrase");
         }
-        if (isMls()) {
+        if (dev.veil.signaling.Connect.KEY_MODE_MLS.equals(keyMode)) { // the default gives way, an explicit mode not
             throw new IllegalStateException("passphrase mode and the MLS key mode exclude each other");
         }
         Options o = copy(new Options(e2ee, signalingNotifyMetadata, clock, connectTimeoutMillis, keepKeysForTesting));
@@ -330,7 +354,8 @@ public final class Options {
 
     @Override
     public String toString() {
-        return "Options[e2ee=" + e2ee + (isMls() ? ", key mode mls" : "") + (passphrase != null ? ", passphrase mode" : "")
+        return "Options[e2ee=" + e2ee + (e2ee ? ", key mode " + keyMode() : "")
+                + (passphrase != null ? ", passphrase mode" : "")
                 + (accessToken != null ? ", token" : "") + (screenShare ? ", screen share" : "") + (simulcast ? ", simulcast" : "") + ", connectTimeoutMillis="
                 + connectTimeoutMillis + "]"; // never the passphrase itself
     }

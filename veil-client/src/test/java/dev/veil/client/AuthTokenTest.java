@@ -63,8 +63,8 @@ class AuthTokenTest {
                     .expirationTime(new Date(System.currentTimeMillis() + 60_000)).build());
             es.sign(new ECDSASigner((ECPrivateKey) ec.getPrivate()));
             try (TestPeer a = new TestPeer("a", url, "room",
-                    Options.e2ee().withToken(hs("room", List.of("publish", "subscribe"), 60)));
-                    TestPeer b = new TestPeer("b", url, "room", Options.e2ee().withToken(es.serialize()))) {
+                    Options.e2eeSenderKeys().withToken(hs("room", List.of("publish", "subscribe"), 60)));
+                    TestPeer b = new TestPeer("b", url, "room", Options.e2eeSenderKeys().withToken(es.serialize()))) {
                 a.connect();
                 b.connect();
                 TestPeer.exchangeUntil("a and b decode each other", List.of(a, b),
@@ -72,16 +72,17 @@ class AuthTokenTest {
                                 && !b.received.getOrDefault(a.connection.connectionId(), List.of()).isEmpty());
 
                 String good = hs("room", List.of("publish", "subscribe"), 60);
-                assertRefused(url, "room", Options.e2ee(), false, "token_missing");
-                assertRefused(url, "room", Options.e2ee().withToken("x.y.z"), false, "token_invalid");
-                assertRefused(url, "room", Options.e2ee().withToken(hs("room", List.of("publish", "subscribe"), -120)),
+                Options sk = Options.e2eeSenderKeys();
+                assertRefused(url, "room", Options.e2eeSenderKeys(), false, "token_missing");
+                assertRefused(url, "room", sk.withToken("x.y.z"), false, "token_invalid");
+                assertRefused(url, "room", sk.withToken(hs("room", List.of("publish", "subscribe"), -120)),
                         false, "token_expired");
-                assertRefused(url, "room", Options.e2ee().withToken(good.substring(0, good.length() - 10)
+                assertRefused(url, "room", sk.withToken(good.substring(0, good.length() - 10)
                         + (good.charAt(good.length() - 10) == 'A' ? 'B' : 'A') + good.substring(good.length() - 9)),
                         false, "token_forged");
-                assertRefused(url, "room", Options.e2ee().withToken(hs("other", List.of("publish", "subscribe"), 60)),
+                assertRefused(url, "room", sk.withToken(hs("other", List.of("publish", "subscribe"), 60)),
                         false, "token_wrong_channel");
-                assertRefused(url, "room", Options.e2ee().withToken(hs("room", List.of("subscribe"), 60)), false,
+                assertRefused(url, "room", sk.withToken(hs("room", List.of("subscribe"), 60)), false,
                         "token_role");
                 // the members with good tokens are untouched by the refusals
                 assertTrue(a.connection.connectionId() != null && b.connection.connectionId() != null);

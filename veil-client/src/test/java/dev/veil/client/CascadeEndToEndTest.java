@@ -78,7 +78,7 @@ class CascadeEndToEndTest {
   }
 
   private TestPeer join(String name, int node) throws Exception {
-    TestPeer p = new TestPeer(name, urls.get(node), ROOM, Options.e2ee());
+    TestPeer p = new TestPeer(name, urls.get(node), ROOM, Options.e2eeSenderKeys());
     peers.add(p);
     return p.connect();
   }

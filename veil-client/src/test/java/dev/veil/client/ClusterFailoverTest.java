@@ -73,7 +73,7 @@ class ClusterFailoverTest {
 
     Member(String name, List<URI> candidates) {
       this.name = name;
-      this.rc = VeilClient.connection(candidates).reconnecting(Role.SENDRECV, "room", null, Options.e2ee())
+      this.rc = VeilClient.connection(candidates).reconnecting(Role.SENDRECV, "room", null, Options.e2eeSenderKeys())
           .withBackoff(100, 1000, 40);
       rc.onAudioFrame((s, f) -> received.computeIfAbsent(s, k -> new CopyOnWriteArrayList<>())
           .add(HexFormat.of().formatHex(f))).onReconnect(events::add);

@@ -51,7 +51,7 @@ class ClusterTimingsBench {
       VeilServer a = node(redis, "a", 1000, 3000, "c:");
       VeilServer b = node(redis, "b", 1000, 3000, "c:");
       try {
-        for (Options opts : List.of(Options.plain(), Options.e2ee())) {
+        for (Options opts : List.of(Options.plain(), Options.e2eeSenderKeys())) {
           // the channel lives on a (its first member stays), then members join a directly or b (redirected)
           Connection anchor = VeilClient.connection(url(a)).sendrecv("bench-" + opts.isE2ee(), null, opts);
           anchor.connect().get(20, TimeUnit.SECONDS);

@@ -39,7 +39,7 @@ class DataCallTest extends ServerFixture.PerTest {
 
     @Test
     void e2eeChat_broadcastAndDirect_betweenThreeJavaClients_andABurst() throws Exception {
-        Options o = Options.e2ee();
+        Options o = Options.e2eeSenderKeys();
         TestPeer a = fixture.join("alice", "chat", o);
         TestPeer b = fixture.join("bob", "chat", o);
         TestPeer c = fixture.join("carol", "chat", o);
@@ -95,9 +95,9 @@ class DataCallTest extends ServerFixture.PerTest {
 
     @Test
     void passphraseMode_chatIsEncryptedToo_andAWrongPassphraseReadsNothing() throws Exception {
-        TestPeer a = fixture.join("alice", "pp", Options.e2ee().withPassphrase("correct horse"));
-        TestPeer b = fixture.join("bob", "pp", Options.e2ee().withPassphrase("correct horse"));
-        TestPeer m = fixture.join("mallory", "pp", Options.e2ee().withPassphrase("wrong"));
+        TestPeer a = fixture.join("alice", "pp", Options.e2eeSenderKeys().withPassphrase("correct horse"));
+        TestPeer b = fixture.join("bob", "pp", Options.e2eeSenderKeys().withPassphrase("correct horse"));
+        TestPeer m = fixture.join("mallory", "pp", Options.e2eeSenderKeys().withPassphrase("wrong"));
         List<DataMessage> atB = collect(b);
         List<DataMessage> atM = collect(m);
         TestPeer.await("bob and mallory know alice's fingerprint", () -> b.connection.e2eeRemoteFingerprints()

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  */
 class E2eeCallTest extends ServerFixture.PerTest {
     private TestPeer join(String name) throws Exception {
-        return fixture.join(name, "e2ee-room", Options.e2ee().withKeysKeptForTesting());
+        return fixture.join(name, "e2ee-room", Options.e2eeSenderKeys().withKeysKeptForTesting());
     }
 
     private static void awaitSameCode(List<TestPeer> ps, int members) {
@@ -239,7 +239,7 @@ class E2eeCallTest extends ServerFixture.PerTest {
         p2.assertReceivedExactly(p1);
         assertEquals(null, p1.connection.e2eeVerificationCode());
 
-        TestPeer e = fixture.peer("e2ee", "plain-room", Options.e2ee());
+        TestPeer e = fixture.peer("e2ee", "plain-room", Options.e2eeSenderKeys());
         Exception ex = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, e::connect);
         VeilClientException vce = assertInstanceOf(VeilClientException.class, ex.getCause());
         assertTrue(vce.getMessage().contains("is not end-to-end encrypted"), vce.getMessage());
@@ -251,7 +251,7 @@ class E2eeCallTest extends ServerFixture.PerTest {
         try (VeilServer plain = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(false))) {
             plain.start();
             Connection c = VeilClient.connection(URI.create("ws://127.0.0.1:" + plain.httpPort() + "/signaling"))
-                    .sendrecv("room", null, Options.e2ee());
+                    .sendrecv("room", null, Options.e2eeSenderKeys());
             Exception ex = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
                     () -> c.connect().get(20, TimeUnit.SECONDS));
             VeilClientException vce = assertInstanceOf(VeilClientException.class, ex.getCause());

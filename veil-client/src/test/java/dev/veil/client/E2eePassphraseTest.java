@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  */
 class E2eePassphraseTest extends ServerFixture.PerTest {
     private TestPeer join(String name, String passphrase) throws Exception {
-        return fixture.join(name, "pp-room", Options.e2ee().withPassphrase(passphrase));
+        return fixture.join(name, "pp-room", Options.e2eeSenderKeys().withPassphrase(passphrase));
     }
 
     @Test

@@ -41,11 +41,12 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
     void deviceKeyFile_stableFingerprint_markVerified_thenAnotherDeviceOrNoneUnderTheSameName_isLost()
             throws Exception {
         VerifiedPeers aliceVerified = new VerifiedPeers();
-        Options aliceOpts = Options.e2ee().withDeviceKeyFile(dir.resolve("alice.key")).withVerifiedPeers(aliceVerified)
+        Options aliceOpts = Options.e2eeSenderKeys().withDeviceKeyFile(dir.resolve("alice.key"))
+                .withVerifiedPeers(aliceVerified)
                 .withDeviceCertificateGraceMillis(300);
         Path bobKey = dir.resolve("bob.key");
         TestPeer alice = join("alice", aliceOpts);
-        TestPeer bob1 = join("bob", Options.e2ee().withDeviceKeyFile(bobKey));
+        TestPeer bob1 = join("bob", Options.e2eeSenderKeys().withDeviceKeyFile(bobKey));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(bobKey)));
         String bobDevice = bob1.connection.e2eeDeviceFingerprint();
         assertTrue(bobDevice.matches("([0-9a-f]{4} ){15}[0-9a-f]{4}"), bobDevice);
@@ -59,7 +60,7 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
         bob1.close();
 
         // the same key file: the same device fingerprint, a fresh connection identity
-        TestPeer bob2 = join("bob", Options.e2ee().withDeviceKeyFile(bobKey));
+        TestPeer bob2 = join("bob", Options.e2eeSenderKeys().withDeviceKeyFile(bobKey));
         assertEquals(bobDevice, bob2.connection.e2eeDeviceFingerprint());
         assertNotEquals(bob1.connection.e2eeSelfFingerprint(), bob2.connection.e2eeSelfFingerprint());
         TestPeer.await("alice sees bob again", () -> {
@@ -80,7 +81,7 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
         bob2.close();
 
         // a member with another device key under the name "bob"
-        TestPeer impostor = join("bob", Options.e2ee().withDeviceKeyFile(dir.resolve("other.key")));
+        TestPeer impostor = join("bob", Options.e2eeSenderKeys().withDeviceKeyFile(dir.resolve("other.key")));
         TestPeer.await("verification-lost for the peer", () -> alice.e2ee.stream()
                 .anyMatch(e -> e instanceof E2eeEvent.VerificationLost l && l.scope().equals("peer")));
         E2eeEvent.VerificationLost lost = alice.e2ee.stream()
@@ -98,7 +99,7 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
         impostor.close();
 
         // a member without any device key under the name "bob" (e.g. the server's own bundle): lost after the grace
-        TestPeer bare = join("bob", Options.e2ee());
+        TestPeer bare = join("bob", Options.e2eeSenderKeys());
         assertNull(bare.connection.e2eeDeviceFingerprint());
         TestPeer.await("verification-lost without a device certificate", () -> alice.e2ee.stream()
                 .anyMatch(e -> e instanceof E2eeEvent.VerificationLost l && "no-device-certificate".equals(l.reason())
@@ -109,9 +110,9 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
     void deviceKeyFile_verifiedPeersPersistBesideIt_aSecondConnectionSeesThePeerVerified_andAnotherKeyIsLost()
             throws Exception {
         Path aliceKey = dir.resolve("alice.key");
-        TestPeer bob = join("bob", Options.e2ee().withDeviceKeyFile(dir.resolve("bob.key")));
+        TestPeer bob = join("bob", Options.e2eeSenderKeys().withDeviceKeyFile(dir.resolve("bob.key")));
         String bobDevice = bob.connection.e2eeDeviceFingerprint();
-        TestPeer alice1 = join("alice", Options.e2ee().withDeviceKeyFile(aliceKey));
+        TestPeer alice1 = join("alice", Options.e2eeSenderKeys().withDeviceKeyFile(aliceKey));
         TestPeer.await("alice sees bob's device", () -> {
             E2eeEvent.PeerInfo p = peerOf(alice1, bob);
             return p != null && bobDevice.equals(p.deviceFingerprint());
@@ -125,7 +126,7 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
 
         // a new connection (a new process would do the same) with the same key file: bob is verified from the start
         TestPeer alice2 = join("alice",
-                Options.e2ee().withDeviceKeyFile(aliceKey).withDeviceCertificateGraceMillis(300));
+                Options.e2eeSenderKeys().withDeviceKeyFile(aliceKey).withDeviceCertificateGraceMillis(300));
         TestPeer.await("alice2 sees bob verified", () -> {
             E2eeEvent.PeerInfo p = peerOf(alice2, bob);
             return p != null && p.verified() && "bob".equals(p.verifiedName());
@@ -134,7 +135,7 @@ class E2eeVerificationTest extends ServerFixture.PerTest {
         bob.close();
 
         // someone under the name "bob" with another device key: the remembered verification raises the alarm
-        TestPeer impostor = join("bob", Options.e2ee().withDeviceKeyFile(dir.resolve("impostor.key")));
+        TestPeer impostor = join("bob", Options.e2eeSenderKeys().withDeviceKeyFile(dir.resolve("impostor.key")));
         TestPeer.await("verification-lost on alice2", () -> alice2.e2ee.stream()
                 .anyMatch(e -> e instanceof E2eeEvent.VerificationLost l && "device-changed".equals(l.reason())
                         && impostor.id().equals(l.connectionId())));

@@ -21,8 +21,8 @@ class EchoTest {
         try (VeilServer server = new VeilServer(ServerConfig.defaults().withPorts(0, 0).withE2ee(true))) {
             server.start();
             URI url = URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
-            Connection echo = Echo.start(url, "echo-room", Options.e2ee());
-            try (TestPeer talker = new TestPeer("talker", url, "echo-room", Options.e2ee())) {
+            Connection echo = Echo.start(url, "echo-room", Options.e2eeSenderKeys());
+            try (TestPeer talker = new TestPeer("talker", url, "echo-room", Options.e2eeSenderKeys())) {
                 echo.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS);
                 talker.connect();
                 TestPeer.exchangeUntil("10 frames echoed", List.of(talker), () -> talker.received
@@ -46,7 +46,7 @@ class EchoTest {
             port = s.getLocalPort(); // closed again: nobody listens there
         }
         Connection c = VeilClient.connection(URI.create("ws://127.0.0.1:" + port + "/signaling"))
-                .sendrecv("room", null, Options.e2ee());
+                .sendrecv("room", null, Options.e2eeSenderKeys());
         ExecutionException ex = assertThrows(ExecutionException.class, () -> c.connect().get(20, TimeUnit.SECONDS));
         VeilClientException vce = assertInstanceOf(VeilClientException.class, ex.getCause());
         assertTrue(vce.getMessage().startsWith("cannot open the signaling WebSocket"), vce.getMessage());

@@ -40,7 +40,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
   }
 
   private TestPeer join(String name) throws Exception {
-    return join(name, Options.e2ee());
+    return join(name, Options.e2eeSenderKeys());
   }
 
   private TestPeer join(String name, Options options) throws Exception {
@@ -240,7 +240,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
 
   @Test
   void framesForgedUnderTheOldKeys_byAMemberWhoLeft_areRejectedOnceTheGraceHasPassed() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     TestPeer a = join("alice", keep);
     TestPeer b = join("bob", keep);
     TestPeer c = join("carol", keep);
@@ -290,7 +290,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
 
   @Test
   void ghostChurn_cannotKeepALeaversKeyInUse_bothRemainingMembersSendUnderAKeyTheLeaverNeverHeld() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     TestPeer a = join("alice", keep);
     TestPeer b = join("bob", keep);
     TestPeer c = join("carol", keep);
@@ -310,7 +310,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
 
   @Test
   void delayedKeyMessages_cannotPostponeTheReKey_andTheCallWorks() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     // every key message (so every KEY and every acknowledgement) is delivered 700 ms late, in order
     relay.script(Attacks.delayKeyMessages(relay, 700));
     TestPeer a = join("alice", keep);
@@ -324,7 +324,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
 
   @Test
   void reorderedKeyMessages_areHandled_theCallWorks_andALeaveStillReKeys() throws Exception {
-    Options keep = Options.e2ee().withKeysKeptForTesting();
+    Options keep = Options.e2eeSenderKeys().withKeysKeptForTesting();
     // to every member, every two key messages are delivered swapped
     relay.script(Attacks.reorderKeyMessages(relay, 300));
     TestPeer a = join("alice", keep);
@@ -406,7 +406,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
 
   @Test
   void passphraseMode_twoMembersGivenTheSameConnectionId_neverShareAKeyAndNonce() throws Exception {
-    Options pp = Options.e2ee().withPassphrase("correct horse battery staple");
+    Options pp = Options.e2eeSenderKeys().withPassphrase("correct horse battery staple");
     TestPeer a = join("alice", pp);
     String aliceId = a.id();
     // the server tells bob that his connection id is alice's: the same PBKDF2 seed as hers

@@ -114,10 +114,12 @@ class MlsCallTest extends ServerFixture.PerTest {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> Options.e2ee().withKeyMode("olm"));
         assertEquals("unknown E2EE key mode 'olm': expected 'sender-keys' or 'mls'", bad.getMessage());
-        assertEquals("sender-keys", Options.e2ee().keyMode());
+        assertEquals("mls", Options.e2ee().keyMode(), "the default (MlsDefaultKeyModeTest)");
+        assertEquals("sender-keys", Options.e2eeSenderKeys().keyMode());
 
         join("alice");
-        TestPeer other = fixture.peer("mallory", "mls-room", Options.e2ee().withConnectTimeoutMillis(WAIT_MS));
+        TestPeer other = fixture.peer("mallory", "mls-room",
+                Options.e2eeSenderKeys().withConnectTimeoutMillis(WAIT_MS));
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> other.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS));
         assertTrue(e.getCause().getMessage().contains("uses the 'mls' key mode"), e.getCause().getMessage());

@@ -53,11 +53,11 @@ class RedirectTest {
         return List.of(msg);
       }
     });
-    TestPeer a = new TestPeer("a", relay.uri(), "room", Options.e2ee()).connect();
+    TestPeer a = new TestPeer("a", relay.uri(), "room", Options.e2eeSenderKeys()).connect();
     assertEquals(1, connects.get());
     assertEquals(1, a.connection.redirectCount());
     assertEquals(server.url, a.connection.signalingUrl());
-    TestPeer b = server.join("b", "room", Options.e2ee());
+    TestPeer b = server.join("b", "room", Options.e2eeSenderKeys());
     TestPeer.exchangeUntil("a and b decode each other", List.of(a, b),
         () -> a.receivedFrom(b) >= 3 && b.receivedFrom(a) >= 3);
     a.assertReceivedExactly(b);
@@ -78,7 +78,7 @@ class RedirectTest {
         return List.of(msg);
       }
     });
-    Connection loop = VeilClient.connection(relay.uri()).sendrecv("room", null, Options.e2ee());
+    Connection loop = VeilClient.connection(relay.uri()).sendrecv("room", null, Options.e2eeSenderKeys());
     ExecutionException e = assertThrows(ExecutionException.class,
         () -> loop.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS));
     assertTrue(e.getCause().getMessage().startsWith("more than " + Connection.MAX_REDIRECTS + " redirects"),
@@ -94,7 +94,7 @@ class RedirectTest {
         return List.of(msg);
       }
     });
-    Connection late = VeilClient.connection(relay.uri()).sendrecv("room", null, Options.e2ee());
+    Connection late = VeilClient.connection(relay.uri()).sendrecv("room", null, Options.e2eeSenderKeys());
     ExecutionException e2 = assertThrows(ExecutionException.class,
         () -> late.connect().get(TestPeer.DEADLINE_MS, TimeUnit.MILLISECONDS));
     assertEquals("the server sent a redirect after its offer", e2.getCause().getMessage());

@@ -73,7 +73,7 @@ class SimulcastCallTest extends ServerFixture.PerTest {
     private Sub subscriber(String name) throws Exception {
         // without congestion feedback: the layers follow the subscribers' height wishes alone (what this test is
         // about), not a downlink estimate that CPU load on a shared test machine could push down
-        TestPeer p = fixture.peer(name, "sim", Options.e2ee().withoutCongestionFeedback()
+        TestPeer p = fixture.peer(name, "sim", Options.e2eeSenderKeys().withoutCongestionFeedback()
                 .withConnectTimeoutMillis(DEADLINE_MS));
         List<VideoFrame> frames = new CopyOnWriteArrayList<>();
         p.connection.addListener(new Connection.Listener() {
@@ -160,7 +160,8 @@ class SimulcastCallTest extends ServerFixture.PerTest {
     void threeLayersWithE2ee_eachSubscriberGetsOneContinuousLayer_andALiftedLimitSwitchesUpAtAKeyFrame()
             throws Exception {
         // (generous connect deadlines: DTLS on a loaded 2-core machine can take longer than the default 15 s)
-        pub = fixture.peer("pub", "sim", Options.e2ee().withSimulcast().withConnectTimeoutMillis(DEADLINE_MS));
+        pub = fixture.peer("pub", "sim",
+                Options.e2eeSenderKeys().withSimulcast().withConnectTimeoutMillis(DEADLINE_MS));
         pub.connection.addListener(new Connection.Listener() {
             @Override
             public void onKeyFrameRequest(String track, int layer) {

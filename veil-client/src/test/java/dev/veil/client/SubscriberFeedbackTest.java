@@ -54,7 +54,7 @@ class SubscriberFeedbackTest extends ServerFixture.PerTest {
 
     @Test
     void feedbackDrivesTheServersEstimate_andALostPacketIsRepairedByRtx() throws Exception {
-        TestPeer pub = fixture.peer("pub", "fb", Options.e2ee().withScreenShare()
+        TestPeer pub = fixture.peer("pub", "fb", Options.e2eeSenderKeys().withScreenShare()
                 .withConnectTimeoutMillis(DEADLINE_MS));
         pub.connection.addListener(new Connection.Listener() {
             @Override
@@ -63,7 +63,7 @@ class SubscriberFeedbackTest extends ServerFixture.PerTest {
             }
         });
         pub.connection.connect().get(DEADLINE_MS, TimeUnit.MILLISECONDS);
-        TestPeer sub = fixture.peer("sub", "fb", Options.e2ee().withConnectTimeoutMillis(DEADLINE_MS));
+        TestPeer sub = fixture.peer("sub", "fb", Options.e2eeSenderKeys().withConnectTimeoutMillis(DEADLINE_MS));
         List<VideoFrame> frames = new CopyOnWriteArrayList<>();
         // once five frames arrived, the next media packet that does not end a frame is "lost", once
         AtomicLong dropped = new AtomicLong(-1);

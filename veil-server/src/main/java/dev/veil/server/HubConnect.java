@@ -187,8 +187,8 @@ final class HubConnect {
       return;
     }
     if (ch != null && ch.e2ee && !ch.keyMode.equals(m.effectiveKeyMode())) {
-      hub.refuse(c, "key_mode_mismatch", "channel " + ch.id + " uses the '" + ch.keyMode + "' key mode: connect with "
-          + "e2ee_key_mode '" + ch.keyMode + "'");
+      hub.refuse(c, "key_mode_mismatch", "key_mode_mismatch: channel " + ch.id + " uses the '" + ch.keyMode
+          + "' key mode: connect with e2ee_key_mode '" + ch.keyMode + "'");
       return;
     }
     if (ch == null && channels.size() >= cfg.maxChannels()) {

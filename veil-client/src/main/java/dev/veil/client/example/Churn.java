@@ -16,13 +16,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <pre>
  * java -cp veil-client-all.jar dev.veil.client.example.Churn ws://127.0.0.1:5000/signaling my-room \
- *     [--count 500] [--frames 5] [--concurrency 1] [--e2ee] [--seed 1]
+ *     [--count 500] [--frames 5] [--concurrency 1] [--e2ee [--key-mode mls|sender-keys]] [--seed 1]
  * </pre>
  *
  * It prints {@code joined I ID} and {@code left I ID} for every publisher, {@code last ID} once the last publisher is
  * connected, and {@code failed: REASON} (then exits 1) if a publisher cannot connect. The frames are Opus CELT frames
  * (TOC 0xf8: fullband, 20 ms, mono) with random payloads: they decode to noise, audible and non-silent.
  * {@code --concurrency K} runs K publishers side by side (each still joins, streams and leaves in turn).
+ * {@code --e2ee} encrypts in the SDK's default key mode (MLS) unless {@code --key-mode} names one.
  */
 public final class Churn {
     private Churn() {}
@@ -39,6 +40,7 @@ public final class Churn {
         int frames = 5;
         int concurrency = 1;
         boolean e2ee = false;
+        String keyMode = null;
         long seed = 1;
         for (int i = 2; i < args.length; i++) {
             switch (args[i]) {
@@ -46,6 +48,7 @@ public final class Churn {
                 case "--frames" -> frames = Integer.parseInt(args[++i]);
                 case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
                 case "--e2ee" -> e2ee = true;
+                case "--key-mode" -> keyMode = args[++i];
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 default -> {
                     System.err.println("unknown argument " + args[i]);
@@ -57,7 +60,18 @@ public final class Churn {
             System.err.println("count, frames and concurrency must be positive");
             System.exit(2);
         }
-        Options options = e2ee ? Options.e2ee() : Options.plain();
+        if (keyMode != null && !e2ee) {
+            System.err.println("--key-mode needs --e2ee");
+            System.exit(2);
+        }
+        Options options;
+        try {
+            options = !e2ee ? Options.plain() : keyMode == null ? Options.e2ee() : Options.e2ee().withKeyMode(keyMode);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage()); // an unknown key mode is refused, never replaced
+            System.exit(2);
+            return;
+        }
         AtomicInteger next = new AtomicInteger();
         int total = count;
         int perFrames = frames;

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
- *     [--passphrase P] [--mls] [--mls-external-sender]
+ *     [--passphrase P] [--mls | --sender-keys] [--mls-external-sender]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
@@ -26,9 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code --device-key FILE} a persistent device key (created owner-only if missing) certifies the connection; it
  * prints its device fingerprint and those of the members whose device certificates verified. With
  * {@code --screen FILE.ivf} it also shares a screen: the VP8 frames of the IVF file, looped at 15 frames a second,
- * on its screen-share track (SFrame-encrypted with E2EE). With {@code --mls} it runs the MLS key mode and prints
- * {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters; {@code --mls-external-sender} makes a
- * group it founds name the server as external sender (docs/PROTOCOL.md §4.8).
+ * on its screen-share track (SFrame-encrypted with E2EE). It runs the SDK's default key mode ({@link Options#e2ee()}:
+ * MLS, or sender keys with {@code --passphrase}); {@code --mls} or {@code --sender-keys} name the mode explicitly.
+ * In the MLS key mode it prints {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters;
+ * {@code --mls-external-sender} makes a group it founds name the server as external sender (docs/PROTOCOL.md §4.8).
  */
 public final class Echo {
     private Echo() {}
@@ -51,20 +52,25 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
-                    + " [--passphrase P] [--mls] [--screen FILE.ivf]");
+                    + " [--passphrase P] [--mls | --sender-keys] [--screen FILE.ivf]");
             System.exit(2);
         }
         boolean plain = false;
         java.nio.file.Path deviceKey = null;
         String passphrase = null;
-        boolean mls = false;
+        String keyMode = null; // the SDK's default
         boolean externalSender = false;
         java.nio.file.Path screen = null;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
-            } else if (args[i].equals("--mls")) {
-                mls = true;
+            } else if (args[i].equals("--mls") || args[i].equals("--sender-keys")) {
+                String mode = args[i].equals("--mls") ? "mls" : "sender-keys";
+                if (keyMode != null && !keyMode.equals(mode)) {
+                    System.err.println("--mls and --sender-keys exclude each other");
+                    System.exit(2);
+                }
+                keyMode = mode;
             } else if (args[i].equals("--mls-external-sender")) {
                 externalSender = true;
             } else if (args[i].equals("--passphrase") && i + 1 < args.length) {
@@ -79,8 +85,8 @@ public final class Echo {
             }
         }
         // generous: the interop tests run it on a loaded machine next to browsers and servers
-        Options options = (plain ? Options.plain() : mls ? Options.e2eeMls() : Options.e2ee())
-                .withConnectTimeoutMillis(45_000);
+        Options options = (plain ? Options.plain() : keyMode != null ? Options.e2ee().withKeyMode(keyMode)
+                : Options.e2ee()).withConnectTimeoutMillis(45_000);
         if (externalSender) {
             options = options.withMlsExternalSender(true);
         }
