@@ -160,7 +160,8 @@ async function layersTest(t, srv, e2ee) {
       backUpMs: Math.round(backAt.ts - liftedAt.ts), backResolution: `${backAt.width}x${backAt.height}`,
       server: { downgrades: delta('media.downlink.layer_downgrades'), upgrades: delta('media.downlink.layer_upgrades'),
         probes: delta('media.downlink.probes_started'), probesConfirmed: delta('media.downlink.probes_confirmed'),
-        probesFailed: delta('media.downlink.probes_failed'), probePackets: delta('media.downlink.probe_packets'),
+        probesFailed: delta('media.downlink.probes_failed'), probesSpoiled: delta('media.downlink.probes_spoiled'),
+        probePackets: delta('media.downlink.probe_packets'),
         trials: delta('media.downlink.step_trials'),
         estimateMinKbps: Math.round((srv1['gauge.media.downlink.estimate_bps_min'] || 0) / 1000) },
     };

@@ -207,7 +207,8 @@ final class DownlinkCc {
     /**
      * Builds, stamps and hands to {@code send} the probe packets that are due: padding-only packets on the RTX stream
      * of the first started video consumer of {@code consumerIds} that has one (none: the packets are counted as
-     * unsent and the cluster brings no result, which the controller counts as a failed probe).
+     * unsent and the cluster is {@link Prober#disturbed}: the controller counts it as spoiled, not failed, and probes
+     * again after the prober's usual pause instead of backing off).
      */
     void sendProbes(Router router, Iterable<String> consumerIds, long sendMicros,
             java.util.function.Consumer<byte[]> send) {
@@ -226,6 +227,7 @@ final class DownlinkCc {
             }
             if (pad == null) {
                 probesUnsent++;
+                prober.onUnsent(p.cluster()); // the cluster's shortfall is then ours, not the link's: no backoff
                 continue;
             }
             if (stamper.stamp(pad, 0, pad.length, sendMicros, p.cluster()) < 0) {

@@ -155,9 +155,9 @@ final class DownlinkLayers {
             down |= cur >= 0 && layer < cur;
         }
         if (up || down) {
-            LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed,"
-                    + " layer rates {}", label, chosenLayers, chosen, estimateBps, budget, keep, congested,
-                    probes.probesConfirmed(), probes.probesStarted(), rates(tracks));
+            LOG.info("{} layers {} -> {}: estimate {} bit/s, budget {}, keep {}, congested {}, probes {}/{} confirmed"
+                    + " ({} spoiled), layer rates {}", label, chosenLayers, chosen, estimateBps, budget, keep,
+                    congested, probes.probesConfirmed(), probes.probesStarted(), probes.probesSpoiled(), rates(tracks));
             for (var e : chosen.entrySet()) {
                 if (!e.getValue().equals(chosenLayers.get(e.getKey()))) {
                     decidedAt.put(e.getKey(), nowMillis);
@@ -212,6 +212,7 @@ final class DownlinkLayers {
         out.merge("media.downlink.probes_started", probes.probesStarted(), Long::sum);
         out.merge("media.downlink.probes_confirmed", probes.probesConfirmed(), Long::sum);
         out.merge("media.downlink.probes_failed", probes.probesFailed(), Long::sum);
+        out.merge("media.downlink.probes_spoiled", probes.probesSpoiled(), Long::sum);
         out.merge("media.downlink.step_trials", probes.trials(), Long::sum);
     }
 }

@@ -14,9 +14,14 @@ import java.util.Objects;
  *       layer needs ({@code keep + step}); the {@link DownlinkEstimator} measures it from the feedback and, if it
  *       got through, raises the estimate to what was measured. The budget is never more than the estimate: the
  *       layer goes up only once a probe confirmed the rate (the estimate counts for a step only within {@link
- *       Config#resultWaitMillis()} of a confirming probe, and for one step). A probe that falls short (or brings no result within
- *       {@link Config#resultWaitMillis()}) doubles the prober's pause, so a full link is not probed over and
- *       over.</li>
+ *       Config#resultWaitMillis()} of a confirming probe, and for one step). A probe that falls short (or brings no
+ *       result within {@link Config#resultWaitMillis()}) doubles the prober's pause, so a full link is not probed
+ *       over and over — unless the server itself spoiled it ({@link Prober#disturbed}: its padding could not all be
+ *       sent, or a starved event loop had to shift it): such a probe is {@linkplain #probesSpoiled() spoiled}, says
+ *       nothing about the link and leaves the pause as it was, so the next probe comes as soon as the server can
+ *       probe again (one none of whose packets went out counts at once, without waiting for a result). Issue 9:
+ *       unsendable padding for 20 s had pushed the pause to 8 s and the recovery to 14 s; now 6.2 s
+ *       ({@code ProbeRecoveryTest}).</li>
  *   <li><b>Trial</b> (no prober: a subscriber with REMB only, or no padding stream): the estimate (e.g. the REMB
  *       value) is used as it is, and once the hold is over the budget allows one layer step: the next layer itself
  *       is the probe.</li>
@@ -26,7 +31,8 @@ import java.util.Objects;
  * otherwise it is at least what the current layers cost ({@code keep}), so an app-limited estimate never lowers
  * them. No step is tried within the hold after a downgrade (counted from the switch, i.e. while a switch is pending
  * it restarts) or after an upgrade; an upgrade followed within {@link Config#verdictMillis()} by a downgrade doubles
- * the hold (up to {@link Config#holdMaxMillis()}), one that held resets it. Sans-IO: the caller passes {@code
+ * the hold once (up to {@link Config#holdMaxMillis()}; a downgrade in two steps is one failed upgrade, not two), one
+ * that held resets it. Sans-IO: the caller passes {@code
  * nowMillis}; not thread-safe.
  */
 public final class ProbeController {
@@ -73,7 +79,9 @@ public final class ProbeController {
     private long probesStarted;
     private long probesConfirmed;
     private long probesFailed;
+    private long probesSpoiled;
     private long trials;
+    private boolean upgradeJudged = true;
 
     /**
      * @param prober the subscriber's prober (probing mode), or null (trial mode)
@@ -161,20 +169,30 @@ public final class ProbeController {
         if (prober == null || waiting == null || result.cluster() != waiting.id()) {
             return; // (a late result of an expired cluster was already counted as failed)
         }
-        prober.onResult(result.bps(), result.probeBps());
         if (result.bps() >= waitingTargetBps) {
+            prober.onResult(result.bps(), result.probeBps());
             probesConfirmed++;
             confirmedAtMillis = nowMillis; // the next budget calls let the estimate raise a layer
+        } else if (prober.disturbed(waiting.id())) {
+            probesSpoiled++; // shifted by a starved loop or partly unsent: not the link's verdict
         } else {
+            prober.onResult(result.bps(), result.probeBps());
             probesFailed++;
         }
         waiting = null;
     }
 
     private void expireProbe(long nowMillis) {
-        if (waiting != null && nowMillis - waitingSinceMillis >= config.resultWaitMillis()) {
-            prober.onResult(0, waiting.bps()); // too few of its packets were reported: as good as failed
-            probesFailed++;
+        if (waiting != null && prober.nothingSent(waiting.id())) {
+            probesSpoiled++; // none of it could be sent: no result will come, try again after the usual pause
+            waiting = null;
+        } else if (waiting != null && nowMillis - waitingSinceMillis >= config.resultWaitMillis()) {
+            if (prober.disturbed(waiting.id())) {
+                probesSpoiled++; // not (all) sent, or too slowly to measure: the server's doing, no backoff
+            } else {
+                prober.onResult(0, waiting.bps()); // too few of its packets were reported: as good as failed
+                probesFailed++;
+            }
             waiting = null;
         }
     }
@@ -188,12 +206,15 @@ public final class ProbeController {
             confirmedAtMillis = NEVER; // a confirmation is good for one step
         }
         if (down) {
-            if (lastUpgradeMillis != NEVER && nowMillis - lastUpgradeMillis < config.verdictMillis()) {
+            if (lastUpgradeMillis != NEVER && nowMillis - lastUpgradeMillis < config.verdictMillis()
+                    && !upgradeJudged) {
                 holdMillis = Math.min(config.holdMaxMillis(), holdMillis * 2); // the step up failed
+                upgradeJudged = true; // once per upgrade
             }
             lastDowngradeMillis = nowMillis;
         } else if (up) {
             lastUpgradeMillis = nowMillis;
+            upgradeJudged = false;
         } else if (lastUpgradeMillis != NEVER && nowMillis - lastUpgradeMillis >= config.verdictMillis()
                 && lastUpgradeMillis > lastDowngradeMillis) {
             holdMillis = config.holdMinMillis(); // the last step up held
@@ -218,6 +239,14 @@ public final class ProbeController {
     /** Probes that fell short or brought no result. */
     public long probesFailed() {
         return probesFailed;
+    }
+
+    /**
+     * Probes the server spoiled (not all sent, or shifted by a starved event loop) that fell short or brought no
+     * result: neither confirmed nor failed.
+     */
+    public long probesSpoiled() {
+        return probesSpoiled;
     }
 
     /** Steps up tried without a probe (trial mode). */

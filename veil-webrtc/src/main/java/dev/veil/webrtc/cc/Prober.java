@@ -16,7 +16,15 @@ import java.util.Objects;
  * it with the cluster id), {@link #pollOutput()} drains them. At most one cluster at a time, none sooner than {@link
  * Config#minIntervalMillis()} after the last one ended; the interval doubles (up to {@link
  * Config#maxIntervalMillis()}) after every probe that did not reach its rate ({@link #onResult}) and is reset by one
- * that did, so a subscriber on a link that is simply full is not probed over and over. Not thread-safe.
+ * that did, so a subscriber on a link that is simply full is not probed over and over.
+ *
+ * <p><b>Starvation.</b> A poll that comes late (the event loop was busy) never sends the overdue packets as one
+ * burst: a burst crosses a shaper's bucket at line rate and would measure the sender's burst, not the link (issue 9:
+ * a probe "confirmed" 483 kbit/s on a 400 kbit/s link). Packets overdue by up to {@link #CATCH_UP_MICROS} are sent;
+ * beyond that the rest of the cluster is shifted so that it keeps its spacing (as libwebrtc drops a probe delayed
+ * past its limit instead of bursting it). Such a cluster, and one whose packets could not all be sent ({@link
+ * #onUnsent}), is {@link #disturbed}: the server spoiled it, so a shortfall says nothing about the link, and the
+ * caller does not count it against the link (no {@link #onResult}, the pause is not doubled). Not thread-safe.
  */
 public final class Prober {
 
@@ -44,12 +52,15 @@ public final class Prober {
         }
 
         /**
-         * For padding-only packets (RFC 3550 padding: at most 255 bytes after the header): 250-byte packets, clusters
-         * of at least 100 ms — longer than a token bucket's burst lets through at a higher rate (a 15 ms cluster of a
-         * few kilobytes passes a shaped link's bucket at line rate and measures nothing) — 1 s to 8 s between them.
+         * For padding-only packets (RFC 3550 padding: at most 255 bytes after the header): 250-byte packets,
+         * clusters of at least {@value Prober#PADDING_CLUSTER_MILLIS} ms — a token bucket's burst lets the start of a
+         * cluster through at the rate it is sent (a 15 ms cluster of a few kilobytes passes a shaped link's bucket
+         * and measures nothing; a 100 ms one at 550 kbit/s still fit netlab's 3 kB bucket on 400 kbit/s with
+         * 150 kbit/s of media beside it), so the cluster must outlast the bucket for its later half to meet the
+         * queue — 1 s to 8 s between them.
          */
         public static Config padding() {
-            return new Config(5, 100, 250, 1000, 8000);
+            return new Config(5, PADDING_CLUSTER_MILLIS, 250, 1000, 8000);
         }
     }
 
@@ -71,6 +82,13 @@ public final class Prober {
      */
     public record Packet(int cluster, int bytes) {}
 
+    /** Minimum duration of a padding cluster ({@link Config#padding()}). */
+    public static final int PADDING_CLUSTER_MILLIS = 250;
+    /** Packets per cluster, at most (a cluster at a high rate gets shorter than its minimum duration). */
+    public static final int MAX_PACKETS = 400;
+    /** Packets overdue by up to this are still sent at a late poll; a later one shifts the rest of the cluster. */
+    static final long CATCH_UP_MICROS = 5_000;
+
     private final Config config;
     private final ArrayDeque<Packet> out = new ArrayDeque<>();
     private Cluster current;
@@ -80,6 +98,11 @@ public final class Prober {
     private long lastEndMillis = Long.MIN_VALUE;
     private long intervalMillis;
     private long clusters;
+    private int lastId = -1;
+    private boolean lastDisturbed;
+    private int lastUnsent;
+    private int lastPackets;
+    private long shifted;
 
     public Prober(Config config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -109,8 +132,12 @@ public final class Prober {
         double bitsPerPacket = config.packetBytes() * 8.0;
         int packets = (int) Math.max(config.minPackets(),
                 Math.ceil(bps * config.minDurationMillis() / 1000.0 / bitsPerPacket));
-        packets = Math.min(packets, 200);
+        packets = Math.min(packets, MAX_PACKETS);
         current = new Cluster(nextId, bps, packets, config.packetBytes());
+        lastId = nextId;
+        lastDisturbed = false;
+        lastUnsent = 0;
+        lastPackets = packets;
         nextId = (nextId + 1) & 0x7FFF_FFFF;
         sent = 0;
         startMicros = nowMillis * 1000;
@@ -133,6 +160,12 @@ public final class Prober {
             return;
         }
         long nowMicros = nowMillis * 1000 + 999; // everything due within this millisecond
+        long late = nowMillis * 1000 - dueMicros(sent);
+        if (late > CATCH_UP_MICROS) {
+            startMicros += late; // starved: the rest keeps its spacing from now on, no burst
+            lastDisturbed = true;
+            shifted++;
+        }
         while (sent < current.packets() && dueMicros(sent) <= nowMicros) {
             out.add(new Packet(current.id(), current.packetBytes()));
             sent++;
@@ -141,6 +174,33 @@ public final class Prober {
             current = null;
             lastEndMillis = nowMillis;
         }
+    }
+
+    /** The caller could not send a packet of cluster {@code id} (no stream to pad on): the cluster is disturbed. */
+    public void onUnsent(int id) {
+        if (id == lastId) {
+            lastDisturbed = true;
+            lastUnsent++;
+        }
+    }
+
+    /** Whether cluster {@code id} is over and none of its packets could be sent (no result will come). */
+    public boolean nothingSent(int id) {
+        return id == lastId && current == null && out.isEmpty() && lastUnsent >= lastPackets;
+    }
+
+    /**
+     * Whether cluster {@code id} (the running or the last one) went out other than planned: a late poll shifted it, or
+     * packets of it were not sent. Its measurement, if any, is still valid (it was never sent as a burst), but a
+     * shortfall is the server's doing, not the link's.
+     */
+    public boolean disturbed(int id) {
+        return id == lastId && lastDisturbed;
+    }
+
+    /** Late polls that shifted a cluster ({@link #CATCH_UP_MICROS}). */
+    public long shifted() {
+        return shifted;
     }
 
     /**

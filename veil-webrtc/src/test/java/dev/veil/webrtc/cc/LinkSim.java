@@ -66,6 +66,24 @@ final class LinkSim {
     /** Called every millisecond, before the prober is polled. */
     java.util.function.LongConsumer onTick = t -> { };
     long probePackets;
+    /**
+     * Above 0: the bottleneck is a token bucket (as {@code tc tbf}) of this many bytes refilled at the capacity, in
+     * front of an infinitely fast line: a packet leaves as soon as the bucket holds its size (a full bucket lets a
+     * burst through at line rate), else waits in the queue.
+     */
+    long bucketBytes;
+    private double tokens;
+    private long tokensAtMicros;
+    /**
+     * When the receiver reads (and stamps) a packet that arrived at the given time: at once by default; a receiver
+     * stall reads the packets arriving within it at its end (non-decreasing, never earlier than the arrival).
+     */
+    java.util.function.LongUnaryOperator rxReadAt = a -> a;
+    /** The prober is polled only on multiples of this (a starved event loop: its timers fire late). */
+    long proberPollPeriodMillis = 1;
+    /** Whether padding can be sent now (false: the probe packets are not sent, as with no RTX stream to pad on). */
+    java.util.function.LongPredicate paddingAvailable = t -> true;
+    long probePacketsUnsent;
     private double frameCredit;
 
     long nowMillis;
@@ -151,17 +169,22 @@ final class LinkSim {
                     estimator.onProbeCluster(c);
                 }
             }
-            if (prober.nextTimeoutMillis() <= nowMillis) {
+            if (prober.nextTimeoutMillis() <= nowMillis && nowMillis % proberPollPeriodMillis == 0) {
                 prober.poll(nowMillis);
             }
             for (Prober.Packet p; (p = prober.pollOutput()) != null; ) {
+                if (!paddingAvailable.test(nowMillis)) {
+                    probePacketsUnsent++;
+                    prober.onUnsent(p.cluster());
+                    continue;
+                }
                 send(tickStart, probePacket(p.bytes()), p.cluster());
                 probePackets++;
             }
         }
-        while (!inFlight.isEmpty() && inFlight.peek().atMicros() < tickEnd) {
+        while (!inFlight.isEmpty() && readAt(inFlight.peek().atMicros()) < tickEnd) {
             Arrival a = inFlight.poll();
-            receiver.onPacket(a.seq(), 0xCAFE, a.atMicros() + receiverClockOffsetMicros, nowMillis);
+            receiver.onPacket(a.seq(), 0xCAFE, readAt(a.atMicros()) + receiverClockOffsetMicros, nowMillis);
             delivered++;
         }
         if (receiver.nextTimeoutMillis() <= nowMillis) {
@@ -199,6 +222,10 @@ final class LinkSim {
         minEstimate = Math.min(minEstimate, estimate());
     }
 
+    private long readAt(long arrivalMicros) {
+        return Math.max(arrivalMicros, rxReadAt.applyAsLong(arrivalMicros));
+    }
+
     private byte[] probePacket(int bytes) {
         return probeBuffers.computeIfAbsent(bytes, n -> {
             int headerLen = probeHeader.encodedLength();
@@ -217,11 +244,26 @@ final class LinkSim {
             return;
         }
         long start = Math.max(atMicros, linkFreeMicros);
-        if (start - atMicros > queueLimitMicros) {
-            dropped++; // drop-tail: the queue holds queueLimitMicros of data
-            return;
+        long leave;
+        if (bucketBytes > 0) {
+            double available = Math.min(bucketBytes, tokens + (start - tokensAtMicros) * capacityBps / 8e6);
+            leave = available >= packet.length ? start
+                    : start + (long) Math.ceil((packet.length - available) * 8e6 / capacityBps);
+            if (leave - atMicros > queueLimitMicros) {
+                dropped++;
+                return;
+            }
+            tokens = Math.max(0, available - packet.length);
+            tokensAtMicros = leave;
+            linkFreeMicros = leave;
+        } else {
+            if (start - atMicros > queueLimitMicros) {
+                dropped++; // drop-tail: the queue holds queueLimitMicros of data
+                return;
+            }
+            linkFreeMicros = start + packet.length * 8L * 1_000_000 / capacityBps;
+            leave = linkFreeMicros;
         }
-        linkFreeMicros = start + packet.length * 8L * 1_000_000 / capacityBps;
-        inFlight.add(new Arrival(linkFreeMicros + oneWayMicros, seq, packet.length));
+        inFlight.add(new Arrival(leave + oneWayMicros, seq, packet.length));
     }
 }

@@ -63,8 +63,8 @@ class ProbeControllerTest {
         assertNotNull(p.pollOutput(), "the cluster's first padding packet is due at once");
         assertEquals(200_001, c.budget(150_000, false, 200_000, 400_000, false, 5100), "one probe at a time");
         assertEquals(1, p.clusters());
-        for (long t = 5000; t <= 5200; t++) {
-            p.poll(t); // the cluster is sent (100 ms)
+        for (long t = 5000; t <= 5300; t++) {
+            p.poll(t); // the cluster is sent (250 ms)
         }
         // the estimator's verdict: it fell short of the 600 kbit/s the step needs
         c.onProbeResult(new DownlinkEstimator.ProbeResult(0, 380_000, 660_000), 5200);
@@ -86,12 +86,52 @@ class ProbeControllerTest {
     }
 
     @Test
+    void aDowngradeInTwoStepsDoublesTheHoldOnce() {
+        ProbeController c = new ProbeController(ProbeController.Config.defaults(), null, null);
+        c.onChoice(true, false, 0);
+        c.onChoice(false, true, 1000); // 2 -> 1
+        c.onChoice(false, true, 1500); // 1 -> 0: the same failed upgrade
+        assertEquals(10_000, c.holdMillis());
+    }
+
+    @Test
+    void aProbeWhosePaddingCouldNotBeSentIsSpoiledNotFailed() {
+        Prober p = new Prober(Prober.Config.padding());
+        ProbeController c = probing(p);
+        c.budget(150_000, false, 200_000, 400_000, false, 0);
+        for (long t = 0; t <= 300; t++) {
+            p.poll(t);
+            for (Prober.Packet x; (x = p.pollOutput()) != null; ) {
+                p.onUnsent(x.cluster());
+            }
+        }
+        c.budget(150_000, false, 200_000, 400_000, false, 400);
+        assertEquals(0, c.probesFailed());
+        assertEquals(1, c.probesSpoiled(), "known at once: none of it went out");
+        assertEquals(1000, p.intervalMillis(), "no backoff");
+        c.budget(150_000, false, 200_000, 400_000, false, 1300);
+        assertEquals(2, c.probesStarted(), "the next probe after the usual 1 s pause");
+    }
+
+    @Test
+    void aShortfallOfAClusterTheServerDisturbedIsSpoiledNotFailed() {
+        Prober p = new Prober(Prober.Config.padding());
+        ProbeController c = probing(p);
+        c.budget(150_000, false, 200_000, 400_000, false, 0);
+        p.poll(60); // starved: shifted
+        c.onProbeResult(new DownlinkEstimator.ProbeResult(c.pendingProbe().id(), 300_000, 660_000), 400);
+        assertEquals(0, c.probesFailed());
+        assertEquals(1, c.probesSpoiled());
+        assertEquals(1000, p.intervalMillis());
+    }
+
+    @Test
     void aProbeWithoutAResultCountsAsFailed() {
         Prober p = new Prober(Prober.Config.padding());
         ProbeController c = probing(p);
         c.budget(150_000, false, 200_000, 400_000, false, 0);
         assertEquals(1, c.probesStarted());
-        for (long t = 0; t <= 200; t++) {
+        for (long t = 0; t <= 300; t++) {
             p.poll(t);
         }
         c.budget(150_000, false, 200_000, 400_000, false, 1999);
@@ -103,65 +143,9 @@ class ProbeControllerTest {
 
     // ------------------------------------------------------------------------------------------------ closed loop
 
-    /** The SFU side of the loop: every 100 ms the controller's budget goes through the selector. */
-    private static final class Loop {
-        final LinkSim sim;
-        final ProbeController controller;
-        final LayerSelector selector = new LayerSelector(new LayerSelector.Config(0.2, 3000));
-        int layer;
-        int ups;
-        int downs;
-        int maxLayer;
-        long upsWithoutConfirmedProbe;
-
-        Loop(long capacityBps, long seed, boolean probing) {
-            sim = new LinkSim(capacityBps, 0, seed, CONFIG);
-            Prober prober = probing ? new Prober(Prober.Config.padding()) : null;
-            sim.prober = prober;
-            controller = new ProbeController(ProbeController.Config.defaults(), prober, sim.estimator);
-            sim.appRateBps = COST[0];
-            sim.listener = o -> {
-                if (o instanceof DownlinkEstimator.ProbeResult r) {
-                    controller.onProbeResult(r, sim.nowMillis);
-                }
-            };
-            sim.onTick = this::tick;
-        }
-
-        private void tick(long now) {
-            if (now % 100 != 0) {
-                return;
-            }
-            long congestionAt = sim.estimator.lastCongestionMillis();
-            boolean congested = congestionAt != Long.MIN_VALUE && now - congestionAt < 2000;
-            long step = layer < 2 ? COST[layer + 1] - COST[layer] + COST[layer + 1] / 4 : ProbeController.NO_STEP;
-            long confirmedBefore = controller.probesConfirmed();
-            long budget = controller.budget(sim.estimate(), congested, COST[layer], step, false, now);
-            List<LayerSelector.Layer> layers = List.of(new LayerSelector.Layer(320, 180, COST[0]),
-                    new LayerSelector.Layer(640, 360, COST[1]), new LayerSelector.Layer(1280, 720, COST[2]));
-            int chosen = Math.max(0, selector.allocate(budget, 0,
-                    List.of(new LayerSelector.Track("c", layers, 0, 0, false)), now).choices().get(0).layer());
-            if (chosen > layer && !controller.mayStepUp(now)) {
-                chosen = layer; // as DownlinkLayers: up only on a confirmed probe
-            }
-            controller.onChoice(chosen > layer, chosen < layer, now);
-            if (chosen > layer) {
-                ups++;
-                if (controller.probing() && confirmedBefore == 0) {
-                    upsWithoutConfirmedProbe++;
-                }
-            } else if (chosen < layer) {
-                downs++;
-            }
-            layer = chosen;
-            maxLayer = Math.max(maxLayer, layer);
-            sim.appRateBps = COST[layer];
-        }
-    }
-
     @Test
     void onAFastLinkProbesConfirmEachStepUpToTheTopLayer() {
-        Loop l = new Loop(2_500_000, 31, true);
+        ProbeLoop l = new ProbeLoop(2_500_000, 31, true);
         long took = l.sim.runUntil(e -> l.layer == 2, 30_000);
         System.out.printf("[bwe] probe-then-step on 2.5 Mbit/s: top layer after %d ms, %d probes (%d confirmed),"
                 + " estimate %d%n", took, l.controller.probesStarted(), l.controller.probesConfirmed(),
@@ -178,7 +162,7 @@ class ProbeControllerTest {
 
     @Test
     void onA400kLinkProbesFailSoTheLayerNeverGoesUpAndProbingBacksOff() {
-        Loop l = new Loop(400_000, 32, true);
+        ProbeLoop l = new ProbeLoop(400_000, 32, true);
         l.sim.runUntil(60_000);
         System.out.printf("[bwe] probe-then-step on 400 kbit/s: %d probes (%d failed), estimate max %d, pause %d ms,"
                 + " dropped %d%n", l.controller.probesStarted(), l.controller.probesFailed(), l.sim.maxEstimate,
@@ -193,7 +177,7 @@ class ProbeControllerTest {
 
     @Test
     void withoutProbesTheSameLinkGetsBlindStepsThatFail() {
-        Loop l = new Loop(400_000, 33, false);
+        ProbeLoop l = new ProbeLoop(400_000, 33, false);
         l.sim.runUntil(60_000);
         System.out.printf("[bwe] trial steps on 400 kbit/s: %d up, %d down, hold %d ms, dropped %d%n", l.ups, l.downs,
                 l.controller.holdMillis(), l.sim.dropped);
@@ -203,7 +187,7 @@ class ProbeControllerTest {
 
     @Test
     void whenALimitIsLiftedProbesFindTheCapacityAndTheLayersGoBackUp() {
-        Loop l = new Loop(400_000, 34, true);
+        ProbeLoop l = new ProbeLoop(400_000, 34, true);
         l.sim.runUntil(30_000);
         assertEquals(0, l.layer);
         l.sim.capacityBps = 2_500_000;

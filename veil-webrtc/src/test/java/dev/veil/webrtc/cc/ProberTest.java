@@ -98,4 +98,41 @@ class ProberTest {
         assertTrue(sim.prober.intervalMillis() >= 8_000, "backed off: " + sim.prober.intervalMillis());
         assertTrue(sim.prober.clusters() < 12, "not probed over and over: " + sim.prober.clusters());
     }
+
+    @Test
+    void aLatePollSendsNoBurstButShiftsTheRestOfTheClusterAndMarksItDisturbed() {
+        Prober p = new Prober(Prober.Config.padding());
+        Prober.Cluster c = p.probe(800_000, 0); // 250-byte packets every 2.5 ms for 250 ms
+        assertNotNull(p.pollOutput(), "the first packet at once");
+        assertTrue(!p.disturbed(c.id()));
+        p.poll(40); // the loop was busy for 40 ms: 15 packets overdue
+        int sent = 0;
+        while (p.pollOutput() != null) {
+            sent++;
+        }
+        assertEquals(1, sent, "one packet, not the 16 due by now");
+        assertTrue(p.disturbed(c.id()));
+        assertEquals(1, p.shifted());
+        assertEquals(42, p.nextTimeoutMillis(), "the next one keeps the 2.5 ms spacing from there");
+        p.poll(44); // 2 ms late at most: caught up normally
+        assertEquals(1, p.shifted());
+    }
+
+    @Test
+    void aClusterNoneOfWhichCouldBeSentIsKnownAtItsEnd() {
+        Prober p = new Prober(Prober.Config.padding());
+        Prober.Cluster c = p.probe(800_000, 0);
+        for (long t = 0; t <= 300; t++) {
+            p.poll(t);
+            for (Prober.Packet x; (x = p.pollOutput()) != null; ) {
+                p.onUnsent(x.cluster());
+            }
+            if (t == 100) {
+                assertTrue(!p.nothingSent(c.id()), "not over yet");
+            }
+        }
+        assertTrue(p.nothingSent(c.id()));
+        assertTrue(p.disturbed(c.id()));
+        assertEquals(1000, p.intervalMillis(), "no verdict: the pause is unchanged");
+    }
 }
