@@ -56,6 +56,13 @@ final class ConnectionE2ee {
         this.signaling = signaling;
     }
 
+    private java.util.function.Consumer<String> releasedHook = sender -> { };
+
+    /** Told the sender of each held frame delivered once its key arrived (loop thread; for the receive counts). */
+    void onReleased(java.util.function.Consumer<String> hook) {
+        releasedHook = hook;
+    }
+
     /**
      * Sets up the key mode of the options (nothing without E2EE); returns the notify metadata to connect with (with
      * sender keys, {@code notifyMetadata} plus this member's key bundle).
@@ -70,7 +77,10 @@ final class ConnectionE2ee {
                     : DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
             e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emit,
                     (to, payload) -> signaling.accept(E2ee.to(to, payload)),
-                    (sender, frame) -> listeners.emit(l -> l.onAudioFrame(sender, frame)), device,
+                    (sender, frame) -> {
+                        releasedHook.accept(sender);
+                        listeners.emit(l -> l.onAudioFrame(sender, frame));
+                    }, device,
                     options.verifiedPeers() != null ? options.verifiedPeers()
                             : options.deviceKeyFile() != null
                                     ? VerifiedPeers.load(VerifiedPeers.fileFor(options.deviceKeyFile()))

@@ -67,7 +67,7 @@ class SubscriberFeedbackTest {
 
     @Test
     void feedbackDrivesTheServersEstimate_andALostPacketIsRepairedByRtx() throws Exception {
-        TestPeer pub = fixture.peer("pub", "fb", Options.e2ee().withScreenShare()
+        TestPeer pub = fixture.peer("pub", "fb", Options.e2ee().withKeyMode("sender-keys").withScreenShare()
                 .withConnectTimeoutMillis(DEADLINE_MS));
         pub.connection.addListener(new Connection.Listener() {
             @Override
@@ -76,7 +76,8 @@ class SubscriberFeedbackTest {
             }
         });
         pub.connection.connect().get(DEADLINE_MS, TimeUnit.MILLISECONDS);
-        TestPeer sub = fixture.peer("sub", "fb", Options.e2ee().withConnectTimeoutMillis(DEADLINE_MS));
+        TestPeer sub = fixture.peer("sub", "fb", Options.e2ee().withKeyMode("sender-keys")
+                .withConnectTimeoutMillis(DEADLINE_MS));
         List<VideoFrame> frames = new CopyOnWriteArrayList<>();
         // once five frames arrived, the next media packet that does not end a frame is "lost", once
         AtomicLong dropped = new AtomicLong(-1);
@@ -142,6 +143,10 @@ class SubscriberFeedbackTest {
                 - f.firstSequence()) & 0xffff) <= ((f.lastSequence() - f.firstSequence()) & 0xffff)).findFirst()
                 .orElseThrow();
         assertTrue(sent.contains(HexFormat.of().formatHex(fixed.frame())), "the repaired frame decrypts to one sent");
+        // the public receive stats of the track say the same
+        ReceiveStats.Counts v = sub.connection.receiveStats().track(pub.id(), "video").orElseThrow().counts();
+        assertTrue(v.nacksSent() >= 1 && v.rtxReceived() >= 1 && v.rtxRecovered() >= 1, v.toString());
+        assertTrue(v.framesDelivered() >= 6 && v.packetsReceived() >= 3 * v.framesDelivered(), v.toString());
         for (VideoFrame f : frames) {
             assertTrue(sent.contains(HexFormat.of().formatHex(f.frame())), "a frame never sent: " + f);
         }
