@@ -28,13 +28,14 @@ async function spawnJava(args, { lab, peer, name, stdin = 'ignore' }) {
 /**
  * @param {{ws: string, channel: string, plain?: boolean, screen?: string, maxHeight?: number, lab?: object,
  *   peer?: object}} opts `screen`: an IVF file of VP8 frames Echo shares, looped, on its screen-share track
- *   (--screen); `maxHeight`: the received video's height limit (--max-height), changed with `command('max-height N')`
+ *   (--screen); `maxHeight`: the received video's height limit (--max-height), changed with `command('max-height N')`;
+ *   `noFeedback`: no transport-cc/REMB (--without-congestion-feedback: layers by the limit alone)
  * @returns {Promise<{pid: number, state: {id: string|null, fingerprint: string|null, codes: string[],
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
 export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null,
-  mls = false, mlsExternalSender = false, maxHeight = null, lab, peer }) {
+  mls = false, mlsExternalSender = false, maxHeight = null, noFeedback = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
@@ -42,7 +43,8 @@ export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, 
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
     ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : []),
     ...(mlsExternalSender ? ['--mls-external-sender'] : []),
-    ...(maxHeight !== null ? ['--max-height', String(maxHeight)] : [])];
+    ...(maxHeight !== null ? ['--max-height', String(maxHeight)] : []),
+    ...(noFeedback ? ['--without-congestion-feedback'] : [])];
   const child = await spawnJava(args, { lab, peer, name: 'echo', stdin: maxHeight !== null ? 'pipe' : 'ignore' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,

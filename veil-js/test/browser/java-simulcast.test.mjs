@@ -6,7 +6,7 @@
 // getStats() at that moment) and stays on it (the server may start the track on another layer before it has seen
 // the layers' key frames), then, told `max-height 0` on its standard input, a layer above the low one at a key
 // frame of it (at most the top layer the publisher sends at that moment: a CPU-starved Chromium may pause its top
-// layer). Echo's receive stats (Connection.receiveStats) count the frames it got. E2EE is irrelevant here: plain.
+// layer). Echo answers without congestion feedback, so the limit alone picks its layer. Echo's receive stats (Connection.receiveStats) count the frames it got. E2EE is irrelevant here: plain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
@@ -59,9 +59,11 @@ async function metric(name) {
 }
 
 test('a Java subscriber limited to 200 px gets the low layer of a Chromium simulcast, then a higher one when it '
-  + 'lifts the limit', { timeout: 120000 }, async t => {
+  + 'lifts the limit', { timeout: 240000 }, async t => {
   const t0 = Date.now();
-  echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, plain: true, maxHeight: 200 });
+  // without congestion feedback the server picks Echo's layer from the limit alone: with it, the server's downlink
+  // estimate of a subscriber on this loaded box held Echo on the low layer for 59 s after the limit was lifted
+  echo = await spawnEcho({ ws: server.ws, channel: CHANNEL, plain: true, maxHeight: 200, noFeedback: true });
   const failWithOutput = e => { throw new Error(`${e.message}\n${echo.output()}`); };
   await waitFor('Echo connected', () => echo.state.id || (echo.state.exitCode !== null
     ? Promise.reject(new Error(`Echo exited with ${echo.state.exitCode}`)) : null), 70000).catch(failWithOutput);
@@ -97,7 +99,7 @@ test('a Java subscriber limited to 200 px gets the low layer of a Chromium simul
     if (!k) return null;
     const sent = await pub.evaluate(sentHeightsInPage);
     return { key: k, top: Math.max(0, ...Object.values(sent)) };
-  }, 60000, 250).catch(failWithOutput);
+  }, 100000, 250).catch(failWithOutput); // (0.3-2.4 s mostly; 52 s once at load 26, the publisher's top layer paused)
   const upMs = Date.now() - t1;
   assert.ok(high.key.h > low.key.h, `higher than the low layer: ${JSON.stringify({ low, high })}`);
   assert.ok(high.key.h <= 720, `at most the top layer: ${JSON.stringify(high)}`);
@@ -107,7 +109,9 @@ test('a Java subscriber limited to 200 px gets the low layer of a Chromium simul
   // Echo's own receive stats count the frames it got
   const stats = await waitFor('Echo reports its receive stats', () => {
     const s = echo.state.receiveStats;
-    return s && s.framesDelivered > 0 && s.packetsReceived > s.framesDelivered ? s : null;
+    // (the synthetic picture's frames are small: often one packet each, like an audio frame)
+    return s && s.framesDelivered > 50 && s.packetsReceived >= s.framesDelivered
+      && s.bytesReceived > 12 * s.packetsReceived ? s : null;
   }, 30000, 250).catch(failWithOutput);
   assert.equal(echo.state.disconnected, null);
 

