@@ -6,7 +6,8 @@
 // getStats() at that moment) and stays on it (the server may start the track on another layer before it has seen
 // the layers' key frames), then, told `max-height 0` on its standard input, a layer above the low one at a key
 // frame of it (at most the top layer the publisher sends at that moment: a CPU-starved Chromium may pause its top
-// layer). Echo answers without congestion feedback, so the limit alone picks its layer. Echo's receive stats (Connection.receiveStats) count the frames it got. E2EE is irrelevant here: plain.
+// layer). Echo answers without congestion feedback, so the limit alone picks its layer. Echo's receive stats
+// (Connection.receiveStats) count the frames it got. E2EE is irrelevant here: plain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
@@ -117,7 +118,8 @@ test('a Java subscriber limited to 200 px gets the low layer of a Chromium simul
 
   await pub.evaluate(() => window.conn.disconnect());
   await context.close();
-  t.diagnostic(`Echo up ${echoUpMs} ms; low layer ${low.key.w}x${low.key.h} after ${lowMs} ms (publisher sent ${JSON.stringify(low.sent)}); layers known ${known}; `
+  t.diagnostic(`Echo up ${echoUpMs} ms; low layer ${low.key.w}x${low.key.h} after ${lowMs} ms `
+    + `(publisher sent ${JSON.stringify(low.sent)}); layers known ${known}; `
     + `up to ${high.key.w}x${high.key.h} ${upMs} ms after lifting (top sent then ${high.top}); Echo stats `
     + JSON.stringify(stats));
 });
