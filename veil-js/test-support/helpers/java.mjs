@@ -4,6 +4,7 @@
 //   e2ee SOURCE error from ID: REASON [(+N more)]        connection.created ID        disconnected: REASON
 //   device fingerprint FP        member ID device FP                      (with deviceKey: --device-key FILE)
 //   mls epoch E members ID,ID code: CODE                                   (MLS key mode: the default, or --mls)
+//   video key WxH from ID        receive stats Counts[name=N, ...]          (received video; maxHeight: --max-height)
 // Each client runs in a peer namespace of its own in the netns.mjs lab (the shared one unless `lab`/`peer` is given),
 // so its media crosses a veth pair to the server in the lab's hub like a browser's.
 import { existsSync } from 'node:fs';
@@ -19,31 +20,36 @@ const running = new Set();
 process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
 
 /** Spawns `java args` in `peer`, or in a new peer of `lab` (default: the shared lab). */
-async function spawnJava(args, { lab, peer, name }) {
+async function spawnJava(args, { lab, peer, name, stdin = 'ignore' }) {
   const p = peer || await (lab || await defaultLab()).addPeer(name);
-  return p.lab.spawnIn(p, 'java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return p.lab.spawnIn(p, 'java', args, { stdio: [stdin, 'pipe', 'pipe'] });
 }
 
 /**
- * @param {{ws: string, channel: string, plain?: boolean, screen?: string, lab?: object, peer?: object}} opts `screen`:
- *   an IVF file of VP8 frames Echo shares, looped, on its screen-share track (--screen)
+ * @param {{ws: string, channel: string, plain?: boolean, screen?: string, maxHeight?: number, lab?: object,
+ *   peer?: object}} opts `screen`: an IVF file of VP8 frames Echo shares, looped, on its screen-share track
+ *   (--screen); `maxHeight`: the received video's height limit (--max-height), changed with `command('max-height N')`;
+ *   `noFeedback`: no transport-cc/REMB (--without-congestion-feedback: layers by the limit alone)
  * @returns {Promise<{pid: number, state: {id: string|null, fingerprint: string|null, codes: string[],
  *   members: Record<string, string>, errors: {source: string, from: string, reason: string, count: number}[],
  *   disconnected: string|null, exitCode: number|null}, output: () => string, stop: () => Promise<number|string|null>}>}
  */
 export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, passphrase = null, screen = null,
-  mls = false, senderKeys = false, mlsExternalSender = false, lab, peer }) {
+  mls = false, senderKeys = false, mlsExternalSender = false, maxHeight = null,
+  noFeedback = false, lab, peer }) {
   if (!existsSync(CLIENT_JAR)) {
     throw new Error(`${CLIENT_JAR} is missing: run "mvn -B -DskipTests package" first (veil-client builds it with the shade plugin)`);
   }
   const args = ['-cp', CLIENT_JAR, 'dev.veil.client.example.Echo', ws, channel, ...(plain ? ['--plain'] : []),
     ...(deviceKey ? ['--device-key', deviceKey] : []), ...(passphrase ? ['--passphrase', passphrase] : []),
     ...(screen ? ['--screen', screen] : []), ...(mls ? ['--mls'] : []), ...(senderKeys ? ['--sender-keys'] : []),
-    ...(mlsExternalSender ? ['--mls-external-sender'] : [])];
-  const child = await spawnJava(args, { lab, peer, name: 'echo' });
+    ...(mlsExternalSender ? ['--mls-external-sender'] : []),
+    ...(maxHeight !== null ? ['--max-height', String(maxHeight)] : []),
+    ...(noFeedback ? ['--without-congestion-feedback'] : [])];
+  const child = await spawnJava(args, { lab, peer, name: 'echo', stdin: maxHeight !== null ? 'pipe' : 'ignore' });
   running.add(child);
   const state = { id: null, fingerprint: null, codes: [], members: {}, errors: [], disconnected: null, exitCode: null,
-    device: null, memberDevices: {}, mls: [] };
+    device: null, memberDevices: {}, mls: [], videoKeys: [], receiveStats: null };
   let out = '';
   let err = '';
   let partial = '';
@@ -63,6 +69,8 @@ export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, 
     pid: child.pid,
     state,
     output: () => `--- Echo stdout\n${out}--- Echo stderr\n${err}`,
+    /** A line on Echo's standard input (with maxHeight): "max-height N". */
+    command: line => child.stdin.write(line + '\n'),
     /** SIGTERM (the shutdown hook closes the connection), SIGKILL after 5 s; the exit code or signal. */
     async stop() {
       if (state.exitCode !== null) return state.exitCode;
@@ -77,7 +85,7 @@ export async function spawnEcho({ ws, channel, plain = false, deviceKey = null, 
 
 function parseLine(state, line) {
   let m;
-  if ((m = /^connected: (\S+)(?: fingerprint (.+))?$/.exec(line))) {
+  if ((m = /^connected: (\S+)(?: fingerprint (.+)| \(plain\))?$/.exec(line))) {
     state.id = m[1];
     state.fingerprint = m[2] || null;
   } else if ((m = /^device fingerprint (.+)$/.exec(line))) {
@@ -94,6 +102,10 @@ function parseLine(state, line) {
     state.errors.push({ source: m[1], from: m[2], reason: m[3], count: 1 + Number(m[4] || 0) });
   } else if ((m = /^data from (\S+)( \(direct\))?: (.*)$/.exec(line))) {
     (state.data = state.data || []).push({ from: m[1], direct: !!m[2], text: m[3] });
+  } else if ((m = /^video key (\d+)x(\d+) from (\S+)$/.exec(line))) {
+    state.videoKeys.push({ w: Number(m[1]), h: Number(m[2]), from: m[3] });
+  } else if ((m = /^receive stats Counts\[(.*)\]$/.exec(line))) {
+    state.receiveStats = Object.fromEntries(m[1].split(', ').map(kv => kv.split('=')).map(([k, v]) => [k, Number(v)]));
   } else if ((m = /^disconnected: (.*)$/.exec(line))) {
     state.disconnected = m[1];
   }

@@ -31,9 +31,9 @@ final class ClientSdp {
 
     /**
      * The rtcp-fb values a receiving m-line's answer keeps when offered (besides transport-cc and goog-remb, kept as
-     * {@link Offer#receivePlan()} decides): this client NACKs lost video (it sends no PLI).
+     * {@link Offer#receivePlan()} decides): this client NACKs lost video, and sends a PLI for a loss past repair.
      */
-    private static final java.util.Set<String> RECEIVE_FEEDBACK = java.util.Set.of("nack");
+    private static final java.util.Set<String> RECEIVE_FEEDBACK = java.util.Set.of("nack", "nack pli");
 
     private ClientSdp() {}
 

@@ -330,6 +330,7 @@ final class ClientSignaling implements SignalingSocket.Events {
         }
         tracks.clear();
         tracks.putAll(now);
+        transport.counters().setTracks(now.values());
         for (Track t : removed) {
             listeners.emit(l -> l.onRemoveTrack(t));
         }

@@ -221,6 +221,11 @@ public final class Connection implements AutoCloseable {
         return signaling.downlinkStats();
     }
 
+    /** What this connection received, per remote track and in total, counted by the SDK itself (any thread). */
+    public ReceiveStats receiveStats() {
+        return transport.counters().snapshot();
+    }
+
     /**
      * The STUN/TURN servers the server's offer named for this connection, with their time-limited TURN REST
      * credentials (docs/PROTOCOL.md §1.2 {@code ice_servers}); empty before the offer or when the server has none.

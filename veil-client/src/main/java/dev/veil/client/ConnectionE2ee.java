@@ -53,6 +53,13 @@ final class ConnectionE2ee extends FingerprintView {
         this.signaling = signaling;
     }
 
+    private java.util.function.Consumer<String> releasedHook = sender -> { };
+
+    /** Told the sender of each held frame delivered once its key arrived (loop thread; for the receive counts). */
+    void onReleased(java.util.function.Consumer<String> hook) {
+        releasedHook = hook;
+    }
+
     /**
      * Sets up the key mode of the options (nothing without E2EE); returns the notify metadata to connect with (with
      * sender keys, {@code notifyMetadata} plus this member's key bundle).
@@ -67,7 +74,10 @@ final class ConnectionE2ee extends FingerprintView {
                     : DeviceIdentity.loadOrCreate(options.deviceKeyFile(), random);
             e2ee = new E2eeSession(random, options.keepKeysForTesting(), this::emit,
                     (to, payload) -> signaling.accept(E2ee.to(to, payload)),
-                    (sender, frame) -> listeners.emit(l -> l.onAudioFrame(sender, frame)), device,
+                    (sender, frame) -> {
+                        releasedHook.accept(sender);
+                        listeners.emit(l -> l.onAudioFrame(sender, frame));
+                    }, device,
                     options.verifiedPeers() != null ? options.verifiedPeers()
                             : options.deviceKeyFile() != null
                                     ? VerifiedPeers.load(VerifiedPeers.fileFor(options.deviceKeyFile()))
@@ -217,12 +227,12 @@ final class ConnectionE2ee extends FingerprintView {
         }
     }
 
-    /** A received VP8 frame of {@code sender}, decrypted; null if dropped (and reported, or MLS: not supported). */
+    /** A received VP8 frame of {@code sender}, decrypted; null if dropped (and reported). */
     byte[] openVp8(String sender, byte[] payload, long now) {
         if (e2ee != null) {
             return e2ee.decryptVp8(sender, payload, now);
         }
-        return mls != null ? null : payload;
+        return mls != null ? mls.decryptVp8(sender, payload, now) : payload;
     }
 
     /** A received Opus payload of {@code sender}, decrypted; null if dropped (and reported). */
@@ -234,14 +244,6 @@ final class ConnectionE2ee extends FingerprintView {
             return mls.decryptOpus(sender, payload, now);
         }
         return payload;
-    }
-
-    /**
-     * A received VP8 payload of {@code sender} in the MLS key mode, decrypted; null if dropped (and reported). (The
-     * SDK hands received video to nobody yet; this is the receive half of {@link #sealVp8} for MLS-mode peers.)
-     */
-    byte[] openVp8Mls(String sender, byte[] payload, long now) {
-        return mls == null ? null : mls.decryptVp8(sender, payload, now);
     }
 
     // ------------------------------------------------------------------------------------------ timers, end

@@ -61,6 +61,7 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         this.e2ee = new ConnectionE2ee(options, random, listeners, m -> signaling().send(m));
         this.transport = new MediaTransport(random, this, this::onRtpPayload);
         transport.onKeyFrameRequest(this::onKeyFrameRequest);
+        e2ee.onReleased(sender -> transport.counters().released(sender));
         this.signaling = new ClientSignaling(url, role, channelId, metadata, options, this::execute, this,
                 listeners, e2ee, transport);
     }
@@ -167,8 +168,15 @@ final class ConnectionRuntime implements ConnectionLifecycle {
             tap.accept(t.connectionId(), payload.clone());
         }
         byte[] frame = e2ee.openOpus(t.connectionId(), payload, now);
+        ReceiveCounters.Stream c = transport.counters().stream(header.ssrc());
         if (frame == null) {
+            if (c != null) {
+                c.decryptFailures++;
+            }
             return; // dropped and reported
+        }
+        if (c != null) {
+            c.framesDelivered++;
         }
         listeners.emit(l -> l.onAudioFrame(t.connectionId(), frame));
     }
@@ -184,18 +192,41 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         }
     }
 
+    /**
+     * A packet of a video track: the frames it completes, in order, decrypted, through the key-frame gate (after an
+     * abandoned frame only a key frame goes on; a PLI asks for it) to the listeners.
+     */
     private void onVideoPayload(Track t, dev.veil.webrtc.rtp.RtpHeader header, byte[] payload, long now) {
-        VideoReceiver.Sealed sealed = videoReceiver.onPayload(header, payload);
-        if (sealed == null) {
-            return;
+        VideoReceiver.Out out = videoReceiver.onPayload(header, payload);
+        ReceiveCounters.Stream c = transport.counters().stream(header.ssrc());
+        if (out.abandoned() > 0) {
+            transport.frameLost(header.ssrc(), now);
+            if (c != null) {
+                c.framesDropped += out.abandoned();
+            }
         }
-        byte[] frame = e2ee.openVp8(t.connectionId(), sealed.payload(), now);
-        if (frame == null || frame.length == 0) {
-            return; // dropped and reported
+        for (VideoReceiver.Sealed sealed : out.frames()) {
+            byte[] frame = e2ee.openVp8(t.connectionId(), sealed.payload(), now);
+            if (frame == null || frame.length == 0) {
+                if (c != null) {
+                    c.decryptFailures++;
+                }
+                continue; // dropped and reported
+            }
+            boolean key = (frame[0] & 1) == 0; // P bit clear (RFC 6386 §9.1)
+            if (!transport.admitFrame(header.ssrc(), key, now)) {
+                if (c != null) {
+                    c.framesDropped++;
+                }
+                continue; // a delta frame after a lost one: the decoder could not use it
+            }
+            if (c != null) {
+                c.framesDelivered++;
+            }
+            VideoFrame v = new VideoFrame(t.connectionId(), t.mid(), t.ssrc(), frame, key, sealed.rtpTimestamp(),
+                    sealed.firstSequence(), sealed.lastSequence());
+            listeners.emit(l -> l.onVideoFrame(v));
         }
-        VideoFrame v = new VideoFrame(t.connectionId(), t.mid(), t.ssrc(), frame, (frame[0] & 1) == 0,
-                sealed.rtpTimestamp(), sealed.firstSequence(), sealed.lastSequence());
-        listeners.emit(l -> l.onVideoFrame(v));
     }
 
     private void onWake(long now) {

@@ -72,6 +72,8 @@ final class MediaTransport {
     private java.util.function.LongConsumer keyFrameRequests;
     /** The receive side's feedback, NACK and RTX ({@link #accept} makes it; configured by each offer's plan). */
     private ReceiverFeedback feedback;
+    /** The per-track receive counts ({@link ReceiveStats}), fed by the feedback and the connection. */
+    private final ReceiveCounters counters = new ReceiveCounters();
     /** Tests only: incoming RTP (SRTP removed) for which this says true is dropped, as if lost on the way. */
     private volatile java.util.function.Predicate<RtpHeader> incomingDrop;
 
@@ -109,7 +111,7 @@ final class MediaTransport {
         server = parsed.candidate();
         dtls.setRemoteFingerprint(parsed.fingerprint());
         ownSsrc = random.nextInt() & 0xffffffffL;
-        feedback = new ReceiverFeedback(ownSsrc);
+        feedback = new ReceiverFeedback(ownSsrc, counters);
         sequence = random.nextInt(0x10000);
         if (vp8PayloadType >= 0) {
             do {
@@ -137,6 +139,23 @@ final class MediaTransport {
     /** The receive side's counters, or null before the offer. */
     ReceiverFeedback.Stats receiveStats() {
         return feedback == null ? null : feedback.stats();
+    }
+
+    /** The per-track receive counts (written on the loop thread, read anywhere). */
+    ReceiveCounters counters() {
+        return counters;
+    }
+
+    /** A video frame of {@code ssrc} was abandoned: a key frame is needed (see {@link ReceiverFeedback#frameLost}). */
+    void frameLost(long ssrc, long now) {
+        if (feedback != null) {
+            feedback.frameLost(ssrc, now); // (the PLI goes out at the sendFeedback after this datagram)
+        }
+    }
+
+    /** Whether a completed video frame goes on (see {@link ReceiverFeedback#admitFrame}). */
+    boolean admitFrame(long ssrc, boolean keyFrame, long now) {
+        return feedback == null || feedback.admitFrame(ssrc, keyFrame, now);
     }
 
     /** Tests only: see {@link #incomingDrop}; null stops dropping. */

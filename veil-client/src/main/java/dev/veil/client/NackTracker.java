@@ -30,11 +30,13 @@ final class NackTracker {
     private static final int RING = 2048;
 
     private static final class Missing {
+        final long sinceMillis;
         long dueMillis;
         int tries;
 
-        Missing(long dueMillis) {
-            this.dueMillis = dueMillis;
+        Missing(long nowMillis) {
+            this.sinceMillis = nowMillis;
+            this.dueMillis = nowMillis;
         }
     }
 
@@ -47,6 +49,8 @@ final class NackTracker {
     private long recovered;
     private long givenUp;
     private long duplicates;
+    /** The earliest time a number given up since the last {@link #takeGivenUpSince} was found missing. */
+    private long givenUpSince = Long.MAX_VALUE;
 
     NackTracker() {
         java.util.Arrays.fill(received, -1);
@@ -69,7 +73,9 @@ final class NackTracker {
         if (ext > highestExt) {
             long gap = ext - highestExt - 1;
             if (gap >= RESTART_GAP) {
-                givenUp += missing.size();
+                for (Missing m : missing.values()) {
+                    giveUp(m);
+                }
                 missing.clear();
             } else {
                 for (long m = highestExt + 1; m < ext; m++) {
@@ -77,8 +83,7 @@ final class NackTracker {
                     lost++;
                 }
                 while (missing.size() > MAX_MISSING) {
-                    missing.pollFirstEntry();
-                    givenUp++;
+                    giveUp(missing.pollFirstEntry().getValue());
                 }
             }
             highestExt = ext;
@@ -98,6 +103,21 @@ final class NackTracker {
         return true;
     }
 
+    private void giveUp(Missing m) {
+        givenUp++;
+        givenUpSince = Math.min(givenUpSince, m.sinceMillis);
+    }
+
+    /**
+     * When the earliest of the numbers given up since the last call was found missing ({@link Long#MAX_VALUE}: none
+     * given up since), and starts over: a key frame that arrived after that time makes the loss moot.
+     */
+    long takeGivenUpSince() {
+        long t = givenUpSince;
+        givenUpSince = Long.MAX_VALUE;
+        return t;
+    }
+
     private void mark(long ext) {
         received[(int) (ext & (RING - 1))] = ext;
     }
@@ -113,7 +133,7 @@ final class NackTracker {
             }
             if (m.tries >= MAX_TRIES) {
                 it.remove();
-                givenUp++;
+                giveUp(m);
                 continue;
             }
             if (due == null) {

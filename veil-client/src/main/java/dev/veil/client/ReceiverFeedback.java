@@ -4,6 +4,7 @@ import dev.veil.webrtc.cc.RembGenerator;
 import dev.veil.webrtc.cc.TransportFeedbackGenerator;
 import dev.veil.webrtc.cc.TransportSequence;
 import dev.veil.webrtc.rtcp.GenericNack;
+import dev.veil.webrtc.rtcp.PictureLossIndication;
 import dev.veil.webrtc.rtcp.Remb;
 import dev.veil.webrtc.rtcp.RtcpCompound;
 import dev.veil.webrtc.rtcp.RtcpPacket;
@@ -35,7 +36,12 @@ import java.util.Objects;
  *   <li><b>NACK</b>: per received video stream a {@link NackTracker} finds gaps; the missing sequence numbers go out
  *       as Generic NACKs (RFC 4585) naming the media SSRC, again every 100 ms up to 10 times. A packet received twice
  *       (a retransmission that crossed the original) is dropped.</li>
+ *   <li><b>PLI</b>: a packet given up, or a frame the connection abandons ({@link #frameLost}), makes the stream's
+ *       {@link KeyFrameGate} send a Picture Loss Indication naming the media SSRC (at most one per 300 ms per
+ *       stream, again every 500 ms until a key frame comes) and hold back delta frames until then ({@link
+ *       #admitFrame}).</li>
  * </ul>
+ * Packet, NACK, RTX and PLI counts of the connection's tracks go to its {@link ReceiveCounters}.
  * Packets of SSRCs not in the plan pass through untouched (the connection drops unknown tracks itself).
  */
 final class ReceiverFeedback {
@@ -71,7 +77,8 @@ final class ReceiverFeedback {
 
     /** Counters. */
     record Stats(long feedbackSent, long rembSent, long nackPacketsSent, long sequenceNumbersNacked,
-            long rtxReceived, long rtxPadding, long repaired, long duplicates, long lost, long givenUp) {}
+            long rtxReceived, long rtxPadding, long repaired, long duplicates, long lost, long givenUp,
+            long plisSent) {}
 
     private final long senderSsrc;
     private Plan plan = Plan.NONE;
@@ -80,6 +87,8 @@ final class ReceiverFeedback {
     private final Map<Long, Stream> byMedia = new HashMap<>();
     private final Map<Long, Stream> byRtx = new HashMap<>();
     private final Map<Long, NackTracker> trackers = new HashMap<>();
+    private final KeyFrameGate gate = new KeyFrameGate();
+    private final ReceiveCounters counters;
     private final ArrayDeque<byte[]> out = new ArrayDeque<>();
     private long feedbackSent;
     private long rembSent;
@@ -89,13 +98,20 @@ final class ReceiverFeedback {
     private long rtxPadding;
     private long repaired;
     private long duplicates;
+    private long plisSent;
     /** Lost/given-up counts of trackers that were removed (their streams left the plan). */
     private long lostGone;
     private long givenUpGone;
 
     /** @param senderSsrc the SSRC this client's RTCP is sent from */
     ReceiverFeedback(long senderSsrc) {
+        this(senderSsrc, new ReceiveCounters());
+    }
+
+    /** @param counters where the per-track counts go */
+    ReceiverFeedback(long senderSsrc, ReceiveCounters counters) {
         this.senderSsrc = senderSsrc;
+        this.counters = counters;
     }
 
     /**
@@ -128,6 +144,7 @@ final class ReceiverFeedback {
             }
             lostGone += e.getValue().lost();
             givenUpGone += e.getValue().givenUp();
+            gate.remove(e.getKey());
             return true;
         });
         if (remb != null) {
@@ -177,22 +194,68 @@ final class ReceiverFeedback {
         } else {
             s = byMedia.get(ssrc);
         }
-        if (s != null && s.video()) {
+        if (s == null) {
+            return packet;
+        }
+        ReceiveCounters.Stream c = counters.stream(s.mediaSsrc());
+        if (c != null && rtx) {
+            c.rtx++;
+        }
+        if (s.video()) {
             NackTracker t = trackers.computeIfAbsent(s.mediaSsrc(), k -> new NackTracker());
             long before = t.recovered();
             int seq = ((packet[2] & 0xFF) << 8) | (packet[3] & 0xFF);
-            if (!t.onPacket(seq, nowMillis)) {
+            boolean fresh = t.onPacket(seq, nowMillis);
+            lossCheck(s.mediaSsrc(), t, c, nowMillis);
+            if (!fresh) {
                 duplicates++;
                 return null;
             }
             if (rtx && t.recovered() > before) {
                 repaired++;
+                if (c != null) {
+                    c.rtxRecovered++;
+                }
             }
+        }
+        if (c != null) {
+            c.packets++;
+            c.bytes += packet.length;
         }
         return packet;
     }
 
-    /** Runs what is due: a feedback round or REMB, NACKs of missing packets. */
+    /** After a tracker ran: its loss count to the counters, and a packet given up to the key-frame gate. */
+    private void lossCheck(long mediaSsrc, NackTracker t, ReceiveCounters.Stream c, long nowMillis) {
+        long since = t.takeGivenUpSince();
+        if (since != Long.MAX_VALUE) {
+            gate.onLoss(mediaSsrc, since, nowMillis);
+        }
+        if (c != null) {
+            c.lost = t.lost() - t.recovered();
+        }
+    }
+
+    /**
+     * The connection abandoned a frame of the video stream {@code mediaSsrc} (a packet never came, or it was too
+     * large): a key frame is needed (a PLI is scheduled) and delta frames are held back until it comes.
+     */
+    void frameLost(long mediaSsrc, long nowMillis) {
+        Stream s = byMedia.get(mediaSsrc);
+        if (s != null && s.video()) {
+            gate.onLoss(mediaSsrc, nowMillis, nowMillis);
+        }
+    }
+
+    /**
+     * Whether a completed, decrypted frame of {@code mediaSsrc} goes on: false for a delta frame while the stream
+     * waits for a key frame after a loss.
+     */
+    boolean admitFrame(long mediaSsrc, boolean keyFrame, long nowMillis) {
+        return !byMedia.containsKey(mediaSsrc) || gate.admit(mediaSsrc, keyFrame, nowMillis);
+    }
+
+    /** Runs what is due: a feedback round or REMB, NACKs of missing packets, PLIs. */
     void poll(long nowMillis) {
         if (twcc != null && twcc.nextTimeoutMillis() <= nowMillis) {
             twcc.poll(nowMillis);
@@ -208,22 +271,34 @@ final class ReceiverFeedback {
                 out.add(RtcpCompound.write(List.of(r)));
             }
         }
-        List<RtcpPacket> nacks = null;
+        List<RtcpPacket> nacks = new ArrayList<>();
         for (Map.Entry<Long, NackTracker> e : trackers.entrySet()) {
             if (e.getValue().nextTimeoutMillis() > nowMillis) {
                 continue;
             }
             List<Integer> due = e.getValue().poll(nowMillis);
+            ReceiveCounters.Stream c = counters.stream(e.getKey());
+            lossCheck(e.getKey(), e.getValue(), c, nowMillis);
             if (!due.isEmpty()) {
-                if (nacks == null) {
-                    nacks = new ArrayList<>();
-                }
                 nacks.add(new GenericNack(senderSsrc, e.getKey(), due));
                 nacked += due.size();
+                if (c != null) {
+                    c.nacks += due.size();
+                }
             }
         }
-        if (nacks != null) {
-            nackPacketsSent += nacks.size();
+        nackPacketsSent += nacks.size();
+        if (gate.nextTimeoutMillis() <= nowMillis) {
+            for (long ssrc : gate.poll(nowMillis)) {
+                nacks.add(new PictureLossIndication(senderSsrc, ssrc));
+                plisSent++;
+                ReceiveCounters.Stream c = counters.stream(ssrc);
+                if (c != null) {
+                    c.plis++;
+                }
+            }
+        }
+        if (!nacks.isEmpty()) {
             out.add(RtcpCompound.write(nacks));
         }
     }
@@ -240,7 +315,7 @@ final class ReceiverFeedback {
         for (NackTracker t : trackers.values()) {
             next = Math.min(next, t.nextTimeoutMillis());
         }
-        return next;
+        return Math.min(next, gate.nextTimeoutMillis());
     }
 
     /** The next RTCP compound to send (plain, to be SRTCP-protected), or null. */
@@ -261,6 +336,6 @@ final class ReceiverFeedback {
             givenUp += t.givenUp();
         }
         return new Stats(feedbackSent, rembSent, nackPacketsSent, nacked, rtxReceived, rtxPadding, repaired,
-                duplicates, lost, givenUp);
+                duplicates, lost, givenUp, plisSent);
     }
 }

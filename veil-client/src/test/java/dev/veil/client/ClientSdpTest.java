@@ -117,7 +117,7 @@ class ClientSdpTest {
                 CLIENT_FP, true, true, 987654321L, 0, null, "veil-java-X", false));
         SdpAnswer.Media qv = quiet.media(videoMid).orElseThrow();
         assertTrue(qv.extmapId(dev.veil.webrtc.sdp.Extmap.TRANSPORT_WIDE_CC).isEmpty());
-        assertEquals(List.of("nack"), qv.codec(96).orElseThrow().rtcpFeedback());
+        assertEquals(List.of("nack", "nack pli"), qv.codec(96).orElseThrow().rtcpFeedback());
         assertEquals("apt=96", qv.codec(97).orElseThrow().fmtp());
         assertEquals(new ReceiverFeedback.Plan(-1, false, plan.streams()), offer.receivePlan(false));
     }

@@ -96,7 +96,7 @@ class ConnectionE2eeMlsScreenTest {
                 Arrays.copyOf(sealedKey, Codec.VP8_KEY_FRAME_PREFIX));
         assertTrue(sealedKey.length > key.length, "header and tag added");
         assertFalse(TestPeer.containsBytes(sealedKey, Arrays.copyOf(body, 16)), "the picture is not in clear");
-        assertArrayEquals(key, b.openVp8Mls(A, sealedKey, 3));
+        assertArrayEquals(key, b.openVp8(A, sealedKey, 3));
 
         // delta frame (P bit set): only the 3-byte frame tag stays clear
         byte[] delta = key.clone();
@@ -105,13 +105,13 @@ class ConnectionE2eeMlsScreenTest {
         assertArrayEquals(Arrays.copyOf(delta, Codec.VP8_DELTA_FRAME_PREFIX),
                 Arrays.copyOf(sealedDelta, Codec.VP8_DELTA_FRAME_PREFIX));
         assertFalse(TestPeer.containsBytes(sealedDelta, Arrays.copyOfRange(delta, 3, 19)), "the rest is not in clear");
-        assertArrayEquals(delta, b.openVp8Mls(A, sealedDelta, 4));
+        assertArrayEquals(delta, b.openVp8(A, sealedDelta, 4));
 
         // fail closed: a tampered frame, or A's frame on another member's stream, is dropped
         byte[] tampered = sealedDelta.clone();
         tampered[tampered.length - 1] ^= 1;
-        assertNull(b.openVp8Mls(A, tampered, 5));
-        assertNull(b.openVp8Mls("CCCCCCCCCCCCCCCCCCCCCCCCCC", a.sealVp8(delta, false, A), 6));
+        assertNull(b.openVp8(A, tampered, 5));
+        assertNull(b.openVp8("CCCCCCCCCCCCCCCCCCCCCCCCCC", a.sealVp8(delta, false, A), 6));
         assertTrue(errors(eventsB).contains("SENDER_MISMATCH"), errors(eventsB).toString());
         assertEquals(List.of("ENCRYPT_FAILED"), errors(eventsA), "no further send failure");
     }

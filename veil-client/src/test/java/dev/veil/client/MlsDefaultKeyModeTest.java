@@ -6,9 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,5 +91,52 @@ class MlsDefaultKeyModeTest {
                 && vce.getMessage().contains("uses the 'sender-keys' key mode"), vce.getMessage());
         assertEquals("mls", newcomer.connection.e2eeKeyMode(), "it was not switched to the channel's mode");
         assertTrue(old.connection.isConnected(), "the member of the channel is untouched");
+    }
+
+    @Test
+    void videoInTheDefaultMode_isDecryptedByTheSubscriber() throws Exception {
+        TestPeer a = fixture.peer("alice", "video-room", Options.e2ee().withScreenShare()
+                .withConnectTimeoutMillis(WAIT_MS));
+        a.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS);
+        TestPeer b = fixture.peer("bob", "video-room", Options.e2ee().withConnectTimeoutMillis(WAIT_MS));
+        List<VideoFrame> frames = new CopyOnWriteArrayList<>();
+        b.connection.addListener(new Connection.Listener() {
+            @Override
+            public void onVideoFrame(VideoFrame f) {
+                frames.add(f);
+            }
+        });
+        b.connection.connect().get(WAIT_MS, TimeUnit.MILLISECONDS);
+        assertEquals("mls", b.connection.e2eeKeyMode());
+        Set<String> sent = ConcurrentHashMap.newKeySet();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        int round = 0;
+        // every frame is a key frame, so none waits on a predecessor sent before bob had the epoch's keys
+        while (frames.size() < 5) {
+            assertTrue(System.nanoTime() < deadline, "timed out: bob decrypted " + frames.size() + " frames; "
+                    + b.connection.receiveStats());
+            byte[] f = keyFrame(round);
+            sent.add(HexFormat.of().formatHex(f));
+            a.connection.sendScreenFrame(f, 3000L * round, true);
+            round++;
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        for (VideoFrame f : frames) {
+            assertEquals(a.id(), f.senderConnectionId());
+            assertTrue(sent.contains(HexFormat.of().formatHex(f.frame())), "bob got exactly a frame alice sent");
+        }
+    }
+
+    /** A 1500-byte VP8 key frame (two packets) with a numbered body. */
+    private static byte[] keyFrame(int round) {
+        byte[] f = new byte[1500];
+        byte[] head = {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00};
+        System.arraycopy(head, 0, f, 0, head.length);
+        for (int i = head.length; i < f.length; i++) {
+            f[i] = (byte) (i * 7 + round);
+        }
+        f[head.length] = (byte) (round >> 8);
+        f[head.length + 1] = (byte) round;
+        return f;
     }
 }

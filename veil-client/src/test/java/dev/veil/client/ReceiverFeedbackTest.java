@@ -2,6 +2,7 @@ package dev.veil.client;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import dev.veil.webrtc.cc.DownlinkEstimator;
 import dev.veil.webrtc.cc.SendHistory;
 import dev.veil.webrtc.cc.TransportWideStamper;
 import dev.veil.webrtc.rtcp.GenericNack;
+import dev.veil.webrtc.rtcp.PictureLossIndication;
 import dev.veil.webrtc.rtcp.Remb;
 import dev.veil.webrtc.rtcp.RtcpCompound;
 import dev.veil.webrtc.rtcp.RtcpPacket;
@@ -25,7 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Java subscriber's receive side in memory, on a manual clock: transport-wide feedback that the server's own
  * downlink estimator reads (stamped by the server's stamper, fed back to its estimator), REMB as the fallback, NACKs
- * of missing video packets with retries and a limit, and RTX (RFC 4588) unwrapped into the packet it repairs.
+ * of missing video packets with retries and a limit, RTX (RFC 4588) unwrapped into the packet it repairs, and a PLI
+ * (RFC 4585) once a loss is given up, delta frames held back until the key frame.
  */
 class ReceiverFeedbackTest {
     private static final long OWN = 0x1234L;
@@ -180,31 +183,67 @@ class ReceiverFeedbackTest {
     }
 
     @Test
-    void aPacketNeverRepairedIsNackedTenTimesAHundredMillisApartThenGivenUp() throws Exception {
+    void aPacketNeverRepairedIsNackedTenTimesAHundredMillisApart_thenGivenUpWithAPliUntilAKeyFrameComes()
+            throws Exception {
         rf.configure(plan(-1, false));
         assertEquals("none", rf.mode());
         rf.onRtp(packet(VIDEO, 96, 100, body(0)), 0, now);
         rf.onRtp(packet(VIDEO, 96, 102, body(2)), 0, now);
         int nacks = 0;
+        List<Long> plis = new ArrayList<>();
         long first = now;
-        for (int step = 0; step < 200; step++) { // 2 s, woken at every deadline as the loop does
+        long end = first + NackTracker.MAX_TRIES * NackTracker.RETRY_MILLIS + KeyFrameGate.RETRY_MILLIS;
+        while (true) { // until one PLI retry, woken at every deadline as the loop does
             long next = rf.nextTimeoutMillis();
-            if (next == Long.MAX_VALUE) {
+            assertTrue(next != Long.MAX_VALUE, "a NACK or a PLI is always due until a key frame");
+            if (next > end) {
                 break;
             }
             now = Math.max(now, next);
             rf.poll(now);
-            List<Integer> n = nacked(rtcp(), VIDEO);
+            List<RtcpPacket> out = rtcp();
+            List<Integer> n = nacked(out, VIDEO);
             if (!n.isEmpty()) {
                 assertEquals(List.of(101), n);
                 assertEquals(first + nacks * NackTracker.RETRY_MILLIS, now);
                 nacks++;
             }
+            for (RtcpPacket p : out) {
+                if (p instanceof PictureLossIndication pli) {
+                    assertEquals(OWN, pli.senderSsrc());
+                    assertEquals(VIDEO, pli.mediaSsrc(), "the PLI names the media SSRC");
+                    plis.add(now);
+                }
+            }
         }
         assertEquals(NackTracker.MAX_TRIES, nacks);
-        assertEquals(Long.MAX_VALUE, rf.nextTimeoutMillis(), "nothing left to do");
         assertEquals(1, rf.stats().givenUp());
         assertEquals(NackTracker.MAX_TRIES, rf.stats().sequenceNumbersNacked());
+        // given up at the eleventh round: a PLI at once, again after a while if no key frame comes
+        long gaveUp = first + NackTracker.MAX_TRIES * NackTracker.RETRY_MILLIS;
+        assertEquals(List.of(gaveUp, gaveUp + KeyFrameGate.RETRY_MILLIS), plis);
+        assertEquals(2, rf.stats().plisSent());
+        // delta frames are held back until the key frame, which ends the PLIs
+        assertFalse(rf.admitFrame(VIDEO, false, now));
+        assertTrue(rf.admitFrame(VIDEO, true, now));
+        assertTrue(rf.admitFrame(VIDEO, false, now));
+        assertTrue(rf.admitFrame(AUDIO, false, now), "(audio is never held)");
+        assertEquals(Long.MAX_VALUE, rf.nextTimeoutMillis(), "nothing left to do");
+    }
+
+    @Test
+    void anAbandonedFrameSendsAPliAtOnce_aBurstOfLossesCostsOne() throws Exception {
+        rf.configure(plan(-1, false));
+        rf.onRtp(packet(VIDEO, 96, 100, body(0)), 0, now);
+        rf.frameLost(VIDEO, now);
+        rf.frameLost(VIDEO, now + 5);
+        rf.frameLost(AUDIO, now); // (not a video stream: ignored)
+        assertEquals(now, rf.nextTimeoutMillis());
+        rf.poll(now);
+        List<RtcpPacket> out = rtcp();
+        assertEquals(1, out.size());
+        assertEquals(new PictureLossIndication(OWN, VIDEO), out.get(0));
+        assertEquals(now + KeyFrameGate.RETRY_MILLIS, rf.nextTimeoutMillis());
     }
 
     @Test

@@ -129,6 +129,10 @@ class SubscriberFeedbackTest extends ServerFixture.PerTest {
                 - f.firstSequence()) & 0xffff) <= ((f.lastSequence() - f.firstSequence()) & 0xffff)).findFirst()
                 .orElseThrow();
         assertTrue(sent.contains(HexFormat.of().formatHex(fixed.frame())), "the repaired frame decrypts to one sent");
+        // the public receive stats of the track say the same
+        ReceiveStats.Counts v = sub.connection.receiveStats().track(pub.id(), "video").orElseThrow().counts();
+        assertTrue(v.nacksSent() >= 1 && v.rtxReceived() >= 1 && v.rtxRecovered() >= 1, v.toString());
+        assertTrue(v.framesDelivered() >= 6 && v.packetsReceived() >= 3 * v.framesDelivered(), v.toString());
         for (VideoFrame f : frames) {
             assertTrue(sent.contains(HexFormat.of().formatHex(f.frame())), "a frame never sent: " + f);
         }

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp ... dev.veil.client.example.Echo ws://127.0.0.1:5000/signaling my-room [--plain] [--device-key FILE]
- *     [--passphrase P] [--mls | --sender-keys] [--mls-external-sender]
+ *     [--passphrase P] [--mls | --sender-keys] [--mls-external-sender] [--screen FILE.ivf] [--max-height N]
+ *     [--without-congestion-feedback]
  * mvn -q -pl veil-client exec:java -Dexec.mainClass=dev.veil.client.example.Echo \
  *     -Dexec.args="ws://127.0.0.1:5000/signaling my-room"
  * </pre>
@@ -30,6 +31,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * MLS, or sender keys with {@code --passphrase}); {@code --mls} or {@code --sender-keys} name the mode explicitly.
  * In the MLS key mode it prints {@code mls epoch E members ID,ID,... code: CODE} for every epoch it enters;
  * {@code --mls-external-sender} makes a group it founds name the server as external sender (docs/PROTOCOL.md §4.8).
+ * With {@code --max-height N} it asks the server for received video at most N pixels high
+ * ({@link Connection#setReceiveMaxHeight}), and a line {@code max-height N} on its standard input changes that (0: no
+ * limit). It prints {@code video key WxH from ID} for every received video key frame (the size its VP8 header
+ * announces) and {@code receive stats ...} (its {@link dev.veil.client.ReceiveStats} total) every two seconds while
+ * video comes; with {@code --without-congestion-feedback} the server picks the layer from the limit alone, not from
+ * its downlink estimate.
  */
 public final class Echo {
     private Echo() {}
@@ -52,7 +59,8 @@ public final class Echo {
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: Echo ws://HOST:PORT/signaling CHANNEL [--plain] [--device-key FILE]"
-                    + " [--passphrase P] [--mls | --sender-keys] [--screen FILE.ivf]");
+                    + " [--passphrase P] [--mls | --sender-keys] [--screen FILE.ivf] [--max-height N]"
+                    + " [--without-congestion-feedback]");
             System.exit(2);
         }
         boolean plain = false;
@@ -61,6 +69,8 @@ public final class Echo {
         String keyMode = null; // the SDK's default
         boolean externalSender = false;
         java.nio.file.Path screen = null;
+        int maxHeight = -1;
+        boolean noFeedback = false;
         for (int i = 2; i < args.length; i++) {
             if (args[i].equals("--plain")) {
                 plain = true;
@@ -77,6 +87,10 @@ public final class Echo {
                 passphrase = args[++i];
             } else if (args[i].equals("--screen") && i + 1 < args.length) {
                 screen = java.nio.file.Path.of(args[++i]);
+            } else if (args[i].equals("--without-congestion-feedback")) {
+                noFeedback = true;
+            } else if (args[i].equals("--max-height") && i + 1 < args.length) {
+                maxHeight = Integer.parseInt(args[++i]);
             } else if (args[i].equals("--device-key") && i + 1 < args.length) {
                 deviceKey = java.nio.file.Path.of(args[++i]);
             } else {
@@ -87,6 +101,9 @@ public final class Echo {
         // generous: the interop tests run it on a loaded machine next to browsers and servers
         Options options = (plain ? Options.plain() : keyMode != null ? Options.e2ee().withKeyMode(keyMode)
                 : Options.e2ee()).withConnectTimeoutMillis(45_000);
+        if (noFeedback) {
+            options = options.withoutCongestionFeedback();
+        }
         if (externalSender) {
             options = options.withMlsExternalSender(true);
         }
@@ -101,6 +118,7 @@ public final class Echo {
             options = options.withScreenShare();
         }
         Connection c = start(URI.create(args[0]), args[1], options);
+        printVideo(c);
         CountDownLatch ended = new CountDownLatch(1);
         c.onE2ee(ev -> {
             if (ev instanceof E2eeEvent.MlsEpoch me) {
@@ -145,7 +163,52 @@ public final class Echo {
         if (screenFrames != null) {
             shareScreen(c, screenFrames);
         }
+        if (maxHeight >= 0) {
+            c.setReceiveMaxHeight(maxHeight);
+            readCommands(c);
+        }
         ended.await();
+    }
+
+    /** Prints each received video key frame's size, and the receive stats at most every two seconds. */
+    private static void printVideo(Connection c) {
+        AtomicLong lastStats = new AtomicLong(System.nanoTime());
+        c.addListener(new Connection.Listener() {
+            @Override
+            public void onVideoFrame(dev.veil.client.VideoFrame f) {
+                byte[] b = f.frame();
+                if (f.keyFrame() && b.length >= 10 && (b[3] & 0xff) == 0x9d && b[4] == 0x01 && b[5] == 0x2a) {
+                    int w = ((b[6] & 0xff) | (b[7] & 0xff) << 8) & 0x3fff; // RFC 6386 §9.1
+                    int h = ((b[8] & 0xff) | (b[9] & 0xff) << 8) & 0x3fff;
+                    System.out.println("video key " + w + "x" + h + " from " + f.senderConnectionId());
+                }
+                long now = System.nanoTime();
+                long last = lastStats.get();
+                if (now - last > 2_000_000_000L && lastStats.compareAndSet(last, now)) {
+                    System.out.println("receive stats " + c.receiveStats().total());
+                }
+            }
+        });
+    }
+
+    /** Reads "max-height N" lines from standard input (a daemon thread; ends at its end). */
+    private static void readCommands(Connection c) {
+        Thread t = new Thread(() -> {
+            try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                    String[] w = line.trim().split("\\s+");
+                    if (w.length == 2 && w[0].equals("max-height") && c.isConnected()) {
+                        c.setReceiveMaxHeight(Integer.parseInt(w[1]));
+                        System.out.println("max-height set to " + w[1]);
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                System.err.println("commands: " + e);
+            }
+        }, "veil-echo-commands");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The VP8 frames of an IVF file (32-byte file header, then per frame a 12-byte header: size LE32, pts). */
