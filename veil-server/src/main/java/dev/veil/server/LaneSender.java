@@ -237,11 +237,6 @@ final class LaneSender {
     });
   }
 
-  /** Datagram wrappers this lane's pool has made (a test checks it stops growing under steady load). */
-  long datagramsCreated() {
-    return pool.created();
-  }
-
   /** Writes what is pending (the lane closes). */
   void flushNow() {
     udp.flush();

@@ -109,7 +109,7 @@ final class OutDatagram extends DatagramPacket {
     private final EventLoop loop;
     private OutDatagram[] idle = new OutDatagram[256];
     private int size;
-    /** Wrappers made (reported as a gauge in tests and benchmarks: stops growing once the pool covers the load). */
+    /** Wrappers made (OutDatagramTest: the pool stops making them once it covers what is in flight). */
     private long created;
 
     Pool(EventLoop loop) {

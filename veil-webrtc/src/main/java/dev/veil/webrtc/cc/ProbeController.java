@@ -17,9 +17,9 @@ import java.util.Objects;
  *       Config#resultWaitMillis()} of a confirming probe, and for one step). A probe that falls short (or brings no
  *       result within {@link Config#resultWaitMillis()}) doubles the prober's pause, so a full link is not probed
  *       over and over — unless the server itself spoiled it ({@link Prober#disturbed}: its padding could not all be
- *       sent, or a starved event loop had to shift it): such a probe is {@linkplain #probesSpoiled() spoiled}, says
- *       nothing about the link and leaves the pause as it was, so the next probe comes as soon as the server can
- *       probe again (one none of whose packets went out counts at once, without waiting for a result). Issue 9:
+ *       sent, or a starved event loop sent part of it late): such a probe is {@linkplain #probesSpoiled() spoiled},
+ *       says nothing about the link and leaves the pause as it was, so the next probe comes as soon as the server
+ *       can probe again (one none of whose packets went out counts at once, without waiting for a result). Issue 9:
  *       unsendable padding for 20 s had pushed the pause to 8 s and the recovery to 14 s; now 6.2 s
  *       ({@code ProbeRecoveryTest}).</li>
  *   <li><b>Trial</b> (no prober: a subscriber with REMB only, or no padding stream): the estimate (e.g. the REMB
@@ -174,7 +174,7 @@ public final class ProbeController {
             probesConfirmed++;
             confirmedAtMillis = nowMillis; // the next budget calls let the estimate raise a layer
         } else if (prober.disturbed(waiting.id())) {
-            probesSpoiled++; // shifted by a starved loop or partly unsent: not the link's verdict
+            probesSpoiled++; // sent late by a starved loop or partly unsent: not the link's verdict
         } else {
             prober.onResult(result.bps(), result.probeBps());
             probesFailed++;
@@ -242,8 +242,8 @@ public final class ProbeController {
     }
 
     /**
-     * Probes the server spoiled (not all sent, or shifted by a starved event loop) that fell short or brought no
-     * result: neither confirmed nor failed.
+     * Probes the server spoiled (not all sent, or partly sent late by a starved event loop) that fell short or
+     * brought no result: neither confirmed nor failed.
      */
     public long probesSpoiled() {
         return probesSpoiled;

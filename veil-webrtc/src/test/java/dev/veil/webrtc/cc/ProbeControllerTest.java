@@ -118,7 +118,7 @@ class ProbeControllerTest {
         Prober p = new Prober(Prober.Config.padding());
         ProbeController c = probing(p);
         c.budget(150_000, false, 200_000, 400_000, false, 0);
-        p.poll(60); // starved: shifted
+        p.poll(60); // starved: sent late
         c.onProbeResult(new DownlinkEstimator.ProbeResult(c.pendingProbe().id(), 300_000, 660_000), 400);
         assertEquals(0, c.probesFailed());
         assertEquals(1, c.probesSpoiled());
