@@ -1,6 +1,6 @@
 // The demo app at "/": join a channel (end-to-end encrypted by default, in the SDK's default key mode: MLS), see
 // everyone, and compare the room verification code. A passphrase in the URL hash ("#e2eekey=…") selects passphrase
-// mode (sender keys).
+// mode (sender keys); so does "/?keyMode=sender-keys" (Sora-style sender keys with per-call fingerprints).
 import Veil from '../veil.js';
 
 const $ = id => document.getElementById(id);
@@ -138,9 +138,10 @@ $('join').addEventListener('submit', async ev => {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/signaling`;
     const name = $('name').value.trim() || 'guest';
     warn('');
+    const keyMode = new URLSearchParams(location.search).get('keyMode');
     conn = Veil.connection(url).sendrecv($('channel').value, null,
       { e2ee, signalingNotifyMetadata: { name }, e2eePersistentIdentity: e2ee && $('persist').checked,
-        screenShare: true });
+        screenShare: true, ...(e2ee && keyMode ? { keyMode } : {}) });
     window.veilDemo = { conn };
     conn.on('track', e => {
       const id = e.connectionId || 'remote';

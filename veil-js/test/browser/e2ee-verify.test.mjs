@@ -2,6 +2,8 @@
 // non-extractable Ed25519 key in IndexedDB) whose fingerprint is the same on two connections of one profile;
 // marking a peer's device fingerprint (and the room code) verified; then someone joining under the same display
 // name from a new profile (a new device key) fires 'verification-lost' and the demo shows the warning.
+// Per-peer device verification is the sender-keys mode's (the MLS mode verifies the epoch's room code), so the
+// demo runs with "/?keyMode=sender-keys" here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -33,7 +35,7 @@ async function profile(rgb) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.addInitScript(`${smallStreamSource()}\nwindow.veilDemoStream = () => window.makeSmallStream(${JSON.stringify(rgb)}, 440);`);
-  await page.goto(server.base + '/');
+  await page.goto(server.base + '/?keyMode=sender-keys');
   return { context, page };
 }
 
