@@ -178,7 +178,9 @@ class E2eeCallTest extends ServerFixture.PerTest {
     /** How many frames of {@code frames} from index {@code from} on are byte for byte {@code f}. */
     private static int countSince(List<byte[]> frames, int from, byte[] f) {
         int n = 0;
-        for (byte[] g : frames.subList(from, frames.size())) {
+        // a snapshot: the loop thread may append while this runs (a live subList of a CopyOnWriteArrayList throws)
+        List<byte[]> snapshot = List.copyOf(frames);
+        for (byte[] g : snapshot.subList(from, snapshot.size())) {
             if (java.util.Arrays.equals(g, f)) {
                 n++;
             }

@@ -215,7 +215,7 @@ class HostileServerTest extends ServerFixture.BehindHostileRelay {
     // replay was decoded, i.e. the replay never made a live frame look old
     TestPeer.await("bob decoded every live frame of alice that reached him",
         () -> b.receivedFrom(a) - decodedBefore == livesAndReplays(b.raw.get(a.id()), rawCountBefore)[0]);
-    List<byte[]> decoded = b.received.get(a.id());
+    List<byte[]> decoded = List.copyOf(b.received.get(a.id())); // a snapshot: frames may still be appended
     for (byte[] f : decoded.subList(decodedBefore, decoded.size())) {
       assertFalse(sentBefore.contains(HexFormat.of().formatHex(f)), "bob decoded a replayed frame of alice");
     }
