@@ -16,8 +16,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,40 +27,11 @@ import org.junit.jupiter.api.Test;
  * ReceiveStats} show the loss, the NACKs, the PLI and the dropped frames. The test paces its frames (20 ms, pacing,
  * not synchronisation) and waits on counts and states with generous deadlines.
  */
-class KeyFrameRecoveryTest {
+class KeyFrameRecoveryTest extends ServerFixture.PerTest {
     private static final long DEADLINE_MS = 60_000;
 
-    private ServerFixture fixture;
     private final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private final AtomicBoolean keyWanted = new AtomicBoolean(true);
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
-    /** A 2500-byte VP8 frame (three packets): a key frame header or a delta frame tag, then a numbered body. */
-    private static byte[] frame(int round, boolean key) {
-        byte[] f = new byte[2500];
-        byte[] head = key ? new byte[] {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00}
-                : new byte[] {0x51, 0x42, 0x00};
-        System.arraycopy(head, 0, f, 0, head.length);
-        for (int i = head.length; i < f.length; i++) {
-            f[i] = (byte) (i * 11 + round);
-        }
-        f[head.length] = (byte) (round >> 8);
-        f[head.length + 1] = (byte) round;
-        return f;
-    }
-
-    private long counter(String name) {
-        return fixture.server.counters().getOrDefault(name, 0L);
-    }
 
     @Test
     void aLossPastTheNackBudgetSendsAPli_andFramesResumeAtTheKeyFrame() throws Exception {
@@ -121,7 +90,7 @@ class KeyFrameRecoveryTest {
             assertTrue(System.nanoTime() < deadline, "timed out: frames " + frames.size() + ", dropped " + dropped
                     + ", requests after " + requestsAfterDrop + ", stats " + sub.connection.receiveStats());
             boolean key = keyWanted.getAndSet(false);
-            byte[] f = frame(round, key);
+            byte[] f = TestPeer.numberedVp8Frame(round, key);
             sent.add(HexFormat.of().formatHex(f));
             pub.connection.sendScreenFrame(f, 3000L * round, key);
             round++;
@@ -151,7 +120,7 @@ class KeyFrameRecoveryTest {
         for (VideoFrame f : got) {
             assertTrue(sent.contains(HexFormat.of().formatHex(f.frame())), "a frame never sent: " + f);
         }
-        assertTrue(counter("router.pli_sent") + counter("router.key_frame_requests_sent") > 0,
+        assertTrue(fixture.counter("router.pli_sent") + fixture.counter("router.key_frame_requests_sent") > 0,
                 "the server asked the publisher for a key frame");
 
         ReceiveStats stats = sub.connection.receiveStats();
@@ -167,7 +136,7 @@ class KeyFrameRecoveryTest {
         assertTrue(v.bytesReceived() > 2500L * got.size(), "2500-byte frames and their headers: " + v);
         assertEquals(sumOf(stats), stats.total(), "the total is the sum of the tracks (none ended)");
         System.out.printf("KeyFrameRecoveryTest: %d frames, subscriber stats %s; server PLIs to the publisher %d, "
-                + "%d retransmissions kept from the subscriber%n", got.size(), v, counter("router.pli_sent"),
+                + "%d retransmissions kept from the subscriber%n", got.size(), v, fixture.counter("router.pli_sent"),
                 rtxBlocked.get());
     }
 

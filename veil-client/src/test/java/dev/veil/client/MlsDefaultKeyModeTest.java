@@ -14,8 +14,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,19 +22,7 @@ import org.junit.jupiter.api.Test;
  * clients decrypt each other through a real veil-server, and a default client never joins a sender-keys channel
  * silently: the server refuses it with key_mode_mismatch.
  */
-class MlsDefaultKeyModeTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class MlsDefaultKeyModeTest extends ServerFixture.PerTest {
     /** Generous: the machine these run on may be heavily loaded; nothing here asserts a duration. */
     private static final long WAIT_MS = 90_000;
 

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,19 +14,7 @@ import org.junit.jupiter.api.Test;
  * and the total keeps its counts. (Video loss, NACK, PLI and dropped frames: {@link KeyFrameRecoveryTest}; RTX
  * repair: {@link SubscriberFeedbackTest}.)
  */
-class ReceiveStatsTest {
-    private ServerFixture fixture;
-
-    @BeforeEach
-    void start() throws Exception {
-        fixture = new ServerFixture();
-    }
-
-    @AfterEach
-    void stop() {
-        fixture.close();
-    }
-
+class ReceiveStatsTest extends ServerFixture.PerTest {
     @Test
     void audioCountsMoveWithTheFramesReceived_andAnEndedTrackStaysInTheTotal() throws Exception {
         Options mode = Options.e2ee().withKeyMode("sender-keys");

@@ -68,6 +68,11 @@ final class ServerFixture implements AutoCloseable {
         url = hostile ? relay.uri() : URI.create("ws://127.0.0.1:" + server.httpPort() + "/signaling");
     }
 
+    /** The server's counter {@code name} (0 while it has not counted anything). */
+    long counter(String name) {
+        return server.counters().getOrDefault(name, 0L);
+    }
+
     /** A server whose peers connect through a {@link HostileRelay} (the malicious server of the threat model). */
     static ServerFixture behindHostileRelay() throws Exception {
         return new ServerFixture(true);

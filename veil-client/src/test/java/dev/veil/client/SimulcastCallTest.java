@@ -200,7 +200,7 @@ class SimulcastCallTest extends ServerFixture.PerTest {
 
         // the low subscriber lifts its limit: it moves to f at a key frame of f, on the same SSRC, sequence going on
         int fRequestsBefore = requests.get(2);
-        long switchesBefore = fixture.server.counters().getOrDefault("router.simulcast_layer_switches", 0L);
+        long switchesBefore = fixture.counter("router.simulcast_layer_switches");
         int liftMark = low.frames().size();
         low.peer().connection.setReceiveMaxHeight(0);
         sendUntil("low moves up to f", () -> low.settledOn(2, 20) && low.reportedLayer(track) == 2);

@@ -34,24 +34,6 @@ class SubscriberFeedbackTest extends ServerFixture.PerTest {
     private final Set<String> sent = Collections.newSetFromMap(new ConcurrentHashMap<>());
     private final AtomicBoolean keyWanted = new AtomicBoolean(true);
 
-    /** A 2500-byte VP8 frame (three packets): a key frame header or a delta frame tag, then a numbered body. */
-    private static byte[] frame(int round, boolean key) {
-        byte[] f = new byte[2500];
-        byte[] head = key ? new byte[] {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00}
-                : new byte[] {0x51, 0x42, 0x00};
-        System.arraycopy(head, 0, f, 0, head.length);
-        for (int i = head.length; i < f.length; i++) {
-            f[i] = (byte) (i * 13 + round);
-        }
-        f[head.length] = (byte) (round >> 8);
-        f[head.length + 1] = (byte) round;
-        return f;
-    }
-
-    private long counter(String name) {
-        return fixture.server.counters().getOrDefault(name, 0L);
-    }
-
     @Test
     void feedbackDrivesTheServersEstimate_andALostPacketIsRepairedByRtx() throws Exception {
         TestPeer pub = fixture.peer("pub", "fb", Options.e2eeSenderKeys().withScreenShare()
@@ -100,12 +82,12 @@ class SubscriberFeedbackTest extends ServerFixture.PerTest {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
         int round = 0;
         while (!(repaired.getAsBoolean() && estimated.getAsBoolean()
-                && counter("media.downlink.twcc_feedback_received") > 0)) {
+                && fixture.counter("media.downlink.twcc_feedback_received") > 0)) {
             assertTrue(System.nanoTime() < deadline, "timed out: frames " + frames.size() + ", dropped "
                     + droppedSeq.get() + ", stats " + sub.connection.downlinkStats() + ", feedback "
-                    + counter("media.downlink.twcc_feedback_received"));
+                    + fixture.counter("media.downlink.twcc_feedback_received"));
             boolean key = keyWanted.getAndSet(false);
-            byte[] f = frame(round, key);
+            byte[] f = TestPeer.numberedVp8Frame(round, key);
             sent.add(HexFormat.of().formatHex(f));
             pub.connection.sendScreenFrame(f, 3000L * round, key);
             round++;

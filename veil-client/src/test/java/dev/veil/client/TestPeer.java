@@ -30,6 +30,23 @@ final class TestPeer implements AutoCloseable {
     /** An Opus silence frame (TOC 0xf8: CELT FB 20 ms, one frame), then a marker that makes each frame distinct. */
     static final byte[] OPUS_SILENCE = {(byte) 0xf8, (byte) 0xff, (byte) 0xfe};
 
+    /**
+     * A 2500-byte VP8 frame (three packets at the SDK's MTU): a key frame header or a delta frame tag, then a body
+     * numbered by {@code round}, so every frame of a run is distinct and can be found again by its bytes.
+     */
+    static byte[] numberedVp8Frame(int round, boolean key) {
+        byte[] f = new byte[2500];
+        byte[] head = key ? new byte[] {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00}
+                : new byte[] {0x51, 0x42, 0x00};
+        System.arraycopy(head, 0, f, 0, head.length);
+        for (int i = head.length; i < f.length; i++) {
+            f[i] = (byte) (i * 13 + round);
+        }
+        f[head.length] = (byte) (round >> 8);
+        f[head.length + 1] = (byte) round;
+        return f;
+    }
+
     final String name;
     final Connection connection;
     /** sender → frames received from it, decrypted, in order. */
