@@ -7,6 +7,7 @@
 //   video key WxH from ID        receive stats Counts[name=N, ...]          (received video; maxHeight: --max-height)
 // Each client runs in a peer namespace of its own in the netns.mjs lab (the shared one unless `lab`/`peer` is given),
 // so its media crosses a veth pair to the server in the lab's hub like a browser's.
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -18,6 +19,20 @@ export const CLIENT_JAR = path.resolve(here, '../../../veil-client/target/veil-c
 const running = new Set();
 // last resort if a test crashes before its after hook: never leave a JVM behind
 process.on('exit', () => { for (const c of running) c.kill('SIGKILL'); });
+
+/**
+ * A test file's after hook with Java clients: stops every Echo (or Churn) in `echoes`, closes the browser and stops
+ * the server — all of them first, so a failed check never leaves Chromium, a JVM or the server running — then
+ * asserts that each stopped cleanly (an Echo on SIGTERM: 0, 143 or 'SIGTERM'; the server: 0 or 143).
+ */
+export async function stopAllAndCheck({ echoes = [], browser = null, server = null }) {
+  const codes = [];
+  for (const e of echoes) if (e) codes.push(await e.stop());
+  if (browser) await browser.close();
+  const serverCode = server ? await server.stop() : 0;
+  for (const c of codes) assert.ok(c === 0 || c === 143 || c === 'SIGTERM', `Echo must stop on SIGTERM, got ${c}`);
+  assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
+}
 
 /** Spawns `java args` in `peer`, or in a new peer of `lab` (default: the shared lab). */
 async function spawnJava(args, { lab, peer, name, stdin = 'ignore' }) {

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
-import { spawnEcho } from '../../test-support/helpers/java.mjs';
+import { spawnEcho, stopAllAndCheck } from '../../test-support/helpers/java.mjs';
 import {
   smallStreamSource, joinE2eeInPage, e2eeStatsInPage, e2eeViewInPage, remoteColourInPage, closeColour, readTap,
   reassemble,
@@ -42,13 +42,11 @@ before(async () => {
 });
 
 after(async () => {
-  // stop everything first, then judge the exit codes: a failed check must not leave Chromium or the server running
-  const echoCode = echo ? await echo.stop() : 0;
-  if (browser) await browser.close();
-  const serverCode = server ? await server.stop() : 0;
-  rmSync(keyDir, { recursive: true, force: true });
-  assert.ok(echoCode === 0 || echoCode === 143 || echoCode === 'SIGTERM', `Echo must stop on SIGTERM, got ${echoCode}`);
-  assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
+  try {
+    await stopAllAndCheck({ echoes: [echo], browser, server });
+  } finally {
+    rmSync(keyDir, { recursive: true, force: true });
+  }
 });
 
 test('javaInterop_echoAndPage_agreeOnFingerprintsAndCode_pageHearsItsAudioDecryptedReEncryptedByJava', async t => {

@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium, syntheticStreamSource } from '../../test-support/helpers/browser.mjs';
-import { spawnEcho } from '../../test-support/helpers/java.mjs';
+import { spawnEcho, stopAllAndCheck } from '../../test-support/helpers/java.mjs';
 
 const CHANNEL = 'java-simulcast';
 let server;
@@ -24,13 +24,7 @@ before(async () => {
   browser = await launchChromium();
 });
 
-after(async () => {
-  const echoCode = echo ? await echo.stop() : 0;
-  if (browser) await browser.close();
-  const serverCode = server ? await server.stop() : 0;
-  assert.ok(echoCode === 0 || echoCode === 143 || echoCode === 'SIGTERM', `Echo must stop on SIGTERM, got ${echoCode}`);
-  assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
-});
+after(() => stopAllAndCheck({ echoes: [echo], browser, server }));
 
 /** In-page: publishes a 1280x720 camera (simulcast is the SDK's default for camera video), plain. */
 async function publishInPage({ ws, channel }) {

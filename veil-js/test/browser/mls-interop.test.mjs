@@ -23,7 +23,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { startServer, waitFor } from '../../test-support/helpers/server.mjs';
 import { launchChromium } from '../../test-support/helpers/browser.mjs';
-import { spawnEcho } from '../../test-support/helpers/java.mjs';
+import { spawnEcho, stopAllAndCheck } from '../../test-support/helpers/java.mjs';
 import {
   openSmallStreamPage, joinE2eeInPage, e2eeStatsInPage, remoteColourInPage, closeColour,
 } from '../../test-support/browser/e2ee-pages.mjs';
@@ -42,14 +42,7 @@ before(async () => {
   browser = await launchChromium();
 });
 
-after(async () => {
-  const codes = [];
-  for (const e of echoes) codes.push(await e.stop());
-  if (browser) await browser.close();
-  const serverCode = server ? await server.stop() : 0;
-  for (const c of codes) assert.ok(c === 0 || c === 143 || c === 'SIGTERM', `Echo must stop on SIGTERM, got ${c}`);
-  assert.ok(serverCode === 0 || serverCode === 143, `veil-server must exit cleanly, got ${serverCode}`);
-});
+after(() => stopAllAndCheck({ echoes, browser, server }));
 
 /** In-page: the MLS view of the connection. */
 function mlsViewInPage() {
