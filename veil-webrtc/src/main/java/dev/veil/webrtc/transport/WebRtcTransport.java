@@ -3,7 +3,6 @@ package dev.veil.webrtc.transport;
 import dev.veil.webrtc.dtls.DtlsCertificate;
 import dev.veil.webrtc.dtls.DtlsClientEngine;
 import dev.veil.webrtc.dtls.DtlsConfig;
-import dev.veil.webrtc.dtls.DtlsEngine;
 import dev.veil.webrtc.dtls.DtlsEvent;
 import dev.veil.webrtc.dtls.DtlsServerEngine;
 import dev.veil.webrtc.ice.IceCredentials;
@@ -14,9 +13,7 @@ import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
 import dev.veil.webrtc.sdp.DtlsFingerprint;
 import dev.veil.webrtc.sdp.SetupRole;
-import dev.veil.webrtc.srtp.SrtpException;
 import dev.veil.webrtc.srtp.SrtpProfile;
-import dev.veil.webrtc.srtp.SrtpRejection;
 import dev.veil.webrtc.srtp.SrtpSession;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -31,8 +28,8 @@ import java.util.concurrent.Executor;
 
 /**
  * One WebRTC peer connection on the server side: ICE-lite ({@link IceLiteAgent}), DTLS 1.2 as server
- * ({@link DtlsServerEngine}) or, if the answer says passive, as client ({@link DtlsClientEngine}) and SRTP ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's
- * {@code Rtc}.
+ * ({@link DtlsServerEngine}) or, if the answer says passive, as client ({@link DtlsClientEngine}) and SRTP
+ * ({@link SrtpSession}) behind one sans-IO face, in the manner of str0m's {@code Rtc}.
  *
  * <h2>Run loop</h2>
  * <pre>
@@ -75,38 +72,21 @@ public final class WebRtcTransport {
     static final int MAX_VALIDATED_ADDRESSES = 8;
 
     private final IceLiteAgent ice;
-    /** The server engine until {@link #setRemoteSetup} makes this transport the DTLS client. */
-    private DtlsEngine dtls;
-    private final DtlsCertificate certificate;
-    private final DtlsConfig dtlsConfig;
-    private final Executor dtlsExecutor;
-    private final Runnable wakeup;
-    private final SecureRandom random;
-    /** The answer's a=setup once known (ACTIVE or PASSIVE), else null (treated as ACTIVE). */
-    private SetupRole remoteSetup;
-    private boolean clientStarted;
-    private DtlsFingerprint remoteFingerprint;
     private final ArrayDeque<TransportOutput> outputs = new ArrayDeque<>();
     private final LinkedHashSet<InetSocketAddress> validated = new LinkedHashSet<>();
     /** Names the transport address of a non-UDP path (an unresolved path key); null: no such paths. */
     private java.util.function.UnaryOperator<InetSocketAddress> mappedAddresses;
+    /** The DTLS engine in its role (server until the answer says passive), and where its datagrams go. */
+    private final DtlsLeg dtls;
+    /** SRTP once DTLS keyed it: media in from validated addresses, media out, and their counters. */
+    private final SrtpMedia media = new SrtpMedia(outputs, validated::contains);
 
-    private SrtpSession srtp;
-    private SrtpProfile profile;
-    private InetSocketAddress dtlsRemote;
     private boolean connected;
     private boolean ended;
 
     private final long[] received = new long[PacketKind.values().length];
     private final long[] dropped = new long[PacketKind.values().length];
-    private final EnumMap<SrtpRejection, Long> srtpRejected = new EnumMap<>(SrtpRejection.class);
-    private final EnumMap<SrtpRejection, Long> srtcpRejected = new EnumMap<>(SrtpRejection.class);
     private long stunErrorResponses;
-    private long rtpSent;
-    private long rtcpSent;
-    private long sendDropped;
-    /** Where the last authenticated SRTP/SRTCP packet came from (an ICE-validated address), or null. */
-    private InetSocketAddress mediaRemote;
     private long engineErrors;
 
     /**
@@ -121,12 +101,7 @@ public final class WebRtcTransport {
             Runnable wakeup, SecureRandom random) {
         Objects.requireNonNull(random, "random");
         this.ice = new IceLiteAgent(random);
-        this.certificate = certificate;
-        this.dtlsConfig = dtlsConfig;
-        this.dtlsExecutor = dtlsExecutor;
-        this.wakeup = wakeup;
-        this.random = random;
-        this.dtls = new DtlsServerEngine(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
+        this.dtls = new DtlsLeg(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
     }
 
     /**
@@ -140,50 +115,25 @@ public final class WebRtcTransport {
      *     already started DTLS as a client (it sent us a ClientHello)
      */
     public void setRemoteSetup(SetupRole setup, long nowMillis) {
-        Objects.requireNonNull(setup, "setup");
-        if (setup != SetupRole.ACTIVE && setup != SetupRole.PASSIVE) {
-            throw new IllegalArgumentException("the answer's DTLS role must be active or passive, got "
-                    + setup.name().toLowerCase(java.util.Locale.ROOT));
+        if (dtls.setRemoteSetup(setup, received[PacketKind.DTLS.ordinal()] > 0 || ended)) {
+            maybeStartClient(nowMillis);
         }
-        if (remoteSetup != null) {
-            if (remoteSetup != setup) {
-                throw new IllegalStateException("the answer changes the DTLS role from "
-                        + remoteSetup.name().toLowerCase(java.util.Locale.ROOT) + " to "
-                        + setup.name().toLowerCase(java.util.Locale.ROOT));
-            }
-            return;
-        }
-        if (setup == SetupRole.PASSIVE) {
-            if (received[PacketKind.DTLS.ordinal()] > 0 || ended) {
-                throw new IllegalStateException("the answer says passive, but the peer already sent DTLS as a client");
-            }
-            DtlsEngine server = dtls;
-            DtlsClientEngine client = new DtlsClientEngine(certificate, dtlsConfig, dtlsExecutor, wakeup, random);
-            if (remoteFingerprint != null) {
-                client.setRemoteFingerprint(remoteFingerprint);
-            }
-            server.close();
-            dtls = client;
-        }
-        remoteSetup = setup;
-        maybeStartClient(nowMillis);
     }
 
     /** The DTLS role of this transport: true once the answer said passive (we send the ClientHello). */
     public boolean isDtlsClient() {
-        return dtls instanceof DtlsClientEngine;
+        return dtls.isClient();
     }
 
-    /** As DTLS client: the handshake starts once an address has passed an ICE check. */
+    /**
+     * As DTLS client: the handshake starts once an address has passed an ICE check, towards the nominated address if
+     * there is one, else the first validated one (unless DTLS already points somewhere).
+     */
     private void maybeStartClient(long nowMillis) {
-        if (clientStarted || ended || !(dtls instanceof DtlsClientEngine) || validated.isEmpty()) {
+        if (!dtls.clientDue() || ended || validated.isEmpty()) {
             return;
         }
-        clientStarted = true;
-        if (dtlsRemote == null) {
-            dtlsRemote = ice.selectedAddress().orElse(validated.iterator().next());
-        }
-        ((DtlsClientEngine) dtls).start(nowMillis);
+        dtls.startClient(ice.selectedAddress().orElse(validated.iterator().next()), nowMillis);
         drainDtls();
     }
 
@@ -220,7 +170,6 @@ public final class WebRtcTransport {
      * is set and matches the certificate the browser presented; a mismatch fails the transport.
      */
     public void setRemoteFingerprint(DtlsFingerprint fingerprint) {
-        remoteFingerprint = fingerprint;
         dtls.setRemoteFingerprint(fingerprint);
         drainDtls();
     }
@@ -253,10 +202,8 @@ public final class WebRtcTransport {
                     handleDtls(data, from, nowMillis);
                     break;
                 case RTP:
-                    handleRtp(data, from, nowMillis);
-                    break;
                 case RTCP:
-                    handleRtcp(data, from, nowMillis);
+                    handleMedia(kind, data, from, nowMillis);
                     break;
                 default:
                     dropped[PacketKind.UNKNOWN.ordinal()]++;
@@ -279,8 +226,7 @@ public final class WebRtcTransport {
             }
         }
         StunResult r = ice.handleStun(from, mapped, data, 0, data.length, nowMillis);
-        if (r instanceof StunResult.Accepted) {
-            StunResult.Accepted a = (StunResult.Accepted) r;
+        if (r instanceof StunResult.Accepted a) {
             received[PacketKind.STUN.ordinal()]++;
             outputs.add(new TransportOutput.Transmit(a.datagram(), a.destination()));
             if (!validated.contains(from)) {
@@ -289,12 +235,9 @@ public final class WebRtcTransport {
                 }
                 validated.add(from);
                 outputs.add(new TransportOutput.AddressValidated(from));
-                if (dtlsRemote == null && dtls instanceof DtlsClientEngine) {
-                    dtlsRemote = from;
-                }
+                dtls.addressValidated(from);
             }
-        } else if (r instanceof StunResult.Rejected) {
-            StunResult.Rejected rej = (StunResult.Rejected) r;
+        } else if (r instanceof StunResult.Rejected rej) {
             dropped[PacketKind.STUN.ordinal()]++;
             stunErrorResponses++;
             outputs.add(new TransportOutput.Transmit(rej.datagram(), rej.destination()));
@@ -308,7 +251,7 @@ public final class WebRtcTransport {
     private void evictOldestValidated() {
         Optional<InetSocketAddress> selected = ice.selectedAddress();
         for (InetSocketAddress a : validated) {
-            if (!selected.map(a::equals).orElse(false) && !a.equals(dtlsRemote)) {
+            if (!selected.map(a::equals).orElse(false) && !a.equals(dtls.remote())) {
                 validated.remove(a);
                 return;
             }
@@ -316,58 +259,31 @@ public final class WebRtcTransport {
     }
 
     private void handleDtls(byte[] data, InetSocketAddress from, long nowMillis) {
-        if (!validated.contains(from) || dtls.isClosed() || (isDtlsClient() && !clientStarted)) {
-            // (a DTLS client hears from the server only after its ClientHello)
+        if (!validated.contains(from) || !dtls.accepts()) {
             dropped[PacketKind.DTLS.ordinal()]++;
             return;
         }
-        dtlsRemote = from;
-        long before = dtls.droppedDatagrams();
-        dtls.handleDatagram(data, nowMillis);
-        if (dtls.droppedDatagrams() != before) {
-            dropped[PacketKind.DTLS.ordinal()]++;
-        } else {
+        if (dtls.handleDatagram(data, from, nowMillis)) {
             received[PacketKind.DTLS.ordinal()]++;
+        } else {
+            dropped[PacketKind.DTLS.ordinal()]++;
         }
         drainDtls();
     }
 
-    private boolean mediaSourceOk(InetSocketAddress from) {
-        return srtp != null && validated.contains(from);
-    }
-
-    private void handleRtp(byte[] data, InetSocketAddress from, long nowMillis) {
-        if (!mediaSourceOk(from)) {
-            dropped[PacketKind.RTP.ordinal()]++;
-            return;
-        }
-        try {
-            byte[] plain = srtp.unprotectRtp(data);
-            mediaRemote = from;
-            ice.mediaReceived(from, nowMillis);
-            received[PacketKind.RTP.ordinal()]++;
-            outputs.add(new TransportOutput.RtpReceived(plain));
-        } catch (SrtpException e) {
-            dropped[PacketKind.RTP.ordinal()]++;
-            srtpRejected.merge(e.reason(), 1L, Long::sum);
+    /** SRTP ({@link PacketKind#RTP}) or SRTCP from the peer: queued decrypted, or dropped and counted. */
+    private void handleMedia(PacketKind kind, byte[] data, InetSocketAddress from, long nowMillis) {
+        if (media.receive(kind == PacketKind.RTCP, data, from)) {
+            mediaReceived(kind, from, nowMillis);
+        } else {
+            dropped[kind.ordinal()]++;
         }
     }
 
-    private void handleRtcp(byte[] data, InetSocketAddress from, long nowMillis) {
-        if (!mediaSourceOk(from)) {
-            dropped[PacketKind.RTCP.ordinal()]++;
-            return;
-        }
-        try {
-            byte[] plain = srtp.unprotectRtcp(data);
-            mediaRemote = from;
-            ice.mediaReceived(from, nowMillis);
-            received[PacketKind.RTCP.ordinal()]++;
-            outputs.add(new TransportOutput.RtcpReceived(plain));
-        } catch (SrtpException e) {
-            dropped[PacketKind.RTCP.ordinal()]++;
-            srtcpRejected.merge(e.reason(), 1L, Long::sum);
-        }
+    /** Authenticated media from {@code from} refreshes consent if it is the selected address (RFC 7675 §5.1). */
+    private void mediaReceived(PacketKind kind, InetSocketAddress from, long nowMillis) {
+        ice.mediaReceived(from, nowMillis);
+        received[kind.ordinal()]++;
     }
 
     /**
@@ -385,26 +301,20 @@ public final class WebRtcTransport {
     public int receiveMediaInPlace(boolean rtcp, byte[] buf, int off, int len, InetSocketAddress from,
             long nowMillis) {
         PacketKind kind = rtcp ? PacketKind.RTCP : PacketKind.RTP;
-        if (ended || buf == null || off < 0 || len <= 0 || off > buf.length - len || !mediaSourceOk(from)) {
-            dropped[kind.ordinal()]++;
-            return -1;
+        if (!ended && buf != null && off >= 0 && len > 0 && off <= buf.length - len) {
+            try {
+                int n = media.receiveInPlace(rtcp, buf, off, len, from);
+                if (n >= 0) {
+                    mediaReceived(kind, from, nowMillis);
+                    return n;
+                }
+            } catch (RuntimeException e) {
+                // as handleDatagram: an engine bug drops the packet, never the server
+                engineErrors++;
+            }
         }
-        try {
-            int n = rtcp ? srtp.unprotectRtcpInPlace(buf, off, len) : srtp.unprotectRtpInPlace(buf, off, len);
-            mediaRemote = from;
-            ice.mediaReceived(from, nowMillis);
-            received[kind.ordinal()]++;
-            return n;
-        } catch (SrtpException e) {
-            dropped[kind.ordinal()]++;
-            (rtcp ? srtcpRejected : srtpRejected).merge(e.reason(), 1L, Long::sum);
-            return -1;
-        } catch (RuntimeException e) {
-            // as handleDatagram: an engine bug drops the packet, never the server
-            dropped[kind.ordinal()]++;
-            engineErrors++;
-            return -1;
-        }
+        dropped[kind.ordinal()]++;
+        return -1;
     }
 
     /** Advances timers (ICE consent, DTLS handshake deadline) and collects what the DTLS worker produced. */
@@ -430,19 +340,7 @@ public final class WebRtcTransport {
      */
     public boolean sendRtp(byte[] plainRtp) {
         Objects.requireNonNull(plainRtp, "plainRtp");
-        Optional<InetSocketAddress> to = ice.selectedAddress();
-        if (!connected || ended || to.isEmpty()) {
-            sendDropped++;
-            return false;
-        }
-        try {
-            outputs.add(new TransportOutput.Transmit(srtp.protectRtp(plainRtp), to.get()));
-            rtpSent++;
-            return true;
-        } catch (SrtpException e) {
-            sendDropped++;
-            return false;
-        }
+        return media.send(false, plainRtp, mediaDestination());
     }
 
     /**
@@ -455,19 +353,7 @@ public final class WebRtcTransport {
      *     selected address, refused by SRTP: counted as dropped)
      */
     public int protectRtpInPlace(byte[] buf, int off, int len) {
-        InetSocketAddress to = connected && !ended ? ice.selectedAddressOrNull() : null;
-        if (to == null) {
-            sendDropped++;
-            return -1;
-        }
-        try {
-            int n = srtp.protectRtpInPlace(buf, off, len);
-            rtpSent++;
-            return n;
-        } catch (SrtpException e) {
-            sendDropped++;
-            return -1;
-        }
+        return media.protectRtpInPlace(mediaDestination(), buf, off, len);
     }
 
     /** Where media to this peer goes now (the selected address), or null. */
@@ -483,22 +369,11 @@ public final class WebRtcTransport {
      */
     public boolean sendRtcp(byte[] plainRtcp) {
         Objects.requireNonNull(plainRtcp, "plainRtcp");
-        Optional<InetSocketAddress> to = ice.selectedAddress();
-        if (to.isEmpty() && srtp != null && mediaRemote != null && validated.contains(mediaRemote)) {
-            to = Optional.of(mediaRemote);
+        InetSocketAddress to = ice.selectedAddressOrNull();
+        if (to == null) {
+            to = media.lastValidatedSource();
         }
-        if (srtp == null || ended || to.isEmpty()) {
-            sendDropped++;
-            return false;
-        }
-        try {
-            outputs.add(new TransportOutput.Transmit(srtp.protectRtcp(plainRtcp), to.get()));
-            rtcpSent++;
-            return true;
-        } catch (SrtpException e) {
-            sendDropped++;
-            return false;
-        }
+        return media.send(true, plainRtcp, ended ? null : to);
     }
 
     /** The next output: a queued datagram or event, else the {@link TransportOutput.Timeout} for {@link #poll}. */
@@ -549,7 +424,7 @@ public final class WebRtcTransport {
 
     /** The negotiated SRTP profile, once DTLS finished. */
     public Optional<SrtpProfile> srtpProfile() {
-        return Optional.ofNullable(profile);
+        return Optional.ofNullable(media.profile());
     }
 
     /** A snapshot of the counters. */
@@ -560,8 +435,8 @@ public final class WebRtcTransport {
             rec.put(k, received[k.ordinal()]);
             drop.put(k, dropped[k.ordinal()]);
         }
-        return new TransportStats(rec, drop, srtpRejected, srtcpRejected, stunErrorResponses, rtpSent, rtcpSent,
-                sendDropped);
+        return new TransportStats(rec, drop, media.srtpRejected(), media.srtcpRejected(), stunErrorResponses,
+                media.rtpSent(), media.rtcpSent(), media.sendDropped());
     }
 
     /** Datagrams whose handling threw a RuntimeException (an engine bug, dropped); the fuzz target asserts 0. */
@@ -584,8 +459,7 @@ public final class WebRtcTransport {
         for (IceEvent e; (e = ice.pollEvent()) != null;) {
             if (e instanceof IceEvent.Connected) {
                 maybeConnected();
-            } else if (e instanceof IceEvent.SelectedAddressChanged) {
-                IceEvent.SelectedAddressChanged c = (IceEvent.SelectedAddressChanged) e;
+            } else if (e instanceof IceEvent.SelectedAddressChanged c) {
                 outputs.add(new TransportOutput.RemoteAddressChanged(c.previous(), c.selected()));
             } else if (e instanceof IceEvent.ConsentExpired) {
                 dtls.close();
@@ -600,47 +474,37 @@ public final class WebRtcTransport {
     private void drainDtls() {
         drainDtlsTransmits();
         for (DtlsEvent e; !ended && (e = dtls.pollEvent()) != null;) {
-            if (e instanceof DtlsEvent.HandshakeComplete) {
-                DtlsEvent.HandshakeComplete hc = (DtlsEvent.HandshakeComplete) e;
+            if (e instanceof DtlsEvent.HandshakeComplete hc) {
                 try {
-                    srtp = isDtlsClient() ? SrtpSession.forClient(hc.keys()) : SrtpSession.forServer(hc.keys());
-                    profile = hc.profile();
+                    media.key(hc, dtls.isClient());
                 } catch (GeneralSecurityException ex) {
                     end(new TransportOutput.Failed("SRTP setup failed: " + ex.getMessage()));
                     return;
-                } finally {
-                    hc.keys().destroy();
                 }
                 maybeConnected();
-            } else if (e instanceof DtlsEvent.Failed) {
-                DtlsEvent.Failed f = (DtlsEvent.Failed) e;
+            } else if (e instanceof DtlsEvent.Failed f) {
                 drainDtlsTransmits();
                 end(new TransportOutput.Failed("DTLS " + f.reason() + ": " + f.detail()));
-            } else if (e instanceof DtlsEvent.Closed) {
+            } else if (e instanceof DtlsEvent.Closed c) {
                 drainDtlsTransmits();
-                end(new TransportOutput.Closed("DTLS " + ((DtlsEvent.Closed) e).reason()));
+                end(new TransportOutput.Closed("DTLS " + c.reason()));
             }
         }
     }
 
     /** DTLS output goes to the nominated address, else to where the peer's DTLS came from. */
     private void drainDtlsTransmits() {
-        for (byte[] d; (d = dtls.pollTransmit()) != null;) {
-            InetSocketAddress to = ice.selectedAddress().orElse(dtlsRemote);
-            if (to != null) {
-                outputs.add(new TransportOutput.Transmit(d, to));
-            }
-        }
+        dtls.drainTransmits(outputs, ice.selectedAddressOrNull());
     }
 
     private void maybeConnected() {
-        if (connected || ended || srtp == null) {
+        if (connected || ended || !media.isKeyed()) {
             return;
         }
         Optional<InetSocketAddress> sel = ice.selectedAddress();
         if (sel.isPresent()) {
             connected = true;
-            outputs.add(new TransportOutput.Connected(profile, sel.get()));
+            outputs.add(new TransportOutput.Connected(media.profile(), sel.get()));
         }
     }
 
@@ -652,7 +516,7 @@ public final class WebRtcTransport {
         connected = false;
         ice.close();
         dtls.close();
-        srtp = null;
+        media.forget();
         outputs.add(finalEvent);
     }
 }
