@@ -159,57 +159,27 @@ public final class Connection implements AutoCloseable {
 
     /** Calls {@code f(senderConnectionId, decryptedOpusFrame)} for every received audio frame. */
     public Connection onAudioFrame(BiConsumer<String, byte[]> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onAudioFrame(String sender, byte[] frame) {
-                f.accept(sender, frame);
-            }
-        });
+        return addListener(ConnectionListeners.audioFrames(f));
     }
 
     public Connection onTrack(Consumer<Track> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onTrack(Track t) {
-                f.accept(t);
-            }
-        });
+        return addListener(ConnectionListeners.tracks(f));
     }
 
     public Connection onNotify(Consumer<Notify> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onNotify(Notify n) {
-                f.accept(n);
-            }
-        });
+        return addListener(ConnectionListeners.notifies(f));
     }
 
     public Connection onDisconnect(Consumer<String> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onDisconnect(String reason) {
-                f.accept(reason);
-            }
-        });
+        return addListener(ConnectionListeners.disconnects(f));
     }
 
     public Connection onData(Consumer<DataMessage> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onData(DataMessage m) {
-                f.accept(m);
-            }
-        });
+        return addListener(ConnectionListeners.dataMessages(f));
     }
 
     public Connection onE2ee(Consumer<E2eeEvent> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onE2ee(E2eeEvent e) {
-                f.accept(e);
-            }
-        });
+        return addListener(ConnectionListeners.e2eeEvents(f));
     }
 
     // ------------------------------------------------------------------------------------------ properties
