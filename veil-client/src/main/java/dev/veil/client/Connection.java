@@ -6,8 +6,6 @@ import dev.veil.signaling.Role;
 import dev.veil.signaling.SignalingCodec;
 import dev.veil.webrtc.dtls.DtlsClientEngine;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,8 +19,8 @@ import org.eclipse.jetty.websocket.api.Session;
 /**
  * One participant in a Veil channel: a signaling WebSocket, one UDP flow to the server (ICE, DTLS, SRTP) and, with
  * {@link Options#e2ee()}, the E2EE layer (SFrame on every audio frame, keyed by the MLS key mode by default or by
- * Veil's sender keys with {@link Options#e2eeSenderKeys()}). Made by {@link VeilClient}; used once: {@link #connect()}, then {@link #sendAudioFrame}, then
- * {@link #disconnect()}.
+ * Veil's sender keys with {@link Options#e2eeSenderKeys()}). Made by {@link VeilClient}; used once:
+ * {@link #connect()}, then {@link #sendAudioFrame}, then {@link #disconnect()}.
  *
  * <h2>Threading</h2>
  * Each connection has <b>one event-loop thread</b> ({@code veil-client-N}): the UDP socket, the signaling messages
@@ -50,7 +48,8 @@ import org.eclipse.jetty.websocket.api.Session;
  * This class is the SDK's face; the work is done by package-private parts: {@link ConnectionRuntime} (the loop, the
  * state, the connect timeout, the ending), {@link ClientSignaling} over {@link SignalingSocket} (the signaling
  * protocol and its WebSocket), {@link MediaTransport} (ICE, DTLS, SRTP, RTP), {@link ConnectionE2ee} (the sender-keys
- * or MLS session and its published view) and {@link ConnectionListeners}.
+ * or MLS session and its published view), {@link ConnectionSender} (the send methods: checks, then sealing and
+ * sending on the loop) and {@link ConnectionListeners}.
  */
 public final class Connection implements AutoCloseable {
     /** What a connection reports. Every method has an empty default; called on the connection's loop thread. */
@@ -127,6 +126,8 @@ public final class Connection implements AutoCloseable {
     private final MediaTransport transport;
     /** The signaling protocol on the WebSocket. */
     private final ClientSignaling signaling;
+    /** What the application sends: media frames, data messages, its receive request. */
+    private final ConnectionSender sender;
 
     Connection(URI url, Role role, String channelId, JsonNode metadata, Options options) {
         this.role = Objects.requireNonNull(role, "role");
@@ -140,6 +141,7 @@ public final class Connection implements AutoCloseable {
         this.e2ee = runtime.e2ee();
         this.transport = runtime.transport();
         this.signaling = runtime.signaling();
+        this.sender = new ConnectionSender(role, options, runtime);
     }
 
     // ------------------------------------------------------------------------------------------ listeners
@@ -157,57 +159,27 @@ public final class Connection implements AutoCloseable {
 
     /** Calls {@code f(senderConnectionId, decryptedOpusFrame)} for every received audio frame. */
     public Connection onAudioFrame(BiConsumer<String, byte[]> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onAudioFrame(String sender, byte[] frame) {
-                f.accept(sender, frame);
-            }
-        });
+        return addListener(ConnectionListeners.audioFrames(f));
     }
 
     public Connection onTrack(Consumer<Track> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onTrack(Track t) {
-                f.accept(t);
-            }
-        });
+        return addListener(ConnectionListeners.tracks(f));
     }
 
     public Connection onNotify(Consumer<Notify> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onNotify(Notify n) {
-                f.accept(n);
-            }
-        });
+        return addListener(ConnectionListeners.notifies(f));
     }
 
     public Connection onDisconnect(Consumer<String> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onDisconnect(String reason) {
-                f.accept(reason);
-            }
-        });
+        return addListener(ConnectionListeners.disconnects(f));
     }
 
     public Connection onData(Consumer<DataMessage> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onData(DataMessage m) {
-                f.accept(m);
-            }
-        });
+        return addListener(ConnectionListeners.dataMessages(f));
     }
 
     public Connection onE2ee(Consumer<E2eeEvent> f) {
-        return addListener(new Listener() {
-            @Override
-            public void onE2ee(E2eeEvent e) {
-                f.accept(e);
-            }
-        });
+        return addListener(ConnectionListeners.e2eeEvents(f));
     }
 
     // ------------------------------------------------------------------------------------------ properties
@@ -374,26 +346,7 @@ public final class Connection implements AutoCloseable {
      * @throws IllegalArgumentException if the frame is empty or longer than {@link #MAX_AUDIO_FRAME}
      */
     public void sendAudioFrame(byte[] opusFrame, long rtpTimestamp) {
-        if (!role.sends()) {
-            throw new IllegalStateException("a recvonly connection sends no media");
-        }
-        if (!isConnected()) {
-            throw new IllegalStateException("not connected");
-        }
-        if (opusFrame.length == 0 || opusFrame.length > MAX_AUDIO_FRAME) {
-            throw new IllegalArgumentException("an Opus frame is 1.." + MAX_AUDIO_FRAME + " bytes");
-        }
-        byte[] frame = opusFrame.clone();
-        long ts = rtpTimestamp & 0xffffffffL;
-        runtime.execute(() -> {
-            if (!isConnected()) {
-                return;
-            }
-            byte[] payload = e2ee.sealOpus(frame, signaling.connectionId());
-            if (payload != null) {
-                transport.sendAudio(payload, ts);
-            }
-        });
+        sender.sendAudioFrame(opusFrame, rtpTimestamp);
     }
 
     /**
@@ -407,26 +360,7 @@ public final class Connection implements AutoCloseable {
      * @throws IllegalArgumentException if the frame is empty or longer than {@link #MAX_SCREEN_FRAME}
      */
     public void sendScreenFrame(byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
-        if (!options.isScreenShare() || !role.sends()) {
-            throw new IllegalStateException("no screen-share uplink: connect a sending role with Options.withScreenShare()");
-        }
-        if (!isConnected()) {
-            throw new IllegalStateException("not connected");
-        }
-        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
-            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
-        }
-        byte[] frame = vp8Frame.clone();
-        long ts = rtpTimestamp & 0xffffffffL;
-        runtime.execute(() -> {
-            if (!isConnected() || !transport.sendsScreen()) {
-                return;
-            }
-            byte[] payload = e2ee.sealVp8(frame, keyFrame, signaling.connectionId());
-            if (payload != null) {
-                transport.sendScreen(payload, ts);
-            }
-        });
+        sender.sendScreenFrame(vp8Frame, rtpTimestamp, keyFrame);
     }
 
     /**
@@ -443,34 +377,7 @@ public final class Connection implements AutoCloseable {
      *     {@link #MAX_SCREEN_FRAME}
      */
     public void sendVideoFrame(int layer, byte[] vp8Frame, long rtpTimestamp, boolean keyFrame) {
-        if (!options.isSimulcast() || !role.sends()) {
-            throw new IllegalStateException("no camera uplink: connect a sending role with Options.withSimulcast()");
-        }
-        if (layer < 0 || layer >= SimulcastSender.LAYERS) {
-            throw new IllegalArgumentException("layer must be 0.." + (SimulcastSender.LAYERS - 1));
-        }
-        if (!isConnected()) {
-            throw new IllegalStateException("not connected");
-        }
-        if (vp8Frame.length == 0 || vp8Frame.length > MAX_SCREEN_FRAME) {
-            throw new IllegalArgumentException("a VP8 frame is 1.." + MAX_SCREEN_FRAME + " bytes");
-        }
-        byte[] frame = vp8Frame.clone();
-        long ts = rtpTimestamp & 0xffffffffL;
-        runtime.execute(() -> {
-            SimulcastSender camera = transport.camera();
-            if (!isConnected() || camera == null) {
-                return;
-            }
-            int stream = camera.streamOf(layer);
-            if (stream < 0) {
-                return;
-            }
-            byte[] payload = e2ee.sealVp8(frame, keyFrame, signaling.connectionId());
-            if (payload != null) {
-                transport.sendCamera(stream, payload, ts);
-            }
-        });
+        sender.sendVideoFrame(layer, vp8Frame, rtpTimestamp, keyFrame);
     }
 
     /**
@@ -483,15 +390,7 @@ public final class Connection implements AutoCloseable {
      * @throws IllegalStateException if not connected
      */
     public void setReceiveMaxHeight(int maxHeight) {
-        dev.veil.signaling.Receive r = dev.veil.signaling.Receive.all(maxHeight);
-        if (!isConnected()) {
-            throw new IllegalStateException("not connected");
-        }
-        runtime.execute(() -> {
-            if (isConnected()) {
-                signaling.send(r);
-            }
-        });
+        sender.setReceiveMaxHeight(maxHeight);
     }
 
     /**
@@ -500,36 +399,12 @@ public final class Connection implements AutoCloseable {
      * (the future fails while there is none yet). At most {@link #MAX_DATA_BYTES} bytes.
      */
     public CompletableFuture<Void> sendData(byte[] bytes, String to) {
-        return sendDataOfKind(DataCrypto.KIND_BYTES, bytes.clone(), to);
+        return sender.sendData(bytes, to);
     }
 
     /** Sends text as a data message; see {@link #sendData(byte[], String)}. */
     public CompletableFuture<Void> sendData(String text, String to) {
-        return sendDataOfKind(DataCrypto.KIND_TEXT, text.getBytes(StandardCharsets.UTF_8), to);
-    }
-
-    private CompletableFuture<Void> sendDataOfKind(byte kind, byte[] body, String to) {
-        CompletableFuture<Void> f = new CompletableFuture<>();
-        if (body.length > MAX_DATA_BYTES) {
-            f.completeExceptionally(new IllegalArgumentException("data message of " + body.length + " bytes exceeds "
-                    + MAX_DATA_BYTES));
-            return f;
-        }
-        runtime.execute(() -> {
-            try {
-                ConnectionRuntime.State state = runtime.state();
-                if (state != ConnectionRuntime.State.CONNECTED && state != ConnectionRuntime.State.CONNECTING
-                        || signaling.connectionId() == null) {
-                    throw new IllegalStateException("not connected");
-                }
-                byte[] payload = e2ee.sealData(to, kind, body);
-                signaling.send(dev.veil.signaling.Data.send(to, Base64.getEncoder().encodeToString(payload)));
-                f.complete(null);
-            } catch (RuntimeException | dev.veil.e2ee.codec.FrameCryptoException e) {
-                f.completeExceptionally(e);
-            }
-        });
-        return f;
+        return sender.sendData(text, to);
     }
 
     /**
@@ -552,7 +427,8 @@ public final class Connection implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Connection[" + role.wire() + " " + channelId + ", id=" + signaling.connectionId() + ", " + runtime.state() + "]";
+        return "Connection[" + role.wire() + " " + channelId + ", id=" + signaling.connectionId() + ", "
+                + runtime.state() + "]";
     }
 
     // ------------------------------------------------------------------------------------------ test hooks
@@ -575,11 +451,7 @@ public final class Connection implements AutoCloseable {
 
     /** Tests only: sends {@code payload} as an audio RTP payload as is, without SFrame (to test fail-closed). */
     void sendRawAudioPayloadForTesting(byte[] payload, long rtpTimestamp) {
-        if (!isConnected()) {
-            throw new IllegalStateException("not connected");
-        }
-        byte[] p = payload.clone();
-        runtime.execute(() -> transport.sendRawAudioForTesting(p, rtpTimestamp));
+        sender.sendRawAudioPayloadForTesting(payload, rtpTimestamp);
     }
 
     /** Tests only: whether the identity and keys were destroyed (true without E2EE once ended). */
@@ -595,7 +467,9 @@ public final class Connection implements AutoCloseable {
         transport.setIncomingDropForTesting(drop);
     }
 
-    /** Tests only: the receive side's counters (feedback, NACK, RTX), read on the loop thread; null before the offer. */
+    /**
+     * Tests only: the receive side's counters (feedback, NACK, RTX), read on the loop thread; null before the offer.
+     */
     ReceiverFeedback.Stats receiveStatsForTesting() throws Exception {
         CompletableFuture<ReceiverFeedback.Stats> f = new CompletableFuture<>();
         runtime.execute(() -> f.complete(transport.receiveStats()));
