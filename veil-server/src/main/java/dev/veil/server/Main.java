@@ -44,6 +44,12 @@ public final class Main implements Callable<Integer> {
   static final int EXIT_FATAL = 70;
 
   public static void main(String[] args) {
+    // Netty 4.2 asks the JDK whether Flight Recorder is available when its first buffer is made, which loads ~110 classes
+    // of jdk.jfr (~0.5 MiB of metaspace) for buffer events no one records. Off unless asked for
+    // (-Dio.netty.jfr.enabled=true; docs/BENCHMARKS.md, issue 10 memory).
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
     // Netty's Recycler (pooled buffers' and the outbound buffer's entries) keeps up to chunkSize (default 32) objects
     // released by their own thread in a plain array, and queues the rest in a linked-array queue that allocates a new
     // chunk per chunkSize objects: a flush of a loop turn's hundreds of forwarded datagrams went that way (~9 B per

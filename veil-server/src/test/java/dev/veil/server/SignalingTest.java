@@ -591,7 +591,7 @@ class SignalingTest {
     assertTrue(sdk.headers().firstValue("content-type").orElse("").startsWith("text/javascript"));
     assertTrue(sdk.body().contains("export default Veil"));
     var traversal = http.send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create("http://127.0.0.1:" + server.httpPort() + "/sdk/..%2F..%2Flogback.xml")).build(),
+        java.net.URI.create("http://127.0.0.1:" + server.httpPort() + "/sdk/..%2F..%2Freference.conf")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString());
     assertTrue(traversal.statusCode() >= 400);
   }
