@@ -223,7 +223,7 @@ public final class Connection implements AutoCloseable {
 
     /** Whether ICE and DTLS are up and the connection has not ended. */
     public boolean isConnected() {
-        return runtime.state() == ConnectionRuntime.State.CONNECTED;
+        return runtime.isConnected();
     }
 
     /**

@@ -82,6 +82,11 @@ final class ConnectionRuntime implements ConnectionLifecycle {
         return state;
     }
 
+    /** Whether the connection is up: media and signaling flow ({@link Connection#isConnected()}). */
+    boolean isConnected() {
+        return state == State.CONNECTED;
+    }
+
     /** Runs {@code task} on the loop thread, after everything queued so far. */
     void execute(Runnable task) {
         loop.execute(task);

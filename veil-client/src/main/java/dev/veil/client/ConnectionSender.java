@@ -37,16 +37,12 @@ final class ConnectionSender {
         this.signaling = runtime.signaling();
     }
 
-    private boolean connected() {
-        return runtime.state() == ConnectionRuntime.State.CONNECTED;
-    }
-
     /** See {@link Connection#sendAudioFrame}. */
     void sendAudioFrame(byte[] opusFrame, long rtpTimestamp) {
         if (!role.sends()) {
             throw new IllegalStateException("a recvonly connection sends no media");
         }
-        if (!connected()) {
+        if (!runtime.isConnected()) {
             throw new IllegalStateException("not connected");
         }
         if (opusFrame.length == 0 || opusFrame.length > Connection.MAX_AUDIO_FRAME) {
@@ -55,7 +51,7 @@ final class ConnectionSender {
         byte[] frame = opusFrame.clone();
         long ts = rtpTimestamp & 0xffffffffL;
         runtime.execute(() -> {
-            if (!connected()) {
+            if (!runtime.isConnected()) {
                 return;
             }
             byte[] payload = e2ee.sealOpus(frame, signaling.connectionId());
@@ -71,13 +67,13 @@ final class ConnectionSender {
             throw new IllegalStateException(
                     "no screen-share uplink: connect a sending role with Options.withScreenShare()");
         }
-        if (!connected()) {
+        if (!runtime.isConnected()) {
             throw new IllegalStateException("not connected");
         }
         byte[] frame = vp8Copy(vp8Frame);
         long ts = rtpTimestamp & 0xffffffffL;
         runtime.execute(() -> {
-            if (!connected() || !transport.sendsScreen()) {
+            if (!runtime.isConnected() || !transport.sendsScreen()) {
                 return;
             }
             byte[] payload = e2ee.sealVp8(frame, keyFrame, signaling.connectionId());
@@ -95,14 +91,14 @@ final class ConnectionSender {
         if (layer < 0 || layer >= SimulcastSender.LAYERS) {
             throw new IllegalArgumentException("layer must be 0.." + (SimulcastSender.LAYERS - 1));
         }
-        if (!connected()) {
+        if (!runtime.isConnected()) {
             throw new IllegalStateException("not connected");
         }
         byte[] frame = vp8Copy(vp8Frame);
         long ts = rtpTimestamp & 0xffffffffL;
         runtime.execute(() -> {
             SimulcastSender camera = transport.camera();
-            if (!connected() || camera == null) {
+            if (!runtime.isConnected() || camera == null) {
                 return;
             }
             // a layer the offer gave no stream (no simulcast, or fewer layers) is dropped
@@ -128,11 +124,11 @@ final class ConnectionSender {
     /** See {@link Connection#setReceiveMaxHeight}. */
     void setReceiveMaxHeight(int maxHeight) {
         Receive r = Receive.all(maxHeight);
-        if (!connected()) {
+        if (!runtime.isConnected()) {
             throw new IllegalStateException("not connected");
         }
         runtime.execute(() -> {
-            if (connected()) {
+            if (runtime.isConnected()) {
                 signaling.send(r);
             }
         });
@@ -175,7 +171,7 @@ final class ConnectionSender {
 
     /** See {@link Connection#sendRawAudioPayloadForTesting}: no E2EE, to test that receivers fail closed. */
     void sendRawAudioPayloadForTesting(byte[] payload, long rtpTimestamp) {
-        if (!connected()) {
+        if (!runtime.isConnected()) {
             throw new IllegalStateException("not connected");
         }
         byte[] p = payload.clone();

@@ -126,7 +126,7 @@ final class DtlsLeg {
      * not before our ClientHello (a DTLS client hears from the server only after it).
      */
     boolean accepts() {
-        return !engine.isClosed() && !(isClient() && !clientStarted);
+        return !engine.isClosed() && !clientDue();
     }
 
     /**
