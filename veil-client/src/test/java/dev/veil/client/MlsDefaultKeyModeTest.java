@@ -101,7 +101,7 @@ class MlsDefaultKeyModeTest extends ServerFixture.PerTest {
         while (frames.size() < 5) {
             assertTrue(System.nanoTime() < deadline, "timed out: bob decrypted " + frames.size() + " frames; "
                     + b.connection.receiveStats());
-            byte[] f = keyFrame(round);
+            byte[] f = TestPeer.numberedVp8Frame(round, true);
             sent.add(HexFormat.of().formatHex(f));
             a.connection.sendScreenFrame(f, 3000L * round, true);
             round++;
@@ -111,18 +111,5 @@ class MlsDefaultKeyModeTest extends ServerFixture.PerTest {
             assertEquals(a.id(), f.senderConnectionId());
             assertTrue(sent.contains(HexFormat.of().formatHex(f.frame())), "bob got exactly a frame alice sent");
         }
-    }
-
-    /** A 1500-byte VP8 key frame (two packets) with a numbered body. */
-    private static byte[] keyFrame(int round) {
-        byte[] f = new byte[1500];
-        byte[] head = {0x50, 0x42, 0x00, (byte) 0x9d, 0x01, 0x2a, 0x40, 0x01, (byte) 0xb4, 0x00};
-        System.arraycopy(head, 0, f, 0, head.length);
-        for (int i = head.length; i < f.length; i++) {
-            f[i] = (byte) (i * 7 + round);
-        }
-        f[head.length] = (byte) (round >> 8);
-        f[head.length + 1] = (byte) round;
-        return f;
     }
 }
