@@ -13,15 +13,14 @@ import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The receive side of a {@link MediaLane}: the UDP channel's inbound handler, the in-place SRTP/SRTCP path of the
  * lane's own connections, demultiplexing of everything else (STUN, DTLS, held ClientHellos, unknown senders) and the
- * hand-off of another lane's datagrams to that lane's loop (bounded by {@link MediaLane#MAX_INBOX}). Everything here
- * runs on the lane's loop, except {@link #handOff}, which another lane calls.
+ * hand-off of another lane's datagrams to that lane's {@link LaneInbox} (bounded by {@link MediaLane#MAX_INBOX}).
+ * Everything here runs on the lane's loop.
  */
 final class LaneReceiver extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
@@ -41,8 +40,6 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
    * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
    */
   final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
-  /** Datagrams other lanes handed to this one, not yet handled. */
-  private final AtomicInteger inbox = new AtomicInteger();
   /** Datagrams received (touched only on the loop; reported as a counter). */
   long datagramsIn;
   /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
@@ -111,21 +108,32 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     int b0 = buf[0] & 0xFF;
     if (b0 >= 128 && b0 <= 191 && n >= 2) { // RTP or RTCP (RFC 7983), as Demux.classify tells them
       RtcPeer p = media.peerAt(from);
-      if (p != null && p.media == lane) {
-        boolean rtcp = b1 >= 192 && b1 <= 223;
-        if (t0 == 0) {
-          p.receiveMediaInPlace(rtcp, buf, n, from);
-          return;
-        }
-        long before = lane.rtpForwarded;
-        p.receiveMediaInPlace(rtcp, buf, n, from);
-        if (lane.rtpForwarded != before) {
-          forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+      if (p != null) {
+        if (p.media == lane) {
+          receiveInPlace(p, b1 >= 192 && b1 <= 223, buf, n, from, t0);
+        } else {
+          handOff(p, buf, n, from, t0); // copied into a parcel of the owner's inbox, decrypted in place there
         }
         return;
       }
     }
     onDatagram(Arrays.copyOf(buf, n), from, t0);
+  }
+
+  /**
+   * Decrypts and routes SRTP ({@code rtcp} false) or SRTCP of {@code p}, a connection of this lane, in
+   * {@code buf[0, n)}, which is reused once this returns; a sampled one ({@code t0} not 0) is timed if it was forwarded.
+   */
+  private void receiveInPlace(RtcPeer p, boolean rtcp, byte[] buf, int n, InetSocketAddress from, long t0) {
+    if (t0 == 0) {
+      p.receiveMediaInPlace(rtcp, buf, n, from);
+      return;
+    }
+    long before = lane.rtpForwarded;
+    p.receiveMediaInPlace(rtcp, buf, n, from);
+    if (lane.rtpForwarded != before) {
+      forwardingLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    }
   }
 
   /** As {@link MediaLane#onDatagram}; {@code t0} (nanoTime, 0 = not sampled) times its forwarding. */
@@ -159,7 +167,7 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     if (p.media == lane) {
       handleTimed(p, data, from, t0);
     } else {
-      p.media.receiver().handOff(p, data, from, t0);
+      handOff(p, data, data.length, from, t0);
     }
   }
 
@@ -176,19 +184,43 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** A datagram of {@code p} (a connection of this lane) that another lane's socket received; any thread. */
-  private void handOff(RtcPeer p, byte[] data, InetSocketAddress from, long t0) {
-    if (inbox.incrementAndGet() > MediaLane.MAX_INBOX) {
-      inbox.decrementAndGet();
+  /**
+   * A datagram of {@code p} (a connection of its lane, not this one) that this lane's socket received: copied into a
+   * parcel of the owner's inbox (nothing allocated), or dropped and counted if the owner is that far behind.
+   */
+  private void handOff(RtcPeer p, byte[] data, int n, InetSocketAddress from, long t0) {
+    LaneInbox to = p.media.inbox();
+    LaneInbox.Parcel x = to.take();
+    x.fill(data, 0, n);
+    x.send = false;
+    x.peer = p;
+    x.addr = from;
+    x.t0 = t0;
+    if (to.offer(x)) {
+      stats.inc("udp.handed_off");
+    } else {
       stats.inc("udp.handoff_dropped");
+    }
+  }
+
+  /**
+   * On this lane's loop: a datagram of one of its connections that another lane's socket received. SRTP and SRTCP
+   * from the connection's validated address are decrypted and routed in the parcel (reused once this returns), as
+   * if this lane's socket had received them; STUN and DTLS get their own array (they may be held or queued).
+   */
+  void handedOff(LaneInbox.Parcel x) {
+    RtcPeer p = x.peer;
+    if (lane.isClosed() || p.isClosed()) {
       return;
     }
-    stats.inc("udp.handed_off");
-    lane.loop().execute(() -> {
-      inbox.decrementAndGet();
-      if (!lane.isClosed() && !p.isClosed()) {
-        handleTimed(p, data, from, t0);
-      }
-    });
+    byte[] buf = x.buf;
+    int n = x.len;
+    int b0 = buf[0] & 0xFF;
+    if (MediaLane.IN_PLACE && n >= 2 && b0 >= 128 && b0 <= 191 && media.peerAt(x.addr) == p) {
+      int b1 = buf[1] & 0xFF;
+      receiveInPlace(p, b1 >= 192 && b1 <= 223, buf, n, x.addr, x.t0);
+      return;
+    }
+    handleTimed(p, Arrays.copyOf(buf, n), x.addr, x.t0);
   }
 }

@@ -7,14 +7,15 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The send side of a {@link MediaLane}: writes to its UDP socket without a flush, one flush task per loop turn (one
  * {@code sendmmsg} on epoll), or at once when {@link #FLUSH_BYTES} are pending; a send while the socket's pending
  * writes exceed the high-water mark is dropped and counted ({@code udp.send_dropped}). With egress spreading
- * ({@link RtcMedia#egressLane}) the datagrams for another lane's socket are collected per loop turn and handed to
- * that lane (bounded by {@link #MAX_EGRESS_QUEUED} bytes per lane). Everything here runs on the lane's loop.
+ * ({@link RtcMedia#egressLane}) the datagrams for another lane's socket are copied into parcels of that lane's
+ * {@link LaneInbox}, collected per loop turn and handed over together (bounded by {@link MediaLane#MAX_INBOX} parcels
+ * waiting per lane; past it they are dropped and counted as {@code udp.send_dropped}). Everything here runs on the
+ * lane's loop.
  */
 final class LaneSender {
   /**
@@ -24,8 +25,8 @@ final class LaneSender {
    * 0 = only once per loop turn (the old behaviour, for before/after measurements).
    */
   private static final long FLUSH_BYTES = Long.getLong("veil.udpFlushBytes", 256 * 1024);
-  /** Most bytes other lanes may have handed to one lane to send and not yet written (past it: send_dropped). */
-  static final long MAX_EGRESS_QUEUED = 16L * 1024 * 1024;
+  /** Parcels for one other lane's socket collected before they are handed over within a loop turn. */
+  static final int EGRESS_SLICE = 256;
   /**
    * Send through reused {@link OutDatagram}s ({@code -Dveil.pooledDatagrams}, default on; false: a new
    * {@code DatagramPacket} per datagram, and a heap-wrapped array for non-forwarded sends, the path before, for
@@ -46,14 +47,11 @@ final class LaneSender {
   private boolean flushPending;
   long pendingBytesMax;
   long earlyFlushes;
-  /** Datagrams (buffer, destination) of this loop turn for each other lane's socket, or null. */
-  private ByteBuf[][] outboxBufs;
-  private InetSocketAddress[][] outboxTos;
+  /** This loop turn's parcels for each other lane's socket (made at the first spread send), and their counts. */
+  private LaneInbox.Parcel[][] outbox;
   private int[] outboxSize;
   private boolean outboxPending;
   private final Runnable handOver = this::handOver;
-  /** Bytes other lanes handed to this one to send, not yet written. */
-  private final AtomicLong egressQueued = new AtomicLong();
 
   LaneSender(MediaLane lane, RtcMedia media, EventLoop loop, Stats stats, Channel udp) {
     this.lane = lane;
@@ -80,12 +78,7 @@ final class LaneSender {
       media.iceTcpSend(lane, data, to);
       return;
     }
-    if (!POOLED) {
-      MediaLane via = media.spreadsEgress() ? media.egressLane(to) : lane;
-      if (via != lane) {
-        egress(via, Unpooled.wrappedBuffer(data), to);
-        return;
-      }
+    if (!POOLED && egressVia(to) == lane) { // the path before, for before/after measurements
       if (!udp.isWritable()) {
         stats.inc("udp.send_dropped");
         return;
@@ -108,33 +101,47 @@ final class LaneSender {
     sendCopy(buf, off, len, to);
   }
 
-  /** One copy of {@code buf[off, off+len)} into a pooled direct buffer of the channel's allocator, then sent. */
+  /** The lane whose socket sends to {@code to}: this one, or with egress spreading the one its address hashes to. */
+  private MediaLane egressVia(InetSocketAddress to) {
+    return lane.spreadsEgress() ? media.egressLane(to) : lane;
+  }
+
+  /**
+   * One copy of {@code buf[off, off+len)}: into a pooled direct buffer of the channel's allocator, sent through this
+   * lane's socket; or, for another lane's socket, into a parcel of that lane's inbox, and that lane copies it into a
+   * direct buffer of its own (so every buffer is allocated and released on one thread).
+   */
   private void sendCopy(byte[] buf, int off, int len, InetSocketAddress to) {
-    MediaLane via = media.spreadsEgress() ? media.egressLane(to) : lane;
-    if (via == lane && !udp.isWritable()) {
+    MediaLane via = egressVia(to);
+    if (via != lane) {
+      LaneInbox.Parcel x = via.inbox().take();
+      x.fill(buf, off, len);
+      x.send = true;
+      x.addr = to;
+      egress(via.index, x);
+      return;
+    }
+    if (!udp.isWritable()) {
       stats.inc("udp.send_dropped");
       return;
     }
     ByteBuf b = udp.alloc().directBuffer(len, len);
     b.writeBytes(buf, off, len);
-    if (via != lane) {
-      egress(via, b, to);
-      return;
-    }
     write(b, to);
   }
 
-  /** A datagram another lane handed over for this lane's socket (on this loop). */
-  private void writeHandedOver(ByteBuf buf, InetSocketAddress to) {
+  /** On this lane's loop: a datagram another lane handed over for this lane's socket. */
+  void writeHandedOver(LaneInbox.Parcel x) {
     boolean closed = lane.isClosed();
     if (closed || !udp.isWritable()) {
-      buf.release();
       if (!closed) {
         stats.inc("udp.send_dropped");
       }
       return;
     }
-    write(buf, to);
+    ByteBuf b = udp.alloc().directBuffer(x.len, x.len);
+    b.writeBytes(x.buf, 0, x.len);
+    write(b, x.addr);
   }
 
   /**
@@ -168,27 +175,18 @@ final class LaneSender {
   }
 
   /**
-   * Collects a datagram for {@code via}'s socket in this loop turn's batch (buffer and destination side by side; the
-   * writing lane wraps it in one of its own loop's datagrams, so a wrapper is taken and recycled on one thread).
+   * Collects a parcel for lane {@code i}'s socket in this loop turn's batch; the batch goes to that lane's inbox at the
+   * end of the turn (one wake-up per lane and turn), or at once when it reaches {@link #EGRESS_SLICE} parcels.
    */
-  private void egress(MediaLane via, ByteBuf buf, InetSocketAddress to) {
-    if (outboxBufs == null) {
-      outboxBufs = new ByteBuf[media.lanes().size()][];
-      outboxTos = new InetSocketAddress[outboxBufs.length][];
-      outboxSize = new int[outboxBufs.length];
+  private void egress(int i, LaneInbox.Parcel x) {
+    if (outbox == null) {
+      outbox = new LaneInbox.Parcel[media.lanes().size()][EGRESS_SLICE];
+      outboxSize = new int[outbox.length];
     }
-    int i = via.index;
-    ByteBuf[] bufs = outboxBufs[i];
     int n = outboxSize[i];
-    if (bufs == null || n + 1 > bufs.length) {
-      int cap = bufs == null ? 64 : bufs.length * 2;
-      outboxBufs[i] = bufs = bufs == null ? new ByteBuf[cap] : Arrays.copyOf(bufs, cap);
-      outboxTos[i] = outboxTos[i] == null ? new InetSocketAddress[cap] : Arrays.copyOf(outboxTos[i], cap);
-    }
-    bufs[n] = buf;
-    outboxTos[i][n] = to;
-    outboxSize[i] = n + 1;
-    if (n + 1 >= 256) {
+    outbox[i][n++] = x;
+    outboxSize[i] = n;
+    if (n == EGRESS_SLICE) {
       handOver(i); // a big turn: hand over in slices, as the early flush does for the own socket
     }
     if (!outboxPending) {
@@ -200,7 +198,7 @@ final class LaneSender {
   /** End of a loop turn: hands each other lane its batch. */
   private void handOver() {
     outboxPending = false;
-    for (int i = 0; i < outboxBufs.length; i++) {
+    for (int i = 0; i < outbox.length; i++) {
       if (outboxSize[i] > 0) {
         handOver(i);
       }
@@ -208,33 +206,13 @@ final class LaneSender {
   }
 
   private void handOver(int laneIndex) {
-    ByteBuf[] bufs = outboxBufs[laneIndex];
-    InetSocketAddress[] tos = outboxTos[laneIndex];
     int n = outboxSize[laneIndex];
-    outboxBufs[laneIndex] = null;
-    outboxTos[laneIndex] = null;
     outboxSize[laneIndex] = 0;
-    long bytes = 0;
-    for (int k = 0; k < n; k++) {
-      bytes += bufs[k].readableBytes();
+    int accepted = media.lane(laneIndex).inbox().offerAll(outbox[laneIndex], n);
+    if (accepted < n) {
+      stats.add("udp.send_dropped", n - accepted);
     }
-    LaneSender via = media.lanes().get(laneIndex).sender();
-    if (via.egressQueued.addAndGet(bytes) > MAX_EGRESS_QUEUED) {
-      via.egressQueued.addAndGet(-bytes);
-      for (int k = 0; k < n; k++) {
-        bufs[k].release();
-      }
-      stats.add("udp.send_dropped", n);
-      return;
-    }
-    stats.add("udp.egress_handed_over", n);
-    long b = bytes;
-    via.loop.execute(() -> {
-      via.egressQueued.addAndGet(-b);
-      for (int k = 0; k < n; k++) {
-        via.writeHandedOver(bufs[k], tos[k]);
-      }
-    });
+    stats.add("udp.egress_handed_over", accepted);
   }
 
   /** Writes what is pending (the lane closes). */

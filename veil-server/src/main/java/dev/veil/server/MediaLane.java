@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * <p>Receive: with one lane its socket gets every datagram, as before. With several, every lane's socket is bound to
  * the same port with SO_REUSEPORT and the kernel picks one socket per client 4-tuple; a lane looks the sender up
  * in the shared, lock-free maps of {@link RtcMedia} (validated address, else the STUN USERNAME's local ufrag) and
- * handles the datagram itself if the connection is its own, else hands the {@code byte[]} to the owning lane's task
- * queue (bounded: at most {@link #MAX_INBOX} datagrams waiting per lane, past it they are dropped and counted
- * {@code udp.handoff_dropped}). A DTLS ClientHello from a not-yet-validated address is held by the lane that received
+ * handles the datagram itself if the connection is its own, else copies it into a parcel of the owning lane's
+ * {@link LaneInbox} (pooled, nothing allocated per datagram; bounded: at most {@link #MAX_INBOX} datagrams waiting per
+ * lane, past it they are dropped and counted {@code udp.handoff_dropped}), where the owner decrypts it in place. A DTLS ClientHello from a not-yet-validated address is held by the lane that received
  * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address.
  *
  * <p>Receive and send are {@link LaneReceiver} and {@link LaneSender}; this class binds the socket and holds the
@@ -59,7 +59,10 @@ final class MediaLane implements ChannelRouters.Sink {
    * docs/BENCHMARKS.md; off by default.
    */
   static final int RECVMMSG = Math.max(0, Math.min(64, Integer.getInteger("veil.recvmmsg", 0)));
-  /** Most datagrams handed to one lane by the others and not yet handled ({@code -Dveil.laneInbox}). */
+  /**
+   * Most datagrams handed to one lane by the others and not yet handled, received and spread sends together
+   * ({@code -Dveil.laneInbox}).
+   */
   static final int MAX_INBOX = Integer.getInteger("veil.laneInbox", 16_384);
 
   final int index;
@@ -72,6 +75,12 @@ final class MediaLane implements ChannelRouters.Sink {
   private final Channel udp;
   private final LaneReceiver receiver;
   private final LaneSender sender;
+  /** What other lanes hand to this one: datagrams received for its connections and, spread, datagrams to send. */
+  private final LaneInbox inbox;
+  /** Whether this lane sends through the other lanes' sockets too (touched only on the loop). */
+  private final EgressSpreadPolicy spread;
+  private final Runnable sampleCpu = this::sampleCpu;
+  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
   private final Map<String, RtcPeer> peers = new HashMap<>();
   final ChannelRouters routers;
   private boolean closed;
@@ -133,6 +142,18 @@ final class MediaLane implements ChannelRouters.Sink {
     }
     this.udp = bound.channel();
     this.sender = new LaneSender(this, media, loop, stats, udp);
+    this.inbox = new LaneInbox(loop, MAX_INBOX,
+        p -> {
+          if (p.send) {
+            sender.writeHandedOver(p);
+          } else {
+            receiver.handedOff(p);
+          }
+        });
+    this.spread = new EgressSpreadPolicy(cfg.egressSpread());
+    if (spread.samples() && THREADS.isCurrentThreadCpuTimeSupported()) {
+      loop.execute(sampleCpu);
+    }
     // the kernel caps SO_SNDBUF/SO_RCVBUF at net.core.wmem_max/rmem_max: say what we got
     int sndBuf = udp.config().getOption(ChannelOption.SO_SNDBUF);
     int rcvBuf = udp.config().getOption(ChannelOption.SO_RCVBUF);
@@ -283,6 +304,30 @@ final class MediaLane implements ChannelRouters.Sink {
     return sender;
   }
 
+  LaneInbox inbox() {
+    return inbox;
+  }
+
+  /**
+   * True if this lane's sends go through the socket their destination hashes to ({@link RtcMedia#egressLane}), not
+   * only its own: several lanes, and {@code media_egress_spread} is on, or auto and this lane is busy (on its loop).
+   */
+  boolean spreadsEgress() {
+    return spread.spreading() && media.lanes().size() > 1;
+  }
+
+  /** Every {@link EgressSpreadPolicy#SAMPLE_NANOS}: this loop thread's CPU time, for the auto egress spreading. */
+  private void sampleCpu() {
+    if (closed) {
+      return;
+    }
+    long cpu = THREADS.getCurrentThreadCpuTime();
+    if (cpu >= 0) {
+      spread.sample(cpu, loop.nowNanos());
+    }
+    loop.schedule(EgressSpreadPolicy.SAMPLE_NANOS, sampleCpu);
+  }
+
   /** Handles a datagram of {@code from} (on this lane's loop), as if this lane's socket had received it. */
   void onDatagram(byte[] data, InetSocketAddress from) {
     receiver.onDatagram(data, from, 0);
@@ -389,6 +434,8 @@ final class MediaLane implements ChannelRouters.Sink {
     out.put("udp.dtls_hold_expired", receiver.dtlsHold.expired());
     out.put("udp.early_flushes", sender.earlyFlushes);
     out.put("udp.pending_bytes_max", sender.pendingBytesMax); // a high-water mark: never decreases
+    out.put("udp.egress_spreading", spread.spreading() && media.lanes().size() > 1 ? 1L : 0L); // lanes (a gauge)
+    out.put("udp.egress_spread_switches", spread.switches());
     out.merge("udp.datagrams_in", receiver.datagramsIn, Long::sum);
     out.merge("udp.datagrams_out", sender.datagramsOut, Long::sum);
     out.merge("udp.send_errors", sender.sendErrors, Long::sum);

@@ -210,18 +210,7 @@ final class RtcMedia implements Media {
     return lanes[i];
   }
 
-  /**
-   * Egress spreading ({@code -Dveil.egressSpread}, default on with several lanes): the sends to a client go through
-   * one lane's socket chosen by its address, whatever lane its channel is on (see {@link MediaLane#send}).
-   */
-  static final boolean EGRESS_SPREAD = !"false".equals(System.getProperty("veil.egressSpread"));
-
-  /** True if sends are spread over the lanes' sockets (several lanes, spreading on). */
-  boolean spreadsEgress() {
-    return lanes.length > 1 && EGRESS_SPREAD;
-  }
-
-  /** The lane whose socket sends to {@code to} when {@link #spreadsEgress()}. */
+  /** The lane whose socket sends to {@code to} when a lane spreads its sends ({@link MediaLane#spreadsEgress()}). */
   MediaLane egressLane(InetSocketAddress to) {
     return lanes[Math.floorMod(to.getAddress().hashCode() * 31 + to.getPort(), lanes.length)];
   }

@@ -33,11 +33,14 @@ import java.nio.file.Path;
  * @param net ICE-TCP port and TURN servers for clients behind restrictive networks ({@link NetConfig})
  * @param mediaLoops media event loops (threads, each with its own UDP socket on the one port), 0 = one per
  *     available processor ({@link #mediaLoopCount()})
+ * @param egressSpread whether a media loop sends through the other loops' sockets too ({@link EgressSpread}:
+ *     {@code auto} only while the loop is busy, {@code on}, {@code off})
  */
 public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, int rtcPort, String rtcBindAddress,
     String announcedAddress, int pingIntervalSeconds, int maxMissedPongs, int maxConnectionsPerChannel,
     int maxChannels, int maxConnections, int signalingTimeoutSeconds, int e2eePayloadMaxBytes,
-    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net, int mediaLoops) {
+    int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net, int mediaLoops,
+    EgressSpread egressSpread) {
 
   /** Most media loops a configuration may ask for. */
   public static final int MAX_MEDIA_LOOPS = 256;
@@ -46,6 +49,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     java.util.Objects.requireNonNull(guards, "guards");
     java.util.Objects.requireNonNull(auth, "auth");
     java.util.Objects.requireNonNull(net, "net");
+    java.util.Objects.requireNonNull(egressSpread, "egressSpread");
     if (mediaLoops < 0 || mediaLoops > MAX_MEDIA_LOOPS) {
       throw new IllegalArgumentException("mediaLoops must be 0.." + MAX_MEDIA_LOOPS);
     }
@@ -58,7 +62,7 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
       int e2eeMessagesPerSecond, int e2eeBurst, Guards guards, AuthConfig auth, NetConfig net) {
     this(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, 0);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, 0, EgressSpread.AUTO);
   }
 
   /** The number of media loops to run: {@link #mediaLoops()}, or the available processors for 0. */
@@ -67,11 +71,19 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
         : Math.max(1, Math.min(MAX_MEDIA_LOOPS, Runtime.getRuntime().availableProcessors()));
   }
 
+  /** This configuration with another egress spreading ({@link EgressSpread}). */
+  public ServerConfig withEgressSpread(EgressSpread spread) {
+    return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
+        pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops,
+        spread);
+  }
+
   /** This configuration with {@code n} media loops (0: one per available processor). */
   public ServerConfig withMediaLoops(int n) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, n);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, n, egressSpread);
   }
 
   /** The configuration before ICE-TCP and TURN existed: neither. */
@@ -230,7 +242,8 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
               range(c, "limits.dtls_handshake_timeout_seconds", 1, 60)),
           auth(c),
           net(c),
-          range(c, "media_loops", 0, MAX_MEDIA_LOOPS));
+          range(c, "media_loops", 0, MAX_MEDIA_LOOPS),
+          egressSpread(c));
     } catch (ConfigException e) {
       throw new ConfigurationException("bad configuration: " + e.getMessage());
     }
@@ -267,28 +280,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
     NetConfig net = rtc != null && rtc == 0 && this.net.rtcTcpPort() > 0 ? this.net.withRtcTcpPort(0) : this.net;
     return new ServerConfig(e2ee, http == null ? httpPort : http, httpBindAddress, rtc == null ? rtcPort : rtc,
         rtcBindAddress, announcedAddress, pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels,
-        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
+        maxConnections, signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with the UDP media socket bound to, and announcing, {@code address}. */
   public ServerConfig withRtcAddress(String address) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, address, address, pingIntervalSeconds,
         maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections, signalingTimeoutSeconds,
-        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
+        e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with the e2ee switch set to {@code on}. */
   public ServerConfig withE2ee(boolean on) {
     return new ServerConfig(on, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with other abuse limits. */
   public ServerConfig withGuards(Guards g) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, g, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with another DTLS handshake pool size and timeout. */
@@ -300,28 +313,28 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withKeepalive(int pingIntervalSeconds, int maxMissedPongs) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with another e2ee relay rate. */
   public ServerConfig withE2eeRate(int perSecond, int burst) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, perSecond, burst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with other connection and channel limits. */
   public ServerConfig withLimits(int maxConnections, int maxConnectionsPerChannel, int maxChannels) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with another access policy. */
   public ServerConfig withAuth(AuthConfig a) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, net, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, a, net, mediaLoops, egressSpread);
   }
 
   /** This configuration with another ICE-TCP port (-1 = off, 0 = ephemeral). */
@@ -333,7 +346,17 @@ public record ServerConfig(boolean e2ee, int httpPort, String httpBindAddress, i
   public ServerConfig withNet(NetConfig n) {
     return new ServerConfig(e2ee, httpPort, httpBindAddress, rtcPort, rtcBindAddress, announcedAddress,
         pingIntervalSeconds, maxMissedPongs, maxConnectionsPerChannel, maxChannels, maxConnections,
-        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n, mediaLoops);
+        signalingTimeoutSeconds, e2eePayloadMaxBytes, e2eeMessagesPerSecond, e2eeBurst, guards, auth, n, mediaLoops, egressSpread);
+  }
+
+  private static EgressSpread egressSpread(Config c) throws ConfigurationException {
+    String v = c.getString("media_egress_spread");
+    for (EgressSpread e : EgressSpread.values()) {
+      if (e.name().equalsIgnoreCase(v)) {
+        return e;
+      }
+    }
+    throw new ConfigurationException("media_egress_spread must be \"auto\", \"on\" or \"off\", not \"" + v + "\"");
   }
 
   private static NetConfig net(Config c) throws ConfigurationException {

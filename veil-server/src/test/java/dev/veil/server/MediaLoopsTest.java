@@ -139,9 +139,10 @@ class MediaLoopsTest {
 
   @Test
   void sendsAreSpreadOverTheLanesSockets_byDestination_inOrder() throws Exception {
-    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2))) {
+    try (MediaTestServer fx = MediaTestServer.start(
+        ServerConfig.defaults().withMediaLoops(2).withEgressSpread(EgressSpread.ON))) {
       RtcMedia media = fx.server.mediaForTesting();
-      assertTrue(media.spreadsEgress());
+      assertTrue(media.lane(0).spreadsEgress());
       // one sink whose sends leave through lane 0's socket and one through lane 1's (the lane is a hash of the address)
       java.net.DatagramSocket[] sinks = new java.net.DatagramSocket[2];
       List<java.net.DatagramSocket> spare = new ArrayList<>();
@@ -183,6 +184,49 @@ class MediaLoopsTest {
         for (java.net.DatagramSocket d : sinks) {
           d.close();
         }
+      }
+    }
+  }
+
+  @Test
+  void byDefault_anIdleLane_sendsThroughItsOwnSocket() throws Exception {
+    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2).withEgressSpread(
+        EgressSpread.AUTO))) {
+      RtcMedia media = fx.server.mediaForTesting();
+      MediaLane lane0 = media.lane(0);
+      java.net.DatagramSocket sink = null;
+      List<java.net.DatagramSocket> spare = new ArrayList<>();
+      for (int i = 0; i < 64 && sink == null; i++) { // a destination whose hash picks lane 1's socket
+        java.net.DatagramSocket d = new java.net.DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        if (media.egressLane((InetSocketAddress) d.getLocalSocketAddress()).index == 1) {
+          sink = d;
+        } else {
+          spare.add(d);
+        }
+      }
+      spare.forEach(java.net.DatagramSocket::close);
+      assertTrue(sink != null, "no address for lane 1 in 64 sockets");
+      try {
+        long before = fx.server.stats().get("udp.egress_handed_over");
+        InetSocketAddress to = (InetSocketAddress) sink.getLocalSocketAddress();
+        CompletableFuture<Boolean> spreading = new CompletableFuture<>();
+        lane0.loop().execute(() -> {
+          spreading.complete(lane0.spreadsEgress());
+          for (int i = 0; i < 20; i++) {
+            lane0.send(new byte[] {(byte) i}, to);
+          }
+        });
+        assertEquals(false, spreading.get(10, TimeUnit.SECONDS), "an idle lane does not spread");
+        sink.setSoTimeout(10_000);
+        for (int i = 0; i < 20; i++) {
+          java.net.DatagramPacket p = new java.net.DatagramPacket(new byte[16], 16);
+          sink.receive(p);
+          assertEquals(i, p.getData()[0], "in order");
+        }
+        assertEquals(0L, fx.server.stats().get("udp.egress_handed_over") - before, "nothing went over");
+        assertEquals(0L, fx.server.counters().getOrDefault("udp.egress_spreading", -1L));
+      } finally {
+        sink.close();
       }
     }
   }

@@ -103,6 +103,20 @@ class ServerConfigTest {
   }
 
   @Test
+  void egressSpread_defaultIsAuto_fileSetsIt_badValueIsAClearError() throws Exception {
+    if (System.getenv("VEIL_MEDIA_EGRESS_SPREAD") == null) {
+      assertEquals(EgressSpread.AUTO, ServerConfig.defaults().egressSpread());
+    }
+    ServerConfig on = ServerConfig.load(write("media_egress_spread = \"on\"\n"));
+    assertEquals(EgressSpread.ON, on.egressSpread());
+    assertEquals(EgressSpread.ON, on.withMediaLoops(4).withPorts(0, 0).egressSpread(), "kept by the with* copies");
+    assertEquals(EgressSpread.OFF, ServerConfig.load(write("media_egress_spread = OFF\n")).egressSpread());
+    ServerConfig.ConfigurationException e = assertThrows(ServerConfig.ConfigurationException.class,
+        () -> ServerConfig.load(write("media_egress_spread = sometimes\n")));
+    assertTrue(e.getMessage().contains("media_egress_spread"), e.getMessage());
+  }
+
+  @Test
   void main_badConfig_exitsWith2() throws Exception {
     File f = write("http_port = -1");
     int code = new picocli.CommandLine(new Main()).execute("--config", f.getPath());
