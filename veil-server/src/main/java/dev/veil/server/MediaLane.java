@@ -141,6 +141,7 @@ final class MediaLane implements ChannelRouters.Sink {
           + (reusePort ? " (SO_REUSEPORT)" : "") + ": " + bound.cause().getMessage(), bound.cause());
     }
     this.udp = bound.channel();
+    setDontFragment(udp, loop);
     this.sender = new LaneSender(this, media, loop, stats, udp);
     this.inbox = new LaneInbox(loop, MAX_INBOX,
         p -> {
@@ -162,6 +163,46 @@ final class MediaLane implements ChannelRouters.Sink {
           + "net.core.wmem_max / net.core.rmem_max); bursts may be dropped", sndBuf, rcvBuf);
     } else if (index == 0) {
       LOG.info("UDP socket buffers: SO_SNDBUF {} B, SO_RCVBUF {} B", sndBuf, rcvBuf);
+    }
+  }
+
+  /** {@code IP_MTU_DISCOVER} and {@code IPV6_MTU_DISCOVER} (Linux), and their value {@code IP_PMTUDISC_PROBE}. */
+  private static final io.netty.channel.unix.IntegerUnixChannelOption IP_MTU_DISCOVER =
+      new io.netty.channel.unix.IntegerUnixChannelOption("IP_MTU_DISCOVER", 0 /* IPPROTO_IP */, 10);
+  private static final io.netty.channel.unix.IntegerUnixChannelOption IPV6_MTU_DISCOVER =
+      new io.netty.channel.unix.IntegerUnixChannelOption("IPV6_MTU_DISCOVER", 41 /* IPPROTO_IPV6 */, 23);
+  private static final int PMTUDISC_PROBE = 3;
+  /** Send with the DF bit ({@code -Dveil.udpDontFragment}, default on; false: the kernel's default, for measurements). */
+  static final boolean DONT_FRAGMENT = !"false".equals(System.getProperty("veil.udpDontFragment"));
+
+  /**
+   * Sends this socket's datagrams with DF set and without path-MTU state ({@code IP_PMTUDISC_PROBE}, epoll only).
+   * Linux's default for UDP ({@code IP_PMTUDISC_WANT}) leaves each datagram fragmentable, and for those it draws an
+   * IP ID from a shared, hashed generator ({@code __ip_select_ident}: about 5 % of a media loop's CPU under the rig's
+   * load); a DF datagram gets ID 0. Nothing here is ever fragmented anyway: datagrams are at most
+   * {@link #MAX_DATAGRAM} bytes, and RTP and DTLS are sized for the path (RFC 8085 §3.2 asks for DF on such UDP).
+   */
+  private static void setDontFragment(Channel udp, EventLoop loop) {
+    if (!DONT_FRAGMENT || !loop.isEpoll()) {
+      return;
+    }
+    for (io.netty.channel.unix.IntegerUnixChannelOption o : new io.netty.channel.unix.IntegerUnixChannelOption[] {
+        IP_MTU_DISCOVER, IPV6_MTU_DISCOVER}) {
+      try {
+        udp.config().setOption(o, PMTUDISC_PROBE); // an IPv4 socket refuses the IPv6 option: the other one does it
+      } catch (RuntimeException e) {
+        LOG.debug("udp: {} not set: {}", o.name(), e.toString());
+      }
+    }
+  }
+
+  /** IP_MTU_DISCOVER of the lane's socket (tests), or -1 if it cannot be read (not epoll). */
+  int mtuDiscoverForTesting() {
+    try {
+      Integer v = udp.config().getOption(IP_MTU_DISCOVER);
+      return v == null ? -1 : v;
+    } catch (RuntimeException e) {
+      return -1;
     }
   }
 

@@ -232,6 +232,17 @@ class MediaLoopsTest {
   }
 
   @Test
+  void everyLanesSocket_sendsWithDontFragment_noPathMtuState() throws Exception {
+    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(2))) {
+      RtcMedia media = fx.server.mediaForTesting();
+      for (MediaLane l : media.lanes()) {
+        assertTrue(l.loop().isEpoll(), "the media loops run on epoll on Linux");
+        assertEquals(3, l.mtuDiscoverForTesting(), "IP_PMTUDISC_PROBE on lane " + l.index);
+      }
+    }
+  }
+
+  @Test
   void oneLoop_noSignalingThread_noHandOff() throws Exception {
     try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(1));
         MediaTestPeer pub = fx.peer("room", "sendonly", 41);
