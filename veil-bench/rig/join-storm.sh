@@ -207,13 +207,13 @@ start_sfu() { # $1 = veil | janus; sets SFU_PID
   local name=$1
   if [ "$name" = veil ]; then
     # shellcheck disable=SC2086
-    ns java $VEIL_JAVA_OPTS -jar "$VEIL_JAR" --http-port "$VEIL_HTTP" --rtc-port "$VEIL_RTC" --config "$RUN/veil.conf" \
+    ip netns exec "$NS" java $VEIL_JAVA_OPTS -jar "$VEIL_JAR" --http-port "$VEIL_HTTP" --rtc-port "$VEIL_RTC" --config "$RUN/veil.conf" \
       >"$RUN/veil.out" 2>"$RUN/veil.err" &
     SFU_PID=$!
     for _ in $(seq 1 600); do grep -q "veil-server listening" "$RUN/veil.out" && break; sleep 0.1; done
     grep -q "veil-server listening" "$RUN/veil.out" || die "Veil not up after 60 s"
   else
-    ns janus -C "$RUN/janus/janus.jcfg" -F "$RUN/janus" -o >"$RUN/janus.log" 2>&1 &
+    ip netns exec "$NS" janus -C "$RUN/janus/janus.jcfg" -F "$RUN/janus" -o >"$RUN/janus.log" 2>&1 &
     SFU_PID=$!
     for _ in $(seq 1 600); do
       ns curl -s -m 1 "http://127.0.0.1:$JANUS_HTTP/janus/info" 2>/dev/null | grep -q server_info && break
@@ -221,6 +221,9 @@ start_sfu() { # $1 = veil | janus; sets SFU_PID
     done
     ns curl -s -m 1 "http://127.0.0.1:$JANUS_HTTP/janus/info" | grep -q server_info || die "Janus not up after 60 s"
   fi
+  local comm
+  comm=$(cat "/proc/$SFU_PID/comm")
+  case "$name:$comm" in veil:java | janus:janus) ;; *) die "PID $SFU_PID is '$comm', not the $name process" ;; esac
 }
 
 health() { ns curl -s -m 2 "http://127.0.0.1:$VEIL_HTTP/health" || echo '{}'; }
@@ -274,16 +277,20 @@ EOF
     PIDS+=($!)
     sampler=$!
     [ "$sfu" = veil ] && health >"$OUT/$tag.health-before.json"
-    timeout 300 ns "$LOADGEN" -sfu "$sfu" -url "$url" "${bg_target[@]}" -ivf "$CLIP" -pubs "$BG_PUBS" -subs "$BG_SUBS" \
+    timeout 300 ip netns exec "$NS" "$LOADGEN" -sfu "$sfu" -url "$url" "${bg_target[@]}" -ivf "$CLIP" -pubs "$BG_PUBS" -subs "$BG_SUBS" \
       -dur "${BG_DUR}s" -warmup 2s -srtp "$SRTP" -client-ip "$CLI_IP" -cpu-pid "$SFU_PID" \
       >"$OUT/$tag.background.json" 2>"$OUT/$tag.background.log" &
     bg=$!
     PIDS+=($bg)
-    for _ in $(seq 1 1200); do grep -q "all .* peers connected" "$OUT/$tag.background.log" && break; sleep 0.1; done
+    for _ in $(seq 1 1200); do
+      grep -q "all .* peers connected" "$OUT/$tag.background.log" && break
+      kill -0 "$bg" 2>/dev/null || break
+      sleep 0.1
+    done
     grep -q "all .* peers connected" "$OUT/$tag.background.log" || die "background not connected: $(tail -3 "$OUT/$tag.background.log")"
     sleep "$STORM_AFTER"
     python3 -c 'import time; print("%.3f %.3f" % (time.monotonic(), time.time()))' >"$OUT/$tag.storm-start"
-    timeout 200 ns "$LOADGEN" -sfu "$sfu" -url "$url" "${storm_target[@]}" -ivf "$CLIP" -fps "$STORM_FPS" -pubs 1 \
+    timeout 200 ip netns exec "$NS" "$LOADGEN" -sfu "$sfu" -url "$url" "${storm_target[@]}" -ivf "$CLIP" -fps "$STORM_FPS" -pubs 1 \
       -subs "$((STORM - 1))" -parallel "$STORM" -connect-timeout 60s -dur 5s -warmup 1s -srtp "$SRTP" \
       -client-ip "$CLI_IP" -v >"$OUT/$tag.storm.json" 2>"$OUT/$tag.storm.log" || true
     wait "$bg" || true

@@ -335,9 +335,7 @@ final class Hub {
         Notify destroyed = new Notify(Notify.EventType.CONNECTION_DESTROYED, c.id, c.connect.role(),
             c.connect.signalingNotifyMetadata(), null,
             rest.size() + (cascade == null ? 0 : cascade.remoteCount(ch.id)));
-        for (Conn o : rest) {
-          send(o, destroyed);
-        }
+        wire.broadcast(rest, null, destroyed);
         if (cascade != null) {
           cascade.left(c);
         }
@@ -412,6 +410,11 @@ final class Hub {
 
   void send(Conn c, SignalingMessage m) {
     wire.send(c, m);
+  }
+
+  /** Sends {@code m} to every one of {@code to} but {@code except}, encoded once. */
+  void broadcast(List<Conn> to, Conn except, SignalingMessage m) {
+    wire.broadcast(to, except, m);
   }
 
   static void cancel(Scheduler.Cancellable t) {

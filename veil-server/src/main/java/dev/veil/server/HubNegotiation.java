@@ -186,11 +186,7 @@ final class HubNegotiation {
     }
     Notify created = new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
         c.connect.signalingNotifyMetadata(), null, count);
-    for (Conn o : active) {
-      if (o != c) {
-        hub.send(o, created);
-      }
-    }
+    hub.broadcast(active, c, created);
     hub.send(c, new Notify(Notify.EventType.CONNECTION_CREATED, c.id, c.connect.role(),
         c.connect.signalingNotifyMetadata(), existing, count));
     if (hub.cascade != null) {

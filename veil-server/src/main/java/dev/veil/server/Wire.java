@@ -4,6 +4,7 @@ import dev.veil.signaling.ErrorMessage;
 import dev.veil.signaling.SignalingCodec;
 import dev.veil.signaling.SignalingMessage;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -68,7 +69,32 @@ final class Wire {
       stats.inc("signaling.messages_dropped");
       return;
     }
-    String text = codec.encode(m);
+    sendEncoded(c, codec.encode(m));
+  }
+
+  /**
+   * Sends {@code m} to each of {@code to} except {@code except} (may be null), encoded once: a join or leave in a
+   * channel of N members is N - 1 identical notifies, and a join storm of N peers N² of them.
+   */
+  void broadcast(List<Conn> to, Conn except, SignalingMessage m) {
+    String text = null;
+    for (Conn o : to) {
+      if (o == except) {
+        continue;
+      }
+      if (o.outboundFailed || o.socketClosed) {
+        stats.inc("signaling.messages_dropped");
+        continue;
+      }
+      if (text == null) {
+        text = codec.encode(m);
+      }
+      sendEncoded(o, text);
+    }
+  }
+
+  /** Queues the encoded message {@code text} to {@code c} under its outbound limits (see {@link #send}). */
+  private void sendEncoded(Conn c, String text) {
     int bytes = Outbound.utf8Length(text);
     if (liveBytes + bytes > totalMaxBytes) {
       shed(bytes);

@@ -17,6 +17,8 @@ final class FakeWs implements WsPeer {
   /** Sent and not yet read: the text and its completion. */
   private final Deque<Object[]> unread = new ArrayDeque<>();
   final List<JsonNode> read = new ArrayList<>();
+  /** Every text sent, in order (the very String objects the hub wrote). */
+  final List<String> texts = new ArrayList<>();
   int closeCode = -1;
   String closeReason;
   boolean aborted;
@@ -31,6 +33,7 @@ final class FakeWs implements WsPeer {
     if (closeCode >= 0 || aborted) {
       sentAfterClose++;
     }
+    texts.add(text);
     unread.add(new Object[] {text, done});
   }
 
