@@ -2,8 +2,11 @@ package dev.veil.webrtc.cc;
 
 /**
  * What the server sent on one transport, by transport-wide sequence number: size and send time of the last {@link
- * #capacity()} packets, in a ring allocated once, so that transport-wide feedback from the subscriber can be matched
- * against it ({@link DownlinkEstimator}). Sequence numbers are kept extended (64 bits, never wrapping); the 16-bit
+ * #capacity()} packets, in a ring, so that transport-wide feedback from the subscriber can be matched against it
+ * ({@link DownlinkEstimator}). The ring starts at {@link #INITIAL_CAPACITY} slots and doubles (up to its maximum)
+ * whenever a packet would overwrite one sent less than {@link #KEEP_MICROS} before that feedback has not reported
+ * yet: a subscriber at a few hundred packets per second keeps 12 KiB of history instead of 100 KiB, and a fast one
+ * still keeps the last 2 s (a join storm of 200 subscribers allocated 20 MiB of rings up front). Sequence numbers are kept extended (64 bits, never wrapping); the 16-bit
  * numbers of feedback are unwrapped against the newest sent ({@link #unwrap}). Not thread-safe: the send path and the
  * estimator run on the same event loop.
  *
@@ -19,28 +22,40 @@ public final class SendHistory {
     /** Reported lost (may still be reported received later). */
     public static final int LOST = 2;
 
-    private final int mask;
-    private final long[] slotSeq;
-    private final int[] slotBytes;
-    private final long[] slotSendMicros;
-    private final byte[] slotState;
-    private final int[] slotCluster;
+    /** Slots a new ring starts with. */
+    public static final int INITIAL_CAPACITY = 256;
+    /** A packet sent this recently and not yet reported is not overwritten while the ring may still grow. */
+    public static final long KEEP_MICROS = 2_000_000;
+
+    private final int maxCapacity;
+    private int mask;
+    private long[] slotSeq;
+    private int[] slotBytes;
+    private long[] slotSendMicros;
+    private byte[] slotState;
+    private int[] slotCluster;
     private long next;
     private long lastSendMicros = Long.MIN_VALUE;
     private long bytesSent;
 
     /**
-     * @param capacity packets remembered, a power of two in 256..32768 (4096 is about 15 s of a 2.5 Mbit/s
-     *     subscriber at 1200-byte packets; feedback arrives every 100 ms, so a few hundred would do)
+     * @param maxCapacity most packets remembered, a power of two in 256..32768 (4096 is about 15 s of a 2.5 Mbit/s
+     *     subscriber at 1200-byte packets, 1.8 s of one at 20 Mbit/s); the ring grows to it only as the send rate needs
      * @param firstSequence the first transport-wide sequence number to hand out (16 bits)
      */
-    public SendHistory(int capacity, int firstSequence) {
-        if (capacity < 256 || capacity > 32768 || Integer.bitCount(capacity) != 1) {
+    public SendHistory(int maxCapacity, int firstSequence) {
+        if (maxCapacity < INITIAL_CAPACITY || maxCapacity > 32768 || Integer.bitCount(maxCapacity) != 1) {
             throw new IllegalArgumentException("capacity must be a power of two in 256..32768");
         }
         if (firstSequence < 0 || firstSequence > 0xFFFF) {
             throw new IllegalArgumentException("sequence numbers are 16 bits");
         }
+        this.maxCapacity = maxCapacity;
+        allocate(INITIAL_CAPACITY);
+        this.next = firstSequence;
+    }
+
+    private void allocate(int capacity) {
         this.mask = capacity - 1;
         this.slotSeq = new long[capacity];
         this.slotBytes = new int[capacity];
@@ -49,12 +64,31 @@ public final class SendHistory {
         this.slotCluster = new int[capacity];
         java.util.Arrays.fill(slotSeq, -1);
         java.util.Arrays.fill(slotCluster, -1);
-        this.next = firstSequence;
     }
 
-    /** Slots in the ring. */
+    /** Slots in the ring now (the packets it remembers at most). */
     public int capacity() {
         return mask + 1;
+    }
+
+    /** Doubles the ring, keeping every packet it remembers (they are consecutive, so none collide). */
+    private void grow() {
+        long[] seq = slotSeq;
+        int[] bytes = slotBytes;
+        long[] send = slotSendMicros;
+        byte[] state = slotState;
+        int[] cluster = slotCluster;
+        allocate(seq.length * 2);
+        for (int i = 0; i < seq.length; i++) {
+            if (seq[i] >= 0) {
+                int j = (int) (seq[i] & mask);
+                slotSeq[j] = seq[i];
+                slotBytes[j] = bytes[i];
+                slotSendMicros[j] = send[i];
+                slotState[j] = state[i];
+                slotCluster[j] = cluster[i];
+            }
+        }
     }
 
     /**
@@ -69,6 +103,11 @@ public final class SendHistory {
     public long add(int bytes, long sendMicros, int cluster) {
         long ext = next++;
         int slot = (int) (ext & mask);
+        while (slotSeq[slot] >= 0 && slotState[slot] == UNREPORTED && sendMicros - slotSendMicros[slot] < KEEP_MICROS
+                && capacity() < maxCapacity) {
+            grow(); // the packet in this slot may still be reported: keep it
+            slot = (int) (ext & mask);
+        }
         slotSeq[slot] = ext;
         slotBytes[slot] = Math.max(0, bytes);
         slotSendMicros[slot] = sendMicros;
