@@ -33,7 +33,7 @@ BG_SUBS=${BG_SUBS:-36}
 SRTP=${SRTP:-cm}
 SFUS=${SFUS:-"veil janus"}
 VEIL_JAR=${VEIL_JAR:-$ROOT/veil-server/target/veil-server.jar}
-VEIL_JAVA_OPTS=${VEIL_JAVA_OPTS:-"-XX:+ExitOnOutOfMemoryError -Xms16m -Xmx128m -Xmn8m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:TrimNativeHeapInterval=5000 -XX:ReservedCodeCacheSize=32m"}
+VEIL_JAVA_OPTS=${VEIL_JAVA_OPTS:-"-XX:+ExitOnOutOfMemoryError -Xms16m -Xmx256m -Xmn8m -XX:+UseSerialGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:TrimNativeHeapInterval=5000 -XX:ReservedCodeCacheSize=32m"}
 WORK=${WORK:-${TMPDIR:-/tmp}/veil-side-by-side}
 OUT=${OUT:-$WORK/storm/$(date -u +%Y%m%dT%H%M%SZ)}
 NS=storm$$
