@@ -43,7 +43,8 @@ def cpu_at(samples, t):
 
 def run(out, tag):
     r = {"tag": tag}
-    bg = load_json(os.path.join(out, tag + ".background.json"))
+    base = re.sub(r"-s\d+$", "", tag)  # a run's files (background, CPU, counters); tag-sN: its Nth storm
+    bg = load_json(os.path.join(out, base + ".background.json"))
     st = load_json(os.path.join(out, tag + ".storm.json"))
     r["bg_error"] = bg.get("error", "")
     r["storm_error"] = st.get("error", "")
@@ -81,7 +82,7 @@ def run(out, tag):
     # CPU of the storm: from the storm's launch to its last peer connected, minus the background's rate
     samples = []
     try:
-        for line in open(os.path.join(out, tag + ".cpu.tsv")):
+        for line in open(os.path.join(out, base + ".cpu.tsv")):
             a = line.split()
             samples.append((float(a[0]), float(a[1]), float(a[2])))
     except (OSError, ValueError, IndexError):
@@ -103,8 +104,8 @@ def run(out, tag):
             r["joins_per_core_s"] = n / storm if storm > 0 else float("nan")
             if d1 - d0 > 0:
                 r["dtls_cpu_per_handshake_ms"] = 1000 * (d1 - d0) / n
-    before = load_json(os.path.join(out, tag + ".health-before.json")).get("counters", {})
-    after = load_json(os.path.join(out, tag + ".health-after.json")).get("counters", {})
+    before = load_json(os.path.join(out, base + ".health-before.json")).get("counters", {})
+    after = load_json(os.path.join(out, base + ".health-after.json")).get("counters", {})
     for k in ("udp.send_dropped", "udp.handoff_dropped", "media.transports_failed"):
         if after:
             r[k] = after.get(k, 0) - before.get(k, 0)
@@ -115,7 +116,7 @@ def line(r):
     def f(k, fmt="%.2f"):
         v = r.get(k)
         return "-" if v is None or v != v else (fmt % v if isinstance(v, float) else str(v))
-    veil = r["tag"].endswith("veil")
+    veil = "veil" in r["tag"]
     return ("| %s | %s | %s / %s | %s | %s | %s / %s / %s / %s | %s | %s (%s) | %s / %s | %s | %s | %s | %s |" % (
         r["tag"], f("bg_fwd_pps", "%.0f"), f("storm_connected"), f("subs_connected"), f("storm_all_connected_s"),
         f("storm_ready_s"), f("connect_p50"), f("connect_p95"), f("connect_p99"), f("connect_max"),

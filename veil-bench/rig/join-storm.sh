@@ -17,7 +17,7 @@
 # Usage (as root, from the project's root; one rig at a time: the veth names are fixed):
 #   veil-bench/rig/join-storm.sh
 # Knobs (environment, defaults in brackets):
-#   REPS [2]  STORM [200]  STORM_FPS [3]  BG_PUBS [4]  BG_SUBS [36]  SRTP [cm]  SFUS ["veil janus"]
+#   REPS [2]  STORMS [1: per SFU process; 2 = a second, warm storm]  STORM [200]  STORM_FPS [3]  BG_PUBS [4]  BG_SUBS [36]  SRTP [cm]  SFUS ["veil janus"]
 #   VEIL_JAR [veil-server/target/veil-server.jar]  VEIL_JAVA_OPTS [the README's launcher flags]
 #   BENCH [../shared/bench]  WORK [${TMPDIR:-/tmp}/veil-side-by-side]  OUT [$WORK/storm/<UTC time>]
 set -euo pipefail
@@ -43,7 +43,10 @@ VEIL_HTTP=7080
 VEIL_RTC=50000
 JANUS_HTTP=8088
 JANUS_LIBDIR=/usr/lib/x86_64-linux-gnu/janus
-BG_DUR=50      # the background's window: it starts 2 s after its peers are ready and spans the storm
+STORMS=${STORMS:-1}
+# the background's window: it starts 2 s after its peers are ready and spans the storms (a storm's load generator
+# runs ~30 s against Veil: connect, 20 s until its 3 fps clip's key frame, 1 s warm-up, 5 s window, drain)
+BG_DUR=$((15 + 35 * STORMS))
 STORM_AFTER=6  # seconds from the background's "all connected" to the storm (the background's warm-up is 2 s)
 
 log() { printf '%s join-storm: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -289,17 +292,21 @@ EOF
     done
     grep -q "all .* peers connected" "$OUT/$tag.background.log" || die "background not connected: $(tail -3 "$OUT/$tag.background.log")"
     sleep "$STORM_AFTER"
-    python3 -c 'import time; print("%.3f %.3f" % (time.monotonic(), time.time()))' >"$OUT/$tag.storm-start"
-    timeout 200 ip netns exec "$NS" "$LOADGEN" -sfu "$sfu" -url "$url" "${storm_target[@]}" -ivf "$CLIP" -fps "$STORM_FPS" -pubs 1 \
-      -subs "$((STORM - 1))" -parallel "$STORM" -connect-timeout 60s -dur 5s -warmup 1s -srtp "$SRTP" \
-      -client-ip "$CLI_IP" -v >"$OUT/$tag.storm.json" 2>"$OUT/$tag.storm.log" || true
+    for s in $(seq 1 "$STORMS"); do # storm 2..N: the same process again, warm (its JIT has compiled the join path)
+      st=$tag; [ "$STORMS" -gt 1 ] && st=$tag-s$s
+      python3 -c 'import time; print("%.3f %.3f" % (time.monotonic(), time.time()))' >"$OUT/$st.storm-start"
+      timeout 200 ip netns exec "$NS" "$LOADGEN" -sfu "$sfu" -url "$url" "${storm_target[@]}" -ivf "$CLIP" -fps "$STORM_FPS" \
+        -pubs 1 -subs "$((STORM - 1))" -parallel "$STORM" -connect-timeout 60s -dur 5s -warmup 1s -srtp "$SRTP" \
+        -client-ip "$CLI_IP" -v >"$OUT/$st.storm.json" 2>"$OUT/$st.storm.log" || true
+      sleep 3 # the storm's peers have left
+    done
     wait "$bg" || true
     [ "$sfu" = veil ] && health >"$OUT/$tag.health-after.json"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     stop_sfu
     if [ "$sfu" = veil ]; then cp "$RUN/veil.err" "$OUT/$tag.sfu.log"; else cp "$RUN/janus.log" "$OUT/$tag.sfu.log"; fi
-    python3 "$HERE/join-storm-report.py" "$OUT" "$tag" >&2 || true
+    python3 "$HERE/join-storm-report.py" "$OUT" >&2 || true
     sleep 2
   done
 done
