@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * in the shared, lock-free maps of {@link RtcMedia} (validated address, else the STUN USERNAME's local ufrag) and
  * handles the datagram itself if the connection is its own, else copies it into a parcel of the owning lane's
  * {@link LaneInbox} (pooled, nothing allocated per datagram; bounded: at most {@link #MAX_INBOX} datagrams waiting per
- * lane, past it they are dropped and counted {@code udp.handoff_dropped}), where the owner decrypts it in place. A DTLS ClientHello from a not-yet-validated address is held by the lane that received
+ * lane, past it they are dropped and counted {@code udp.handoff_dropped}), where the owner decrypts it in place. A
+ * DTLS ClientHello from a not-yet-validated address is held by the lane that received
  * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address.
  *
  * <p>Receive and send are {@link LaneReceiver} and {@link LaneSender}; this class binds the socket and holds the
@@ -46,6 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 final class MediaLane implements ChannelRouters.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
+  private static final java.lang.management.ThreadMXBean THREADS =
+      java.lang.management.ManagementFactory.getThreadMXBean();
   static final int MAX_DATAGRAM = 1500;
   /**
    * Receive SRTP/SRTCP in place in the lane's buffer ({@code -Dveil.receiveInPlace}, default on; false: a new array
@@ -80,7 +83,6 @@ final class MediaLane implements ChannelRouters.Sink {
   /** Whether this lane sends through the other lanes' sockets too (touched only on the loop). */
   private final EgressSpreadPolicy spread;
   private final Runnable sampleCpu = this::sampleCpu;
-  private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
   private final Map<String, RtcPeer> peers = new HashMap<>();
   final ChannelRouters routers;
   private boolean closed;
