@@ -180,31 +180,11 @@ admin: {
 cors: {
 }
 EOF
-cat >"$RUN/janus/janus.plugin.videoroom.jcfg" <<EOF
-general: {
-	events = false
+room() { # $1 = room id, $2 = description: the rig's videoroom settings
+  printf 'room-%s: {\n\tdescription = "%s"\n\tpublishers = 64\n\tbitrate = 0\n\tfir_freq = 0\n' "$1" "$2"
+  printf '\taudiocodec = "opus"\n\tvideocodec = "vp8"\n\trecord = false\n\tnotify_joining = false\n}\n'
 }
-room-1234: {
-	description = "background"
-	publishers = 64
-	bitrate = 0
-	fir_freq = 0
-	audiocodec = "opus"
-	videocodec = "vp8"
-	record = false
-	notify_joining = false
-}
-room-5678: {
-	description = "storm"
-	publishers = 64
-	bitrate = 0
-	fir_freq = 0
-	audiocodec = "opus"
-	videocodec = "vp8"
-	record = false
-	notify_joining = false
-}
-EOF
+{ printf 'general: {\n\tevents = false\n}\n'; room 1234 background; room 5678 storm; } >"$RUN/janus/janus.plugin.videoroom.jcfg"
 
 start_sfu() { # $1 = veil | janus; sets SFU_PID
   local name=$1
