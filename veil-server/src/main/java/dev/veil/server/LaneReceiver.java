@@ -196,9 +196,9 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     x.peer = p;
     x.addr = from;
     x.t0 = t0;
-    if (to.offer(x)) {
-      stats.inc("udp.handed_off");
-    } else {
+    stats.inc("udp.handed_off"); // before the owner can handle it (a reader that saw its effect sees the count)
+    if (!to.offer(x)) {
+      stats.add("udp.handed_off", -1);
       stats.inc("udp.handoff_dropped");
     }
   }

@@ -208,11 +208,13 @@ final class LaneSender {
   private void handOver(int laneIndex) {
     int n = outboxSize[laneIndex];
     outboxSize[laneIndex] = 0;
+    // counted before the other lane can write them (a reader that saw the datagrams also sees the count)
+    stats.add("udp.egress_handed_over", n);
     int accepted = media.lane(laneIndex).inbox().offerAll(outbox[laneIndex], n);
     if (accepted < n) {
+      stats.add("udp.egress_handed_over", -(n - accepted));
       stats.add("udp.send_dropped", n - accepted);
     }
-    stats.add("udp.egress_handed_over", accepted);
   }
 
   /** Writes what is pending (the lane closes). */
