@@ -104,13 +104,11 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
    */
   private void onReceived(int n, InetSocketAddress from, long t0) {
     byte[] buf = rxBuf;
-    int b1 = n >= 2 ? buf[1] & 0xFF : 0;
-    int b0 = buf[0] & 0xFF;
-    if (b0 >= 128 && b0 <= 191 && n >= 2) { // RTP or RTCP (RFC 7983), as Demux.classify tells them
+    if (isSrtpOrSrtcp(buf, n)) {
       RtcPeer p = media.peerAt(from);
       if (p != null) {
         if (p.media == lane) {
-          receiveInPlace(p, b1 >= 192 && b1 <= 223, buf, n, from, t0);
+          receiveInPlace(p, buf, n, from, t0);
         } else {
           handOff(p, buf, n, from, t0); // copied into a parcel of the owner's inbox, decrypted in place there
         }
@@ -120,11 +118,20 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     onDatagram(Arrays.copyOf(buf, n), from, t0);
   }
 
+  /** True if {@code buf[0, n)} is RTP or RTCP (RFC 7983's first byte 128..191), as Demux.classify tells them. */
+  private static boolean isSrtpOrSrtcp(byte[] buf, int n) {
+    int b0 = buf[0] & 0xFF;
+    return n >= 2 && b0 >= 128 && b0 <= 191;
+  }
+
   /**
-   * Decrypts and routes SRTP ({@code rtcp} false) or SRTCP of {@code p}, a connection of this lane, in
-   * {@code buf[0, n)}, which is reused once this returns; a sampled one ({@code t0} not 0) is timed if it was forwarded.
+   * Decrypts and routes SRTP or SRTCP (RTCP packet types 192..223 in the second byte) of {@code p}, a connection of
+   * this lane, in {@code buf[0, n)}, which is reused once this returns; a sampled one ({@code t0} not 0) is timed if
+   * it was forwarded.
    */
-  private void receiveInPlace(RtcPeer p, boolean rtcp, byte[] buf, int n, InetSocketAddress from, long t0) {
+  private void receiveInPlace(RtcPeer p, byte[] buf, int n, InetSocketAddress from, long t0) {
+    int b1 = buf[1] & 0xFF;
+    boolean rtcp = b1 >= 192 && b1 <= 223;
     if (t0 == 0) {
       p.receiveMediaInPlace(rtcp, buf, n, from);
       return;
@@ -213,14 +220,10 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
     if (lane.isClosed() || p.isClosed()) {
       return;
     }
-    byte[] buf = x.buf;
-    int n = x.len;
-    int b0 = buf[0] & 0xFF;
-    if (MediaLane.IN_PLACE && n >= 2 && b0 >= 128 && b0 <= 191 && media.peerAt(x.addr) == p) {
-      int b1 = buf[1] & 0xFF;
-      receiveInPlace(p, b1 >= 192 && b1 <= 223, buf, n, x.addr, x.t0);
+    if (MediaLane.IN_PLACE && isSrtpOrSrtcp(x.buf, x.len) && media.peerAt(x.addr) == p) {
+      receiveInPlace(p, x.buf, x.len, x.addr, x.t0);
       return;
     }
-    handleTimed(p, Arrays.copyOf(buf, n), x.addr, x.t0);
+    handleTimed(p, Arrays.copyOf(x.buf, x.len), x.addr, x.t0);
   }
 }

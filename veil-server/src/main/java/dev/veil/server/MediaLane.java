@@ -477,7 +477,7 @@ final class MediaLane implements ChannelRouters.Sink {
     out.put("udp.dtls_hold_expired", receiver.dtlsHold.expired());
     out.put("udp.early_flushes", sender.earlyFlushes);
     out.put("udp.pending_bytes_max", sender.pendingBytesMax); // a high-water mark: never decreases
-    out.put("udp.egress_spreading", spread.spreading() && media.lanes().size() > 1 ? 1L : 0L); // lanes (a gauge)
+    out.put("udp.egress_spreading", spreadsEgress() ? 1L : 0L); // lanes spreading (a gauge, summed over lanes)
     out.put("udp.egress_spread_switches", spread.switches());
     out.merge("udp.datagrams_in", receiver.datagramsIn, Long::sum);
     out.merge("udp.datagrams_out", sender.datagramsOut, Long::sum);
