@@ -109,9 +109,31 @@ final class EventLoop implements Executor, Scheduler {
   @Override
   public void execute(Runnable task) {
     try {
-      loop.execute(() -> guard(task));
+      loop.execute(task instanceof Guarded ? task : (Runnable) () -> guard(task));
     } catch (RejectedExecutionException e) {
       LOG.debug("event loop stopped: task dropped");
+    }
+  }
+
+  /**
+   * {@code task} wrapped once as {@link #execute} wraps every task it is given (a {@link RuntimeException} costs only
+   * the task, an {@link Error} is fatal): a task posted on every loop turn (a flush) is then posted without
+   * allocating its wrapper each time.
+   */
+  Runnable guarded(Runnable task) {
+    return new Guarded(task);
+  }
+
+  private final class Guarded implements Runnable {
+    private final Runnable task;
+
+    Guarded(Runnable task) {
+      this.task = task;
+    }
+
+    @Override
+    public void run() {
+      guard(task);
     }
   }
 
@@ -124,6 +146,14 @@ final class EventLoop implements Executor, Scheduler {
   /** Runs {@code task} on the loop at {@code dueNanos} (loop clock); call on the loop thread only. */
   Timer scheduleAt(long dueNanos, Runnable task) {
     return schedule(dueNanos - nowNanos(), task);
+  }
+
+  /**
+   * Registers {@code handle} (a file descriptor the loop should watch, {@link PeerSocket}) with this loop's epoll set;
+   * epoll loops only. The registration's {@code submit} sets what to watch; {@code cancel} removes it.
+   */
+  io.netty.util.concurrent.Future<io.netty.channel.IoRegistration> register(io.netty.channel.IoHandle handle) {
+    return ((io.netty.channel.IoEventLoop) loop).register(handle);
   }
 
   /** A bootstrap for a UDP socket registered on this loop, with the datagram channel class of its transport. */

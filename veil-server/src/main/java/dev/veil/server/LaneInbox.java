@@ -64,7 +64,7 @@ final class LaneInbox {
   private final AtomicInteger count = new AtomicInteger();
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final AtomicLong created = new AtomicLong();
-  private final Runnable drain = this::drain;
+  private final Runnable drain;
 
   /**
    * An inbox drained on {@code loop} (the lane's event loop; its tasks run one at a time on one thread) into
@@ -78,6 +78,8 @@ final class LaneInbox {
     this.capacity = capacity;
     this.handler = handler;
     this.pending = PlatformDependent.newFixedMpscQueue(Math.max(2, capacity));
+    // posted at every burst: on a lane's loop, its wrapper is made once
+    this.drain = loop instanceof EventLoop l ? l.guarded(this::drain) : this::drain;
   }
 
   /** An idle parcel to fill and {@link #offer} (any thread). */

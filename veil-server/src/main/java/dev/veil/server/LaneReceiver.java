@@ -8,8 +8,12 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.unix.DatagramSocketAddress;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.internal.PlatformDependent;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * The receive side of a {@link MediaLane}: the UDP channel's inbound handler, the in-place SRTP/SRTCP path of the
  * lane's own connections, demultiplexing of everything else (STUN, DTLS, held ClientHellos, unknown senders) and the
  * hand-off of another lane's datagrams to that lane's {@link LaneInbox} (bounded by {@link MediaLane#MAX_INBOX}).
- * Everything here runs on the lane's loop.
+ * It also reads the lane's connected sockets ({@link PeerSocket}), which carry each connected client's datagrams
+ * without an address. Everything here runs on the lane's loop.
  */
 final class LaneReceiver extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(MediaLane.class);
@@ -40,8 +45,18 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
    * ({@code -Dveil.dtlsHoldMillis}, default 500; 0 turns holding off, for before/after measurements).
    */
   final DtlsHold dtlsHold = new DtlsHold(Long.getLong("veil.dtlsHoldMillis", 500));
+  /** Datagrams at most read from one connected socket per loop turn (the rest wait for the next turn). */
+  private static final int PEER_SOCKET_BUDGET = 64;
+  /**
+   * Native memory the connected sockets are read into (loop thread only; a system call needs an address), then
+   * copied into {@link #rxBuf} as Netty's buffer is for the lane's socket.
+   */
+  private final ByteBuffer rxDirect = ByteBuffer.allocateDirect(MediaLane.MAX_DATAGRAM + 1);
+  private final long rxDirectAddress = PlatformDependent.directBufferAddress(rxDirect);
   /** Datagrams received (touched only on the loop; reported as a counter). */
   long datagramsIn;
+  /** Of those, datagrams read from the lane's connected sockets ({@code udp.datagrams_in_connected}). */
+  long datagramsInConnected;
   /** Datagrams handed to the loop (picks the ones timed for the forwarding latency). */
   private long datagramsSeen;
 
@@ -94,6 +109,65 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
       stats.inc("udp.receive_errors");
     }
     LOG.debug("udp: {}", cause.toString());
+  }
+
+  /**
+   * Reads what {@code s} (a connected socket of this lane, readable) holds, at most {@link #PEER_SOCKET_BUDGET}
+   * datagrams: each without its sender's address (it can only be the socket's client) into {@link #rxBuf} and on
+   * as if the lane's socket had received it. Nothing is allocated per datagram. In the socket's first moments the
+   * sender's address is read too, and a datagram of another sender is handled as that sender's.
+   */
+  void readPeerSocket(PeerSocket s) {
+    boolean addressed = lane.loop().nowNanos() - s.addressedUntilNanos < 0;
+    for (int i = 0; i < PEER_SOCKET_BUDGET && !s.isClosed(); i++) {
+      InetSocketAddress from = s.remote;
+      int n;
+      try {
+        if (addressed) {
+          DatagramSocketAddress a = s.socket.recvFromAddress(rxDirectAddress, 0, rxDirect.capacity());
+          if (a == null) {
+            return; // nothing more to read
+          }
+          n = a.receivedAmount();
+          if (!s.remote.equals(a)) {
+            from = a;
+          }
+        } else {
+          n = s.socket.recvAddress(rxDirectAddress, 0, rxDirect.capacity());
+          if (n == 0) {
+            return; // nothing more to read (-1: an empty datagram)
+          }
+        }
+      } catch (IOException e) {
+        // an ICMP error for a datagram sent to this client (port unreachable: it went away), reported by one read
+        stats.inc("udp.peer_socket_errors");
+        LOG.debug("udp: {}: {}", s, e.toString());
+        continue;
+      }
+      datagramsIn++;
+      datagramsInConnected++;
+      if (n > MediaLane.MAX_DATAGRAM || n <= 0) {
+        stats.inc("udp.dropped.size");
+        continue;
+      }
+      rxDirect.get(0, rxBuf, 0, n);
+      long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
+      try {
+        if (MediaLane.IN_PLACE) {
+          onReceived(n, from, t0);
+        } else {
+          onDatagram(Arrays.copyOf(rxBuf, n), from, t0);
+        }
+      } catch (RuntimeException e) {
+        LOG.error("datagram handling failed on the event loop", e);
+      }
+    }
+  }
+
+  /** A connected socket could not join the loop's epoll set: its client's datagrams stay on the lane's socket. */
+  void peerSocketFailed(Throwable cause) {
+    stats.inc("udp.peer_socket_failed");
+    LOG.debug("udp: connected socket not registered: {}", String.valueOf(cause));
   }
 
   /**

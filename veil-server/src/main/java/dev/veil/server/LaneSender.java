@@ -40,7 +40,7 @@ final class LaneSender {
   private final Stats stats;
   private final Channel udp;
   private final OutDatagram.Pool pool;
-  private final Runnable flush = this::flush;
+  private final Runnable flush;
   /** Datagrams handed to the socket, send errors (touched only on the loop; reported as counters). */
   long datagramsOut;
   long sendErrors;
@@ -51,7 +51,7 @@ final class LaneSender {
   private LaneInbox.Parcel[][] outbox;
   private int[] outboxSize;
   private boolean outboxPending;
-  private final Runnable handOver = this::handOver;
+  private final Runnable handOver;
 
   LaneSender(MediaLane lane, RtcMedia media, EventLoop loop, Stats stats, Channel udp) {
     this.lane = lane;
@@ -60,6 +60,8 @@ final class LaneSender {
     this.stats = stats;
     this.udp = udp;
     this.pool = new OutDatagram.Pool(loop);
+    this.flush = loop.guarded(this::flush); // posted on every busy loop turn: wrapped once
+    this.handOver = loop.guarded(this::handOver);
   }
 
   /** A send failed in the socket (reported through the channel's exceptionCaught). */

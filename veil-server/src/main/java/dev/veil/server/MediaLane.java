@@ -75,6 +75,8 @@ final class MediaLane implements ChannelRouters.Sink {
   /** Final counters of the routers and peers that closed on this lane (touched only on the loop). */
   private final Map<String, Long> closedCounters = new java.util.HashMap<>();
   private final SecureRandom random;
+  /** The address the lane's socket is bound to (with its port: {@link #localPort()}); connected sockets too. */
+  private final InetAddress bindAddress;
   private final Channel udp;
   private final LaneReceiver receiver;
   private final LaneSender sender;
@@ -105,6 +107,7 @@ final class MediaLane implements ChannelRouters.Sink {
     this.stats = stats;
     this.receiver = new LaneReceiver(this, media, stats);
     this.random = random;
+    this.bindAddress = InetAddress.getByName(cfg.rtcBindAddress());
     // Key-frame requests stay rate-limited to one per producer per 500 ms, but a consumer still waiting for its
     // first key frame asks again every 250 ms (instead of 1 s): a subscriber that starts just after another one
     // (whose request used up the interval) then waits about 0.5 s for its first picture, not over a second.
@@ -337,6 +340,34 @@ final class MediaLane implements ChannelRouters.Sink {
     }
   }
 
+  /**
+   * {@code p} is connected, or moved, to {@code remote} (its selected address): from now on its datagrams from there
+   * come through a connected socket of this lane ({@link PeerSocket}), which replaces the one it had for an older
+   * address. Not for ICE-TCP paths, nor without epoll or with {@code -Dveil.connectedReceive=false}; if the socket
+   * cannot be opened, the client's datagrams keep coming through the lanes' sockets.
+   */
+  void openPeerSocket(RtcPeer p, InetSocketAddress remote) {
+    if (!PeerSocket.ENABLED || !loop.isEpoll() || remote == null || remote.isUnresolved() || IceTcp.isPath(remote)
+        || p.isClosed()) {
+      return;
+    }
+    PeerSocket old = p.socket;
+    if (old != null) {
+      if (old.remote.equals(remote)) {
+        return;
+      }
+      old.close();
+      p.socket = null;
+    }
+    try {
+      p.socket = PeerSocket.open(loop, receiver, p, new InetSocketAddress(bindAddress, localPort()), remote);
+      stats.inc("udp.peer_sockets_opened");
+    } catch (IOException | RuntimeException e) {
+      stats.inc("udp.peer_socket_failed");
+      LOG.debug("udp: no connected socket for {} at {}: {}", p.connectionId, remote, e.toString());
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------- UDP in/out
 
   LaneReceiver receiver() {
@@ -480,12 +511,18 @@ final class MediaLane implements ChannelRouters.Sink {
     out.put("udp.egress_spreading", spreadsEgress() ? 1L : 0L); // lanes spreading (a gauge, summed over lanes)
     out.put("udp.egress_spread_switches", spread.switches());
     out.merge("udp.datagrams_in", receiver.datagramsIn, Long::sum);
+    out.merge("udp.datagrams_in_connected", receiver.datagramsInConnected, Long::sum);
     out.merge("udp.datagrams_out", sender.datagramsOut, Long::sum);
     out.merge("udp.send_errors", sender.sendErrors, Long::sum);
+    long sockets = 0;
     for (RtcPeer p : peers.values()) {
+      if (p.socket != null) {
+        sockets++;
+      }
       p.addLiveCounters(out);
       p.addLiveGauges(out);
     }
+    out.merge("udp.peer_sockets", sockets, Long::sum); // open connected sockets (a gauge)
     return out;
   }
 
@@ -507,9 +544,10 @@ final class MediaLane implements ChannelRouters.Sink {
     closedCounters.forEach(stats::add);
     closedCounters.clear();
     stats.add("udp.datagrams_in", receiver.datagramsIn);
+    stats.add("udp.datagrams_in_connected", receiver.datagramsInConnected);
     stats.add("udp.datagrams_out", sender.datagramsOut);
     stats.add("udp.send_errors", sender.sendErrors);
-    receiver.datagramsIn = sender.datagramsOut = sender.sendErrors = 0;
+    receiver.datagramsIn = receiver.datagramsInConnected = sender.datagramsOut = sender.sendErrors = 0;
     sender.flushNow();
     udp.close();
   }

@@ -98,7 +98,11 @@ final class RtcMedia implements Media {
     this.dtlsConfig = DtlsConfig.defaults().withHandshakeTimeoutMillis(cfg.guards().dtlsHandshakeTimeoutSeconds() * 1000);
     this.lanes = new MediaLane[loops.length];
     this.placement = new LanePlacement(loops.length);
-    boolean reusePort = loops.length > 1;
+    // several lanes share the port; so does every connected socket (PeerSocket), also with one lane
+    boolean reusePort = loops.length > 1 || (PeerSocket.ENABLED && loops[0].isEpoll());
+    if (reusePort && cfg.rtcPort() != 0) {
+      refuseTakenPort(cfg.rtcBindAddress(), cfg.rtcPort());
+    }
     try {
       for (int i = 0; i < loops.length; i++) {
         int port = i == 0 ? cfg.rtcPort() : lanes[0].localPort();
@@ -196,6 +200,21 @@ final class RtcMedia implements Media {
 
   ExecutorService dtlsPool() {
     return dtlsPool;
+  }
+
+  /**
+   * Fails if {@code port} is taken, also by a socket with SO_REUSEPORT: a second server started on the port of a
+   * running one would otherwise join its SO_REUSEPORT group (same user) and take a share of its clients' datagrams.
+   * A socket without SO_REUSEPORT cannot bind a port that any socket holds, so one is bound and closed first.
+   */
+  private static void refuseTakenPort(String bind, int port) throws IOException {
+    try (java.net.DatagramSocket probe = new java.net.DatagramSocket(null)) {
+      probe.setReuseAddress(false);
+      probe.bind(new InetSocketAddress(bind, port));
+    } catch (java.net.SocketException e) {
+      throw new IOException("cannot bind UDP " + bind + ":" + port + ": in use (another server on this port?): "
+          + e.getMessage(), e);
+    }
   }
 
   InetAddress announcedAddress() {

@@ -33,6 +33,8 @@ final class RtcPeer implements Media.Peer {
   final RtcPeerTracks tracks;
   final RtcPeerCc cc;
   private final Runnable onFailed;
+  /** The connected socket its datagrams arrive on once it is connected, or null (lane's loop only). */
+  PeerSocket socket;
   private boolean closed;
   private boolean connectedLogged;
   /** Loop time the transport was opened (the connect admitted), for {@code veil_join_seconds}. */
@@ -228,9 +230,13 @@ final class RtcPeer implements Media.Peer {
         media.addressValidated(this, v.address());
       } else if (o instanceof TransportOutput.RemoteAddressChanged c) {
         media.addressValidated(this, c.current());
+        if (connectedLogged) {
+          media.openPeerSocket(this, c.current());
+        }
         LOG.info("{} media moved to a new address", connectionId);
       } else if (o instanceof TransportOutput.Connected c) {
         media.stats().inc("media.transports_connected");
+        media.openPeerSocket(this, c.remote());
         if (!connectedLogged) {
           connectedLogged = true;
           LOG.info("{} media connected ({})", connectionId, c.profile());
@@ -335,6 +341,10 @@ final class RtcPeer implements Media.Peer {
     closed = true;
     if (timer != null) {
       timer.cancel();
+    }
+    if (socket != null) {
+      socket.close();
+      socket = null;
     }
     cc.cancelTimers();
     TransportStats st = transport.stats();

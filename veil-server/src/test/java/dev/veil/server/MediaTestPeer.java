@@ -304,6 +304,11 @@ final class MediaTestPeer implements AutoCloseable {
     socket = fresh;
   }
 
+  /** Closes this peer's UDP socket only (its port is gone, its WebSocket stays): a client that vanished. */
+  void closeSocketOnly() {
+    socket.close();
+  }
+
   int localPort() {
     return socket.getLocalPort();
   }
