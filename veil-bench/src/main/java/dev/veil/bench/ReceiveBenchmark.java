@@ -84,6 +84,14 @@ public class ReceiveBenchmark {
     @Param({"copy", "inplace", "baseline"})
     public String path;
 
+    /**
+     * The router's receiver-report interval, in benchmark time (each packet advances the clock 20 ms, so the default
+     * 1 s sends the publisher one report per 50 packets, as for 50 pps audio). A huge value
+     * ({@code -p reportMillis=1000000000000}) leaves the reports out: what is left is the cost per packet alone.
+     */
+    @Param({"1000"})
+    public long reportMillis;
+
     private ExecutorService dtlsPool;
     private WebRtcTransport server;
     /** The publisher's own session (protects each packet as it would send it). */
@@ -112,7 +120,11 @@ public class ReceiveBenchmark {
         publisher = handshake(cfg, random);
         subscriber = SrtpSession.forServer(keysOf(cfg, random));
 
-        router = new Router(RouterConfig.defaults(), new SplittableRandom(11));
+        RouterConfig d = RouterConfig.defaults();
+        router = new Router(new RouterConfig(d.keyFrameRequestMinIntervalMillis(), d.keyFrameRetryMillis(),
+                reportMillis, d.retransmissionCacheSize(), d.nackUpstreamHoldMillis(), d.upstreamNackReorderMillis(),
+                d.upstreamNackRetryMillis(), d.upstreamNackMaxRetries(), d.retransmitMinIntervalMillis(),
+                d.retransmitMaxAgeMillis()), new SplittableRandom(11));
         long ssrc = 0x1234_5678L;
         router.createProducer(PRODUCER, PUBLISHER, new ProducerParams(MediaKind.AUDIO, RtpCodec.OPUS, 111, 48_000,
                 ssrc, "0"));

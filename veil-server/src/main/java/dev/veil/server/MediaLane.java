@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@link LaneInbox} (pooled, nothing allocated per datagram; bounded: at most {@link #MAX_INBOX} datagrams waiting per
  * lane, past it they are dropped and counted {@code udp.handoff_dropped}), where the owner decrypts it in place. A
  * DTLS ClientHello from a not-yet-validated address is held by the lane that received
- * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address.
+ * it ({@link DtlsHold}) and handed to the owner when an ICE check validates the address. All that is only for a
+ * client's first datagrams: once it is connected, the lane opens a socket connected to it ({@link PeerSocket}, on
+ * epoll), and the kernel gives that socket, on this lane, every later datagram of the client.
  *
  * <p>Receive and send are {@link LaneReceiver} and {@link LaneSender}; this class binds the socket and holds the
  * lane's connections, routers and counters.
