@@ -355,7 +355,7 @@ final class MediaLane implements ChannelRouters.Sink {
     }
     PeerSocket old = p.socket;
     if (old != null) {
-      if (old.remote.equals(remote)) {
+      if (old.remote.equals(remote) && !old.isClosed()) {
         return;
       }
       old.close();
@@ -518,7 +518,7 @@ final class MediaLane implements ChannelRouters.Sink {
     out.merge("udp.send_errors", sender.sendErrors, Long::sum);
     long sockets = 0;
     for (RtcPeer p : peers.values()) {
-      if (p.socket != null) {
+      if (p.socket != null && !p.socket.isClosed()) {
         sockets++;
       }
       p.addLiveCounters(out);

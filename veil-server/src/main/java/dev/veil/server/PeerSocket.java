@@ -76,9 +76,16 @@ final class PeerSocket implements EpollIoHandle {
       throw e;
     }
     PeerSocket ps = new PeerSocket(peer, remote, s, receiver, loop.nowNanos());
-    loop.register(ps).addListener(f -> {
+    io.netty.util.concurrent.Future<IoRegistration> registered;
+    try {
+      registered = loop.register(ps);
+    } catch (RuntimeException e) { // the loop is shutting down
+      ps.close();
+      throw e;
+    }
+    registered.addListener(f -> {
       if (!f.isSuccess()) {
-        ps.closeSocket();
+        ps.close(); // its connection's datagrams stay on the lanes' sockets
         receiver.peerSocketFailed(f.cause());
         return;
       }
