@@ -126,6 +126,7 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
         if (addressed) {
           DatagramSocketAddress a = s.socket.recvFromAddress(rxDirectAddress, 0, rxDirect.capacity());
           if (a == null) {
+            s.readOk();
             return; // nothing more to read
           }
           n = a.receivedAmount();
@@ -135,6 +136,7 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
         } else {
           n = s.socket.recvAddress(rxDirectAddress, 0, rxDirect.capacity());
           if (n == 0) {
+            s.readOk();
             return; // nothing more to read (-1: an empty datagram)
           }
         }
@@ -142,8 +144,17 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
         // an ICMP error for a datagram sent to this client (port unreachable: it went away), reported by one read
         stats.inc("udp.peer_socket_errors");
         LOG.debug("udp: {}: {}", s, e.toString());
+        if (s.failedRead()) {
+          // errors and nothing else, read after read: not an ICMP report but a broken socket, which would make the
+          // loop spin on it; its client's datagrams go back to the lanes' sockets
+          s.close();
+          stats.inc("udp.peer_socket_failed");
+          LOG.warn("udp: closed {} after {} failed reads in a row: {}", s, PeerSocket.MAX_FAILED_READS, e.toString());
+          return;
+        }
         continue;
       }
+      s.readOk();
       datagramsIn++;
       datagramsInConnected++;
       if (n > MediaLane.MAX_DATAGRAM || n <= 0) {

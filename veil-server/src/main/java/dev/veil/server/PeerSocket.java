@@ -37,6 +37,8 @@ final class PeerSocket implements EpollIoHandle {
   static final boolean ENABLED = !"false".equals(System.getProperty("veil.connectedReceive"));
   /** How long a new socket reads with the sender's address (see the class comment). */
   static final long ADDRESSED_NANOS = 200_000_000L;
+  /** Failed reads in a row after which the socket is taken for broken and closed. */
+  static final int MAX_FAILED_READS = 32;
   /** Receive buffer asked for (a publisher's key frame burst; the kernel caps it at net.core.rmem_max). */
   private static final int RCVBUF = 1024 * 1024;
 
@@ -50,6 +52,7 @@ final class PeerSocket implements EpollIoHandle {
   private final LaneReceiver receiver;
   private IoRegistration registration;
   private boolean closed;
+  private int failedReads;
 
   private PeerSocket(RtcPeer peer, InetSocketAddress remote, Socket socket, LaneReceiver receiver, long nowNanos) {
     this.peer = peer;
@@ -103,6 +106,16 @@ final class PeerSocket implements EpollIoHandle {
 
   boolean isClosed() {
     return closed;
+  }
+
+  /** A read failed; true once {@link #MAX_FAILED_READS} have failed in a row (an ICMP report fails one read). */
+  boolean failedRead() {
+    return ++failedReads >= MAX_FAILED_READS;
+  }
+
+  /** A read succeeded (or found nothing): the failed reads in a row start again from 0. */
+  void readOk() {
+    failedReads = 0;
   }
 
   /** Stops reading and closes the socket (on the loop); its unread datagrams are gone with it. */

@@ -9,6 +9,8 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -133,6 +135,39 @@ class PeerSocketTest {
       Map<String, Long> c = counters(fx);
       assertEquals(3L, c.get("udp.peer_sockets"), c.toString());
       assertEquals(0L, c.getOrDefault("udp.send_dropped", 0L), c.toString());
+    }
+  }
+
+  @Test
+  void aSocketWhoseReadsOnlyFail_isClosed_andItsClientsMediaGoesOnThroughTheLanes() throws Exception {
+    try (MediaTestServer fx = MediaTestServer.start(ServerConfig.defaults().withMediaLoops(1));
+        MediaTestPeer pub = fx.peer("room", "sendonly", 61);
+        MediaTestPeer sub = fx.peer("room", "recvonly", 62)) {
+      AudioFlow audio = new AudioFlow(1);
+      audio.send(pub, sub, 5, false);
+      awaitPeerSockets(fx, 2);
+      RtcMedia media = fx.server.mediaForTesting();
+      RtcPeer p = media.peerAt(new InetSocketAddress(InetAddress.getLoopbackAddress(), pub.localPort()));
+      CompletableFuture<Boolean> closed = new CompletableFuture<>();
+      p.media.loop().execute(() -> {
+        PeerSocket s = p.socket;
+        try {
+          s.socket.close(); // its descriptor is gone underneath it: every read now fails (EBADF)
+        } catch (IOException e) {
+          closed.completeExceptionally(e);
+          return;
+        }
+        p.media.receiver().readPeerSocket(s); // as if the loop had reported it readable
+        closed.complete(s.isClosed());
+      });
+      assertTrue(closed.get(10, TimeUnit.SECONDS), "a socket that only fails is closed");
+      Map<String, Long> c = counters(fx);
+      assertEquals(1L, c.get("udp.peer_socket_failed"), c.toString());
+      assertEquals(1L, c.get("udp.peer_sockets"), c.toString());
+      long before = c.getOrDefault("udp.datagrams_in", 0L) - c.getOrDefault("udp.datagrams_in_connected", 0L);
+      audio.send(pub, sub, 10, false); // the publisher's media now comes in through the lane's socket
+      c = counters(fx);
+      assertTrue(c.get("udp.datagrams_in") - c.get("udp.datagrams_in_connected") - before >= 10, c.toString());
     }
   }
 
