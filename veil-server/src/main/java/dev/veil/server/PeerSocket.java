@@ -33,8 +33,17 @@ import java.net.InetSocketAddress;
  * when the client moves to another address, and closes it with the connection.
  */
 final class PeerSocket implements EpollIoHandle {
-  /** Connected receive sockets ({@code -Dveil.connectedReceive}, default on; false: the lanes' sockets only). */
-  static final boolean ENABLED = !"false".equals(System.getProperty("veil.connectedReceive"));
+  /** The major and minor version at the start of a Linux kernel release ({@code os.version}: "6.1.0-18-amd64"). */
+  private static final java.util.regex.Pattern KERNEL_RELEASE =
+      java.util.regex.Pattern.compile("^(\\d{1,4})\\.(\\d{1,4})");
+  /**
+   * Connected receive sockets ({@code -Dveil.connectedReceive}: default on with Linux 5.4 or later; false: the lanes'
+   * sockets only; true: on whatever the kernel). A kernel without commit acdcecc61285 ("udp: correct reuseport
+   * selection with connected sockets", September 2019; in 5.4, the gate here) could let the SO_REUSEPORT group's
+   * hashing pick a connected socket for another client's datagram, which this socket would take for its client's.
+   */
+  static final boolean ENABLED =
+      enabled(System.getProperty("veil.connectedReceive"), System.getProperty("os.version"));
   /** How long a new socket reads with the sender's address (see the class comment). */
   static final long ADDRESSED_NANOS = 200_000_000L;
   /** Failed reads in a row after which the socket is taken for broken and closed. */
@@ -116,6 +125,20 @@ final class PeerSocket implements EpollIoHandle {
   /** A read succeeded (or found nothing): the failed reads in a row start again from 0. */
   void readOk() {
     failedReads = 0;
+  }
+
+  /** Whether connected receive sockets are used, given {@code -Dveil.connectedReceive} and the kernel's release. */
+  static boolean enabled(String property, String kernelRelease) {
+    if (property != null && !property.isEmpty()) {
+      return !"false".equals(property);
+    }
+    java.util.regex.Matcher m = KERNEL_RELEASE.matcher(String.valueOf(kernelRelease));
+    if (!m.find()) {
+      return false;
+    }
+    int major = Integer.parseInt(m.group(1));
+    int minor = Integer.parseInt(m.group(2));
+    return major > 5 || (major == 5 && minor >= 4);
   }
 
   /** Stops reading and closes the socket (on the loop); its unread datagrams are gone with it. */

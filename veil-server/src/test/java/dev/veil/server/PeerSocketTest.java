@@ -1,6 +1,7 @@
 package dev.veil.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,19 @@ class PeerSocketTest {
       c = counters(fx);
       assertTrue(c.get("udp.datagrams_in") - c.get("udp.datagrams_in_connected") - before >= 10, c.toString());
     }
+  }
+
+  @Test
+  void onByDefaultFromLinux54_theSwitchDecidesWhenGiven() {
+    assertTrue(PeerSocket.enabled(null, "6.18.44-fc-v1252"));
+    assertTrue(PeerSocket.enabled(null, "5.4.0-150-generic"));
+    assertTrue(PeerSocket.enabled("", "5.10.0"));
+    assertFalse(PeerSocket.enabled(null, "5.3.18"), "before the reuseport fix");
+    assertFalse(PeerSocket.enabled(null, "4.19.0-26-amd64"));
+    assertFalse(PeerSocket.enabled(null, "99999999999.1"), "not a release");
+    assertFalse(PeerSocket.enabled(null, null));
+    assertFalse(PeerSocket.enabled("false", "6.1.0"));
+    assertTrue(PeerSocket.enabled("true", "4.19.0"), "forced on");
   }
 
   @Test
