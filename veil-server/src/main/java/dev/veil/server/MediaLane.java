@@ -345,7 +345,7 @@ final class MediaLane implements ChannelRouters.Sink {
   /**
    * {@code p} is connected, or moved, to {@code remote} (its selected address): from now on its datagrams from there
    * come through a connected socket of this lane ({@link PeerSocket}), which replaces the one it had for an older
-   * address. Not for ICE-TCP paths, nor without epoll or with {@code -Dveil.connectedReceive=false}; if the socket
+   * address. Not for ICE-TCP paths, nor without epoll or when {@link PeerSocket#ENABLED} is false; if the socket
    * cannot be opened, the client's datagrams keep coming through the lanes' sockets.
    */
   void openPeerSocket(RtcPeer p, InetSocketAddress remote) {

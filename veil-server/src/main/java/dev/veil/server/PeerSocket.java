@@ -11,7 +11,7 @@ import java.net.InetSocketAddress;
 
 /**
  * A UDP socket connected to one client's selected address, on the lane of the client's connection, that only
- * receives ({@code -Dveil.connectedReceive}, default on; epoll only).
+ * receives (Linux epoll; on by default from Linux 5.4: {@link #ENABLED}).
  *
  * <p>It is bound to the media port with SO_REUSEPORT like the lanes' own sockets, then {@code connect}ed to the
  * client's address. For a datagram, Linux picks the socket whose bound and connected addresses match it best
