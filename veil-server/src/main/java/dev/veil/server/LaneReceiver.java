@@ -4,7 +4,6 @@ import dev.veil.webrtc.ice.IceLiteAgent;
 import dev.veil.webrtc.mux.Demux;
 import dev.veil.webrtc.mux.PacketKind;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
@@ -81,15 +80,8 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
         stats.inc("udp.dropped.size");
         return;
       }
-      // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
-      // lane that owns its connection (a hand-off's queue wait included)
-      long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
-      if (MediaLane.IN_PLACE) {
-        content.getBytes(content.readerIndex(), rxBuf, 0, n);
-        onReceived(n, packet.sender(), t0);
-      } else {
-        onDatagram(ByteBufUtil.getBytes(content, content.readerIndex(), n), packet.sender(), t0);
-      }
+      content.getBytes(content.readerIndex(), rxBuf, 0, n);
+      received(n, packet.sender());
     } catch (RuntimeException e) {
       // One bad datagram must never take the loop down (nor count as a socket error).
       LOG.error("datagram handling failed on the event loop", e);
@@ -162,16 +154,26 @@ final class LaneReceiver extends ChannelInboundHandlerAdapter {
         continue;
       }
       rxDirect.get(0, rxBuf, 0, n);
-      long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
       try {
-        if (MediaLane.IN_PLACE) {
-          onReceived(n, from, t0);
-        } else {
-          onDatagram(Arrays.copyOf(rxBuf, n), from, t0);
-        }
+        received(n, from);
       } catch (RuntimeException e) {
         LOG.error("datagram handling failed on the event loop", e);
       }
+    }
+  }
+
+  /**
+   * A datagram of {@code n} bytes from {@code from}, read into {@link #rxBuf} by the lane's socket or a connected one:
+   * handled in place ({@link #onReceived}), or with {@code -Dveil.receiveInPlace=false} from an array of its own.
+   */
+  private void received(int n, InetSocketAddress from) {
+    // one datagram in FORWARD_SAMPLE_EVERY is timed to its last forwarded copy (held timer, no lookup), on the
+    // lane that owns its connection (a hand-off's queue wait included)
+    long t0 = (++datagramsSeen & Metrics.FORWARD_SAMPLE_MASK) != 0 ? 0 : System.nanoTime();
+    if (MediaLane.IN_PLACE) {
+      onReceived(n, from, t0);
+    } else {
+      onDatagram(Arrays.copyOf(rxBuf, n), from, t0);
     }
   }
 

@@ -349,8 +349,7 @@ final class MediaLane implements ChannelRouters.Sink {
    * cannot be opened, the client's datagrams keep coming through the lanes' sockets.
    */
   void openPeerSocket(RtcPeer p, InetSocketAddress remote) {
-    if (!PeerSocket.ENABLED || !loop.isEpoll() || remote == null || remote.isUnresolved() || IceTcp.isPath(remote)
-        || p.isClosed()) {
+    if (!PeerSocket.ENABLED || !loop.isEpoll() || remote == null || IceTcp.isPath(remote) || p.isClosed()) {
       return;
     }
     PeerSocket old = p.socket;

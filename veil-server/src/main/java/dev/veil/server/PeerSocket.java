@@ -102,9 +102,8 @@ final class PeerSocket implements EpollIoHandle {
         return;
       }
       IoRegistration r = (IoRegistration) f.getNow();
-      if (ps.closed) {
+      if (ps.closed) { // closed (socket and all) while the registration was on its way
         r.cancel();
-        ps.closeSocket();
         return;
       }
       ps.registration = r;
